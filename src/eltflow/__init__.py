@@ -1,0 +1,5 @@
+"""eltflow: run ELT pipelines written in Amazon States Language, locally or on AWS."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Task integrations: Resource ARN → behaviour, each mapping native failures to AWS error names."""

@@ -1,0 +1,60 @@
+"""What every integration implements, and how a Task's Resource ARN finds one.
+
+An integration is a callable ``(request) -> JSON`` that raises
+:class:`~eltflow.errors.StatesError` with AWS's error name (``DynamoDB.ConditionalCheckFailedException``,
+``RedshiftData.ValidationException``, ``Lambda.Unknown``...) when the call fails. It sees only a
+:class:`TaskRequest`, never the store or the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from eltflow.clock import Clock, SystemClock
+from eltflow.types import JSON
+
+
+@dataclass(frozen=True, kw_only=True)
+class TaskRequest:
+    resource: str
+    parameters: JSON
+    execution_arn: str = ""
+    state_name: str = ""
+    task_token: str | None = None
+    deadline: datetime | None = None  # from TimeoutSeconds; None = no limit
+    clock: Clock = field(default_factory=SystemClock)
+    # Runtime-provided services (data API, item tables, topics...) keyed by name.
+    services: Mapping[str, Any] = field(default_factory=dict)
+    # Durable scratch for integrations that submit-then-poll: what was recorded for this task
+    # before a crash (e.g. a Data API statement id), so a resumed task re-attaches.
+    checkpoint: Callable[[JSON], None] | None = None
+    recorded: JSON = None
+
+
+class Integration(Protocol):
+    def __call__(self, request: TaskRequest) -> JSON: ...
+
+
+class Registry:
+    """Resource ARN → integration, by exact ARN first, then by longest registered prefix."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, Integration] = {}
+        self._prefix: dict[str, Integration] = {}
+
+    def add(self, resource: str, integration: Integration) -> None:
+        self._exact[resource] = integration
+
+    def add_prefix(self, prefix: str, integration: Integration) -> None:
+        self._prefix[prefix] = integration
+
+    def resolve(self, resource: str) -> Integration | None:
+        if resource in self._exact:
+            return self._exact[resource]
+        for prefix in sorted(self._prefix, key=len, reverse=True):
+            if resource.startswith(prefix):
+                return self._prefix[prefix]
+        return None

@@ -1,0 +1,1 @@
+"""One step of execution semantics, as a pure function. See :mod:`eltflow.interpreter.protocol`."""

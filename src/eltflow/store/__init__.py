@@ -1,0 +1,1 @@
+"""Persistence: one interface, SQLite (default, WAL) and PostgreSQL implementations."""

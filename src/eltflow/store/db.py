@@ -1,0 +1,229 @@
+"""A thin, dialect-neutral connection layer over sqlite3 and psycopg 3.
+
+SQL is written once with ``:name`` placeholders (sqlite3's named style); for PostgreSQL they are
+rewritten to psycopg's ``%(name)s``. Values are always bound, never pasted into SQL. Driver
+exceptions are wrapped in :class:`~eltflow.errors.StoreError` so no driver type leaks out.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from eltflow.errors import ConflictError, StoreError
+
+Dialect = Literal["sqlite", "postgres"]
+Row = dict[str, Any]
+Params = Mapping[str, Any]
+
+_NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def to_pyformat(sql: str) -> str:
+    """Rewrite ``:name`` placeholders to ``%(name)s`` (leaving ``::casts`` alone).
+
+    >>> to_pyformat("select :a::int, '%' || :b")
+    "select %(a)s::int, '%%' || %(b)s"
+    """
+    return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+class Connection(Protocol):
+    dialect: Dialect
+
+    def execute(self, sql: str, params: Params | None = None) -> list[Row]: ...
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
+
+    def executescript(self, sql: str) -> None: ...
+
+
+@dataclass
+class SqliteConnection:
+    raw: sqlite3.Connection
+    dialect: Dialect = "sqlite"
+
+    def execute(self, sql: str, params: Params | None = None) -> list[Row]:
+        try:
+            cur = self.raw.execute(sql, dict(params or {}))
+            if cur.description is None:
+                return []
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        except sqlite3.IntegrityError as e:
+            raise ConflictError(str(e)) from e
+        except sqlite3.Error as e:
+            raise StoreError(f"{e} (in: {sql.strip()[:200]})") from e
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        try:
+            self.raw.executemany(sql, [dict(r) for r in rows])
+        except sqlite3.IntegrityError as e:
+            raise ConflictError(str(e)) from e
+        except sqlite3.Error as e:
+            raise StoreError(str(e)) from e
+
+    def executescript(self, sql: str) -> None:
+        # sqlite3.executescript commits first; run statements one by one to stay transactional.
+        for stmt in split_statements(sql):
+            self.execute(stmt)
+
+
+@dataclass
+class PostgresConnection:
+    raw: Any  # psycopg.Connection; typed loosely so psycopg stays a lazy import
+    dialect: Dialect = "postgres"
+
+    def execute(self, sql: str, params: Params | None = None) -> list[Row]:
+        import psycopg
+
+        try:
+            with self.raw.cursor() as cur:
+                cur.execute(to_pyformat(sql), dict(params or {}))
+                if cur.description is None:
+                    return []
+                names = [d.name for d in cur.description]
+                return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        except psycopg.errors.UniqueViolation as e:
+            raise ConflictError(str(e)) from e
+        except psycopg.Error as e:
+            raise StoreError(f"{e} (in: {sql.strip()[:200]})") from e
+
+    def executemany(self, sql: str, rows: Sequence[Params]) -> None:
+        import psycopg
+
+        try:
+            with self.raw.cursor() as cur:
+                cur.executemany(to_pyformat(sql), [dict(r) for r in rows])
+        except psycopg.errors.UniqueViolation as e:
+            raise ConflictError(str(e)) from e
+        except psycopg.Error as e:
+            raise StoreError(str(e)) from e
+
+    def executescript(self, sql: str) -> None:
+        for stmt in split_statements(sql):
+            self.execute(stmt)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a migration script on ``;`` at line ends (our scripts keep one statement per ``;``)."""
+    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in re.split(r";\s*$", "\n".join(lines), flags=re.M) if s.strip()]
+
+
+class Database:
+    """A connection factory for one store URL, with a transaction context manager.
+
+    ``sqlite:///path/state.db`` (or a bare path), ``sqlite://:memory:`` or ``postgresql://...``.
+    SQLite connections are per thread; PostgreSQL connections come from a small pool.
+    """
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect: Dialect = "postgres" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+        self._local = threading.local()
+        self._pool: list[Any] = []
+        self._pool_lock = threading.Lock()
+        self._all: list[Any] = []
+        if self.dialect == "sqlite":
+            path = sqlite_path(url)
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._sqlite_path = path
+
+    # -- sqlite ------------------------------------------------------------------------------
+    def _sqlite(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that writers take the
+            # lock up front instead of failing on upgrade; check_same_thread is moot (per-thread).
+            conn = sqlite3.connect(self._sqlite_path, isolation_level=None, timeout=30.0)
+            # WAL lets readers run while one writer commits; busy_timeout makes writers queue
+            # instead of failing; foreign keys are off by default in SQLite.
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+            with self._pool_lock:
+                self._all.append(conn)
+        return conn
+
+    # -- postgres ----------------------------------------------------------------------------
+    def _pg_get(self) -> Any:
+        import psycopg
+
+        with self._pool_lock:
+            if self._pool:
+                return self._pool.pop()
+        try:
+            conn = psycopg.connect(self.url, autocommit=True)
+        except psycopg.Error as e:
+            raise StoreError(f"cannot connect to {redact(self.url)}: {e}") from e
+        with self._pool_lock:
+            self._all.append(conn)
+        return conn
+
+    def _pg_put(self, conn: Any) -> None:
+        with self._pool_lock:
+            if conn.closed or len(self._pool) >= 8:
+                if not conn.closed:
+                    conn.close()
+                return
+            self._pool.append(conn)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction; commits on success, rolls back on any exception."""
+        if self.dialect == "sqlite":
+            raw = self._sqlite()
+            if raw.in_transaction:  # nested use in the same thread joins the outer transaction
+                yield SqliteConnection(raw)
+                return
+            raw.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteConnection(raw)
+            except BaseException:
+                raw.execute("ROLLBACK")
+                raise
+            raw.execute("COMMIT")
+            return
+        pg = self._pg_get()
+        try:
+            with pg.transaction():
+                yield PostgresConnection(pg)
+        finally:
+            self._pg_put(pg)
+
+    def execute(self, sql: str, params: Params | None = None) -> list[Row]:
+        """Run one statement in its own transaction."""
+        with self.transaction() as conn:
+            return conn.execute(sql, params)
+
+    def close(self) -> None:
+        with self._pool_lock:
+            conns, self._all, self._pool = self._all, [], []
+        for c in conns:
+            try:
+                c.close()
+            except Exception:  # closing is best effort  # noqa: S110
+                pass
+        self._local = threading.local()
+
+
+def sqlite_path(url: str) -> str:
+    if url.startswith("sqlite:///"):
+        return url[len("sqlite:///") :]
+    if url.startswith("sqlite://"):
+        return url[len("sqlite://") :] or ":memory:"
+    return url
+
+
+def redact(url: str) -> str:
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
