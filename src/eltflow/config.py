@@ -56,6 +56,8 @@ def load_settings(
     data = base / ".eltflow"
     state = env.get("ELTFLOW_STATE") or raw.get("state") or f"sqlite:///{data / 'state.db'}"
     warehouse = (
-        env.get("ELTFLOW_WAREHOUSE") or raw.get("warehouse") or f"duckdb:///{data / 'warehouse.duckdb'}"
+        env.get("ELTFLOW_WAREHOUSE")
+        or raw.get("warehouse")
+        or f"duckdb:///{data / 'warehouse.duckdb'}"
     )
     return Settings(project_dir=base, state_url=state, warehouse_url=warehouse, raw=raw)

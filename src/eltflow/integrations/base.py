@@ -1,8 +1,8 @@
 """What every integration implements, and how a Task's Resource ARN finds one.
 
 An integration is a callable ``(request) -> JSON`` that raises
-:class:`~eltflow.errors.StatesError` with AWS's error name (``DynamoDB.ConditionalCheckFailedException``,
-``RedshiftData.ValidationException``, ``Lambda.Unknown``...) when the call fails. It sees only a
+:class:`~eltflow.errors.StatesError` with AWS's error name
+(``DynamoDB.ConditionalCheckFailedException``, ``RedshiftData.ValidationException``, ``Lambda.Unknown``...) when the call fails. It sees only a
 :class:`TaskRequest`, never the store or the engine.
 """
 

@@ -7,6 +7,7 @@ exceptions are wrapped in :class:`~eltflow.errors.StoreError` so no driver type 
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import threading
@@ -126,7 +127,9 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.dialect: Dialect = "postgres" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+        self.dialect: Dialect = (
+            "postgres" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
+        )
         self._local = threading.local()
         self._pool: list[Any] = []
         self._pool_lock = threading.Lock()
@@ -212,7 +215,7 @@ class Database:
         for c in conns:
             try:
                 c.close()
-            except Exception:  # closing is best effort  # noqa: S110
+            except Exception:  # closing is best effort
                 pass
         self._local = threading.local()
 
