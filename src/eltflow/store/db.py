@@ -213,10 +213,8 @@ class Database:
         with self._pool_lock:
             conns, self._all, self._pool = self._all, [], []
         for c in conns:
-            try:
+            with contextlib.suppress(Exception):  # closing is best effort
                 c.close()
-            except Exception:  # closing is best effort
-                pass
         self._local = threading.local()
 
 
