@@ -3,7 +3,8 @@
 An integration is a callable ``(request) -> JSON`` that raises
 :class:`~eltflow.errors.StatesError` with AWS's error name
 (``DynamoDB.ConditionalCheckFailedException``, ``RedshiftData.ValidationException``,
-``Lambda.Unknown``...) when the call fails. It sees only a :class:`TaskRequest`, never the store or the engine.
+``Lambda.Unknown``...) when the call fails. It sees only a :class:`TaskRequest`,
+never the store or the engine.
 """
 
 from __future__ import annotations
