@@ -1,0 +1,125 @@
+"""What the runtime store returns: frozen rows with plain Python types (no driver types).
+
+Times are kept as epoch microseconds in the database (both dialects sort and compare them the
+same way); :func:`to_us` / :func:`from_us` convert at the edge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eltflow.types import JSONObject
+
+
+def to_us(when: datetime) -> int:
+    """Epoch microseconds of an aware datetime."""
+    delta = when - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_us(us: int) -> datetime:
+    return datetime.fromtimestamp(us // 1_000_000, tz=UTC).replace(microsecond=us % 1_000_000)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MachineRow:
+    name: str
+    arn: str
+    current_version_id: int
+    role_arn: str
+    machine_type: str
+    created_us: int
+    updated_us: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class VersionRow:
+    id: int
+    machine_name: str
+    version: int
+    definition: str
+    description: str
+    created_us: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecutionRow:
+    id: str
+    arn: str
+    machine_name: str
+    version_id: int
+    name: str
+    status: str
+    input: str
+    output: str | None
+    error: str | None
+    cause: str | None
+    start_us: int
+    stop_us: int | None
+    redrive_count: int
+    redrive_us: int | None
+    snapshot: str | None
+    event_count: int
+    wake_us: int | None
+    lease_owner: str | None
+    lease_expires_us: int | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecutionSummaryRow:
+    id: str
+    arn: str
+    machine_name: str
+    version_id: int
+    name: str
+    status: str
+    start_us: int
+    stop_us: int | None
+    redrive_count: int
+    redrive_us: int | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class EventRow:
+    seq: int
+    previous_seq: int
+    event_type: str
+    timestamp_us: int
+    details: JSONObject
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TaskRow:
+    execution_id: str
+    task_id: str
+    state_name: str
+    resource: str
+    parameters: str
+    timeout_seconds: float | None
+    heartbeat_seconds: float | None
+    task_token: str | None
+    started: bool
+    attempt: int
+    checkpoint: str | None
+    created_us: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TimerRow:
+    timer_id: str
+    due_us: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class InboxRow:
+    id: int
+    kind: str
+    payload: str
+
+
+def build(cls: Any, row: dict[str, Any]) -> Any:
+    """Build a row dataclass from a driver row, ignoring columns it doesn't declare."""
+    names = cls.__dataclass_fields__
+    return cls(**{k: v for k, v in row.items() if k in names})

@@ -1,0 +1,454 @@
+"""The runtime's store: machines, versions, executions, history, tasks, timers, leases.
+
+One class for both dialects: the SQL differs only inside ``sql/<dialect>.sql``. Methods that
+end in ``_txn`` run inside the caller's transaction (``with store.db.transaction() as conn``) so
+the runtime can write events, the execution projection, tasks and timers atomically; the
+others open their own transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from eltflow.errors import ConflictError, StoreError
+from eltflow.store.db import Connection, Database
+from eltflow.store.queries import queries
+from eltflow.store.rows import (
+    EventRow,
+    ExecutionRow,
+    ExecutionSummaryRow,
+    InboxRow,
+    MachineRow,
+    TaskRow,
+    TimerRow,
+    VersionRow,
+    build,
+)
+from eltflow.types import JSON
+
+
+def dumps(value: JSON) -> str:
+    # Compact and key-order-preserving: what AWS returns is what the user sent.
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+class RuntimeStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.q = queries(db.dialect)
+
+    def _one(self, conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
+        rows = conn.execute(self.q[name], params)
+        return rows[0] if rows else None
+
+    # -- machines and versions -------------------------------------------------------------
+    def insert_version_txn(
+        self,
+        conn: Connection,
+        *,
+        machine_name: str,
+        version: int,
+        definition: str,
+        description: str,
+        created_us: int,
+    ) -> int:
+        row = self._one(
+            conn,
+            "insert_version",
+            {
+                "machine_name": machine_name,
+                "version": version,
+                "definition": definition,
+                "description": description,
+                "created_us": created_us,
+            },
+        )
+        assert row is not None
+        return int(row["id"])
+
+    def get_version_txn(self, conn: Connection, version_id: int) -> VersionRow | None:
+        row = self._one(conn, "get_version", {"id": version_id})
+        return build(VersionRow, row) if row else None
+
+    def get_version(self, version_id: int) -> VersionRow | None:
+        with self.db.transaction() as conn:
+            return self.get_version_txn(conn, version_id)
+
+    def insert_machine_txn(self, conn: Connection, machine: MachineRow) -> None:
+        try:
+            conn.execute(
+                self.q["insert_machine"],
+                {
+                    "name": machine.name,
+                    "arn": machine.arn,
+                    "current_version_id": machine.current_version_id,
+                    "role_arn": machine.role_arn,
+                    "machine_type": machine.machine_type,
+                    "created_us": machine.created_us,
+                    "updated_us": machine.updated_us,
+                },
+            )
+        except ConflictError as e:
+            raise ConflictError(f"state machine {machine.name!r} already exists") from e
+
+    def update_machine_txn(
+        self, conn: Connection, *, name: str, current_version_id: int, role_arn: str, now_us: int
+    ) -> None:
+        conn.execute(
+            self.q["update_machine"],
+            {
+                "name": name,
+                "current_version_id": current_version_id,
+                "role_arn": role_arn,
+                "updated_us": now_us,
+            },
+        )
+
+    def get_machine_txn(self, conn: Connection, name: str) -> MachineRow | None:
+        row = self._one(conn, "get_machine", {"name": name})
+        return build(MachineRow, row) if row else None
+
+    def get_machine(self, name: str) -> MachineRow | None:
+        with self.db.transaction() as conn:
+            return self.get_machine_txn(conn, name)
+
+    def list_machines(self, *, after: str = "", limit: int = 100) -> list[MachineRow]:
+        with self.db.transaction() as conn:
+            rows = conn.execute(self.q["list_machines"], {"after": after, "limit": limit})
+        return [build(MachineRow, r) for r in rows]
+
+    def delete_machine(self, name: str) -> bool:
+        with self.db.transaction() as conn:
+            found = self.get_machine_txn(conn, name) is not None
+            conn.execute(self.q["delete_machine"], {"name": name})
+        return found
+
+    # -- executions ------------------------------------------------------------------------
+    def insert_execution_txn(
+        self,
+        conn: Connection,
+        *,
+        id: str,
+        arn: str,
+        machine_name: str,
+        version_id: int,
+        name: str,
+        input: str,
+        start_us: int,
+    ) -> None:
+        conn.execute(
+            self.q["insert_execution"],
+            {
+                "id": id,
+                "arn": arn,
+                "machine_name": machine_name,
+                "version_id": version_id,
+                "name": name,
+                "status": "RUNNING",
+                "input": input,
+                "start_us": start_us,
+                "wake_us": start_us,
+            },
+        )
+
+    def get_execution_txn(self, conn: Connection, execution_id: str) -> ExecutionRow | None:
+        row = self._one(conn, "get_execution", {"id": execution_id})
+        return build(ExecutionRow, row) if row else None
+
+    def get_execution(self, execution_id: str) -> ExecutionRow | None:
+        with self.db.transaction() as conn:
+            return self.get_execution_txn(conn, execution_id)
+
+    def get_execution_by_arn_txn(self, conn: Connection, arn: str) -> ExecutionRow | None:
+        row = self._one(conn, "get_execution_by_arn", {"arn": arn})
+        return build(ExecutionRow, row) if row else None
+
+    def get_execution_by_arn(self, arn: str) -> ExecutionRow | None:
+        with self.db.transaction() as conn:
+            return self.get_execution_by_arn_txn(conn, arn)
+
+    def lock_execution_txn(self, conn: Connection, execution_id: str) -> ExecutionRow | None:
+        """Read the execution and hold it until the transaction ends (row lock / write lock)."""
+        row = self._one(conn, "lock_execution", {"id": execution_id})
+        return build(ExecutionRow, row) if row else None
+
+    def update_execution_txn(
+        self,
+        conn: Connection,
+        *,
+        execution_id: str,
+        status: str,
+        output: str | None,
+        error: str | None,
+        cause: str | None,
+        stop_us: int | None,
+        snapshot: str | None,
+        event_count: int,
+        wake_us: int | None,
+    ) -> None:
+        conn.execute(
+            self.q["update_execution"],
+            {
+                "id": execution_id,
+                "status": status,
+                "output": output,
+                "error": error,
+                "cause": cause,
+                "stop_us": stop_us,
+                "snapshot": snapshot,
+                "event_count": event_count,
+                "wake_us": wake_us,
+            },
+        )
+
+    def set_redriven_txn(self, conn: Connection, execution_id: str, now_us: int) -> None:
+        conn.execute(self.q["set_redriven"], {"id": execution_id, "redrive_us": now_us})
+
+    def list_executions(
+        self,
+        *,
+        machine_name: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ExecutionSummaryRow]:
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                self.q["list_executions"],
+                {"machine_name": machine_name, "status": status, "limit": limit, "offset": offset},
+            )
+        return [build(ExecutionSummaryRow, r) for r in rows]
+
+    def count_by_status(self) -> dict[str, int]:
+        with self.db.transaction() as conn:
+            rows = conn.execute(self.q["count_by_status"])
+        return {str(r["status"]): int(r["n"]) for r in rows}
+
+    # -- leases ----------------------------------------------------------------------------
+    def claim(self, *, owner: str, now_us: int, lease_us: int, limit: int) -> list[str]:
+        """Lease up to ``limit`` runnable executions to ``owner``; returns their ids."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                self.q["claim_executions"],
+                {
+                    "owner": owner,
+                    "now_us": now_us,
+                    "expires_us": now_us + lease_us,
+                    "limit": limit,
+                },
+            )
+        return [str(r["id"]) for r in rows]
+
+    def renew(self, *, owner: str, execution_ids: Iterable[str], expires_us: int) -> set[str]:
+        """Extend ``owner``'s leases; returns the ids it still holds."""
+        held: set[str] = set()
+        with self.db.transaction() as conn:
+            for eid in execution_ids:
+                rows = conn.execute(
+                    self.q["renew_lease"], {"id": eid, "owner": owner, "expires_us": expires_us}
+                )
+                if rows:
+                    held.add(eid)
+        return held
+
+    def release_txn(
+        self, conn: Connection, *, owner: str, execution_id: str, wake_us: int | None
+    ) -> None:
+        conn.execute(
+            self.q["release_lease"], {"id": execution_id, "owner": owner, "wake_us": wake_us}
+        )
+
+    def wake_txn(self, conn: Connection, execution_id: str, wake_us: int) -> None:
+        conn.execute(self.q["wake_execution"], {"id": execution_id, "wake_us": wake_us})
+
+    def next_wake(self) -> int | None:
+        """When some RUNNING execution that nobody live holds next has work (None: never)."""
+        with self.db.transaction() as conn:
+            row = self._one(conn, "next_wake", {})
+        return None if row is None or row["due_us"] is None else int(row["due_us"])
+
+    # -- history ---------------------------------------------------------------------------
+    def append_events_txn(
+        self, conn: Connection, execution_id: str, events: Sequence[EventRow]
+    ) -> int:
+        """Append events idempotently; returns how many were new.
+
+        Re-appending an event that is already recorded with the same content is a no-op (a
+        retried transaction); different content under the same sequence number is a conflict.
+        """
+        new = 0
+        for ev in events:
+            details = dumps(ev.details)
+            rows = conn.execute(
+                self.q["insert_event"],
+                {
+                    "execution_id": execution_id,
+                    "seq": ev.seq,
+                    "previous_seq": ev.previous_seq,
+                    "event_type": ev.event_type,
+                    "timestamp_us": ev.timestamp_us,
+                    "details": details,
+                },
+            )
+            if rows:
+                new += 1
+                continue
+            old = self._one(conn, "get_event", {"execution_id": execution_id, "seq": ev.seq})
+            if old is None or old["event_type"] != ev.event_type or old["details"] != details:
+                raise ConflictError(
+                    f"execution {execution_id}: event {ev.seq} is already recorded as "
+                    f"{old and old['event_type']} with different content"
+                )
+        return new
+
+    def history(
+        self, execution_id: str, *, after_seq: int = 0, limit: int = 1000, reverse: bool = False
+    ) -> list[EventRow]:
+        """Events in order (``after_seq`` exclusive), or newest first below ``after_seq``."""
+        with self.db.transaction() as conn:
+            if reverse:
+                rows = conn.execute(
+                    self.q["list_history_reverse"],
+                    {
+                        "execution_id": execution_id,
+                        "before_seq": after_seq or 2**62,
+                        "limit": limit,
+                    },
+                )
+            else:
+                rows = conn.execute(
+                    self.q["list_history"],
+                    {"execution_id": execution_id, "after_seq": after_seq, "limit": limit},
+                )
+        return [_event(r) for r in rows]
+
+    # -- tasks -----------------------------------------------------------------------------
+    def insert_task_txn(
+        self,
+        conn: Connection,
+        *,
+        execution_id: str,
+        task_id: str,
+        state_name: str,
+        resource: str,
+        parameters: JSON,
+        timeout_seconds: float | None,
+        heartbeat_seconds: float | None,
+        task_token: str | None,
+        now_us: int,
+    ) -> None:
+        conn.execute(
+            self.q["insert_task"],
+            {
+                "execution_id": execution_id,
+                "task_id": task_id,
+                "state_name": state_name,
+                "resource": resource,
+                "parameters": dumps(parameters),
+                "timeout_seconds": timeout_seconds,
+                "heartbeat_seconds": heartbeat_seconds,
+                "task_token": task_token,
+                "created_us": now_us,
+            },
+        )
+
+    def delete_task_txn(self, conn: Connection, execution_id: str, task_id: str) -> bool:
+        rows = conn.execute(
+            self.q["delete_task"], {"execution_id": execution_id, "task_id": task_id}
+        )
+        return bool(rows)
+
+    def tasks_txn(self, conn: Connection, execution_id: str) -> list[TaskRow]:
+        rows = conn.execute(self.q["list_tasks"], {"execution_id": execution_id})
+        return [_task(r) for r in rows]
+
+    def tasks(self, execution_id: str) -> list[TaskRow]:
+        with self.db.transaction() as conn:
+            return self.tasks_txn(conn, execution_id)
+
+    def dispatch_task_txn(self, conn: Connection, execution_id: str, task_id: str) -> None:
+        """Mark a task as handed to a runner (counts attempts: a re-dispatch after a crash)."""
+        conn.execute(self.q["dispatch_task"], {"execution_id": execution_id, "task_id": task_id})
+
+    def set_checkpoint(self, execution_id: str, task_id: str, checkpoint: JSON) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(
+                self.q["set_task_checkpoint"],
+                {"execution_id": execution_id, "task_id": task_id, "checkpoint": dumps(checkpoint)},
+            )
+
+    # -- timers ----------------------------------------------------------------------------
+    def insert_timer_txn(
+        self, conn: Connection, execution_id: str, timer_id: str, due_us: int
+    ) -> None:
+        conn.execute(
+            self.q["insert_timer"],
+            {"execution_id": execution_id, "timer_id": timer_id, "due_us": due_us},
+        )
+
+    def delete_timer_txn(self, conn: Connection, execution_id: str, timer_id: str) -> bool:
+        rows = conn.execute(
+            self.q["delete_timer"], {"execution_id": execution_id, "timer_id": timer_id}
+        )
+        return bool(rows)
+
+    def due_timers_txn(self, conn: Connection, execution_id: str, now_us: int) -> list[TimerRow]:
+        rows = conn.execute(self.q["due_timers"], {"execution_id": execution_id, "now_us": now_us})
+        return [build(TimerRow, r) for r in rows]
+
+    def next_timer_txn(self, conn: Connection, execution_id: str) -> int | None:
+        row = self._one(conn, "next_timer", {"execution_id": execution_id})
+        return None if row is None or row["due_us"] is None else int(row["due_us"])
+
+    def clear_work_txn(self, conn: Connection, execution_id: str) -> None:
+        """Drop the pending tasks and timers of an execution that has ended."""
+        conn.execute(self.q["delete_tasks"], {"execution_id": execution_id})
+        conn.execute(self.q["delete_timers"], {"execution_id": execution_id})
+
+    # -- inbox -----------------------------------------------------------------------------
+    def insert_inbox_txn(
+        self, conn: Connection, execution_id: str, kind: str, payload: JSON, now_us: int
+    ) -> None:
+        conn.execute(
+            self.q["insert_inbox"],
+            {
+                "execution_id": execution_id,
+                "kind": kind,
+                "payload": dumps(payload),
+                "created_us": now_us,
+            },
+        )
+
+    def inbox_txn(self, conn: Connection, execution_id: str) -> list[InboxRow]:
+        rows = conn.execute(self.q["list_inbox"], {"execution_id": execution_id})
+        return [build(InboxRow, r) for r in rows]
+
+    def delete_inbox_txn(self, conn: Connection, inbox_id: int) -> None:
+        conn.execute(self.q["delete_inbox"], {"id": inbox_id})
+
+    def executions_with_inbox(self, owner: str) -> list[str]:
+        with self.db.transaction() as conn:
+            rows = conn.execute(self.q["inbox_for_owner"], {"owner": owner})
+        return [str(r["execution_id"]) for r in rows]
+
+
+def _event(r: dict[str, Any]) -> EventRow:
+    details = json.loads(r["details"])
+    if not isinstance(details, dict):
+        raise StoreError(f"history event {r['seq']}: details are not a JSON object")
+    return EventRow(
+        seq=int(r["seq"]),
+        previous_seq=int(r["previous_seq"]),
+        event_type=str(r["event_type"]),
+        timestamp_us=int(r["timestamp_us"]),
+        details=details,
+    )
+
+
+def _task(r: dict[str, Any]) -> TaskRow:
+    r = dict(r)
+    r["started"] = bool(r["started"])
+    out: TaskRow = build(TaskRow, r)
+    return out

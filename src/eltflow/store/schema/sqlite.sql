@@ -1,0 +1,90 @@
+-- The runtime schema as a fresh install would create it: tests/migration checks that applying
+-- every numbered migration in 0001-0099 gives exactly this.
+
+CREATE TABLE sfn_machines (
+    name TEXT PRIMARY KEY,
+    arn TEXT NOT NULL UNIQUE,
+    current_version_id INTEGER NOT NULL,
+    role_arn TEXT NOT NULL,
+    machine_type TEXT NOT NULL,
+    created_us INTEGER NOT NULL,
+    updated_us INTEGER NOT NULL
+);
+
+CREATE TABLE sfn_versions (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    machine_name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    definition TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    created_us INTEGER NOT NULL
+);
+
+CREATE TABLE sfn_executions (
+    id TEXT PRIMARY KEY,
+    arn TEXT NOT NULL UNIQUE,
+    machine_name TEXT NOT NULL,
+    version_id INTEGER NOT NULL REFERENCES sfn_versions (id),
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    input TEXT NOT NULL,
+    output TEXT,
+    error TEXT,
+    cause TEXT,
+    start_us INTEGER NOT NULL,
+    stop_us INTEGER,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    redrive_us INTEGER,
+    snapshot TEXT,
+    event_count INTEGER NOT NULL DEFAULT 0,
+    wake_us INTEGER,
+    lease_owner TEXT,
+    lease_expires_us INTEGER
+);
+
+CREATE INDEX sfn_executions_machine ON sfn_executions (machine_name, start_us);
+
+CREATE INDEX sfn_executions_runnable ON sfn_executions (wake_us) WHERE status = 'RUNNING';
+
+CREATE TABLE sfn_history (
+    execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    previous_seq INTEGER NOT NULL,
+    event_type TEXT NOT NULL,
+    timestamp_us INTEGER NOT NULL,
+    details TEXT NOT NULL,
+    PRIMARY KEY (execution_id, seq)
+);
+
+CREATE TABLE sfn_tasks (
+    execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
+    task_id TEXT NOT NULL,
+    state_name TEXT NOT NULL,
+    resource TEXT NOT NULL,
+    parameters TEXT NOT NULL,
+    timeout_seconds REAL,
+    heartbeat_seconds REAL,
+    task_token TEXT,
+    started INTEGER NOT NULL DEFAULT 0,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    checkpoint TEXT,
+    created_us INTEGER NOT NULL,
+    PRIMARY KEY (execution_id, task_id)
+);
+
+CREATE TABLE sfn_timers (
+    execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
+    timer_id TEXT NOT NULL,
+    due_us INTEGER NOT NULL,
+    PRIMARY KEY (execution_id, timer_id)
+);
+
+CREATE TABLE sfn_inbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_us INTEGER NOT NULL
+);
+
+CREATE INDEX sfn_inbox_execution ON sfn_inbox (execution_id);

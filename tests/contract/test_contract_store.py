@@ -1,0 +1,204 @@
+"""One contract suite for the runtime store, run on SQLite and on a real PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from eltflow.errors import ConflictError
+from eltflow.store.db import Database
+from eltflow.store.migrate import migrate
+from eltflow.store.rows import EventRow, MachineRow
+from eltflow.store.runtime_store import RuntimeStore
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[RuntimeStore]:
+    db = Database(store_url)
+    migrate(db)
+    yield RuntimeStore(db)
+    db.close()
+
+
+def _machine(store: RuntimeStore, name: str = "m", version: int = 1) -> int:
+    with store.db.transaction() as conn:
+        vid = store.insert_version_txn(
+            conn,
+            machine_name=name,
+            version=version,
+            definition='{"StartAt":"A"}',
+            description="",
+            created_us=1,
+        )
+        if store.get_machine_txn(conn, name) is None:
+            store.insert_machine_txn(
+                conn,
+                MachineRow(
+                    name=name,
+                    arn=f"arn:{name}",
+                    current_version_id=vid,
+                    role_arn="r",
+                    machine_type="STANDARD",
+                    created_us=1,
+                    updated_us=1,
+                ),
+            )
+    return vid
+
+
+def _execution(store: RuntimeStore, eid: str, vid: int, start_us: int = 10) -> None:
+    with store.db.transaction() as conn:
+        store.insert_execution_txn(
+            conn,
+            id=eid,
+            arn=f"arn:exec:{eid}",
+            machine_name="m",
+            version_id=vid,
+            name=eid,
+            input="{}",
+            start_us=start_us,
+        )
+
+
+def test_migrate_is_idempotent(store: RuntimeStore) -> None:
+    assert migrate(store.db) == []
+
+
+def test_machines_and_versions(store: RuntimeStore) -> None:
+    v1 = _machine(store)
+    with pytest.raises(ConflictError, match="already exists"), store.db.transaction() as conn:
+        store.insert_machine_txn(
+            conn,
+            MachineRow(
+                name="m",
+                arn="arn:m",
+                current_version_id=v1,
+                role_arn="r",
+                machine_type="STANDARD",
+                created_us=1,
+                updated_us=1,
+            ),
+        )
+    v2 = _machine(store, version=2)
+    with store.db.transaction() as conn:
+        store.update_machine_txn(conn, name="m", current_version_id=v2, role_arn="r2", now_us=5)
+    m = store.get_machine("m")
+    assert m is not None and m.current_version_id == v2 and m.role_arn == "r2"
+    version = store.get_version(v1)
+    assert version is not None and version.version == 1
+    _machine(store, name="a")
+    assert [x.name for x in store.list_machines()] == ["a", "m"]
+    assert [x.name for x in store.list_machines(after="a")] == ["m"]
+    assert store.delete_machine("m") is True
+    assert store.delete_machine("m") is False
+    assert store.get_machine("m") is None
+
+
+def test_executions_projection_and_listing(store: RuntimeStore) -> None:
+    vid = _machine(store)
+    for i in range(5):
+        _execution(store, f"e{i}", vid, start_us=10 + i)
+    with pytest.raises(ConflictError):
+        _execution(store, "e0", vid)
+    with store.db.transaction() as conn:
+        store.update_execution_txn(
+            conn,
+            execution_id="e1",
+            status="SUCCEEDED",
+            output='{"x":1}',
+            error=None,
+            cause=None,
+            stop_us=99,
+            snapshot="{}",
+            event_count=3,
+            wake_us=None,
+        )
+    e1 = store.get_execution_by_arn("arn:exec:e1")
+    assert e1 is not None and e1.status == "SUCCEEDED" and e1.output == '{"x":1}'
+    assert e1.stop_us == 99 and e1.event_count == 3
+    assert [e.id for e in store.list_executions()] == ["e4", "e3", "e2", "e1", "e0"]
+    assert [e.id for e in store.list_executions(status="SUCCEEDED")] == ["e1"]
+    assert [e.id for e in store.list_executions(machine_name="zz")] == []
+    assert [e.id for e in store.list_executions(limit=2, offset=2)] == ["e2", "e1"]
+    assert store.count_by_status() == {"RUNNING": 4, "SUCCEEDED": 1}
+
+
+def test_history_appends_are_idempotent_and_conflicts_detected(store: RuntimeStore) -> None:
+    _execution(store, "e", _machine(store))
+    events = [
+        EventRow(seq=i, previous_seq=i - 1, event_type="T", timestamp_us=i, details={"n": i})
+        for i in range(1, 6)
+    ]
+    with store.db.transaction() as conn:
+        assert store.append_events_txn(conn, "e", events[:3]) == 3
+    with store.db.transaction() as conn:
+        assert store.append_events_txn(conn, "e", events) == 2
+    bad = EventRow(seq=2, previous_seq=1, event_type="T", timestamp_us=2, details={"n": 7})
+    with pytest.raises(ConflictError, match="event 2"), store.db.transaction() as conn:
+        store.append_events_txn(conn, "e", [bad])
+    assert [e.seq for e in store.history("e")] == [1, 2, 3, 4, 5]
+    assert store.history("e")[1].details == {"n": 2}
+    assert [e.seq for e in store.history("e", after_seq=3)] == [4, 5]
+    assert [e.seq for e in store.history("e", limit=2, reverse=True)] == [5, 4]
+    assert [e.seq for e in store.history("e", after_seq=4, reverse=True)] == [3, 2, 1]
+
+
+def test_claims_are_exclusive_until_the_lease_expires(store: RuntimeStore) -> None:
+    vid = _machine(store)
+    for i in range(4):
+        _execution(store, f"e{i}", vid, start_us=10 + i)
+    a = store.claim(owner="A", now_us=100, lease_us=50, limit=3)
+    b = store.claim(owner="B", now_us=100, lease_us=50, limit=3)
+    assert len(a) == 3 and len(b) == 1 and not set(a) & set(b)
+    assert store.claim(owner="C", now_us=120, lease_us=50, limit=10) == []
+    assert store.renew(owner="A", execution_ids=[*a, *b], expires_us=1000) == set(a)
+    # B's lease (expiring at 150) lapses; A's renewed leases do not.
+    assert store.claim(owner="C", now_us=200, lease_us=50, limit=10) == b
+    with store.db.transaction() as conn:
+        store.release_txn(conn, owner="A", execution_id=a[0], wake_us=500)
+    # C's lease on b lapsed at 250; a[0] was released with nothing due before 500.
+    assert store.claim(owner="D", now_us=400, lease_us=50, limit=10) == b
+    assert a[0] in store.claim(owner="E", now_us=500, lease_us=50, limit=10)
+    assert store.next_wake() is not None
+
+
+def test_tasks_timers_and_inbox(store: RuntimeStore) -> None:
+    _execution(store, "e", _machine(store))
+    with store.db.transaction() as conn:
+        for tid in ("t1", "t2"):
+            store.insert_task_txn(
+                conn,
+                execution_id="e",
+                task_id=tid,
+                state_name="S",
+                resource="arn:r",
+                parameters={"p": tid},
+                timeout_seconds=5.0,
+                heartbeat_seconds=None,
+                task_token=None,
+                now_us=1,
+            )
+        store.dispatch_task_txn(conn, "e", "t1")
+        store.dispatch_task_txn(conn, "e", "t1")
+        store.insert_timer_txn(conn, "e", "w1", 50)
+        store.insert_timer_txn(conn, "e", "w2", 20)
+        store.insert_timer_txn(conn, "e", "w2", 20)
+        store.insert_inbox_txn(conn, "e", "stop", {"error": "x"}, 1)
+    store.set_checkpoint("e", "t2", {"Id": "abc"})
+    tasks = {t.task_id: t for t in store.tasks("e")}
+    assert tasks["t1"].started and tasks["t1"].attempt == 2
+    assert tasks["t1"].parameters == '{"p":"t1"}'
+    assert not tasks["t2"].started and tasks["t2"].checkpoint == '{"Id":"abc"}'
+    with store.db.transaction() as conn:
+        assert [t.timer_id for t in store.due_timers_txn(conn, "e", 30)] == ["w2"]
+        assert store.next_timer_txn(conn, "e") == 20
+        assert store.delete_timer_txn(conn, "e", "w2") is True
+        assert store.delete_timer_txn(conn, "e", "w2") is False
+        assert store.delete_task_txn(conn, "e", "t1") is True
+        assert [i.kind for i in store.inbox_txn(conn, "e")] == ["stop"]
+    assert store.claim(owner="A", now_us=100, lease_us=10, limit=1) == ["e"]
+    assert store.executions_with_inbox("A") == ["e"]
+    with store.db.transaction() as conn:
+        store.clear_work_txn(conn, "e")
+        assert store.tasks_txn(conn, "e") == [] and store.next_timer_txn(conn, "e") is None
