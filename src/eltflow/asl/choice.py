@@ -1,0 +1,261 @@
+"""Choice rules in JSONPath mode: one table of comparison operators, AWS's semantics.
+
+- A value of the wrong type makes a comparison false, never an error (``NumericEquals`` on a
+  string, ``StringEquals`` on a number; booleans are not numbers).
+- A ``Variable`` (or the operand of a ``...Path`` operator) that matches nothing fails the
+  execution with ``States.Runtime`` and the cause ``Invalid path '$.x': The choice state's
+  condition path references an invalid value.`` - except under ``IsPresent``, whose whole point
+  is to test that. A ``Default`` does not catch this.
+- Strings order like Java's ``String.compareTo`` (UTF-16 code units).
+- Timestamps are RFC 3339 (uppercase ``T``, ``Z`` or a numeric offset, optional fraction) and
+  compare as instants, to any fractional precision; a string that is not one makes a
+  Timestamp comparison false.
+- ``StringMatches``: ``*`` matches any run of characters; ``\\*`` is a literal star and
+  ``\\\\`` a literal backslash; nothing else is special.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from fractions import Fraction
+from functools import lru_cache
+from typing import Any
+
+from eltflow.asl.dataflow import resolve_path
+from eltflow.asl.jsonpath import PathNotFound, parse_path
+from eltflow.asl.model import ChoiceRule, ChoiceState
+from eltflow.errors import StatesError
+from eltflow.types import JSON
+
+__all__ = [
+    "OPERATORS",
+    "PATH_OPERATORS",
+    "choose",
+    "evaluate_rule",
+    "parse_timestamp",
+    "string_matches",
+]
+
+_MISSING: Any = object()
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _utf16(s: str) -> str | bytes:
+    # Python orders by code point, Java by UTF-16 unit; they differ only beyond the BMP.
+    return s if s.isascii() else s.encode("utf-16-be", "surrogatepass")
+
+
+_TIMESTAMP = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})\Z"
+)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=1024)
+def parse_timestamp(text: str) -> Fraction | None:
+    """Seconds since the epoch of an RFC 3339 timestamp as AWS accepts it, else ``None``."""
+    m = _TIMESTAMP.match(text)
+    if m is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
+    fraction, zone = m.group(7), m.group(8)
+    try:
+        if zone == "Z":
+            tz = UTC
+        else:
+            hours, minutes = int(zone[1:3]), int(zone[4:6])
+            if hours > 23 or minutes > 59:
+                return None
+            offset = timedelta(hours=hours, minutes=minutes)
+            tz = timezone(-offset if zone[0] == "-" else offset)
+        moment = datetime(year, month, day, hour, minute, second, tzinfo=tz)
+    except ValueError:
+        return None
+    whole = (moment - _EPOCH) // timedelta(seconds=1)
+    return whole + (Fraction(int(fraction), 10 ** len(fraction)) if fraction else Fraction(0))
+
+
+def _timestamps(a: Any, b: Any) -> tuple[Fraction, Fraction] | None:
+    if not (isinstance(a, str) and isinstance(b, str)):
+        return None
+    ta, tb = parse_timestamp(a), parse_timestamp(b)
+    if ta is None or tb is None:
+        return None
+    return ta, tb
+
+
+@lru_cache(maxsize=1024)
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    parts: list[str] = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "*\\":
+            parts.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        parts.append(".*" if ch == "*" else re.escape(ch))
+        i += 1
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def string_matches(value: Any, pattern: Any) -> bool:
+    """``StringMatches``: ``*`` wildcards, ``\\*`` escapes a star, ``\\\\`` a backslash."""
+    if not (isinstance(value, str) and isinstance(pattern, str)):
+        return False
+    return _wildcard(pattern).fullmatch(value) is not None
+
+
+def _string(test: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def op(a: Any, b: Any) -> bool:
+        return isinstance(a, str) and isinstance(b, str) and test(_utf16(a), _utf16(b))
+
+    return op
+
+
+def _numeric(test: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def op(a: Any, b: Any) -> bool:
+        return _is_number(a) and _is_number(b) and test(a, b)
+
+    return op
+
+
+def _timestamp(test: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def op(a: Any, b: Any) -> bool:
+        pair = _timestamps(a, b)
+        return pair is not None and test(*pair)
+
+    return op
+
+
+def _eq(a: Any, b: Any) -> bool:
+    return bool(a == b)
+
+
+def _lt(a: Any, b: Any) -> bool:
+    return bool(a < b)
+
+
+def _gt(a: Any, b: Any) -> bool:
+    return bool(a > b)
+
+
+def _le(a: Any, b: Any) -> bool:
+    return bool(a <= b)
+
+
+def _ge(a: Any, b: Any) -> bool:
+    return bool(a >= b)
+
+
+def _is(check: Callable[[Any], bool]) -> Callable[[Any, Any], bool]:
+    # Is* operators take a boolean operand: true asks "is it?", false asks "is it not?".
+    def op(a: Any, expected: Any) -> bool:
+        return a is not _MISSING and check(a) is bool(expected)
+
+    return op
+
+
+_TESTS = {"Equals": _eq, "LessThan": _lt, "GreaterThan": _gt}
+_TESTS |= {"LessThanEquals": _le, "GreaterThanEquals": _ge}
+
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {}
+"""Operator name → ``(value, operand) -> bool``. ``...Path`` names share the base function;
+:func:`evaluate_rule` resolves their operand first."""
+for _suffix, _test in _TESTS.items():
+    OPERATORS[f"String{_suffix}"] = _string(_test)
+    OPERATORS[f"Numeric{_suffix}"] = _numeric(_test)
+    OPERATORS[f"Timestamp{_suffix}"] = _timestamp(_test)
+OPERATORS["BooleanEquals"] = lambda a, b: isinstance(a, bool) and isinstance(b, bool) and a is b
+OPERATORS["StringMatches"] = string_matches
+OPERATORS["IsNull"] = _is(lambda a: a is None)
+OPERATORS["IsNumeric"] = _is(_is_number)
+OPERATORS["IsString"] = _is(lambda a: isinstance(a, str))
+OPERATORS["IsBoolean"] = _is(lambda a: isinstance(a, bool))
+OPERATORS["IsTimestamp"] = _is(lambda a: isinstance(a, str) and parse_timestamp(a) is not None)
+OPERATORS["IsPresent"] = lambda a, expected: (a is not _MISSING) is bool(expected)
+
+PATH_OPERATORS: frozenset[str] = frozenset(
+    f"{name}Path"
+    for name in OPERATORS
+    if name.startswith(("String", "Numeric", "Timestamp", "Boolean")) and name != "StringMatches"
+)
+for _name in PATH_OPERATORS:
+    OPERATORS[_name] = OPERATORS[_name[: -len("Path")]]
+
+
+def _invalid_path(path: str) -> StatesError:
+    return StatesError(
+        "States.Runtime",
+        f"Invalid path '{path}': The choice state's condition path references an invalid value.",
+    )
+
+
+def _lookup(
+    path: str, input: JSON, context: JSON, variables: Mapping[str, JSON], tolerate: bool
+) -> Any:
+    try:
+        return resolve_path(parse_path(path), input, context, variables)
+    except (PathNotFound, ValueError):
+        if tolerate:
+            return _MISSING
+        raise _invalid_path(path) from None
+
+
+def evaluate_rule(
+    rule: ChoiceRule,
+    input: JSON,
+    context: JSON,
+    variables: Mapping[str, JSON],
+    *,
+    condition: Callable[[ChoiceRule], bool] | None = None,
+) -> bool:
+    """Whether ``rule`` (a comparison or an And/Or/Not tree) holds for ``input``."""
+    kind = rule.kind
+    if kind == "Compare":
+        operator = rule.operator or ""
+        test = OPERATORS.get(operator)
+        if test is None or rule.variable is None:
+            raise StatesError("States.Runtime", f"Unknown Choice operator {operator!r}")
+        value = _lookup(rule.variable, input, context, variables, operator == "IsPresent")
+        operand = rule.operand
+        if operator in PATH_OPERATORS:
+            if not isinstance(operand, str):
+                raise StatesError("States.Runtime", f"{operator} needs a path, not {operand!r}")
+            operand = _lookup(operand, input, context, variables, False)
+        return test(value, operand)
+    if kind == "And":
+        return all(
+            evaluate_rule(c, input, context, variables, condition=condition) for c in rule.children
+        )
+    if kind == "Or":
+        return any(
+            evaluate_rule(c, input, context, variables, condition=condition) for c in rule.children
+        )
+    if kind == "Not":
+        return not evaluate_rule(rule.children[0], input, context, variables, condition=condition)
+    if condition is None:
+        raise ValueError("a JSONata Condition rule needs the interpreter's condition callback")
+    return condition(rule)
+
+
+def choose(
+    state: ChoiceState,
+    input: JSON,
+    context: JSON,
+    variables: Mapping[str, JSON],
+    condition: Callable[[ChoiceRule], bool] | None = None,
+) -> ChoiceRule | None:
+    """The first top-level rule of ``state`` that matches, or ``None`` (Default's turn).
+
+    ``condition`` evaluates JSONata ``Condition`` rules; the interpreter owns JSONata.
+    """
+    for rule in state.choices:
+        if evaluate_rule(rule, input, context, variables, condition=condition):
+            return rule
+    return None
