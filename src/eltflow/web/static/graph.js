@@ -1,0 +1,191 @@
+// Draws an ASL definition as an SVG graph, each state coloured by its status.
+// Layout: states are placed in layers by their longest forward distance from StartAt (back
+// edges of loops are ignored for layering); Parallel and Map states are containers whose
+// branches are laid out recursively side by side.
+"use strict";
+
+const Graph = (() => {
+  const NODE_W = 170, NODE_H = 34, GAP_X = 28, GAP_Y = 38, PAD = 16, LABEL_H = 22;
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  function targets(state) {
+    const out = [];
+    if (state.Next) out.push({ to: state.Next, kind: "next" });
+    if (state.Default) out.push({ to: state.Default, kind: "next" });
+    for (const c of state.Choices || []) if (c.Next) out.push({ to: c.Next, kind: "next" });
+    for (const c of state.Catch || []) if (c.Next) out.push({ to: c.Next, kind: "catch" });
+    return out;
+  }
+
+  function layers(machine) {
+    const states = machine.States || {};
+    const depth = {};
+    const onPath = new Set();
+    const order = [];
+    // Longest-path layering over a DFS that skips edges closing a cycle.
+    function visit(name, d) {
+      if (!(name in states) || onPath.has(name)) return;
+      if (depth[name] !== undefined && depth[name] >= d) return;
+      if (depth[name] === undefined) order.push(name);
+      depth[name] = d;
+      onPath.add(name);
+      for (const t of targets(states[name])) visit(t.to, d + 1);
+      onPath.delete(name);
+    }
+    visit(machine.StartAt, 0);
+    for (const name of Object.keys(states)) if (depth[name] === undefined) { depth[name] = 0; order.push(name); }
+    const rows = [];
+    for (const name of order) (rows[depth[name]] = rows[depth[name]] || []).push(name);
+    return rows.map((r) => r || []);
+  }
+
+  // Returns {w, h, nodes: [{name, x, y, w, h, state, children?}]} for one (sub)machine.
+  function layout(machine) {
+    const states = machine.States || {};
+    const sized = {};
+    for (const [name, st] of Object.entries(states)) {
+      if (st.Type === "Parallel" || st.Type === "Map") {
+        const subs = st.Type === "Parallel" ? (st.Branches || []) : [st.ItemProcessor || st.Iterator || { States: {} }];
+        const inner = subs.map(layout);
+        const w = Math.max(NODE_W, inner.reduce((a, b) => a + b.w, 0) + GAP_X * Math.max(0, inner.length - 1)) + 2 * PAD;
+        const h = Math.max(...inner.map((i) => i.h), NODE_H) + 2 * PAD + LABEL_H;
+        sized[name] = { w, h, inner };
+      } else {
+        sized[name] = { w: NODE_W, h: NODE_H };
+      }
+    }
+    const rows = layers(machine);
+    const rowW = rows.map((r) => r.reduce((a, n) => a + sized[n].w, 0) + GAP_X * Math.max(0, r.length - 1));
+    const W = Math.max(NODE_W, ...rowW);
+    const nodes = [];
+    let y = 0;
+    rows.forEach((row, i) => {
+      let x = (W - rowW[i]) / 2;
+      const rowH = Math.max(...row.map((n) => sized[n].h));
+      for (const name of row) {
+        const s = sized[name];
+        const node = { name, x, y: y + (rowH - s.h) / 2, w: s.w, h: s.h, state: states[name] };
+        if (s.inner) {
+          let cx = x + PAD;
+          node.children = s.inner.map((sub) => {
+            const placed = { dx: cx, dy: node.y + PAD + LABEL_H, sub };
+            cx += sub.w + GAP_X;
+            return placed;
+          });
+        }
+        nodes.push(node);
+        x += s.w + GAP_X;
+      }
+      y += rowH + GAP_Y;
+    });
+    return { w: W, h: Math.max(NODE_H, y - GAP_Y), nodes };
+  }
+
+  function el(tag, attrs, parent) {
+    const e = document.createElementNS(SVG_NS, tag);
+    for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
+    if (parent) parent.appendChild(e);
+    return e;
+  }
+
+  function draw(parent, lay, ox, oy, status, onSelect, selected) {
+    const pos = {};
+    for (const n of lay.nodes) pos[n.name] = { x: n.x + ox, y: n.y + oy, w: n.w, h: n.h };
+    for (const n of lay.nodes) {
+      for (const t of targets(n.state)) {
+        const a = pos[n.name], b = pos[t.to];
+        if (!b) continue;
+        const x1 = a.x + a.w / 2, y1 = a.y + a.h, x2 = b.x + b.w / 2, y2 = b.y;
+        const d = y2 > y1
+          ? `M${x1},${y1} C${x1},${y1 + 20} ${x2},${y2 - 20} ${x2},${y2}`
+          : `M${x1},${y1} C${x1 + 90},${y1 + 40} ${x2 + 90},${y2 - 40} ${x2},${y2}`;
+        el("path", { d, class: `edge ${t.kind}`, "marker-end": "url(#arrow)" }, parent);
+      }
+    }
+    for (const n of lay.nodes) {
+      const p = pos[n.name];
+      const st = status[n.name] || "NOT_REACHED";
+      const g = el("g", { class: `node ${st}${selected === n.name ? " selected" : ""}`, "data-state": n.name, "data-status": st }, parent);
+      if (n.children) {
+        el("rect", { x: p.x, y: p.y, width: p.w, height: p.h }, g);
+        const label = el("text", { x: p.x + 8, y: p.y + 16 }, g);
+        label.textContent = `${n.name} (${n.state.Type})`;
+        for (const c of n.children) {
+          const sub = el("g", { class: "group" }, parent);
+          el("rect", { x: c.dx + ox - 4, y: c.dy - 4, width: c.sub.w + 8, height: c.sub.h + 8 }, sub);
+          draw(parent, c.sub, c.dx + ox, c.dy, status, onSelect, selected);
+        }
+      } else {
+        el("rect", { x: p.x, y: p.y, width: p.w, height: p.h }, g);
+        const t = el("text", { x: p.x + p.w / 2, y: p.y + p.h / 2 + 4, "text-anchor": "middle" }, g);
+        t.textContent = n.name.length > 24 ? n.name.slice(0, 22) + "…" : n.name;
+        el("title", {}, g).textContent = `${n.name} — ${n.state.Type} — ${st}`;
+      }
+      g.addEventListener("click", (ev) => { ev.stopPropagation(); onSelect && onSelect(n.name); });
+    }
+  }
+
+  function render(container, definition, status, onSelect, selected) {
+    const lay = layout(definition);
+    const svg = el("svg", { width: lay.w + 2 * PAD + 100, height: lay.h + 2 * PAD, role: "img" });
+    const defs = el("defs", {}, svg);
+    const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" }, defs);
+    el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#879596" }, marker);
+    draw(svg, lay, PAD, PAD, status || {}, onSelect, selected);
+    container.replaceChildren(svg);
+  }
+
+  // Folds an AWS GetExecutionHistory event list into {stateName: status} and per-state runs.
+  function statuses(events) {
+    const byId = {};
+    const stateOf = {};
+    const status = {};
+    const runs = [];
+    const open = {};
+    for (const ev of events) {
+      byId[ev.id] = ev;
+      const entered = ev.stateEnteredEventDetails;
+      const exited = ev.stateExitedEventDetails;
+      if (entered) {
+        stateOf[ev.id] = entered.name;
+        status[entered.name] = "RUNNING";
+        const run = { name: entered.name, type: ev.type.replace("StateEntered", ""), start: ev.timestamp, end: null, status: "RUNNING", input: entered.input, output: null, events: [ev] };
+        runs.push(run);
+        (open[entered.name] = open[entered.name] || []).push(run);
+        continue;
+      }
+      const name = exited ? exited.name : stateOf[ev.previousEventId];
+      if (name === undefined) continue;
+      stateOf[ev.id] = name;
+      const run = (open[name] || [])[open[name].length - 1];
+      if (run) run.events.push(ev);
+      if (exited) {
+        if (status[name] !== "CAUGHT") status[name] = "SUCCEEDED";
+        if (run) { run.end = ev.timestamp; run.output = exited.output; if (run.status === "RUNNING") run.status = "SUCCEEDED"; open[name].pop(); }
+      } else if (/(Failed|TimedOut)$/.test(ev.type) && !/^Map(Iteration)?/.test(ev.type) || ev.type === "MapStateFailed") {
+        status[name] = "FAILED";
+        if (run) run.status = "FAILED";
+      } else if (/Aborted$/.test(ev.type)) {
+        status[name] = "ABORTED";
+        if (run) run.status = "ABORTED";
+      }
+    }
+    // A Catch shows in history as the next state entered right after the failure event.
+    const enteredAfter = new Set(events.filter((e) => e.stateEnteredEventDetails).map((e) => e.previousEventId));
+    const last = events[events.length - 1];
+    const execEnd = last && /^Execution(Failed|TimedOut|Aborted)$/.test(last.type) ? last.type : null;
+    for (const run of runs) {
+      if (run.status === "FAILED" && run.events.some((e) => /(Failed|TimedOut)$/.test(e.type) && enteredAfter.has(e.id))) {
+        run.status = "CAUGHT";
+        status[run.name] = "CAUGHT";
+      }
+      if (run.status === "RUNNING" && execEnd) {
+        run.status = execEnd === "ExecutionAborted" ? "ABORTED" : "FAILED";
+        status[run.name] = run.status;
+      }
+    }
+    return { status, runs };
+  }
+
+  return { render, statuses, layout };
+})();
