@@ -316,8 +316,11 @@ class _Validator:
         if item is None and f.nullable:
             return
         if f.expr and ql == JSONATA and isinstance(item, str):
-            self.expression(item, path, require=True)
-            return
+            # A number field can only hold a string as an expression; a string field may also
+            # hold a literal.
+            if f.kind not in ("string", "timestamp") or item.startswith("{%"):
+                self.expression(item, path, require=True)
+                return
         check = _KIND_CHECKS[f.kind]
         check(self, item, path, f, ql)
 
