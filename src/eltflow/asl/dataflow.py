@@ -44,7 +44,8 @@ __all__ = [
 ]
 
 Intrinsic = Callable[[str, Callable[[str], JSON]], JSON]
-"""``intrinsic(expression, resolve_path) -> value``: evaluates ``States.*`` calls."""
+"""``intrinsic(expression, resolve_path) -> value``: evaluates ``States.*`` calls;
+``resolve_path`` raises :class:`PathNotFound` for a path argument that matches nothing."""
 
 _EMPTY: Mapping[str, JSON] = {}
 
@@ -191,8 +192,13 @@ class _Resolver:
                     "States.Runtime",
                     f"Intrinsic functions are not supported in {self.field} (field '{key}')",
                 )
-            return self.intrinsic(expression, lambda path: self.path(key, path))
+            # Path arguments raise PathNotFound untouched: the intrinsics module words the
+            # cause for a missing argument itself.
+            return self.intrinsic(expression, self.raw_path)
         return self.path(key, expression)
+
+    def raw_path(self, path: str) -> JSON:
+        return resolve_path(_parse(path), self.input, self.context, self.variables)
 
     def path(self, key: str, path: str) -> JSON:
         p = _parse(path)
