@@ -160,7 +160,7 @@ def test_indefinite_paths_that_find_nothing_give_an_empty_list() -> None:
 @pytest.mark.parametrize(
     ("path", "doc", "detail"),
     [
-        # the cause of a real AWS execution: "Invalid path '$.Payload' : No results for path: $['Payload']"
+        # from a real AWS cause: "Invalid path '$.Payload' : No results for path: $['Payload']"
         ("$.Payload", {"StatusCode": 200}, "No results for path: $['Payload']"),
         ("$.car.x", SPEC_DOC, "No results for path: $['car']['x']"),
         ("$.x.y", SPEC_DOC, "Missing property in path $['x']"),
