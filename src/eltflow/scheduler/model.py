@@ -1,0 +1,239 @@
+"""A schedule: EventBridge Scheduler's fields plus the catch-up and overlap policies it lacks.
+
+AWS names are kept where they exist (``State`` ENABLED/DISABLED, ``StartDate``/``EndDate``,
+``FlexibleTimeWindow`` OFF|FLEXIBLE with ``MaximumWindowInMinutes`` 1-1440). Validation happens
+at construction so an invalid schedule can't be stored, and every message says which field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from eltflow.errors import ConfigError, ScheduleError
+from eltflow.scheduler.expressions import Expression, parse_expression, zone
+
+_NAME = re.compile(r"^[0-9A-Za-z_.\-]{1,64}$")  # AWS's schedule-name pattern
+MAX_CATCHUP_LIMIT = 1000
+
+
+class ScheduleState(StrEnum):
+    ENABLED = "ENABLED"
+    DISABLED = "DISABLED"
+
+
+class CatchUp(StrEnum):
+    """What to do with fires missed while no scheduler was running."""
+
+    SKIP = "skip"  # drop them; wait for the next on-time fire
+    LAST = "last"  # run only the most recent missed fire
+    ALL = "all"  # run the missed fires, at most max_catchup (the most recent ones)
+
+
+class Overlap(StrEnum):
+    """What to do when a fire comes while this schedule's previous execution still runs."""
+
+    ALLOW = "allow"  # start anyway (AWS's behaviour; the audit lock still guards the job)
+    SKIP = "skip"  # record the fire as skipped
+    BUFFER_ONE = "buffer_one"  # keep one fire and start it when the running one ends
+
+
+@dataclass(frozen=True)
+class FlexibleTimeWindow:
+    mode: str = "OFF"  # "OFF" | "FLEXIBLE"
+    maximum_window_minutes: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("OFF", "FLEXIBLE"):
+            raise ScheduleError(f"FlexibleTimeWindow.Mode '{self.mode}' must be OFF or FLEXIBLE")
+        minutes = self.maximum_window_minutes
+        if self.mode == "FLEXIBLE":
+            whole = isinstance(minutes, int) and not isinstance(minutes, bool)
+            if not whole or not 1 <= minutes <= 1440:  # type: ignore[operator]
+                raise ScheduleError(
+                    "FlexibleTimeWindow.MaximumWindowInMinutes must be a whole number 1-1440 "
+                    f"when Mode is FLEXIBLE (got {minutes!r})"
+                )
+        elif minutes is not None:
+            raise ScheduleError(
+                "FlexibleTimeWindow.MaximumWindowInMinutes can only be set when Mode is FLEXIBLE"
+            )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schedule:
+    name: str
+    expression: str
+    state_machine: str  # target state machine name (or ARN)
+    timezone: str = "UTC"
+    input: str = "{}"  # JSON text handed verbatim to StartExecution, as AWS's target Input
+    state: ScheduleState = ScheduleState.ENABLED
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    flexible_window: FlexibleTimeWindow = field(default_factory=FlexibleTimeWindow)
+    catchup: CatchUp = CatchUp.LAST
+    max_catchup: int = 10
+    overlap: Overlap = Overlap.ALLOW
+    description: str = ""
+    created_at: datetime | None = None  # set by the store
+    updated_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _NAME.match(self.name):
+            raise ScheduleError(
+                f"schedule name {self.name!r} must be 1-64 characters of letters, digits, - _ ."
+            )
+        where = f"schedule '{self.name}'"
+        _with_where(where, parse_expression, self.expression)
+        _with_where(where, zone, self.timezone)
+        if not isinstance(self.state_machine, str) or not self.state_machine:
+            raise ScheduleError(f"{where}: state_machine (the target) is required")
+        try:
+            json.loads(self.input)
+        except (TypeError, ValueError) as e:
+            raise ScheduleError(f"{where}: input is not valid JSON: {e}") from None
+        for label, value in (("start_date", self.start_date), ("end_date", self.end_date)):
+            if value is not None and value.tzinfo is None:
+                raise ScheduleError(f"{where}: {label} must include a time zone offset")
+        if self.start_date and self.end_date and self.end_date <= self.start_date:
+            raise ScheduleError(f"{where}: end_date must be after start_date")
+        object.__setattr__(self, "state", _enum(ScheduleState, self.state, where, "state"))
+        object.__setattr__(self, "catchup", _enum(CatchUp, self.catchup, where, "catchup"))
+        object.__setattr__(self, "overlap", _enum(Overlap, self.overlap, where, "overlap"))
+        mc = self.max_catchup
+        if not isinstance(mc, int) or isinstance(mc, bool) or not 0 <= mc <= MAX_CATCHUP_LIMIT:
+            raise ScheduleError(f"{where}: max_catchup must be 0-{MAX_CATCHUP_LIMIT}, got {mc!r}")
+
+    @property
+    def parsed(self) -> Expression:
+        return parse_expression(self.expression)
+
+    @property
+    def tz(self) -> Any:
+        return zone(self.timezone)
+
+    @property
+    def enabled(self) -> bool:
+        return self.state is ScheduleState.ENABLED
+
+    def with_changes(self, **changes: Any) -> Schedule:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        """AWS-like field names for ``--json`` output and the HTTP API."""
+        window: dict[str, Any] = {"Mode": self.flexible_window.mode}
+        if self.flexible_window.maximum_window_minutes is not None:
+            window["MaximumWindowInMinutes"] = self.flexible_window.maximum_window_minutes
+        return {
+            "Name": self.name,
+            "ScheduleExpression": self.expression,
+            "ScheduleExpressionTimezone": self.timezone,
+            "State": self.state.value,
+            "Target": {"StateMachine": self.state_machine, "Input": self.input},
+            "StartDate": _iso(self.start_date),
+            "EndDate": _iso(self.end_date),
+            "FlexibleTimeWindow": window,
+            "CatchUp": self.catchup.value,
+            "MaxCatchUp": self.max_catchup,
+            "Overlap": self.overlap.value,
+            "Description": self.description,
+            "CreationDate": _iso(self.created_at),
+            "LastModificationDate": _iso(self.updated_at),
+        }
+
+
+def _with_where(where: str, fn: Any, value: Any) -> Any:
+    try:
+        return fn(value)
+    except ScheduleError as e:
+        raise ScheduleError(f"{where}: {e}") from None
+
+
+def _enum(kind: Any, value: Any, where: str, label: str) -> Any:
+    try:
+        return kind(value.lower() if kind is not ScheduleState else value.upper())
+    except (ValueError, AttributeError):
+        allowed = ", ".join(m.value for m in kind)
+        raise ScheduleError(f"{where}: {label} {value!r} must be one of {allowed}") from None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def parse_datetime(text: str, label: str) -> datetime:
+    """An ISO-8601 instant; a value without an offset is read as UTC (as AWS's API does)."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00") if text.endswith("Z") else text)
+    except ValueError:
+        raise ScheduleError(f"{label} {text!r} is not an ISO-8601 date-time") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+_CONFIG_KEYS = {
+    "expression",
+    "state_machine",
+    "timezone",
+    "input",
+    "state",
+    "start_date",
+    "end_date",
+    "flexible_window_minutes",
+    "catchup",
+    "max_catchup",
+    "overlap",
+    "description",
+}
+
+
+def schedules_from_config(section: Mapping[str, Any]) -> list[Schedule]:
+    """Schedules from ``eltflow.toml``'s ``[schedules.<name>]`` tables.
+
+    ``input`` may be a TOML table (serialised to JSON) or a JSON string;
+    ``flexible_window_minutes`` turns on a FLEXIBLE window; dates are TOML date-times or strings.
+    """
+    out = []
+    for name, raw in section.items():
+        where = f"eltflow.toml [schedules.{name}]"
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{where} must be a table")
+        unknown = sorted(set(raw) - _CONFIG_KEYS)
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        for key in ("expression", "state_machine"):
+            if key not in raw:
+                raise ConfigError(f"{where}: '{key}' is required")
+        try:
+            kwargs: dict[str, Any] = {k: raw[k] for k in raw if k not in _SPECIAL_KEYS}
+            if "input" in raw:
+                value = raw["input"]
+                kwargs["input"] = value if isinstance(value, str) else json.dumps(value)
+            for key in ("start_date", "end_date"):
+                if key in raw:
+                    kwargs[key] = _config_datetime(raw[key], key)
+            if "flexible_window_minutes" in raw:
+                kwargs["flexible_window"] = FlexibleTimeWindow(
+                    "FLEXIBLE", raw["flexible_window_minutes"]
+                )
+            out.append(Schedule(name=name, **kwargs))
+        except ScheduleError as e:
+            raise ConfigError(f"{where}: {e}") from None
+        except TypeError as e:
+            raise ConfigError(f"{where}: {e}") from None
+    return out
+
+
+_SPECIAL_KEYS = {"input", "start_date", "end_date", "flexible_window_minutes"}
+
+
+def _config_datetime(value: Any, label: str) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, str):
+        return parse_datetime(value, label)
+    raise ScheduleError(f"{label} must be a date-time, got {value!r}")
