@@ -1,0 +1,85 @@
+"""The composition root: one explicit object holding the database, store, clock, integrations,
+engine and service, built from :class:`~eltflow.config.Settings`. Nothing here is global; tests
+build as many apps as they like (each worker subprocess builds its own)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from eltflow.clock import Clock, SystemClock
+from eltflow.config import Settings
+from eltflow.integrations.base import Registry
+from eltflow.runtime.engine import Engine
+from eltflow.runtime.service import StatesService
+from eltflow.runtime.tasks import callable_integration
+from eltflow.runtime.worker import Worker
+from eltflow.store.db import Database
+from eltflow.store.migrate import migrate
+from eltflow.store.runtime_store import RuntimeStore
+from eltflow.types import JSON
+
+
+@dataclass
+class App:
+    db: Database
+    store: RuntimeStore
+    clock: Clock
+    registry: Registry
+    engine: Engine
+    service: StatesService
+    settings: Settings | None = None
+    # Runtime-provided services for integrations (data API, item tables, topics...), by name.
+    services: dict[str, Any] = field(default_factory=dict)
+
+    def register(self, resource: str, fn: Callable[[JSON], JSON]) -> None:
+        """Run ``fn(parameters)`` for Task states whose Resource is exactly ``resource``."""
+        self.registry.add(resource, callable_integration(fn))
+
+    def worker(self, **options: Any) -> Worker:
+        return Worker(self, **options)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def build_app(
+    settings: Settings | None = None,
+    *,
+    state_url: str | None = None,
+    clock: Clock | None = None,
+    registry: Registry | None = None,
+    crash_after_events: int | None = None,
+    apply_migrations: bool = True,
+) -> App:
+    """Open the state store named by ``state_url`` (or ``settings.state_url``), migrate it and
+    wire the runtime. ``registry`` defaults to the project's integrations when they exist."""
+    url = state_url or (settings.state_url if settings is not None else None)
+    if url is None:
+        raise ValueError("build_app needs settings or a state_url")
+    db = Database(url)
+    if apply_migrations:
+        migrate(db)
+    store = RuntimeStore(db)
+    clock = clock or SystemClock()
+    engine = Engine(store, clock, crash_after_events=crash_after_events)
+    return App(
+        db=db,
+        store=store,
+        clock=clock,
+        registry=registry if registry is not None else default_registry(settings),
+        engine=engine,
+        service=StatesService(store, engine, clock),
+        settings=settings,
+    )
+
+
+def default_registry(settings: Settings | None) -> Registry:
+    """The integrations configured for this project (an empty registry until they exist)."""
+    try:
+        from eltflow.integrations import build_registry  # type: ignore[attr-defined]
+    except ImportError:
+        return Registry()
+    registry: Registry = build_registry(settings)
+    return registry

@@ -1,0 +1,298 @@
+"""The durable shell around the pure interpreter: every step is recorded in one transaction.
+
+A step is: lock the execution row, load its snapshot, feed the interpreter (start / advance /
+redrive), then write — in the same transaction — the new history events (idempotent appends
+keyed by (execution, seq)), the effects as rows (tasks to run, timers with a due time), and the
+execution projection (status, output, snapshot). A crash at any point leaves either all of a
+step or none of it, so resuming is "load the snapshot and carry on": tasks still recorded as
+pending are dispatched again, timers fire when due.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import cast
+
+from eltflow.asl.model import StateMachine
+from eltflow.clock import Clock
+from eltflow.errors import NotFoundError
+from eltflow.interpreter.protocol import (
+    CancelTask,
+    CancelTimer,
+    Effect,
+    ExecutionContext,
+    HistoryEvent,
+    Inbound,
+    RunTask,
+    StartTimer,
+    TaskFailed,
+    TaskStarted,
+    TaskSucceeded,
+    TimerFired,
+)
+from eltflow.interpreter.state import ExecutionState
+from eltflow.runtime.machines import MachineCache
+from eltflow.store.db import Connection
+from eltflow.store.rows import EventRow, ExecutionRow, TaskRow, to_us
+from eltflow.store.runtime_store import RuntimeStore, dumps
+from eltflow.types import JSON, JSONObject
+
+
+class SimulatedCrash(BaseException):
+    """Raised by the ``crash_after_events`` fault hook right after a commit, as a kill -9 would
+    stop the process there. A BaseException so that no ``except Exception`` swallows it."""
+
+
+@dataclass
+class StepResult:
+    """What a recorded step left for the caller: the state and the tasks it may dispatch."""
+
+    state: ExecutionState | None
+    dispatch: list[TaskRow] = field(default_factory=list)
+    status: str = "RUNNING"
+    next_timer_us: int | None = None
+
+
+@dataclass
+class _Pending:
+    events: list[HistoryEvent] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: RuntimeStore,
+        clock: Clock,
+        *,
+        crash_after_events: int | None = None,
+        on_event: Callable[[str, HistoryEvent], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.machines = MachineCache(store)
+        self.crash_after_events = crash_after_events
+        self.events_recorded = 0
+        self._on_event = on_event
+
+    # -- entry points ----------------------------------------------------------------------
+    def start_txn(
+        self,
+        conn: Connection,
+        row: ExecutionRow,
+        machine: StateMachine,
+        input: JSON,
+        context: ExecutionContext,
+        now: datetime,
+    ) -> ExecutionState:
+        """Record ``start`` for a freshly inserted execution row (inside the caller's txn)."""
+        from eltflow.interpreter.step import start
+
+        state, events, effects = start(machine, input, context, now)
+        self._record(conn, row.id, events, effects, [], to_us(now))
+        self._project(conn, row, state, to_us(now), owner=None)
+        return state
+
+    def apply(
+        self,
+        execution_id: str,
+        inbounds: Sequence[Inbound],
+        *,
+        owner: str | None = None,
+        due_timers: bool = False,
+        inbox: bool = False,
+        dispatch: Callable[[TaskRow], bool] | None = None,
+        release: bool | Callable[[], bool] = False,
+    ) -> StepResult:
+        """One recorded step: feed ``inbounds`` (plus due timers / inbox requests), optionally
+        mark tasks for dispatch (``dispatch(task)`` says whether to take it), then project and,
+        if ``release``, give the lease back. Commits, then runs the crash hook."""
+        from eltflow.interpreter.step import advance
+
+        now = self.clock.now()
+        now_us = to_us(now)
+        with self.store.db.transaction() as conn:
+            row = self.store.lock_execution_txn(conn, execution_id)
+            if row is None:
+                raise NotFoundError(f"execution {execution_id} does not exist")
+            if row.status != "RUNNING" or row.snapshot is None:
+                self.store.clear_work_txn(conn, execution_id)
+                if owner is not None:
+                    self.store.release_txn(
+                        conn, owner=owner, execution_id=execution_id, wake_us=None
+                    )
+                return StepResult(state=None, status=row.status)
+            machine = self.machines.get_txn(conn, row.version_id)
+            state = ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot)))
+            todo: list[Inbound] = list(inbounds)
+            if due_timers:
+                todo += [
+                    TimerFired(timer_id=t.timer_id)
+                    for t in self.store.due_timers_txn(conn, execution_id, now_us)
+                ]
+            if inbox:
+                from eltflow.interpreter.protocol import StopRequested
+
+                for item in self.store.inbox_txn(conn, execution_id):
+                    payload = json.loads(item.payload)
+                    if item.kind == "stop":
+                        todo.append(
+                            StopRequested(error=payload.get("error"), cause=payload.get("cause"))
+                        )
+                    self.store.delete_inbox_txn(conn, item.id)
+            pending = _Pending()
+            for inbound in todo:
+                if state.status != "RUNNING":
+                    break
+                state, events, effects = advance(machine, state, inbound, now)
+                pending.events += events
+                pending.effects += effects
+            self._record(conn, execution_id, pending.events, pending.effects, todo, now_us)
+            taken: list[TaskRow] = []
+            if dispatch is not None and state.status == "RUNNING":
+                started = _Pending()
+                for task in self.store.tasks_txn(conn, execution_id):
+                    if not dispatch(task):
+                        continue
+                    if not task.started:
+                        state, events, effects = advance(
+                            machine, state, TaskStarted(task_id=task.task_id), now
+                        )
+                        started.events += events
+                        started.effects += effects
+                    self.store.dispatch_task_txn(conn, execution_id, task.task_id)
+                    taken.append(task)
+                self._record(conn, execution_id, started.events, started.effects, [], now_us)
+            wake = self._project(conn, row, state, now_us, owner=owner)
+            next_timer = self.store.next_timer_txn(conn, execution_id)
+            do_release = release() if callable(release) else release
+            if owner is not None and (do_release or state.status != "RUNNING"):
+                self.store.release_txn(conn, owner=owner, execution_id=execution_id, wake_us=wake)
+        self._after_commit()
+        return StepResult(
+            state=state,
+            dispatch=taken if state.status == "RUNNING" else [],
+            status=state.status,
+            next_timer_us=next_timer,
+        )
+
+    def redrive(self, execution_id: str) -> ExecutionState:
+        from eltflow.interpreter.step import redrive
+
+        now = self.clock.now()
+        now_us = to_us(now)
+        with self.store.db.transaction() as conn:
+            row = self.store.lock_execution_txn(conn, execution_id)
+            if row is None or row.snapshot is None:
+                raise NotFoundError(f"execution {execution_id} does not exist")
+            machine = self.machines.get_txn(conn, row.version_id)
+            state = ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot)))
+            state, events, effects = redrive(machine, state, now)
+            self.store.clear_work_txn(conn, execution_id)
+            self._record(conn, execution_id, events, effects, [], now_us)
+            self.store.set_redriven_txn(conn, execution_id, now_us)
+            self._project(conn, row, state, now_us, owner=None, reopen=True)
+        self._after_commit()
+        return state
+
+    # -- recording -------------------------------------------------------------------------
+    def _record(
+        self,
+        conn: Connection,
+        execution_id: str,
+        events: Sequence[HistoryEvent],
+        effects: Sequence[Effect],
+        consumed: Sequence[Inbound],
+        now_us: int,
+    ) -> None:
+        store = self.store
+        for inbound in consumed:
+            # The outcome is recorded with this step: the task / timer row is done.
+            if isinstance(inbound, TaskSucceeded | TaskFailed):
+                store.delete_task_txn(conn, execution_id, inbound.task_id)
+            elif isinstance(inbound, TimerFired):
+                store.delete_timer_txn(conn, execution_id, inbound.timer_id)
+        for effect in effects:
+            if isinstance(effect, RunTask):
+                store.insert_task_txn(
+                    conn,
+                    execution_id=execution_id,
+                    task_id=effect.task_id,
+                    state_name=effect.state_name,
+                    resource=effect.resource,
+                    parameters=effect.parameters,
+                    timeout_seconds=effect.timeout_seconds,
+                    heartbeat_seconds=effect.heartbeat_seconds,
+                    task_token=effect.task_token,
+                    now_us=now_us,
+                )
+            elif isinstance(effect, CancelTask):
+                store.delete_task_txn(conn, execution_id, effect.task_id)
+            elif isinstance(effect, StartTimer):
+                store.insert_timer_txn(conn, execution_id, effect.timer_id, to_us(effect.due))
+            elif isinstance(effect, CancelTimer):
+                store.delete_timer_txn(conn, execution_id, effect.timer_id)
+        if events:
+            store.append_events_txn(
+                conn,
+                execution_id,
+                [
+                    EventRow(
+                        seq=e.id,
+                        previous_seq=e.previous_event_id,
+                        event_type=e.type,
+                        timestamp_us=to_us(e.timestamp),
+                        details=e.details,
+                    )
+                    for e in events
+                ],
+            )
+            self.events_recorded += len(events)
+            if self._on_event is not None:
+                for e in events:
+                    self._on_event(execution_id, e)
+
+    def _project(
+        self,
+        conn: Connection,
+        row: ExecutionRow,
+        state: ExecutionState,
+        now_us: int,
+        *,
+        owner: str | None,
+        reopen: bool = False,
+    ) -> int | None:
+        """Write the execution row from the state; returns when it next has work (or None)."""
+        store = self.store
+        running = state.status == "RUNNING"
+        if running:
+            # Pending task rows need a runner now (if the lease holder dies, whoever claims
+            # next re-dispatches them); otherwise the execution sleeps until its next timer.
+            wake = now_us if store.tasks_txn(conn, row.id) else store.next_timer_txn(conn, row.id)
+        else:
+            store.clear_work_txn(conn, row.id)
+            wake = None
+        stop_us = None if running else (row.stop_us if row.status == state.status else now_us)
+        if reopen:
+            stop_us = None if running else now_us
+        store.update_execution_txn(
+            conn,
+            execution_id=row.id,
+            status=state.status,
+            output=dumps(state.output) if state.status == "SUCCEEDED" else None,
+            error=state.error,
+            cause=state.cause,
+            stop_us=stop_us,
+            snapshot=dumps(state.to_json()),
+            event_count=state.next_event_id - 1,
+            wake_us=wake,
+        )
+        return wake
+
+    def _after_commit(self) -> None:
+        limit = self.crash_after_events
+        if limit is not None and self.events_recorded >= limit:
+            raise SimulatedCrash(f"fault hook: crashed after {self.events_recorded} events")

@@ -1,0 +1,40 @@
+"""Parsed state machines by version id, parsed once per process (versions are immutable)."""
+
+from __future__ import annotations
+
+import threading
+
+from eltflow.asl.model import StateMachine
+from eltflow.errors import NotFoundError
+from eltflow.store.db import Connection
+from eltflow.store.runtime_store import RuntimeStore
+
+
+def parse_definition(definition: str) -> StateMachine:
+    """Validate and parse a definition (raises DefinitionError with every diagnostic)."""
+    from eltflow.asl.parser import parse
+
+    return parse(definition)
+
+
+class MachineCache:
+    def __init__(self, store: RuntimeStore, size: int = 256) -> None:
+        self._store = store
+        self._size = size
+        self._cache: dict[int, StateMachine] = {}
+        self._lock = threading.Lock()
+
+    def get_txn(self, conn: Connection, version_id: int) -> StateMachine:
+        with self._lock:
+            found = self._cache.get(version_id)
+        if found is not None:
+            return found
+        row = self._store.get_version_txn(conn, version_id)
+        if row is None:
+            raise NotFoundError(f"state machine version {version_id} is not recorded")
+        machine = parse_definition(row.definition)
+        with self._lock:
+            if len(self._cache) >= self._size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[version_id] = machine
+        return machine

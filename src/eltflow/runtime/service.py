@@ -1,0 +1,446 @@
+"""The Step Functions service API in AWS's vocabulary: state machines and executions.
+
+Methods take Python keyword arguments and return dicts shaped like AWS's JSON responses
+(``executionArn``, ``startDate``...), so the CLI's ``--json`` and the HTTP API print them as is.
+Dates are ISO-8601 strings. Errors are :class:`~eltflow.errors.AwsApiError` with AWS's codes
+(``StateMachineDoesNotExist``, ``ExecutionAlreadyExists``, ...) or
+:class:`~eltflow.errors.DefinitionError` for a definition AWS would reject.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from typing import Any
+
+from eltflow.clock import Clock
+from eltflow.errors import AwsApiError, ConflictError
+from eltflow.interpreter.protocol import ExecutionContext, StopRequested
+from eltflow.runtime import arns
+from eltflow.runtime.engine import Engine
+from eltflow.runtime.machines import parse_definition
+from eltflow.store.rows import ExecutionRow, MachineRow, from_us, to_us
+from eltflow.store.runtime_store import RuntimeStore, dumps
+from eltflow.types import JSON, JSONObject
+
+MAX_PAYLOAD_BYTES = 262_144
+CLOSED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+STATUSES = ("RUNNING", *CLOSED)
+
+
+def _iso(us: int | None) -> str | None:
+    return None if us is None else from_us(us).isoformat()
+
+
+def _token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def _offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        if kind != "o":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise AwsApiError("InvalidToken", f"Invalid nextToken: {token!r}") from e
+
+
+class StatesService:
+    def __init__(self, store: RuntimeStore, engine: Engine, clock: Clock) -> None:
+        self.store = store
+        self.engine = engine
+        self.clock = clock
+
+    # -- state machines --------------------------------------------------------------------
+    def create_state_machine(
+        self,
+        *,
+        name: str,
+        definition: str | JSONObject,
+        role_arn: str = arns.DEFAULT_ROLE_ARN,
+        type: str = "STANDARD",
+    ) -> JSONObject:
+        arns.validate_name(name, "state machine name")
+        if type != "STANDARD":
+            raise AwsApiError(
+                "ValidationException", f"Only STANDARD workflows run here, not {type}"
+            )
+        text = definition if isinstance(definition, str) else json.dumps(definition, indent=2)
+        parse_definition(text)  # DefinitionError with every diagnostic
+        now_us = to_us(self.clock.now())
+        with self.store.db.transaction() as conn:
+            existing = self.store.get_machine_txn(conn, name)
+            if existing is not None:
+                current = self.store.get_version_txn(conn, existing.current_version_id)
+                # AWS: creating an identical machine again is idempotent.
+                if (
+                    current is not None
+                    and current.definition == text
+                    and existing.role_arn == role_arn
+                ):
+                    return {
+                        "stateMachineArn": existing.arn,
+                        "creationDate": _iso(existing.created_us),
+                        "stateMachineVersionArn": arns.version_arn(name, current.version),
+                    }
+                raise AwsApiError(
+                    "StateMachineAlreadyExists",
+                    f"State Machine Already Exists: '{arns.machine_arn(name)}'",
+                )
+            vid = self.store.insert_version_txn(
+                conn,
+                machine_name=name,
+                version=1,
+                definition=text,
+                description="",
+                created_us=now_us,
+            )
+            self.store.insert_machine_txn(
+                conn,
+                MachineRow(
+                    name=name,
+                    arn=arns.machine_arn(name),
+                    current_version_id=vid,
+                    role_arn=role_arn,
+                    machine_type=type,
+                    created_us=now_us,
+                    updated_us=now_us,
+                ),
+            )
+        return {
+            "stateMachineArn": arns.machine_arn(name),
+            "creationDate": _iso(now_us),
+            "stateMachineVersionArn": arns.version_arn(name, 1),
+        }
+
+    def update_state_machine(
+        self,
+        *,
+        state_machine_arn: str,
+        definition: str | JSONObject | None = None,
+        role_arn: str | None = None,
+    ) -> JSONObject:
+        """Publish a new version; running executions keep the version they started with."""
+        name = arns.machine_name(state_machine_arn)
+        now_us = to_us(self.clock.now())
+        with self.store.db.transaction() as conn:
+            machine = self._machine_txn(conn, name)
+            current = self.store.get_version_txn(conn, machine.current_version_id)
+            assert current is not None
+            if definition is None:
+                text = current.definition
+            else:
+                text = (
+                    definition if isinstance(definition, str) else json.dumps(definition, indent=2)
+                )
+                parse_definition(text)
+            version = current.version + 1
+            vid = self.store.insert_version_txn(
+                conn,
+                machine_name=name,
+                version=version,
+                definition=text,
+                description="",
+                created_us=now_us,
+            )
+            self.store.update_machine_txn(
+                conn,
+                name=name,
+                current_version_id=vid,
+                role_arn=role_arn or machine.role_arn,
+                now_us=now_us,
+            )
+        return {
+            "updateDate": _iso(now_us),
+            "stateMachineVersionArn": arns.version_arn(name, version),
+        }
+
+    def describe_state_machine(self, *, state_machine_arn: str) -> JSONObject:
+        name = arns.machine_name(state_machine_arn)
+        with self.store.db.transaction() as conn:
+            machine = self._machine_txn(conn, name)
+            version = self.store.get_version_txn(conn, machine.current_version_id)
+        assert version is not None
+        return {
+            "stateMachineArn": machine.arn,
+            "name": machine.name,
+            "status": "ACTIVE",
+            "definition": version.definition,
+            "roleArn": machine.role_arn,
+            "type": machine.machine_type,
+            "creationDate": _iso(machine.created_us),
+            "updateDate": _iso(machine.updated_us),
+            "revisionId": str(version.id),
+            "stateMachineVersionArn": arns.version_arn(machine.name, version.version),
+        }
+
+    def list_state_machines(
+        self, *, max_results: int = 100, next_token: str | None = None
+    ) -> JSONObject:
+        after = ""
+        if next_token:
+            try:
+                after = base64.urlsafe_b64decode(next_token.encode()).decode()
+            except (ValueError, UnicodeDecodeError) as e:
+                raise AwsApiError("InvalidToken", f"Invalid nextToken: {next_token!r}") from e
+        rows = self.store.list_machines(after=after, limit=max_results + 1)
+        out: JSONObject = {
+            "stateMachines": [
+                {
+                    "stateMachineArn": m.arn,
+                    "name": m.name,
+                    "type": m.machine_type,
+                    "creationDate": _iso(m.created_us),
+                }
+                for m in rows[:max_results]
+            ]
+        }
+        if len(rows) > max_results:
+            out["nextToken"] = base64.urlsafe_b64encode(
+                rows[max_results - 1].name.encode()
+            ).decode()
+        return out
+
+    def delete_state_machine(self, *, state_machine_arn: str) -> JSONObject:
+        # AWS: deleting is idempotent; running executions keep their (recorded) version.
+        self.store.delete_machine(arns.machine_name(state_machine_arn))
+        return {}
+
+    # -- executions ------------------------------------------------------------------------
+    def start_execution(
+        self, *, state_machine_arn: str, input: str | None = None, name: str | None = None
+    ) -> JSONObject:
+        machine_name = arns.machine_name(state_machine_arn)
+        exec_name = arns.validate_name(name, "execution name") if name else str(uuid.uuid4())
+        text = "{}" if input is None else input
+        if len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
+            raise AwsApiError(
+                "InvalidExecutionInput",
+                f"Input is {len(text.encode('utf-8'))} bytes; the limit is {MAX_PAYLOAD_BYTES}",
+            )
+        try:
+            value: JSON = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise AwsApiError("InvalidExecutionInput", f"Invalid execution input: {e}") from e
+        arn = arns.execution_arn(machine_name, exec_name)
+        now = self.clock.now()
+        with self.store.db.transaction() as conn:
+            machine = self._machine_txn(conn, machine_name)
+            existing = self.store.get_execution_by_arn_txn(conn, arn)
+            if existing is not None:
+                return self._start_again(existing, text)
+            execution_id = uuid.uuid4().hex
+            try:
+                self.store.insert_execution_txn(
+                    conn,
+                    id=execution_id,
+                    arn=arn,
+                    machine_name=machine_name,
+                    version_id=machine.current_version_id,
+                    name=exec_name,
+                    input=text,
+                    start_us=to_us(now),
+                )
+            except ConflictError as e:  # a concurrent start with the same name won
+                raise AwsApiError(
+                    "ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'"
+                ) from e
+            row = self.store.get_execution_txn(conn, execution_id)
+            assert row is not None
+            parsed = self.engine.machines.get_txn(conn, machine.current_version_id)
+            context = ExecutionContext(
+                execution_arn=arn,
+                execution_name=exec_name,
+                state_machine_arn=machine.arn,
+                state_machine_name=machine_name,
+                start_time=now,
+                role_arn=machine.role_arn,
+                seed=execution_id,
+            )
+            self.engine.start_txn(conn, row, parsed, value, context, now)
+        self.engine._after_commit()
+        return {"executionArn": arn, "startDate": now.isoformat()}
+
+    def _start_again(self, existing: ExecutionRow, text: str) -> JSONObject:
+        # AWS: the same name and input while the execution is open is idempotent.
+        if existing.status == "RUNNING" and existing.input == text:
+            return {"executionArn": existing.arn, "startDate": _iso(existing.start_us)}
+        raise AwsApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{existing.arn}'")
+
+    def describe_execution(self, *, execution_arn: str) -> JSONObject:
+        row = self._execution(execution_arn)
+        version = self.store.get_version(row.version_id)
+        out: JSONObject = {
+            "executionArn": row.arn,
+            "stateMachineArn": arns.machine_arn(row.machine_name),
+            "name": row.name,
+            "status": row.status,
+            "startDate": _iso(row.start_us),
+            "input": row.input,
+            "inputDetails": {"included": True},
+        }
+        if version is not None:
+            out["stateMachineVersionArn"] = arns.version_arn(row.machine_name, version.version)
+        if row.stop_us is not None:
+            out["stopDate"] = _iso(row.stop_us)
+        if row.status == "SUCCEEDED":
+            out["output"] = row.output
+            out["outputDetails"] = {"included": True}
+        if row.error is not None:
+            out["error"] = row.error
+        if row.cause is not None:
+            out["cause"] = row.cause
+        out["redriveCount"] = row.redrive_count
+        if row.redrive_us is not None:
+            out["redriveDate"] = _iso(row.redrive_us)
+        out["redriveStatus"] = self._redrive_status(row)[0]
+        reason = self._redrive_status(row)[1]
+        if reason:
+            out["redriveStatusReason"] = reason
+        return out
+
+    def _redrive_status(self, row: ExecutionRow) -> tuple[str, str]:
+        if row.status in ("FAILED", "ABORTED", "TIMED_OUT"):
+            if row.event_count >= 25_000:
+                return "NOT_REDRIVABLE", "Execution has exceeded the max execution history size"
+            return "REDRIVABLE", ""
+        if row.status == "RUNNING":
+            return "NOT_REDRIVABLE", "Execution is RUNNING and cannot be redriven"
+        return "NOT_REDRIVABLE", "Execution is SUCCEEDED and cannot be redriven"
+
+    def list_executions(
+        self,
+        *,
+        state_machine_arn: str | None = None,
+        status_filter: str | None = None,
+        max_results: int = 100,
+        next_token: str | None = None,
+    ) -> JSONObject:
+        if status_filter is not None and status_filter not in STATUSES:
+            raise AwsApiError(
+                "ValidationException", f"statusFilter must be one of {', '.join(STATUSES)}"
+            )
+        machine = arns.machine_name(state_machine_arn) if state_machine_arn else None
+        if machine is not None and self.store.get_machine(machine) is None:
+            raise AwsApiError(
+                "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{state_machine_arn}'"
+            )
+        offset = _offset(next_token)
+        rows = self.store.list_executions(
+            machine_name=machine, status=status_filter, limit=max_results + 1, offset=offset
+        )
+        items: list[JSON] = []
+        for r in rows[:max_results]:
+            item: JSONObject = {
+                "executionArn": r.arn,
+                "stateMachineArn": arns.machine_arn(r.machine_name),
+                "name": r.name,
+                "status": r.status,
+                "startDate": _iso(r.start_us),
+                "redriveCount": r.redrive_count,
+            }
+            if r.stop_us is not None:
+                item["stopDate"] = _iso(r.stop_us)
+            if r.redrive_us is not None:
+                item["redriveDate"] = _iso(r.redrive_us)
+            items.append(item)
+        out: JSONObject = {"executions": items}
+        if len(rows) > max_results:
+            out["nextToken"] = _token(offset + max_results)
+        return out
+
+    def get_execution_history(
+        self,
+        *,
+        execution_arn: str,
+        max_results: int = 1000,
+        next_token: str | None = None,
+        reverse_order: bool = False,
+        include_execution_data: bool = True,
+    ) -> JSONObject:
+        row = self._execution(execution_arn)
+        after = _offset(next_token)
+        events = self.store.history(
+            row.id, after_seq=after, limit=max_results + 1, reverse=reverse_order
+        )
+        page = events[:max_results]
+        out_events: list[JSON] = []
+        for e in page:
+            item: JSONObject = {
+                "timestamp": from_us(e.timestamp_us).isoformat(),
+                "type": e.event_type,
+                "id": e.seq,
+                "previousEventId": e.previous_seq,
+            }
+            details = e.details
+            if not include_execution_data:
+                details = _strip_data(details)
+            item.update(details)
+            out_events.append(item)
+        out: JSONObject = {"events": out_events}
+        if len(events) > max_results:
+            out["nextToken"] = _token(page[-1].seq)
+        return out
+
+    def stop_execution(
+        self, *, execution_arn: str, error: str | None = None, cause: str | None = None
+    ) -> JSONObject:
+        row = self._execution(execution_arn)
+        now = self.clock.now()
+        if row.status != "RUNNING":
+            return {"stopDate": _iso(row.stop_us) or now.isoformat()}
+        # Recorded under the row lock, so a worker holding the lease sees ABORTED on its next
+        # step and drops whatever it still runs for this execution.
+        result = self.engine.apply(row.id, [StopRequested(error=error, cause=cause)])
+        after = self.store.get_execution(row.id)
+        stop_us = after.stop_us if after is not None else None
+        del result
+        return {"stopDate": _iso(stop_us) or now.isoformat()}
+
+    def redrive_execution(
+        self, *, execution_arn: str, client_token: str | None = None
+    ) -> JSONObject:
+        row = self._execution(execution_arn)
+        status, reason = self._redrive_status(row)
+        if status != "REDRIVABLE":
+            raise AwsApiError("ExecutionNotRedrivable", f"Execution not redrivable: {reason}")
+        self.engine.redrive(row.id)
+        after = self.store.get_execution(row.id)
+        return {"redriveDate": _iso(after.redrive_us if after else None)}
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _machine_txn(self, conn: Any, name: str) -> MachineRow:
+        machine = self.store.get_machine_txn(conn, name)
+        if machine is None:
+            raise AwsApiError(
+                "StateMachineDoesNotExist",
+                f"State Machine Does Not Exist: '{arns.machine_arn(name)}'",
+            )
+        return machine
+
+    def _execution(self, execution_arn: str) -> ExecutionRow:
+        arns.parse_execution_arn(execution_arn)
+        row = self.store.get_execution_by_arn(execution_arn)
+        if row is None:
+            raise AwsApiError(
+                "ExecutionDoesNotExist", f"Execution Does Not Exist: '{execution_arn}'"
+            )
+        return row
+
+
+def _strip_data(details: JSONObject) -> JSONObject:
+    """GetExecutionHistory with includeExecutionData=false: drop inputs/outputs."""
+    out: JSONObject = {}
+    for key, value in details.items():
+        if isinstance(value, dict):
+            out[key] = {k: v for k, v in value.items() if k not in ("input", "output")}
+        else:
+            out[key] = value
+    return out
+
+
+__all__ = ["MAX_PAYLOAD_BYTES", "StatesService", "dumps"]

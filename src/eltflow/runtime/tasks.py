@@ -1,0 +1,86 @@
+"""Running one task: resolve its resource through the integrations registry, call it, and
+turn the outcome into the interpreter's inbound (TaskSucceeded / TaskFailed).
+
+Runs on a pool thread. It never touches the execution's state; the only store write is the
+task's checkpoint, for integrations that submit-then-poll and re-attach after a crash.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any
+
+from eltflow.clock import Clock
+from eltflow.errors import StatesError
+from eltflow.integrations.base import Integration, Registry, TaskRequest
+from eltflow.interpreter.protocol import TaskFailed, TaskSucceeded
+from eltflow.store.rows import TaskRow
+from eltflow.store.runtime_store import RuntimeStore
+from eltflow.types import JSON
+
+MAX_PAYLOAD_BYTES = 262_144
+
+
+def callable_integration(fn: Callable[[JSON], JSON]) -> Integration:
+    """Adapt a plain Python function of the task's parameters (for tests and local handlers)."""
+
+    def integration(request: TaskRequest) -> JSON:
+        return fn(request.parameters)
+
+    return integration
+
+
+def run_task(
+    *,
+    registry: Registry,
+    store: RuntimeStore,
+    clock: Clock,
+    execution_arn: str,
+    task: TaskRow,
+    services: Mapping[str, Any],
+) -> TaskSucceeded | TaskFailed:
+    integration = registry.resolve(task.resource)
+    if integration is None:
+        return TaskFailed(
+            task_id=task.task_id,
+            error="States.Runtime",
+            cause=f"No integration is registered for resource '{task.resource}'",
+        )
+
+    def checkpoint(value: JSON) -> None:
+        store.set_checkpoint(task.execution_id, task.task_id, value)
+
+    now = clock.now()
+    request = TaskRequest(
+        resource=task.resource,
+        parameters=json.loads(task.parameters),
+        execution_arn=execution_arn,
+        state_name=task.state_name,
+        task_token=task.task_token,
+        deadline=now + timedelta(seconds=task.timeout_seconds) if task.timeout_seconds else None,
+        clock=clock,
+        services=services,
+        checkpoint=checkpoint,
+        recorded=json.loads(task.checkpoint) if task.checkpoint else None,
+    )
+    try:
+        output = integration(request)
+    except StatesError as e:
+        return TaskFailed(task_id=task.task_id, error=e.error, cause=e.cause)
+    except Exception as e:  # a handler's own exception: named like Lambda's errorType
+        return TaskFailed(task_id=task.task_id, error=type(e).__name__, cause=str(e))
+    try:
+        size = len(json.dumps(output, separators=(",", ":")).encode("utf-8"))
+    except (TypeError, ValueError) as e:
+        return TaskFailed(
+            task_id=task.task_id, error="States.Runtime", cause=f"Task result is not JSON: {e}"
+        )
+    if size > MAX_PAYLOAD_BYTES:
+        return TaskFailed(
+            task_id=task.task_id,
+            error="States.DataLimitExceeded",
+            cause=f"The task result is {size} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit.",
+        )
+    return TaskSucceeded(task_id=task.task_id, output=output)

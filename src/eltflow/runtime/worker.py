@@ -1,0 +1,249 @@
+"""The worker: claims runnable executions with a lease, runs their tasks on a thread pool and
+records every outcome as one step (see :mod:`eltflow.runtime.engine`).
+
+One loop thread does all recording; pool threads only run task callables, so a slow task never
+stalls the others (Parallel branches and Map iterations run concurrently, as many as the
+interpreter lets run under MaxConcurrency). An execution that only waits on timers is released
+with its wake-up time, so thousands of waiting executions cost rows, not memory or threads.
+Leases are renewed while tasks run; when a worker dies, its leases lapse and another worker
+claims the executions and re-dispatches tasks whose completion was never recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from eltflow.clock import Clock, VirtualClock
+from eltflow.errors import EltflowError
+from eltflow.integrations.base import Registry
+from eltflow.interpreter.protocol import Inbound, TaskFailed, TaskSucceeded
+from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult
+from eltflow.runtime.tasks import run_task
+from eltflow.store.rows import TaskRow, to_us
+from eltflow.store.runtime_store import RuntimeStore
+
+log = logging.getLogger(__name__)
+
+
+class WorkerHost(Protocol):
+    """What a worker needs from the application (see :class:`eltflow.app.App`)."""
+
+    store: RuntimeStore
+    engine: Engine
+    registry: Registry
+    clock: Clock
+
+    @property
+    def services(self) -> Mapping[str, Any]: ...
+
+
+@dataclass
+class WorkerStats:
+    claimed: int = 0
+    steps: int = 0
+    tasks_run: int = 0
+
+
+@dataclass
+class _Held:
+    arn: str
+    tasks: set[str]
+    next_timer_us: int | None = None
+
+
+class Worker:
+    def __init__(
+        self,
+        app: WorkerHost,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = 30.0,
+        poll_seconds: float = 0.2,
+        threads: int = 16,
+        batch: int = 64,
+        max_held: int = 1000,
+    ) -> None:
+        self.app = app
+        self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
+        self.lease_us = int(lease_seconds * 1_000_000)
+        self.poll_seconds = poll_seconds
+        self.threads = threads
+        self.batch = batch
+        self.max_held = max_held
+        self.stats = WorkerStats()
+        self._held: dict[str, _Held] = {}
+        self._inflight: dict[Future[TaskSucceeded | TaskFailed], tuple[str, str]] = {}
+        self._stopping = False
+
+    def stop(self) -> None:
+        """Ask the loop to finish the tasks in flight, record them and return."""
+        self._stopping = True
+
+    # -- the loop --------------------------------------------------------------------------
+    def run(
+        self, *, until_idle: bool = False, until: Callable[[], bool] | None = None
+    ) -> WorkerStats:
+        """Work until stopped; ``until_idle``: until no execution has work left (waiting for
+        timers that are still to come); ``until()``: until it returns true."""
+        pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="eltflow-task")
+        clock = self.app.clock
+        renew_every_us = self.lease_us // 3
+        last_renew = to_us(clock.now())
+        try:
+            while True:
+                finishing = self._stopping or (until is not None and until())
+                progressed = self._record_finished(pool)
+                if not finishing:
+                    progressed |= self._fire_held_timers(pool)
+                    progressed |= self._claim(pool)
+                elif not self._inflight:
+                    break
+                now_us = to_us(clock.now())
+                if now_us - last_renew >= renew_every_us:
+                    self._renew(now_us)
+                    last_renew = now_us
+                if progressed:
+                    continue
+                if self._inflight:
+                    wait(
+                        list(self._inflight),
+                        timeout=self._idle_delay(now_us),
+                        return_when=FIRST_COMPLETED,
+                    )
+                    continue
+                next_wake = self.app.store.next_wake()
+                if until_idle and next_wake is None and not self._held:
+                    break
+                self._sleep(now_us, next_wake)
+        except SimulatedCrash:
+            # A simulated kill -9: drop everything, release nothing.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return self.stats
+
+    def _idle_delay(self, now_us: int) -> float:
+        delay = self.poll_seconds
+        for held in self._held.values():
+            if held.next_timer_us is not None:
+                delay = min(delay, max(held.next_timer_us - now_us, 0) / 1_000_000)
+        return delay
+
+    def _sleep(self, now_us: int, next_wake: int | None) -> None:
+        clock = self.app.clock
+        if isinstance(clock, VirtualClock):
+            # Virtual time: nothing else can happen before the next wake-up, so jump to it.
+            clock.advance((next_wake - now_us) / 1_000_000 if next_wake else self.poll_seconds)
+            return
+        delay = self.poll_seconds
+        if next_wake is not None:
+            delay = min(delay, max(next_wake - now_us, 0) / 1_000_000)
+        clock.sleep(max(delay, 0.001))
+
+    # -- steps -----------------------------------------------------------------------------
+    def _step(
+        self, pool: ThreadPoolExecutor, execution_id: str, inbounds: list[Inbound], *, fresh: bool
+    ) -> None:
+        held = self._held[execution_id]
+
+        def take(task: TaskRow) -> bool:
+            if task.task_id in held.tasks:
+                return False
+            held.tasks.add(task.task_id)
+            return True
+
+        before = set(held.tasks)
+        try:
+            result: StepResult = self.app.engine.apply(
+                execution_id,
+                inbounds,
+                owner=self.owner,
+                due_timers=True,
+                inbox=fresh,
+                dispatch=take,
+                release=lambda: not held.tasks,
+            )
+        except EltflowError as e:
+            # Leave it to the lease: whoever claims it next retries from the last record.
+            log.warning("execution %s: step failed, dropping it: %s", execution_id, e)
+            held.tasks = before
+            self._held.pop(execution_id, None)
+            return
+        self.stats.steps += 1
+        held.next_timer_us = result.next_timer_us
+        if result.status != "RUNNING":
+            self._held.pop(execution_id, None)
+            return
+        for task in result.dispatch:
+            future = pool.submit(
+                run_task,
+                registry=self.app.registry,
+                store=self.app.store,
+                clock=self.app.clock,
+                execution_arn=held.arn,
+                task=task,
+                services=self.app.services,
+            )
+            self._inflight[future] = (execution_id, task.task_id)
+        if not held.tasks:
+            self._held.pop(execution_id, None)  # released inside the step
+
+    def _record_finished(self, pool: ThreadPoolExecutor) -> bool:
+        done = [f for f in self._inflight if f.done()]
+        if not done:
+            return False
+        by_execution: dict[str, list[Inbound]] = {}
+        for future in done:
+            execution_id, task_id = self._inflight.pop(future)
+            self.stats.tasks_run += 1
+            held = self._held.get(execution_id)
+            if held is None:
+                continue  # lease lost or execution ended: the outcome is not ours to record
+            held.tasks.discard(task_id)
+            by_execution.setdefault(execution_id, []).append(future.result())
+        for execution_id, inbounds in by_execution.items():
+            self._step(pool, execution_id, inbounds, fresh=False)
+        return True
+
+    def _fire_held_timers(self, pool: ThreadPoolExecutor) -> bool:
+        now_us = to_us(self.app.clock.now())
+        due = [
+            eid
+            for eid, held in self._held.items()
+            if held.next_timer_us is not None and held.next_timer_us <= now_us
+        ]
+        for eid in due:
+            self._step(pool, eid, [], fresh=False)
+        return bool(due)
+
+    def _claim(self, pool: ThreadPoolExecutor) -> bool:
+        room = min(self.batch, self.max_held - len(self._held))
+        if room <= 0:
+            return False
+        store = self.app.store
+        ids = store.claim(
+            owner=self.owner, now_us=to_us(self.app.clock.now()), lease_us=self.lease_us, limit=room
+        )
+        for eid in ids:
+            row = store.get_execution(eid)
+            if row is None:
+                continue
+            self.stats.claimed += 1
+            self._held[eid] = _Held(arn=row.arn, tasks=set())
+            self._step(pool, eid, [], fresh=True)
+        return bool(ids)
+
+    def _renew(self, now_us: int) -> None:
+        if not self._held:
+            return
+        kept = self.app.store.renew(
+            owner=self.owner, execution_ids=list(self._held), expires_us=now_us + self.lease_us
+        )
+        for eid in set(self._held) - kept:
+            log.warning("execution %s: lease lost; another worker took it over", eid)
+            self._held.pop(eid, None)
