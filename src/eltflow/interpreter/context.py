@@ -1,0 +1,66 @@
+"""The context object (``$$`` in JSONPath, ``$states.context`` in JSONata) and seeded randomness.
+
+Field names and formats follow AWS: timestamps are ISO-8601 UTC with milliseconds and a ``Z``
+(``2019-03-26T20:14:13.192Z``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime
+
+from eltflow.interpreter.protocol import ExecutionContext
+from eltflow.types import JSON, JSONObject
+
+
+def iso(ts: datetime) -> str:
+    """AWS's context-object timestamp format."""
+    ts = ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
+    return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
+
+
+def context_object(
+    ctx: ExecutionContext,
+    execution_input: JSON,
+    *,
+    state_name: str,
+    entered_time: datetime | None,
+    retry_count: int,
+    task_token: str | None = None,
+    map_item: tuple[int, JSON] | None = None,
+) -> JSONObject:
+    execution: JSONObject = {
+        "Id": ctx.execution_arn,
+        "Input": execution_input,
+        "Name": ctx.execution_name,
+        "RoleArn": ctx.role_arn,
+        "StartTime": iso(ctx.start_time),
+        "RedriveCount": ctx.redrive_count,
+    }
+    out: JSONObject = {
+        "Execution": execution,
+        "State": {
+            "EnteredTime": iso(entered_time or ctx.start_time),
+            "Name": state_name,
+            "RetryCount": retry_count,
+        },
+        "StateMachine": {"Id": ctx.state_machine_arn, "Name": ctx.state_machine_name},
+    }
+    if task_token is not None:
+        out["Task"] = {"Token": task_token}
+    if map_item is not None:
+        out["Map"] = {"Item": {"Index": map_item[0], "Value": map_item[1]}}
+    return out
+
+
+def rng_for(ctx: ExecutionContext, event_id: int) -> random.Random:
+    """A generator seeded by the execution's seed and the next event id: a replay of the same
+    history draws the same numbers (States.UUID, $random, FULL jitter)."""
+    return random.Random(f"{ctx.seed}|{ctx.execution_arn}|{event_id}")
+
+
+def task_token(ctx: ExecutionContext, task_id: str) -> str:
+    """A deterministic, opaque token for ``$$.Task.Token`` (stable across replays)."""
+    digest = hashlib.sha256(f"{ctx.seed}|{ctx.execution_arn}|{task_id}".encode()).hexdigest()
+    return digest

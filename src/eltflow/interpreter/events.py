@@ -1,0 +1,215 @@
+"""History event detail builders, shaped like ``GetExecutionHistory`` (API_HistoryEvent).
+
+Each builder returns ``(type, details)``; the stepper numbers and timestamps it. Payloads inside
+details are JSON *strings* as AWS returns them, compact (``{"a":1}``), with the
+``*Details.truncated`` flag.
+"""
+
+from __future__ import annotations
+
+import json
+
+from eltflow.types import JSON, JSONObject
+
+Event = tuple[str, JSONObject]
+
+_NOT_TRUNCATED: JSONObject = {"truncated": False}
+
+
+def dumps(value: JSON) -> str:
+    """JSON as AWS writes it into history: compact, UTF-8 kept."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+# --- which events a Task's resource produces -------------------------------------------------
+
+
+def resource_kind(resource: str) -> tuple[str, str, str, str]:
+    """``(prefix, resourceType, resource, region)`` for a Task's Resource ARN.
+
+    ``prefix`` is ``"Task"`` for service integrations (``arn:aws:states:::dynamodb:getItem`` →
+    type ``dynamodb``, resource ``getItem``), ``"LambdaFunction"`` for a legacy function ARN
+    and ``"Activity"`` for an activity ARN, matching the event families AWS emits.
+    """
+    parts = resource.split(":")
+    region = parts[3] if len(parts) > 3 and parts[3] else "us-east-1"
+    if len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function":
+        return "LambdaFunction", "lambda", resource, region
+    if len(parts) >= 7 and parts[2] == "states" and parts[5] == "activity":
+        return "Activity", "activity", resource, region
+    if len(parts) >= 7 and parts[2] == "states":
+        # arn:aws:states:::aws-sdk:redshiftdata:executeStatement -> "aws-sdk:redshiftdata"
+        rest = parts[5:]
+        return "Task", ":".join(rest[:-1]), rest[-1], region
+    return "Task", "", resource, region
+
+
+# --- execution --------------------------------------------------------------------------------
+
+
+def execution_started(input_text: str, role_arn: str) -> Event:
+    return "ExecutionStarted", {
+        "executionStartedEventDetails": {
+            "input": input_text,
+            "inputDetails": _NOT_TRUNCATED,
+            "roleArn": role_arn,
+        }
+    }
+
+
+def execution_succeeded(output_text: str) -> Event:
+    return "ExecutionSucceeded", {
+        "executionSucceededEventDetails": {"output": output_text, "outputDetails": _NOT_TRUNCATED}
+    }
+
+
+def _error_details(error: str | None, cause: str | None) -> JSONObject:
+    out: JSONObject = {}
+    if error is not None:
+        out["error"] = error
+    if cause is not None:
+        out["cause"] = cause
+    return out
+
+
+def execution_failed(error: str | None, cause: str | None) -> Event:
+    return "ExecutionFailed", {"executionFailedEventDetails": _error_details(error, cause)}
+
+
+def execution_timed_out(error: str | None, cause: str | None) -> Event:
+    return "ExecutionTimedOut", {"executionTimedOutEventDetails": _error_details(error, cause)}
+
+
+def execution_aborted(error: str | None, cause: str | None) -> Event:
+    return "ExecutionAborted", {"executionAbortedEventDetails": _error_details(error, cause)}
+
+
+def execution_redriven(redrive_count: int) -> Event:
+    return "ExecutionRedriven", {"executionRedrivenEventDetails": {"redriveCount": redrive_count}}
+
+
+# --- states -----------------------------------------------------------------------------------
+
+
+def state_entered(state_type: str, name: str, input_text: str) -> Event:
+    return f"{state_type}StateEntered", {
+        "stateEnteredEventDetails": {
+            "name": name,
+            "input": input_text,
+            "inputDetails": _NOT_TRUNCATED,
+        }
+    }
+
+
+def state_exited(
+    state_type: str, name: str, output_text: str, assigned: dict[str, JSON] | None = None
+) -> Event:
+    details: JSONObject = {"name": name, "output": output_text, "outputDetails": _NOT_TRUNCATED}
+    if assigned:
+        details["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
+        details["assignedVariablesDetails"] = _NOT_TRUNCATED
+    return f"{state_type}StateExited", {"stateExitedEventDetails": details}
+
+
+def evaluation_failed(state: str, error: str, cause: str, location: str | None) -> Event:
+    details: JSONObject = {"error": error, "cause": cause, "state": state}
+    if location:
+        details["location"] = location
+    return "EvaluationFailed", {"evaluationFailedEventDetails": details}
+
+
+def plain(event_type: str) -> Event:
+    """Events without details: ParallelStateStarted, MapStateSucceeded, ..."""
+    return event_type, {}
+
+
+def map_state_started(length: int) -> Event:
+    return "MapStateStarted", {"mapStateStartedEventDetails": {"length": length}}
+
+
+def map_iteration(kind: str, name: str, index: int) -> Event:
+    """MapIterationStarted / Succeeded / Failed / Aborted."""
+    key = f"mapIteration{kind}EventDetails"
+    return f"MapIteration{kind}", {key: {"name": name, "index": index}}
+
+
+# --- tasks ------------------------------------------------------------------------------------
+
+
+def task_scheduled(
+    resource: str,
+    parameters_text: str,
+    timeout: float | None,
+    heartbeat: float | None,
+) -> Event:
+    prefix, rtype, rname, region = resource_kind(resource)
+    if prefix == "LambdaFunction":
+        lam: JSONObject = {
+            "resource": resource,
+            "input": parameters_text,
+            "inputDetails": _NOT_TRUNCATED,
+        }
+        if timeout is not None:
+            lam["timeoutInSeconds"] = int(timeout)
+        return "LambdaFunctionScheduled", {"lambdaFunctionScheduledEventDetails": lam}
+    if prefix == "Activity":
+        act: JSONObject = {
+            "resource": resource,
+            "input": parameters_text,
+            "inputDetails": _NOT_TRUNCATED,
+        }
+        if timeout is not None:
+            act["timeoutInSeconds"] = int(timeout)
+        if heartbeat is not None:
+            act["heartbeatInSeconds"] = int(heartbeat)
+        return "ActivityScheduled", {"activityScheduledEventDetails": act}
+    details: JSONObject = {
+        "resourceType": rtype,
+        "resource": rname,
+        "region": region,
+        "parameters": parameters_text,
+    }
+    if timeout is not None:
+        details["timeoutInSeconds"] = int(timeout)
+    if heartbeat is not None:
+        details["heartbeatInSeconds"] = int(heartbeat)
+    return "TaskScheduled", {"taskScheduledEventDetails": details}
+
+
+def task_started(resource: str) -> Event:
+    prefix, rtype, rname, _ = resource_kind(resource)
+    if prefix == "LambdaFunction":
+        return "LambdaFunctionStarted", {}
+    if prefix == "Activity":
+        return "ActivityStarted", {"activityStartedEventDetails": {}}
+    return "TaskStarted", {"taskStartedEventDetails": {"resourceType": rtype, "resource": rname}}
+
+
+def task_succeeded(resource: str, output_text: str) -> Event:
+    prefix, rtype, rname, _ = resource_kind(resource)
+    body: JSONObject = {"output": output_text, "outputDetails": _NOT_TRUNCATED}
+    if prefix == "Task":
+        return "TaskSucceeded", {
+            "taskSucceededEventDetails": {"resourceType": rtype, "resource": rname, **body}
+        }
+    key = "lambdaFunction" if prefix == "LambdaFunction" else "activity"
+    return f"{prefix}Succeeded", {f"{key}SucceededEventDetails": body}
+
+
+def _task_error(kind: str, resource: str, error: str, cause: str) -> Event:
+    prefix, rtype, rname, _ = resource_kind(resource)
+    body = _error_details(error, cause)
+    if prefix == "Task":
+        return f"Task{kind}", {
+            f"task{kind}EventDetails": {"resourceType": rtype, "resource": rname, **body}
+        }
+    key = "lambdaFunction" if prefix == "LambdaFunction" else "activity"
+    return f"{prefix}{kind}", {f"{key}{kind}EventDetails": body}
+
+
+def task_failed(resource: str, error: str, cause: str) -> Event:
+    return _task_error("Failed", resource, error, cause)
+
+
+def task_timed_out(resource: str, error: str, cause: str) -> Event:
+    return _task_error("TimedOut", resource, error, cause)

@@ -1,0 +1,92 @@
+"""The interpreter's side of data flow: thin calls into ``eltflow.asl`` with the right field names.
+
+JSONPath states: InputPath → Parameters → (task) → ResultSelector → ResultPath → OutputPath, and
+Assign evaluated against the state's result. JSONata states: ``$states.input`` / ``.result`` /
+``.errorOutput`` / ``.context`` feed Arguments, Output and Assign. Every failure is a
+:class:`~eltflow.errors.StatesError` raised by the ``asl`` helpers, with AWS's names and causes.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import cast
+
+from eltflow.asl import dataflow, intrinsics
+from eltflow.asl import jsonata as asl_jsonata
+from eltflow.asl.model import Template
+from eltflow.types import JSON, JSONObject
+
+
+def select(path: str | None, data: JSON, field: str) -> JSON:
+    """InputPath / OutputPath / ItemsPath: ``"$"`` is the identity, ``None`` (null) gives ``{}``."""
+    if path == "$":
+        return data
+    if path is None:
+        return {}
+    return dataflow.select(path, data, field=field)
+
+
+def place_result(path: str | None, input: JSON, result: JSON) -> JSON:
+    """ResultPath: ``"$"`` replaces the input, ``None`` (null) keeps the input unchanged."""
+    if path == "$":
+        return result
+    if path is None:
+        return input
+    return dataflow.apply_result_path(path, input, result)
+
+
+def template(
+    tpl: Template,
+    input: JSON,
+    context: JSONObject,
+    variables: dict[str, JSON],
+    rng: random.Random,
+    field: str,
+) -> JSON:
+    """A JSONPath payload template (Parameters, ResultSelector, ItemSelector, Result...)."""
+    return dataflow.resolve_template(
+        tpl.value,
+        input=input,
+        context=context,
+        variables=variables,
+        intrinsic=lambda expr, resolve: intrinsics.evaluate(expr, resolve, rng),
+        field=field,
+    )
+
+
+def assign_jsonpath(
+    tpl: Template | None,
+    result: JSON,
+    context: JSONObject,
+    variables: dict[str, JSON],
+    rng: random.Random,
+) -> dict[str, JSON] | None:
+    if tpl is None:
+        return None
+    value = template(tpl, result, context, variables, rng, "Assign")
+    return cast(dict[str, JSON], value)
+
+
+def jsonata(
+    tpl: Template | JSON,
+    states: JSONObject,
+    variables: dict[str, JSON],
+    rng: random.Random,
+    field: str,
+) -> JSON:
+    """Evaluate a JSONata field (a template with ``{% %}`` strings, or one expression)."""
+    value = tpl.value if isinstance(tpl, Template) else tpl
+    return asl_jsonata.evaluate_template(
+        value, states=states, variables=variables, rng=rng, field=field
+    )
+
+
+def assign_jsonata(
+    tpl: Template | None,
+    states: JSONObject,
+    variables: dict[str, JSON],
+    rng: random.Random,
+) -> dict[str, JSON] | None:
+    if tpl is None:
+        return None
+    return cast(dict[str, JSON], jsonata(tpl, states, variables, rng, "Assign"))

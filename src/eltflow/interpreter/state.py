@@ -1,0 +1,178 @@
+"""The snapshot of one execution: a tree of frames, JSON-serialisable.
+
+A *frame* is one running copy of a (sub-)machine: the root machine, one Parallel branch, or one
+Map iteration. Each frame knows which state it is in, that state's input, its own scope of
+workflow variables, the retry counters of the current state entry and which task/timer it waits
+for. Frames live in one flat dict keyed by a deterministic id, children pointing at their
+parent, so the snapshot is plain JSON and ids survive a round trip.
+
+The interpreter updates an :class:`ExecutionState` in place and returns it (copying a large
+tree at every step would dominate the hot path); take :meth:`ExecutionState.to_json` before a
+step if the previous state must be kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any, cast
+
+from eltflow.interpreter.protocol import ExecutionContext, ExecutionStatus
+from eltflow.types import JSON, JSONObject
+
+# Frame.status values. ENTER: the frame must enter ``state_name`` with ``input`` next.
+ENTER = "ENTER"
+TASK = "TASK"  # waiting for ``pending_task``
+TIMER = "TIMER"  # waiting for ``pending_timer`` (Wait state or retry backoff)
+CHILDREN = "CHILDREN"  # a Parallel/Map state waits for its child frames
+SUCCEEDED = "SUCCEEDED"
+FAILED = "FAILED"
+ABORTED = "ABORTED"
+FINISHED = frozenset({SUCCEEDED, FAILED, ABORTED})
+
+ROOT = ""
+
+
+@dataclass(slots=True, kw_only=True)
+class Frame:
+    id: str
+    parent: str | None = None
+    # How to find this frame's machine from the root: (state name, branch index or "*") pairs.
+    path: tuple[str, ...] = ()
+    index: int = 0  # branch index (Parallel) or item index (Map)
+    state_name: str = ""
+    input: JSON = None
+    variables: dict[str, JSON] = field(default_factory=dict)
+    status: str = ENTER
+    entries: int = 0  # states entered so far: makes task/timer ids unique within the frame
+    entered_time: datetime | None = None
+    entered_event: int = 0
+    retry_counts: list[int] = field(default_factory=list)
+    retry_total: int = 0
+    attempt: int = 0
+    pending_task: str | None = None
+    pending_timer: str | None = None
+    timeout_timer: str | None = None
+    task_started: bool = False
+    last_event: int = 0
+    # Parallel / Map bookkeeping while status == CHILDREN (and kept on failure for redrive).
+    children: list[str] = field(default_factory=list)
+    items: list[JSON] | None = None
+    scratch: JSON = None  # Parallel: the branches' input; Map: the ItemSelector's input
+    next_item: int = 0
+    running: int = 0
+    failures: int = 0
+    max_concurrency: int = 0
+    tolerated_count: int | None = None
+    tolerated_percentage: float | None = None
+    # Outcome of a finished frame (or of the failed state, for redrive).
+    output: JSON = None
+    error: str | None = None
+    cause: str | None = None
+
+    @property
+    def task_key(self) -> str:
+        """Prefix of every id minted for the current state entry of this frame."""
+        return f"{self.id}/{self.state_name}#{self.entries}"
+
+    def to_json(self) -> JSONObject:
+        out: JSONObject = {}
+        for f in fields(self):
+            value: Any = getattr(self, f.name)
+            if isinstance(value, datetime):
+                value = value.isoformat()
+            elif isinstance(value, tuple | list):
+                value = list(value)  # a copy: the frame mutates its own lists in place
+            elif isinstance(value, dict):
+                value = dict(value)
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, data: JSONObject) -> Frame:
+        kwargs: dict[str, Any] = dict(data)
+        kwargs["path"] = tuple(cast(list[str], data.get("path") or []))
+        entered = data.get("entered_time")
+        kwargs["entered_time"] = (
+            datetime.fromisoformat(entered) if isinstance(entered, str) else None
+        )
+        return cls(**kwargs)
+
+
+@dataclass(slots=True, kw_only=True)
+class ExecutionState:
+    """Everything the interpreter needs to continue an execution."""
+
+    context: ExecutionContext
+    input: JSON = None
+    status: ExecutionStatus = "RUNNING"
+    output: JSON = None
+    error: str | None = None
+    cause: str | None = None
+    next_event_id: int = 1
+    last_event_id: int = 0
+    frames: dict[str, Frame] = field(default_factory=dict)
+    # task/timer id -> frame id, for routing inbounds (and ignoring unknown/duplicate ones).
+    waiting: dict[str, str] = field(default_factory=dict)
+    execution_timer: str | None = None
+
+    @property
+    def root(self) -> Frame:
+        return self.frames[ROOT]
+
+    def to_json(self) -> JSONObject:
+        ctx = self.context
+        return {
+            "context": {
+                "execution_arn": ctx.execution_arn,
+                "execution_name": ctx.execution_name,
+                "state_machine_arn": ctx.state_machine_arn,
+                "state_machine_name": ctx.state_machine_name,
+                "start_time": ctx.start_time.isoformat(),
+                "role_arn": ctx.role_arn,
+                "redrive_count": ctx.redrive_count,
+                "seed": ctx.seed,
+            },
+            "input": self.input,
+            "status": self.status,
+            "output": self.output,
+            "error": self.error,
+            "cause": self.cause,
+            "next_event_id": self.next_event_id,
+            "last_event_id": self.last_event_id,
+            "frames": [f.to_json() for f in self.frames.values()],
+            "waiting": dict(self.waiting),
+            "execution_timer": self.execution_timer,
+        }
+
+    @classmethod
+    def from_json(cls, data: JSONObject) -> ExecutionState:
+        c = cast(dict[str, Any], data["context"])
+        context = ExecutionContext(
+            execution_arn=c["execution_arn"],
+            execution_name=c["execution_name"],
+            state_machine_arn=c["state_machine_arn"],
+            state_machine_name=c["state_machine_name"],
+            start_time=datetime.fromisoformat(c["start_time"]),
+            role_arn=c["role_arn"],
+            redrive_count=c["redrive_count"],
+            seed=c["seed"],
+        )
+        frames = [Frame.from_json(cast(JSONObject, f)) for f in cast(list[JSON], data["frames"])]
+        return cls(
+            context=context,
+            input=data["input"],
+            status=cast(ExecutionStatus, data["status"]),
+            output=data["output"],
+            error=cast("str | None", data["error"]),
+            cause=cast("str | None", data["cause"]),
+            next_event_id=cast(int, data["next_event_id"]),
+            last_event_id=cast(int, data["last_event_id"]),
+            frames={f.id: f for f in frames},
+            waiting=cast(dict[str, str], data["waiting"]),
+            execution_timer=cast("str | None", data["execution_timer"]),
+        )
+
+    def copy(self) -> ExecutionState:
+        """An independent copy (through JSON, so it is exactly what a snapshot restores)."""
+        return ExecutionState.from_json(self.to_json())

@@ -1,0 +1,300 @@
+"""Pass, Choice, Wait, Succeed and Fail: the states that need no task.
+
+Each ``enter_*`` runs when the state is entered (after ``<Type>StateEntered``); it either exits
+the state through ``stepper.exit`` or blocks the frame (Wait arms a timer).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from eltflow.asl import choice as asl_choice
+from eltflow.asl import errors as asl_errors
+from eltflow.asl.model import (
+    JSONATA,
+    ChoiceRule,
+    ChoiceState,
+    FailState,
+    PassState,
+    SucceedState,
+    Template,
+    WaitState,
+)
+from eltflow.errors import StatesError
+from eltflow.interpreter import events as ev
+from eltflow.interpreter import flow
+from eltflow.types import JSON, JSONObject
+
+if TYPE_CHECKING:
+    from eltflow.interpreter.state import Frame
+    from eltflow.interpreter.step import Stepper
+
+
+def jsonata_states(stepper: Stepper, frame: Frame, **extra: JSON) -> JSONObject:
+    states: JSONObject = {"input": frame.input, "context": stepper.context(frame)}
+    states.update(extra)
+    return states
+
+
+def path_value(stepper: Stepper, frame: Frame, path: str, data: JSON, field: str) -> JSON:
+    """Evaluate a ``...Path`` field: a path into ``data``, or ``$$...`` / ``$var`` / an
+    intrinsic function, which the payload-template resolver already knows how to evaluate."""
+    if path == "$" or path.startswith(("$.", "$[")):
+        return flow.select(path, data, field)
+    wrapped = flow.template(
+        Template({"v.$": path}),
+        data,
+        stepper.context(frame),
+        stepper.variables(frame),
+        stepper.rng(),
+        field,
+    )
+    return cast(JSONObject, wrapped)["v"]
+
+
+# --- Pass -------------------------------------------------------------------------------------
+
+
+def enter_pass(stepper: Stepper, frame: Frame, state: PassState) -> None:
+    if state.query_language == JSONATA:
+        _exit_jsonata(stepper, frame, state, None)
+        return
+    raw = frame.input
+    effective = flow.select(state.input_path, raw, "InputPath")
+    result = effective
+    if state.parameters is not None:
+        result = flow.template(
+            state.parameters,
+            effective,
+            stepper.context(frame),
+            stepper.variables(frame),
+            stepper.rng(),
+            "Parameters",
+        )
+    if state.result is not None:
+        result = state.result.value
+    assigned = None
+    if state.assign is not None:
+        assigned = flow.assign_jsonpath(
+            state.assign, result, stepper.context(frame), stepper.variables(frame), stepper.rng()
+        )
+    output = flow.place_result(state.result_path, raw, result)
+    output = flow.select(state.output_path, output, "OutputPath")
+    stepper.exit(frame, state, output, assigned)
+
+
+def _exit_jsonata(
+    stepper: Stepper,
+    frame: Frame,
+    state: Any,
+    next_state: str | None,
+    *,
+    output_tpl: Template | None = None,
+    assign_tpl: Template | None = None,
+    use_state_fields: bool = True,
+) -> None:
+    """Leave a JSONata state: Output (default: the input) and Assign, both seeing old values."""
+    if use_state_fields:
+        output_tpl = state.output
+        assign_tpl = state.assign
+    output: JSON = frame.input
+    assigned = None
+    if output_tpl is not None or assign_tpl is not None:
+        states = jsonata_states(stepper, frame)
+        variables = stepper.variables(frame)
+        if output_tpl is not None:
+            output = flow.jsonata(output_tpl, states, variables, stepper.rng(), "Output")
+        assigned = flow.assign_jsonata(assign_tpl, states, variables, stepper.rng())
+    stepper.exit(frame, state, output, assigned, next_state=next_state)
+
+
+# --- Choice -----------------------------------------------------------------------------------
+
+
+def enter_choice(stepper: Stepper, frame: Frame, state: ChoiceState) -> None:
+    variables = stepper.variables(frame)
+    if state.query_language == JSONATA:
+        states = jsonata_states(stepper, frame)
+
+        def condition(rule: ChoiceRule) -> bool:
+            if isinstance(rule.condition, bool):
+                return rule.condition
+            value = flow.jsonata(rule.condition, states, variables, stepper.rng(), "Condition")
+            if not isinstance(value, bool):
+                raise StatesError(
+                    asl_errors.QUERY_EVALUATION_ERROR,
+                    f"The Condition field evaluated to {ev.dumps(value)}, not a boolean.",
+                )
+            return value
+
+        rule = asl_choice.choose(
+            state, frame.input, states["context"], variables, condition=condition
+        )
+        target = _target(stepper, frame, state, rule)
+        if rule is not None:
+            _exit_jsonata(
+                stepper,
+                frame,
+                state,
+                target,
+                output_tpl=rule.output,
+                assign_tpl=rule.assign,
+                use_state_fields=False,
+            )
+        else:
+            _exit_jsonata(stepper, frame, state, target)
+        return
+    effective = flow.select(state.input_path, frame.input, "InputPath")
+    context = stepper.context(frame)
+    rule = asl_choice.choose(state, effective, context, variables)
+    target = _target(stepper, frame, state, rule)
+    assign_tpl = rule.assign if rule is not None else state.assign
+    assigned = flow.assign_jsonpath(assign_tpl, effective, context, variables, stepper.rng())
+    output = flow.select(state.output_path, effective, "OutputPath")
+    stepper.exit(frame, state, output, assigned, next_state=target)
+
+
+def _target(stepper: Stepper, frame: Frame, state: ChoiceState, rule: ChoiceRule | None) -> str:
+    if rule is not None and rule.next is not None:
+        return rule.next
+    if state.default is not None:
+        return state.default
+    raise StatesError(
+        asl_errors.NO_CHOICE_MATCHED,
+        asl_errors.state_failure_cause(
+            state.name,
+            frame.entered_event,
+            "Failed to transition out of the state. "
+            "No Choice Rule matched and no Default state was specified.",
+        ),
+    )
+
+
+# --- Wait -------------------------------------------------------------------------------------
+
+
+def enter_wait(stepper: Stepper, frame: Frame, state: WaitState) -> None:
+    due = _wait_due(stepper, frame, state)
+    stepper.arm_timer(frame, f"{frame.task_key}/wait", due)
+
+
+def _wait_due(stepper: Stepper, frame: Frame, state: WaitState) -> datetime:
+    jsonata = state.query_language == JSONATA
+    seconds: JSON = None
+    timestamp: JSON = None
+    if jsonata:
+        states = jsonata_states(stepper, frame)
+        variables = stepper.variables(frame)
+        if state.seconds is not None:
+            seconds = flow.jsonata(state.seconds, states, variables, stepper.rng(), "Seconds")
+        if state.timestamp is not None:
+            timestamp = flow.jsonata(state.timestamp, states, variables, stepper.rng(), "Timestamp")
+    else:
+        effective = flow.select(state.input_path, frame.input, "InputPath")
+        seconds = state.seconds
+        timestamp = state.timestamp
+        if state.seconds_path is not None:
+            seconds = path_value(stepper, frame, state.seconds_path, effective, "SecondsPath")
+            if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+                raise StatesError(
+                    asl_errors.RUNTIME,
+                    asl_errors.state_failure_cause(
+                        state.name,
+                        frame.entered_event,
+                        f"The SecondsPath parameter does not reference a valid non-negative "
+                        f"integer value: {ev.dumps(seconds)}",
+                    ),
+                )
+        if state.timestamp_path is not None:
+            timestamp = path_value(stepper, frame, state.timestamp_path, effective, "TimestampPath")
+    if timestamp is not None:
+        return _parse_timestamp(stepper, frame, state, timestamp)
+    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+        raise StatesError(
+            asl_errors.QUERY_EVALUATION_ERROR if jsonata else asl_errors.RUNTIME,
+            asl_errors.state_failure_cause(
+                state.name,
+                frame.entered_event,
+                f"The Seconds field must be a non-negative integer: {ev.dumps(seconds)}",
+            ),
+        )
+    return stepper.after(float(seconds))
+
+
+def _parse_timestamp(stepper: Stepper, frame: Frame, state: WaitState, value: JSON) -> datetime:
+    problem = f"The Timestamp value {ev.dumps(value)} is not a valid RFC3339 timestamp."
+    if isinstance(value, str) and "T" in value:
+        try:
+            parsed = datetime.fromisoformat(value.replace("z", "Z"))
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is not None:
+                return parsed
+    raise StatesError(
+        asl_errors.RUNTIME,
+        asl_errors.state_failure_cause(state.name, frame.entered_event, problem),
+    )
+
+
+def wait_done(stepper: Stepper, frame: Frame, state: WaitState) -> None:
+    if state.query_language == JSONATA:
+        _exit_jsonata(stepper, frame, state, None)
+        return
+    effective = flow.select(state.input_path, frame.input, "InputPath")
+    assigned = flow.assign_jsonpath(
+        state.assign, effective, stepper.context(frame), stepper.variables(frame), stepper.rng()
+    )
+    output = flow.select(state.output_path, effective, "OutputPath")
+    stepper.exit(frame, state, output, assigned)
+
+
+# --- Succeed / Fail ---------------------------------------------------------------------------
+
+
+def enter_succeed(stepper: Stepper, frame: Frame, state: SucceedState) -> None:
+    if state.query_language == JSONATA:
+        output: JSON = frame.input
+        if state.output is not None:
+            output = flow.jsonata(
+                state.output,
+                jsonata_states(stepper, frame),
+                stepper.variables(frame),
+                stepper.rng(),
+                "Output",
+            )
+    else:
+        effective = flow.select(state.input_path, frame.input, "InputPath")
+        output = flow.select(state.output_path, effective, "OutputPath")
+    text = stepper.payload_text(output, state.name)
+    stepper.emit(frame, ev.state_exited(state.type, state.name, text))
+    stepper.frame_succeeded(frame, output)
+
+
+def enter_fail(stepper: Stepper, frame: Frame, state: FailState) -> None:
+    error: JSON = state.error
+    cause: JSON = state.cause
+    if state.query_language == JSONATA:
+        states = jsonata_states(stepper, frame)
+        variables = stepper.variables(frame)
+        if isinstance(error, str):
+            error = flow.jsonata(error, states, variables, stepper.rng(), "Error")
+        if isinstance(cause, str):
+            cause = flow.jsonata(cause, states, variables, stepper.rng(), "Cause")
+    else:
+        if state.error_path is not None:
+            error = path_value(stepper, frame, state.error_path, frame.input, "ErrorPath")
+        if state.cause_path is not None:
+            cause = path_value(stepper, frame, state.cause_path, frame.input, "CausePath")
+    for name, value in (("Error", error), ("Cause", cause)):
+        if value is not None and not isinstance(value, str):
+            raise StatesError(
+                asl_errors.RUNTIME,
+                asl_errors.state_failure_cause(
+                    state.name,
+                    frame.entered_event,
+                    f"The {name} field must resolve to a string: {ev.dumps(value)}",
+                ),
+            )
+    stepper.frame_failed(frame, cast("str | None", error), cast("str | None", cause))

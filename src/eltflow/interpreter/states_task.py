@@ -1,0 +1,215 @@
+"""The Task state: schedule (RunTask + timeout timer), then process the outcome.
+
+Event families follow the resource: service integrations give ``TaskScheduled/Started/
+Succeeded/Failed/TimedOut``, a legacy Lambda function ARN gives ``LambdaFunction*``, an
+activity ARN ``Activity*``. Parameters (or Arguments) are evaluated again for each attempt, as
+AWS does (``$$.State.RetryCount`` changes between attempts).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from eltflow.asl import errors as asl_errors
+from eltflow.asl.model import JSONATA, TaskState
+from eltflow.errors import StatesError
+from eltflow.interpreter import events as ev
+from eltflow.interpreter import flow
+from eltflow.interpreter.context import task_token
+from eltflow.interpreter.protocol import CancelTask, RunTask, StartTimer
+from eltflow.interpreter.state import TASK
+from eltflow.interpreter.states_simple import jsonata_states, path_value
+from eltflow.types import JSON
+
+if TYPE_CHECKING:
+    from eltflow.interpreter.state import Frame
+    from eltflow.interpreter.step import Stepper
+
+
+def enter_task(stepper: Stepper, frame: Frame, state: TaskState) -> None:
+    schedule(stepper, frame, state)
+
+
+def schedule(stepper: Stepper, frame: Frame, state: TaskState) -> None:
+    """Start one attempt of the task."""
+    attempt = frame.attempt
+    frame.attempt = attempt + 1
+    task_id = f"{frame.task_key}/task/{attempt}"
+    token = None
+    if "waitForTaskToken" in state.resource:
+        token = task_token(stepper.st.context, task_id)
+    jsonata = state.query_language == JSONATA
+    if jsonata:
+        states = jsonata_states(stepper, frame)
+        if token is not None:
+            cast(dict[str, JSON], states["context"])["Task"] = {"Token": token}
+        variables = stepper.variables(frame)
+        params: JSON = frame.input
+        if state.arguments is not None:
+            params = flow.jsonata(state.arguments, states, variables, stepper.rng(), "Arguments")
+        timeout = _seconds(stepper, frame, state.timeout_seconds, None, "TimeoutSeconds", states)
+        heartbeat = _seconds(
+            stepper, frame, state.heartbeat_seconds, None, "HeartbeatSeconds", states
+        )
+    else:
+        effective = flow.select(state.input_path, frame.input, "InputPath")
+        params = effective
+        if state.parameters is not None:
+            params = flow.template(
+                state.parameters,
+                effective,
+                stepper.context(frame, task_token=token),
+                stepper.variables(frame),
+                stepper.rng(),
+                "Parameters",
+            )
+        timeout = _seconds(
+            stepper,
+            frame,
+            state.timeout_seconds,
+            state.timeout_seconds_path,
+            "TimeoutSeconds",
+            effective,
+        )
+        heartbeat = _seconds(
+            stepper,
+            frame,
+            state.heartbeat_seconds,
+            state.heartbeat_seconds_path,
+            "HeartbeatSeconds",
+            effective,
+        )
+    text = stepper.payload_text(params, state.name)
+    stepper.emit(frame, ev.task_scheduled(state.resource, text, timeout, heartbeat))
+    frame.pending_task = task_id
+    frame.task_started = False
+    frame.status = TASK
+    stepper.wait(frame, task_id)
+    stepper.effects.append(
+        RunTask(
+            task_id=task_id,
+            state_name=state.name,
+            resource=state.resource,
+            parameters=params,
+            timeout_seconds=timeout,
+            heartbeat_seconds=heartbeat,
+            task_token=token,
+        )
+    )
+    if timeout is not None:
+        timer_id = f"{frame.task_key}/timeout/{attempt}"
+        frame.timeout_timer = timer_id
+        stepper.wait(frame, timer_id)
+        stepper.effects.append(StartTimer(timer_id=timer_id, due=stepper.after(timeout)))
+
+
+def _seconds(
+    stepper: Stepper,
+    frame: Frame,
+    value: int | str | None,
+    path: str | None,
+    field: str,
+    data: JSON,
+) -> float | None:
+    """TimeoutSeconds / HeartbeatSeconds in their literal, ``...Path`` or JSONata forms."""
+    resolved: JSON = value
+    if isinstance(value, str):  # JSONata expression; ``data`` is then the $states object
+        resolved = flow.jsonata(
+            value, cast(dict[str, JSON], data), stepper.variables(frame), stepper.rng(), field
+        )
+    elif path is not None:
+        resolved = path_value(stepper, frame, path, data, f"{field}Path")
+    if resolved is None:
+        return None
+    if isinstance(resolved, bool) or not isinstance(resolved, int | float) or resolved <= 0:
+        raise StatesError(
+            asl_errors.RUNTIME,
+            asl_errors.state_failure_cause(
+                frame.state_name,
+                frame.entered_event,
+                f"The {field} value must be a positive integer: {ev.dumps(resolved)}",
+            ),
+        )
+    return float(resolved)
+
+
+def started(stepper: Stepper, frame: Frame, state: TaskState) -> None:
+    if not frame.task_started:
+        frame.task_started = True
+        stepper.emit(frame, ev.task_started(state.resource))
+
+
+def _settle(stepper: Stepper, frame: Frame) -> None:
+    """The task has reported: stop waiting for it and cancel its timeout timer."""
+    if frame.pending_task is not None:
+        stepper.st.waiting.pop(frame.pending_task, None)
+        frame.pending_task = None
+    stepper.release(frame)
+
+
+def succeeded(stepper: Stepper, frame: Frame, state: TaskState, output: JSON) -> None:
+    started(stepper, frame, state)
+    _settle(stepper, frame)
+    text = stepper.payload_text(output, state.name)
+    stepper.emit(frame, ev.task_succeeded(state.resource, text))
+    finish(stepper, frame, state, output)
+
+
+def failed(stepper: Stepper, frame: Frame, state: TaskState, error: str, cause: str) -> None:
+    started(stepper, frame, state)
+    _settle(stepper, frame)
+    stepper.emit(frame, ev.task_failed(state.resource, error, cause))
+    stepper.state_error(frame, state, error, cause)
+
+
+def timed_out(stepper: Stepper, frame: Frame, state: TaskState) -> None:
+    task_id = frame.pending_task
+    frame.timeout_timer = None  # it has fired: nothing to cancel
+    if task_id is not None:
+        stepper.st.waiting.pop(task_id, None)
+        frame.pending_task = None
+        stepper.effects.append(CancelTask(task_id=task_id))
+    stepper.emit(frame, ev.task_timed_out(state.resource, asl_errors.TIMEOUT, ""))
+    stepper.state_error(frame, state, asl_errors.TIMEOUT, "")
+
+
+def finish(stepper: Stepper, frame: Frame, state: TaskState | object, result: JSON) -> None:
+    """Shared by Task, Parallel and Map: ResultSelector → ResultPath → OutputPath (JSONPath) or
+    Output (JSONata), Assign evaluated on the result, then leave the state."""
+    s = cast(TaskState, state)
+    try:
+        if s.query_language == JSONATA:
+            output: JSON = result
+            assigned = None
+            if s.output is not None or s.assign is not None:
+                states = jsonata_states(stepper, frame, result=result)
+                variables = stepper.variables(frame)
+                if s.output is not None:
+                    output = flow.jsonata(s.output, states, variables, stepper.rng(), "Output")
+                assigned = flow.assign_jsonata(s.assign, states, variables, stepper.rng())
+        else:
+            context = None
+            if s.result_selector is not None:
+                context = stepper.context(frame)
+                result = flow.template(
+                    s.result_selector,
+                    result,
+                    context,
+                    stepper.variables(frame),
+                    stepper.rng(),
+                    "ResultSelector",
+                )
+            assigned = None
+            if s.assign is not None:
+                assigned = flow.assign_jsonpath(
+                    s.assign,
+                    result,
+                    context or stepper.context(frame),
+                    stepper.variables(frame),
+                    stepper.rng(),
+                )
+            output = flow.place_result(s.result_path, frame.input, result)
+            output = flow.select(s.output_path, output, "OutputPath")
+        stepper.exit(frame, s, output, assigned)
+    except StatesError as e:
+        stepper.state_error(frame, s, e.error, e.cause)

@@ -1,0 +1,517 @@
+"""start / advance / redrive: the pure interpreter's entry points and its scheduler of frames.
+
+One call runs every frame that can make progress (synchronous states run back to back) until
+each is blocked on a task, a timer or its children, then returns the events and effects of that
+whole step. State-specific behaviour lives in ``states_simple``, ``states_task`` and
+``states_branch``; this module owns entering/exiting states, Retry/Catch, frame completion and
+the execution's end.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from eltflow.asl import errors as asl_errors
+from eltflow.asl import limits
+from eltflow.asl.model import JSONATA, AnyState, Catcher, StateMachine
+from eltflow.errors import StatesError
+from eltflow.interpreter import events as ev
+from eltflow.interpreter import flow
+from eltflow.interpreter.context import context_object, rng_for
+from eltflow.interpreter.dispatch import (
+    CHILD_FAILED,
+    CHILD_SUCCEEDED,
+    ENTER_HANDLERS,
+    REDRIVE_HANDLERS,
+    on_task_event,
+    on_timer,
+)
+from eltflow.interpreter.protocol import (
+    CancelTask,
+    CancelTimer,
+    Effect,
+    ExecutionContext,
+    HistoryEvent,
+    Inbound,
+    StartTimer,
+    StopRequested,
+    TimerFired,
+)
+from eltflow.interpreter.retry import decide_retry, find_catcher
+from eltflow.interpreter.state import (
+    ABORTED,
+    ENTER,
+    FAILED,
+    FINISHED,
+    ROOT,
+    SUCCEEDED,
+    TIMER,
+    ExecutionState,
+    Frame,
+)
+from eltflow.interpreter.states_branch import discard_children
+from eltflow.types import JSON, JSONObject
+
+Step = tuple[ExecutionState, list[HistoryEvent], list[Effect]]
+
+EXECUTION_TIMER = "execution/timeout"
+
+# Fast path for the payload limit: a compact JSON text shorter than this many characters can't
+# exceed 256 KiB even if every character took 4 bytes in UTF-8.
+_SAFE_CHARS = limits.MAX_PAYLOAD_BYTES // 4
+
+
+class _HistoryFull(Exception):
+    """Raised by :meth:`Stepper.emit` when only the final event still fits in the history."""
+
+
+class Stepper:
+    """The mutable working set of one interpreter call (never outlives it)."""
+
+    __slots__ = ("effects", "events", "machine", "now", "queue", "st")
+
+    def __init__(self, machine: StateMachine, st: ExecutionState, now: datetime) -> None:
+        self.machine = machine
+        self.st = st
+        self.now = now
+        self.events: list[HistoryEvent] = []
+        self.effects: list[Effect] = []
+        self.queue: deque[str] = deque()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    def result(self) -> Step:
+        return self.st, self.events, self.effects
+
+    def emit(self, frame: Frame | None, event: ev.Event) -> int:
+        st = self.st
+        eid = st.next_event_id
+        if eid >= limits.MAX_HISTORY_EVENTS and st.status == "RUNNING":
+            raise _HistoryFull
+        st.next_event_id = eid + 1
+        prev = frame.last_event if frame is not None and frame.last_event else st.last_event_id
+        self.events.append(
+            HistoryEvent(
+                id=eid, previous_event_id=prev, timestamp=self.now, type=event[0], details=event[1]
+            )
+        )
+        st.last_event_id = eid
+        if frame is not None:
+            frame.last_event = eid
+        return eid
+
+    def machine_of(self, frame: Frame) -> StateMachine:
+        m = self.machine
+        p = frame.path
+        for i in range(0, len(p), 2):
+            s: Any = m.states[p[i]]
+            m = s.item_processor if p[i + 1] == "*" else s.branches[int(p[i + 1])]
+        return m
+
+    def state_of(self, frame: Frame) -> AnyState:
+        return self.machine_of(frame).states[frame.state_name]
+
+    def rng(self) -> random.Random:
+        return rng_for(self.st.context, self.st.next_event_id)
+
+    def variables(self, frame: Frame) -> dict[str, JSON]:
+        """Variables visible in ``frame``: its own over those of the enclosing scopes."""
+        if frame.parent is None:
+            return frame.variables
+        outer = self.variables(self.st.frames[frame.parent])
+        if not frame.variables:
+            return outer
+        if not outer:
+            return frame.variables
+        return {**outer, **frame.variables}
+
+    def context(
+        self,
+        frame: Frame,
+        *,
+        task_token: str | None = None,
+        map_item: tuple[int, JSON] | None = None,
+    ) -> JSONObject:
+        return context_object(
+            self.st.context,
+            self.st.input,
+            state_name=frame.state_name,
+            entered_time=frame.entered_time,
+            retry_count=frame.retry_total,
+            task_token=task_token,
+            map_item=map_item,
+        )
+
+    def payload_text(self, value: JSON, what: str) -> str:
+        """``value`` as history JSON, checking AWS's 256 KiB payload limit."""
+        text = ev.dumps(value)
+        if len(text) > _SAFE_CHARS and len(text.encode("utf-8")) > limits.MAX_PAYLOAD_BYTES:
+            limits.check_payload(value, what=what)
+        return text
+
+    def wait(self, frame: Frame, key: str) -> None:
+        self.st.waiting[key] = frame.id
+
+    def arm_timer(self, frame: Frame, timer_id: str, due: datetime) -> None:
+        frame.pending_timer = timer_id
+        frame.status = TIMER
+        self.wait(frame, timer_id)
+        self.effects.append(StartTimer(timer_id=timer_id, due=due))
+
+    def after(self, seconds: float) -> datetime:
+        return self.now + timedelta(seconds=seconds)
+
+    def push(self, frame: Frame) -> None:
+        self.queue.append(frame.id)
+
+    # --- running frames ---------------------------------------------------------------------
+
+    def drain(self) -> None:
+        frames = self.st.frames
+        queue = self.queue
+        try:
+            while queue and self.st.status == "RUNNING":
+                frame = frames.get(queue.popleft())
+                while frame is not None and frame.status == ENTER and self.st.status == "RUNNING":
+                    self.enter(frame)
+        except _HistoryFull:
+            self.end_execution(
+                "FAILED",
+                asl_errors.RUNTIME,
+                f"The execution reached the maximum number of history events "
+                f"({limits.MAX_HISTORY_EVENTS}).",
+            )
+
+    def enter(self, frame: Frame) -> None:
+        state = self.state_of(frame)
+        frame.entries += 1
+        frame.entered_time = self.now
+        frame.retry_counts = []
+        frame.retry_total = 0
+        frame.attempt = 0
+        frame.children = []
+        try:
+            text = self.payload_text(frame.input, state.name)
+        except StatesError as e:
+            self.frame_failed(frame, e.error, e.cause)
+            return
+        frame.entered_event = self.emit(frame, ev.state_entered(state.type, state.name, text))
+        try:
+            ENTER_HANDLERS[state.type](self, frame, state)
+        except StatesError as e:
+            self.state_error(frame, state, e.error, e.cause)
+
+    def exit(
+        self,
+        frame: Frame,
+        state: AnyState,
+        output: JSON,
+        assigned: dict[str, JSON] | None = None,
+        next_state: str | None = None,
+    ) -> None:
+        """Leave ``state`` with ``output``: record it, apply Assign, go to the next state."""
+        text = self.payload_text(output, state.name)
+        self.emit(frame, ev.state_exited(state.type, state.name, text, assigned))
+        if frame.children:
+            discard_children(self, frame)
+        if assigned:
+            if frame.variables:
+                frame.variables = {**frame.variables, **assigned}
+            else:
+                frame.variables = dict(assigned)
+        target = next_state or state.next
+        if target is None:
+            self.frame_succeeded(frame, output)
+            return
+        frame.state_name = target
+        frame.input = output
+        frame.status = ENTER
+        self.push(frame)
+
+    # --- errors -----------------------------------------------------------------------------
+
+    def state_error(
+        self,
+        frame: Frame,
+        state: AnyState,
+        error: str,
+        cause: str,
+        *,
+        failed_event: str | None = None,
+    ) -> None:
+        """``state`` raised ``error``: Retry, else Catch, else the frame fails.
+
+        ``failed_event`` (``ParallelStateFailed``...) is emitted when no retry happens.
+        """
+        if error == asl_errors.QUERY_EVALUATION_ERROR:
+            self.emit(frame, ev.evaluation_failed(state.name, error, cause, None))
+        retriers = getattr(state, "retry", ())
+        if retriers:
+            decision = decide_retry(retriers, frame.retry_counts, error, self.rng())
+            if decision is not None:
+                counts = frame.retry_counts
+                while len(counts) < len(retriers):
+                    counts.append(0)
+                counts[decision.index] += 1
+                frame.retry_total += 1
+                frame.error, frame.cause = error, cause
+                timer_id = f"{frame.task_key}/retry/{frame.retry_total}"
+                self.arm_timer(frame, timer_id, self.after(decision.delay))
+                return
+        if failed_event is not None:
+            self.emit(frame, ev.plain(failed_event))
+        catchers: tuple[Catcher, ...] = getattr(state, "catch", ())
+        catcher = find_catcher(catchers, error) if catchers else None
+        if catcher is not None:
+            try:
+                self.catch(frame, state, catcher, error, cause)
+            except StatesError as e:
+                self.frame_failed(frame, e.error, e.cause)
+            return
+        self.frame_failed(frame, error, cause)
+
+    def catch(
+        self, frame: Frame, state: AnyState, catcher: Catcher, error: str, cause: str
+    ) -> None:
+        error_output: JSONObject = {"Error": error, "Cause": cause}
+        variables = self.variables(frame)
+        context = self.context(frame)
+        if state.query_language == JSONATA:
+            states: JSONObject = {
+                "input": frame.input,
+                "context": context,
+                "errorOutput": error_output,
+            }
+            output: JSON = error_output
+            if catcher.output is not None:
+                output = flow.jsonata(catcher.output, states, variables, self.rng(), "Output")
+            assigned = flow.assign_jsonata(catcher.assign, states, variables, self.rng())
+        else:
+            output = flow.place_result(catcher.result_path, frame.input, error_output)
+            assigned = flow.assign_jsonpath(
+                catcher.assign, error_output, context, variables, self.rng()
+            )
+        self.exit(frame, state, output, assigned, next_state=catcher.next)
+
+    # --- frame and execution ends -----------------------------------------------------------
+
+    def frame_succeeded(self, frame: Frame, output: JSON) -> None:
+        frame.status = SUCCEEDED
+        frame.output = output
+        if frame.parent is None:
+            text = self.payload_text(output, frame.state_name)
+            self.end_execution("SUCCEEDED", None, None, output=output, output_text=text)
+            return
+        parent = self.st.frames[frame.parent]
+        pstate = self.state_of(parent)
+        CHILD_SUCCEEDED[pstate.type](self, parent, pstate, frame)
+
+    def frame_failed(self, frame: Frame, error: str | None, cause: str | None) -> None:
+        frame.status = FAILED
+        frame.error, frame.cause = error, cause
+        self.release(frame)
+        if frame.parent is None:
+            self.end_execution("FAILED", error, cause)
+            return
+        parent = self.st.frames[frame.parent]
+        pstate = self.state_of(parent)
+        CHILD_FAILED[pstate.type](self, parent, pstate, frame)
+
+    def release(self, frame: Frame) -> None:
+        """Forget what ``frame`` waits for, cancelling it (its task or its timers)."""
+        waiting = self.st.waiting
+        if frame.pending_task is not None:
+            if waiting.pop(frame.pending_task, None) is not None:
+                self.effects.append(CancelTask(task_id=frame.pending_task))
+            frame.pending_task = None
+        for timer in (frame.pending_timer, frame.timeout_timer):
+            if timer is not None and waiting.pop(timer, None) is not None:
+                self.effects.append(CancelTimer(timer_id=timer))
+        frame.pending_timer = None
+        frame.timeout_timer = None
+
+    def abort_frame(self, frame: Frame) -> None:
+        """Stop ``frame`` and its descendants (a sibling failed, or the execution ended)."""
+        for child_id in frame.children:
+            child = self.st.frames.get(child_id)
+            if child is not None and child.status not in FINISHED:
+                self.abort_frame(child)
+        self.release(frame)
+        if frame.status not in FINISHED:
+            frame.status = ABORTED
+
+    def end_execution(
+        self,
+        status: str,
+        error: str | None,
+        cause: str | None,
+        *,
+        output: JSON = None,
+        output_text: str | None = None,
+    ) -> None:
+        st = self.st
+        if st.status != "RUNNING":
+            return
+        if status == "SUCCEEDED":
+            st.status = "SUCCEEDED"
+            st.output = output
+            self.emit(None, ev.execution_succeeded(output_text or ev.dumps(output)))
+        else:
+            for frame in list(st.frames.values()):
+                if frame.status not in FINISHED:
+                    self.release(frame)
+                    frame.status = ABORTED
+            if status == "FAILED":
+                st.status = "FAILED"
+                self.emit(None, ev.execution_failed(error, cause))
+            elif status == "TIMED_OUT":
+                st.status = "TIMED_OUT"
+                self.emit(None, ev.execution_timed_out(error, cause))
+            else:
+                st.status = "ABORTED"
+                self.emit(None, ev.execution_aborted(error, cause))
+            st.error, st.cause = error, cause
+        # Whatever is still armed is moot now.
+        for key in list(st.waiting):
+            if "/task/" in key:
+                self.effects.append(CancelTask(task_id=key))
+            else:
+                self.effects.append(CancelTimer(timer_id=key))
+        st.waiting.clear()
+        st.execution_timer = None
+
+    # --- inbounds ---------------------------------------------------------------------------
+
+    def receive(self, inbound: Inbound) -> None:
+        st = self.st
+        if st.status != "RUNNING":
+            return
+        try:
+            if isinstance(inbound, StopRequested):
+                self.end_execution("ABORTED", inbound.error, inbound.cause)
+                return
+            if isinstance(inbound, TimerFired):
+                key = inbound.timer_id
+                if key == EXECUTION_TIMER and st.execution_timer == key:
+                    st.waiting.pop(key, None)
+                    st.execution_timer = None
+                    self.end_execution("TIMED_OUT", asl_errors.TIMEOUT, "")
+                    return
+            else:
+                key = inbound.task_id
+            frame_id = st.waiting.get(key)
+            frame = st.frames.get(frame_id) if frame_id is not None else None
+            if frame is None:
+                return  # unknown, finished or duplicate: ignored (idempotent)
+            state = self.state_of(frame)
+            if isinstance(inbound, TimerFired):
+                on_timer(self, frame, state, key)
+            else:
+                on_task_event(self, frame, state, inbound)
+            self.drain()
+        except _HistoryFull:
+            self.end_execution(
+                "FAILED",
+                asl_errors.RUNTIME,
+                f"The execution reached the maximum number of history events "
+                f"({limits.MAX_HISTORY_EVENTS}).",
+            )
+
+
+# --- public API -------------------------------------------------------------------------------
+
+
+def start(machine: StateMachine, input: JSON, context: ExecutionContext, now: datetime) -> Step:
+    """Begin an execution: ExecutionStarted, then run until every frame is blocked."""
+    st = ExecutionState(context=context, input=input)
+    stepper = Stepper(machine, st, now)
+    root = Frame(id=ROOT, state_name=machine.start_at, input=input)
+    st.frames[ROOT] = root
+    try:
+        text = stepper.payload_text(input, "ExecutionInput")
+    except StatesError as e:
+        stepper.emit(None, ev.execution_started(ev.dumps(None), context.role_arn))
+        stepper.end_execution("FAILED", e.error, e.cause)
+        return stepper.result()
+    stepper.emit(None, ev.execution_started(text, context.role_arn))
+    root.last_event = st.last_event_id
+    _arm_execution_timeout(stepper, machine, now)
+    stepper.push(root)
+    stepper.drain()
+    return stepper.result()
+
+
+def advance(machine: StateMachine, state: ExecutionState, inbound: Inbound, now: datetime) -> Step:
+    """Feed one outcome (task result, timer, stop request) and run what it unblocks.
+
+    Inbounds for unknown or already-handled ids are ignored, so delivering one twice is safe.
+    ``state`` is updated in place and returned.
+    """
+    stepper = Stepper(machine, state, now)
+    stepper.receive(inbound)
+    return stepper.result()
+
+
+def redrive(machine: StateMachine, state: ExecutionState, now: datetime) -> Step:
+    """Continue a FAILED / ABORTED / TIMED_OUT execution from where it stopped.
+
+    Succeeded states are not re-run; inside Parallel and Map only the branches / iterations that
+    failed or were aborted run again. Emits ``ExecutionRedriven`` with the new redrive count.
+    """
+    if state.status not in ("FAILED", "ABORTED", "TIMED_OUT"):
+        raise ValueError(
+            f"only a FAILED, ABORTED or TIMED_OUT execution can be redriven, not {state.status}"
+        )
+    state.context = replace(state.context, redrive_count=state.context.redrive_count + 1)
+    state.status = "RUNNING"
+    state.error = state.cause = None
+    stepper = Stepper(machine, state, now)
+    stepper.emit(None, ev.execution_redriven(state.context.redrive_count))
+    _arm_execution_timeout(stepper, machine, now)
+    try:
+        _redrive_frame(stepper, state.root, REDRIVE_HANDLERS)
+        stepper.drain()
+    except _HistoryFull:
+        stepper.end_execution("FAILED", asl_errors.RUNTIME, "history limit")
+    return stepper.result()
+
+
+def _redrive_frame(
+    stepper: Stepper,
+    frame: Frame,
+    handlers: dict[str, Callable[[Stepper, Frame, Any], bool]],
+) -> None:
+    """Re-open ``frame`` at its unfinished state: Parallel/Map resume their unfinished children,
+    any other state is entered again with the input it had."""
+    if frame.status == SUCCEEDED:
+        return
+    state = stepper.state_of(frame)
+    handler = handlers.get(state.type)
+    if handler is not None and frame.children and handler(stepper, frame, state):
+        for child_id in list(frame.children):
+            child = stepper.st.frames.get(child_id)
+            if child is not None and child.status in (FAILED, ABORTED):
+                _redrive_frame(stepper, child, handlers)
+        return
+    frame.status = ENTER
+    frame.error = frame.cause = None
+    stepper.push(frame)
+
+
+def _arm_execution_timeout(stepper: Stepper, machine: StateMachine, now: datetime) -> None:
+    if machine.timeout_seconds is not None:
+        stepper.st.execution_timer = EXECUTION_TIMER
+        stepper.st.waiting[EXECUTION_TIMER] = ROOT
+        stepper.effects.append(
+            StartTimer(
+                timer_id=EXECUTION_TIMER, due=now + timedelta(seconds=machine.timeout_seconds)
+            )
+        )
+
+
+__all__ = ["EXECUTION_TIMER", "Step", "Stepper", "advance", "redrive", "start"]
