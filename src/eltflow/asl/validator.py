@@ -67,8 +67,8 @@ def load(definition: str | Mapping[str, Any]) -> tuple[Any, list[Diagnostic]]:
     JSON syntax errors become one ``INVALID_JSON_DESCRIPTION`` diagnostic naming the line and
     column; an empty text is AWS's ``MISSING_DESCRIPTION``; a definition over 1 MiB is refused.
     """
-    if isinstance(definition, Mapping):
-        size = len(json.dumps(definition, ensure_ascii=False).encode())
+    if not isinstance(definition, str):  # already decoded (normally a Mapping)
+        size = len(json.dumps(definition, ensure_ascii=False, default=str).encode())
         value: Any = definition
     else:
         if not definition.strip():
@@ -315,12 +315,16 @@ class _Validator:
     def value(self, item: Any, path: str, name: str, f: F.Field, ql: QueryLanguage) -> None:
         if item is None and f.nullable:
             return
-        if f.expr and ql == JSONATA and isinstance(item, str):
-            # A number field can only hold a string as an expression; a string field may also
-            # hold a literal.
-            if f.kind not in ("string", "timestamp") or item.startswith("{%"):
-                self.expression(item, path, require=True)
-                return
+        # In JSONata states a number field can only hold a string as an expression; a string
+        # field may also hold a literal.
+        if (
+            f.expr
+            and ql == JSONATA
+            and isinstance(item, str)
+            and (f.kind not in ("string", "timestamp") or item.startswith("{%"))
+        ):
+            self.expression(item, path, require=True)
+            return
         check = _KIND_CHECKS[f.kind]
         check(self, item, path, f, ql)
 
