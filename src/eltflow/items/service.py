@@ -1,0 +1,469 @@
+"""The DynamoDB API over local item tables: request dicts in, response dicts out.
+
+Requests and responses use DynamoDB's wire shape (PascalCase keys, typed attribute values with
+binaries as base64 text) — the shape Step Functions passes to ``dynamodb:*`` tasks and the one
+botocore sends — so the optimized integration, the ``aws-sdk:dynamodb:*`` integration, the
+boto3-shaped client and the CLI all call the same methods.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from eltflow.clock import Clock, SystemClock
+from eltflow.items import errors
+from eltflow.items import values as av
+from eltflow.items.evaluate import (
+    Env,
+    apply_update,
+    check_condition_types,
+    check_overlaps,
+    check_update_types,
+    evaluate,
+    project,
+)
+from eltflow.items.keys import key_condition
+from eltflow.items.parser import (
+    Parsed,
+    check_placeholders,
+    parse_condition,
+    parse_projection,
+    parse_update,
+)
+from eltflow.items.storage import ItemStore, TableSpec, Write
+from eltflow.items.syntax import Condition, Path, Update
+from eltflow.items.values import Item
+
+Request = dict[str, Any]
+Response = dict[str, Any]
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]+")
+_RETURN_VALUES = ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]
+
+
+@dataclass(frozen=True)
+class _Expressions:
+    """The parsed expressions of one request, with placeholders checked."""
+
+    env: Env
+    condition: Condition | None = None
+    update: Update | None = None
+    projection: tuple[Path, ...] | None = None
+    filter: Condition | None = None
+    key: Condition | None = None
+
+
+class DynamoDB:
+    """Local DynamoDB: tables and items in the state store."""
+
+    def __init__(self, store: ItemStore, clock: Clock | None = None) -> None:
+        self.store = store
+        self.clock = clock or SystemClock()
+
+    # -- dispatch ------------------------------------------------------------------------------
+    def call(self, operation: str, request: Request) -> Response:
+        """Run an operation by its API name (``PutItem``) or SDK name (``putItem``)."""
+        name = operation[:1].upper() + operation[1:]
+        handler = self.OPERATIONS.get(name)
+        if handler is None:
+            raise errors.validation(f"Unsupported DynamoDB operation: {operation}")
+        return handler(self, dict(request or {}))
+
+    # -- tables --------------------------------------------------------------------------------
+    def create_table(self, request: Request) -> Response:
+        name = _table_name(request)
+        schema = request.get("KeySchema") or []
+        defs = {
+            d["AttributeName"]: d["AttributeType"]
+            for d in request.get("AttributeDefinitions") or []
+        }
+        hashes = [k["AttributeName"] for k in schema if k.get("KeyType") == "HASH"]
+        ranges = [k["AttributeName"] for k in schema if k.get("KeyType") == "RANGE"]
+        if len(hashes) != 1 or len(ranges) > 1 or len(schema) != len(hashes) + len(ranges):
+            raise errors.validation("Invalid KeySchema: one HASH key and at most one RANGE key")
+        for attr in hashes + ranges:
+            if attr not in defs:
+                raise errors.validation(
+                    "One or more parameter values were invalid: Some index key attributes are "
+                    f"not defined in AttributeDefinitions. Keys: [{attr}], AttributeDefinitions: "
+                    f"[{', '.join(defs)}]"
+                )
+            if defs[attr] not in ("S", "N", "B"):
+                raise errors.validation(
+                    f"1 validation error detected: Value '{defs[attr]}' at "
+                    "'attributeDefinitions.1.member.attributeType' failed to satisfy "
+                    "constraint: Member must satisfy enum value set: [B, N, S]"
+                )
+        if len(defs) != len(hashes) + len(ranges):
+            raise errors.validation(
+                "One or more parameter values were invalid: Number of attributes in KeySchema "
+                "does not exactly match number of attributes defined in AttributeDefinitions"
+            )
+        spec = TableSpec(
+            name=name,
+            partition_key=hashes[0],
+            partition_type=defs[hashes[0]],
+            sort_key=ranges[0] if ranges else None,
+            sort_type=defs[ranges[0]] if ranges else None,
+        )
+        created = self.store.create_table(spec, self.clock.now())
+        return {"TableDescription": self._describe(created, status="ACTIVE")}
+
+    def describe_table(self, request: Request) -> Response:
+        name = _table_name(request)
+        spec = self.store.get_table(name)
+        if spec is None:
+            raise errors.table_not_found(name)
+        return {"Table": self._describe(spec)}
+
+    def list_tables(self, request: Request) -> Response:
+        names = [t.name for t in self.store.list_tables()]
+        start = request.get("ExclusiveStartTableName")
+        if start:
+            names = [n for n in names if n > start]
+        limit = int(request.get("Limit") or 100)
+        out: Response = {"TableNames": names[:limit]}
+        if len(names) > limit:
+            out["LastEvaluatedTableName"] = names[limit - 1]
+        return out
+
+    def delete_table(self, request: Request) -> Response:
+        name = _table_name(request)
+        spec = self.store.get_table(name)
+        if spec is None:
+            raise errors.table_not_found(name)
+        description = self._describe(spec, status="DELETING")
+        self.store.delete_table(name)
+        return {"TableDescription": description}
+
+    def _describe(self, spec: TableSpec, status: str = "ACTIVE") -> dict[str, Any]:
+        count, size = self.store.count(spec.name)
+        key_schema = [{"AttributeName": spec.partition_key, "KeyType": "HASH"}]
+        defs = [{"AttributeName": spec.partition_key, "AttributeType": spec.partition_type}]
+        if spec.sort_key:
+            key_schema.append({"AttributeName": spec.sort_key, "KeyType": "RANGE"})
+            defs.append({"AttributeName": spec.sort_key, "AttributeType": spec.sort_type or "S"})
+        created = spec.created_at or self.clock.now()
+        return {
+            "TableName": spec.name,
+            "TableArn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{spec.name}",
+            "TableId": spec.name,
+            "KeySchema": key_schema,
+            "AttributeDefinitions": defs,
+            "TableStatus": status,
+            "CreationDateTime": created.timestamp(),
+            "ItemCount": count,
+            "TableSizeBytes": size,
+            "BillingModeSummary": {"BillingMode": "PAY_PER_REQUEST"},
+            "ProvisionedThroughput": {
+                "NumberOfDecreasesToday": 0,
+                "ReadCapacityUnits": 0,
+                "WriteCapacityUnits": 0,
+            },
+        }
+
+    # -- single items --------------------------------------------------------------------------
+    def get_item(self, request: Request) -> Response:
+        spec = self._table(request)
+        exprs = self._expressions(request, projection="ProjectionExpression")
+        pk, sk = _key_columns(spec, request.get("Key"))
+        item = self.store.get(spec.name, pk, sk)
+        if item is None:
+            return {}
+        if exprs.projection is not None:
+            item = project(item, [exprs.env.resolve(p) for p in exprs.projection])
+        return {"Item": item}
+
+    def put_item(self, request: Request) -> Response:
+        spec = self._table(request)
+        return_values = _return_values(request, allowed=("NONE", "ALL_OLD"))
+        exprs = self._expressions(request, condition="ConditionExpression")
+        item = av.validate_item(request.get("Item"))
+        pk, sk = _item_key(spec, item)
+
+        def decide(_: TableSpec, old: Item | None) -> tuple[Write, Response]:
+            self._check(exprs, old, request)
+            out: Response = {}
+            if return_values == "ALL_OLD" and old is not None:
+                out["Attributes"] = old
+            return Write(item), out
+
+        return self.store.mutate(spec.name, pk, sk, decide)
+
+    def delete_item(self, request: Request) -> Response:
+        spec = self._table(request)
+        return_values = _return_values(request, allowed=("NONE", "ALL_OLD"))
+        exprs = self._expressions(request, condition="ConditionExpression")
+        pk, sk = _key_columns(spec, request.get("Key"))
+
+        def decide(_: TableSpec, old: Item | None) -> tuple[Write, Response]:
+            self._check(exprs, old, request)
+            out: Response = {}
+            if return_values == "ALL_OLD" and old is not None:
+                out["Attributes"] = old
+            return Write(None, changed=old is not None), out
+
+        return self.store.mutate(spec.name, pk, sk, decide)
+
+    def update_item(self, request: Request) -> Response:
+        spec = self._table(request)
+        return_values = _return_values(request, allowed=tuple(_RETURN_VALUES))
+        exprs = self._expressions(
+            request, update="UpdateExpression", condition="ConditionExpression"
+        )
+        key = request.get("Key")
+        pk, sk = _key_columns(spec, key)
+        assert isinstance(key, dict)
+        key_item = av.validate_item(key)
+        update = exprs.update
+        if update is not None:
+            paths = [exprs.env.resolve(a.path) for a in update.actions]
+            for path in paths:
+                if path[0] in spec.key_names:
+                    raise errors.validation(
+                        f"One or more parameter values were invalid: Cannot update attribute "
+                        f"{path[0]}. This attribute is part of the key"
+                    )
+            check_overlaps(paths)
+
+        def decide(_: TableSpec, old: Item | None) -> tuple[Write, Response]:
+            self._check(exprs, old, request)
+            base = old if old is not None else dict(key_item)
+            if update is None:
+                return Write(base, changed=old is None), _updated_output(
+                    return_values, old, base, []
+                )
+            new, touched = apply_update(update, base, exprs.env)
+            return Write(new), _updated_output(return_values, old, new, touched)
+
+        return self.store.mutate(spec.name, pk, sk, decide)
+
+    def _check(self, exprs: _Expressions, old: Item | None, request: Request) -> None:
+        if exprs.condition is not None and not evaluate(exprs.condition, old, exprs.env):
+            failed = errors.ConditionalCheckFailed(old)
+            if request.get("ReturnValuesOnConditionCheckFailure") != "ALL_OLD":
+                failed.item = None
+            raise failed
+
+    # -- many items ----------------------------------------------------------------------------
+    def query(self, request: Request) -> Response:
+        spec = self._table(request)
+        exprs = self._expressions(
+            request,
+            key="KeyConditionExpression",
+            filter="FilterExpression",
+            projection="ProjectionExpression",
+        )
+        if exprs.key is None:
+            raise errors.validation(
+                "Either the KeyConditions or KeyConditionExpression parameter must be specified "
+                "in the request."
+            )
+        kc = key_condition(spec, exprs.key, exprs.env)
+        items = [i for i in self.store.partition(spec.name, kc.partition_text) if kc.matches(i)]
+        sort = spec.sort_key
+        if sort is not None:
+            items.sort(key=lambda i: av.order_key(i[sort]))  # type: ignore[arg-type,return-value]
+        if request.get("ScanIndexForward", True) is False:
+            items.reverse()
+        return self._page(spec, items, request, exprs)
+
+    def scan(self, request: Request) -> Response:
+        spec = self._table(request)
+        exprs = self._expressions(
+            request, filter="FilterExpression", projection="ProjectionExpression"
+        )
+        return self._page(spec, self.store.scan(spec.name), request, exprs)
+
+    def _page(
+        self, spec: TableSpec, items: list[Item], request: Request, exprs: _Expressions
+    ) -> Response:
+        start = request.get("ExclusiveStartKey")
+        if start:
+            want = _key_columns(spec, start)
+            for i, item in enumerate(items):
+                if _item_key(spec, item) == want:
+                    items = items[i + 1 :]
+                    break
+        limit = request.get("Limit")
+        last_key: Item | None = None
+        if limit is not None:
+            if not isinstance(limit, int) or limit < 1:
+                raise errors.validation(
+                    f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy "
+                    "constraint: Member must have value greater than or equal to 1"
+                )
+            if len(items) > limit:
+                items = items[:limit]
+                last = items[-1]
+                last_key = {k: last[k] for k in spec.key_names}
+        scanned = len(items)
+        if exprs.filter is not None:
+            items = [i for i in items if evaluate(exprs.filter, i, exprs.env)]
+        out: Response = {"Count": len(items), "ScannedCount": scanned}
+        if request.get("Select") != "COUNT":
+            if exprs.projection is not None:
+                paths = [exprs.env.resolve(p) for p in exprs.projection]
+                items = [project(i, paths) for i in items]
+            out["Items"] = items
+        if last_key is not None:
+            out["LastEvaluatedKey"] = last_key
+        return out
+
+    # -- shared --------------------------------------------------------------------------------
+    def _table(self, request: Request) -> TableSpec:
+        spec = self.store.get_table(_table_name(request))
+        if spec is None:
+            raise errors.table_not_found()
+        return spec
+
+    def _expressions(self, request: Request, **fields: str) -> _Expressions:
+        """Parse the request's expressions, then check placeholders in DynamoDB's order."""
+        parsed: list[tuple[str, Parsed]] = []
+        trees: dict[str, Any] = {}
+        for role, field_name in fields.items():
+            text = request.get(field_name)
+            if text is None:
+                continue
+            if not isinstance(text, str):
+                raise errors.validation(f"{field_name} must be a string")
+            if role == "update":
+                p = parse_update(text)
+            elif role == "projection":
+                p = parse_projection(text)
+            else:
+                p = parse_condition(text, field_name)
+            parsed.append((field_name, p))
+            trees[role] = p.tree
+        names = request.get("ExpressionAttributeNames")
+        raw_values = request.get("ExpressionAttributeValues")
+        if names is not None and not parsed:
+            raise errors.validation(
+                "ExpressionAttributeNames can only be specified when using expressions"
+            )
+        if raw_values is not None and not parsed:
+            raise errors.validation(
+                "ExpressionAttributeValues can only be specified when using expressions"
+            )
+        check_placeholders(parsed, names, raw_values)
+        vals = {k: av.validate(v) for k, v in (raw_values or {}).items()}
+        env = Env(dict(names or {}), vals)
+        exprs = _Expressions(env=env, **trees)
+        for role, field_name in fields.items():
+            tree = trees.get(role)
+            if tree is not None and role in ("condition", "filter"):
+                check_condition_types(tree, env, field_name)
+        if exprs.update is not None:
+            check_update_types(exprs.update, env)
+        return exprs
+
+    OPERATIONS: dict[str, Callable[[DynamoDB, Request], Response]] = {}
+
+
+DynamoDB.OPERATIONS = {
+    "CreateTable": DynamoDB.create_table,
+    "DescribeTable": DynamoDB.describe_table,
+    "ListTables": DynamoDB.list_tables,
+    "DeleteTable": DynamoDB.delete_table,
+    "GetItem": DynamoDB.get_item,
+    "PutItem": DynamoDB.put_item,
+    "UpdateItem": DynamoDB.update_item,
+    "DeleteItem": DynamoDB.delete_item,
+    "Query": DynamoDB.query,
+    "Scan": DynamoDB.scan,
+}
+
+
+def _table_name(request: Request) -> str:
+    name = request.get("TableName")
+    if not isinstance(name, str) or not name:
+        raise errors.validation(
+            "1 validation error detected: Value null at 'tableName' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    if len(name) < 3 or len(name) > 255:
+        raise errors.validation(
+            f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy "
+            "constraint: Member must have length "
+            + ("greater than or equal to 3" if len(name) < 3 else "less than or equal to 255")
+        )
+    if not _TABLE_NAME.fullmatch(name):
+        raise errors.validation(
+            f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+        )
+    return name
+
+
+def _return_values(request: Request, allowed: tuple[str, ...]) -> str:
+    rv = request.get("ReturnValues", "NONE") or "NONE"
+    if rv not in _RETURN_VALUES:
+        raise errors.validation(
+            f"1 validation error detected: Value '{rv}' at 'returnValues' failed to satisfy "
+            "constraint: Member must satisfy enum value set: "
+            "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
+        )
+    if rv not in allowed:
+        raise errors.validation("Return values set to invalid value")
+    return str(rv)
+
+
+def _key_columns(spec: TableSpec, key: object) -> tuple[str, str]:
+    """The SQL columns of a Key map; any mismatch is DynamoDB's "does not match the schema"."""
+    if not isinstance(key, dict) or set(key) != set(spec.key_names):
+        raise errors.key_mismatch()
+    parts = []
+    for name in spec.key_names:
+        value = av.validate(key[name])
+        if av.type_of(value) != spec.key_type(name):
+            raise errors.key_mismatch()
+        _reject_empty_key(name, value)
+        parts.append(av.key_text(value))
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def _item_key(spec: TableSpec, item: Item) -> tuple[str, str]:
+    parts = []
+    for name in spec.key_names:
+        if name not in item:
+            raise errors.validation(
+                f"One or more parameter values were invalid: Missing the key {name} in the item"
+            )
+        value = item[name]
+        if av.type_of(value) != spec.key_type(name):
+            raise errors.validation(
+                "One or more parameter values were invalid: Type mismatch for key "
+                f"{name} expected: {spec.key_type(name)} actual: {av.type_of(value)}"
+            )
+        _reject_empty_key(name, value)
+        parts.append(av.key_text(value))
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def _reject_empty_key(name: str, value: av.AttributeValue) -> None:
+    if value.get("S") == "" or value.get("B") == "":
+        raise errors.validation(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute "
+            f"cannot contain an empty string value. Key: {name}"
+        )
+
+
+def _updated_output(
+    return_values: str, old: Item | None, new: Item, touched: list[Any]
+) -> Response:
+    if return_values == "ALL_OLD":
+        return {"Attributes": old} if old else {}
+    if return_values == "ALL_NEW":
+        return {"Attributes": new}
+    if return_values == "UPDATED_OLD":
+        attrs = project(old, touched) if old else {}
+        return {"Attributes": attrs} if attrs else {}
+    if return_values == "UPDATED_NEW":
+        attrs = project(new, touched)
+        return {"Attributes": attrs} if attrs else {}
+    return {}

@@ -1,0 +1,232 @@
+"""Item tables on the state store (SQLite or PostgreSQL), with atomic read-check-write.
+
+A conditional write is one transaction that reads the item, lets the caller decide, and writes:
+- SQLite: :meth:`Database.transaction` starts ``BEGIN IMMEDIATE``, so the write lock is taken
+  before the read and two writers (threads or processes) can never interleave.
+- PostgreSQL: ``SELECT ... FOR UPDATE`` locks an existing row. A *missing* row cannot be locked,
+  so the insert uses ``ON CONFLICT DO NOTHING RETURNING``; if a concurrent transaction inserted
+  first, nothing is returned and the whole read-check-write is retried, now seeing that row.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from eltflow.errors import ConflictError
+from eltflow.items import errors
+from eltflow.items.values import Item
+from eltflow.store.db import Connection, Database
+
+T = TypeVar("T")
+_MAX_RETRIES = 50
+
+
+@dataclass(frozen=True, kw_only=True)
+class TableSpec:
+    """A table's key schema: partition key and optional sort key, each S, N or B."""
+
+    name: str
+    partition_key: str
+    partition_type: str = "S"
+    sort_key: str | None = None
+    sort_type: str | None = None
+    created_at: datetime | None = None
+
+    @property
+    def key_names(self) -> tuple[str, ...]:
+        return (
+            (self.partition_key,)
+            if self.sort_key is None
+            else (
+                self.partition_key,
+                self.sort_key,
+            )
+        )
+
+    def key_type(self, name: str) -> str:
+        return self.partition_type if name == self.partition_key else (self.sort_type or "S")
+
+
+class _InsertRace(Exception):
+    """Another transaction inserted the item we found missing: retry."""
+
+
+@dataclass(frozen=True)
+class Write:
+    """What a mutation decided: the item to store (None = delete/leave absent) and a result."""
+
+    item: Item | None
+    changed: bool = True
+
+
+class ItemStore:
+    """SQL access for item tables. Knows nothing of expressions; see ``service``."""
+
+    def __init__(self, db: Database, max_pg_transactions: int = 16) -> None:
+        self.db = db
+        # Each concurrent PostgreSQL transaction holds a connection; bound them so 200 racing
+        # threads don't exceed the server's max_connections.
+        self._gate = threading.BoundedSemaphore(max_pg_transactions)
+
+    # -- tables --------------------------------------------------------------------------------
+    def create_table(self, spec: TableSpec, now: datetime) -> TableSpec:
+        try:
+            with self.db.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO item_tables (name, partition_key, partition_type, sort_key, "
+                    "sort_type, created_at) VALUES (:n, :pk, :pt, :sk, :st, :at)",
+                    {
+                        "n": spec.name,
+                        "pk": spec.partition_key,
+                        "pt": spec.partition_type,
+                        "sk": spec.sort_key,
+                        "st": spec.sort_type,
+                        "at": now.isoformat(),
+                    },
+                )
+        except ConflictError:
+            raise errors.table_exists(spec.name) from None
+        return TableSpec(
+            name=spec.name,
+            partition_key=spec.partition_key,
+            partition_type=spec.partition_type,
+            sort_key=spec.sort_key,
+            sort_type=spec.sort_type,
+            created_at=now,
+        )
+
+    def get_table(self, name: str, conn: Connection | None = None) -> TableSpec | None:
+        sql = "SELECT * FROM item_tables WHERE name = :n"
+        rows = conn.execute(sql, {"n": name}) if conn else self.db.execute(sql, {"n": name})
+        if not rows:
+            return None
+        return _spec(rows[0])
+
+    def list_tables(self) -> list[TableSpec]:
+        return [_spec(r) for r in self.db.execute("SELECT * FROM item_tables ORDER BY name")]
+
+    def delete_table(self, name: str) -> TableSpec | None:
+        with self.db.transaction() as conn:
+            spec = self.get_table(name, conn)
+            if spec is not None:
+                conn.execute("DELETE FROM item_rows WHERE table_name = :n", {"n": name})
+                conn.execute("DELETE FROM item_tables WHERE name = :n", {"n": name})
+        return spec
+
+    def count(self, name: str) -> tuple[int, int]:
+        rows = self.db.execute(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(item)), 0) AS b FROM item_rows "
+            "WHERE table_name = :n",
+            {"n": name},
+        )
+        return int(rows[0]["n"]), int(rows[0]["b"])
+
+    # -- items ---------------------------------------------------------------------------------
+    def get(self, table: str, pk: str, sk: str) -> Item | None:
+        rows = self.db.execute(
+            "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk",
+            {"t": table, "pk": pk, "sk": sk},
+        )
+        return json.loads(rows[0]["item"]) if rows else None
+
+    def partition(self, table: str, pk: str) -> list[Item]:
+        rows = self.db.execute(
+            "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk",
+            {"t": table, "pk": pk},
+        )
+        return [json.loads(r["item"]) for r in rows]
+
+    def scan(self, table: str) -> list[Item]:
+        rows = self.db.execute(
+            "SELECT item FROM item_rows WHERE table_name = :t ORDER BY pk, sk", {"t": table}
+        )
+        return [json.loads(r["item"]) for r in rows]
+
+    def mutate(
+        self,
+        table: str,
+        pk: str,
+        sk: str,
+        decide: Callable[[TableSpec, Item | None], tuple[Write, T]],
+    ) -> T:
+        """Atomically: read the item, call ``decide(spec, old)``, store what it returns.
+
+        ``decide`` may raise (e.g. ConditionalCheckFailed) to abort without writing. It is
+        called again if a PostgreSQL insert race forces a retry, so it must be pure.
+        """
+        for _ in range(_MAX_RETRIES):
+            try:
+                return self._mutate_once(table, pk, sk, decide)
+            except _InsertRace:
+                continue
+        raise errors.validation("Too much contention on this item; try again")
+
+    def _mutate_once(
+        self,
+        table: str,
+        pk: str,
+        sk: str,
+        decide: Callable[[TableSpec, Item | None], tuple[Write, T]],
+    ) -> T:
+        pg = self.db.dialect == "postgres"
+        key = {"t": table, "pk": pk, "sk": sk}
+        if pg:
+            self._gate.acquire()
+        try:
+            with self.db.transaction() as conn:
+                spec = self.get_table(table, conn)
+                if spec is None:
+                    raise errors.table_not_found()
+                lock = " FOR UPDATE" if pg else ""
+                rows = conn.execute(
+                    "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk"
+                    + lock,
+                    key,
+                )
+                old = json.loads(rows[0]["item"]) if rows else None
+                write, result = decide(spec, old)
+                if not write.changed:
+                    return result
+                if write.item is None:
+                    if old is not None:
+                        conn.execute(
+                            "DELETE FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk",
+                            key,
+                        )
+                    return result
+                body = json.dumps(write.item, separators=(",", ":"), ensure_ascii=False)
+                if old is not None:
+                    conn.execute(
+                        "UPDATE item_rows SET item = :item WHERE table_name = :t AND pk = :pk "
+                        "AND sk = :sk",
+                        {**key, "item": body},
+                    )
+                    return result
+                inserted = conn.execute(
+                    "INSERT INTO item_rows (table_name, pk, sk, item) VALUES (:t, :pk, :sk, "
+                    ":item) ON CONFLICT (table_name, pk, sk) DO NOTHING RETURNING pk",
+                    {**key, "item": body},
+                )
+                if not inserted:
+                    raise _InsertRace()
+                return result
+        finally:
+            if pg:
+                self._gate.release()
+
+
+def _spec(row: dict[str, object]) -> TableSpec:
+    created = row.get("created_at")
+    return TableSpec(
+        name=str(row["name"]),
+        partition_key=str(row["partition_key"]),
+        partition_type=str(row["partition_type"]),
+        sort_key=None if row.get("sort_key") is None else str(row["sort_key"]),
+        sort_type=None if row.get("sort_type") is None else str(row["sort_type"]),
+        created_at=datetime.fromisoformat(str(created)) if created else None,
+    )
