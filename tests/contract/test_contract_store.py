@@ -161,6 +161,8 @@ def test_claims_are_exclusive_until_the_lease_expires(store: RuntimeStore) -> No
     assert store.claim(owner="D", now_us=400, lease_us=50, limit=10) == b
     assert a[0] in store.claim(owner="E", now_us=500, lease_us=50, limit=10)
     assert store.next_wake() is not None
+    assert store.claim(owner="F", now_us=10_000, lease_us=5, limit=9, only="e9") == []
+    assert store.claim(owner="F", now_us=10_000, lease_us=5, limit=9, only=a[1]) == [a[1]]
 
 
 def test_tasks_timers_and_inbox(store: RuntimeStore) -> None:
@@ -202,3 +204,12 @@ def test_tasks_timers_and_inbox(store: RuntimeStore) -> None:
     with store.db.transaction() as conn:
         store.clear_work_txn(conn, "e")
         assert store.tasks_txn(conn, "e") == [] and store.next_timer_txn(conn, "e") is None
+
+
+def test_worker_heartbeats(store: RuntimeStore) -> None:
+    store.heartbeat("w1", 100)
+    store.heartbeat("w2", 100)
+    store.heartbeat("w1", 200)
+    assert store.live_workers(150) == ["w1"]
+    store.worker_gone("w1")
+    assert store.live_workers(0) == ["w2"]

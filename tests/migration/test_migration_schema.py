@@ -16,6 +16,7 @@ RUNTIME_TABLES = (
     "sfn_tasks",
     "sfn_timers",
     "sfn_inbox",
+    "sfn_workers",
 )
 
 

@@ -67,6 +67,7 @@ class Worker:
         threads: int = 16,
         batch: int = 64,
         max_held: int = 1000,
+        only: str | None = None,
     ) -> None:
         self.app = app
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
@@ -75,6 +76,7 @@ class Worker:
         self.threads = threads
         self.batch = batch
         self.max_held = max_held
+        self.only = only  # run just this execution (``eltflow start --wait``)
         self.stats = WorkerStats()
         self._held: dict[str, _Held] = {}
         self._inflight: dict[Future[TaskSucceeded | TaskFailed], tuple[str, str]] = {}
@@ -94,6 +96,7 @@ class Worker:
         clock = self.app.clock
         renew_every_us = self.lease_us // 3
         last_renew = to_us(clock.now())
+        self.app.store.heartbeat(self.owner, last_renew)
         try:
             while True:
                 finishing = self._stopping or (until is not None and until())
@@ -106,6 +109,7 @@ class Worker:
                 now_us = to_us(clock.now())
                 if now_us - last_renew >= renew_every_us:
                     self._renew(now_us)
+                    self.app.store.heartbeat(self.owner, now_us)
                     last_renew = now_us
                 if progressed:
                     continue
@@ -125,6 +129,7 @@ class Worker:
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+        self.app.store.worker_gone(self.owner)
         return self.stats
 
     def _idle_delay(self, now_us: int) -> float:
@@ -227,7 +232,11 @@ class Worker:
             return False
         store = self.app.store
         ids = store.claim(
-            owner=self.owner, now_us=to_us(self.app.clock.now()), lease_us=self.lease_us, limit=room
+            owner=self.owner,
+            now_us=to_us(self.app.clock.now()),
+            lease_us=self.lease_us,
+            limit=room,
+            only=self.only,
         )
         for eid in ids:
             row = store.get_execution(eid)

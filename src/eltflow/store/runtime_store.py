@@ -227,18 +227,16 @@ class RuntimeStore:
         return {str(r["status"]): int(r["n"]) for r in rows}
 
     # -- leases ----------------------------------------------------------------------------
-    def claim(self, *, owner: str, now_us: int, lease_us: int, limit: int) -> list[str]:
-        """Lease up to ``limit`` runnable executions to ``owner``; returns their ids."""
+    def claim(
+        self, *, owner: str, now_us: int, lease_us: int, limit: int, only: str | None = None
+    ) -> list[str]:
+        """Lease up to ``limit`` runnable executions (or just ``only``) to ``owner``."""
+        params = {"owner": owner, "now_us": now_us, "expires_us": now_us + lease_us}
         with self.db.transaction() as conn:
-            rows = conn.execute(
-                self.q["claim_executions"],
-                {
-                    "owner": owner,
-                    "now_us": now_us,
-                    "expires_us": now_us + lease_us,
-                    "limit": limit,
-                },
-            )
+            if only is not None:
+                rows = conn.execute(self.q["claim_execution"], {**params, "id": only})
+            else:
+                rows = conn.execute(self.q["claim_executions"], {**params, "limit": limit})
         return [str(r["id"]) for r in rows]
 
     def renew(self, *, owner: str, execution_ids: Iterable[str], expires_us: int) -> set[str]:
@@ -268,6 +266,21 @@ class RuntimeStore:
         with self.db.transaction() as conn:
             row = self._one(conn, "next_wake", {})
         return None if row is None or row["due_us"] is None else int(row["due_us"])
+
+    # -- workers ---------------------------------------------------------------------------
+    def heartbeat(self, owner: str, now_us: int) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(self.q["worker_heartbeat"], {"owner": owner, "now_us": now_us})
+
+    def worker_gone(self, owner: str) -> None:
+        with self.db.transaction() as conn:
+            conn.execute(self.q["worker_gone"], {"owner": owner})
+
+    def live_workers(self, since_us: int) -> list[str]:
+        """Owners whose last heartbeat is at or after ``since_us``."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(self.q["live_workers"], {"since_us": since_us})
+        return [str(r["owner"]) for r in rows]
 
     # -- history ---------------------------------------------------------------------------
     def append_events_txn(

@@ -88,3 +88,9 @@ CREATE TABLE sfn_inbox (
 );
 
 CREATE INDEX sfn_inbox_execution ON sfn_inbox (execution_id);
+
+CREATE TABLE sfn_workers (
+    owner TEXT PRIMARY KEY,
+    started_us BIGINT NOT NULL,
+    heartbeat_us BIGINT NOT NULL
+);

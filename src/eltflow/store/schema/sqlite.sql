@@ -88,3 +88,9 @@ CREATE TABLE sfn_inbox (
 );
 
 CREATE INDEX sfn_inbox_execution ON sfn_inbox (execution_id);
+
+CREATE TABLE sfn_workers (
+    owner TEXT PRIMARY KEY,
+    started_us INTEGER NOT NULL,
+    heartbeat_us INTEGER NOT NULL
+);

@@ -80,6 +80,17 @@ WHERE id IN (
 )
 RETURNING id;
 
+-- name: claim_execution
+-- The same as claim_executions, for one execution (``eltflow start --wait`` runs only its own).
+UPDATE sfn_executions
+SET lease_owner = :owner, lease_expires_us = :expires_us
+WHERE id IN (
+    SELECT id FROM sfn_executions
+    WHERE id = :id AND status = 'RUNNING' AND wake_us <= :now_us
+      AND (lease_expires_us IS NULL OR lease_expires_us < :now_us)
+)
+RETURNING id;
+
 -- name: renew_lease
 UPDATE sfn_executions SET lease_expires_us = :expires_us
 WHERE id = :id AND lease_owner = :owner
@@ -185,3 +196,14 @@ WHERE e.lease_owner = :owner;
 
 -- name: delete_inbox
 DELETE FROM sfn_inbox WHERE id = :id;
+
+-- name: worker_heartbeat
+INSERT INTO sfn_workers (owner, started_us, heartbeat_us) VALUES (:owner, :now_us, :now_us)
+ON CONFLICT (owner) DO UPDATE SET heartbeat_us = excluded.heartbeat_us;
+
+-- name: worker_gone
+DELETE FROM sfn_workers WHERE owner = :owner;
+
+-- name: live_workers
+SELECT owner, started_us, heartbeat_us FROM sfn_workers WHERE heartbeat_us >= :since_us
+ORDER BY owner;

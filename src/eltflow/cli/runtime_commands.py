@@ -1,0 +1,299 @@
+"""``eltflow machines|start|executions|stop|redrive|worker``: thin commands over the service.
+
+Read commands print a short human summary, or with ``--json`` AWS's response shape exactly
+(DescribeExecution, GetExecutionHistory, ListExecutions...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from eltflow.app import App
+
+
+def _app(args: argparse.Namespace) -> App:
+    from eltflow.app import build_app
+    from eltflow.config import load_settings
+
+    return build_app(load_settings(args.project_dir))
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _read_definition(path: str) -> str:
+    from eltflow.errors import EltflowError
+
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        raise EltflowError(f"cannot read definition file {path}: {e.strerror}") from e
+
+
+# -- machines ---------------------------------------------------------------------------------
+def _machines_create(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        out = app.service.create_state_machine(
+            name=args.name, definition=_read_definition(args.definition)
+        )
+    finally:
+        app.close()
+    _print_json(out) if args.json else print(out["stateMachineArn"])
+    return 0
+
+
+def _machines_update(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        out = app.service.update_state_machine(
+            state_machine_arn=args.name, definition=_read_definition(args.definition)
+        )
+    finally:
+        app.close()
+    _print_json(out) if args.json else print(out["stateMachineVersionArn"])
+    return 0
+
+
+def _machines_list(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        machines: list[Any] = []
+        token: str | None = None
+        while True:
+            page = app.service.list_state_machines(next_token=token)
+            machines += cast(list[Any], page["stateMachines"])
+            token = page.get("nextToken")  # type: ignore[assignment]
+            if not token:
+                break
+    finally:
+        app.close()
+    if args.json:
+        _print_json({"stateMachines": machines})
+    else:
+        for m in machines:
+            print(f"{m['name']}\t{m['stateMachineArn']}\t{m['creationDate']}")
+    return 0
+
+
+def _machines_describe(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        out = app.service.describe_state_machine(state_machine_arn=args.name)
+    finally:
+        app.close()
+    if args.json:
+        _print_json(out)
+    else:
+        for key in ("name", "stateMachineArn", "stateMachineVersionArn", "status", "updateDate"):
+            print(f"{key}: {out[key]}")
+        print(out["definition"])
+    return 0
+
+
+def _machines_delete(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        app.service.delete_state_machine(state_machine_arn=args.name)
+    finally:
+        app.close()
+    print(f"deleted {args.name}")
+    return 0
+
+
+# -- executions -------------------------------------------------------------------------------
+def _start(args: argparse.Namespace) -> int:
+    from eltflow.store.rows import to_us
+
+    app = _app(args)
+    try:
+        out = app.service.start_execution(
+            state_machine_arn=args.machine, input=args.input, name=args.name
+        )
+        arn = str(out["executionArn"])
+        if not args.wait:
+            _print_json(out) if args.json else print(arn)
+            since = to_us(app.clock.now()) - 60_000_000
+            if not app.store.live_workers(since):
+                print(
+                    "no worker is running: start one with `eltflow worker` "
+                    "(or run this execution here with `eltflow start ... --wait`)",
+                    file=sys.stderr,
+                )
+            return 0
+        print(arn, file=sys.stderr if args.json else sys.stdout)
+        row = app.store.get_execution_by_arn(arn)
+        assert row is not None
+
+        def finished() -> bool:
+            now = app.store.get_execution(row.id)
+            return now is None or now.status != "RUNNING"
+
+        app.worker(only=row.id).run(until=finished)
+        desc = app.service.describe_execution(execution_arn=arn)
+    finally:
+        app.close()
+    if args.json:
+        _print_json(desc)
+    elif desc["status"] == "SUCCEEDED":
+        print(desc.get("output"))
+    else:
+        print(f"{desc['status']}: {desc.get('error', '')} {desc.get('cause', '')}".rstrip())
+    return 0 if desc["status"] == "SUCCEEDED" else 1
+
+
+def _executions_list(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        out = app.service.list_executions(
+            state_machine_arn=args.machine, status_filter=args.status, max_results=args.max
+        )
+    finally:
+        app.close()
+    if args.json:
+        _print_json(out)
+    else:
+        for e in out["executions"]:  # type: ignore[union-attr]
+            assert isinstance(e, dict)
+            print(f"{e['status']:<10} {e['startDate']}  {e['executionArn']}")
+    return 0
+
+
+def _executions_describe(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        out = app.service.describe_execution(execution_arn=args.arn)
+    finally:
+        app.close()
+    if args.json:
+        _print_json(out)
+    else:
+        for key in ("executionArn", "status", "startDate", "stopDate", "input", "output"):
+            if key in out:
+                print(f"{key}: {out[key]}")
+        for key in ("error", "cause", "redriveCount", "redriveStatus"):
+            if key in out:
+                print(f"{key}: {out[key]}")
+    return 0
+
+
+def _executions_history(args: argparse.Namespace) -> int:
+    app = _app(args)
+    events: list[Any] = []
+    try:
+        token: str | None = None
+        while True:
+            page = app.service.get_execution_history(
+                execution_arn=args.arn, next_token=token, reverse_order=args.reverse
+            )
+            events += cast(list[Any], page["events"])
+            token = page.get("nextToken")  # type: ignore[assignment]
+            if not token:
+                break
+    finally:
+        app.close()
+    if args.json:
+        _print_json({"events": events})
+    else:
+        for e in events:
+            detail: Any = next((v for k, v in e.items() if k.endswith("EventDetails")), {})
+            name = detail.get("name", "") if isinstance(detail, dict) else ""
+            print(f"{e['id']:>5} {e['timestamp']}  {e['type']:<28} {name}")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        out = app.service.stop_execution(execution_arn=args.arn, error=args.error, cause=args.cause)
+    finally:
+        app.close()
+    _print_json(out) if args.json else print(f"stopped at {out['stopDate']}")
+    return 0
+
+
+def _redrive(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        out = app.service.redrive_execution(execution_arn=args.arn)
+    finally:
+        app.close()
+    _print_json(out) if args.json else print(f"redriven at {out['redriveDate']}")
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    app = _app(args)
+    try:
+        worker = app.worker(threads=args.threads, lease_seconds=args.lease_seconds)
+        print(f"worker {worker.owner} on {app.db.dialect} store", file=sys.stderr)
+        stats = worker.run(until_idle=args.until_idle)
+    finally:
+        app.close()
+    print(f"claimed {stats.claimed} executions, ran {stats.tasks_run} tasks", file=sys.stderr)
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    def add(parent: Any, name: str, handler: Any, help: str, json_flag: bool = True) -> Any:
+        p = parent.add_parser(name, help=help)
+        if json_flag:
+            p.add_argument("--json", action="store_true", help="print AWS's response JSON")
+        p.set_defaults(handler=handler)
+        return p
+
+    machines = sub.add_parser(
+        "machines", help="create, update, list, describe, delete"
+    ).add_subparsers(dest="machines_command", metavar="ACTION", required=True)
+    p = add(machines, "create", _machines_create, "create a state machine from a definition file")
+    p.add_argument("name")
+    p.add_argument("--definition", required=True, metavar="FILE")
+    p = add(machines, "update", _machines_update, "publish a new version of a state machine")
+    p.add_argument("name")
+    p.add_argument("--definition", required=True, metavar="FILE")
+    add(machines, "list", _machines_list, "list state machines")
+    p = add(machines, "describe", _machines_describe, "show a state machine")
+    p.add_argument("name")
+    p = add(machines, "delete", _machines_delete, "delete a state machine", json_flag=False)
+    p.add_argument("name")
+
+    p = add(sub, "start", _start, "start an execution (prints its ARN)")
+    p.add_argument("machine", metavar="NAME")
+    p.add_argument("--input", default=None, metavar="JSON")
+    p.add_argument("--name", default=None, metavar="EXEC")
+    p.add_argument(
+        "--wait", action="store_true", help="run it to the end here and print the result"
+    )
+
+    executions = sub.add_parser("executions", help="list, describe, history").add_subparsers(
+        dest="executions_command", metavar="ACTION", required=True
+    )
+    p = add(executions, "list", _executions_list, "list executions")
+    p.add_argument("--machine", default=None, metavar="NAME")
+    p.add_argument(
+        "--status", default=None, choices=["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+    )
+    p.add_argument("--max", type=int, default=100)
+    p = add(executions, "describe", _executions_describe, "describe an execution")
+    p.add_argument("arn", metavar="ARN")
+    p = add(executions, "history", _executions_history, "an execution's event history")
+    p.add_argument("arn", metavar="ARN")
+    p.add_argument("--reverse", action="store_true")
+
+    p = add(sub, "stop", _stop, "stop (abort) an execution")
+    p.add_argument("arn", metavar="ARN")
+    p.add_argument("--error", default=None)
+    p.add_argument("--cause", default=None)
+    p = add(sub, "redrive", _redrive, "redrive a failed, aborted or timed-out execution")
+    p.add_argument("arn", metavar="ARN")
+
+    p = add(sub, "worker", _worker, "run executions from the state store", json_flag=False)
+    p.add_argument("--until-idle", action="store_true", help="exit when no execution has work left")
+    p.add_argument("--threads", type=int, default=16)
+    p.add_argument("--lease-seconds", type=float, default=30.0)
