@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from eltflow.errors import EltflowError
 
-COMMAND_MODULES: tuple[str, ...] = ("eltflow.cli.asl_commands",)
+COMMAND_MODULES: tuple[str, ...] = ("eltflow.cli.asl_commands", "eltflow.cli.runtime_commands")
 
 Handler = Callable[[argparse.Namespace], int]
 
