@@ -1,0 +1,149 @@
+"""``eltflow validate``, ``eltflow execute`` and (for now) ``eltflow demo``.
+
+Thin: read files and arguments, call :mod:`eltflow.asl.validator` / :func:`eltflow.execute`,
+print. Exit codes: 0 success (the execution SUCCEEDED), 1 invalid definition or a failed
+execution, 2 unusable arguments (unreadable file, input that is not JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from eltflow.types import JSON
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "validate",
+        help="check a state machine definition the way AWS does",
+        description="Validate an Amazon States Language definition; prints every problem "
+        "with the JSON path of the offending field and exits 1 if there is any.",
+    )
+    p.add_argument("file", help="definition file (JSON)")
+    p.set_defaults(handler=cmd_validate)
+
+    p = subparsers.add_parser(
+        "execute",
+        help="run a state machine in memory and print how it ended",
+        description="Run a definition in memory (Task resources must be registered "
+        "integrations) and print the states visited, or one JSON object with --json.",
+    )
+    p.add_argument("--definition", required=True, metavar="FILE", help="definition file (JSON)")
+    p.add_argument("--input", default="{}", metavar="JSON", help="execution input (default {})")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print exactly one object: {"status", "output", "error", "cause"}',
+    )
+    p.add_argument(
+        "--virtual-time",
+        action="store_true",
+        help="complete Waits and retry backoff instantly while timestamps advance",
+    )
+    p.add_argument("--name", default=None, help="execution name (default: random)")
+    p.set_defaults(handler=cmd_execute)
+
+    p = subparsers.add_parser(
+        "demo",
+        help="run the bundled example state machine and print its history",
+    )
+    p.set_defaults(handler=cmd_demo)
+
+
+def _read(path: str) -> str | None:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        print(f"error: cannot read {path}: {e.strerror or e}", file=sys.stderr)
+        return None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from eltflow.asl.validator import validate
+
+    text = _read(args.file)
+    if text is None:
+        return 2
+    diagnostics = validate(text)
+    if not diagnostics:
+        print(f"{args.file}: valid")
+        return 0
+    for d in diagnostics:
+        print(f"{args.file}:{d.path or '/'}: {d.code}: {d.message}")
+    return 1
+
+
+def _parse_input(text: str) -> tuple[JSON, str | None]:
+    try:
+        return json.loads(text), None
+    except json.JSONDecodeError as e:
+        return None, (
+            f"error: --input is not valid JSON: {e.msg} at line {e.lineno} column {e.colno} "
+            f"(character {e.pos}); got {text[:80]!r}"
+        )
+
+
+def cmd_execute(args: argparse.Namespace) -> int:
+    from eltflow.asl.validator import validate
+    from eltflow.runtime.local import execute
+
+    text = _read(args.definition)
+    if text is None:
+        return 2
+    value, problem = _parse_input(args.input)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 2
+    diagnostics = validate(text)
+    if diagnostics:
+        for d in diagnostics:
+            print(f"{args.definition}:{d.path or '/'}: {d.code}: {d.message}", file=sys.stderr)
+        return 1
+    result = execute(text, value, virtual_time=args.virtual_time, name=args.name)
+    if args.json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        _print_summary(result)
+    return 0 if result.succeeded else 1
+
+
+def _print_summary(result: Any) -> None:
+    start = result.start_date
+    for name, kind, entered, exited in result.states_visited():
+        offset = (entered - start).total_seconds() if start else 0.0
+        took = f"{(exited - entered).total_seconds() * 1000:9.1f} ms" if exited else "  (no exit)"
+        print(f"  +{offset:9.3f}s  {kind:<8} {name:<30} {took}")
+    print(f"status: {result.status}")
+    if result.output is not None:
+        print(f"output: {json.dumps(result.output, ensure_ascii=False)}")
+    if result.error is not None or result.cause is not None:
+        print(f"error:  {result.error}")
+        print(f"cause:  {result.cause}")
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from eltflow.runtime.local import execute
+
+    text = resources.files("eltflow.examples").joinpath("hello.asl.json").read_text("utf-8")
+    result = execute(text, {"name": "world", "items": [1, 2, 3]}, virtual_time=True, name="demo")
+    print("eltflow demo: the bundled example (src/eltflow/examples/hello.asl.json)\n")
+    for event in result.history:
+        details = next(iter(event.details.values()), {}) if event.details else {}
+        brief = ""
+        if isinstance(details, dict):
+            if "name" in details:
+                brief = str(details["name"])
+                if "index" in details:
+                    brief += f"[{details['index']}]"
+            elif "output" in details:
+                brief = str(details["output"])
+        when = event.timestamp.isoformat(timespec="seconds")
+        print(f"{event.id:>4}  {when}  {event.type:<24} {brief}")
+    print()
+    _print_summary(result)
+    return 0 if result.succeeded else 1

@@ -1,0 +1,1 @@
+"""Bundled example state machines (package data: ``*.asl.json``)."""
