@@ -1,0 +1,45 @@
+"""``build_dataapi``: the one place a Data API service is assembled from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from eltflow.clock import Clock
+from eltflow.config import CONFIG_FILE, Settings
+from eltflow.dataapi.service import DataApiOptions, DataApiService
+from eltflow.errors import ConfigError
+from eltflow.store.db import Database
+from eltflow.store.migrate import migrate
+from eltflow.warehouse.directory import WarehouseDirectory
+
+
+def options_from(section: Mapping[str, Any]) -> DataApiOptions:
+    """``[dataapi]`` in eltflow.toml: max_workers, page_rows, max_active (all optional)."""
+    values: dict[str, int] = {}
+    for key in ("max_workers", "page_rows", "max_active"):
+        if key in section:
+            value = section[key]
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{CONFIG_FILE}: [dataapi] {key} must be a positive integer")
+            values[key] = value
+    return DataApiOptions(**values)
+
+
+def build_dataapi(settings: Settings, db: Database, clock: Clock | None = None) -> DataApiService:
+    """A ready service: migrations applied, warehouses resolved from ``[warehouses.*]``.
+
+    With a SQLite state store (one process owns it) statements left running by a previous
+    process are marked FAILED now; with a shared PostgreSQL store that is left to
+    :meth:`DataApiService.recover`, because other live workers may own them.
+    """
+    migrate(db)
+    service = DataApiService(
+        db,
+        WarehouseDirectory(settings),
+        clock=clock,
+        options=options_from(settings.section("dataapi")),
+    )
+    if db.dialect == "sqlite":
+        service.recover()
+    return service

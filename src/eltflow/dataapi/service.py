@@ -1,0 +1,574 @@
+"""The local Redshift Data API: statements run asynchronously on a worker pool.
+
+Requests and responses have the shapes of botocore's ``redshift-data`` model (PascalCase keys,
+``datetime`` timestamps); errors are :class:`~eltflow.errors.AwsApiError` with the model's
+exception names. Every statement is recorded in the state store when submitted and again when
+it ends (with its result pages), so DescribeStatement and GetStatementResult answer after a
+restart. While a statement runs, its live state (PICKED, STARTED, sub-statement progress) is
+kept in memory by the process running it; that avoids a store write per transition, which is
+what keeps ``select 1`` round trips around a millisecond.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from eltflow.clock import Clock, SystemClock
+from eltflow.dataapi import validation as v
+from eltflow.dataapi.model import (
+    Statement,
+    Status,
+    describe_shape,
+    list_item_shape,
+    submit_response,
+    to_us,
+)
+from eltflow.dataapi.records import column_metadata, record
+from eltflow.dataapi.repository import StatementRepository
+from eltflow.errors import AwsApiError, ConflictError
+from eltflow.store.db import Database
+from eltflow.types import JSON
+from eltflow.warehouse.base import (
+    RunControl,
+    SqlError,
+    StatementCancelled,
+    StatementResult,
+    UnknownWarehouse,
+    Warehouse,
+)
+from eltflow.warehouse.directory import WarehouseDirectory
+
+logger = logging.getLogger(__name__)
+
+NOT_FOUND = "Query does not exist."
+NO_RESULT = "Query does not have result. Please check query status with DescribeStatement."
+BATCH_RESULT = "BatchExecuteStatement result can only be retrieved with sub-statement id."
+NO_ENDPOINT = "Redshift endpoint doesn't exist in this region."
+RESTARTED = (
+    "Statement was interrupted: the eltflow process running it stopped before it finished "
+    "(it was marked failed when the Data API service started again)."
+)
+_POLL_YIELD_SECONDS = 0.0005
+TOKEN_TTL_US = 8 * 3600 * 1_000_000  # ClientToken idempotency lasts 8 hours
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataApiOptions:
+    max_workers: int = 4
+    page_rows: int = 1000  # records per GetStatementResult page
+    max_active: int = 200  # ActiveStatementsExceededException past this (AWS: 200)
+    cancel_wait_seconds: float = 2.0
+
+
+@dataclass
+class _Live:
+    """A statement running in this process: its current rows and how to stop it."""
+
+    parent: Statement
+    subs: list[Statement]
+    warehouse: Warehouse
+    params: dict[str, str]
+    control: RunControl = field(default_factory=RunControl)
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+class DataApiService:
+    """ExecuteStatement, BatchExecuteStatement, DescribeStatement, GetStatementResult,
+    CancelStatement, ListStatements — with request/response dicts as in the AWS API."""
+
+    def __init__(
+        self,
+        db: Database,
+        warehouses: WarehouseDirectory,
+        clock: Clock | None = None,
+        options: DataApiOptions | None = None,
+    ) -> None:
+        self.repo = StatementRepository(db)
+        self.warehouses = warehouses
+        self.clock = clock or SystemClock()
+        self.options = options or DataApiOptions()
+        self.instance = uuid.uuid4().hex
+        self._live: dict[str, _Live] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(
+            max_workers=self.options.max_workers, thread_name_prefix="eltflow-dataapi"
+        )
+        self._closed = False
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def recover(self) -> int:
+        """Fail statements that a previous process left running; returns how many.
+
+        Call once at start-up when this process is the only one using the store (embedded
+        mode); the statement's work died with its connection, so FAILED is the truth.
+        """
+        return self.repo.abandon(self.instance, RESTARTED, self._now())
+
+    def close(self) -> None:
+        """Cancel what runs, wait for the workers, release warehouses."""
+        self._closed = True
+        with self._lock:
+            live = list(self._live.values())
+        for item in live:
+            item.control.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=False)
+        self.warehouses.close()
+
+    def __enter__(self) -> DataApiService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- dispatch ----------------------------------------------------------------------------
+    def call(self, action: str, request: Mapping[str, Any]) -> dict[str, Any]:
+        """Call an operation by its API name (``ExecuteStatement``...)."""
+        handler: Callable[[Mapping[str, Any]], dict[str, Any]] | None = {
+            "ExecuteStatement": self.execute_statement,
+            "BatchExecuteStatement": self.batch_execute_statement,
+            "DescribeStatement": self.describe_statement,
+            "GetStatementResult": self.get_statement_result,
+            "CancelStatement": self.cancel_statement,
+            "ListStatements": self.list_statements,
+        }.get(action)
+        if handler is None:
+            raise AwsApiError(
+                "ValidationException",
+                f"The Data API operation {action} is not supported by eltflow's local service",
+            )
+        return handler(request)
+
+    # -- submit ------------------------------------------------------------------------------
+    def execute_statement(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        v.check_keys("ExecuteStatement", request)
+        sql = v.sql_text(v.require_str(request, "Sql", "sql"), "sql")
+        return self._submit(request, [sql], batch=False)
+
+    def batch_execute_statement(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        v.check_keys("BatchExecuteStatement", request)
+        sqls = request.get("Sqls")
+        if not isinstance(sqls, list) or not sqls:
+            raise v.invalid(
+                "1 validation error detected: Value at 'sqls' failed to satisfy constraint: "
+                "Member must have length greater than or equal to 1"
+            )
+        if len(sqls) > v.MAX_BATCH:
+            raise v.invalid(
+                f"1 validation error detected: Value at 'sqls' failed to satisfy constraint: "
+                f"Member must have length less than or equal to {v.MAX_BATCH}"
+            )
+        checked = []
+        for i, sql in enumerate(sqls, start=1):
+            if not isinstance(sql, str):
+                raise v.invalid(f"Invalid type for parameter Sqls[{i - 1}], valid types: str")
+            checked.append(v.sql_text(sql, f"sqls.{i}.member"))
+        mode = request.get("ExecutionMode", "TRANSACTION")
+        if mode != "TRANSACTION":
+            raise v.invalid(
+                f"ExecutionMode {mode!r} is not supported locally; batches run as one TRANSACTION"
+            )
+        return self._submit(request, checked, batch=True)
+
+    def _submit(
+        self, request: Mapping[str, Any], sqls: list[str], *, batch: bool
+    ) -> dict[str, Any]:
+        if self._closed:
+            raise AwsApiError("InternalServerException", "The Data API service is shut down")
+        cluster, workgroup = v.target(request)
+        params = v.parameters(request)
+        database = v.optional_str(request, "Database")
+        token = v.optional_str(request, "ClientToken")
+        name = v.optional_str(request, "StatementName")
+        wait = v.int_in(request, "WaitTimeSeconds", "waitTimeSeconds", 1, 30)
+        v.int_in(request, "SessionKeepAliveSeconds", "sessionKeepAliveSeconds", 0, 86400)
+        if request.get("SessionId") is not None:
+            raise v.invalid("SessionId is not supported by eltflow's local Data API")
+        if request.get("ResultFormat", "JSON") != "JSON":
+            raise v.invalid("ResultFormat CSV is not supported by eltflow's local Data API")
+        if name is not None and len(name) > 2048:
+            raise v.invalid("StatementName must be at most 2048 characters")
+        if token is not None and not 1 <= len(token) <= 64:
+            raise v.invalid("ClientToken must be 1 to 64 characters")
+        try:
+            warehouse = self.warehouses.resolve(str(cluster or workgroup), database)
+        except UnknownWarehouse:
+            raise v.invalid(NO_ENDPOINT) from None
+        now = self._now()
+        if token is not None:
+            existing = self.repo.by_token(token)
+            if existing is not None and now - existing.created_us < TOKEN_TTL_US:
+                return self._submitted(existing, wait)
+        with self._lock:
+            if len(self._live) >= self.options.max_active:
+                raise AwsApiError(
+                    "ActiveStatementsExceededException",
+                    "The number of active statements exceeds the limit.",
+                )
+        sid = str(uuid.uuid4())
+        parent = Statement(
+            id=sid,
+            query_string=sqls[0] if not batch else "",
+            status=Status.SUBMITTED,
+            created_us=now,
+            updated_us=now,
+            is_batch=batch,
+            statement_name=name,
+            cluster_identifier=cluster,
+            workgroup_name=workgroup,
+            database_name=database,
+            db_user=v.optional_str(request, "DbUser"),
+            secret_arn=v.optional_str(request, "SecretArn"),
+            query_parameters=params,
+            client_token=token,
+            with_event=bool(request.get("WithEvent", False)),
+            redshift_query_id=_query_id(sid),
+            owner=self.instance,
+        )
+        subs = (
+            [
+                Statement(
+                    id=f"{sid}:{i}",
+                    parent_id=sid,
+                    seq=i,
+                    query_string=sql,
+                    status=Status.SUBMITTED,
+                    created_us=now,
+                    updated_us=now,
+                    redshift_query_id=_query_id(sid) + i,
+                    owner=self.instance,
+                )
+                for i, sql in enumerate(sqls, start=1)
+            ]
+            if batch
+            else []
+        )
+        if batch:
+            parent = parent.evolve(query_string="; ".join(sqls))
+        try:
+            self.repo.insert([parent, *subs])
+        except ConflictError:
+            # Another request with the same ClientToken won the race: answer with its id.
+            existing = self.repo.by_token(token or "")
+            if existing is None:
+                raise
+            return self._submitted(existing, wait)
+        live = _Live(
+            parent=parent,
+            subs=subs,
+            warehouse=warehouse,
+            params={p["name"]: p["value"] for p in params or []},
+        )
+        with self._lock:
+            self._live[sid] = live
+        self._pool.submit(self._run, live)
+        return self._submitted(parent, wait)
+
+    def _submitted(self, s: Statement, wait: int | None) -> dict[str, Any]:
+        out = submit_response(s)
+        if wait is not None:
+            self._wait(s.id, float(wait))
+            current, _ = self._load(s.id)
+            out["Status"] = current.status.value
+            out["HasResultSet"] = current.has_result_set
+        return out
+
+    # -- the worker --------------------------------------------------------------------------
+    def _run(self, live: _Live) -> None:
+        try:
+            self._execute(live)
+        except Exception as e:  # a bug or a store failure must not leave the statement hanging
+            logger.exception("Data API statement %s crashed", live.parent.id)
+            self._end(live, Status.FAILED, f"internal error: {e}", [], {})
+        finally:
+            live.done.set()
+            with self._lock:
+                self._live.pop(live.parent.id, None)
+
+    def _execute(self, live: _Live) -> None:
+        if live.control.cancelled:
+            self._end(live, Status.ABORTED, None, [], {})
+            return
+        self._transition(live, Status.PICKED)
+        started_ns = time.perf_counter_ns()
+        statements = (
+            [s.query_string for s in live.subs] if live.subs else [live.parent.query_string]
+        )
+
+        def on_started(pid: int | None) -> None:
+            self._transition(live, Status.STARTED, pid=pid)
+
+        def on_statement(index: int, result: StatementResult) -> None:
+            if live.subs:
+                now = self._now()
+                with self._lock:
+                    live.subs[index] = live.subs[index].evolve(
+                        status=Status.FINISHED,
+                        updated_us=now,
+                        duration_ns=result.duration_ns,
+                        has_result_set=result.has_result_set,
+                        result_rows=_rows(result),
+                    )
+
+        try:
+            results = live.warehouse.run(
+                statements,
+                live.params or None,
+                database=live.parent.database_name,
+                transaction=bool(live.subs),
+                control=live.control,
+                on_started=on_started,
+                on_statement=on_statement,
+            )
+        except StatementCancelled:
+            self._end(live, Status.ABORTED, None, [], {}, started_ns=started_ns)
+            return
+        except SqlError as e:
+            self._end(live, Status.FAILED, e.message, [], {}, started_ns=started_ns, failed=e.index)
+            return
+        by_index = dict(enumerate(results))
+        self._end(live, Status.FINISHED, None, results, by_index, started_ns=started_ns)
+
+    def _transition(self, live: _Live, status: Status, pid: int | None = None) -> None:
+        now = self._now()
+        with self._lock:
+            live.parent = live.parent.evolve(
+                status=status,
+                updated_us=now,
+                redshift_pid=pid if pid is not None else live.parent.redshift_pid,
+            )
+            live.subs = [
+                s.evolve(status=status, updated_us=now) if not s.status.final else s
+                for s in live.subs
+            ]
+            snapshot = [live.parent, *live.subs]
+        if status is Status.STARTED:
+            # Recorded so another process (or a restart) can see the statement was running.
+            self.repo.update(snapshot)
+
+    def _end(
+        self,
+        live: _Live,
+        status: Status,
+        error: str | None,
+        results: list[StatementResult],
+        by_index: dict[int, StatementResult],
+        *,
+        started_ns: int | None = None,
+        failed: int | None = None,
+    ) -> None:
+        now = self._now()
+        duration = time.perf_counter_ns() - started_ns if started_ns is not None else 0
+        pages: list[tuple[str, int, list[JSON]]] = []
+
+        def finished(s: Statement, result: StatementResult) -> Statement:
+            cols = column_metadata(result.columns) if result.has_result_set else None
+            size = 0
+            count = 0
+            if result.has_result_set:
+                records = [record(r) for r in result.rows]
+                step = self.options.page_rows
+                for n, start in enumerate(range(0, len(records), step)):
+                    chunk: list[JSON] = list(records[start : start + step])
+                    size += len(json.dumps(chunk))
+                    pages.append((s.id, n, chunk))
+                    count += 1
+            return s.evolve(
+                status=Status.FINISHED,
+                updated_us=now,
+                duration_ns=result.duration_ns if s.parent_id else duration,
+                has_result_set=result.has_result_set,
+                result_rows=_rows(result),
+                result_size=size,
+                column_metadata=cols,
+                page_count=count,
+            )
+
+        with self._lock:
+            parent = live.parent
+            subs = list(live.subs)
+        if status is Status.FINISHED:
+            if subs:
+                subs = [finished(s, by_index[i]) for i, s in enumerate(subs)]
+                last = by_index[len(subs) - 1]
+                parent = parent.evolve(
+                    status=Status.FINISHED,
+                    updated_us=now,
+                    duration_ns=duration,
+                    has_result_set=any(r.has_result_set for r in results),
+                    result_rows=_rows(last),
+                    result_size=sum(s.result_size for s in subs),
+                )
+            else:
+                parent = finished(parent, by_index[0])
+        else:
+            parent = parent.evolve(status=status, error=error, updated_us=now, duration_ns=duration)
+            new_subs = []
+            for i, s in enumerate(subs):
+                if failed is not None and i == failed:
+                    s = s.evolve(status=Status.FAILED, error=error, updated_us=now)
+                elif failed is not None and i < failed:
+                    pass  # ran, then was rolled back with the batch: keeps FINISHED, as on AWS
+                else:
+                    s = s.evolve(status=Status.ABORTED, updated_us=now)
+                new_subs.append(s)
+            subs = new_subs
+        # Store first, then show: a caller that sees FINISHED must find the result pages.
+        self.repo.finish([parent, *subs], pages)
+        with self._lock:
+            live.parent, live.subs = parent, subs
+
+    # -- read --------------------------------------------------------------------------------
+    def _load(self, sid: str) -> tuple[Statement, list[Statement]]:
+        """The statement (live view if it runs here) and, for a batch, its sub-statements."""
+        parent_id = sid.split(":", 1)[0]
+        with self._lock:
+            live = self._live.get(parent_id)
+            if live is not None:
+                if sid == parent_id:
+                    return live.parent, list(live.subs)
+                for s in live.subs:
+                    if s.id == sid:
+                        return s, []
+        stored = self.repo.get(sid)
+        if stored is None:
+            raise AwsApiError("ResourceNotFoundException", NOT_FOUND)
+        subs = self.repo.children(sid) if stored.is_batch else []
+        return stored, subs
+
+    def _wait(self, sid: str, seconds: float) -> None:
+        with self._lock:
+            live = self._live.get(sid.split(":", 1)[0])
+        if live is not None:
+            live.done.wait(seconds)
+
+    def describe_statement(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        v.check_keys("DescribeStatement", request)
+        sid = v.statement_id(request)
+        wait = v.int_in(request, "WaitTimeSeconds", "waitTimeSeconds", 1, 30)
+        # A caller polling in a tight loop would hold the GIL and starve the worker it waits
+        # for; a short wait on the statement's completion event lets the worker run.
+        self._wait(sid, float(wait) if wait is not None else _POLL_YIELD_SECONDS)
+        stmt, subs = self._load(sid)
+        return describe_shape(stmt, subs)
+
+    def get_statement_result(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        v.check_keys("GetStatementResult", request)
+        sid = v.statement_id(request)
+        wait = v.int_in(request, "WaitTimeSeconds", "waitTimeSeconds", 1, 30)
+        if wait is not None:
+            self._wait(sid, float(wait))
+        stmt, _ = self._load(sid)
+        if stmt.is_batch:
+            raise v.invalid(BATCH_RESULT)
+        if stmt.status is not Status.FINISHED or not stmt.has_result_set:
+            raise AwsApiError("ResourceNotFoundException", NO_RESULT)
+        page = _decode_token(request.get("NextToken"), "page")
+        page_no = int(page) if page is not None else 0
+        if page_no < 0 or (page_no > 0 and page_no >= stmt.page_count):
+            raise v.invalid("The NextToken is invalid.")
+        records = self.repo.page(stmt.id, page_no) if stmt.page_count else []
+        out: dict[str, Any] = {
+            "Records": records or [],
+            "ColumnMetadata": stmt.column_metadata or [],
+            "TotalNumRows": stmt.result_rows,
+        }
+        if page_no + 1 < stmt.page_count:
+            out["NextToken"] = _encode_token({"page": page_no + 1})
+        return out
+
+    def cancel_statement(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        v.check_keys("CancelStatement", request)
+        sid = v.statement_id(request).split(":", 1)[0]
+        with self._lock:
+            live = self._live.get(sid)
+        if live is None:
+            stmt, _ = self._load(sid)
+            if stmt.status.final:
+                raise v.invalid(
+                    f"Could not cancel a query that is already in {stmt.status.value} state."
+                )
+            raise AwsApiError(
+                "InternalServerException",
+                "The statement runs in another eltflow process; cancel it there.",
+            )
+        live.control.cancel()
+        # Wait (briefly) for the worker to roll back and record ABORTED, so the caller's next
+        # DescribeStatement already shows it.
+        live.done.wait(self.options.cancel_wait_seconds)
+        return {"Status": True}
+
+    def list_statements(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        v.check_keys("ListStatements", request)
+        limit = v.int_in(request, "MaxResults", "maxResults", 0, 100) or 100
+        status = v.optional_str(request, "Status")
+        if status is not None and status not in {*Status.__members__, "ALL"}:
+            raise v.invalid(
+                f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
+                "constraint: Member must satisfy enum value set: [SUBMITTED, PICKED, STARTED, "
+                "FINISHED, ABORTED, FAILED, ALL]"
+            )
+        cursor = _decode_token(request.get("NextToken"), "after")
+        before_us = before_id = None
+        if cursor is not None:
+            if not (isinstance(cursor, list) and len(cursor) == 2):
+                raise v.invalid("The NextToken is invalid.")
+            before_us, before_id = int(cursor[0]), str(cursor[1])
+        rows = self.repo.list(
+            status=None if status in (None, "ALL") else status,
+            name=v.optional_str(request, "StatementName"),
+            cluster=v.optional_str(request, "ClusterIdentifier"),
+            workgroup=v.optional_str(request, "WorkgroupName"),
+            database=v.optional_str(request, "Database"),
+            before_us=before_us,
+            before_id=before_id,
+            limit=limit + 1,
+        )
+        items = []
+        for row in rows[:limit]:
+            stmt, subs = self._load(row.id)
+            items.append(list_item_shape(stmt, subs))
+        out: dict[str, Any] = {"Statements": items}
+        if len(rows) > limit:
+            last = rows[limit - 1]
+            out["NextToken"] = _encode_token({"after": [last.created_us, last.id]})
+        return out
+
+    def _now(self) -> int:
+        return to_us(self.clock.now())
+
+
+def _rows(result: StatementResult) -> int:
+    return result.row_count if result.row_count >= 0 else 0
+
+
+def _query_id(sid: str) -> int:
+    # A stable pseudo query id (Redshift's are integers) derived from the statement id.
+    return int(sid.replace("-", "")[:7], 16)
+
+
+def _encode_token(value: Mapping[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+def _decode_token(token: Any, key: str) -> Any:
+    if token is None:
+        return None
+    if not isinstance(token, str):
+        raise v.invalid("The NextToken is invalid.")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError):
+        raise v.invalid("The NextToken is invalid.") from None
+    if not isinstance(data, dict) or key not in data:
+        raise v.invalid("The NextToken is invalid.")
+    return data[key]

@@ -1,0 +1,128 @@
+"""The one warehouse interface: run Redshift-dialect SQL, one statement or a transaction of many.
+
+Every engine (DuckDB, PostgreSQL, real Redshift) takes *Redshift* SQL with ``:name``
+placeholders and values given as strings (the Data API's contract) and returns plain Python
+rows plus column descriptions with Redshift type names. Engines translate for themselves, so
+the Data API service never knows which dialect runs underneath.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from eltflow.errors import EltflowError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Column:
+    """One result column, described with Redshift's type names (``int4``, ``varchar``...)."""
+
+    name: str
+    type_name: str
+    nullable: int = 1  # JDBC convention the Data API follows: 0 no nulls, 1 nullable, 2 unknown
+    precision: int = 0
+    scale: int = 0
+    length: int = 0
+    schema_name: str = ""
+    table_name: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatementResult:
+    """What one statement produced.
+
+    ``rows`` is empty unless ``has_result_set``; ``row_count`` is the rows returned for a query
+    and the rows affected for DML (``-1`` when the engine cannot tell, as for DDL).
+    """
+
+    has_result_set: bool
+    columns: tuple[Column, ...] = ()
+    rows: list[tuple[Any, ...]] = field(default_factory=list)
+    row_count: int = -1
+    duration_ns: int = 0
+
+
+class SqlError(EltflowError):
+    """A statement failed in the engine; ``index`` is its position in the batch (0-based)."""
+
+    def __init__(self, message: str, index: int = 0) -> None:
+        self.index = index
+        self.message = message
+        super().__init__(message)
+
+
+class StatementCancelled(EltflowError):
+    """The statement was cancelled while it ran; its transaction was rolled back."""
+
+
+class UnknownWarehouse(EltflowError):
+    """No warehouse is configured under the cluster or workgroup name asked for."""
+
+
+class RunControl:
+    """Shared by the thread running a statement and any thread that may cancel it.
+
+    The engine registers how to interrupt the statement in flight (``cursor.interrupt``,
+    ``conn.cancel_safe``...); :meth:`cancel` calls it, or, when nothing runs yet, makes the
+    next :meth:`check` raise so the statement never starts.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._interrupt: Callable[[], None] | None = None
+        self.cancelled = False
+
+    def attach(self, interrupt: Callable[[], None] | None) -> None:
+        with self._lock:
+            self._interrupt = interrupt
+            cancelled = self.cancelled
+        if cancelled and interrupt is not None:
+            interrupt()  # cancel raced with the start: interrupt right away
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            interrupt = self._interrupt
+        if interrupt is not None:
+            interrupt()
+
+    def check(self) -> None:
+        if self.cancelled:
+            raise StatementCancelled("statement was cancelled")
+
+
+Params = Mapping[str, str]
+OnStatement = Callable[[int, StatementResult], None]
+
+
+class Warehouse(Protocol):
+    """A SQL engine reachable under one cluster/workgroup name."""
+
+    name: str
+    dialect: str  # "duckdb" | "postgres" | "redshift"
+
+    def run(
+        self,
+        sqls: Sequence[str],
+        params: Params | None,
+        *,
+        database: str | None,
+        transaction: bool,
+        control: RunControl,
+        on_started: Callable[[int | None], None] | None = None,
+        on_statement: OnStatement | None = None,
+    ) -> list[StatementResult]:
+        """Run ``sqls`` in order and return one result per statement.
+
+        ``transaction=True`` runs them as one transaction (all or nothing); otherwise each
+        commits on its own. ``on_started(pid)`` is called once a connection is in hand;
+        ``on_statement(i, result)`` after each statement. Raises :class:`SqlError` (with the
+        failing index) or :class:`StatementCancelled`; either way nothing of a transaction
+        remains.
+        """
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,167 @@
+"""A PostgreSQL warehouse through psycopg 3.
+
+Connections are autocommit (so a single statement commits on its own, and procedures that
+COMMIT inside work); a batch runs inside ``conn.transaction()``. Cancel uses PostgreSQL's
+cancel request (``conn.cancel_safe()``), which aborts the running query and so its transaction.
+Idle connections are kept in a small pool so a statement does not pay a new backend each time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from eltflow.warehouse.base import (
+    Column,
+    OnStatement,
+    Params,
+    RunControl,
+    SqlError,
+    StatementCancelled,
+    StatementResult,
+)
+from eltflow.warehouse.translate import escape_percent, translate
+
+# PostgreSQL type names that Redshift reports differently.
+_RENAME = {"text": "varchar", "float4": "float4", "name": "varchar"}
+_POOL_SIZE = 8
+
+
+class PostgresWarehouse:
+    """PostgreSQL behind the :class:`~eltflow.warehouse.base.Warehouse` interface."""
+
+    dialect = "postgres"
+
+    def __init__(self, name: str, url: str) -> None:
+        self.name = name
+        self.url = url
+        self._idle: list[Any] = []
+        self._lock = threading.Lock()
+
+    def _connect(self) -> Any:
+        import psycopg
+
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.closed:
+                    return conn
+        try:
+            return psycopg.connect(self.url, autocommit=True)
+        except psycopg.Error as e:
+            raise SqlError(f"cannot connect to warehouse '{self.name}': {e}") from e
+
+    def _release(self, conn: Any) -> None:
+        import psycopg
+
+        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            with contextlib.suppress(Exception):
+                conn.close()
+            return
+        with self._lock:
+            if len(self._idle) < _POOL_SIZE:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def run(
+        self,
+        sqls: Sequence[str],
+        params: Params | None,
+        *,
+        database: str | None,
+        transaction: bool,
+        control: RunControl,
+        on_started: Callable[[int | None], None] | None = None,
+        on_statement: OnStatement | None = None,
+    ) -> list[StatementResult]:
+        import psycopg
+
+        conn = self._connect()
+        results: list[StatementResult] = []
+        index = 0
+        try:
+            control.attach(lambda: conn.cancel_safe(timeout=5.0))
+            control.check()
+            if on_started is not None:
+                on_started(conn.info.backend_pid)
+            tx = conn.transaction() if transaction else contextlib.nullcontext()
+            with tx:
+                for index, sql in enumerate(sqls):
+                    control.check()
+                    with conn.cursor() as cur:
+                        result = self._one(cur, sql, params or {}, index)
+                    results.append(result)
+                    if on_statement is not None:
+                        on_statement(index, result)
+        except psycopg.errors.QueryCanceled as e:
+            raise StatementCancelled("statement was cancelled") from e
+        except psycopg.Error as e:
+            if control.cancelled:
+                raise StatementCancelled("statement was cancelled") from e
+            raise SqlError(_message(e), index) from e
+        finally:
+            control.attach(None)
+            self._release(conn)
+        return results
+
+    def _one(self, cur: Any, sql: str, params: Params, index: int) -> StatementResult:
+        tr = translate(sql, "postgres")
+        missing = [n for n in tr.params if n not in params]
+        if missing:
+            raise SqlError(f"no value given for parameter(s): {', '.join(missing)}", index)
+        started = time.perf_counter_ns()
+        for stmt in tr.statements:
+            if tr.params:
+                cur.execute(escape_percent(stmt), {n: params[n] for n in tr.params})
+            else:
+                cur.execute(stmt)
+        description = cur.description
+        if description is None:
+            return StatementResult(
+                has_result_set=False,
+                row_count=cur.rowcount if cur.rowcount is not None else -1,
+                duration_ns=time.perf_counter_ns() - started,
+            )
+        rows = cur.fetchall()
+        types = cur.connection.adapters.types
+        columns = []
+        for d in description:
+            info = types.get(d.type_code)
+            type_name = info.name if info is not None else "unknown"
+            columns.append(
+                Column(
+                    name=d.name,
+                    type_name=_RENAME.get(type_name, type_name),
+                    precision=d.precision or 0,
+                    scale=d.scale or 0,
+                    length=d.internal_size if d.internal_size and d.internal_size > 0 else 0,
+                )
+            )
+        return StatementResult(
+            has_result_set=True,
+            columns=tuple(columns),
+            rows=rows,
+            row_count=len(rows),
+            duration_ns=time.perf_counter_ns() - started,
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+def _message(e: Exception) -> str:
+    # psycopg's message is PostgreSQL's, e.g. 'relation "x" does not exist\nLINE 1: ...'.
+    diag = getattr(e, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    severity = getattr(diag, "severity", None) if diag is not None else None
+    if primary:
+        return f"{severity or 'ERROR'}: {primary}"
+    return str(e).strip()
