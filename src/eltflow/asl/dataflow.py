@@ -8,7 +8,7 @@ the event id #N). "; that prefix needs history, so the interpreter adds it, not 
 Causes reproduced here (quoted from AWS executions):
 - a path field (InputPath, OutputPath, ItemsPath, ...) that matches nothing:
   ``Invalid path '$.x' : No results for path: $['x']`` (``States.Runtime``);
-- a ``.$`` key of a payload template whose path matches nothing:
+- a ``.$`` key of a payload template (or ErrorPath/CausePath) whose path matches nothing:
   ``The JSONPath '$.x' specified for the field 'a.$' could not be found in the input '{}'``
   (``States.Runtime``);
 - a ResultPath that cannot be applied:
@@ -37,6 +37,7 @@ from eltflow.types import JSON
 __all__ = [
     "Intrinsic",
     "apply_result_path",
+    "resolve_field",
     "resolve_path",
     "resolve_template",
     "resolve_variable_path",
@@ -111,6 +112,28 @@ def select(
         raise StatesError("States.Runtime", f"Invalid path '{path}' : {e.detail}") from None
     except StatesError as e:
         raise StatesError(e.error, f"{field}: {e.cause}") from None
+
+
+def resolve_field(
+    path: str,
+    data: JSON,
+    *,
+    field: str,
+    context: JSON = None,
+    variables: Mapping[str, JSON] | None = None,
+    intrinsic: Intrinsic | None = None,
+) -> JSON:
+    """Resolve a single-value path field such as a Fail state's ``ErrorPath``/``CausePath``.
+
+    AWS words a miss in these fields like a template key (``The JSONPath '$.ErrorX' specified
+    for the field 'ErrorPath' could not be found in the input '{...}'``), unlike InputPath's
+    ``Invalid path`` (see :func:`select`). ``ErrorPath``/``CausePath`` may also hold an
+    intrinsic function call, evaluated through ``intrinsic``.
+    """
+    resolver = _Resolver(data, context, variables or _EMPTY, intrinsic, field)
+    if path.startswith("States."):
+        return resolver.dynamic(field, path)
+    return resolver.path(field, path)
 
 
 def apply_result_path(path: str | None, input: JSON, result: JSON) -> JSON:

@@ -20,7 +20,6 @@ context object) and ``$name`` (a workflow variable); callers pick the document f
 
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 from decimal import Decimal
@@ -320,7 +319,7 @@ def parse_path(text: str) -> Path:
 
 
 def is_reference_path(text: str) -> bool:
-    """True if ``text`` is a Reference Path: single names and indexes only (no ``*`` ``..`` ``?``)."""
+    """True if ``text`` is a Reference Path: only single names and indexes (no wildcard)."""
     try:
         return parse_path(text).is_reference
     except ValueError:
@@ -378,16 +377,19 @@ class _Evaluator:
         self.tokens = path.tokens
         self.root_doc = root_doc
         self.out = out
+        self.last = len(path.tokens) - 1
+        # Jayway only raises while every token so far was definite; below a wildcard, slice,
+        # filter or scan nothing can fail, so paths for messages are not even built there.
+        self.definite = tuple(_token_definite(t, False) for t in path.tokens)
 
     def fail(self, detail: str) -> PathNotFound:
         return PathNotFound(self.path.text, detail)
 
     def emit(self, i: int, cur: str, value: JSON, upstream: bool) -> None:
-        if i == len(self.tokens) - 1:
+        if i == self.last:
             self.out.append(value)
         else:
-            tok = self.tokens[i]
-            self.walk(i + 1, cur, value, upstream and _token_definite(tok, False))
+            self.walk(i + 1, cur, value, upstream and self.definite[i])
 
     def walk(self, i: int, cur: str, model: JSON, upstream: bool) -> None:
         if i == len(self.tokens):
@@ -410,12 +412,10 @@ class _Evaluator:
         elif isinstance(tok, Wildcard):
             if isinstance(model, dict):
                 for key in model:
-                    self.emit(i, f"{cur}['{key}']", model[key], upstream)
+                    self.emit(i, "", model[key], False)  # below a wildcard: nothing can fail
             elif isinstance(model, list):
-                for idx in range(len(model)):
-                    # Jayway swallows misses below a wildcard over an array
-                    with contextlib.suppress(PathNotFound):
-                        self.index(i, idx, cur, model, upstream)
+                for item in model:
+                    self.emit(i, "", item, False)
         elif isinstance(tok, Scan):
             self.scan(i + 1, cur, model)
         else:
@@ -435,7 +435,7 @@ class _Evaluator:
             return
         definite = len(tok.names) == 1
         for name in tok.names:
-            here = f"{cur}['{name}']"
+            here = f"{cur}['{name}']" if upstream else ""  # only messages need it
             if name not in model:
                 if not leaf and upstream and definite:
                     raise self.fail(f"Missing property in path {here}")
@@ -460,7 +460,7 @@ class _Evaluator:
     def index(self, i: int, idx: int, cur: str, model: list[JSON], upstream: bool) -> None:
         eff = idx + len(model) if idx < 0 else idx
         hit = model[eff] if 0 <= eff < len(model) else None  # Jackson: out of range is null
-        self.emit(i, f"{cur}[{idx}]", hit, upstream)
+        self.emit(i, f"{cur}[{idx}]" if upstream else "", hit, upstream)
 
     def scan(self, i: int, cur: str, model: JSON) -> None:
         """``..``: apply token ``i`` at every node (pre-order) where it can apply."""
@@ -477,22 +477,22 @@ class _Evaluator:
         if applies:
             self.walk(i, cur, model, False)
         if isinstance(model, dict):
-            for key, value in model.items():
-                self.scan(i, f"{cur}['{key}']", value)
+            for value in model.values():
+                self.scan(i, "", value)
         elif isinstance(model, list):
-            for idx, value in enumerate(model):
-                self.scan(i, f"{cur}[{idx}]", value)
+            for value in model:
+                self.scan(i, "", value)
 
     def filter(self, i: int, tok: Filter, cur: str, model: JSON, upstream: bool) -> None:
         from eltflow.asl import jsonpath_filter as _filter
 
         if isinstance(model, dict):
             if _filter.accepts(tok.expr, model, self.root_doc):
-                self.emit(i, cur, model, upstream)
+                self.emit(i, "", model, False)
         elif isinstance(model, list):
-            for idx, item in enumerate(model):
+            for item in model:
                 if _filter.accepts(tok.expr, item, self.root_doc):
-                    self.emit(i, f"{cur}[{idx}]", item, upstream)
+                    self.emit(i, "", item, False)
         elif upstream:
             rest = "".join(t.fragment() for t in self.tokens[i:])
             raise self.fail(

@@ -9,6 +9,7 @@ import pytest
 
 from eltflow.asl.dataflow import (
     apply_result_path,
+    resolve_field,
     resolve_path,
     resolve_template,
     resolve_variable_path,
@@ -338,3 +339,29 @@ def test_resolve_path_picks_the_document_by_root() -> None:
     assert resolve_path("$.a", {"a": 1}, CONTEXT, {"a": 2}) == 1
     assert resolve_path("$$.State.RetryCount", {"a": 1}, CONTEXT) == 0
     assert resolve_path("$a", {"a": 1}, CONTEXT, {"a": 2}) == 2
+
+
+def test_fail_state_error_path_aws_cause() -> None:
+    # the cause AWS gives for a Fail state's ErrorPath (quoted in localstack#11951)
+    data: JSON = {"Error": "error-value", "Cause": "cause-value"}
+    assert resolve_field("$.Cause", data, field="CausePath") == "cause-value"
+    with pytest.raises(StatesError) as err:
+        resolve_field("$.ErrorX", data, field="ErrorPath")
+    assert err.value.error == "States.Runtime"
+    assert err.value.cause == (
+        "The JSONPath '$.ErrorX' specified for the field 'ErrorPath' could not be found in the "
+        'input \'{"Error":"error-value","Cause":"cause-value"}\''
+    )
+
+
+def test_cause_path_may_be_an_intrinsic() -> None:
+    def intrinsic(expression: str, resolve: Callable[[str], JSON]) -> JSON:
+        return f"cause: {resolve('$.cause')}"
+
+    out = resolve_field(
+        "States.Format('cause: {}', $.cause)",
+        {"cause": "x"},
+        field="CausePath",
+        intrinsic=intrinsic,
+    )
+    assert out == "cause: x"
