@@ -14,7 +14,11 @@ from collections.abc import Callable, Sequence
 
 from eltflow.errors import EltflowError
 
-COMMAND_MODULES: tuple[str, ...] = ("eltflow.cli.asl_commands", "eltflow.cli.runtime_commands")
+COMMAND_MODULES: tuple[str, ...] = (
+    "eltflow.cli.asl_commands",
+    "eltflow.cli.runtime_commands",
+    "eltflow.cli.sql_commands",
+)
 
 Handler = Callable[[argparse.Namespace], int]
 

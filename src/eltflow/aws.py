@@ -1,0 +1,71 @@
+"""``eltflow.aws.client(name)``: a boto3-shaped client, local or real.
+
+Code written against boto3 (``client.execute_statement(Sql=..., ClusterIdentifier=...)``) runs
+unchanged on a laptop: by default the client is eltflow's local implementation of the service;
+with ``[aws] mode = "aws"`` in eltflow.toml it is real boto3 (``region`` and ``endpoint_url``
+taken from the same table). Each service adds one entry to :data:`LOCAL_CLIENTS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eltflow.config import CONFIG_FILE, Settings, load_settings
+from eltflow.errors import ConfigError
+
+LocalFactory = Callable[[Settings], Any]
+
+
+def _redshift_data(settings: Settings) -> Any:
+    from eltflow.dataapi.client import LocalRedshiftDataClient
+    from eltflow.dataapi.factory import build_dataapi
+    from eltflow.store.db import Database
+
+    db = Database(settings.state_url)
+    return LocalRedshiftDataClient(build_dataapi(settings, db), owns_service=True, db=db)
+
+
+# service name (as boto3 spells it) → factory of the local client
+LOCAL_CLIENTS: dict[str, LocalFactory] = {
+    "redshift-data": _redshift_data,
+}
+
+
+def aws_mode(settings: Settings) -> bool:
+    """True when ``[aws] mode = "aws"``: calls go to real AWS through boto3."""
+    mode = settings.section("aws").get("mode", "local")
+    if mode not in ("local", "aws"):
+        raise ConfigError(f'{CONFIG_FILE}: [aws] mode must be "local" or "aws" (got {mode!r})')
+    return bool(mode == "aws")
+
+
+def boto3_client(service_name: str, settings: Settings) -> Any:
+    """A real boto3 client, configured from ``[aws]`` (``region``, ``endpoint_url``)."""
+    import boto3
+
+    section = settings.section("aws")
+    kwargs: dict[str, Any] = {}
+    if section.get("region"):
+        kwargs["region_name"] = str(section["region"])
+    if section.get("endpoint_url"):
+        kwargs["endpoint_url"] = str(section["endpoint_url"])
+    return boto3.client(service_name, **kwargs)  # type: ignore[call-overload]
+
+
+def client(service_name: str, settings: Settings | None = None) -> Any:
+    """A client for ``service_name`` with boto3's method names and response shapes.
+
+    Local clients own their resources: call ``close()`` when done (boto3 clients have it too).
+    """
+    settings = settings or load_settings()
+    if aws_mode(settings):
+        return boto3_client(service_name, settings)
+    factory = LOCAL_CLIENTS.get(service_name)
+    if factory is None:
+        raise ConfigError(
+            f"no local implementation of AWS service {service_name!r} (local services: "
+            f"{', '.join(sorted(LOCAL_CLIENTS))}); set [aws] mode = \"aws\" in {CONFIG_FILE} "
+            "to use real AWS"
+        )
+    return factory(settings)

@@ -1,0 +1,89 @@
+"""``arn:aws:states:::aws-sdk:redshiftdata:<action>``: the Redshift Data API as Task states.
+
+Parameters and results have the API's PascalCase shapes (timestamps as ISO-8601 strings, as
+Step Functions serialises SDK responses). A failed call raises ``StatesError`` named
+``RedshiftData.<ExceptionName>`` (``RedshiftData.ValidationException``...), which Retry and
+Catch match as on AWS. There is no ``.sync`` for the Data API, as on AWS: definitions poll with
+DescribeStatement in a Wait/Choice loop.
+
+Submissions are checkpointed: once ExecuteStatement/BatchExecuteStatement returns, its response
+is recorded through ``TaskRequest.checkpoint``; a task resumed after a crash with that record
+returns it instead of submitting the SQL a second time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from eltflow.errors import AwsApiError, StatesError
+from eltflow.integrations.base import Registry, TaskRequest
+from eltflow.types import JSON
+
+PREFIX = "arn:aws:states:::aws-sdk:redshiftdata:"
+ACTIONS: dict[str, str] = {
+    "executeStatement": "ExecuteStatement",
+    "batchExecuteStatement": "BatchExecuteStatement",
+    "describeStatement": "DescribeStatement",
+    "getStatementResult": "GetStatementResult",
+    "cancelStatement": "CancelStatement",
+    "listStatements": "ListStatements",
+}
+_SUBMITS = {"ExecuteStatement", "BatchExecuteStatement"}
+
+
+def to_json(value: Any) -> JSON:
+    """A service response as JSON: datetimes become ISO-8601 UTC strings with milliseconds."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    if isinstance(value, Mapping):
+        return {str(k): to_json(v) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list | tuple):
+        return [to_json(v) for v in value]
+    if isinstance(value, bytes):
+        import base64
+
+        return base64.b64encode(value).decode("ascii")
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+class RedshiftDataIntegration:
+    """The Task integration for every ``aws-sdk:redshiftdata`` action."""
+
+    def __init__(self, service: Any) -> None:
+        self.service = service  # anything with call(action, request) -> dict
+
+    def __call__(self, request: TaskRequest) -> JSON:
+        action_name = request.resource[len(PREFIX) :] if request.resource.startswith(PREFIX) else ""
+        action = ACTIONS.get(action_name)
+        if action is None:
+            raise StatesError(
+                "States.Runtime",
+                f"Resource {request.resource!r}: the Redshift Data API action {action_name!r} "
+                f"is not supported locally (supported: {', '.join(sorted(ACTIONS))})",
+            )
+        params = request.parameters if request.parameters is not None else {}
+        if not isinstance(params, dict):
+            raise StatesError(
+                "RedshiftData.ValidationException",
+                f"The parameters of {action_name} must be a JSON object, "
+                f"got {type(params).__name__}",
+            )
+        if action in _SUBMITS and isinstance(request.recorded, dict) and "Id" in request.recorded:
+            return request.recorded  # re-attach: this task already submitted its SQL
+        try:
+            response = self.service.call(action, params)
+        except AwsApiError as e:
+            raise StatesError(f"RedshiftData.{e.code}", e.message) from e
+        out = to_json(response)
+        if action in _SUBMITS and request.checkpoint is not None:
+            request.checkpoint(out)
+        return out
+
+
+def register(registry: Registry, service: Any) -> None:
+    """Serve every ``arn:aws:states:::aws-sdk:redshiftdata:*`` resource with ``service``."""
+    registry.add_prefix(PREFIX, RedshiftDataIntegration(service))
