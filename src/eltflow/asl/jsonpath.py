@@ -241,9 +241,12 @@ class _Parser:
         self.pos = end + 1
         try:
             if ":" in body:
+                # Jayway reads only the first two numbers: a step ([0:4:2]) is ignored
                 parts = body.split(":")
-                if len(parts) != 2 or parts == ["", ""]:
+                if len(parts) > 3 or parts[:2] == ["", ""]:
                     raise ValueError
+                if len(parts) == 3 and parts[2]:
+                    int(parts[2])
                 return Slice(
                     int(parts[0]) if parts[0] else None, int(parts[1]) if parts[1] else None
                 )

@@ -60,6 +60,7 @@ def test_spec_parameters_example_index_and_slice() -> None:
         ("$.v[:-4]", [0, 10]),
         ("$.v[4:100]", [40, 50]),
         ("$.v[3:1]", []),
+        ("$.v[0:4:2]", [0, 10, 20, 30]),  # Jayway ignores a step
     ],
 )
 def test_slices_follow_jayway(path: str, expected: JSON) -> None:
@@ -199,7 +200,19 @@ def test_path_not_found_is_a_states_error() -> None:
 
 @pytest.mark.parametrize(
     "bad",
-    ["", "foo", "$.", "$..", "$[", "$['a'", "$[a]", "$.a b", "$[1:2:3]", "$[?(@.a >)]", "$.a[?@]"],
+    [
+        "",
+        "foo",
+        "$.",
+        "$..",
+        "$[",
+        "$['a'",
+        "$[a]",
+        "$.a b",
+        "$[1:2:3:4]",
+        "$[?(@.a >)]",
+        "$.a[?@]",
+    ],
 )
 def test_bad_syntax_is_a_value_error_with_a_position(bad: str) -> None:
     with pytest.raises(ValueError, match="Invalid JSONPath"):
