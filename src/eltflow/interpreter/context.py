@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import random
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from eltflow.interpreter.protocol import ExecutionContext
 from eltflow.types import JSON, JSONObject
@@ -54,10 +55,27 @@ def context_object(
     return out
 
 
+class _LazyRandom:
+    """Seeds a :class:`random.Random` on first use: seeding costs more than most states, and
+    almost no state draws a number."""
+
+    __slots__ = ("_rng", "_seed")
+
+    def __init__(self, seed: str) -> None:
+        self._seed = seed
+        self._rng: random.Random | None = None
+
+    def __getattr__(self, name: str) -> Any:
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = random.Random(self._seed)
+        return getattr(rng, name)
+
+
 def rng_for(ctx: ExecutionContext, event_id: int) -> random.Random:
     """A generator seeded by the execution's seed and the next event id: a replay of the same
     history draws the same numbers (States.UUID, $random, FULL jitter)."""
-    return random.Random(f"{ctx.seed}|{ctx.execution_arn}|{event_id}")
+    return cast(random.Random, _LazyRandom(f"{ctx.seed}|{ctx.execution_arn}|{event_id}"))
 
 
 def task_token(ctx: ExecutionContext, task_id: str) -> str:

@@ -16,9 +16,13 @@ Event = tuple[str, JSONObject]
 _NOT_TRUNCATED: JSONObject = {"truncated": False}
 
 
+# One encoder for every call: ``json.dumps`` with non-default options builds a new one each time.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(value: JSON) -> str:
     """JSON as AWS writes it into history: compact, UTF-8 kept."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _encode(value)
 
 
 # --- which events a Task's resource produces -------------------------------------------------

@@ -174,8 +174,8 @@ def timed_out(stepper: Stepper, frame: Frame, state: TaskState) -> None:
 
 
 def finish(stepper: Stepper, frame: Frame, state: TaskState | object, result: JSON) -> None:
-    """Shared by Task, Parallel and Map: ResultSelector → ResultPath → OutputPath (JSONPath) or
-    Output (JSONata), Assign evaluated on the result, then leave the state."""
+    """Shared by Task, Parallel and Map: Assign (on the raw result), ResultSelector →
+    ResultPath → OutputPath (JSONPath), or Output and Assign (JSONata); then leave the state."""
     s = cast(TaskState, state)
     try:
         if s.query_language == JSONATA:
@@ -188,26 +188,21 @@ def finish(stepper: Stepper, frame: Frame, state: TaskState | object, result: JS
                     output = flow.jsonata(s.output, states, variables, stepper.rng(), "Output")
                 assigned = flow.assign_jsonata(s.assign, states, variables, stepper.rng())
         else:
-            context = None
-            if s.result_selector is not None:
-                context = stepper.context(frame)
-                result = flow.template(
-                    s.result_selector,
-                    result,
-                    context,
-                    stepper.variables(frame),
-                    stepper.rng(),
-                    "ResultSelector",
-                )
             assigned = None
-            if s.assign is not None:
-                assigned = flow.assign_jsonpath(
-                    s.assign,
-                    result,
-                    context or stepper.context(frame),
-                    stepper.variables(frame),
-                    stepper.rng(),
-                )
+            if s.assign is not None or s.result_selector is not None:
+                # Assign sees the raw result, before ResultSelector (as AWS evaluates it).
+                context = stepper.context(frame)
+                variables = stepper.variables(frame)
+                assigned = flow.assign_jsonpath(s.assign, result, context, variables, stepper.rng())
+                if s.result_selector is not None:
+                    result = flow.template(
+                        s.result_selector,
+                        result,
+                        context,
+                        variables,
+                        stepper.rng(),
+                        "ResultSelector",
+                    )
             output = flow.place_result(s.result_path, frame.input, result)
             output = flow.select(s.output_path, output, "OutputPath")
         stepper.exit(frame, s, output, assigned)

@@ -64,6 +64,7 @@ EXECUTION_TIMER = "execution/timeout"
 # Fast path for the payload limit: a compact JSON text shorter than this many characters can't
 # exceed 256 KiB even if every character took 4 bytes in UTF-8.
 _SAFE_CHARS = limits.MAX_PAYLOAD_BYTES // 4
+_MAX_EVENTS = limits.MAX_HISTORY_EVENTS
 
 
 class _HistoryFull(Exception):
@@ -91,7 +92,7 @@ class Stepper:
     def emit(self, frame: Frame | None, event: ev.Event) -> int:
         st = self.st
         eid = st.next_event_id
-        if eid >= limits.MAX_HISTORY_EVENTS and st.status == "RUNNING":
+        if eid >= _MAX_EVENTS and st.status == "RUNNING":
             raise _HistoryFull
         st.next_event_id = eid + 1
         prev = frame.last_event if frame is not None and frame.last_event else st.last_event_id
@@ -191,10 +192,12 @@ class Stepper:
         state = self.state_of(frame)
         frame.entries += 1
         frame.entered_time = self.now
-        frame.retry_counts = []
+        if frame.retry_counts:
+            frame.retry_counts = []
         frame.retry_total = 0
         frame.attempt = 0
-        frame.children = []
+        if frame.children:
+            frame.children = []
         try:
             text = self.payload_text(frame.input, state.name)
         except StatesError as e:
