@@ -24,6 +24,8 @@ from functools import lru_cache
 from typing import Any
 
 from eltflow.asl import fields as F
+from eltflow.asl.intrinsics import check_syntax
+from eltflow.asl.jsonpath import parse_path
 from eltflow.asl.model import JSONATA, JSONPATH, QueryLanguage
 from eltflow.errors import Diagnostic
 
@@ -37,6 +39,13 @@ MISSING_DESCRIPTION = "MISSING_DESCRIPTION"
 INVALID_RESOURCE = "INVALID_RESOURCE"
 RESERVED_VARIABLE = "RESERVED_VARIABLE_NAME"
 INVALID_VARIABLE = "INVALID_VARIABLE_NAME"
+INVALID_LABEL = "INVALID_LABEL_NAME"
+DUPLICATE_LABEL = "DUPLICATE_LABEL_NAME"
+
+# A Map Label "can be up to 40 characters long" and can't contain whitespace, brackets,
+# wildcards, special characters or control characters; it is unique within the definition.
+_MAX_LABEL_LENGTH = 40
+_LABEL_FORBIDDEN = frozenset(' <>{}[]?*"#%\\^|~`$&,;:/')
 
 
 class _JsonObject(dict[str, Any]):
@@ -140,35 +149,7 @@ def _jsonata_error(expression: str) -> str | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# JSONPath syntax (a private checker; evaluation lives in asl/jsonpath.py).
-
-_NAME = re.compile(r"[^.\[\]\s()'\"*]+")
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_INT = re.compile(r"-?\d+")
-_SLICE = re.compile(r"(-?\d+)?:(-?\d+)?(:(-?\d+)?)?")
-_QUOTED = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-
-
-def _bracket_end(path: str, start: int) -> int:
-    """Index of the ``]`` closing the ``[`` at ``start`` (quotes and parentheses respected)."""
-    depth, quote, i = 0, "", start + 1
-    while i < len(path):
-        c = path[i]
-        if quote:
-            if c == "\\":
-                i += 1
-            elif c == quote:
-                quote = ""
-        elif c in "'\"":
-            quote = c
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-        elif c == "]" and depth == 0:
-            return i
-        i += 1
-    return -1
+# Path syntax: the evaluator's own parser decides, so what validates also runs.
 
 
 def path_error(path: str, *, reference: bool = False) -> str | None:
@@ -176,67 +157,20 @@ def path_error(path: str, *, reference: bool = False) -> str | None:
 
     "A Path is a string, beginning with "$", used to identify components with a JSON text"; a
     Reference Path "is a Path with syntax limited in such a way that it can only identify a
-    single node": only ``.name``, ``['name']`` and ``[index]`` steps. Non-reference paths may
-    also start with ``$$`` (the context object) or ``$name`` (a workflow variable).
+    single node": only ``.name``, ``['name']`` and ``[index]`` steps, from the state input
+    (not the ``$$`` context object or a ``$variable``).
     """
     if not path.startswith("$"):
         if reference:
             return "Value is not a Reference Path: Reference path didn't start with '$'"
         return "Value must be a valid JSONPath."
-    bad = "Value is not a Reference Path" if reference else "Value must be a valid JSONPath."
-    i = 1
-    if path.startswith("$$"):
-        if reference:
-            return bad
-        i = 2
-    elif i < len(path) and path[i] not in ".[":
-        m = _VARIABLE.match(path, i)
-        if reference or not m:
-            return bad
-        i = m.end()
-    while i < len(path):
-        c = path[i]
-        if c == ".":
-            if path.startswith("..", i):
-                if reference:
-                    return bad
-                i += 2
-                if i < len(path) and path[i] == "[":
-                    continue
-            else:
-                i += 1
-            if i < len(path) and path[i] == "*" and not reference:
-                i += 1
-                continue
-            m = _NAME.match(path, i)
-            if not m:
-                return bad
-            i = m.end()
-        elif c == "[":
-            end = _bracket_end(path, i)
-            if end < 0:
-                return bad
-            if not _bracket_ok(path[i + 1 : end].strip(), reference):
-                return bad
-            i = end + 1
-        else:
-            return bad
+    try:
+        parsed = parse_path(path)
+    except ValueError as exc:
+        return f"Value must be a valid JSONPath. ({exc})"
+    if reference and (parsed.root != "$" or not parsed.is_reference):
+        return "Value is not a Reference Path"
     return None
-
-
-def _bracket_ok(inner: str, reference: bool) -> bool:
-    if _INT.fullmatch(inner) or _QUOTED.fullmatch(inner):
-        return reference is False or not inner.startswith("-")
-    if reference:
-        return False
-    if inner == "*" or _SLICE.fullmatch(inner):
-        return True
-    if inner.startswith("?(") and inner.endswith(")"):
-        return len(inner) > 3  # a filter: its expression is checked when evaluated
-    if inner.startswith("(") and inner.endswith(")"):
-        return True
-    parts = [p.strip() for p in inner.split(",")]
-    return len(parts) > 1 and all(_INT.fullmatch(p) or _QUOTED.fullmatch(p) for p in parts)
 
 
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})")
@@ -272,6 +206,7 @@ class _Validator:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     top_ql: QueryLanguage = JSONPATH
     state_names: dict[str, str] = field(default_factory=dict)  # name -> first path
+    labels: set[str] = field(default_factory=set)
 
     def add(self, path: str, code: str, message: str) -> None:
         self.diagnostics.append(_diag(path, code, message))
@@ -424,6 +359,8 @@ class _Validator:
         self.obj(state, path, spec, ql)
         if "Assign" in state and "Assign" in spec.fields:
             self.assign(state["Assign"], _ptr(path, "Assign"), ql)
+        if stype == "Map" and isinstance(state.get("Label"), str):
+            self.label(state["Label"], _ptr(path, "Label"))
         heartbeat, timeout = state.get("HeartbeatSeconds"), state.get("TimeoutSeconds")
         if _is_number(heartbeat) and _is_number(timeout) and heartbeat >= timeout:  # type: ignore[operator]
             # "If provided, the HeartbeatSeconds interval MUST be smaller than TimeoutSeconds."
@@ -432,6 +369,20 @@ class _Validator:
                 SCHEMA,
                 "HeartbeatSeconds must be smaller than TimeoutSeconds",
             )
+
+    def label(self, label: str, path: str) -> None:
+        """A Map Run label: at most 40 characters, no special characters, unique."""
+        bad = [c for c in label if c in _LABEL_FORBIDDEN or not c.isprintable() or c.isspace()]
+        if not label or len(label) > _MAX_LABEL_LENGTH or bad:
+            self.add(
+                path,
+                INVALID_LABEL,
+                f"Label '{label}' is invalid: use up to 40 characters "
+                "without whitespace, brackets, wildcards or special characters",
+            )
+        if label in self.labels:
+            self.add(path, DUPLICATE_LABEL, f"Duplicate Label: '{label}'")
+        self.labels.add(label)
 
     def state_language(self, state: Mapping[str, Any], path: str) -> QueryLanguage:
         """Resolve the state's QueryLanguage.
@@ -478,16 +429,15 @@ class _Validator:
                 self.dollar_value(item, where, key)
 
     def dollar_value(self, item: Any, path: str, key: str) -> None:
-        ok = isinstance(item, str) and (
-            item.startswith("States.") or (item.startswith("$") and path_error(item) is None)
-        )
-        if not ok:
-            self.add(
-                path,
-                SCHEMA,
+        problem: str | None = "not a string"
+        if isinstance(item, str):
+            problem = check_syntax(item) if item.startswith("States.") else path_error(item)
+        if problem is not None:
+            message = (
                 f"The value for the field '{key}' must be a valid JSONPath or a valid "
-                "intrinsic function call",
+                "intrinsic function call"
             )
+            self.add(path, SCHEMA, message)
 
     def assign(self, value: Any, path: str, ql: QueryLanguage) -> None:
         """Variable names in ``Assign``; ``$states`` is reserved."""

@@ -820,6 +820,37 @@ CASES: list[tuple[str, Any, str, str, str]] = [
         "/States/S/Assign/v.$",
         "valid JSONPath",
     ),
+    (
+        "dollar-key-bad-intrinsic",
+        one({"Type": "Pass", "Parameters": {"a.$": "States.Format('x'"}, "End": True}),
+        SCHEMA,
+        "/States/S/Parameters/a.$",
+        "valid intrinsic function call",
+    ),
+    (
+        "map-label-too-long",
+        one(mapping(Label="x" * 41)),
+        "INVALID_LABEL_NAME",
+        "/States/S/Label",
+        "40",
+    ),
+    (
+        "map-label-special",
+        one(mapping(Label="a b")),
+        "INVALID_LABEL_NAME",
+        "/States/S/Label",
+        "a b",
+    ),
+    (
+        "map-label-duplicate",
+        {
+            "StartAt": "M1",
+            "States": {"M1": mapping(Label="L", Next="M2", End=False), "M2": mapping(Label="L")},
+        },
+        "DUPLICATE_LABEL_NAME",
+        "/States/M2/Label",
+        "L",
+    ),
     # -- query languages -----------------------------------------------------------------------
     (
         "jsonata-field-in-jsonpath",
@@ -1329,7 +1360,8 @@ def test_valid_edge_cases_are_accepted() -> None:
         ("$myVar", True, False),
         ("a.b", False, False),
         ("$.a[", False, False),
-        ("$.a]", False, False),
+        ("$.a b", False, False),
+        ("$[-1]", True, True),
         ("$.", False, False),
         ("$.a..", False, False),
         ("$[]", False, False),
