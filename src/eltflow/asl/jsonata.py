@@ -16,22 +16,22 @@ TestState/StartExecution comparisons):
 - ``$now()``/``$millis()`` return the time passed in (default: the state's entered time from
   the context object), never the wall clock, so replays agree.
 
-Thread safety: jsonata-python keeps per-evaluation state on the compiled object of the thread
-that compiled it, so compiled expressions are cached per thread (an LRU keyed by text) and every
-evaluation binds its own frame; nothing shared is mutated.
+Thread safety: compiled expressions are cached (an LRU keyed by text) and shared by threads.
+Every evaluation binds its own frame, and no cached object is left as the library's per-thread
+scratch instance (see :func:`_compile`), so nothing shared is mutated while evaluating.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import random
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Final
 
 from eltflow.asl import errors
@@ -39,8 +39,8 @@ from eltflow.asl.intrinsics import JavaRandom
 from eltflow.errors import StatesError
 from eltflow.types import JSON
 
-CACHE_SIZE: Final = 512
-"""Compiled expressions kept per thread; compiling costs about twice an evaluation."""
+CACHE_SIZE: Final = 1024
+"""Compiled expressions kept (LRU by text); compiling costs about twice an evaluation."""
 
 _HASH_ALGORITHMS: Final = {
     "MD5": "md5",
@@ -71,27 +71,21 @@ def inner(value: str) -> str:
 
 # --- compilation ------------------------------------------------------------------------------
 
-_cache = threading.local()
 
-
+@lru_cache(maxsize=CACHE_SIZE)
 def _compile(text: str) -> Any:
     import jsonata  # lazy: the library costs start-up time that CLI commands should not pay
 
-    compiled = getattr(_cache, "lru", None)
-    if compiled is None:
-        compiled = OrderedDict()
-        _cache.lru = compiled
-    found = compiled.get(text)
-    if found is not None:
-        compiled.move_to_end(text)
-        return found
     expression = jsonata.Jsonata(text)
     # Keep JSONata's null marker distinct from "undefined": AWS keeps a JSON null and fails on
     # an expression that returned nothing.
     expression.set_output_convert_nulls(False)
-    compiled[text] = expression
-    if len(compiled) > CACHE_SIZE:
-        compiled.popitem(last=False)
+    # The library keeps evaluation scratch state (current frame, input) on a per-thread
+    # "current" instance, and a constructor makes the new object its thread's current one. A
+    # cached object shared by several threads must never be anyone's scratch instance, so drop
+    # that registration: the next evaluation in this thread makes itself a private copy.
+    with contextlib.suppress(AttributeError):
+        del jsonata.Jsonata.CURRENT.jsonata
     return expression
 
 

@@ -248,19 +248,29 @@ def test_check_syntax(expr: str, message: str | None) -> None:
 
 
 def test_concurrent_evaluations_keep_their_own_bindings() -> None:
+    # Each worker binds a variable only it has; a frame leaking between threads would let
+    # another worker see it. With the library's default per-thread bookkeeping, this exact
+    # workload saw other workers' variables in about half the evaluations.
     failures: list[str] = []
+    start = threading.Barrier(4)
+    expression = (
+        "{% [$n * 2 + $states.input.k, $exists($only0), $exists($only1), $exists($only2), "
+        "$exists($only3)] %}"
+    )
 
     def work(worker: int) -> None:
         rng = random.Random(worker)
-        for i in range(150):
+        start.wait()
+        for i in range(200):
+            variables: dict[str, JSON] = {"n": i, f"only{worker}": True}
             got = evaluate(
-                "{% $n * 2 + $states.input.k %}",
+                expression,
                 states={"input": {"k": worker}},
-                variables={"n": i},
+                variables=variables,
                 rng=rng,
                 field="Output",
             )
-            if got != i * 2 + worker:
+            if got != [i * 2 + worker, *(w == worker for w in range(4))]:
                 failures.append(f"worker {worker} iteration {i}: {got}")
 
     threads = [threading.Thread(target=work, args=(w,)) for w in range(4)]
