@@ -237,3 +237,37 @@ def _config_datetime(value: Any, label: str) -> datetime:
     if isinstance(value, str):
         return parse_datetime(value, label)
     raise ScheduleError(f"{label} must be a date-time, got {value!r}")
+
+
+class FireStatus(StrEnum):
+    PENDING = "PENDING"  # claimed by a scheduler that is starting it
+    STARTED = "STARTED"  # the execution was started (execution_arn is set)
+    SKIPPED = "SKIPPED"  # the overlap policy dropped it (reason says why)
+    BUFFERED = "BUFFERED"  # buffer_one: waits for the running execution to end
+    FAILED = "FAILED"  # the target rejected the start (reason has the error)
+
+
+@dataclass(frozen=True)
+class Fire:
+    """One fire of a schedule, keyed by (schedule, nominal fire time)."""
+
+    schedule: str
+    fire_time: datetime  # nominal, UTC
+    due_at: datetime  # nominal + flexible-window offset, UTC
+    execution_name: str
+    status: FireStatus
+    execution_arn: str | None = None
+    reason: str = ""
+    backfill: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "Schedule": self.schedule,
+            "FireTime": self.fire_time.isoformat(),
+            "DueAt": self.due_at.isoformat(),
+            "ExecutionName": self.execution_name,
+            "Status": self.status.value,
+            "ExecutionArn": self.execution_arn,
+            "Reason": self.reason,
+            "Backfill": self.backfill,
+        }

@@ -15,12 +15,12 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from eltflow.scheduler.expressions import fires_between
+from eltflow.scheduler.expressions import fires_between, next_fire
 from eltflow.scheduler.model import CatchUp, Schedule
 
 DEFAULT_GRACE = timedelta(seconds=60)  # AWS invokes within 60 s of the nominal minute
 _EXEC_NAME_MAX = 80  # Step Functions' limit on execution names
-_UNSAFE = re.compile(r"[^0-9A-Za-z_\-]")
+_UNSAFE = re.compile(r"[^0-9A-Za-z_.\-]")
 
 
 @dataclass(frozen=True)
@@ -141,3 +141,20 @@ def plan(
     fire = sorted(set(keep) | set(on_time))
     dropped = [f for f in missed if f not in set(keep)]
     return Plan(fire, dropped, missed_total - len(keep), new_cursor)
+
+
+def upcoming(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
+    """The next ``count`` nominal fires strictly after ``after`` that the dates allow (UTC)."""
+    expr = schedule.parsed
+    out: list[datetime] = []
+    cursor = after
+    lo = lower_bound(schedule)
+    if lo is not None and cursor < lo:
+        cursor = lo - timedelta(microseconds=1)
+    while len(out) < count:
+        nxt = next_fire(expr, cursor, schedule.tz, anchor=anchor_of(schedule))
+        if nxt is None or (schedule.end_date is not None and nxt >= schedule.end_date):
+            break
+        out.append(nxt.astimezone(UTC))
+        cursor = nxt
+    return out
