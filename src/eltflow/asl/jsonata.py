@@ -155,8 +155,11 @@ def _quote(value: object) -> str:
 def _failure(expression: str, field: str, exc: Exception) -> StatesError:
     from jsonata.jexception import JException
 
-    if isinstance(exc, JException):
+    if isinstance(exc, JException) and exc.error in JException.error_codes:
         tail = f". {exc.error}: {_message(exc)}"
+    elif isinstance(exc, JException):
+        # Raised with a bare message in the code slot: AWS shows such messages after a colon.
+        tail = f": {exc.error}"
     elif isinstance(exc, _FunctionError):
         tail = f". {exc}"
     else:
