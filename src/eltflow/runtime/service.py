@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from eltflow.clock import Clock
@@ -60,7 +61,7 @@ class StatesService:
         self,
         *,
         name: str,
-        definition: str | JSONObject,
+        definition: str | Mapping[str, Any],
         role_arn: str = arns.DEFAULT_ROLE_ARN,
         type: str = "STANDARD",
     ) -> JSONObject:
@@ -121,7 +122,7 @@ class StatesService:
         self,
         *,
         state_machine_arn: str,
-        definition: str | JSONObject | None = None,
+        definition: str | Mapping[str, Any] | None = None,
         role_arn: str | None = None,
     ) -> JSONObject:
         """Publish a new version; running executions keep the version they started with."""
