@@ -42,6 +42,10 @@ from eltflow.asl.jsonpath import PathNotFound
 from eltflow.errors import StatesError
 from eltflow.types import JSON
 
+FAILURE_ERROR: Final = errors.RUNTIME
+"""The error a failing intrinsic raises on AWS: ``States.Runtime`` (terminal, uncatchable), as
+recorded from real executions -- not the ``States.IntrinsicFailure`` the docs list."""
+
 MAX_NESTING: Final = 10
 """"You can nest up to 10 intrinsic functions within a field" (intrinsic functions page)."""
 
@@ -338,7 +342,7 @@ def evaluate(
     except _Invalid as exc:
         detail = exc.detail
     raise StatesError(
-        errors.RUNTIME, f"The function '{expression}' had the following error: {detail}"
+        FAILURE_ERROR, f"The function '{expression}' had the following error: {detail}"
     )
 
 
