@@ -200,7 +200,7 @@ def task_succeeded(resource: str, output_text: str) -> Event:
     return f"{prefix}Succeeded", {f"{key}SucceededEventDetails": body}
 
 
-def _task_error(kind: str, resource: str, error: str, cause: str) -> Event:
+def _task_error(kind: str, resource: str, error: str, cause: str | None) -> Event:
     prefix, rtype, rname, _ = resource_kind(resource)
     body = _error_details(error, cause)
     if prefix == "Task":
@@ -215,5 +215,5 @@ def task_failed(resource: str, error: str, cause: str) -> Event:
     return _task_error("Failed", resource, error, cause)
 
 
-def task_timed_out(resource: str, error: str, cause: str) -> Event:
+def task_timed_out(resource: str, error: str, cause: str | None) -> Event:
     return _task_error("TimedOut", resource, error, cause)

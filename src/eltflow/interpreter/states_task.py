@@ -169,7 +169,8 @@ def timed_out(stepper: Stepper, frame: Frame, state: TaskState) -> None:
         stepper.st.waiting.pop(task_id, None)
         frame.pending_task = None
         stepper.effects.append(CancelTask(task_id=task_id))
-    stepper.emit(frame, ev.task_timed_out(state.resource, asl_errors.TIMEOUT, ""))
+    # AWS records no cause for a timeout; the error output still carries "Cause": "".
+    stepper.emit(frame, ev.task_timed_out(state.resource, asl_errors.TIMEOUT, None))
     stepper.state_error(frame, state, asl_errors.TIMEOUT, "")
 
 

@@ -1,0 +1,205 @@
+"""History events: AWS's sequences, type names and *EventDetails shapes (GetExecutionHistory)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from eltflow import execute
+from eltflow.asl.parser import parse
+from eltflow.interpreter import advance, start
+from eltflow.interpreter.protocol import ExecutionContext, RunTask, TaskSucceeded
+from eltflow.types import JSON
+
+LAMBDA = "arn:aws:lambda:us-east-1:123456789012:function:HelloWorld"
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _ctx() -> ExecutionContext:
+    return ExecutionContext(
+        execution_arn="arn:aws:states:us-east-1:123456789012:execution:hello:run-1",
+        execution_name="run-1",
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:hello",
+        state_machine_name="hello",
+        start_time=T0,
+        seed="s",
+    )
+
+
+def _hello(payload: JSON) -> JSON:
+    return {"Hello": "World"}
+
+
+def test_lambda_task_history_matches_the_api_reference_example() -> None:
+    # GetExecutionHistory's example: a one-state machine calling a Lambda function by ARN.
+    definition = {
+        "StartAt": "HelloWorld",
+        "States": {"HelloWorld": {"Type": "Task", "Resource": LAMBDA, "End": True}},
+    }
+    result = execute(definition, {}, tasks={LAMBDA: _hello})
+    assert result.event_types() == [
+        "ExecutionStarted",
+        "TaskStateEntered",
+        "LambdaFunctionScheduled",
+        "LambdaFunctionStarted",
+        "LambdaFunctionSucceeded",
+        "TaskStateExited",
+        "ExecutionSucceeded",
+    ]
+    assert [e.id for e in result.history] == [1, 2, 3, 4, 5, 6, 7]
+    assert [e.previous_event_id for e in result.history] == [0, 1, 2, 3, 4, 5, 6]
+    scheduled = result.history[2].details["lambdaFunctionScheduledEventDetails"]
+    assert scheduled == {"resource": LAMBDA, "input": "{}", "inputDetails": {"truncated": False}}
+    assert "lambdaFunctionStartedEventDetails" not in result.history[3].details
+    assert result.history[4].details == {
+        "lambdaFunctionSucceededEventDetails": {
+            "output": '{"Hello":"World"}',
+            "outputDetails": {"truncated": False},
+        }
+    }
+    assert result.history[-1].details == {
+        "executionSucceededEventDetails": {
+            "output": '{"Hello":"World"}',
+            "outputDetails": {"truncated": False},
+        }
+    }
+
+
+def test_service_integration_task_events_name_resource_type_and_api() -> None:
+    resource = "arn:aws:states:::dynamodb:getItem"
+    definition = {
+        "StartAt": "Get",
+        "States": {
+            "Get": {
+                "Type": "Task",
+                "Resource": resource,
+                "TimeoutSeconds": 30,
+                "Parameters": {"TableName": "jobs", "Key": {"JobID": {"S.$": "$.id"}}},
+                "End": True,
+            }
+        },
+    }
+    result = execute(definition, {"id": "101"}, tasks={resource: lambda p: {"Item": {}}})
+    assert result.event_types()[2:5] == ["TaskScheduled", "TaskStarted", "TaskSucceeded"]
+    details = result.history[2].details["taskScheduledEventDetails"]
+    assert isinstance(details, dict)
+    assert details["resourceType"] == "dynamodb"
+    assert details["resource"] == "getItem"
+    assert details["region"] == "us-east-1"
+    assert details["timeoutInSeconds"] == 30
+    assert json.loads(str(details["parameters"])) == {
+        "TableName": "jobs",
+        "Key": {"JobID": {"S": "101"}},
+    }
+    assert result.history[3].details == {
+        "taskStartedEventDetails": {"resourceType": "dynamodb", "resource": "getItem"}
+    }
+
+
+def test_state_entered_and_exited_details() -> None:
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "End": True}},
+    }
+    result = execute(definition, {"a": "é"})
+    entered, exited = result.history[1], result.history[2]
+    assert entered.type == "PassStateEntered"
+    assert entered.details == {
+        "stateEnteredEventDetails": {
+            "name": "P",
+            "input": '{"a":"é"}',
+            "inputDetails": {"truncated": False},
+        }
+    }
+    assert exited.details == {
+        "stateExitedEventDetails": {
+            "name": "P",
+            "output": '{"a":"é","r":{"x":1}}',
+            "outputDetails": {"truncated": False},
+        }
+    }
+    started = result.history[0].details["executionStartedEventDetails"]
+    assert isinstance(started, dict)
+    assert started["input"] == '{"a":"é"}'
+    assert "roleArn" in started
+
+
+def test_assigned_variables_appear_in_the_exited_event() -> None:
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Assign": {"n": 1, "who.$": "$.name"}, "End": True}},
+    }
+    result = execute(definition, {"name": "x"})
+    details = result.history[2].details["stateExitedEventDetails"]
+    assert isinstance(details, dict)
+    assert details["assignedVariables"] == {"n": "1", "who": '"x"'}
+    assert details["assignedVariablesDetails"] == {"truncated": False}
+
+
+def test_parallel_and_map_event_families() -> None:
+    definition = {
+        "StartAt": "Par",
+        "States": {
+            "Par": {
+                "Type": "Parallel",
+                "Next": "Map",
+                "Branches": [
+                    {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}},
+                    {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}},
+                ],
+            },
+            "Map": {
+                "Type": "Map",
+                "End": True,
+                "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": True}}},
+            },
+        },
+    }
+    result = execute(definition, {})
+    types = result.event_types()
+    assert types[:3] == ["ExecutionStarted", "ParallelStateEntered", "ParallelStateStarted"]
+    assert types.index("ParallelStateSucceeded") < types.index("ParallelStateExited")
+    started = result.events("MapStateStarted")[0]
+    assert started.details == {"mapStateStartedEventDetails": {"length": 2}}
+    iterations = result.events("MapIterationStarted")
+    assert [e.details for e in iterations] == [
+        {"mapIterationStartedEventDetails": {"name": "Map", "index": 0}},
+        {"mapIterationStartedEventDetails": {"name": "Map", "index": 1}},
+    ]
+    assert len(result.events("MapIterationSucceeded")) == 2
+    assert types[-3:] == ["MapStateSucceeded", "MapStateExited", "ExecutionSucceeded"]
+    assert result.output == [{}, {}]
+
+
+def test_fail_state_events() -> None:
+    definition = {
+        "StartAt": "F",
+        "States": {"F": {"Type": "Fail", "Error": "Custom.Error", "Cause": "it broke"}},
+    }
+    result = execute(definition, {})
+    assert result.event_types() == ["ExecutionStarted", "FailStateEntered", "ExecutionFailed"]
+    assert result.history[-1].details == {
+        "executionFailedEventDetails": {"error": "Custom.Error", "cause": "it broke"}
+    }
+    assert (result.status, result.error, result.cause) == ("FAILED", "Custom.Error", "it broke")
+
+
+def test_event_ids_are_sequential_and_timestamps_come_from_now() -> None:
+    machine = parse(
+        {
+            "StartAt": "T",
+            "States": {
+                "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "End": True}
+            },
+        }
+    )
+    state, events, effects = start(machine, {}, _ctx(), T0)
+    assert [e.timestamp for e in events] == [T0, T0, T0]
+    run = effects[0]
+    assert isinstance(run, RunTask)
+    later = datetime(2026, 3, 1, 12, 5, tzinfo=UTC)
+    state, more, _ = advance(machine, state, TaskSucceeded(task_id=run.task_id, output=1), later)
+    assert [e.id for e in events + more] == list(range(1, len(events) + len(more) + 1))
+    assert {e.timestamp for e in more} == {later}
+    assert [e.to_aws()["type"] for e in more][-1] == "ExecutionSucceeded"
+    assert more[-1].to_aws()["timestamp"] == later.isoformat()
