@@ -190,7 +190,7 @@ def state(draw: st.DrawFn, name: str, nxt: str | None, top: str, depth: int) -> 
             _maybe(draw, s, "MaxConcurrency", st.one_of(st.integers(0, 5), expressions))
         _maybe(draw, s, "ToleratedFailurePercentage", st.sampled_from([0, 12.5, 100]))
         _maybe(draw, s, "ToleratedFailureCount", st.integers(0, 3))
-        _maybe(draw, s, "Label", st.just("lbl"))
+        _maybe(draw, s, "Label", st.just(f"label{name}"))  # labels are unique
     if stype in ("Task", "Parallel", "Map"):
         _maybe(draw, s, "Retry", retriers())
         _maybe(draw, s, "Catch", catchers(target, ql))
@@ -226,7 +226,7 @@ def definitions(draw: st.DrawFn) -> dict[str, Any]:
     return d
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(definitions())
 def test_parse_to_dict_round_trip(definition: dict[str, Any]) -> None:
     assert validate(definition) == []
@@ -237,7 +237,7 @@ def test_parse_to_dict_round_trip(definition: dict[str, Any]) -> None:
     assert to_dict(parse(written)) == written
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(definitions())
 def test_text_and_mapping_parse_alike(definition: dict[str, Any]) -> None:
     import json

@@ -40,6 +40,8 @@ INVALID_RESOURCE = "INVALID_RESOURCE"
 RESERVED_VARIABLE = "RESERVED_VARIABLE_NAME"
 INVALID_VARIABLE = "INVALID_VARIABLE_NAME"
 INVALID_LABEL = "INVALID_LABEL_NAME"
+INVALID_JSONATA = "INVALID_JSONATA_EXPRESSION"
+UNSUPPORTED_JSONATA = "UNSUPPORTED_JSONATA_EXPRESSION"
 DUPLICATE_LABEL = "DUPLICATE_LABEL_NAME"
 
 # A Map Label "can be up to 40 characters long" and can't contain whitespace, brackets,
@@ -138,14 +140,54 @@ def _expression(value: Any) -> str | None:
 
 
 @lru_cache(maxsize=1024)
-def _jsonata_error(expression: str) -> str | None:
+def _jsonata_problems(expression: str) -> tuple[str | None, tuple[str, ...]]:
+    """(syntax error or None, top-level references) of one JSONata expression."""
     import jsonata  # lazy: keeps ``import eltflow`` fast
 
     try:
-        jsonata.Jsonata(expression)
+        ast = jsonata.Jsonata(expression).ast
     except Exception as exc:  # the library raises JException and, on some inputs, others
-        return str(exc) or type(exc).__name__
-    return None
+        return str(exc) or type(exc).__name__, ()
+    refs: list[str] = []
+    _top_level_references(ast, refs)
+    return None, tuple(dict.fromkeys(refs))
+
+
+def _top_level_references(node: Any, refs: list[str]) -> None:
+    """Collect names an expression reads from the (absent) context item at its top level.
+
+    "A JSONata expression MUST NOT reference "$" or unqualified field names at the top level,
+    but MAY reference "$" or unqualified field names nested inside an expression": Step
+    Functions gives the expression no context item (input is ``$states.input``). Walks only
+    the node kinds that keep the root context (operators, conditions, blocks, function
+    arguments, array constructors) and stops at anything else, so it never reports a name that
+    is really relative to a nested context.
+    """
+    kind = getattr(node, "type", None)
+    if kind == "path":
+        steps = getattr(node, "steps", None) or []
+        if steps:
+            _top_level_references(steps[0], refs)
+    elif kind == "name":
+        refs.append(str(node.value))
+    elif kind == "variable" and node.value in ("", "$"):
+        refs.append("$" if node.value == "" else "$$")
+    elif kind in ("binary", "apply"):
+        _top_level_references(node.lhs, refs)
+        _top_level_references(node.rhs, refs)
+    elif kind == "condition":
+        for part in (node.condition, node.then, node._else):
+            _top_level_references(part, refs)
+    elif kind == "bind":
+        _top_level_references(node.rhs, refs)
+    elif kind == "block" or (kind == "unary" and node.value == "["):
+        for part in node.expressions or []:
+            _top_level_references(part, refs)
+    elif kind == "unary" and node.value == "-":
+        _top_level_references(node.expression, refs)
+    elif kind in ("function", "partial"):
+        for part in node.arguments or []:
+            _top_level_references(part, refs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -411,9 +453,12 @@ class _Validator:
             if text.startswith("{%") or require:
                 self.add(path, SCHEMA, "JSONata string must start with {% and end with %}")
             return
-        error = _jsonata_error(inner)
+        error, refs = _jsonata_problems(inner)
         if error is not None:
-            self.add(path, SCHEMA, f"Invalid JSONata expression: {error}")
+            self.add(path, INVALID_JSONATA, error)
+        for name in refs:
+            message = f"Reference to '{name}' at the top level is not supported."
+            self.add(path, UNSUPPORTED_JSONATA, message)
 
     def template(self, value: Any, path: str, ql: QueryLanguage) -> None:
         """Walk a payload template.

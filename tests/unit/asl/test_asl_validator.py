@@ -928,9 +928,30 @@ CASES: list[tuple[str, Any, str, str, str]] = [
     (
         "jsonata-syntax-error",
         jsonata({"Type": "Pass", "Output": {"a": "{% $states.input.( %}"}, "End": True}),
-        SCHEMA,
+        "INVALID_JSONATA_EXPRESSION",
         "/States/S/Output/a",
-        "Invalid JSONata expression",
+        "Expected",
+    ),
+    (
+        "jsonata-top-level-name",
+        jsonata({"Type": "Pass", "Output": {"v": "{% phone %}"}, "End": True}),
+        "UNSUPPORTED_JSONATA_EXPRESSION",
+        "/States/S/Output/v",
+        "Reference to 'phone' at the top level is not supported.",
+    ),
+    (
+        "jsonata-top-level-name-in-function-argument",
+        jsonata({"Type": "Pass", "Output": "{% $count(items) + 1 %}", "End": True}),
+        "UNSUPPORTED_JSONATA_EXPRESSION",
+        "/States/S/Output",
+        "'items'",
+    ),
+    (
+        "jsonata-top-level-dollar",
+        jsonata(task(Arguments={"all": "{% $ %}"})),
+        "UNSUPPORTED_JSONATA_EXPRESSION",
+        "/States/S/Arguments/all",
+        "'$'",
     ),
     (
         "jsonata-unclosed",
@@ -949,16 +970,16 @@ CASES: list[tuple[str, Any, str, str, str]] = [
     (
         "jsonata-items-bad-expression",
         jsonata(mapping(Items="{% ] %}")),
-        SCHEMA,
+        "INVALID_JSONATA_EXPRESSION",
         "/States/S/Items",
-        "Invalid JSONata expression",
+        "",
     ),
     (
         "jsonata-condition-bad",
         jsonata({"Type": "Choice", "Choices": [{"Condition": "{% ( %}", "Next": "S"}]}),
-        SCHEMA,
+        "INVALID_JSONATA_EXPRESSION",
         "/States/S/Choices/0/Condition",
-        "Invalid JSONata",
+        "",
     ),
     (
         "jsonata-condition-number",
@@ -970,9 +991,9 @@ CASES: list[tuple[str, Any, str, str, str]] = [
     (
         "jsonata-fail-error-bad",
         jsonata({"Type": "Fail", "Error": "{% $x + %}"}),
-        SCHEMA,
+        "INVALID_JSONATA_EXPRESSION",
         "/States/S/Error",
-        "Invalid JSONata",
+        "Unexpected end of expression",
     ),
     (
         "jsonata-nested-in-processor",
@@ -1316,6 +1337,19 @@ def test_valid_edge_cases_are_accepted() -> None:
             {"Type": "Pass", "Output": "{% $states.input %}", "Assign": {"x_1": 1}, "End": True}
         ),
         jsonata({"Type": "Fail", "Error": "Literal", "Cause": "{% 'c' & 'd' %}"}),
+        # Names nested inside an expression (predicates, later path steps, lambdas) are fine.
+        jsonata(
+            {
+                "Type": "Pass",
+                "Output": {
+                    "a": "{% $states.input.items[price > 5].name %}",
+                    "b": "{% $map($states.input.xs, function($v) { $v.a }) %}",
+                    "c": "{% $states.input ~> $keys() %}",
+                    "d": "{% ($n := $states.input.n; $n * 2) %}",
+                },
+                "End": True,
+            }
+        ),
         jsonata(mapping(Items=[1, 2, 3], MaxConcurrency="{% 2 %}")),
         one(mapping(ToleratedFailurePercentage=12.5, ToleratedFailureCount=0)),
         {
