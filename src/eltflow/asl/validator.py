@@ -331,7 +331,8 @@ class _Validator:
             if isinstance(state.get("Next"), str):
                 targets.append((state["Next"], "Next", _ptr(where, "Next")))
             if isinstance(state.get("Default"), str):
-                targets.append((state["Default"], "Default", _ptr(where, "Default")))
+                # AWS words every dangling target "Missing 'Next' target", Default included.
+                targets.append((state["Default"], "Next", _ptr(where, "Default")))
             for key in ("Choices", "Catch"):
                 items = state.get(key)
                 if isinstance(items, list):
@@ -346,7 +347,9 @@ class _Validator:
             if state.get("End") is True or state.get("Type") in F.TERMINAL_TYPES:
                 terminal = True
         if not terminal and states:
+            # AWS reports this alone: it suppresses the unreachable-state walk.
             self.add(path.rsplit("/", 1)[0], MISSING_END, "Workflow has no terminal state")
+            return
         if start is None or start not in states:
             return
         seen, todo = {start}, [start]

@@ -315,7 +315,7 @@ CASES: list[tuple[str, Any, str, str, str]] = [
         },
         MISSING,
         "/States/S/Default",
-        "Missing 'Default' target: Gone",
+        "Missing 'Next' target: Gone",
     ),
     (
         "catch-next-missing",
@@ -1301,6 +1301,28 @@ def test_all_problems_are_reported_at_once() -> None:
         (MISSING, "/States/A/Catch/0/Next"),
         (MISSING, "/States/C"),
     }
+
+
+def test_no_terminal_state_suppresses_the_reachability_walk() -> None:
+    # AWS: a loop plus a state nothing routes to gives one diagnostic, MISSING_END_STATE.
+    states: dict[str, Any] = {
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {"Type": "Pass", "Next": "A"},
+        "C": {"Type": "Pass", "Next": "A"},
+    }
+    loop = {"StartAt": "A", "States": states}
+    assert [(d.code, d.path) for d in validate(loop)] == [("MISSING_END_STATE", "")]
+    # ...while an unreachable terminal state gives MISSING_TRANSITION_TARGET instead.
+    states["C"] = {"Type": "Pass", "End": True}
+    assert [(d.code, d.path) for d in validate(loop)] == [(MISSING, "/States/C")]
+
+
+def test_dangling_target_comes_before_missing_end_state() -> None:
+    diagnostics = validate(one({"Type": "Pass", "Next": "NOPE"}))
+    assert [(d.code, d.path, d.message) for d in diagnostics] == [
+        (MISSING, "/States/S/Next", "Missing 'Next' target: NOPE"),
+        ("MISSING_END_STATE", "", "Workflow has no terminal state"),
+    ]
 
 
 def test_diagnostics_render_like_aws() -> None:
