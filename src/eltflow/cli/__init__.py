@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "eltflow.cli.asl_commands",
     "eltflow.cli.runtime_commands",
     "eltflow.cli.sql_commands",
+    "eltflow.cli.schedule_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

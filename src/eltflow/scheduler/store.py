@@ -7,6 +7,8 @@ microseconds (UTC), like the runtime's tables, so both dialects sort and compare
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -41,6 +43,11 @@ def _opt_us(value: datetime | None) -> int | None:
 
 def _opt_dt(value: int | None) -> datetime | None:
     return None if value is None else from_us(value)
+
+
+def declaration_digest(schedule: Schedule) -> str:
+    declared = schedule.with_changes(created_at=None, updated_at=None).to_json()
+    return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()[:16]
 
 
 @functools.cache
@@ -164,19 +171,24 @@ class ScheduleStore:
             conn.execute(self.q["delete_fires"], {"name": name})
 
     def sync(self, schedules: Iterable[Schedule], now: datetime) -> list[str]:
-        """Create or update schedules declared in eltflow.toml; returns the names changed."""
+        """Create or update the schedules declared in eltflow.toml; return the names changed.
+
+        A declaration is applied when it is new or *its text changed* (tracked by a digest in
+        ``source``), not whenever the stored schedule differs: so ``schedules pause`` on a
+        declared schedule sticks until someone edits its table in eltflow.toml.
+        """
         changed = []
         for schedule in schedules:
-            try:
-                current = self.get(schedule.name)
-            except NotFoundError:
-                self.create(schedule, now, source="config")
-                changed.append(schedule.name)
+            source = f"config:{declaration_digest(schedule)}"
+            with self.db.transaction() as conn:
+                rows = conn.execute(self.q["get_schedule"], {"name": schedule.name})
+            if not rows:
+                self.create(schedule, now, source=source)
+            elif rows[0]["source"] != source:
+                self.update(schedule, now, source=source)
+            else:
                 continue
-            mine = schedule.with_changes(created_at=None, updated_at=None)
-            if current.with_changes(created_at=None, updated_at=None) != mine:
-                self.update(schedule, now, source="config")
-                changed.append(schedule.name)
+            changed.append(schedule.name)
         return changed
 
     def cursor(self, name: str) -> datetime | None:

@@ -1,0 +1,354 @@
+"""``eltflow schedules ...``: manage EventBridge-Scheduler-style schedules in the state store.
+
+``create|update|list|describe|pause|resume|delete|backfill`` work on the store named by
+eltflow.toml (whose ``[schedules.<name>]`` tables are applied first); ``next`` only evaluates an
+expression and needs no store. Read commands take ``--json`` (AWS-like field names).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eltflow.scheduler.model import Schedule
+    from eltflow.scheduler.store import ScheduleStore
+    from eltflow.store.db import Database
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _now() -> datetime:
+    from eltflow.clock import SystemClock
+
+    return SystemClock().now()
+
+
+def _open(args: argparse.Namespace) -> tuple[Database, ScheduleStore]:
+    """The state store, migrated, with eltflow.toml's declared schedules applied."""
+    from eltflow.config import load_settings
+    from eltflow.scheduler.model import schedules_from_config
+    from eltflow.scheduler.store import ScheduleStore
+    from eltflow.store.db import Database
+    from eltflow.store.migrate import migrate
+
+    settings = load_settings(args.project_dir)
+    declared = schedules_from_config(settings.section("schedules"))
+    db = Database(settings.state_url)
+    migrate(db)
+    store = ScheduleStore(db)
+    store.sync(declared, _now())
+    return db, store
+
+
+def _instant(text: str | None, label: str, tz: Any = UTC) -> datetime | None:
+    """An ISO-8601 date-time; without an offset it is read in ``tz``; 'none' means no value."""
+    from eltflow.errors import ScheduleError
+
+    if text is None or text.lower() == "none":
+        return None
+    try:
+        value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    except ValueError:
+        raise ScheduleError(f"{label} {text!r} is not an ISO-8601 date-time") from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+# -- next -------------------------------------------------------------------------------------
+def _next(args: argparse.Namespace) -> int:
+    from eltflow.scheduler.expressions import RateExpr, next_fire, parse_expression, zone
+
+    tz = zone(args.tz)
+    expr = parse_expression(args.expression)
+    start = _instant(args.start, "--from", tz) or _now().replace(microsecond=0)
+    if args.count < 1:
+        raise _usage("-n must be 1 or more")
+    # Like a schedule created at --from: a rate fires at --from itself, cron/at at or after it.
+    anchor = start if isinstance(expr, RateExpr) else None
+    cursor = start - timedelta(microseconds=1)
+    for _ in range(args.count):
+        fire = next_fire(expr, cursor, tz, anchor=anchor)
+        if fire is None:
+            break
+        print(fire.astimezone(tz).isoformat())
+        cursor = fire
+    return 0
+
+
+def _usage(message: str) -> Exception:
+    from eltflow.errors import ScheduleError
+
+    return ScheduleError(message)
+
+
+# -- create / update --------------------------------------------------------------------------
+def _fields(args: argparse.Namespace) -> dict[str, Any]:
+    """Schedule fields given on the command line (only those given)."""
+    from eltflow.scheduler.model import FlexibleTimeWindow
+
+    out: dict[str, Any] = {}
+    simple = {
+        "expression": "expression",
+        "target": "state_machine",
+        "timezone": "timezone",
+        "state": "state",
+        "catchup": "catchup",
+        "max_catchup": "max_catchup",
+        "overlap": "overlap",
+        "description": "description",
+    }
+    for arg, field in simple.items():
+        value = getattr(args, arg)
+        if value is not None:
+            out[field] = value
+    if args.input is not None:
+        out["input"] = _read_input(args.input)
+    for arg in ("start_date", "end_date"):
+        text = getattr(args, arg)
+        if text is not None:
+            out[arg] = _instant(text, "--" + arg.replace("_", "-"))
+    if args.flexible_window is not None:
+        minutes = args.flexible_window
+        out["flexible_window"] = (
+            FlexibleTimeWindow() if minutes == 0 else FlexibleTimeWindow("FLEXIBLE", minutes)
+        )
+    return out
+
+
+def _read_input(text: str) -> str:
+    """``--input '{...}'`` or ``--input @file.json``."""
+    from pathlib import Path
+
+    from eltflow.errors import ScheduleError
+
+    if text.startswith("@"):
+        try:
+            return Path(text[1:]).read_text(encoding="utf-8")
+        except OSError as e:
+            raise ScheduleError(f"cannot read --input file {text[1:]}: {e.strerror}") from e
+    return text
+
+
+def _create(args: argparse.Namespace) -> int:
+    from eltflow.scheduler.model import Schedule
+
+    fields = _fields(args)
+    for required in ("expression", "state_machine"):
+        if required not in fields:
+            flag = "--expression" if required == "expression" else "--target"
+            raise _usage(f"schedules create needs {flag}")
+    schedule = Schedule(name=args.name, **fields)
+    db, store = _open(args)
+    try:
+        created = store.create(schedule, _now())
+    finally:
+        db.close()
+    _show(created, args, [])
+    return 0
+
+
+def _update(args: argparse.Namespace) -> int:
+    db, store = _open(args)
+    try:
+        current = store.get(args.name)
+        updated = store.update(current.with_changes(**_fields(args)), _now())
+    finally:
+        db.close()
+    _show(updated, args, [])
+    return 0
+
+
+def _set_state(args: argparse.Namespace, state: str) -> int:
+    from eltflow.scheduler.model import ScheduleState
+
+    db, store = _open(args)
+    try:
+        store.set_state(args.name, ScheduleState(state), _now())
+    finally:
+        db.close()
+    print(f"{args.name}: {state}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    db, store = _open(args)
+    try:
+        store.delete(args.name)
+    finally:
+        db.close()
+    print(f"deleted {args.name}")
+    return 0
+
+
+# -- list / describe --------------------------------------------------------------------------
+def _upcoming(schedule: Schedule, count: int, cursor: datetime | None) -> list[str]:
+    from eltflow.scheduler.planning import upcoming
+
+    after = max(_now(), cursor) if cursor is not None else _now()
+    if schedule.created_at is not None and after < schedule.created_at:
+        after = schedule.created_at
+    return [f.astimezone(schedule.tz).isoformat() for f in upcoming(schedule, after, count)]
+
+
+def _list(args: argparse.Namespace) -> int:
+    db, store = _open(args)
+    try:
+        rows = [(s, store.cursor(s.name)) for s in store.list_schedules()]
+    finally:
+        db.close()
+    items = []
+    for schedule, cursor in rows:
+        item = schedule.to_json()
+        nxt = _upcoming(schedule, 1, cursor) if schedule.enabled else []
+        item["NextFire"] = nxt[0] if nxt else None
+        items.append(item)
+    if args.json:
+        _print_json({"Schedules": items})
+        return 0
+    for item in items:
+        print(
+            f"{item['Name']}\t{item['State']}\t{item['ScheduleExpression']}\t"
+            f"{item['ScheduleExpressionTimezone']}\t{item['Target']['StateMachine']}\t"
+            f"next: {item['NextFire'] or '-'}"
+        )
+    return 0
+
+
+def _describe(args: argparse.Namespace) -> int:
+    db, store = _open(args)
+    try:
+        schedule = store.get(args.name)
+        cursor = store.cursor(args.name)
+        fires = store.fires(args.name, limit=args.fires)
+    finally:
+        db.close()
+    _show(schedule, args, fires, _upcoming(schedule, args.count, cursor))
+    return 0
+
+
+def _show(
+    schedule: Schedule, args: argparse.Namespace, fires: list[Any], nxt: list[str] | None = None
+) -> None:
+    out = schedule.to_json()
+    if nxt is not None:
+        out["NextFires"] = nxt
+        out["LastFires"] = [f.to_json() for f in fires]
+    if getattr(args, "json", False):
+        _print_json(out)
+        return
+    for key, value in out.items():
+        if key in ("NextFires", "LastFires"):
+            continue
+        shown = json.dumps(value) if isinstance(value, dict) else value
+        print(f"{key}: {shown if shown is not None else '-'}")
+    if nxt is not None:
+        print("NextFires:")
+        for n in nxt:
+            print(f"  {n}")
+        print("LastFires:")
+        for f in fires:
+            extra = f.execution_arn or f.reason
+            print(f"  {f.fire_time.isoformat()}  {f.status.value}  {extra}")
+
+
+# -- backfill ---------------------------------------------------------------------------------
+def _backfill(args: argparse.Namespace) -> int:
+    from eltflow.app import build_app
+    from eltflow.config import load_settings
+    from eltflow.scheduler.model import schedules_from_config
+    from eltflow.scheduler.service import SchedulerService
+    from eltflow.scheduler.target import StatesTarget
+
+    settings = load_settings(args.project_dir)
+    app = build_app(settings)
+    try:
+        target = StatesTarget(app.service)
+        svc = SchedulerService(
+            app.db, target.start_execution, target.execution_status, clock=app.clock
+        )
+        svc.store.sync(schedules_from_config(settings.section("schedules")), app.clock.now())
+        tz = svc.store.get(args.name).tz
+        start = _instant(args.start, "--from", tz)
+        end = _instant(args.end, "--to", tz)
+        if start is None or end is None:
+            raise _usage("backfill needs --from and --to")
+        fires = svc.backfill(args.name, start, end, limit=args.limit)
+    finally:
+        app.close()
+    if args.json:
+        _print_json({"Fires": [f.to_json() for f in fires]})
+    else:
+        for f in fires:
+            print(f"{f.fire_time.isoformat()}\t{f.status.value}\t{f.execution_arn or f.reason}")
+        started = sum(f.status.value == "STARTED" and f.backfill for f in fires)
+        print(f"{len(fires)} fire(s) in the window; {started} started by backfill", file=sys.stderr)
+    return 0
+
+
+# -- argparse ---------------------------------------------------------------------------------
+def _schedule_options(p: argparse.ArgumentParser, *, create: bool) -> None:
+    p.add_argument("name", help="schedule name (letters, digits, - _ .)")
+    p.add_argument("--expression", "-e", help="rate(...), cron(...) or at(...)")
+    p.add_argument("--target", "-t", help="state machine name or ARN to start")
+    p.add_argument("--timezone", "--tz", help="IANA zone the expression is read in (UTC)")
+    p.add_argument("--input", help="execution input JSON, or @file.json")
+    p.add_argument("--state", choices=["ENABLED", "DISABLED"])
+    p.add_argument("--start-date", help="ISO-8601; no fire before it ('none' clears)")
+    p.add_argument("--end-date", help="ISO-8601; no fire at or after it ('none' clears)")
+    p.add_argument(
+        "--flexible-window", type=int, metavar="MINUTES", help="FLEXIBLE window 1-1440 (0: OFF)"
+    )
+    p.add_argument("--catchup", choices=["skip", "last", "all"], help="missed fires (last)")
+    p.add_argument("--max-catchup", type=int, help="at most this many missed fires run (10)")
+    p.add_argument("--overlap", choices=["allow", "skip", "buffer_one"], help="(allow)")
+    p.add_argument("--description")
+    p.add_argument("--json", action="store_true", help="print the schedule as JSON")
+    p.set_defaults(handler=_create if create else _update)
+
+
+def register(subparsers: Any) -> None:
+    top = subparsers.add_parser("schedules", help="EventBridge-Scheduler-style schedules")
+    sub = top.add_subparsers(dest="schedules_command", metavar="ACTION", required=True)
+
+    _schedule_options(sub.add_parser("create", help="create a schedule"), create=True)
+    _schedule_options(sub.add_parser("update", help="change a schedule's settings"), create=False)
+
+    p = sub.add_parser("list", help="list schedules with their next fire")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_list)
+
+    p = sub.add_parser("describe", help="a schedule, its next and last fires")
+    p.add_argument("name")
+    p.add_argument("-n", dest="count", type=int, default=5, help="next fires to show (5)")
+    p.add_argument("--fires", type=int, default=10, help="last fires to show (10)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_describe)
+
+    for action, state in (("pause", "DISABLED"), ("resume", "ENABLED")):
+        p = sub.add_parser(action, help=f"set the schedule {state}")
+        p.add_argument("name")
+        p.set_defaults(handler=lambda a, s=state: _set_state(a, s))
+
+    p = sub.add_parser("delete", help="delete a schedule and its fire records")
+    p.add_argument("name")
+    p.set_defaults(handler=_delete)
+
+    p = sub.add_parser("backfill", help="run the schedule's fires in a past window")
+    p.add_argument("name")
+    p.add_argument("--from", dest="start", required=True, help="ISO-8601 (inclusive)")
+    p.add_argument("--to", dest="end", required=True, help="ISO-8601 (inclusive)")
+    p.add_argument("--limit", type=int, default=1000, help="refuse more fires than this (1000)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_backfill)
+
+    p = sub.add_parser("next", help="print the next fire times of an expression")
+    p.add_argument("expression", help="rate(...), cron(...) or at(...)")
+    p.add_argument("--from", dest="start", help="ISO-8601 start (default: now)")
+    p.add_argument("-n", dest="count", type=int, default=5, help="how many (5)")
+    p.add_argument("--tz", default="UTC", help="IANA time zone (UTC)")
+    p.set_defaults(handler=_next)
