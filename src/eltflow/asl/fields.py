@@ -27,7 +27,8 @@ Kind = Literal[
     "number",
     "object",
     "path",  # a JSONPath (``$``, ``$$`` context, or a ``$variable``); may be null if nullable
-    "reference_path",  # a JSONPath that names exactly one node (ResultPath)
+    "reference_path",  # a JSONPath that names exactly one node of the state input (ResultPath)
+    "node_path",  # a JSONPath that names one node, also of ``$$`` or a variable (ItemsPath)
     "template",  # any JSON payload template (``.$`` keys / ``{% %}`` strings inside)
     "timestamp",  # an RFC 3339 timestamp string (``expr``: or a ``{% %}`` string)
     "error_names",  # non-empty array of error-name strings
@@ -112,6 +113,9 @@ _RESULT: dict[str, Field] = {
 _ERRORS: dict[str, Field] = {"Retry": Field("retriers"), "Catch": Field("catchers")}
 
 NEXT_OR_END = ("Next", "End")
+# Spec: "Any state except for Choice, Succeed, and Fail MAY have a field named "End" whose value
+# MUST be a boolean"; a non-terminal state MUST have a single "Next" field. AWS: "There should
+# only be one of the following fields: [Next, End]".
 
 STATE_SPECS: dict[str, ObjectSpec] = {
     "Pass": ObjectSpec(
@@ -143,6 +147,8 @@ STATE_SPECS: dict[str, ObjectSpec] = {
             "HeartbeatSeconds": Field("integer", expr=True, minimum=1, maximum=MAX_SECONDS),
             "HeartbeatSecondsPath": Field("path", language=_P),
         },
+        # Spec: "A Task State MUST NOT include both "TimeoutSeconds" and "TimeoutSecondsPath""
+        # (likewise HeartbeatSeconds); both "MUST be positive integers".
         at_most_one=(
             ("TimeoutSeconds", "TimeoutSecondsPath"),
             ("HeartbeatSeconds", "HeartbeatSecondsPath"),
@@ -154,6 +160,8 @@ STATE_SPECS: dict[str, ObjectSpec] = {
             **_COMMON,
             **_INPUT_OUTPUT,
             **_ASSIGN,
+            # Spec: "A Choice state MUST have a "Choices" field whose value is a non-empty
+            # array"; it "MUST NOT be an End state" and has no Next (rules carry it).
             "Choices": Field("choice_rules", required=True),
             "Default": _STR,
         }
@@ -169,6 +177,8 @@ STATE_SPECS: dict[str, ObjectSpec] = {
             "Timestamp": Field("timestamp", expr=True),
             "TimestampPath": Field("path", language=_P),
         },
+        # Spec: "A Wait state MUST contain exactly one of "Seconds", "SecondsPath",
+        # "Timestamp", or "TimestampPath"."
         exactly_one=(NEXT_OR_END, ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")),
     ),
     "Succeed": ObjectSpec({**_COMMON, **_INPUT_OUTPUT}),
@@ -180,6 +190,8 @@ STATE_SPECS: dict[str, ObjectSpec] = {
             "Cause": Field("string", expr=True),
             "CausePath": Field("path", language=_P),
         },
+        # Spec: "A Fail State MUST NOT have both "Error" and "ErrorPath"" (likewise Cause);
+        # it "MUST NOT have Next or End" and takes no InputPath/OutputPath on AWS.
         at_most_one=(("Error", "ErrorPath"), ("Cause", "CausePath")),
     ),
     "Parallel": ObjectSpec(
@@ -206,15 +218,17 @@ STATE_SPECS: dict[str, ObjectSpec] = {
             **_ERRORS,
             "ItemProcessor": Field("processor"),
             "Iterator": Field("processor"),
-            "ItemsPath": Field("reference_path", language=_P),
+            "ItemsPath": Field("node_path", language=_P),
             "Items": Field("items", language=_A),
             "ItemSelector": Field("template"),
             "Parameters": Field("template", language=_P),
             "ItemReader": Field("object"),
             "ItemBatcher": Field("object"),
             "ResultWriter": Field("object"),
+            # "MaxConcurrency ... MUST be a non-negative integer" (0 = no limit).
             "MaxConcurrency": Field("integer", expr=True, minimum=0),
             "MaxConcurrencyPath": Field("path", language=_P),
+            # "ToleratedFailurePercentage ... MUST be a number between zero and 100".
             "ToleratedFailurePercentage": Field("number", expr=True, minimum=0, maximum=100),
             "ToleratedFailurePercentagePath": Field("path", language=_P),
             "ToleratedFailureCount": Field("integer", expr=True, minimum=0),
@@ -274,6 +288,9 @@ PROCESSOR_CONFIG = ObjectSpec(
 )
 
 RETRIER = ObjectSpec(
+    # Spec: "IntervalSeconds ... MUST be a positive integer", "MaxAttempts ... MUST be a
+    # non-negative integer", "BackoffRate ... MUST be greater than or equal to 1.0",
+    # "MaxDelaySeconds ... MUST be a positive integer", "JitterStrategy ... FULL or NONE".
     {
         "ErrorEquals": Field("error_names", required=True),
         "IntervalSeconds": Field("integer", minimum=1, maximum=MAX_SECONDS),
@@ -286,6 +303,8 @@ RETRIER = ObjectSpec(
 )
 
 CATCHER = ObjectSpec(
+    # Spec: "Each Catcher MUST contain a field named "ErrorEquals" ... and a field named
+    # "Next" whose value MUST be a string exactly matching a State Name."
     {
         "ErrorEquals": Field("error_names", required=True),
         "Next": Field("string", required=True),

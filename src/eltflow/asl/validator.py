@@ -194,13 +194,13 @@ def _top_level_references(node: Any, refs: list[str]) -> None:
 # Path syntax: the evaluator's own parser decides, so what validates also runs.
 
 
-def path_error(path: str, *, reference: bool = False) -> str | None:
+def path_error(path: str, *, reference: bool = False, any_root: bool = False) -> str | None:
     """Why ``path`` is not a valid ASL path (None when it is).
 
     "A Path is a string, beginning with "$", used to identify components with a JSON text"; a
     Reference Path "is a Path with syntax limited in such a way that it can only identify a
     single node": only ``.name``, ``['name']`` and ``[index]`` steps, from the state input
-    (not the ``$$`` context object or a ``$variable``).
+    (not the ``$$`` context object or a ``$variable``, unless ``any_root``).
     """
     if not path.startswith("$"):
         if reference:
@@ -210,7 +210,7 @@ def path_error(path: str, *, reference: bool = False) -> str | None:
         parsed = parse_path(path)
     except ValueError as exc:
         return f"Value must be a valid JSONPath. ({exc})"
-    if reference and (parsed.root != "$" or not parsed.is_reference):
+    if reference and ((parsed.root != "$" and not any_root) or not parsed.is_reference):
         return "Value is not a Reference Path"
     return None
 
@@ -602,7 +602,8 @@ def _path(v: _Validator, item: Any, path: str, f: F.Field, ql: QueryLanguage) ->
     if not isinstance(item, str):
         v.add(path, SCHEMA, "Expected value of type String")
         return
-    error = path_error(item, reference=f.kind == "reference_path")
+    reference = f.kind in ("reference_path", "node_path")
+    error = path_error(item, reference=reference, any_root=f.kind == "node_path")
     if error is not None:
         v.add(path, SCHEMA, error)
 
@@ -722,6 +723,7 @@ _KIND_CHECKS: dict[str, _Check] = {
     "object": _scalar,
     "path": _path,
     "reference_path": _path,
+    "node_path": _path,
     "template": _template,
     "timestamp": _timestamp,
     "error_names": _error_names,

@@ -1374,6 +1374,8 @@ def test_valid_edge_cases_are_accepted() -> None:
         ),
         jsonata(mapping(Items=[1, 2, 3], MaxConcurrency="{% 2 %}")),
         one(mapping(ToleratedFailurePercentage=12.5, ToleratedFailureCount=0)),
+        one(mapping(ItemsPath="$$.Execution.Input.items")),
+        one(mapping(ItemsPath="$myItems")),
         {
             "StartAt": "S",
             "States": {
