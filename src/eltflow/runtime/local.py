@@ -117,7 +117,8 @@ def load_machine(definition: str | Mapping[str, Any] | StateMachine) -> StateMac
         return definition
     if isinstance(definition, str):
         return _parse_text(definition)
-    return _parse_text(json.dumps(definition, sort_keys=True))
+    # Key order matters (it is the order of payload templates' keys), so it stays in the key.
+    return _parse_text(json.dumps(definition))
 
 
 def execute(
