@@ -18,6 +18,7 @@ from typing import Any
 from eltflow.items import errors
 from eltflow.items import values as av
 from eltflow.items.syntax import (
+    Action,
     And,
     Arith,
     Between,
@@ -249,28 +250,72 @@ def _arith(op: str, a: AttributeValue, b: AttributeValue) -> AttributeValue:
     return {"N": av.number_text(av.parse_number(str(result)))}
 
 
-def set_value(op: Operand, item: Item | None, env: Env) -> AttributeValue:
-    """The value of the right side of ``SET path = ...`` (evaluated on the old item)."""
+class _Missing:
+    """A path operand that names no attribute (kept until DynamoDB's "missing" check)."""
+
+
+MISSING = _Missing()
+_Resolved = Any  # AttributeValue | _Missing | tuple[str, _Resolved, _Resolved]
+
+
+def _resolve_operand(op: Operand, item: Item | None, env: Env) -> _Resolved:
+    """Phase 1 of a SET value: placeholders, paths and functions (if_not_exists,
+    list_append) are resolved; arithmetic waits for phase 3."""
     if isinstance(op, Value):
         return env.values[op.name]
     if isinstance(op, Path):
         v = get_path(item, env.resolve(op))
-        if v is None:
-            raise errors.missing_attribute()
-        return v
+        return MISSING if v is None else v
     if isinstance(op, Arith):
-        return _arith(op.op, set_value(op.left, item, env), set_value(op.right, item, env))
+        return (op.op, _resolve_operand(op.left, item, env), _resolve_operand(op.right, item, env))
     if isinstance(op, Call) and op.name == "if_not_exists":
-        path = op.args[0]
-        assert isinstance(path, Path)
-        current = get_path(item, env.resolve(path))
-        return current if current is not None else set_value(op.args[1], item, env)
+        current = _resolve_operand(op.args[0], item, env)
+        return _resolve_operand(op.args[1], item, env) if current is MISSING else current
     if isinstance(op, Call) and op.name == "list_append":
-        a, b = set_value(op.args[0], item, env), set_value(op.args[1], item, env)
-        if av.type_of(a) != "L" or av.type_of(b) != "L":
-            raise errors.incorrect_data_type()
+        a = _resolve_operand(op.args[0], item, env)
+        b = _resolve_operand(op.args[1], item, env)
+        if a is MISSING or b is MISSING:
+            raise errors.missing_attribute()
+        for side in (a, b):
+            t = av.type_of(side) if isinstance(side, dict) else "N"
+            if t != "L":
+                raise errors.invalid_expression(
+                    "UpdateExpression",
+                    "Incorrect operand type for operator or function; operator or function: "
+                    f"list_append, operand type: {t}",
+                )
         return {"L": [*a["L"], *b["L"]]}
     raise errors.validation(f"Unsupported operand in update: {op}")
+
+
+def _has_missing(r: _Resolved) -> bool:
+    if r is MISSING:
+        return True
+    return isinstance(r, tuple) and (_has_missing(r[1]) or _has_missing(r[2]))
+
+
+def _compute(r: _Resolved) -> AttributeValue:
+    """Phase 3: arithmetic, with DynamoDB's operand-type message (named after the left side)."""
+    if not isinstance(r, tuple):
+        assert isinstance(r, dict)
+        return r
+    op, left, right = r[0], _compute(r[1]), _compute(r[2])
+    if av.type_of(left) != "N" or av.type_of(right) != "N":
+        raise errors.invalid_expression(
+            "UpdateExpression",
+            "Incorrect operand type for operator or function; operator or function: "
+            f"{op}, operand type: {av.type_of(left)}",
+        )
+    return _arith(op, left, right)
+
+
+def set_values(actions: list[Action], item: Item | None, env: Env) -> list[AttributeValue]:
+    """The right sides of all SET actions, evaluated on the old item in DynamoDB's phases:
+    functions first, then missing attributes, then arithmetic."""
+    resolved = [_resolve_operand(a.value, item, env) for a in actions if a.value is not None]
+    if any(_has_missing(r) for r in resolved):
+        raise errors.missing_attribute()
+    return [_compute(r) for r in resolved]
 
 
 def check_update_types(update: Update, env: Env) -> None:
@@ -339,14 +384,9 @@ def apply_update(update: Update, item: Item, env: Env) -> tuple[Item, list[Resol
     new = copy.deepcopy(item)
     touched: list[Resolved] = []
     # Evaluate every SET right side on the old item first, as DynamoDB does.
-    planned = [
-        (
-            a,
-            env.resolve(a.path),
-            set_value(a.value, old, env) if a.kind == "SET" and a.value is not None else None,
-        )
-        for a in update.actions
-    ]
+    sets = [a for a in update.actions if a.kind == "SET"]
+    computed = dict(zip([id(a) for a in sets], set_values(sets, old, env), strict=True))
+    planned = [(a, env.resolve(a.path), computed.get(id(a))) for a in update.actions]
     removes = []
     for action, path, value in planned:
         touched.append(path)

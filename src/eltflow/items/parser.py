@@ -68,6 +68,8 @@ class _Parser:
         self.pos = 0
         self.names: list[str] = []
         self.values: list[str] = []
+        # ids of conditions that were written in parentheses: ``((x))`` is an error in DynamoDB
+        self.parenthesised: set[int] = set()
 
     # -- token helpers -------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> Token | None:
@@ -239,6 +241,9 @@ class _Parser:
             self.pos += 1
             inner = self.condition()
             self.expect(")")
+            if id(inner) in self.parenthesised:
+                raise self.invalid("The expression has redundant parentheses;")
+            self.parenthesised.add(id(inner))
             return inner
         nxt = self.peek(1)
         if (
@@ -390,7 +395,10 @@ def check_placeholders(
                 )
     if values is not None:
         if not values:
-            raise errors.validation("ExpressionAttributeValues must not be empty")
+            # DynamoDB's wording carries the request-validation prefix here (not for names).
+            raise errors.validation(
+                "1 validation error detected: ExpressionAttributeValues must not be empty"
+            )
         for key in values:
             if not re.fullmatch(r":[A-Za-z0-9_]+", key):
                 raise errors.validation(
