@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from eltflow.scheduler.expressions import fires_between, next_fire
+from eltflow.scheduler.expressions import RateExpr, fires_between, next_fire
 from eltflow.scheduler.model import CatchUp, Schedule
 
 DEFAULT_GRACE = timedelta(seconds=60)  # AWS invokes within 60 s of the nominal minute
@@ -54,25 +54,42 @@ def flex_offset(schedule: Schedule, fire_time: datetime) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def _created(schedule: Schedule) -> datetime | None:
+    # Whole seconds: a rate's fire times (and execution names) then stay on the second grid.
+    return None if schedule.created_at is None else schedule.created_at.replace(microsecond=0)
+
+
 def anchor_of(schedule: Schedule) -> datetime | None:
     """Where a rate counts from: its StartDate, else its creation time (the first fire)."""
-    return schedule.start_date or schedule.created_at
+    return schedule.start_date or _created(schedule)
 
 
 def lower_bound(schedule: Schedule) -> datetime | None:
     """The earliest time a fire may have: not before creation, not before StartDate."""
-    bounds = [b for b in (schedule.start_date, schedule.created_at) if b is not None]
+    bounds = [b for b in (schedule.start_date, _created(schedule)) if b is not None]
     return max(bounds) if bounds else None
 
 
 def schedule_fires(
-    schedule: Schedule, start: datetime, end: datetime, *, limit: int = 1_000_000
+    schedule: Schedule,
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int = 1_000_000,
+    extend_rate_back: bool = False,
 ) -> list[datetime]:
-    """Nominal fires in ``[start, end]`` that the schedule's StartDate/EndDate allow (UTC)."""
+    """Nominal fires in ``[start, end]`` that the schedule's StartDate/EndDate allow (UTC).
+
+    ``extend_rate_back`` (for backfills) continues a rate's grid before its anchor, so a
+    rate schedule created today can backfill last week at the same phase.
+    """
     expr = schedule.parsed
     if schedule.start_date is not None:
         start = max(start, schedule.start_date)
-    out = fires_between(expr, start, end, schedule.tz, limit=limit, anchor=anchor_of(schedule))
+    anchor = anchor_of(schedule)
+    if extend_rate_back and isinstance(expr, RateExpr) and anchor is not None and start < anchor:
+        anchor -= -((start - anchor) // expr.interval) * expr.interval
+    out = fires_between(expr, start, end, schedule.tz, limit=limit, anchor=anchor)
     if schedule.end_date is not None:
         out = [f for f in out if f < schedule.end_date]  # EndDate is exclusive, as on AWS
     return [f.astimezone(UTC) for f in out]

@@ -331,7 +331,7 @@ class SchedulerService:
         if end < start:
             raise ScheduleError(f"backfill of '{name}': --to is before --from")
         schedule = self.store.get(name)
-        times = schedule_fires(schedule, start, end, limit=limit + 1)
+        times = schedule_fires(schedule, start, end, limit=limit + 1, extend_rate_back=True)
         if len(times) > limit:
             raise ScheduleError(
                 f"backfill of '{name}' from {start.isoformat()} to {end.isoformat()} covers "

@@ -134,11 +134,16 @@ class ScheduleStore:
                 raise ConflictError(f"schedule '{schedule.name}' already exists")
             return schedule_from_row(self._get_txn(conn, schedule.name))
 
-    def update(self, schedule: Schedule, now: datetime, *, source: str = "api") -> Schedule:
-        """Replace a schedule's settings; fires before ``now`` of a changed timing aren't run."""
+    def update(self, schedule: Schedule, now: datetime, *, source: str | None = None) -> Schedule:
+        """Replace a schedule's settings; fires before ``now`` of a changed timing aren't run.
+
+        ``source`` is kept unless given, so pausing a schedule declared in eltflow.toml doesn't
+        make the next config sync think its declaration changed.
+        """
         with self.db.transaction() as conn:
-            old = schedule_from_row(self._get_txn(conn, schedule.name))
-            params = schedule_params(schedule, now, source=source)
+            row = self._get_txn(conn, schedule.name)
+            old = schedule_from_row(row)
+            params = schedule_params(schedule, now, source=source or row["source"])
             timing = ("expression", "timezone", "start_date", "state")
             if any(getattr(old, k) != getattr(schedule, k) for k in timing):
                 # A new timing (or a resume) starts from now: no catch-up of fires that the old
