@@ -1,0 +1,215 @@
+"""eltflow.execute: the in-memory runner with Python task callables, threads and virtual time."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+
+import pytest
+
+from eltflow import ExecutionResult, execute
+from eltflow.clock import VirtualClock
+from eltflow.errors import DefinitionError, StatesError
+from eltflow.integrations.base import Registry, TaskRequest
+from eltflow.types import JSON
+
+FN = "arn:aws:states:::lambda:invoke"
+OTHER = "arn:aws:states:::sns:publish"
+
+
+def _one_task(resource: str = FN, **extra: JSON) -> dict[str, JSON]:
+    return {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": resource, "End": True, **extra}},
+    }
+
+
+def test_result_fields_and_json_form() -> None:
+    result = execute(_one_task(), {"a": 1}, tasks={FN: lambda p: {"echo": p}}, name="run-1")
+    assert isinstance(result, ExecutionResult)
+    assert result.succeeded
+    assert result.to_json() == {
+        "status": "SUCCEEDED",
+        "output": {"echo": {"a": 1}},
+        "error": None,
+        "cause": None,
+    }
+    assert result.execution_arn.endswith(":run-1")
+    assert [v[0] for v in result.states_visited()] == ["T"]
+
+
+def test_no_input_means_an_empty_object() -> None:
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    assert execute(definition).output == {}
+    assert execute(json.dumps(definition), [1]).output == [1]
+
+
+def test_exception_class_name_becomes_the_error() -> None:
+    class WarehouseDown(Exception):
+        pass
+
+    def boom(params: JSON) -> JSON:
+        raise WarehouseDown("connection refused")
+
+    result = execute(_one_task(), {}, tasks={FN: boom})
+    assert (result.status, result.error, result.cause) == (
+        "FAILED",
+        "WarehouseDown",
+        "connection refused",
+    )
+    failed = result.events("TaskFailed")[0].details["taskFailedEventDetails"]
+    assert failed == {
+        "resourceType": "lambda",
+        "resource": "invoke",
+        "error": "WarehouseDown",
+        "cause": "connection refused",
+    }
+
+
+def test_states_error_keeps_its_aws_name() -> None:
+    def conditional(params: JSON) -> JSON:
+        raise StatesError(
+            "DynamoDB.ConditionalCheckFailedException", "The conditional request failed"
+        )
+
+    result = execute(_one_task(), {}, tasks={FN: conditional})
+    assert result.error == "DynamoDB.ConditionalCheckFailedException"
+
+
+def test_unregistered_resource_fails_the_task_clearly() -> None:
+    result = execute(_one_task(OTHER), {})
+    assert result.status == "FAILED"
+    assert result.error == "States.Runtime"
+    assert result.cause is not None and OTHER in result.cause
+
+
+def test_non_json_task_output_fails_the_task() -> None:
+    result = execute(_one_task(), {}, tasks={FN: lambda p: {"when": object()}})  # type: ignore[dict-item]
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+
+
+def test_registry_integrations_receive_a_task_request() -> None:
+    seen: list[TaskRequest] = []
+
+    def publish(request: TaskRequest) -> JSON:
+        seen.append(request)
+        return {"MessageId": "m-1"}
+
+    registry = Registry()
+    registry.add_prefix("arn:aws:states:::sns:", publish)
+    result = execute(
+        _one_task(OTHER, Parameters={"Message.$": "$.m"}), {"m": "hi"}, registry=registry
+    )
+    assert result.output == {"MessageId": "m-1"}
+    assert seen[0].parameters == {"Message": "hi"}
+    assert seen[0].state_name == "T"
+
+
+def test_parallel_branches_run_concurrently() -> None:
+    barrier = threading.Barrier(2, timeout=10)
+
+    def meet(params: JSON) -> JSON:
+        barrier.wait()  # deadlocks (and times out) unless both branches run at once
+        return params
+
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {
+                "Type": "Parallel",
+                "End": True,
+                "Branches": [
+                    {
+                        "StartAt": "A",
+                        "States": {
+                            "A": {
+                                "Type": "Task",
+                                "Resource": FN,
+                                "Parameters": {"b": "a"},
+                                "End": True,
+                            }
+                        },
+                    },
+                    {
+                        "StartAt": "B",
+                        "States": {
+                            "B": {
+                                "Type": "Task",
+                                "Resource": FN,
+                                "Parameters": {"b": "b"},
+                                "End": True,
+                            }
+                        },
+                    },
+                ],
+            }
+        },
+    }
+    result = execute(definition, {}, tasks={FN: meet})
+    assert result.output == [{"b": "a"}, {"b": "b"}]
+
+
+def test_map_max_concurrency_bounds_threads_in_flight() -> None:
+    lock = threading.Lock()
+    active = [0]
+    peak = [0]
+
+    def work(params: JSON) -> JSON:
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        time.sleep(0.02)
+        with lock:
+            active[0] -= 1
+        return params
+
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "MaxConcurrency": 3,
+                "ItemProcessor": {
+                    "StartAt": "T",
+                    "States": {"T": {"Type": "Task", "Resource": FN, "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    result = execute(definition, list(range(12)), tasks={FN: work})
+    assert result.output == list(range(12))
+    assert 1 < peak[0] <= 3
+
+
+def test_virtual_time_completes_waits_instantly_with_advancing_timestamps() -> None:
+    definition = {
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": 86400, "Next": "P"},
+            "P": {"Type": "Pass", "End": True},
+        },
+    }
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    began = time.monotonic()
+    result = execute(definition, {}, clock=VirtualClock(start), virtual_time=True)
+    assert time.monotonic() - began < 5
+    assert result.history[0].timestamp == start
+    assert (result.history[-1].timestamp - start).total_seconds() == 86400
+    assert result.stop_date == result.history[-1].timestamp
+
+
+def test_real_time_wait_until_a_past_timestamp_finishes_at_once() -> None:
+    definition = {
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Timestamp": "2001-01-01T00:00:00Z", "End": True}},
+    }
+    assert execute(definition, {"x": 1}).output == {"x": 1}
+
+
+def test_invalid_definition_raises_definition_error() -> None:
+    with pytest.raises(DefinitionError) as info:
+        execute({"StartAt": "Nope", "States": {"A": {"Type": "Pass", "End": True}}})
+    assert info.value.diagnostics
