@@ -50,6 +50,12 @@ _TYPE_NAMES = {
     "INTERVAL": "interval",
     '"NULL"': "unknown",
 }
+# Which of the columns used as TRUNC(col) are dates/timestamps (see Translation.trunc_columns).
+_TEMPORAL_SQL = (
+    "SELECT DISTINCT lower(column_name) FROM information_schema.columns "
+    "WHERE list_contains($t, lower(table_name)) AND list_contains($c, lower(column_name)) "
+    "AND (lower(data_type) LIKE 'timestamp%' OR lower(data_type) = 'date')"
+)
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 _PROCEDURE_MESSAGE = (
     "stored procedures are not supported on the DuckDB warehouse '{name}' (DuckDB has no "
@@ -141,6 +147,11 @@ class DuckDBWarehouse:
 
     def _one(self, cur: Any, sql: str, params: Params) -> StatementResult:
         tr = translate(sql, "duckdb")
+        if tr.trunc_columns and tr.tables:
+            cur.execute(_TEMPORAL_SQL, {"t": list(tr.tables), "c": list(tr.trunc_columns)})
+            temporal = frozenset(str(r[0]) for r in cur.fetchall())
+            if temporal:
+                tr = translate(sql, "duckdb", temporal)
         if tr.is_procedure:
             raise SqlError(_PROCEDURE_MESSAGE.format(name=self.name))
         missing = [n for n in tr.params if n not in params]

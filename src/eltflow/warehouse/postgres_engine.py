@@ -28,6 +28,12 @@ from eltflow.warehouse.translate import escape_percent, translate
 # PostgreSQL type names that Redshift reports differently.
 _RENAME = {"text": "varchar", "float4": "float4", "name": "varchar"}
 _POOL_SIZE = 8
+# Which of the columns used as TRUNC(col) are dates/timestamps (see Translation.trunc_columns).
+_TEMPORAL_SQL = (
+    "SELECT DISTINCT lower(column_name) FROM information_schema.columns "
+    "WHERE lower(table_name) = ANY(%(t)s) AND lower(column_name) = ANY(%(c)s) "
+    "AND (data_type LIKE 'timestamp%%' OR data_type = 'date')"
+)
 
 
 class PostgresWarehouse:
@@ -110,6 +116,11 @@ class PostgresWarehouse:
 
     def _one(self, cur: Any, sql: str, params: Params, index: int) -> StatementResult:
         tr = translate(sql, "postgres")
+        if tr.trunc_columns and tr.tables:
+            cur.execute(_TEMPORAL_SQL, {"t": list(tr.tables), "c": list(tr.trunc_columns)})
+            temporal = frozenset(str(r[0]) for r in cur.fetchall())
+            if temporal:
+                tr = translate(sql, "postgres", temporal)
         missing = [n for n in tr.params if n not in params]
         if missing:
             raise SqlError(f"no value given for parameter(s): {', '.join(missing)}", index)

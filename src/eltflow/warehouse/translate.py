@@ -69,6 +69,12 @@ class Translation:
     returns_rows: bool
     translated: bool
     is_procedure: bool = False
+    # ``TRUNC(col)`` means "date of" for a timestamp column and "integer part" for a number;
+    # which one depends on the column's type, which only the engine's catalog knows. These are
+    # such columns (and the tables named in the statement): the engine looks their types up
+    # and translates again with ``temporal`` set.
+    trunc_columns: tuple[str, ...] = ()
+    tables: tuple[str, ...] = ()
 
 
 def placeholders(sql: str) -> tuple[str, ...]:
@@ -117,8 +123,11 @@ def escape_percent(sql: str) -> str:
 
 
 @functools.lru_cache(maxsize=2048)
-def translate(sql: str, target: Target) -> Translation:
-    """Translate one Redshift statement (or a few separated by ``;``) for ``target``."""
+def translate(sql: str, target: Target, temporal: frozenset[str] = frozenset()) -> Translation:
+    """Translate one Redshift statement (or a few separated by ``;``) for ``target``.
+
+    ``temporal`` names columns known to be dates/timestamps (for ``TRUNC(col)``).
+    """
     names = placeholders(sql)
     if _PROCEDURE.match(sql):
         # Procedure bodies are plpgsql that sqlglot does not model; PostgreSQL runs them as
@@ -142,7 +151,7 @@ def translate(sql: str, target: Target) -> Translation:
             raise _Untranslatable
         out: list[str] = []
         for tree in trees:
-            out.extend(_generate(tree, target))
+            out.extend(_generate(tree, target, temporal))
         returns_rows = _returns_rows(trees[-1])
     except (SqlglotError, _Untranslatable, ValueError, NotImplementedError):
         return Translation(
@@ -151,8 +160,22 @@ def translate(sql: str, target: Target) -> Translation:
             returns_rows=bool(_QUERY_START.match(sql)),
             translated=False,
         )
+    trunc_columns: dict[str, None] = {}
+    tables: dict[str, None] = {}
+    for tree in trees:
+        for trunc in tree.find_all(exp.Trunc):
+            if trunc.args.get("decimals") is None and isinstance(trunc.this, exp.Column):
+                trunc_columns.setdefault(trunc.this.name.lower(), None)
+        for table in tree.find_all(exp.Table):
+            if table.name:
+                tables.setdefault(table.name.lower(), None)
     return Translation(
-        statements=tuple(out), params=names, returns_rows=returns_rows, translated=True
+        statements=tuple(out),
+        params=names,
+        returns_rows=returns_rows,
+        translated=True,
+        trunc_columns=tuple(c for c in trunc_columns if c not in temporal),
+        tables=tuple(tables),
     )
 
 
@@ -166,11 +189,11 @@ def _returns_rows(tree: exp.Expr) -> bool:
     return tree.args.get("returning") is not None
 
 
-def _generate(tree: exp.Expr, target: Target) -> list[str]:
+def _generate(tree: exp.Expr, target: Target, temporal: frozenset[str]) -> list[str]:
     tree = tree.copy()
     before: list[str] = []
     _strip_layout_hints(tree)
-    tree = tree.transform(_redshift_functions)
+    tree = tree.transform(functools.partial(_redshift_functions, temporal=temporal))
     if target == "duckdb":
         like = _temp_like(tree)
         if like is not None:
@@ -208,13 +231,14 @@ def _is_temporal(node: exp.Expression) -> bool:
     return isinstance(node, exp.Cast) and _is_temporal(node.this)
 
 
-def _redshift_functions(node: exp.Expression) -> exp.Expression:
+def _redshift_functions(node: exp.Expression, temporal: frozenset[str]) -> exp.Expression:
     if isinstance(node, exp.CurrentTimestamp) and not isinstance(node.parent, exp.AtTimeZone):
         return _utc_now()
     if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
         arg = node.this
-        if _is_temporal(arg):
-            return exp.cast(arg.transform(_redshift_functions), exp.DataType.build("DATE"))
+        if _is_temporal(arg) or (isinstance(arg, exp.Column) and arg.name.lower() in temporal):
+            inner = arg.transform(functools.partial(_redshift_functions, temporal=temporal))
+            return exp.cast(inner, exp.DataType.build("DATE"))
     return node
 
 
