@@ -86,7 +86,8 @@ def assign_jsonata(
     states: JSONObject,
     variables: dict[str, JSON],
     rng: random.Random,
+    field: str = "Assign",
 ) -> dict[str, JSON] | None:
     if tpl is None:
         return None
-    return cast(dict[str, JSON], jsonata(tpl, states, variables, rng, "Assign"))
+    return cast(dict[str, JSON], jsonata(tpl, states, variables, rng, field))

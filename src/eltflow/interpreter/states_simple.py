@@ -93,6 +93,7 @@ def _exit_jsonata(
     output_tpl: Template | None = None,
     assign_tpl: Template | None = None,
     use_state_fields: bool = True,
+    field_prefix: str = "",
 ) -> None:
     """Leave a JSONata state: Output (default: the input) and Assign, both seeing old values."""
     if use_state_fields:
@@ -104,8 +105,12 @@ def _exit_jsonata(
         states = jsonata_states(stepper, frame)
         variables = stepper.variables(frame)
         if output_tpl is not None:
-            output = flow.jsonata(output_tpl, states, variables, stepper.rng(), "Output")
-        assigned = flow.assign_jsonata(assign_tpl, states, variables, stepper.rng())
+            output = flow.jsonata(
+                output_tpl, states, variables, stepper.rng(), f"{field_prefix}Output"
+            )
+        assigned = flow.assign_jsonata(
+            assign_tpl, states, variables, stepper.rng(), f"{field_prefix}Assign"
+        )
     stepper.exit(frame, state, output, assigned, next_state=next_state)
 
 
@@ -120,7 +125,9 @@ def enter_choice(stepper: Stepper, frame: Frame, state: ChoiceState) -> None:
         def condition(rule: ChoiceRule) -> bool:
             if isinstance(rule.condition, bool):
                 return rule.condition
-            value = flow.jsonata(rule.condition, states, variables, stepper.rng(), "Condition")
+            # AWS names the field by the rule's position: "Choices[1]/Condition".
+            where = f"Choices[{_index(state, rule)}]/Condition"
+            value = flow.jsonata(rule.condition, states, variables, stepper.rng(), where)
             if not isinstance(value, bool):
                 raise StatesError(
                     asl_errors.QUERY_EVALUATION_ERROR,
@@ -141,6 +148,7 @@ def enter_choice(stepper: Stepper, frame: Frame, state: ChoiceState) -> None:
                 output_tpl=rule.output,
                 assign_tpl=rule.assign,
                 use_state_fields=False,
+                field_prefix=f"Choices[{_index(state, rule)}]/",
             )
         else:
             _exit_jsonata(stepper, frame, state, target)
@@ -153,6 +161,13 @@ def enter_choice(stepper: Stepper, frame: Frame, state: ChoiceState) -> None:
     assigned = flow.assign_jsonpath(assign_tpl, effective, context, variables, stepper.rng())
     output = flow.select(state.output_path, effective, "OutputPath")
     stepper.exit(frame, state, output, assigned, next_state=target)
+
+
+def _index(state: ChoiceState, rule: ChoiceRule) -> int:
+    for i, candidate in enumerate(state.choices):
+        if candidate is rule:
+            return i
+    return 0
 
 
 def _target(stepper: Stepper, frame: Frame, state: ChoiceState, rule: ChoiceRule | None) -> str:

@@ -65,6 +65,10 @@ EXECUTION_TIMER = "execution/timeout"
 # exceed 256 KiB even if every character took 4 bytes in UTF-8.
 _SAFE_CHARS = limits.MAX_PAYLOAD_BYTES // 4
 _MAX_EVENTS = limits.MAX_HISTORY_EVENTS
+# AWS's words when the history is full: the ExecutionFailed event is event number 25,000.
+HISTORY_FULL_CAUSE = (
+    f"The execution reached the maximum number of history events ({limits.MAX_HISTORY_EVENTS})."
+)
 
 
 class _HistoryFull(Exception):
@@ -181,12 +185,7 @@ class Stepper:
                 while frame is not None and frame.status == ENTER and self.st.status == "RUNNING":
                     self.enter(frame)
         except _HistoryFull:
-            self.end_execution(
-                "FAILED",
-                asl_errors.RUNTIME,
-                f"The execution reached the maximum number of history events "
-                f"({limits.MAX_HISTORY_EVENTS}).",
-            )
+            self.end_execution("FAILED", asl_errors.RUNTIME, HISTORY_FULL_CAUSE)
 
     def enter(self, frame: Frame) -> None:
         state = self.state_of(frame)
@@ -418,12 +417,7 @@ class Stepper:
                 on_task_event(self, frame, state, inbound)
             self.drain()
         except _HistoryFull:
-            self.end_execution(
-                "FAILED",
-                asl_errors.RUNTIME,
-                f"The execution reached the maximum number of history events "
-                f"({limits.MAX_HISTORY_EVENTS}).",
-            )
+            self.end_execution("FAILED", asl_errors.RUNTIME, HISTORY_FULL_CAUSE)
 
 
 # --- public API -------------------------------------------------------------------------------
@@ -480,7 +474,7 @@ def redrive(machine: StateMachine, state: ExecutionState, now: datetime) -> Step
         _redrive_frame(stepper, state.root, REDRIVE_HANDLERS)
         stepper.drain()
     except _HistoryFull:
-        stepper.end_execution("FAILED", asl_errors.RUNTIME, "history limit")
+        stepper.end_execution("FAILED", asl_errors.RUNTIME, HISTORY_FULL_CAUSE)
     return stepper.result()
 
 

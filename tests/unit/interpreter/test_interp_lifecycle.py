@@ -328,3 +328,5 @@ def test_history_limit_fails_the_execution() -> None:
     assert state.error == "States.Runtime"
     assert len(events) == 25_000
     assert events[-1].type == "ExecutionFailed"
+    assert (events[-1].id, events[-1].previous_event_id) == (25_000, 24_999)
+    assert state.cause == "The execution reached the maximum number of history events (25000)."
