@@ -1,0 +1,87 @@
+"""Smoke test of ``python -m bench``: every case runs on both engines with the smallest
+budget, the outputs agree, and the report has a row per case. No timing assertions: the
+numbers depend on the machine; this only proves the harness measures what it says."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from bench import asl_bench
+from bench.__main__ import main
+from bench.common import Case, asl_cases, measure, moto_stepfunctions, table
+
+
+@pytest.mark.parametrize("case", asl_cases(), ids=lambda c: c.name)
+def test_each_case_runs_on_both_engines_with_identical_outputs(case: Case) -> None:
+    with moto_stepfunctions() as moto:
+        result = asl_bench.bench_case(case, moto, seconds=0.0)
+        arn = moto.create(case.definition)
+        theirs = moto.run(arn, case.input)
+    ours = asl_bench.eltflow_outcome(case)
+
+    assert ours.status == theirs.status == "SUCCEEDED"
+    assert ours.output == theirs.output
+    # Each side ran exactly once with a zero budget, and took some time doing it.
+    for rate in (result.eltflow, result.eltflow_parsed, result.moto):
+        assert rate.runs == 1
+        assert rate.seconds > 0
+
+
+def test_cases_have_the_shapes_the_issue_asks_for() -> None:
+    chain, parallel, map_ = asl_cases()
+    chain_states = chain.definition["States"]
+    assert isinstance(chain_states, dict) and len(chain_states) == 10
+    assert all(s["Type"] == "Pass" for s in chain_states.values() if isinstance(s, dict))
+
+    fork: Any = parallel.definition["States"]["Fork"]  # type: ignore[call-overload,index]
+    assert fork["Type"] == "Parallel" and len(fork["Branches"]) == 2
+    assert all(len(b["States"]) == 3 for b in fork["Branches"])
+
+    items: Any = map_.input["items"]  # type: ignore[call-overload,index]
+    assert len(items) == 100
+    expected = asl_bench.eltflow_outcome(map_).output
+    assert expected == items  # a Pass iterator hands each item back unchanged
+
+
+def test_a_mismatch_is_reported_not_timed() -> None:
+    chain = asl_cases()[0]
+    other = Case(
+        name="wrong",
+        title="differs",
+        definition=chain.definition,
+        input=chain.input,
+    )
+    with moto_stepfunctions() as moto:
+        # moto runs a machine whose last state rewrites the output, eltflow the original.
+        altered = {
+            "StartAt": "Only",
+            "States": {"Only": {"Type": "Pass", "Result": {"moto": True}, "End": True}},
+        }
+        arn = moto.create(altered)
+        with pytest.raises(asl_bench.OutputMismatch, match="disagree"):
+            asl_bench.verify(other, moto, arn)
+
+
+def test_measure_respects_min_and_max_runs() -> None:
+    calls: list[int] = []
+    rate = measure(lambda: calls.append(1), seconds=0.0, min_runs=5)
+    assert rate.runs == len(calls) == 5
+    rate = measure(lambda: calls.append(1), seconds=60.0, max_runs=3)
+    assert rate.runs == 3
+
+
+def test_table_aligns_columns() -> None:
+    text = table(["case", "n"], [["a", "1"], ["longer", "22"]])
+    lines = text.splitlines()
+    assert len({len(line) for line in lines}) == 1
+    assert lines[2] == "a      |  1"
+
+
+def test_main_prints_one_row_per_case(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--seconds", "0", "--cases", "pass-chain", "parallel", "--no-runtime"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "10-state Pass chain" in out and "Parallel 2 branches x 3 Pass" in out
+    assert "Map over" not in out
+    assert "target: eltflow >= 100x moto on each case" in out
