@@ -139,18 +139,69 @@ def _expression(value: Any) -> str | None:
     return None
 
 
+@dataclass(frozen=True, slots=True)
+class _Jsonata:
+    """What the validator needs to know about one JSONata expression."""
+
+    error: str | None = None
+    top_level: tuple[str, ...] = ()  # names read from the (absent) context item
+    states_fields: frozenset[str] = frozenset()  # X of every ``$states.X`` it reads
+
+
 @lru_cache(maxsize=1024)
-def _jsonata_problems(expression: str) -> tuple[str | None, tuple[str, ...]]:
-    """(syntax error or None, top-level references) of one JSONata expression."""
+def _jsonata_problems(expression: str) -> _Jsonata:
     import jsonata  # lazy: keeps ``import eltflow`` fast
 
     try:
         ast = jsonata.Jsonata(expression).ast
     except Exception as exc:  # the library raises JException and, on some inputs, others
-        return str(exc) or type(exc).__name__, ()
+        return _Jsonata(error=str(exc) or type(exc).__name__)
     refs: list[str] = []
     _top_level_references(ast, refs)
-    return None, tuple(dict.fromkeys(refs))
+    fields = set()
+    for node in _ast_nodes(ast):
+        steps = getattr(node, "steps", None) if getattr(node, "type", None) == "path" else None
+        if steps and len(steps) > 1 and steps[0].type == "variable" and steps[0].value == "states":
+            fields.add(str(steps[1].value))
+    return _Jsonata(top_level=tuple(dict.fromkeys(refs)), states_fields=frozenset(fields))
+
+
+_AST_CHILDREN = [
+    "steps",
+    "stages",
+    "lhs",
+    "rhs",
+    "arguments",
+    "procedure",
+    "body",
+    "condition",
+    "then",
+    "_else",
+    "expressions",
+    "expression",
+    "expr",
+    "predicate",
+    "group",
+    "terms",
+    "update",
+    "delete",
+    "pattern",
+]
+
+
+def _ast_nodes(node: Any) -> Iterator[Any]:
+    """Every node of a jsonata-python AST (children are attributes, lists or pair lists)."""
+    if isinstance(node, list | tuple):
+        for item in node:
+            yield from _ast_nodes(item)
+        return
+    if not hasattr(node, "type"):
+        return
+    yield node
+    for name in _AST_CHILDREN:
+        child = getattr(node, name, None)
+        if child is not None:
+            yield from _ast_nodes(child)
 
 
 def _top_level_references(node: Any, refs: list[str]) -> None:
@@ -249,6 +300,10 @@ class _Validator:
     top_ql: QueryLanguage = JSONPATH
     state_names: dict[str, str] = field(default_factory=dict)  # name -> first path
     labels: set[str] = field(default_factory=set)
+    # Where the payload being checked sits, for the JSONata $states fields it may read:
+    # "result" (a Task/Parallel/Map top-level Output or Assign), "catch" (a Catcher's Output or
+    # Assign) or "other".
+    role: str = "other"
 
     def add(self, path: str, code: str, message: str) -> None:
         self.diagnostics.append(_diag(path, code, message))
@@ -276,7 +331,9 @@ class _Validator:
                     f"for the '{fspec.language}' QueryLanguage",
                 )
             else:
+                previous, self.role = self.role, _role(spec, name)
                 self.value(item, where, name, fspec, ql)
+                self.role = previous
         for group in spec.at_most_one + spec.exactly_one:
             count = sum(_present(value, n) for n in group)
             if count > 1:
@@ -403,7 +460,9 @@ class _Validator:
         ql = self.state_language(state, path)
         self.obj(state, path, spec, ql)
         if "Assign" in state and "Assign" in spec.fields:
+            previous, self.role = self.role, _role(spec, "Assign")
             self.assign(state["Assign"], _ptr(path, "Assign"), ql)
+            self.role = previous
         if stype == "Map" and isinstance(state.get("Label"), str):
             self.label(state["Label"], _ptr(path, "Label"))
         heartbeat, timeout = state.get("HeartbeatSeconds"), state.get("TimeoutSeconds")
@@ -456,12 +515,18 @@ class _Validator:
             if text.startswith("{%") or require:
                 self.add(path, SCHEMA, "JSONata string must start with {% and end with %}")
             return
-        error, refs = _jsonata_problems(inner)
-        if error is not None:
-            self.add(path, INVALID_JSONATA, error)
-        for name in refs:
+        found = _jsonata_problems(inner)
+        if found.error is not None:
+            self.add(path, INVALID_JSONATA, found.error)
+        for name in found.top_level:
             message = f"Reference to '{name}' at the top level is not supported."
             self.add(path, UNSUPPORTED_JSONATA, message)
+        # "$states.result ... can be referenced in the state's top-level Output and Assign";
+        # "$states.errorOutput ... in a Catcher's Output and Assign fields".
+        for name, role in (("result", "result"), ("errorOutput", "catch")):
+            if name in found.states_fields and self.role != role:
+                message = f"Field '$states.{name}' does not exist."
+                self.add(path, UNSUPPORTED_JSONATA, message)
 
     def template(self, value: Any, path: str, ql: QueryLanguage) -> None:
         """Walk a payload template.
@@ -551,6 +616,18 @@ class _Validator:
                 self.add(path, SCHEMA, "Expected value of type String")
         elif not isinstance(value, bool):
             self.add(path, SCHEMA, "Expected value of type Boolean")
+
+
+_RESULT_SPECS = (F.STATE_SPECS["Task"], F.STATE_SPECS["Parallel"], F.STATE_SPECS["Map"])
+
+
+def _role(spec: F.ObjectSpec, name: str) -> str:
+    """The role (see ``_Validator.role``) of field ``name`` of an object of kind ``spec``."""
+    if name not in ("Output", "Assign"):
+        return "other"
+    if spec is F.CATCHER:
+        return "catch"
+    return "result" if any(spec is s for s in _RESULT_SPECS) else "other"
 
 
 def _walk(value: Any, path: str, key: str | None = None) -> Iterator[tuple[str, str | None, Any]]:
@@ -655,7 +732,9 @@ def _list_of(spec: F.ObjectSpec, *, catchall_last: bool = False, nonempty: bool 
                     "States.ALL must appear alone and at end of list",
                 )
             if "Assign" in entry:
+                previous, v.role = v.role, _role(spec, "Assign")
                 v.assign(entry["Assign"], _ptr(where, "Assign"), ql)
+                v.role = previous
 
     return check
 

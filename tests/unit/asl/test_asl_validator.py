@@ -954,6 +954,38 @@ CASES: list[tuple[str, Any, str, str, str]] = [
         "'$'",
     ),
     (
+        "jsonata-error-output-outside-catch",
+        jsonata(task(Arguments={"e": "{% $states.errorOutput %}"})),
+        "UNSUPPORTED_JSONATA_EXPRESSION",
+        "/States/S/Arguments/e",
+        "Field '$states.errorOutput' does not exist.",
+    ),
+    (
+        "jsonata-result-in-arguments",
+        jsonata(task(Arguments={"r": "{% $states.result %}"})),
+        "UNSUPPORTED_JSONATA_EXPRESSION",
+        "/States/S/Arguments/r",
+        "Field '$states.result' does not exist.",
+    ),
+    (
+        "jsonata-result-in-pass-output",
+        jsonata({"Type": "Pass", "Output": "{% $states.result %}", "End": True}),
+        "UNSUPPORTED_JSONATA_EXPRESSION",
+        "/States/S/Output",
+        "$states.result",
+    ),
+    (
+        "jsonata-result-in-catcher",
+        jsonata(
+            task(
+                Catch=[{"ErrorEquals": ["E"], "Next": "S", "Assign": {"r": "{% $states.result %}"}}]
+            )
+        ),
+        "UNSUPPORTED_JSONATA_EXPRESSION",
+        "/States/S/Catch/0/Assign/r",
+        "$states.result",
+    ),
+    (
         "jsonata-unclosed",
         jsonata({"Type": "Pass", "Output": "{% 1 + 1", "End": True}),
         SCHEMA,
@@ -1359,6 +1391,21 @@ def test_valid_edge_cases_are_accepted() -> None:
             {"Type": "Pass", "Output": "{% $states.input %}", "Assign": {"x_1": 1}, "End": True}
         ),
         jsonata({"Type": "Fail", "Error": "Literal", "Cause": "{% 'c' & 'd' %}"}),
+        # $states.result in a Task's Output/Assign, $states.errorOutput in a Catcher's.
+        jsonata(
+            task(
+                Output="{% $states.result.Payload %}",
+                Assign={"r": "{% $states.result %}"},
+                Catch=[
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "Output": "{% $states.errorOutput %}",
+                        "Assign": {"cause": "{% $states.errorOutput.Cause %}"},
+                        "Next": "S",
+                    }
+                ],
+            )
+        ),
         # Names nested inside an expression (predicates, later path steps, lambdas) are fine.
         jsonata(
             {
