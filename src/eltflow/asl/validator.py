@@ -384,23 +384,23 @@ class _Validator:
             if not isinstance(state, Mapping):
                 continue
             where = _ptr(path, name)
-            targets: list[tuple[str, str, str]] = []  # (target, field label, pointer)
+            targets: list[tuple[str, str]] = []  # (target, pointer)
             if isinstance(state.get("Next"), str):
-                targets.append((state["Next"], "Next", _ptr(where, "Next")))
+                targets.append((state["Next"], _ptr(where, "Next")))
             if isinstance(state.get("Default"), str):
-                # AWS words every dangling target "Missing 'Next' target", Default included.
-                targets.append((state["Default"], "Next", _ptr(where, "Default")))
+                targets.append((state["Default"], _ptr(where, "Default")))
             for key in ("Choices", "Catch"):
                 items = state.get(key)
                 if isinstance(items, list):
                     for i, rule in enumerate(items):
                         if isinstance(rule, Mapping) and isinstance(rule.get("Next"), str):
                             nxt = _ptr(_ptr(_ptr(where, key), i), "Next")
-                            targets.append((rule["Next"], "Next", nxt))
-            edges[name] = [t for t, _, _ in targets]
-            for target, label, pointer in targets:
+                            targets.append((rule["Next"], nxt))
+            edges[name] = [t for t, _ in targets]
+            for target, pointer in targets:
+                # AWS words every dangling target this way, a Choice's Default included.
                 if target not in states:
-                    self.add(pointer, MISSING_TARGET, f"Missing '{label}' target: {target}")
+                    self.add(pointer, MISSING_TARGET, f"Missing 'Next' target: {target}")
             if state.get("End") is True or state.get("Type") in F.TERMINAL_TYPES:
                 terminal = True
         if not terminal and states:
@@ -419,7 +419,8 @@ class _Validator:
             if name not in seen:
                 self.add(_ptr(path, name), MISSING_TARGET, f'State "{name}" is not reachable.')
 
-    def states(self, value: Any, path: str, f: F.Field, ql: QueryLanguage) -> None:
+    def states(self, value: Any, path: str) -> None:
+        """The ``States`` object of one scope: non-empty, no name given twice."""
         if not isinstance(value, Mapping):
             self.add(path, SCHEMA, "Expected value of type Object")
             return
@@ -791,7 +792,7 @@ def _resource(v: _Validator, item: Any, path: str, f: F.Field, ql: QueryLanguage
 
 
 def _states_kind(v: _Validator, item: Any, path: str, f: F.Field, ql: QueryLanguage) -> None:
-    v.states(item, path, f, ql)
+    v.states(item, path)
 
 
 _KIND_CHECKS: dict[str, _Check] = {
