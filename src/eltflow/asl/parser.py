@@ -291,8 +291,6 @@ STATE_BUILDERS: dict[str, StateBuilder] = {
 }
 """``Type`` → builder(name, raw state, resolved QueryLanguage, machine QueryLanguage)."""
 
-assert set(STATE_BUILDERS) == set(F.STATE_TYPES)
-
 
 # ---------------------------------------------------------------------------------------------
 # Serialising

@@ -22,6 +22,7 @@ from eltflow.asl import (
     parse,
     to_dict,
 )
+from eltflow.asl.fields import STATE_SPECS
 from eltflow.asl.parser import STATE_BUILDERS
 from eltflow.errors import DefinitionError
 
@@ -55,16 +56,20 @@ def test_to_dict_round_trips(path: Path) -> None:
 
 
 def test_every_state_type_has_a_builder() -> None:
-    assert set(STATE_BUILDERS) == {
-        "Pass",
-        "Task",
-        "Choice",
-        "Wait",
-        "Succeed",
-        "Fail",
-        "Parallel",
-        "Map",
-    }
+    assert (
+        set(STATE_BUILDERS)
+        == set(STATE_SPECS)
+        == {
+            "Pass",
+            "Task",
+            "Choice",
+            "Wait",
+            "Succeed",
+            "Fail",
+            "Parallel",
+            "Map",
+        }
+    )
 
 
 def test_hello_world_pass_state() -> None:
