@@ -371,8 +371,8 @@ def check_overlaps(paths: list[Resolved]) -> None:
         for q in paths[:i]:
             n = min(len(p), len(q))
             if p[:n] == q[:n]:
-                raise errors.invalid_expression(
-                    "UpdateExpression",
+                raise errors.validation(
+                    "1 validation error detected: Invalid UpdateExpression: "
                     "Two document paths overlap with each other; must remove or rewrite one of "
                     f"these paths; path one: {_fmt(q)}, path two: {_fmt(p)}",
                 )

@@ -62,7 +62,10 @@ class Token:
 class _Parser:
     def __init__(self, text: str, kind: str) -> None:
         self.kind = kind
-        self.all = [Token(m.lastgroup or "bad", m.group()) for m in _TOKEN.finditer(text)]
+        # DynamoDB ignores surrounding whitespace (it never shows up in "near").
+        self.all = [
+            Token(m.lastgroup or "bad", m.group()) for m in _TOKEN.finditer(text.strip())
+        ]
         # positions of non-whitespace tokens in self.all
         self.idx = [i for i, t in enumerate(self.all) if t.kind != "ws"]
         self.pos = 0
@@ -291,7 +294,8 @@ class _Parser:
             if word not in ("SET", "REMOVE", "ADD", "DELETE"):
                 raise self.error()
             if word in seen:
-                raise self.invalid(
+                raise errors.validation(
+                    "1 validation error detected: Invalid UpdateExpression: "
                     f'The "{word}" section can only be used once in an update expression;'
                 )
             seen.add(word)
@@ -380,8 +384,10 @@ def check_placeholders(
     parsed: list[tuple[str, Parsed]],
     names: dict[str, str] | None,
     values: dict[str, object] | None,
+    write: bool = False,
 ) -> None:
-    """Undefined placeholders first, then the unused ones — DynamoDB's order and wording.
+    """Unused placeholders first, then undefined ones — DynamoDB's order and wording (write
+    operations prefix the unused-placeholder message with "1 validation error detected: ").
 
     ``parsed`` pairs each parse with the request field it came from (``UpdateExpression``...).
     """
@@ -404,8 +410,21 @@ def check_placeholders(
                 raise errors.validation(
                     f'ExpressionAttributeValues contains invalid key: Syntax error; key: "{key}"'
                 )
-    used_names: set[str] = set()
-    used_values: set[str] = set()
+    used_names = {n for _, p in parsed for n in p.names}
+    used_values = {v for _, p in parsed for v in p.values}
+    prefix = "1 validation error detected: " if write else ""
+    unused_names = [n for n in names or {} if n not in used_names]
+    if unused_names:
+        raise errors.validation(
+            prefix + "Value provided in ExpressionAttributeNames unused in expressions: "
+            f"keys: {{{', '.join(unused_names)}}}"
+        )
+    unused_values = [v for v in values or {} if v not in used_values]
+    if unused_values:
+        raise errors.validation(
+            prefix + "Value provided in ExpressionAttributeValues unused in expressions: "
+            f"keys: {{{', '.join(unused_values)}}}"
+        )
     for kind, p in parsed:
         for n in p.names:
             if n not in (names or {}):
@@ -414,7 +433,6 @@ def check_placeholders(
                     "An expression attribute name used in the document path is not defined; "
                     f"attribute name: {n}",
                 )
-            used_names.add(n)
         for v in p.values:
             if v not in (values or {}):
                 raise errors.invalid_expression(
@@ -422,16 +440,3 @@ def check_placeholders(
                     "An expression attribute value used in expression is not defined; "
                     f"attribute value: {v}",
                 )
-            used_values.add(v)
-    unused_names = [n for n in names or {} if n not in used_names]
-    if unused_names:
-        raise errors.validation(
-            "Value provided in ExpressionAttributeNames unused in expressions: "
-            f"keys: {{{', '.join(unused_names)}}}"
-        )
-    unused_values = [v for v in values or {} if v not in used_values]
-    if unused_values:
-        raise errors.validation(
-            "Value provided in ExpressionAttributeValues unused in expressions: "
-            f"keys: {{{', '.join(unused_values)}}}"
-        )

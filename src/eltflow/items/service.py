@@ -350,7 +350,8 @@ class DynamoDB:
             raise errors.validation(
                 "ExpressionAttributeValues can only be specified when using expressions"
             )
-        check_placeholders(parsed, names, raw_values)
+        write = any(f in ("UpdateExpression", "ConditionExpression") for f, _ in parsed)
+        check_placeholders(parsed, names, raw_values, write=write)
         vals = {k: av.validate(v) for k, v in (raw_values or {}).items()}
         env = Env(dict(names or {}), vals)
         exprs = _Expressions(env=env, **trees)

@@ -145,7 +145,8 @@ def _validate_set(t: str, v: object) -> list[str]:
         raise errors.validation(f"Invalid attribute value type: {t} must be a list")
     if not v:
         raise errors.validation(
-            f"One or more parameter values were invalid: An {_SET_WORD[t]} set  may not be empty"
+            "1 validation error detected: One or more parameter values were invalid: "
+            f"An {_SET_WORD[t]} set  may not be empty"
         )
     if t == "NS":
         out = [number_text(parse_number(x)) for x in v]
