@@ -28,6 +28,21 @@ from eltflow.warehouse.translate import escape_percent, translate
 # PostgreSQL type names that Redshift reports differently.
 _RENAME = {"text": "varchar", "float4": "float4", "name": "varchar"}
 _POOL_SIZE = 8
+# Redshift functions that SQL sqlglot never sees still needs: procedure bodies are plpgsql run
+# as written, so GETDATE() or NVL() inside them must exist in the database itself. Installed
+# once per warehouse, in schema public, under an advisory lock (concurrent installers would
+# otherwise collide on the catalog row).
+_COMPAT_LOCK = 724167
+_COMPAT_SQL = (
+    "CREATE OR REPLACE FUNCTION public.getdate() RETURNS timestamp LANGUAGE sql STABLE AS "
+    "$$ SELECT date_trunc('second', now() AT TIME ZONE 'UTC')::timestamp $$",
+    "CREATE OR REPLACE FUNCTION public.nvl(anyelement, anyelement) RETURNS anyelement "
+    "LANGUAGE sql IMMUTABLE AS $$ SELECT coalesce($1, $2) $$",
+    "CREATE OR REPLACE FUNCTION public.trunc(timestamp) RETURNS date LANGUAGE sql IMMUTABLE AS "
+    "$$ SELECT $1::date $$",
+    "CREATE OR REPLACE FUNCTION public.trunc(timestamptz) RETURNS date LANGUAGE sql STABLE AS "
+    "$$ SELECT ($1 AT TIME ZONE 'UTC')::date $$",
+)
 # Which of the columns used as TRUNC(col) are dates/timestamps (see Translation.trunc_columns).
 _TEMPORAL_SQL = (
     "SELECT DISTINCT lower(column_name) FROM information_schema.columns "
@@ -46,6 +61,7 @@ class PostgresWarehouse:
         self.url = url
         self._idle: list[Any] = []
         self._lock = threading.Lock()
+        self._compat = False
 
     def _connect(self) -> Any:
         import psycopg
@@ -56,7 +72,14 @@ class PostgresWarehouse:
                 if not conn.closed:
                     return conn
         try:
-            return psycopg.connect(self.url, autocommit=True)
+            conn = psycopg.connect(self.url, autocommit=True)
+            if not self._compat:
+                with conn.transaction():
+                    conn.execute(f"SELECT pg_advisory_xact_lock({_COMPAT_LOCK})")
+                    for stmt in _COMPAT_SQL:
+                        conn.execute(stmt)
+                self._compat = True
+            return conn
         except psycopg.Error as e:
             raise SqlError(f"cannot connect to warehouse '{self.name}': {e}") from e
 

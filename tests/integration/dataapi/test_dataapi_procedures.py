@@ -1,0 +1,118 @@
+"""A Redshift DDL + stored-procedure script runs unchanged through the Data API on PostgreSQL;
+on DuckDB a procedure fails with an error that says why and what to do."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.integration.dataapi.dataapi_harness import Harness
+
+from eltflow.config import Settings
+from eltflow.dataapi import build_dataapi
+from eltflow.store.db import Database
+
+# Written for Redshift: layout hints, IDENTITY, ENCODE, GETDATE() in a default and inside
+# plpgsql, RAISE INFO / RAISE EXCEPTION, GET DIAGNOSTICS, CALL.
+SCRIPT = [
+    """CREATE TABLE public.sales (
+        sale_id BIGINT IDENTITY(1, 1),
+        region VARCHAR(20) ENCODE lzo,
+        amount DECIMAL(12, 2) ENCODE az64,
+        sold_at TIMESTAMP DEFAULT GETDATE()
+    ) DISTSTYLE KEY DISTKEY (region) COMPOUND SORTKEY (sold_at)""",
+    """CREATE TABLE public.sales_summary (
+        region VARCHAR(20) NOT NULL,
+        total DECIMAL(14, 2),
+        sales INTEGER,
+        refreshed_at TIMESTAMP
+    ) DISTSTYLE ALL SORTKEY (region) BACKUP NO""",
+    """CREATE OR REPLACE PROCEDURE public.refresh_summary(min_amount DECIMAL(12, 2))
+    AS $$
+    DECLARE
+        n INTEGER;
+    BEGIN
+        DELETE FROM public.sales_summary;
+        INSERT INTO public.sales_summary
+            SELECT region, SUM(amount), COUNT(*), GETDATE()
+            FROM public.sales
+            WHERE amount >= min_amount
+            GROUP BY region;
+        GET DIAGNOSTICS n := ROW_COUNT;
+        RAISE INFO 'refreshed % regions', n;
+        IF n = 0 THEN
+            RAISE EXCEPTION 'no sales of at least %', min_amount;
+        END IF;
+    END;
+    $$ LANGUAGE plpgsql""",
+    "INSERT INTO public.sales (region, amount) VALUES ('north', 10.50), ('north', 4.00), "
+    "('south', 20.25), ('east', 1.00)",
+    "CALL public.refresh_summary(4)",
+]
+
+
+@pytest.fixture
+def pg_dataapi(tmp_path: Path, pg_url: str) -> Iterator[Harness]:
+    settings = Settings(project_dir=tmp_path, state_url=pg_url, warehouse_url=pg_url)
+    db = Database(pg_url)
+    service = build_dataapi(settings, db)
+    yield Harness(service, "postgres", settings)
+    service.close()
+    db.close()
+
+
+def test_redshift_script_runs_unchanged_on_postgres(pg_dataapi: Harness) -> None:
+    desc = pg_dataapi.wait(pg_dataapi.batch(SCRIPT))
+    assert desc["Status"] == "FINISHED", desc.get("Error")
+    rows = pg_dataapi.rows(
+        "SELECT region, total, sales, TRUNC(refreshed_at) = TRUNC(GETDATE()) "
+        "FROM public.sales_summary ORDER BY region"
+    )
+    assert rows == [
+        [
+            {"stringValue": "north"},
+            {"stringValue": "14.50"},
+            {"longValue": 2},
+            {"booleanValue": True},
+        ],
+        [
+            {"stringValue": "south"},
+            {"stringValue": "20.25"},
+            {"longValue": 1},
+            {"booleanValue": True},
+        ],
+    ]
+    ids = pg_dataapi.rows("SELECT sale_id FROM public.sales ORDER BY sale_id")
+    assert ids == [[{"longValue": i}] for i in (1, 2, 3, 4)]
+
+
+def test_raise_exception_in_a_procedure_fails_the_statement(pg_dataapi: Harness) -> None:
+    assert pg_dataapi.wait(pg_dataapi.batch(SCRIPT))["Status"] == "FINISHED"
+    desc = pg_dataapi.run(
+        "CALL public.refresh_summary(:m)", Parameters=[{"name": "m", "value": "1000"}]
+    )
+    assert desc["Status"] == "FAILED"
+    assert "no sales of at least 1000" in desc["Error"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "CREATE PROCEDURE p() AS $$ BEGIN RAISE INFO 'x'; END; $$ LANGUAGE plpgsql",
+        "CALL refresh_summary(4)",
+    ],
+)
+def test_procedures_on_duckdb_fail_clearly(tmp_path: Path, sql: str) -> None:
+    settings = Settings(
+        project_dir=tmp_path,
+        state_url=f"sqlite:///{tmp_path / 'state.db'}",
+        warehouse_url=f"duckdb://{tmp_path / 'wh.duckdb'}",
+    )
+    db = Database(settings.state_url)
+    with build_dataapi(settings, db) as service:
+        desc = Harness(service, "duckdb", settings).run(sql)
+    db.close()
+    assert desc["Status"] == "FAILED"
+    assert "stored procedures are not supported on the DuckDB warehouse" in desc["Error"]
+    assert "postgresql://" in desc["Error"]

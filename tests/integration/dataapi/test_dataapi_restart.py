@@ -1,0 +1,85 @@
+"""Statements are durable: after a restart DescribeStatement and GetStatementResult still answer,
+and a statement whose process was killed while it ran is marked FAILED with a clear Error."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+from tests.integration.dataapi.dataapi_harness import Harness
+
+from eltflow.dataapi import build_dataapi
+from eltflow.dataapi.service import RESTARTED
+from eltflow.store.db import Database
+
+
+def test_finished_statement_answers_after_restart(dataapi: Harness) -> None:
+    desc = dataapi.run("select 'kept' as v")
+    batch = dataapi.wait(dataapi.batch(["select 1", "select 2"]))
+    dataapi.service.close()
+    db = Database(dataapi.settings.state_url)
+    with build_dataapi(dataapi.settings, db) as again:
+        after = again.describe_statement({"Id": desc["Id"]})
+        assert after == desc
+        result = again.get_statement_result({"Id": desc["Id"]})
+        assert result["Records"] == [[{"stringValue": "kept"}]]
+        assert again.describe_statement({"Id": batch["Id"]}) == batch
+        second = again.get_statement_result({"Id": f"{batch['Id']}:2"})
+        assert second["Records"] == [[{"longValue": 2}]]
+    db.close()
+
+
+CHILD = textwrap.dedent(
+    """
+    import json, os, signal, sys, time
+    from pathlib import Path
+    from eltflow.config import Settings
+    from eltflow.dataapi import build_dataapi
+    from eltflow.store.db import Database
+
+    state, warehouse, sql = sys.argv[1:4]
+    settings = Settings(project_dir=Path("."), state_url=state, warehouse_url=warehouse)
+    service = build_dataapi(settings, Database(state))
+    sid = service.execute_statement({"Sql": sql, "ClusterIdentifier": "dw"})["Id"]
+    while service.describe_statement({"Id": sid})["Status"] != "STARTED":
+        time.sleep(0.01)
+    time.sleep(0.2)
+    print(json.dumps({"Id": sid}), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+    """
+)
+
+
+def test_statement_running_when_the_process_dies_is_failed_on_restart(dataapi: Harness) -> None:
+    dataapi.service.close()  # the child owns the warehouse file now
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            CHILD,
+            dataapi.settings.state_url,
+            dataapi.settings.warehouse_url,
+            dataapi.long_query(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr
+    sid = json.loads(child.stdout.strip().splitlines()[-1])["Id"]
+    db = Database(dataapi.settings.state_url)
+    with build_dataapi(dataapi.settings, db) as again:
+        if db.dialect == "postgres":
+            # A shared store is not swept automatically (other workers may be alive).
+            assert again.describe_statement({"Id": sid})["Status"] == "STARTED"
+            assert again.recover() == 1
+        desc = again.describe_statement({"Id": sid})
+        assert desc["Status"] == "FAILED"
+        assert desc["Error"] == RESTARTED
+        assert again.recover() == 0
+    db.close()
