@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "eltflow.cli.runtime_commands",
     "eltflow.cli.sql_commands",
     "eltflow.cli.schedule_commands",
+    "eltflow.cli.serve_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,0 +1,192 @@
+"""The HTTP API and console: a Starlette app built from an :class:`~eltflow.app.App`.
+
+Handlers are thin: they parse the request, call the same services the CLI uses, and return
+AWS-shaped JSON. Errors map to HTTP statuses in one place (:func:`_error_response`).
+Sync endpoints run in Starlette's thread pool, which suits our synchronous drivers.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from eltflow.api import handlers, schedules
+from eltflow.api.openapi import OPENAPI
+from eltflow.errors import (
+    AwsApiError,
+    ConflictError,
+    DefinitionError,
+    EltflowError,
+    NotFoundError,
+    StoreError,
+)
+
+log = logging.getLogger(__name__)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+class BadRequest(EltflowError):
+    """The HTTP request itself is malformed (bad JSON body, missing field...)."""
+
+
+_NOT_FOUND_CODES = {
+    "ExecutionDoesNotExist",
+    "StateMachineDoesNotExist",
+    "ResourceNotFoundException",
+    "NotFoundException",
+}
+
+
+def _error_response(exc: Exception) -> JSONResponse:
+    if isinstance(exc, DefinitionError):
+        return JSONResponse(
+            {
+                "code": "InvalidDefinition",
+                "message": str(exc),
+                "diagnostics": [
+                    {"path": d.path, "code": d.code, "message": d.message} for d in exc.diagnostics
+                ],
+            },
+            status_code=400,
+        )
+    if isinstance(exc, AwsApiError):
+        status = 404 if exc.code in _NOT_FOUND_CODES else 400
+        return JSONResponse({"code": exc.code, "message": exc.message}, status_code=status)
+    if isinstance(exc, NotFoundError):
+        return JSONResponse({"code": "NotFound", "message": str(exc)}, status_code=404)
+    if isinstance(exc, ConflictError):
+        return JSONResponse({"code": "Conflict", "message": str(exc)}, status_code=409)
+    if isinstance(exc, StoreError):
+        # The store itself failed (busy, unreachable): the request may succeed if retried.
+        log.warning("store error while serving a request: %s", exc)
+        return JSONResponse({"code": "StoreUnavailable", "message": str(exc)}, status_code=503)
+    if isinstance(exc, EltflowError):
+        # Every other error of ours is about the request: bad schedule, bad config, bad field.
+        return JSONResponse({"code": "BadRequest", "message": str(exc)}, status_code=400)
+    return JSONResponse({"code": type(exc).__name__, "message": str(exc)}, status_code=500)
+
+
+def endpoint(fn: Callable[..., Any]) -> Endpoint:
+    """Wrap a sync handler ``fn(app, request_info) -> JSON`` as a Starlette endpoint."""
+    from starlette.concurrency import run_in_threadpool
+
+    async def run(request: Request) -> Response:
+        body: Any = None
+        if request.method in {"POST", "PUT", "PATCH"}:
+            raw = await request.body()
+            if raw.strip():
+                try:
+                    body = json.loads(raw)
+                except json.JSONDecodeError as e:
+                    return _error_response(BadRequest(f"request body is not valid JSON: {e}"))
+            if body is not None and not isinstance(body, dict):
+                return _error_response(BadRequest("request body must be a JSON object"))
+        call = handlers.Call(
+            path=dict(request.path_params),
+            query=dict(request.query_params),
+            body=body or {},
+        )
+        try:
+            result = await run_in_threadpool(fn, request.app.state.eltflow, call)
+        except EltflowError as e:
+            return _error_response(e)
+        return JSONResponse(result)
+
+    return run
+
+
+class TokenAuth(BaseHTTPMiddleware):
+    """When a token is set (required off loopback), every API request must carry it, as
+    ``Authorization: Bearer T`` or ``?token=T``.
+
+    The console's shell (``/`` and ``/static/``) holds no data and is served without it, so a
+    browser can load the page, which then asks for the token and sends it on every API call.
+    """
+
+    def __init__(self, app: Any, token: str) -> None:
+        super().__init__(app)
+        self.token = token
+
+    async def dispatch(self, request: Request, call_next: Any) -> Response:
+        path = request.url.path
+        if path == "/" or path.startswith("/static/"):
+            shell: Response = await call_next(request)
+            return shell
+        supplied = request.query_params.get("token", "")
+        auth = request.headers.get("authorization", "")
+        if auth.lower().startswith("bearer "):
+            supplied = auth[7:]
+        if not hmac.compare_digest(supplied.encode(), self.token.encode()):
+            return JSONResponse(
+                {"code": "Unauthorized", "message": "missing or wrong token"}, status_code=401
+            )
+        response: Response = await call_next(request)
+        return response
+
+
+def _static_dir() -> Path:
+    return Path(str(resources.files("eltflow.web").joinpath("static")))
+
+
+async def _index(request: Request) -> Response:
+    return FileResponse(_static_dir() / "index.html")
+
+
+async def _openapi(request: Request) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+def create_app(eltflow_app: Any, *, token: str | None = None) -> Starlette:
+    """The HTTP app over ``eltflow_app`` (an :class:`eltflow.app.App`)."""
+    r, s = handlers, schedules
+    routes = [
+        Route("/", _index),
+        Route("/api/openapi.json", _openapi),
+        Route("/api/state-machines", endpoint(r.list_machines)),
+        Route("/api/state-machines", endpoint(r.create_machine), methods=["POST"]),
+        Route("/api/state-machines/{name}", endpoint(r.describe_machine)),
+        Route("/api/state-machines/{name}", endpoint(r.delete_machine), methods=["DELETE"]),
+        Route(
+            "/api/state-machines/{name}/executions",
+            endpoint(r.start_execution),
+            methods=["POST"],
+        ),
+        Route("/api/executions", endpoint(r.list_executions)),
+        Route("/api/executions/{arn}/history", endpoint(r.execution_history)),
+        Route("/api/executions/{arn}/definition", endpoint(r.execution_definition)),
+        Route("/api/executions/{arn}/stop", endpoint(r.stop_execution), methods=["POST"]),
+        Route("/api/executions/{arn}/redrive", endpoint(r.redrive_execution), methods=["POST"]),
+        Route("/api/executions/{arn}", endpoint(r.describe_execution)),
+        Route("/api/jobs", endpoint(r.list_jobs)),
+        Route("/api/jobs/{table}/{job_id}/reset", endpoint(r.reset_job), methods=["POST"]),
+        Route("/api/tables", endpoint(r.list_tables)),
+        Route("/api/tables/{table}/items", endpoint(r.scan_table)),
+        Route("/api/schedules", endpoint(s.list_schedules)),
+        Route("/api/schedules", endpoint(s.create_schedule), methods=["POST"]),
+        Route("/api/schedules/{name}", endpoint(s.describe_schedule)),
+        Route("/api/schedules/{name}", endpoint(s.update_schedule), methods=["PATCH"]),
+        Route("/api/schedules/{name}", endpoint(s.delete_schedule), methods=["DELETE"]),
+        Route("/api/schedules/{name}/pause", endpoint(s.pause_schedule), methods=["POST"]),
+        Route("/api/schedules/{name}/resume", endpoint(s.resume_schedule), methods=["POST"]),
+        Route("/api/topics", endpoint(r.list_topics)),
+        Route("/api/statements", endpoint(r.list_statements)),
+        Mount("/static", app=StaticFiles(directory=str(_static_dir())), name="static"),
+    ]
+    middleware = [Middleware(TokenAuth, token=token)] if token else []
+    app = Starlette(routes=routes, middleware=middleware)
+    app.state.eltflow = eltflow_app
+    return app

@@ -1,0 +1,213 @@
+"""Request handlers: ``(app, call) -> JSON``, synchronous, thin over the services.
+
+Each takes the :class:`eltflow.app.App` and a :class:`Call` (path params, query, JSON body) so
+they are testable without HTTP; the Starlette layer only moves bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eltflow.api import reads
+from eltflow.errors import EltflowError
+from eltflow.runtime import arns
+from eltflow.types import JSON, JSONObject
+
+
+class InvalidRequest(EltflowError):
+    """A required field is missing or has the wrong type."""
+
+
+@dataclass(frozen=True)
+class Call:
+    path: Mapping[str, str] = field(default_factory=dict)
+    query: Mapping[str, str] = field(default_factory=dict)
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+
+def int_param(call: Call, key: str, default: int, *, lo: int = 1, hi: int = 1000) -> int:
+    """An integer query parameter within ``[lo, hi]`` (a clear 400 otherwise)."""
+    raw = call.query.get(key)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as e:
+        raise InvalidRequest(f"query parameter {key!r} must be an integer, got {raw!r}") from e
+    if not lo <= value <= hi:
+        raise InvalidRequest(f"query parameter {key!r} must be between {lo} and {hi}")
+    return value
+
+
+def _str(body: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+    value = body.get(key)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"body field {key!r} is required")
+        return None
+    if not isinstance(value, str):
+        raise InvalidRequest(f"body field {key!r} must be a string")
+    return value
+
+
+# -- state machines -------------------------------------------------------------------------
+
+
+def list_machines(app: Any, call: Call) -> JSON:
+    out: JSONObject = app.service.list_state_machines(
+        max_results=int_param(call, "maxResults", 100), next_token=call.query.get("nextToken")
+    )
+    return out
+
+
+def create_machine(app: Any, call: Call) -> JSON:
+    name = _str(call.body, "name", required=True)
+    definition = call.body.get("definition")
+    if not isinstance(definition, str | dict):
+        raise InvalidRequest("body field 'definition' must be a JSON string or object")
+    out: JSONObject = app.service.create_state_machine(name=name, definition=definition)
+    return out
+
+
+def describe_machine(app: Any, call: Call) -> JSON:
+    arn = arns.machine_arn(call.path["name"])
+    out: JSONObject = dict(app.service.describe_state_machine(state_machine_arn=arn))
+    out["versions"] = reads.list_state_machine_versions(app, arn)["stateMachineVersions"]
+    return out
+
+
+def delete_machine(app: Any, call: Call) -> JSON:
+    arn = arns.machine_arn(call.path["name"])
+    out: JSONObject = app.service.delete_state_machine(state_machine_arn=arn)
+    return out
+
+
+# -- executions -----------------------------------------------------------------------------
+
+
+def start_execution(app: Any, call: Call) -> JSON:
+    raw_input = call.body.get("input", "{}")
+    if not isinstance(raw_input, str):
+        raw_input = json.dumps(raw_input)
+    out: JSONObject = app.service.start_execution(
+        state_machine_arn=arns.machine_arn(call.path["name"]),
+        input=raw_input,
+        name=_str(call.body, "name"),
+    )
+    return out
+
+
+def list_executions(app: Any, call: Call) -> JSON:
+    machine = call.query.get("stateMachine") or None
+    out: JSONObject = app.service.list_executions(
+        state_machine_arn=arns.machine_arn(machine) if machine else None,
+        status_filter=call.query.get("statusFilter") or None,
+        max_results=int_param(call, "maxResults", 100),
+        next_token=call.query.get("nextToken"),
+    )
+    return out
+
+
+def describe_execution(app: Any, call: Call) -> JSON:
+    out: JSONObject = app.service.describe_execution(execution_arn=call.path["arn"])
+    return out
+
+
+def execution_history(app: Any, call: Call) -> JSON:
+    out: JSONObject = app.service.get_execution_history(
+        execution_arn=call.path["arn"],
+        max_results=int_param(call, "maxResults", 1000, hi=25000),
+        next_token=call.query.get("nextToken"),
+        reverse_order=call.query.get("reverseOrder", "false").lower() == "true",
+    )
+    return out
+
+
+def execution_definition(app: Any, call: Call) -> JSON:
+    described = reads.describe_state_machine_for_execution(app, call.path["arn"])
+    out = dict(described)
+    text = described.get("definition")
+    out["definition"] = json.loads(text) if isinstance(text, str) else text
+    return out
+
+
+def stop_execution(app: Any, call: Call) -> JSON:
+    out: JSONObject = app.service.stop_execution(
+        execution_arn=call.path["arn"],
+        error=_str(call.body, "error"),
+        cause=_str(call.body, "cause"),
+    )
+    return out
+
+
+def redrive_execution(app: Any, call: Call) -> JSON:
+    out: JSONObject = app.service.redrive_execution(
+        execution_arn=call.path["arn"], client_token=_str(call.body, "clientToken")
+    )
+    return out
+
+
+# -- jobs, item tables, statements, topics, schedules ------------------------------------------
+
+
+def _service(app: Any, name: str) -> Any:
+    service = app.services.get(name)
+    if service is None:
+        raise InvalidRequest(f"the {name} service is not configured in this eltflow app")
+    return service
+
+
+def list_jobs(app: Any, call: Call) -> JSON:
+    from eltflow.pipelines import jobs
+    from eltflow.pipelines.reference import RUN_HISTORY_SQL, settings_for
+
+    listed: list[Any] = jobs.list_jobs(_service(app, "dynamodb"))
+    out: JSONObject = {"jobs": listed}
+    dataapi = app.services.get("redshift-data")
+    runs: list[Any] = []
+    if dataapi is not None:
+        ref = settings_for(app.settings)
+        try:
+            runs = jobs.query(
+                dataapi, RUN_HISTORY_SQL, cluster=ref.cluster, database=ref.database, timeout=10
+            )
+        except EltflowError:
+            runs = []  # no run-history table yet: the pipeline has not been set up
+    out["runs"] = runs
+    return out
+
+
+def reset_job(app: Any, call: Call) -> JSON:
+    from eltflow.pipelines import jobs
+
+    return jobs.reset_job(
+        _service(app, "dynamodb"), call.path["table"], call.path["job_id"], app.clock.now()
+    )
+
+
+def list_tables(app: Any, call: Call) -> JSON:
+    out: JSONObject = _service(app, "dynamodb").call("ListTables", {})
+    return out
+
+
+def scan_table(app: Any, call: Call) -> JSON:
+    limit = int_param(call, "limit", 100)
+    request: dict[str, Any] = {"TableName": call.path["table"], "Limit": limit}
+    out: JSONObject = _service(app, "dynamodb").call("Scan", request)
+    return out
+
+
+def list_statements(app: Any, call: Call) -> JSON:
+    request: dict[str, Any] = {"MaxResults": int_param(call, "maxResults", 100)}
+    if call.query.get("status"):
+        request["Status"] = call.query["status"]
+    out: JSONObject = _service(app, "redshift-data").call("ListStatements", request)
+    return out
+
+
+def list_topics(app: Any, call: Call) -> JSON:
+    out: JSONObject = _service(app, "sns").call("ListTopics", {})
+    return out

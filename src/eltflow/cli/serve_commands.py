@@ -1,0 +1,46 @@
+"""``eltflow serve``: the scheduler, a worker, the HTTP API and the console in one process."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import os
+
+    from eltflow.app import build_app
+    from eltflow.config import load_settings
+    from eltflow.scheduler.model import schedules_from_config
+    from eltflow.scheduler.store import ScheduleStore
+    from eltflow.serve import required_token, serve
+
+    # Refuse an exposed bind before touching the state store.
+    token = required_token(args.host, args.token, os.environ)
+    settings = load_settings(args.project_dir)
+    app = build_app(settings)
+    try:
+        # eltflow.toml's [schedules.*] tables, applied like `eltflow schedules` does.
+        declared = schedules_from_config(settings.section("schedules"))
+        ScheduleStore(app.db).sync(declared, app.clock.now())
+        return serve(app, host=args.host, port=args.port, token=token)
+    finally:
+        app.close()
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run the scheduler, a worker, the HTTP API and the web console",
+        description=(
+            "One process: scheduler + worker + HTTP API + console. Binding to an address "
+            "other than loopback requires a token, which the API and console then demand. "
+            "SIGTERM/SIGINT shut down cleanly; running executions resume on the next start."
+        ),
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    p.add_argument("--port", type=int, default=8642, help="port to listen on (8642; 0: any)")
+    p.add_argument(
+        "--token", default=None, help="require this token (env: ELTFLOW_TOKEN; needed off loopback)"
+    )
+    p.set_defaults(handler=_serve)

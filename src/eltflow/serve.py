@@ -1,0 +1,266 @@
+"""``eltflow serve``: one process running the scheduler, a worker, the HTTP API and the console.
+
+Each part runs on its own thread over one :class:`~eltflow.app.App`:
+
+- the HTTP server (uvicorn, on a socket bound before anything starts, so a busy port fails
+  at once with a clear error instead of after the worker has claimed executions);
+- the worker, claiming runnable executions from the state store with a lease;
+- the scheduler loop, starting executions for due schedule fires.
+
+Shutdown (SIGTERM, SIGINT or :meth:`Server.stop`) runs in the order that loses nothing: stop
+accepting HTTP requests (those in progress finish), stop the scheduler between ticks (a fire
+it claimed but didn't start stays PENDING and is taken over later), then let the worker finish
+and record the tasks in flight; the worker releases the lease of each execution it drops, so
+running executions (a long Wait, say) are picked up again by the next ``eltflow serve`` or
+``eltflow worker``. Nothing is lost by a kill -9 either — leases lapse — it just takes longer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from types import FrameType
+from typing import Any
+
+from eltflow.app import App
+from eltflow.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8642
+TOKEN_ENV = "ELTFLOW_TOKEN"
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and addresses in 127.0.0.0/8 or ::1 (reachable only from here)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything, so treat it as exposed
+
+
+def required_token(host: str, token: str | None, environ: Mapping[str, str]) -> str | None:
+    """The token the server will demand: ``token`` or ``$ELTFLOW_TOKEN``; required off loopback.
+
+    Raises:
+        ConfigError: binding to a non-loopback address without a token.
+    """
+    chosen = token or environ.get(TOKEN_ENV) or None
+    if chosen is None and not is_loopback(host):
+        raise ConfigError(
+            f"refusing to serve on {host}, which other machines can reach, without a token: "
+            f"pass --token T or set {TOKEN_ENV} (the API and console will then demand it), "
+            f"or bind to 127.0.0.1"
+        )
+    return chosen
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as e:
+        sock.close()
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror or e}") from e
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+class Server:
+    """The scheduler, a worker and the HTTP app over ``app``, each on its own thread.
+
+    Use :meth:`start` / :meth:`stop` (or ``with server.running():``) from tests and embedding
+    code; :func:`serve` adds signal handling for the command line.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        token: str | None = None,
+        scheduler: bool = True,
+        worker_options: Mapping[str, Any] | None = None,
+        scheduler_poll_seconds: float = 1.0,
+        log_level: str = "warning",
+    ) -> None:
+        if token is None and not is_loopback(host):
+            raise ConfigError(f"a token is required to serve on the non-loopback address {host}")
+        self.app = app
+        self.host = host
+        self.port = port
+        self.token = token
+        self.log_level = log_level
+        self.with_scheduler = scheduler
+        self.scheduler_poll_seconds = scheduler_poll_seconds
+        self.worker = app.worker(**dict(worker_options or {}))
+        self._scheduler_stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._errors: list[BaseException] = []
+        self._http: Any = None
+        self._sock: socket.socket | None = None
+        self._stopped = False
+
+    # -- lifecycle -------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def start(self, *, ready_timeout: float = 30.0) -> None:
+        """Bind, start every part, and return once the HTTP server accepts connections."""
+        import uvicorn
+
+        from eltflow.api.app import create_app
+
+        self._sock = _bind(self.host, self.port)
+        self.port = self._sock.getsockname()[1]  # --port 0: the port the OS picked
+        config = uvicorn.Config(
+            create_app(self.app, token=self.token),
+            log_level=self.log_level,
+            lifespan="off",
+            timeout_graceful_shutdown=10,
+        )
+        self._http = _http_server(config)
+        self._spawn("eltflow-worker", self._run_worker)
+        if self.with_scheduler:
+            self._spawn("eltflow-scheduler", self._run_scheduler)
+        self._spawn("eltflow-http", self._run_http)
+        waited = 0.0
+        while not self._http.started:
+            if self._errors or waited > ready_timeout:
+                self.stop()
+                cause = self._errors[0] if self._errors else None
+                raise ConfigError(f"the HTTP server did not start on {self.url}") from cause
+            threading.Event().wait(0.02)
+            waited += 0.02
+
+    def stop(self, timeout: float = 60.0) -> None:
+        """Stop accepting requests, stop the scheduler, let the worker record what is in flight.
+
+        Idempotent; joins every thread (``timeout`` seconds each at most).
+        """
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._http is not None:
+            self._http.should_exit = True
+        self._scheduler_stop.set()
+        self.worker.stop()
+        for thread in self._threads:
+            thread.join(timeout)
+            if thread.is_alive():
+                log.warning("%s did not stop within %.0f s", thread.name, timeout)
+        if self._sock is not None:
+            self._sock.close()
+
+    @contextmanager
+    def running(self) -> Iterator[Server]:
+        self.start()
+        try:
+            yield self
+        finally:
+            self.stop()
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions that ended a part early (the others keep running)."""
+        return list(self._errors)
+
+    # -- the parts -------------------------------------------------------------------------
+    def _spawn(self, name: str, target: Callable[[], None]) -> None:
+        def run() -> None:
+            try:
+                target()
+            except BaseException as e:
+                log.exception("%s stopped with an error", name)
+                self._errors.append(e)
+
+        thread = threading.Thread(target=run, name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _run_http(self) -> None:
+        assert self._sock is not None
+        asyncio.run(self._http.serve(sockets=[self._sock]))
+
+    def _run_worker(self) -> None:
+        self.worker.run()
+
+    def _run_scheduler(self) -> None:
+        from eltflow.scheduler.service import SchedulerService
+        from eltflow.scheduler.target import StatesTarget
+
+        target = StatesTarget(self.app.service)
+        scheduler = SchedulerService(
+            self.app.db,
+            target.start_execution,
+            target.execution_status,
+            clock=self.app.clock,
+            poll_seconds=self.scheduler_poll_seconds,
+        )
+        scheduler.run(self._scheduler_stop)
+
+
+def _http_server(config: Any) -> Any:
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn's server without its signal handling: :func:`serve` owns the signals (and
+        uvicorn would re-raise SIGTERM after shutting down, turning a clean exit into -15)."""
+
+        @contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            yield
+
+    return QuietServer(config)
+
+
+def serve(
+    app: App,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    announce: Callable[[str], None] | None = None,
+) -> int:
+    """Run until SIGTERM or SIGINT, then shut down cleanly; returns the exit code (0)."""
+    env = os.environ if environ is None else environ
+    server = Server(app, host=host, port=port, token=required_token(host, token, env))
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        server.start()
+        say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
+        auth = " (token required)" if server.token else ""
+        say(f"eltflow serving on {server.url}{auth}; console at {server.url}/")
+        while not stop.wait(0.5):
+            if server.errors:
+                break
+    finally:
+        server.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if server.errors:
+        raise ConfigError(f"eltflow serve stopped: {server.errors[0]}") from server.errors[0]
+    return 0
