@@ -16,6 +16,8 @@ from hypothesis import strategies as st
 
 from eltflow.scheduler.cron import CronExpr, matches_local
 from eltflow.scheduler.expressions import RateExpr, fires_between, next_fire, parse_expression
+from eltflow.scheduler.model import Schedule
+from eltflow.scheduler.planning import plan, schedule_fires
 
 ZONES = ["UTC", "America/New_York", "Europe/London", "Australia/Lord_Howe", "Asia/Kolkata"]
 # Instants near DST changes (NY, London, Lord Howe's 30-minute shift) plus ordinary days.
@@ -153,3 +155,31 @@ def test_rate_fires_are_the_anchor_plus_whole_intervals(
     steps = (nxt - anchor) / expr.interval
     assert steps == int(steps)
     assert nxt - expr.interval <= after or nxt == anchor
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    text=cron_texts(),
+    start=after_instants,
+    zone=st.sampled_from(ZONES),
+    steps=st.lists(st.integers(1, 59), min_size=50, max_size=400),
+)
+def test_ticking_at_any_pace_within_grace_fires_each_fire_exactly_once(
+    text: str, start: datetime, zone: str, steps: list[int]
+) -> None:
+    """Whatever the tick times, continuous ticking starts exactly the expression's fires."""
+    schedule = Schedule(
+        name="p", expression=text, state_machine="m", timezone=zone,
+        created_at=start, updated_at=start,
+    )  # fmt: skip
+    cursor = None
+    now = start
+    fired: list[datetime] = []
+    for seconds in steps:
+        result = plan(schedule, cursor, now)
+        assert result.missed_count == 0  # never late: each tick is within the grace period
+        fired += result.fire
+        cursor = result.cursor
+        now += timedelta(seconds=seconds)
+    last = now - timedelta(seconds=steps[-1])
+    assert fired == schedule_fires(schedule, start.replace(microsecond=0), last)

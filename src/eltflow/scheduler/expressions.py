@@ -14,6 +14,7 @@ EventBridge Scheduler user guide ("Schedule types"):
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -56,6 +57,15 @@ Expression = RateExpr | CronExpr | AtExpr
 
 def parse_expression(text: str) -> Expression:
     """Parse a schedule expression; :class:`ScheduleError` says which part is wrong and why."""
+    if not isinstance(text, str):
+        raise ScheduleError(f"a schedule expression must be a string, not {type(text).__name__}")
+    return _parse_cached(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_cached(text: str) -> Expression:
+    # Results are frozen, so sharing them is safe; a scheduler re-reads the same few
+    # expressions every tick.
     if not isinstance(text, str):
         raise ScheduleError(f"a schedule expression must be a string, not {type(text).__name__}")
     m = _OUTER.match(text)

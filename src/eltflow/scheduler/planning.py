@@ -27,7 +27,7 @@ _UNSAFE = re.compile(r"[^0-9A-Za-z_.\-]")
 class Plan:
     fire: list[datetime]  # nominal fire times to start, oldest first (UTC)
     missed: list[datetime]  # due fires dropped by the catch-up policy (may be a sample)
-    missed_count: int  # how many were dropped in all
+    missed_count: int  # how many were dropped: exact for recent ones, a lower bound overall
     cursor: datetime | None  # the new cursor (unchanged if nothing became due)
 
 
@@ -147,7 +147,11 @@ def plan(
     # Older fires are all late: only the most recent ones can matter to the policy.
     need = min(schedule.max_catchup, 1 if schedule.catchup is CatchUp.LAST else 10**9)
     need = 0 if schedule.catchup is CatchUp.SKIP else need
-    older, older_count = _last_fires(schedule, lo, recent_start, max(need, 1))
+    # One next-fire call tells whether there is anything older at all (usually not).
+    any_older = [f for f in schedule_fires(schedule, lo, recent_start, limit=1) if f < recent_start]
+    older, older_count = (
+        _last_fires(schedule, lo, recent_start, max(need, 1)) if any_older else ([], 0)
+    )
     if older and (new_cursor is None or older[-1] > new_cursor):
         new_cursor = older[-1]
     missed = older + late_recent
@@ -158,6 +162,15 @@ def plan(
     fire = sorted(set(keep) | set(on_time))
     dropped = [f for f in missed if f not in set(keep)]
     return Plan(fire, dropped, missed_total - len(keep), new_cursor)
+
+
+def next_due(schedule: Schedule, cursor: datetime | None) -> datetime | None:
+    """When the next unhandled fire becomes due (None: never), so idle ticks can skip planning."""
+    lo = lower_bound(schedule) if cursor is None else cursor + timedelta(microseconds=1)
+    if lo is None:
+        return None
+    first = schedule_fires(schedule, lo, datetime.max.replace(tzinfo=UTC), limit=1)
+    return first[0] + flex_offset(schedule, first[0]) if first else None
 
 
 def upcoming(schedule: Schedule, after: datetime, count: int) -> list[datetime]:

@@ -34,6 +34,7 @@ from eltflow.scheduler.planning import (
     DEFAULT_GRACE,
     execution_name,
     flex_offset,
+    next_due,
     plan,
     schedule_fires,
 )
@@ -93,6 +94,7 @@ class SchedulerService:
         self.grace = grace
         self.lease = lease
         self.poll_seconds = poll_seconds
+        self._due_cache: dict[str, tuple[object, datetime | None]] = {}
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -114,10 +116,15 @@ class SchedulerService:
         out = self._release_buffered(now)
         out += self._recover_stale(now)
         for schedule, cursor in self.store.enabled_with_cursors():
-            # Plan outside a transaction first: most ticks have nothing due, and on SQLite a
-            # transaction takes the write lock.
-            quick = plan(schedule, cursor, now, grace=self.grace)
-            if not quick.fire and quick.cursor == cursor:
+            # Most ticks have nothing due: skip them without planning, and without a
+            # transaction (on SQLite that takes the write lock). The cache is only a shortcut;
+            # any change to the schedule or its cursor makes a new key.
+            key = (schedule.name, schedule.updated_at, cursor)
+            cached = self._due_cache.get(schedule.name)
+            if cached is None or cached[0] != key:
+                cached = (key, next_due(schedule, cursor))
+                self._due_cache[schedule.name] = cached
+            if cached[1] is None or now < cached[1]:
                 continue
             for claim in self._claim_due(schedule.name, now):
                 out.append(self._dispatch(claim, now, check_overlap=True))

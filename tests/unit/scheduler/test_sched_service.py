@@ -313,3 +313,47 @@ def test_execution_names_are_valid_and_unique_per_fire() -> None:
     long = execution_name("x" * 64, t)
     assert len(long) <= 80 and long.endswith("-20260102T030405Z")
     assert execution_name("x" * 64, t) != execution_name("x" * 63 + "y", t)
+
+
+def test_new_york_fall_back_night_fires_the_repeated_half_hours_once(tmp_path: Path) -> None:
+    with sqlite_db(str(tmp_path / "s.db")) as db:
+        start = datetime(2026, 11, 1, 3, 59, tzinfo=UTC)  # 23:59 EDT on Oct 31
+        add(db, start, expression="cron(0/30 * * * ? *)", timezone="America/New_York")
+        target, clock = Target(), VirtualClock(start)
+        svc = service(db, target, clock)
+        # 5 real hours: 00:00-01:59 EDT, then 01:00-03:59 EST
+        assert run_for(svc, clock, timedelta(hours=5), step=MIN) == 8
+        assert [n[-7:-3] for n in target.order] == [
+            "0400", "0430", "0500", "0530",  # 00:00, 00:30, 01:00, 01:30 EDT
+            "0700", "0730", "0800", "0830",  # 02:00 ... 03:30 EST (01:xx EST not repeated)
+        ]  # fmt: skip
+
+
+def test_london_spring_forward_skips_the_missing_hour(tmp_path: Path) -> None:
+    with sqlite_db(str(tmp_path / "s.db")) as db:
+        start = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+        add(db, start, expression="cron(30 1 * * ? *)", timezone="Europe/London")
+        target, clock = Target(), VirtualClock(start)
+        assert run_for(service(db, target, clock), clock, timedelta(days=2), step=MIN) == 1
+        assert target.order == ["sched-s-20260330T003000Z"]  # no 01:30 on the 29th
+
+
+def test_run_loop_ticks_on_its_clock_until_stopped(tmp_path: Path) -> None:
+    with sqlite_db(str(tmp_path / "s.db")) as db:
+        add(db, expression="rate(1 minute)")
+        target, clock = Target(), VirtualClock(T0)
+        svc = service(db, target, clock, poll_seconds=1.0)
+        stop = threading.Event()
+
+        def watch() -> None:
+            while len(target.started) < 5:
+                stop.wait(0.01)
+            stop.set()
+
+        watcher = threading.Thread(target=watch)
+        watcher.start()
+        svc.run(stop)
+        watcher.join()
+        assert len(target.started) >= 5
+        assert len(target.started) == target.calls  # every fire once
+        assert clock.now() >= T0 + timedelta(minutes=4)

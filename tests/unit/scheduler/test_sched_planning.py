@@ -1,0 +1,88 @@
+"""The pure planning core: catch-up decisions, flexible offsets, cursors, long downtime."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from eltflow.scheduler.model import CatchUp, FlexibleTimeWindow, Schedule
+from eltflow.scheduler.planning import flex_offset, plan, schedule_fires, upcoming
+
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+
+
+def sched(**fields: object) -> Schedule:
+    options: dict[str, object] = {
+        "name": "s",
+        "expression": "rate(1 minute)",
+        "state_machine": "etl",
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    options.update(fields)
+    return Schedule(**options)  # type: ignore[arg-type]
+
+
+def test_a_new_rate_schedule_fires_at_creation() -> None:
+    p = plan(sched(), None, T0)
+    assert p.fire == [T0] and p.cursor == T0 and p.missed_count == 0
+
+
+def test_nothing_due_keeps_the_cursor() -> None:
+    p = plan(sched(expression="cron(0 13 * * ? *)"), T0, T0 + timedelta(minutes=30))
+    assert p.fire == [] and p.cursor == T0
+
+
+def test_a_year_of_downtime_is_planned_quickly_and_bounded() -> None:
+    s = sched(catchup=CatchUp.ALL, max_catchup=5)
+    now = T0 + timedelta(days=365, seconds=10)
+    began = time.perf_counter()
+    p = plan(s, T0, now)
+    elapsed = time.perf_counter() - began
+    assert elapsed < 0.5, elapsed
+    assert p.fire == [now.replace(second=0) - timedelta(minutes=m) for m in (5, 4, 3, 2, 1, 0)]
+    assert p.cursor == now.replace(second=0)
+    assert p.missed_count >= 5
+
+
+def test_skip_drops_every_missed_fire_but_still_moves_the_cursor() -> None:
+    s = sched(expression="cron(0 * * * ? *)", catchup=CatchUp.SKIP)
+    p = plan(s, T0, T0 + timedelta(hours=5, minutes=30))
+    assert p.fire == [] and p.cursor == T0 + timedelta(hours=5)
+    assert p.missed == [T0 + timedelta(hours=5)]
+    assert 1 <= p.missed_count <= 5  # counted only as far back as the search looked
+
+
+def test_flexible_offsets_are_deterministic_and_inside_the_window() -> None:
+    s = sched(flexible_window=FlexibleTimeWindow("FLEXIBLE", 7))
+    fires = schedule_fires(s, T0, T0 + timedelta(hours=3))
+    offsets = [flex_offset(s, f) for f in fires]
+    assert offsets == [flex_offset(s, f) for f in fires]
+    assert all(timedelta(0) <= o < timedelta(minutes=7) for o in offsets)
+    assert len(set(offsets)) > 10
+    assert flex_offset(sched(), T0) == timedelta(0)
+
+
+def test_a_fire_is_not_due_before_its_flexible_offset() -> None:
+    s = sched(expression="cron(0 13 * * ? *)", flexible_window=FlexibleTimeWindow("FLEXIBLE", 60))
+    fire = T0 + timedelta(hours=1)
+    due = fire + flex_offset(s, fire)
+    assert plan(s, T0, due - timedelta(seconds=1)).fire == []
+    assert plan(s, T0, due).fire == [fire]
+
+
+def test_upcoming_respects_start_and_end_dates() -> None:
+    s = sched(
+        expression="cron(0 * * * ? *)",
+        start_date=T0 + timedelta(hours=2),
+        end_date=T0 + timedelta(hours=4),
+    )
+    assert upcoming(s, T0, 5) == [T0 + timedelta(hours=2), T0 + timedelta(hours=3)]
+
+
+def test_backfill_grid_of_a_rate_extends_before_its_creation() -> None:
+    s = sched(expression="rate(10 minutes)", created_at=T0 + timedelta(seconds=7))
+    got = schedule_fires(s, T0 - timedelta(hours=1), T0, extend_rate_back=True)
+    assert got[0] == T0 - timedelta(minutes=59, seconds=53)
+    assert all(f.second == 7 for f in got) and len(got) == 6
+    assert schedule_fires(s, T0 - timedelta(hours=1), T0) == []  # not without asking
