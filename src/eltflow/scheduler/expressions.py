@@ -188,7 +188,3 @@ def fires_between(
         out.append(nxt)
         cursor = nxt
     return out
-
-
-def describe_kind(expr: Expression) -> str:
-    return "rate" if isinstance(expr, RateExpr) else "at" if isinstance(expr, AtExpr) else "cron"

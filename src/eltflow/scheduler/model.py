@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from eltflow.errors import ConfigError, ScheduleError
 from eltflow.scheduler.expressions import Expression, parse_expression, zone
@@ -114,7 +115,7 @@ class Schedule:
         return parse_expression(self.expression)
 
     @property
-    def tz(self) -> Any:
+    def tz(self) -> ZoneInfo:
         return zone(self.timezone)
 
     @property
