@@ -28,10 +28,13 @@ from eltflow.store.rows import (
 )
 from eltflow.types import JSON
 
+# Compact and key-order-preserving: what AWS returns is what the user sent. One encoder for
+# the process: json.dumps would build a new one per call (measurable at thousands of events/s).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
 
 def dumps(value: JSON) -> str:
-    # Compact and key-order-preserving: what AWS returns is what the user sent.
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 class RuntimeStore:
@@ -291,6 +294,30 @@ class RuntimeStore:
         Re-appending an event that is already recorded with the same content is a no-op (a
         retried transaction); different content under the same sequence number is a conflict.
         """
+        if not events:
+            return 0
+        rows = [
+            {
+                "execution_id": execution_id,
+                "seq": ev.seq,
+                "previous_seq": ev.previous_seq,
+                "event_type": ev.event_type,
+                "timestamp_us": ev.timestamp_us,
+                "details": dumps(ev.details),
+            }
+            for ev in events
+        ]
+        # Fast path: one batched INSERT. Only a retried step re-appends recorded events; then
+        # the savepoint undoes the batch and each event is checked on its own below.
+        conn.execute("SAVEPOINT append_events")
+        try:
+            conn.executemany(self.q["insert_events_strict"], rows)
+        except ConflictError:
+            conn.execute("ROLLBACK TO SAVEPOINT append_events")
+        else:
+            conn.execute("RELEASE SAVEPOINT append_events")
+            return len(rows)
+        conn.execute("RELEASE SAVEPOINT append_events")
         new = 0
         for ev in events:
             details = dumps(ev.details)

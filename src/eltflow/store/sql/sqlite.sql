@@ -123,6 +123,11 @@ VALUES (:execution_id, :seq, :previous_seq, :event_type, :timestamp_us, :details
 ON CONFLICT (execution_id, seq) DO NOTHING
 RETURNING seq;
 
+-- name: insert_events_strict
+-- Batched appends of new events; a duplicate (execution_id, seq) fails the whole batch.
+INSERT INTO sfn_history (execution_id, seq, previous_seq, event_type, timestamp_us, details)
+VALUES (:execution_id, :seq, :previous_seq, :event_type, :timestamp_us, :details);
+
 -- name: get_event
 SELECT seq, previous_seq, event_type, timestamp_us, details
 FROM sfn_history WHERE execution_id = :execution_id AND seq = :seq;
