@@ -1,0 +1,112 @@
+"""``eltflow.aws.client("redshift-data")`` (boto3's shapes, locally) and ``eltflow sql``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from eltflow.aws import client
+from eltflow.cli import main
+from eltflow.config import Settings
+from eltflow.errors import ConfigError
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for var in ("ELTFLOW_STATE", "ELTFLOW_WAREHOUSE", "ELTFLOW_HOME"):
+        monkeypatch.delenv(var, raising=False)
+    return tmp_path
+
+
+def _settings(tmp_path: Path) -> Settings:
+    return Settings(
+        project_dir=tmp_path,
+        state_url=f"sqlite:///{tmp_path / 'state.db'}",
+        warehouse_url=f"duckdb://{tmp_path / 'wh.duckdb'}",
+    )
+
+
+def test_local_client_speaks_boto3(tmp_path: Path) -> None:
+    with client("redshift-data", _settings(tmp_path)) as rd:
+        sid = rd.execute_statement(
+            ClusterIdentifier="dw", Database="dev", Sql="select * from range(5) t(n)"
+        )["Id"]
+        while rd.describe_statement(Id=sid)["Status"] != "FINISHED":
+            time.sleep(0.005)
+        pages = list(rd.get_paginator("get_statement_result").paginate(Id=sid))
+        assert [r[0]["longValue"] for r in pages[0]["Records"]] == [0, 1, 2, 3, 4]
+        assert pages[0]["ResponseMetadata"]["HTTPStatusCode"] == 200
+        with pytest.raises(rd.exceptions.ValidationException) as e:
+            rd.execute_statement(Sql="select 1")
+        assert isinstance(e.value, ClientError)
+        assert e.value.response["Error"]["Code"] == "ValidationException"
+        assert "ExecuteStatement" in str(e.value)
+
+
+def test_statements_outlive_the_client(tmp_path: Path) -> None:
+    with client("redshift-data", _settings(tmp_path)) as rd:
+        sid = rd.execute_statement(ClusterIdentifier="dw", Sql="select 'x'", WaitTimeSeconds=5)[
+            "Id"
+        ]
+    with client("redshift-data", _settings(tmp_path)) as rd:
+        assert rd.describe_statement(Id=sid)["Status"] == "FINISHED"
+        assert rd.get_statement_result(Id=sid)["Records"] == [[{"stringValue": "x"}]]
+
+
+def test_unknown_service_and_bad_mode(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no local implementation of AWS service 'kinesis'"):
+        client("kinesis", _settings(tmp_path))
+    bad = Settings(
+        project_dir=tmp_path, state_url="", warehouse_url="", raw={"aws": {"mode": "cloud"}}
+    )
+    with pytest.raises(ConfigError, match=r"\[aws\] mode"):
+        client("redshift-data", bad)
+
+
+def test_cli_prints_a_table(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(
+        [
+            "--project-dir",
+            str(project),
+            "sql",
+            "select n, nvl(null, 'none') as label from range(2) t(n) where n >= :lo order by n",
+            "--param",
+            "lo=0",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert out.splitlines() == [
+        "n | label",
+        "--+------",
+        "0 | none ",
+        "1 | none ",
+        "(2 rows)",
+    ]
+    assert (project / ".eltflow" / "warehouse.duckdb").exists()
+
+
+def test_cli_json_and_dml(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--project-dir", str(project), "sql", "create table t (a int)"]) == 0
+    assert main(["--project-dir", str(project), "sql", "insert into t values (1), (2)"]) == 0
+    assert "FINISHED (2 rows affected)" in capsys.readouterr().out
+    code = main(["--project-dir", str(project), "sql", "select count(*) as c from t", "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["Statement"]["Status"] == "FINISHED"
+    assert data["Result"]["Records"] == [[{"longValue": 2}]]
+    assert data["Result"]["ColumnMetadata"][0]["name"] == "c"
+
+
+def test_cli_failure(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["--project-dir", str(project), "sql", "select * from nope"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith("FAILED: ") and "nope" in err
+    code = main(["--project-dir", str(project), "sql", "select 1", "--cluster", "Bad_Name"])
+    assert code == 1
+    assert "ValidationException" in capsys.readouterr().err
