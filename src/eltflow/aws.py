@@ -26,9 +26,21 @@ def _redshift_data(settings: Settings) -> Any:
     return LocalRedshiftDataClient(build_dataapi(settings, db), owns_service=True, db=db)
 
 
+def _dynamodb(settings: Settings) -> Any:
+    from eltflow.items.client import LocalDynamoDBClient
+    from eltflow.items.config import build_items
+    from eltflow.store.db import Database
+    from eltflow.store.migrate import migrate
+
+    db = Database(settings.state_url)
+    migrate(db)
+    return LocalDynamoDBClient(build_items(settings, db), db=db)
+
+
 # service name (as boto3 spells it) → factory of the local client
 LOCAL_CLIENTS: dict[str, LocalFactory] = {
     "redshift-data": _redshift_data,
+    "dynamodb": _dynamodb,
 }
 
 
