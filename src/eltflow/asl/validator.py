@@ -41,6 +41,7 @@ RESERVED_VARIABLE = "RESERVED_VARIABLE_NAME"
 INVALID_VARIABLE = "INVALID_VARIABLE_NAME"
 INVALID_LABEL = "INVALID_LABEL_NAME"
 INVALID_JSONATA = "INVALID_JSONATA_EXPRESSION"
+TOO_DEEP = "TOO_DEEPLY_NESTED"
 UNSUPPORTED_JSONATA = "UNSUPPORTED_JSONATA_EXPRESSION"
 DUPLICATE_LABEL = "DUPLICATE_LABEL_NAME"
 
@@ -79,7 +80,10 @@ def load(definition: str | Mapping[str, Any]) -> tuple[Any, list[Diagnostic]]:
     column; an empty text is AWS's ``MISSING_DESCRIPTION``; a definition over 1 MiB is refused.
     """
     if not isinstance(definition, str):  # already decoded (normally a Mapping)
-        size = len(json.dumps(definition, ensure_ascii=False, default=str).encode())
+        try:
+            size = len(json.dumps(definition, ensure_ascii=False, default=str).encode())
+        except (RecursionError, ValueError):  # ValueError: a circular reference
+            return None, [_diag("", TOO_DEEP, "The states are too deeply nested.")]
         value: Any = definition
     else:
         if not definition.strip():
@@ -90,6 +94,8 @@ def load(definition: str | Mapping[str, Any]) -> tuple[Any, list[Diagnostic]]:
         except json.JSONDecodeError as exc:
             message = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
             return None, [_diag("", INVALID_JSON, message)]
+        except RecursionError:
+            return None, [_diag("", TOO_DEEP, "The states are too deeply nested.")]
     if size > F.MAX_DEFINITION_BYTES:
         # AWS's API shape caps ``definition`` at 1,048,576.
         message = f"Definition is {size} bytes; the maximum is {F.MAX_DEFINITION_BYTES}"
@@ -113,7 +119,11 @@ def check(value: Any) -> list[Diagnostic]:
         return v.diagnostics
     top_ql = value.get("QueryLanguage", JSONPATH)
     v.top_ql = top_ql if top_ql in (JSONPATH, JSONATA) else JSONPATH
-    v.machine(value, "", F.TOP_LEVEL)
+    try:
+        v.machine(value, "", F.TOP_LEVEL)
+    except RecursionError:
+        # Nesting deeper than Python's stack: AWS refuses such definitions too.
+        return [_diag("", TOO_DEEP, "The states are too deeply nested.")]
     return v.diagnostics
 
 

@@ -1492,6 +1492,31 @@ def test_timestamp_syntax(value: str, ok: bool) -> None:
     assert timestamp_ok(value) is ok
 
 
+def _nested_parallels(depth: int) -> dict[str, Any]:
+    machine: dict[str, Any] = {"StartAt": "L", "States": {"L": {"Type": "Succeed"}}}
+    for i in range(depth):
+        parallel = {"Type": "Parallel", "Branches": [machine], "End": True}
+        machine = {"StartAt": f"P{i}", "States": {f"P{i}": parallel}}
+    return machine
+
+
+def test_pathological_nesting_is_a_diagnostic_not_a_crash() -> None:
+    depth = 3000
+    text = '{"StartAt": "L", "States": {"L": {"Type": "Succeed"}}}'
+    for i in range(depth):  # built by hand: json.dumps itself can't go this deep
+        text = (
+            f'{{"StartAt": "P{i}", "States": {{"P{i}": '
+            f'{{"Type": "Parallel", "Branches": [{text}], "End": true}}}}}}'
+        )
+    for definition in (_nested_parallels(depth), text):
+        [diagnostic] = validate(definition)
+        assert diagnostic.code == "TOO_DEEPLY_NESTED"
+
+
+def test_reasonable_nesting_is_fine() -> None:
+    assert validate(_nested_parallels(20)) == []
+
+
 def test_validate_accepts_text_and_mapping_alike() -> None:
     definition = one({"Type": "Pass", "Next": "Nope"})
     assert validate(json.dumps(definition)) == validate(definition)
