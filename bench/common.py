@@ -13,7 +13,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -129,14 +129,22 @@ def asl_cases() -> list[Case]:
 
 @dataclass(frozen=True)
 class Rate:
-    """``runs`` completed in ``seconds`` of wall time."""
+    """``runs`` completed in ``seconds`` of wall time, using ``cpu_seconds`` of this process's
+    CPU (all threads: moto runs executions on its own threads, which this counts too)."""
 
     runs: int
     seconds: float
+    cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
         return self.runs / self.seconds if self.seconds > 0 else float("inf")
+
+    @property
+    def per_cpu_second(self) -> float:
+        """Executions per CPU-second: less sensitive than wall time to other processes'
+        load on a shared machine (it ignores time spent waiting for a core)."""
+        return self.runs / self.cpu_seconds if self.cpu_seconds > 0 else float("inf")
 
 
 def measure(
@@ -153,6 +161,7 @@ def measure(
     second) and a fast one comparable without hand-tuning counts per case.
     """
     runs = 0
+    cpu_start = time.process_time()
     start = time.perf_counter()
     deadline = start + seconds
     while True:
@@ -163,7 +172,37 @@ def measure(
             break
         if runs >= min_runs and now >= deadline:
             break
-    return Rate(runs=runs, seconds=now - start)
+    return Rate(runs=runs, seconds=now - start, cpu_seconds=time.process_time() - cpu_start)
+
+
+def measure_interleaved(
+    runners: Sequence[Callable[[], object]],
+    *,
+    seconds: float,
+    slices: int = 6,
+    min_runs: int = 1,
+) -> list[Rate]:
+    """Time several runners for about ``seconds`` each, taking turns in ``slices`` short
+    slices rather than one after the other.
+
+    On a shared machine the load changes from second to second; taking turns exposes every
+    runner to the same load, so their *ratio* is steadier than back-to-back timing gives.
+    Each runner runs at least ``min_runs`` times (in its first slice).
+    """
+    totals = [Rate(runs=0, seconds=0.0) for _ in runners]
+    share = seconds / max(slices, 1)
+    for turn in range(max(slices, 1)):
+        for i, run_once in enumerate(runners):
+            if turn > 0 and seconds == 0:
+                continue
+            got = measure(run_once, seconds=share, min_runs=min_runs if turn == 0 else 1)
+            t = totals[i]
+            totals[i] = Rate(
+                runs=t.runs + got.runs,
+                seconds=t.seconds + got.seconds,
+                cpu_seconds=t.cpu_seconds + got.cpu_seconds,
+            )
+    return totals
 
 
 # --- moto's Step Functions ---------------------------------------------------------------------

@@ -4,12 +4,20 @@ numbers depend on the machine; this only proves the harness measures what it say
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import pytest
 from bench import asl_bench
 from bench.__main__ import main
-from bench.common import Case, asl_cases, measure, moto_stepfunctions, table
+from bench.common import (
+    Case,
+    asl_cases,
+    measure,
+    measure_interleaved,
+    moto_stepfunctions,
+    table,
+)
 
 
 @pytest.mark.parametrize("case", asl_cases(), ids=lambda c: c.name)
@@ -69,6 +77,21 @@ def test_measure_respects_min_and_max_runs() -> None:
     assert rate.runs == len(calls) == 5
     rate = measure(lambda: calls.append(1), seconds=60.0, max_runs=3)
     assert rate.runs == 3
+
+
+def test_measure_interleaved_takes_turns() -> None:
+    calls: list[str] = []
+    a, b = measure_interleaved(
+        [lambda: calls.append("a"), lambda: calls.append("b")], seconds=0.03, slices=3
+    )
+    assert a.runs == calls.count("a") and b.runs == calls.count("b")
+    # Three turns each: the sequence switches runner at least five times.
+    switches = sum(1 for x, y in itertools.pairwise(calls) if x != y)
+    assert switches >= 5
+    assert a.cpu_seconds >= 0 and b.seconds > 0
+
+    once = measure_interleaved([lambda: calls.append("c")], seconds=0.0, slices=4)
+    assert once[0].runs == 1
 
 
 def test_table_aligns_columns() -> None:
