@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from eltflow.errors import ScheduleError
 from eltflow.scheduler.cron import CronExpr, matches_local
 from eltflow.scheduler.expressions import RateExpr, fires_between, next_fire, parse_expression
 from eltflow.scheduler.model import Schedule
@@ -183,3 +184,26 @@ def test_ticking_at_any_pace_within_grace_fires_each_fire_exactly_once(
         now += timedelta(seconds=seconds)
     last = now - timedelta(seconds=steps[-1])
     assert fired == schedule_fires(schedule, start.replace(microsecond=0), last)
+
+
+FIELD_CHARS = "0123456789*/?,-LW#JANFEBMONSUT"
+fields_text = st.lists(
+    st.text(alphabet=FIELD_CHARS, min_size=1, max_size=8), min_size=5, max_size=7
+).map(" ".join)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    body=st.one_of(fields_text, st.text(alphabet=FIELD_CHARS + " T:", max_size=30)),
+    kind=st.sampled_from(["cron", "cron", "rate", "at"]),
+)
+def test_any_input_parses_or_raises_schedule_error(body: str, kind: str) -> None:
+    """Garbage never crashes the parser: it parses, or a ScheduleError says what is wrong."""
+    text = f"{kind}({body})"
+    try:
+        expr = parse_expression(text)
+    except ScheduleError as e:
+        assert str(e)
+        return
+    if isinstance(expr, CronExpr):
+        next_fire(expr, HOTSPOTS[0], ZoneInfo("Europe/London"))
