@@ -272,3 +272,69 @@ class Fire:
             "Reason": self.reason,
             "Backfill": self.backfill,
         }
+
+
+_JSON_KEYS = {
+    "Name",
+    "ScheduleExpression",
+    "ScheduleExpressionTimezone",
+    "State",
+    "Target",
+    "StartDate",
+    "EndDate",
+    "FlexibleTimeWindow",
+    "CatchUp",
+    "MaxCatchUp",
+    "Overlap",
+    "Description",
+    "CreationDate",
+    "LastModificationDate",
+    "NextFire",
+    "NextFires",
+    "LastFires",
+}
+
+
+def schedule_from_json(body: Mapping[str, Any], name: str | None = None) -> Schedule:
+    """The inverse of :meth:`Schedule.to_json`, for the HTTP API (CreateSchedule-like keys).
+
+    ``Target`` is ``{"StateMachine": name-or-ARN, "Input": "<json text>"}`` (``Arn`` is accepted
+    for ``StateMachine``, as in AWS's target). Read-only keys in the output are ignored.
+    """
+    if not isinstance(body, Mapping):
+        raise ScheduleError("a schedule must be a JSON object")
+    unknown = sorted(set(body) - _JSON_KEYS)
+    if unknown:
+        raise ScheduleError(f"unknown schedule field(s): {', '.join(unknown)}")
+    name = name or body.get("Name")
+    target = body.get("Target") or {}
+    if not isinstance(target, Mapping):
+        raise ScheduleError("Target must be an object with StateMachine and Input")
+    window = body.get("FlexibleTimeWindow") or {"Mode": "OFF"}
+    if not isinstance(window, Mapping):
+        raise ScheduleError("FlexibleTimeWindow must be an object with Mode")
+    for key in ("ScheduleExpression",):
+        if key not in body:
+            raise ScheduleError(f"{key} is required")
+    value = target.get("Input", "{}")
+    fields: dict[str, Any] = {
+        "name": name,
+        "expression": body["ScheduleExpression"],
+        "state_machine": target.get("StateMachine") or target.get("Arn") or "",
+        "timezone": body.get("ScheduleExpressionTimezone") or "UTC",
+        "input": value if isinstance(value, str) else json.dumps(value),
+        "state": body.get("State") or "ENABLED",
+        "flexible_window": FlexibleTimeWindow(
+            window.get("Mode", "OFF"), window.get("MaximumWindowInMinutes")
+        ),
+        "catchup": body.get("CatchUp") or "last",
+        "max_catchup": body.get("MaxCatchUp", 10),
+        "overlap": body.get("Overlap") or "allow",
+        "description": body.get("Description") or "",
+    }
+    for key, field_name in (("StartDate", "start_date"), ("EndDate", "end_date")):
+        if body.get(key) is not None:
+            if not isinstance(body[key], str):
+                raise ScheduleError(f"{key} must be an ISO-8601 string")
+            fields[field_name] = parse_datetime(body[key], key)
+    return Schedule(**fields)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime, timedelta
 
-from eltflow.scheduler.model import CatchUp, FlexibleTimeWindow, Schedule
+import pytest
+
+from eltflow.errors import ScheduleError
+from eltflow.scheduler.model import CatchUp, FlexibleTimeWindow, Schedule, schedule_from_json
 from eltflow.scheduler.planning import flex_offset, plan, schedule_fires, upcoming
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -86,3 +89,31 @@ def test_backfill_grid_of_a_rate_extends_before_its_creation() -> None:
     assert got[0] == T0 - timedelta(minutes=59, seconds=53)
     assert all(f.second == 7 for f in got) and len(got) == 6
     assert schedule_fires(s, T0 - timedelta(hours=1), T0) == []  # not without asking
+
+
+def test_json_round_trip_for_the_http_api() -> None:
+    s = sched(
+        expression="cron(0 9 ? * MON-FRI *)",
+        timezone="Europe/London",
+        input='{"JobID": "1"}',
+        start_date=T0,
+        flexible_window=FlexibleTimeWindow("FLEXIBLE", 5),
+        catchup=CatchUp.ALL,
+        max_catchup=4,
+    )
+    again = schedule_from_json(s.to_json())
+    assert again == s.with_changes(created_at=None, updated_at=None)
+    body = {"ScheduleExpression": "rate(1 hour)", "Target": {"Arn": "etl", "Input": {"a": 1}}}
+    made = schedule_from_json(body, name="x")
+    assert (made.name, made.state_machine, made.input) == ("x", "etl", '{"a": 1}')
+
+
+def test_json_errors_name_the_field() -> None:
+    with pytest.raises(ScheduleError, match="ScheduleExpression is required"):
+        schedule_from_json({"Name": "x"})
+    with pytest.raises(ScheduleError, match="unknown schedule field"):
+        schedule_from_json({"Name": "x", "ScheduleExpression": "rate(1 hour)", "Bogus": 1})
+    with pytest.raises(ScheduleError, match="day-of-week field '9'"):
+        schedule_from_json(
+            {"Name": "x", "ScheduleExpression": "cron(0 1 ? * 9 *)", "Target": {"Arn": "m"}}
+        )
