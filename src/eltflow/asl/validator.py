@@ -11,6 +11,10 @@ required: [Next]", "Missing 'Next' target: X", "State \"X\" is not reachable."..
 Scopes: the top level, every Parallel branch and every Map ItemProcessor are validated as their
 own state machines ("Next can't jump out of a branch"), while state names must be unique across
 the whole definition.
+
+Locations are RFC 6901 JSON pointers (``/States/C/Choices/0/Next``) where AWS writes array
+indexes in brackets (``/States/C/Choices[0]/Next``); AWS gives MISSING_END_STATE no location,
+here it is the scope's pointer (``""`` for the top level).
 """
 
 from __future__ import annotations
@@ -450,11 +454,12 @@ class _Validator:
             self.state_names[name] = path
         # Names are 1-80 characters.
         if not name or len(name) > F.MAX_STATE_NAME_LENGTH:
-            self.add(
-                path,
-                INVALID_NAME,
-                f"State name '{name[:20]}...' must be 1 to {F.MAX_STATE_NAME_LENGTH} characters",
+            shown = name if len(name) <= 40 else f"{name[:40]}..."
+            message = (
+                f"State name '{shown}' ({len(name)} characters) must be 1 to "
+                f"{F.MAX_STATE_NAME_LENGTH} characters long"
             )
+            self.add(path, INVALID_NAME, message)
         if not isinstance(state, Mapping):
             self.add(path, SCHEMA, "Expected value of type Object")
             return
