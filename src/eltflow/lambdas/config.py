@@ -1,0 +1,110 @@
+"""``[lambda]`` and ``[lambda.functions]`` in eltflow.toml.
+
+[lambda]
+isolation = "thread"        # or "process": handlers run in a subprocess pool
+workers = 4
+
+[lambda.functions]
+LoadDimensions = "pipelines.handlers:load_dimensions"
+Slow = { handler = "pipelines.handlers:slow", timeout = 30, memory = 512 }
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eltflow.config import CONFIG_FILE, Settings
+from eltflow.errors import ConfigError
+
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+_HANDLER = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+
+
+@dataclass(frozen=True, kw_only=True)
+class FunctionSpec:
+    name: str
+    handler: str  # "package.module:function"
+    timeout_seconds: float | None = None  # the function's own timeout (None: no limit)
+    memory_mb: int = 128
+
+    def arn(self, region: str = REGION, account: str = ACCOUNT) -> str:
+        return f"arn:aws:lambda:{region}:{account}:function:{self.name}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LambdaSettings:
+    functions: Mapping[str, FunctionSpec] = field(default_factory=dict)
+    isolation: str = "thread"
+    workers: int = 4
+    region: str = REGION
+    account: str = ACCOUNT
+
+
+def lambda_settings(settings: Settings) -> LambdaSettings:
+    section = settings.section("lambda")
+    where = f"{CONFIG_FILE}: [lambda]"
+    isolation = section.get("isolation", "thread")
+    if isolation not in ("thread", "process"):
+        raise ConfigError(f'{where} isolation must be "thread" or "process" (got {isolation!r})')
+    workers = section.get("workers", 4)
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"{where} workers must be a positive integer (got {workers!r})")
+    raw = section.get("functions", {})
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{CONFIG_FILE}: [lambda.functions] must be a table")
+    aws = settings.section("aws")
+    return LambdaSettings(
+        functions={name: _function(name, body) for name, body in raw.items()},
+        isolation=str(isolation),
+        workers=workers,
+        region=str(aws.get("region", REGION)),
+        account=str(aws.get("account", ACCOUNT)),
+    )
+
+
+def _function(name: str, body: Any) -> FunctionSpec:
+    where = f"{CONFIG_FILE}: [lambda.functions] {name}"
+    if isinstance(body, str):
+        body = {"handler": body}
+    if not isinstance(body, Mapping):
+        raise ConfigError(f'{where} must be "module:function" or a table with handler = ...')
+    unknown = set(body) - {"handler", "timeout", "memory"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    handler = body.get("handler")
+    if not isinstance(handler, str) or not _HANDLER.fullmatch(handler):
+        raise ConfigError(
+            f'{where}: handler must look like "package.module:function" (got {handler!r})'
+        )
+    timeout = body.get("timeout")
+    if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
+        raise ConfigError(f"{where}: timeout must be a positive number of seconds")
+    memory = body.get("memory", 128)
+    if not isinstance(memory, int) or memory < 128:
+        raise ConfigError(f"{where}: memory must be an integer >= 128 (MB)")
+    return FunctionSpec(
+        name=name,
+        handler=handler,
+        timeout_seconds=None if timeout is None else float(timeout),
+        memory_mb=memory,
+    )
+
+
+def parse_function_name(value: str) -> tuple[str, str | None]:
+    """``name``, ``name:qualifier``, ``ACCOUNT:function:name[:q]`` or the full ARN →
+    (name, qualifier)."""
+    parts = value.split(":")
+    if value.startswith("arn:"):
+        # arn:aws:lambda:region:account:function:name[:qualifier]
+        if len(parts) < 7 or parts[5] != "function":
+            return value, None
+        return parts[6], parts[7] if len(parts) > 7 else None
+    if len(parts) >= 3 and parts[1] == "function":
+        return parts[2], parts[3] if len(parts) > 3 else None
+    if len(parts) == 2:
+        return parts[0], parts[1]
+    return value, None

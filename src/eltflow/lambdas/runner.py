@@ -1,0 +1,204 @@
+"""Invoke local Lambda handlers: resolve the name, run the handler with a context, and turn its
+outcome into what AWS Lambda returns (a JSON payload, or an error payload with
+``errorMessage``/``errorType``/``requestId``/``stackTrace``).
+
+Handlers run in a thread pool, or with ``isolation = "process"`` in a pool of spawned
+subprocesses (a handler that crashes or hangs cannot take the worker down; a timed-out process
+pool is killed and replaced). A handler that outlives its function timeout yields AWS's
+``Sandbox.Timedout`` error; one that outlives the caller's deadline raises
+:class:`InvocationTimeout` (the Task's ``States.Timeout``).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import importlib
+import json
+import multiprocessing
+import threading
+import time
+import traceback
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from eltflow.errors import AwsApiError, EltflowError
+from eltflow.lambdas.config import FunctionSpec, LambdaSettings, parse_function_name
+from eltflow.lambdas.context import LambdaContext
+from eltflow.types import JSON
+
+
+class InvocationTimeout(EltflowError):
+    """The caller's deadline passed before the handler returned."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    request_id: str
+    function_arn: str
+    payload: JSON
+    error: dict[str, Any] | None = None  # AWS's error payload when the function failed
+
+    @property
+    def function_error(self) -> str | None:
+        return None if self.error is None else "Unhandled"
+
+
+def run_handler(handler: str, event: JSON, context_fields: dict[str, Any]) -> tuple[str, JSON]:
+    """Run one handler (in a thread or a subprocess). Returns ("ok", result) or ("error",
+    AWS error payload). Module-level so a process pool can pickle it."""
+    module_name, func_name = handler.split(":")
+    request_id = context_fields["aws_request_id"]
+    try:
+        func = getattr(importlib.import_module(module_name), func_name)
+    except (ImportError, AttributeError) as e:
+        return "error", {
+            "errorMessage": f"Unable to import module '{module_name}': {e}"
+            if isinstance(e, ImportError)
+            else f"Handler '{func_name}' missing on module '{module_name}'",
+            "errorType": "Runtime.ImportModuleError"
+            if isinstance(e, ImportError)
+            else "Runtime.HandlerNotFound",
+            "requestId": request_id,
+            "stackTrace": [],
+        }
+    fields = dict(context_fields)
+    remaining = fields.pop("remaining", None)
+    # The deadline is set here, on this process's monotonic clock.
+    fields["deadline"] = None if remaining is None else time.monotonic() + remaining
+    context = LambdaContext(**fields)
+    try:
+        result = func(event, context)
+    except Exception as e:
+        # Drop this runner's own frame: AWS shows only the handler's frames.
+        frames = traceback.extract_tb(e.__traceback__)[1:]
+        return "error", {
+            "errorMessage": str(e),
+            "errorType": type(e).__name__,
+            "requestId": request_id,
+            "stackTrace": traceback.format_list(frames),
+        }
+    try:
+        return "ok", json.loads(json.dumps(result))
+    except (TypeError, ValueError) as e:
+        return "error", {
+            "errorMessage": f"Unable to marshal response: {e}",
+            "errorType": "Runtime.MarshalError",
+            "requestId": request_id,
+            "stackTrace": [],
+        }
+
+
+class LambdaRunner:
+    """The local Lambda service: ``invoke(function_name, payload)``."""
+
+    def __init__(self, settings: LambdaSettings) -> None:
+        self.settings = settings
+        self._lock = threading.Lock()
+        self._pool: cf.Executor | None = None
+
+    def _executor(self) -> cf.Executor:
+        with self._lock:
+            if self._pool is None:
+                if self.settings.isolation == "process":
+                    self._pool = cf.ProcessPoolExecutor(
+                        max_workers=self.settings.workers,
+                        mp_context=multiprocessing.get_context("spawn"),
+                    )
+                else:
+                    self._pool = cf.ThreadPoolExecutor(
+                        max_workers=self.settings.workers, thread_name_prefix="lambda"
+                    )
+            return self._pool
+
+    def function(self, function_name: str) -> FunctionSpec:
+        name, _qualifier = parse_function_name(function_name)
+        spec = self.settings.functions.get(name)
+        if spec is None:
+            arn = f"arn:aws:lambda:{self.settings.region}:{self.settings.account}:function:{name}"
+            raise AwsApiError("ResourceNotFoundException", f"Function not found: {arn}")
+        return spec
+
+    def invoke(
+        self, function_name: str, payload: JSON, deadline_seconds: float | None = None
+    ) -> Invocation:
+        """Run the function; ``deadline_seconds`` is the caller's remaining time."""
+        spec = self.function(function_name)
+        arn = spec.arn(self.settings.region, self.settings.account)
+        rid = str(uuid.uuid4())
+        limits = [t for t in (spec.timeout_seconds, deadline_seconds) if t is not None]
+        wait = min(limits) if limits else None
+        fields = {
+            "function_name": spec.name,
+            "invoked_function_arn": arn,
+            "aws_request_id": rid,
+            "memory_limit_in_mb": spec.memory_mb,
+            "remaining": wait,
+        }
+        future = self._executor().submit(run_handler, spec.handler, payload, fields)
+        try:
+            status, result = future.result(timeout=wait)
+        except cf.TimeoutError:
+            future.cancel()
+            self._abandon(future)
+            if deadline_seconds is not None and (
+                spec.timeout_seconds is None or deadline_seconds <= spec.timeout_seconds
+            ):
+                raise InvocationTimeout(
+                    f"{spec.name} did not finish within {deadline_seconds:.2f} seconds"
+                ) from None
+            timeout = spec.timeout_seconds or 0.0
+            return Invocation(
+                rid,
+                arn,
+                None,
+                {
+                    "errorMessage": f"RequestId: {rid} Error: Task timed out after "
+                    f"{timeout:.2f} seconds",
+                    "errorType": "Sandbox.Timedout",
+                },
+            )
+        except cf.process.BrokenProcessPool as e:
+            self._reset_pool()
+            return Invocation(
+                rid,
+                arn,
+                None,
+                {
+                    "errorMessage": f"RequestId: {rid} Error: Runtime exited: {e}",
+                    "errorType": "Runtime.ExitError",
+                },
+            )
+        if status == "error":
+            assert isinstance(result, dict)
+            return Invocation(rid, arn, None, dict(result))
+        return Invocation(rid, arn, result)
+
+    def _abandon(self, future: cf.Future[Any]) -> None:
+        """A timed-out handler: threads cannot be stopped (the result is ignored); a process
+        pool is killed and replaced so the hung handler does not hold a worker forever."""
+        if self.settings.isolation == "process":
+            self._reset_pool(kill=True)
+
+    def _reset_pool(self, kill: bool = False) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if isinstance(pool, cf.ProcessPoolExecutor):
+            if kill:
+                # ProcessPoolExecutor has no public kill; its worker processes are in _processes.
+                for proc in list(getattr(pool, "_processes", {}).values()):
+                    proc.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def build_lambdas(settings: Any) -> LambdaRunner:
+    """The local Lambda service from ``[lambda]`` in eltflow.toml (for the composition root)."""
+    from eltflow.lambdas.config import lambda_settings
+
+    return LambdaRunner(lambda_settings(settings))

@@ -1,0 +1,34 @@
+"""Handlers the Lambda tests invoke by name (``lambda_handlers_for_tests:echo``)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def echo(event: Any, context: Any) -> dict[str, Any]:
+    return {
+        "event": event,
+        "function_name": context.function_name,
+        "request_id": context.aws_request_id,
+        "arn": context.invoked_function_arn,
+        "memory": context.memory_limit_in_mb,
+        "remaining_ok": 0 < context.get_remaining_time_in_millis() <= 900_000,
+    }
+
+
+class JobFailed(Exception):
+    pass
+
+
+def fail(event: Any, context: Any) -> None:
+    raise JobFailed(f"job {event['JobID']} failed")
+
+
+def sleepy(event: Any, context: Any) -> str:
+    time.sleep(float(event.get("seconds", 5)))
+    return "done"
+
+
+def not_json(event: Any, context: Any) -> object:
+    return object()
