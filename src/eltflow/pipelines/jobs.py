@@ -1,0 +1,143 @@
+"""Job audit items and run history: what the console's Jobs page and ``eltflow jobs`` show.
+
+An audit table is any item table keyed by ``JobID`` (the seed's design). Resetting a job is
+the seed's manual repair: ``JobState`` back to ``Ready`` and the lease dropped, so the next
+run can take the lock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from eltflow.errors import AwsApiError, EltflowError
+
+JOB_KEY = "JobID"
+
+
+class AwsShaped(Protocol):
+    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def plain(value: Mapping[str, Any]) -> Any:
+    """A DynamoDB attribute value as plain JSON (``{"S": "x"}`` -> ``"x"``)."""
+    (kind, raw), *_ = value.items()
+    if kind == "N":
+        return float(raw) if any(c in raw for c in ".eE") else int(raw)
+    if kind == "M":
+        return {k: plain(v) for k, v in raw.items()}
+    if kind == "L":
+        return [plain(v) for v in raw]
+    if kind == "NULL":
+        return None
+    return raw
+
+
+def audit_tables(dynamodb: AwsShaped) -> list[str]:
+    names: list[str] = dynamodb.call("ListTables", {}).get("TableNames", [])
+    out = []
+    for name in names:
+        table = dynamodb.call("DescribeTable", {"TableName": name})["Table"]
+        hash_keys = [k["AttributeName"] for k in table["KeySchema"] if k["KeyType"] == "HASH"]
+        if hash_keys == [JOB_KEY]:
+            out.append(name)
+    return out
+
+
+def list_jobs(dynamodb: AwsShaped) -> list[dict[str, Any]]:
+    jobs = []
+    for table in audit_tables(dynamodb):
+        for item in dynamodb.call("Scan", {"TableName": table}).get("Items", []):
+            row = {k: plain(v) for k, v in item.items()}
+            row["table"] = table
+            jobs.append(row)
+    return sorted(jobs, key=lambda j: (j["table"], str(j.get(JOB_KEY))))
+
+
+def create_job(dynamodb: AwsShaped, table: str, job_id: str) -> bool:
+    """Create the job's item as ``Ready`` unless it exists; True if it was created."""
+    try:
+        dynamodb.call(
+            "PutItem",
+            {
+                "TableName": table,
+                "Item": {JOB_KEY: {"S": job_id}, "JobState": {"S": "Ready"}},
+                "ConditionExpression": "attribute_not_exists(JobID)",
+            },
+        )
+    except AwsApiError as e:
+        if e.code == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
+def reset_job(dynamodb: AwsShaped, table: str, job_id: str, now: datetime) -> dict[str, Any]:
+    """Force the job back to Ready (the manual repair after a crash or a failed run)."""
+    try:
+        out = dynamodb.call(
+            "UpdateItem",
+            {
+                "TableName": table,
+                "Key": {JOB_KEY: {"S": job_id}},
+                "UpdateExpression": "SET JobState = :ready, ResetAt = :now "
+                "REMOVE LeaseUntil, RunArn, JobError",
+                "ConditionExpression": "attribute_exists(JobID)",
+                "ExpressionAttributeValues": {
+                    ":ready": {"S": "Ready"},
+                    ":now": {"S": now.isoformat()},
+                },
+                "ReturnValues": "ALL_NEW",
+            },
+        )
+    except AwsApiError as e:
+        if e.code == "ConditionalCheckFailedException":
+            raise EltflowError(f"job {job_id!r} does not exist in table {table!r}") from e
+        raise
+    return {k: plain(v) for k, v in out.get("Attributes", {}).items()}
+
+
+def query(
+    dataapi: AwsShaped, sql: str, *, cluster: str, database: str, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """Run one read-only statement through the Data API and return its rows as dicts."""
+    sid = dataapi.call(
+        "ExecuteStatement", {"Sql": sql, "ClusterIdentifier": cluster, "Database": database}
+    )["Id"]
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        desc = dataapi.call("DescribeStatement", {"Id": sid})
+        if desc["Status"] == "FINISHED":
+            break
+        if desc["Status"] in ("FAILED", "ABORTED"):
+            raise EltflowError(f"query failed: {desc.get('Error')}")
+        if time.monotonic() > deadline:
+            dataapi.call("CancelStatement", {"Id": sid})
+            raise EltflowError(f"query did not finish within {timeout:g} s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+    if not desc.get("HasResultSet"):
+        return []
+    rows: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        req: dict[str, Any] = {"Id": sid}
+        if token:
+            req["NextToken"] = token
+        page = dataapi.call("GetStatementResult", req)
+        names = [c["name"] for c in page["ColumnMetadata"]]
+        for record in page["Records"]:
+            rows.append({n: _field(f) for n, f in zip(names, record, strict=True)})
+        token = page.get("NextToken")
+        if not token:
+            return rows
+
+
+def _field(field: Mapping[str, Any]) -> Any:
+    if field.get("isNull"):
+        return None
+    (_, value), *_ = field.items()
+    return value

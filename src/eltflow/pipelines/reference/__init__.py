@@ -1,0 +1,107 @@
+"""The reference ELT pipeline (DESIGN.md §1): definitions, SQL and handlers as package data.
+
+Definitions use ``${Name}`` placeholders exactly like CloudFormation's DefinitionSubstitutions,
+so the same files deploy to AWS unchanged; :func:`definition` fills them from
+``[pipelines.reference]`` in eltflow.toml (all keys optional).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from eltflow.config import CONFIG_FILE, Settings
+from eltflow.errors import ConfigError
+
+VARIANTS = ("lambda", "sdk")
+_UNESCAPED_QUOTE = re.compile(r'(?<!\\)"')
+LOAD_FUNCTION = "eltflow-reference-load"
+HANDLER = "eltflow.pipelines.reference.handlers:load_table"
+RUN_HISTORY_SQL = (
+    "SELECT execution_arn, job_id, started_at, ended_at, outcome, rows_loaded, error "
+    "FROM public.etl_run_history ORDER BY started_at DESC LIMIT 200"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReferenceConfig:
+    cluster: str = "eltflow-local"
+    database: str = "dev"
+    audit_table: str = "JobAudit"
+    job_id: str = "101"
+    topic_name: str = "eltflow-pipeline-events"
+    lease_seconds: int = 3600
+    state_machine: str = "reference-elt"
+
+    @property
+    def topic_arn(self) -> str:
+        return f"arn:aws:sns:us-east-1:123456789012:{self.topic_name}"
+
+
+def settings_for(settings: Settings | None) -> ReferenceConfig:
+    section: Mapping[str, Any] = {}
+    if settings is not None:
+        pipelines = settings.section("pipelines")
+        raw = pipelines.get("reference", {})
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{CONFIG_FILE}: [pipelines.reference] must be a table")
+        section = raw
+    known = set(ReferenceConfig.__dataclass_fields__)
+    unknown = set(section) - known
+    if unknown:
+        raise ConfigError(
+            f"{CONFIG_FILE}: [pipelines.reference] has unknown keys {sorted(unknown)}; "
+            f"known: {sorted(known)}"
+        )
+    return ReferenceConfig(**dict(section))
+
+
+def sql_text(name: str) -> str:
+    return resources.files(__name__).joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def sql_statements(name: str) -> list[str]:
+    """The statements of a SQL file, without comments, in order."""
+    lines = [ln for ln in sql_text(name).splitlines() if not ln.lstrip().startswith("--")]
+    return [s.strip() for s in re.split(r";\s*$", "\n".join(lines), flags=re.M) if s.strip()]
+
+
+def substitutions(config: ReferenceConfig) -> dict[str, str]:
+    """Values for every ``${Name}`` in the reference definitions, already JSON-ready text."""
+    return {
+        "AuditTable": config.audit_table,
+        "ClusterId": config.cluster,
+        "Database": config.database,
+        "TopicArn": config.topic_arn,
+        "LoadFunction": LOAD_FUNCTION,
+        "LeaseSeconds": str(config.lease_seconds),
+        "LoadSupplierSqls": json.dumps(sql_statements("load_supplier.sql")),
+        "LoadCustomerSqls": json.dumps(sql_statements("load_customer.sql")),
+        "LoadFactSqls": json.dumps(sql_statements("load_fact.sql")),
+    }
+
+
+def substitute(template: str, values: Mapping[str, str]) -> str:
+    """Replace ``${Name}`` placeholders; an unknown name is an error that names it."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise ConfigError(f"definition placeholder ${{{name}}} has no value")
+        value = values[name]
+        # Inside a JSON string a value must stay a valid string fragment.
+        inside_string = len(_UNESCAPED_QUOTE.findall(template, 0, match.start())) % 2 == 1
+        return json.dumps(value)[1:-1] if inside_string else value
+
+    return re.sub(r"\$\{([A-Za-z][A-Za-z0-9]*)\}", one, template)
+
+
+def definition(variant: str, config: ReferenceConfig) -> str:
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown pipeline variant {variant!r}; choose one of {VARIANTS}")
+    template = resources.files(__name__).joinpath("definitions", f"elt_{variant}.asl.json")
+    return substitute(template.read_text(encoding="utf-8"), substitutions(config))
