@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from eltflow.clock import Clock
-from eltflow.errors import AwsApiError, ConflictError, EltflowError, NotFoundError, ScheduleError
+from eltflow.errors import AwsApiError, ConflictError, NotFoundError, ScheduleError
 from eltflow.scheduler.model import Fire, FireStatus, Overlap, Schedule
 from eltflow.scheduler.planning import (
     DEFAULT_GRACE,
@@ -98,11 +98,13 @@ class SchedulerService:
 
     # -- the loop ------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
-        """Tick until ``stop`` is set; store errors are logged and retried on the next tick."""
+        """Tick until ``stop`` is set. A failing tick is logged and the next one tries again:
+        fires it claimed stay PENDING and are taken over after their lease, so nothing is lost,
+        and a scheduler thread that died silently inside ``eltflow serve`` would be worse."""
         while not stop.is_set():
             try:
                 self.tick(self.clock.now())
-            except EltflowError:
+            except Exception:
                 log.exception("scheduler tick failed; retrying on the next tick")
             waited = 0.0
             while waited < self.poll_seconds and not stop.is_set():
