@@ -95,8 +95,17 @@ def execution_redriven(redrive_count: int) -> Event:
 # --- states -----------------------------------------------------------------------------------
 
 
+_TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
+_ENTERED = {t: f"{t}StateEntered" for t in _TYPES}
+_EXITED = {t: f"{t}StateExited" for t in _TYPES}
+_ITERATION = {
+    k: (f"MapIteration{k}", f"mapIteration{k}EventDetails")
+    for k in ("Started", "Succeeded", "Failed", "Aborted")
+}
+
+
 def state_entered(state_type: str, name: str, input_text: str) -> Event:
-    return f"{state_type}StateEntered", {
+    return _ENTERED[state_type], {
         "stateEnteredEventDetails": {
             "name": name,
             "input": input_text,
@@ -112,7 +121,7 @@ def state_exited(
     if assigned:
         details["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
         details["assignedVariablesDetails"] = _NOT_TRUNCATED
-    return f"{state_type}StateExited", {"stateExitedEventDetails": details}
+    return _EXITED[state_type], {"stateExitedEventDetails": details}
 
 
 def evaluation_failed(state: str, error: str, cause: str, location: str | None) -> Event:
@@ -133,8 +142,8 @@ def map_state_started(length: int) -> Event:
 
 def map_iteration(kind: str, name: str, index: int) -> Event:
     """MapIterationStarted / Succeeded / Failed / Aborted."""
-    key = f"mapIteration{kind}EventDetails"
-    return f"MapIteration{kind}", {key: {"name": name, "index": index}}
+    event_type, key = _ITERATION[kind]
+    return event_type, {key: {"name": name, "index": index}}
 
 
 # --- tasks ------------------------------------------------------------------------------------

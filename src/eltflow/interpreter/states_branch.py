@@ -36,12 +36,12 @@ def discard_children(stepper: Stepper, frame: Frame) -> None:
     """Drop ``frame``'s child frames (and theirs) once they no longer matter."""
     frames = stepper.st.frames
     for child_id in frame.children:
-        child = frames.get(child_id)
+        child = frames.pop(child_id, None)
         if child is not None:
             if child.status not in FINISHED:
                 stepper.abort_frame(child)
-            discard_children(stepper, child)
-            del frames[child_id]
+            if child.children:
+                discard_children(stepper, child)
     frame.children = []
 
 
@@ -181,8 +181,9 @@ def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
     else:
         effective = flow.select(state.input_path, frame.input, "InputPath")
         frame.scratch = effective
+        # ItemsPath may also name the context object or a variable ("$$...", "$name").
         items = (
-            flow.select(state.items_path, effective, "ItemsPath")
+            path_value(stepper, frame, state.items_path, effective, "ItemsPath")
             if state.items_path is not None
             else effective
         )

@@ -61,6 +61,16 @@ def enter_pass(stepper: Stepper, frame: Frame, state: PassState) -> None:
         _exit_jsonata(stepper, frame, state, None)
         return
     raw = frame.input
+    if (
+        state.parameters is None
+        and state.result is None
+        and state.assign is None
+        and state.input_path == "$"
+        and state.result_path == "$"
+        and state.output_path == "$"
+    ):
+        stepper.exit(frame, state, raw)  # the common "pass the input on" Pass
+        return
     effective = flow.select(state.input_path, raw, "InputPath")
     result = effective
     if state.parameters is not None:

@@ -293,3 +293,19 @@ def test_nested_map_in_parallel() -> None:
     }
     result = execute(definition, [1, 2, 3], tasks={FN: _double})
     assert result.output == [[2, 4, 6], "n"]
+
+
+def test_items_path_may_read_a_variable() -> None:
+    definition = {
+        "StartAt": "Init",
+        "States": {
+            "Init": {"Type": "Pass", "Assign": {"todo.$": "$.xs"}, "Next": "M"},
+            "M": {
+                "Type": "Map",
+                "ItemsPath": "$todo",
+                "End": True,
+                "ItemProcessor": {"StartAt": "I", "States": {"I": {"Type": "Pass", "End": True}}},
+            },
+        },
+    }
+    assert execute(definition, {"xs": [4, 5]}).output == [4, 5]
