@@ -43,6 +43,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-runtime", action="store_true", help="skip the durable runtime benchmark")
     p.add_argument(
+        "--profile",
+        metavar="CASE",
+        choices=[c.name for c in asl_cases()],
+        help="instead of benchmarking, profile eltflow on one case (cProfile) and print hotspots",
+    )
+    p.add_argument(
         "--strict", action="store_true", help="exit 1 when a target is missed, not only on errors"
     )
     return p
@@ -66,6 +72,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seconds < 0 or args.poll_interval < 0:
         _parser().error("--seconds and --poll-interval must not be negative")
     cases = [c for c in asl_cases() if args.cases is None or c.name in args.cases]
+    if args.profile:
+        from bench.profiling import render_profile
+
+        print(render_profile(next(c for c in asl_cases() if c.name == args.profile)))
+        return 0
 
     print(
         f"eltflow benchmarks: Python {platform.python_version()}, {machine_note()}, "

@@ -108,3 +108,12 @@ def test_main_prints_one_row_per_case(capsys: pytest.CaptureFixture[str]) -> Non
     assert "10-state Pass chain" in out and "Parallel 2 branches x 3 Pass" in out
     assert "Map over" not in out
     assert "target: eltflow >= 100x moto on each case" in out
+
+
+def test_profile_names_interpreter_hotspots() -> None:
+    from bench.profiling import render_profile
+
+    text = render_profile(asl_cases()[2], runs=3, top=5)
+    assert "CPU ms per execution" in text
+    assert "eltflow/interpreter/" in text  # the per-file view points at the interpreter
+    assert text.count("\n") > 10
