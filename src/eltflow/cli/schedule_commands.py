@@ -290,6 +290,48 @@ def _backfill(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- run --------------------------------------------------------------------------------------
+def _run(args: argparse.Namespace) -> int:
+    """The scheduler loop in the foreground (``eltflow serve`` runs it next to a worker)."""
+    import signal
+    import threading
+
+    from eltflow.app import build_app
+    from eltflow.config import load_settings
+    from eltflow.scheduler.target import build_scheduler
+
+    settings = load_settings(args.project_dir)
+    app = build_app(settings)
+    try:
+        svc = build_scheduler(
+            app.db,
+            app.service,
+            app.clock,
+            declared=settings.section("schedules"),
+            poll_seconds=args.poll,
+        )
+        if args.once:
+            fires = svc.tick()
+            if args.json:
+                _print_json({"Fires": [f.to_json() for f in fires]})
+            for f in fires if not args.json else []:
+                print(
+                    f"{f.schedule}\t{f.fire_time.isoformat()}\t{f.status.value}\t"
+                    f"{f.execution_arn or f.reason}"
+                )
+            return 0
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        print(f"scheduler {svc.owner} running; Ctrl-C to stop", file=sys.stderr)
+        try:
+            svc.run(stop)
+        except KeyboardInterrupt:
+            stop.set()
+    finally:
+        app.close()
+    return 0
+
+
 # -- argparse ---------------------------------------------------------------------------------
 def _schedule_options(p: argparse.ArgumentParser, *, create: bool) -> None:
     p.add_argument("name", help="schedule name (letters, digits, - _ .)")
@@ -345,6 +387,12 @@ def register(subparsers: Any) -> None:
     p.add_argument("--limit", type=int, default=1000, help="refuse more fires than this (1000)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=_backfill)
+
+    p = sub.add_parser("run", help="run the scheduler loop in the foreground")
+    p.add_argument("--once", action="store_true", help="tick once, print the fires and exit")
+    p.add_argument("--poll", type=float, default=1.0, help="seconds between ticks (1)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=_run)
 
     p = sub.add_parser("next", help="print the next fire times of an expression")
     p.add_argument("expression", help="rate(...), cron(...) or at(...)")

@@ -163,3 +163,22 @@ def test_backfill_starts_real_executions_once(
     listed = app.service.list_executions(state_machine_arn="etl")
     app.close()
     assert len(listed["executions"]) == 5  # type: ignore[arg-type]
+
+
+def test_run_once_fires_a_new_rate_schedule_immediately(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = build_app(state_url=f"sqlite:///{project / 'state.db'}")
+    app.service.create_state_machine(name="etl", definition=PASS)
+    app.close()
+    assert run(project, "schedules", "create", "now", "-e", "rate(1 hour)", "-t", "etl") == 0
+    capsys.readouterr()
+    assert run(project, "schedules", "run", "--once", "--json") == 0
+    fires = json.loads(capsys.readouterr().out)["Fires"]
+    assert [(f["Schedule"], f["Status"]) for f in fires] == [("now", "STARTED")]
+    assert run(project, "schedules", "run", "--once", "--json") == 0
+    assert json.loads(capsys.readouterr().out)["Fires"] == []
+    assert run(project, "schedules", "describe", "now", "--json") == 0
+    out = capsys.readouterr().out
+    last = json.loads(out[out.index("{") :])["LastFires"]
+    assert [f["Status"] for f in last] == ["STARTED"]
