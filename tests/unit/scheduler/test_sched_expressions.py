@@ -227,6 +227,7 @@ class TestDaylightSaving:
         ("cron(0 10 1 * MON *)", "day-of-month '1' and day-of-week 'MON' are both set"),
         ("cron(0 10 ? * ? *)", "day-of-month and day-of-week are both '?'"),
         ("cron(0 10 1-L * ? *)", "day-of-month field '1-L'"),
+        ("cron(0 10 L-2 * ? *)", "day-of-month field 'L-2': offsets from the last day"),
         ("cron(0 10 W * ? *)", "day-of-month field 'W': W needs one day before it"),
         ("cron(0 10 * * ?)", "expected 6 fields"),
         ("cron(0 0 10 * * ? *)", "got 7"),
