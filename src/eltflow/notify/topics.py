@@ -1,0 +1,263 @@
+"""Local SNS topics: the API (CreateTopic, Subscribe, ListTopics, ListSubscriptionsByTopic,
+Publish) over the state store, with every delivery recorded.
+
+A publish records one ``sns_deliveries`` row per subscription as ``pending`` *before* trying to
+deliver, then marks it ``delivered`` or ``failed`` (with attempts and the error): a crash or an
+unreachable endpoint leaves a visible row, never a silently lost notification. Deliveries run
+synchronously, in order, inside Publish (bounded by the HTTP retry policy).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eltflow.clock import Clock, SystemClock
+from eltflow.errors import AwsApiError
+from eltflow.notify import delivery
+from eltflow.notify.config import NotifySettings, check_subscription
+from eltflow.store.db import Database
+from eltflow.types import JSONObject
+
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
+@dataclass(frozen=True)
+class Subscription:
+    arn: str
+    topic_name: str
+    protocol: str
+    endpoint: str
+
+
+class Topics:
+    def __init__(
+        self,
+        db: Database,
+        settings: NotifySettings | None = None,
+        clock: Clock | None = None,
+        base_dir: Path | None = None,
+    ) -> None:
+        self.db = db
+        self.settings = settings or NotifySettings()
+        self.clock = clock or SystemClock()
+        self.base_dir = base_dir or Path.cwd()
+
+    # -- names -------------------------------------------------------------------------------
+    def arn(self, name: str) -> str:
+        return f"arn:aws:sns:{self.settings.region}:{self.settings.account}:{name}"
+
+    def _topic_name(self, request: dict[str, Any], key: str = "TopicArn") -> str:
+        arn = request.get(key) or request.get("TargetArn")
+        if not isinstance(arn, str) or not arn:
+            raise AwsApiError("InvalidParameter", f"Invalid parameter: {key}")
+        name = arn.rsplit(":", 1)[-1]
+        rows = self.db.execute("SELECT name FROM sns_topics WHERE name = :n", {"n": name})
+        if not rows:
+            raise AwsApiError("NotFound", "Topic does not exist")
+        return name
+
+    # -- API ---------------------------------------------------------------------------------
+    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        name = operation[:1].upper() + operation[1:]
+        handler = {
+            "CreateTopic": self.create_topic,
+            "Subscribe": self.subscribe,
+            "ListTopics": self.list_topics,
+            "ListSubscriptionsByTopic": self.list_subscriptions_by_topic,
+            "Publish": self.publish,
+        }.get(name)
+        if handler is None:
+            raise AwsApiError("InvalidAction", f"Unsupported SNS operation: {operation}")
+        return handler(dict(request or {}))
+
+    def create_topic(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Idempotent, as in SNS: creating an existing topic returns its ARN."""
+        name = request.get("Name")
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise AwsApiError(
+                "InvalidParameter",
+                "Invalid parameter: Topic Name",
+            )
+        with self.db.transaction() as conn:
+            if not conn.execute("SELECT 1 AS x FROM sns_topics WHERE name = :n", {"n": name}):
+                conn.execute(
+                    "INSERT INTO sns_topics (name, arn, created_at) VALUES (:n, :a, :t) "
+                    "ON CONFLICT (name) DO NOTHING",
+                    {"n": name, "a": self.arn(name), "t": self.clock.now().isoformat()},
+                )
+        return {"TopicArn": self.arn(name)}
+
+    def subscribe(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = self._topic_name(request)
+        protocol = str(request.get("Protocol") or "")
+        endpoint = str(request.get("Endpoint") or "")
+        try:
+            check_subscription(protocol, endpoint, "Subscribe")
+        except Exception as e:
+            raise AwsApiError("InvalidParameter", f"Invalid parameter: {e}") from None
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT arn FROM sns_subscriptions WHERE topic_name = :n AND protocol = :p "
+                "AND endpoint = :e",
+                {"n": name, "p": protocol, "e": endpoint},
+            )
+            if rows:  # the same subscription again returns the existing one, as SNS does
+                return {"SubscriptionArn": rows[0]["arn"]}
+            arn = f"{self.arn(name)}:{uuid.uuid4()}"
+            conn.execute(
+                "INSERT INTO sns_subscriptions (arn, topic_name, protocol, endpoint, "
+                "created_at) VALUES (:a, :n, :p, :e, :t)",
+                {
+                    "a": arn,
+                    "n": name,
+                    "p": protocol,
+                    "e": endpoint,
+                    "t": self.clock.now().isoformat(),
+                },
+            )
+        return {"SubscriptionArn": arn}
+
+    def list_topics(self, request: dict[str, Any]) -> dict[str, Any]:
+        rows = self.db.execute("SELECT arn FROM sns_topics ORDER BY name")
+        return {"Topics": [{"TopicArn": r["arn"]} for r in rows]}
+
+    def list_subscriptions_by_topic(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = self._topic_name(request)
+        return {
+            "Subscriptions": [
+                {
+                    "SubscriptionArn": s.arn,
+                    "Owner": self.settings.account,
+                    "Protocol": s.protocol,
+                    "Endpoint": s.endpoint,
+                    "TopicArn": self.arn(name),
+                }
+                for s in self.subscriptions(name)
+            ]
+        }
+
+    def subscriptions(self, name: str) -> list[Subscription]:
+        rows = self.db.execute(
+            "SELECT arn, topic_name, protocol, endpoint FROM sns_subscriptions "
+            "WHERE topic_name = :n ORDER BY created_at, arn",
+            {"n": name},
+        )
+        return [Subscription(r["arn"], r["topic_name"], r["protocol"], r["endpoint"]) for r in rows]
+
+    def publish(self, request: dict[str, Any]) -> dict[str, Any]:
+        name = self._topic_name(request)
+        message = request.get("Message")
+        if not isinstance(message, str):
+            raise AwsApiError(
+                "ValidationError",
+                "1 validation error detected: Value null at 'message' failed to satisfy "
+                "constraint: Member must not be null",
+            )
+        subject = request.get("Subject")
+        if subject is not None and (not isinstance(subject, str) or not 0 < len(subject) <= 100):
+            raise AwsApiError("InvalidParameter", "Invalid parameter: Subject")
+        attributes = request.get("MessageAttributes") or {}
+        message_id = str(uuid.uuid4())
+        now = self.clock.now()
+        notification: JSONObject = {
+            "Type": "Notification",
+            "MessageId": message_id,
+            "TopicArn": self.arn(name),
+            "Message": message,
+            "Timestamp": now.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "SignatureVersion": "1",
+        }
+        if subject is not None:
+            notification["Subject"] = subject
+        if attributes:
+            notification["MessageAttributes"] = {
+                k: {"Type": v.get("DataType", "String"), "Value": v.get("StringValue", "")}
+                for k, v in attributes.items()
+                if isinstance(v, dict)
+            }
+        for sub in self.subscriptions(name):
+            self._deliver(sub, notification, subject, message)
+        return {"MessageId": message_id}
+
+    def _deliver(
+        self, sub: Subscription, notification: JSONObject, subject: str | None, message: str
+    ) -> None:
+        key = {"m": notification["MessageId"], "s": sub.arn}
+        body = json.dumps(notification, ensure_ascii=False)
+        self.db.execute(
+            "INSERT INTO sns_deliveries (message_id, subscription_arn, topic_name, protocol, "
+            "endpoint, status, attempts, error, body, created_at) VALUES (:m, :s, :n, :p, :e, "
+            "'pending', 0, NULL, :b, :t)",
+            {
+                **key,
+                "n": sub.topic_name,
+                "p": sub.protocol,
+                "e": sub.endpoint,
+                "b": body,
+                "t": self.clock.now().isoformat(),
+            },
+        )
+        try:
+            attempts = self._send(sub, notification, subject, message)
+        except delivery.DeliveryFailed as e:
+            self.db.execute(
+                "UPDATE sns_deliveries SET status = 'failed', attempts = :a, error = :err "
+                "WHERE message_id = :m AND subscription_arn = :s",
+                {**key, "a": e.attempts, "err": str(e)},
+            )
+            delivery.log.warning("sns delivery failed: %s", e)
+            return
+        self.db.execute(
+            "UPDATE sns_deliveries SET status = 'delivered', attempts = :a "
+            "WHERE message_id = :m AND subscription_arn = :s",
+            {**key, "a": attempts},
+        )
+
+    def _send(
+        self, sub: Subscription, notification: JSONObject, subject: str | None, message: str
+    ) -> int:
+        if sub.protocol == "file":
+            return delivery.to_file(sub.endpoint, notification, self.base_dir)
+        if sub.protocol == "log":
+            return delivery.to_log(sub.endpoint, notification)
+        if sub.protocol in ("http", "https"):
+            headers = {
+                "Content-Type": "text/plain; charset=UTF-8",  # what SNS sends (body is JSON)
+                "x-amz-sns-message-type": "Notification",
+                "x-amz-sns-message-id": str(notification["MessageId"]),
+                "x-amz-sns-topic-arn": str(notification["TopicArn"]),
+                "x-amz-sns-subscription-arn": sub.arn,
+                "User-Agent": "Amazon Simple Notification Service Agent",
+            }
+            return delivery.to_http(
+                sub.endpoint, notification, headers, self.settings.http, self.clock
+            )
+        text = json.dumps(notification, indent=2) if sub.protocol == "email-json" else message
+        return delivery.to_email(sub.endpoint, subject, text, self.settings.smtp)
+
+    def deliveries(self, message_id: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM sns_deliveries"
+        params: dict[str, Any] = {}
+        if message_id is not None:
+            sql += " WHERE message_id = :m"
+            params["m"] = message_id
+        return self.db.execute(sql + " ORDER BY created_at, subscription_arn", params)
+
+
+def build_topics(settings: Any, db: Database, clock: Clock | None = None) -> Topics:
+    """Local topics from ``[topics.*]`` / ``[notify.*]`` (created and subscribed if missing).
+    Needs the store migrated first."""
+    from eltflow.notify.config import notify_settings
+
+    ns = notify_settings(settings)
+    topics = Topics(db, ns, clock, base_dir=settings.project_dir)
+    for spec in ns.topics:
+        arn = topics.create_topic({"Name": spec.name})["TopicArn"]
+        for protocol, endpoint in spec.subscriptions:
+            topics.subscribe({"TopicArn": arn, "Protocol": protocol, "Endpoint": endpoint})
+    return topics
