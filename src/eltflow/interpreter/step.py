@@ -45,11 +45,13 @@ from eltflow.interpreter.protocol import (
 from eltflow.interpreter.retry import decide_retry, find_catcher
 from eltflow.interpreter.state import (
     ABORTED,
+    CHILDREN,
     ENTER,
     FAILED,
     FINISHED,
     ROOT,
     SUCCEEDED,
+    TASK,
     TIMER,
     ExecutionState,
     Frame,
@@ -392,6 +394,8 @@ class Stepper:
             st.output = output
             self.emit(None, ev.execution_succeeded(output_text or ev.dumps(output)))
         else:
+            if status != "FAILED":
+                self.abort_events()
             for frame in list(st.frames.values()):
                 if frame.status not in FINISHED:
                     self.release(frame)
@@ -414,6 +418,24 @@ class Stepper:
                 self.effects.append(CancelTimer(timer_id=key))
         st.waiting.clear()
         st.execution_timer = None
+
+    def abort_events(self) -> None:
+        """On a stop or an execution timeout, record each state still in progress as aborted
+        (``TaskStateAborted``, ``WaitStateAborted``, ``MapIterationAborted`` +
+        ``MapStateAborted``, ``ParallelStateAborted``), innermost first."""
+        frames = self.st.frames
+        active = [f for f in frames.values() if f.status in (TASK, TIMER, CHILDREN)]
+        active.sort(key=lambda f: -len(f.path))
+        for frame in active:
+            if self.st.next_event_id >= _MAX_EVENTS - 1:
+                return  # keep the last slot for the execution's own final event
+            state = self.state_of(frame)
+            if state.type == "Map":
+                for child_id in frame.children:
+                    child = frames.get(child_id)
+                    if child is not None and child.status not in FINISHED:
+                        self.emit(frame, ev.map_iteration("Aborted", state.name, child.index))
+            self.emit(frame, ev.plain(f"{state.type}StateAborted"))
 
     # --- inbounds ---------------------------------------------------------------------------
 

@@ -330,3 +330,47 @@ def test_history_limit_fails_the_execution() -> None:
     assert events[-1].type == "ExecutionFailed"
     assert (events[-1].id, events[-1].previous_event_id) == (25_000, 24_999)
     assert state.cause == "The execution reached the maximum number of history events (25000)."
+
+
+def test_stop_records_the_states_in_progress_as_aborted() -> None:
+    machine = parse(
+        {
+            "StartAt": "P",
+            "States": {
+                "P": {
+                    "Type": "Parallel",
+                    "End": True,
+                    "Branches": [
+                        {
+                            "StartAt": "W",
+                            "States": {"W": {"Type": "Wait", "Seconds": 60, "End": True}},
+                        },
+                        {
+                            "StartAt": "M",
+                            "States": {
+                                "M": {
+                                    "Type": "Map",
+                                    "End": True,
+                                    "ItemProcessor": {
+                                        "StartAt": "T",
+                                        "States": {
+                                            "T": {"Type": "Task", "Resource": FN, "End": True}
+                                        },
+                                    },
+                                }
+                            },
+                        },
+                    ],
+                }
+            },
+        }
+    )
+    state, _, _ = start(machine, [1, 2], _ctx(), T0)
+    state, events, effects = advance(machine, state, StopRequested(), T0)
+    types = [e.type for e in events]
+    assert types.count("TaskStateAborted") == 2
+    assert types.count("MapIterationAborted") == 2
+    assert types.index("MapStateAborted") > types.index("MapIterationAborted")
+    assert "WaitStateAborted" in types
+    assert types[-2:] == ["ParallelStateAborted", "ExecutionAborted"]
+    assert len([e for e in effects if isinstance(e, CancelTask)]) == 2
