@@ -205,7 +205,7 @@ def _dom(raw: str) -> DomSpec | None:
             raise _FieldError(f"'{raw}' is out of range 1-31")
         return DomSpec(nearest_weekday=number)
     if upper.startswith("L-"):
-        raise _FieldError(f"'{raw}': offsets from the last day (L-n) are not supported by AWS")
+        raise _FieldError(f"'{raw}': offsets from the last day (L-n) are not supported")
     if "L" in upper or "W" in upper:
         raise _FieldError(f"'{raw}': L and W can't be combined with lists or ranges")
     return DomSpec(days=frozenset(_plain(raw, DAY_OF_MONTH)))
