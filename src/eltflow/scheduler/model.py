@@ -32,7 +32,7 @@ class CatchUp(StrEnum):
     """What to do with fires missed while no scheduler was running."""
 
     SKIP = "skip"  # drop them; wait for the next on-time fire
-    LAST = "last"  # run only the most recent missed fire
+    LAST = "last"  # run only the most recent missed fire (none if one is on time anyway)
     ALL = "all"  # run the missed fires, at most max_catchup (the most recent ones)
 
 

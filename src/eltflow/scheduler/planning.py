@@ -159,6 +159,8 @@ def plan(
     keep = missed[-need:] if need else []
     if schedule.catchup is CatchUp.SKIP or schedule.max_catchup == 0:
         keep = []
+    if schedule.catchup is CatchUp.LAST and on_time:
+        keep = []  # the on-time fire is already the most recent run: one run, not two
     fire = sorted(set(keep) | set(on_time))
     dropped = [f for f in missed if f not in set(keep)]
     return Plan(fire, dropped, missed_total - len(keep), new_cursor)

@@ -135,29 +135,36 @@ def test_cron_fires_at_the_documented_minutes_in_its_zone(tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize(
-    ("catchup", "max_catchup", "expected"),
+    ("catchup", "max_catchup", "back_at", "expected"),
     [
-        ("skip", 10, ["12:55"]),  # only the on-time fire
-        ("last", 10, ["12:50", "12:55"]),  # the most recent missed one, then the on-time one
-        ("all", 3, ["12:40", "12:45", "12:50", "12:55"]),  # bounded by max_catchup
-        ("all", 100, [f"12:{m:02d}" for m in range(5, 60, 5)]),
-        ("all", 0, ["12:55"]),
+        # back at 12:55:20: the 12:55 fire is on time; 12:05-12:50 were missed
+        ("skip", 10, "12:55:20", ["12:55"]),
+        ("last", 10, "12:55:20", ["12:55"]),  # the on-time fire is the most recent run
+        ("all", 3, "12:55:20", ["12:40", "12:45", "12:50", "12:55"]),  # bounded
+        ("all", 100, "12:55:20", [f"12:{m:02d}" for m in range(5, 60, 5)]),
+        ("all", 0, "12:55:20", ["12:55"]),
+        # back at 12:57:30: every fire since 12:00 was missed
+        ("skip", 10, "12:57:30", []),
+        ("last", 10, "12:57:30", ["12:55"]),
+        ("last", 0, "12:57:30", []),
+        ("all", 2, "12:57:30", ["12:50", "12:55"]),
     ],
 )
 def test_missed_fires_after_downtime_follow_the_catch_up_policy(
-    tmp_path: Path, catchup: str, max_catchup: int, expected: list[str]
+    tmp_path: Path, catchup: str, max_catchup: int, back_at: str, expected: list[str]
 ) -> None:
     with sqlite_db(str(tmp_path / "s.db")) as db:
         add(db, catchup=catchup, max_catchup=max_catchup)
         target, clock = Target(), VirtualClock(T0)
         svc = service(db, target, clock)
-        svc.tick()  # fires 12:00, then the scheduler is down until 12:55:20
+        svc.tick()  # fires 12:00, then the scheduler is down
         target.order.clear()
-        clock.advance_to(T0 + timedelta(minutes=55, seconds=20))
+        hh, mm, ss = (int(x) for x in back_at.split(":"))
+        clock.advance_to(T0.replace(hour=hh, minute=mm, second=ss))
         svc.tick()
         assert [n[-7:-3] for n in target.order] == [e.replace(":", "") for e in expected]
         clock.advance(60)
-        assert svc.tick() == []  # nothing is re-decided later
+        assert [f for f in svc.tick() if f.fire_time < clock.now() - MIN] == []  # decided once
 
 
 def test_overlap_skip_and_buffer_one(tmp_path: Path) -> None:
