@@ -32,6 +32,7 @@ class App:
     settings: Settings | None = None
     # Runtime-provided services for integrations (data API, item tables, topics...), by name.
     services: dict[str, Any] = field(default_factory=dict)
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def register(self, resource: str, fn: Callable[[JSON], JSON]) -> None:
         """Run ``fn(parameters)`` for Task states whose Resource is exactly ``resource``."""
@@ -41,6 +42,8 @@ class App:
         return Worker(self, **options)
 
     def close(self) -> None:
+        for close in self.closers:
+            close()
         self.db.close()
 
 
@@ -54,7 +57,8 @@ def build_app(
     apply_migrations: bool = True,
 ) -> App:
     """Open the state store named by ``state_url`` (or ``settings.state_url``), migrate it and
-    wire the runtime. ``registry`` defaults to the project's integrations when they exist."""
+    wire the runtime. ``registry`` defaults to the project's integrations (from ``settings``)
+    or, without settings, to an empty registry for :meth:`App.register`."""
     url = state_url or (settings.state_url if settings is not None else None)
     if url is None:
         raise ValueError("build_app needs settings or a state_url")
@@ -64,22 +68,43 @@ def build_app(
     store = RuntimeStore(db)
     clock = clock or SystemClock()
     engine = Engine(store, clock, crash_after_events=crash_after_events)
+    services: dict[str, Any] = {}
+    closers: list[Callable[[], None]] = []
+    if registry is None:
+        if settings is not None:
+            registry, services, closers = project_integrations(settings, db, clock)
+        else:
+            registry = Registry()  # tests register Python callables with App.register
     return App(
         db=db,
         store=store,
         clock=clock,
-        registry=registry if registry is not None else default_registry(settings),
+        registry=registry,
         engine=engine,
         service=StatesService(store, engine, clock),
         settings=settings,
+        services=services,
+        closers=closers,
     )
 
 
-def default_registry(settings: Settings | None) -> Registry:
-    """The integrations configured for this project (an empty registry until they exist)."""
-    try:
-        from eltflow.integrations import build_registry  # type: ignore[attr-defined]
-    except ImportError:
-        return Registry()
-    registry: Registry = build_registry(settings)
-    return registry
+def project_integrations(
+    settings: Settings, db: Database, clock: Clock
+) -> tuple[Registry, dict[str, Any], list[Callable[[], None]]]:
+    """The integrations of a project, from its eltflow.toml: DynamoDB tables (``[tables.*]``),
+    local Lambda handlers (``[lambda]``) and the Redshift Data API (``[warehouses.*]``), all
+    kept in the same state store. Returns the registry, the services by name, and closers."""
+    from eltflow.dataapi.factory import build_dataapi
+    from eltflow.integrations import dynamodb, lambda_, redshift_data
+    from eltflow.items.config import build_items
+    from eltflow.lambdas.runner import build_lambdas
+
+    registry = Registry()
+    items = build_items(settings, db, clock)
+    dynamodb.register(registry, items)
+    lambdas = build_lambdas(settings)
+    lambda_.register(registry, lambdas)
+    dataapi = build_dataapi(settings, db, clock)
+    redshift_data.register(registry, dataapi)
+    services: dict[str, Any] = {"dynamodb": items, "lambda": lambdas, "redshift-data": dataapi}
+    return registry, services, [lambdas.close, dataapi.close]

@@ -208,8 +208,51 @@ class StatesService:
 
     def delete_state_machine(self, *, state_machine_arn: str) -> JSONObject:
         # AWS: deleting is idempotent; running executions keep their (recorded) version.
-        self.store.delete_machine(arns.machine_name(state_machine_arn))
+        self.store.delete_machine(
+            arns.machine_name(state_machine_arn), now_us=to_us(self.clock.now())
+        )
         return {}
+
+    def list_state_machine_versions(
+        self, *, state_machine_arn: str, max_results: int = 100, next_token: str | None = None
+    ) -> JSONObject:
+        name = arns.machine_name(state_machine_arn)
+        machine = self.store.get_machine(name)
+        if machine is None:
+            raise AwsApiError(
+                "StateMachineDoesNotExist",
+                f"State Machine Does Not Exist: '{arns.machine_arn(name)}'",
+            )
+        before = _offset(next_token) or 2**62
+        rows = self.store.list_versions(name, before_version=before, limit=max_results + 1)
+        out: JSONObject = {
+            "stateMachineVersions": [
+                {
+                    "stateMachineVersionArn": arns.version_arn(name, v.version),
+                    "creationDate": _iso(v.created_us),
+                }
+                for v in rows[:max_results]
+            ]
+        }
+        if len(rows) > max_results:
+            out["nextToken"] = _token(rows[max_results - 1].version)
+        return out
+
+    def describe_state_machine_for_execution(self, *, execution_arn: str) -> JSONObject:
+        """The definition the execution runs: its recorded version, not the current one."""
+        row = self._execution(execution_arn)
+        version = self.store.get_version(row.version_id)
+        assert version is not None  # referenced by a foreign key
+        machine = self.store.get_machine(row.machine_name)
+        return {
+            "stateMachineArn": arns.machine_arn(row.machine_name),
+            "name": row.machine_name,
+            "definition": version.definition,
+            "roleArn": machine.role_arn if machine is not None else arns.DEFAULT_ROLE_ARN,
+            "updateDate": _iso(version.created_us),
+            "revisionId": str(version.id),
+            "stateMachineVersionArn": arns.version_arn(row.machine_name, version.version),
+        }
 
     # -- executions ------------------------------------------------------------------------
     def start_execution(

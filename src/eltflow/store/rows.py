@@ -42,6 +42,7 @@ class VersionRow:
     definition: str
     description: str
     created_us: int
+    retired_us: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

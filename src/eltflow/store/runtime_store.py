@@ -122,11 +122,28 @@ class RuntimeStore:
             rows = conn.execute(self.q["list_machines"], {"after": after, "limit": limit})
         return [build(MachineRow, r) for r in rows]
 
-    def delete_machine(self, name: str) -> bool:
+    def delete_machine(self, name: str, now_us: int = 0) -> bool:
         with self.db.transaction() as conn:
             found = self.get_machine_txn(conn, name) is not None
             conn.execute(self.q["delete_machine"], {"name": name})
+            conn.execute(self.q["delete_unused_versions"], {"name": name})
+            conn.execute(self.q["retire_versions"], {"name": name, "now_us": now_us})
         return found
+
+    def list_versions(
+        self, name: str, *, before_version: int = 2**62, limit: int = 100
+    ) -> list[VersionRow]:
+        """Live versions of machine ``name`` below ``before_version``, newest first."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                self.q["list_versions"],
+                {
+                    "name": name,
+                    "before_version": before_version,
+                    "limit": limit,
+                },
+            )
+        return [build(VersionRow, r) for r in rows]
 
     # -- executions ------------------------------------------------------------------------
     def insert_execution_txn(

@@ -214,3 +214,26 @@ def test_stop_aborts_and_redrive_continues_from_the_failed_state(app: App) -> No
     with pytest.raises(AwsApiError) as err:
         s.redrive_execution(execution_arn=farn)
     assert err.value.code == "ExecutionNotRedrivable"
+
+
+def test_versions_and_the_definition_an_execution_runs(app: App) -> None:
+    s: Any = app.service
+    s.create_state_machine(name="m", definition=TASK)
+    arn = s.start_execution(state_machine_arn="m", input='{"a":1,"b":1}')["executionArn"]
+    s.update_state_machine(state_machine_arn="m", definition=PASS)
+    s.update_state_machine(state_machine_arn="m", definition=TASK)
+    versions = s.list_state_machine_versions(state_machine_arn="m", max_results=2)
+    assert [v["stateMachineVersionArn"][-2:] for v in versions["stateMachineVersions"]] == [
+        ":3",
+        ":2",
+    ]
+    rest = s.list_state_machine_versions(state_machine_arn="m", next_token=versions["nextToken"])
+    assert [v["stateMachineVersionArn"][-2:] for v in rest["stateMachineVersions"]] == [":1"]
+    ran = s.describe_state_machine_for_execution(execution_arn=arn)
+    assert json.loads(ran["definition"]) == TASK and ran["stateMachineVersionArn"].endswith(":1")
+    # Deleting the machine keeps what its executions need; a new machine starts at version 1.
+    s.delete_state_machine(state_machine_arn="m")
+    assert json.loads(s.describe_state_machine_for_execution(execution_arn=arn)["definition"])
+    s.create_state_machine(name="m", definition=PASS)
+    fresh = s.list_state_machine_versions(state_machine_arn="m")["stateMachineVersions"]
+    assert [v["stateMachineVersionArn"][-2:] for v in fresh] == [":1"]

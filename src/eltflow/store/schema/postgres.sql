@@ -17,7 +17,8 @@ CREATE TABLE sfn_versions (
     version BIGINT NOT NULL,
     definition TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
-    created_us BIGINT NOT NULL
+    created_us BIGINT NOT NULL,
+    retired_us BIGINT
 );
 
 CREATE TABLE sfn_executions (

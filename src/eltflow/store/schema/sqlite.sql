@@ -17,7 +17,8 @@ CREATE TABLE sfn_versions (
     version INTEGER NOT NULL,
     definition TEXT NOT NULL,
     description TEXT NOT NULL DEFAULT '',
-    created_us INTEGER NOT NULL
+    created_us INTEGER NOT NULL,
+    retired_us INTEGER
 );
 
 CREATE TABLE sfn_executions (

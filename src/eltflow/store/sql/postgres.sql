@@ -7,7 +7,7 @@ VALUES (:machine_name, :version, :definition, :description, :created_us)
 RETURNING id;
 
 -- name: get_version
-SELECT id, machine_name, version, definition, description, created_us
+SELECT id, machine_name, version, definition, description, created_us, retired_us
 FROM sfn_versions WHERE id = :id;
 
 -- name: insert_machine
@@ -30,6 +30,23 @@ FROM sfn_machines WHERE name > :after ORDER BY name LIMIT :limit;
 
 -- name: delete_machine
 DELETE FROM sfn_machines WHERE name = :name;
+
+-- name: delete_unused_versions
+-- Versions still referenced by executions stay (retired): their history must remain
+-- describable.
+DELETE FROM sfn_versions
+WHERE machine_name = :name
+  AND NOT EXISTS (SELECT 1 FROM sfn_executions e WHERE e.version_id = sfn_versions.id);
+
+-- name: retire_versions
+UPDATE sfn_versions SET retired_us = :now_us
+WHERE machine_name = :name AND retired_us IS NULL;
+
+-- name: list_versions
+SELECT id, machine_name, version, definition, description, created_us, retired_us
+FROM sfn_versions
+WHERE machine_name = :name AND retired_us IS NULL AND version < :before_version
+ORDER BY version DESC LIMIT :limit;
 
 -- name: insert_execution
 INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, input, start_us,
