@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "eltflow.cli.sql_commands",
     "eltflow.cli.schedule_commands",
     "eltflow.cli.serve_commands",
+    "eltflow.cli.items_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]
