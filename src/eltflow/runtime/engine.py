@@ -54,6 +54,7 @@ class StepResult:
     dispatch: list[TaskRow] = field(default_factory=list)
     status: str = "RUNNING"
     next_timer_us: int | None = None
+    lost: bool = False  # the caller no longer holds the lease
 
 
 @dataclass
@@ -152,7 +153,10 @@ class Engine:
                 pending.effects += effects
             self._record(conn, execution_id, pending.events, pending.effects, todo, now_us)
             taken: list[TaskRow] = []
-            if dispatch is not None and state.status == "RUNNING":
+            # A worker whose lease lapsed (and was taken over) still records the outcome it
+            # holds, but must not dispatch: the new owner does that.
+            lost = owner is not None and row.lease_owner != owner
+            if dispatch is not None and state.status == "RUNNING" and not lost:
                 started = _Pending()
                 for task in self.store.tasks_txn(conn, execution_id):
                     if not dispatch(task):
@@ -177,6 +181,7 @@ class Engine:
             dispatch=taken if state.status == "RUNNING" else [],
             status=state.status,
             next_timer_us=next_timer,
+            lost=lost,
         )
 
     def redrive(self, execution_id: str) -> ExecutionState:

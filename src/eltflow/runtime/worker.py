@@ -181,6 +181,10 @@ class Worker:
             return
         self.stats.steps += 1
         held.next_timer_us = result.next_timer_us
+        if result.lost:
+            log.warning("execution %s: lease lost; another worker took it over", execution_id)
+            self._held.pop(execution_id, None)
+            return
         if result.status != "RUNNING":
             self._held.pop(execution_id, None)
             return

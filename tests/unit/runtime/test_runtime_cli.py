@@ -1,0 +1,101 @@
+"""The runtime CLI end to end (in process), on both stores via ELTFLOW_STATE."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from eltflow.cli import main
+
+ADD_ONE = {
+    "StartAt": "W",
+    "States": {
+        "W": {"Type": "Wait", "Seconds": 0, "Next": "P"},
+        "P": {"Type": "Pass", "Parameters": {"n.$": "States.MathAdd($.n, 1)"}, "End": True},
+    },
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ELTFLOW_STATE", store_url)
+    monkeypatch.delenv("ELTFLOW_HOME", raising=False)
+    (tmp_path / "add.json").write_text(json.dumps(ADD_ONE), encoding="utf-8")
+    return tmp_path
+
+
+def _cli(project: Path, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(["--project-dir", str(project), *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_machines_start_wait_describe_history(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    definition = str(project / "add.json")
+    code, out, _ = _cli(project, capsys, "machines", "create", "add", "--definition", definition)
+    assert code == 0 and out.strip().endswith(":stateMachine:add")
+    code, out, _ = _cli(project, capsys, "machines", "list", "--json")
+    assert [m["name"] for m in json.loads(out)["stateMachines"]] == ["add"]
+    code, out, _ = _cli(project, capsys, "machines", "update", "add", "--definition", definition)
+    assert code == 0 and out.strip().endswith(":add:2")
+
+    code, out, _ = _cli(project, capsys, "start", "add", "--input", '{"n": 41}', "--wait")
+    arn, result = out.strip().splitlines()
+    assert code == 0 and ":execution:add:" in arn and json.loads(result) == {"n": 42}
+
+    code, out, _ = _cli(project, capsys, "executions", "describe", arn, "--json")
+    desc = json.loads(out)
+    assert desc["status"] == "SUCCEEDED" and desc["redriveCount"] == 0
+    code, out, _ = _cli(project, capsys, "executions", "history", arn, "--json")
+    types = [e["type"] for e in json.loads(out)["events"]]
+    assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
+    code, out, _ = _cli(project, capsys, "executions", "list", "--json", "--status", "SUCCEEDED")
+    assert [e["executionArn"] for e in json.loads(out)["executions"]] == [arn]
+
+
+def test_start_without_worker_says_how_to_run_it(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _cli(project, capsys, "machines", "create", "add", "--definition", str(project / "add.json"))
+    code, out, err = _cli(project, capsys, "start", "add", "--name", "later", "--input", '{"n":1}')
+    assert code == 0 and out.strip().endswith(":execution:add:later")
+    assert "eltflow worker" in err
+    code, _, err = _cli(project, capsys, "worker", "--until-idle")
+    assert code == 0 and "claimed 1 executions" in err
+    code, out, _ = _cli(project, capsys, "executions", "describe", out.strip())
+    assert "status: SUCCEEDED" in out
+
+
+def test_stop_redrive_and_errors(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    wait = project / "wait.json"
+    wait.write_text(
+        json.dumps(
+            {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}
+        ),
+        encoding="utf-8",
+    )
+    _cli(project, capsys, "machines", "create", "w", "--definition", str(wait))
+    _, out, _ = _cli(project, capsys, "start", "w", "--name", "x")
+    arn = out.strip()
+    code, out, _ = _cli(project, capsys, "stop", arn, "--error", "E", "--cause", "C")
+    assert code == 0 and out.startswith("stopped at")
+    _, out, _ = _cli(project, capsys, "executions", "describe", arn, "--json")
+    assert json.loads(out)["status"] == "ABORTED"
+    code, out, _ = _cli(project, capsys, "redrive", arn)
+    assert code == 0 and out.startswith("redriven at")
+    _, out, _ = _cli(project, capsys, "executions", "describe", arn, "--json")
+    assert json.loads(out)["status"] == "RUNNING" and json.loads(out)["redriveCount"] == 1
+    code, _, err = _cli(project, capsys, "start", "w", "--name", "x", "--input", '{"other": 1}')
+    assert code == 1 and "ExecutionAlreadyExists" in err
+    code, _, err = _cli(project, capsys, "executions", "describe", arn + "nope")
+    assert code == 1 and "ExecutionDoesNotExist" in err
+    bad = project / "bad.json"
+    bad.write_text('{"StartAt": "Nope", "States": {}}', encoding="utf-8")
+    code, _, err = _cli(project, capsys, "machines", "create", "bad", "--definition", str(bad))
+    assert code == 1 and "Invalid state machine definition" in err
+    code, _, _ = _cli(project, capsys, "machines", "delete", "w")
+    assert code == 0
