@@ -15,24 +15,27 @@ from eltflow.warehouse.directory import WarehouseDirectory
 
 
 def options_from(section: Mapping[str, Any]) -> DataApiOptions:
-    """``[dataapi]`` in eltflow.toml: max_workers, page_rows, max_active (all optional)."""
-    values: dict[str, int] = {}
+    """``[dataapi]`` in eltflow.toml: max_workers, page_rows, max_active, heartbeat_seconds."""
+    values: dict[str, Any] = {}
     for key in ("max_workers", "page_rows", "max_active"):
         if key in section:
             value = section[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"{CONFIG_FILE}: [dataapi] {key} must be a positive integer")
             values[key] = value
+    if "heartbeat_seconds" in section:
+        beat = section["heartbeat_seconds"]
+        if isinstance(beat, bool) or not isinstance(beat, int | float) or beat <= 0:
+            raise ConfigError(
+                f"{CONFIG_FILE}: [dataapi] heartbeat_seconds must be a positive number"
+            )
+        values["heartbeat_seconds"] = float(beat)
     return DataApiOptions(**values)
 
 
 def build_dataapi(settings: Settings, db: Database, clock: Clock | None = None) -> DataApiService:
-    """A ready service: migrations applied, warehouses resolved from ``[warehouses.*]``.
-
-    With a SQLite state store (one process owns it) statements left running by a previous
-    process are marked FAILED now; with a shared PostgreSQL store that is left to
-    :meth:`DataApiService.recover`, because other live workers may own them.
-    """
+    """A ready service: migrations applied, warehouses resolved from ``[warehouses.*]``, and
+    statements orphaned by dead processes (expired heartbeats) marked FAILED."""
     migrate(db)
     service = DataApiService(
         db,
@@ -40,6 +43,5 @@ def build_dataapi(settings: Settings, db: Database, clock: Clock | None = None) 
         clock=clock,
         options=options_from(settings.section("dataapi")),
     )
-    if db.dialect == "sqlite":
-        service.recover()
+    service.recover()
     return service

@@ -141,21 +141,43 @@ class StatementRepository:
         )
         return int(rows[0]["n"])
 
-    def abandon(self, owners_except: str, error: str, now_us: int) -> int:
-        """Mark statements left active by a dead process as FAILED; returns how many."""
-        rows = self.db.execute(
-            f"SELECT id FROM dataapi_statements WHERE status IN ({_ACTIVE_LIST}) AND owner <> :me",
-            {"me": owners_except},
+    def heartbeat(self, owner: str, expires_us: int) -> None:
+        """Record that ``owner`` is alive until ``expires_us``."""
+        self.db.execute(
+            "INSERT INTO dataapi_owners (owner, expires_us) VALUES (:o, :e) "
+            "ON CONFLICT (owner) DO UPDATE SET expires_us = excluded.expires_us",
+            {"o": owner, "e": expires_us},
         )
-        if not rows:
-            return 0
+
+    def retire(self, owner: str) -> None:
+        self.db.execute("DELETE FROM dataapi_owners WHERE owner = :o", {"o": owner})
+
+    def abandon(self, me: str, error: str, now_us: int) -> int:
+        """Fail statements left active by owners that are not alive (no unexpired heartbeat).
+
+        Returns how many. The statement's work died with its connection, so FAILED is the
+        truth; statements of live owners (other processes sharing the store) are left alone.
+        """
         with self.db.transaction() as conn:
-            conn.executemany(
-                "UPDATE dataapi_statements SET status = :status, error = :error, "
-                "updated_us = :now WHERE id = :id",
-                [
-                    {"status": Status.FAILED.value, "error": error, "now": now_us, "id": r["id"]}
-                    for r in rows
-                ],
+            rows = conn.execute(
+                "SELECT id FROM dataapi_statements "
+                f"WHERE status IN ({_ACTIVE_LIST}) AND owner <> :me AND owner NOT IN "
+                "(SELECT owner FROM dataapi_owners WHERE expires_us >= :now)",
+                {"me": me, "now": now_us},
             )
+            if rows:
+                conn.executemany(
+                    "UPDATE dataapi_statements SET status = :status, error = :error, "
+                    f"updated_us = :now WHERE id = :id AND status IN ({_ACTIVE_LIST})",
+                    [
+                        {
+                            "status": Status.FAILED.value,
+                            "error": error,
+                            "now": now_us,
+                            "id": r["id"],
+                        }
+                        for r in rows
+                    ],
+                )
+            conn.execute("DELETE FROM dataapi_owners WHERE expires_us < :now", {"now": now_us})
         return len(rows)

@@ -56,7 +56,7 @@ BATCH_RESULT = "BatchExecuteStatement result can only be retrieved with sub-stat
 NO_ENDPOINT = "Redshift endpoint doesn't exist in this region."
 RESTARTED = (
     "Statement was interrupted: the eltflow process running it stopped before it finished "
-    "(it was marked failed when the Data API service started again)."
+    "(its heartbeat expired, so another Data API service instance marked it failed)."
 )
 _POLL_YIELD_SECONDS = 0.0005
 TOKEN_TTL_US = 8 * 3600 * 1_000_000  # ClientToken idempotency lasts 8 hours
@@ -68,6 +68,9 @@ class DataApiOptions:
     page_rows: int = 1000  # records per GetStatementResult page
     max_active: int = 200  # ActiveStatementsExceededException past this (AWS: 200)
     cancel_wait_seconds: float = 2.0
+    # Liveness of this instance in the shared store: renewed every heartbeat, trusted for
+    # three. Statements of an instance whose heartbeat expired are failed by recover().
+    heartbeat_seconds: float = 5.0
 
 
 @dataclass
@@ -104,15 +107,34 @@ class DataApiService:
             max_workers=self.options.max_workers, thread_name_prefix="eltflow-dataapi"
         )
         self._closed = False
+        self._stop = threading.Event()
+        self._beat()
+        self._heart = threading.Thread(
+            target=self._heartbeat_loop, name="eltflow-dataapi-heartbeat", daemon=True
+        )
+        self._heart.start()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def recover(self) -> int:
-        """Fail statements that a previous process left running; returns how many.
+        """Fail statements whose process died while they ran; returns how many.
 
-        Call once at start-up when this process is the only one using the store (embedded
-        mode); the statement's work died with its connection, so FAILED is the truth.
+        A process is dead when its heartbeat expired (see ``DataApiOptions.heartbeat_seconds``),
+        so this is safe while other processes share the store. Called at start-up by
+        :func:`~eltflow.dataapi.build_dataapi` and on every heartbeat.
         """
         return self.repo.abandon(self.instance, RESTARTED, self._now())
+
+    def _beat(self) -> None:
+        ttl_us = int(self.options.heartbeat_seconds * 3 * 1_000_000)
+        self.repo.heartbeat(self.instance, self._now() + ttl_us)
+
+    def _heartbeat_loop(self) -> None:
+        while not self._stop.wait(self.options.heartbeat_seconds):
+            try:
+                self._beat()
+                self.recover()
+            except Exception:  # a store hiccup must not kill the heartbeat; retry next beat
+                logger.exception("Data API heartbeat failed")
 
     def close(self) -> None:
         """Cancel what runs, wait for the workers, release warehouses."""
@@ -122,6 +144,9 @@ class DataApiService:
         for item in live:
             item.control.cancel()
         self._pool.shutdown(wait=True, cancel_futures=False)
+        self._stop.set()
+        self._heart.join()
+        self.repo.retire(self.instance)
         self.warehouses.close()
 
     def __enter__(self) -> DataApiService:

@@ -8,7 +8,9 @@ the Data API service never knows which dialect runs underneath.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -62,6 +64,10 @@ class UnknownWarehouse(EltflowError):
     """No warehouse is configured under the cluster or workgroup name asked for."""
 
 
+_REPEAT_SECONDS = 0.05
+_REPEAT_LIMIT = 600  # give up after 30 s: the engine ignores interrupts
+
+
 class RunControl:
     """Shared by the thread running a statement and any thread that may cancel it.
 
@@ -88,6 +94,20 @@ class RunControl:
             interrupt = self._interrupt
         if interrupt is not None:
             interrupt()
+            # An interrupt that lands between the engine's last check and the moment its
+            # query really starts is lost (DuckDB and PostgreSQL only stop a *running*
+            # query), so keep interrupting until the engine lets go of the statement.
+            threading.Thread(target=self._keep_interrupting, daemon=True).start()
+
+    def _keep_interrupting(self) -> None:
+        for _ in range(_REPEAT_LIMIT):
+            time.sleep(_REPEAT_SECONDS)
+            with self._lock:
+                interrupt = self._interrupt
+            if interrupt is None:
+                return
+            with contextlib.suppress(Exception):  # the statement may end between the two
+                interrupt()
 
     def check(self) -> None:
         if self.cancelled:
