@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eltflow.api import reads
 from eltflow.errors import EltflowError
 from eltflow.runtime import arns
 from eltflow.types import JSON, JSONObject
@@ -75,7 +74,12 @@ def create_machine(app: Any, call: Call) -> JSON:
 def describe_machine(app: Any, call: Call) -> JSON:
     arn = arns.machine_arn(call.path["name"])
     out: JSONObject = dict(app.service.describe_state_machine(state_machine_arn=arn))
-    out["versions"] = reads.list_state_machine_versions(app, arn)["stateMachineVersions"]
+    listed = app.service.list_state_machine_versions(state_machine_arn=arn)
+    versions: list[Any] = []
+    for v in listed.get("stateMachineVersions", []):
+        # The console shows the version number; AWS only gives it as the ARN's last part.
+        versions.append({**v, "version": int(str(v["stateMachineVersionArn"]).rsplit(":", 1)[1])})
+    out["versions"] = versions
     return out
 
 
@@ -127,7 +131,9 @@ def execution_history(app: Any, call: Call) -> JSON:
 
 
 def execution_definition(app: Any, call: Call) -> JSON:
-    described = reads.describe_state_machine_for_execution(app, call.path["arn"])
+    described: JSONObject = app.service.describe_state_machine_for_execution(
+        execution_arn=call.path["arn"]
+    )
     out = dict(described)
     text = described.get("definition")
     out["definition"] = json.loads(text) if isinstance(text, str) else text

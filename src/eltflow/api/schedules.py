@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from eltflow.api.handlers import Call, InvalidRequest, int_param
@@ -36,6 +36,10 @@ def _next_fires(schedule: Schedule, cursor: datetime | None, now: datetime, n: i
     after = max(now, cursor) if cursor is not None else now
     if schedule.created_at is not None and after < schedule.created_at:
         after = schedule.created_at
+    if cursor is None or cursor < after:
+        # A fire due at this very instant hasn't been handled yet (the cursor is the last
+        # handled fire time), so it is still "next": ``upcoming`` counts strictly after.
+        after -= timedelta(microseconds=1)
     return [f.astimezone(schedule.tz).isoformat() for f in upcoming(schedule, after, n)]
 
 

@@ -1,0 +1,130 @@
+"""The HTTP API over a real SQLite-backed app: AWS shapes in, AWS shapes out, errors as 4xx."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from eltflow.api.app import create_app
+from eltflow.api.openapi import OPENAPI
+from eltflow.app import App, build_app
+
+PASS_CHAIN = {
+    "StartAt": "A",
+    "States": {
+        "A": {"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.a", "Next": "B"},
+        "B": {"Type": "Pass", "End": True},
+    },
+}
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[App]:
+    built = build_app(state_url=f"sqlite:///{tmp_path / 'state.db'}")
+    yield built
+    built.close()
+
+
+@pytest.fixture
+def client(app: App) -> TestClient:
+    return TestClient(create_app(app))
+
+
+def test_machine_execution_round_trip(app: App, client: TestClient) -> None:
+    r = client.post("/api/state-machines", json={"name": "m1", "definition": PASS_CHAIN})
+    assert r.status_code == 200, r.text
+    assert r.json()["stateMachineArn"].endswith(":stateMachine:m1")
+
+    r = client.post("/api/state-machines/m1/executions", json={"input": '{"k": 2}', "name": "e1"})
+    assert r.status_code == 200, r.text
+    arn = r.json()["executionArn"]
+    app.worker().run(until_idle=True)
+
+    desc = client.get(f"/api/executions/{arn}").json()
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(desc["output"]) == {"k": 2, "a": {"x": 1}}
+
+    events = client.get(f"/api/executions/{arn}/history").json()["events"]
+    types = [e["type"] for e in events]
+    assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
+    assert "PassStateEntered" in types
+
+    listed = client.get("/api/executions", params={"stateMachine": "m1"}).json()
+    assert [e["name"] for e in listed["executions"]] == ["e1"]
+    filtered = client.get("/api/executions", params={"statusFilter": "FAILED"}).json()
+    assert filtered["executions"] == []
+
+    d = client.get(f"/api/executions/{arn}/definition").json()
+    assert d["definition"]["StartAt"] == "A"
+
+
+def test_invalid_definition_gives_diagnostics(client: TestClient) -> None:
+    bad = {"StartAt": "Missing", "States": {"A": {"Type": "Pass", "End": True}}}
+    r = client.post("/api/state-machines", json={"name": "bad", "definition": bad})
+    assert r.status_code == 400
+    body = r.json()
+    assert body["code"] == "InvalidDefinition"
+    assert body["diagnostics"] and all(d["path"] is not None for d in body["diagnostics"])
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("get", "/api/executions/not-an-arn", None, 400),
+        ("get", "/api/state-machines/nope", None, 404),
+        ("post", "/api/state-machines/nope/executions", {"input": "{}"}, 404),
+        ("get", "/api/executions", {"maxResults": "x"}, 400),
+    ],
+)
+def test_bad_requests_are_4xx(
+    client: TestClient, method: str, path: str, body: dict[str, str] | None, status: int
+) -> None:
+    r = client.get(path, params=body) if method == "get" else client.post(path, json=body)
+    assert r.status_code == status, r.text
+    assert r.json()["code"]
+
+
+def test_malformed_json_body(client: TestClient) -> None:
+    r = client.post(
+        "/api/state-machines", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert "not valid JSON" in r.json()["message"]
+
+
+def test_token_required_when_set(app: App) -> None:
+    c = TestClient(create_app(app, token="s3cret"))
+    assert c.get("/api/state-machines").status_code == 401
+    assert (
+        c.get("/api/state-machines", headers={"Authorization": "Bearer s3cret"}).status_code == 200
+    )
+    assert c.get("/api/state-machines?token=s3cret").status_code == 200
+
+
+def test_console_is_served_from_the_package(client: TestClient) -> None:
+    r = client.get("/")
+    assert r.status_code == 200 and "eltflow console" in r.text
+    assert client.get("/static/graph.js").status_code == 200
+    assert "//" not in client.get("/").text.split("<script")[1].split(">")[0].replace('src="/', "")
+
+
+def test_every_route_and_method_is_in_openapi(client: TestClient) -> None:
+    spec = client.get("/api/openapi.json").json()
+    assert spec == json.loads(json.dumps(OPENAPI))
+    app = client.app
+    assert isinstance(app, Starlette)
+    served = {
+        (route.path, method.lower())
+        for route in app.routes
+        if isinstance(route, Route) and route.path.startswith("/api/")
+        for method in (route.methods or set()) - {"HEAD"}
+    }
+    served.discard(("/api/openapi.json", "get"))
+    documented = {(path, method) for path, ops in spec["paths"].items() for method in ops}
+    assert served == documented
