@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
         "--poll-interval",
         type=float,
         default=0.001,
-        help="seconds between moto describe_execution polls (default 0.001)",
+        help="first pause between moto describe_execution polls; grows 1.5x per poll up to "
+        "20 ms (default 0.001)",
     )
     p.add_argument("--no-runtime", action="store_true", help="skip the durable runtime benchmark")
     p.add_argument(
