@@ -93,7 +93,8 @@ class RunControl:
             self.cancelled = True
             interrupt = self._interrupt
         if interrupt is not None:
-            interrupt()
+            with contextlib.suppress(Exception):  # the statement may have just ended
+                interrupt()
             # An interrupt that lands between the engine's last check and the moment its
             # query really starts is lost (DuckDB and PostgreSQL only stop a *running*
             # query), so keep interrupting until the engine lets go of the statement.
