@@ -202,3 +202,38 @@ def test_sigkilled_worker_resumes_with_the_same_history(
             assert n == 2 and before[state] == 1, (state, final)
         else:
             assert n == 1, (state, final)
+
+
+def test_two_worker_processes_on_postgres_run_each_execution_once(
+    pg_url: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER_SCRIPT, encoding="utf-8")
+    app = build_app(state_url=pg_url)
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": WORK,
+                "Parameters": {"name.$": "$.id", "n.$": "$.n"},
+                "End": True,
+            }
+        },
+    }
+    app.service.create_state_machine(name="once", definition=definition)
+    for i in range(500):
+        app.service.start_execution(
+            state_machine_arn="once", name=f"e{i}", input=json.dumps({"id": f"e{i}", "n": i})
+        )
+    logs = [tmp_path / "w1.log", tmp_path / "w2.log"]
+    workers = [_spawn(pg_url, log, script, lease=5.0, slow=False) for log in logs]
+    for w in workers:
+        _, err = w.communicate(timeout=240)
+        assert w.returncode == 0, err.decode()
+    assert app.store.count_by_status() == {"SUCCEEDED": 500}
+    per_worker = [Counter(log.read_text().split()) if log.exists() else Counter() for log in logs]
+    total = per_worker[0] + per_worker[1]
+    assert len(total) == 500 and set(total.values()) == {1}
+    assert all(per_worker), "both processes took part"
+    app.close()
