@@ -237,3 +237,74 @@ def test_versions_and_the_definition_an_execution_runs(app: App) -> None:
     s.create_state_machine(name="m", definition=PASS)
     fresh = s.list_state_machine_versions(state_machine_arn="m")["stateMachineVersions"]
     assert [v["stateMachineVersionArn"][-2:] for v in fresh] == [":1"]
+
+
+def test_redrive_reruns_only_the_failed_parallel_branch_and_map_iterations(app: App) -> None:
+    s: Any = app.service
+    calls: list[str] = []
+    failing = {"bad", "m-bad"}
+
+    def work(p: Any) -> Any:
+        calls.append(str(p["k"]))
+        if p["k"] in failing:
+            raise ValueError(f"{p['k']} failed")
+        return p["k"]
+
+    app.register(BOOM, work)
+
+    def task(name: str, k: str) -> Any:
+        state = {"Type": "Task", "Resource": BOOM, "Parameters": {"k": k}, "End": True}
+        return {"StartAt": name, "States": {name: state}}
+
+    definition = {
+        "StartAt": "Par",
+        "States": {
+            "Par": {
+                "Type": "Parallel",
+                "Branches": [task("A", "p-ok"), task("B", "bad")],
+                "ResultPath": "$.par",
+                "Next": "M",
+            },
+            "M": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "StartAt": "I",
+                    "States": {
+                        "I": {
+                            "Type": "Task",
+                            "Resource": BOOM,
+                            "Parameters": {"k.$": "$"},
+                            "End": True,
+                        }
+                    },
+                },
+                "End": True,
+            },
+        },
+    }
+    s.create_state_machine(name="r", definition=definition)
+    arn = s.start_execution(state_machine_arn="r", input='{"items": ["m-ok", "m-bad"]}')[
+        "executionArn"
+    ]
+    app.worker().run(until_idle=True)
+    assert s.describe_execution(execution_arn=arn)["status"] == "FAILED"
+    assert sorted(calls) == ["bad", "p-ok"]
+
+    # Redrive 1: only branch B runs again (and now passes); the Map then fails on one item.
+    failing.discard("bad")
+    calls.clear()
+    s.redrive_execution(execution_arn=arn)
+    app.worker().run(until_idle=True)
+    assert s.describe_execution(execution_arn=arn)["status"] == "FAILED"
+    assert calls[0] == "bad" and sorted(calls[1:]) == ["m-bad", "m-ok"]
+
+    # Redrive 2: only the failed iteration runs again.
+    failing.clear()
+    calls.clear()
+    s.redrive_execution(execution_arn=arn)
+    app.worker().run(until_idle=True)
+    desc = s.describe_execution(execution_arn=arn)
+    assert calls == ["m-bad"]
+    assert desc["status"] == "SUCCEEDED" and desc["redriveCount"] == 2
+    assert json.loads(desc["output"]) == ["m-ok", "m-bad"]
