@@ -1,0 +1,206 @@
+"""``eltflow serve`` as a real subprocess on 127.0.0.1: executions started over HTTP run on the
+in-process worker; SIGTERM/SIGINT shut it down with exit code 0; an execution sleeping in a
+Wait resumes after a restart; exposed binds need a token, which the API then demands."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+
+_SERVE = (sys.executable, "-m", "eltflow", "--project-dir")
+WAIT_SECONDS = 4
+MACHINE = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Result": "ready", "ResultPath": "$.prepared", "Next": "Nap"},
+        "Nap": {"Type": "Wait", "SecondsPath": "$.nap", "Next": "Finish"},
+        "Finish": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ELTFLOW_")}
+    env.update(extra)
+    return env
+
+
+class Served:
+    def __init__(self, project: Path, port: int, *args: str, env: dict[str, str] | None = None):
+        self.base = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen(
+            [*_SERVE, str(project), "serve", "--port", str(port), *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env or _env(),
+        )
+        self.headers: dict[str, str] = {}
+        self._output: str | None = None
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"serve exited early: {self.output()}")
+            try:
+                httpx.get(f"{self.base}/api/openapi.json", headers=self.headers, timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError("serve did not start listening in time")
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        r = httpx.request(
+            method, f"{self.base}/api{path}", json=body, headers=self.headers, timeout=10
+        )
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+        self.proc.send_signal(sig)
+        self._collect(timeout)
+        return self.proc.returncode
+
+    def _collect(self, timeout: float) -> None:
+        if self._output is None:
+            out, err = self.proc.communicate(timeout=timeout)  # also closes the pipes
+            self._output = (out + err).decode(errors="replace")
+
+    def output(self) -> str:
+        if self.proc.poll() is None:
+            return "(still running)"
+        self._collect(5)
+        return self._output or ""
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self._collect(30)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+@pytest.fixture
+def servers() -> Iterator[list[Served]]:
+    started: list[Served] = []
+    yield started
+    for s in started:
+        s.kill()
+
+
+def _start(servers: list[Served], project: Path, *args: str, **kw: Any) -> Served:
+    served = Served(project, free_port(), *args, **kw)
+    servers.append(served)
+    return served
+
+
+def _status(served: Served, arn: str) -> dict[str, Any]:
+    out: dict[str, Any] = served.call("GET", f"/executions/{arn}")
+    return out
+
+
+def _wait_status(served: Served, arn: str, status: str, timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        described = _status(served, arn)
+        if described["status"] == status or time.monotonic() > deadline:
+            return described
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_execution_started_over_http_succeeds_then_clean_exit(
+    project: Path, servers: list[Served], sig: int
+) -> None:
+    served = _start(servers, project)
+    served.wait_ready()
+    served.call("POST", "/state-machines", {"name": "nap", "definition": MACHINE})
+    arn = served.call("POST", "/state-machines/nap/executions", {"input": '{"nap": 1}'})[
+        "executionArn"
+    ]
+    done = _wait_status(served, arn, "SUCCEEDED", timeout=20)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == {"nap": 1, "prepared": "ready"}
+    started = time.monotonic()
+    assert served.stop(sig) == 0, served.output()
+    assert time.monotonic() - started < 15
+    assert "serving on http://127.0.0.1:" in served.output()
+
+
+def test_a_waiting_execution_resumes_after_a_restart(project: Path, servers: list[Served]) -> None:
+    first = _start(servers, project)
+    first.wait_ready()
+    first.call("POST", "/state-machines", {"name": "nap", "definition": MACHINE})
+    body = {"name": "long-nap", "input": json.dumps({"nap": WAIT_SECONDS})}
+    arn = first.call("POST", "/state-machines/nap/executions", body)["executionArn"]
+    assert _status(first, arn)["status"] == "RUNNING"
+    assert first.stop(signal.SIGTERM) == 0, first.output()
+
+    second = _start(servers, project)
+    second.wait_ready()
+    done = _wait_status(second, arn, "SUCCEEDED", timeout=WAIT_SECONDS + 20)
+    assert done["status"] == "SUCCEEDED", done
+    # It slept the whole Wait (not cut short by the restart) and ran once.
+    elapsed = datetime.fromisoformat(done["stopDate"]) - datetime.fromisoformat(done["startDate"])
+    assert elapsed.total_seconds() >= WAIT_SECONDS
+    events = second.call("GET", f"/executions/{arn}/history")["events"]
+    types = [e["type"] for e in events]
+    assert types.count("ExecutionStarted") == 1
+    assert types.count("WaitStateEntered") == 1 and types.count("WaitStateExited") == 1
+    assert types[-1] == "ExecutionSucceeded"
+    assert second.stop() == 0, second.output()
+
+
+def test_exposed_bind_without_token_is_refused(project: Path) -> None:
+    proc = subprocess.run(
+        [*_SERVE, str(project), "serve", "--host", "0.0.0.0", "--port", str(free_port())],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        timeout=30,
+    )
+    assert proc.returncode == 1
+    assert "refusing to serve on 0.0.0.0" in proc.stderr
+    assert "--token" in proc.stderr and "ELTFLOW_TOKEN" in proc.stderr
+    assert not (project / ".eltflow").exists()  # refused before touching the state store
+
+
+def test_token_from_the_environment_is_demanded(project: Path, servers: list[Served]) -> None:
+    served = _start(servers, project, env=_env(ELTFLOW_TOKEN="s3cret-token"))
+    served.headers = {"Authorization": "Bearer s3cret-token"}
+    served.wait_ready()
+    anonymous = httpx.get(f"{served.base}/api/executions", timeout=5)
+    assert anonymous.status_code == 401
+    wrong = httpx.get(
+        f"{served.base}/api/executions", headers={"Authorization": "Bearer nope"}, timeout=5
+    )
+    assert wrong.status_code == 401
+    assert served.call("GET", "/executions") == {"executions": []}
+    # The console's page loads without the token; it asks for it before calling the API.
+    assert httpx.get(f"{served.base}/", timeout=5).status_code == 200
+    assert served.stop() == 0
+    assert "(token required)" in served.output()
