@@ -94,6 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\n!!! OUTPUT MISMATCH — benchmark aborted !!!\n{e}", file=sys.stderr)
         return 1
     print(asl_bench.render(results))
+    print(asl_bench.NOTE)
     missed = [r.case.title for r in results if not r.target_met]
     target = f"target: eltflow >= {asl_bench.TARGET_RATIO:.0f}x moto on each case"
     print(f"{target}: {'MET' if not missed else 'NOT MET for ' + ', '.join(missed)}")
