@@ -215,26 +215,29 @@ def _wait_due(stepper: Stepper, frame: Frame, state: WaitState) -> datetime:
             seconds = flow.jsonata(state.seconds, states, variables, stepper.rng(), "Seconds")
         if state.timestamp is not None:
             timestamp = flow.jsonata(state.timestamp, states, variables, stepper.rng(), "Timestamp")
+            return _parse_timestamp(timestamp, "Timestamp", "Timestamp", jsonata=True)
     else:
         effective = flow.select(state.input_path, frame.input, "InputPath")
         seconds = state.seconds
-        timestamp = state.timestamp
+        if state.timestamp is not None:
+            return _parse_timestamp(state.timestamp, "Timestamp", state.timestamp, jsonata=False)
         if state.seconds_path is not None:
-            seconds = path_value(stepper, frame, state.seconds_path, effective, "SecondsPath")
-            if not isinstance(seconds, int) or isinstance(seconds, bool) or seconds < 0:
+            seconds = _wait_path(stepper, frame, state.seconds_path, effective, "SecondsPath")
+            # AWS's causes for a SecondsPath that is not a non-negative integer.
+            where = f"{state.seconds_path} == {_plain(seconds)}"
+            if not isinstance(seconds, int) or isinstance(seconds, bool):
                 raise StatesError(
                     asl_errors.RUNTIME,
-                    asl_errors.state_failure_cause(
-                        state.name,
-                        frame.entered_event,
-                        f"The SecondsPath parameter does not reference a valid non-negative "
-                        f"integer value: {ev.dumps(seconds)}",
-                    ),
+                    f"The SecondsPath parameter cannot be parsed as a long value: {where}",
+                )
+            if seconds < 0:
+                raise StatesError(
+                    asl_errors.RUNTIME,
+                    f"The SecondsPath parameter references a negative value: {where}",
                 )
         if state.timestamp_path is not None:
-            timestamp = path_value(stepper, frame, state.timestamp_path, effective, "TimestampPath")
-    if timestamp is not None:
-        return _parse_timestamp(stepper, frame, state, timestamp)
+            timestamp = _wait_path(stepper, frame, state.timestamp_path, effective, "TimestampPath")
+            return _parse_timestamp(timestamp, "TimestampPath", state.timestamp_path, jsonata=False)
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
         raise StatesError(
             asl_errors.QUERY_EVALUATION_ERROR if jsonata else asl_errors.RUNTIME,
@@ -247,8 +250,24 @@ def _wait_due(stepper: Stepper, frame: Frame, state: WaitState) -> datetime:
     return stepper.after(float(seconds))
 
 
-def _parse_timestamp(stepper: Stepper, frame: Frame, state: WaitState, value: JSON) -> datetime:
-    problem = f"The Timestamp value {ev.dumps(value)} is not a valid RFC3339 timestamp."
+def _plain(value: JSON) -> str:
+    return value if isinstance(value, str) else ev.dumps(value)
+
+
+def _wait_path(stepper: Stepper, frame: Frame, path: str, data: JSON, field: str) -> JSON:
+    try:
+        return path_value(stepper, frame, path, data, field)
+    except StatesError as e:
+        if e.error != asl_errors.RUNTIME:
+            raise
+        raise StatesError(
+            asl_errors.RUNTIME,
+            f"The {field} parameter does not reference an input value: {path}",
+        ) from None
+
+
+def _parse_timestamp(value: JSON, field: str, source: str, *, jsonata: bool) -> datetime:
+    """An RFC 3339 / ISO-8601 timestamp with an offset (``2026-01-01T00:00:00Z``)."""
     if isinstance(value, str) and "T" in value:
         try:
             parsed = datetime.fromisoformat(value.replace("z", "Z"))
@@ -257,9 +276,16 @@ def _parse_timestamp(stepper: Stepper, frame: Frame, state: WaitState, value: JS
         else:
             if parsed.tzinfo is not None:
                 return parsed
+    if jsonata:
+        raise StatesError(
+            asl_errors.QUERY_EVALUATION_ERROR,
+            f"The Timestamp field evaluated to {ev.dumps(value)}, which is not a valid ISO-8601 "
+            "extended offset date-time format string.",
+        )
     raise StatesError(
         asl_errors.RUNTIME,
-        asl_errors.state_failure_cause(state.name, frame.entered_event, problem),
+        f"The {field} parameter does not reference a valid ISO-8601 extended offset date-time "
+        f"format string: {source} == {_plain(value)}",
     )
 
 

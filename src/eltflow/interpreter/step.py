@@ -280,7 +280,8 @@ class Stepper:
 
         ``failed_event`` (``ParallelStateFailed``...) is emitted when no retry happens.
         """
-        if error == asl_errors.QUERY_EVALUATION_ERROR:
+        if error == asl_errors.QUERY_EVALUATION_ERROR and failed_event is None:
+            # The state's own JSONata failed (not an error propagated from a branch).
             self.emit(frame, ev.evaluation_failed(state.name, error, cause, None))
         retriers = getattr(state, "retry", ())
         if retriers:

@@ -274,3 +274,31 @@ def test_payload_over_256_kib_fails_with_data_limit_exceeded() -> None:
     big = "x" * (256 * 1024)
     result = execute(definition, {}, tasks={FN: lambda p: big})
     assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
+
+
+def test_wait_seconds_path_errors_use_aws_causes() -> None:
+    definition = {
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}},
+    }
+    cases = [
+        ({"s": -5}, "The SecondsPath parameter references a negative value: $.s == -5"),
+        ({"s": "ten"}, "The SecondsPath parameter cannot be parsed as a long value: $.s == ten"),
+        ({}, "The SecondsPath parameter does not reference an input value: $.s"),
+    ]
+    for state_input, cause in cases:
+        result = execute(definition, state_input, virtual_time=True)
+        assert (result.error, result.cause) == ("States.Runtime", cause)
+
+
+def test_wait_timestamp_path_must_be_an_offset_date_time() -> None:
+    definition = {
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "TimestampPath": "$.t", "End": True}},
+    }
+    result = execute(definition, {"t": "2026-01-01 10:00"}, virtual_time=True)
+    assert result.error == "States.Runtime"
+    assert result.cause == (
+        "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
+        "date-time format string: $.t == 2026-01-01 10:00"
+    )
