@@ -281,7 +281,7 @@ def test_wait_seconds_path_errors_use_aws_causes() -> None:
         "StartAt": "W",
         "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": True}},
     }
-    cases = [
+    cases: list[tuple[JSON, str]] = [
         ({"s": -5}, "The SecondsPath parameter references a negative value: $.s == -5"),
         ({"s": "ten"}, "The SecondsPath parameter cannot be parsed as a long value: $.s == ten"),
         ({}, "The SecondsPath parameter does not reference an input value: $.s"),
