@@ -117,3 +117,22 @@ def test_profile_names_interpreter_hotspots() -> None:
     assert "CPU ms per execution" in text
     assert "eltflow/interpreter/" in text  # the per-file view points at the interpreter
     assert text.count("\n") > 10
+
+
+def test_target_verdict_uses_wall_ratio_and_mentions_cpu() -> None:
+    from bench.common import Rate
+
+    case = asl_cases()[0]
+    moto = Rate(runs=10, seconds=1.0, cpu_seconds=1.0)
+
+    def verdict(runs: int, cpu_seconds: float) -> tuple[bool, str]:
+        ours = Rate(runs=runs, seconds=1.0, cpu_seconds=cpu_seconds)
+        result = asl_bench.CaseResult(case=case, eltflow=ours, eltflow_parsed=ours, moto=moto)
+        return result.target_met, asl_bench.render([result]).splitlines()[-1]
+
+    met, row = verdict(1000, 1.0)  # exactly 100x
+    assert met and row.endswith("met") and "100x" in row
+    met, row = verdict(500, 0.25)  # 50x wall, 200x per CPU-second
+    assert not met and row.endswith("NOT MET (met by CPU)")
+    met, row = verdict(500, 1.0)
+    assert not met and row.endswith("NOT MET")
