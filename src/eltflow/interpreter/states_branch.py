@@ -212,21 +212,45 @@ def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
             effective,
         )
     if not isinstance(items, list):
-        raise StatesError(
-            asl_errors.QUERY_EVALUATION_ERROR
-            if state.query_language == JSONATA
-            else asl_errors.RUNTIME,
-            asl_errors.state_failure_cause(
-                state.name,
-                frame.entered_event,
-                f"Map state input must be an array but was: {ev.dumps(items)}",
-            ),
-        )
+        raise _not_an_array(state, frame, items)
     frame.items = items
     frame.max_concurrency = int(concurrency or 0)
     frame.tolerated_count = None if count is None else int(count)
     frame.tolerated_percentage = None if pct is None else float(pct)
     start_map(stepper, frame, state)
+
+
+_JSON_TYPES = (
+    (bool, "boolean"),
+    (int, "number"),
+    (float, "number"),
+    (str, "string"),
+    (dict, "object"),
+)
+
+
+def _not_an_array(state: MapState, frame: Frame, items: JSON) -> StatesError:
+    if state.query_language == JSONATA:
+        # AWS's cause names the expression, the type it returned and the value.
+        kind = "null" if items is None else next(n for t, n in _JSON_TYPES if isinstance(items, t))
+        expr = state.items if isinstance(state.items, str) else "$states.input"
+        expr = expr.strip()
+        if expr.startswith("{%") and expr.endswith("%}"):
+            expr = expr[2:-2].strip()
+        return StatesError(
+            asl_errors.QUERY_EVALUATION_ERROR,
+            f"The JSONata expression '{expr}' specified for the field 'Items' returned an "
+            f"unexpected result type. Expected 'array', but was '{kind}' for value: "
+            f"{ev.dumps(items)}",
+        )
+    return StatesError(
+        asl_errors.RUNTIME,
+        asl_errors.state_failure_cause(
+            state.name,
+            frame.entered_event,
+            f"Map state input must be an array but was: {ev.dumps(items)}",
+        ),
+    )
 
 
 def _number(

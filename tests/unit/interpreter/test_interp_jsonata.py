@@ -294,3 +294,24 @@ def test_uuid_and_random_are_replayable_per_execution_name() -> None:
     other = execute(definition, {}, name="other")
     assert first.output == again.output
     assert first.output != other.output
+
+
+def test_map_items_expression_must_return_an_array() -> None:
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "Items": "{% $states.input.x %}",
+                "End": True,
+                "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+            }
+        },
+    }
+    result = execute(definition, {"x": {"a": 1}})
+    assert result.error == "States.QueryEvaluationError"
+    assert result.cause == (
+        "The JSONata expression '$states.input.x' specified for the field 'Items' returned an "
+        "unexpected result type. Expected 'array', but was 'object' for value: {\"a\":1}"
+    )
