@@ -142,6 +142,8 @@ def execute(
     machine = load_machine(definition)
     if clock is None:
         clock = VirtualClock(SystemClock().now()) if virtual_time else SystemClock()
+    elif virtual_time and not isinstance(clock, VirtualClock):
+        clock = VirtualClock(clock.now())  # virtual time needs a clock it can move
     name = name or uuid.uuid4().hex
     started = clock.now()
     context = ExecutionContext(
