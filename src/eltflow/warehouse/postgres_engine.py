@@ -42,6 +42,10 @@ _COMPAT_SQL = (
     "$$ SELECT $1::date $$",
     "CREATE OR REPLACE FUNCTION public.trunc(timestamptz) RETURNS date LANGUAGE sql STABLE AS "
     "$$ SELECT ($1 AT TIME ZONE 'UTC')::date $$",
+    # Redshift's takes a varchar holding JSON; PostgreSQL's only json.
+    "CREATE OR REPLACE FUNCTION public.json_extract_path_text(varchar, VARIADIC text[]) "
+    "RETURNS text LANGUAGE sql IMMUTABLE AS "
+    "$$ SELECT pg_catalog.json_extract_path_text($1::json, VARIADIC $2) $$",
 )
 # Which of the columns used as TRUNC(col) are dates/timestamps (see Translation.trunc_columns).
 _TEMPORAL_SQL = (

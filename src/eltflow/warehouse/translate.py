@@ -14,6 +14,11 @@ Rewrites, and why:
 - ``IDENTITY(seed, step)`` becomes a sequence default on DuckDB (no identity columns there).
 - ``CREATE TEMP TABLE x (LIKE t)`` becomes an empty ``CREATE ... AS SELECT`` on DuckDB.
 - ``LISTAGG ... WITHIN GROUP`` becomes ``STRING_AGG(... ORDER BY ...)`` on PostgreSQL.
+- ``DATEDIFF`` counts unit *boundaries* crossed in Redshift (DuckDB's ``date_diff`` does too);
+  on PostgreSQL it is spelled out per unit instead of sqlglot's ``AGE``-based interval length.
+- ``EXTRACT``/``DATE_PART`` of calendar fields are integers (PostgreSQL returns numeric);
+  ``APPROXIMATE COUNT(DISTINCT)`` is an exact count and ``REGEXP_SUBSTR(s, p)`` is
+  ``SUBSTRING(s, p)`` on PostgreSQL, which has neither.
 """
 
 from __future__ import annotations
@@ -200,7 +205,7 @@ def _generate(tree: exp.Expr, target: Target, temporal: frozenset[str]) -> list[
             return [like]
         before.extend(_identity_to_sequence(tree))
     else:
-        tree = tree.transform(_listagg_to_string_agg)
+        tree = tree.transform(_listagg_to_string_agg).transform(_postgres_functions)
     sql = tree.sql(dialect=target, unsupported_level=ErrorLevel.RAISE)
     return [*before, sql]
 
@@ -257,6 +262,60 @@ def _listagg_to_string_agg(node: exp.Expression) -> exp.Expression:
         and not isinstance(node.parent, exp.WithinGroup)
     ):
         node.set("this", exp.cast(node.this, exp.DataType.build("TEXT")))
+    return node
+
+
+# Redshift DATEDIFF(unit, a, b) as boundaries crossed, for PostgreSQL; __a__/__b__ are replaced
+# by the two (timestamp-cast) arguments.
+_DATEDIFF_PG: dict[str, str] = {
+    "YEAR": "EXTRACT(YEAR FROM __b__) - EXTRACT(YEAR FROM __a__)",
+    "QUARTER": "(EXTRACT(YEAR FROM __b__) * 4 + EXTRACT(QUARTER FROM __b__)) - "
+    "(EXTRACT(YEAR FROM __a__) * 4 + EXTRACT(QUARTER FROM __a__))",
+    "MONTH": "(EXTRACT(YEAR FROM __b__) * 12 + EXTRACT(MONTH FROM __b__)) - "
+    "(EXTRACT(YEAR FROM __a__) * 12 + EXTRACT(MONTH FROM __a__))",
+    "WEEK": "(CAST(DATE_TRUNC('week', __b__) AS DATE) - "
+    "CAST(DATE_TRUNC('week', __a__) AS DATE)) / 7",
+    "DAY": "CAST(__b__ AS DATE) - CAST(__a__ AS DATE)",
+    "HOUR": "(EXTRACT(EPOCH FROM DATE_TRUNC('hour', __b__)) - "
+    "EXTRACT(EPOCH FROM DATE_TRUNC('hour', __a__))) / 3600",
+    "MINUTE": "(EXTRACT(EPOCH FROM DATE_TRUNC('minute', __b__)) - "
+    "EXTRACT(EPOCH FROM DATE_TRUNC('minute', __a__))) / 60",
+    "SECOND": "EXTRACT(EPOCH FROM DATE_TRUNC('second', __b__)) - "
+    "EXTRACT(EPOCH FROM DATE_TRUNC('second', __a__))",
+}
+_NON_INTEGER_PARTS = {"EPOCH", "SECOND", "SECONDS", "MILLISECOND", "MILLISECONDS", "MICROSECOND"}
+
+
+def _postgres_functions(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.TsOrDsDiff | exp.DateDiff):
+        unit = (node.text("unit") or "DAY").upper()
+        template = _DATEDIFF_PG.get(unit)
+        if template is None:
+            return node
+        ts = exp.DataType.build("TIMESTAMP")
+        start = exp.cast(node.expression.copy(), ts)
+        end = exp.cast(node.this.copy(), ts)
+        tree = sqlglot.parse_one(template, read="postgres")
+
+        def fill(n: exp.Expression) -> exp.Expression:
+            if isinstance(n, exp.Column) and n.name in ("__a__", "__b__"):
+                return (start if n.name == "__a__" else end).copy()
+            return n
+
+        return exp.cast(exp.paren(tree.transform(fill)), exp.DataType.build("BIGINT"))
+    if (
+        isinstance(node, exp.Extract)
+        and node.text("this").upper() not in _NON_INTEGER_PARTS
+        and not isinstance(node.parent, exp.Cast)
+    ):
+        return exp.cast(node.copy(), exp.DataType.build("BIGINT"))
+    if isinstance(node, exp.ApproxDistinct):
+        return exp.Count(this=exp.Distinct(expressions=[node.this.copy()]))
+    if isinstance(node, exp.RegexpExtract) and not any(
+        v is not None for k, v in node.args.items() if k not in ("this", "expression")
+    ):
+        args = [node.this.copy(), node.expression.copy()]
+        return exp.Anonymous(this="SUBSTRING", expressions=args)
     return node
 
 

@@ -41,6 +41,23 @@ CASES = {
     "top": "select top 2 id from src order by id desc",
     "listagg": "select listagg(id, ',') within group (order by id) from src",
     "coalesce_sum": "select sum(nvl(amount, 0)) from src",
+    # DATEDIFF counts boundaries crossed (Jan 31 → Dec 1 is 11 months, 23:59:59 → 00:00 one day)
+    "datediff_units": "select id, datediff(month, at, '2024-12-01'::timestamp), "
+    "datediff(year, day, '2025-01-01'::date), datediff(hour, at, '2024-03-01 00:00'::timestamp), "
+    "datediff(minute, at, at + interval '90 seconds'), datediff(week, day, '2024-03-31'::date), "
+    "datediff(quarter, day, '2024-12-31'::date) from src where at is not null order by id",
+    "extract_is_integer": "select extract(year from at), date_part(month, at), "
+    "extract(day from day) from src where at is not null order by id",
+    "approximate_count": "select approximate count(distinct id) from src",
+    "regexp_substr": "select regexp_substr(name, '[a-z]+') from src where name is not null "
+    "order by id",
+    "json_extract_path_text": "select json_extract_path_text('{\"k\": {\"v\": \"x\"}}', 'k', 'v')",
+    "convert_timezone": "select convert_timezone('UTC', 'America/New_York', at) from src "
+    "where at is not null order by id",
+    "window_and_case": "select id, row_number() over (order by amount desc nulls last), "
+    "case when amount > 2 then 'big' else 'small' end from src order by id",
+    "string_functions": "select left(name, 1), len(name), upper(name) || '-' || lower(name), "
+    "split_part('a,b,c', ',', 2) from src where name is not null order by id",
 }
 
 
@@ -150,3 +167,16 @@ def test_untranslatable_sql_fails_with_the_engine_message(
                 control=RunControl(),
             )
         assert "syntax error" in e.value.message.lower()
+
+
+def test_datediff_counts_boundaries_like_redshift(engines: tuple[Warehouse, Warehouse]) -> None:
+    sql = (
+        "select datediff(month, at, '2024-12-01'::timestamp), datediff(year, day, "
+        "'2025-01-01'::date), datediff(hour, at, '2024-03-01 00:00'::timestamp), "
+        "datediff(minute, at, at + interval '90 seconds'), datediff(week, day, '2024-03-31'::date),"
+        " datediff(quarter, day, '2024-12-31'::date), "
+        "datediff(day, at, '2024-02-01 00:00'::timestamp) from src where id = 1"
+    )
+    expected = [[{"longValue": v} for v in (11, 1, 710, 1, 8, 3, 1)]]
+    for wh in engines:
+        assert _rows(wh, sql) == expected
