@@ -298,7 +298,9 @@ class DynamoDB:
                     f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy "
                     "constraint: Member must have value greater than or equal to 1"
                 )
-            if len(items) > limit:
+            # DynamoDB returns LastEvaluatedKey whenever Limit stops the read, even when no
+            # items are left (the next page is then empty).
+            if len(items) >= limit:
                 items = items[:limit]
                 last = items[-1]
                 last_key = {k: last[k] for k in spec.key_names}
