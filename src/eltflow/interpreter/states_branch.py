@@ -65,7 +65,7 @@ def _new_child(
     )
     stepper.st.frames[key] = child
     parent.children.append(key)
-    stepper.push(child)
+    stepper.queue.append(key)
     return child
 
 
@@ -302,6 +302,10 @@ def _launch(stepper: Stepper, frame: Frame, state: MapState) -> None:
     limit = frame.max_concurrency
     processor = state.item_processor
     assert processor is not None
+    if frame.next_item >= len(items) or (limit and frame.running >= limit):
+        return
+    prefix = f"{frame.task_key}.{frame.attempt}"
+    path = (*frame.path, state.name, "*")  # shared by every iteration frame
     while frame.next_item < len(items) and (limit == 0 or frame.running < limit):
         index = frame.next_item
         frame.next_item = index + 1
@@ -328,14 +332,14 @@ def _launch(stepper: Stepper, frame: Frame, state: MapState) -> None:
                     stepper.rng(),
                     "ItemSelector",
                 )
-        key = f"{frame.task_key}.{frame.attempt}[{index}]"
+        key = f"{prefix}[{index}]"
         stepper.emit(frame, ev.map_iteration("Started", state.name, index))
         frame.running += 1
         _new_child(
             stepper,
             frame,
             key,
-            (*frame.path, state.name, "*"),
+            path,
             index,
             processor.start_at,
             item_input,
@@ -388,8 +392,8 @@ def _continue(stepper: Stepper, frame: Frame, state: MapState) -> None:
 
 def _map_done(stepper: Stepper, frame: Frame, state: MapState) -> None:
     frames = stepper.st.frames
-    done = sorted((frames[c] for c in frame.children), key=lambda f: f.index)
-    results = [f.output for f in done if f.status == SUCCEEDED]
+    # Children are started, and listed, in item order.
+    results = [f.output for f in (frames[c] for c in frame.children) if f.status == SUCCEEDED]
     stepper.emit(frame, ev.plain("MapStateSucceeded"))
     discard_children(stepper, frame)
     finish(stepper, frame, state, results)

@@ -142,7 +142,10 @@ class Stepper:
         return m
 
     def state_of(self, frame: Frame) -> AnyState:
-        return self.machine_of(frame).states[frame.state_name]
+        m = self._machines.get(frame.path)
+        if m is None:
+            m = self.machine_of(frame)
+        return m.states[frame.state_name]
 
     def rng(self) -> random.Random:
         return rng_for(self.st.context, self.st.next_event_id)
@@ -263,7 +266,7 @@ class Stepper:
         frame.state_name = target
         frame.input = output
         frame.status = ENTER
-        self.push(frame)
+        self.queue.append(frame.id)
 
     # --- errors -----------------------------------------------------------------------------
 
