@@ -217,6 +217,11 @@ class DataApiService:
         database = v.optional_str(request, "Database")
         token = v.optional_str(request, "ClientToken")
         name = v.optional_str(request, "StatementName")
+        if not isinstance(request.get("WithEvent", False), bool):
+            raise v.invalid(
+                f"Invalid type for parameter WithEvent, value: {request['WithEvent']!r}, "
+                "valid types: bool"
+            )
         wait = v.int_in(request, "WaitTimeSeconds", "waitTimeSeconds", 1, 30)
         v.int_in(request, "SessionKeepAliveSeconds", "sessionKeepAliveSeconds", 0, 86400)
         if request.get("SessionId") is not None:

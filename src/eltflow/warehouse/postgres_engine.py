@@ -9,6 +9,7 @@ Idle connections are kept in a small pool so a statement does not pay a new back
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -24,6 +25,8 @@ from eltflow.warehouse.base import (
     StatementResult,
 )
 from eltflow.warehouse.translate import escape_percent, translate
+
+logger = logging.getLogger(__name__)
 
 # PostgreSQL type names that Redshift reports differently.
 _RENAME = {"text": "varchar", "float4": "float4", "name": "varchar"}
@@ -77,15 +80,24 @@ class PostgresWarehouse:
                     return conn
         try:
             conn = psycopg.connect(self.url, autocommit=True)
-            if not self._compat:
+        except psycopg.Error as e:
+            raise SqlError(f"cannot connect to warehouse '{self.name}': {e}") from e
+        if not self._compat:
+            self._compat = True
+            try:
                 with conn.transaction():
                     conn.execute(f"SELECT pg_advisory_xact_lock({_COMPAT_LOCK})")
                     for stmt in _COMPAT_SQL:
                         conn.execute(stmt)
-                self._compat = True
-            return conn
-        except psycopg.Error as e:
-            raise SqlError(f"cannot connect to warehouse '{self.name}': {e}") from e
+            except psycopg.Error as e:
+                # Without CREATE on schema public (PostgreSQL 15's default for non-owners)
+                # plain SQL still works; only plpgsql bodies calling GETDATE() etc. will not.
+                logger.warning(
+                    "warehouse %s: Redshift compatibility functions not installed: %s",
+                    self.name,
+                    e,
+                )
+        return conn
 
     def _release(self, conn: Any) -> None:
         import psycopg

@@ -116,3 +116,35 @@ def test_procedures_on_duckdb_fail_clearly(tmp_path: Path, sql: str) -> None:
     assert desc["Status"] == "FAILED"
     assert "stored procedures are not supported on the DuckDB warehouse" in desc["Error"]
     assert "postgresql://" in desc["Error"]
+
+
+def test_without_create_privilege_plain_sql_still_runs(pg_url: str) -> None:
+    """Compatibility functions are best effort: a role that may not create in schema public
+    (PostgreSQL 15's default) still runs plain Redshift SQL."""
+    import uuid
+
+    import psycopg
+
+    from eltflow.warehouse.base import RunControl
+    from eltflow.warehouse.postgres_engine import PostgresWarehouse
+
+    role = f"eltflow_ro_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN')
+        admin.execute(f'REVOKE CREATE ON SCHEMA public FROM PUBLIC, "{role}"')
+    try:
+        base, _, rest = pg_url.partition("://")
+        wh = PostgresWarehouse("ro", f"{base}://{role}@{rest.split('@', 1)[1]}")
+        (result,) = wh.run(
+            ["select nvl(null::int, 7), dateadd(day, 1, '2024-02-28'::date)::date"],
+            None,
+            database=None,
+            transaction=False,
+            control=RunControl(),
+        )
+        assert [str(v) for v in result.rows[0]] == ["7", "2024-02-29"]
+        wh.close()
+    finally:
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
+            admin.execute(f'DROP ROLE "{role}"')
