@@ -203,3 +203,76 @@ def test_event_ids_are_sequential_and_timestamps_come_from_now() -> None:
     assert {e.timestamp for e in more} == {later}
     assert [e.to_aws()["type"] for e in more][-1] == "ExecutionSucceeded"
     assert more[-1].to_aws()["timestamp"] == later.isoformat()
+
+
+def test_lambda_function_failed_and_timed_out_details() -> None:
+    def boom(payload: JSON) -> JSON:
+        raise RuntimeError("exploded")
+
+    definition = {
+        "StartAt": "F",
+        "States": {"F": {"Type": "Task", "Resource": LAMBDA, "End": True}},
+    }
+    result = execute(definition, {}, tasks={LAMBDA: boom})
+    failed = result.events("LambdaFunctionFailed")[0]
+    assert failed.details == {
+        "lambdaFunctionFailedEventDetails": {"error": "RuntimeError", "cause": "exploded"}
+    }
+    assert result.event_types()[-2:] == ["LambdaFunctionFailed", "ExecutionFailed"]
+
+
+def test_wait_for_task_token_gets_a_token_in_context_and_effect() -> None:
+    machine = parse(
+        {
+            "StartAt": "Cb",
+            "States": {
+                "Cb": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                    "Parameters": {"MessageBody": {"token.$": "$$.Task.Token"}},
+                    "End": True,
+                }
+            },
+        }
+    )
+    _, events, effects = start(machine, {}, _ctx(), T0)
+    run = effects[0]
+    assert isinstance(run, RunTask)
+    assert run.task_token
+    assert run.parameters == {"MessageBody": {"token": run.task_token}}
+    scheduled = events[-1].details["taskScheduledEventDetails"]
+    assert isinstance(scheduled, dict)
+    assert (scheduled["resourceType"], scheduled["resource"]) == (
+        "sqs",
+        "sendMessage.waitForTaskToken",
+    )
+    # The same execution and task always get the same token (replay-safe).
+    _, _, again = start(machine, {}, _ctx(), T0)
+    assert again[0] == run
+
+
+def test_catch_assign_in_jsonpath_reads_the_error_output() -> None:
+    def boom(payload: JSON) -> JSON:
+        raise ValueError("bad")
+
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": LAMBDA,
+                "End": True,
+                "Catch": [
+                    {
+                        "ErrorEquals": ["States.ALL"],
+                        "Assign": {"err.$": "$.Error"},
+                        "ResultPath": None,
+                        "Next": "H",
+                    }
+                ],
+            },
+            "H": {"Type": "Pass", "Parameters": {"seen.$": "$err", "input.$": "$"}, "End": True},
+        },
+    }
+    result = execute(definition, {"k": 1}, tasks={LAMBDA: boom})
+    assert result.output == {"seen": "ValueError", "input": {"k": 1}}
