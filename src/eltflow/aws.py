@@ -37,10 +37,22 @@ def _dynamodb(settings: Settings) -> Any:
     return LocalDynamoDBClient(build_items(settings, db), db=db)
 
 
+def _sns(settings: Settings) -> Any:
+    from eltflow.notify.client import LocalSnsClient
+    from eltflow.notify.topics import build_topics
+    from eltflow.store.db import Database
+    from eltflow.store.migrate import migrate
+
+    db = Database(settings.state_url)
+    migrate(db)
+    return LocalSnsClient(build_topics(settings, db), db=db)
+
+
 # service name (as boto3 spells it) → factory of the local client
 LOCAL_CLIENTS: dict[str, LocalFactory] = {
     "redshift-data": _redshift_data,
     "dynamodb": _dynamodb,
+    "sns": _sns,
 }
 
 
