@@ -96,7 +96,7 @@ def verify(case: Case, moto: MotoStepFunctions, machine_arn: str) -> Outcome:
 
 
 def bench_case(
-    case: Case, moto: MotoStepFunctions, *, seconds: float, min_runs: int = 1, slices: int = 6
+    case: Case, moto: MotoStepFunctions, *, seconds: float, min_runs: int = 1, slices: int = 10
 ) -> CaseResult:
     """Verify one case, then time eltflow (dict and pre-parsed definition) and moto on it."""
     machine_arn = moto.create(case.definition_text)
