@@ -7,10 +7,13 @@ Sync endpoints run in Starlette's thread pool, which suits our synchronous drive
 
 from __future__ import annotations
 
+import base64
 import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -91,7 +94,7 @@ def endpoint(fn: Callable[..., Any]) -> Endpoint:
             if raw.strip():
                 try:
                     body = json.loads(raw)
-                except json.JSONDecodeError as e:
+                except ValueError as e:  # JSONDecodeError, or UnicodeDecodeError for non-UTF-8
                     return _error_response(BadRequest(f"request body is not valid JSON: {e}"))
             if body is not None and not isinstance(body, dict):
                 return _error_response(BadRequest("request body must be a JSON object"))
@@ -104,9 +107,31 @@ def endpoint(fn: Callable[..., Any]) -> Endpoint:
             result = await run_in_threadpool(fn, request.app.state.eltflow, call)
         except EltflowError as e:
             return _error_response(e)
-        return JSONResponse(result)
+        return AwsJSONResponse(result)
 
     return run
+
+
+def _json_default(value: Any) -> Any:
+    """What boto3-shaped services return beyond JSON: dates, DynamoDB numbers, blobs."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, bytes | bytearray):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=repr)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+class AwsJSONResponse(JSONResponse):
+    """JSON with dates as ISO-8601 strings, like the AWS CLI prints them."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(
+            content, ensure_ascii=False, separators=(",", ":"), default=_json_default
+        ).encode("utf-8")
 
 
 class TokenAuth(BaseHTTPMiddleware):
