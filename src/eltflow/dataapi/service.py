@@ -11,8 +11,6 @@ what keeps ``select 1`` round trips around a millisecond.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import logging
 import threading
@@ -505,7 +503,7 @@ class DataApiService:
             raise v.invalid(BATCH_RESULT)
         if stmt.status is not Status.FINISHED or not stmt.has_result_set:
             raise AwsApiError("ResourceNotFoundException", NO_RESULT)
-        page = _decode_token(request.get("NextToken"), "page")
+        page = v.decode_token(request.get("NextToken"), "page")
         page_no = int(page) if page is not None else 0
         if page_no < 0 or (page_no > 0 and page_no >= stmt.page_count):
             raise v.invalid("The NextToken is invalid.")
@@ -516,7 +514,7 @@ class DataApiService:
             "TotalNumRows": stmt.result_rows,
         }
         if page_no + 1 < stmt.page_count:
-            out["NextToken"] = _encode_token({"page": page_no + 1})
+            out["NextToken"] = v.encode_token({"page": page_no + 1})
         return out
 
     def cancel_statement(self, request: Mapping[str, Any]) -> dict[str, Any]:
@@ -550,7 +548,7 @@ class DataApiService:
                 "constraint: Member must satisfy enum value set: [SUBMITTED, PICKED, STARTED, "
                 "FINISHED, ABORTED, FAILED, ALL]"
             )
-        cursor = _decode_token(request.get("NextToken"), "after")
+        cursor = v.decode_token(request.get("NextToken"), "after")
         before_us = before_id = None
         if cursor is not None:
             if not (isinstance(cursor, list) and len(cursor) == 2):
@@ -573,7 +571,7 @@ class DataApiService:
         out: dict[str, Any] = {"Statements": items}
         if len(rows) > limit:
             last = rows[limit - 1]
-            out["NextToken"] = _encode_token({"after": [last.created_us, last.id]})
+            out["NextToken"] = v.encode_token({"after": [last.created_us, last.id]})
         return out
 
     def _now(self) -> int:
@@ -587,21 +585,3 @@ def _rows(result: StatementResult) -> int:
 def _query_id(sid: str) -> int:
     # A stable pseudo query id (Redshift's are integers) derived from the statement id.
     return int(sid.replace("-", "")[:7], 16)
-
-
-def _encode_token(value: Mapping[str, Any]) -> str:
-    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
-
-
-def _decode_token(token: Any, key: str) -> Any:
-    if token is None:
-        return None
-    if not isinstance(token, str):
-        raise v.invalid("The NextToken is invalid.")
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token.encode()))
-    except (binascii.Error, ValueError):
-        raise v.invalid("The NextToken is invalid.") from None
-    if not isinstance(data, dict) or key not in data:
-        raise v.invalid("The NextToken is invalid.")
-    return data[key]

@@ -6,6 +6,9 @@ in botocore's ``redshift-data`` model (``ValidationException``...).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -203,3 +206,22 @@ def int_in(request: Mapping[str, Any], key: str, field: str, lo: int, hi: int) -
     if value > hi:
         raise _constraint(value, field, f"Member must have value less than or equal to {hi}")
     return value
+
+
+def encode_token(value: Mapping[str, Any]) -> str:
+    """An opaque NextToken (base64 JSON), read back by :func:`decode_token`."""
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode()
+
+
+def decode_token(token: Any, key: str) -> Any:
+    if token is None:
+        return None
+    if not isinstance(token, str):
+        raise invalid("The NextToken is invalid.")
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+    except (binascii.Error, ValueError):
+        raise invalid("The NextToken is invalid.") from None
+    if not isinstance(data, dict) or key not in data:
+        raise invalid("The NextToken is invalid.")
+    return data[key]
