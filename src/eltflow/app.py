@@ -44,6 +44,7 @@ class App:
     def close(self) -> None:
         for close in self.closers:
             close()
+        self.store.close_listener()
         self.db.close()
 
 

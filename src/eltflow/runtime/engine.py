@@ -283,6 +283,8 @@ class Engine:
         stop_us = None if running else (row.stop_us if row.status == state.status else now_us)
         if reopen:
             stop_us = None if running else now_us
+        if wake is not None and wake <= now_us and owner is None:
+            store.notify_work_txn(conn)  # runnable now and nobody holds it: wake a worker
         store.update_execution_txn(
             conn,
             execution_id=row.id,

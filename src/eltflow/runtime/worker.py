@@ -68,11 +68,13 @@ class Worker:
         batch: int = 64,
         max_held: int = 1000,
         only: str | None = None,
+        idle_seconds: float = 2.0,
     ) -> None:
         self.app = app
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self.lease_us = int(lease_seconds * 1_000_000)
         self.poll_seconds = poll_seconds
+        self.idle_seconds = idle_seconds
         self.threads = threads
         self.batch = batch
         self.max_held = max_held
@@ -128,6 +130,8 @@ class Worker:
             # A simulated kill -9: drop everything, release nothing.
             pool.shutdown(wait=False, cancel_futures=True)
             raise
+        finally:
+            self.app.store.close_listener()
         pool.shutdown(wait=True)
         self.app.store.worker_gone(self.owner)
         return self.stats
@@ -145,10 +149,12 @@ class Worker:
             # Virtual time: nothing else can happen before the next wake-up, so jump to it.
             clock.advance((next_wake - now_us) / 1_000_000 if next_wake else self.poll_seconds)
             return
-        delay = self.poll_seconds
+        # With notifications (PostgreSQL) a new start wakes us at once, so waiting longer is
+        # free; the bound only covers a lost notification. Otherwise poll.
+        delay = self.idle_seconds if self.app.store.notifies else self.poll_seconds
         if next_wake is not None:
             delay = min(delay, max(next_wake - now_us, 0) / 1_000_000)
-        clock.sleep(max(delay, 0.001))
+        self.app.store.wait_for_work(max(delay, 0.001))
 
     # -- steps -----------------------------------------------------------------------------
     def _step(

@@ -9,6 +9,7 @@ others open their own transaction.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -41,6 +42,7 @@ class RuntimeStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.q = queries(db.dialect)
+        self._listener: Any = None  # psycopg connection LISTENing for work (PostgreSQL)
 
     def _one(self, conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
         rows = conn.execute(self.q[name], params)
@@ -280,6 +282,43 @@ class RuntimeStore:
 
     def wake_txn(self, conn: Connection, execution_id: str, wake_us: int) -> None:
         conn.execute(self.q["wake_execution"], {"id": execution_id, "wake_us": wake_us})
+
+    @property
+    def notifies(self) -> bool:
+        """Whether :meth:`wait_for_work` returns early when work arrives."""
+        return self.db.dialect == "postgres"
+
+    def notify_work_txn(self, conn: Connection) -> None:
+        """Tell idle workers there is work now (on commit; PostgreSQL only, else a no-op)."""
+        conn.execute(self.q["notify_work"])
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds for a work notification; True if one came.
+
+        PostgreSQL: LISTEN on a dedicated connection, so a new execution is picked up at once
+        instead of at the next poll. SQLite has no notifications: this just sleeps.
+        """
+        if self.db.dialect != "postgres":
+            time.sleep(max(timeout, 0))
+            return False
+        import psycopg
+
+        try:
+            if self._listener is None or self._listener.closed:
+                self._listener = psycopg.connect(self.db.url, autocommit=True)
+                self._listener.execute("LISTEN eltflow_work")
+            for _ in self._listener.notifies(timeout=max(timeout, 0.001), stop_after=1):
+                return True
+        except psycopg.Error:
+            # A broken listener only costs latency: fall back to the poll interval.
+            self.close_listener()
+            time.sleep(max(timeout, 0))
+        return False
+
+    def close_listener(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None and not listener.closed:
+            listener.close()
 
     def next_wake(self) -> int | None:
         """When some RUNNING execution that nobody live holds next has work (None: never)."""

@@ -263,3 +263,25 @@ def test_two_workers_on_postgres_run_each_execution_once(pg_url: str) -> None:
     assert all(w.stats.claimed > 0 for w in workers)
     for a in apps:
         a.close()
+
+
+def test_an_idle_postgres_worker_wakes_on_notify(pg_url: str) -> None:
+    app = build_app(state_url=pg_url, clock=SystemClock())
+    definition = {"StartAt": "P", "States": {"P": {"Type": "Wait", "Seconds": 0, "End": True}}}
+    app.service.create_state_machine(name="n", definition=definition)
+    # Polling alone would take up to 30 s to notice new work.
+    worker = app.worker(poll_seconds=30, idle_seconds=30)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    time.sleep(0.5)  # let it go idle (LISTENing)
+    started = time.monotonic()
+    arn = str(app.service.start_execution(state_machine_arn="n")["executionArn"])
+    while _status(app, arn) == "RUNNING" and time.monotonic() - started < 10:
+        time.sleep(0.02)
+    latency = time.monotonic() - started
+    worker.stop()
+    app.service.start_execution(state_machine_arn="n")  # wakes it so it sees stop() now
+    thread.join(10)
+    assert not thread.is_alive()
+    assert _status(app, arn) == "SUCCEEDED" and latency < 3
+    app.close()

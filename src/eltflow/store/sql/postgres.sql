@@ -231,3 +231,7 @@ DELETE FROM sfn_workers WHERE owner = :owner;
 -- name: live_workers
 SELECT owner, started_us, heartbeat_us FROM sfn_workers WHERE heartbeat_us >= :since_us
 ORDER BY owner;
+
+-- name: notify_work
+-- Wakes idle workers (LISTEN eltflow_work); delivered when the transaction commits.
+SELECT pg_notify('eltflow_work', '') AS notified;

@@ -229,3 +229,8 @@ DELETE FROM sfn_workers WHERE owner = :owner;
 -- name: live_workers
 SELECT owner, started_us, heartbeat_us FROM sfn_workers WHERE heartbeat_us >= :since_us
 ORDER BY owner;
+
+-- name: notify_work
+-- Wakes idle workers (LISTEN eltflow_work); delivered when the transaction commits.
+-- SQLite has no notifications: idle workers poll (a cheap read on WAL).
+SELECT 0 AS notified;
