@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS public.fact_yearly_sale (
     loaded_at       TIMESTAMP
 ) DISTSTYLE AUTO SORTKEY (order_year);
 
+-- One row per run attempt (won, skipped or failed); append-only, so no key.
 CREATE TABLE IF NOT EXISTS public.etl_run_history (
     execution_arn VARCHAR(256) NOT NULL,
     job_id        VARCHAR(64) NOT NULL,
@@ -43,6 +44,5 @@ CREATE TABLE IF NOT EXISTS public.etl_run_history (
     outcome       VARCHAR(16) NOT NULL,
     rows_loaded   BIGINT,
     error         VARCHAR(256),
-    cause         VARCHAR(4000),
-    PRIMARY KEY (execution_arn, outcome)
+    cause         VARCHAR(4000)
 );
