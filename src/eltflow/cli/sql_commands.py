@@ -3,7 +3,8 @@
 The statement goes through ``eltflow.aws.client("redshift-data")`` — the local service, or
 real Redshift when ``[aws] mode = "aws"`` — so what the CLI shows is what a pipeline would get.
 Prints a table, or with ``--json`` the DescribeStatement response and the GetStatementResult
-pages merged (``{"Statement": ..., "Result": ...}``).
+pages merged (``{"Statement": ..., "Result": ...}``). ``--file`` runs a whole script (split on
+``;`` outside quotes and ``$$`` bodies) as one BatchExecuteStatement.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 _FINAL = {"FINISHED", "FAILED", "ABORTED"}
@@ -23,7 +25,14 @@ def register(subparsers: Any) -> None:
         help="run a SQL statement through the Redshift Data API",
         description="Run Redshift SQL on a warehouse through the (local) Redshift Data API.",
     )
-    p.add_argument("sql", help="the SQL statement (Redshift dialect)")
+    p.add_argument("sql", nargs="?", help="the SQL statement (Redshift dialect)")
+    p.add_argument(
+        "-f",
+        "--file",
+        default=None,
+        help="run a script instead ('-' reads stdin): its statements go as one "
+        "BatchExecuteStatement (one transaction); the last result is shown",
+    )
     p.add_argument("--cluster", default=None, help="ClusterIdentifier (default: the only one)")
     p.add_argument("--workgroup", default=None, help="WorkgroupName instead of --cluster")
     p.add_argument("--database", default=None, help="Database")
@@ -72,18 +81,23 @@ def _sql(args: argparse.Namespace) -> int:
     from eltflow.errors import EltflowError
 
     settings = load_settings(args.project_dir)
+    sqls = _statements(args)
     rd = client("redshift-data", settings)
     try:
-        request: dict[str, Any] = {"Sql": args.sql, **_target(args, settings)}
+        request: dict[str, Any] = _target(args, settings)
         if args.database:
             request["Database"] = args.database
         if args.param:
             request["Parameters"] = _params(args.param)
         try:
-            sid = rd.execute_statement(**request)["Id"]
+            if len(sqls) == 1:
+                sid = rd.execute_statement(Sql=sqls[0], **request)["Id"]
+            else:
+                sid = rd.batch_execute_statement(Sqls=sqls, **request)["Id"]
             desc = _wait(rd, sid, args.timeout)
+            shown = _shown(desc)
             done = desc["Status"] == "FINISHED"
-            result = _result(rd, sid) if done and desc.get("HasResultSet") else None
+            result = _result(rd, shown["Id"]) if done and shown.get("HasResultSet") else None
         except Exception as e:
             code = getattr(e, "response", {}).get("Error", {})
             if code:
@@ -97,11 +111,36 @@ def _sql(args: argparse.Namespace) -> int:
         if result is not None:
             _print_table(result)
         else:
-            print(f"{desc['Status']} ({desc.get('ResultRows', 0)} rows affected)")
+            rows = _shown(desc).get("ResultRows", 0)
+            print(f"{desc['Status']} ({rows} rows affected)")
     if desc["Status"] != "FINISHED":
         print(f"{desc['Status']}: {desc.get('Error', '')}", file=sys.stderr)
         return 1
     return 0
+
+
+def _statements(args: argparse.Namespace) -> list[str]:
+    from eltflow.errors import ConfigError
+    from eltflow.warehouse.translate import split_script
+
+    if (args.sql is None) == (args.file is None):
+        raise ConfigError("eltflow sql: give either a SQL statement or --file (not both)")
+    if args.file is None:
+        return [str(args.sql)]
+    try:
+        text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text("utf-8")
+    except OSError as e:
+        raise ConfigError(f"eltflow sql: cannot read {args.file}: {e.strerror}") from e
+    sqls = split_script(text)
+    if not sqls:
+        raise ConfigError(f"eltflow sql: {args.file} holds no SQL statement")
+    return sqls
+
+
+def _shown(desc: dict[str, Any]) -> dict[str, Any]:
+    """The statement whose result to show: the last sub-statement with a result set."""
+    subs = [s for s in desc.get("SubStatements", []) if s.get("HasResultSet")]
+    return subs[-1] if subs else desc
 
 
 def _wait(rd: Any, sid: str, timeout: float) -> dict[str, Any]:

@@ -374,3 +374,47 @@ def _temp_like(tree: exp.Expr) -> str | None:
 def is_procedure_sql(sql: str) -> bool:
     """True for ``CREATE [OR REPLACE] PROCEDURE`` and ``CALL`` statements."""
     return bool(_PROCEDURE.match(sql))
+
+
+def split_script(script: str) -> list[str]:
+    """Split a SQL script on ``;`` outside quotes, ``$$`` bodies and comments.
+
+    >>> split_script("select ';'; create procedure p() as $$ begin x; end; $$ language plpgsql;")
+    ["select ';'", 'create procedure p() as $$ begin x; end; $$ language plpgsql']
+    """
+    out: list[str] = []
+    buf: list[str] = []
+    i, n = 0, len(script)
+    while i < n:
+        ch = script[i]
+        two = script[i : i + 2]
+        if two == "--":
+            end = script.find("\n", i)
+            i = n if end < 0 else end
+            continue
+        if two == "/*":
+            end = script.find("*/", i + 2)
+            i = n if end < 0 else end + 2
+            buf.append(" ")
+            continue
+        if ch in ("'", '"') or two == "$$":
+            close = "$$" if two == "$$" else ch
+            end = script.find(close, i + len(close))
+            while close != "$$" and end >= 0 and script[end + 1 : end + 2] == close:
+                end = script.find(close, end + 2)  # a doubled quote is an escaped quote
+            stop = n if end < 0 else end + len(close)
+            buf.append(script[i:stop])
+            i = stop
+            continue
+        if ch == ";":
+            stmt = "".join(buf).strip()
+            if stmt:
+                out.append(stmt)
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    stmt = "".join(buf).strip()
+    if stmt:
+        out.append(stmt)
+    return out

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
+from tests.integration.dataapi.redshift_script import SCRIPT
 
 from eltflow.aws import client
 from eltflow.cli import main
@@ -110,3 +111,46 @@ def test_cli_failure(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = main(["--project-dir", str(project), "sql", "select 1", "--cluster", "Bad_Name"])
     assert code == 1
     assert "ValidationException" in capsys.readouterr().err
+
+
+def test_cli_runs_a_script_file_as_one_batch(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = project / "load.sql"
+    script.write_text(
+        "create table s (a int, note varchar(20)) diststyle all;\n"
+        "insert into s values (1, 'x;y'), (2, null);  -- two rows\n"
+        "select a, nvl(note, '-') as note from s order by a;\n",
+        encoding="utf-8",
+    )
+    assert main(["--project-dir", str(project), "sql", "--file", str(script)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "a | note",
+        "--+-----",
+        "1 | x;y ",
+        "2 | -   ",
+        "(2 rows)",
+    ]
+    bad = project / "bad.sql"
+    bad.write_text("insert into s values (3, 'z');\nselect * from nope;\n", encoding="utf-8")
+    assert main(["--project-dir", str(project), "sql", "-f", str(bad)]) == 1
+    assert "nope" in capsys.readouterr().err
+    assert main(["--project-dir", str(project), "sql", "select count(*) from s"]) == 0
+    assert "2" in capsys.readouterr().out.splitlines()[2]  # the failed batch left no row
+    assert main(["--project-dir", str(project), "sql"]) == 1
+    assert "either a SQL statement or --file" in capsys.readouterr().err
+
+
+def test_cli_runs_the_redshift_procedure_script_on_postgres(
+    project: Path, pg_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (project / "eltflow.toml").write_text(
+        f'state = "{pg_url}"\nwarehouse = "{pg_url}"\n', encoding="utf-8"
+    )
+    script = project / "redshift.sql"
+    script.write_text(";\n".join(SCRIPT) + ";\n", encoding="utf-8")
+    assert main(["--project-dir", str(project), "sql", "-f", str(script)]) == 0
+    assert "FINISHED" in capsys.readouterr().out
+    sql = "select region, total from public.sales_summary order by region"
+    assert main(["--project-dir", str(project), "sql", sql]) == 0
+    assert capsys.readouterr().out.splitlines()[2:4] == ["north  | 14.50", "south  | 20.25"]

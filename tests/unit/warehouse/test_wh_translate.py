@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eltflow.warehouse.translate import escape_percent, placeholders, translate
+from eltflow.warehouse.translate import escape_percent, placeholders, split_script, translate
 
 TARGETS = ["duckdb", "postgres"]
 
@@ -117,3 +117,20 @@ def test_translations_are_cached() -> None:
     assert translate("select nvl(a, 1) from t", "duckdb") is translate(
         "select nvl(a, 1) from t", "duckdb"
     )
+
+
+def test_split_script_respects_quotes_bodies_and_comments() -> None:
+    script = """
+        select 'a;''b';  -- a comment; with a semicolon
+        select "odd;name" /* ; */ from t;
+        create procedure p() as $$ begin delete from t; end; $$ language plpgsql;
+        ;
+        call p()
+    """
+    assert split_script(script) == [
+        "select 'a;''b'",
+        'select "odd;name"   from t',
+        "create procedure p() as $$ begin delete from t; end; $$ language plpgsql",
+        "call p()",
+    ]
+    assert split_script(" ; -- nothing\n") == []
