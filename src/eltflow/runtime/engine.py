@@ -11,6 +11,7 @@ pending are dispatched again, timers fire when due.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -39,6 +40,8 @@ from eltflow.store.db import Connection
 from eltflow.store.rows import EventRow, ExecutionRow, TaskRow, to_us
 from eltflow.store.runtime_store import RuntimeStore, dumps
 from eltflow.types import JSON, JSONObject
+
+log = logging.getLogger(__name__)
 
 
 class SimulatedCrash(BaseException):
@@ -202,6 +205,55 @@ class Engine:
             self._project(conn, row, state, now_us, owner=None, reopen=True)
         self._after_commit()
         return state
+
+    def fail(self, execution_id: str, error: str, cause: str) -> None:
+        """Fail a RUNNING execution that cannot make progress (the interpreter raised on it):
+        record ExecutionFailed after its last event, so it ends visibly instead of being
+        retried by every worker forever. Redrive can continue it once the cause is fixed."""
+        from eltflow.interpreter.events import execution_failed
+
+        now = self.clock.now()
+        now_us = to_us(now)
+        with self.store.db.transaction() as conn:
+            row = self.store.lock_execution_txn(conn, execution_id)
+            if row is None or row.status != "RUNNING":
+                return
+            next_id, previous, snapshot = row.event_count + 1, row.event_count, row.snapshot
+            try:  # keep the snapshot consistent when it can be read (redrive needs it)
+                state = ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot or "")))
+                next_id, previous = state.next_event_id, state.last_event_id
+                state.next_event_id, state.last_event_id = next_id + 1, next_id
+                state.status, state.error, state.cause = "FAILED", error, cause
+                snapshot = dumps(state.to_json())
+            except Exception:  # the snapshot itself may be what broke
+                log.exception("execution %s: unreadable snapshot kept as is", execution_id)
+            event_type, details = execution_failed(error, cause)
+            event = HistoryEvent(
+                id=next_id,
+                previous_event_id=previous,
+                timestamp=now,
+                type=event_type,
+                details=details,
+            )
+            self._record(conn, execution_id, [event], [], [], now_us)
+            self.store.clear_work_txn(conn, execution_id)
+            self.store.update_execution_txn(
+                conn,
+                execution_id=execution_id,
+                status="FAILED",
+                output=None,
+                error=error,
+                cause=cause,
+                stop_us=now_us,
+                snapshot=snapshot,
+                event_count=next_id,
+                wake_us=None,
+            )
+            if row.lease_owner is not None:
+                self.store.release_txn(
+                    conn, owner=row.lease_owner, execution_id=execution_id, wake_us=None
+                )
+        self._after_commit()
 
     # -- recording -------------------------------------------------------------------------
     def _record(

@@ -180,10 +180,20 @@ class Worker:
                 release=lambda: not held.tasks,
             )
         except EltflowError as e:
-            # Leave it to the lease: whoever claims it next retries from the last record.
+            # The store failed: leave it to the lease; whoever claims it next retries from the
+            # last record.
             log.warning("execution %s: step failed, dropping it: %s", execution_id, e)
             held.tasks = before
             self._held.pop(execution_id, None)
+            return
+        except Exception as e:
+            # A bug, not bad luck: retrying would fail the same way on every worker. End the
+            # execution visibly (FAILED, States.Runtime) so it can be redriven once fixed.
+            log.exception("execution %s: the interpreter raised; failing it", execution_id)
+            self._held.pop(execution_id, None)
+            self.app.engine.fail(
+                execution_id, "States.Runtime", f"Internal error: {type(e).__name__}: {e}"
+            )
             return
         self.stats.steps += 1
         held.next_timer_us = result.next_timer_us

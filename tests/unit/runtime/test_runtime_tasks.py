@@ -130,3 +130,23 @@ def test_submit_then_poll_reattaches_to_its_checkpoint_after_a_crash(store_url: 
     assert desc["status"] == "SUCCEEDED"
     assert seen == [{"Id": "stmt-1"}]
     rescuer.close()
+
+
+def test_an_execution_the_engine_cannot_step_fails_visibly(app: App) -> None:
+    s: Any = app.service
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5, "End": True}}}
+    s.create_state_machine(name="m", definition=definition)
+    arn = s.start_execution(state_machine_arn="m")["executionArn"]
+    row = app.store.get_execution_by_arn(arn)
+    assert row is not None
+    with app.db.transaction() as conn:  # a snapshot no interpreter can read
+        conn.execute(
+            "UPDATE sfn_executions SET snapshot = :s WHERE id = :id", {"s": "{}", "id": row.id}
+        )
+    app.worker().run(until_idle=True)
+    desc = s.describe_execution(execution_arn=arn)
+    assert desc["status"] == "FAILED" and desc["error"] == "States.Runtime"
+    assert "KeyError" in desc["cause"]
+    events = s.get_execution_history(execution_arn=arn)["events"]
+    assert [e["type"] for e in events][-1] == "ExecutionFailed"
+    assert [e["id"] for e in events] == list(range(1, len(events) + 1))
