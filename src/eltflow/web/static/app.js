@@ -7,14 +7,31 @@ const App = (() => {
   let token = new URLSearchParams(location.search).get("token") || sessionStorage.getItem("eltflow-token") || "";
   if (token) sessionStorage.setItem("eltflow-token", token);
 
+  class Unauthorized extends Error {}
+
   async function api(path, opts = {}) {
     const headers = { "Content-Type": "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
     const res = await fetch(`/api${path}`, { ...opts, headers });
     const text = await res.text();
-    const body = text ? JSON.parse(text) : {};
+    let body = {};
+    try { body = text ? JSON.parse(text) : {}; } catch { body = { message: text }; }
+    if (res.status === 401) throw new Unauthorized(body.message || "a token is required");
     if (!res.ok) throw new Error(`${body.code || res.status}: ${body.message || res.statusText}`);
     return body;
+  }
+
+  // The server demands a token (it listens beyond loopback): ask for it once per tab.
+  function tokenPage(message) {
+    live(false);
+    const input = h("input", { id: "token-input", type: "password", placeholder: "token", size: 40 });
+    const go = h("button", { class: "primary", id: "btn-token", type: "submit" }, "Sign in");
+    const form = h("form", { class: "card", id: "token-form" }, h("h1", {}, "Token required"),
+      h("p", { class: "muted" }, token ? `The token was refused: ${message}` : "This eltflow server requires a token (eltflow serve --token / ELTFLOW_TOKEN)."),
+      input, " ", go);
+    form.onsubmit = (ev) => { ev.preventDefault(); token = input.value.trim(); sessionStorage.setItem("eltflow-token", token); route(); };
+    $app.replaceChildren(form);
+    input.focus();
   }
 
   function h(tag, attrs = {}, ...children) {
@@ -113,7 +130,9 @@ const App = (() => {
       if (tab === "graph") {
         Graph.render(graphBox, def.definition, status, (name) => { selected = name; refresh(); }, selected);
         const runsOf = runs.filter((r) => r.name === selected);
-        detail.replaceChildren(...(selected ? [h("h2", {}, selected), ...runsOf.map((r) => h("div", {}, badge(r.status), " ", dur(r.start, r.end), h("div", { class: "row" }, h("div", { class: "grow" }, h("b", {}, "Input"), h("pre", {}, pretty(r.input))), h("div", { class: "grow" }, h("b", {}, "Output"), h("pre", {}, pretty(r.output))))))] : [h("p", { class: "muted" }, "Select a state to see its input and output.")]));
+        detail.replaceChildren(...(selected ? [h("h2", {}, selected), ...(runsOf.length ? [] : [h("p", { class: "muted" }, "Not reached in this execution.")]), ...runsOf.map((r) => h("div", { class: "run" }, badge(r.status), " ", dur(r.start, r.end), r.retries ? ` · ${r.retries} retr${r.retries > 1 ? "ies" : "y"}` : "",
+          r.error ? h("div", { class: "run-error" }, h("b", {}, r.error), r.cause ? `: ${r.cause}` : "") : null,
+          h("div", { class: "row" }, h("div", { class: "grow" }, h("b", {}, "Input"), h("pre", {}, pretty(r.input))), h("div", { class: "grow" }, h("b", {}, "Output"), h("pre", {}, pretty(r.output))))))] : [h("p", { class: "muted" }, "Select a state to see its input and output.")]));
         tabBody.replaceChildren(
           h("div", { class: "legend" }, ["SUCCEEDED", "FAILED", "RUNNING", "CAUGHT", "NOT_REACHED"].map((s) => badge(s))),
           h("div", { class: "row" }, h("div", { class: "grow" }, graphBox), h("div", { style: "width:420px" }, detail)));
@@ -163,21 +182,24 @@ const App = (() => {
     const input = h("textarea", { rows: 6, id: "start-input" }, "{}");
     const execName = h("input", { id: "start-name", placeholder: "execution name (optional)" });
     const start = h("button", { class: "primary", id: "btn-start" }, "Start execution");
+    const startError = h("div", { class: "form-error", id: "start-error", hidden: true });
+    const fail = (msg) => { startError.textContent = msg; startError.hidden = false; };
     start.onclick = async () => {
+      startError.hidden = true;
       try {
         JSON.parse(input.value);
-      } catch (e) { toast(`Input is not valid JSON: ${e.message}`); return; }
+      } catch (e) { fail(`Input is not valid JSON: ${e.message}`); return; }
       try {
         const body = { input: input.value };
         if (execName.value) body.name = execName.value;
         const r = await api(`/state-machines/${enc(name)}/executions`, { method: "POST", body: JSON.stringify(body) });
         location.hash = `#/execution/${enc(r.executionArn)}`;
-      } catch (e) { toast(e.message); }
+      } catch (e) { fail(e.message); }
     };
     $app.replaceChildren(h("h1", {}, name),
       h("div", { class: "row" },
         h("div", { class: "grow" }, h("h2", {}, "Graph"), graphBox),
-        h("div", { class: "card", style: "width:420px" }, h("h2", {}, "Start an execution"), execName, h("div", {}, "Input"), input, h("div", {}, start))),
+        h("div", { class: "card", style: "width:420px" }, h("h2", {}, "Start an execution"), execName, h("div", {}, "Input"), input, startError, h("div", {}, start))),
       h("h2", {}, "Versions"),
       h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Version"), h("th", {}, "Created"))), h("tbody", {}, (m.versions || []).map((v) => h("tr", {}, h("td", {}, String(v.version)), h("td", {}, fmt(v.creationDate)))))),
       h("h2", {}, "Definition"), h("pre", { id: "definition" }, JSON.stringify(def, null, 2)));
@@ -205,17 +227,24 @@ const App = (() => {
 
   // ---- schedules ---------------------------------------------------------------------------
   async function schedulesPage() {
-    const data = await api("/schedules");
+    const data = await api("/schedules?next=3&fires=5");
+    const items = data.Schedules || [];
+    const rows = items.map((s) => {
+      const enabled = s.State === "ENABLED";
+      const toggle = h("button", { "data-schedule": s.Name }, enabled ? "Pause" : "Resume");
+      toggle.onclick = async () => {
+        try { await api(`/schedules/${enc(s.Name)}/${enabled ? "pause" : "resume"}`, { method: "POST", body: "{}" }); toast(enabled ? "Paused" : "Resumed"); await schedulesPage(); } catch (e) { toast(e.message); }
+      };
+      const fires = (s.LastFires || []).map((f) => h("div", {}, fmt(f.FireTime), " ", badge(f.Status === "STARTED" ? "SUCCEEDED" : f.Status === "FAILED" ? "FAILED" : "PENDING"), " ", f.Status,
+        f.ExecutionArn ? [" ", h("a", { href: `#/execution/${enc(f.ExecutionArn)}` }, "execution →")] : f.Reason ? h("span", { class: "muted" }, ` ${f.Reason}`) : null));
+      return h("tr", { "data-schedule-row": s.Name }, h("td", {}, s.Name), h("td", {}, h("code", {}, s.ScheduleExpression), ` (${s.ScheduleExpressionTimezone})`),
+        h("td", {}, h("a", { href: `#/machine/${enc(s.Target.StateMachine.split(":").pop())}` }, s.Target.StateMachine.split(":").pop())), h("td", {}, badge(s.State)),
+        h("td", {}, (s.NextFires || []).map((t) => h("div", {}, fmt(t)))), h("td", {}, fires.length ? fires : h("span", { class: "muted" }, "none yet")), h("td", {}, toggle));
+    });
+    if (!rows.length) rows.push(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No schedules. Create one with `eltflow schedules create` or in eltflow.toml.")));
     $app.replaceChildren(h("h1", {}, "Schedules"), h("table", { id: "schedules" }, h("thead", {}, h("tr", {}, ["Name", "Expression", "Target", "State", "Next fires", "Last fires", ""].map((c) => h("th", {}, c)))),
-      h("tbody", {}, (data.schedules || []).map((s) => {
-        const toggle = h("button", { "data-schedule": s.name }, s.state === "ENABLED" ? "Pause" : "Resume");
-        toggle.onclick = async () => {
-          try { await api(`/schedules/${enc(s.name)}/${s.state === "ENABLED" ? "pause" : "resume"}`, { method: "POST", body: "{}" }); schedulesPage(); } catch (e) { toast(e.message); }
-        };
-        return h("tr", {}, h("td", {}, s.name), h("td", {}, h("code", {}, s.expression), s.timezone ? ` (${s.timezone})` : ""), h("td", {}, s.target || ""), h("td", {}, badge(s.state)),
-          h("td", {}, (s.nextFires || []).map((t) => h("div", {}, fmt(t)))), h("td", {}, (s.lastFires || []).map((f) => h("div", {}, fmt(f.fireTime || f), f.executionArn ? [" ", h("a", { href: `#/execution/${enc(f.executionArn)}` }, "→")] : null))), h("td", {}, toggle));
-      }))));
-    live(false);
+      h("tbody", {}, rows)));
+    live(true, async () => { if (location.hash.startsWith("#/schedules")) await schedulesPage(); }, 10000);
   }
 
   async function route() {
@@ -233,7 +262,8 @@ const App = (() => {
       else if (parts[0] === "schedules") await schedulesPage();
       else await executionsPage(params);
     } catch (e) {
-      $app.replaceChildren(h("div", { class: "card" }, h("b", {}, "Could not load this page: "), e.message));
+      if (e instanceof Unauthorized) tokenPage(e.message);
+      else $app.replaceChildren(h("div", { class: "card", id: "page-error" }, h("b", {}, "Could not load this page: "), e.message));
     }
   }
   window.addEventListener("hashchange", route);

@@ -136,20 +136,23 @@ const Graph = (() => {
   }
 
   // Folds an AWS GetExecutionHistory event list into {stateName: status} and per-state runs.
+  // Each StateEntered opens a run; later events belong to the state their previousEventId
+  // chain leads to. A failure event marks the run FAILED; a retry (the task scheduled again)
+  // puts it back to RUNNING; a StateExited after a failure means a Catch took it (CAUGHT);
+  // a run still open when the execution fails or aborts ends with the execution.
+  const FAILURE = /(Failed|TimedOut)$/;
+  const NOT_A_STATE = /^(Execution|MapIteration|ParallelBranch|MapRun)/;
+  const RESTART = /(Scheduled|Started|Submitted)$/;
   function statuses(events) {
-    const byId = {};
     const stateOf = {};
-    const status = {};
     const runs = [];
     const open = {};
     for (const ev of events) {
-      byId[ev.id] = ev;
       const entered = ev.stateEnteredEventDetails;
       const exited = ev.stateExitedEventDetails;
       if (entered) {
         stateOf[ev.id] = entered.name;
-        status[entered.name] = "RUNNING";
-        const run = { name: entered.name, type: ev.type.replace("StateEntered", ""), start: ev.timestamp, end: null, status: "RUNNING", input: entered.input, output: null, events: [ev] };
+        const run = { name: entered.name, type: ev.type.replace("StateEntered", ""), start: ev.timestamp, end: null, status: "RUNNING", input: entered.input, output: null, error: null, cause: null, retries: 0, failed: false, events: [ev] };
         runs.push(run);
         (open[entered.name] = open[entered.name] || []).push(run);
         continue;
@@ -157,32 +160,41 @@ const Graph = (() => {
       const name = exited ? exited.name : stateOf[ev.previousEventId];
       if (name === undefined) continue;
       stateOf[ev.id] = name;
-      const run = (open[name] || [])[open[name].length - 1];
-      if (run) run.events.push(ev);
+      const stack = open[name] || [];
+      const run = stack[stack.length - 1];
+      if (!run) continue;
+      run.events.push(ev);
+      const detailsKey = Object.keys(ev).find((k) => k.endsWith("EventDetails"));
+      const details = detailsKey ? ev[detailsKey] : {};
       if (exited) {
-        if (status[name] !== "CAUGHT") status[name] = "SUCCEEDED";
-        if (run) { run.end = ev.timestamp; run.output = exited.output; if (run.status === "RUNNING") run.status = "SUCCEEDED"; open[name].pop(); }
-      } else if (/(Failed|TimedOut)$/.test(ev.type) && !/^Map(Iteration)?/.test(ev.type) || ev.type === "MapStateFailed") {
-        status[name] = "FAILED";
-        if (run) run.status = "FAILED";
-      } else if (/Aborted$/.test(ev.type)) {
-        status[name] = "ABORTED";
-        if (run) run.status = "ABORTED";
+        run.end = ev.timestamp;
+        run.output = exited.output;
+        run.status = run.failed ? "CAUGHT" : "SUCCEEDED";
+        stack.pop();
+      } else if (FAILURE.test(ev.type) && !/^MapIteration|^MapRun/.test(ev.type)) {
+        run.failed = true;
+        run.status = "FAILED";
+        run.error = details.error || null;
+        run.cause = details.cause || null;
+        if (/^Execution/.test(ev.type)) run.end = ev.timestamp;
+      } else if (/Aborted$/.test(ev.type) && !NOT_A_STATE.test(ev.type)) {
+        run.status = "ABORTED";
+      } else if (RESTART.test(ev.type) && run.failed) {
+        run.failed = false;
+        run.status = "RUNNING";
+        run.retries += 1;
       }
     }
-    // A Catch shows in history as the next state entered right after the failure event.
-    const enteredAfter = new Set(events.filter((e) => e.stateEnteredEventDetails).map((e) => e.previousEventId));
     const last = events[events.length - 1];
     const execEnd = last && /^Execution(Failed|TimedOut|Aborted)$/.test(last.type) ? last.type : null;
+    const status = {};
     for (const run of runs) {
-      if (run.status === "FAILED" && run.events.some((e) => /(Failed|TimedOut)$/.test(e.type) && enteredAfter.has(e.id))) {
-        run.status = "CAUGHT";
-        status[run.name] = "CAUGHT";
-      }
       if (run.status === "RUNNING" && execEnd) {
         run.status = execEnd === "ExecutionAborted" ? "ABORTED" : "FAILED";
-        status[run.name] = run.status;
+        run.end = last.timestamp;
       }
+      // Several runs of one state (loops, Map iterations): a running one shows, else the last.
+      if (status[run.name] !== "RUNNING") status[run.name] = run.status;
     }
     return { status, runs };
   }

@@ -1,0 +1,338 @@
+"""The web console in real headless Chromium (Debian's chromium + chromium-driver, driven by
+selenium) against a real server: the eltflow Server (worker + HTTP API + console) over a SQLite
+store on a free loopback port, with Python task functions the tests control.
+
+Skips when Chromium is not installed, except in CI (``CI=true``), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import pytest
+
+from eltflow.app import App, build_app
+from eltflow.serve import Server
+from eltflow.types import JSON
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+SCREENSHOT = Path("/tmp/eltflow-console-execution.png")
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:"
+FLAKY, GATED = FN + "flaky", FN + "gated"
+
+# Task fails, the Catch records it and the execution ends in a Fail state; Publish is never
+# reached: one graph with all four colours.
+CAUGHT_THEN_FAIL = {
+    "StartAt": "Load",
+    "States": {
+        "Load": {
+            "Type": "Task",
+            "Resource": FLAKY,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Record"}],
+            "Next": "Publish",
+        },
+        "Publish": {"Type": "Pass", "End": True},
+        "Record": {"Type": "Pass", "Next": "Failed"},
+        "Failed": {"Type": "Fail", "Error": "LoadFailed", "Cause": "the load failed"},
+    },
+}
+LOAD_THEN_PUBLISH = {
+    "StartAt": "Load",
+    "States": {
+        "Load": {"Type": "Task", "Resource": FLAKY, "ResultPath": "$.load", "Next": "Publish"},
+        "Publish": {"Type": "Pass", "End": True},
+    },
+}
+GATED_CHAIN = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Next": "Slow"},
+        "Slow": {"Type": "Task", "Resource": GATED, "ResultPath": "$.slow", "Next": "Done"},
+        "Done": {"Type": "Pass", "End": True},
+    },
+}
+LONG_WAIT = {"StartAt": "Nap", "States": {"Nap": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+PASS = {
+    "StartAt": "Hello",
+    "States": {"Hello": {"Type": "Pass", "Result": "world", "ResultPath": "$.hello", "End": True}},
+}
+
+
+def _chromium_problem() -> str | None:
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not os.path.exists(path):
+            return f"{path} is missing (apt-get install chromium chromium-driver)"
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        return "selenium is not installed (pip install -e '.[dev]')"
+    return None
+
+
+@dataclass
+class Tasks:
+    """The task functions' switches: ``broken`` makes flaky fail; ``gate`` holds gated."""
+
+    broken: bool = True
+    gate: threading.Event = field(default_factory=threading.Event)
+
+    def flaky(self, params: JSON) -> JSON:
+        if self.broken:
+            raise RuntimeError("warehouse unavailable")
+        return {"rows": 42}
+
+    def gated(self, params: JSON) -> JSON:
+        if not self.gate.wait(30):
+            raise TimeoutError("the test never opened the gate")
+        return {"waited": True}
+
+
+@dataclass
+class Console:
+    app: App
+    base: str
+    driver: Any
+    tasks: Tasks
+
+    def machine(self, name: str, definition: dict[str, Any]) -> None:
+        self.app.service.create_state_machine(name=name, definition=definition)
+
+    def start(self, machine: str, payload: dict[str, Any] | None = None) -> str:
+        out = self.app.service.start_execution(
+            state_machine_arn=machine, input=json.dumps(payload or {})
+        )
+        arn = out["executionArn"]
+        assert isinstance(arn, str)
+        return arn
+
+    def status(self, arn: str) -> str:
+        return str(self.app.service.describe_execution(execution_arn=arn)["status"])
+
+    def wait_for_status(self, arn: str, status: str, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while self.status(arn) != status:
+            assert time.monotonic() < deadline, f"{arn} is {self.status(arn)}, not {status}"
+            time.sleep(0.05)
+
+    def open(self, fragment: str) -> None:
+        self.driver.get(f"{self.base}/#{fragment}")
+
+    def until(self, predicate: Callable[[Any], Any], timeout: float = 20) -> Any:
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(predicate)
+
+    def node_status(self, state: str) -> str | None:
+        from selenium.webdriver.common.by import By
+
+        nodes = self.driver.find_elements(By.CSS_SELECTOR, f'g.node[data-state="{state}"]')
+        return str(nodes[0].get_attribute("data-status")) if nodes else None
+
+    def header_status(self) -> str | None:
+        from selenium.webdriver.common.by import By
+
+        badges = self.driver.find_elements(By.CSS_SELECTOR, "h1 .status")
+        return str(badges[0].text) if badges else None
+
+
+@pytest.fixture(scope="module")
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    problem = _chromium_problem()
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests must run in CI: {problem}")
+        pytest.skip(problem)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    folder = tmp_path_factory.mktemp("console")
+    app = build_app(state_url=f"sqlite:///{folder / 'state.db'}")
+    tasks = Tasks()
+    app.register(FLAKY, tasks.flaky)
+    app.register(GATED, tasks.gated)
+    server = Server(
+        app, port=0, scheduler=False, worker_options={"poll_seconds": 0.05, "lease_seconds": 10}
+    )
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--window-size=1400,1000",
+        f"--user-data-dir={folder / 'chromium-profile'}",
+    ):
+        options.add_argument(arg)
+    with server.running():
+        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+        try:
+            yield Console(app=app, base=server.url, driver=driver, tasks=tasks)
+        finally:
+            driver.quit()
+            tasks.gate.set()
+    app.close()
+    shutil.rmtree(folder / "chromium-profile", ignore_errors=True)
+
+
+def _execution_page(arn: str) -> str:
+    return f"/execution/{quote(arn, safe='')}"
+
+
+def test_executions_list_shows_a_started_execution_and_its_status(console: Console) -> None:
+    from selenium.webdriver.common.by import By
+
+    console.machine("hello", PASS)
+    arn = console.start("hello")
+    console.wait_for_status(arn, "SUCCEEDED")
+    console.open("/executions")
+    row = console.until(lambda d: d.find_element(By.CSS_SELECTOR, f'tr[data-arn="{arn}"]'))
+    console.until(lambda d: "SUCCEEDED" in row.find_element(By.CSS_SELECTOR, ".status").text)
+    assert "hello" in row.text
+    # The status filter narrows the list (the page keeps it in the URL).
+    console.open("/executions?status=FAILED")
+    console.until(lambda d: "No executions" in d.find_element(By.ID, "executions").text)
+
+
+def test_execution_graph_colours_states_by_status(console: Console) -> None:
+    from selenium.webdriver.common.by import By
+
+    console.tasks.broken = True
+    console.machine("caught", CAUGHT_THEN_FAIL)
+    arn = console.start("caught", {"JobID": "101"})
+    console.wait_for_status(arn, "FAILED")
+    console.open(_execution_page(arn))
+    console.until(lambda d: console.node_status("Failed") == "FAILED")
+    expected = {
+        "Load": "CAUGHT",
+        "Record": "SUCCEEDED",
+        "Failed": "FAILED",
+        "Publish": "NOT_REACHED",
+    }
+    assert {s: console.node_status(s) for s in expected} == expected
+    # The colours the legend promises: green, red, orange, grey outlines.
+    strokes = {
+        state: console.driver.execute_script(
+            "return getComputedStyle(document.querySelector("
+            "`g.node[data-state='${arguments[0]}'] rect`)).stroke",
+            state,
+        )
+        for state in expected
+    }
+    assert strokes == {
+        "Load": "rgb(236, 114, 17)",
+        "Record": "rgb(29, 129, 2)",
+        "Failed": "rgb(209, 50, 18)",
+        "Publish": "rgb(170, 183, 184)",
+    }
+    assert console.header_status() == "FAILED"
+    assert "LoadFailed" in console.driver.find_element(By.ID, "exec-error").text
+    # Selecting the caught state shows its error and input.
+    console.driver.find_element(By.CSS_SELECTOR, 'g.node[data-state="Load"]').click()
+    detail = console.until(lambda d: d.find_element(By.ID, "state-detail"))
+    console.until(lambda d: "warehouse unavailable" in detail.text)
+    assert "JobID" in detail.text
+    assert "null" not in detail.text.splitlines()[:3]  # no stray placeholder under the title
+    SCREENSHOT.unlink(missing_ok=True)
+    console.driver.save_screenshot(str(SCREENSHOT))
+    assert SCREENSHOT.stat().st_size > 10_000
+
+
+def test_live_refresh_turns_a_running_execution_green(console: Console) -> None:
+    console.tasks.gate.clear()
+    console.machine("gated", GATED_CHAIN)
+    arn = console.start("gated")
+    console.open(_execution_page(arn))
+    console.until(lambda d: console.node_status("Slow") == "RUNNING")
+    assert console.node_status("Prepare") == "SUCCEEDED"
+    assert console.node_status("Done") == "NOT_REACHED"
+    assert console.header_status() == "RUNNING"
+    console.driver.execute_script("window.__sameDocument = true")
+    console.tasks.gate.set()
+    console.until(lambda d: console.header_status() == "SUCCEEDED")
+    console.until(lambda d: console.node_status("Done") == "SUCCEEDED")
+    assert console.node_status("Slow") == "SUCCEEDED"
+    assert console.driver.execute_script("return window.__sameDocument") is True  # no reload
+
+
+def test_stop_button_aborts_a_running_execution(console: Console) -> None:
+    from selenium.webdriver.common.by import By
+
+    console.machine("napping", LONG_WAIT)
+    arn = console.start("napping")
+    console.open(_execution_page(arn))
+    console.until(lambda d: console.node_status("Nap") == "RUNNING")
+    button = console.until(lambda d: d.find_element(By.ID, "btn-stop"))
+    assert button.is_enabled()
+    button.click()
+    console.until(lambda d: console.header_status() == "ABORTED")
+    assert console.status(arn) == "ABORTED"
+    assert console.node_status("Nap") == "ABORTED"
+
+
+def test_redrive_button_after_fixing_the_task(console: Console) -> None:
+    from selenium.webdriver.common.by import By
+
+    console.tasks.broken = True
+    console.machine("redrive", LOAD_THEN_PUBLISH)
+    arn = console.start("redrive")
+    console.wait_for_status(arn, "FAILED")
+    console.open(_execution_page(arn))
+    console.until(lambda d: console.node_status("Load") == "FAILED")
+    assert not console.driver.find_element(By.ID, "btn-stop").is_enabled()
+    console.tasks.broken = False  # "fix the task"
+    console.driver.find_element(By.ID, "btn-redrive").click()
+    console.until(lambda d: console.header_status() == "SUCCEEDED")
+    console.until(lambda d: console.node_status("Publish") == "SUCCEEDED")
+    assert console.node_status("Load") == "SUCCEEDED"
+    described = console.app.service.describe_execution(execution_arn=arn)
+    assert described["redriveCount"] == 1
+    assert json.loads(str(described["output"])) == {"load": {"rows": 42}}
+
+
+def test_start_form_rejects_bad_json_then_opens_the_new_execution(console: Console) -> None:
+    from selenium.webdriver.common.by import By
+
+    console.machine("starter", PASS)
+    console.open("/machine/starter")
+    box = console.until(lambda d: d.find_element(By.ID, "start-input"))
+    assert "Hello" in console.driver.find_element(By.ID, "definition").text
+    console.until(lambda d: console.node_status("Hello") == "NOT_REACHED")
+    box.clear()
+    box.send_keys('{"JobID": 101,')
+    console.driver.find_element(By.ID, "btn-start").click()
+    error = console.until(lambda d: d.find_element(By.ID, "start-error"))
+    console.until(lambda d: error.is_displayed())
+    assert "not valid JSON" in error.text
+    assert console.app.service.list_executions(state_machine_arn="starter")["executions"] == []
+
+    box.clear()
+    box.send_keys('{"JobID": 101}')
+    console.driver.find_element(By.ID, "btn-start").click()
+    console.until(lambda d: "#/execution/" in d.current_url)
+    console.until(lambda d: console.header_status() == "SUCCEEDED")
+    listed = console.app.service.list_executions(state_machine_arn="starter")["executions"]
+    assert isinstance(listed, list) and len(listed) == 1
+    arn = listed[0]["executionArn"]  # type: ignore[index,call-overload]
+    assert quote(str(arn), safe="") in console.driver.current_url
+    described = console.app.service.describe_execution(execution_arn=str(arn))
+    assert json.loads(str(described["input"])) == {"JobID": 101}
+    assert console.node_status("Hello") == "SUCCEEDED"
