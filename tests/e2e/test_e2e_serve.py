@@ -204,3 +204,62 @@ def test_token_from_the_environment_is_demanded(project: Path, servers: list[Ser
     assert httpx.get(f"{served.base}/", timeout=5).status_code == 200
     assert served.stop() == 0
     assert "(token required)" in served.output()
+
+
+SLOW_HANDLER = """
+import time
+from pathlib import Path
+
+def handler(event, context):
+    log = Path(event["log"])
+    with log.open("a") as f:
+        f.write("start\\n")
+    time.sleep(event["sleep"])
+    with log.open("a") as f:
+        f.write("end\\n")
+    return {"worked": True}
+"""
+TASK_THEN_WAIT = {
+    "StartAt": "Work",
+    "States": {
+        "Work": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:Slow",
+            "ResultPath": "$.work",
+            "Next": "Nap",
+        },
+        "Nap": {"Type": "Wait", "Seconds": 2, "Next": "Done"},
+        "Done": {"Type": "Pass", "End": True},
+    },
+}
+
+
+def test_sigterm_lets_the_task_in_flight_finish_and_be_recorded(
+    project: Path, servers: list[Served]
+) -> None:
+    (project / "slowmod.py").write_text(SLOW_HANDLER)
+    (project / "eltflow.toml").write_text('[lambda.functions]\nSlow = "slowmod:handler"\n')
+    env = _env(PYTHONPATH=str(project))
+    log = project / "handler.log"
+    first = _start(servers, project, env=env)
+    first.wait_ready()
+    first.call("POST", "/state-machines", {"name": "work", "definition": TASK_THEN_WAIT})
+    payload = json.dumps({"log": str(log), "sleep": 2})
+    arn = first.call("POST", "/state-machines/work/executions", {"input": payload})["executionArn"]
+    deadline = time.monotonic() + 20
+    while not (log.exists() and "start" in log.read_text()):
+        assert time.monotonic() < deadline, "the handler never started"
+        time.sleep(0.05)
+    assert first.stop(signal.SIGTERM) == 0, first.output()
+    # The handler ran to its end before the process exited, and its result was recorded.
+    assert log.read_text().split() == ["start", "end"]
+
+    second = _start(servers, project, env=env)
+    second.wait_ready()
+    done = _wait_status(second, arn, "SUCCEEDED", timeout=20)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"])["work"] == {"worked": True}
+    assert log.read_text().split() == ["start", "end"]  # not run again after the restart
+    types = [e["type"] for e in second.call("GET", f"/executions/{arn}/history")["events"]]
+    assert types.count("LambdaFunctionSucceeded") == 1
+    assert second.stop() == 0, second.output()
