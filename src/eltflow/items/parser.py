@@ -63,9 +63,7 @@ class _Parser:
     def __init__(self, text: str, kind: str) -> None:
         self.kind = kind
         # DynamoDB ignores surrounding whitespace (it never shows up in "near").
-        self.all = [
-            Token(m.lastgroup or "bad", m.group()) for m in _TOKEN.finditer(text.strip())
-        ]
+        self.all = [Token(m.lastgroup or "bad", m.group()) for m in _TOKEN.finditer(text.strip())]
         # positions of non-whitespace tokens in self.all
         self.idx = [i for i, t in enumerate(self.all) if t.kind != "ws"]
         self.pos = 0

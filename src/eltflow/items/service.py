@@ -8,6 +8,7 @@ boto3-shaped client and the CLI all call the same methods.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,16 @@ Response = dict[str, Any]
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 _TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]+")
+_LEGACY = (
+    "Expected",
+    "ConditionalOperator",
+    "AttributeUpdates",
+    "AttributesToGet",
+    "KeyConditions",
+    "QueryFilter",
+    "ScanFilter",
+)
+_MAX_ITEM_BYTES = 400 * 1024
 _RETURN_VALUES = ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]
 
 
@@ -185,6 +196,7 @@ class DynamoDB:
         exprs = self._expressions(request, condition="ConditionExpression")
         item = av.validate_item(request.get("Item"))
         pk, sk = _item_key(spec, item)
+        _check_size(item)
 
         def decide(_: TableSpec, old: Item | None) -> tuple[Write, Response]:
             self._check(exprs, old, request)
@@ -239,6 +251,7 @@ class DynamoDB:
                     return_values, old, base, []
                 )
             new, touched = apply_update(update, base, exprs.env)
+            _check_size(new, updating=True)
             return Write(new), _updated_output(return_values, old, new, touched)
 
         return self.store.mutate(spec.name, pk, sk, decide)
@@ -319,6 +332,14 @@ class DynamoDB:
 
     # -- shared --------------------------------------------------------------------------------
     def _table(self, request: Request) -> TableSpec:
+        legacy = sorted(k for k in _LEGACY if k in request)
+        if legacy:
+            # Ignoring them would silently drop a condition, so refuse instead.
+            raise errors.validation(
+                f"eltflow does not support the legacy parameter(s) {', '.join(legacy)}; use "
+                "ConditionExpression, UpdateExpression, ProjectionExpression, "
+                "KeyConditionExpression or FilterExpression"
+            )
         spec = self.store.get_table(_table_name(request))
         if spec is None:
             raise errors.table_not_found()
@@ -446,6 +467,16 @@ def _item_key(spec: TableSpec, item: Item) -> tuple[str, str]:
         _reject_empty_key(name, value)
         parts.append(av.key_text(value))
     return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def _check_size(item: Item, updating: bool = False) -> None:
+    """DynamoDB's 400 KB item limit (measured here on the JSON form, a close upper bound)."""
+    if len(json.dumps(item, separators=(",", ":"))) > _MAX_ITEM_BYTES:
+        raise errors.validation(
+            "Item size to update has exceeded the maximum allowed size"
+            if updating
+            else "Item size has exceeded the maximum allowed size"
+        )
 
 
 def _reject_empty_key(name: str, value: av.AttributeValue) -> None:

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from eltflow.errors import ConflictError
 from eltflow.items import errors
@@ -67,16 +68,23 @@ class Write:
 class ItemStore:
     """SQL access for item tables. Knows nothing of expressions; see ``service``."""
 
-    def __init__(self, db: Database, max_pg_transactions: int = 16) -> None:
+    def __init__(self, db: Database, max_pg_transactions: int = 8) -> None:
         self.db = db
         # Each concurrent PostgreSQL transaction holds a connection; bound them so 200 racing
         # threads don't exceed the server's max_connections.
         self._gate = threading.BoundedSemaphore(max_pg_transactions)
 
+    def _execute(self, sql: str, params: dict[str, object] | None = None) -> list[dict[str, Any]]:
+        """One statement; on PostgreSQL through the same connection gate as transactions."""
+        if self.db.dialect != "postgres":
+            return self.db.execute(sql, params)
+        with self._gate:
+            return self.db.execute(sql, params)
+
     # -- tables --------------------------------------------------------------------------------
     def create_table(self, spec: TableSpec, now: datetime) -> TableSpec:
         try:
-            with self.db.transaction() as conn:
+            with self._gated(), self.db.transaction() as conn:
                 conn.execute(
                     "INSERT INTO item_tables (name, partition_key, partition_type, sort_key, "
                     "sort_type, created_at) VALUES (:n, :pk, :pt, :sk, :st, :at)",
@@ -102,16 +110,16 @@ class ItemStore:
 
     def get_table(self, name: str, conn: Connection | None = None) -> TableSpec | None:
         sql = "SELECT * FROM item_tables WHERE name = :n"
-        rows = conn.execute(sql, {"n": name}) if conn else self.db.execute(sql, {"n": name})
+        rows = conn.execute(sql, {"n": name}) if conn else self._execute(sql, {"n": name})
         if not rows:
             return None
         return _spec(rows[0])
 
     def list_tables(self) -> list[TableSpec]:
-        return [_spec(r) for r in self.db.execute("SELECT * FROM item_tables ORDER BY name")]
+        return [_spec(r) for r in self._execute("SELECT * FROM item_tables ORDER BY name")]
 
     def delete_table(self, name: str) -> TableSpec | None:
-        with self.db.transaction() as conn:
+        with self._gated(), self.db.transaction() as conn:
             spec = self.get_table(name, conn)
             if spec is not None:
                 conn.execute("DELETE FROM item_rows WHERE table_name = :n", {"n": name})
@@ -119,7 +127,7 @@ class ItemStore:
         return spec
 
     def count(self, name: str) -> tuple[int, int]:
-        rows = self.db.execute(
+        rows = self._execute(
             "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(item)), 0) AS b FROM item_rows "
             "WHERE table_name = :n",
             {"n": name},
@@ -128,21 +136,21 @@ class ItemStore:
 
     # -- items ---------------------------------------------------------------------------------
     def get(self, table: str, pk: str, sk: str) -> Item | None:
-        rows = self.db.execute(
+        rows = self._execute(
             "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk",
             {"t": table, "pk": pk, "sk": sk},
         )
         return json.loads(rows[0]["item"]) if rows else None
 
     def partition(self, table: str, pk: str) -> list[Item]:
-        rows = self.db.execute(
+        rows = self._execute(
             "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk",
             {"t": table, "pk": pk},
         )
         return [json.loads(r["item"]) for r in rows]
 
     def scan(self, table: str) -> list[Item]:
-        rows = self.db.execute(
+        rows = self._execute(
             "SELECT item FROM item_rows WHERE table_name = :t ORDER BY pk, sk", {"t": table}
         )
         return [json.loads(r["item"]) for r in rows]
@@ -175,49 +183,50 @@ class ItemStore:
     ) -> T:
         pg = self.db.dialect == "postgres"
         key = {"t": table, "pk": pk, "sk": sk}
-        if pg:
-            self._gate.acquire()
-        try:
-            with self.db.transaction() as conn:
-                spec = self.get_table(table, conn)
-                if spec is None:
-                    raise errors.table_not_found()
-                lock = " FOR UPDATE" if pg else ""
-                rows = conn.execute(
-                    "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk"
-                    + lock,
-                    key,
-                )
-                old = json.loads(rows[0]["item"]) if rows else None
-                write, result = decide(spec, old)
-                if not write.changed:
-                    return result
-                if write.item is None:
-                    if old is not None:
-                        conn.execute(
-                            "DELETE FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk",
-                            key,
-                        )
-                    return result
-                body = json.dumps(write.item, separators=(",", ":"), ensure_ascii=False)
+        with self._gated(), self.db.transaction() as conn:
+            spec = self.get_table(table, conn)
+            if spec is None:
+                raise errors.table_not_found()
+            lock = " FOR UPDATE" if pg else ""
+            rows = conn.execute(
+                "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk" + lock,
+                key,
+            )
+            old = json.loads(rows[0]["item"]) if rows else None
+            write, result = decide(spec, old)
+            if not write.changed:
+                return result
+            if write.item is None:
                 if old is not None:
                     conn.execute(
-                        "UPDATE item_rows SET item = :item WHERE table_name = :t AND pk = :pk "
-                        "AND sk = :sk",
-                        {**key, "item": body},
+                        "DELETE FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk",
+                        key,
                     )
-                    return result
-                inserted = conn.execute(
-                    "INSERT INTO item_rows (table_name, pk, sk, item) VALUES (:t, :pk, :sk, "
-                    ":item) ON CONFLICT (table_name, pk, sk) DO NOTHING RETURNING pk",
+                return result
+            body = json.dumps(write.item, separators=(",", ":"), ensure_ascii=False)
+            if old is not None:
+                conn.execute(
+                    "UPDATE item_rows SET item = :item WHERE table_name = :t AND pk = :pk "
+                    "AND sk = :sk",
                     {**key, "item": body},
                 )
-                if not inserted:
-                    raise _InsertRace()
                 return result
-        finally:
-            if pg:
-                self._gate.release()
+            inserted = conn.execute(
+                "INSERT INTO item_rows (table_name, pk, sk, item) VALUES (:t, :pk, :sk, "
+                ":item) ON CONFLICT (table_name, pk, sk) DO NOTHING RETURNING pk",
+                {**key, "item": body},
+            )
+            if not inserted:
+                raise _InsertRace()
+            return result
+
+    @contextmanager
+    def _gated(self) -> Iterator[None]:
+        if self.db.dialect != "postgres":
+            yield
+            return
+        with self._gate:
+            yield
 
 
 def _spec(row: dict[str, object]) -> TableSpec:

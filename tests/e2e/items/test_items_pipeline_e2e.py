@@ -14,11 +14,8 @@ from typing import Any
 import pytest
 
 from eltflow.config import load_settings
-from eltflow.integrations import dynamodb, lambda_, sns
 from eltflow.integrations.base import Registry
-from eltflow.items.config import build_items
-from eltflow.lambdas.runner import build_lambdas
-from eltflow.notify.topics import build_topics
+from eltflow.integrations.wiring import register_items_lambda_sns
 from eltflow.runtime.local import execute
 from eltflow.store.db import Database
 from eltflow.store.migrate import migrate
@@ -176,13 +173,9 @@ subscriptions = [{{ protocol = "http", endpoint = "{url}" }}]
     settings = load_settings(tmp_path, environ={"ELTFLOW_STATE": store_url})
     db = Database(settings.state_url)
     migrate(db)
-    items = build_items(settings, db)
-    runner = build_lambdas(settings)
-    topics = build_topics(settings, db)
     registry = Registry()
-    dynamodb.register(registry, items)
-    lambda_.register(registry, runner)
-    sns.register(registry, topics)
+    services = register_items_lambda_sns(registry, settings, db)
+    items, runner, topics = services["dynamodb"], services["lambda"], services["sns"]
     try:
         items.put_item(
             {"TableName": "JobAudit", "Item": {"JobID": {"S": "101"}, "JobState": {"S": "Ready"}}}

@@ -197,3 +197,24 @@ def test_results_are_json(ddb: DynamoDB) -> None:
     ddb.put_item({"TableName": "JobAudit", "Item": {"JobID": {"S": "1"}, "n": {"N": "1.50"}}})
     out = ddb.get_item({"TableName": "JobAudit", "Key": {"JobID": {"S": "1"}}})
     assert json.loads(json.dumps(out)) == {"Item": {"JobID": {"S": "1"}, "n": {"N": "1.5"}}}
+
+
+def test_legacy_parameters_are_refused_not_ignored(ddb: DynamoDB) -> None:
+    from eltflow.errors import AwsApiError
+
+    with pytest.raises(AwsApiError, match="legacy parameter\\(s\\) Expected"):
+        ddb.put_item(
+            {
+                "TableName": "JobAudit",
+                "Item": {"JobID": {"S": "1"}},
+                "Expected": {"JobID": {"Exists": False}},
+            }
+        )
+
+
+def test_item_size_limit(ddb: DynamoDB) -> None:
+    from eltflow.errors import AwsApiError
+
+    big = {"JobID": {"S": "1"}, "blob": {"S": "x" * 410_000}}
+    with pytest.raises(AwsApiError, match="Item size has exceeded the maximum allowed size"):
+        ddb.put_item({"TableName": "JobAudit", "Item": big})
