@@ -81,15 +81,32 @@ class DuckDBWarehouse:
     dialect = "duckdb"
 
     def __init__(self, name: str, path: str) -> None:
-        import duckdb
-
         self.name = name
         self.path = path
-        if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = duckdb.connect(path)
+        self._db: Any = None
         self._lock = threading.Lock()
         self._runs = 0
+
+    def _database(self) -> Any:
+        """The DuckDB database, opened on first use (under ``self._lock``).
+
+        Opened lazily so a file held by another process (DuckDB allows one writer process)
+        fails the statement with a message, instead of failing whoever merely resolved the name.
+        """
+        import duckdb
+
+        if self._db is None:
+            if self.path != ":memory:":
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self._db = duckdb.connect(self.path)
+            except duckdb.Error as e:
+                raise SqlError(
+                    f"cannot open the DuckDB warehouse '{self.name}' at {self.path}: {e}. "
+                    "A DuckDB file is usable by one process at a time; stop the other process, "
+                    "or configure a PostgreSQL warehouse to share one between processes."
+                ) from e
+        return self._db
 
     def run(
         self,
@@ -105,7 +122,7 @@ class DuckDBWarehouse:
         import duckdb
 
         with self._lock:
-            cur = self._db.cursor()
+            cur = self._database().cursor()
             self._runs += 1
             run_no = self._runs
         results: list[StatementResult] = []
@@ -182,8 +199,11 @@ class DuckDBWarehouse:
         return StatementResult(has_result_set=False, row_count=count, duration_ns=elapsed)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._db.close()
+        with self._lock:
+            db, self._db = self._db, None
+        if db is not None:
+            with contextlib.suppress(Exception):
+                db.close()
 
 
 _DML = re.compile(r"^\s*(?:WITH\b.*?\)\s*)?(INSERT|UPDATE|DELETE|MERGE)\b", re.I | re.S)

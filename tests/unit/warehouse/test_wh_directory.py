@@ -144,3 +144,34 @@ def test_sql_error_carries_the_failing_index(tmp_path: Path) -> None:
     assert e.value.index == 2
     assert "nope" in e.value.message
     wh.close()
+
+
+def test_a_duckdb_file_held_by_another_process_fails_the_statement(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "held.duckdb"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time\n"
+            f"c = duckdb.connect({str(path)!r})\n"
+            "print('ready', flush=True)\n"
+            "time.sleep(60)\n",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        wh = DuckDBWarehouse("w", str(path))  # resolving the name alone must not fail
+        with pytest.raises(SqlError) as e:
+            wh.run(["select 1"], None, database=None, transaction=False, control=RunControl())
+        assert "one process at a time" in e.value.message
+        wh.close()
+    finally:
+        holder.kill()
+        holder.wait()
+        assert holder.stdout is not None
+        holder.stdout.close()
