@@ -84,6 +84,10 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_topics_subscribe)
     p = osub.add_parser("list", help="list topics with their subscriptions")
     p.set_defaults(handler=cmd_topics_list)
+    p = osub.add_parser("deliveries", help="the delivery log (what reached each subscriber)")
+    p.add_argument("--message-id", default=None)
+    p.add_argument("--status", default=None, choices=["pending", "delivered", "failed"])
+    p.set_defaults(handler=cmd_topics_deliveries)
     p = osub.add_parser("publish", help="publish a message")
     p.add_argument("name")
     p.add_argument("--message", required=True)
@@ -263,3 +267,13 @@ def cmd_topics_publish(args: argparse.Namespace) -> int:
             request["Subject"] = args.subject
         out = topics.publish(request)
         return _print(out | {"Deliveries": topics.deliveries(out["MessageId"])})
+
+
+def cmd_topics_deliveries(args: argparse.Namespace) -> int:
+    from eltflow.notify.topics import build_topics
+
+    with _services(args) as (settings, db):
+        rows = build_topics(settings, db).deliveries(args.message_id)
+        if args.status:
+            rows = [r for r in rows if r["status"] == args.status]
+        return _print({"Deliveries": rows})

@@ -95,5 +95,7 @@ def test_topics_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert code == 0 and isinstance(out, dict)
     assert [d["status"] for d in out["Deliveries"]] == ["delivered"]
     assert json.loads((tmp_path / "n.jsonl").read_text("utf-8"))["Message"] == "hello"
+    code, out = _run(capsys, tmp_path, "topics", "deliveries", "--status", "delivered")
+    assert isinstance(out, dict) and [d["endpoint"] for d in out["Deliveries"]] == ["n.jsonl"]
     code, err = _run(capsys, tmp_path, "topics", "publish", "nope", "--message", "x")
     assert code == 1 and "NotFound: Topic does not exist" in str(err)

@@ -218,3 +218,24 @@ def test_item_size_limit(ddb: DynamoDB) -> None:
     big = {"JobID": {"S": "1"}, "blob": {"S": "x" * 410_000}}
     with pytest.raises(AwsApiError, match="Item size has exceeded the maximum allowed size"):
         ddb.put_item({"TableName": "JobAudit", "Item": big})
+
+
+def test_delete_item_condition_and_all_old(ddb: DynamoDB) -> None:
+    from eltflow.errors import AwsApiError
+
+    key = {"JobID": {"S": "9"}}
+    ddb.put_item({"TableName": "JobAudit", "Item": key | {"JobState": {"S": "Running"}}})
+    request = {
+        "TableName": "JobAudit",
+        "Key": key,
+        "ConditionExpression": "JobState = :ready",
+        "ExpressionAttributeValues": {":ready": {"S": "Ready"}},
+        "ReturnValues": "ALL_OLD",
+    }
+    with pytest.raises(AwsApiError, match="The conditional request failed"):
+        ddb.delete_item(request)
+    request["ExpressionAttributeValues"] = {":ready": {"S": "Running"}}
+    out = ddb.delete_item(request)
+    assert out == {"Attributes": key | {"JobState": {"S": "Running"}}}
+    assert ddb.get_item({"TableName": "JobAudit", "Key": key}) == {}
+    assert ddb.delete_item({"TableName": "JobAudit", "Key": key, "ReturnValues": "ALL_OLD"}) == {}
