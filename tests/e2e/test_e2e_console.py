@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 
 from eltflow.app import App, build_app
+from eltflow.config import load_settings
 from eltflow.serve import Server
 from eltflow.types import JSON
 
@@ -159,7 +160,9 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     from selenium.webdriver.chrome.service import Service
 
     folder = tmp_path_factory.mktemp("console")
-    app = build_app(state_url=f"sqlite:///{folder / 'state.db'}")
+    # A project with an audit table, so the jobs page has a real DynamoDB-style table.
+    (folder / "eltflow.toml").write_text('[tables.JobAudit]\npartition_key = "JobID"\n')
+    app = build_app(load_settings(folder, environ={}))
     tasks = Tasks()
     app.register(FLAKY, tasks.flaky)
     app.register(GATED, tasks.gated)
@@ -336,3 +339,29 @@ def test_start_form_rejects_bad_json_then_opens_the_new_execution(console: Conso
     described = console.app.service.describe_execution(execution_arn=str(arn))
     assert json.loads(str(described["input"])) == {"JobID": 101}
     assert console.node_status("Hello") == "SUCCEEDED"
+
+
+def test_jobs_page_resets_a_stuck_job(console: Console) -> None:
+    from selenium.webdriver.common.by import By
+
+    console.app.services["dynamodb"].call(
+        "PutItem",
+        {
+            "TableName": "JobAudit",
+            "Item": {
+                "JobID": {"S": "101"},
+                "JobState": {"S": "Running"},
+                "JobStart": {"S": "2026-11-28T01:00:00+00:00"},
+            },
+        },
+    )
+    console.open("/jobs")
+    table = console.until(lambda d: d.find_element(By.ID, "jobs"))
+    console.until(lambda d: "Running" in table.text)
+    console.driver.find_element(By.CSS_SELECTOR, 'button[data-job="101"]').click()
+    console.until(lambda d: d.switch_to.alert).accept()
+    console.until(lambda d: "Ready" in d.find_element(By.ID, "jobs").text)
+    item = console.app.services["dynamodb"].call(
+        "GetItem", {"TableName": "JobAudit", "Key": {"JobID": {"S": "101"}}}
+    )
+    assert item["Item"]["JobState"] == {"S": "Ready"}
