@@ -95,8 +95,11 @@ def project_integrations(
     """The integrations of a project, from its eltflow.toml: DynamoDB tables (``[tables.*]``),
     local Lambda handlers (``[lambda]``) and the Redshift Data API (``[warehouses.*]``), all
     kept in the same state store. Returns the registry, the services by name, and closers."""
+    from eltflow.aws import bind_local
+    from eltflow.dataapi.client import LocalRedshiftDataClient
     from eltflow.dataapi.factory import build_dataapi
     from eltflow.integrations import dynamodb, lambda_, redshift_data
+    from eltflow.items.client import LocalDynamoDBClient
     from eltflow.items.config import build_items
     from eltflow.lambdas.runner import build_lambdas
 
@@ -108,4 +111,11 @@ def project_integrations(
     dataapi = build_dataapi(settings, db, clock)
     redshift_data.register(registry, dataapi)
     services: dict[str, Any] = {"dynamodb": items, "lambda": lambdas, "redshift-data": dataapi}
-    return registry, services, [lambdas.close, dataapi.close]
+    unbind = bind_local(
+        settings.state_url,
+        {
+            "redshift-data": lambda: LocalRedshiftDataClient(dataapi),
+            "dynamodb": lambda: LocalDynamoDBClient(items),
+        },
+    )
+    return registry, services, [unbind, lambdas.close, dataapi.close]

@@ -8,13 +8,53 @@ taken from the same table). Each service adds one entry to :data:`LOCAL_CLIENTS`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from eltflow.config import CONFIG_FILE, Settings, load_settings
 from eltflow.errors import ConfigError
 
 LocalFactory = Callable[[Settings], Any]
+
+# Local services of the apps running in this process, by (service name, state store URL). A
+# Lambda handler that calls ``client("redshift-data")`` inside a worker then talks to the app's
+# own service (its statements, its warehouse connections), as a handler's boto3 client on AWS
+# reaches the one regional service, instead of opening a second service on the same files.
+_LIVE: dict[tuple[str, str], list[Callable[[], Any]]] = {}
+_LIVE_LOCK = threading.Lock()
+
+
+def bind_local(state_url: str, clients: Mapping[str, Callable[[], Any]]) -> Callable[[], None]:
+    """Make ``client(name)`` return ``clients[name]()`` for projects on ``state_url``;
+    returns the function that undoes it (bindings stack, the newest wins)."""
+    with _LIVE_LOCK:
+        for name, factory in clients.items():
+            _LIVE.setdefault((name, state_url), []).append(factory)
+
+    def unbind() -> None:
+        with _LIVE_LOCK:
+            for name, factory in clients.items():
+                stack = _LIVE.get((name, state_url), [])
+                if factory in stack:
+                    stack.remove(factory)
+                if not stack:
+                    _LIVE.pop((name, state_url), None)
+
+    return unbind
+
+
+def _live(service_name: str, state_url: str | None) -> Callable[[], Any] | None:
+    """The newest binding for the store, or for any store when ``state_url`` is None (handler
+    code calls ``client(name)`` without settings and means the app that is running it)."""
+    with _LIVE_LOCK:
+        if state_url is not None:
+            stack = _LIVE.get((service_name, state_url))
+            return stack[-1] if stack else None
+        for (name, _), factories in reversed(_LIVE.items()):
+            if name == service_name and factories:
+                return factories[-1]
+        return None
 
 
 def _redshift_data(settings: Settings) -> Any:
@@ -82,14 +122,21 @@ def client(service_name: str, settings: Settings | None = None) -> Any:
 
     Local clients own their resources: call ``close()`` when done (boto3 clients have it too).
     """
-    settings = settings or load_settings()
+    if settings is None:
+        live = _live(service_name, None)
+        if live is not None:
+            return live()
+        settings = load_settings()
     if aws_mode(settings):
         return boto3_client(service_name, settings)
+    live = _live(service_name, settings.state_url)
+    if live is not None:
+        return live()
     factory = LOCAL_CLIENTS.get(service_name)
     if factory is None:
         raise ConfigError(
             f"no local implementation of AWS service {service_name!r} (local services: "
-            f"{', '.join(sorted(LOCAL_CLIENTS))}); set [aws] mode = \"aws\" in {CONFIG_FILE} "
+            f'{", ".join(sorted(LOCAL_CLIENTS))}); set [aws] mode = "aws" in {CONFIG_FILE} '
             "to use real AWS"
         )
     return factory(settings)

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "eltflow.cli.schedule_commands",
     "eltflow.cli.serve_commands",
     "eltflow.cli.items_commands",
+    "eltflow.cli.pipeline_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,4 +1,4 @@
-"""``eltflow validate``, ``eltflow execute`` and (for now) ``eltflow demo``.
+"""``eltflow validate``, ``eltflow execute`` and ``eltflow example`` (the bundled example machine).
 
 Thin: read files and arguments, call :mod:`eltflow.asl.validator` / :func:`eltflow.execute`,
 print. Exit codes: 0 success (the execution SUCCEEDED), 1 invalid definition or a failed
@@ -49,10 +49,10 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_execute)
 
     p = subparsers.add_parser(
-        "demo",
-        help="run the bundled example state machine and print its history",
+        "example",
+        help="run the bundled example state machine in memory and print its history",
     )
-    p.set_defaults(handler=cmd_demo)
+    p.set_defaults(handler=cmd_example)
 
 
 def _read(path: str) -> str | None:
@@ -126,12 +126,12 @@ def _print_summary(result: Any) -> None:
         print(f"cause:  {result.cause}")
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def cmd_example(args: argparse.Namespace) -> int:
     from eltflow.runtime.local import execute
 
     text = resources.files("eltflow.examples").joinpath("hello.asl.json").read_text("utf-8")
     result = execute(text, {"name": "world", "items": [1, 2, 3]}, virtual_time=True, name="demo")
-    print("eltflow demo: the bundled example (src/eltflow/examples/hello.asl.json)\n")
+    print("eltflow example: the bundled example (src/eltflow/examples/hello.asl.json)\n")
     for event in result.history:
         details = next(iter(event.details.values()), {}) if event.details else {}
         brief = ""

@@ -1,4 +1,4 @@
-"""``eltflow validate`` / ``execute`` / ``demo`` as functions of argv."""
+"""``eltflow validate`` / ``execute`` / ``example`` as functions of argv."""
 
 from __future__ import annotations
 
@@ -105,8 +105,8 @@ def test_execute_invalid_definition_exits_1(
     assert "/States/A/Next" in capsys.readouterr().err
 
 
-def test_demo_prints_the_history(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 0
+def test_example_prints_the_history(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["example"]) == 0
     out = capsys.readouterr().out
     assert "ExecutionStarted" in out
     assert "MapIterationStarted" in out

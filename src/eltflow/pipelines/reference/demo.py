@@ -1,0 +1,200 @@
+"""``eltflow demo``: the reference pipeline end to end on one machine, narrated.
+
+Sets up the project (config, TPC-H staging data, targets, audit item, state machine), runs one
+execution with a worker in this process while printing each state as it starts and ends, then
+shows the validation counts and where to look next. ``--fail-at fact`` breaks the fact load's
+input first, shows the failure (failed state, audit item, notification), repairs it and redrives.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from eltflow.errors import EltflowError
+from eltflow.pipelines import jobs
+from eltflow.pipelines.reference import ReferenceConfig, settings_for
+from eltflow.pipelines.reference.project import (
+    counts,
+    ensure_config,
+    load_staging,
+    prepare,
+    run_batch,
+)
+
+Printer = Callable[[str], None]
+FAIL_POINTS = ("fact",)
+# The injected failure: the fact load reads staging.orders, so hiding that table breaks it
+# (and only it), exactly like a late or broken upstream extract would.
+_BREAK = ["ALTER TABLE staging.orders RENAME TO orders_missing"]
+_REPAIR = ["ALTER TABLE staging.orders_missing RENAME TO orders"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DemoOptions:
+    project_dir: Path
+    scale_factor: float = 0.1
+    fail_at: str | None = None
+
+
+def run_demo(options: DemoOptions, out: Printer = print) -> int:
+    from eltflow.app import build_app
+    from eltflow.config import load_settings
+
+    if options.fail_at is not None and options.fail_at not in FAIL_POINTS:
+        raise EltflowError(f"--fail-at must be one of {FAIL_POINTS}, got {options.fail_at!r}")
+    wrote = ensure_config(options.project_dir)
+    settings = load_settings(options.project_dir)
+    config = settings_for(settings)
+    out("eltflow demo: the reference ELT pipeline")
+    out(
+        f"  project    {options.project_dir.resolve()}"
+        + ("  (wrote eltflow.toml)" if wrote else "")
+    )
+    out(f"  state      {settings.state_url}")
+    out(f"  warehouse  {settings.warehouse_url}")
+
+    out(f"\n[1/4] TPC-H staging data at scale factor {options.scale_factor:g}")
+    staging = load_staging(settings, config, options.scale_factor)
+    out(
+        f"      generated in {staging.seconds_generate:.1f} s, loaded in "
+        f"{staging.seconds_load:.1f} s: " + ", ".join(f"{t} {n:,}" for t, n in staging.rows.items())
+    )
+    app = build_app(settings)
+    try:
+        out("[2/4] targets, audit table and state machine")
+        prepared = prepare(app, config)
+        job = _job(app, config)
+        out(
+            f"      {config.audit_table}: JobID {config.job_id} is {job.get('JobState')}"
+            + (" (created)" if prepared["jobCreated"] else "")
+        )
+        out(f"      state machine {config.state_machine} ({prepared['stateMachineArn']})")
+        dataapi = app.services["redshift-data"]
+        if options.fail_at == "fact":
+            out("[--fail-at fact] hiding staging.orders so that the fact load fails")
+            run_batch(dataapi, config, _BREAK)
+        out("[3/4] running the execution")
+        name = f"demo-{app.clock.now():%Y%m%dT%H%M%S%f}"
+        started = app.service.start_execution(
+            state_machine_arn=prepared["stateMachineArn"],
+            input=json.dumps({"JobID": config.job_id}),
+            name=name,
+        )
+        arn = str(started["executionArn"])
+        status = _run_and_narrate(app, arn, out)
+        if options.fail_at == "fact":
+            status = _show_failure_and_redrive(app, config, arn, status, out)
+        out(f"[4/4] validation counts ({status})")
+        for table, n in counts(dataapi, config).items():
+            out(f"      {table:<26}{n:>12,}")
+        _where_next(settings, config, arn, out)
+        return 0 if status == "SUCCEEDED" else 1
+    finally:
+        app.close()
+
+
+def _job(app: Any, config: ReferenceConfig) -> dict[str, Any]:
+    for job in jobs.list_jobs(app.services["dynamodb"]):
+        if job["table"] == config.audit_table and str(job.get("JobID")) == config.job_id:
+            return job
+    return {}
+
+
+def _run_and_narrate(app: Any, arn: str, out: Printer) -> str:
+    """Run the worker in a thread until the execution ends, printing its states as they go."""
+    done = threading.Event()
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            app.worker().run(until=done.is_set)
+        except BaseException as e:  # surfaced below; a thread can't raise to us
+            errors.append(e)
+            done.set()
+
+    thread = threading.Thread(target=work, name="eltflow-demo-worker", daemon=True)
+    thread.start()
+    seen = 0
+    t0: datetime | None = None
+    entered: dict[str, datetime] = {}
+    status = "RUNNING"
+    try:
+        while True:
+            status = app.service.describe_execution(execution_arn=arn)["status"]
+            events = app.service.get_execution_history(execution_arn=arn, max_results=25000)[
+                "events"
+            ]
+            for e in events[seen:]:
+                when = datetime.fromisoformat(e["timestamp"])
+                t0 = t0 or when
+                line = _narrate(e, when, entered)
+                if line:
+                    out(f"      +{(when - t0).total_seconds():7.3f}s  {line}")
+            seen = len(events)
+            if status != "RUNNING" or errors:
+                break
+            time.sleep(0.1)
+    finally:
+        done.set()
+        thread.join()
+    if errors:
+        raise EltflowError(f"the worker stopped: {errors[0]}") from errors[0]
+    return str(status)
+
+
+def _narrate(event: dict[str, Any], when: datetime, entered: dict[str, datetime]) -> str | None:
+    kind = event["type"]
+    if "stateEnteredEventDetails" in event:
+        name = event["stateEnteredEventDetails"]["name"]
+        entered[name] = when
+        return f"> {name}"
+    if "stateExitedEventDetails" in event:
+        name = event["stateExitedEventDetails"]["name"]
+        took = (when - entered.get(name, when)).total_seconds() * 1000
+        return f"  {name} done in {took:,.0f} ms"
+    for key in ("taskFailedEventDetails", "lambdaFunctionFailedEventDetails"):
+        if key in event:
+            d = event[key]
+            return f"  ! {kind}: {d.get('error')}: {str(d.get('cause', ''))[:160]}"
+    if kind in ("ExecutionSucceeded", "ExecutionFailed", "ExecutionAborted", "ExecutionTimedOut"):
+        d = event.get("executionFailedEventDetails") or {}
+        extra = f" ({d.get('error')})" if d else ""
+        return f"= {kind}{extra}"
+    if kind == "ExecutionRedriven":
+        return "= ExecutionRedriven"
+    return None
+
+
+def _show_failure_and_redrive(
+    app: Any, config: ReferenceConfig, arn: str, status: str, out: Printer
+) -> str:
+    desc = app.service.describe_execution(execution_arn=arn)
+    out(f"      execution {status}: {desc.get('error')}")
+    job = _job(app, config)
+    out(f"      audit item: JobState={job.get('JobState')} JobError={job.get('JobError')!r}")
+    log = app.settings.project_dir / ".eltflow" / "notifications.jsonl"
+    if log.exists():
+        last = log.read_text(encoding="utf-8").strip().splitlines()[-1:]
+        out(f"      notification ({log}): {last[0][:200] if last else '(none)'}")
+    if status != "FAILED":
+        return status
+    out("      repairing: restoring staging.orders, then redriving from the failed state")
+    run_batch(app.services["redshift-data"], config, _REPAIR)
+    app.service.redrive_execution(execution_arn=arn)
+    return _run_and_narrate(app, arn, out)
+
+
+def _where_next(settings: Any, config: ReferenceConfig, arn: str, out: Printer) -> None:
+    here = f"--project-dir {settings.project_dir}"
+    out("\nWhere to look next:")
+    out(f"  eltflow {here} executions history {arn}")
+    out(f"  eltflow {here} serve     # console: the graph, states, events, jobs")
+    out(f'  eltflow {here} sql "SELECT * FROM public.fact_yearly_sale LIMIT 10"')
+    out(f"  notifications: {settings.project_dir / '.eltflow' / 'notifications.jsonl'}")
