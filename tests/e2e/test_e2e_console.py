@@ -136,17 +136,28 @@ class Console:
 
         return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(predicate)
 
+    # Read in one script call: live refresh re-renders the page, so an element found by one
+    # call may be gone by the next.
     def node_status(self, state: str) -> str | None:
-        from selenium.webdriver.common.by import By
-
-        nodes = self.driver.find_elements(By.CSS_SELECTOR, f'g.node[data-state="{state}"]')
-        return str(nodes[0].get_attribute("data-status")) if nodes else None
+        value = self.driver.execute_script(
+            "const n = document.querySelector(`g.node[data-state='${arguments[0]}']`);"
+            "return n ? n.getAttribute('data-status') : null;",
+            state,
+        )
+        return None if value is None else str(value)
 
     def header_status(self) -> str | None:
-        from selenium.webdriver.common.by import By
+        value = self.driver.execute_script(
+            "const b = document.querySelector('h1 .status'); return b ? b.textContent : null;"
+        )
+        return None if value is None else str(value)
 
-        badges = self.driver.find_elements(By.CSS_SELECTOR, "h1 .status")
-        return str(badges[0].text) if badges else None
+    def text_of(self, element_id: str) -> str:
+        value = self.driver.execute_script(
+            "const e = document.getElementById(arguments[0]); return e ? e.innerText : '';",
+            element_id,
+        )
+        return str(value)
 
 
 @pytest.fixture(scope="module")
@@ -207,12 +218,14 @@ def test_executions_list_shows_a_started_execution_and_its_status(console: Conso
     arn = console.start("hello")
     console.wait_for_status(arn, "SUCCEEDED")
     console.open("/executions")
-    row = console.until(lambda d: d.find_element(By.CSS_SELECTOR, f'tr[data-arn="{arn}"]'))
-    console.until(lambda d: "SUCCEEDED" in row.find_element(By.CSS_SELECTOR, ".status").text)
-    assert "hello" in row.text
+    row = f'tr[data-arn="{arn}"]'
+    console.until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
+    row_text = "return document.querySelector(arguments[0]).innerText"
+    console.until(lambda d: "SUCCEEDED" in d.execute_script(row_text, row))
+    assert "hello" in console.driver.execute_script(row_text, row)
     # The status filter narrows the list (the page keeps it in the URL).
     console.open("/executions?status=FAILED")
-    console.until(lambda d: "No executions" in d.find_element(By.ID, "executions").text)
+    console.until(lambda d: "No executions" in console.text_of("executions"))
 
 
 def test_execution_graph_colours_states_by_status(console: Console) -> None:
@@ -356,12 +369,32 @@ def test_jobs_page_resets_a_stuck_job(console: Console) -> None:
         },
     )
     console.open("/jobs")
-    table = console.until(lambda d: d.find_element(By.ID, "jobs"))
-    console.until(lambda d: "Running" in table.text)
+    console.until(lambda d: "Running" in console.text_of("jobs"))
     console.driver.find_element(By.CSS_SELECTOR, 'button[data-job="101"]').click()
     console.until(lambda d: d.switch_to.alert).accept()
-    console.until(lambda d: "Ready" in d.find_element(By.ID, "jobs").text)
+    console.until(lambda d: "Ready" in console.text_of("jobs"))
     item = console.app.services["dynamodb"].call(
         "GetItem", {"TableName": "JobAudit", "Key": {"JobID": {"S": "101"}}}
     )
     assert item["Item"]["JobState"] == {"S": "Ready"}
+
+
+def test_token_protected_console_asks_for_the_token(console: Console) -> None:
+    from selenium.webdriver.common.by import By
+
+    guarded = Server(console.app, port=0, token="open-sesame", scheduler=False)
+    with guarded.running():
+        console.driver.get(f"{guarded.url}/#/executions")
+        form = console.until(lambda d: d.find_element(By.ID, "token-form"))
+        assert "requires a token" in form.text
+        console.driver.find_element(By.ID, "token-input").send_keys("wrong")
+        console.driver.find_element(By.ID, "btn-token").click()
+        console.until(lambda d: "refused" in d.find_element(By.ID, "token-form").text)
+        box = console.driver.find_element(By.ID, "token-input")
+        box.clear()
+        box.send_keys("open-sesame")
+        console.driver.find_element(By.ID, "btn-token").click()
+        console.until(
+            lambda d: "hello" in console.text_of("executions")
+        )  # started by an earlier test
+        console.driver.execute_script("sessionStorage.clear()")
