@@ -218,3 +218,19 @@ def test_local_keys_match_moto_keys(
     assert m_desc - {"SubStatements"} == l_desc
     assert m_result | {"TotalNumRows"} == l_result
     assert m_col <= l_col
+
+
+def test_catalog_operations_fit_the_model(backend: Backend) -> None:
+    if not backend.local:
+        pytest.skip("moto does not implement the catalog operations")
+    backend.wait(
+        backend.rd.execute_statement(Sql="create table cat (a int, b varchar(3))", **TARGET)["Id"]
+    )
+    assert_fits("ListDatabases", backend.rd.list_databases(**TARGET), types=True)
+    assert_fits("ListSchemas", backend.rd.list_schemas(**TARGET), types=True)
+    tables = backend.rd.list_tables(**TARGET, TablePattern="cat")
+    assert_fits("ListTables", tables, types=True)
+    assert [t["name"] for t in tables["Tables"]] == ["cat"]
+    described = backend.rd.describe_table(**TARGET, Table="cat")
+    assert_fits("DescribeTable", described, types=True)
+    assert [c["name"] for c in described["ColumnList"]] == ["a", "b"]

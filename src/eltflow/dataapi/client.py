@@ -98,6 +98,18 @@ class LocalRedshiftDataClient:
     def list_statements(self, **kwargs: Any) -> dict[str, Any]:
         return self._call("ListStatements", kwargs)
 
+    def list_databases(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("ListDatabases", kwargs)
+
+    def list_schemas(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("ListSchemas", kwargs)
+
+    def list_tables(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("ListTables", kwargs)
+
+    def describe_table(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("DescribeTable", kwargs)
+
     def can_paginate(self, operation_name: str) -> bool:
         return operation_name in ("get_statement_result", "list_statements")
 

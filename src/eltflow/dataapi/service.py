@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eltflow.clock import Clock, SystemClock
+from eltflow.dataapi import catalog
 from eltflow.dataapi import validation as v
 from eltflow.dataapi.model import (
     Statement,
@@ -166,6 +167,10 @@ class DataApiService:
             "GetStatementResult": self.get_statement_result,
             "CancelStatement": self.cancel_statement,
             "ListStatements": self.list_statements,
+            "ListDatabases": self.list_databases,
+            "ListSchemas": self.list_schemas,
+            "ListTables": self.list_tables,
+            "DescribeTable": self.describe_table,
         }.get(action)
         if handler is None:
             raise AwsApiError(
@@ -537,6 +542,32 @@ class DataApiService:
         # DescribeStatement already shows it.
         live.done.wait(self.options.cancel_wait_seconds)
         return {"Status": True}
+
+    # -- catalog (synchronous, as on AWS) -----------------------------------------------------
+    def _catalog_warehouse(self, action: str, request: Mapping[str, Any]) -> Warehouse:
+        v.check_keys(action, request)
+        cluster, workgroup = v.target(request)
+        database = v.optional_str(request, "ConnectedDatabase") or v.optional_str(
+            request, "Database"
+        )
+        try:
+            return self.warehouses.resolve(str(cluster or workgroup), database)
+        except UnknownWarehouse:
+            raise v.invalid(NO_ENDPOINT) from None
+
+    def list_databases(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        warehouse = self._catalog_warehouse("ListDatabases", request)
+        name = str(request.get("ClusterIdentifier") or request.get("WorkgroupName"))
+        return catalog.list_databases(warehouse, request, self.warehouses.databases(name))
+
+    def list_schemas(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return catalog.list_schemas(self._catalog_warehouse("ListSchemas", request), request)
+
+    def list_tables(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return catalog.list_tables(self._catalog_warehouse("ListTables", request), request)
+
+    def describe_table(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return catalog.describe_table(self._catalog_warehouse("DescribeTable", request), request)
 
     def list_statements(self, request: Mapping[str, Any]) -> dict[str, Any]:
         v.check_keys("ListStatements", request)

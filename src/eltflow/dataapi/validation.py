@@ -63,6 +63,58 @@ ALLOWED: dict[str, frozenset[str]] = {
     "DescribeStatement": frozenset({"Id", "WaitTimeSeconds"}),
     "GetStatementResult": frozenset({"Id", "NextToken", "WaitTimeSeconds"}),
     "CancelStatement": frozenset({"Id"}),
+    "ListDatabases": frozenset(
+        {
+            "ClusterIdentifier",
+            "Database",
+            "SecretArn",
+            "DbUser",
+            "NextToken",
+            "MaxResults",
+            "WorkgroupName",
+        }
+    ),
+    "ListSchemas": frozenset(
+        {
+            "ClusterIdentifier",
+            "SecretArn",
+            "DbUser",
+            "Database",
+            "ConnectedDatabase",
+            "SchemaPattern",
+            "NextToken",
+            "MaxResults",
+            "WorkgroupName",
+        }
+    ),
+    "ListTables": frozenset(
+        {
+            "ClusterIdentifier",
+            "SecretArn",
+            "DbUser",
+            "Database",
+            "ConnectedDatabase",
+            "SchemaPattern",
+            "TablePattern",
+            "NextToken",
+            "MaxResults",
+            "WorkgroupName",
+        }
+    ),
+    "DescribeTable": frozenset(
+        {
+            "ClusterIdentifier",
+            "SecretArn",
+            "DbUser",
+            "Database",
+            "ConnectedDatabase",
+            "Schema",
+            "Table",
+            "NextToken",
+            "MaxResults",
+            "WorkgroupName",
+        }
+    ),
     "ListStatements": frozenset(
         {
             "NextToken",

@@ -29,6 +29,10 @@ ACTIONS: dict[str, str] = {
     "getStatementResult": "GetStatementResult",
     "cancelStatement": "CancelStatement",
     "listStatements": "ListStatements",
+    "listDatabases": "ListDatabases",
+    "listSchemas": "ListSchemas",
+    "listTables": "ListTables",
+    "describeTable": "DescribeTable",
 }
 _SUBMITS = {"ExecuteStatement", "BatchExecuteStatement"}
 

@@ -73,6 +73,11 @@ class WarehouseDirectory:
     def names(self) -> list[str]:
         return sorted(self._configured)
 
+    def databases(self, name: str) -> list[str]:
+        """The Database names configured for ``name`` (``databases = {...}``)."""
+        table = self._configured.get(name, {})
+        return sorted(table.get("databases", {}))
+
     def resolve(self, name: str, database: str | None = None) -> Warehouse:
         """The engine for ``name`` (+ ``database``); :class:`UnknownWarehouse` if none."""
         if not self._configured:

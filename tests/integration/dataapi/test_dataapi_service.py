@@ -345,3 +345,43 @@ def test_wait_time_seconds_waits_for_the_result(dataapi: Harness) -> None:
         {"Sql": "select 1", "ClusterIdentifier": "dw", "WaitTimeSeconds": 10}
     )
     assert out["Status"] == "FINISHED" and out["HasResultSet"] is True
+
+
+# -- catalog ----------------------------------------------------------------------------------
+def test_catalog_lists_schemas_tables_and_describes_columns(dataapi: Harness) -> None:
+    dataapi.run("create schema if not exists sales")
+    dataapi.run(
+        "create table sales.orders (id bigint not null, note varchar(30), amount decimal(10,2), "
+        "at timestamp default getdate()) diststyle key distkey(id)"
+    )
+    dataapi.run("create view sales.big_orders as select * from sales.orders where amount > 100")
+    target = {"ClusterIdentifier": "dw", "Database": "dev"}
+    schemas = dataapi.service.list_schemas({**target, "SchemaPattern": "sal%"})
+    assert schemas == {"Schemas": ["sales"]}
+    tables = dataapi.service.list_tables({**target, "SchemaPattern": "sales"})
+    assert tables["Tables"] == [
+        {"name": "big_orders", "schema": "sales", "type": "VIEW"},
+        {"name": "orders", "schema": "sales", "type": "TABLE"},
+    ]
+    page = dataapi.service.list_tables({**target, "SchemaPattern": "sales", "MaxResults": 1})
+    assert len(page["Tables"]) == 1 and "NextToken" in page
+    rest = dataapi.service.list_tables(
+        {**target, "SchemaPattern": "sales", "NextToken": page["NextToken"]}
+    )
+    assert rest["Tables"] == tables["Tables"][1:] and "NextToken" not in rest
+    desc = dataapi.service.describe_table({**target, "Schema": "sales", "Table": "orders"})
+    assert desc["TableName"] == "orders"
+    cols = {c["name"]: c for c in desc["ColumnList"]}
+    assert [c["name"] for c in desc["ColumnList"]] == ["id", "note", "amount", "at"]
+    assert [cols[n]["typeName"] for n in ("id", "note", "amount", "at")] == [
+        "int8",
+        "varchar",
+        "numeric",
+        "timestamp",
+    ]
+    assert cols["id"]["nullable"] == 0 and cols["note"]["nullable"] == 1
+    assert (cols["amount"]["precision"], cols["amount"]["scale"]) == (10, 2)
+    assert "columnDefault" in cols["at"]
+    assert dataapi.service.list_databases({"ClusterIdentifier": "dw"})["Databases"]
+    err = _error(dataapi.service.list_tables, {"ClusterIdentifier": "dw"})
+    assert err.code == "ValidationException" and "'database'" in err.message
