@@ -263,3 +263,47 @@ def test_sigterm_lets_the_task_in_flight_finish_and_be_recorded(
     types = [e["type"] for e in second.call("GET", f"/executions/{arn}/history")["events"]]
     assert types.count("LambdaFunctionSucceeded") == 1
     assert second.stop() == 0, second.output()
+
+
+def test_the_in_process_scheduler_fires_schedules(project: Path, servers: list[Served]) -> None:
+    first = _start(servers, project)
+    first.wait_ready()
+    first.call("POST", "/state-machines", {"name": "nap", "definition": MACHINE})
+    # Created over the API: a rate schedule fires at creation, on the scheduler's next tick.
+    first.call(
+        "POST",
+        "/schedules",
+        {
+            "Name": "api-made",
+            "ScheduleExpression": "rate(1 hour)",
+            "Target": {"StateMachine": "nap", "Input": '{"nap": 0}'},
+        },
+    )
+    fired = _wait_fire(first, "api-made")
+    assert _wait_status(first, fired, "SUCCEEDED", timeout=20)["status"] == "SUCCEEDED"
+    assert first.stop() == 0, first.output()
+
+    # Declared in eltflow.toml: applied when serve starts, then fired.
+    (project / "eltflow.toml").write_text(
+        '[schedules.declared]\nexpression = "rate(1 hour)"\nstate_machine = "nap"\n'
+        "input = { nap = 0 }\n"
+    )
+    second = _start(servers, project)
+    second.wait_ready()
+    fired = _wait_fire(second, "declared")
+    assert _wait_status(second, fired, "SUCCEEDED", timeout=20)["status"] == "SUCCEEDED"
+    # The API-made schedule's first fire happened once, before the restart.
+    fires = second.call("GET", "/schedules/api-made")["LastFires"]
+    assert [f["Status"] for f in fires] == ["STARTED"]
+    assert second.stop() == 0, second.output()
+
+
+def _wait_fire(served: Served, schedule: str, timeout: float = 20) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        fires = served.call("GET", f"/schedules/{schedule}")["LastFires"]
+        started = [f["ExecutionArn"] for f in fires if f["Status"] == "STARTED"]
+        if started:
+            return str(started[0])
+        assert time.monotonic() < deadline, f"{schedule} did not fire: {fires}"
+        time.sleep(0.1)
