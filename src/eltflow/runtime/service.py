@@ -439,10 +439,9 @@ class StatesService:
             return {"stopDate": _iso(row.stop_us) or now.isoformat()}
         # Recorded under the row lock, so a worker holding the lease sees ABORTED on its next
         # step and drops whatever it still runs for this execution.
-        result = self.engine.apply(row.id, [StopRequested(error=error, cause=cause)])
+        self.engine.apply(row.id, [StopRequested(error=error, cause=cause)])
         after = self.store.get_execution(row.id)
         stop_us = after.stop_us if after is not None else None
-        del result
         return {"stopDate": _iso(stop_us) or now.isoformat()}
 
     def redrive_execution(
@@ -451,6 +450,10 @@ class StatesService:
         row = self._execution(execution_arn)
         status, reason = self._redrive_status(row)
         if status != "REDRIVABLE":
+            if client_token and row.status == "RUNNING" and row.redrive_us is not None:
+                # A retried call (same client token) after the redrive went through: AWS
+                # answers it idempotently. Tokens are not stored; any token counts here.
+                return {"redriveDate": _iso(row.redrive_us)}
             raise AwsApiError("ExecutionNotRedrivable", f"Execution not redrivable: {reason}")
         self.engine.redrive(row.id)
         after = self.store.get_execution(row.id)
