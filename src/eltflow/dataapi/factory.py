@@ -15,9 +15,10 @@ from eltflow.warehouse.directory import WarehouseDirectory
 
 
 def options_from(section: Mapping[str, Any]) -> DataApiOptions:
-    """``[dataapi]`` in eltflow.toml: max_workers, page_rows, max_active, heartbeat_seconds."""
+    """``[dataapi]`` in eltflow.toml: max_workers, page_rows, max_active, max_result_bytes,
+    heartbeat_seconds (all optional)."""
     values: dict[str, Any] = {}
-    for key in ("max_workers", "page_rows", "max_active"):
+    for key in ("max_workers", "page_rows", "max_active", "max_result_bytes"):
         if key in section:
             value = section[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

@@ -66,6 +66,7 @@ class DataApiOptions:
     max_workers: int = 4
     page_rows: int = 1000  # records per GetStatementResult page
     max_active: int = 200  # ActiveStatementsExceededException past this (AWS: 200)
+    max_result_bytes: int = 500 * 1024 * 1024  # the Data API's result size limit (500 MB)
     cancel_wait_seconds: float = 2.0
     # Liveness of this instance in the shared store: renewed every heartbeat, trusted for
     # three. Statements of an instance whose heartbeat expired are failed by recover().
@@ -416,6 +417,12 @@ class DataApiService:
                 for n, start in enumerate(range(0, len(records), step)):
                     chunk: list[JSON] = list(records[start : start + step])
                     size += len(json.dumps(chunk))
+                    if size > self.options.max_result_bytes:
+                        raise _ResultTooLarge(
+                            f"ERROR: the result of statement {s.id} exceeds the Data API's "
+                            f"result size limit of {self.options.max_result_bytes} bytes; write "
+                            "large results into a table instead"
+                        )
                     pages.append((s.id, n, chunk))
                     count += 1
             return s.evolve(
@@ -433,8 +440,14 @@ class DataApiService:
             parent = live.parent
             subs = list(live.subs)
         if status is Status.FINISHED:
-            if subs:
+            try:
                 subs = [finished(s, by_index[i]) for i, s in enumerate(subs)]
+                if not subs:
+                    parent = finished(parent, by_index[0])
+            except _ResultTooLarge as e:
+                self._end(live, Status.FAILED, str(e), [], {}, started_ns=started_ns)
+                return
+            if subs:
                 last = by_index[len(subs) - 1]
                 parent = parent.evolve(
                     status=Status.FINISHED,
@@ -444,8 +457,6 @@ class DataApiService:
                     result_rows=_rows(last),
                     result_size=sum(s.result_size for s in subs),
                 )
-            else:
-                parent = finished(parent, by_index[0])
         else:
             parent = parent.evolve(status=status, error=error, updated_us=now, duration_ns=duration)
             new_subs = []
@@ -607,6 +618,10 @@ class DataApiService:
 
     def _now(self) -> int:
         return to_us(self.clock.now())
+
+
+class _ResultTooLarge(Exception):
+    pass
 
 
 def _rows(result: StatementResult) -> int:

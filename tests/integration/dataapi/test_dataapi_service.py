@@ -385,3 +385,13 @@ def test_catalog_lists_schemas_tables_and_describes_columns(dataapi: Harness) ->
     assert dataapi.service.list_databases({"ClusterIdentifier": "dw"})["Databases"]
     err = _error(dataapi.service.list_tables, {"ClusterIdentifier": "dw"})
     assert err.code == "ValidationException" and "'database'" in err.message
+
+
+def test_results_over_the_size_limit_fail_the_statement(dataapi: Harness) -> None:
+    dataapi.service.options = type(dataapi.service.options)(max_result_bytes=2000, page_rows=10)
+    desc = dataapi.run(
+        "select n, 'padding padding' as p from (select generate_series(1, 500) as n) s"
+    )
+    assert desc["Status"] == "FAILED"
+    assert "result size limit of 2000 bytes" in desc["Error"]
+    assert dataapi.run("select 1")["Status"] == "FINISHED"
