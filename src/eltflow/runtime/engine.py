@@ -293,20 +293,23 @@ class Engine:
             elif isinstance(effect, CancelTimer):
                 store.delete_timer_txn(conn, execution_id, effect.timer_id)
         if events:
-            store.append_events_txn(
-                conn,
-                execution_id,
-                [
+            # Events of one step share a timestamp: convert each distinct one once.
+            stamps: dict[datetime, int] = {}
+            rows = []
+            for e in events:
+                ts = stamps.get(e.timestamp)
+                if ts is None:
+                    ts = stamps[e.timestamp] = to_us(e.timestamp)
+                rows.append(
                     EventRow(
                         seq=e.id,
                         previous_seq=e.previous_event_id,
                         event_type=e.type,
-                        timestamp_us=to_us(e.timestamp),
+                        timestamp_us=ts,
                         details=e.details,
                     )
-                    for e in events
-                ],
-            )
+                )
+            store.append_events_txn(conn, execution_id, rows)
             self.events_recorded += len(events)
             if self._on_event is not None:
                 for e in events:
