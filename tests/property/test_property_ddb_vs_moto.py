@@ -35,12 +35,11 @@ texts = st.sampled_from(["", "x", "xy", "y", "abc", "ab"])
 numbers = st.one_of(
     st.integers(-3, 3).map(str), st.sampled_from(["1.5", "-0.25", "10", "2.50", "1e2"])
 )
-non_null = st.one_of(
-    texts.map(lambda s: {"S": s}),
-    numbers.map(lambda n: {"N": n}),
-    st.booleans().map(lambda b: {"BOOL": b}),
-)
+# moto evaluates conditions on Python values, where True == 1 and False == 0, so BOOL never
+# meets a condition here (items and condition operands have none; updates still write BOOLs).
+non_null = st.one_of(texts.map(lambda s: {"S": s}), numbers.map(lambda n: {"N": n}))
 scalars = st.one_of(non_null, st.just({"NULL": True}))
+writable = st.one_of(scalars, st.booleans().map(lambda b: {"BOOL": b}))
 # moto treats a missing attribute as equal to NULL (AWS does not), so conditions compare
 # against non-NULL values only.
 operands = st.one_of(
@@ -65,6 +64,7 @@ values = st.one_of(
     st.dictionaries(st.sampled_from(NAMES), scalars, max_size=2).map(lambda v: {"M": v}),
 )
 items = st.dictionaries(st.sampled_from(NAMES), values, max_size=3)
+updated_values = st.one_of(values, writable, st.lists(writable, max_size=2).map(lambda v: {"L": v}))
 
 
 class Expr:
@@ -132,7 +132,7 @@ def updates(draw: st.DrawFn, expr: Expr) -> str:
     for name in names:
         kind = draw(st.sampled_from(["set", "arith", "ine", "append", "remove", "add", "delete"]))
         if kind == "set":
-            sections.setdefault("SET", []).append(f"{name} = {expr.value(draw(values))}")
+            sections.setdefault("SET", []).append(f"{name} = {expr.value(draw(updated_values))}")
         elif kind == "arith":
             op = draw(st.sampled_from(["+", "-"]))
             sections.setdefault("SET", []).append(
