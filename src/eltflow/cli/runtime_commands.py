@@ -127,16 +127,10 @@ def _start(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
             return 0
+        from eltflow.runtime.run import run_to_end
+
         print(arn, file=sys.stderr if args.json else sys.stdout)
-        row = app.store.get_execution_by_arn(arn)
-        assert row is not None
-
-        def finished() -> bool:
-            now = app.store.get_execution(row.id)
-            return now is None or now.status != "RUNNING"
-
-        app.worker(only=row.id).run(until=finished)
-        desc = app.service.describe_execution(execution_arn=arn)
+        desc = run_to_end(app, arn)
     finally:
         app.close()
     if args.json:

@@ -308,3 +308,13 @@ def test_redrive_reruns_only_the_failed_parallel_branch_and_map_iterations(app: 
     assert calls == ["m-bad"]
     assert desc["status"] == "SUCCEEDED" and desc["redriveCount"] == 2
     assert json.loads(desc["output"]) == ["m-ok", "m-bad"]
+
+
+def test_execute_stored_records_and_runs_one_execution(app: App) -> None:
+    from eltflow.runtime.run import execute_stored
+
+    desc: Any = execute_stored(app, machine_name="adhoc", definition=TASK, input='{"a":2,"b":3}')
+    assert desc["status"] == "SUCCEEDED" and json.loads(desc["output"]) == {"sum": 5}
+    again: Any = execute_stored(app, machine_name="adhoc", definition=PASS, input='{"a":1}')
+    assert json.loads(again["output"]) == {"a": 1}
+    assert again["stateMachineVersionArn"].endswith(":adhoc:2")
