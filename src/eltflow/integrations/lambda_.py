@@ -42,6 +42,10 @@ class LambdaIntegration:
             if isinstance(qualifier, str) and ":" not in function_name.removeprefix("arn:"):
                 function_name = f"{function_name}:{qualifier}"
             payload = params.get("Payload")
+        params_map = request.parameters if isinstance(request.parameters, dict) else {}
+        invocation_type = None if legacy else params_map.get("InvocationType")
+        if invocation_type in ("Event", "DryRun"):
+            return self._no_wait(function_name, payload, str(invocation_type), request)
         remaining = None
         if request.deadline is not None:
             remaining = max(0.0, (request.deadline - request.clock.now()).total_seconds())
@@ -81,6 +85,26 @@ class LambdaIntegration:
                 },
             )
         )
+        return out
+
+    def _no_wait(
+        self, function_name: str, payload: JSON, invocation_type: str, request: TaskRequest
+    ) -> JSON:
+        """Event: queued, 202 and an empty payload; DryRun: only checked, 204."""
+        try:
+            if invocation_type == "Event":
+                rid = self.runner.submit(function_name, payload)
+            else:
+                self.runner.function(function_name)
+                rid = request_id()
+        except AwsApiError as e:
+            raise StatesError(
+                f"Lambda.{e.code}",
+                sdk_v1_cause(e.message, "AWSLambda", 404, e.code, request_id()),
+            ) from e
+        status = 202 if invocation_type == "Event" else 204
+        out: dict[str, Any] = {"Payload": "", "StatusCode": status}
+        out.update(http_metadata(rid, request.clock.now(), status=status))
         return out
 
 

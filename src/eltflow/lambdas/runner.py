@@ -174,6 +174,21 @@ class LambdaRunner:
             return Invocation(rid, arn, None, dict(result))
         return Invocation(rid, arn, result)
 
+    def submit(self, function_name: str, payload: JSON) -> str:
+        """``InvocationType=Event``: queue the invocation and return its request id at once
+        (the outcome is not reported back, as with AWS's asynchronous invocations)."""
+        spec = self.function(function_name)
+        rid = str(uuid.uuid4())
+        fields = {
+            "function_name": spec.name,
+            "invoked_function_arn": spec.arn(self.settings.region, self.settings.account),
+            "aws_request_id": rid,
+            "memory_limit_in_mb": spec.memory_mb,
+            "remaining": spec.timeout_seconds,
+        }
+        self._executor().submit(run_handler, spec.handler, payload, fields)
+        return rid
+
     def _abandon(self, future: cf.Future[Any]) -> None:
         """A timed-out handler: threads cannot be stopped (the result is ignored); a process
         pool is killed and replaced so the hung handler does not hold a worker forever."""

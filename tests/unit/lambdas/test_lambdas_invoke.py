@@ -155,3 +155,25 @@ def test_bad_config_names_the_key(tmp_path: Path) -> None:
     (tmp_path / "eltflow.toml").write_text('[lambda.functions]\nX = "nocolon"\n', "utf-8")
     with pytest.raises(ConfigError, match=r"\[lambda.functions\] X: handler must look like"):
         build_lambdas(load_settings(tmp_path, environ={}))
+
+
+def test_event_and_dry_run_invocations(runner: LambdaRunner, tmp_path: Path) -> None:
+    out = _call(
+        runner,
+        "arn:aws:states:::lambda:invoke",
+        {"FunctionName": "Echo", "InvocationType": "Event", "Payload": {}},
+    )
+    assert isinstance(out, dict) and (out["StatusCode"], out["Payload"]) == (202, "")
+    out = _call(
+        runner,
+        "arn:aws:states:::lambda:invoke",
+        {"FunctionName": "Echo", "InvocationType": "DryRun"},
+    )
+    assert isinstance(out, dict) and out["StatusCode"] == 204
+    with pytest.raises(StatesError) as e:
+        _call(
+            runner,
+            "arn:aws:states:::lambda:invoke",
+            {"FunctionName": "Nope", "InvocationType": "Event"},
+        )
+    assert e.value.error == "Lambda.ResourceNotFoundException"
