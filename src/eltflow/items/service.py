@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -291,7 +292,11 @@ class DynamoDB:
         exprs = self._expressions(
             request, filter="FilterExpression", projection="ProjectionExpression"
         )
-        return self._page(spec, self.store.scan(spec.name), request, exprs)
+        items = self.store.scan(spec.name)
+        segment, total = request.get("Segment"), request.get("TotalSegments")
+        if segment is not None or total is not None:
+            items = _segment(spec, items, segment, total)
+        return self._page(spec, items, request, exprs)
 
     def _page(
         self, spec: TableSpec, items: list[Item], request: Request, exprs: _Expressions
@@ -467,6 +472,36 @@ def _item_key(spec: TableSpec, item: Item) -> tuple[str, str]:
         _reject_empty_key(name, value)
         parts.append(av.key_text(value))
     return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def _segment(spec: TableSpec, items: list[Item], segment: Any, total: Any) -> list[Item]:
+    """Parallel Scan: segment ``i`` of ``n`` holds the partitions whose key hashes to ``i``, so
+    the segments are disjoint and together cover the table."""
+    if total is None:
+        raise errors.validation(
+            "The TotalSegments parameter is required but was not present in the request when "
+            "Segment parameter is present"
+        )
+    if segment is None:
+        raise errors.validation(
+            "The Segment parameter is required but was not present in the request when "
+            "parameter TotalSegments is present"
+        )
+    if not isinstance(total, int) or not 1 <= total <= 1_000_000:
+        raise errors.validation(
+            f"1 validation error detected: Value '{total}' at 'totalSegments' failed to satisfy "
+            "constraint: Member must have value less than or equal to 1000000"
+        )
+    if not isinstance(segment, int) or not 0 <= segment < total:
+        raise errors.validation(
+            "The Segment parameter is zero-based and must be less than parameter TotalSegments: "
+            f"Segment: {segment} is not less than TotalSegments: {total}"
+        )
+    return [
+        i
+        for i in items
+        if zlib.crc32(av.key_text(i[spec.partition_key]).encode("utf-8")) % total == segment
+    ]
 
 
 def _check_size(item: Item, updating: bool = False) -> None:

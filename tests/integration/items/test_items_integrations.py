@@ -239,3 +239,13 @@ def test_delete_item_condition_and_all_old(ddb: DynamoDB) -> None:
     assert out == {"Attributes": key | {"JobState": {"S": "Running"}}}
     assert ddb.get_item({"TableName": "JobAudit", "Key": key}) == {}
     assert ddb.delete_item({"TableName": "JobAudit", "Key": key, "ReturnValues": "ALL_OLD"}) == {}
+
+
+def test_parallel_scan_segments_are_disjoint_and_complete(ddb: DynamoDB) -> None:
+    for n in range(40):
+        ddb.put_item({"TableName": "JobAudit", "Item": {"JobID": {"S": f"job-{n}"}}})
+    seen: list[str] = []
+    for segment in range(4):
+        page = ddb.scan({"TableName": "JobAudit", "Segment": segment, "TotalSegments": 4})
+        seen += [i["JobID"]["S"] for i in page["Items"]]
+    assert sorted(seen) == sorted(f"job-{n}" for n in range(40))
