@@ -93,29 +93,28 @@ def project_integrations(
     settings: Settings, db: Database, clock: Clock
 ) -> tuple[Registry, dict[str, Any], list[Callable[[], None]]]:
     """The integrations of a project, from its eltflow.toml: DynamoDB tables (``[tables.*]``),
-    local Lambda handlers (``[lambda]``) and the Redshift Data API (``[warehouses.*]``), all
-    kept in the same state store. Returns the registry, the services by name, and closers."""
-    from eltflow.aws import bind_local
+    SNS topics, local Lambda handlers (``[lambda]``) and the Redshift Data API
+    (``[warehouses.*]``), kept in the same state store (or, with ``[aws] mode = "aws"``,
+    DynamoDB and SNS on real AWS). Returns the registry, the services by name, and closers."""
+    from eltflow.aws import aws_mode, bind_local
     from eltflow.dataapi.client import LocalRedshiftDataClient
     from eltflow.dataapi.factory import build_dataapi
-    from eltflow.integrations import dynamodb, lambda_, redshift_data
-    from eltflow.items.client import LocalDynamoDBClient
-    from eltflow.items.config import build_items
-    from eltflow.lambdas.runner import build_lambdas
+    from eltflow.integrations import redshift_data
+    from eltflow.integrations.wiring import register_items_lambda_sns
 
     registry = Registry()
-    items = build_items(settings, db, clock)
-    dynamodb.register(registry, items)
-    lambdas = build_lambdas(settings)
-    lambda_.register(registry, lambdas)
+    services = register_items_lambda_sns(registry, settings, db, clock)
     dataapi = build_dataapi(settings, db, clock)
     redshift_data.register(registry, dataapi)
-    services: dict[str, Any] = {"dynamodb": items, "lambda": lambdas, "redshift-data": dataapi}
-    unbind = bind_local(
-        settings.state_url,
-        {
-            "redshift-data": lambda: LocalRedshiftDataClient(dataapi),
-            "dynamodb": lambda: LocalDynamoDBClient(items),
-        },
-    )
-    return registry, services, [unbind, lambdas.close, dataapi.close]
+    services["redshift-data"] = dataapi
+    local: dict[str, Callable[[], Any]] = {
+        "redshift-data": lambda: LocalRedshiftDataClient(dataapi)
+    }
+    if not aws_mode(settings):
+        from eltflow.items.client import LocalDynamoDBClient
+
+        items = services["dynamodb"]
+        local["dynamodb"] = lambda: LocalDynamoDBClient(items)
+    # Handlers calling eltflow.aws.client(...) reach this app's services while it is open.
+    unbind = bind_local(settings.state_url, local)
+    return registry, services, [unbind, services["lambda"].close, dataapi.close]
