@@ -25,6 +25,7 @@ _CODES = (
     "ResourceNotFoundException",
     "ResourceInUseException",
     "ValidationException",
+    "TransactionCanceledException",
 )
 _OPERATIONS = {
     "create_table": "CreateTable",
@@ -37,6 +38,10 @@ _OPERATIONS = {
     "delete_item": "DeleteItem",
     "query": "Query",
     "scan": "Scan",
+    "transact_write_items": "TransactWriteItems",
+    "transact_get_items": "TransactGetItems",
+    "batch_get_item": "BatchGetItem",
+    "batch_write_item": "BatchWriteItem",
 }
 
 
@@ -98,6 +103,9 @@ class LocalDynamoDBClient:
             item = getattr(e, "item", None)
             if item:
                 response["Item"] = _from_wire(item)
+            reasons = getattr(e, "reasons", None)
+            if reasons is not None:
+                response["CancellationReasons"] = reasons
             raise error_class(response, operation) from None  # type: ignore[arg-type]
         result: dict[str, Any] = _from_wire(out)
         result["ResponseMetadata"] = {"RequestId": rid, "HTTPStatusCode": 200}

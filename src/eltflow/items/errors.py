@@ -26,6 +26,19 @@ class ConditionalCheckFailed(AwsApiError):
         self.item = item
 
 
+class TransactionCanceled(AwsApiError):
+    """TransactWriteItems was cancelled; ``reasons`` has one entry per item, in order."""
+
+    def __init__(self, reasons: list[dict[str, str]]) -> None:
+        codes = ", ".join(r["Code"] for r in reasons)
+        super().__init__(
+            "TransactionCanceledException",
+            "Transaction cancelled, please refer cancellation reasons for specific reasons "
+            f"[{codes}]",
+        )
+        self.reasons = reasons
+
+
 def validation(message: str) -> AwsApiError:
     return AwsApiError(VALIDATION, message)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eltflow.clock import Clock, SystemClock
+from eltflow.errors import AwsApiError
 from eltflow.items import errors
 from eltflow.items import values as av
 from eltflow.items.evaluate import (
@@ -35,7 +36,7 @@ from eltflow.items.parser import (
     parse_projection,
     parse_update,
 )
-from eltflow.items.storage import ItemStore, TableSpec, Write
+from eltflow.items.storage import ItemStore, Mutation, TableSpec, Write
 from eltflow.items.syntax import Condition, Path, Update
 from eltflow.items.values import Item
 
@@ -192,6 +193,17 @@ class DynamoDB:
         return {"Item": item}
 
     def put_item(self, request: Request) -> Response:
+        return self.store.transact([self._put(request)])[0]
+
+    def delete_item(self, request: Request) -> Response:
+        return self.store.transact([self._delete(request)])[0]
+
+    def update_item(self, request: Request) -> Response:
+        return self.store.transact([self._update(request)])[0]
+
+    # Each write is validated up front, then becomes a Mutation whose ``decide`` runs inside the
+    # storage transaction (alone, or with others for TransactWriteItems).
+    def _put(self, request: Request) -> Mutation[Response]:
         spec = self._table(request)
         return_values = _return_values(request, allowed=("NONE", "ALL_OLD"))
         exprs = self._expressions(request, condition="ConditionExpression")
@@ -206,9 +218,9 @@ class DynamoDB:
                 out["Attributes"] = old
             return Write(item), out
 
-        return self.store.mutate(spec.name, pk, sk, decide)
+        return Mutation(spec.name, pk, sk, decide)
 
-    def delete_item(self, request: Request) -> Response:
+    def _delete(self, request: Request) -> Mutation[Response]:
         spec = self._table(request)
         return_values = _return_values(request, allowed=("NONE", "ALL_OLD"))
         exprs = self._expressions(request, condition="ConditionExpression")
@@ -221,9 +233,26 @@ class DynamoDB:
                 out["Attributes"] = old
             return Write(None, changed=old is not None), out
 
-        return self.store.mutate(spec.name, pk, sk, decide)
+        return Mutation(spec.name, pk, sk, decide)
 
-    def update_item(self, request: Request) -> Response:
+    def _condition_check(self, request: Request) -> Mutation[Response]:
+        spec = self._table(request)
+        if not request.get("ConditionExpression"):
+            raise errors.validation(
+                "1 validation error detected: Value null at "
+                "'transactItems.1.member.conditionCheck.conditionExpression' failed to satisfy "
+                "constraint: Member must not be null"
+            )
+        exprs = self._expressions(request, condition="ConditionExpression")
+        pk, sk = _key_columns(spec, request.get("Key"))
+
+        def decide(_: TableSpec, old: Item | None) -> tuple[Write, Response]:
+            self._check(exprs, old, request)
+            return Write(None, changed=False), {}
+
+        return Mutation(spec.name, pk, sk, decide)
+
+    def _update(self, request: Request) -> Mutation[Response]:
         spec = self._table(request)
         return_values = _return_values(request, allowed=tuple(_RETURN_VALUES))
         exprs = self._expressions(
@@ -255,7 +284,87 @@ class DynamoDB:
             _check_size(new, updating=True)
             return Write(new), _updated_output(return_values, old, new, touched)
 
-        return self.store.mutate(spec.name, pk, sk, decide)
+        return Mutation(spec.name, pk, sk, decide)
+
+    # -- transactions and batches --------------------------------------------------------------
+    def transact_write_items(self, request: Request) -> Response:
+        """All-or-nothing writes; a failed condition cancels all with per-item reasons."""
+        entries = _check_count(request.get("TransactItems"), "transactItems", 100)
+        builders = {
+            "Put": self._put,
+            "Update": self._update,
+            "Delete": self._delete,
+            "ConditionCheck": self._condition_check,
+        }
+        mutations: list[Mutation[Any]] = []
+        seen: set[tuple[str, str, str]] = set()
+        for entry in entries:
+            if not isinstance(entry, dict) or len(entry) != 1 or next(iter(entry)) not in builders:
+                raise errors.validation(
+                    "TransactItems can only contain one of Check, Put, Update or Delete"
+                )
+            ((kind, body),) = entry.items()
+            m = builders[kind](dict(body))
+            if m.key_tuple in seen:
+                raise errors.validation(
+                    "Transaction request cannot include multiple operations on one item"
+                )
+            seen.add(m.key_tuple)
+            mutations.append(_collecting(m))
+
+        def verify(reasons: list[dict[str, str] | None]) -> None:
+            if any(r is not None for r in reasons):
+                raise errors.TransactionCanceled(
+                    [r if r is not None else {"Code": "None"} for r in reasons]
+                )
+
+        self.store.transact(mutations, verify)
+        return {}
+
+    def transact_get_items(self, request: Request) -> Response:
+        entries = _check_count(request.get("TransactItems"), "transactItems", 100)
+        out = []
+        for entry in entries:
+            get = entry.get("Get") if isinstance(entry, dict) else None
+            if not isinstance(get, dict):
+                raise errors.validation("TransactItems can only contain Get")
+            out.append(self.get_item(dict(get)))
+        return {"Responses": out}
+
+    def batch_get_item(self, request: Request) -> Response:
+        tables = request.get("RequestItems") or {}
+        if sum(len(t.get("Keys") or []) for t in tables.values()) > 100:
+            raise errors.validation("Too many items requested for the BatchGetItem call")
+        responses: dict[str, list[Item]] = {}
+        for table, body in tables.items():
+            items = responses.setdefault(table, [])
+            for key in body.get("Keys") or []:
+                get = {k: v for k, v in body.items() if k != "Keys"}
+                found = self.get_item({**get, "TableName": table, "Key": key})
+                if "Item" in found:
+                    items.append(found["Item"])
+        return {"Responses": responses, "UnprocessedKeys": {}}
+
+    def batch_write_item(self, request: Request) -> Response:
+        tables = request.get("RequestItems") or {}
+        if sum(len(v) for v in tables.values()) > 25:
+            raise errors.validation(
+                "1 validation error detected: Value at 'requestItems' failed to satisfy "
+                "constraint: Map value must satisfy constraint: [Member must have length less "
+                "than or equal to 25, Member must have length greater than or equal to 1]"
+            )
+        mutations: list[Mutation[Any]] = []
+        for table, writes in tables.items():
+            for w in writes:
+                if "PutRequest" in w:
+                    mutations.append(self._put({"TableName": table, **w["PutRequest"]}))
+                elif "DeleteRequest" in w:
+                    mutations.append(self._delete({"TableName": table, **w["DeleteRequest"]}))
+                else:
+                    raise errors.validation("WriteRequest must hold PutRequest or DeleteRequest")
+        for m in mutations:  # each write is atomic on its own, as in DynamoDB
+            self.store.transact([m])
+        return {"UnprocessedItems": {}}
 
     def _check(self, exprs: _Expressions, old: Item | None, request: Request) -> None:
         if exprs.condition is not None and not evaluate(exprs.condition, old, exprs.env):
@@ -405,6 +514,10 @@ DynamoDB.OPERATIONS = {
     "DeleteItem": DynamoDB.delete_item,
     "Query": DynamoDB.query,
     "Scan": DynamoDB.scan,
+    "TransactWriteItems": DynamoDB.transact_write_items,
+    "TransactGetItems": DynamoDB.transact_get_items,
+    "BatchGetItem": DynamoDB.batch_get_item,
+    "BatchWriteItem": DynamoDB.batch_write_item,
 }
 
 
@@ -472,6 +585,39 @@ def _item_key(spec: TableSpec, item: Item) -> tuple[str, str]:
         _reject_empty_key(name, value)
         parts.append(av.key_text(value))
     return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def _check_count(entries: Any, field: str, maximum: int) -> list[Any]:
+    if not isinstance(entries, list) or not entries:
+        raise errors.validation(
+            f"1 validation error detected: Value null at '{field}' failed to satisfy "
+            "constraint: Member must not be null"
+        )
+    if len(entries) > maximum:
+        raise errors.validation(
+            f"1 validation error detected: Value '{entries}' at '{field}' failed to satisfy "
+            f"constraint: Member must have length less than or equal to {maximum}"
+        )
+    return entries
+
+
+def _collecting(m: Mutation[Any]) -> Mutation[dict[str, str] | None]:
+    """Turn a write's failure into its cancellation reason instead of an exception, so a
+    transaction reports every item's reason (DynamoDB's CancellationReasons)."""
+
+    def decide(spec: TableSpec, old: Item | None) -> tuple[Write, dict[str, str] | None]:
+        try:
+            write, _ = m.decide(spec, old)
+        except errors.ConditionalCheckFailed as e:
+            return Write(None, changed=False), {
+                "Code": "ConditionalCheckFailed",
+                "Message": e.message,
+            }
+        except AwsApiError as e:
+            return Write(None, changed=False), {"Code": "ValidationError", "Message": e.message}
+        return write, None
+
+    return Mutation(m.table, m.pk, m.sk, decide)
 
 
 def _segment(spec: TableSpec, items: list[Item], segment: Any, total: Any) -> list[Item]:

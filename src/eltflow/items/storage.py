@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from eltflow.errors import ConflictError
 from eltflow.items import errors
@@ -63,6 +63,24 @@ class Write:
 
     item: Item | None
     changed: bool = True
+
+
+@dataclass(frozen=True)
+class Mutation(Generic[T]):
+    """One item's read-check-write inside a transaction."""
+
+    table: str
+    pk: str
+    sk: str
+    decide: Callable[[TableSpec, Item | None], tuple[Write, T]]
+
+    @property
+    def key(self) -> dict[str, object]:
+        return {"t": self.table, "pk": self.pk, "sk": self.sk}
+
+    @property
+    def key_tuple(self) -> tuple[str, str, str]:
+        return (self.table, self.pk, self.sk)
 
 
 class ItemStore:
@@ -167,58 +185,69 @@ class ItemStore:
         ``decide`` may raise (e.g. ConditionalCheckFailed) to abort without writing. It is
         called again if a PostgreSQL insert race forces a retry, so it must be pure.
         """
+        return self.transact([Mutation(table, pk, sk, decide)])[0]
+
+    def transact(
+        self, mutations: list[Mutation[T]], verify: Callable[[list[T]], None] | None = None
+    ) -> list[T]:
+        """Several read-check-writes in one transaction (TransactWriteItems): every ``decide``
+        runs first, then ``verify(results)`` may raise to abort before anything is written."""
         for _ in range(_MAX_RETRIES):
             try:
-                return self._mutate_once(table, pk, sk, decide)
+                return self._transact_once(mutations, verify)
             except _InsertRace:
                 continue
         raise errors.validation("Too much contention on this item; try again")
 
-    def _mutate_once(
-        self,
-        table: str,
-        pk: str,
-        sk: str,
-        decide: Callable[[TableSpec, Item | None], tuple[Write, T]],
-    ) -> T:
+    def _transact_once(
+        self, mutations: list[Mutation[T]], verify: Callable[[list[T]], None] | None
+    ) -> list[T]:
         pg = self.db.dialect == "postgres"
-        key = {"t": table, "pk": pk, "sk": sk}
+        lock = " FOR UPDATE" if pg else ""
         with self._gated(), self.db.transaction() as conn:
-            spec = self.get_table(table, conn)
-            if spec is None:
-                raise errors.table_not_found()
-            lock = " FOR UPDATE" if pg else ""
-            rows = conn.execute(
-                "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk" + lock,
-                key,
-            )
-            old = json.loads(rows[0]["item"]) if rows else None
-            write, result = decide(spec, old)
-            if not write.changed:
-                return result
-            if write.item is None:
+            olds: dict[int, tuple[TableSpec, Item | None]] = {}
+            # Lock rows in one global order so two transactions never wait on each other.
+            for n, m in sorted(enumerate(mutations), key=lambda e: e[1].key_tuple):
+                spec = self.get_table(m.table, conn)
+                if spec is None:
+                    raise errors.table_not_found()
+                rows = conn.execute(
+                    "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk"
+                    + lock,
+                    m.key,
+                )
+                olds[n] = (spec, json.loads(rows[0]["item"]) if rows else None)
+            decided = [m.decide(*olds[n]) for n, m in enumerate(mutations)]
+            results = [result for _, result in decided]
+            if verify is not None:
+                verify(results)
+            for n, (m, (write, _)) in enumerate(zip(mutations, decided, strict=True)):
+                old = olds[n][1]
+                if not write.changed:
+                    continue
+                if write.item is None:
+                    if old is not None:
+                        conn.execute(
+                            "DELETE FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk",
+                            m.key,
+                        )
+                    continue
+                body = json.dumps(write.item, separators=(",", ":"), ensure_ascii=False)
                 if old is not None:
                     conn.execute(
-                        "DELETE FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk",
-                        key,
+                        "UPDATE item_rows SET item = :item WHERE table_name = :t AND pk = :pk "
+                        "AND sk = :sk",
+                        {**m.key, "item": body},
                     )
-                return result
-            body = json.dumps(write.item, separators=(",", ":"), ensure_ascii=False)
-            if old is not None:
-                conn.execute(
-                    "UPDATE item_rows SET item = :item WHERE table_name = :t AND pk = :pk "
-                    "AND sk = :sk",
-                    {**key, "item": body},
+                    continue
+                inserted = conn.execute(
+                    "INSERT INTO item_rows (table_name, pk, sk, item) VALUES (:t, :pk, :sk, "
+                    ":item) ON CONFLICT (table_name, pk, sk) DO NOTHING RETURNING pk",
+                    {**m.key, "item": body},
                 )
-                return result
-            inserted = conn.execute(
-                "INSERT INTO item_rows (table_name, pk, sk, item) VALUES (:t, :pk, :sk, "
-                ":item) ON CONFLICT (table_name, pk, sk) DO NOTHING RETURNING pk",
-                {**key, "item": body},
-            )
-            if not inserted:
-                raise _InsertRace()
-            return result
+                if not inserted:
+                    raise _InsertRace()
+            return results
 
     @contextmanager
     def _gated(self) -> Iterator[None]:
