@@ -10,6 +10,7 @@ sort_key_type = "S"
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -38,6 +39,10 @@ def _spec(name: str, body: Mapping[str, Any], where: str) -> TableSpec:
     unknown = set(body) - {"partition_key", "partition_key_type", "sort_key", "sort_key_type"}
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    if not 3 <= len(name) <= 255 or not re.fullmatch(r"[a-zA-Z0-9_.-]+", name):
+        raise ConfigError(
+            f"{where}: a table name is 3-255 characters of letters, digits, '_', '-' and '.'"
+        )
     pk = body.get("partition_key")
     if not isinstance(pk, str) or not pk:
         raise ConfigError(f"{where}: partition_key is required (the attribute name, e.g. JobID)")

@@ -17,6 +17,9 @@ class LambdaContext:
     deadline: float | None = None
     log_group_name: str = field(default="")
     log_stream_name: str = field(default="")
+    # Present on AWS's context too; None unless invoked from a mobile SDK.
+    identity: object | None = None
+    client_context: object | None = None
 
     def __post_init__(self) -> None:
         self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
