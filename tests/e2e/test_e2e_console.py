@@ -132,9 +132,17 @@ class Console:
         self.driver.get(f"{self.base}/#{fragment}")
 
     def until(self, predicate: Callable[[Any], Any], timeout: float = 20) -> Any:
+        from selenium.common.exceptions import TimeoutException
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(predicate)
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(predicate)
+        except TimeoutException as e:
+            # Say what the page showed instead: far more useful than selenium's empty message.
+            page = self.text_of("app")[:3000]
+            raise AssertionError(
+                f"timed out after {timeout} s; {self.driver.current_url} shows:\n{page}"
+            ) from e
 
     # Read in one script call: live refresh re-renders the page, so an element found by one
     # call may be gone by the next.
@@ -161,7 +169,8 @@ class Console:
 
 
 @pytest.fixture(scope="module")
-def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One headless Chromium for the module, with a fresh profile."""
     problem = _chromium_problem()
     if problem is not None:
         if os.environ.get("CI") == "true":
@@ -170,16 +179,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    folder = tmp_path_factory.mktemp("console")
-    # A project with an audit table, so the jobs page has a real DynamoDB-style table.
-    (folder / "eltflow.toml").write_text('[tables.JobAudit]\npartition_key = "JobID"\n')
-    app = build_app(load_settings(folder, environ={}))
-    tasks = Tasks()
-    app.register(FLAKY, tasks.flaky)
-    app.register(GATED, tasks.gated)
-    server = Server(
-        app, port=0, scheduler=False, worker_options={"poll_seconds": 0.05, "lease_seconds": 10}
-    )
+    profile = tmp_path_factory.mktemp("chromium-profile")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in (
@@ -193,18 +193,37 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         "--disable-sync",
         "--disable-dev-shm-usage",
         "--window-size=1400,1000",
-        f"--user-data-dir={folder / 'chromium-profile'}",
+        f"--user-data-dir={profile}",
     ):
         options.add_argument(arg)
-    with server.running():
-        driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-        try:
-            yield Console(app=app, base=server.url, driver=driver, tasks=tasks)
-        finally:
-            driver.quit()
-            tasks.gate.set()
-    app.close()
-    shutil.rmtree(folder / "chromium-profile", ignore_errors=True)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def console(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    folder = tmp_path_factory.mktemp("console")
+    # A project with an audit table, so the jobs page has a real DynamoDB-style table.
+    (folder / "eltflow.toml").write_text('[tables.JobAudit]\npartition_key = "JobID"\n')
+    app = build_app(load_settings(folder, environ={}))
+    tasks = Tasks()
+    app.register(FLAKY, tasks.flaky)
+    app.register(GATED, tasks.gated)
+    server = Server(
+        app, port=0, scheduler=False, worker_options={"poll_seconds": 0.05, "lease_seconds": 10}
+    )
+    try:
+        with server.running():
+            try:
+                yield Console(app=app, base=server.url, driver=browser, tasks=tasks)
+            finally:
+                tasks.gate.set()  # before the server waits for in-flight tasks
+    finally:
+        app.close()
 
 
 def _execution_page(arn: str) -> str:
@@ -398,3 +417,86 @@ def test_token_protected_console_asks_for_the_token(console: Console) -> None:
             lambda d: "hello" in console.text_of("executions")
         )  # started by an earlier test
         console.driver.execute_script("sessionStorage.clear()")
+
+
+@pytest.fixture(scope="module")
+def reference(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+    """The reference pipeline's project (TPC-H SF 0.01 staging in DuckDB, audit table, state
+    machine), served like ``eltflow serve`` does."""
+    from eltflow.pipelines.reference import settings_for
+    from eltflow.pipelines.reference.project import ensure_config, load_staging, prepare
+
+    folder = tmp_path_factory.mktemp("reference")
+    ensure_config(folder)
+    settings = load_settings(folder, environ={})
+    load_staging(settings, settings_for(settings), 0.01)
+    app = build_app(settings)
+    try:
+        prepare(app, settings_for(settings))
+        server = Server(app, port=0, scheduler=False, worker_options={"poll_seconds": 0.05})
+        with server.running():
+            yield Console(app=app, base=server.url, driver=browser, tasks=Tasks())
+    finally:
+        app.close()
+
+
+def _start_from_form(console: Console, machine: str, payload: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    console.open(f"/machine/{machine}")
+    box = console.until(lambda d: d.find_element(By.ID, "start-input"))
+    box.clear()
+    box.send_keys(payload)
+    before = console.driver.current_url
+    console.driver.find_element(By.ID, "btn-start").click()
+    console.until(lambda d: d.current_url != before and "#/execution/" in d.current_url)
+
+
+def _reset_job_from_jobs_page(console: Console, job_id: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    console.open("/jobs")
+    console.until(lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job="{job_id}"]'))
+    console.driver.find_element(By.CSS_SELECTOR, f'button[data-job="{job_id}"]').click()
+    console.until(lambda d: d.switch_to.alert).accept()
+
+
+def test_reference_pipeline_from_the_console(reference: Console) -> None:
+    from eltflow.pipelines.reference import settings_for
+    from eltflow.pipelines.reference.project import run_batch
+
+    config = settings_for(reference.app.settings)
+    payload = json.dumps({"JobID": config.job_id})
+
+    # Start it from the machine page and watch the states turn green.
+    _start_from_form(reference, config.state_machine, payload)
+    reference.until(lambda d: reference.header_status() == "SUCCEEDED", timeout=60)
+    for state in ("AcquireLock", "LoadSupplierDim", "LoadCustomerDim", "LoadFact", "ReleaseLock"):
+        assert reference.node_status(state) == "SUCCEEDED", state
+    assert reference.node_status("JobFailed") == "NOT_REACHED"
+    reference.open("/jobs")
+    reference.until(lambda d: "Ready" in reference.text_of("jobs"))
+
+    # Break the fact load's input: the failed load is caught (orange), the run ends red.
+    dataapi = reference.app.services["redshift-data"]
+    run_batch(dataapi, config, ["ALTER TABLE staging.orders RENAME TO orders_missing"])
+    try:
+        _start_from_form(reference, config.state_machine, payload)
+        reference.until(lambda d: reference.header_status() == "FAILED", timeout=60)
+        assert reference.node_status("LoadFact") == "CAUGHT"
+        assert reference.node_status("MarkJobFailed") == "SUCCEEDED"
+        statuses = reference.driver.execute_script(
+            "return [...document.querySelectorAll('g.node')].map(n => n.dataset.status)"
+        )
+        assert "FAILED" in statuses
+        reference.driver.save_screenshot("/tmp/eltflow-console-reference.png")
+    finally:
+        run_batch(dataapi, config, ["ALTER TABLE staging.orders_missing RENAME TO orders"])
+
+    # The audit item says Failed; reset it from the jobs page.
+    reference.open("/jobs")
+    reference.until(lambda d: "Failed" in reference.text_of("jobs"))
+    _reset_job_from_jobs_page(reference, config.job_id)
+    reference.until(
+        lambda d: "Ready" in reference.text_of("jobs") and "Failed" not in reference.text_of("jobs")
+    )
