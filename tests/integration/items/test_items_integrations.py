@@ -183,11 +183,14 @@ def test_boto3_shaped_client(
 
 
 def test_bad_table_config_names_the_key(tmp_path: Path) -> None:
-    (tmp_path / "eltflow.toml").write_text('[tables.X]\nsort_key = "a"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"\[tables.X\]: partition_key is required"):
+    (tmp_path / "eltflow.toml").write_text('[tables.Xyz]\nsort_key = "a"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\[tables.Xyz\]: partition_key is required"):
+        table_specs(load_settings(tmp_path, environ={}))
+    (tmp_path / "eltflow.toml").write_text('[tables.X]\npartition_key = "a"\n', "utf-8")
+    with pytest.raises(ConfigError, match=r"\[tables.X\]: a table name is 3-255 characters"):
         table_specs(load_settings(tmp_path, environ={}))
     (tmp_path / "eltflow.toml").write_text(
-        '[tables.X]\npartition_key = "a"\npartition_key_type = "Z"\n', encoding="utf-8"
+        '[tables.Xyz]\npartition_key = "a"\npartition_key_type = "Z"\n', encoding="utf-8"
     )
     with pytest.raises(ConfigError, match="partition_key_type must be one of S, N, B"):
         table_specs(load_settings(tmp_path, environ={}))
