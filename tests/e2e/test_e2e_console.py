@@ -490,6 +490,7 @@ def test_reference_pipeline_from_the_console(reference: Console) -> None:
         )
         assert "FAILED" in statuses
         reference.driver.save_screenshot("/tmp/eltflow-console-reference.png")
+        _check_states_and_events_tabs(reference)
     finally:
         run_batch(dataapi, config, ["ALTER TABLE staging.orders_missing RENAME TO orders"])
 
@@ -500,3 +501,31 @@ def test_reference_pipeline_from_the_console(reference: Console) -> None:
     reference.until(
         lambda d: "Ready" in reference.text_of("jobs") and "Failed" not in reference.text_of("jobs")
     )
+
+
+def _check_states_and_events_tabs(console: Console) -> None:
+    """The States tab lists each state run with its status; the Events tab pages by 25."""
+    from selenium.webdriver.common.by import By
+
+    arn = console.driver.execute_script(
+        "return decodeURIComponent(location.hash.slice('#/execution/'.length))"
+    )
+    events = console.app.service.get_execution_history(execution_arn=arn)["events"]
+    assert isinstance(events, list) and len(events) > 25
+    console.driver.find_element(By.CSS_SELECTOR, 'button[data-tab="table"]').click()
+    console.until(lambda d: "LoadFact" in console.text_of("state-table"))
+    rows = console.driver.execute_script(
+        "return [...document.querySelectorAll('#state-table tbody tr')]"
+        ".map(r => [r.cells[0].innerText, r.cells[2].innerText])"
+    )
+    assert ["LoadFact", "CAUGHT"] in rows and ["LoadSupplierDim", "SUCCEEDED"] in rows
+    console.driver.find_element(By.CSS_SELECTOR, 'button[data-tab="events"]').click()
+    pages = -(-len(events) // 25)
+    console.until(lambda d: f"Page 1 of {pages} · {len(events)} events" in console.text_of("app"))
+    assert len(console.driver.find_elements(By.CSS_SELECTOR, "#events tbody tr")) == 25
+    console.driver.find_element(By.ID, "events-next").click()
+    console.until(lambda d: f"Page 2 of {pages}" in console.text_of("app"))
+    first_id = console.driver.execute_script(
+        "return document.querySelector('#events tbody tr').cells[0].innerText"
+    )
+    assert first_id == "26"

@@ -97,16 +97,30 @@ const App = (() => {
   }
 
   // ---- one execution -----------------------------------------------------------------------
+  // The whole history, page by page (an execution has at most 25,000 events).
+  async function allEvents(arn) {
+    const out = [];
+    let next = null;
+    do {
+      const q = new URLSearchParams({ maxResults: "1000" });
+      if (next) q.set("nextToken", next);
+      const page = await api(`/executions/${enc(arn)}/history?${q}`);
+      out.push(...(page.events || []));
+      next = page.nextToken || null;
+    } while (next && out.length < 25000);
+    return out;
+  }
+
   async function executionPage(arn) {
-    let selected = null, tab = "graph";
+    let selected = null, tab = "graph", eventPage = 0;
+    const EVENTS_PER_PAGE = 25; // as the Step Functions console pages its event view
     const head = h("div"), graphBox = h("div", { class: "graph", id: "graph" }), detail = h("div", { class: "card", id: "state-detail" }, h("p", { class: "muted" }, "Select a state to see its input and output."));
     const tabs = h("div", { class: "tabs" }), tabBody = h("div");
     $app.replaceChildren(head, tabs, tabBody);
     async function refresh() {
-      const [ex, hist, def] = await Promise.all([
-        api(`/executions/${enc(arn)}`), api(`/executions/${enc(arn)}/history`), api(`/executions/${enc(arn)}/definition`),
+      const [ex, events, def] = await Promise.all([
+        api(`/executions/${enc(arn)}`), allEvents(arn), api(`/executions/${enc(arn)}/definition`),
       ]);
-      const events = hist.events || [];
       const { status, runs } = Graph.statuses(events);
       const stop = h("button", { class: "danger", id: "btn-stop", disabled: ex.status !== "RUNNING" }, "Stop");
       stop.onclick = async () => { try { await api(`/executions/${enc(arn)}/stop`, { method: "POST", body: "{}" }); toast("Stop requested"); refresh(); } catch (e) { toast(e.message); } };
@@ -148,11 +162,21 @@ const App = (() => {
               h("td", {}, h("div", { class: "timeline" }, h("span", { style: `left:${left}%;width:${width}%;background:${color}` }))));
           }))));
       } else if (tab === "events") {
-        tabBody.replaceChildren(h("table", { id: "events" }, h("thead", {}, h("tr", {}, ["ID", "Type", "Step", "Timestamp", "Details"].map((c) => h("th", {}, c)))),
-          h("tbody", {}, events.map((e) => {
+        const pages = Math.max(1, Math.ceil(events.length / EVENTS_PER_PAGE));
+        eventPage = Math.min(eventPage, pages - 1);
+        const shown = events.slice(eventPage * EVENTS_PER_PAGE, (eventPage + 1) * EVENTS_PER_PAGE);
+        const pageButton = (label, to, id) => {
+          const b = h("button", { id, disabled: to < 0 || to >= pages }, label);
+          b.onclick = () => { eventPage = to; refresh(); };
+          return b;
+        };
+        const pager = h("div", { class: "pager" }, pageButton("‹ Previous", eventPage - 1, "events-prev"), ` Page ${eventPage + 1} of ${pages} · ${events.length} events (AWS keeps at most 25,000) `, pageButton("Next ›", eventPage + 1, "events-next"));
+        tabBody.replaceChildren(pager, h("table", { id: "events" }, h("thead", {}, h("tr", {}, ["ID", "Type", "Step", "Timestamp", "Details"].map((c) => h("th", {}, c)))),
+          h("tbody", {}, shown.map((e) => {
             const detailsKey = Object.keys(e).find((k) => k.endsWith("EventDetails"));
             const d = detailsKey ? e[detailsKey] : null;
-            return h("tr", {}, h("td", {}, String(e.id)), h("td", {}, e.type), h("td", {}, (d && d.name) || ""), h("td", {}, fmt(e.timestamp)), h("td", {}, d ? h("pre", {}, pretty(d)) : ""));
+            const kind = /(Failed|TimedOut|Aborted)$/.test(e.type) ? "ev-fail" : /Succeeded$/.test(e.type) ? "ev-ok" : "";
+            return h("tr", { class: kind }, h("td", {}, String(e.id)), h("td", {}, e.type), h("td", {}, (d && d.name) || ""), h("td", {}, fmt(e.timestamp)), h("td", {}, d ? h("pre", {}, pretty(d)) : ""));
           }))));
       } else {
         tabBody.replaceChildren(h("div", { class: "row" }, h("div", { class: "grow card" }, h("h2", {}, "Input"), h("pre", {}, pretty(ex.input))), h("div", { class: "grow card" }, h("h2", {}, "Output"), h("pre", { id: "exec-output" }, pretty(ex.output)))));
