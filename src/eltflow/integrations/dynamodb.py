@@ -2,9 +2,10 @@
 updateItem|deleteItem`` and the SDK integration ``arn:aws:states:::aws-sdk:dynamodb:<action>``.
 
 Parameters are DynamoDB's request (typed attribute values). Errors, as on AWS, are named
-``DynamoDB.<Code>`` for the optimized integration (``DynamoDB.ConditionalCheckFailedException``)
-and ``DynamoDb.<Code>`` for the SDK integration — AWS spells the service prefix differently in
-the two (the SDK integration uses the Java SDK v2 service name).
+``DynamoDB.<Exception>`` for the optimized integration (``DynamoDB.ConditionalCheckFailedException``)
+and ``DynamoDb.<Exception>`` for the SDK integration — AWS spells the service prefix differently
+in the two (the SDK integration uses the Java SDK v2 service name); codes the SDKs do not model
+(ValidationException) take the SDK's base exception name (see MODELED).
 """
 
 from __future__ import annotations
@@ -23,12 +24,37 @@ from eltflow.types import JSON
 
 OPTIMIZED = "arn:aws:states:::dynamodb:"
 SDK = "arn:aws:states:::aws-sdk:dynamodb:"
+# Exceptions the AWS SDKs for Java model for DynamoDB. Step Functions names an error after the
+# SDK's exception class, so any other code (ValidationException above all) surfaces as the
+# SDK's base class: AmazonDynamoDBException (optimized, SDK v1) / DynamoDbException (aws-sdk,
+# SDK v2) — e.g. "DynamoDB.AmazonDynamoDBException" for a bad UpdateExpression, as AWS's own
+# semaphore sample documents; the Cause still carries "Error Code: ValidationException".
+MODELED = frozenset(
+    {
+        "ConditionalCheckFailedException",
+        "ResourceNotFoundException",
+        "ResourceInUseException",
+        "ProvisionedThroughputExceededException",
+        "ItemCollectionSizeLimitExceededException",
+        "LimitExceededException",
+        "InternalServerErrorException",
+        "TransactionCanceledException",
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "IdempotentParameterMismatchException",
+        "RequestLimitExceeded",
+    }
+)
 OPTIMIZED_ACTIONS = {
     "getItem": "GetItem",
     "putItem": "PutItem",
     "updateItem": "UpdateItem",
     "deleteItem": "DeleteItem",
 }
+
+
+def _exception(code: str) -> str:
+    return code if code.endswith("Exception") else f"{code}Exception"
 
 
 def _params(request: TaskRequest, action: str, prefix: str) -> dict[str, Any]:
@@ -64,8 +90,9 @@ class DynamoDBIntegration:
             try:
                 out = self.service.call(action, params)
             except AwsApiError as e:
+                name = e.code if e.code in MODELED else "AmazonDynamoDBException"
                 raise StatesError(
-                    f"DynamoDB.{e.code}",
+                    f"DynamoDB.{_exception(name)}",
                     sdk_v1_cause(e.message, "AmazonDynamoDBv2", 400, e.code, rid),
                 ) from e
             result: dict[str, JSON] = dict(out)
@@ -76,9 +103,9 @@ class DynamoDBIntegration:
         try:
             out = self.service.call(name, params)
         except AwsApiError as e:
-            code = e.code if e.code.endswith("Exception") else f"{e.code}Exception"
+            name = e.code if e.code in MODELED else "DynamoDbException"
             raise StatesError(
-                f"DynamoDb.{code}", sdk_v2_cause(e.message, "DynamoDb", 400, rid)
+                f"DynamoDb.{_exception(name)}", sdk_v2_cause(e.message, "DynamoDb", 400, rid)
             ) from e
         return dict(out)
 

@@ -26,8 +26,24 @@ SDK = "arn:aws:states:::aws-sdk:sns:"
 _STATUS = {"NotFound": 404, "AuthorizationError": 403}
 
 
-def _exception(code: str) -> str:
-    return code if code.endswith("Exception") else f"{code}Exception"
+# SNS error codes the AWS SDKs for Java model (code → exception class). Any other code surfaces
+# as the SDK's base class, AmazonSNSException (SDK v1) / SnsException (SDK v2).
+MODELED = {
+    "NotFound": "NotFoundException",
+    "InvalidParameter": "InvalidParameterException",
+    "ParameterValueInvalid": "InvalidParameterValueException",
+    "AuthorizationError": "AuthorizationErrorException",
+    "InternalError": "InternalErrorException",
+    "Throttled": "ThrottledException",
+    "TopicLimitExceeded": "TopicLimitExceededException",
+    "SubscriptionLimitExceeded": "SubscriptionLimitExceededException",
+    "KMSDisabled": "KMSDisabledException",
+    "ValidationException": "ValidationException",
+}
+
+
+def _exception(code: str, base: str) -> str:
+    return MODELED.get(code, base)
 
 
 class SnsIntegration:
@@ -44,7 +60,8 @@ class SnsIntegration:
             except AwsApiError as e:
                 status = _STATUS.get(e.code, 400)
                 raise StatesError(
-                    f"Sns.{_exception(e.code)}", sdk_v2_cause(e.message, "Sns", status, rid)
+                    f"Sns.{_exception(e.code, 'SnsException')}",
+                    sdk_v2_cause(e.message, "Sns", status, rid),
                 ) from e
         body = dict(params)
         if "Message" in body and not isinstance(body["Message"], str):
@@ -54,7 +71,7 @@ class SnsIntegration:
         except AwsApiError as e:
             status = _STATUS.get(e.code, 400)
             raise StatesError(
-                f"SNS.{_exception(e.code)}",
+                f"SNS.{_exception(e.code, 'AmazonSNSException')}",
                 sdk_v1_cause(e.message, "AmazonSNS", status, e.code, rid),
             ) from e
         result: dict[str, JSON] = {"MessageId": out["MessageId"]}

@@ -252,3 +252,22 @@ def test_parallel_scan_segments_are_disjoint_and_complete(ddb: DynamoDB) -> None
         page = ddb.scan({"TableName": "JobAudit", "Segment": segment, "TotalSegments": 4})
         seen += [i["JobID"]["S"] for i in page["Items"]]
     assert sorted(seen) == sorted(f"job-{n}" for n in range(40))
+
+
+def test_unmodeled_codes_take_the_sdk_base_exception_name(ddb: DynamoDB) -> None:
+    """ValidationException has no SDK class: Step Functions reports the SDK's base exception."""
+    registry = Registry()
+    register(registry, ddb)
+    bad = {
+        "TableName": "JobAudit",
+        "Key": {"JobID": {"S": "1"}},
+        "UpdateExpression": "SET a = ",
+    }
+    with pytest.raises(StatesError) as e:
+        _task(registry, "arn:aws:states:::dynamodb:updateItem", bad)
+    assert e.value.error == "DynamoDB.AmazonDynamoDBException"
+    assert "Error Code: ValidationException;" in e.value.cause
+    assert e.value.cause.startswith('Invalid UpdateExpression: Syntax error; token: "<EOF>"')
+    with pytest.raises(StatesError) as e:
+        _task(registry, "arn:aws:states:::aws-sdk:dynamodb:updateItem", bad)
+    assert e.value.error == "DynamoDb.DynamoDbException"
