@@ -2,10 +2,11 @@
 updateItem|deleteItem`` and the SDK integration ``arn:aws:states:::aws-sdk:dynamodb:<action>``.
 
 Parameters are DynamoDB's request (typed attribute values). Errors, as on AWS, are named
-``DynamoDB.<Exception>`` for the optimized integration (``DynamoDB.ConditionalCheckFailedException``)
-and ``DynamoDb.<Exception>`` for the SDK integration — AWS spells the service prefix differently
-in the two (the SDK integration uses the Java SDK v2 service name); codes the SDKs do not model
-(ValidationException) take the SDK's base exception name (see MODELED).
+``DynamoDB.<Exception>`` for the optimized integration
+(``DynamoDB.ConditionalCheckFailedException``) and ``DynamoDb.<Exception>`` for the SDK
+integration — AWS spells the service prefix differently in the two (the SDK integration uses
+the Java SDK v2 service name); codes the SDKs do not model (ValidationException) take the
+SDK's base exception name (see MODELED).
 """
 
 from __future__ import annotations
