@@ -25,6 +25,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
@@ -147,7 +148,7 @@ class Server:
                 self.stop()
                 cause = self._errors[0] if self._errors else None
                 raise ConfigError(f"the HTTP server did not start on {self.url}") from cause
-            threading.Event().wait(0.02)
+            time.sleep(0.02)
             waited += 0.02
 
     def stop(self, timeout: float = 60.0) -> None:
@@ -158,16 +159,26 @@ class Server:
         if self._stopped:
             return
         self._stopped = True
-        if self._http is not None:
-            self._http.should_exit = True
-        self._scheduler_stop.set()
-        self.worker.stop()
-        for thread in self._threads:
-            thread.join(timeout)
-            if thread.is_alive():
-                log.warning("%s did not stop within %.0f s", thread.name, timeout)
+        # In this order: no new requests (so nothing new gets started), no new fires, then the
+        # worker records what is in flight and releases its executions.
+        steps: list[tuple[str, Callable[[], None]]] = [
+            ("eltflow-http", self._stop_http),
+            ("eltflow-scheduler", self._scheduler_stop.set),
+            ("eltflow-worker", self.worker.stop),
+        ]
+        for name, request_stop in steps:
+            request_stop()
+            for thread in self._threads:
+                if thread.name == name:
+                    thread.join(timeout)
+                    if thread.is_alive():
+                        log.warning("%s did not stop within %.0f s", name, timeout)
         if self._sock is not None:
             self._sock.close()
+
+    def _stop_http(self) -> None:
+        if self._http is not None:
+            self._http.should_exit = True
 
     @contextmanager
     def running(self) -> Iterator[Server]:
