@@ -529,3 +529,31 @@ def _check_states_and_events_tabs(console: Console) -> None:
         "return document.querySelector('#events tbody tr').cells[0].innerText"
     )
     assert first_id == "26"
+
+
+def test_schedules_page_shows_next_fires_and_pauses(console: Console) -> None:
+    from selenium.webdriver.common.by import By
+
+    from eltflow.scheduler.model import Schedule
+    from eltflow.scheduler.store import ScheduleStore
+
+    console.machine("scheduled", PASS)
+    ScheduleStore(console.app.db).create(
+        Schedule(name="nightly", expression="cron(30 2 * * ? *)", state_machine="scheduled"),
+        console.app.clock.now(),
+    )
+    console.open("/schedules")
+    row = 'tr[data-schedule-row="nightly"]'
+    console.until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
+    text = "return document.querySelector(arguments[0]).innerText"
+    shown = console.driver.execute_script(text, row)
+    assert "cron(30 2 * * ? *)" in shown and "ENABLED" in shown and "none yet" in shown
+    times = console.driver.execute_script(
+        "return [...document.querySelectorAll(arguments[0] + ' td:nth-child(5) div')].length", row
+    )
+    assert times == 3  # the next three fire times
+    console.driver.find_element(By.CSS_SELECTOR, 'button[data-schedule="nightly"]').click()
+    console.until(lambda d: "DISABLED" in d.execute_script(text, row))
+    assert ScheduleStore(console.app.db).get("nightly").state.value == "DISABLED"
+    console.driver.find_element(By.CSS_SELECTOR, 'button[data-schedule="nightly"]').click()
+    console.until(lambda d: "ENABLED" in d.execute_script(text, row))
