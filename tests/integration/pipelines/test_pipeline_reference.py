@@ -1,0 +1,288 @@
+"""The reference pipeline end to end, on DuckDB and on PostgreSQL, with the real generator.
+
+Scale factor 0.01 keeps each run to a second or two while still exercising every path.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from eltflow.app import App, build_app
+from eltflow.config import load_settings
+from eltflow.pipelines import jobs
+from eltflow.pipelines.reference import ReferenceConfig, definition, settings_for
+from eltflow.pipelines.reference.project import (
+    ensure_config,
+    load_staging,
+    prepare,
+    run_batch,
+)
+
+SF = 0.01
+
+
+@dataclass
+class Project:
+    app: App
+    config: ReferenceConfig
+    machine_arn: str
+    dir: Path
+
+    def sql(self, text: str) -> list[dict[str, Any]]:
+        return jobs.query(
+            self.app.services["redshift-data"],
+            text,
+            cluster=self.config.cluster,
+            database=self.config.database,
+        )
+
+    def start(self, name: str, machine_arn: str | None = None) -> str:
+        out = self.app.service.start_execution(
+            state_machine_arn=machine_arn or self.machine_arn,
+            input=json.dumps({"JobID": self.config.job_id}),
+            name=name,
+        )
+        return str(out["executionArn"])
+
+    def run(self, threads: int = 16) -> None:
+        self.app.worker(threads=threads).run(until_idle=True)
+
+    def describe(self, arn: str) -> dict[str, Any]:
+        out: dict[str, Any] = self.app.service.describe_execution(execution_arn=arn)
+        return out
+
+    def history(self, arn: str) -> list[dict[str, Any]]:
+        out = self.app.service.get_execution_history(execution_arn=arn, max_results=25000)
+        events = cast(list[dict[str, Any]], out["events"])
+        return events
+
+    def job(self) -> dict[str, Any]:
+        rows = [
+            j
+            for j in jobs.list_jobs(self.app.services["dynamodb"])
+            if str(j.get("JobID")) == self.config.job_id
+        ]
+        return rows[0]
+
+
+def _open(project_dir: Path, toml_extra: str = "") -> Iterator[Project]:
+    ensure_config(project_dir)
+    if toml_extra:
+        path = project_dir / "eltflow.toml"
+        path.write_text(toml_extra + "\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    settings = load_settings(project_dir, environ={})
+    config = settings_for(settings)
+    load_staging(settings, config, SF)
+    app = build_app(settings)
+    try:
+        prepared = prepare(app, config)
+        yield Project(app, config, prepared["stateMachineArn"], project_dir)
+    finally:
+        app.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Project]:
+    extra = ""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("pg_url")
+        extra = f'state = "{url}"\nwarehouse = "{url}"\n'
+    yield from _open(tmp_path / "project", extra)
+
+
+def _table(project: Project, name: str, order: str) -> list[dict[str, Any]]:
+    return project.sql(f"SELECT * FROM {name} ORDER BY {order}")
+
+
+def _fact(project: Project) -> list[dict[str, Any]]:
+    rows = _table(
+        project, "public.fact_yearly_sale", "order_year, supplier_nation, customer_nation"
+    )
+    return [{k: v for k, v in r.items() if k != "loaded_at"} for r in rows]
+
+
+def _dims(project: Project) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    return (
+        _table(project, "public.supplier", "s_suppkey"),
+        _table(project, "public.customer", "c_custkey"),
+    )
+
+
+def test_a_run_loads_tpch_counts_and_exact_revenue(project: Project) -> None:
+    arn = project.start("first")
+    project.run()
+    desc = project.describe(arn)
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"])["outcome"] == "SUCCEEDED"
+    counts = {
+        r["t"]: int(r["n"])
+        for r in project.sql(
+            "SELECT 'customer' AS t, COUNT(*) AS n FROM public.customer "
+            "UNION ALL SELECT 'supplier', COUNT(*) FROM public.supplier"
+        )
+    }
+    assert counts == {"customer": int(150_000 * SF), "supplier": int(10_000 * SF)}
+    fact_total = project.sql("SELECT SUM(revenue) AS r FROM public.fact_yearly_sale")[0]["r"]
+    staging_total = project.sql(
+        "SELECT SUM(l_extendedprice * (1 - l_discount)) AS r FROM staging.lineitem"
+    )[0]["r"]
+    assert Decimal(str(fact_total)) == Decimal(str(staging_total))
+    assert project.job()["JobState"] == "Ready"
+    history = project.sql("SELECT outcome FROM public.etl_run_history")
+    assert [h["outcome"] for h in history] == ["SUCCEEDED"]
+
+
+def test_a_second_run_gives_identical_tables(project: Project) -> None:
+    project.start("one")
+    project.run()
+    before = (_dims_no_ts(project), _fact(project))
+    arn = project.start("two")
+    project.run()
+    assert project.describe(arn)["status"] == "SUCCEEDED"
+    assert (_dims_no_ts(project), _fact(project)) == before
+
+
+def _dims_no_ts(project: Project) -> tuple[list[dict[str, Any]], ...]:
+    return tuple(
+        [{k: v for k, v in r.items() if k != "loaded_at"} for r in rows] for rows in _dims(project)
+    )
+
+
+def test_a_run_while_the_lock_is_held_ends_quietly_and_is_recorded(project: Project) -> None:
+    # Another run holds the lock with a live lease.
+    project.app.services["dynamodb"].call(
+        "UpdateItem",
+        {
+            "TableName": project.config.audit_table,
+            "Key": {"JobID": {"S": project.config.job_id}},
+            "UpdateExpression": "SET JobState = :r, LeaseUntil = :l",
+            "ExpressionAttributeValues": {
+                ":r": {"S": "Running"},
+                ":l": {"S": "2999-01-01T00:00:00.000Z"},
+            },
+        },
+    )
+    arn = project.start("while-held")
+    project.run()
+    desc = project.describe(arn)
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(desc["output"])["outcome"] == "SKIPPED"
+    entered = {
+        e["stateEnteredEventDetails"]["name"]
+        for e in project.history(arn)
+        if "stateEnteredEventDetails" in e
+    }
+    assert "LoadDimensions" not in entered
+    assert [r["outcome"] for r in project.sql("SELECT outcome FROM public.etl_run_history")] == [
+        "SKIPPED"
+    ]
+    assert project.sql("SELECT COUNT(*) AS n FROM public.customer")[0]["n"] == 0
+
+
+def test_fifty_concurrent_starts_load_exactly_once(project: Project) -> None:
+    arns: list[str] = []
+    lock = threading.Lock()
+
+    def start(i: int) -> None:
+        arn = project.start(f"concurrent-{i}")
+        with lock:
+            arns.append(arn)
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Enough task threads that every start reaches the lock while the winner is loading;
+    # otherwise a late starter may rightly find the job Ready again after the winner ends.
+    project.run(threads=64)
+    outcomes = [json.loads(project.describe(a)["output"])["outcome"] for a in arns]
+    assert sorted(set(outcomes)) == ["SKIPPED", "SUCCEEDED"]
+    assert outcomes.count("SUCCEEDED") == 1
+    loads = sum(
+        1
+        for a in arns
+        for e in project.history(a)
+        if e.get("stateEnteredEventDetails", {}).get("name") == "LoadFact"
+    )
+    assert loads == 1
+    recorded = project.sql(
+        "SELECT outcome, COUNT(*) AS n FROM public.etl_run_history GROUP BY outcome"
+    )
+    assert {r["outcome"]: int(r["n"]) for r in recorded} == {"SUCCEEDED": 1, "SKIPPED": 49}
+
+
+def test_fact_failure_is_recorded_notified_and_redrive_completes_it(project: Project) -> None:
+    project.start("good")
+    project.run()
+    fact_before = _fact(project)
+    run_batch(
+        project.app.services["redshift-data"],
+        project.config,
+        ["ALTER TABLE staging.orders RENAME TO orders_missing"],
+    )
+    arn = project.start("broken")
+    project.run()
+    desc = project.describe(arn)
+    assert desc["status"] == "FAILED"
+    assert _fact(project) == fact_before  # the failed rebuild rolled back
+    dims_after_failure = _dims(project)
+    job = project.job()
+    assert job["JobState"] == "Failed" and "orders" in job["JobError"]
+    log = project.dir / ".eltflow" / "notifications.jsonl"
+    notes = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert any("LoadFact" in json.dumps(n) for n in notes)
+    assert [
+        r["outcome"]
+        for r in project.sql("SELECT outcome FROM public.etl_run_history ORDER BY started_at")
+    ] == [
+        "SUCCEEDED",
+        "FAILED",
+    ]
+
+    run_batch(
+        project.app.services["redshift-data"],
+        project.config,
+        ["ALTER TABLE staging.orders_missing RENAME TO orders"],
+    )
+    project.app.service.redrive_execution(execution_arn=arn)
+    project.run()
+    desc = project.describe(arn)
+    assert desc["status"] == "SUCCEEDED" and desc["redriveCount"] == 1
+    events = project.history(arn)
+    redriven_at = next(i for i, e in enumerate(events) if e["type"] == "ExecutionRedriven")
+    after = {
+        e["stateEnteredEventDetails"]["name"]
+        for e in events[redriven_at:]
+        if "stateEnteredEventDetails" in e
+    }
+    assert {"LoadSupplierDim", "LoadCustomerDim", "LoadDimensions"}.isdisjoint(after)
+    assert "RetryLoadFact" in after
+    assert _dims(project) == dims_after_failure  # not reloaded by the redrive
+    assert _fact(project) == fact_before
+    assert project.job()["JobState"] == "Ready"
+
+
+def test_both_definitions_give_identical_tables(tmp_path: Path) -> None:
+    results = []
+    for variant in ("lambda", "sdk"):
+        for project in _open(tmp_path / variant):
+            arn = project.machine_arn
+            if variant == "sdk":
+                out = project.app.service.create_state_machine(
+                    name="reference-elt-sdk", definition=definition("sdk", project.config)
+                )
+                arn = str(out["stateMachineArn"])
+            run = project.start(f"{variant}-run", arn)
+            project.run()
+            assert project.describe(run)["status"] == "SUCCEEDED", project.describe(run)
+            results.append((_dims_no_ts(project), _fact(project)))
+    assert results[0] == results[1]
