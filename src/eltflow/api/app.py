@@ -3,6 +3,8 @@
 Handlers are thin: they parse the request, call the same services the CLI uses, and return
 AWS-shaped JSON. Errors map to HTTP statuses in one place (:func:`_error_response`).
 Sync endpoints run in Starlette's thread pool, which suits our synchronous drivers.
+With a token (``eltflow serve`` off loopback), every ``/api/`` request must carry it; the
+console's static shell loads without it and asks for it.
 """
 
 from __future__ import annotations

@@ -100,7 +100,22 @@ _SCHEDULE: dict[str, Any] = {
 
 OPENAPI: dict[str, Any] = {
     "openapi": "3.0.3",
-    "info": {"title": "eltflow API", "version": "0.1.0"},
+    "info": {
+        "title": "eltflow API",
+        "version": "0.1.0",
+        "description": (
+            "Step Functions-shaped JSON over HTTP. When the server has a token (required off "
+            "loopback), send it as `Authorization: Bearer <token>` or `?token=<token>`."
+        ),
+    },
+    "components": {
+        "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer"},
+            "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
+        }
+    },
+    # Either scheme, or none on a loopback server started without a token.
+    "security": [{}, {"bearer": []}, {"tokenQuery": []}],
     "paths": {
         "/api/state-machines": {
             "get": _op("ListStateMachines", _PAGE, not_found=False),
