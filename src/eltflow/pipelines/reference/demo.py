@@ -107,8 +107,9 @@ def _job(app: Any, config: ReferenceConfig) -> dict[str, Any]:
     return {}
 
 
-def _run_and_narrate(app: Any, arn: str, out: Printer) -> str:
-    """Run the worker in a thread until the execution ends, printing its states as they go."""
+def _run_and_narrate(app: Any, arn: str, out: Printer, seen: int = 0) -> str:
+    """Run the worker in a thread until the execution ends, printing its states as they go
+    (history events from index ``seen`` on)."""
     done = threading.Event()
     errors: list[BaseException] = []
 
@@ -121,7 +122,6 @@ def _run_and_narrate(app: Any, arn: str, out: Printer) -> str:
 
     thread = threading.Thread(target=work, name="eltflow-demo-worker", daemon=True)
     thread.start()
-    seen = 0
     t0: datetime | None = None
     entered: dict[str, datetime] = {}
     status = "RUNNING"
@@ -187,8 +187,9 @@ def _show_failure_and_redrive(
         return status
     out("      repairing: restoring staging.orders, then redriving from the failed state")
     run_batch(app.services["redshift-data"], config, _REPAIR)
+    seen = len(app.service.get_execution_history(execution_arn=arn, max_results=25000)["events"])
     app.service.redrive_execution(execution_arn=arn)
-    return _run_and_narrate(app, arn, out)
+    return _run_and_narrate(app, arn, out, seen)
 
 
 def _where_next(settings: Any, config: ReferenceConfig, arn: str, out: Printer) -> None:
