@@ -8,16 +8,12 @@ boto3-shaped client and the CLI all call the same methods.
 
 from __future__ import annotations
 
-import json
-import re
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from eltflow.clock import Clock, SystemClock
-from eltflow.errors import AwsApiError
-from eltflow.items import errors
+from eltflow.items import checks, errors
 from eltflow.items import values as av
 from eltflow.items.evaluate import (
     Env,
@@ -45,18 +41,6 @@ Response = dict[str, Any]
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-_TABLE_NAME = re.compile(r"[a-zA-Z0-9_.-]+")
-_LEGACY = (
-    "Expected",
-    "ConditionalOperator",
-    "AttributeUpdates",
-    "AttributesToGet",
-    "KeyConditions",
-    "QueryFilter",
-    "ScanFilter",
-)
-_MAX_ITEM_BYTES = 400 * 1024
-_RETURN_VALUES = ["NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW"]
 
 
 @dataclass(frozen=True)
@@ -89,7 +73,7 @@ class DynamoDB:
 
     # -- tables --------------------------------------------------------------------------------
     def create_table(self, request: Request) -> Response:
-        name = _table_name(request)
+        name = checks.table_name(request)
         schema = request.get("KeySchema") or []
         defs = {
             d["AttributeName"]: d["AttributeType"]
@@ -128,7 +112,7 @@ class DynamoDB:
         return {"TableDescription": self._describe(created, status="ACTIVE")}
 
     def describe_table(self, request: Request) -> Response:
-        name = _table_name(request)
+        name = checks.table_name(request)
         spec = self.store.get_table(name)
         if spec is None:
             raise errors.table_not_found(name)
@@ -146,7 +130,7 @@ class DynamoDB:
         return out
 
     def delete_table(self, request: Request) -> Response:
-        name = _table_name(request)
+        name = checks.table_name(request)
         spec = self.store.get_table(name)
         if spec is None:
             raise errors.table_not_found(name)
@@ -184,7 +168,7 @@ class DynamoDB:
     def get_item(self, request: Request) -> Response:
         spec = self._table(request)
         exprs = self._expressions(request, projection="ProjectionExpression")
-        pk, sk = _key_columns(spec, request.get("Key"))
+        pk, sk = checks.key_columns(spec, request.get("Key"))
         item = self.store.get(spec.name, pk, sk)
         if item is None:
             return {}
@@ -205,11 +189,11 @@ class DynamoDB:
     # storage transaction (alone, or with others for TransactWriteItems).
     def _put(self, request: Request) -> Mutation[Response]:
         spec = self._table(request)
-        return_values = _return_values(request, allowed=("NONE", "ALL_OLD"))
+        return_values = checks.return_values(request, allowed=("NONE", "ALL_OLD"))
         exprs = self._expressions(request, condition="ConditionExpression")
         item = av.validate_item(request.get("Item"))
-        pk, sk = _item_key(spec, item)
-        _check_size(item)
+        pk, sk = checks.item_key(spec, item)
+        checks.check_size(item)
 
         def decide(_: TableSpec, old: Item | None) -> tuple[Write, Response]:
             self._check(exprs, old, request)
@@ -222,9 +206,9 @@ class DynamoDB:
 
     def _delete(self, request: Request) -> Mutation[Response]:
         spec = self._table(request)
-        return_values = _return_values(request, allowed=("NONE", "ALL_OLD"))
+        return_values = checks.return_values(request, allowed=("NONE", "ALL_OLD"))
         exprs = self._expressions(request, condition="ConditionExpression")
-        pk, sk = _key_columns(spec, request.get("Key"))
+        pk, sk = checks.key_columns(spec, request.get("Key"))
 
         def decide(_: TableSpec, old: Item | None) -> tuple[Write, Response]:
             self._check(exprs, old, request)
@@ -244,7 +228,7 @@ class DynamoDB:
                 "constraint: Member must not be null"
             )
         exprs = self._expressions(request, condition="ConditionExpression")
-        pk, sk = _key_columns(spec, request.get("Key"))
+        pk, sk = checks.key_columns(spec, request.get("Key"))
 
         def decide(_: TableSpec, old: Item | None) -> tuple[Write, Response]:
             self._check(exprs, old, request)
@@ -254,12 +238,12 @@ class DynamoDB:
 
     def _update(self, request: Request) -> Mutation[Response]:
         spec = self._table(request)
-        return_values = _return_values(request, allowed=tuple(_RETURN_VALUES))
+        return_values = checks.return_values(request, allowed=tuple(checks.RETURN_VALUES))
         exprs = self._expressions(
             request, update="UpdateExpression", condition="ConditionExpression"
         )
         key = request.get("Key")
-        pk, sk = _key_columns(spec, key)
+        pk, sk = checks.key_columns(spec, key)
         assert isinstance(key, dict)
         key_item = av.validate_item(key)
         update = exprs.update
@@ -277,19 +261,19 @@ class DynamoDB:
             self._check(exprs, old, request)
             base = old if old is not None else dict(key_item)
             if update is None:
-                return Write(base, changed=old is None), _updated_output(
+                return Write(base, changed=old is None), checks.updated_output(
                     return_values, old, base, []
                 )
             new, touched = apply_update(update, base, exprs.env)
-            _check_size(new, updating=True)
-            return Write(new), _updated_output(return_values, old, new, touched)
+            checks.check_size(new, updating=True)
+            return Write(new), checks.updated_output(return_values, old, new, touched)
 
         return Mutation(spec.name, pk, sk, decide)
 
     # -- transactions and batches --------------------------------------------------------------
     def transact_write_items(self, request: Request) -> Response:
         """All-or-nothing writes; a failed condition cancels all with per-item reasons."""
-        entries = _check_count(request.get("TransactItems"), "transactItems", 100)
+        entries = checks.check_count(request.get("TransactItems"), "transactItems", 100)
         builders = {
             "Put": self._put,
             "Update": self._update,
@@ -310,7 +294,7 @@ class DynamoDB:
                     "Transaction request cannot include multiple operations on one item"
                 )
             seen.add(m.key_tuple)
-            mutations.append(_collecting(m))
+            mutations.append(checks.collecting(m))
 
         def verify(reasons: list[dict[str, str] | None]) -> None:
             if any(r is not None for r in reasons):
@@ -322,7 +306,7 @@ class DynamoDB:
         return {}
 
     def transact_get_items(self, request: Request) -> Response:
-        entries = _check_count(request.get("TransactItems"), "transactItems", 100)
+        entries = checks.check_count(request.get("TransactItems"), "transactItems", 100)
         out = []
         for entry in entries:
             get = entry.get("Get") if isinstance(entry, dict) else None
@@ -404,7 +388,7 @@ class DynamoDB:
         items = self.store.scan(spec.name)
         segment, total = request.get("Segment"), request.get("TotalSegments")
         if segment is not None or total is not None:
-            items = _segment(spec, items, segment, total)
+            items = checks.segment(spec, items, segment, total)
         return self._page(spec, items, request, exprs)
 
     def _page(
@@ -412,9 +396,9 @@ class DynamoDB:
     ) -> Response:
         start = request.get("ExclusiveStartKey")
         if start:
-            want = _key_columns(spec, start)
+            want = checks.key_columns(spec, start)
             for i, item in enumerate(items):
-                if _item_key(spec, item) == want:
+                if checks.item_key(spec, item) == want:
                     items = items[i + 1 :]
                     break
         limit = request.get("Limit")
@@ -446,7 +430,7 @@ class DynamoDB:
 
     # -- shared --------------------------------------------------------------------------------
     def _table(self, request: Request) -> TableSpec:
-        legacy = sorted(k for k in _LEGACY if k in request)
+        legacy = sorted(k for k in checks.LEGACY if k in request)
         if legacy:
             # Ignoring them would silently drop a condition, so refuse instead.
             raise errors.validation(
@@ -454,7 +438,7 @@ class DynamoDB:
                 "ConditionExpression, UpdateExpression, ProjectionExpression, "
                 "KeyConditionExpression or FilterExpression"
             )
-        spec = self.store.get_table(_table_name(request))
+        spec = self.store.get_table(checks.table_name(request))
         if spec is None:
             raise errors.table_not_found()
         return spec
@@ -519,166 +503,3 @@ DynamoDB.OPERATIONS = {
     "BatchGetItem": DynamoDB.batch_get_item,
     "BatchWriteItem": DynamoDB.batch_write_item,
 }
-
-
-def _table_name(request: Request) -> str:
-    name = request.get("TableName")
-    if not isinstance(name, str) or not name:
-        raise errors.validation(
-            "1 validation error detected: Value null at 'tableName' failed to satisfy "
-            "constraint: Member must not be null"
-        )
-    if len(name) < 3 or len(name) > 255:
-        raise errors.validation(
-            f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy "
-            "constraint: Member must have length "
-            + ("greater than or equal to 3" if len(name) < 3 else "less than or equal to 255")
-        )
-    if not _TABLE_NAME.fullmatch(name):
-        raise errors.validation(
-            f"1 validation error detected: Value '{name}' at 'tableName' failed to satisfy "
-            "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
-        )
-    return name
-
-
-def _return_values(request: Request, allowed: tuple[str, ...]) -> str:
-    rv = request.get("ReturnValues", "NONE") or "NONE"
-    if rv not in _RETURN_VALUES:
-        raise errors.validation(
-            f"1 validation error detected: Value '{rv}' at 'returnValues' failed to satisfy "
-            "constraint: Member must satisfy enum value set: "
-            "[ALL_NEW, UPDATED_OLD, ALL_OLD, NONE, UPDATED_NEW]"
-        )
-    if rv not in allowed:
-        raise errors.validation("Return values set to invalid value")
-    return str(rv)
-
-
-def _key_columns(spec: TableSpec, key: object) -> tuple[str, str]:
-    """The SQL columns of a Key map; any mismatch is DynamoDB's "does not match the schema"."""
-    if not isinstance(key, dict) or set(key) != set(spec.key_names):
-        raise errors.key_mismatch()
-    parts = []
-    for name in spec.key_names:
-        value = av.validate(key[name])
-        if av.type_of(value) != spec.key_type(name):
-            raise errors.key_mismatch()
-        _reject_empty_key(name, value)
-        parts.append(av.key_text(value))
-    return parts[0], parts[1] if len(parts) > 1 else ""
-
-
-def _item_key(spec: TableSpec, item: Item) -> tuple[str, str]:
-    parts = []
-    for name in spec.key_names:
-        if name not in item:
-            raise errors.validation(
-                f"One or more parameter values were invalid: Missing the key {name} in the item"
-            )
-        value = item[name]
-        if av.type_of(value) != spec.key_type(name):
-            raise errors.validation(
-                "One or more parameter values were invalid: Type mismatch for key "
-                f"{name} expected: {spec.key_type(name)} actual: {av.type_of(value)}"
-            )
-        _reject_empty_key(name, value)
-        parts.append(av.key_text(value))
-    return parts[0], parts[1] if len(parts) > 1 else ""
-
-
-def _check_count(entries: Any, field: str, maximum: int) -> list[Any]:
-    if not isinstance(entries, list) or not entries:
-        raise errors.validation(
-            f"1 validation error detected: Value null at '{field}' failed to satisfy "
-            "constraint: Member must not be null"
-        )
-    if len(entries) > maximum:
-        raise errors.validation(
-            f"1 validation error detected: Value '{entries}' at '{field}' failed to satisfy "
-            f"constraint: Member must have length less than or equal to {maximum}"
-        )
-    return entries
-
-
-def _collecting(m: Mutation[Any]) -> Mutation[dict[str, str] | None]:
-    """Turn a write's failure into its cancellation reason instead of an exception, so a
-    transaction reports every item's reason (DynamoDB's CancellationReasons)."""
-
-    def decide(spec: TableSpec, old: Item | None) -> tuple[Write, dict[str, str] | None]:
-        try:
-            write, _ = m.decide(spec, old)
-        except errors.ConditionalCheckFailed as e:
-            return Write(None, changed=False), {
-                "Code": "ConditionalCheckFailed",
-                "Message": e.message,
-            }
-        except AwsApiError as e:
-            return Write(None, changed=False), {"Code": "ValidationError", "Message": e.message}
-        return write, None
-
-    return Mutation(m.table, m.pk, m.sk, decide)
-
-
-def _segment(spec: TableSpec, items: list[Item], segment: Any, total: Any) -> list[Item]:
-    """Parallel Scan: segment ``i`` of ``n`` holds the partitions whose key hashes to ``i``, so
-    the segments are disjoint and together cover the table."""
-    if total is None:
-        raise errors.validation(
-            "The TotalSegments parameter is required but was not present in the request when "
-            "Segment parameter is present"
-        )
-    if segment is None:
-        raise errors.validation(
-            "The Segment parameter is required but was not present in the request when "
-            "parameter TotalSegments is present"
-        )
-    if not isinstance(total, int) or not 1 <= total <= 1_000_000:
-        raise errors.validation(
-            f"1 validation error detected: Value '{total}' at 'totalSegments' failed to satisfy "
-            "constraint: Member must have value less than or equal to 1000000"
-        )
-    if not isinstance(segment, int) or not 0 <= segment < total:
-        raise errors.validation(
-            "The Segment parameter is zero-based and must be less than parameter TotalSegments: "
-            f"Segment: {segment} is not less than TotalSegments: {total}"
-        )
-    return [
-        i
-        for i in items
-        if zlib.crc32(av.key_text(i[spec.partition_key]).encode("utf-8")) % total == segment
-    ]
-
-
-def _check_size(item: Item, updating: bool = False) -> None:
-    """DynamoDB's 400 KB item limit (measured here on the JSON form, a close upper bound)."""
-    if len(json.dumps(item, separators=(",", ":"))) > _MAX_ITEM_BYTES:
-        raise errors.validation(
-            "Item size to update has exceeded the maximum allowed size"
-            if updating
-            else "Item size has exceeded the maximum allowed size"
-        )
-
-
-def _reject_empty_key(name: str, value: av.AttributeValue) -> None:
-    if value.get("S") == "" or value.get("B") == "":
-        raise errors.validation(
-            "One or more parameter values are not valid. The AttributeValue for a key attribute "
-            f"cannot contain an empty string value. Key: {name}"
-        )
-
-
-def _updated_output(
-    return_values: str, old: Item | None, new: Item, touched: list[Any]
-) -> Response:
-    if return_values == "ALL_OLD":
-        return {"Attributes": old} if old else {}
-    if return_values == "ALL_NEW":
-        return {"Attributes": new}
-    if return_values == "UPDATED_OLD":
-        attrs = project(old, touched) if old else {}
-        return {"Attributes": attrs} if attrs else {}
-    if return_values == "UPDATED_NEW":
-        attrs = project(new, touched)
-        return {"Attributes": attrs} if attrs else {}
-    return {}
