@@ -27,6 +27,13 @@ class LambdaIntegration:
         self.runner = runner
 
     def __call__(self, request: TaskRequest) -> JSON:
+        if request.resource.endswith((".waitForTaskToken", ".sync")):
+            # Running it synchronously would silently change the pattern's meaning.
+            raise StatesError(
+                "States.Runtime",
+                f"Resource {request.resource!r}: this integration pattern is not supported "
+                "locally; use the request-response resource",
+            )
         legacy = request.resource.startswith(LEGACY)
         if legacy:
             function_name, payload = request.resource, request.parameters

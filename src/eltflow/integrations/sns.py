@@ -51,6 +51,13 @@ class SnsIntegration:
         self.service = service  # anything with call(operation, request) -> dict
 
     def __call__(self, request: TaskRequest) -> JSON:
+        if request.resource.endswith((".waitForTaskToken", ".sync")):
+            # Running it synchronously would silently change the pattern's meaning.
+            raise StatesError(
+                "States.Runtime",
+                f"Resource {request.resource!r}: this integration pattern is not supported "
+                "locally; use the request-response resource",
+            )
         params = request.parameters if isinstance(request.parameters, dict) else {}
         rid = request_id()
         if request.resource.startswith(SDK):

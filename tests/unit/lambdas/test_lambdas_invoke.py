@@ -177,3 +177,9 @@ def test_event_and_dry_run_invocations(runner: LambdaRunner, tmp_path: Path) -> 
             {"FunctionName": "Nope", "InvocationType": "Event"},
         )
     assert e.value.error == "Lambda.ResourceNotFoundException"
+
+
+def test_callback_pattern_is_refused_not_run_synchronously(runner: LambdaRunner) -> None:
+    with pytest.raises(StatesError) as e:
+        _call(runner, "arn:aws:states:::lambda:invoke.waitForTaskToken", {"FunctionName": "Echo"})
+    assert e.value.error == "States.Runtime"
