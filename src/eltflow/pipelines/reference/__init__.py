@@ -17,7 +17,7 @@ from typing import Any
 from eltflow.config import CONFIG_FILE, Settings
 from eltflow.errors import ConfigError
 
-VARIANTS = ("lambda", "sdk")
+VARIANTS = ("lambda", "sdk", "warehouse-lock")
 _UNESCAPED_QUOTE = re.compile(r'(?<!\\)"')
 LOAD_FUNCTION = "eltflow-reference-load"
 HANDLER = "eltflow.pipelines.reference.handlers:load_table"
@@ -82,6 +82,10 @@ def substitutions(config: ReferenceConfig) -> dict[str, str]:
         "LoadSupplierSqls": json.dumps(sql_statements("load_supplier.sql")),
         "LoadCustomerSqls": json.dumps(sql_statements("load_customer.sql")),
         "LoadFactSqls": json.dumps(sql_statements("load_fact.sql")),
+        # The warehouse-lock variant's single statements (each file holds one).
+        "AcquireLockSql": sql_statements("lock_acquire.sql")[0],
+        "ReleaseLockSql": sql_statements("lock_release.sql")[0],
+        "MarkFailedSql": sql_statements("lock_mark_failed.sql")[0],
     }
 
 
@@ -103,5 +107,7 @@ def substitute(template: str, values: Mapping[str, str]) -> str:
 def definition(variant: str, config: ReferenceConfig) -> str:
     if variant not in VARIANTS:
         raise ConfigError(f"unknown pipeline variant {variant!r}; choose one of {VARIANTS}")
-    template = resources.files(__name__).joinpath("definitions", f"elt_{variant}.asl.json")
+    template = resources.files(__name__).joinpath(
+        "definitions", f"elt_{variant.replace('-', '_')}.asl.json"
+    )
     return substitute(template.read_text(encoding="utf-8"), substitutions(config))

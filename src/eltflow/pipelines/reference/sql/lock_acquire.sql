@@ -1,0 +1,7 @@
+-- Take the job's lock: one statement, so of two runs that both find it Ready exactly one
+-- updates the row (ResultRows 1); an expired lease may be taken over.
+UPDATE public.etl_job_audit
+SET job_state = 'Running', job_start = :now, lease_until = :lease, run_arn = :run,
+    job_end = NULL, job_error = NULL
+WHERE job_id = :job_id
+  AND (job_state = 'Ready' OR (job_state = 'Running' AND lease_until < :now));

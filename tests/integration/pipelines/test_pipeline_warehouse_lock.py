@@ -1,0 +1,250 @@
+"""The warehouse-lock variant end to end, on DuckDB and on PostgreSQL.
+
+The audit lock is a row of ``public.etl_job_audit`` taken with one conditional UPDATE through
+the Data API; these tests check it loads what the Lambda variant loads, that a held lock ends a
+run quietly (recorded), that concurrent starts load once, and that a failure marks the row.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+
+from eltflow.app import App, build_app
+from eltflow.config import load_settings
+from eltflow.pipelines import jobs
+from eltflow.pipelines.reference import ReferenceConfig, settings_for, warehouse_lock
+from eltflow.pipelines.reference import project as reference_project
+
+SF = 0.01
+
+
+@dataclass
+class Project:
+    app: App
+    config: ReferenceConfig
+    lambda_arn: str
+    lock_arn: str
+    dir: Path
+
+    def sql(self, text: str) -> list[dict[str, Any]]:
+        return jobs.query(
+            self.app.services["redshift-data"],
+            text,
+            cluster=self.config.cluster,
+            database=self.config.database,
+        )
+
+    def execute(self, text: str, **params: str) -> dict[str, Any]:
+        return warehouse_lock.execute(self.app.services["redshift-data"], self.config, text, params)
+
+    def start(self, name: str, machine_arn: str | None = None) -> str:
+        out = self.app.service.start_execution(
+            state_machine_arn=machine_arn or self.lock_arn,
+            input=json.dumps({"JobID": self.config.job_id}),
+            name=name,
+        )
+        return str(out["executionArn"])
+
+    def run(self, threads: int = 16) -> None:
+        self.app.worker(threads=threads).run(until_idle=True)
+
+    def describe(self, arn: str) -> dict[str, Any]:
+        out: dict[str, Any] = self.app.service.describe_execution(execution_arn=arn)
+        return out
+
+    def entered(self, arn: str) -> list[str]:
+        out = self.app.service.get_execution_history(execution_arn=arn, max_results=25000)
+        events = cast(list[dict[str, Any]], out["events"])
+        return [
+            e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
+        ]
+
+    def row(self) -> dict[str, Any]:
+        row = warehouse_lock.lock_row(self.app.services["redshift-data"], self.config)
+        assert row is not None
+        return row
+
+    def outcomes(self) -> dict[str, int]:
+        # Run-history inserts are fire-and-forget statements: give a late one a moment.
+        deadline = time.monotonic() + 5
+        while True:
+            rows = self.sql(
+                "SELECT outcome, COUNT(*) AS n FROM public.etl_run_history GROUP BY outcome"
+            )
+            got = {str(r["outcome"]): int(r["n"]) for r in rows}
+            if time.monotonic() > deadline or sum(got.values()) >= self.expected_runs:
+                return got
+            time.sleep(0.05)
+
+    expected_runs: int = 0
+
+
+def _open(project_dir: Path, toml_extra: str = "") -> Iterator[Project]:
+    reference_project.ensure_config(project_dir)
+    if toml_extra:
+        path = project_dir / "eltflow.toml"
+        path.write_text(toml_extra + "\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    settings = load_settings(project_dir, environ={})
+    config = settings_for(settings)
+    reference_project.load_staging(settings, config, SF)
+    app = build_app(settings)
+    try:
+        lambda_arn = reference_project.prepare(app, config)["stateMachineArn"]
+        lock_arn = warehouse_lock.prepare(app, config)["stateMachineArn"]
+        yield Project(app, config, lambda_arn, lock_arn, project_dir)
+    finally:
+        app.close()
+
+
+@pytest.fixture(params=["duckdb", "postgres"])
+def project(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Project]:
+    extra = ""
+    if request.param == "postgres":
+        url: str = request.getfixturevalue("pg_url")
+        extra = f'state = "{url}"\nwarehouse = "{url}"\n'
+    yield from _open(tmp_path / "project", extra)
+
+
+def _snapshot(project: Project) -> list[list[dict[str, Any]]]:
+    """Both dimensions and the fact, without load timestamps."""
+    out = []
+    for table, order in (
+        ("public.supplier", "s_suppkey"),
+        ("public.customer", "c_custkey"),
+        ("public.fact_yearly_sale", "order_year, supplier_nation, customer_nation"),
+    ):
+        rows = project.sql(f"SELECT * FROM {table} ORDER BY {order}")
+        out.append([{k: v for k, v in r.items() if k != "loaded_at"} for r in rows])
+    return out
+
+
+def _hold_lock(project: Project, lease_until: str) -> None:
+    project.execute(
+        "UPDATE public.etl_job_audit SET job_state = 'Running', lease_until = :lease, "
+        "run_arn = 'another-run' WHERE job_id = :job_id",
+        lease=lease_until,
+        job_id=project.config.job_id,
+    )
+
+
+def test_setup_creates_a_ready_row_once(project: Project) -> None:
+    _hold_lock(project, "2999-01-01T00:00:00.000Z")
+    warehouse_lock.prepare(project.app, project.config)  # again: the live lock is left alone
+    assert project.row()["job_state"] == "Running"
+    assert project.sql("SELECT COUNT(*) AS n FROM public.etl_job_audit")[0]["n"] == 1
+
+
+def test_loads_the_same_tables_as_the_lambda_variant(project: Project) -> None:
+    arn = project.start("lock-run")
+    project.run()
+    desc = project.describe(arn)
+    assert desc["status"] == "SUCCEEDED", desc
+    output = json.loads(desc["output"])
+    assert output["outcome"] == "SUCCEEDED"
+    by_lock = _snapshot(project)
+    assert len(by_lock[1]) == int(150_000 * SF) and len(by_lock[0]) == int(10_000 * SF)
+    row = project.row()
+    assert row["job_state"] == "Ready" and row["run_arn"] == arn
+    assert row["lease_until"] is None and row["job_start"] <= row["job_end"]
+    # The Lambda variant (item-table lock) over the same staging gives identical tables.
+    other = project.start("lambda-run", project.lambda_arn)
+    project.run()
+    assert project.describe(other)["status"] == "SUCCEEDED"
+    assert _snapshot(project) == by_lock
+    project.expected_runs = 2
+    assert project.outcomes() == {"SUCCEEDED": 2}
+
+
+def test_a_run_while_the_lock_is_held_ends_quietly_and_is_recorded(project: Project) -> None:
+    _hold_lock(project, "2999-01-01T00:00:00.000Z")
+    arn = project.start("while-held")
+    project.run()
+    desc = project.describe(arn)
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(desc["output"])["outcome"] == "SKIPPED"
+    assert "LoadDimensions" not in project.entered(arn)
+    project.expected_runs = 1
+    assert project.outcomes() == {"SKIPPED": 1}
+    assert project.sql("SELECT COUNT(*) AS n FROM public.customer")[0]["n"] == 0
+    assert project.row()["run_arn"] == "another-run"  # untouched
+
+
+def test_an_expired_lease_is_taken_over(project: Project) -> None:
+    _hold_lock(project, "2000-01-01T00:00:00.000Z")
+    arn = project.start("after-crash")
+    project.run()
+    assert json.loads(project.describe(arn)["output"])["outcome"] == "SUCCEEDED"
+    assert project.row()["job_state"] == "Ready"
+
+
+def test_twenty_concurrent_starts_load_exactly_once(project: Project) -> None:
+    arns: list[str] = []
+    lock = threading.Lock()
+
+    def start(i: int) -> None:
+        arn = project.start(f"concurrent-{i}")
+        with lock:
+            arns.append(arn)
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # Enough task threads that every start reaches the lock while the winner is loading.
+    project.run(threads=32)
+    outcomes = [json.loads(project.describe(a)["output"])["outcome"] for a in arns]
+    assert outcomes.count("SUCCEEDED") == 1 and outcomes.count("SKIPPED") == 19
+    loads = sum(project.entered(a).count("LoadDimensions") for a in arns)
+    assert loads == 1
+    project.expected_runs = 20
+    assert project.outcomes() == {"SUCCEEDED": 1, "SKIPPED": 19}
+    assert project.row()["job_state"] == "Ready"
+
+
+def test_a_fact_failure_marks_the_row_failed_and_notifies(project: Project) -> None:
+    dataapi = project.app.services["redshift-data"]
+    reference_project.run_batch(
+        dataapi, project.config, ["ALTER TABLE staging.orders RENAME TO orders_missing"]
+    )
+    arn = project.start("broken")
+    project.run()
+    desc = project.describe(arn)
+    assert desc["status"] == "FAILED"
+    assert "FactRetryStatementFailed" in project.entered(arn)
+    row = project.row()
+    assert row["job_state"] == "Failed" and row["run_arn"] == arn
+    assert "orders" in row["job_error"]
+    log = project.dir / ".eltflow" / "notifications.jsonl"
+    notes = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
+    assert any("LoadFact" in json.dumps(n) for n in notes)
+    project.expected_runs = 1
+    assert project.outcomes() == {"FAILED": 1}
+    # While Failed, the next run skips instead of loading over the broken state.
+    skipped = project.start("while-failed")
+    project.run()
+    assert json.loads(project.describe(skipped)["output"])["outcome"] == "SKIPPED"
+
+    # The fix, then the seed's manual repair (the row back to Ready): the next run loads.
+    # (A redrive would re-enter the Fail state that ended this run, as on AWS.)
+    reference_project.run_batch(
+        dataapi, project.config, ["ALTER TABLE staging.orders_missing RENAME TO orders"]
+    )
+    project.execute(
+        "UPDATE public.etl_job_audit SET job_state = 'Ready', lease_until = NULL, "
+        "job_error = NULL WHERE job_id = :job_id",
+        job_id=project.config.job_id,
+    )
+    again = project.start("after-repair")
+    project.run()
+    assert json.loads(project.describe(again)["output"])["outcome"] == "SUCCEEDED"
+    assert project.row()["job_state"] == "Ready"
+    assert project.sql("SELECT COUNT(*) AS n FROM public.fact_yearly_sale")[0]["n"] > 0
