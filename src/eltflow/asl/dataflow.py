@@ -60,7 +60,9 @@ def _parse(path: str) -> Path:
         raise StatesError("States.Runtime", str(e)) from None
 
 
-def resolve_variable_path(path: str | Path, variables: Mapping[str, JSON]) -> JSON:
+def resolve_variable_path(
+    path: str | Path, variables: Mapping[str, JSON], *, strict: bool = False
+) -> JSON:
     """Evaluate ``$name`` / ``$name.field...`` against the workflow variables.
 
     Raises :class:`PathNotFound` when the variable is not assigned or the rest of the path
@@ -71,7 +73,7 @@ def resolve_variable_path(path: str | Path, variables: Mapping[str, JSON]) -> JS
         raise ValueError(f"{p.text!r} is not a variable reference")
     if p.variable not in variables:
         raise PathNotFound(p.text, f"No results for path: ${p.variable}")
-    return evaluate_parsed(p, variables[p.variable])
+    return evaluate_parsed(p, variables[p.variable], strict=strict)
 
 
 def resolve_path(
@@ -79,14 +81,20 @@ def resolve_path(
     input: JSON,
     context: JSON = None,
     variables: Mapping[str, JSON] | None = None,
+    *,
+    strict: bool = False,
 ) -> JSON:
-    """Evaluate a path whose root picks the document: ``$`` input, ``$$`` context, ``$name``."""
+    """Evaluate a path whose root picks the document: ``$`` input, ``$$`` context, ``$name``.
+
+    ``strict``: an out-of-range array index is a miss (:class:`PathNotFound`) rather than
+    ``null``, as for intrinsic function arguments (see :func:`jsonpath.evaluate_parsed`).
+    """
     p = path if isinstance(path, Path) else _parse(path)
     if p.root == "$":
-        return evaluate_parsed(p, input)
+        return evaluate_parsed(p, input, strict=strict)
     if p.root == "$$":
-        return evaluate_parsed(p, context)
-    return resolve_variable_path(p, variables if variables is not None else _EMPTY)
+        return evaluate_parsed(p, context, strict=strict)
+    return resolve_variable_path(p, variables if variables is not None else _EMPTY, strict=strict)
 
 
 def select(
@@ -215,13 +223,13 @@ class _Resolver:
                     "States.Runtime",
                     f"Intrinsic functions are not supported in {self.field} (field '{key}')",
                 )
-            # Path arguments raise PathNotFound untouched: the intrinsics module words the
-            # cause for a missing argument itself.
+            # Path arguments raise PathNotFound untouched (strictly: an index past the end is
+            # a miss too): the intrinsics module words the cause for a missing argument itself.
             return self.intrinsic(expression, self.raw_path)
         return self.path(key, expression)
 
     def raw_path(self, path: str) -> JSON:
-        return resolve_path(_parse(path), self.input, self.context, self.variables)
+        return resolve_path(_parse(path), self.input, self.context, self.variables, strict=True)
 
     def path(self, key: str, path: str) -> JSON:
         p = _parse(path)

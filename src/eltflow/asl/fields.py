@@ -29,6 +29,7 @@ Kind = Literal[
     "path",  # a JSONPath (``$``, ``$$`` context, or a ``$variable``); may be null if nullable
     "reference_path",  # a JSONPath that names exactly one node of the state input (ResultPath)
     "node_path",  # a JSONPath that names one node, also of ``$$`` or a variable (ItemsPath)
+    "path_or_intrinsic",  # a path or an intrinsic function call (Fail ErrorPath / CausePath)
     "template",  # any JSON payload template (``.$`` keys / ``{% %}`` strings inside)
     "timestamp",  # an RFC 3339 timestamp string (``expr``: or a ``{% %}`` string)
     "error_names",  # non-empty array of error-name strings
@@ -186,9 +187,11 @@ STATE_SPECS: dict[str, ObjectSpec] = {
         {
             **_COMMON,
             "Error": Field("string", expr=True),
-            "ErrorPath": Field("path", language=_P),
+            # "You can also specify ErrorPath using an intrinsic function that returns a
+            # string" (Fail state page; likewise CausePath).
+            "ErrorPath": Field("path_or_intrinsic", language=_P),
             "Cause": Field("string", expr=True),
-            "CausePath": Field("path", language=_P),
+            "CausePath": Field("path_or_intrinsic", language=_P),
         },
         # Spec: "A Fail State MUST NOT have both "Error" and "ErrorPath"" (likewise Cause);
         # it "MUST NOT have Next or End" and takes no InputPath/OutputPath on AWS.

@@ -341,7 +341,13 @@ def evaluate(path: str, data: JSON) -> JSON:
     return evaluate_parsed(parse_path(path), data)
 
 
-def evaluate_parsed(p: Path, data: JSON) -> JSON:
+def evaluate_parsed(p: Path, data: JSON, *, strict: bool = False) -> JSON:
+    """Evaluate a parsed path; see :func:`evaluate`.
+
+    ``strict`` treats an array index past either end as a miss (:class:`PathNotFound`) instead
+    of Jackson's ``null``: AWS resolves intrinsic function arguments that way (``$.items[5]``
+    is "could not be found"), while a plain ``"v.$": "$.items[5]"`` gets ``null``.
+    """
     keys = p.keys
     if keys is not None:
         node: Any = data
@@ -354,7 +360,12 @@ def evaluate_parsed(p: Path, data: JSON) -> JSON:
                 if type(node) is not list:
                     break
                 i = k + len(node) if k < 0 else k
-                node = node[i] if 0 <= i < len(node) else None
+                if 0 <= i < len(node):
+                    node = node[i]
+                elif strict:
+                    raise PathNotFound(p.text, f"No results for path: {p.jayway()}")
+                else:
+                    node = None
         else:
             return node  # type: ignore[no-any-return]
     results: list[JSON] = []

@@ -701,6 +701,16 @@ def _path(v: _Validator, item: Any, path: str, f: F.Field, ql: QueryLanguage) ->
         v.add(path, SCHEMA, error)
 
 
+def _path_or_intrinsic(v: _Validator, item: Any, path: str, f: F.Field, ql: QueryLanguage) -> None:
+    if isinstance(item, str) and item.startswith("States."):
+        problem = check_syntax(item)
+        if problem is not None:
+            message = f"Value must be a valid JSONPath or intrinsic function. ({problem})"
+            v.add(path, SCHEMA, message)
+        return
+    _path(v, item, path, f, ql)
+
+
 def _template(v: _Validator, item: Any, path: str, f: F.Field, ql: QueryLanguage) -> None:
     v.template(item, path, ql)
 
@@ -819,6 +829,7 @@ _KIND_CHECKS: dict[str, _Check] = {
     "path": _path,
     "reference_path": _path,
     "node_path": _path,
+    "path_or_intrinsic": _path_or_intrinsic,
     "template": _template,
     "timestamp": _timestamp,
     "error_names": _error_names,

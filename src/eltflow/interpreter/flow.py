@@ -49,8 +49,46 @@ def template(
         input=input,
         context=context,
         variables=variables,
-        intrinsic=lambda expr, resolve: intrinsics.evaluate(expr, resolve, rng),
+        intrinsic=_intrinsic(input, context, variables, rng),
         field=field,
+    )
+
+
+def field_value(
+    path: str,
+    input: JSON,
+    context: JSONObject,
+    variables: dict[str, JSON],
+    rng: random.Random,
+    field: str,
+) -> JSON:
+    """A Fail state's ``ErrorPath`` / ``CausePath``: a path or an intrinsic function call."""
+    return dataflow.resolve_field(
+        path,
+        input,
+        field=field,
+        context=context,
+        variables=variables,
+        intrinsic=_intrinsic(input, context, variables, rng),
+    )
+
+
+def _intrinsic(
+    input: JSON, context: JSONObject, variables: dict[str, JSON], rng: random.Random
+) -> dataflow.Intrinsic:
+    """Intrinsic calls see the state's documents through a strict resolver.
+
+    Strict: an argument whose path matches nothing -- including an array index past the end,
+    which a plain ``.$`` reference reads as ``null`` -- raises ``PathNotFound``, so the
+    intrinsics module words AWS's cause (``The JsonPath argument for the field '$.x' could not
+    be found in the input '...'``), quoting the state input it was given.
+    """
+
+    def resolve(path: str) -> JSON:
+        return dataflow.resolve_path(path, input, context, variables, strict=True)
+
+    return lambda expr, _template_resolve: intrinsics.evaluate(
+        expr, resolve, rng, state_input=input
     )
 
 

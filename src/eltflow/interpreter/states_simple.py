@@ -334,10 +334,23 @@ def enter_fail(stepper: Stepper, frame: Frame, state: FailState) -> None:
         if isinstance(cause, str):
             cause = flow.jsonata(cause, states, variables, stepper.rng(), "Cause")
     else:
-        if state.error_path is not None:
-            error = path_value(stepper, frame, state.error_path, frame.input, "ErrorPath")
-        if state.cause_path is not None:
-            cause = path_value(stepper, frame, state.cause_path, frame.input, "CausePath")
+        # AWS words a miss here "The JSONPath '$.x' specified for the field 'ErrorPath' ...";
+        # an intrinsic (States.Format(...)) is allowed too.
+        for name, path in (("ErrorPath", state.error_path), ("CausePath", state.cause_path)):
+            if path is None:
+                continue
+            value = flow.field_value(
+                path,
+                frame.input,
+                stepper.context(frame),
+                stepper.variables(frame),
+                stepper.rng(),
+                name,
+            )
+            if name == "ErrorPath":
+                error = value
+            else:
+                cause = value
     for name, value in (("Error", error), ("Cause", cause)):
         if value is not None and not isinstance(value, str):
             raise StatesError(

@@ -365,3 +365,14 @@ def test_cause_path_may_be_an_intrinsic() -> None:
         intrinsic=intrinsic,
     )
     assert out == "cause: x"
+
+
+def test_strict_resolution_treats_an_index_past_either_end_as_missing() -> None:
+    data: JSON = {"items": [1, 2]}
+    assert resolve_path("$.items[5]", data) is None  # Jackson's leniency for plain paths
+    assert resolve_path("$.items[-1]", data, strict=True) == 2
+    for path in ("$.items[5]", "$.items[-3]"):
+        with pytest.raises(PathNotFound):
+            resolve_path(path, data, strict=True)
+    with pytest.raises(PathNotFound):
+        resolve_path("$v[2]", None, None, {"v": [0]}, strict=True)
