@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-runtime", action="store_true", help="skip the durable runtime benchmark")
     p.add_argument(
+        "--pipeline-sf",
+        type=float,
+        default=1.0,
+        help="TPC-H scale factor of the pipeline benchmark (default 1; 0 or --no-runtime skip it)",
+    )
+    p.add_argument(
         "--profile",
         metavar="CASE",
         choices=[c.name for c in asl_cases()],
@@ -106,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\n(durable runtime benchmark: bench/runtime_bench.py not present yet)")
         elif code != 0:
             status = status or code
+    if args.pipeline_sf > 0 and not args.no_runtime:  # it runs on the durable runtime too
+        status = status or importlib.import_module("bench.pipeline_bench").main(
+            ["--pipeline-sf", str(args.pipeline_sf)]
+        )
     return status
 
 
