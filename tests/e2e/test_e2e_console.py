@@ -1,35 +1,61 @@
-"""The web console in real headless Chromium (Debian's chromium + chromium-driver, driven by
-selenium) against a real server: the eltflow Server (worker + HTTP API + console) over a SQLite
-store on a free loopback port, with Python task functions the tests control.
+"""The web console in real headless Chromium (Debian's ``/usr/bin/chromium``, driven by
+Playwright for Python through ``executable_path``: no browser download) against real servers:
 
-Skips when Chromium is not installed, except in CI (``CI=true``), where that is a failure.
+- most tests use the eltflow Server (worker + HTTP API + console) in this process, over a
+  SQLite store on a free loopback port, with Python task functions the tests control;
+- the reference pipeline runs against a real ``eltflow serve`` subprocess on a PostgreSQL
+  state store and warehouse (the test injects the failure through the Data API from this
+  process, which a DuckDB file held by the server would not allow).
+
+Each test saves PNGs of its key moments under ``test-artifacts/console/`` at the repository
+root. Skips when Chromium is not installed, except in CI (``CI=true``), where that is a
+failure.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
+import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import httpx
 import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 from eltflow.app import App, build_app
 from eltflow.config import load_settings
+from eltflow.pipelines.reference import ReferenceConfig
 from eltflow.serve import Server
 from eltflow.types import JSON
 
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-SCREENSHOT = Path("/tmp/eltflow-console-execution.png")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "console"
+# Generous: the machine has two cores shared with other test runs.
+TIMEOUT_MS = 30_000
+PIPELINE_TIMEOUT_MS = 120_000
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:"
 FLAKY, GATED = FN + "flaky", FN + "gated"
@@ -70,19 +96,116 @@ PASS = {
     "StartAt": "Hello",
     "States": {"Hello": {"Type": "Pass", "Result": "world", "ResultPath": "$.hello", "End": True}},
 }
+# The graph's outline colours (style.css): green, red, orange, grey.
+GREEN, RED, ORANGE, GREY = (
+    "rgb(29, 129, 2)",
+    "rgb(209, 50, 18)",
+    "rgb(236, 114, 17)",
+    "rgb(170, 183, 184)",
+)
 
 
-def _chromium_problem() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.path.exists(path):
-            return f"{path} is missing (apt-get install chromium chromium-driver)"
+# -- the browser -------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the module (Debian's, not a Playwright download)."""
+    if not os.path.exists(CHROMIUM):
+        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"browser tests must run in CI: {problem}")
+        pytest.skip(problem)
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
+    """A fresh context (own storage) per test; on failure its last screen is kept too."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    tab = context.new_page()
     try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install -e '.[dev]')"
-    return None
+        yield tab
+    finally:
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            _save(tab, request.node.name, "failure")
+        context.close()
 
 
+def _save(page: Page, test: str, moment: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{test}--{moment}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@dataclass
+class Screen:
+    """The page of one test, with helpers that read what the console shows."""
+
+    page: Page
+    base: str
+    test: str
+    shots: int = 0
+
+    def open(self, fragment: str) -> None:
+        self.page.goto(f"{self.base}/#{fragment}")
+
+    def node(self, state: str) -> Locator:
+        return self.page.locator(f"g.node[data-state='{state}']")
+
+    def expect_nodes(self, expected: dict[str, str], timeout: float | None = None) -> None:
+        for state, status in expected.items():
+            expect(self.node(state)).to_have_attribute("data-status", status, timeout=timeout)
+
+    def stroke(self, state: str) -> str:
+        return str(self.node(state).locator("rect").evaluate("r => getComputedStyle(r).stroke"))
+
+    def header(self) -> Locator:
+        return self.page.locator("h1 .status")
+
+    def shot(self, moment: str) -> Path:
+        """Keep a PNG of this moment as a test artifact (numbered in the order taken)."""
+        self.shots += 1
+        path = _save(self.page, self.test, f"{self.shots:02d}-{moment}")
+        assert path.stat().st_size > 10_000, path  # a rendered page, not a blank one
+        return path
+
+    def accept_next_dialog(self) -> None:
+        self.page.once("dialog", lambda dialog: dialog.accept())
+
+    def start_from_form(self, machine: str, payload: str) -> str:
+        """Start an execution from the machine page; returns its ARN once its page opened."""
+        self.open(f"/machine/{quote(machine, safe='')}")
+        box = self.page.locator("#start-input")
+        box.fill(payload)
+        self.page.locator("#btn-start").click()
+        self.page.wait_for_url(re.compile(r"#/execution/"))
+        arn = str(self.page.evaluate("decodeURIComponent(location.hash.slice(12))"))
+        assert arn.startswith("arn:aws:states:"), arn
+        return arn
+
+
+def _screen(page: Page, base: str, request: pytest.FixtureRequest) -> Screen:
+    test = request.node.name
+    for old in ARTIFACTS.glob(f"{test}--*.png"):
+        old.unlink()
+    return Screen(page=page, base=base, test=test)
+
+
+def _execution_page(arn: str) -> str:
+    return f"/execution/{quote(arn, safe='')}"
+
+
+# -- an in-process server with task functions the tests control --------------------------------
 @dataclass
 class Tasks:
     """The task functions' switches: ``broken`` makes flaky fail; ``gate`` holds gated."""
@@ -105,7 +228,6 @@ class Tasks:
 class Console:
     app: App
     base: str
-    driver: Any
     tasks: Tasks
 
     def machine(self, name: str, definition: dict[str, Any]) -> None:
@@ -122,90 +244,15 @@ class Console:
     def status(self, arn: str) -> str:
         return str(self.app.service.describe_execution(execution_arn=arn)["status"])
 
-    def wait_for_status(self, arn: str, status: str, timeout: float = 20) -> None:
+    def wait_for_status(self, arn: str, status: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while self.status(arn) != status:
             assert time.monotonic() < deadline, f"{arn} is {self.status(arn)}, not {status}"
             time.sleep(0.05)
 
-    def open(self, fragment: str) -> None:
-        self.driver.get(f"{self.base}/#{fragment}")
-
-    def until(self, predicate: Callable[[Any], Any], timeout: float = 20) -> Any:
-        from selenium.common.exceptions import TimeoutException
-        from selenium.webdriver.support.ui import WebDriverWait
-
-        try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(predicate)
-        except TimeoutException as e:
-            # Say what the page showed instead: far more useful than selenium's empty message.
-            page = self.text_of("app")[:3000]
-            raise AssertionError(
-                f"timed out after {timeout} s; {self.driver.current_url} shows:\n{page}"
-            ) from e
-
-    # Read in one script call: live refresh re-renders the page, so an element found by one
-    # call may be gone by the next.
-    def node_status(self, state: str) -> str | None:
-        value = self.driver.execute_script(
-            "const n = document.querySelector(`g.node[data-state='${arguments[0]}']`);"
-            "return n ? n.getAttribute('data-status') : null;",
-            state,
-        )
-        return None if value is None else str(value)
-
-    def header_status(self) -> str | None:
-        value = self.driver.execute_script(
-            "const b = document.querySelector('h1 .status'); return b ? b.textContent : null;"
-        )
-        return None if value is None else str(value)
-
-    def text_of(self, element_id: str) -> str:
-        value = self.driver.execute_script(
-            "const e = document.getElementById(arguments[0]); return e ? e.innerText : '';",
-            element_id,
-        )
-        return str(value)
-
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """One headless Chromium for the module, with a fresh profile."""
-    problem = _chromium_problem()
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"browser tests must run in CI: {problem}")
-        pytest.skip(problem)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tmp_path_factory.mktemp("chromium-profile")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,1000",
-        f"--user-data-dir={profile}",
-    ):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def console(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
+def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     folder = tmp_path_factory.mktemp("console")
     # A project with an audit table, so the jobs page has a real DynamoDB-style table.
     (folder / "eltflow.toml").write_text('[tables.JobAudit]\npartition_key = "JobID"\n')
@@ -219,163 +266,146 @@ def console(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     try:
         with server.running():
             try:
-                yield Console(app=app, base=server.url, driver=browser, tasks=tasks)
+                yield Console(app=app, base=server.url, tasks=tasks)
             finally:
                 tasks.gate.set()  # before the server waits for in-flight tasks
     finally:
         app.close()
 
 
-def _execution_page(arn: str) -> str:
-    return f"/execution/{quote(arn, safe='')}"
+@pytest.fixture
+def screen(console: Console, page: Page, request: pytest.FixtureRequest) -> Screen:
+    return _screen(page, console.base, request)
 
 
-def test_executions_list_shows_a_started_execution_and_its_status(console: Console) -> None:
-    from selenium.webdriver.common.by import By
-
+def test_executions_list_shows_a_started_execution_and_its_status(
+    console: Console, screen: Screen
+) -> None:
     console.machine("hello", PASS)
     arn = console.start("hello")
     console.wait_for_status(arn, "SUCCEEDED")
-    console.open("/executions")
-    row = f'tr[data-arn="{arn}"]'
-    console.until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
-    row_text = "return document.querySelector(arguments[0]).innerText"
-    console.until(lambda d: "SUCCEEDED" in d.execute_script(row_text, row))
-    assert "hello" in console.driver.execute_script(row_text, row)
+    screen.open("/executions")
+    row = screen.page.locator(f'tr[data-arn="{arn}"]')
+    expect(row).to_contain_text("SUCCEEDED")
+    expect(row).to_contain_text("hello")
+    screen.shot("list")
     # The status filter narrows the list (the page keeps it in the URL).
-    console.open("/executions?status=FAILED")
-    console.until(lambda d: "No executions" in console.text_of("executions"))
+    screen.open("/executions?status=FAILED")
+    expect(screen.page.locator("#executions")).to_contain_text("No executions")
+    expect(screen.page.locator("#f-status")).to_have_value("FAILED")
 
 
-def test_execution_graph_colours_states_by_status(console: Console) -> None:
-    from selenium.webdriver.common.by import By
-
+def test_execution_graph_colours_states_by_status(console: Console, screen: Screen) -> None:
     console.tasks.broken = True
     console.machine("caught", CAUGHT_THEN_FAIL)
     arn = console.start("caught", {"JobID": "101"})
     console.wait_for_status(arn, "FAILED")
-    console.open(_execution_page(arn))
-    console.until(lambda d: console.node_status("Failed") == "FAILED")
+    screen.open(_execution_page(arn))
     expected = {
         "Load": "CAUGHT",
         "Record": "SUCCEEDED",
         "Failed": "FAILED",
         "Publish": "NOT_REACHED",
     }
-    assert {s: console.node_status(s) for s in expected} == expected
+    screen.expect_nodes(expected)
     # The colours the legend promises: green, red, orange, grey outlines.
-    strokes = {
-        state: console.driver.execute_script(
-            "return getComputedStyle(document.querySelector("
-            "`g.node[data-state='${arguments[0]}'] rect`)).stroke",
-            state,
-        )
-        for state in expected
+    assert {s: screen.stroke(s) for s in expected} == {
+        "Load": ORANGE,
+        "Record": GREEN,
+        "Failed": RED,
+        "Publish": GREY,
     }
-    assert strokes == {
-        "Load": "rgb(236, 114, 17)",
-        "Record": "rgb(29, 129, 2)",
-        "Failed": "rgb(209, 50, 18)",
-        "Publish": "rgb(170, 183, 184)",
-    }
-    assert console.header_status() == "FAILED"
-    assert "LoadFailed" in console.driver.find_element(By.ID, "exec-error").text
+    expect(screen.header()).to_have_text("FAILED")
+    expect(screen.page.locator("#exec-error")).to_contain_text("LoadFailed")
     # Selecting the caught state shows its error and input.
-    console.driver.find_element(By.CSS_SELECTOR, 'g.node[data-state="Load"]').click()
-    detail = console.until(lambda d: d.find_element(By.ID, "state-detail"))
-    console.until(lambda d: "warehouse unavailable" in detail.text)
-    assert "JobID" in detail.text
-    assert "null" not in detail.text.splitlines()[:3]  # no stray placeholder under the title
-    SCREENSHOT.unlink(missing_ok=True)
-    console.driver.save_screenshot(str(SCREENSHOT))
-    assert SCREENSHOT.stat().st_size > 10_000
+    screen.node("Load").click()
+    detail = screen.page.locator("#state-detail")
+    expect(detail).to_contain_text("warehouse unavailable")
+    expect(detail).to_contain_text("JobID")
+    assert "null" not in detail.inner_text().splitlines()[:3]  # no stray placeholder
+    screen.shot("caught-failed")
 
 
-def test_live_refresh_turns_a_running_execution_green(console: Console) -> None:
+def test_live_refresh_turns_a_running_execution_green(console: Console, screen: Screen) -> None:
     console.tasks.gate.clear()
     console.machine("gated", GATED_CHAIN)
     arn = console.start("gated")
-    console.open(_execution_page(arn))
-    console.until(lambda d: console.node_status("Slow") == "RUNNING")
-    assert console.node_status("Prepare") == "SUCCEEDED"
-    assert console.node_status("Done") == "NOT_REACHED"
-    assert console.header_status() == "RUNNING"
-    console.driver.execute_script("window.__sameDocument = true")
+    screen.open(_execution_page(arn))
+    screen.expect_nodes({"Slow": "RUNNING", "Prepare": "SUCCEEDED", "Done": "NOT_REACHED"})
+    expect(screen.header()).to_have_text("RUNNING")
+    assert screen.stroke("Slow") == "rgb(0, 115, 187)"  # blue
+    screen.shot("running")
+    screen.page.evaluate("window.__sameDocument = true")
     console.tasks.gate.set()
-    console.until(lambda d: console.header_status() == "SUCCEEDED")
-    console.until(lambda d: console.node_status("Done") == "SUCCEEDED")
-    assert console.node_status("Slow") == "SUCCEEDED"
-    assert console.driver.execute_script("return window.__sameDocument") is True  # no reload
+    expect(screen.header()).to_have_text("SUCCEEDED")
+    screen.expect_nodes({"Done": "SUCCEEDED", "Slow": "SUCCEEDED"})
+    assert screen.page.evaluate("window.__sameDocument") is True  # no reload
+    screen.shot("succeeded")
 
 
-def test_stop_button_aborts_a_running_execution(console: Console) -> None:
-    from selenium.webdriver.common.by import By
-
+def test_stop_button_aborts_a_running_execution(console: Console, screen: Screen) -> None:
     console.machine("napping", LONG_WAIT)
     arn = console.start("napping")
-    console.open(_execution_page(arn))
-    console.until(lambda d: console.node_status("Nap") == "RUNNING")
-    button = console.until(lambda d: d.find_element(By.ID, "btn-stop"))
-    assert button.is_enabled()
+    screen.open(_execution_page(arn))
+    expect(screen.node("Nap")).to_have_attribute("data-status", "RUNNING")
+    button = screen.page.locator("#btn-stop")
+    expect(button).to_be_enabled()
     button.click()
-    console.until(lambda d: console.header_status() == "ABORTED")
+    expect(screen.header()).to_have_text("ABORTED")
+    expect(screen.node("Nap")).to_have_attribute("data-status", "ABORTED")
     assert console.status(arn) == "ABORTED"
-    assert console.node_status("Nap") == "ABORTED"
+    screen.shot("aborted")
 
 
-def test_redrive_button_after_fixing_the_task(console: Console) -> None:
-    from selenium.webdriver.common.by import By
-
+def test_redrive_button_after_fixing_the_task(console: Console, screen: Screen) -> None:
     console.tasks.broken = True
     console.machine("redrive", LOAD_THEN_PUBLISH)
     arn = console.start("redrive")
     console.wait_for_status(arn, "FAILED")
-    console.open(_execution_page(arn))
-    console.until(lambda d: console.node_status("Load") == "FAILED")
-    assert not console.driver.find_element(By.ID, "btn-stop").is_enabled()
+    screen.open(_execution_page(arn))
+    expect(screen.node("Load")).to_have_attribute("data-status", "FAILED")
+    expect(screen.page.locator("#btn-stop")).to_be_disabled()
+    screen.shot("failed")
     console.tasks.broken = False  # "fix the task"
-    console.driver.find_element(By.ID, "btn-redrive").click()
-    console.until(lambda d: console.header_status() == "SUCCEEDED")
-    console.until(lambda d: console.node_status("Publish") == "SUCCEEDED")
-    assert console.node_status("Load") == "SUCCEEDED"
+    screen.page.locator("#btn-redrive").click()
+    expect(screen.header()).to_have_text("SUCCEEDED")
+    screen.expect_nodes({"Publish": "SUCCEEDED", "Load": "SUCCEEDED"})
     described = console.app.service.describe_execution(execution_arn=arn)
     assert described["redriveCount"] == 1
     assert json.loads(str(described["output"])) == {"load": {"rows": 42}}
+    screen.shot("redriven")
 
 
-def test_start_form_rejects_bad_json_then_opens_the_new_execution(console: Console) -> None:
-    from selenium.webdriver.common.by import By
-
+def test_start_form_rejects_bad_json_then_opens_the_new_execution(
+    console: Console, screen: Screen
+) -> None:
     console.machine("starter", PASS)
-    console.open("/machine/starter")
-    box = console.until(lambda d: d.find_element(By.ID, "start-input"))
-    assert "Hello" in console.driver.find_element(By.ID, "definition").text
-    console.until(lambda d: console.node_status("Hello") == "NOT_REACHED")
-    box.clear()
-    box.send_keys('{"JobID": 101,')
-    console.driver.find_element(By.ID, "btn-start").click()
-    error = console.until(lambda d: d.find_element(By.ID, "start-error"))
-    console.until(lambda d: error.is_displayed())
-    assert "not valid JSON" in error.text
+    screen.open("/machine/starter")
+    box = screen.page.locator("#start-input")
+    expect(screen.page.locator("#definition")).to_contain_text("Hello")
+    expect(screen.node("Hello")).to_have_attribute("data-status", "NOT_REACHED")
+    box.fill('{"JobID": 101,')
+    screen.page.locator("#btn-start").click()
+    error = screen.page.locator("#start-error")
+    expect(error).to_be_visible()
+    expect(error).to_contain_text("not valid JSON")
+    screen.shot("bad-json")
     assert console.app.service.list_executions(state_machine_arn="starter")["executions"] == []
 
-    box.clear()
-    box.send_keys('{"JobID": 101}')
-    console.driver.find_element(By.ID, "btn-start").click()
-    console.until(lambda d: "#/execution/" in d.current_url)
-    console.until(lambda d: console.header_status() == "SUCCEEDED")
+    box.fill('{"JobID": 101}')
+    screen.page.locator("#btn-start").click()
+    screen.page.wait_for_url(re.compile(r"#/execution/"))
+    expect(screen.header()).to_have_text("SUCCEEDED")
     listed = console.app.service.list_executions(state_machine_arn="starter")["executions"]
     assert isinstance(listed, list) and len(listed) == 1
     arn = listed[0]["executionArn"]  # type: ignore[index,call-overload]
-    assert quote(str(arn), safe="") in console.driver.current_url
+    assert quote(str(arn), safe="") in screen.page.url
     described = console.app.service.describe_execution(execution_arn=str(arn))
     assert json.loads(str(described["input"])) == {"JobID": 101}
-    assert console.node_status("Hello") == "SUCCEEDED"
+    expect(screen.node("Hello")).to_have_attribute("data-status", "SUCCEEDED")
 
 
-def test_jobs_page_resets_a_stuck_job(console: Console) -> None:
-    from selenium.webdriver.common.by import By
-
+def test_jobs_page_resets_a_stuck_job(console: Console, screen: Screen) -> None:
     console.app.services["dynamodb"].call(
         "PutItem",
         {
@@ -387,153 +417,35 @@ def test_jobs_page_resets_a_stuck_job(console: Console) -> None:
             },
         },
     )
-    console.open("/jobs")
-    console.until(lambda d: "Running" in console.text_of("jobs"))
-    console.driver.find_element(By.CSS_SELECTOR, 'button[data-job="101"]').click()
-    console.until(lambda d: d.switch_to.alert).accept()
-    console.until(lambda d: "Ready" in console.text_of("jobs"))
+    screen.open("/jobs")
+    jobs = screen.page.locator("#jobs")
+    expect(jobs).to_contain_text("Running")
+    screen.shot("stuck")
+    screen.accept_next_dialog()
+    screen.page.locator('button[data-job="101"]').click()
+    expect(jobs).to_contain_text("Ready")
     item = console.app.services["dynamodb"].call(
         "GetItem", {"TableName": "JobAudit", "Key": {"JobID": {"S": "101"}}}
     )
     assert item["Item"]["JobState"] == {"S": "Ready"}
 
 
-def test_token_protected_console_asks_for_the_token(console: Console) -> None:
-    from selenium.webdriver.common.by import By
-
+def test_token_protected_console_asks_for_the_token(console: Console, page: Page) -> None:
     guarded = Server(console.app, port=0, token="open-sesame", scheduler=False)
     with guarded.running():
-        console.driver.get(f"{guarded.url}/#/executions")
-        form = console.until(lambda d: d.find_element(By.ID, "token-form"))
-        assert "requires a token" in form.text
-        console.driver.find_element(By.ID, "token-input").send_keys("wrong")
-        console.driver.find_element(By.ID, "btn-token").click()
-        console.until(lambda d: "refused" in d.find_element(By.ID, "token-form").text)
-        box = console.driver.find_element(By.ID, "token-input")
-        box.clear()
-        box.send_keys("open-sesame")
-        console.driver.find_element(By.ID, "btn-token").click()
-        console.until(
-            lambda d: "hello" in console.text_of("executions")
-        )  # started by an earlier test
-        console.driver.execute_script("sessionStorage.clear()")
+        page.goto(f"{guarded.url}/#/executions")
+        form = page.locator("#token-form")
+        expect(form).to_contain_text("requires a token")
+        page.locator("#token-input").fill("wrong")
+        page.locator("#btn-token").click()
+        expect(form).to_contain_text("refused")
+        page.locator("#token-input").fill("open-sesame")
+        page.locator("#btn-token").click()
+        # An execution started by an earlier test (the module shares one server).
+        expect(page.locator("#executions")).to_contain_text("hello")
 
 
-@pytest.fixture(scope="module")
-def reference(browser: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    """The reference pipeline's project (TPC-H SF 0.01 staging in DuckDB, audit table, state
-    machine), served like ``eltflow serve`` does."""
-    from eltflow.pipelines.reference import settings_for
-    from eltflow.pipelines.reference.project import ensure_config, load_staging, prepare
-
-    folder = tmp_path_factory.mktemp("reference")
-    ensure_config(folder)
-    settings = load_settings(folder, environ={})
-    load_staging(settings, settings_for(settings), 0.01)
-    app = build_app(settings)
-    try:
-        prepare(app, settings_for(settings))
-        server = Server(app, port=0, scheduler=False, worker_options={"poll_seconds": 0.05})
-        with server.running():
-            yield Console(app=app, base=server.url, driver=browser, tasks=Tasks())
-    finally:
-        app.close()
-
-
-def _start_from_form(console: Console, machine: str, payload: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    console.open(f"/machine/{machine}")
-    box = console.until(lambda d: d.find_element(By.ID, "start-input"))
-    box.clear()
-    box.send_keys(payload)
-    before = console.driver.current_url
-    console.driver.find_element(By.ID, "btn-start").click()
-    console.until(lambda d: d.current_url != before and "#/execution/" in d.current_url)
-
-
-def _reset_job_from_jobs_page(console: Console, job_id: str) -> None:
-    from selenium.webdriver.common.by import By
-
-    console.open("/jobs")
-    console.until(lambda d: d.find_elements(By.CSS_SELECTOR, f'button[data-job="{job_id}"]'))
-    console.driver.find_element(By.CSS_SELECTOR, f'button[data-job="{job_id}"]').click()
-    console.until(lambda d: d.switch_to.alert).accept()
-
-
-def test_reference_pipeline_from_the_console(reference: Console) -> None:
-    from eltflow.pipelines.reference import settings_for
-    from eltflow.pipelines.reference.project import run_batch
-
-    config = settings_for(reference.app.settings)
-    payload = json.dumps({"JobID": config.job_id})
-
-    # Start it from the machine page and watch the states turn green.
-    _start_from_form(reference, config.state_machine, payload)
-    reference.until(lambda d: reference.header_status() == "SUCCEEDED", timeout=60)
-    for state in ("AcquireLock", "LoadSupplierDim", "LoadCustomerDim", "LoadFact", "ReleaseLock"):
-        assert reference.node_status(state) == "SUCCEEDED", state
-    assert reference.node_status("JobFailed") == "NOT_REACHED"
-    reference.open("/jobs")
-    reference.until(lambda d: "Ready" in reference.text_of("jobs"))
-
-    # Break the fact load's input: the failed load is caught (orange), the run ends red.
-    dataapi = reference.app.services["redshift-data"]
-    run_batch(dataapi, config, ["ALTER TABLE staging.orders RENAME TO orders_missing"])
-    try:
-        _start_from_form(reference, config.state_machine, payload)
-        reference.until(lambda d: reference.header_status() == "FAILED", timeout=60)
-        assert reference.node_status("LoadFact") == "CAUGHT"
-        assert reference.node_status("MarkJobFailed") == "SUCCEEDED"
-        statuses = reference.driver.execute_script(
-            "return [...document.querySelectorAll('g.node')].map(n => n.dataset.status)"
-        )
-        assert "FAILED" in statuses
-        reference.driver.save_screenshot("/tmp/eltflow-console-reference.png")
-        _check_states_and_events_tabs(reference)
-    finally:
-        run_batch(dataapi, config, ["ALTER TABLE staging.orders_missing RENAME TO orders"])
-
-    # The audit item says Failed; reset it from the jobs page.
-    reference.open("/jobs")
-    reference.until(lambda d: "Failed" in reference.text_of("jobs"))
-    _reset_job_from_jobs_page(reference, config.job_id)
-    reference.until(
-        lambda d: "Ready" in reference.text_of("jobs") and "Failed" not in reference.text_of("jobs")
-    )
-
-
-def _check_states_and_events_tabs(console: Console) -> None:
-    """The States tab lists each state run with its status; the Events tab pages by 25."""
-    from selenium.webdriver.common.by import By
-
-    arn = console.driver.execute_script(
-        "return decodeURIComponent(location.hash.slice('#/execution/'.length))"
-    )
-    events = console.app.service.get_execution_history(execution_arn=arn)["events"]
-    assert isinstance(events, list) and len(events) > 25
-    console.driver.find_element(By.CSS_SELECTOR, 'button[data-tab="table"]').click()
-    console.until(lambda d: "LoadFact" in console.text_of("state-table"))
-    rows = console.driver.execute_script(
-        "return [...document.querySelectorAll('#state-table tbody tr')]"
-        ".map(r => [r.cells[0].innerText, r.cells[2].innerText])"
-    )
-    assert ["LoadFact", "CAUGHT"] in rows and ["LoadSupplierDim", "SUCCEEDED"] in rows
-    console.driver.find_element(By.CSS_SELECTOR, 'button[data-tab="events"]').click()
-    pages = -(-len(events) // 25)
-    console.until(lambda d: f"Page 1 of {pages} · {len(events)} events" in console.text_of("app"))
-    assert len(console.driver.find_elements(By.CSS_SELECTOR, "#events tbody tr")) == 25
-    console.driver.find_element(By.ID, "events-next").click()
-    console.until(lambda d: f"Page 2 of {pages}" in console.text_of("app"))
-    first_id = console.driver.execute_script(
-        "return document.querySelector('#events tbody tr').cells[0].innerText"
-    )
-    assert first_id == "26"
-
-
-def test_schedules_page_shows_next_fires_and_pauses(console: Console) -> None:
-    from selenium.webdriver.common.by import By
-
+def test_schedules_page_shows_next_fires_and_pauses(console: Console, screen: Screen) -> None:
     from eltflow.scheduler.model import Schedule
     from eltflow.scheduler.store import ScheduleStore
 
@@ -542,18 +454,233 @@ def test_schedules_page_shows_next_fires_and_pauses(console: Console) -> None:
         Schedule(name="nightly", expression="cron(30 2 * * ? *)", state_machine="scheduled"),
         console.app.clock.now(),
     )
-    console.open("/schedules")
-    row = 'tr[data-schedule-row="nightly"]'
-    console.until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
-    text = "return document.querySelector(arguments[0]).innerText"
-    shown = console.driver.execute_script(text, row)
-    assert "cron(30 2 * * ? *)" in shown and "ENABLED" in shown and "none yet" in shown
-    times = console.driver.execute_script(
-        "return [...document.querySelectorAll(arguments[0] + ' td:nth-child(5) div')].length", row
-    )
-    assert times == 3  # the next three fire times
-    console.driver.find_element(By.CSS_SELECTOR, 'button[data-schedule="nightly"]').click()
-    console.until(lambda d: "DISABLED" in d.execute_script(text, row))
+    screen.open("/schedules")
+    row = screen.page.locator('tr[data-schedule-row="nightly"]')
+    expect(row).to_contain_text("cron(30 2 * * ? *)")
+    expect(row).to_contain_text("ENABLED")
+    expect(row).to_contain_text("none yet")
+    expect(row.locator("td:nth-child(5) div")).to_have_count(3)  # the next three fire times
+    screen.shot("enabled")
+    toggle = screen.page.locator('button[data-schedule="nightly"]')
+    toggle.click()
+    expect(row).to_contain_text("DISABLED")
     assert ScheduleStore(console.app.db).get("nightly").state.value == "DISABLED"
-    console.driver.find_element(By.CSS_SELECTOR, 'button[data-schedule="nightly"]').click()
-    console.until(lambda d: "ENABLED" in d.execute_script(text, row))
+    toggle.click()
+    expect(row).to_contain_text("ENABLED")
+
+
+# -- the reference pipeline against a real `eltflow serve` -------------------------------------
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Reference:
+    """A reference-pipeline project served by an ``eltflow serve`` subprocess."""
+
+    app: App  # this process's view of the same stores (PostgreSQL), for the Data API
+    config: ReferenceConfig
+    base: str
+    log: Path
+
+    def sql(self, *statements: str) -> None:
+        from eltflow.pipelines.reference.project import run_batch
+
+        run_batch(self.app.services["redshift-data"], self.config, list(statements))
+
+    def job(self) -> dict[str, Any]:
+        from eltflow.pipelines import jobs
+
+        rows = jobs.list_jobs(self.app.services["dynamodb"])
+        return next(j for j in rows if str(j.get("JobID")) == self.config.job_id)
+
+
+def _wait_listening(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"eltflow serve exited early:\n{log.read_text()}")
+        try:
+            httpx.get(f"{base}/api/openapi.json", timeout=2)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"eltflow serve did not listen in time:\n{log.read_text()}")
+
+
+@pytest.fixture
+def reference(pg_url: str, tmp_path: Path) -> Iterator[Reference]:
+    """Set up like tests/integration/pipelines/test_pipeline_reference.py (TPC-H SF 0.01 in
+    staging, targets, audit item, state machine), with PostgreSQL as state store and
+    warehouse, then ``eltflow serve`` on a free loopback port."""
+    from eltflow.pipelines.reference import settings_for
+    from eltflow.pipelines.reference.project import ensure_config, load_staging, prepare
+
+    folder = tmp_path / "reference"
+    ensure_config(folder)
+    toml = folder / "eltflow.toml"
+    stores = f'state = "{pg_url}"\nwarehouse = "{pg_url}"\n'
+    toml.write_text(stores + toml.read_text(encoding="utf-8"), encoding="utf-8")
+    settings = load_settings(folder, environ={})
+    config = settings_for(settings)
+    load_staging(settings, config, 0.01)
+    app = build_app(settings)
+    try:
+        prepare(app, config)
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        log = tmp_path / "serve.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ELTFLOW_")}
+        with log.open("wb") as out:
+            proc = subprocess.Popen(
+                [*SERVE, str(folder), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        try:
+            _wait_listening(proc, base, log)
+            yield Reference(app=app, config=config, base=base, log=log)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+    finally:
+        app.close()
+
+
+SERVE = (sys.executable, "-m", "eltflow", "--project-dir")
+LOADED = ("AcquireLock", "LoadSupplierDim", "LoadCustomerDim", "LoadFact", "ReleaseLock")
+
+
+def test_reference_pipeline_from_the_console(
+    reference: Reference, page: Page, request: pytest.FixtureRequest
+) -> None:
+    """Start it from the machine page and watch it turn green; break the fact load and see
+    the last attempt fail red; repair, redrive from the button, see it succeed; reset a stuck
+    job from the jobs page."""
+    screen = _screen(page, reference.base, request)
+    machine = reference.config.state_machine
+    payload = json.dumps({"JobID": reference.config.job_id})
+    slow = PIPELINE_TIMEOUT_MS
+
+    # 1. Start from the state machine page; the states turn green.
+    screen.open(f"/machine/{machine}")
+    expect(screen.node("LoadFact")).to_have_attribute("data-status", "NOT_REACHED")
+    screen.shot("machine-page")
+    first = screen.start_from_form(machine, payload)
+    expect(screen.header()).to_have_text("SUCCEEDED", timeout=slow)
+    screen.expect_nodes(dict.fromkeys((*LOADED, "RecordSuccess", "NotifySuccess"), "SUCCEEDED"))
+    screen.expect_nodes(dict.fromkeys(("MarkJobFailed", "RetryLoadFact"), "NOT_REACHED"))
+    assert screen.stroke("LoadFact") == GREEN
+    screen.shot("succeeded")
+    assert reference.job()["JobState"] == "Ready"
+
+    # 2. Break the fact load's input through the Data API: LoadFact's failure is caught
+    # (orange), recorded, and the last attempt in RetryLoadFact fails the execution (red).
+    reference.sql("ALTER TABLE staging.orders RENAME TO orders_missing")
+    broken = screen.start_from_form(machine, payload)
+    assert broken != first
+    expect(screen.header()).to_have_text("FAILED", timeout=slow)
+    screen.expect_nodes(
+        {
+            "LoadSupplierDim": "SUCCEEDED",
+            "LoadCustomerDim": "SUCCEEDED",
+            "LoadFact": "CAUGHT",
+            "MarkJobFailed": "SUCCEEDED",
+            "NotifyJobFailed": "SUCCEEDED",
+            "RecordJobFailure": "SUCCEEDED",
+            "RetryLoadFact": "FAILED",
+            "ReleaseLock": "NOT_REACHED",
+            "JobFailed": "NOT_REACHED",
+        }
+    )
+    assert (screen.stroke("LoadFact"), screen.stroke("RetryLoadFact")) == (ORANGE, RED)
+    expect(screen.page.locator("#exec-error")).to_contain_text("orders")
+    expect(screen.page.locator("#btn-redrive")).to_be_enabled()
+    screen.node("RetryLoadFact").click()
+    expect(screen.page.locator("#state-detail .run-error")).to_contain_text("orders")
+    screen.shot("fact-failed")
+    history = reference.app.service.get_execution_history(execution_arn=broken, max_results=1000)
+    events = history["events"]
+    assert isinstance(events, list)
+    _check_states_and_events_tabs(screen, len(events))
+    screen.page.locator('button[data-tab="graph"]').click()
+    assert reference.job()["JobState"] == "Failed"
+
+    # 3. Repair, then redrive from the button: only RetryLoadFact and what follows run again.
+    reference.sql("ALTER TABLE staging.orders_missing RENAME TO orders")
+    screen.page.locator("#btn-redrive").click()
+    expect(screen.header()).to_have_text("SUCCEEDED", timeout=slow)
+    screen.expect_nodes(
+        {
+            "RetryLoadFact": "SUCCEEDED",
+            "ReleaseLock": "SUCCEEDED",
+            "NotifySuccess": "SUCCEEDED",
+            "LoadFact": "CAUGHT",  # the first attempt's failure stays in the history
+            "JobFailed": "NOT_REACHED",
+        }
+    )
+    assert screen.stroke("RetryLoadFact") == GREEN
+    expect(screen.page.locator("#app")).to_contain_text("Redrives: 1")
+    screen.shot("redriven")
+    described = reference.app.service.describe_execution(execution_arn=broken)
+    assert described["status"] == "SUCCEEDED" and described["redriveCount"] == 1
+    assert reference.job()["JobState"] == "Ready"
+
+    # 4. A crashed run left the job Running with a live lease: a new run skips it; the jobs
+    # page resets it to Ready.
+    reference.app.services["dynamodb"].call(
+        "UpdateItem",
+        {
+            "TableName": reference.config.audit_table,
+            "Key": {"JobID": {"S": reference.config.job_id}},
+            "UpdateExpression": "SET JobState = :running, LeaseUntil = :lease",
+            "ExpressionAttributeValues": {
+                ":running": {"S": "Running"},
+                ":lease": {"S": "2999-01-01T00:00:00Z"},
+            },
+        },
+    )
+    screen.start_from_form(machine, payload)
+    expect(screen.header()).to_have_text("SUCCEEDED", timeout=slow)
+    screen.expect_nodes({"RecordSkipped": "SUCCEEDED", "AcquireLock": "NOT_REACHED"})
+    screen.open("/jobs")
+    jobs = screen.page.locator("#jobs")
+    expect(jobs).to_contain_text("Running")
+    expect(jobs).to_contain_text("2999-01-01")
+    expect(screen.page.locator("#runs")).to_contain_text("SKIPPED")
+    screen.shot("jobs-stuck")
+    screen.accept_next_dialog()
+    screen.page.locator(f'button[data-job="{reference.config.job_id}"]').click()
+    expect(jobs).to_contain_text("Ready")
+    expect(jobs).not_to_contain_text("Running")
+    screen.shot("jobs-reset")
+    job = reference.job()
+    assert job["JobState"] == "Ready" and "LeaseUntil" not in job
+
+
+def _check_states_and_events_tabs(screen: Screen, events: int) -> None:
+    """The States tab lists each state run with its status; the Events tab pages by 25."""
+    page = screen.page
+    page.locator('button[data-tab="table"]').click()
+    rows = page.locator("#state-table tbody tr")
+    expect(rows.filter(has_text="LoadFact").first).to_contain_text("CAUGHT")
+    expect(rows.filter(has_text="LoadSupplierDim").first).to_contain_text("SUCCEEDED")
+    expect(rows.filter(has_text="RetryLoadFact")).to_contain_text("FAILED")
+    screen.shot("states-tab")
+    page.locator('button[data-tab="events"]').click()
+    pager = page.locator(".pager")
+    assert events > 25
+    pages = -(-events // 25)
+    expect(pager).to_contain_text(f"Page 1 of {pages} · {events} events")
+    expect(page.locator("#events tbody tr")).to_have_count(25)
+    page.locator("#events-next").click()
+    expect(pager).to_contain_text(f"Page 2 of {pages}")
+    expect(page.locator("#events tbody tr").first.locator("td").first).to_have_text("26")
