@@ -107,14 +107,16 @@ def project_integrations(
     dataapi = build_dataapi(settings, db, clock)
     redshift_data.register(registry, dataapi)
     services["redshift-data"] = dataapi
-    local: dict[str, Callable[[], Any]] = {
-        "redshift-data": lambda: LocalRedshiftDataClient(dataapi)
-    }
+    local: dict[str, Callable[[], Any]] = {}
     if not aws_mode(settings):
+        # In AWS mode handlers must get boto3 from eltflow.aws.client, so nothing is bound.
         from eltflow.items.client import LocalDynamoDBClient
+        from eltflow.notify.client import LocalSnsClient
 
-        items = services["dynamodb"]
+        items, topics = services["dynamodb"], services["sns"]
+        local["redshift-data"] = lambda: LocalRedshiftDataClient(dataapi)
         local["dynamodb"] = lambda: LocalDynamoDBClient(items)
+        local["sns"] = lambda: LocalSnsClient(topics)
     # Handlers calling eltflow.aws.client(...) reach this app's services while it is open.
     unbind = bind_local(settings.state_url, local)
     return registry, services, [unbind, services["lambda"].close, dataapi.close]
