@@ -579,6 +579,11 @@ def test_reference_pipeline_from_the_console(
     screen.expect_nodes(dict.fromkeys((*LOADED, "RecordSuccess", "NotifySuccess"), "SUCCEEDED"))
     screen.expect_nodes(dict.fromkeys(("MarkJobFailed", "RetryLoadFact"), "NOT_REACHED"))
     assert screen.stroke("LoadFact") == GREEN
+    # LoadFact -> ReleaseLock skips the failure chain's layers: it must go around them.
+    expect(
+        screen.page.locator("path.edge[data-from='LoadFact'][data-to='ReleaseLock']")
+    ).to_have_count(1)
+    assert _edges_under_states(screen.page) == []
     screen.shot("succeeded")
     assert reference.job()["JobState"] == "Ready"
 
@@ -602,7 +607,11 @@ def test_reference_pipeline_from_the_console(
         }
     )
     assert (screen.stroke("LoadFact"), screen.stroke("RetryLoadFact")) == (ORANGE, RED)
-    expect(screen.page.locator("#exec-error")).to_contain_text("orders")
+    # The Lambda error object's message, not its JSON with a stack trace.
+    cause = screen.page.locator("#exec-error .cause")
+    expect(cause).to_contain_text('relation "staging.orders" does not exist')
+    expect(cause).not_to_contain_text("stackTrace")
+    expect(screen.page.locator("#exec-error details")).to_contain_text("stackTrace")
     expect(screen.page.locator("#btn-redrive")).to_be_enabled()
     screen.node("RetryLoadFact").click()
     expect(screen.page.locator("#state-detail .run-error")).to_contain_text("orders")
@@ -664,6 +673,38 @@ def test_reference_pipeline_from_the_console(
     screen.shot("jobs-reset")
     job = reference.job()
     assert job["JobState"] == "Ready" and "LeaseUntil" not in job
+
+
+# Samples each edge along its length; returns [from, to, state] where an edge runs under a
+# state's box other than its own ends (containers hold their branches' edges, so skipped).
+_UNDER_STATES_JS = """() => {
+  const boxes = [...document.querySelectorAll('g.node:not(.container)')].map(g => {
+    const r = g.querySelector('rect');
+    return {name: g.dataset.state, x: +r.getAttribute('x'), y: +r.getAttribute('y'),
+            w: +r.getAttribute('width'), h: +r.getAttribute('height')};
+  });
+  const hits = [];
+  for (const p of document.querySelectorAll('path.edge')) {
+    const from = p.dataset.from, to = p.dataset.to, len = p.getTotalLength();
+    for (const b of boxes) {
+      if (b.name === from || b.name === to) continue;
+      for (let i = 1; i < 40; i++) {
+        const pt = p.getPointAtLength(len * i / 40);
+        if (pt.x > b.x + 2 && pt.x < b.x + b.w - 2 && pt.y > b.y + 2 && pt.y < b.y + b.h - 2) {
+          hits.push([from, to, b.name]);
+          break;
+        }
+      }
+    }
+  }
+  return hits;
+}"""
+
+
+def _edges_under_states(page: Page) -> list[list[str]]:
+    hits = page.evaluate(_UNDER_STATES_JS)
+    assert isinstance(hits, list)
+    return hits
 
 
 def _check_states_and_events_tabs(screen: Screen, events: int) -> None:

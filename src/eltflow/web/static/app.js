@@ -54,6 +54,15 @@ const App = (() => {
     if (v === null || v === undefined) return "—";
     try { return JSON.stringify(typeof v === "string" ? JSON.parse(v) : v, null, 2); } catch { return String(v); }
   };
+  // A Lambda error's cause is its JSON error object (errorMessage, errorType, stackTrace...):
+  // show the message, and the whole object only on request.
+  function causeView(cause) {
+    if (!cause) return [];
+    let parsed = null;
+    try { parsed = JSON.parse(cause); } catch { /* plain text */ }
+    if (!parsed || typeof parsed !== "object" || typeof parsed.errorMessage !== "string") return [h("span", { class: "cause" }, cause)];
+    return [h("span", { class: "cause" }, parsed.errorMessage), h("details", { class: "cause-full" }, h("summary", {}, "full cause"), h("pre", {}, pretty(parsed)))];
+  }
   function toast(msg) {
     const t = document.getElementById("toast");
     t.textContent = msg; t.hidden = false;
@@ -133,7 +142,7 @@ const App = (() => {
             h("div", {}, h("b", {}, "State machine: "), h("a", { href: `#/machine/${enc(ex.stateMachineArn.split(":").pop())}` }, ex.stateMachineArn.split(":").pop())),
             h("div", {}, h("b", {}, "Started: "), fmt(ex.startDate), "  ", h("b", {}, "Duration: "), dur(ex.startDate, ex.stopDate)),
             h("div", {}, h("b", {}, "Redrives: "), String(ex.redriveCount || 0)),
-            ex.error ? h("div", { id: "exec-error" }, h("b", {}, "Error: "), ex.error, " — ", ex.cause || "") : null),
+            ex.error ? h("div", { id: "exec-error" }, h("b", {}, "Error: "), ex.error, ex.cause ? " — " : "", causeView(ex.cause)) : null),
           h("div", {}, stop, " ", redrive)),
       );
       tabs.replaceChildren(...[["graph", "Graph"], ["table", "States"], ["events", `Events (${events.length})`], ["io", "Input / output"]].map(([k, label]) => {
@@ -145,7 +154,7 @@ const App = (() => {
         Graph.render(graphBox, def.definition, status, (name) => { selected = name; refresh(); }, selected);
         const runsOf = runs.filter((r) => r.name === selected);
         detail.replaceChildren(...(selected ? [h("h2", {}, selected), ...(runsOf.length ? [] : [h("p", { class: "muted" }, "Not reached in this execution.")]), ...runsOf.map((r) => h("div", { class: "run" }, badge(r.status), " ", dur(r.start, r.end), r.retries ? ` · ${r.retries} retr${r.retries > 1 ? "ies" : "y"}` : "",
-          r.error ? h("div", { class: "run-error" }, h("b", {}, r.error), r.cause ? `: ${r.cause}` : "") : null,
+          r.error ? h("div", { class: "run-error" }, h("b", {}, r.error), r.cause ? ": " : "", causeView(r.cause)) : null,
           h("div", { class: "row" }, h("div", { class: "grow" }, h("b", {}, "Input"), h("pre", {}, pretty(r.input))), h("div", { class: "grow" }, h("b", {}, "Output"), h("pre", {}, pretty(r.output))))))] : [h("p", { class: "muted" }, "Select a state to see its input and output.")]));
         tabBody.replaceChildren(
           h("div", { class: "legend" }, ["SUCCEEDED", "FAILED", "RUNNING", "CAUGHT", "NOT_REACHED"].map((s) => badge(s))),

@@ -96,16 +96,28 @@ const Graph = (() => {
         const a = pos[n.name], b = pos[t.to];
         if (!b) continue;
         const x1 = a.x + a.w / 2, y1 = a.y + a.h, x2 = b.x + b.w / 2, y2 = b.y;
-        const d = y2 > y1
-          ? `M${x1},${y1} C${x1},${y1 + 20} ${x2},${y2 - 20} ${x2},${y2}`
-          : `M${x1},${y1} C${x1 + 90},${y1 + 40} ${x2 + 90},${y2 - 40} ${x2},${y2}`;
-        el("path", { d, class: `edge ${t.kind}`, "marker-end": "url(#arrow)" }, parent);
+        let d;
+        if (y2 <= y1) {
+          d = `M${x1},${y1} C${x1 + 90},${y1 + 40} ${x2 + 90},${y2 - 40} ${x2},${y2}`;
+        } else {
+          // An edge skipping layers would run under the states in between (and look like an
+          // edge of theirs): route it down the right of everything it passes instead.
+          const lo = Math.min(x1, x2) - 8, hi = Math.max(x1, x2) + 8;
+          const between = Object.values(pos).filter((q) => q.y >= y1 && q.y + q.h <= y2);
+          if (between.some((q) => q.x < hi && q.x + q.w > lo)) {
+            const dx = Math.max(x1, x2, ...between.map((q) => q.x + q.w)) + 18;
+            d = `M${x1},${y1} C${x1},${y1 + 24} ${dx},${y1 + 8} ${dx},${y1 + 32} L${dx},${y2 - 32} C${dx},${y2 - 8} ${x2},${y2 - 24} ${x2},${y2}`;
+          } else {
+            d = `M${x1},${y1} C${x1},${y1 + 20} ${x2},${y2 - 20} ${x2},${y2}`;
+          }
+        }
+        el("path", { d, class: `edge ${t.kind}`, "marker-end": "url(#arrow)", "data-from": n.name, "data-to": t.to }, parent);
       }
     }
     for (const n of lay.nodes) {
       const p = pos[n.name];
       const st = status[n.name] || "NOT_REACHED";
-      const g = el("g", { class: `node ${st}${selected === n.name ? " selected" : ""}`, "data-state": n.name, "data-status": st }, parent);
+      const g = el("g", { class: `node ${st}${n.children ? " container" : ""}${selected === n.name ? " selected" : ""}`, "data-state": n.name, "data-status": st }, parent);
       if (n.children) {
         el("rect", { x: p.x, y: p.y, width: p.w, height: p.h }, g);
         const label = el("text", { x: p.x + 8, y: p.y + 16 }, g);
