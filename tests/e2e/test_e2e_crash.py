@@ -109,13 +109,18 @@ def _history(url: str, arn: str) -> list[dict[str, Any]]:
     return [e for e in events if isinstance(e, dict)]
 
 
-def _comparable(events: list[dict[str, Any]]) -> list[tuple[str, str]]:
-    """Events without ids and timestamps (the execution ARN/name differ between runs too)."""
+def _comparable(events: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], list[str]]:
+    """Events without ids and timestamps, as a sorted multiset, plus the order states were
+    entered in. Parallel branches finish in either order even in two uninterrupted runs, so
+    the full order is not comparable; entries are (branches start in branch order)."""
     out = []
+    entered = []
     for e in events:
         details = {k: v for k, v in e.items() if k not in ("id", "previousEventId", "timestamp")}
         out.append((str(e["type"]), json.dumps(details, sort_keys=True)))
-    return out
+        if isinstance(e.get("stateEnteredEventDetails"), dict):
+            entered.append(str(e["stateEnteredEventDetails"]["name"]))
+    return sorted(out), entered
 
 
 def _wait_until(predicate: Callable[[], bool], what: str, timeout: float = 30) -> None:
