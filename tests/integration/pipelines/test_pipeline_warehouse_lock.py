@@ -67,6 +67,16 @@ class Project:
             e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e
         ]
 
+    def outputs(self, arn: str, state: str) -> list[dict[str, Any]]:
+        """The outputs ``state`` exited with, in order."""
+        out = self.app.service.get_execution_history(execution_arn=arn, max_results=25000)
+        events = cast(list[dict[str, Any]], out["events"])
+        return [
+            cast(dict[str, Any], json.loads(e["stateExitedEventDetails"]["output"]))
+            for e in events
+            if e.get("stateExitedEventDetails", {}).get("name") == state
+        ]
+
     def row(self) -> dict[str, Any]:
         row = warehouse_lock.lock_row(self.app.services["redshift-data"], self.config)
         assert row is not None
@@ -248,3 +258,35 @@ def test_a_fact_failure_marks_the_row_failed_and_notifies(project: Project) -> N
     assert json.loads(project.describe(again)["output"])["outcome"] == "SUCCEEDED"
     assert project.row()["job_state"] == "Ready"
     assert project.sql("SELECT COUNT(*) AS n FROM public.fact_yearly_sale")[0]["n"] > 0
+
+
+def test_a_duckdb_write_conflict_on_the_lock_counts_as_not_won(tmp_path: Path) -> None:
+    # DuckDB's concurrency is optimistic: an UPDATE of a row another open transaction has
+    # changed fails with "Conflict on update" instead of waiting. The definition reads that
+    # as "another run is taking the lock", i.e. not won. Hold such a transaction open here:
+    # another run's acquiring UPDATE, not yet committed.
+    import duckdb
+
+    for project in _open(tmp_path / "project"):
+        path = project.dir / ".eltflow" / "warehouse.duckdb"
+        project.sql("SELECT 1 AS one")  # the warehouse is open in this process
+        other = duckdb.connect(str(path))  # the same database instance, another connection
+        try:
+            other.execute("BEGIN TRANSACTION")
+            other.execute(
+                "UPDATE public.etl_job_audit SET job_state = 'Running', run_arn = 'another-run' "
+                "WHERE job_id = $id",
+                {"id": project.config.job_id},
+            )
+            arn = project.start("conflicted")
+            project.run()
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        desc = project.describe(arn)
+        assert desc["status"] == "SUCCEEDED", desc
+        assert json.loads(desc["output"])["outcome"] == "SKIPPED"
+        described = [o["lockStatus"] for o in project.outputs(arn, "DescribeLock")]
+        assert [d["Status"] for d in described] == ["FAILED"]
+        assert "Conflict on update" in described[0]["Error"]
+        assert project.row()["job_state"] == "Ready"  # nothing taken, nothing left behind
