@@ -180,17 +180,115 @@ class Stepper:
 
     def payload_text(self, value: JSON, what: str) -> str:
         """``value`` as history JSON, checking AWS's 256 KiB payload limit."""
-        container = type(value) is dict or type(value) is list
+        kind = type(value)
+        container = kind is dict or kind is list
+        text: str | None = None
         if container:
             hit = self._texts.get(id(value))
             if hit is not None and hit[0] is value:
                 return hit[1]
-        text = ev.dumps(value)
+            text = self._joined(value)
+        if text is None:
+            text = ev.dumps(value)
         if len(text) > _SAFE_CHARS and len(text.encode("utf-8")) > limits.MAX_PAYLOAD_BYTES:
             limits.check_payload(value, what=what)
         if container:
             self._texts[id(value)] = (value, text)
         return text
+
+    def precache_items(self, input: JSON, state: Any) -> None:
+        """Before a Map's input is written, write its items one by one.
+
+        Every item is written again as its iteration's input, so encoding the items first
+        and joining their texts into the Map input's (see :meth:`_joined`) encodes each item
+        once instead of twice. Only for the common shape (JSONPath, ``InputPath`` ``$``, items
+        at ``$`` or ``$.name``, items that are objects or arrays); anything else, or any
+        error (a payload over the limit is reported on the whole input), just skips this.
+        """
+        if state.query_language == JSONATA or state.input_path != "$":
+            return
+        path = state.items_path
+        items: Any
+        if path == "$":
+            items = input
+        elif (
+            type(path) is str
+            and path.startswith("$.")
+            and type(input) is dict
+            and path[2:].isidentifier()
+        ):
+            items = input.get(path[2:])
+        else:
+            return
+        if type(items) is not list or not items:
+            return
+        texts = self._texts
+        dumps = ev.dumps
+        for item in items:
+            kind = type(item)
+            if kind is dict or kind is list:
+                hit = texts.get(id(item))
+                if hit is None or hit[0] is not item:
+                    text = dumps(item)
+                    if len(text) > _SAFE_CHARS:
+                        return  # maybe over the limit: leave it to the whole input's check
+                    texts[id(item)] = (item, text)
+        try:
+            self.payload_text(items, state.name)
+        except StatesError:
+            return
+
+    def _joined(self, value: Any) -> str | None:
+        """The text of a list/dict built from its elements' cached texts, or None.
+
+        A Map's output is the list of its iterations' outputs, a Parallel's the list of its
+        branches' outputs: each element's text is already in history, so joining those texts
+        (the same characters the encoder would write: compact JSON is context-free) saves
+        encoding every item again. Only tried when the first container element is cached, so
+        a list of plain values costs one look.
+        """
+        texts = self._texts
+        if type(value) is list:
+            if not value:
+                return None
+            first = value[0]
+            kind = type(first)
+            if kind is not dict and kind is not list:
+                return None
+            hit = texts.get(id(first))
+            if hit is None or hit[0] is not first:
+                return None
+            parts = [hit[1]]
+            for item in value[1:]:
+                kind = type(item)
+                if kind is dict or kind is list:
+                    hit = texts.get(id(item))
+                    if hit is not None and hit[0] is item:
+                        parts.append(hit[1])
+                        continue
+                parts.append(ev.dumps(item))
+            return "[" + ",".join(parts) + "]"
+        found = False
+        for key, item in value.items():
+            if type(key) is not str:
+                return None
+            kind = type(item)
+            if kind is dict or kind is list:
+                hit = texts.get(id(item))
+                if hit is None or hit[0] is not item:
+                    return None  # an uncached container: encoding it whole is no worse
+                found = True
+        if not found:
+            return None
+        out = []
+        encode_key = ev.encode_key
+        for key, item in value.items():
+            kind = type(item)
+            if kind is dict or kind is list:
+                out.append(encode_key(key) + ":" + texts[id(item)][1])
+            else:
+                out.append(encode_key(key) + ":" + ev.dumps(item))
+        return "{" + ",".join(out) + "}"
 
     def wait(self, frame: Frame, key: str) -> None:
         self.st.waiting[key] = frame.id
@@ -230,6 +328,8 @@ class Stepper:
         frame.attempt = 0
         if frame.children:
             frame.children = []
+        if state.type == "Map":
+            self.precache_items(frame.input, state)
         try:
             text = self.payload_text(frame.input, state.name)
         except StatesError as e:
