@@ -197,7 +197,7 @@ class Screen:
 def _screen(page: Page, base: str, request: pytest.FixtureRequest) -> Screen:
     test = request.node.name
     for old in ARTIFACTS.glob(f"{test}--*.png"):
-        old.unlink()
+        old.unlink(missing_ok=True)
     return Screen(page=page, base=base, test=test)
 
 
