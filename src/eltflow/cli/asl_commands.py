@@ -1,15 +1,18 @@
 """``eltflow validate``, ``eltflow execute`` and ``eltflow example`` (the bundled example machine).
 
-Thin: read files and arguments, call :mod:`eltflow.asl.validator` / :func:`eltflow.execute`,
-print. Exit codes: 0 success (the execution SUCCEEDED), 1 invalid definition or a failed
-execution, 2 unusable arguments (unreadable file, input that is not JSON).
+Thin: read files and arguments, call :mod:`eltflow.asl.validator` / :func:`eltflow.execute`
+(or, with ``execute --store``, :func:`eltflow.runtime.run.execute_stored`), print. Exit codes:
+0 success (the execution SUCCEEDED), 1 invalid definition or a failed execution, 2 unusable
+arguments (unreadable file, input that is not JSON, options that do not go together).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -46,6 +49,19 @@ def register(subparsers: Any) -> None:
         help="complete Waits and retry backoff instantly while timestamps advance",
     )
     p.add_argument("--name", default=None, help="execution name (default: random)")
+    p.add_argument(
+        "--store",
+        action="store_true",
+        help="record the run in the project's state store (see `eltflow executions`) and "
+        "run it durably here; prints the execution ARN first",
+    )
+    p.add_argument(
+        "--machine",
+        default=None,
+        metavar="NAME",
+        help="with --store: the state machine to record it under (default: the definition "
+        "file's name); a changed definition publishes a new version",
+    )
     p.set_defaults(handler=cmd_execute)
 
     p = subparsers.add_parser(
@@ -99,17 +115,99 @@ def cmd_execute(args: argparse.Namespace) -> int:
     if problem is not None:
         print(problem, file=sys.stderr)
         return 2
+    if args.store and args.virtual_time:
+        print("error: --virtual-time runs in memory only; drop it or --store", file=sys.stderr)
+        return 2
+    if args.machine is not None and not args.store:
+        print("error: --machine only applies with --store", file=sys.stderr)
+        return 2
     diagnostics = validate(text)
     if diagnostics:
         for d in diagnostics:
             print(f"{args.definition}:{d.path or '/'}: {d.code}: {d.message}", file=sys.stderr)
         return 1
-    result = execute(text, value, virtual_time=args.virtual_time, name=args.name)
+    if args.store:
+        result = _execute_stored(args, text, value)
+    else:
+        result = execute(text, value, virtual_time=args.virtual_time, name=args.name)
     if args.json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
         _print_summary(result)
     return 0 if result.succeeded else 1
+
+
+_MACHINE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def machine_name_for(definition_path: str) -> str:
+    """A valid state machine name from a file name: ``etl/load.asl.json`` → ``load``."""
+    stem = Path(definition_path).name.split(".", 1)[0]
+    return _MACHINE_NAME_CHARS.sub("-", stem).strip("-")[:80] or "adhoc"
+
+
+def _execute_stored(args: argparse.Namespace, text: str, value: JSON) -> Any:
+    """Record and run the execution in the project's store; return it as an ExecutionResult
+    (built from DescribeExecution and the stored history) so both modes print the same."""
+    from eltflow.app import build_app
+    from eltflow.config import load_settings
+    from eltflow.runtime.run import execute_stored
+
+    app = build_app(load_settings(args.project_dir))
+    try:
+        desc = execute_stored(
+            app,
+            machine_name=args.machine or machine_name_for(args.definition),
+            definition=text,
+            input=json.dumps(value, ensure_ascii=False),
+            execution_name=args.name,
+        )
+        arn = str(desc["executionArn"])
+        # The ARN first; with --json on stderr, so stdout stays exactly one object.
+        print(arn, file=sys.stderr if args.json else sys.stdout)
+        history = _stored_history(app, arn)
+    finally:
+        app.close()
+    return _result_from(desc, history)
+
+
+def _stored_history(app: Any, arn: str) -> list[Any]:
+    from eltflow.interpreter.protocol import HistoryEvent
+
+    events: list[HistoryEvent] = []
+    token: str | None = None
+    while True:
+        page = app.service.get_execution_history(execution_arn=arn, next_token=token)
+        for raw in page["events"]:
+            details = {k: v for k, v in raw.items() if k.endswith("EventDetails")}
+            events.append(
+                HistoryEvent(
+                    id=int(raw["id"]),
+                    previous_event_id=int(raw["previousEventId"]),
+                    timestamp=datetime.fromisoformat(raw["timestamp"]),
+                    type=str(raw["type"]),
+                    details=details,
+                )
+            )
+        token = page.get("nextToken")
+        if token is None:
+            return events
+
+
+def _result_from(desc: Any, history: list[Any]) -> Any:
+    from eltflow.runtime.local import ExecutionResult
+
+    output = desc.get("output")
+    return ExecutionResult(
+        status=desc["status"],
+        output=json.loads(output) if isinstance(output, str) else None,
+        error=desc.get("error"),
+        cause=desc.get("cause"),
+        history=history,
+        execution_arn=str(desc["executionArn"]),
+        start_date=history[0].timestamp if history else None,
+        stop_date=history[-1].timestamp if history else None,
+    )
 
 
 def _print_summary(result: Any) -> None:

@@ -112,3 +112,120 @@ def test_example_prints_the_history(capsys: pytest.CaptureFixture[str]) -> None:
     assert "MapIterationStarted" in out
     assert "ExecutionSucceeded" in out
     assert "Hello, world!" in out
+
+
+# --- execute --store: the run is recorded in the project's state store ------------------------
+
+STORED = {
+    "StartAt": "Greet",
+    "States": {
+        "Greet": {
+            "Type": "Pass",
+            "Parameters": {"greeting.$": "States.Format('Hello, {}!', $.who)"},
+            "Next": "Each",
+        },
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$$.Execution.Input.items",
+            "ItemProcessor": {"StartAt": "Item", "States": {"Item": {"Type": "Pass", "End": True}}},
+            "ResultPath": "$.items",
+            "End": True,
+        },
+    },
+}
+STORED_INPUT = '{"who": "Ada", "items": [1, 2]}'
+
+
+@pytest.fixture
+def project(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ELTFLOW_STATE", store_url)
+    monkeypatch.delenv("ELTFLOW_HOME", raising=False)
+    return tmp_path
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_execute_store_json_matches_in_memory_and_is_recorded(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(project, "greet.asl.json", STORED)
+    base = ["execute", "--definition", path, "--input", STORED_INPUT, "--json"]
+    code, memory, _ = _run(capsys, *base)
+    assert code == 0
+    code, out, err = _run(capsys, "--project-dir", str(project), *base, "--store")
+    assert code == 0
+    assert out.count("\n") == 1  # exactly one object on stdout...
+    assert (
+        json.loads(out)
+        == json.loads(memory)
+        == {
+            "status": "SUCCEEDED",
+            "output": {"greeting": "Hello, Ada!", "items": [1, 2]},
+            "error": None,
+            "cause": None,
+        }
+    )
+    arn = err.strip()  # ...and the ARN on stderr
+    assert ":execution:greet:" in arn
+
+    code, out, _ = _run(
+        capsys, "--project-dir", str(project), "executions", "describe", arn, "--json"
+    )
+    desc = json.loads(out)
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(desc["input"]) == json.loads(STORED_INPUT)
+    assert desc["stateMachineArn"].endswith(":stateMachine:greet")
+
+
+def test_execute_store_summary_prints_the_arn_then_the_states(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(project, "greet.json", STORED)
+    argv = ["--project-dir", str(project), "execute", "--definition", path, "--store"]
+    code, out, _ = _run(capsys, *argv, "--input", STORED_INPUT, "--name", "first")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert lines[0].endswith(":execution:greet:first")
+    visited = [line.split()[2:4] for line in lines[1:] if line.startswith("  +")]
+    assert visited == [["Pass", "Greet"], ["Map", "Each"], ["Pass", "Item"], ["Pass", "Item"]]
+    assert "status: SUCCEEDED" in lines
+    assert 'output: {"greeting": "Hello, Ada!", "items": [1, 2]}' in lines
+
+    # A changed definition under the same --machine publishes version 2 and runs that.
+    other = _write(project, "other.json", FAILING)
+    code, out, _ = _run(
+        capsys,
+        *argv[:4],
+        other,
+        "--store",
+        "--machine",
+        "greet",
+        "--json",
+    )
+    assert code == 1
+    assert json.loads(out) == {"status": "FAILED", "output": None, "error": "Oops", "cause": "why"}
+    code, out, _ = _run(capsys, "--project-dir", str(project), "executions", "list", "--json")
+    listed = json.loads(out)["executions"]
+    assert sorted(e["status"] for e in listed) == ["FAILED", "SUCCEEDED"]
+
+
+def test_execute_store_refuses_virtual_time_and_machine_without_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "greet.json", STORED)
+    code, _, err = _run(capsys, "execute", "--definition", path, "--store", "--virtual-time")
+    assert code == 2 and "--virtual-time" in err
+    code, _, err = _run(capsys, "execute", "--definition", path, "--machine", "m")
+    assert code == 2 and "--store" in err
+
+
+def test_machine_name_for_definition_files() -> None:
+    from eltflow.cli.asl_commands import machine_name_for
+
+    assert machine_name_for("etl/load.asl.json") == "load"
+    assert machine_name_for("/tmp/my job!.json") == "my-job"
+    assert machine_name_for(".json") == "adhoc"
