@@ -9,7 +9,7 @@ from eltflow.errors import StatesError
 from eltflow.interpreter import states_branch as branch
 from eltflow.interpreter import states_simple as simple
 from eltflow.interpreter import states_task as task
-from eltflow.interpreter.protocol import TaskFailed, TaskStarted, TaskSucceeded
+from eltflow.interpreter.protocol import TaskFailed, TaskHeartbeat, TaskStarted, TaskSucceeded
 from eltflow.interpreter.state import Frame
 
 if TYPE_CHECKING:
@@ -57,6 +57,8 @@ def on_timer(stepper: Stepper, frame: Frame, state: Any, timer_id: str) -> None:
     try:
         if timer_id == frame.timeout_timer:
             task.timed_out(stepper, frame, state)
+        elif timer_id == frame.heartbeat_timer:
+            task.heartbeat_timed_out(stepper, frame, state)
         elif timer_id == frame.pending_timer:
             frame.pending_timer = None
             if "/retry/" in timer_id:
@@ -68,12 +70,17 @@ def on_timer(stepper: Stepper, frame: Frame, state: Any, timer_id: str) -> None:
 
 
 def on_task_event(
-    stepper: Stepper, frame: Frame, state: Any, inbound: TaskStarted | TaskSucceeded | TaskFailed
+    stepper: Stepper,
+    frame: Frame,
+    state: Any,
+    inbound: TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat,
 ) -> None:
     if inbound.task_id != frame.pending_task:
         return
     try:
-        if isinstance(inbound, TaskStarted):
+        if isinstance(inbound, TaskHeartbeat):
+            task.heartbeat(stepper, frame)
+        elif isinstance(inbound, TaskStarted):
             task.started(stepper, frame, state)
         elif isinstance(inbound, TaskSucceeded):
             task.succeeded(stepper, frame, state, inbound.output)

@@ -123,6 +123,13 @@ class TaskFailed:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TaskHeartbeat:
+    """``SendTaskHeartbeat`` for the task: restarts its ``HeartbeatSeconds`` countdown."""
+
+    task_id: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TimerFired:
     timer_id: str
 
@@ -133,4 +140,4 @@ class StopRequested:
     cause: str | None = None
 
 
-Inbound = TaskStarted | TaskSucceeded | TaskFailed | TimerFired | StopRequested
+Inbound = TaskStarted | TaskSucceeded | TaskFailed | TimerFired | StopRequested | TaskHeartbeat

@@ -53,6 +53,11 @@ class Frame:
     pending_task: str | None = None
     pending_timer: str | None = None
     timeout_timer: str | None = None
+    # HeartbeatSeconds of the running task (activities and .waitForTaskToken tasks only), its
+    # current countdown timer, and how many countdowns the frame armed (keeps timer ids unique).
+    heartbeat_seconds: float | None = None
+    heartbeat_timer: str | None = None
+    heartbeats: int = 0
     task_started: bool = False
     last_event: int = 0
     # Parallel / Map bookkeeping while status == CHILDREN (and kept on failure for redrive).

@@ -16,7 +16,7 @@ from eltflow.errors import StatesError
 from eltflow.interpreter import events as ev
 from eltflow.interpreter import flow
 from eltflow.interpreter.context import task_token
-from eltflow.interpreter.protocol import CancelTask, RunTask, StartTimer
+from eltflow.interpreter.protocol import CancelTask, CancelTimer, RunTask, StartTimer
 from eltflow.interpreter.state import TASK
 from eltflow.interpreter.states_simple import jsonata_states, path_value
 from eltflow.types import JSON
@@ -101,6 +101,40 @@ def schedule(stepper: Stepper, frame: Frame, state: TaskState) -> None:
         frame.timeout_timer = timer_id
         stepper.wait(frame, timer_id)
         stepper.effects.append(StartTimer(timer_id=timer_id, due=stepper.after(timeout)))
+    frame.heartbeat_seconds = heartbeat if heartbeat is not None and beats(state) else None
+    _arm_heartbeat(stepper, frame)
+
+
+def beats(state: TaskState) -> bool:
+    """Whether the task can send heartbeats, so ``HeartbeatSeconds`` is enforced.
+
+    Only a task holding a task token can call ``SendTaskHeartbeat``: an activity (its worker
+    gets the token with the task) or a ``.waitForTaskToken`` integration. A request-response
+    or ``.sync`` call has no token to heartbeat with; there the field is only recorded in the
+    ``...Scheduled`` event.
+    """
+    return ":activity:" in state.resource or state.resource.endswith(".waitForTaskToken")
+
+
+def _arm_heartbeat(stepper: Stepper, frame: Frame) -> None:
+    """(Re)start the heartbeat countdown: a fresh timer id each time, the previous timer
+    cancelled, so a late firing of an old countdown is ignored as unknown."""
+    seconds = frame.heartbeat_seconds
+    if seconds is None:
+        return
+    old = frame.heartbeat_timer
+    if old is not None and stepper.st.waiting.pop(old, None) is not None:
+        stepper.effects.append(CancelTimer(timer_id=old))
+    frame.heartbeats += 1
+    timer_id = f"{frame.task_key}/heartbeat/{frame.attempt - 1}.{frame.heartbeats}"
+    frame.heartbeat_timer = timer_id
+    stepper.wait(frame, timer_id)
+    stepper.effects.append(StartTimer(timer_id=timer_id, due=stepper.after(seconds)))
+
+
+def heartbeat(stepper: Stepper, frame: Frame) -> None:
+    """``SendTaskHeartbeat``: the countdown starts again (nothing is written to history)."""
+    _arm_heartbeat(stepper, frame)
 
 
 def _seconds(
@@ -137,6 +171,9 @@ def started(stepper: Stepper, frame: Frame, state: TaskState) -> None:
     if not frame.task_started:
         frame.task_started = True
         stepper.emit(frame, ev.task_started(state.resource))
+        # The countdown runs from the task's start (an activity may wait for a worker
+        # long after it was scheduled); scheduling armed it already in case no start comes.
+        _arm_heartbeat(stepper, frame)
 
 
 def _settle(stepper: Stepper, frame: Frame) -> None:
@@ -162,16 +199,28 @@ def failed(stepper: Stepper, frame: Frame, state: TaskState, error: str, cause: 
     stepper.state_error(frame, state, error, cause)
 
 
-def timed_out(stepper: Stepper, frame: Frame, state: TaskState) -> None:
+def timed_out(
+    stepper: Stepper, frame: Frame, state: TaskState, error: str = asl_errors.TIMEOUT
+) -> None:
+    """``TimeoutSeconds`` (``States.Timeout``) or ``HeartbeatSeconds``
+    (``States.HeartbeatTimeout``) ran out: the task is cancelled and the state fails."""
+    if error == asl_errors.TIMEOUT:
+        frame.timeout_timer = None  # it has fired: nothing to cancel
+    else:
+        frame.heartbeat_timer = None
     task_id = frame.pending_task
-    frame.timeout_timer = None  # it has fired: nothing to cancel
     if task_id is not None:
         stepper.st.waiting.pop(task_id, None)
         frame.pending_task = None
         stepper.effects.append(CancelTask(task_id=task_id))
+    stepper.release(frame)  # the other countdown, if any
     # AWS records no cause for a timeout; the error output still carries "Cause": "".
-    stepper.emit(frame, ev.task_timed_out(state.resource, asl_errors.TIMEOUT, None))
-    stepper.state_error(frame, state, asl_errors.TIMEOUT, "")
+    stepper.emit(frame, ev.task_timed_out(state.resource, error, None))
+    stepper.state_error(frame, state, error, "")
+
+
+def heartbeat_timed_out(stepper: Stepper, frame: Frame, state: TaskState) -> None:
+    timed_out(stepper, frame, state, asl_errors.HEARTBEAT_TIMEOUT)
 
 
 def finish(stepper: Stepper, frame: Frame, state: TaskState | object, result: JSON) -> None:

@@ -465,11 +465,12 @@ class Stepper:
             if waiting.pop(frame.pending_task, None) is not None:
                 self.effects.append(CancelTask(task_id=frame.pending_task))
             frame.pending_task = None
-        for timer in (frame.pending_timer, frame.timeout_timer):
+        for timer in (frame.pending_timer, frame.timeout_timer, frame.heartbeat_timer):
             if timer is not None and waiting.pop(timer, None) is not None:
                 self.effects.append(CancelTimer(timer_id=timer))
         frame.pending_timer = None
         frame.timeout_timer = None
+        frame.heartbeat_timer = None
 
     def abort_frame(self, frame: Frame) -> None:
         """Stop ``frame`` and its descendants (a sibling failed, or the execution ended)."""
