@@ -39,18 +39,12 @@ def jsonata_states(stepper: Stepper, frame: Frame, **extra: JSON) -> JSONObject:
 
 def path_value(stepper: Stepper, frame: Frame, path: str, data: JSON, field: str) -> JSON:
     """Evaluate a ``...Path`` field: a path into ``data``, or ``$$...`` / ``$var`` / an
-    intrinsic function, which the payload-template resolver already knows how to evaluate."""
+    intrinsic function; a miss of the latter names ``field`` in its cause."""
     if path == "$" or path.startswith(("$.", "$[")):
         return flow.select(path, data, field)
-    wrapped = flow.template(
-        Template({"v.$": path}),
-        data,
-        stepper.context(frame),
-        stepper.variables(frame),
-        stepper.rng(),
-        field,
+    return flow.field_value(
+        path, data, stepper.context(frame), stepper.variables(frame), stepper.rng(), field
     )
-    return cast(JSONObject, wrapped)["v"]
 
 
 # --- Pass -------------------------------------------------------------------------------------

@@ -168,3 +168,37 @@ def test_fail_path_with_malformed_intrinsic_is_rejected_at_definition_time() -> 
         execute(_fail(Error="E", CausePath="States.Nope($.a)"), {})
     with pytest.raises(DefinitionError):
         execute(_fail(Error="E", CausePath="not a path"), {})
+
+
+def test_context_path_field_miss_names_the_field() -> None:
+    processor = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemsPath": "$$.Execution.Input.nope",
+                "ItemProcessor": processor,
+                "End": True,
+            }
+        },
+    }
+    result = execute(definition, {"a": 1})
+    assert result.error == "States.Runtime"
+    assert result.cause is not None
+    assert result.cause.startswith(
+        "The JSONPath '$$.Execution.Input.nope' specified for the field 'ItemsPath' could not "
+        'be found in the input \'{"Execution":{'
+    )
+
+
+def test_items_path_may_be_a_variable() -> None:
+    processor = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    definition = {
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"xs": [1, 2]}, "Next": "M"},
+            "M": {"Type": "Map", "ItemsPath": "$xs", "ItemProcessor": processor, "End": True},
+        },
+    }
+    assert execute(definition, {}).output == [1, 2]
