@@ -31,7 +31,15 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    APIResponse,
+    Browser,
+    Locator,
+    Page,
+    Route,
+    expect,
+    sync_playwright,
+)
 
 from eltflow.app import App, build_app
 from eltflow.config import load_settings
@@ -355,6 +363,41 @@ def test_stop_button_aborts_a_running_execution(console: Console, screen: Screen
     expect(screen.node("Nap")).to_have_attribute("data-status", "ABORTED")
     assert console.status(arn) == "ABORTED"
     screen.shot("aborted")
+
+
+def test_a_slow_refresh_answer_never_paints_over_a_newer_one(
+    console: Console, screen: Screen
+) -> None:
+    """A live-refresh tick still waiting for its answer when Stop is pressed must not repaint
+    the execution as RUNNING (nor restart the live refresh) once that stale answer arrives."""
+    console.machine("slow-answer", LONG_WAIT)
+    arn = console.start("slow-answer")
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_one_describe(route: Route) -> None:
+        # Answered now (RUNNING), delivered when the test says: a slow server or network.
+        if held or route.request.method != "GET":
+            route.continue_()
+        else:
+            held.append((route, route.fetch()))
+
+    screen.open(_execution_page(arn))
+    expect(screen.node("Nap")).to_have_attribute("data-status", "RUNNING")
+    screen.page.route(re.compile(r"/api/executions/[^/?]+$"), hold_one_describe)
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while not held:  # the next live-refresh tick (every second while RUNNING)
+        assert time.monotonic() < deadline, "no live refresh while the execution runs"
+        screen.page.wait_for_timeout(50)
+    screen.page.locator("#btn-stop").click()
+    expect(screen.header()).to_have_text("ABORTED")
+    route, stale = held[0]
+    with screen.page.expect_request_finished(lambda r: r is route.request):
+        route.fulfill(response=stale)
+    screen.page.evaluate("() => new Promise(done => setTimeout(done, 100))")  # let it land
+    assert screen.header().inner_text() == "ABORTED"
+    assert screen.node("Nap").get_attribute("data-status") == "ABORTED"
+    expect(screen.page.locator("#live")).not_to_have_class(re.compile(r"\bon\b"))
+    screen.page.unroute_all()
 
 
 def test_redrive_button_after_fixing_the_task(console: Console, screen: Screen) -> None:

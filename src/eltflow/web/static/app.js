@@ -71,13 +71,26 @@ const App = (() => {
   function live(on, fn, ms = 1500) {
     clearInterval(timer); timer = null;
     document.getElementById("live").classList.toggle("on", !!on);
-    if (on) timer = setInterval(() => fn().catch(() => {}), ms);
+    if (!on) return;
+    let busy = false; // a tick still waiting for its answers: skip, don't pile requests up
+    timer = setInterval(async () => {
+      if (busy) return;
+      busy = true;
+      try { await fn(); } catch { /* the next tick tries again */ } finally { busy = false; }
+    }, ms);
   }
+  // Every fetch-then-paint takes a ticket and paints only if no later one was taken since: a
+  // slow answer (a live-refresh tick overtaken by a button's refresh, or a page left in the
+  // meantime) must never paint over a newer one, nor restart the old page's timer.
+  let ticket = 0, routeNo = 0;
+  const take = () => { const t = ++ticket; return () => t === ticket; };
   const enc = encodeURIComponent;
 
   // ---- executions list ---------------------------------------------------------------------
   async function executionsPage(params) {
+    const route0 = routeNo, current = take();
     const machines = (await api("/state-machines")).stateMachines || [];
+    if (!current()) return;
     const statusSel = h("select", { id: "f-status" }, ["", "RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"].map((s) => h("option", { value: s }, s || "any status")));
     const machineSel = h("select", { id: "f-machine" }, h("option", { value: "" }, "any state machine"), machines.map((m) => h("option", { value: m.name }, m.name)));
     statusSel.value = params.get("status") || ""; machineSel.value = params.get("machine") || "";
@@ -93,7 +106,9 @@ const App = (() => {
       const q = new URLSearchParams();
       if (statusSel.value) q.set("statusFilter", statusSel.value);
       if (machineSel.value) q.set("stateMachine", machineSel.value);
+      const current = take();
       const data = await api(`/executions?${q}`);
+      if (!current()) return;
       body.replaceChildren(...(data.executions || []).map((e) => {
         const tr = h("tr", { class: "clickable", "data-arn": e.executionArn }, h("td", {}, e.name), h("td", {}, e.stateMachineArn.split(":").pop()), h("td", {}, badge(e.status)), h("td", {}, fmt(e.startDate)), h("td", {}, dur(e.startDate, e.stopDate)));
         tr.onclick = () => (location.hash = `#/execution/${enc(e.executionArn)}`);
@@ -102,7 +117,7 @@ const App = (() => {
       if (!data.executions || !data.executions.length) body.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No executions yet. Start one from a state machine page or with `eltflow start`.")));
     }
     await refresh();
-    live(true, refresh);
+    if (route0 === routeNo) live(true, refresh);
   }
 
   // ---- one execution -----------------------------------------------------------------------
@@ -127,9 +142,11 @@ const App = (() => {
     const tabs = h("div", { class: "tabs" }), tabBody = h("div");
     $app.replaceChildren(head, tabs, tabBody);
     async function refresh() {
+      const current = take();
       const [ex, events, def] = await Promise.all([
         api(`/executions/${enc(arn)}`), allEvents(arn), api(`/executions/${enc(arn)}/definition`),
       ]);
+      if (!current()) return;
       const { status, runs } = Graph.statuses(events);
       const stop = h("button", { class: "danger", id: "btn-stop", disabled: ex.status !== "RUNNING" }, "Stop");
       stop.onclick = async () => { try { await api(`/executions/${enc(arn)}/stop`, { method: "POST", body: "{}" }); toast("Stop requested"); refresh(); } catch (e) { toast(e.message); } };
@@ -197,7 +214,9 @@ const App = (() => {
 
   // ---- state machines ----------------------------------------------------------------------
   async function machinesPage() {
+    const current = take();
     const data = await api("/state-machines");
+    if (!current()) return;
     $app.replaceChildren(h("h1", {}, "State machines"), h("table", { id: "machines" }, h("thead", {}, h("tr", {}, ["Name", "Created", "Versions"].map((c) => h("th", {}, c)))),
       h("tbody", {}, (data.stateMachines || []).map((m) => {
         const tr = h("tr", { class: "clickable" }, h("td", {}, m.name), h("td", {}, fmt(m.creationDate)), h("td", {}, String(m.versionCount || "")));
@@ -208,7 +227,9 @@ const App = (() => {
   }
 
   async function machinePage(name) {
+    const current = take();
     const m = await api(`/state-machines/${enc(name)}`);
+    if (!current()) return;
     const def = JSON.parse(m.definition);
     const graphBox = h("div", { class: "graph" });
     Graph.render(graphBox, def, {}, null, null);
@@ -241,7 +262,9 @@ const App = (() => {
 
   // ---- jobs (audit items + run history) ------------------------------------------------------
   async function jobsPage() {
+    const current = take();
     const data = await api("/jobs");
+    if (!current()) return;
     const rows = (data.jobs || []).map((j) => {
       const reset = h("button", { "data-job": j.JobID, class: "danger" }, "Reset to Ready");
       reset.onclick = async () => {
@@ -260,7 +283,9 @@ const App = (() => {
 
   // ---- schedules ---------------------------------------------------------------------------
   async function schedulesPage() {
+    const current = take();
     const data = await api("/schedules?next=3&fires=5");
+    if (!current()) return;
     const items = data.Schedules || [];
     const rows = items.map((s) => {
       const enabled = s.State === "ENABLED";
@@ -287,6 +312,7 @@ const App = (() => {
     const parts = path.split("/").filter(Boolean);
     for (const a of document.querySelectorAll("[data-nav]")) a.classList.toggle("active", a.dataset.nav === parts[0] || (parts[0] === "execution" && a.dataset.nav === "executions") || (parts[0] === "machine" && a.dataset.nav === "machines"));
     live(false);
+    const mine = ++routeNo;
     try {
       if (parts[0] === "execution" && parts[1]) await executionPage(decodeURIComponent(parts.slice(1).join("/")));
       else if (parts[0] === "machines") await machinesPage();
@@ -295,6 +321,7 @@ const App = (() => {
       else if (parts[0] === "schedules") await schedulesPage();
       else await executionsPage(params);
     } catch (e) {
+      if (mine !== routeNo) return; // the page was left before its request failed
       if (e instanceof Unauthorized) tokenPage(e.message);
       else $app.replaceChildren(h("div", { class: "card", id: "page-error" }, h("b", {}, "Could not load this page: "), e.message));
     }
