@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -187,7 +188,22 @@ def test_a_run_while_the_lock_is_held_ends_quietly_and_is_recorded(project: Proj
     assert project.sql("SELECT COUNT(*) AS n FROM public.customer")[0]["n"] == 0
 
 
-def test_fifty_concurrent_starts_load_exactly_once(project: Project) -> None:
+def test_fifty_concurrent_starts_load_exactly_once(
+    project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from eltflow.pipelines.reference import handlers
+
+    # The winner's loads wait, as long loads would, until every other start has ended: a
+    # start that only reached the lock after the winner finished would rightly find the job
+    # Ready again, which is a second run, not a race.
+    real_load = handlers.load_table
+    others_ended = threading.Event()
+
+    def long_load(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        others_ended.wait(timeout=120)
+        return real_load(event, context)
+
+    monkeypatch.setattr(handlers, "load_table", long_load)
     arns: list[str] = []
     lock = threading.Lock()
 
@@ -201,9 +217,19 @@ def test_fifty_concurrent_starts_load_exactly_once(project: Project) -> None:
         t.start()
     for t in threads:
         t.join()
-    # Enough task threads that every start reaches the lock while the winner is loading;
-    # otherwise a late starter may rightly find the job Ready again after the winner ends.
+
+    def watch() -> None:
+        while not others_ended.is_set():
+            ended = project.app.service.list_executions(status_filter="SUCCEEDED")
+            if len(cast(list[Any], ended["executions"])) >= 49:
+                others_ended.set()
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     project.run(threads=64)
+    others_ended.set()
+    watcher.join()
     outcomes = [json.loads(project.describe(a)["output"])["outcome"] for a in arns]
     assert sorted(set(outcomes)) == ["SKIPPED", "SUCCEEDED"]
     assert outcomes.count("SUCCEEDED") == 1
