@@ -50,6 +50,13 @@ def _parser() -> argparse.ArgumentParser:
         help="TPC-H scale factor of the pipeline benchmark (default 1; 0 or --no-runtime skip it)",
     )
     p.add_argument(
+        "--pg-sf",
+        type=float,
+        default=1.0,
+        help="TPC-H scale factor of the PostgreSQL Parallel-vs-sequential dimension loads "
+        "(default 1; 0 or --no-runtime skip it)",
+    )
+    p.add_argument(
         "--profile",
         metavar="CASE",
         choices=[c.name for c in asl_cases()],
@@ -116,6 +123,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = status or importlib.import_module("bench.pipeline_bench").main(
             ["--pipeline-sf", str(args.pipeline_sf)]
         )
+    if args.pg_sf > 0 and not args.no_runtime:
+        try:
+            status = status or importlib.import_module("bench.parallel_dims_bench").main(
+                ["--pg-sf", str(args.pg_sf)]
+            )
+        except Exception as e:  # no PostgreSQL here: say so, the other numbers still stand
+            print(f"\n(PostgreSQL dimension-load benchmark skipped: {e})")
     return status
 
 
