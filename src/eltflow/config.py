@@ -42,7 +42,9 @@ def load_settings(
 ) -> Settings:
     """Read ``eltflow.toml`` in ``project_dir`` (default: ``ELTFLOW_HOME`` or the cwd)."""
     env = os.environ if environ is None else environ
-    base = Path(project_dir or env.get("ELTFLOW_HOME") or Path.cwd())
+    # Absolute, so the store and warehouse URLs built from it mean the same file to every
+    # component (and to a worker started from another folder).
+    base = Path(project_dir or env.get("ELTFLOW_HOME") or Path.cwd()).resolve()
     raw: dict[str, Any] = {}
     path = base / CONFIG_FILE
     if path.exists():
@@ -58,6 +60,7 @@ def load_settings(
     warehouse = (
         env.get("ELTFLOW_WAREHOUSE")
         or raw.get("warehouse")
-        or f"duckdb:///{data / 'warehouse.duckdb'}"
+        # duckdb://<path>, as the warehouse directory reads it; the path is absolute already.
+        or f"duckdb://{data / 'warehouse.duckdb'}"
     )
     return Settings(project_dir=base, state_url=state, warehouse_url=warehouse, raw=raw)

@@ -29,7 +29,8 @@ def _literal(text: str) -> str:
 
 
 def duckdb_path(url: str) -> str:
-    return url.removeprefix("duckdb:///").removeprefix("duckdb://") or ":memory:"
+    """The file of a ``duckdb://`` URL, read exactly as the warehouse directory reads it."""
+    return url[len("duckdb://") :] or ":memory:"
 
 
 def load_parquet(url: str, schema: str, table: str, path: Path) -> int:
