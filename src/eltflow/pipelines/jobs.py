@@ -99,6 +99,27 @@ def reset_job(dynamodb: AwsShaped, table: str, job_id: str, now: datetime) -> di
     return {k: plain(v) for k, v in out.get("Attributes", {}).items()}
 
 
+def wait_statement(dataapi: AwsShaped, sid: str, timeout: float) -> dict[str, Any]:
+    """Poll DescribeStatement until the statement ends; its description if it FINISHED.
+
+    A FAILED or ABORTED statement raises with the warehouse's error; one still running after
+    ``timeout`` seconds is cancelled and raises.
+    """
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while True:
+        desc = dataapi.call("DescribeStatement", {"Id": sid})
+        if desc["Status"] == "FINISHED":
+            return desc
+        if desc["Status"] in ("FAILED", "ABORTED"):
+            raise EltflowError(f"statement {sid} {desc['Status']}: {desc.get('Error')}")
+        if time.monotonic() > deadline:
+            dataapi.call("CancelStatement", {"Id": sid})
+            raise EltflowError(f"statement {sid} did not finish within {timeout:g} s")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
 def query(
     dataapi: AwsShaped, sql: str, *, cluster: str, database: str, timeout: float = 30.0
 ) -> list[dict[str, Any]]:
@@ -106,19 +127,7 @@ def query(
     sid = dataapi.call(
         "ExecuteStatement", {"Sql": sql, "ClusterIdentifier": cluster, "Database": database}
     )["Id"]
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        desc = dataapi.call("DescribeStatement", {"Id": sid})
-        if desc["Status"] == "FINISHED":
-            break
-        if desc["Status"] in ("FAILED", "ABORTED"):
-            raise EltflowError(f"query failed: {desc.get('Error')}")
-        if time.monotonic() > deadline:
-            dataapi.call("CancelStatement", {"Id": sid})
-            raise EltflowError(f"query did not finish within {timeout:g} s")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)
+    desc = wait_statement(dataapi, sid, timeout)
     if not desc.get("HasResultSet"):
         return []
     rows: list[dict[str, Any]] = []

@@ -45,6 +45,16 @@ class Project:
             database=self.config.database,
         )
 
+    def run_history(self, rows: int, order: str = "started_at") -> list[str]:
+        """Outcomes in run history once ``rows`` rows are there: the pipeline writes them with
+        a fire-and-forget ExecuteStatement, so the last may land just after the execution ends."""
+        deadline = time.monotonic() + 30
+        while True:
+            got = self.sql(f"SELECT outcome FROM public.etl_run_history ORDER BY {order}")
+            if len(got) >= rows or time.monotonic() > deadline:
+                return [str(r["outcome"]) for r in got]
+            time.sleep(0.05)
+
     def start(self, name: str, machine_arn: str | None = None) -> str:
         out = self.app.service.start_execution(
             state_machine_arn=machine_arn or self.machine_arn,
@@ -137,8 +147,7 @@ def test_a_run_loads_tpch_counts_and_exact_revenue(project: Project) -> None:
     )[0]["r"]
     assert Decimal(str(fact_total)) == Decimal(str(staging_total))
     assert project.job()["JobState"] == "Ready"
-    history = project.sql("SELECT outcome FROM public.etl_run_history")
-    assert [h["outcome"] for h in history] == ["SUCCEEDED"]
+    assert project.run_history(1) == ["SUCCEEDED"]
 
 
 def test_a_second_run_gives_identical_tables(project: Project) -> None:
@@ -182,9 +191,7 @@ def test_a_run_while_the_lock_is_held_ends_quietly_and_is_recorded(project: Proj
         if "stateEnteredEventDetails" in e
     }
     assert "LoadDimensions" not in entered
-    assert [r["outcome"] for r in project.sql("SELECT outcome FROM public.etl_run_history")] == [
-        "SKIPPED"
-    ]
+    assert project.run_history(1) == ["SKIPPED"]
     assert project.sql("SELECT COUNT(*) AS n FROM public.customer")[0]["n"] == 0
 
 
@@ -240,10 +247,8 @@ def test_fifty_concurrent_starts_load_exactly_once(
         if e.get("stateEnteredEventDetails", {}).get("name") == "LoadFact"
     )
     assert loads == 1
-    recorded = project.sql(
-        "SELECT outcome, COUNT(*) AS n FROM public.etl_run_history GROUP BY outcome"
-    )
-    assert {r["outcome"]: int(r["n"]) for r in recorded} == {"SUCCEEDED": 1, "SKIPPED": 49}
+    recorded = project.run_history(50)
+    assert {o: recorded.count(o) for o in set(recorded)} == {"SUCCEEDED": 1, "SKIPPED": 49}
 
 
 def test_fact_failure_is_recorded_notified_and_redrive_completes_it(project: Project) -> None:
@@ -266,13 +271,7 @@ def test_fact_failure_is_recorded_notified_and_redrive_completes_it(project: Pro
     log = project.dir / ".eltflow" / "notifications.jsonl"
     notes = [json.loads(line) for line in log.read_text(encoding="utf-8").splitlines()]
     assert any("LoadFact" in json.dumps(n) for n in notes)
-    assert [
-        r["outcome"]
-        for r in project.sql("SELECT outcome FROM public.etl_run_history ORDER BY started_at")
-    ] == [
-        "SUCCEEDED",
-        "FAILED",
-    ]
+    assert project.run_history(2) == ["SUCCEEDED", "FAILED"]
 
     run_batch(
         project.app.services["redshift-data"],

@@ -14,6 +14,7 @@ from typing import Any
 from eltflow.config import CONFIG_FILE, Settings
 from eltflow.errors import AwsApiError, EltflowError
 from eltflow.pipelines import jobs, tpch
+from eltflow.pipelines.jobs import wait_statement
 from eltflow.pipelines.reference import (
     HANDLER,
     LOAD_FUNCTION,
@@ -115,21 +116,6 @@ def run_batch(dataapi: Any, config: ReferenceConfig, sqls: list[str], timeout: f
         {"Sqls": sqls, "ClusterIdentifier": config.cluster, "Database": config.database},
     )["Id"]
     wait_statement(dataapi, sid, timeout)
-
-
-def wait_statement(dataapi: Any, sid: str, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        desc: dict[str, Any] = dataapi.call("DescribeStatement", {"Id": sid})
-        if desc["Status"] == "FINISHED":
-            return desc
-        if desc["Status"] in ("FAILED", "ABORTED"):
-            raise EltflowError(f"statement {sid} {desc['Status']}: {desc.get('Error')}")
-        if time.monotonic() > deadline:
-            raise EltflowError(f"statement {sid} still {desc['Status']} after {timeout:g} s")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.25)
 
 
 def counts(dataapi: Any, config: ReferenceConfig) -> dict[str, int]:

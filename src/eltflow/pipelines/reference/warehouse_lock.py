@@ -13,8 +13,9 @@ from typing import Any
 
 from eltflow.errors import AwsApiError
 from eltflow.pipelines import jobs
+from eltflow.pipelines.jobs import wait_statement
 from eltflow.pipelines.reference import ReferenceConfig, definition, sql_statements
-from eltflow.pipelines.reference.project import run_batch, wait_statement
+from eltflow.pipelines.reference.project import run_batch
 from eltflow.warehouse.translate import placeholders
 
 VARIANT = "warehouse-lock"
