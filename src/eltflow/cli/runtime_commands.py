@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -21,6 +23,16 @@ def _app(args: argparse.Namespace) -> App:
     from eltflow.config import load_settings
 
     return build_app(load_settings(args.project_dir))
+
+
+@contextmanager
+def _opened(args: argparse.Namespace) -> Iterator[App]:
+    """The project's app for one command, closed whatever happens."""
+    app = _app(args)
+    try:
+        yield app
+    finally:
+        app.close()
 
 
 def _print_json(value: Any) -> None:
@@ -38,32 +50,25 @@ def _read_definition(path: str) -> str:
 
 # -- machines ---------------------------------------------------------------------------------
 def _machines_create(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         out = app.service.create_state_machine(
             name=args.name, definition=_read_definition(args.definition)
         )
-    finally:
-        app.close()
     _print_json(out) if args.json else print(out["stateMachineArn"])
     return 0
 
 
 def _machines_update(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         out = app.service.update_state_machine(
             state_machine_arn=args.name, definition=_read_definition(args.definition)
         )
-    finally:
-        app.close()
     _print_json(out) if args.json else print(out["stateMachineVersionArn"])
     return 0
 
 
 def _machines_list(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         machines: list[Any] = []
         token: str | None = None
         while True:
@@ -72,8 +77,6 @@ def _machines_list(args: argparse.Namespace) -> int:
             token = page.get("nextToken")  # type: ignore[assignment]
             if not token:
                 break
-    finally:
-        app.close()
     if args.json:
         _print_json({"stateMachines": machines})
     else:
@@ -83,11 +86,8 @@ def _machines_list(args: argparse.Namespace) -> int:
 
 
 def _machines_describe(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         out = app.service.describe_state_machine(state_machine_arn=args.name)
-    finally:
-        app.close()
     if args.json:
         _print_json(out)
     else:
@@ -98,11 +98,8 @@ def _machines_describe(args: argparse.Namespace) -> int:
 
 
 def _machines_delete(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         app.service.delete_state_machine(state_machine_arn=args.name)
-    finally:
-        app.close()
     print(f"deleted {args.name}")
     return 0
 
@@ -111,8 +108,7 @@ def _machines_delete(args: argparse.Namespace) -> int:
 def _start(args: argparse.Namespace) -> int:
     from eltflow.store.rows import to_us
 
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         out = app.service.start_execution(
             state_machine_arn=args.machine, input=args.input, name=args.name
         )
@@ -131,8 +127,6 @@ def _start(args: argparse.Namespace) -> int:
 
         print(arn, file=sys.stderr if args.json else sys.stdout)
         desc = run_to_end(app, arn)
-    finally:
-        app.close()
     if args.json:
         _print_json(desc)
     elif desc["status"] == "SUCCEEDED":
@@ -143,13 +137,10 @@ def _start(args: argparse.Namespace) -> int:
 
 
 def _executions_list(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         out = app.service.list_executions(
             state_machine_arn=args.machine, status_filter=args.status, max_results=args.max
         )
-    finally:
-        app.close()
     if args.json:
         _print_json(out)
     else:
@@ -160,11 +151,8 @@ def _executions_list(args: argparse.Namespace) -> int:
 
 
 def _executions_describe(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         out = app.service.describe_execution(execution_arn=args.arn)
-    finally:
-        app.close()
     if args.json:
         _print_json(out)
     else:
@@ -203,33 +191,24 @@ def _executions_history(args: argparse.Namespace) -> int:
 
 
 def _stop(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         out = app.service.stop_execution(execution_arn=args.arn, error=args.error, cause=args.cause)
-    finally:
-        app.close()
     _print_json(out) if args.json else print(f"stopped at {out['stopDate']}")
     return 0
 
 
 def _redrive(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         out = app.service.redrive_execution(execution_arn=args.arn)
-    finally:
-        app.close()
     _print_json(out) if args.json else print(f"redriven at {out['redriveDate']}")
     return 0
 
 
 def _worker(args: argparse.Namespace) -> int:
-    app = _app(args)
-    try:
+    with _opened(args) as app:
         worker = app.worker(threads=args.threads, lease_seconds=args.lease_seconds)
         print(f"worker {worker.owner} on {app.db.dialect} store", file=sys.stderr)
         stats = worker.run(until_idle=args.until_idle)
-    finally:
-        app.close()
     print(f"claimed {stats.claimed} executions, ran {stats.tasks_run} tasks", file=sys.stderr)
     return 0
 
