@@ -34,6 +34,7 @@ from eltflow.app import build_app
 from eltflow.config import load_settings
 from eltflow.pipelines.reference import ReferenceConfig, settings_for, sql_statements
 from eltflow.pipelines.reference.project import StagingReport, ensure_config, load_staging, prepare
+from eltflow.warehouse.bulk import duckdb_path
 from eltflow.warehouse.translate import translate
 
 TARGET_OVERHEAD = 0.02
@@ -125,7 +126,7 @@ class PipelineResult:
 def _duckdb_path(warehouse_url: str) -> str:
     if not warehouse_url.startswith("duckdb://"):
         raise SystemExit(f"the pipeline benchmark runs on DuckDB; warehouse is {warehouse_url}")
-    return warehouse_url[len("duckdb://") :]
+    return duckdb_path(warehouse_url)
 
 
 def run_direct(path: str) -> DirectRun:
