@@ -266,7 +266,12 @@ def encode_token(value: Mapping[str, Any]) -> str:
 
 
 def decode_token(token: Any, key: str) -> Any:
-    if token is None:
+    """The value under ``key`` of a token from :func:`encode_token`; None for no token.
+
+    An empty string is "no token" (the first page), as the Data API takes it: SDK loops that
+    start with ``NextToken=''`` work against AWS.
+    """
+    if token is None or token == "":
         return None
     if not isinstance(token, str):
         raise invalid("The NextToken is invalid.")

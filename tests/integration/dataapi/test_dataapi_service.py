@@ -88,6 +88,16 @@ def test_result_pages_with_next_token(dataapi: Harness) -> None:
     assert bad.code == "ValidationException"
 
 
+def test_empty_next_token_is_the_first_page(dataapi: Harness) -> None:
+    # SDK pagination loops often start with NextToken=''; the Data API takes it as "no token"
+    # (GetStatementResult: NextToken is an optional string with no minimum length).
+    dataapi.service.options = type(dataapi.service.options)(page_rows=7)
+    desc = dataapi.run("select n from (select generate_series(1, 20) as n) s order by n")
+    first = dataapi.service.get_statement_result({"Id": desc["Id"], "NextToken": ""})
+    assert [r[0]["longValue"] for r in first["Records"]] == list(range(1, 8))
+    assert first["NextToken"]
+
+
 def test_dml_reports_rows_affected_without_result_set(dataapi: Harness) -> None:
     assert dataapi.run("create table t (a int, b varchar(10))")["Status"] == "FINISHED"
     desc = dataapi.run("insert into t values (1, 'x'), (2, 'y'), (3, 'z')")
