@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from eltflow.asl.limits import MAX_PAYLOAD_BYTES
 from eltflow.clock import Clock
 from eltflow.errors import AwsApiError, ConflictError
 from eltflow.interpreter.protocol import ExecutionContext, StopRequested
@@ -25,7 +26,6 @@ from eltflow.store.rows import ExecutionRow, MachineRow, from_us, to_us
 from eltflow.store.runtime_store import RuntimeStore, dumps
 from eltflow.types import JSON, JSONObject
 
-MAX_PAYLOAD_BYTES = 262_144
 CLOSED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 STATUSES = ("RUNNING", *CLOSED)
 

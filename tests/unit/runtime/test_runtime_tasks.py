@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from eltflow import execute
 from eltflow.app import App, build_app
 from eltflow.clock import VirtualClock
 from eltflow.errors import AwsApiError
@@ -66,11 +67,29 @@ def test_unknown_resource_fails_the_task(app: App) -> None:
     assert desc["status"] == "FAILED" and BIG in desc["cause"]
 
 
+# AWS's cause for a task result over 256 KiB (Step Functions quotas; asl/limits.py).
+_TOO_BIG_CAUSE = (
+    "The state/task 'T' returned a result with a size exceeding the maximum number of bytes "
+    "service limit."
+)
+
+
 def test_a_result_over_256_kib_fails_with_data_limit_exceeded(app: App) -> None:
-    app.register(BIG, lambda p: "x" * 262_144)
+    app.register(BIG, lambda p: "x" * 300_000)  # a 300 KB result (300,002 bytes as JSON)
     definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": BIG, "End": True}}}
     desc = _run(app, definition)
     assert desc["status"] == "FAILED" and desc["error"] == "States.DataLimitExceeded"
+    assert desc["cause"] == _TOO_BIG_CAUSE
+
+
+def test_a_result_over_256_kib_fails_the_same_in_memory() -> None:
+    definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": BIG, "End": True}}}
+    result = execute(definition, tasks={BIG: lambda p: "x" * 300_000})
+    assert (result.status, result.error, result.cause) == (
+        "FAILED",
+        "States.DataLimitExceeded",
+        _TOO_BIG_CAUSE,
+    )
 
 
 def test_history_is_capped_at_25000_events(app: App) -> None:
