@@ -31,6 +31,7 @@ Kind = Literal[
     "node_path",  # a JSONPath that names one node, also of ``$$`` or a variable (ItemsPath)
     "path_or_intrinsic",  # a path or an intrinsic function call (Fail ErrorPath / CausePath)
     "template",  # any JSON payload template (``.$`` keys / ``{% %}`` strings inside)
+    "literal",  # any JSON value, taken as it is (``.$`` keys inside are plain keys)
     "timestamp",  # an RFC 3339 timestamp string (``expr``: or a ``{% %}`` string)
     "error_names",  # non-empty array of error-name strings
     "states",  # the ``States`` object of a (sub-)machine
@@ -125,7 +126,9 @@ STATE_SPECS: dict[str, ObjectSpec] = {
             **_INPUT_OUTPUT,
             **_TRANSITION,
             **_ASSIGN,
-            "Result": Field("template", language=_P),
+            # Spec: "Result ... is treated as the output of a virtual task"; it is not a
+            # payload template, so keys ending in ".$" inside it are kept as written.
+            "Result": Field("literal", language=_P),
             "ResultPath": Field("reference_path", language=_P, nullable=True),
             "Parameters": Field("template", language=_P),
         },

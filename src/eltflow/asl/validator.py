@@ -715,6 +715,10 @@ def _template(v: _Validator, item: Any, path: str, f: F.Field, ql: QueryLanguage
     v.template(item, path, ql)
 
 
+def _literal(v: _Validator, item: Any, path: str, f: F.Field, ql: QueryLanguage) -> None:
+    """Any JSON value is fine: nothing inside a literal is evaluated."""
+
+
 def _timestamp(v: _Validator, item: Any, path: str, f: F.Field, ql: QueryLanguage) -> None:
     if not isinstance(item, str) or not timestamp_ok(item):
         v.add(path, SCHEMA, "Value must be a valid RFC 3339 timestamp")
@@ -831,6 +835,7 @@ _KIND_CHECKS: dict[str, _Check] = {
     "node_path": _path,
     "path_or_intrinsic": _path_or_intrinsic,
     "template": _template,
+    "literal": _literal,
     "timestamp": _timestamp,
     "error_names": _error_names,
     "states": _states_kind,

@@ -1387,6 +1387,8 @@ def test_valid_edge_cases_are_accepted() -> None:
         one({"Type": "Pass", "InputPath": "$['a b'][0:2]", "ResultPath": "$.x[1]", "End": True}),
         # A "{%" string is a plain literal in a JSONPath state.
         one({"Type": "Pass", "Result": "{% literal %}", "End": True}),
+        # A Pass Result is a literal, not a template: a ".$" key in it is a plain key.
+        one({"Type": "Pass", "Result": {"a.$": "not a path", "b": {"c.$": 1}}, "End": True}),
         jsonata(
             {"Type": "Pass", "Output": "{% $states.input %}", "Assign": {"x_1": 1}, "End": True}
         ),

@@ -140,6 +140,17 @@ def test_pass_result_and_result_path_merge() -> None:
     }
 
 
+def test_pass_result_is_a_literal_with_dollar_keys_kept() -> None:
+    # ASL: Result is the output of a virtual task, not a payload template.
+    result_value = {"Value.$": "$.x", "Nested": {"Call.$": "States.Format('{}', $.x)"}}
+    definition = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Result": result_value, "End": True}},
+    }
+    result = execute(definition, {"x": 1})
+    assert result.output == result_value
+
+
 def test_intrinsic_functions_in_parameters() -> None:
     definition = {
         "StartAt": "P",
