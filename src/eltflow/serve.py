@@ -26,7 +26,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -95,6 +95,7 @@ class Server:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         token: str | None = None,
+        allow_hosts: Collection[str] = (),
         scheduler: bool = True,
         worker_options: Mapping[str, Any] | None = None,
         scheduler_poll_seconds: float = 1.0,
@@ -106,6 +107,7 @@ class Server:
         self.host = host
         self.port = port
         self.token = token
+        self.allow_hosts = tuple(allow_hosts)
         self.log_level = log_level
         self.with_scheduler = scheduler
         self.scheduler_poll_seconds = scheduler_poll_seconds
@@ -128,11 +130,14 @@ class Server:
         import uvicorn
 
         from eltflow.api.app import create_app
+        from eltflow.api.guard import allowed_hosts
 
         self._sock = _bind(self.host, self.port)
         self.port = self._sock.getsockname()[1]  # --port 0: the port the OS picked
         config = uvicorn.Config(
-            create_app(self.app, token=self.token),
+            create_app(
+                self.app, token=self.token, hosts=allowed_hosts(self.host, self.allow_hosts)
+            ),
             log_level=self.log_level,
             lifespan="off",
             timeout_graceful_shutdown=10,
@@ -248,12 +253,19 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     token: str | None = None,
+    allow_hosts: Collection[str] = (),
     environ: Mapping[str, str] | None = None,
     announce: Callable[[str], None] | None = None,
 ) -> int:
     """Run until SIGTERM or SIGINT, then shut down cleanly; returns the exit code (0)."""
     env = os.environ if environ is None else environ
-    server = Server(app, host=host, port=port, token=required_token(host, token, env))
+    server = Server(
+        app,
+        host=host,
+        port=port,
+        token=required_token(host, token, env),
+        allow_hosts=allow_hosts,
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

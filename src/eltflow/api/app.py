@@ -29,6 +29,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from eltflow.api import handlers, schedules
+from eltflow.api.guard import LOOPBACK_NAMES, CrossSiteGuard, is_json_content
 from eltflow.api.openapi import OPENAPI
 from eltflow.errors import (
     AwsApiError,
@@ -93,6 +94,16 @@ def endpoint(fn: Callable[..., Any]) -> Endpoint:
         body: Any = None
         if request.method in {"POST", "PUT", "PATCH"}:
             raw = await request.body()
+            if raw.strip() and not is_json_content(request.headers.get("content-type", "")):
+                # text/plain and forms are what a page can POST cross-site without a preflight.
+                return JSONResponse(
+                    {
+                        "code": "UnsupportedMediaType",
+                        "message": "the request body must be sent as Content-Type: "
+                        "application/json",
+                    },
+                    status_code=415,
+                )
             if raw.strip():
                 try:
                     body = json.loads(raw)
@@ -177,8 +188,16 @@ async def _openapi(request: Request) -> Response:
     return JSONResponse(OPENAPI)
 
 
-def create_app(eltflow_app: Any, *, token: str | None = None) -> Starlette:
-    """The HTTP app over ``eltflow_app`` (an :class:`eltflow.app.App`)."""
+def create_app(
+    eltflow_app: Any,
+    *,
+    token: str | None = None,
+    hosts: frozenset[str] | None = LOOPBACK_NAMES,
+) -> Starlette:
+    """The HTTP app over ``eltflow_app`` (an :class:`eltflow.app.App`).
+
+    ``hosts`` are the ``Host`` names it answers (``None``: any; see :mod:`eltflow.api.guard`).
+    """
     r, s = handlers, schedules
     routes = [
         Route("/", _index),
@@ -213,7 +232,9 @@ def create_app(eltflow_app: Any, *, token: str | None = None) -> Starlette:
         Route("/api/statements", endpoint(r.list_statements)),
         Mount("/static", app=StaticFiles(directory=str(_static_dir())), name="static"),
     ]
-    middleware = [Middleware(TokenAuth, token=token)] if token else []
+    middleware = [Middleware(CrossSiteGuard, hosts=hosts)]
+    if token:
+        middleware.append(Middleware(TokenAuth, token=token))
     app = Starlette(routes=routes, middleware=middleware)
     app.state.eltflow = eltflow_app
     return app

@@ -23,7 +23,7 @@ def _serve(args: argparse.Namespace) -> int:
         # eltflow.toml's [schedules.*] tables, applied like `eltflow schedules` does.
         declared = schedules_from_config(settings.section("schedules"))
         ScheduleStore(app.db).sync(declared, app.clock.now())
-        return serve(app, host=args.host, port=args.port, token=token)
+        return serve(app, host=args.host, port=args.port, token=token, allow_hosts=args.allow_host)
     finally:
         app.close()
 
@@ -42,5 +42,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--port", type=int, default=8642, help="port to listen on (8642; 0: any)")
     p.add_argument(
         "--token", default=None, help="require this token (env: ELTFLOW_TOKEN; needed off loopback)"
+    )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="also answer requests for this host name (repeatable; loopback names and the "
+        "bound address always work; others are refused against DNS rebinding)",
     )
     p.set_defaults(handler=_serve)

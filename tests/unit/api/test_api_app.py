@@ -33,7 +33,7 @@ def app(tmp_path: Path) -> Iterator[App]:
 
 @pytest.fixture
 def client(app: App) -> TestClient:
-    return TestClient(create_app(app))
+    return TestClient(create_app(app), base_url="http://localhost")
 
 
 def test_machine_execution_round_trip(app: App, client: TestClient) -> None:
@@ -99,7 +99,7 @@ def test_malformed_json_body(client: TestClient) -> None:
 
 
 def test_token_required_when_set(app: App) -> None:
-    c = TestClient(create_app(app, token="s3cret"))
+    c = TestClient(create_app(app, token="s3cret"), base_url="http://localhost")
     assert c.get("/api/state-machines").status_code == 401
     assert (
         c.get("/api/state-machines", headers={"Authorization": "Bearer s3cret"}).status_code == 200

@@ -39,7 +39,7 @@ def app(store_url: str) -> Iterator[App]:
 
 @pytest.fixture
 def client(app: App) -> TestClient:
-    return TestClient(create_app(app))
+    return TestClient(create_app(app), base_url="http://localhost")
 
 
 def _ok(r: object) -> dict[str, Any]:

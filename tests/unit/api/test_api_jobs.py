@@ -36,7 +36,7 @@ def test_list_and_reset_a_stuck_job(app: App) -> None:
             },
         },
     )
-    client = TestClient(create_app(app))
+    client = TestClient(create_app(app), base_url="http://localhost")
     listed = client.get("/api/jobs")
     assert listed.status_code == 200, listed.text
     jobs = listed.json()["jobs"]

@@ -35,7 +35,7 @@ def app(tmp_path: Path, clock: VirtualClock) -> Iterator[App]:
 
 @pytest.fixture
 def client(app: App) -> TestClient:
-    return TestClient(create_app(app))
+    return TestClient(create_app(app), base_url="http://localhost")
 
 
 def _create(client: TestClient, **extra: object) -> dict[str, object]:
