@@ -100,6 +100,7 @@ class Server:
         worker_options: Mapping[str, Any] | None = None,
         scheduler_poll_seconds: float = 1.0,
         log_level: str = "warning",
+        console: bool = True,
     ) -> None:
         if token is None and not is_loopback(host):
             raise ConfigError(f"a token is required to serve on the non-loopback address {host}")
@@ -109,6 +110,7 @@ class Server:
         self.token = token
         self.allow_hosts = tuple(allow_hosts)
         self.log_level = log_level
+        self.console = console  # False: the AWS endpoint alone (``eltflow endpoint``)
         self.with_scheduler = scheduler
         self.scheduler_poll_seconds = scheduler_poll_seconds
         self.worker = app.worker(**dict(worker_options or {}))
@@ -130,14 +132,22 @@ class Server:
         import uvicorn
 
         from eltflow.api.app import create_app
-        from eltflow.api.guard import allowed_hosts
+        from eltflow.api.guard import CrossSiteGuard, allowed_hosts
+        from eltflow.endpoint import Endpoint, with_endpoint
 
         self._sock = _bind(self.host, self.port)
         self.port = self._sock.getsockname()[1]  # --port 0: the port the OS picked
+        hosts = allowed_hosts(self.host, self.allow_hosts)
+        # AWS SDK requests (X-Amz-Target, query Action, Lambda paths) go to the AWS endpoint,
+        # behind the same Host/Origin rules as the console (boto3 sends no Origin).
+        aws = CrossSiteGuard(Endpoint(self.app, token=self.token), hosts)
+        http_app = (
+            with_endpoint(create_app(self.app, token=self.token, hosts=hosts), aws)
+            if self.console
+            else aws
+        )
         config = uvicorn.Config(
-            create_app(
-                self.app, token=self.token, hosts=allowed_hosts(self.host, self.allow_hosts)
-            ),
+            http_app,
             log_level=self.log_level,
             lifespan="off",
             timeout_graceful_shutdown=10,
@@ -256,6 +266,7 @@ def serve(
     allow_hosts: Collection[str] = (),
     environ: Mapping[str, str] | None = None,
     announce: Callable[[str], None] | None = None,
+    console: bool = True,
 ) -> int:
     """Run until SIGTERM or SIGINT, then shut down cleanly; returns the exit code (0)."""
     env = os.environ if environ is None else environ
@@ -265,6 +276,7 @@ def serve(
         port=port,
         token=required_token(host, token, env),
         allow_hosts=allow_hosts,
+        console=console,
     )
     stop = threading.Event()
 
@@ -276,7 +288,8 @@ def serve(
         server.start()
         say = announce or (lambda line: print(line, file=sys.stderr, flush=True))
         auth = " (token required)" if server.token else ""
-        say(f"eltflow serving on {server.url}{auth}; console at {server.url}/")
+        what = f"console at {server.url}/" if console else "AWS endpoint only"
+        say(f"eltflow serving on {server.url}{auth}; {what}")
         while not stop.wait(0.5):
             if server.errors:
                 break

@@ -23,21 +23,19 @@ def _serve(args: argparse.Namespace) -> int:
         # eltflow.toml's [schedules.*] tables, applied like `eltflow schedules` does.
         declared = schedules_from_config(settings.section("schedules"))
         ScheduleStore(app.db).sync(declared, app.clock.now())
-        return serve(app, host=args.host, port=args.port, token=token, allow_hosts=args.allow_host)
+        return serve(
+            app,
+            host=args.host,
+            port=args.port,
+            token=token,
+            allow_hosts=args.allow_host,
+            console=args.console,
+        )
     finally:
         app.close()
 
 
-def register(subparsers: Any) -> None:
-    p = subparsers.add_parser(
-        "serve",
-        help="run the scheduler, a worker, the HTTP API and the web console",
-        description=(
-            "One process: scheduler + worker + HTTP API + console. Binding to an address "
-            "other than loopback requires a token, which the API and console then demand. "
-            "SIGTERM/SIGINT shut down cleanly; running executions resume on the next start."
-        ),
-    )
+def _options(p: Any) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     p.add_argument("--port", type=int, default=8642, help="port to listen on (8642; 0: any)")
     p.add_argument(
@@ -51,4 +49,29 @@ def register(subparsers: Any) -> None:
         help="also answer requests for this host name (repeatable; loopback names and the "
         "bound address always work; others are refused against DNS rebinding)",
     )
-    p.set_defaults(handler=_serve)
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="run the scheduler, a worker, the HTTP API and the web console",
+        description=(
+            "One process: scheduler + worker + HTTP API + console. Binding to an address "
+            "other than loopback requires a token, which the API and console then demand. "
+            "SIGTERM/SIGINT shut down cleanly; running executions resume on the next start."
+        ),
+    )
+    _options(p)
+    p.set_defaults(handler=_serve, console=True)
+    e = subparsers.add_parser(
+        "endpoint",
+        help="serve the AWS endpoint (boto3, the AWS CLI) with a worker and the scheduler",
+        description=(
+            "Like `serve` without the console: the AWS wire protocols (Step Functions, "
+            "Redshift Data API, DynamoDB, SNS, Lambda Invoke) for "
+            "`aws --endpoint-url http://HOST:PORT` and boto3's endpoint_url. With a token, "
+            "clients send it as their access key id."
+        ),
+    )
+    _options(e)
+    e.set_defaults(handler=_serve, console=False)

@@ -1,0 +1,191 @@
+"""Step Functions (``AWSStepFunctions.*``, awsJson1_0) over :class:`StatesService`.
+
+Each operation takes the request members as AWS names them (``stateMachineArn``) and returns
+the response members; :mod:`eltflow.endpoint.contract` checks the input against botocore's
+model before and shapes the output after. What the local runtime does not have is answered
+as AWS answers the nearest case:
+
+- every machine is STANDARD, so ``StartSyncExecution`` gets ``StateMachineTypeNotSupported``
+  (what AWS says for a standard machine); ``type = EXPRESS`` is refused by the service;
+- task tokens, activities, aliases, map runs, tags and ``TestState`` are not implemented:
+  ``UnknownOperationException`` (the runtime has no public API for them yet).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from eltflow.asl.validator import validate
+from eltflow.errors import AwsApiError
+
+Handler = Callable[[Any, dict[str, Any]], Mapping[str, Any]]
+
+
+def _max_results(params: Mapping[str, Any], default: int) -> int:
+    # AWS: 0 (or absent) means the default page size.
+    value = params.get("maxResults") or 0
+    return int(value) if value > 0 else default
+
+
+def create_state_machine(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.create_state_machine(
+        name=p["name"],
+        definition=p["definition"],
+        role_arn=p["roleArn"],
+        type=p.get("type") or "STANDARD",
+    )
+    return out
+
+
+def describe_state_machine(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.describe_state_machine(state_machine_arn=p["stateMachineArn"])
+    return out
+
+
+def list_state_machines(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.list_state_machines(
+        max_results=_max_results(p, 100), next_token=p.get("nextToken")
+    )
+    return out
+
+
+def update_state_machine(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    if p.get("definition") is None and p.get("roleArn") is None:
+        raise AwsApiError(
+            "MissingRequiredParameter",
+            "Either the definition or the roleArn must be specified",
+        )
+    out: dict[str, Any] = app.service.update_state_machine(
+        state_machine_arn=p["stateMachineArn"],
+        definition=p.get("definition"),
+        role_arn=p.get("roleArn"),
+    )
+    return out
+
+
+def delete_state_machine(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.delete_state_machine(state_machine_arn=p["stateMachineArn"])
+    return out
+
+
+def list_state_machine_versions(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.list_state_machine_versions(
+        state_machine_arn=p["stateMachineArn"],
+        max_results=_max_results(p, 100),
+        next_token=p.get("nextToken"),
+    )
+    return out
+
+
+def start_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.start_execution(
+        state_machine_arn=p["stateMachineArn"], input=p.get("input"), name=p.get("name")
+    )
+    return out
+
+
+def start_sync_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    # Raises StateMachineDoesNotExist first, as AWS checks the machine before its type.
+    app.service.describe_state_machine(state_machine_arn=p["stateMachineArn"])
+    raise AwsApiError(
+        "StateMachineTypeNotSupported",
+        "This operation is not supported by this type of state machine "
+        "(eltflow runs STANDARD workflows only)",
+    )
+
+
+def describe_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.describe_execution(execution_arn=p["executionArn"])
+    return out
+
+
+def list_executions(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    machine = p.get("stateMachineArn")
+    if machine is None:
+        # AWS needs one of stateMachineArn / mapRunArn; eltflow has no map runs.
+        raise AwsApiError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
+    out: dict[str, Any] = app.service.list_executions(
+        state_machine_arn=machine,
+        status_filter=p.get("statusFilter"),
+        max_results=_max_results(p, 100),
+        next_token=p.get("nextToken"),
+    )
+    redrive = p.get("redriveFilter")
+    if redrive is not None:
+        # Applied to the page: REDRIVEN = redriven at least once (AWS's definition).
+        want = redrive == "REDRIVEN"
+        out["executions"] = [e for e in out["executions"] if (e.get("redriveCount", 0) > 0) == want]
+    return out
+
+
+def get_execution_history(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    include = p.get("includeExecutionData")
+    out: dict[str, Any] = app.service.get_execution_history(
+        execution_arn=p["executionArn"],
+        max_results=_max_results(p, 100),
+        next_token=p.get("nextToken"),
+        reverse_order=bool(p.get("reverseOrder", False)),
+        include_execution_data=True if include is None else bool(include),
+    )
+    return out
+
+
+def stop_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.stop_execution(
+        execution_arn=p["executionArn"], error=p.get("error"), cause=p.get("cause")
+    )
+    return out
+
+
+def redrive_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.redrive_execution(
+        execution_arn=p["executionArn"], client_token=p.get("clientToken")
+    )
+    return out
+
+
+def describe_state_machine_for_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.describe_state_machine_for_execution(
+        execution_arn=p["executionArn"]
+    )
+    return out
+
+
+def validate_state_machine_definition(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+    """AWS's ValidateStateMachineDefinition: diagnostics, never an exception for a bad
+    definition. eltflow's validator reports errors only (no WARNING diagnostics)."""
+    if p.get("type") == "EXPRESS":
+        raise AwsApiError("ValidationException", "eltflow runs STANDARD workflows only")
+    definition = p["definition"]
+    found = validate(definition if isinstance(definition, str) else json.dumps(definition))
+    limit = _max_results(p, 100)
+    diagnostics = [
+        {"severity": "ERROR", "code": d.code, "message": d.message, "location": d.path or "/"}
+        for d in found
+    ]
+    return {
+        "result": "FAIL" if diagnostics else "OK",
+        "diagnostics": diagnostics[:limit],
+        "truncated": len(diagnostics) > limit,
+    }
+
+
+OPERATIONS: dict[str, Handler] = {
+    "CreateStateMachine": create_state_machine,
+    "DescribeStateMachine": describe_state_machine,
+    "ListStateMachines": list_state_machines,
+    "UpdateStateMachine": update_state_machine,
+    "DeleteStateMachine": delete_state_machine,
+    "ListStateMachineVersions": list_state_machine_versions,
+    "StartExecution": start_execution,
+    "StartSyncExecution": start_sync_execution,
+    "DescribeExecution": describe_execution,
+    "ListExecutions": list_executions,
+    "GetExecutionHistory": get_execution_history,
+    "StopExecution": stop_execution,
+    "RedriveExecution": redrive_execution,
+    "DescribeStateMachineForExecution": describe_state_machine_for_execution,
+    "ValidateStateMachineDefinition": validate_state_machine_definition,
+}

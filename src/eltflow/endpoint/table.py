@@ -1,0 +1,105 @@
+"""The routing table: which local service answers which AWS API.
+
+One entry per API, keyed the way the SDKs address it:
+
+- JSON protocols (awsJson1_0/1_1) by the ``X-Amz-Target`` prefix, taken from botocore's model
+  (``AWSStepFunctions``, ``RedshiftData``, ``DynamoDB_20120810``);
+- the query protocol by the SigV4 credential scope's service name (``sns``), or, unsigned, by
+  the one query API that has the ``Action``;
+- Lambda (rest-json) by its path, in :mod:`eltflow.endpoint.lambda_rest`.
+
+An entry lists the operations eltflow implements; the rest of the model's operations get
+``UnknownOperationException`` (JSON) or ``InvalidAction`` (query), as AWS answers an operation
+it does not know. To add an API (CloudFormation, S3...), add an entry here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from eltflow.endpoint import states
+from eltflow.errors import AwsApiError
+
+Call = Callable[[Any, str, dict[str, Any]], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Api:
+    """One AWS API served here: botocore's model name, the operations eltflow implements, and
+    ``call(app, operation, params)`` answering them."""
+
+    model: str
+    operations: frozenset[str]
+    call: Call
+
+
+def _states(app: Any, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
+    return states.OPERATIONS[operation](app, params)
+
+
+def _service(name: str) -> Call:
+    """Calls ``app.services[name].call(operation, params)``: the local services take and
+    return the JSON wire shapes (base64 blobs, typed attribute values) themselves."""
+
+    def call(app: Any, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
+        service = getattr(app, "services", {}).get(name)
+        if service is None:
+            raise AwsApiError(
+                "UnknownOperationException",
+                f"The {name} service is not set up in this eltflow app (no eltflow.toml?)",
+            )
+        out: Mapping[str, Any] = service.call(operation, params)
+        return out
+
+    return call
+
+
+DATA_API_OPERATIONS = frozenset(
+    {
+        "ExecuteStatement",
+        "BatchExecuteStatement",
+        "DescribeStatement",
+        "GetStatementResult",
+        "CancelStatement",
+        "ListStatements",
+        "ListDatabases",
+        "ListSchemas",
+        "ListTables",
+        "DescribeTable",
+    }
+)
+DYNAMODB_OPERATIONS = frozenset(
+    {
+        "CreateTable",
+        "DescribeTable",
+        "ListTables",
+        "DeleteTable",
+        "GetItem",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "Query",
+        "Scan",
+        "BatchGetItem",
+        "BatchWriteItem",
+        "TransactGetItems",
+        "TransactWriteItems",
+    }
+)
+SNS_OPERATIONS = frozenset(
+    {"CreateTopic", "Publish", "Subscribe", "ListTopics", "ListSubscriptionsByTopic"}
+)
+
+# X-Amz-Target prefix -> API (JSON protocols).
+JSON_APIS: dict[str, Api] = {
+    "AWSStepFunctions": Api("stepfunctions", frozenset(states.OPERATIONS), _states),
+    "RedshiftData": Api("redshift-data", DATA_API_OPERATIONS, _service("redshift-data")),
+    "DynamoDB_20120810": Api("dynamodb", DYNAMODB_OPERATIONS, _service("dynamodb")),
+}
+
+# SigV4 service name -> API (query protocol).
+QUERY_APIS: dict[str, Api] = {
+    "sns": Api("sns", SNS_OPERATIONS, _service("sns")),
+}

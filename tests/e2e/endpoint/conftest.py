@@ -1,0 +1,72 @@
+"""A real ``eltflow serve`` (uvicorn on a free port, worker included) over a project with
+every local service, and boto3 clients pointed at it with ``endpoint_url``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from eltflow.app import App, build_app
+from eltflow.config import load_settings
+from eltflow.serve import Server
+
+HERE = Path(__file__).parent
+TOML = """
+[lambda]
+isolation = "thread"
+workers = 2
+
+[lambda.functions]
+Echo = "endpoint_handlers:echo"
+Fail = "endpoint_handlers:fail"
+"""
+
+ClientFactory = Callable[[str], Any]
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("endpoint")
+    (folder / "eltflow.toml").write_text(TOML, "utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def app(project: Path) -> Iterator[App]:
+    mp = pytest.MonkeyPatch()
+    mp.syspath_prepend(str(HERE))
+    built = build_app(load_settings(project, environ={}))
+    yield built
+    built.close()
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def server(app: App) -> Iterator[Server]:
+    s = Server(app, port=0, scheduler=False, worker_options={"poll_seconds": 0.05})
+    with s.running():
+        yield s
+    assert s.errors == []
+
+
+@pytest.fixture(scope="module")
+def client(server: Server) -> ClientFactory:
+    """``client("stepfunctions")``: real boto3 against the server, no retries (a retried
+    request would hide a 5xx)."""
+
+    def make(service: str) -> Any:
+        return boto3.client(
+            service,  # type: ignore[call-overload]
+            endpoint_url=server.url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
+
+    return make

@@ -1,0 +1,375 @@
+"""Step Functions through the AWS endpoint: unmodified boto3 (and the AWS CLI) against a real
+``eltflow serve``, checked against botocore's parsing of AWS's shapes and error codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from tests.e2e.endpoint.conftest import ClientFactory
+
+from eltflow.serve import Server
+
+ROLE = "arn:aws:iam::123456789012:role/test"
+PASS = {
+    "StartAt": "Hello",
+    "States": {
+        "Hello": {
+            "Type": "Pass",
+            "Result": {"greeting": "hi"},
+            "ResultPath": "$.out",
+            "Next": "Done",
+        },
+        "Done": {"Type": "Succeed"},
+    },
+}
+WAIT = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+FAIL = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom", "Cause": "on purpose"}}}
+
+
+@pytest.fixture(scope="module")
+def sfn(client: ClientFactory) -> Any:
+    return client("stepfunctions")
+
+
+def _machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
+    arn: str = sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    return arn
+
+
+def _wait_closed(sfn: Any, execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll DescribeExecution until the execution closes, as AWS's own samples do."""
+    deadline = time.monotonic() + timeout
+    while True:
+        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
+        if described["status"] != "RUNNING":
+            return described
+        assert time.monotonic() < deadline, f"{execution_arn} still RUNNING after {timeout}s"
+        time.sleep(0.05)
+
+
+def _code(e: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(e.value.response["Error"]["Code"])
+
+
+def test_create_start_wait_and_read_history(sfn: Any) -> None:
+    arn = _machine(sfn, "hello", PASS)
+    assert arn.endswith(":stateMachine:hello")
+    described = sfn.describe_state_machine(stateMachineArn=arn)
+    assert described["name"] == "hello" and described["type"] == "STANDARD"
+    assert json.loads(described["definition"]) == PASS
+    assert described["creationDate"].tzinfo is not None  # a timestamp botocore parsed
+
+    started = sfn.start_execution(stateMachineArn=arn, name="run-1", input='{"x": 1}')
+    assert started["executionArn"].endswith(":execution:hello:run-1")
+    done = _wait_closed(sfn, started["executionArn"])
+    assert done["status"] == "SUCCEEDED"
+    assert json.loads(done["output"]) == {"x": 1, "out": {"greeting": "hi"}}
+    assert done["stopDate"] >= done["startDate"]
+
+    events = sfn.get_execution_history(executionArn=started["executionArn"])["events"]
+    types = [e["type"] for e in events]
+    assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded"
+    assert "PassStateEntered" in types
+    assert json.loads(events[0]["executionStartedEventDetails"]["input"]) == {"x": 1}
+
+    # Paging and reverse order: the pages join up to the whole history, newest first.
+    pages: list[int] = []
+    token: str | None = None
+    while True:
+        kwargs: dict[str, Any] = {"nextToken": token} if token else {}
+        page = sfn.get_execution_history(
+            executionArn=started["executionArn"], maxResults=2, reverseOrder=True, **kwargs
+        )
+        assert len(page["events"]) <= 2
+        pages.extend(e["id"] for e in page["events"])
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert pages == sorted((e["id"] for e in events), reverse=True)
+
+    slim = sfn.get_execution_history(
+        executionArn=started["executionArn"], includeExecutionData=False
+    )["events"]
+    assert "input" not in slim[0]["executionStartedEventDetails"]
+
+    again = sfn.describe_state_machine_for_execution(executionArn=started["executionArn"])
+    assert again["name"] == "hello" and json.loads(again["definition"]) == PASS
+
+
+def test_list_executions_filters_and_pages(sfn: Any) -> None:
+    arn = _machine(sfn, "lister", PASS)
+    arns = [
+        sfn.start_execution(stateMachineArn=arn, name=f"e{i}")["executionArn"] for i in range(5)
+    ]
+    for a in arns:
+        _wait_closed(sfn, a)
+    paginator = sfn.get_paginator("list_executions")
+    seen = [
+        e["executionArn"]
+        for page in paginator.paginate(stateMachineArn=arn, PaginationConfig={"PageSize": 2})
+        for e in page["executions"]
+    ]
+    assert sorted(seen) == sorted(arns)
+    succeeded = sfn.list_executions(stateMachineArn=arn, statusFilter="SUCCEEDED")["executions"]
+    assert len(succeeded) == 5
+    assert sfn.list_executions(stateMachineArn=arn, statusFilter="FAILED")["executions"] == []
+    listed = sfn.list_state_machines()["stateMachines"]
+    assert arn in [m["stateMachineArn"] for m in listed]
+
+
+def test_stop_redrive_update_delete(sfn: Any) -> None:
+    waiting = _machine(sfn, "waiter", WAIT)
+    execution = sfn.start_execution(stateMachineArn=waiting)["executionArn"]
+    stopped = sfn.stop_execution(executionArn=execution, error="Manual", cause="test")
+    assert stopped["stopDate"].tzinfo is not None
+    described = _wait_closed(sfn, execution)
+    assert (described["status"], described["error"]) == ("ABORTED", "Manual")
+
+    failing = _machine(sfn, "failing", FAIL)
+    run = sfn.start_execution(stateMachineArn=failing)["executionArn"]
+    assert _wait_closed(sfn, run)["status"] == "FAILED"
+    assert sfn.redrive_execution(executionArn=run)["redriveDate"].tzinfo is not None
+    after = _wait_closed(sfn, run)
+    assert (after["status"], after["redriveCount"]) == ("FAILED", 1)
+    succeeded = _machine(sfn, "to-redrive-ok", PASS)
+    ok = sfn.start_execution(stateMachineArn=succeeded)["executionArn"]
+    _wait_closed(sfn, ok)
+    with pytest.raises(ClientError) as e:
+        sfn.redrive_execution(executionArn=ok)
+    assert _code(e) == "ExecutionNotRedrivable"
+
+    updated = sfn.update_state_machine(stateMachineArn=failing, definition=json.dumps(PASS))
+    assert updated["stateMachineVersionArn"].endswith(":failing:2")
+    versions = sfn.list_state_machine_versions(stateMachineArn=failing)["stateMachineVersions"]
+    assert len(versions) == 2
+    # The old execution still runs (and reports) the version it started with.
+    old = sfn.describe_state_machine_for_execution(executionArn=run)
+    assert json.loads(old["definition"]) == FAIL
+
+    sfn.delete_state_machine(stateMachineArn=succeeded)
+    with pytest.raises(sfn.exceptions.StateMachineDoesNotExist):
+        sfn.describe_state_machine(stateMachineArn=succeeded)
+
+
+def test_validate_state_machine_definition(sfn: Any) -> None:
+    ok = sfn.validate_state_machine_definition(definition=json.dumps(PASS))
+    assert (ok["result"], ok["diagnostics"]) == ("OK", [])
+    bad = {"StartAt": "Nope", "States": {"A": {"Type": "Pass", "Next": "Missing"}}}
+    fail = sfn.validate_state_machine_definition(definition=json.dumps(bad))
+    assert fail["result"] == "FAIL"
+    assert {d["code"] for d in fail["diagnostics"]} >= {"MISSING_TRANSITION_TARGET"}
+    assert all(d["severity"] == "ERROR" for d in fail["diagnostics"])
+
+
+def test_aws_error_codes_reach_botocore(server: Server, sfn: Any) -> None:
+    missing = "arn:aws:states:us-east-1:123456789012:stateMachine:missing"
+    with pytest.raises(sfn.exceptions.StateMachineDoesNotExist) as e:
+        sfn.start_execution(stateMachineArn=missing)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    with pytest.raises(sfn.exceptions.InvalidDefinition):
+        sfn.create_state_machine(name="bad", definition='{"StartAt": 1}', roleArn=ROLE)
+    arn = _machine(sfn, "inputs", PASS)
+    with pytest.raises(sfn.exceptions.InvalidExecutionInput):
+        sfn.start_execution(stateMachineArn=arn, input="{not json")
+    with pytest.raises(sfn.exceptions.InvalidArn):
+        sfn.describe_execution(executionArn="arn:aws:states:nope")
+    with pytest.raises(sfn.exceptions.ExecutionDoesNotExist):
+        sfn.describe_execution(
+            executionArn="arn:aws:states:us-east-1:123456789012:execution:inputs:none"
+        )
+    # StartSyncExecution goes to host "sync-<endpoint>" unless host prefixes are off, as
+    # with any custom endpoint.
+    sync = boto3.client(
+        "stepfunctions",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=Config(inject_host_prefix=False, retries={"max_attempts": 1}),
+    )
+    with pytest.raises(sync.exceptions.StateMachineTypeNotSupported):
+        sync.start_sync_execution(stateMachineArn=arn)
+    with pytest.raises(ClientError) as unknown:
+        sfn.list_activities()
+    assert _code(unknown) == "UnknownOperationException"
+
+
+def _raw(server: Server, target: str, body: bytes, content_type: str) -> httpx.Response:
+    return httpx.post(
+        server.url + "/",
+        content=body,
+        headers={"X-Amz-Target": target, "Content-Type": content_type},
+    )
+
+
+@pytest.mark.parametrize(
+    ("target", "body", "content_type", "status", "code", "message"),
+    [
+        (
+            "AWSStepFunctions.StartExecution",
+            b"{}",
+            "application/x-amz-json-1.0",
+            400,
+            "ValidationException",
+            "1 validation error detected: Value null at 'stateMachineArn' failed to satisfy "
+            "constraint: Member must not be null",
+        ),
+        (
+            "AWSStepFunctions.CreateStateMachine",
+            json.dumps({"name": "x" * 81, "definition": "{}", "roleArn": ROLE}).encode(),
+            "application/x-amz-json-1.0",
+            400,
+            "ValidationException",
+            "Member must have length less than or equal to 80",
+        ),
+        (
+            "AWSStepFunctions.StartExecution",
+            b"{oops",
+            "application/x-amz-json-1.0",
+            400,
+            "SerializationException",
+            "not JSON",
+        ),
+        (
+            "AWSStepFunctions.StartExecution",
+            b'{"stateMachineArn": 5}',
+            "application/x-amz-json-1.0",
+            400,
+            "SerializationException",
+            "stateMachineArn",
+        ),
+        (
+            "AWSStepFunctions.NoSuchThing",
+            b"{}",
+            "application/x-amz-json-1.0",
+            400,
+            "UnknownOperationException",
+            "NoSuchThing",
+        ),
+        (
+            "NoSuchService_2020.Get",
+            b"{}",
+            "application/x-amz-json-1.0",
+            400,
+            "UnknownOperationException",
+            "NoSuchService",
+        ),
+        (
+            "AWSStepFunctions.ListStateMachines",
+            b"{}",
+            "text/plain",
+            400,
+            "UnknownOperationException",
+            "text/plain",
+        ),
+    ],
+)
+def test_bad_requests_get_aws_errors_not_tracebacks(
+    server: Server,
+    target: str,
+    body: bytes,
+    content_type: str,
+    status: int,
+    code: str,
+    message: str,
+) -> None:
+    r = _raw(server, target, body, content_type)
+    assert r.status_code == status, r.text
+    payload = r.json()
+    assert payload["__type"] == code
+    assert message in payload["message"]
+
+
+def test_console_and_endpoint_share_the_port(server: Server, sfn: Any) -> None:
+    _machine(sfn, "shared", PASS)
+    names = [
+        m["name"] for m in httpx.get(server.url + "/api/state-machines").json()["stateMachines"]
+    ]
+    assert "shared" in names
+    assert httpx.get(server.url + "/").status_code == 200
+
+
+def test_the_aws_cli(server: Server) -> None:
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+    def aws(*args: str) -> Any:
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "awscli",
+                "--endpoint-url",
+                server.url,
+                "--output",
+                "json",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    created = aws(
+        "stepfunctions",
+        "create-state-machine",
+        "--name",
+        "cli",
+        "--role-arn",
+        ROLE,
+        "--definition",
+        json.dumps(PASS),
+    )
+    started = aws(
+        "stepfunctions",
+        "start-execution",
+        "--state-machine-arn",
+        created["stateMachineArn"],
+        "--input",
+        '{"from": "cli"}',
+    )
+    assert started["executionArn"].endswith(
+        ":execution:cli:" + started["executionArn"].split(":")[-1]
+    )
+    listed = aws("stepfunctions", "list-state-machines")
+    assert "cli" in [m["name"] for m in listed["stateMachines"]]
+
+
+def test_dns_rebinding_and_cross_site_posts_are_refused(server: Server) -> None:
+    body = b"{}"
+    headers = {"X-Amz-Target": "AWSStepFunctions.ListStateMachines"}
+    rebound = httpx.post(
+        server.url + "/", content=body, headers={**headers, "Host": "evil.example"}
+    )
+    assert rebound.status_code == 421
+    cross = httpx.post(
+        server.url + "/",
+        content=b"Action=ListTopics",
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Origin": "http://evil.example",
+        },
+    )
+    assert cross.status_code == 403
