@@ -101,6 +101,14 @@ def matches(error_equals: Sequence[str], error: str) -> bool:
     return False
 
 
+LOCATED: Final[frozenset[str]] = frozenset({RUNTIME, QUERY_EVALUATION_ERROR, NO_CHOICE_MATCHED})
+"""Errors the engine itself raises while it executes a state (a path or an intrinsic that fails,
+a JSONata expression that fails or returns the wrong type, a Choice with no match, a field
+value out of range): AWS's cause names the state (see :func:`state_failure_cause`). Errors a
+task reports, a Fail state's own error, ``States.DataLimitExceeded`` ("The state/task 'X'
+returned a result ...") and errors a branch passes up keep their cause as it is."""
+
+
 def state_failure_cause(state_name: str, entered_event_id: int, detail: str) -> str:
     """The cause AWS writes for an error raised while a state runs its data flow.
 
@@ -113,3 +121,10 @@ def state_failure_cause(state_name: str, entered_event_id: int, detail: str) -> 
         f"An error occurred while executing the state '{state_name}' "
         f"(entered at the event id #{entered_event_id}). {detail}"
     )
+
+
+def located_cause(error: str, cause: str, state_name: str, entered_event_id: int) -> str:
+    """``cause`` as AWS records it when ``error`` was raised while ``state_name`` executed."""
+    if error in LOCATED:
+        return state_failure_cause(state_name, entered_event_id, cause)
+    return cause

@@ -66,7 +66,7 @@ def on_timer(stepper: Stepper, frame: Frame, state: Any, timer_id: str) -> None:
             else:
                 simple.wait_done(stepper, frame, state)
     except StatesError as e:
-        stepper.state_error(frame, state, e.error, e.cause)
+        stepper.raised(frame, state, e)
 
 
 def on_task_event(
@@ -87,4 +87,4 @@ def on_task_event(
         else:
             task.failed(stepper, frame, state, inbound.error, inbound.cause)
     except StatesError as e:
-        stepper.state_error(frame, state, e.error, e.cause)
+        stepper.raised(frame, state, e)

@@ -245,11 +245,7 @@ def _not_an_array(state: MapState, frame: Frame, items: JSON) -> StatesError:
         )
     return StatesError(
         asl_errors.RUNTIME,
-        asl_errors.state_failure_cause(
-            state.name,
-            frame.entered_event,
-            f"Map state input must be an array but was: {ev.dumps(items)}",
-        ),
+        f"Map state input must be an array but was: {ev.dumps(items)}",
     )
 
 
@@ -273,11 +269,7 @@ def _number(
     if isinstance(resolved, bool) or not isinstance(resolved, int | float) or resolved < 0:
         raise StatesError(
             asl_errors.RUNTIME,
-            asl_errors.state_failure_cause(
-                frame.state_name,
-                frame.entered_event,
-                f"The {field} value must be a non-negative number: {ev.dumps(resolved)}",
-            ),
+            f"The {field} value must be a non-negative number: {ev.dumps(resolved)}",
         )
     return float(resolved)
 
@@ -384,7 +376,8 @@ def _continue(stepper: Stepper, frame: Frame, state: MapState) -> None:
     try:
         _launch(stepper, frame, state)
     except StatesError as e:
-        _fail_map(stepper, frame, state, e.error, e.cause)
+        cause = asl_errors.located_cause(e.error, e.cause, state.name, frame.entered_event)
+        _fail_map(stepper, frame, state, e.error, cause)
         return
     if frame.running == 0 and frame.next_item >= len(frame.items or []):
         _map_done(stepper, frame, state)

@@ -181,12 +181,8 @@ def _target(stepper: Stepper, frame: Frame, state: ChoiceState, rule: ChoiceRule
         return state.default
     raise StatesError(
         asl_errors.NO_CHOICE_MATCHED,
-        asl_errors.state_failure_cause(
-            state.name,
-            frame.entered_event,
-            "Failed to transition out of the state. "
-            "No Choice Rule matched and no Default state was specified.",
-        ),
+        "Failed to transition out of the state. "
+        "No Choice Rule matched and no Default state was specified.",
     )
 
 
@@ -235,11 +231,7 @@ def _wait_due(stepper: Stepper, frame: Frame, state: WaitState) -> datetime:
     if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
         raise StatesError(
             asl_errors.QUERY_EVALUATION_ERROR if jsonata else asl_errors.RUNTIME,
-            asl_errors.state_failure_cause(
-                state.name,
-                frame.entered_event,
-                f"The Seconds field must be a non-negative integer: {ev.dumps(seconds)}",
-            ),
+            f"The Seconds field must be a non-negative integer: {ev.dumps(seconds)}",
         )
     return stepper.after(float(seconds))
 
@@ -349,10 +341,6 @@ def enter_fail(stepper: Stepper, frame: Frame, state: FailState) -> None:
         if value is not None and not isinstance(value, str):
             raise StatesError(
                 asl_errors.RUNTIME,
-                asl_errors.state_failure_cause(
-                    state.name,
-                    frame.entered_event,
-                    f"The {name} field must resolve to a string: {ev.dumps(value)}",
-                ),
+                f"The {name} field must resolve to a string: {ev.dumps(value)}",
             )
     stepper.frame_failed(frame, cast("str | None", error), cast("str | None", cause))

@@ -158,11 +158,7 @@ def _seconds(
     if isinstance(resolved, bool) or not isinstance(resolved, int | float) or resolved <= 0:
         raise StatesError(
             asl_errors.RUNTIME,
-            asl_errors.state_failure_cause(
-                frame.state_name,
-                frame.entered_event,
-                f"The {field} value must be a positive integer: {ev.dumps(resolved)}",
-            ),
+            f"The {field} value must be a positive integer: {ev.dumps(resolved)}",
         )
     return float(resolved)
 
@@ -257,4 +253,4 @@ def finish(stepper: Stepper, frame: Frame, state: TaskState | object, result: JS
             output = flow.select(s.output_path, output, "OutputPath")
         stepper.exit(frame, s, output, assigned)
     except StatesError as e:
-        stepper.state_error(frame, s, e.error, e.cause)
+        stepper.raised(frame, s, e)

@@ -339,7 +339,7 @@ class Stepper:
         try:
             ENTER_HANDLERS[state.type](self, frame, state)
         except StatesError as e:
-            self.state_error(frame, state, e.error, e.cause)
+            self.raised(frame, state, e)
 
     def exit(
         self,
@@ -369,6 +369,14 @@ class Stepper:
         self.queue.append(frame.id)
 
     # --- errors -----------------------------------------------------------------------------
+
+    def raised(
+        self, frame: Frame, state: AnyState, e: StatesError, *, failed_event: str | None = None
+    ) -> None:
+        """``state``'s own evaluation raised ``e``: name the state in the cause the way AWS does
+        (:data:`~eltflow.asl.errors.LOCATED`), then Retry / Catch / fail as for any error."""
+        cause = asl_errors.located_cause(e.error, e.cause, state.name, frame.entered_event)
+        self.state_error(frame, state, e.error, cause, failed_event=failed_event)
 
     def state_error(
         self,
@@ -407,7 +415,8 @@ class Stepper:
             try:
                 self.catch(frame, state, catcher, error, cause)
             except StatesError as e:
-                self.frame_failed(frame, e.error, e.cause)
+                cause = asl_errors.located_cause(e.error, e.cause, state.name, frame.entered_event)
+                self.frame_failed(frame, e.error, cause)
             return
         self.frame_failed(frame, error, cause)
 

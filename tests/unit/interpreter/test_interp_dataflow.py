@@ -297,9 +297,10 @@ def test_wait_seconds_path_errors_use_aws_causes() -> None:
         ({"s": "ten"}, "The SecondsPath parameter cannot be parsed as a long value: $.s == ten"),
         ({}, "The SecondsPath parameter does not reference an input value: $.s"),
     ]
+    at = "An error occurred while executing the state 'W' (entered at the event id #2). "
     for state_input, cause in cases:
         result = execute(definition, state_input, virtual_time=True)
-        assert (result.error, result.cause) == ("States.Runtime", cause)
+        assert (result.error, result.cause) == ("States.Runtime", at + cause)
 
 
 def test_wait_timestamp_path_must_be_an_offset_date_time() -> None:
@@ -310,6 +311,7 @@ def test_wait_timestamp_path_must_be_an_offset_date_time() -> None:
     result = execute(definition, {"t": "2026-01-01 10:00"}, virtual_time=True)
     assert result.error == "States.Runtime"
     assert result.cause == (
+        "An error occurred while executing the state 'W' (entered at the event id #2). "
         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
         "date-time format string: $.t == 2026-01-01 10:00"
     )

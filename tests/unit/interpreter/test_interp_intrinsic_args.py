@@ -4,7 +4,8 @@ AWS resolves an intrinsic's path arguments strictly: a path that matches nothing
 array index past the end, which a plain ``.$`` reference reads as ``null`` -- fails the
 execution with ``States.Runtime`` and the cause ``The function '<call>' had the following
 error: The JsonPath argument for the field '<path>' could not be found in the input '<state
-input>'``.
+input>'``, behind AWS's ``An error occurred while executing the state '<name>' (entered at the
+event id #<n>). `` prefix.
 """
 
 from __future__ import annotations
@@ -27,8 +28,13 @@ def _fail(**fields: str) -> dict[str, Any]:
     return {"StartAt": "F", "States": {"F": {"Type": "Fail", **fields}}}
 
 
-def _cause(expression: str, path: str, state_input: str) -> str:
-    return (
+def _at(state: str) -> str:
+    """AWS's prefix for an error raised while the first state (entered at event #2) runs."""
+    return f"An error occurred while executing the state '{state}' (entered at the event id #2). "
+
+
+def _cause(expression: str, path: str, state_input: str, state: str = "P") -> str:
+    return _at(state) + (
         f"The function '{expression}' had the following error: The JsonPath argument for the "
         f"field '{path}' could not be found in the input '{state_input}'"
     )
@@ -101,7 +107,8 @@ def test_intrinsic_in_result_selector_quotes_the_task_result() -> None:
         },
     }
     result = execute(definition, {"in": 1}, tasks={fn: lambda _: {"out": 2}})
-    assert result.cause == _cause("States.Format('{}', $.missing)", "$.missing", '{"out":2}')
+    expression = "States.Format('{}', $.missing)"
+    assert result.cause == _cause(expression, "$.missing", '{"out":2}', state="T")
 
 
 # --- Fail: ErrorPath / CausePath -----------------------------------------------------------
@@ -139,13 +146,13 @@ def test_fail_cause_path_intrinsic_with_missing_argument() -> None:
     expression = "States.Format('x {}', $.a)"
     result = execute(_fail(Error="E", CausePath=expression), {"b": 1})
     assert (result.status, result.error) == ("FAILED", "States.Runtime")
-    assert result.cause == _cause(expression, "$.a", '{"b":1}')
+    assert result.cause == _cause(expression, "$.a", '{"b":1}', state="F")
 
 
 def test_fail_error_path_miss_uses_the_field_name() -> None:
     result = execute(_fail(ErrorPath="$.ErrorX", Cause="c"), {"Error": "e"})
     assert (result.status, result.error) == ("FAILED", "States.Runtime")
-    assert result.cause == (
+    assert result.cause == _at("F") + (
         "The JSONPath '$.ErrorX' specified for the field 'ErrorPath' could not be found in the "
         'input \'{"Error":"e"}\''
     )
@@ -187,8 +194,9 @@ def test_context_path_field_miss_names_the_field() -> None:
     assert result.error == "States.Runtime"
     assert result.cause is not None
     assert result.cause.startswith(
-        "The JSONPath '$$.Execution.Input.nope' specified for the field 'ItemsPath' could not "
-        'be found in the input \'{"Execution":{'
+        _at("M")
+        + "The JSONPath '$$.Execution.Input.nope' specified for the field 'ItemsPath' could "
+        'not be found in the input \'{"Execution":{'
     )
 
 

@@ -312,6 +312,7 @@ def test_map_items_expression_must_return_an_array() -> None:
     result = execute(definition, {"x": {"a": 1}})
     assert result.error == "States.QueryEvaluationError"
     assert result.cause == (
+        "An error occurred while executing the state 'M' (entered at the event id #2). "
         "The JSONata expression '$states.input.x' specified for the field 'Items' returned an "
         "unexpected result type. Expected 'array', but was 'object' for value: {\"a\":1}"
     )
