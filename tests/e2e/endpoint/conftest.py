@@ -3,6 +3,10 @@ every local service, and boto3 clients pointed at it with ``endpoint_url``."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -70,3 +74,32 @@ def client(server: Server) -> ClientFactory:
         )
 
     return make
+
+
+@pytest.fixture(scope="module")
+def aws_cli(server: Server) -> Callable[..., Any]:
+    """``aws_cli("stepfunctions", "list-state-machines")``: the real AWS CLI (awscli from
+    PyPI, run by this interpreter) against the server; returns its parsed JSON output."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    }
+
+    def run(*args: str) -> Any:
+        command = [sys.executable, "-m", "awscli", "--endpoint-url", server.url]
+        done = subprocess.run(
+            [*command, "--output", "json", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    return run

@@ -4,10 +4,8 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -15,9 +13,10 @@ import httpx
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from tests.e2e.endpoint.conftest import ClientFactory
 
 from eltflow.serve import Server
+
+ClientFactory = Callable[[str], Any]
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 PASS = {
@@ -301,36 +300,8 @@ def test_console_and_endpoint_share_the_port(server: Server, sfn: Any) -> None:
     assert httpx.get(server.url + "/").status_code == 200
 
 
-def test_the_aws_cli(server: Server) -> None:
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_CONFIG_FILE": os.devnull,
-        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-    }
-
-    def aws(*args: str) -> Any:
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "awscli",
-                "--endpoint-url",
-                server.url,
-                "--output",
-                "json",
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=120,
-            check=False,
-        )
-        assert done.returncode == 0, done.stderr
-        return json.loads(done.stdout) if done.stdout.strip() else None
+def test_the_aws_cli(aws_cli: Callable[..., Any]) -> None:
+    aws = aws_cli
 
     created = aws(
         "stepfunctions",

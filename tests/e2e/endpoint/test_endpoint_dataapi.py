@@ -1,0 +1,124 @@
+"""The Redshift Data API through the AWS endpoint: boto3's ``redshift-data`` client and the
+AWS CLI against a real server, the local warehouse (DuckDB) answering."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import pytest
+from botocore.exceptions import ClientError
+
+from eltflow.serve import Server
+
+ClientFactory = Callable[[str], Any]
+WHERE = {"ClusterIdentifier": "dw", "Database": "dev", "DbUser": "awsuser"}
+
+
+@pytest.fixture(scope="module")
+def rd(client: ClientFactory) -> Any:
+    return client("redshift-data")
+
+
+def _finished(rd: Any, sid: str, timeout: float = 30.0) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        described: dict[str, Any] = rd.describe_statement(Id=sid)
+        if described["Status"] in ("FINISHED", "FAILED", "ABORTED"):
+            return described
+        assert time.monotonic() < deadline, f"statement {sid} still {described['Status']}"
+        time.sleep(0.02)
+
+
+def test_execute_describe_and_page_results(rd: Any) -> None:
+    sid = rd.execute_statement(Sql="select n, 'row' || n as label from range(7) t(n)", **WHERE)[
+        "Id"
+    ]
+    described = _finished(rd, sid)
+    assert described["Status"] == "FINISHED", described
+    assert described["HasResultSet"] is True and described["ResultRows"] == 7
+    assert described["CreatedAt"].tzinfo is not None  # epoch seconds parsed by botocore
+    result = rd.get_statement_result(Id=sid)
+    assert [c["name"] for c in result["ColumnMetadata"]] == ["n", "label"]
+    assert [r[0]["longValue"] for r in result["Records"]] == list(range(7))
+    assert result["Records"][2][1] == {"stringValue": "row2"}
+    pages = list(rd.get_paginator("get_statement_result").paginate(Id=sid))
+    assert sum(len(p["Records"]) for p in pages) == 7
+
+
+def test_parameters_batch_and_list(rd: Any) -> None:
+    sid = rd.execute_statement(
+        Sql="select :a::int + 1 as b",
+        Parameters=[{"name": "a", "value": "41"}],
+        StatementName="answer",
+        **WHERE,
+    )["Id"]
+    _finished(rd, sid)
+    assert rd.get_statement_result(Id=sid)["Records"] == [[{"longValue": 42}]]
+
+    batch = rd.batch_execute_statement(
+        Sqls=[
+            "create table if not exists ep_batch (x int)",
+            "insert into ep_batch values (1), (2)",
+            "select count(*) from ep_batch",
+        ],
+        **WHERE,
+    )["Id"]
+    done = _finished(rd, batch)
+    assert done["Status"] == "FINISHED"
+    subs = done["SubStatements"]
+    assert [s["Id"] for s in subs] == [f"{batch}:{i}" for i in (1, 2, 3)]
+    assert rd.get_statement_result(Id=subs[2]["Id"])["Records"] == [[{"longValue": 2}]]
+
+    listed = rd.list_statements(StatementName="answer")["Statements"]
+    assert sid in [s["Id"] for s in listed]
+
+
+def test_errors_are_the_data_apis(rd: Any) -> None:
+    failed = rd.execute_statement(Sql="select * from no_such_table", **WHERE)["Id"]
+    described = _finished(rd, failed)
+    assert described["Status"] == "FAILED" and "no_such_table" in described["Error"]
+    with pytest.raises(rd.exceptions.ResourceNotFoundException):
+        rd.describe_statement(Id="00000000-0000-0000-0000-000000000000")
+    with pytest.raises(rd.exceptions.ValidationException):
+        rd.execute_statement(Sql="select 1")  # no cluster or workgroup
+    with pytest.raises(ClientError) as e:
+        rd.get_statement_result(Id=failed)
+    assert e.value.response["Error"]["Code"] in ("ValidationException", "ResourceNotFoundException")
+
+
+def test_wrong_target_version_and_unknown_operations(server: Server) -> None:
+    r = httpx.post(
+        server.url + "/",
+        content=b"{}",
+        headers={
+            "X-Amz-Target": "RedshiftData.GetStatementResultV2",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
+    assert r.status_code == 400
+    assert r.json()["__type"] == "UnknownOperationException"
+    assert r.headers["content-type"].startswith("application/x-amz-json-1.1")
+
+
+def test_the_aws_cli_runs_sql(aws_cli: Callable[..., Any]) -> None:
+    aws = aws_cli
+
+    sid = aws(
+        "redshift-data",
+        "execute-statement",
+        "--cluster-identifier",
+        "dw",
+        "--database",
+        "dev",
+        "--sql",
+        "select 6 * 7 as answer",
+    )["Id"]
+    deadline = time.monotonic() + 60
+    while aws("redshift-data", "describe-statement", "--id", sid)["Status"] != "FINISHED":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    result = aws("redshift-data", "get-statement-result", "--id", sid)
+    assert result["Records"] == [[{"longValue": 42}]]
