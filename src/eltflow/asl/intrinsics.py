@@ -552,9 +552,15 @@ def _json_merge(args: list[JSON], rng: random.Random) -> JSON:
     return {**first, **second}
 
 
+_JSON_WHITESPACE = " \t\n\r"
+
+
 def _string_to_json(args: list[JSON], rng: random.Random) -> JSON:
     name = "States.StringToJson"
     text = _string(args[0], name)
+    if not text.strip(_JSON_WHITESPACE):
+        # AWS's JSON reader reads no document at all from an empty or blank string: null.
+        return None
     try:
         parsed: JSON = json.loads(text)
     except ValueError:

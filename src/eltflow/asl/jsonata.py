@@ -244,11 +244,12 @@ def _extensions(rng: random.Random) -> dict[str, Callable[..., Any]]:
         increment = _number(step, "range", 3)
         if increment == 0:
             return None
-        if first == last:
-            return first  # AWS answers the bare number, not a one-element array
-        if (increment > 0) != (last > first):
+        if first != last and (increment > 0) != (last > first):
             return None
-        return list(range(first, last + (1 if increment > 0 else -1), increment))
+        values = list(range(first, last + (1 if increment > 0 else -1), increment))
+        # AWS's $range gives a JSONata sequence, and a sequence of one value is that value:
+        # $range(1, 9, 9) and $range(3, 3, 1) answer the bare number, not a one-element array.
+        return values[0] if len(values) == 1 else values
 
     def hash_(value: Any = None, algorithm: Any = None, *surplus: Any) -> Any:
         if surplus:
@@ -375,8 +376,13 @@ def evaluate(
         )
     try:
         return _to_json(result, null)
-    except TypeError as exc:
-        raise _failure(expression, field, exc) from None
+    except TypeError:
+        # A function (``function($x){$x}``, ``$sum``) has no JSON form: AWS's wording.
+        raise StatesError(
+            errors.QUERY_EVALUATION_ERROR,
+            f"The JSONata expression '{expression}'{_for_field(field)} returned an unsupported "
+            "result type.",
+        ) from None
 
 
 def _clock_functions(jsonata: Any, millis: int | None) -> dict[str, Any]:

@@ -256,6 +256,11 @@ class _Parser:
             raise self.error(f"bad array index or slice {body!r}") from None
 
     def quoted(self) -> str:
+        """A quoted bracket name. A backslash keeps the next character from closing the name;
+        it is dropped before the closing quote character or another backslash and kept before
+        anything else: on AWS ``$['a\\"b']`` names the key ``a\\"b`` (a recorded execution),
+        while ``$['it\\'s']`` names ``it's``. (Other escapes, ``\\n``, ``\\u0041``: unverified,
+        read literally.)"""
         quote = self.peek()
         self.pos += 1
         out: list[str] = []
@@ -265,7 +270,8 @@ class _Parser:
                 raise self.error("unterminated quoted name")
             self.pos += 1
             if ch == "\\" and self.peek():
-                out.append(self.peek())
+                escaped = self.peek()
+                out.append(escaped if escaped in (quote, "\\") else ch + escaped)
                 self.pos += 1
             elif ch == quote:
                 return "".join(out)

@@ -272,6 +272,9 @@ def test_array_errors(expression: str, data: JSON) -> None:
         ("States.Hash('hello', 'SHA-512')", hashlib.sha512(b"hello").hexdigest()),
         ("States.Hash(123, 'MD5')", hashlib.md5(b"123").hexdigest()),
         ("States.StringToJson('\"x\"')", "x"),
+        # Recorded on AWS: an empty or blank string reads as null.
+        ("States.StringToJson('')", None),
+        ("States.StringToJson(' ')", None),
         (
             "States.JsonToString(States.Array(null, '', 0, true, States.Array(1)))",
             '[null,"",0,true,[1]]',

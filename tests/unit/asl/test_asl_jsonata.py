@@ -101,6 +101,8 @@ def test_workflow_variables_are_top_level_names() -> None:
         ("{% $range(0, 10, 2) %}", [0, 2, 4, 6, 8, 10]),
         ("{% $range(10, 0, -5) %}", [10, 5, 0]),
         ("{% $range(3, 3, 1) %}", 3),
+        # A one-value sequence is its value (recorded on AWS: $range(1, 9, 9) is 1).
+        ("{% $range(1, 9, 9) %}", 1),
         ("{% $range(1.9, 4.2, 1) %}", [1, 2, 3, 4]),
         (
             "{% $hash($states.input.content, 'SHA-256') %}",
@@ -183,6 +185,14 @@ def test_evaluation_errors_name_expression_and_field(expr: str, tail: str) -> No
     )
     assert cause.startswith(prefix)
     assert cause[len(prefix) :].startswith(tail)
+
+
+@pytest.mark.parametrize("expr", ["function($x){$x}", "$fn := function($x){$x}", "$sum"])
+def test_a_function_result_is_an_unsupported_result_type(expr: str) -> None:
+    assert err("{% " + expr + " %}").cause == (
+        f"The JSONata expression '{expr}' specified for the field 'Output' returned an "
+        "unsupported result type."
+    )
 
 
 def test_undefined_result_cause() -> None:

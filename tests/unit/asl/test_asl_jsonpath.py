@@ -76,6 +76,10 @@ def test_names_with_special_characters_use_brackets() -> None:
     doc: JSON = {"a b": {"c.d": 1}, "it's": 2, "x-y": 3, "length()": 4}
     assert evaluate("$['a b']['c.d']", doc) == 1
     assert evaluate("$['it\\'s']", doc) == 2
+    # Recorded on AWS: a backslash before a character other than the quote or a backslash is
+    # part of the name.
+    assert evaluate("$['a\\\"b']", {'a\\"b': 5}) == 5
+    assert evaluate("$['a\\\\b']", {"a\\b": 6}) == 6
     assert evaluate("$.x-y", doc) == 3
     # AWS does not support JSONPath functions: `length()` is just a property name.
     assert evaluate("$.length()", doc) == 4
