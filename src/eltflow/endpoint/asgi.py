@@ -289,8 +289,8 @@ def service_error(model: Any, e: Exception) -> WireError:
         return e.error
     if isinstance(e, AwsApiError):
         code = e.code
-        if model.service_name == "sns" and code == "ValidationError":
-            code = "InvalidParameter"  # SNS's code for a missing/invalid member
+        if model.protocol == "query" and code == "ValidationException":
+            code = "ValidationError"  # the query protocol services' name for the same check
         extra: list[tuple[str, Any]] = []
         for attr, member in (("item", "Item"), ("reasons", "CancellationReasons")):
             value = getattr(e, attr, None)
