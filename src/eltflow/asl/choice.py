@@ -90,25 +90,51 @@ def _timestamps(a: Any, b: Any) -> tuple[Fraction, Fraction] | None:
 
 
 @lru_cache(maxsize=1024)
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    parts: list[str] = []
+def _wildcard(pattern: str) -> tuple[str, ...]:
+    """The literal runs between ``pattern``'s unescaped ``*`` wildcards (one run: no ``*``)."""
+    runs: list[str] = []
+    run: list[str] = []
     i = 0
     while i < len(pattern):
         ch = pattern[i]
         if ch == "\\" and i + 1 < len(pattern) and pattern[i + 1] in "*\\":
-            parts.append(re.escape(pattern[i + 1]))
+            run.append(pattern[i + 1])
             i += 2
             continue
-        parts.append(".*" if ch == "*" else re.escape(ch))
+        if ch == "*":
+            runs.append("".join(run))
+            run = []
+        else:
+            run.append(ch)
         i += 1
-    return re.compile("".join(parts), re.DOTALL)
+    runs.append("".join(run))
+    return tuple(runs)
 
 
 def string_matches(value: Any, pattern: Any) -> bool:
-    """``StringMatches``: ``*`` wildcards, ``\\*`` escapes a star, ``\\\\`` a backslash."""
+    """``StringMatches``: ``*`` wildcards, ``\\*`` escapes a star, ``\\\\`` a backslash.
+
+    Matched without backtracking (a regex ``.*`` per star backtracks through about n^k splits
+    of an n-character value for k stars): the first run must start the value, the last end
+    it, and each run between is taken at its leftmost place after the previous one (leftmost
+    is never worse, since a later run can only have more room).
+    """
     if not (isinstance(value, str) and isinstance(pattern, str)):
         return False
-    return _wildcard(pattern).fullmatch(value) is not None
+    runs = _wildcard(pattern)
+    if len(runs) == 1:
+        return value == runs[0]
+    first, *middle, last = runs
+    end = len(value) - len(last)
+    if end < len(first) or not value.startswith(first) or not value.endswith(last):
+        return False
+    at = len(first)
+    for run in middle:
+        found = value.find(run, at, end)
+        if found < 0:
+            return False
+        at = found + len(run)
+    return True
 
 
 def _string(test: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:

@@ -13,6 +13,13 @@ TestState/StartExecution comparisons):
   the field: ``The JSONata expression '<expr>' specified for the field 'Output/a' threw an error
   during evaluation. T2002: The right side of the "-" operator must evaluate to a number``; an
   expression that evaluates to nothing gives ``... returned nothing (undefined).``
+- Evaluation is bounded (:class:`Bounds`): a runaway expression (``$f := function($n){
+  $f($n+1) }``, tail-recursive so it never overflows a stack) fails the state with
+  ``States.QueryEvaluationError`` instead of holding a worker, and the store, forever. The
+  budget counts evaluation steps rather than milliseconds so a replay fails at the same point
+  on any machine (and this layer reads no clock). AWS documents no such limit; its runtime
+  (jsonata-js) stops unbounded recursion with a stack overflow (``D1011``'s wording here) and
+  the step budget's error text is ours (unverified against AWS).
 - ``$now()``/``$millis()`` return the time passed in (default: the state's entered time from
   the context object), never the wall clock, so replays agree.
 
@@ -30,6 +37,7 @@ import math
 import random
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Final
@@ -41,6 +49,24 @@ from eltflow.types import JSON
 
 CACHE_SIZE: Final = 1024
 """Compiled expressions kept (LRU by text); compiling costs about twice an evaluation."""
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How far one expression's evaluation may go before it fails as a runaway.
+
+    ``steps``: expression nodes evaluated (2-10 µs each here, so the default stops an
+    infinite loop within seconds, well before the store's 30 s lock timeout, while a
+    ``$map`` over every item of a 256 KiB payload uses a few hundred thousand).
+    ``depth``: nested evaluations (about three per non-tail-recursive function call), below
+    the depth where Python itself would overflow.
+    """
+
+    steps: int = 1_000_000
+    depth: int = 1_000
+
+
+DEFAULT_BOUNDS: Final = Bounds()
 
 _HASH_ALGORITHMS: Final = {
     "MD5": "md5",
@@ -126,6 +152,8 @@ def _message(exc: Any) -> str:
     """
     from jsonata.jexception import JException
 
+    if exc.error == "D1012":  # only our step budget raises it; the library's says milliseconds
+        return f"Evaluation stopped after {exc.current} steps. Check for infinite loop"
     template = JException.error_codes.get(exc.error)
     if template is None:
         return str(exc)
@@ -173,6 +201,32 @@ def _failure(expression: str, field: str, exc: Exception) -> StatesError:
 
 def _for_field(field: str) -> str:
     return f" specified for the field '{field}'" if field else ""
+
+
+class _Budget:
+    """Counts one evaluation's steps and depth through the library's entry/exit hooks."""
+
+    def __init__(self, bounds: Bounds) -> None:
+        self.bounds = bounds
+        self.steps = 0
+        self.depth = 0
+
+    def enter(self, expr: Any, input: Any, env: Any) -> None:
+        from jsonata.jexception import JException
+
+        self.steps += 1
+        if self.steps > self.bounds.steps:
+            # A JSONata exception, so the library passes it through unchanged (it turns
+            # other exceptions raised under ``and``/``or`` into "Unexpected").
+            raise JException("D1012", -1, self.bounds.steps)
+        if not env.is_parallel_call:  # as the library's own Timebox counts depth
+            self.depth += 1
+            if self.depth > self.bounds.depth:
+                raise JException("D1011", -1)
+
+    def exit(self, expr: Any, input: Any, env: Any, result: Any) -> None:
+        if not env.is_parallel_call:
+            self.depth -= 1
 
 
 # --- values -----------------------------------------------------------------------------------
@@ -340,11 +394,13 @@ def evaluate(
     rng: random.Random,
     field: str = "",
     now_millis: int | None = None,
+    bounds: Bounds = DEFAULT_BOUNDS,
 ) -> JSON:
     """Evaluate one expression (with or without ``{% %}``) and return a JSON value.
 
     ``field`` is the field's path as AWS names it in causes (``Output``, ``Arguments/a[0]``,
-    ``Choices[1]/Condition``). An undefined result raises ``States.QueryEvaluationError``.
+    ``Choices[1]/Condition``). An undefined result, or one past ``bounds``, raises
+    ``States.QueryEvaluationError``.
     """
     import jsonata
     from jsonata.utils import Utils
@@ -364,6 +420,11 @@ def evaluate(
     bindings.update(_clock_functions(jsonata, millis))
     bindings["eval"] = None  # AWS removes $eval: calling it is T1006
     bindings["states"] = null if states is None else states  # last: reserved over variables
+    # The library looks its evaluation hooks up as bindings: bound here, they are this
+    # evaluation's own, however many threads share the compiled expression.
+    budget = _Budget(bounds)
+    bindings["__evaluate_entry"] = budget.enter
+    bindings["__evaluate_exit"] = budget.exit
     try:
         result = compiled.evaluate(None, bindings)
     except Exception as exc:
