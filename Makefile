@@ -22,6 +22,8 @@ check: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache --no-logo
+	$(BIN)/python -m tests.purity src
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

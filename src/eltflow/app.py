@@ -11,6 +11,7 @@ from typing import Any
 from eltflow.clock import Clock, SystemClock
 from eltflow.config import Settings
 from eltflow.integrations.base import Registry
+from eltflow.pipelines.jobs import JobsService
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.service import StatesService
 from eltflow.runtime.tasks import callable_integration
@@ -33,6 +34,8 @@ class App:
     # Runtime-provided services for integrations (data API, item tables, topics...), by name.
     services: dict[str, Any] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    # Audit items + run history; None without a project (no item tables to read).
+    jobs: JobsService | None = None
 
     def register(self, resource: str, fn: Callable[[JSON], JSON]) -> None:
         """Run ``fn(parameters)`` for Task states whose Resource is exactly ``resource``."""
@@ -86,6 +89,20 @@ def build_app(
         settings=settings,
         services=services,
         closers=closers,
+        jobs=_jobs(settings, services, clock),
+    )
+
+
+def _jobs(settings: Settings | None, services: dict[str, Any], clock: Clock) -> JobsService | None:
+    from eltflow.pipelines.reference import run_history, settings_for
+
+    if settings is None or "dynamodb" not in services:
+        return None
+    return JobsService(
+        dynamodb=services["dynamodb"],
+        dataapi=services.get("redshift-data"),
+        history=run_history(settings_for(settings)),
+        clock=clock,
     )
 
 
@@ -100,7 +117,6 @@ def project_integrations(
     from eltflow.dataapi.client import LocalRedshiftDataClient
     from eltflow.dataapi.factory import build_dataapi
     from eltflow.integrations import redshift_data
-    from eltflow.integrations.wiring import register_items_lambda_sns
 
     registry = Registry()
     services = register_items_lambda_sns(registry, settings, db, clock)
@@ -120,3 +136,38 @@ def project_integrations(
     # Handlers calling eltflow.aws.client(...) reach this app's services while it is open.
     unbind = bind_local(settings.state_url, local)
     return registry, services, [unbind, services["lambda"].close, dataapi.close]
+
+
+def register_items_lambda_sns(
+    registry: Registry, settings: Settings, db: Database, clock: Clock | None = None
+) -> dict[str, Any]:
+    """Build the DynamoDB, Lambda and SNS services from ``settings`` and register their Task
+    integrations; returns them by name (close ``services["lambda"]`` at exit).
+
+    Local services live in the state store (migrate ``db`` first). With ``[aws] mode = "aws"``
+    DynamoDB and SNS go to real AWS through boto3; Lambda handlers always run locally. This is
+    composition, so it lives here: the integrations themselves never see the store.
+    """
+    from eltflow.aws import aws_mode, boto3_client
+    from eltflow.integrations import dynamodb, lambda_, sns
+    from eltflow.integrations.boto3_service import Boto3Service
+    from eltflow.items.config import build_items
+    from eltflow.lambdas.runner import build_lambdas
+    from eltflow.notify.topics import build_topics
+
+    services: dict[str, Any]
+    if aws_mode(settings):
+        services = {
+            "dynamodb": Boto3Service(boto3_client("dynamodb", settings)),
+            "sns": Boto3Service(boto3_client("sns", settings)),
+        }
+    else:
+        services = {
+            "dynamodb": build_items(settings, db, clock),
+            "sns": build_topics(settings, db, clock),
+        }
+    services["lambda"] = build_lambdas(settings)
+    dynamodb.register(registry, services["dynamodb"])
+    sns.register(registry, services["sns"])
+    lambda_.register(registry, services["lambda"])
+    return services

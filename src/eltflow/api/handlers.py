@@ -166,32 +166,20 @@ def _service(app: Any, name: str) -> Any:
     return service
 
 
-def list_jobs(app: Any, call: Call) -> JSON:
-    from eltflow.pipelines import jobs
-    from eltflow.pipelines.reference import RUN_HISTORY_SQL, settings_for
+def _jobs(app: Any) -> Any:
+    if app.jobs is None:
+        raise InvalidRequest("the dynamodb service is not configured in this eltflow app")
+    return app.jobs
 
-    listed: list[Any] = jobs.list_jobs(_service(app, "dynamodb"))
-    out: JSONObject = {"jobs": listed}
-    dataapi = app.services.get("redshift-data")
-    runs: list[Any] = []
-    if dataapi is not None:
-        ref = settings_for(app.settings)
-        try:
-            runs = jobs.query(
-                dataapi, RUN_HISTORY_SQL, cluster=ref.cluster, database=ref.database, timeout=10
-            )
-        except EltflowError:
-            runs = []  # no run-history table yet: the pipeline has not been set up
-    out["runs"] = runs
-    return out
+
+def list_jobs(app: Any, call: Call) -> JSON:
+    jobs = _jobs(app)
+    return {"jobs": jobs.jobs(), "runs": jobs.runs()}
 
 
 def reset_job(app: Any, call: Call) -> JSON:
-    from eltflow.pipelines import jobs
-
-    return jobs.reset_job(
-        _service(app, "dynamodb"), call.path["table"], call.path["job_id"], app.clock.now()
-    )
+    out: JSONObject = _jobs(app).reset(call.path["table"], call.path["job_id"])
+    return out
 
 
 def list_tables(app: Any, call: Call) -> JSON:

@@ -5,32 +5,36 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from eltflow.pipelines.jobs import JobsService
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from eltflow.app import build_app
     from eltflow.pipelines.reference.demo import DemoOptions, run_demo
 
     project = Path(args.project_dir or ".")
     return run_demo(
-        DemoOptions(project_dir=project, scale_factor=args.scale_factor, fail_at=args.fail_at)
+        DemoOptions(project_dir=project, scale_factor=args.scale_factor, fail_at=args.fail_at),
+        build_app,
     )
 
 
-def _with_items(args: argparse.Namespace) -> tuple[Any, Any]:
+def _with_jobs(args: argparse.Namespace) -> tuple[Any, JobsService]:
     from eltflow.app import build_app
     from eltflow.config import load_settings
 
     app = build_app(load_settings(args.project_dir))
-    return app, app.services["dynamodb"]
+    assert app.jobs is not None  # a project always has its item tables
+    return app, app.jobs
 
 
 def _jobs_list(args: argparse.Namespace) -> int:
-    from eltflow.pipelines import jobs
-
-    app, items = _with_items(args)
+    app, jobs = _with_jobs(args)
     try:
-        rows = jobs.list_jobs(items)
+        rows = jobs.jobs()
     finally:
         app.close()
     if args.json:
@@ -46,13 +50,12 @@ def _jobs_list(args: argparse.Namespace) -> int:
 
 
 def _jobs_reset(args: argparse.Namespace) -> int:
-    from eltflow.pipelines import jobs
     from eltflow.pipelines.reference import settings_for
 
-    app, items = _with_items(args)
+    app, jobs = _with_jobs(args)
     try:
         table = args.table or settings_for(app.settings).audit_table
-        row = jobs.reset_job(items, table, args.job_id, app.clock.now())
+        row = jobs.reset(table, args.job_id)
     finally:
         app.close()
     print(json.dumps(row, indent=2) if args.json else f"{table}: JobID {args.job_id} is Ready")

@@ -10,13 +10,13 @@ unchanged.
 from __future__ import annotations
 
 import base64
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from eltflow.errors import AwsApiError
-from eltflow.integrations.sdk_metadata import request_id
 from eltflow.items.service import DynamoDB
 from eltflow.store.db import Database
 
@@ -91,7 +91,7 @@ class LocalDynamoDBClient:
         return call
 
     def _call(self, operation: str, kwargs: dict[str, Any]) -> dict[str, Any]:
-        rid = request_id()
+        rid = str(uuid.uuid4())
         try:
             out = self.service.call(operation, _to_wire(kwargs))
         except AwsApiError as e:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from types import SimpleNamespace
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from eltflow.errors import AwsApiError
-from eltflow.integrations.sdk_metadata import request_id
 from eltflow.notify.topics import Topics
 from eltflow.store.db import Database
 
@@ -41,7 +41,7 @@ class LocalSnsClient:
             raise AttributeError(f"'sns' client has no local operation {name!r}")
 
         def call(**kwargs: Any) -> dict[str, Any]:
-            rid = request_id()
+            rid = str(uuid.uuid4())
             try:
                 out = self.topics.call(operation, kwargs)
             except AwsApiError as e:

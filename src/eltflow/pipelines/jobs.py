@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from eltflow.clock import Clock
 from eltflow.errors import AwsApiError, EltflowError
 
 JOB_KEY = "JobID"
@@ -150,3 +152,63 @@ def _field(field: Mapping[str, Any]) -> Any:
         return None
     (_, value), *_ = field.items()
     return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunHistory:
+    """Where a pipeline records its runs: one warehouse table, read through the Data API."""
+
+    cluster: str
+    database: str
+    schema: str
+    table: str
+    sql: str  # the read-only query that lists the newest runs
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobsService:
+    """Audit items and run history, what the console's Jobs page and ``eltflow jobs`` show.
+
+    The API and the CLI only translate to and from this; it talks to the DynamoDB-shaped and
+    Data-API-shaped services like any client would.
+    """
+
+    dynamodb: AwsShaped
+    dataapi: AwsShaped | None
+    history: RunHistory | None
+    clock: Clock
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return list_jobs(self.dynamodb)
+
+    def reset(self, table: str, job_id: str) -> dict[str, Any]:
+        return reset_job(self.dynamodb, table, job_id, self.clock.now())
+
+    def runs(self, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The newest runs; none before the pipeline has created its run-history table.
+
+        Whether the table exists is asked of the catalog (ListTables) instead of inferred from
+        a failed query, so a warehouse that is down or a broken query is an error, not "no
+        runs".
+        """
+        h = self.history
+        if self.dataapi is None or h is None or not self._history_exists(h):
+            return []
+        return query(self.dataapi, h.sql, cluster=h.cluster, database=h.database, timeout=timeout)
+
+    def _history_exists(self, h: RunHistory) -> bool:
+        assert self.dataapi is not None
+        request: dict[str, Any] = {
+            "ClusterIdentifier": h.cluster,
+            "Database": h.database,
+            "SchemaPattern": h.schema,
+            "TablePattern": h.table,
+        }
+        while True:
+            page = self.dataapi.call("ListTables", request)
+            # LIKE patterns: "_" matches any character, so compare the names exactly.
+            if any(t["schema"] == h.schema and t["name"] == h.table for t in page["Tables"]):
+                return True
+            if not page.get("NextToken"):
+                return False
+            request["NextToken"] = page["NextToken"]

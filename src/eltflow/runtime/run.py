@@ -4,16 +4,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from eltflow.errors import AwsApiError
+from eltflow.runtime.service import StatesService
+from eltflow.runtime.worker import Worker, WorkerHost
 from eltflow.types import JSONObject
 
-if TYPE_CHECKING:
-    from eltflow.app import App
+
+class RunHost(WorkerHost, Protocol):
+    """What running one execution needs from the application (:class:`eltflow.app.App` has
+    it); a protocol so the runtime does not import the composition root above it."""
+
+    service: StatesService
+
+    def worker(self, **options: Any) -> Worker: ...
 
 
-def run_to_end(app: App, execution_arn: str, **worker_options: Any) -> JSONObject:
+def run_to_end(app: RunHost, execution_arn: str, **worker_options: Any) -> JSONObject:
     """Work on ``execution_arn`` only, until it is no longer RUNNING; return DescribeExecution."""
     row = app.store.get_execution_by_arn(execution_arn)
     if row is None:
@@ -29,7 +37,7 @@ def run_to_end(app: App, execution_arn: str, **worker_options: Any) -> JSONObjec
 
 
 def execute_stored(
-    app: App,
+    app: RunHost,
     *,
     machine_name: str,
     definition: str | Mapping[str, Any],

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from eltflow.app import register_items_lambda_sns
 from eltflow.config import load_settings
 from eltflow.integrations.base import Registry
-from eltflow.integrations.wiring import register_items_lambda_sns
 from eltflow.runtime.local import execute
 from eltflow.store.db import Database
 from eltflow.store.migrate import migrate

@@ -56,3 +56,43 @@ def test_list_and_reset_a_stuck_job(app: App) -> None:
     assert 400 <= unknown.status_code < 500, unknown.text
     items = client.get("/api/tables/JobAudit/items").json()["Items"]
     assert items[0]["JobID"] == {"S": "101"}
+
+
+def _sql(app: App, sql: str) -> None:
+    from eltflow.pipelines.jobs import wait_statement
+
+    dataapi = app.services["redshift-data"]
+    sid = dataapi.call(
+        "ExecuteStatement", {"Sql": sql, "ClusterIdentifier": "eltflow-local", "Database": "dev"}
+    )["Id"]
+    wait_statement(dataapi, sid, timeout=30)
+
+
+def test_runs_come_from_the_run_history_table_once_the_pipeline_made_it(app: App) -> None:
+    from eltflow.pipelines.reference import sql_statements
+
+    client = TestClient(create_app(app))
+    assert client.get("/api/jobs").json()["runs"] == []
+    ddl = [s for s in sql_statements("ddl.sql") if "etl_run_history" in s]
+    assert len(ddl) == 1
+    _sql(app, "CREATE SCHEMA IF NOT EXISTS public")
+    _sql(app, ddl[0])
+    _sql(
+        app,
+        "INSERT INTO public.etl_run_history (execution_arn, job_id, started_at, ended_at, outcome)"
+        " VALUES ('arn:x', '101', '2026-11-28 01:00:00', '2026-11-28 01:05:00', 'SUCCEEDED')",
+    )
+    runs = client.get("/api/jobs").json()["runs"]
+    assert [(r["execution_arn"], r["job_id"], r["outcome"]) for r in runs] == [
+        ("arn:x", "101", "SUCCEEDED")
+    ]
+
+
+def test_a_broken_run_history_is_an_error_not_an_empty_list(app: App) -> None:
+    # The table exists but lacks the columns the query reads: the old handler answered "no
+    # runs"; the service reports the warehouse's error.
+    _sql(app, "CREATE SCHEMA IF NOT EXISTS public")
+    _sql(app, "CREATE TABLE public.etl_run_history (execution_arn VARCHAR)")
+    listed = TestClient(create_app(app)).get("/api/jobs")
+    assert listed.status_code == 400, listed.text
+    assert "job_id" in listed.json()["message"]

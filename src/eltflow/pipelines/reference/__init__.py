@@ -16,14 +16,16 @@ from typing import Any
 
 from eltflow.config import CONFIG_FILE, Settings
 from eltflow.errors import ConfigError
+from eltflow.pipelines.jobs import RunHistory
 
 VARIANTS = ("lambda", "sdk", "warehouse-lock")
 _UNESCAPED_QUOTE = re.compile(r'(?<!\\)"')
 LOAD_FUNCTION = "eltflow-reference-load"
 HANDLER = "eltflow.pipelines.reference.handlers:load_table"
+RUN_HISTORY_SCHEMA, RUN_HISTORY_TABLE = "public", "etl_run_history"  # made by sql/ddl.sql
 RUN_HISTORY_SQL = (
     "SELECT execution_arn, job_id, started_at, ended_at, outcome, rows_loaded, error "
-    "FROM public.etl_run_history ORDER BY started_at DESC LIMIT 200"
+    f"FROM {RUN_HISTORY_SCHEMA}.{RUN_HISTORY_TABLE} ORDER BY started_at DESC LIMIT 200"
 )
 
 
@@ -111,3 +113,14 @@ def definition(variant: str, config: ReferenceConfig) -> str:
         "definitions", f"elt_{variant.replace('-', '_')}.asl.json"
     )
     return substitute(template.read_text(encoding="utf-8"), substitutions(config))
+
+
+def run_history(config: ReferenceConfig) -> RunHistory:
+    """Where the reference pipeline records its runs (what the Jobs page lists)."""
+    return RunHistory(
+        cluster=config.cluster,
+        database=config.database,
+        schema=RUN_HISTORY_SCHEMA,
+        table=RUN_HISTORY_TABLE,
+        sql=RUN_HISTORY_SQL,
+    )

@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from eltflow.config import Settings, load_settings
 from eltflow.errors import EltflowError
 from eltflow.pipelines import jobs
 from eltflow.pipelines.reference import ReferenceConfig, settings_for
@@ -29,6 +30,9 @@ from eltflow.pipelines.reference.project import (
 )
 
 Printer = Callable[[str], None]
+# Opens the application for a project (``eltflow.app.build_app``): passed in by the CLI, because
+# the pipelines sit below the composition root and must not import it (docs/ARCHITECTURE.md).
+AppFactory = Callable[[Settings], Any]
 FAIL_POINTS = ("fact",)
 # The injected failure: the fact load reads staging.orders, so hiding that table breaks it
 # (and only it), exactly like a late or broken upstream extract would.
@@ -43,10 +47,7 @@ class DemoOptions:
     fail_at: str | None = None
 
 
-def run_demo(options: DemoOptions, out: Printer = print) -> int:
-    from eltflow.app import build_app
-    from eltflow.config import load_settings
-
+def run_demo(options: DemoOptions, build_app: AppFactory, out: Printer = print) -> int:
     if options.fail_at is not None and options.fail_at not in FAIL_POINTS:
         raise EltflowError(f"--fail-at must be one of {FAIL_POINTS}, got {options.fail_at!r}")
     wrote = ensure_config(options.project_dir)
