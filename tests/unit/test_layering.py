@@ -156,6 +156,10 @@ PLANTS = [
         False,
     ),
     Plant("api-store", "api/handlers.py", "\nfrom eltflow.store import db\n", True, False),
+    Plant("endpoint-store", "endpoint/wire.py", "\nfrom eltflow.store import db\n", True, False),
+    Plant("endpoint-serve", "endpoint/__init__.py", "\nfrom eltflow import serve\n", True, False),
+    Plant("stacks-api", "stacks/__init__.py", "\nimport eltflow.api\n", True, False),
+    Plant("app-stacks", "app.py", "\nimport eltflow.stacks\n", True, False),
     Plant("config-runtime", "config.py", "\nimport eltflow.runtime\n", True, False),
     Plant("errors-types", "errors.py", "\nfrom eltflow import types\n", True, False),
 ]
@@ -188,7 +192,7 @@ def test_a_planted_violation_is_rejected(plant: Plant, pristine: Path, tmp_path:
     assert target.is_file(), f"plant target {plant.file} moved: update the plant"
     with target.open("a", encoding="utf-8") as f:
         f.write(plant.code)
-    module = "eltflow." + plant.file.removesuffix(".py").replace("/", ".")
+    module = "eltflow." + plant.file.removesuffix(".py").removesuffix("/__init__").replace("/", ".")
 
     result = lint_imports(project, project / "src")
     if plant.imports:
@@ -216,16 +220,16 @@ def test_a_package_missing_from_the_layer_table_is_rejected(pristine: Path, tmp_
 
 
 def test_an_optional_layer_is_checked_once_it_lands(pristine: Path, tmp_path: Path) -> None:
-    # endpoint/ is written "(endpoint)" in the contract before it exists; once it does, it may
-    # not be imported by the services below it.
+    # s3/ is written "(s3)" in the contract before it exists; once it does, it may not import
+    # the layers above it.
     project = _copy(pristine, tmp_path)
-    (project / "src" / "eltflow" / "endpoint").mkdir()
-    (project / "src" / "eltflow" / "endpoint" / "__init__.py").write_text("")
+    assert not (project / "src" / "eltflow" / "s3").exists()
+    (project / "src" / "eltflow" / "s3").mkdir()
+    (project / "src" / "eltflow" / "s3" / "__init__.py").write_text("")
     assert lint_imports(project, project / "src").returncode == 0
-    with (project / "src" / "eltflow" / "runtime" / "arns.py").open("a") as f:
-        f.write("\nimport eltflow.endpoint\n")
+    (project / "src" / "eltflow" / "s3" / "__init__.py").write_text("import eltflow.runtime\n")
     result = lint_imports(project, project / "src")
-    assert result.returncode == 1 and "eltflow.endpoint" in result.stdout, result.stdout
+    assert result.returncode == 1 and "eltflow.s3" in result.stdout, result.stdout
 
 
 def test_the_purity_command_reports_where_and_what(pristine: Path, tmp_path: Path) -> None:

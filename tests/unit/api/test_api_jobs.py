@@ -71,7 +71,7 @@ def _sql(app: App, sql: str) -> None:
 def test_runs_come_from_the_run_history_table_once_the_pipeline_made_it(app: App) -> None:
     from eltflow.pipelines.reference import sql_statements
 
-    client = TestClient(create_app(app))
+    client = TestClient(create_app(app), base_url="http://localhost")
     assert client.get("/api/jobs").json()["runs"] == []
     ddl = [s for s in sql_statements("ddl.sql") if "etl_run_history" in s]
     assert len(ddl) == 1
@@ -93,6 +93,6 @@ def test_a_broken_run_history_is_an_error_not_an_empty_list(app: App) -> None:
     # runs"; the service reports the warehouse's error.
     _sql(app, "CREATE SCHEMA IF NOT EXISTS public")
     _sql(app, "CREATE TABLE public.etl_run_history (execution_arn VARCHAR)")
-    listed = TestClient(create_app(app)).get("/api/jobs")
+    listed = TestClient(create_app(app), base_url="http://localhost").get("/api/jobs")
     assert listed.status_code == 400, listed.text
     assert "job_id" in listed.json()["message"]
