@@ -22,7 +22,7 @@ from eltflow.asl import errors as asl_errors
 from eltflow.asl.model import JSONATA, MapState, ParallelState
 from eltflow.errors import StatesError
 from eltflow.interpreter import events as ev
-from eltflow.interpreter import flow
+from eltflow.interpreter import flow, map_limits
 from eltflow.interpreter.state import ABORTED, CHILDREN, ENTER, FAILED, FINISHED, SUCCEEDED, Frame
 from eltflow.interpreter.states_simple import jsonata_states, path_value
 from eltflow.interpreter.states_task import finish
@@ -159,14 +159,19 @@ def redrive_parallel(stepper: Stepper, frame: Frame, state: ParallelState) -> bo
 
 
 def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
+    # AWS reads MaxConcurrency first, then the items, then the failure tolerances (after the
+    # items are known to be an array): that order decides which error a state with several
+    # bad fields reports.
     if state.query_language == JSONATA:
         states = jsonata_states(stepper, frame)
         variables = stepper.variables(frame)
+        frame.scratch = frame.input
+        concurrency = _number(stepper, frame, state.max_concurrency, None, "MaxConcurrency", states)
         items: JSON = frame.input
         if state.items is not None:
             items = flow.jsonata(state.items, states, variables, stepper.rng(), "Items")
-        frame.scratch = frame.input
-        concurrency = _number(stepper, frame, state.max_concurrency, None, "MaxConcurrency", states)
+        if not isinstance(items, list):
+            raise _not_an_array(state, items)
         count = _number(
             stepper, frame, state.tolerated_failure_count, None, "ToleratedFailureCount", states
         )
@@ -181,12 +186,6 @@ def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
     else:
         effective = flow.select(state.input_path, frame.input, "InputPath")
         frame.scratch = effective
-        # ItemsPath may also name the context object or a variable ("$$...", "$name").
-        items = (
-            path_value(stepper, frame, state.items_path, effective, "ItemsPath")
-            if state.items_path is not None
-            else effective
-        )
         concurrency = _number(
             stepper,
             frame,
@@ -195,6 +194,14 @@ def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
             "MaxConcurrency",
             effective,
         )
+        # ItemsPath may also name the context object or a variable ("$$...", "$name").
+        items = (
+            path_value(stepper, frame, state.items_path, effective, "ItemsPath")
+            if state.items_path is not None
+            else effective
+        )
+        if not isinstance(items, list):
+            raise _not_an_array(state, items)
         count = _number(
             stepper,
             frame,
@@ -211,8 +218,6 @@ def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
             "ToleratedFailurePercentage",
             effective,
         )
-    if not isinstance(items, list):
-        raise _not_an_array(state, frame, items)
     frame.items = items
     frame.max_concurrency = int(concurrency or 0)
     frame.tolerated_count = None if count is None else int(count)
@@ -229,12 +234,11 @@ _JSON_TYPES = (
 )
 
 
-def _not_an_array(state: MapState, frame: Frame, items: JSON) -> StatesError:
-    if state.query_language == JSONATA:
+def _not_an_array(state: MapState, items: JSON) -> StatesError:
+    if state.query_language == JSONATA and isinstance(state.items, str):
         # AWS's cause names the expression, the type it returned and the value.
         kind = "null" if items is None else next(n for t, n in _JSON_TYPES if isinstance(items, t))
-        expr = state.items if isinstance(state.items, str) else "$states.input"
-        expr = expr.strip()
+        expr = state.items.strip()
         if expr.startswith("{%") and expr.endswith("%}"):
             expr = expr[2:-2].strip()
         return StatesError(
@@ -243,8 +247,11 @@ def _not_an_array(state: MapState, frame: Frame, items: JSON) -> StatesError:
             f"unexpected result type. Expected 'array', but was '{kind}' for value: "
             f"{ev.dumps(items)}",
         )
+    # No Items expression: the state input itself is not an array. In a JSONata state that is
+    # a query evaluation error too (the Items default is $states.input).
+    jsonata = state.query_language == JSONATA
     return StatesError(
-        asl_errors.RUNTIME,
+        asl_errors.QUERY_EVALUATION_ERROR if jsonata else asl_errors.RUNTIME,
         f"Map state input must be an array but was: {ev.dumps(items)}",
     )
 
@@ -264,6 +271,7 @@ def _number(
         )
     elif path is not None:
         resolved = path_value(stepper, frame, path, data, f"{field}Path")
+        return float(map_limits.FROM_PATH[field](path, resolved))
     if resolved is None:
         return None
     if isinstance(resolved, bool) or not isinstance(resolved, int | float) or resolved < 0:
