@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from tests.e2e.endpoint.model_check import check_response
 
 from eltflow.app import App, build_app
 from eltflow.config import load_settings
@@ -61,10 +62,10 @@ def server(app: App) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def client(server: Server) -> ClientFactory:
     """``client("stepfunctions")``: real boto3 against the server, no retries (a retried
-    request would hide a 5xx)."""
+    request would hide a 5xx); every parsed response is checked against botocore's model."""
 
     def make(service: str) -> Any:
-        return boto3.client(
+        made = boto3.client(
             service,  # type: ignore[call-overload]
             endpoint_url=server.url,
             region_name="us-east-1",
@@ -72,6 +73,8 @@ def client(server: Server) -> ClientFactory:
             aws_secret_access_key="test",
             config=Config(retries={"max_attempts": 1, "mode": "standard"}),
         )
+        made.meta.events.register("after-call", check_response)
+        return made
 
     return make
 

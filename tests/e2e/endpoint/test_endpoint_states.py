@@ -344,3 +344,39 @@ def test_dns_rebinding_and_cross_site_posts_are_refused(server: Server) -> None:
         },
     )
     assert cross.status_code == 403
+
+
+def test_the_model_check_the_clients_run_catches_a_broken_response() -> None:
+    from tests.e2e.endpoint.model_check import problems
+
+    from eltflow.endpoint.contract import service_model
+
+    op = service_model("stepfunctions").operation_model("StartExecution")
+    assert problems(op.output_shape, {"executionArn": "a"}) == [
+        "/startDate: required by the model, missing"
+    ]
+    assert problems(op.output_shape, {"executionArn": 1, "startDate": "x"}) == [
+        "/executionArn: int where the model has string",
+        "/startDate: str where the model has timestamp",
+    ]
+
+
+def test_with_a_token_the_access_key_must_be_the_token(app: Any) -> None:
+    guarded = Server(app, port=0, token="s3cret", scheduler=False)
+    with guarded.running():
+
+        def sfn_as(key: str) -> Any:
+            return boto3.client(
+                "stepfunctions",
+                endpoint_url=guarded.url,
+                region_name="us-east-1",
+                aws_access_key_id=key,
+                aws_secret_access_key="anything",
+                config=Config(retries={"max_attempts": 1}),
+            )
+
+        assert "stateMachines" in sfn_as("s3cret").list_state_machines()
+        with pytest.raises(ClientError) as e:
+            sfn_as("test").list_state_machines()
+        assert e.value.response["Error"]["Code"] == "UnrecognizedClientException"
+        assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
