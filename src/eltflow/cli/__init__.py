@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "eltflow.cli.serve_commands",
     "eltflow.cli.items_commands",
     "eltflow.cli.pipeline_commands",
+    "eltflow.cli.stack_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -1,5 +1,5 @@
-"""Local SNS topics: the API (CreateTopic, Subscribe, ListTopics, ListSubscriptionsByTopic,
-Publish) over the state store, with every delivery recorded.
+"""Local SNS topics: the API (CreateTopic, DeleteTopic, Subscribe, Unsubscribe, ListTopics,
+ListSubscriptionsByTopic, Publish) over the state store, with every delivery recorded.
 
 A publish records one ``sns_deliveries`` row per subscription as ``pending`` *before* trying to
 deliver, then marks it ``delivered`` or ``failed`` (with attempts and the error): a crash or an
@@ -70,6 +70,8 @@ class Topics:
             "ListTopics": self.list_topics,
             "ListSubscriptionsByTopic": self.list_subscriptions_by_topic,
             "Publish": self.publish,
+            "DeleteTopic": self.delete_topic,
+            "Unsubscribe": self.unsubscribe,
         }.get(name)
         if handler is None:
             raise AwsApiError("InvalidAction", f"Unsupported SNS operation: {operation}")
@@ -91,6 +93,25 @@ class Topics:
                     {"n": name, "a": self.arn(name), "t": self.clock.now().isoformat()},
                 )
         return {"TopicArn": self.arn(name)}
+
+    def delete_topic(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Idempotent, as in SNS: deleting a missing topic succeeds. Its subscriptions go with
+        it; the delivery log stays (it is history)."""
+        arn = request.get("TopicArn")
+        if not isinstance(arn, str) or not arn:
+            raise AwsApiError("InvalidParameter", "Invalid parameter: TopicArn")
+        name = arn.rsplit(":", 1)[-1]
+        with self.db.transaction() as conn:
+            conn.execute("DELETE FROM sns_subscriptions WHERE topic_name = :n", {"n": name})
+            conn.execute("DELETE FROM sns_topics WHERE name = :n", {"n": name})
+        return {}
+
+    def unsubscribe(self, request: dict[str, Any]) -> dict[str, Any]:
+        arn = request.get("SubscriptionArn")
+        if not isinstance(arn, str) or not arn:
+            raise AwsApiError("InvalidParameter", "Invalid parameter: SubscriptionArn")
+        self.db.execute("DELETE FROM sns_subscriptions WHERE arn = :a", {"a": arn})
+        return {}
 
     def subscribe(self, request: dict[str, Any]) -> dict[str, Any]:
         name = self._topic_name(request)

@@ -4,7 +4,7 @@ HTTP layer print AWS's code, with the template path first where one is known."""
 
 from __future__ import annotations
 
-from eltflow.errors import AwsApiError
+from eltflow.errors import AwsApiError, EltflowError
 
 
 class TemplateError(AwsApiError):
@@ -28,3 +28,14 @@ def unresolved(names: list[str] | set[str], block: str = "Resources") -> str:
 
 def stack_missing(name: str) -> AwsApiError:
     return AwsApiError("ValidationError", f"Stack with id {name} does not exist")
+
+
+class DeployFailed(EltflowError):
+    """A stack operation failed after it started changing resources; what was made is rolled
+    back and the stack shows ``status`` (``ROLLBACK_COMPLETE``...) with ``reason``."""
+
+    def __init__(self, stack: str, status: str, reason: str) -> None:
+        self.stack = stack
+        self.status = status
+        self.reason = reason
+        super().__init__(f"stack {stack} is {status}: {reason}")

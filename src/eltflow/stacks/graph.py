@@ -14,41 +14,52 @@ from eltflow.types import JSON, JSONObject
 def references(value: JSON) -> set[str]:
     """Logical names a value refers to (parameters and pseudo parameters included). Both
     branches of a Fn::If count, as they do for CloudFormation's dependency graph."""
-    found: set[str] = set()
+    return set(located_references(value))
 
-    def walk(v: JSON) -> None:
+
+def located_references(value: JSON, path: str = "") -> dict[str, str]:
+    """Each name a value refers to, with the path of its first reference."""
+    found: dict[str, str] = {}
+
+    def add(name: str, where: str) -> None:
+        found.setdefault(name, where)
+
+    def walk(v: JSON, where: str) -> None:
         if isinstance(v, dict):
             if len(v) == 1:
                 key, args = next(iter(v.items()))
+                here = f"{where}.{key}" if where else key
                 if key == "Ref" and isinstance(args, str):
-                    found.add(args)
+                    add(args, here)
                     return
                 if key == "Fn::GetAtt":
                     if isinstance(args, str):
-                        found.add(args.split(".", 1)[0])
+                        add(args.split(".", 1)[0], here)
                         return
                     if isinstance(args, list) and args and isinstance(args[0], str):
-                        found.add(args[0])
-                        walk(args[1:])
+                        add(args[0], here)
+                        walk(args[1:], here)
                         return
                 if key == "Fn::Sub":
-                    text, local = (args, {}) if isinstance(args, str) else (None, {})
+                    text: JSON = args
+                    local: dict[str, JSON] = {}
                     if isinstance(args, list) and args and isinstance(args[0], str):
                         text = args[0]
-                        local = args[1] if len(args) > 1 and isinstance(args[1], dict) else {}
-                        walk(list(local.values()))
+                        if len(args) > 1 and isinstance(args[1], dict):
+                            local = args[1]
+                        walk(list(local.values()), here)
                     if isinstance(text, str):
                         for name in sub_variables(text):
                             if name not in local:
-                                found.add(name.split(".", 1)[0] if "." in name else name)
+                                add(name.split(".", 1)[0] if "." in name else name, here)
                     return
-            for item in v.values():
-                walk(item)
+            for k, item in v.items():
+                walk(item, f"{where}.{k}" if where else k)
         elif isinstance(v, list):
-            for item in v:
-                walk(item)
+            for i, item in enumerate(v):
+                walk(item, f"{where}[{i}]")
 
-    walk(value)
+    walk(value, path)
     return found
 
 
@@ -73,13 +84,14 @@ def dependencies(
     out: dict[str, set[str]] = {}
     for logical, body in resources.items():
         path = f"Resources.{logical}"
-        names = references({k: v for k, v in body.items() if k != "DependsOn"})
-        missing = {
-            n for n in names if n not in resources and n not in known and not n.startswith("AWS::")
-        }
-        missing |= {n for n in depends_on(body, path) if n not in resources}
+        located = located_references({k: v for k, v in body.items() if k != "DependsOn"}, path)
+        names = set(located)
+        for name, where in located.items():
+            if name not in resources and name not in known and not name.startswith("AWS::"):
+                raise TemplateError(unresolved([name]), where)
+        missing = {n for n in depends_on(body, path) if n not in resources}
         if missing:
-            raise TemplateError(unresolved(missing), path)
+            raise TemplateError(unresolved(missing), f"{path}.DependsOn")
         out[logical] = {n for n in names if n in resources} | set(depends_on(body, path))
     return out
 

@@ -2,7 +2,8 @@
 
 Components own number ranges so work on one never renumbers another's:
 0001-0099 runtime (machines, executions, history, timers), 0100-0199 Data API statements,
-0200-0299 item tables / topics / lambda, 0300-0399 scheduler, 0400-0499 pipelines.
+0200-0299 item tables / topics / lambda, 0300-0399 scheduler, 0400-0499 pipelines,
+0500-0599 CloudFormation stacks.
 Applied in numeric order, each in its own transaction, recorded in ``eltflow_migrations``.
 """
 

@@ -44,7 +44,8 @@ def test_unresolved_and_circular_dependencies() -> None:
     with pytest.raises(TemplateError) as e:
         dependencies(_resources(A=["Ghost"]), known=())
     assert e.value.message == (
-        "Resources.A: Template format error: Unresolved resource dependencies [Ghost] in the "
+        "Resources.A.Properties.Tags[0].Ref: Template format error: Unresolved resource "
+        "dependencies [Ghost] in the "
         "Resources block of the template"
     )
     with pytest.raises(TemplateError, match=r"Unresolved resource dependencies \[Nope\]"):

@@ -1,0 +1,27 @@
+"""Resource providers: one module per resource family, each creating, updating and deleting
+through a local service's own API (never its tables). :func:`provider_for` picks one by type."""
+
+from __future__ import annotations
+
+from eltflow.stacks.resources.base import Provider
+from eltflow.stacks.resources.dynamodb import TableProvider
+from eltflow.stacks.resources.recorded import RecordedProvider
+from eltflow.stacks.resources.sns import SubscriptionProvider, TopicProvider
+from eltflow.stacks.resources.states import StateMachineProvider
+
+PROVIDERS: dict[str, Provider] = {
+    "AWS::StepFunctions::StateMachine": StateMachineProvider(),
+    "AWS::DynamoDB::Table": TableProvider(),
+    "AWS::SNS::Topic": TopicProvider(),
+    "AWS::SNS::Subscription": SubscriptionProvider(),
+}
+
+
+def provider_for(resource_type: str) -> Provider:
+    """The provider for ``resource_type``; types we do not create are recorded (IAM, and
+    anything else: AWS accepts them, we note a warning and give them a physical id)."""
+    return PROVIDERS.get(resource_type) or RecordedProvider(resource_type)
+
+
+def supported(resource_type: str) -> bool:
+    return resource_type in PROVIDERS

@@ -1,0 +1,103 @@
+"""``AWS::StepFunctions::StateMachine`` through the runtime's StatesService.
+
+Definition (an object), DefinitionString, DefinitionSubstitutions (``${Key}`` in the
+definition replaced by the value, as CloudFormation does before creating the machine),
+StateMachineName, StateMachineType (STANDARD only, as the local runtime), RoleArn. Logging,
+tracing and tags are recorded with the resource, not acted on. ``Ref`` is the ARN;
+``Fn::GetAtt``: Arn, Name, StateMachineRevisionId.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from eltflow.errors import AwsApiError
+from eltflow.stacks.resources.base import Outcome, Request, Services, physical_name, text
+from eltflow.types import JSON, JSONObject
+
+_SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
+
+
+def definition_text(properties: JSONObject) -> str:
+    """The definition with DefinitionSubstitutions applied; unknown ``${x}`` stay as written."""
+    if "Definition" in properties and "DefinitionString" in properties:
+        raise AwsApiError("ValidationError", "Specify only one of Definition, DefinitionString")
+    if "DefinitionS3Location" in properties:
+        raise AwsApiError(
+            "ValidationError",
+            "DefinitionS3Location is not supported locally: use Definition or DefinitionString",
+        )
+    if isinstance(properties.get("Definition"), dict):
+        body = json.dumps(properties["Definition"], indent=2)
+    elif isinstance(properties.get("DefinitionString"), str):
+        body = str(properties["DefinitionString"])
+    else:
+        raise AwsApiError(
+            "ValidationError",
+            "Properties: one of Definition (an object) or DefinitionString (a string) is required",
+        )
+    substitutions = properties.get("DefinitionSubstitutions") or {}
+    if not isinstance(substitutions, dict):
+        raise AwsApiError("ValidationError", "DefinitionSubstitutions must be an object")
+
+    def replace(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key not in substitutions:
+            return match.group(0)
+        return _substitution(substitutions[key])
+
+    return _SUBSTITUTION.sub(replace, body)
+
+
+def _substitution(value: JSON) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise AwsApiError(
+        "ValidationError", "DefinitionSubstitutions values must be strings, numbers or booleans"
+    )
+
+
+class StateMachineProvider:
+    replace_on = frozenset({"StateMachineName", "StateMachineType"})
+    name_property = "StateMachineName"
+
+    def _name(self, request: Request) -> str:
+        return text(request.properties, "StateMachineName") or physical_name(request, 80)
+
+    def _outcome(self, services: Services, arn: str) -> Outcome:
+        described = services.states.describe_state_machine(state_machine_arn=arn)
+        attributes: JSONObject = {
+            "Arn": arn,
+            "Name": described["name"],
+            "StateMachineRevisionId": described["revisionId"],
+        }
+        return Outcome(physical_id=arn, attributes=attributes)
+
+    def create(self, services: Services, request: Request) -> Outcome:
+        props = request.properties
+        kwargs: dict[str, str] = {}
+        role = text(props, "RoleArn")
+        if role:
+            kwargs["role_arn"] = role
+        out = services.states.create_state_machine(
+            name=self._name(request),
+            definition=definition_text(props),
+            type=text(props, "StateMachineType", "STANDARD"),
+            **kwargs,
+        )
+        return self._outcome(services, str(out["stateMachineArn"]))
+
+    def update(self, services: Services, request: Request) -> Outcome:
+        role = text(request.properties, "RoleArn") or None
+        services.states.update_state_machine(
+            state_machine_arn=request.physical_id,
+            definition=definition_text(request.properties),
+            role_arn=role,
+        )
+        return self._outcome(services, request.physical_id)
+
+    def delete(self, services: Services, request: Request) -> None:
+        services.states.delete_state_machine(state_machine_arn=request.physical_id)

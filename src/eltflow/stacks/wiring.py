@@ -1,0 +1,25 @@
+"""Stack operations for an app (the composition root's services, store and clock)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from eltflow.stacks.deploy import Stacks
+from eltflow.stacks.records import StackStore
+from eltflow.stacks.resources.base import Services
+
+if TYPE_CHECKING:
+    from eltflow.app import App
+
+
+def stacks_for(app: App) -> Stacks:
+    """Stacks over ``app``'s StatesService and its DynamoDB and SNS services (the store must be
+    migrated, which ``build_app`` does)."""
+    data_dir = app.settings.data_dir if app.settings is not None else None
+    services = Services(
+        states=app.service,
+        dynamodb=app.services.get("dynamodb"),
+        sns=app.services.get("sns"),
+        data_dir=data_dir,
+    )
+    return Stacks(StackStore(app.db), services, app.clock)

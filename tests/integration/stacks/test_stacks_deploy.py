@@ -1,0 +1,263 @@
+"""Stacks deployed into a real project (SQLite and PostgreSQL stores): resources made through
+the local services, executions of the deployed machine, updates that keep data, rollback,
+exports between stacks, and delete."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eltflow.app import App, build_app
+from eltflow.config import load_settings
+from eltflow.errors import AwsApiError
+from eltflow.stacks.deploy import Stacks
+from eltflow.stacks.errors import DeployFailed, TemplateError
+from eltflow.stacks.template import load_template
+from eltflow.stacks.wiring import stacks_for
+
+TEMPLATE = """
+AWSTemplateFormatVersion: "2010-09-09"
+Description: an audit table and a machine that writes and reads it
+Parameters:
+  JobPrefix:
+    Type: String
+    Default: job
+    AllowedPattern: "[a-z]+"
+Resources:
+  AuditTable:
+    Type: AWS::DynamoDB::Table
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      AttributeDefinitions:
+        - {AttributeName: JobID, AttributeType: S}
+      KeySchema:
+        - {AttributeName: JobID, KeyType: HASH}
+  MachineRole:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument:
+        Statement:
+          - {Effect: Allow, Principal: {Service: states.amazonaws.com}, Action: sts:AssumeRole}
+  Machine:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: !GetAtt MachineRole.Arn
+      DefinitionSubstitutions:
+        TableName: !Ref AuditTable
+        Prefix: !Ref JobPrefix
+      DefinitionString: |
+        {
+          "StartAt": "Put",
+          "States": {
+            "Put": {
+              "Type": "Task",
+              "Resource": "arn:aws:states:::dynamodb:putItem",
+              "Parameters": {
+                "TableName": "${TableName}",
+                "Item": {"JobID": {"S.$": "$.JobID"}, "Kind": {"S": "${Prefix}"}}
+              },
+              "ResultPath": null,
+              "Next": "Get"
+            },
+            "Get": {
+              "Type": "Task",
+              "Resource": "arn:aws:states:::dynamodb:getItem",
+              "Parameters": {"TableName": "${TableName}", "Key": {"JobID": {"S.$": "$.JobID"}}},
+              "OutputPath": "$.Item",
+              "End": true
+            }
+          }
+        }
+Outputs:
+  MachineArn:
+    Value: !Ref Machine
+  TableArn:
+    Value: !GetAtt AuditTable.Arn
+    Export:
+      Name: !Sub "${AWS::StackName}-table-arn"
+"""
+
+
+@pytest.fixture
+def app(tmp_path: Path, store_url: str) -> Iterator[App]:
+    settings = load_settings(tmp_path, environ={"ELTFLOW_STATE": store_url})
+    app = build_app(settings)
+    try:
+        yield app
+    finally:
+        app.close()
+
+
+@pytest.fixture
+def stacks(app: App) -> Stacks:
+    return stacks_for(app)
+
+
+def _run(app: App, machine_arn: str, job: str) -> dict[str, Any]:
+    started = app.service.start_execution(
+        state_machine_arn=machine_arn, input=json.dumps({"JobID": job})
+    )
+    app.worker().run(until_idle=True)
+    return app.service.describe_execution(execution_arn=str(started["executionArn"]))
+
+
+def _outputs(stacks: Stacks, name: str) -> dict[str, str]:
+    stack = stacks.store.get(name)
+    assert stack is not None
+    return {o.key: o.value for o in stack.outputs}
+
+
+def test_deploy_then_run_the_deployed_machine(app: App, stacks: Stacks) -> None:
+    result = stacks.deploy("etl", load_template(TEMPLATE))
+    assert result.created and result.stack.status == "CREATE_COMPLETE"
+    assert [c.logical_id for c in result.changes] == ["AuditTable", "MachineRole", "Machine"]
+    outputs = _outputs(stacks, "etl")
+    table = app.services["dynamodb"].call("ListTables", {})["TableNames"]
+    assert len(table) == 1 and table[0].startswith("etl-AuditTable-")
+    assert outputs["TableArn"].endswith(f":table/{table[0]}")
+
+    described = _run(app, outputs["MachineArn"], "101")
+    assert described["status"] == "SUCCEEDED", described
+    item = json.loads(str(described["output"]))
+    assert item == {"JobID": {"S": "101"}, "Kind": {"S": "job"}}
+    machine = app.service.describe_state_machine(state_machine_arn=outputs["MachineArn"])
+    assert machine["roleArn"] == "arn:aws:iam::123456789012:role/" + str(
+        stacks.store.get("etl").resource("MachineRole").physical_id  # type: ignore[union-attr]
+    )
+    assert "${TableName}" not in str(machine["definition"])
+
+
+def test_redeploy_updates_only_what_changed_and_keeps_items(app: App, stacks: Stacks) -> None:
+    stacks.deploy("etl", load_template(TEMPLATE))
+    outputs = _outputs(stacks, "etl")
+    assert _run(app, outputs["MachineArn"], "1")["status"] == "SUCCEEDED"
+
+    same = stacks.deploy("etl", load_template(TEMPLATE))
+    assert same.unchanged and same.changes == ()
+
+    updated = stacks.deploy("etl", load_template(TEMPLATE), {"JobPrefix": "nightly"})
+    assert updated.stack.status == "UPDATE_COMPLETE"
+    assert [(c.action, c.logical_id) for c in updated.changes] == [("Modify", "Machine")]
+    assert _outputs(stacks, "etl") == outputs  # same machine, same table
+    # The table kept the first run's item; the new machine version writes the new prefix.
+    table = outputs["TableArn"].rsplit("/", 1)[-1]
+    kept = app.services["dynamodb"].call(
+        "GetItem", {"TableName": table, "Key": {"JobID": {"S": "1"}}}
+    )
+    assert kept["Item"]["Kind"] == {"S": "job"}
+    second = _run(app, outputs["MachineArn"], "2")
+    assert json.loads(str(second["output"]))["Kind"] == {"S": "nightly"}
+    # A later deploy without --parameters keeps the previous value, as `aws cloudformation deploy`.
+    assert stacks.deploy("etl", load_template(TEMPLATE)).unchanged
+
+
+def test_key_schema_change_replaces_the_table(app: App, stacks: Stacks) -> None:
+    stacks.deploy("etl", load_template(TEMPLATE))
+    old_table = _outputs(stacks, "etl")["TableArn"].rsplit("/", 1)[-1]
+    changed = TEMPLATE.replace(
+        "{AttributeName: JobID, AttributeType: S}", "{AttributeName: Id, AttributeType: S}"
+    )
+    changed = changed.replace(
+        "{AttributeName: JobID, KeyType: HASH}", "{AttributeName: Id, KeyType: HASH}"
+    )
+    result = stacks.deploy("etl", load_template(changed))
+    actions = {c.logical_id: c.action for c in result.changes}
+    assert actions["AuditTable"] == "Replace" and actions["Machine"] == "Modify"
+    tables = app.services["dynamodb"].call("ListTables", {})["TableNames"]
+    assert old_table not in tables and len(tables) == 1
+
+
+def test_failed_create_rolls_back_everything(app: App, stacks: Stacks) -> None:
+    bad = TEMPLATE.replace('"StartAt": "Put"', '"StartAt": "Missing"')
+    with pytest.raises(DeployFailed) as e:
+        stacks.deploy("etl", load_template(bad))
+    assert e.value.status == "ROLLBACK_COMPLETE"
+    assert "Machine" in e.value.reason and "Missing" in e.value.reason
+    assert app.services["dynamodb"].call("ListTables", {})["TableNames"] == []
+    stack = stacks.store.get("etl")
+    assert stack is not None and stack.status == "ROLLBACK_COMPLETE"
+    assert (
+        stack.reason
+        == "The following resource(s) failed to create: [Machine]. Rollback requested by user."
+    )
+    statuses = {r.logical_id: r.status for r in stack.resources}
+    assert statuses == {
+        "AuditTable": "DELETE_COMPLETE",
+        "MachineRole": "DELETE_COMPLETE",
+        "Machine": "CREATE_FAILED",
+    }
+    with pytest.raises(AwsApiError, match="is in ROLLBACK_COMPLETE state and can not be updated"):
+        stacks.deploy("etl", load_template(TEMPLATE))
+    assert stacks.delete("etl")
+    assert stacks.deploy("etl", load_template(TEMPLATE)).stack.status == "CREATE_COMPLETE"
+
+
+def test_failed_update_restores_the_previous_stack(app: App, stacks: Stacks) -> None:
+    stacks.deploy("etl", load_template(TEMPLATE))
+    before = stacks.store.get("etl")
+    assert before is not None
+    extra = TEMPLATE.replace(
+        "Outputs:",
+        "  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n"
+        "      TopicName: bad name!\nOutputs:",
+    )
+    with pytest.raises(DeployFailed) as e:
+        stacks.deploy("etl", load_template(extra))
+    assert e.value.status == "UPDATE_ROLLBACK_COMPLETE"
+    after = stacks.store.get("etl")
+    assert after is not None and after.status == "UPDATE_ROLLBACK_COMPLETE"
+    assert after.resources == before.resources and after.template == before.template
+    assert app.services["sns"].call("ListTopics", {})["Topics"] == []
+    # The stack can be updated again from there.
+    assert (
+        stacks.deploy("etl", load_template(TEMPLATE), {"JobPrefix": "x"}).stack.status
+        == "UPDATE_COMPLETE"
+    )
+
+
+def test_template_errors_change_nothing(stacks: Stacks) -> None:
+    cyclic = """
+Resources:
+  A: {Type: AWS::SNS::Topic, Properties: {TopicName: !GetAtt B.TopicName}}
+  B: {Type: AWS::SNS::Topic, Properties: {TopicName: !GetAtt A.TopicName}}
+"""
+    with pytest.raises(TemplateError, match=r"Circular dependency between resources: \[A, B\]"):
+        stacks.deploy("bad", load_template(cyclic))
+    with pytest.raises(TemplateError, match="Parameter 'JobPrefix' must match pattern"):
+        stacks.deploy("bad", load_template(TEMPLATE), {"JobPrefix": "UPPER"})
+    with pytest.raises(AwsApiError, match="failed to satisfy constraint"):
+        stacks.deploy("1bad", load_template(TEMPLATE))
+    assert stacks.store.all() == []
+
+
+def test_exports_imports_and_delete_order(app: App, stacks: Stacks) -> None:
+    stacks.deploy("base", load_template(TEMPLATE))
+    consumer = """
+Resources:
+  Alerts:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Join ["-", [alerts, !Select [1, !Split ["/", !ImportValue base-table-arn]]]]
+Outputs:
+  Topic: {Value: !GetAtt Alerts.TopicName}
+"""
+    stacks.deploy("consumer", load_template(consumer))
+    table = _outputs(stacks, "base")["TableArn"].rsplit("/", 1)[-1]
+    assert _outputs(stacks, "consumer")["Topic"] == f"alerts-{table}"
+    with pytest.raises(
+        AwsApiError, match="Export base-table-arn cannot be deleted as it is in use by consumer"
+    ):
+        stacks.delete("base")
+    with pytest.raises(DeployFailed, match="already exported by stack base"):
+        stacks.deploy(
+            "other",
+            load_template(TEMPLATE.replace("${AWS::StackName}-table-arn", "base-table-arn")),
+        )
+    assert stacks.delete("consumer") and stacks.delete("base") and stacks.delete("other")
+    assert app.services["sns"].call("ListTopics", {})["Topics"] == []
+    assert app.service.list_state_machines()["stateMachines"] == []
+    assert not stacks.delete("base")  # idempotent, as DeleteStack
