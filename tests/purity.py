@@ -92,10 +92,10 @@ class Finding:
         return f"{self.path}:{self.line}:{self.col}: {self.what}"
 
 
-def _aliases(tree: ast.Module) -> dict[str, str]:
+def _aliases(nodes: list[ast.AST]) -> dict[str, str]:
     """Local name -> the dotted name it stands for, from every import in the module."""
     names: dict[str, str] = {}
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import):
             for a in node.names:
                 if a.asname:
@@ -109,11 +109,11 @@ def _aliases(tree: ast.Module) -> dict[str, str]:
     return names
 
 
-def _bound(tree: ast.Module) -> set[str]:
+def _bound(nodes: list[ast.AST]) -> set[str]:
     """Names the module binds itself (parameters, assignments, defs): ``input`` as a parameter
     name is not the builtin."""
     names: set[str] = set()
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.arg):
             names.add(node.arg)
         elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
@@ -158,13 +158,13 @@ def _classify(name: str, call: ast.Call | None) -> str | None:
 
 
 def check_source(text: str, path: str) -> list[Finding]:
-    tree = ast.parse(text, filename=path)
-    aliases = _aliases(tree)
+    nodes = list(ast.walk(ast.parse(text, filename=path)))
+    aliases = _aliases(nodes)
     # A builtin counts only where it is the builtin: not bound here, not imported over.
-    for builtin in _bound(tree) & IO_BUILTINS:
+    for builtin in _bound(nodes) & IO_BUILTINS:
         aliases.setdefault(builtin, f"<local>.{builtin}")
     found: list[Finding] = []
-    for node in ast.walk(tree):
+    for node in nodes:
         if isinstance(node, ast.Import | ast.ImportFrom):
             modules = (
                 [a.name for a in node.names]
@@ -178,11 +178,9 @@ def check_source(text: str, path: str) -> list[Finding]:
                     what = f"imports {module} (I/O, the clock or process state)"
                     found.append(Finding(path, node.lineno, node.col_offset, what))
     # Only the outermost name of a chain (``os.path.join``, not also ``os.path`` and ``os``).
-    inner = {
-        id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.value is not None
-    }
-    calls = {id(n.func): n for n in ast.walk(tree) if isinstance(n, ast.Call)}
-    for node in ast.walk(tree):
+    inner = {id(n.value) for n in nodes if isinstance(n, ast.Attribute)}
+    calls = {id(n.func): n for n in nodes if isinstance(n, ast.Call)}
+    for node in nodes:
         if not isinstance(node, ast.Name | ast.Attribute) or id(node) in inner:
             continue
         if not isinstance(node.ctx, ast.Load):
