@@ -21,13 +21,18 @@ def iso(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
+RETRYING_TYPES = frozenset({"Task", "Parallel", "Map"})
+"""The state types that can retry, and whose ``$$.State`` carries ``RetryCount``. AWS records a
+Pass, Choice, Wait, Succeed or Fail state's ``State`` as ``{"Name", "EnteredTime"}`` only."""
+
+
 def context_object(
     ctx: ExecutionContext,
     execution_input: JSON,
     *,
     state_name: str,
     entered_time: datetime | None,
-    retry_count: int,
+    retry_count: int | None,
     task_token: str | None = None,
     map_item: tuple[int, JSON] | None = None,
 ) -> JSONObject:
@@ -39,13 +44,12 @@ def context_object(
         "StartTime": iso(ctx.start_time),
         "RedriveCount": ctx.redrive_count,
     }
+    state: JSONObject = {"EnteredTime": iso(entered_time or ctx.start_time), "Name": state_name}
+    if retry_count is not None:
+        state["RetryCount"] = retry_count
     out: JSONObject = {
         "Execution": execution,
-        "State": {
-            "EnteredTime": iso(entered_time or ctx.start_time),
-            "Name": state_name,
-            "RetryCount": retry_count,
-        },
+        "State": state,
         "StateMachine": {"Id": ctx.state_machine_arn, "Name": ctx.state_machine_name},
     }
     if task_token is not None:

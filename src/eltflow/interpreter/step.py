@@ -22,7 +22,7 @@ from eltflow.asl.model import JSONATA, AnyState, Catcher, StateMachine
 from eltflow.errors import StatesError
 from eltflow.interpreter import events as ev
 from eltflow.interpreter import flow
-from eltflow.interpreter.context import context_object, rng_for
+from eltflow.interpreter.context import RETRYING_TYPES, context_object, rng_for
 from eltflow.interpreter.dispatch import (
     CHILD_FAILED,
     CHILD_SUCCEEDED,
@@ -173,7 +173,9 @@ class Stepper:
             self.st.input,
             state_name=frame.state_name,
             entered_time=frame.entered_time,
-            retry_count=frame.retry_total,
+            retry_count=(
+                frame.retry_total if self.state_of(frame).type in RETRYING_TYPES else None
+            ),
             task_token=task_token,
             map_item=map_item,
         )

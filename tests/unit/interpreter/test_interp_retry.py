@@ -116,6 +116,32 @@ def test_retry_count_is_visible_in_the_context_object() -> None:
     assert seen == [{"n": 0}, {"n": 1}, {"n": 2}]
 
 
+def test_only_states_that_can_retry_have_a_retry_count() -> None:
+    # Recorded on AWS: a Pass state's $$.State is {"Name", "EnteredTime"}; Task, Parallel and
+    # Map states carry RetryCount too.
+    branch = {"StartAt": "B", "States": {"B": {"Type": "Pass", "End": True}}}
+    definition = {
+        "StartAt": "P",
+        "States": {
+            "P": {"Type": "Pass", "Parameters": {"s.$": "$$.State"}, "Next": "Par"},
+            "Par": {
+                "Type": "Parallel",
+                "Parameters": {"s.$": "$$.State"},
+                "Branches": [branch],
+                "End": True,
+            },
+        },
+    }
+    result = execute(definition, {})
+    assert result.output is not None and isinstance(result.output, list)
+    [parallel_input] = result.output
+    assert isinstance(parallel_input, dict) and isinstance(parallel_input["s"], dict)
+    assert parallel_input["s"]["RetryCount"] == 0
+    assert isinstance(parallel_input["s"]["Name"], str)
+    entered = result.events("ParallelStateEntered")[0].details["stateEnteredEventDetails"]
+    assert isinstance(entered, dict) and '"RetryCount"' not in str(entered["input"])
+
+
 def test_each_retrier_counts_its_own_attempts_and_the_first_match_wins() -> None:
     definition = _retry_machine(
         [
