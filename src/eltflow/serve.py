@@ -153,6 +153,7 @@ class Server:
             timeout_graceful_shutdown=10,
         )
         self._http = _http_server(config)
+        self._point_handlers_here()
         self._spawn("eltflow-worker", self._run_worker)
         if self.with_scheduler:
             self._spawn("eltflow-scheduler", self._run_scheduler)
@@ -165,6 +166,25 @@ class Server:
                 raise ConfigError(f"the HTTP server did not start on {self.url}") from cause
             time.sleep(0.02)
             waited += 0.02
+
+    def _point_handlers_here(self) -> None:
+        """Lambda handler processes get this server as their AWS endpoint (unless the
+        project runs against real AWS, where handlers must reach AWS itself)."""
+        from eltflow.aws import aws_mode
+
+        runner = self.app.services.get("lambda")
+        if runner is None or (self.app.settings is not None and aws_mode(self.app.settings)):
+            return
+        region = runner.settings.region
+        runner.set_handler_environment(
+            {
+                "AWS_ENDPOINT_URL": self.url,
+                "AWS_ACCESS_KEY_ID": self.token or "eltflow",
+                "AWS_SECRET_ACCESS_KEY": "eltflow",
+                "AWS_REGION": region,
+                "AWS_DEFAULT_REGION": region,
+            }
+        )
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stop accepting requests, stop the scheduler, let the worker record what is in flight.

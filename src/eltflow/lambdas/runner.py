@@ -96,6 +96,17 @@ class LambdaRunner:
         self.settings = settings
         self._lock = threading.Lock()
         self._pool: cf.Executor | None = None
+        self._environment: dict[str, str] = {}
+
+    def set_handler_environment(self, environment: dict[str, str]) -> None:
+        """Environment variables for handler processes (``isolation = "process"``), set before
+        any handler module is imported: ``eltflow serve`` puts ``AWS_ENDPOINT_URL`` and dummy
+        credentials here so unmodified boto3 in a handler reaches the local endpoint, as a
+        Lambda sandbox's environment would. Thread isolation shares the server's own
+        environment, which is left alone (eltflow's own boto3 clients read it too)."""
+        with self._lock:
+            self._environment = dict(environment)
+        self._reset_pool()  # the next invocation starts processes with it
 
     def _executor(self) -> cf.Executor:
         with self._lock:
@@ -104,6 +115,8 @@ class LambdaRunner:
                     self._pool = cf.ProcessPoolExecutor(
                         max_workers=self.settings.workers,
                         mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_set_environment,
+                        initargs=(dict(self._environment),),
                     )
                 else:
                     self._pool = cf.ThreadPoolExecutor(
@@ -210,6 +223,13 @@ class LambdaRunner:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _set_environment(environment: dict[str, str]) -> None:
+    """A handler process's initializer (module-level so spawn can pickle it)."""
+    import os
+
+    os.environ.update(environment)
 
 
 def build_lambdas(settings: Any) -> LambdaRunner:

@@ -11,3 +11,15 @@ def echo(event: Any, context: Any) -> Any:
 
 def fail(event: Any, context: Any) -> Any:
     raise ValueError(f"bad event: {event}")
+
+
+def use_aws(event: Any, context: Any) -> Any:
+    """Unmodified boto3, as a handler written for AWS has it: no endpoint, no credentials."""
+    import boto3
+
+    ddb = boto3.client("dynamodb")
+    ddb.put_item(TableName="from_handler", Item={"k": {"S": event["k"]}})
+    item = ddb.get_item(TableName="from_handler", Key={"k": {"S": event["k"]}})["Item"]
+    machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
+    topic = boto3.client("sns").create_topic(Name="from-handler")["TopicArn"]
+    return {"item": item, "machines": sorted(m["name"] for m in machines), "topic": topic}

@@ -1,0 +1,98 @@
+"""Lambda handlers that call unmodified boto3 reach eltflow: ``eltflow serve`` gives handler
+processes ``AWS_ENDPOINT_URL`` (and dummy credentials and region), as AWS gives a sandbox its
+own endpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from eltflow.app import App, build_app
+from eltflow.config import load_settings
+from eltflow.serve import Server
+
+HERE = Path(__file__).parent
+TOML = """
+[lambda]
+isolation = "process"
+workers = 1
+
+[lambda.functions]
+UseAws = { handler = "endpoint_handlers:use_aws", timeout = 60 }
+"""
+MACHINE = {
+    "StartAt": "Call",
+    "States": {
+        "Call": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "UseAws", "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "End": True,
+        }
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    folder = tmp_path_factory.mktemp("handlers")
+    (folder / "eltflow.toml").write_text(TOML, "utf-8")
+    mp = pytest.MonkeyPatch()
+    # Spawned handler processes import the handler module through PYTHONPATH.
+    mp.setenv("PYTHONPATH", os.pathsep.join([str(HERE), *(p for p in sys.path if p)]))
+    app: App = build_app(load_settings(folder, environ={}))
+    server = Server(app, port=0, scheduler=False, worker_options={"poll_seconds": 0.05})
+    try:
+        with server.running():
+            yield server
+    finally:
+        app.close()
+        mp.undo()
+
+
+def test_a_handler_using_plain_boto3_reaches_the_local_services(served: Server) -> None:
+    def client(name: str) -> Any:
+        return boto3.client(
+            name,  # type: ignore[call-overload]
+            endpoint_url=served.url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 1}),
+        )
+
+    ddb = client("dynamodb")
+    ddb.create_table(
+        TableName="from_handler",
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    sfn = client("stepfunctions")
+    arn = sfn.create_state_machine(
+        name="calls-aws", definition=json.dumps(MACHINE), roleArn="arn:aws:iam::1:role/r"
+    )["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=arn, input='{"k": "v1"}')["executionArn"]
+    deadline = time.monotonic() + 120
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert described["status"] == "SUCCEEDED", described
+    out = json.loads(described["output"])
+    assert out["item"] == {"k": {"S": "v1"}}
+    assert "calls-aws" in out["machines"]
+    assert out["topic"].endswith(":from-handler")
+    # The handler's writes are the server's: visible through the endpoint too.
+    assert ddb.get_item(TableName="from_handler", Key={"k": {"S": "v1"}})["Item"] == {
+        "k": {"S": "v1"}
+    }
