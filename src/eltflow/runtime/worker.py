@@ -7,19 +7,27 @@ interpreter lets run under MaxConcurrency). An execution that only waits on time
 with its wake-up time, so thousands of waiting executions cost rows, not memory or threads.
 Leases are renewed while tasks run; when a worker dies, its leases lapse and another worker
 claims the executions and re-dispatches tasks whose completion was never recorded.
+
+A store that fails (a SQLite lock held past the busy timeout, a PostgreSQL restart or
+disconnect, a full disk) does not end the worker: the loop backs off with jitter
+(:class:`Backoff`), reports it in :attr:`Worker.health`, and carries on from the store's last
+record once it answers again.
 """
 
 from __future__ import annotations
 
 import logging
+import random
+import threading
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from eltflow.clock import Clock, VirtualClock
-from eltflow.errors import EltflowError
+from eltflow.errors import EltflowError, StoreError
 from eltflow.integrations.base import Registry
 from eltflow.interpreter.protocol import Inbound, TaskFailed, TaskSucceeded
 from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult
@@ -49,6 +57,30 @@ class WorkerStats:
     tasks_run: int = 0
 
 
+@dataclass(frozen=True)
+class Backoff:
+    """Waits between attempts while the store fails: ``first`` doubling up to ``cap`` seconds,
+    each drawn from its upper half ("equal jitter") so that workers that failed together
+    don't all come back at the same instant."""
+
+    first: float = 0.1
+    cap: float = 30.0
+
+    def delay(self, failures: int, rng: random.Random) -> float:
+        base = min(self.cap, self.first * 2.0 ** min(failures - 1, 32))
+        return base / 2 + rng.random() * base / 2
+
+
+@dataclass(frozen=True)
+class Health:
+    """Whether the worker's last store operation worked; ``failures`` in a row otherwise."""
+
+    ok: bool = True
+    failures: int = 0
+    error: str | None = None
+    since: datetime | None = None  # when the current run of failures started
+
+
 @dataclass
 class _Held:
     arn: str
@@ -69,7 +101,12 @@ class Worker:
         max_held: int = 1000,
         only: str | None = None,
         idle_seconds: float = 2.0,
+        backoff: Backoff | None = None,
+        pause: Callable[[float], None] | None = None,
+        rng: random.Random | None = None,
     ) -> None:
+        """``pause(seconds)`` waits out a store failure (default: the clock's time, cut short
+        by :meth:`stop`); ``rng`` draws the backoff jitter."""
         self.app = app
         self.owner = owner or f"worker-{uuid.uuid4().hex[:12]}"
         self.lease_us = int(lease_seconds * 1_000_000)
@@ -83,10 +120,42 @@ class Worker:
         self._held: dict[str, _Held] = {}
         self._inflight: dict[Future[TaskSucceeded | TaskFailed], tuple[str, str]] = {}
         self._stopping = False
+        self._woken = threading.Event()
+        self.backoff = backoff or Backoff()
+        self._pause = pause or self._default_pause
+        self._rng = rng or random.Random()
+        self.health = Health()
 
     def stop(self) -> None:
         """Ask the loop to finish the tasks in flight, record them and return."""
         self._stopping = True
+        self._woken.set()
+
+    def _default_pause(self, seconds: float) -> None:
+        clock = self.app.clock
+        if isinstance(clock, VirtualClock):
+            clock.advance(seconds)
+        else:
+            self._woken.wait(seconds)
+
+    def _store_failed(self, error: StoreError) -> None:
+        failures = self.health.failures + 1
+        since = self.health.since or self.app.clock.now()
+        self.health = Health(ok=False, failures=failures, error=str(error), since=since)
+        delay = self.backoff.delay(failures, self._rng)
+        log.warning(
+            "the state store failed (%d in a row since %s); retrying in %.1f s: %s",
+            failures,
+            since.isoformat(timespec="seconds"),
+            delay,
+            error,
+        )
+        self._pause(delay)
+
+    def _store_ok(self) -> None:
+        if not self.health.ok:
+            log.warning("the state store answers again after %d failures", self.health.failures)
+            self.health = Health()
 
     # -- the loop --------------------------------------------------------------------------
     def run(
@@ -97,35 +166,38 @@ class Worker:
         pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="eltflow-task")
         clock = self.app.clock
         renew_every_us = self.lease_us // 3
-        last_renew = to_us(clock.now())
-        self.app.store.heartbeat(self.owner, last_renew)
+        last_renew: int | None = None  # None: heartbeat at once
         try:
             while True:
-                finishing = self._stopping or (until is not None and until())
-                progressed = self._record_finished(pool)
-                if not finishing:
-                    progressed |= self._fire_held_timers(pool)
-                    progressed |= self._claim(pool)
-                elif not self._inflight:
-                    break
-                now_us = to_us(clock.now())
-                if now_us - last_renew >= renew_every_us:
-                    self._renew(now_us)
-                    self.app.store.heartbeat(self.owner, now_us)
-                    last_renew = now_us
-                if progressed:
-                    continue
-                if self._inflight:
-                    wait(
-                        list(self._inflight),
-                        timeout=self._idle_delay(now_us),
-                        return_when=FIRST_COMPLETED,
-                    )
-                    continue
-                next_wake = self.app.store.next_wake()
-                if until_idle and next_wake is None and not self._held:
-                    break
-                self._sleep(now_us, next_wake)
+                try:
+                    now_us = to_us(clock.now())
+                    if last_renew is None or now_us - last_renew >= renew_every_us:
+                        self._renew(now_us)
+                        self.app.store.heartbeat(self.owner, now_us)
+                        last_renew = now_us
+                    finishing = self._stopping or (until is not None and until())
+                    progressed = self._record_finished(pool)
+                    if not finishing:
+                        progressed |= self._fire_held_timers(pool)
+                        progressed |= self._claim(pool)
+                    elif not self._inflight:
+                        break
+                    self._store_ok()
+                    if progressed:
+                        continue
+                    if self._inflight:
+                        wait(
+                            list(self._inflight),
+                            timeout=self._idle_delay(now_us),
+                            return_when=FIRST_COMPLETED,
+                        )
+                        continue
+                    next_wake = self.app.store.next_wake()
+                    if until_idle and next_wake is None and not self._held:
+                        break
+                    self._sleep(now_us, next_wake)
+                except StoreError as e:
+                    self._store_failed(e)
         except SimulatedCrash:
             # A simulated kill -9: drop everything, release nothing.
             pool.shutdown(wait=False, cancel_futures=True)
@@ -133,7 +205,10 @@ class Worker:
         finally:
             self.app.store.close_listener()
         pool.shutdown(wait=True)
-        self.app.store.worker_gone(self.owner)
+        try:
+            self.app.store.worker_gone(self.owner)
+        except StoreError as e:  # its leases lapse instead
+            log.warning("could not record that worker %s is gone: %s", self.owner, e)
         return self.stats
 
     def _idle_delay(self, now_us: int) -> float:

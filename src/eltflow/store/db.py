@@ -2,7 +2,9 @@
 
 SQL is written once with ``:name`` placeholders (sqlite3's named style); for PostgreSQL they are
 rewritten to psycopg's ``%(name)s``. Values are always bound, never pasted into SQL. Driver
-exceptions are wrapped in :class:`~eltflow.errors.StoreError` so no driver type leaks out.
+exceptions are wrapped in :class:`~eltflow.errors.StoreError` so no driver type leaks out —
+including those of a transaction's BEGIN and COMMIT (a SQLite lock held past the busy timeout,
+a PostgreSQL connection the server dropped), which callers retry.
 """
 
 from __future__ import annotations
@@ -125,8 +127,9 @@ class Database:
     SQLite connections are per thread; PostgreSQL connections come from a small pool.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
         self.url = url
+        self.busy_timeout = busy_timeout  # SQLite: how long a writer queues for the lock
         self.dialect: Dialect = (
             "postgres" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
         )
@@ -146,11 +149,12 @@ class Database:
         if conn is None:
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that writers take the
             # lock up front instead of failing on upgrade; check_same_thread is moot (per-thread).
-            conn = sqlite3.connect(self._sqlite_path, isolation_level=None, timeout=30.0)
+            timeout = self.busy_timeout
+            conn = sqlite3.connect(self._sqlite_path, isolation_level=None, timeout=timeout)
             # WAL lets readers run while one writer commits; busy_timeout makes writers queue
             # instead of failing; foreign keys are off by default in SQLite.
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
@@ -159,12 +163,16 @@ class Database:
         return conn
 
     # -- postgres ----------------------------------------------------------------------------
-    def _pg_get(self) -> Any:
-        import psycopg
-
+    def _pg_get(self) -> tuple[Any, bool]:
+        """A connection, and whether it was pooled (it may have died while idle)."""
         with self._pool_lock:
             if self._pool:
-                return self._pool.pop()
+                return self._pool.pop(), True
+        return self._pg_connect(), False
+
+    def _pg_connect(self) -> Any:
+        import psycopg
+
         try:
             conn = psycopg.connect(self.url, autocommit=True)
         except psycopg.Error as e:
@@ -181,28 +189,78 @@ class Database:
                 return
             self._pool.append(conn)
 
+    def _pg_begin(self) -> tuple[Any, Any]:
+        """A connection with a transaction begun. A pooled connection found dead at BEGIN
+        (server restart, ``pg_terminate_backend``, an idle timeout) is dropped and replaced
+        by a new one: nothing has run on it, so trying again is safe."""
+        import psycopg
+
+        while True:
+            pg, pooled = self._pg_get()
+            txn = pg.transaction()
+            try:
+                txn.__enter__()
+            except psycopg.Error as e:
+                with contextlib.suppress(psycopg.Error):
+                    pg.close()
+                if pooled:
+                    continue
+                raise StoreError(f"cannot begin a transaction on {redact(self.url)}: {e}") from e
+            return pg, txn
+
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One transaction; commits on success, rolls back on any exception."""
+        """One transaction; commits on success, rolls back on any exception.
+
+        A failing BEGIN or COMMIT raises :class:`StoreError`; a failed COMMIT rolls back, so
+        the connection is ready for the next transaction.
+        """
         if self.dialect == "sqlite":
-            raw = self._sqlite()
-            if raw.in_transaction:  # nested use in the same thread joins the outer transaction
-                yield SqliteConnection(raw)
-                return
-            raw.execute("BEGIN IMMEDIATE")
-            try:
-                yield SqliteConnection(raw)
-            except BaseException:
-                raw.execute("ROLLBACK")
-                raise
-            raw.execute("COMMIT")
+            yield from self._sqlite_transaction()
             return
-        pg = self._pg_get()
+        import psycopg
+
+        pg, txn = self._pg_begin()
         try:
-            with pg.transaction():
+            try:
                 yield PostgresConnection(pg)
+            except BaseException as e:
+                # A dead connection cannot roll back, and needn't: the server already did.
+                with contextlib.suppress(psycopg.Error):
+                    txn.__exit__(type(e), e, e.__traceback__)
+                raise
+            try:
+                txn.__exit__(None, None, None)
+            except psycopg.Error as e:
+                raise StoreError(f"COMMIT failed on {redact(self.url)}: {e}") from e
         finally:
             self._pg_put(pg)
+
+    def _sqlite_transaction(self) -> Iterator[Connection]:
+        raw = self._sqlite()
+        if raw.in_transaction:  # nested use in the same thread joins the outer transaction
+            yield SqliteConnection(raw)
+            return
+        self._sqlite_control(raw, "BEGIN IMMEDIATE")
+        try:
+            yield SqliteConnection(raw)
+        except BaseException:
+            _sqlite_rollback(raw)
+            raise
+        try:
+            self._sqlite_control(raw, "COMMIT")
+        except StoreError:
+            # A COMMIT that fails (busy, a deferred constraint) leaves the transaction open.
+            _sqlite_rollback(raw)
+            raise
+
+    def _sqlite_control(self, raw: sqlite3.Connection, sql: str) -> None:
+        try:
+            raw.execute(sql)
+        except sqlite3.IntegrityError as e:
+            raise ConflictError(f"{e} (at {sql})") from e
+        except sqlite3.Error as e:
+            raise StoreError(f"state store {self._sqlite_path}: {sql} failed: {e}") from e
 
     def execute(self, sql: str, params: Params | None = None) -> list[Row]:
         """Run one statement in its own transaction."""
@@ -216,6 +274,13 @@ class Database:
             with contextlib.suppress(Exception):  # closing is best effort
                 c.close()
         self._local = threading.local()
+
+
+def _sqlite_rollback(raw: sqlite3.Connection) -> None:
+    """Roll back if a transaction is still open: SQLite ends some itself (disk full, I/O)."""
+    if raw.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            raw.execute("ROLLBACK")
 
 
 def sqlite_path(url: str) -> str:

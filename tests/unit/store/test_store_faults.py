@@ -1,0 +1,75 @@
+"""Store faults at transaction boundaries: a SQLite lock held past the busy timeout, a
+PostgreSQL connection killed by the server. Each surfaces as a ``StoreError`` (never a driver
+exception) and leaves the store usable; a pooled connection the server killed is replaced."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from eltflow.errors import StoreError
+from eltflow.store.db import Database
+
+
+def _terminate_all(url: str) -> int:
+    """Kill every other session on ``url``'s database, as a server restart or an admin would."""
+    dbname = url.rsplit("/", 1)[1]
+    with psycopg.connect(url, autocommit=True) as admin:
+        rows = admin.execute(
+            "select pg_terminate_backend(pid) from pg_stat_activity"
+            " where datname = %s and pid <> pg_backend_pid()",
+            (dbname,),
+        ).fetchall()
+    return len(rows)
+
+
+def test_a_sqlite_lock_held_past_the_timeout_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    db = Database(f"sqlite:///{path}", busy_timeout=0.05)
+    db.execute("create table t (x integer)")
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+    try:
+        with pytest.raises(StoreError, match="locked"), db.transaction() as conn:
+            conn.execute("insert into t values (1)")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    db.execute("insert into t values (2)")  # usable again once the lock is gone
+    assert db.execute("select x from t") == [{"x": 2}]
+    db.close()
+
+
+def test_a_failed_sqlite_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    db.execute("create table p (id integer primary key)")
+    db.execute("create table c (pid integer references p (id) deferrable initially deferred)")
+    with pytest.raises(StoreError, match="FOREIGN KEY"), db.transaction() as conn:
+        conn.execute("insert into c values (99)")  # checked only at COMMIT
+    # The failed COMMIT was rolled back: this thread's next transaction starts cleanly.
+    db.execute("insert into p values (1)")
+    assert db.execute("select count(*) as n from c") == [{"n": 0}]
+    db.close()
+
+
+def test_a_pooled_postgres_connection_killed_by_the_server_is_replaced(pg_url: str) -> None:
+    db = Database(pg_url)
+    db.execute("create table t (x integer)")
+    assert _terminate_all(pg_url) >= 1  # the idle pooled connection
+    db.execute("insert into t values (1)")  # not AdminShutdown: a fresh connection
+    assert db.execute("select x from t") == [{"x": 1}]
+    db.close()
+
+
+def test_a_postgres_disconnect_inside_a_transaction_is_a_store_error(pg_url: str) -> None:
+    db = Database(pg_url)
+    db.execute("create table t (x integer)")
+    with pytest.raises(StoreError), db.transaction() as conn:
+        conn.execute("insert into t values (1)")
+        _terminate_all(pg_url)
+        conn.execute("insert into t values (2)")
+    assert db.execute("select x from t") == []  # nothing of the broken transaction
+    db.close()
