@@ -166,7 +166,7 @@ def register_items_lambda_sns(
             "dynamodb": build_items(settings, db, clock),
             "sns": build_topics(settings, db, clock),
         }
-    services["lambda"] = build_lambdas(settings)
+    services["lambda"] = build_lambdas(settings, db)
     dynamodb.register(registry, services["dynamodb"])
     sns.register(registry, services["sns"])
     lambda_.register(registry, services["lambda"])

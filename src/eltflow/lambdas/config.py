@@ -30,6 +30,11 @@ class FunctionSpec:
     handler: str  # "package.module:function"
     timeout_seconds: float | None = None  # the function's own timeout (None: no limit)
     memory_mb: int = 128
+    # A function created at run time (a stack's AWS::Lambda::Function): its code folder, AWS's
+    # "file.function" handler, runtime and environment variables. Config functions have none.
+    code_dir: str | None = None
+    runtime: str = "python3.12"
+    environment: Mapping[str, str] = field(default_factory=dict)
 
     def arn(self, region: str = REGION, account: str = ACCOUNT) -> str:
         return f"arn:aws:lambda:{region}:{account}:function:{self.name}"

@@ -12,19 +12,26 @@ pool is killed and replaced). A handler that outlives its function timeout yield
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
 import importlib
+import importlib.util
 import json
 import multiprocessing
+import os
+import sys
 import threading
 import time
 import traceback
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from eltflow.errors import AwsApiError, EltflowError
 from eltflow.lambdas.config import FunctionSpec, LambdaSettings, parse_function_name
 from eltflow.lambdas.context import LambdaContext
+from eltflow.lambdas.functions import FunctionStore
+from eltflow.store.db import Database
 from eltflow.types import JSON
 
 
@@ -44,13 +51,57 @@ class Invocation:
         return None if self.error is None else "Unhandled"
 
 
-def run_handler(handler: str, event: JSON, context_fields: dict[str, Any]) -> tuple[str, JSON]:
+def _code_module(code_dir: str, module_path: str, environment: dict[str, str]) -> Any:
+    """The module ``module_path`` (``index``, ``pkg.app``) of a recorded function's code
+    folder, loaded once per process under a name of its own (every inline function's file is
+    ``index.py``). The folder goes on ``sys.path`` so the code imports its sibling modules, as
+    in Lambda's ``/var/task``; the environment is set before the module runs, since handlers
+    often read it at import. Threads share one process environment (use ``isolation =
+    "process"`` when functions give one variable different values)."""
+    if environment:
+        os.environ.update(environment)
+    key = f"{code_dir}:{module_path}"
+    with _CODE_LOCK:
+        module = _CODE_MODULES.get(key)
+        if module is not None:
+            return module
+        file = Path(code_dir, *module_path.split(".")).with_suffix(".py")
+        if not file.is_file():
+            raise ImportError(f"No module named '{module_path}'")
+        if code_dir not in sys.path:
+            sys.path.append(code_dir)
+        unique = "eltflow_fn_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+        spec = importlib.util.spec_from_file_location(unique, file)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _CODE_MODULES[key] = module
+        return module
+
+
+_CODE_MODULES: dict[str, Any] = {}
+_CODE_LOCK = threading.Lock()
+
+
+def run_handler(
+    handler: str,
+    event: JSON,
+    context_fields: dict[str, Any],
+    code: tuple[str, dict[str, str]] | None = None,
+) -> tuple[str, JSON]:
     """Run one handler (in a thread or a subprocess). Returns ("ok", result) or ("error",
-    AWS error payload). Module-level so a process pool can pickle it."""
-    module_name, func_name = handler.split(":")
+    AWS error payload). Module-level so a process pool can pickle it. ``code``: a recorded
+    function's (code folder, environment); its handler is ``file.function``."""
+    if code is None:
+        module_name, func_name = handler.split(":")
+    else:
+        module_name, _, func_name = handler.rpartition(".")
     request_id = context_fields["aws_request_id"]
     try:
-        func = getattr(importlib.import_module(module_name), func_name)
+        if code is None:
+            func = getattr(importlib.import_module(module_name), func_name)
+        else:
+            func = getattr(_code_module(code[0], module_name, code[1]), func_name)
     except (ImportError, AttributeError) as e:
         return "error", {
             "errorMessage": f"Unable to import module '{module_name}': {e}"
@@ -59,6 +110,17 @@ def run_handler(handler: str, event: JSON, context_fields: dict[str, Any]) -> tu
             "errorType": "Runtime.ImportModuleError"
             if isinstance(e, ImportError)
             else "Runtime.HandlerNotFound",
+            "requestId": request_id,
+            "stackTrace": [],
+        }
+    except (
+        Exception
+    ) as e:  # the module itself raised while loading (AWS: Runtime.UserCodeSyntaxError...)
+        return "error", {
+            "errorMessage": f"Unable to import module '{module_name}': {e}",
+            "errorType": "Runtime.UserCodeSyntaxError"
+            if isinstance(e, SyntaxError)
+            else "Runtime.ImportModuleError",
             "requestId": request_id,
             "stackTrace": [],
         }
@@ -92,8 +154,9 @@ def run_handler(handler: str, event: JSON, context_fields: dict[str, Any]) -> tu
 class LambdaRunner:
     """The local Lambda service: ``invoke(function_name, payload)``."""
 
-    def __init__(self, settings: LambdaSettings) -> None:
+    def __init__(self, settings: LambdaSettings, functions: FunctionStore | None = None) -> None:
         self.settings = settings
+        self.functions = functions  # functions recorded in the store (created by stacks)
         self._lock = threading.Lock()
         self._pool: cf.Executor | None = None
         self._environment: dict[str, str] = {}
@@ -127,6 +190,8 @@ class LambdaRunner:
     def function(self, function_name: str) -> FunctionSpec:
         name, _qualifier = parse_function_name(function_name)
         spec = self.settings.functions.get(name)
+        if spec is None and self.functions is not None:
+            spec = self.functions.get(name)
         if spec is None:
             arn = f"arn:aws:lambda:{self.settings.region}:{self.settings.account}:function:{name}"
             raise AwsApiError("ResourceNotFoundException", f"Function not found: {arn}")
@@ -148,7 +213,7 @@ class LambdaRunner:
             "memory_limit_in_mb": spec.memory_mb,
             "remaining": wait,
         }
-        future = self._executor().submit(run_handler, spec.handler, payload, fields)
+        future = self._executor().submit(run_handler, spec.handler, payload, fields, _code(spec))
         try:
             status, result = future.result(timeout=wait)
         except cf.TimeoutError:
@@ -199,7 +264,7 @@ class LambdaRunner:
             "memory_limit_in_mb": spec.memory_mb,
             "remaining": spec.timeout_seconds,
         }
-        self._executor().submit(run_handler, spec.handler, payload, fields)
+        self._executor().submit(run_handler, spec.handler, payload, fields, _code(spec))
         return rid
 
     def _abandon(self, future: cf.Future[Any]) -> None:
@@ -232,8 +297,21 @@ def _set_environment(environment: dict[str, str]) -> None:
     os.environ.update(environment)
 
 
-def build_lambdas(settings: Any) -> LambdaRunner:
-    """The local Lambda service from ``[lambda]`` in eltflow.toml (for the composition root)."""
+def _code(spec: FunctionSpec) -> tuple[str, dict[str, str]] | None:
+    if spec.code_dir is None:
+        return None
+    environment = {
+        "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+        "LAMBDA_TASK_ROOT": spec.code_dir,
+        **spec.environment,
+    }
+    return spec.code_dir, environment
+
+
+def build_lambdas(settings: Any, db: Database | None = None) -> LambdaRunner:
+    """The local Lambda service from ``[lambda]`` in eltflow.toml (for the composition root);
+    with ``db`` (migrated), functions recorded in the store are found too."""
     from eltflow.lambdas.config import lambda_settings
 
-    return LambdaRunner(lambda_settings(settings))
+    return LambdaRunner(lambda_settings(settings), FunctionStore(db) if db is not None else None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from eltflow.stacks.resources.base import Provider
 from eltflow.stacks.resources.dynamodb import TableProvider
+from eltflow.stacks.resources.lambda_ import FunctionProvider
 from eltflow.stacks.resources.recorded import RecordedProvider
 from eltflow.stacks.resources.sns import SubscriptionProvider, TopicProvider
 from eltflow.stacks.resources.states import StateMachineProvider
@@ -14,6 +15,7 @@ PROVIDERS: dict[str, Provider] = {
     "AWS::DynamoDB::Table": TableProvider(),
     "AWS::SNS::Topic": TopicProvider(),
     "AWS::SNS::Subscription": SubscriptionProvider(),
+    "AWS::Lambda::Function": FunctionProvider(),
 }
 
 

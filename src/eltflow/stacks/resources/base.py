@@ -22,9 +22,14 @@ class Services:
     states: Any  # eltflow.runtime.service.StatesService
     dynamodb: Any = None  # .call(operation, request), DynamoDB's API
     sns: Any = None  # .call(operation, request), SNS's API
+    lambdas: Any = None  # eltflow.lambdas.functions.FunctionStore
     data_dir: Path | None = None  # where resources keep files (Lambda code)
     region: str = REGION
     account: str = ACCOUNT
+    clock: Any = None  # eltflow.clock.Clock, for the times services record
+
+    def now_iso(self) -> str:
+        return self.clock.now().isoformat() if self.clock is not None else ""
 
 
 @dataclass(frozen=True, kw_only=True)

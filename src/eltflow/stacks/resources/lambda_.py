@@ -1,0 +1,94 @@
+"""``AWS::Lambda::Function`` recorded in the local Lambda service's function store, so state
+machines (``lambda:invoke``) and other processes find it.
+
+Code.ZipFile (inline source) is written to ``.eltflow/functions/<name>/<hash>/index.py`` — the
+file name AWS gives inline Python code, so the Handler is ``index.<function>``. Runtime must be
+a ``python3.x``; Code.S3Bucket/S3Key and ImageUri are refused (no local S3 yet). Environment
+Variables, Timeout (default 3 s, as AWS) and MemorySize (default 128) apply; Role, layers, VPC
+and the rest are recorded only. ``Ref`` is the function name; ``Fn::GetAtt``: Arn.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from eltflow.errors import AwsApiError
+from eltflow.lambdas.config import FunctionSpec
+from eltflow.stacks.resources.base import Outcome, Request, Services, physical_name, text
+from eltflow.types import JSONObject
+
+
+def _spec(services: Services, request: Request, name: str) -> FunctionSpec:
+    props = request.properties
+    if services.lambdas is None or services.data_dir is None:
+        raise AwsApiError("ValidationError", "no local Lambda service in this project")
+    runtime = text(props, "Runtime")
+    if not runtime.startswith("python3"):
+        raise AwsApiError(
+            "ValidationError",
+            f"Runtime {runtime or '(none)'} is not supported locally: python3.x only",
+        )
+    code = props.get("Code")
+    if not isinstance(code, dict) or not isinstance(code.get("ZipFile"), str):
+        raise AwsApiError(
+            "ValidationError",
+            "Properties.Code: only inline code (Code.ZipFile) is supported locally; "
+            "S3Bucket/S3Key and ImageUri need a local S3 or image store",
+        )
+    source = str(code["ZipFile"])
+    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+    folder = Path(services.data_dir, "functions", name, digest)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "index.py").write_text(source, encoding="utf-8")
+    environment = props.get("Environment")
+    variables = environment.get("Variables") if isinstance(environment, dict) else None
+    if variables is not None and not isinstance(variables, dict):
+        raise AwsApiError("ValidationError", "Properties.Environment.Variables must be an object")
+    timeout = props.get("Timeout", 3)
+    memory = props.get("MemorySize", 128)
+    try:
+        timeout_seconds, memory_mb = float(str(timeout)), int(str(memory))
+    except ValueError:
+        raise AwsApiError("ValidationError", "Timeout and MemorySize must be numbers") from None
+    handler = text(props, "Handler")
+    if "." not in handler:
+        raise AwsApiError(
+            "ValidationError", f"Handler {handler!r} must look like file.function (index.handler)"
+        )
+    return FunctionSpec(
+        name=name,
+        handler=handler,
+        runtime=runtime,
+        code_dir=str(folder),
+        timeout_seconds=timeout_seconds,
+        memory_mb=memory_mb,
+        environment={str(k): str(v) for k, v in (variables or {}).items()},
+    )
+
+
+class FunctionProvider:
+    replace_on = frozenset({"FunctionName"})
+    name_property = "FunctionName"
+
+    def _outcome(self, services: Services, name: str) -> Outcome:
+        arn = f"arn:aws:lambda:{services.region}:{services.account}:function:{name}"
+        attributes: JSONObject = {"Arn": arn}
+        return Outcome(physical_id=name, attributes=attributes)
+
+    def create(self, services: Services, request: Request) -> Outcome:
+        name = text(request.properties, "FunctionName") or physical_name(request, 64)
+        spec = _spec(services, request, name)
+        assert services.lambdas is not None
+        services.lambdas.put(spec, services.now_iso())
+        return self._outcome(services, name)
+
+    def update(self, services: Services, request: Request) -> Outcome:
+        spec = _spec(services, request, request.physical_id)
+        assert services.lambdas is not None
+        services.lambdas.put(spec, services.now_iso(), replace=True)
+        return self._outcome(services, request.physical_id)
+
+    def delete(self, services: Services, request: Request) -> None:
+        if services.lambdas is not None:
+            services.lambdas.delete(request.physical_id)
