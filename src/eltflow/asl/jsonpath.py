@@ -202,6 +202,10 @@ class _Parser:
         if self.peek() == "*":
             self.pos += 1
             return Wildcard()
+        if self.peek() == "[":
+            # Jayway reads the token after a single '.' afresh: `$.[0]`, `$.['a']` and
+            # `$.[?(@.x > 1)]` are `$[0]`, `$['a']`, `$[?(...)]` (AWS accepts them).
+            return self.bracket()
         start = self.pos
         while self.pos < len(self.text) and self.text[self.pos] not in ".[":
             if self.text[self.pos] == " ":

@@ -72,6 +72,14 @@ def test_index_past_the_end_is_null_like_jackson() -> None:
     assert evaluate("$.bar[-9]", SPEC_DOC) is None
 
 
+def test_a_dot_before_a_bracket_is_the_bracket() -> None:
+    # Jayway (and AWS) read `$.[...]` as `$[...]`.
+    doc: JSON = [{"year": 1997, "name": "a"}, {"year": 2001, "name": "b"}]
+    assert evaluate("$.[0].name", doc) == "a"
+    assert evaluate("$.[?(@.year < 1999)].name", doc) == ["a"]
+    assert evaluate("$.['x']", {"x": 1}) == 1
+
+
 def test_names_with_special_characters_use_brackets() -> None:
     doc: JSON = {"a b": {"c.d": 1}, "it's": 2, "x-y": 3, "length()": 4}
     assert evaluate("$['a b']['c.d']", doc) == 1
