@@ -25,6 +25,7 @@ from eltflow.warehouse.base import (
     StatementCancelled,
     StatementResult,
 )
+from eltflow.warehouse.script import Statement, run_text
 from eltflow.warehouse.translate import translate
 
 _TYPE_NAMES = {
@@ -55,6 +56,17 @@ _TEMPORAL_SQL = (
     "SELECT DISTINCT lower(column_name) FROM information_schema.columns "
     "WHERE list_contains($t, lower(table_name)) AND list_contains($c, lower(column_name)) "
     "AND (lower(data_type) LIKE 'timestamp%' OR lower(data_type) = 'date')"
+)
+# Redshift's session defaults that DuckDB's differ from, set on every cursor (DuckDB cursors are
+# connections with their own settings): unqualified names are in schema ``public`` (tables an
+# older eltflow made in DuckDB's ``main`` stay visible through the search path), sessions are in
+# UTC, ``/`` of two integers is an integer truncated toward zero, and division by zero is an
+# error, also for floating point. Source: "Computations with numeric values"
+# (https://docs.aws.amazon.com/redshift/latest/dg/r_numeric_computations201.html): INT / INT
+# is an INT.
+_SESSION_SQL = (
+    "SET search_path = 'public,main'; SET TimeZone = 'UTC'; SET integer_division = true; "
+    "SET ieee_floating_point_ops = false; SET error_on_division_by_zero = true"
 )
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 _PROCEDURE_MESSAGE = (
@@ -106,6 +118,10 @@ class DuckDBWarehouse:
                     "A DuckDB file is usable by one process at a time; stop the other process, "
                     "or configure a PostgreSQL warehouse to share one between processes."
                 ) from e
+            # Redshift's default schema; DuckDB's is ``main`` (see _SESSION_SQL). A file opened
+            # read-only cannot take it, and then only ``public.x`` names fail.
+            with contextlib.suppress(duckdb.Error):
+                self._db.execute("CREATE SCHEMA IF NOT EXISTS public")
         return self._db
 
     def run(
@@ -127,27 +143,28 @@ class DuckDBWarehouse:
             run_no = self._runs
         results: list[StatementResult] = []
         index = 0
-        in_tx = False
+        tx = _Transaction(cur)
         try:
             control.attach(cur.interrupt)
             control.check()
+            cur.execute(_SESSION_SQL)
             if on_started is not None:
                 on_started(run_no)  # DuckDB has no backend pid: a per-warehouse run number
             if transaction:
-                cur.execute("BEGIN TRANSACTION")
-                in_tx = True
+                tx.begin()
             for index, sql in enumerate(sqls):
                 control.check()
-                try:
-                    result = self._one(cur, sql, params or {})
-                except SqlError as e:
-                    raise SqlError(e.message, index) from e
+                result = run_text(
+                    sql, tx, lambda stmt: self._guarded(cur, stmt, params or {}, control), index
+                )
                 results.append(result)
                 if on_statement is not None:
                     on_statement(index, result)
-            if in_tx:
-                cur.execute("COMMIT")
-                in_tx = False
+            if tx.active():
+                if transaction:
+                    tx.commit()
+                else:
+                    tx.rollback()  # BEGIN without COMMIT in one text: see script.py
         except duckdb.InterruptException as e:
             raise StatementCancelled("statement was cancelled") from e
         except duckdb.Error as e:
@@ -156,13 +173,31 @@ class DuckDBWarehouse:
             raise SqlError(_message(e), index) from e
         finally:
             control.attach(None)
-            if in_tx:
+            if tx.active():
                 with contextlib.suppress(duckdb.Error):  # the transaction may be aborted already
-                    cur.execute("ROLLBACK")
+                    tx.rollback()
             cur.close()
         return results
 
+    def _guarded(
+        self, cur: Any, stmt: Statement, params: Params, control: RunControl
+    ) -> StatementResult:
+        """:meth:`_one`, with DuckDB's errors as :class:`SqlError` (so they name ``stmt``)."""
+        import duckdb
+
+        control.check()
+        try:
+            return self._one(cur, stmt.sql, params)
+        except duckdb.InterruptException as e:
+            raise StatementCancelled("statement was cancelled") from e
+        except duckdb.Error as e:
+            if control.cancelled:
+                raise StatementCancelled("statement was cancelled") from e
+            raise SqlError(_message(e)) from e
+
     def _one(self, cur: Any, sql: str, params: Params) -> StatementResult:
+        import duckdb
+
         tr = translate(sql, "duckdb")
         if tr.trunc_columns and tr.tables:
             cur.execute(_TEMPORAL_SQL, {"t": list(tr.tables), "c": list(tr.trunc_columns)})
@@ -176,9 +211,16 @@ class DuckDBWarehouse:
             raise SqlError(f"no value given for parameter(s): {', '.join(missing)}")
         bound = {n: params[n] for n in tr.params}
         started = time.perf_counter_ns()
-        for stmt in tr.statements:
-            used = {n: v for n, v in bound.items() if re.search(rf"\${re.escape(n)}\b", stmt)}
-            cur.execute(stmt, used or None)
+        if not tr.statements:  # informational only on Redshift (a key constraint added)
+            return StatementResult(has_result_set=False, duration_ns=0)
+        try:
+            for stmt in tr.statements:
+                used = {n: v for n, v in bound.items() if re.search(rf"\${re.escape(n)}\b", stmt)}
+                cur.execute(stmt, used or None)
+        except duckdb.Error as e:
+            if tr.problem is None or isinstance(e, duckdb.InterruptException):
+                raise
+            raise SqlError(f"{_message(e)} (run as written: {tr.problem})") from e
         description = cur.description
         rows = cur.fetchall() if description is not None else []
         elapsed = time.perf_counter_ns() - started
@@ -204,6 +246,29 @@ class DuckDBWarehouse:
         if db is not None:
             with contextlib.suppress(Exception):
                 db.close()
+
+
+class _Transaction:
+    """A run's DuckDB transaction (DuckDB's Python API does not report whether one is open)."""
+
+    def __init__(self, cur: Any) -> None:
+        self._cur = cur
+        self._open = False
+
+    def active(self) -> bool:
+        return self._open
+
+    def begin(self) -> None:
+        self._cur.execute("BEGIN TRANSACTION")
+        self._open = True
+
+    def commit(self) -> None:
+        self._open = False
+        self._cur.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self._open = False
+        self._cur.execute("ROLLBACK")
 
 
 _DML = re.compile(r"^\s*(?:WITH\b.*?\)\s*)?(INSERT|UPDATE|DELETE|MERGE)\b", re.I | re.S)

@@ -24,6 +24,7 @@ from eltflow.warehouse.base import (
     StatementCancelled,
     StatementResult,
 )
+from eltflow.warehouse.script import Statement, run_text
 from eltflow.warehouse.translate import escape_percent, translate
 
 logger = logging.getLogger(__name__)
@@ -128,20 +129,27 @@ class PostgresWarehouse:
         conn = self._connect()
         results: list[StatementResult] = []
         index = 0
+        tx = _Transaction(conn)
         try:
             control.attach(lambda: conn.cancel_safe(timeout=5.0))
             control.check()
             if on_started is not None:
                 on_started(conn.info.backend_pid)
-            tx = conn.transaction() if transaction else contextlib.nullcontext()
-            with tx:
-                for index, sql in enumerate(sqls):
-                    control.check()
-                    with conn.cursor() as cur:
-                        result = self._one(cur, sql, params or {}, index)
-                    results.append(result)
-                    if on_statement is not None:
-                        on_statement(index, result)
+            if transaction:
+                tx.begin()
+            for index, sql in enumerate(sqls):
+                control.check()
+                result = run_text(
+                    sql, tx, lambda stmt: self._guarded(conn, stmt, params or {}, control), index
+                )
+                results.append(result)
+                if on_statement is not None:
+                    on_statement(index, result)
+            if tx.active():
+                if transaction:
+                    tx.commit()
+                else:
+                    tx.rollback()  # BEGIN without COMMIT in one text: see script.py
         except psycopg.errors.QueryCanceled as e:
             raise StatementCancelled("statement was cancelled") from e
         except psycopg.Error as e:
@@ -150,10 +158,32 @@ class PostgresWarehouse:
             raise SqlError(_message(e), index) from e
         finally:
             control.attach(None)
+            if tx.active():
+                with contextlib.suppress(psycopg.Error):
+                    tx.rollback()
             self._release(conn)
         return results
 
+    def _guarded(
+        self, conn: Any, stmt: Statement, params: Params, control: RunControl
+    ) -> StatementResult:
+        """:meth:`_one`, with PostgreSQL's errors as :class:`SqlError` (so they name ``stmt``)."""
+        import psycopg
+
+        control.check()
+        try:
+            with conn.cursor() as cur:
+                return self._one(cur, stmt.sql, params, 0)
+        except psycopg.errors.QueryCanceled as e:
+            raise StatementCancelled("statement was cancelled") from e
+        except psycopg.Error as e:
+            if control.cancelled:
+                raise StatementCancelled("statement was cancelled") from e
+            raise SqlError(_message(e)) from e
+
     def _one(self, cur: Any, sql: str, params: Params, index: int) -> StatementResult:
+        import psycopg
+
         tr = translate(sql, "postgres")
         if tr.trunc_columns and tr.tables:
             cur.execute(_TEMPORAL_SQL, {"t": list(tr.tables), "c": list(tr.trunc_columns)})
@@ -164,11 +194,20 @@ class PostgresWarehouse:
         if missing:
             raise SqlError(f"no value given for parameter(s): {', '.join(missing)}", index)
         started = time.perf_counter_ns()
-        for stmt in tr.statements:
-            if tr.params:
-                cur.execute(escape_percent(stmt), {n: params[n] for n in tr.params})
-            else:
-                cur.execute(stmt)
+        try:
+            for stmt in tr.statements:
+                if tr.params:
+                    cur.execute(escape_percent(stmt), {n: params[n] for n in tr.params})
+                else:
+                    cur.execute(stmt)
+        except psycopg.errors.QueryCanceled:
+            raise
+        except psycopg.Error as e:
+            if tr.problem is None:
+                raise
+            raise SqlError(f"{_message(e)} (run as written: {tr.problem})") from e
+        if not tr.statements:  # informational only on Redshift (a key constraint added)
+            return StatementResult(has_result_set=False, duration_ns=0)
         description = cur.description
         if description is None:
             return StatementResult(
@@ -205,6 +244,32 @@ class PostgresWarehouse:
         for conn in idle:
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+class _Transaction:
+    """A run's transaction, sent as SQL on the autocommit connection.
+
+    Not psycopg's ``conn.transaction()`` block: a Redshift text may COMMIT or ROLLBACK in the
+    middle (see :mod:`eltflow.warehouse.script`). Whether one is open is the server's answer.
+    """
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def active(self) -> bool:
+        import psycopg
+
+        status = self._conn.info.transaction_status
+        return bool(status != psycopg.pq.TransactionStatus.IDLE)
+
+    def begin(self) -> None:
+        self._conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        self._conn.execute("ROLLBACK")
 
 
 def _message(e: Exception) -> str:

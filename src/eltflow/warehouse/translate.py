@@ -27,28 +27,28 @@ import functools
 import logging
 import re
 from dataclasses import dataclass
-from typing import Literal
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-Target = Literal["duckdb", "postgres"]
+from eltflow.warehouse import ddl, procedures
+from eltflow.warehouse.formats import RAW_FORMATS, is_numeric_format, strptime_format, to_char
+from eltflow.warehouse.sqltext import Target as Target
+from eltflow.warehouse.sqltext import (
+    bind_style,
+    escape_percent,
+    placeholders,
+    split_script,
+)
+
+__all__ = ["Target", "Translation", "escape_percent", "placeholders", "split_script", "translate"]
+
 
 # sqlglot logs a warning for every statement it parses as an opaque Command (VACUUM, CALL...);
 # those are expected here, so keep its log quiet rather than alarming users.
 logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
-_PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-_STRIP_PROPERTIES = (
-    exp.DistStyleProperty,
-    exp.DistKeyProperty,
-    exp.SortKeyProperty,
-    exp.BackupProperty,
-)
-# Column-level DISTKEY / SORTKEY (``a int distkey``) are parse errors in sqlglot: drop them
-# before parsing. Only a bare keyword is removed; table-level ``DISTKEY(col)`` stays for the AST.
-_COLUMN_HINT = re.compile(r"\b(?:DISTKEY|SORTKEY)\b(?!\s*\()", re.IGNORECASE)
 _PROCEDURE = re.compile(r"^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?PROCEDURE|CALL)\b", re.IGNORECASE)
 _QUERY_START = re.compile(r"^\s*\(?\s*(?:SELECT|WITH|VALUES|SHOW|EXPLAIN|TABLE)\b", re.I)
 _TIMESTAMP_TYPES = {
@@ -80,51 +80,8 @@ class Translation:
     # and translates again with ``temporal`` set.
     trunc_columns: tuple[str, ...] = ()
     tables: tuple[str, ...] = ()
-
-
-def placeholders(sql: str) -> tuple[str, ...]:
-    """Names of ``:name`` placeholders outside quotes, in order of first use.
-
-    >>> placeholders("select :a, ':b', x::int, :a, :c")
-    ('a', 'c')
-    """
-    seen: dict[str, None] = {}
-    for m in _PLACEHOLDER.finditer(_blank_literals(sql)):
-        seen.setdefault(m.group(1), None)
-    return tuple(seen)
-
-
-def _blank_literals(sql: str) -> str:
-    """Replace the contents of quoted strings and ``$$`` bodies with spaces (same length)."""
-    return re.sub(
-        r"'(?:[^']|'')*'|\$\$.*?\$\$|\"(?:[^\"]|\"\")*\"",
-        lambda m: " " * len(m.group(0)),
-        sql,
-        flags=re.S,
-    )
-
-
-def _bind_style(sql: str, target: Target) -> str:
-    """Rewrite ``:name`` outside string literals to the target's named bind style."""
-    blanked = _blank_literals(sql)
-    out: list[str] = []
-    last = 0
-    for m in _PLACEHOLDER.finditer(blanked):
-        out.append(sql[last : m.start()])
-        name = m.group(1)
-        out.append(f"${name}" if target == "duckdb" else f"%({name})s")
-        last = m.end()
-    out.append(sql[last:])
-    return "".join(out)
-
-
-def escape_percent(sql: str) -> str:
-    """Double ``%`` for psycopg's pyformat, leaving ``%(name)s`` placeholders alone.
-
-    >>> escape_percent("select 'a%' like %(p)s")
-    "select 'a%%' like %(p)s"
-    """
-    return re.sub(r"%(?!\(\w+\)s)", "%%", sql)
+    # Why the text runs as written (for the engine's error message); None when translated.
+    problem: str | None = None
 
 
 @functools.lru_cache(maxsize=2048)
@@ -135,10 +92,20 @@ def translate(sql: str, target: Target, temporal: frozenset[str] = frozenset()) 
     """
     names = placeholders(sql)
     if _PROCEDURE.match(sql):
+        if target == "postgres":
+            return Translation(
+                statements=(
+                    bind_style(procedures.translate_procedure(sql, _one_for_postgres), target),
+                ),
+                params=names,
+                returns_rows=False,
+                translated=True,
+                is_procedure=True,
+            )
         # Procedure bodies are plpgsql that sqlglot does not model; PostgreSQL runs them as
         # written (Redshift's plpgsql is a subset), DuckDB has no procedures at all.
         return Translation(
-            statements=(_bind_style(sql, target),),
+            statements=(bind_style(sql, target),),
             params=names,
             returns_rows=False,
             translated=False,
@@ -147,23 +114,28 @@ def translate(sql: str, target: Target, temporal: frozenset[str] = frozenset()) 
     try:
         trees = [
             t
-            for t in sqlglot.parse(
-                _COLUMN_HINT.sub("", sql), read="redshift", error_level=ErrorLevel.RAISE
-            )
+            for t in sqlglot.parse(ddl.prepare(sql), read=RAW_FORMATS, error_level=ErrorLevel.RAISE)
             if t is not None
         ]
-        if not trees or any(isinstance(t, exp.Command) for t in trees):
-            raise _Untranslatable
+        if not trees:
+            raise _Untranslatable("sqlglot found no statement in it")
+        if any(isinstance(t, exp.Command) for t in trees):
+            raise _Untranslatable("sqlglot parses it only as an opaque command")
         out: list[str] = []
         for tree in trees:
-            out.extend(_generate(tree, target, temporal))
+            if not ddl.is_informational(tree):
+                out.extend(_generate(tree, target, temporal))
         returns_rows = _returns_rows(trees[-1])
-    except (SqlglotError, _Untranslatable, ValueError, NotImplementedError):
+    except (SqlglotError, _Untranslatable, ValueError, NotImplementedError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         return Translation(
-            statements=(_bind_style(sql, target),),
+            statements=(bind_style(sql, target),),
             params=names,
             returns_rows=bool(_QUERY_START.match(sql)),
             translated=False,
+            problem=f"not translated, {first}"
+            if isinstance(e, _Untranslatable)
+            else f"not translated, sqlglot could not handle it: {first}",
         )
     trunc_columns: dict[str, None] = {}
     tables: dict[str, None] = {}
@@ -188,6 +160,14 @@ class _Untranslatable(Exception):
     pass
 
 
+def _one_for_postgres(sql: str) -> str | None:
+    """One statement of a procedure body (or a CALL's arguments) for PostgreSQL, if it can be."""
+    tr = translate(sql, "postgres")
+    if not tr.translated or tr.is_procedure or len(tr.statements) > 1:
+        return None
+    return tr.statements[0] if tr.statements else "NULL"  # plpgsql's no-op statement
+
+
 def _returns_rows(tree: exp.Expr) -> bool:
     if isinstance(tree, exp.Query | exp.Values | exp.Show | exp.Describe):
         return True
@@ -195,30 +175,19 @@ def _returns_rows(tree: exp.Expr) -> bool:
 
 
 def _generate(tree: exp.Expr, target: Target, temporal: frozenset[str]) -> list[str]:
-    tree = tree.copy()
+    tree = ddl.rewrite(tree.copy(), target)
     before: list[str] = []
-    _strip_layout_hints(tree)
     tree = tree.transform(functools.partial(_redshift_functions, temporal=temporal))
+    tree = tree.transform(functools.partial(_format_models, target=target))
     if target == "duckdb":
-        like = _temp_like(tree)
+        like = ddl.temp_like(tree)
         if like is not None:
             return [like]
-        before.extend(_identity_to_sequence(tree))
+        before.extend(ddl.identity_to_sequence(tree))
     else:
         tree = tree.transform(_listagg_to_string_agg).transform(_postgres_functions)
     sql = tree.sql(dialect=target, unsupported_level=ErrorLevel.RAISE)
     return [*before, sql]
-
-
-def _strip_layout_hints(tree: exp.Expr) -> None:
-    for prop in list(tree.find_all(*_STRIP_PROPERTIES)):
-        prop.pop()
-    for constraint in list(tree.find_all(exp.ColumnConstraint)):
-        if isinstance(constraint.args.get("kind"), exp.EncodeColumnConstraint):
-            constraint.pop()
-    props = tree.args.get("properties")
-    if isinstance(props, exp.Properties) and not props.expressions:
-        props.pop()
 
 
 def _utc_now() -> exp.Expression:
@@ -244,6 +213,34 @@ def _redshift_functions(node: exp.Expression, temporal: frozenset[str]) -> exp.E
         if _is_temporal(arg) or (isinstance(arg, exp.Column) and arg.name.lower() in temporal):
             inner = arg.transform(functools.partial(_redshift_functions, temporal=temporal))
             return exp.cast(inner, exp.DataType.build("DATE"))
+    return node
+
+
+_PG_FORMAT_FUNCTIONS = {
+    exp.TimeToStr: "TO_CHAR",
+    exp.StrToDate: "TO_DATE",
+    exp.StrToTime: "TO_TIMESTAMP",
+}
+
+
+def _format_models(node: exp.Expression, target: Target) -> exp.Expression:
+    """TO_CHAR / TO_DATE / TO_TIMESTAMP with a literal Redshift format (see formats.py)."""
+    if not isinstance(node, exp.TimeToStr | exp.StrToDate | exp.StrToTime):
+        return node
+    fmt = node.args.get("format")
+    if not isinstance(fmt, exp.Literal) or not fmt.is_string:
+        return node
+    if target == "postgres":
+        name = _PG_FORMAT_FUNCTIONS[type(node)]
+        return exp.Anonymous(this=name, expressions=[node.this.copy(), fmt.copy()])
+    if isinstance(node, exp.TimeToStr):
+        if is_numeric_format(fmt.this):
+            raise _Untranslatable(
+                f"numeric format {fmt.this!r} of TO_CHAR is not supported on DuckDB"
+            )
+        return to_char(node.this, fmt.this)
+    node = node.copy()
+    node.set("format", exp.Literal.string(strptime_format(fmt.this)))
     return node
 
 
@@ -287,6 +284,13 @@ _NON_INTEGER_PARTS = {"EPOCH", "SECOND", "SECONDS", "MILLISECOND", "MILLISECONDS
 
 
 def _postgres_functions(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.TimestampTrunc) and not (
+        isinstance(node.this, exp.Cast) and node.this.to.this == exp.DataType.Type.TIMESTAMP
+    ):
+        # Redshift's DATE_TRUNC returns TIMESTAMP; PostgreSQL's takes a DATE as TIMESTAMPTZ.
+        node = node.copy()
+        node.set("this", exp.cast(node.this, exp.DataType.build("TIMESTAMP")))
+        return node
     if isinstance(node, exp.TsOrDsDiff | exp.DateDiff):
         unit = (node.text("unit") or "DAY").upper()
         template = _DATEDIFF_PG.get(unit)
@@ -319,102 +323,6 @@ def _postgres_functions(node: exp.Expression) -> exp.Expression:
     return node
 
 
-def _identity_to_sequence(tree: exp.Expr) -> list[str]:
-    """Replace ``IDENTITY(seed, step)`` columns by ``DEFAULT nextval(seq)`` and create the seq."""
-    if not isinstance(tree, exp.Create) or not isinstance(tree.this, exp.Schema):
-        return []
-    table = tree.this.this
-    if not isinstance(table, exp.Table):
-        return []
-    out: list[str] = []
-    for column in tree.this.expressions:
-        if not isinstance(column, exp.ColumnDef):
-            continue
-        for constraint in column.constraints:
-            kind = constraint.args.get("kind")
-            if not isinstance(kind, exp.GeneratedAsIdentityColumnConstraint):
-                continue
-            seq_name = f"{table.name}_{column.name}_seq"
-            if table.db:
-                seq_name = f"{table.db}.{seq_name}"
-            start = kind.args.get("start")
-            step = kind.args.get("increment")
-            start_sql = start.sql() if start is not None else "1"
-            step_sql = step.sql() if step is not None else "1"
-            temporary = any(
-                isinstance(p, exp.TemporaryProperty) for p in tree.find_all(exp.TemporaryProperty)
-            )
-            out.append(
-                f"CREATE {'TEMPORARY ' if temporary else ''}SEQUENCE IF NOT EXISTS {seq_name} "
-                f"START WITH {start_sql} INCREMENT BY {step_sql}"
-            )
-            constraint.set(
-                "kind",
-                exp.DefaultColumnConstraint(
-                    this=exp.Anonymous(this="nextval", expressions=[exp.Literal.string(seq_name)])
-                ),
-            )
-    return out
-
-
-def _temp_like(tree: exp.Expr) -> str | None:
-    """``CREATE [TEMP] TABLE x (LIKE t)`` → ``CREATE [TEMP] TABLE x AS SELECT * FROM t LIMIT 0``."""
-    if not isinstance(tree, exp.Create) or not isinstance(tree.this, exp.Schema):
-        return None
-    likes = [e for e in tree.this.expressions if isinstance(e, exp.LikeProperty)]
-    if len(likes) != 1 or len(tree.this.expressions) != 1:
-        return None
-    temporary = any(True for _ in tree.find_all(exp.TemporaryProperty))
-    target = tree.this.this.sql(dialect="duckdb")
-    source = likes[0].this.sql(dialect="duckdb")
-    kind = "TEMPORARY TABLE" if temporary else "TABLE"
-    return f"CREATE {kind} {target} AS SELECT * FROM {source} LIMIT 0"
-
-
 def is_procedure_sql(sql: str) -> bool:
     """True for ``CREATE [OR REPLACE] PROCEDURE`` and ``CALL`` statements."""
     return bool(_PROCEDURE.match(sql))
-
-
-def split_script(script: str) -> list[str]:
-    """Split a SQL script on ``;`` outside quotes, ``$$`` bodies and comments.
-
-    >>> split_script("select ';'; create procedure p() as $$ begin x; end; $$ language plpgsql;")
-    ["select ';'", 'create procedure p() as $$ begin x; end; $$ language plpgsql']
-    """
-    out: list[str] = []
-    buf: list[str] = []
-    i, n = 0, len(script)
-    while i < n:
-        ch = script[i]
-        two = script[i : i + 2]
-        if two == "--":
-            end = script.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if two == "/*":
-            end = script.find("*/", i + 2)
-            i = n if end < 0 else end + 2
-            buf.append(" ")
-            continue
-        if ch in ("'", '"') or two == "$$":
-            close = "$$" if two == "$$" else ch
-            end = script.find(close, i + len(close))
-            while close != "$$" and end >= 0 and script[end + 1 : end + 2] == close:
-                end = script.find(close, end + 2)  # a doubled quote is an escaped quote
-            stop = n if end < 0 else end + len(close)
-            buf.append(script[i:stop])
-            i = stop
-            continue
-        if ch == ";":
-            stmt = "".join(buf).strip()
-            if stmt:
-                out.append(stmt)
-            buf = []
-        else:
-            buf.append(ch)
-        i += 1
-    stmt = "".join(buf).strip()
-    if stmt:
-        out.append(stmt)
-    return out
