@@ -4,21 +4,26 @@ Pure functions of the SQL text (cached): parse as Redshift, rewrite the AST wher
 engine differs, generate the target dialect. Placeholders ``:name`` become the engine's named
 bind style (``$name`` for DuckDB, ``%(name)s`` for psycopg), so values are always bound.
 A statement sqlglot cannot parse or generate runs as written (placeholders still rewritten)
-and fails, if it must, with the engine's own message.
+and fails, if it must, with the engine's own message plus why it was not translated.
 
-Rewrites, and why:
-- ``DISTSTYLE``/``DISTKEY``/``SORTKEY``/``ENCODE``/``BACKUP`` are physical-layout hints that
-  neither engine has; the PostgreSQL generator raises on SORTKEY and ENCODE leaks into DuckDB.
-- ``GETDATE()``/``SYSDATE`` are UTC timestamps *without* time zone in Redshift.
+One statement at a time: multi-statement texts are split (and transaction verbs handled) by
+:mod:`eltflow.warehouse.script`, so one statement sqlglot cannot handle leaves the others
+translated; ``problem`` says why a statement runs as written. DDL rewrites live in
+:mod:`eltflow.warehouse.ddl`, format models in :mod:`eltflow.warehouse.formats`, procedure
+bodies and CALL in :mod:`eltflow.warehouse.procedures`.
+
+Rewrites here, and why:
+- ``GETDATE()`` is a UTC timestamp without time zone in whole seconds; ``SYSDATE`` the same
+  with microseconds (sqlglot reads both as CURRENT_TIMESTAMP).
 - ``TRUNC(<timestamp>)`` is Redshift's "date part of"; both engines only truncate numbers.
-- ``IDENTITY(seed, step)`` becomes a sequence default on DuckDB (no identity columns there).
-- ``CREATE TEMP TABLE x (LIKE t)`` becomes an empty ``CREATE ... AS SELECT`` on DuckDB.
+- ``DATE_TRUNC`` returns TIMESTAMP (PostgreSQL turns a DATE argument into TIMESTAMPTZ).
 - ``LISTAGG ... WITHIN GROUP`` becomes ``STRING_AGG(... ORDER BY ...)`` on PostgreSQL.
 - ``DATEDIFF`` counts unit *boundaries* crossed in Redshift (DuckDB's ``date_diff`` does too);
   on PostgreSQL it is spelled out per unit instead of sqlglot's ``AGE``-based interval length.
 - ``EXTRACT``/``DATE_PART`` of calendar fields are integers (PostgreSQL returns numeric);
   ``APPROXIMATE COUNT(DISTINCT)`` is an exact count and ``REGEXP_SUBSTR(s, p)`` is
   ``SUBSTRING(s, p)`` on PostgreSQL, which has neither.
+Integer division and division by zero are DuckDB session settings (see duckdb_engine.py).
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from eltflow.warehouse.formats import RAW_FORMATS, is_numeric_format, strptime_f
 from eltflow.warehouse.sqltext import Target as Target
 from eltflow.warehouse.sqltext import (
     bind_style,
+    blank_literals,
     escape_percent,
     placeholders,
     split_script,
@@ -114,7 +120,11 @@ def translate(sql: str, target: Target, temporal: frozenset[str] = frozenset()) 
     try:
         trees = [
             t
-            for t in sqlglot.parse(ddl.prepare(sql), read=RAW_FORMATS, error_level=ErrorLevel.RAISE)
+            for t in sqlglot.parse(
+                _getdate_in_seconds(ddl.prepare(sql)),
+                read=RAW_FORMATS,
+                error_level=ErrorLevel.RAISE,
+            )
             if t is not None
         ]
         if not trees:
@@ -154,6 +164,23 @@ def translate(sql: str, target: Target, temporal: frozenset[str] = frozenset()) 
         trunc_columns=tuple(c for c in trunc_columns if c not in temporal),
         tables=tuple(tables),
     )
+
+
+_GETDATE = re.compile(r"\bGETDATE\s*\(\s*\)", re.I)
+
+
+def _getdate_in_seconds(sql: str) -> str:
+    """GETDATE() is whole seconds, unlike SYSDATE (sqlglot reads both as CURRENT_TIMESTAMP).
+
+    Source: GETDATE (https://docs.aws.amazon.com/redshift/latest/dg/r_GETDATE.html), example
+    ``2008-12-04 16:10:43``; SYSDATE (https://docs.aws.amazon.com/redshift/latest/dg/r_SYSDATE.html)
+    keeps microseconds.
+    """
+    blanked = blank_literals(sql)
+    spans = [m.span() for m in _GETDATE.finditer(blanked)]
+    for start, end in reversed(spans):
+        sql = f"{sql[:start]}DATE_TRUNC('second', GETDATE()){sql[end:]}"
+    return sql
 
 
 class _Untranslatable(Exception):
@@ -199,6 +226,8 @@ def _utc_now() -> exp.Expression:
 
 def _is_temporal(node: exp.Expression) -> bool:
     if isinstance(node, exp.CurrentTimestamp | exp.CurrentDate | exp.AtTimeZone):
+        return True
+    if isinstance(node, exp.TimestampTrunc) and _is_temporal(node.this):
         return True
     if isinstance(node, exp.Cast) and node.to.this in _TIMESTAMP_TYPES:
         return True
