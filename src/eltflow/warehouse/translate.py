@@ -10,7 +10,7 @@ One statement at a time: multi-statement texts are split (and transaction verbs 
 :mod:`eltflow.warehouse.script`, so one statement sqlglot cannot handle leaves the others
 translated; ``problem`` says why a statement runs as written. DDL rewrites live in
 :mod:`eltflow.warehouse.ddl`, format models in :mod:`eltflow.warehouse.formats`, procedure
-bodies and CALL in :mod:`eltflow.warehouse.procedures`.
+bodies and CALL in :mod:`eltflow.warehouse.procedures`, MERGE in :mod:`eltflow.warehouse.merge`.
 
 Rewrites here, and why:
 - ``GETDATE()`` is a UTC timestamp without time zone in whole seconds; ``SYSDATE`` the same
@@ -37,7 +37,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
-from eltflow.warehouse import ddl, procedures
+from eltflow.warehouse import ddl, merge, procedures
 from eltflow.warehouse.formats import RAW_FORMATS, is_numeric_format, strptime_format, to_char
 from eltflow.warehouse.sqltext import Target as Target
 from eltflow.warehouse.sqltext import (
@@ -117,6 +117,18 @@ def translate(sql: str, target: Target, temporal: frozenset[str] = frozenset()) 
             translated=False,
             is_procedure=True,
         )
+    simplified = merge.remove_duplicates(sql)
+    if simplified is not None:
+        parts = [translate(part, target, temporal) for part in simplified]
+        if all(p.translated for p in parts):
+            return Translation(
+                statements=tuple(stmt for p in parts for stmt in p.statements),
+                params=names,
+                returns_rows=False,
+                translated=True,
+                trunc_columns=tuple(dict.fromkeys(c for p in parts for c in p.trunc_columns)),
+                tables=tuple(dict.fromkeys(t for p in parts for t in p.tables)),
+            )
     try:
         trees = [
             t
@@ -203,6 +215,7 @@ def _returns_rows(tree: exp.Expr) -> bool:
 
 def _generate(tree: exp.Expr, target: Target, temporal: frozenset[str]) -> list[str]:
     tree = ddl.rewrite(tree.copy(), target)
+    merge.fix_insert_values(tree)
     before: list[str] = []
     tree = tree.transform(functools.partial(_redshift_functions, temporal=temporal))
     tree = tree.transform(functools.partial(_format_models, target=target))

@@ -356,3 +356,54 @@ def test_procedures_on_duckdb_are_refused_clearly(tmp_path: Path) -> None:
     finally:
         duck.close()
     assert "PostgreSQL" in err.message
+
+
+# --- MERGE, CREATE TABLE AS / LIKE ------------------------------------------------------------
+
+MERGE_SETUP = (
+    # r_MERGE examples (their CHAR(10) columns as VARCHAR: CHAR padding is not the point here)
+    "create table target (id int, name varchar(10))",
+    "create table source (id int, name varchar(10))",
+    "insert into source values (102, 'Tony'), (103, 'Alice'), (104, 'Bill')",
+)
+MERGED = [(101, "Bob"), (102, "Tony"), (103, "Alice"), (104, "Bill")]
+
+
+def test_merge_updates_matches_and_inserts_the_rest(wh: Warehouse) -> None:
+    # r_MERGE example: WHEN MATCHED THEN UPDATE, WHEN NOT MATCHED THEN INSERT VALUES (...).
+    run(wh, *MERGE_SETUP, "insert into target values (101, 'Bob'), (102, 'John'), (103, 'Susan')")
+    run(
+        wh,
+        "merge into target using source on target.id = source.id "
+        "when matched then update set id = source.id, name = source.name "
+        "when not matched then insert values (source.id, source.name)",
+    )
+    assert rows(wh, "select id, name from target order by id") == MERGED
+
+
+def test_merge_remove_duplicates(wh: Warehouse) -> None:
+    # r_MERGE, REMOVE DUPLICATES (simplified mode): matching target rows, duplicates included,
+    # are replaced by the source rows; unmatched source rows are inserted.
+    run(
+        wh,
+        *MERGE_SETUP,
+        "insert into target values (101, 'Bob'), (102, 'John'), (102, 'John'), (103, 'Susan')",
+    )
+    run(wh, "merge into target using source on target.id = source.id remove duplicates")
+    assert rows(wh, "select id, name from target order by id") == MERGED
+
+
+def test_create_table_as_and_like(wh: Warehouse) -> None:
+    # r_CREATE_TABLE_AS: a table filled from the query; r_CREATE_TABLE_NEW, LIKE: the columns
+    # of the parent table, no rows.
+    run(wh, "create table p (id int, name varchar(10)) diststyle even")
+    run(wh, "insert into p values (1, 'a'), (2, 'b')")
+    run(
+        wh,
+        "create table c1 diststyle even sortkey (id) as select id, name from p where id > 1",
+        "create table c2 (like p)",
+    )
+    assert rows(wh, "select id, name from c1") == [(2, "b")]
+    assert one(wh, "select count(*) from c2") == 0
+    run(wh, "insert into c2 select * from p")
+    assert one(wh, "select count(*) from c2") == 2

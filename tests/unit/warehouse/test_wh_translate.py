@@ -237,3 +237,20 @@ def test_call_arguments_are_translated() -> None:
         "CALL sp(CAST(CAST(CURRENT_TIMESTAMP AT TIME ZONE 'UTC' AS TIMESTAMP) AS DATE), %(p)s)",
     )
     assert out.params == ("p",)
+
+
+def test_merge_remove_duplicates_is_a_delete_then_an_insert() -> None:
+    out = translate("merge into t using s as x on t.id = x.id remove duplicates", "postgres")
+    assert out.statements == (
+        "DELETE FROM t USING s AS x WHERE t.id = x.id",
+        "INSERT INTO t SELECT * FROM s",
+    )
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_merge_insert_values_without_columns(target: str) -> None:
+    out = translate(
+        "merge into t using s on t.id = s.id when not matched then insert values (s.id, s.v)",
+        target,
+    )
+    assert out.statements[0].endswith("WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.v)")
