@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "eltflow.cli.items_commands",
     "eltflow.cli.pipeline_commands",
     "eltflow.cli.stack_commands",
+    "eltflow.cli.export_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]
