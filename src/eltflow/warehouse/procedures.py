@@ -32,6 +32,7 @@ _SQL_START = re.compile(
     r"(?P<sql>(?:CREATE|INSERT|UPDATE|DELETE|MERGE|DROP|TRUNCATE|ALTER|SELECT|WITH)\b)",
     re.I,
 )
+_NAME_MODE = re.compile(r"([(,]\s*)(\w+)\s+(IN|OUT|INOUT)\b(?=\s+\w)", re.I)
 _CALL = re.compile(r"^\s*CALL\s+(?P<name>[\w.\"]+)\s*\((?P<args>.*)\)\s*;?\s*$", re.I | re.S)
 
 
@@ -50,7 +51,9 @@ def translate_procedure(sql: str, translate_one: TranslateOne) -> str:
 
 
 def _header(text: str) -> str:
-    return _VARCHAR_MAX.sub(r"\1", _NONATOMIC.sub("", text))
+    text = _VARCHAR_MAX.sub(r"\1", _NONATOMIC.sub("", text))
+    # Redshift's parameter order is ``name mode type``; PostgreSQL's ``mode name type``.
+    return _NAME_MODE.sub(lambda m: f"{m.group(1)}{m.group(3)} {m.group(2)}", text)
 
 
 def _call(m: re.Match[str], translate_one: TranslateOne) -> str:

@@ -349,61 +349,71 @@ def test_procedure_bodies_with_redshift_ddl_run_on_postgres(pg: Warehouse) -> No
     assert "nothing to load for 1999-01-01" in err.message
 
 
-def test_procedures_on_duckdb_are_refused_clearly(tmp_path: Path) -> None:
+SQL_ONLY_PROCEDURE = """
+create or replace procedure load_day(p_day date, p_note varchar(max)) as $$
+begin
+  -- a body of SQL statements over IN parameters: DuckDB runs it too
+  create temp table stage (id int identity(1, 1) encode az64, day date, note varchar(max))
+    diststyle even;
+  insert into stage (day, note) select p_day, nvl(note, p_note) from src where trunc(at) = $1;
+  delete from fact where day = p_day;
+  insert into fact select id, day, note from stage;
+  raise info 'loaded %', p_day;
+  drop table stage;
+end;
+$$ language plpgsql
+"""
+
+
+def test_sql_only_procedures_run_on_both_engines(wh: Warehouse) -> None:
+    # r_CREATE_PROCEDURE / r_CALL_procedure: IN parameters by name or as $n, any expression
+    # as a CALL argument; the body's statements run in one transaction.
+    run(
+        wh,
+        "create table src (note varchar(20), at timestamp)",
+        "create table fact (id int, day date, note varchar(max), primary key (id))",
+        "insert into src values ('a', '2024-05-06 10:00'), (null, '2024-05-06 11:00'), "
+        "('old', '2001-01-01 10:00')",
+        SQL_ONLY_PROCEDURE,
+    )
+    run(wh, "call load_day('2024-05-06'::date, 'none')")
+    run(wh, "call load_day(trunc('2024-05-06 23:00'::timestamp), 'none')")
+    assert rows(wh, "select id, day, note from fact order by id") == [
+        (1, dt.date(2024, 5, 6), "a"),
+        (2, dt.date(2024, 5, 6), "none"),
+    ]
+
+
+def test_a_failing_procedure_leaves_nothing(wh: Warehouse) -> None:
+    # r_CREATE_PROCEDURE (atomic by default): an error rolls back the procedure's work.
+    run(
+        wh,
+        "create table t (a int)",
+        "create procedure bad() as $$ begin insert into t values (1); "
+        "insert into t select 1/count(*) from t where a < 0; end; $$ language plpgsql",
+    )
+    err = error(wh, "call bad()")
+    assert "zero" in err.message.lower()
+    assert one(wh, "select count(*) from t") == 0
+
+
+@pytest.mark.parametrize(
+    ("body", "construct"),
+    [
+        ("declare n int; begin select 1; end;", "DECLARE (variables)"),
+        ("begin if p > 0 then delete from t; end if; end;", "IF"),
+        ("begin select count(*) into n from t; end;", "SELECT ... INTO (variables)"),
+        ("begin execute 'truncate t'; end;", "EXECUTE (dynamic SQL)"),
+        ("begin raise exception 'no'; end;", "RAISE EXCEPTION"),
+    ],
+)
+def test_duckdb_refuses_plpgsql_it_cannot_run_at_create(
+    tmp_path: Path, body: str, construct: str
+) -> None:
     duck = DuckDBWarehouse("dw", str(tmp_path / "w.duckdb"))
     try:
-        err = error(duck, "call load_fact(trunc(sysdate))")
+        err = error(duck, f"create procedure p(p int) as $$ {body} $$ language plpgsql")
     finally:
         duck.close()
-    assert "PostgreSQL" in err.message
-
-
-# --- MERGE, CREATE TABLE AS / LIKE ------------------------------------------------------------
-
-MERGE_SETUP = (
-    # r_MERGE examples (their CHAR(10) columns as VARCHAR: CHAR padding is not the point here)
-    "create table target (id int, name varchar(10))",
-    "create table source (id int, name varchar(10))",
-    "insert into source values (102, 'Tony'), (103, 'Alice'), (104, 'Bill')",
-)
-MERGED = [(101, "Bob"), (102, "Tony"), (103, "Alice"), (104, "Bill")]
-
-
-def test_merge_updates_matches_and_inserts_the_rest(wh: Warehouse) -> None:
-    # r_MERGE example: WHEN MATCHED THEN UPDATE, WHEN NOT MATCHED THEN INSERT VALUES (...).
-    run(wh, *MERGE_SETUP, "insert into target values (101, 'Bob'), (102, 'John'), (103, 'Susan')")
-    run(
-        wh,
-        "merge into target using source on target.id = source.id "
-        "when matched then update set id = source.id, name = source.name "
-        "when not matched then insert values (source.id, source.name)",
-    )
-    assert rows(wh, "select id, name from target order by id") == MERGED
-
-
-def test_merge_remove_duplicates(wh: Warehouse) -> None:
-    # r_MERGE, REMOVE DUPLICATES (simplified mode): matching target rows, duplicates included,
-    # are replaced by the source rows; unmatched source rows are inserted.
-    run(
-        wh,
-        *MERGE_SETUP,
-        "insert into target values (101, 'Bob'), (102, 'John'), (102, 'John'), (103, 'Susan')",
-    )
-    run(wh, "merge into target using source on target.id = source.id remove duplicates")
-    assert rows(wh, "select id, name from target order by id") == MERGED
-
-
-def test_create_table_as_and_like(wh: Warehouse) -> None:
-    # r_CREATE_TABLE_AS: a table filled from the query; r_CREATE_TABLE_NEW, LIKE: the columns
-    # of the parent table, no rows.
-    run(wh, "create table p (id int, name varchar(10)) diststyle even")
-    run(wh, "insert into p values (1, 'a'), (2, 'b')")
-    run(
-        wh,
-        "create table c1 diststyle even sortkey (id) as select id, name from p where id > 1",
-        "create table c2 (like p)",
-    )
-    assert rows(wh, "select id, name from c1") == [(2, "b")]
-    assert one(wh, "select count(*) from c2") == 0
-    run(wh, "insert into c2 select * from p")
-    assert one(wh, "select count(*) from c2") == 2
+    assert f"procedure p: {construct} is not supported on the DuckDB warehouse" in err.message
+    assert "[warehouses.dw]" in err.message and "postgresql://" in err.message
