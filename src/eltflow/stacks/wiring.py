@@ -16,12 +16,15 @@ def stacks_for(app: App) -> Stacks:
     """Stacks over ``app``'s StatesService and its DynamoDB and SNS services (the store must be
     migrated, which ``build_app`` does)."""
     data_dir = app.settings.data_dir if app.settings is not None else None
+    from eltflow.scheduler.store import ScheduleStore
+
     runner = app.services.get("lambda")
     services = Services(
         states=app.service,
         dynamodb=app.services.get("dynamodb"),
         sns=app.services.get("sns"),
         lambdas=getattr(runner, "functions", None),
+        schedules=ScheduleStore(app.db),
         data_dir=data_dir,
         clock=app.clock,
     )

@@ -7,6 +7,7 @@ from eltflow.stacks.resources.base import Provider
 from eltflow.stacks.resources.dynamodb import TableProvider
 from eltflow.stacks.resources.lambda_ import FunctionProvider
 from eltflow.stacks.resources.recorded import RecordedProvider
+from eltflow.stacks.resources.schedules import RuleProvider, ScheduleProvider
 from eltflow.stacks.resources.sns import SubscriptionProvider, TopicProvider
 from eltflow.stacks.resources.states import StateMachineProvider
 
@@ -16,6 +17,8 @@ PROVIDERS: dict[str, Provider] = {
     "AWS::SNS::Topic": TopicProvider(),
     "AWS::SNS::Subscription": SubscriptionProvider(),
     "AWS::Lambda::Function": FunctionProvider(),
+    "AWS::Scheduler::Schedule": ScheduleProvider(),
+    "AWS::Events::Rule": RuleProvider(),
 }
 
 
