@@ -7,7 +7,8 @@ as AWS answers the nearest case:
 
 - every machine is STANDARD, so ``StartSyncExecution`` gets ``StateMachineTypeNotSupported``
   (what AWS says for a standard machine); ``type = EXPRESS`` is refused by the service;
-- task tokens, activities, aliases, map runs, tags and ``TestState`` are not implemented:
+- ``TestState`` runs the state in memory (:mod:`eltflow.endpoint.teststate`);
+- task tokens, activities, aliases, map runs and tags are not implemented:
   ``UnknownOperationException`` (the runtime has no public API for them yet).
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from eltflow.asl.validator import validate
+from eltflow.endpoint import teststate
 from eltflow.errors import AwsApiError
 
 Handler = Callable[[Any, dict[str, Any]], Mapping[str, Any]]
@@ -188,4 +190,5 @@ OPERATIONS: dict[str, Handler] = {
     "RedriveExecution": redrive_execution,
     "DescribeStateMachineForExecution": describe_state_machine_for_execution,
     "ValidateStateMachineDefinition": validate_state_machine_definition,
+    "TestState": teststate.test_state,
 }

@@ -188,18 +188,8 @@ def test_aws_error_codes_reach_botocore(server: Server, sfn: Any) -> None:
         sfn.describe_execution(
             executionArn="arn:aws:states:us-east-1:123456789012:execution:inputs:none"
         )
-    # StartSyncExecution goes to host "sync-<endpoint>" unless host prefixes are off, as
-    # with any custom endpoint.
-    sync = boto3.client(
-        "stepfunctions",
-        endpoint_url=server.url,
-        region_name="us-east-1",
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-        config=Config(inject_host_prefix=False, retries={"max_attempts": 1}),
-    )
-    with pytest.raises(sync.exceptions.StateMachineTypeNotSupported):
-        sync.start_sync_execution(stateMachineArn=arn)
+    with pytest.raises(sfn.exceptions.StateMachineTypeNotSupported):
+        sfn.start_sync_execution(stateMachineArn=arn)
     with pytest.raises(ClientError) as unknown:
         sfn.list_activities()
     assert _code(unknown) == "UnknownOperationException"
@@ -380,3 +370,65 @@ def test_with_a_token_the_access_key_must_be_the_token(app: Any) -> None:
             sfn_as("test").list_state_machines()
         assert e.value.response["Error"]["Code"] == "UnrecognizedClientException"
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+
+
+def test_test_state_returns_aws_shapes(sfn: Any) -> None:
+    passed = sfn.test_state(
+        definition=json.dumps(
+            {"Type": "Pass", "Result": {"a": 1}, "ResultPath": "$.r", "Next": "B"}
+        ),
+        roleArn=ROLE,
+        input='{"x": 0}',
+    )
+    assert passed["status"] == "SUCCEEDED" and passed["nextState"] == "B"
+    assert json.loads(passed["output"]) == {"x": 0, "r": {"a": 1}}
+
+    choice = {
+        "Type": "Choice",
+        "Choices": [{"Variable": "$.n", "NumericGreaterThan": 5, "Next": "Big"}],
+        "Default": "Small",
+    }
+    assert (
+        sfn.test_state(definition=json.dumps(choice), roleArn=ROLE, input='{"n": 9}')["nextState"]
+        == "Big"
+    )
+
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": "Echo", "Payload.$": "$"},
+        "OutputPath": "$.Payload",
+        "End": True,
+    }
+    debug = sfn.test_state(
+        definition=json.dumps(task), roleArn=ROLE, input='{"k": 1}', inspectionLevel="DEBUG"
+    )
+    assert debug["status"] == "SUCCEEDED" and "nextState" not in debug
+    assert json.loads(debug["output"]) == {"got": {"k": 1}, "function": "Echo"}
+    assert json.loads(debug["inspectionData"]["afterParameters"])["FunctionName"] == "Echo"
+
+    failing = {**task, "Parameters": {"FunctionName": "Fail", "Payload.$": "$"}}
+    failed = sfn.test_state(definition=json.dumps(failing), roleArn=ROLE)
+    assert (failed["status"], failed["error"]) == ("FAILED", "ValueError")
+    caught = sfn.test_state(
+        definition=json.dumps(
+            {**failing, "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Oops"}]}
+        ),
+        roleArn=ROLE,
+    )
+    assert (caught["status"], caught["nextState"], caught["error"]) == (
+        "CAUGHT_ERROR",
+        "Oops",
+        "ValueError",
+    )
+    retriable = sfn.test_state(
+        definition=json.dumps({**failing, "Retry": [{"ErrorEquals": ["ValueError"]}]}),
+        roleArn=ROLE,
+    )
+    assert retriable["status"] == "RETRIABLE"
+
+    whole = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "C"}, "C": {"Type": "Fail"}}}
+    named = sfn.test_state(definition=json.dumps(whole), roleArn=ROLE, stateName="A")
+    assert named["nextState"] == "C"
+    with pytest.raises(sfn.exceptions.InvalidDefinition):
+        sfn.test_state(definition=json.dumps({"Type": "Pass", "Next": 3}), roleArn=ROLE)
