@@ -135,12 +135,30 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
     if shape.type_name == "list":
         member = shape.member  # type: ignore[attr-defined]
         for i, item in enumerate(value, start=1):
-            if item is not None:
+            if item is None:
+                problems.append(
+                    f"Value null at '{path}.{i}.member' failed to satisfy constraint: "
+                    "Member must not be null"
+                )
+            else:
                 _check(member, item, f"{path}.{i}.member", problems)
     elif shape.type_name == "map":
-        value_shape = shape.value  # type: ignore[attr-defined]
+        key_shape, value_shape = shape.key, shape.value  # type: ignore[attr-defined]
         for key, item in value.items():
-            if item is not None:
+            key_problems: list[str] = []
+            _constraints(key_shape, key, path, key_problems)
+            if key_problems:
+                reasons = ", ".join(p.split("constraint: ", 1)[-1] for p in key_problems)
+                problems.append(
+                    f"Value {_shown(key)} at '{path}' failed to satisfy constraint: "
+                    f"Map keys must satisfy constraint: [{reasons}]"
+                )
+            if item is None:
+                problems.append(
+                    f"Value null at '{path}.{key}' failed to satisfy constraint: "
+                    "Member must not be null"
+                )
+            else:
                 _check(value_shape, item, f"{path}.{key}", problems)
 
 
