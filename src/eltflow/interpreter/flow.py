@@ -17,13 +17,20 @@ from eltflow.asl.model import Template
 from eltflow.types import JSON, JSONObject
 
 
-def select(path: str | None, data: JSON, field: str) -> JSON:
-    """InputPath / OutputPath / ItemsPath: ``"$"`` is the identity, ``None`` (null) gives ``{}``."""
+def select(
+    path: str | None,
+    data: JSON,
+    field: str,
+    context: JSONObject | None = None,
+    variables: dict[str, JSON] | None = None,
+) -> JSON:
+    """InputPath / OutputPath / ItemsPath: ``"$"`` is the identity, ``None`` (null) gives ``{}``;
+    a ``$$...`` path reads ``context``, a ``$name...`` path ``variables``."""
     if path == "$":
         return data
     if path is None:
         return {}
-    return dataflow.select(path, data, field=field)
+    return dataflow.select(path, data, field=field, context=context, variables=variables)
 
 
 def place_result(path: str | None, input: JSON, result: JSON) -> JSON:

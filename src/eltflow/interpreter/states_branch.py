@@ -24,7 +24,7 @@ from eltflow.errors import StatesError
 from eltflow.interpreter import events as ev
 from eltflow.interpreter import flow, map_limits
 from eltflow.interpreter.state import ABORTED, CHILDREN, ENTER, FAILED, FINISHED, SUCCEEDED, Frame
-from eltflow.interpreter.states_simple import jsonata_states, path_value
+from eltflow.interpreter.states_simple import io_path, jsonata_states, path_value
 from eltflow.interpreter.states_task import finish
 from eltflow.types import JSON, JSONObject
 
@@ -84,7 +84,7 @@ def enter_parallel(stepper: Stepper, frame: Frame, state: ParallelState) -> None
                 "Arguments",
             )
     else:
-        branch_input = flow.select(state.input_path, frame.input, "InputPath")
+        branch_input = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
         if state.parameters is not None:
             branch_input = flow.template(
                 state.parameters,
@@ -184,7 +184,7 @@ def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
             states,
         )
     else:
-        effective = flow.select(state.input_path, frame.input, "InputPath")
+        effective = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
         frame.scratch = effective
         concurrency = _number(
             stepper,

@@ -37,6 +37,15 @@ def jsonata_states(stepper: Stepper, frame: Frame, **extra: JSON) -> JSONObject:
     return states
 
 
+def io_path(stepper: Stepper, frame: Frame, path: str | None, data: JSON, field: str) -> JSON:
+    """InputPath / OutputPath. Like every JSONPath field they may read the context object
+    (``"InputPath": "$$.Execution.Input"``) or a variable (``"OutputPath": "$answer"``, the value
+    at state entry); both are built only for such a path."""
+    if path is None or path == "$" or path.startswith(("$.", "$[")):
+        return flow.select(path, data, field)
+    return flow.select(path, data, field, stepper.context(frame), stepper.variables(frame))
+
+
 def path_value(stepper: Stepper, frame: Frame, path: str, data: JSON, field: str) -> JSON:
     """Evaluate a ``...Path`` field: a path into ``data``, or ``$$...`` / ``$var`` / an
     intrinsic function; a miss of the latter names ``field`` in its cause."""
@@ -65,7 +74,7 @@ def enter_pass(stepper: Stepper, frame: Frame, state: PassState) -> None:
     ):
         stepper.exit(frame, state, raw)  # the common "pass the input on" Pass
         return
-    effective = flow.select(state.input_path, raw, "InputPath")
+    effective = io_path(stepper, frame, state.input_path, raw, "InputPath")
     result = effective
     if state.parameters is not None:
         result = flow.template(
@@ -84,7 +93,7 @@ def enter_pass(stepper: Stepper, frame: Frame, state: PassState) -> None:
             state.assign, result, stepper.context(frame), stepper.variables(frame), stepper.rng()
         )
     output = flow.place_result(state.result_path, raw, result)
-    output = flow.select(state.output_path, output, "OutputPath")
+    output = io_path(stepper, frame, state.output_path, output, "OutputPath")
     stepper.exit(frame, state, output, assigned)
 
 
@@ -157,13 +166,13 @@ def enter_choice(stepper: Stepper, frame: Frame, state: ChoiceState) -> None:
         else:
             _exit_jsonata(stepper, frame, state, target)
         return
-    effective = flow.select(state.input_path, frame.input, "InputPath")
+    effective = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
     context = stepper.context(frame)
     rule = asl_choice.choose(state, effective, context, variables)
     target = _target(stepper, frame, state, rule)
     assign_tpl = rule.assign if rule is not None else state.assign
     assigned = flow.assign_jsonpath(assign_tpl, effective, context, variables, stepper.rng())
-    output = flow.select(state.output_path, effective, "OutputPath")
+    output = io_path(stepper, frame, state.output_path, effective, "OutputPath")
     stepper.exit(frame, state, output, assigned, next_state=target)
 
 
@@ -207,7 +216,7 @@ def _wait_due(stepper: Stepper, frame: Frame, state: WaitState) -> datetime:
             timestamp = flow.jsonata(state.timestamp, states, variables, stepper.rng(), "Timestamp")
             return _parse_timestamp(timestamp, "Timestamp", "Timestamp", jsonata=True)
     else:
-        effective = flow.select(state.input_path, frame.input, "InputPath")
+        effective = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
         seconds = state.seconds
         if state.timestamp is not None:
             return _parse_timestamp(state.timestamp, "Timestamp", state.timestamp, jsonata=False)
@@ -279,11 +288,11 @@ def wait_done(stepper: Stepper, frame: Frame, state: WaitState) -> None:
     if state.query_language == JSONATA:
         _exit_jsonata(stepper, frame, state, None)
         return
-    effective = flow.select(state.input_path, frame.input, "InputPath")
+    effective = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
     assigned = flow.assign_jsonpath(
         state.assign, effective, stepper.context(frame), stepper.variables(frame), stepper.rng()
     )
-    output = flow.select(state.output_path, effective, "OutputPath")
+    output = io_path(stepper, frame, state.output_path, effective, "OutputPath")
     stepper.exit(frame, state, output, assigned)
 
 
@@ -302,8 +311,8 @@ def enter_succeed(stepper: Stepper, frame: Frame, state: SucceedState) -> None:
                 "Output",
             )
     else:
-        effective = flow.select(state.input_path, frame.input, "InputPath")
-        output = flow.select(state.output_path, effective, "OutputPath")
+        effective = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
+        output = io_path(stepper, frame, state.output_path, effective, "OutputPath")
     text = stepper.payload_text(output, state.name)
     stepper.emit(frame, ev.state_exited(state.type, state.name, text))
     stepper.frame_succeeded(frame, output)

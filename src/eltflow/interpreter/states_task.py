@@ -18,7 +18,7 @@ from eltflow.interpreter import flow
 from eltflow.interpreter.context import task_token
 from eltflow.interpreter.protocol import CancelTask, CancelTimer, RunTask, StartTimer
 from eltflow.interpreter.state import TASK
-from eltflow.interpreter.states_simple import jsonata_states, path_value
+from eltflow.interpreter.states_simple import io_path, jsonata_states, path_value
 from eltflow.types import JSON
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def schedule(stepper: Stepper, frame: Frame, state: TaskState) -> None:
             stepper, frame, state.heartbeat_seconds, None, "HeartbeatSeconds", states
         )
     else:
-        effective = flow.select(state.input_path, frame.input, "InputPath")
+        effective = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
         params = effective
         if state.parameters is not None:
             params = flow.template(
@@ -250,7 +250,7 @@ def finish(stepper: Stepper, frame: Frame, state: TaskState | object, result: JS
                         "ResultSelector",
                     )
             output = flow.place_result(s.result_path, frame.input, result)
-            output = flow.select(s.output_path, output, "OutputPath")
+            output = io_path(stepper, frame, s.output_path, output, "OutputPath")
         stepper.exit(frame, s, output, assigned)
     except StatesError as e:
         stepper.raised(frame, s, e)

@@ -315,3 +315,43 @@ def test_wait_timestamp_path_must_be_an_offset_date_time() -> None:
         "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
         "date-time format string: $.t == 2026-01-01 10:00"
     )
+
+
+def test_input_and_output_path_may_read_the_context_object_and_variables() -> None:
+    # Recorded on AWS: "InputPath": "$$.Execution.Input" selects the execution input, "$$" the
+    # whole context object; a variable holds its value from state entry (the state's own
+    # Assign is applied after OutputPath).
+    definition = {
+        "StartAt": "Set",
+        "States": {
+            "Set": {"Type": "Pass", "Assign": {"answer": 42}, "Next": "Read"},
+            "Read": {
+                "Type": "Pass",
+                "InputPath": "$$.Execution.Input",
+                "ResultPath": "$.seen",
+                "Result": "x",
+                "Next": "Out",
+            },
+            "Out": {
+                "Type": "Pass",
+                "OutputPath": "$answer",
+                "Assign": {"answer": "changed"},
+                "End": True,
+            },
+        },
+    }
+    result = execute(definition, {"input-value": 0})
+    assert result.output == 42
+    reads = [e for e in result.history if e.type == "PassStateExited"][1]
+    details = reads.details["stateExitedEventDetails"]
+    assert isinstance(details, dict)
+    assert details["output"] == '{"input-value":0,"seen":"x"}'
+
+    whole = execute(
+        {"StartAt": "P", "States": {"P": {"Type": "Pass", "InputPath": "$$", "End": True}}}, {}
+    )
+    assert isinstance(whole.output, dict)
+    assert sorted(whole.output) == ["Execution", "State", "StateMachine"]
+    state = whole.output["State"]
+    assert isinstance(state, dict) and sorted(state) == ["EnteredTime", "Name"]
+    assert state["Name"] == "P"
