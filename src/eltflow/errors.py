@@ -65,6 +65,13 @@ class ConflictError(StoreError):
     """A write conflicts with what is already recorded."""
 
 
+class UnavailableError(EltflowError):
+    """A database or file cannot be opened now: missing, locked by another process, unreachable.
+
+    The message says which one and what to do (``createdb NAME``, stop the process holding it).
+    """
+
+
 class NotFoundError(EltflowError):
     """A named resource (state machine, execution, table, ...) does not exist."""
 

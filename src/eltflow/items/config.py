@@ -36,9 +36,7 @@ def table_specs(settings: Settings) -> list[TableSpec]:
 
 
 def _spec(name: str, body: Mapping[str, Any], where: str) -> TableSpec:
-    unknown = set(body) - {"partition_key", "partition_key_type", "sort_key", "sort_key_type"}
-    if unknown:
-        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}")
+    # Unknown keys were refused when the file was read (eltflow.config.SCHEMA).
     if not 3 <= len(name) <= 255 or not re.fullmatch(r"[a-zA-Z0-9_.-]+", name):
         raise ConfigError(
             f"{where}: a table name is 3-255 characters of letters, digits, '_', '-' and '.'"

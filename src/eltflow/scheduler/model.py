@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from eltflow.config import SCHEDULE_KEYS, unknown_key
 from eltflow.errors import ConfigError, ScheduleError
 from eltflow.scheduler.expressions import Expression, parse_expression, zone
 
@@ -176,22 +177,6 @@ def parse_datetime(text: str, label: str) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-_CONFIG_KEYS = {
-    "expression",
-    "state_machine",
-    "timezone",
-    "input",
-    "state",
-    "start_date",
-    "end_date",
-    "flexible_window_minutes",
-    "catchup",
-    "max_catchup",
-    "overlap",
-    "description",
-}
-
-
 def schedules_from_config(section: Mapping[str, Any]) -> list[Schedule]:
     """Schedules from ``eltflow.toml``'s ``[schedules.<name>]`` tables.
 
@@ -203,9 +188,9 @@ def schedules_from_config(section: Mapping[str, Any]) -> list[Schedule]:
         where = f"eltflow.toml [schedules.{name}]"
         if not isinstance(raw, Mapping):
             raise ConfigError(f"{where} must be a table")
-        unknown = sorted(set(raw) - _CONFIG_KEYS)
-        if unknown:
-            raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
+        for key in raw:
+            if key not in SCHEDULE_KEYS:
+                raise unknown_key(where, str(key), SCHEDULE_KEYS)
         for key in ("expression", "state_machine"):
             if key not in raw:
                 raise ConfigError(f"{where}: '{key}' is required")

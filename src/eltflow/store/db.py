@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from eltflow.errors import ConflictError, StoreError
+from eltflow.store.open_errors import postgres_connect_failure, redact
 
 Dialect = Literal["sqlite", "postgres"]
 Row = dict[str, Any]
@@ -153,10 +154,16 @@ class Database:
             conn = sqlite3.connect(self._sqlite_path, isolation_level=None, timeout=timeout)
             # WAL lets readers run while one writer commits; busy_timeout makes writers queue
             # instead of failing; foreign keys are off by default in SQLite.
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+                conn.execute("PRAGMA foreign_keys=ON")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            except sqlite3.Error as e:  # e.g. "file is not a database"
+                conn.close()
+                raise StoreError(
+                    f"cannot open the SQLite state store {self._sqlite_path}: {e}"
+                ) from e
             self._local.conn = conn
             with self._pool_lock:
                 self._all.append(conn)
@@ -176,7 +183,7 @@ class Database:
         try:
             conn = psycopg.connect(self.url, autocommit=True)
         except psycopg.Error as e:
-            raise StoreError(f"cannot connect to {redact(self.url)}: {e}") from e
+            raise StoreError(postgres_connect_failure(self.url, e)) from e
         with self._pool_lock:
             self._all.append(conn)
         return conn
@@ -289,7 +296,3 @@ def sqlite_path(url: str) -> str:
     if url.startswith("sqlite://"):
         return url[len("sqlite://") :] or ":memory:"
     return url
-
-
-def redact(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)

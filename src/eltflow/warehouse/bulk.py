@@ -11,7 +11,8 @@ import re
 import tempfile
 from pathlib import Path
 
-from eltflow.errors import EltflowError
+from eltflow.errors import EltflowError, UnavailableError
+from eltflow.store.open_errors import duckdb_open_failure, postgres_connect_failure
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COPY_CHUNK = 1 << 20
@@ -47,7 +48,10 @@ def _load_duckdb(db_path: str, schema: str, table: str, path: Path) -> int:
 
     if db_path != ":memory:":
         Path(db_path).parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(db_path)
+    try:
+        con = duckdb.connect(db_path)
+    except duckdb.Error as e:
+        raise UnavailableError(duckdb_open_failure(db_path, e)) from e
     try:
         target = f"{_ident(schema)}.{_ident(table)}"
         con.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
@@ -80,7 +84,11 @@ def _load_postgres(url: str, schema: str, table: str, path: Path) -> int:
                 f"TO {_literal(str(csv_path))} (FORMAT csv, HEADER false)"
             )
             target = f"{_ident(schema)}.{_ident(table)}"
-            with psycopg.connect(url) as conn, conn.cursor() as cur:
+            try:
+                conn = psycopg.connect(url)
+            except psycopg.Error as e:
+                raise UnavailableError(postgres_connect_failure(url, e)) from e
+            with conn, conn.cursor() as cur:
                 cur.execute(f"CREATE SCHEMA IF NOT EXISTS {_ident(schema)}")
                 cur.execute(f"DROP TABLE IF EXISTS {target}")
                 cur.execute(f"CREATE TABLE {target} ({ddl_cols})")

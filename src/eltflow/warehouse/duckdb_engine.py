@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from eltflow.store.open_errors import duckdb_open_failure
 from eltflow.warehouse import duckdb_procedures as procs
 from eltflow.warehouse.base import (
     Column,
@@ -111,9 +112,7 @@ class DuckDBWarehouse:
                 self._db = duckdb.connect(self.path)
             except duckdb.Error as e:
                 raise SqlError(
-                    f"cannot open the DuckDB warehouse '{self.name}' at {self.path}: {e}. "
-                    "A DuckDB file is usable by one process at a time; stop the other process, "
-                    "or configure a PostgreSQL warehouse to share one between processes."
+                    f"warehouse '{self.name}': {duckdb_open_failure(self.path, e)}"
                 ) from e
             # Redshift's default schema; DuckDB's is ``main`` (see _SESSION_SQL). A file opened
             # read-only cannot take it, and then only ``public.x`` names fail.

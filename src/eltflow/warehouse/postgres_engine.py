@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from eltflow.store.open_errors import postgres_connect_failure
 from eltflow.warehouse.base import (
     Column,
     OnStatement,
@@ -82,7 +83,9 @@ class PostgresWarehouse:
         try:
             conn = psycopg.connect(self.url, autocommit=True)
         except psycopg.Error as e:
-            raise SqlError(f"cannot connect to warehouse '{self.name}': {e}") from e
+            raise SqlError(
+                f"warehouse '{self.name}': {postgres_connect_failure(self.url, e)}"
+            ) from e
         if not self._compat:
             self._compat = True
             try:

@@ -137,7 +137,7 @@ def test_cli_runs_a_script_file_as_one_batch(
     assert "nope" in capsys.readouterr().err
     assert main(["--project-dir", str(project), "sql", "select count(*) from s"]) == 0
     assert "2" in capsys.readouterr().out.splitlines()[2]  # the failed batch left no row
-    assert main(["--project-dir", str(project), "sql"]) == 1
+    assert main(["--project-dir", str(project), "sql"]) == 2  # usage
     assert "either a SQL statement or --file" in capsys.readouterr().err
 
 

@@ -138,9 +138,10 @@ def test_bad_input_is_refused_with_the_reason(
     assert run(project, "schedules", "create", "x", "-e", "rate(5 minutes)") == 1
     assert "needs --target" in capsys.readouterr().err
     toml = project / "eltflow.toml"
-    toml.write_text(toml.read_text() + 'bogus = "x"\n')
-    assert run(project, "schedules", "list") == 1
-    assert "[schedules.refresh]: unknown key(s) bogus" in capsys.readouterr().err
+    toml.write_text(toml.read_text() + 'expresion = "x"\n')
+    assert run(project, "schedules", "list") == 2  # configuration: like a usage error
+    err = capsys.readouterr().err
+    assert "[schedules.refresh]: unknown key 'expresion'; did you mean 'expression'?" in err
 
 
 def test_backfill_starts_real_executions_once(

@@ -168,7 +168,11 @@ def test_a_duckdb_file_held_by_another_process_fails_the_statement(tmp_path: Pat
         wh = DuckDBWarehouse("w", str(path))  # resolving the name alone must not fail
         with pytest.raises(SqlError) as e:
             wh.run(["select 1"], None, database=None, transaction=False, control=RunControl())
-        assert "one process at a time" in e.value.message
+        # Which file, which process holds it (DuckDB says), and what to do.
+        assert f"the DuckDB file {path} is locked by another process (PID {holder.pid}:" in (
+            e.value.message
+        )
+        assert "Stop that process" in e.value.message
         wh.close()
     finally:
         holder.kill()
