@@ -183,7 +183,7 @@ def test_exposed_bind_without_token_is_refused(project: Path) -> None:
         env=_env(),
         timeout=30,
     )
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # a configuration error, like a usage error
     assert "refusing to serve on 0.0.0.0" in proc.stderr
     assert "--token" in proc.stderr and "ELTFLOW_TOKEN" in proc.stderr
     assert not (project / ".eltflow").exists()  # refused before touching the state store

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from eltflow.errors import ConflictError, StoreError
-from eltflow.store.open_errors import postgres_connect_failure, redact
+from eltflow.open_errors import postgres_connect_failure, redact
 
 Dialect = Literal["sqlite", "postgres"]
 Row = dict[str, Any]

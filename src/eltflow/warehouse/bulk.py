@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from eltflow.errors import EltflowError, UnavailableError
-from eltflow.store.open_errors import duckdb_open_failure, postgres_connect_failure
+from eltflow.open_errors import duckdb_open_failure, postgres_connect_failure
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _COPY_CHUNK = 1 << 20

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from eltflow.store.open_errors import duckdb_open_failure
+from eltflow.open_errors import duckdb_open_failure
 from eltflow.warehouse import duckdb_procedures as procs
 from eltflow.warehouse.base import (
     Column,

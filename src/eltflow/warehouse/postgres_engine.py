@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from eltflow.store.open_errors import postgres_connect_failure
+from eltflow.open_errors import postgres_connect_failure
 from eltflow.warehouse.base import (
     Column,
     OnStatement,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eltflow.store.open_errors import (
+from eltflow.open_errors import (
     createdb_command,
     duckdb_open_failure,
     postgres_connect_failure,

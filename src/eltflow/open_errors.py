@@ -1,9 +1,11 @@
 """Why a database could not be opened, said with what to do about it.
 
 The drivers' own texts (psycopg's ``FATAL: database "x" does not exist``, DuckDB's
-``Could not set lock on file``) name the problem but not the fix, and reach users as a
-traceback if nobody translates them. These functions read only the text of the driver's
-error, so they import no driver and serve the state store and the warehouses alike.
+``Could not set lock on file``) name the problem but not the fix, and reached users as a
+traceback when nobody translated them. These functions read only the text of the driver's
+error, so they import no driver, and sit below both the state store and the warehouses (which
+may not import each other). The error classes stay in :mod:`eltflow.errors`, which must stay
+free of I/O.
 """
 
 from __future__ import annotations
