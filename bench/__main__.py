@@ -119,6 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\n(durable runtime benchmark: bench/runtime_bench.py not present yet)")
         elif code != 0:
             status = status or code
+    if not args.no_runtime:  # StartExecution over the AWS endpoint vs in process
+        status = status or importlib.import_module("bench.endpoint_bench").main(
+            ["--seconds", str(args.seconds)]
+        )
     if args.pipeline_sf > 0 and not args.no_runtime:  # it runs on the durable runtime too
         status = status or importlib.import_module("bench.pipeline_bench").main(
             ["--pipeline-sf", str(args.pipeline_sf)]

@@ -432,3 +432,12 @@ def test_test_state_returns_aws_shapes(sfn: Any) -> None:
     assert named["nextState"] == "C"
     with pytest.raises(sfn.exceptions.InvalidDefinition):
         sfn.test_state(definition=json.dumps({"Type": "Pass", "Next": 3}), roleArn=ROLE)
+
+
+def test_the_listening_socket_disables_nagle(server: Server) -> None:
+    import socket
+
+    # Accepted connections inherit TCP_NODELAY; without it each request waited for the
+    # client's delayed ACK (~40 ms).
+    assert server._sock is not None
+    assert server._sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
