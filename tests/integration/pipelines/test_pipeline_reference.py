@@ -18,6 +18,7 @@ import pytest
 
 from eltflow.app import App, build_app
 from eltflow.config import load_settings
+from eltflow.integrations.base import TaskRequest
 from eltflow.pipelines import jobs
 from eltflow.pipelines.reference import ReferenceConfig, definition, settings_for
 from eltflow.pipelines.reference.project import (
@@ -26,6 +27,8 @@ from eltflow.pipelines.reference.project import (
     prepare,
     run_batch,
 )
+from eltflow.runtime.engine import SimulatedCrash
+from eltflow.types import JSON
 
 SF = 0.01
 
@@ -193,6 +196,45 @@ def test_a_run_while_the_lock_is_held_ends_quietly_and_is_recorded(project: Proj
     assert "LoadDimensions" not in entered
     assert project.run_history(1) == ["SKIPPED"]
     assert project.sql("SELECT COUNT(*) AS n FROM public.customer")[0]["n"] == 0
+
+
+@pytest.mark.parametrize("variant", ["lambda", "sdk"])
+def test_acquire_lock_is_idempotent_across_a_crash(project: Project, variant: str) -> None:
+    """Killed after AcquireLock's conditional update committed but before its result was
+    recorded, the run re-does the update on resume: it must find the lock its own, not
+    skip and leave the job Running for the whole lease."""
+    machine = project.machine_arn
+    if variant == "sdk":
+        text = definition("sdk", project.config)
+        machine = str(
+            project.app.service.create_state_machine(name="elt-sdk", definition=text)[
+                "stateMachineArn"
+            ]
+        )
+    resource = "arn:aws:states:::dynamodb:updateItem"
+    real = project.app.registry.resolve(resource)
+    assert real is not None
+
+    def update_then_die(request: TaskRequest) -> JSON:
+        out = real(request)
+        if request.state_name == "AcquireLock":
+            raise SimulatedCrash  # as a kill -9 right after the write
+        return out
+
+    project.app.registry.add(resource, update_then_die)
+    arn = project.start("crashed", machine)
+    with pytest.raises(SimulatedCrash):
+        project.app.worker(lease_seconds=0.2).run(until_idle=True)
+    assert project.job()["JobState"] == "Running"
+    project.app.registry.add(resource, real)
+    project.run()  # a new worker, once the dead one's lease lapses
+
+    desc = project.describe(arn)
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(desc["output"])["outcome"] == "SUCCEEDED"
+    assert project.job()["JobState"] == "Ready"
+    assert project.run_history(1) == ["SUCCEEDED"]
+    assert project.sql("SELECT COUNT(*) AS n FROM public.supplier")[0]["n"] == int(10_000 * SF)
 
 
 def test_fifty_concurrent_starts_load_exactly_once(

@@ -7,6 +7,7 @@ run quietly (recorded), that concurrent starts load once, and that a failure mar
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -19,9 +20,12 @@ import pytest
 
 from eltflow.app import App, build_app
 from eltflow.config import load_settings
+from eltflow.integrations.base import TaskRequest
 from eltflow.pipelines import jobs
 from eltflow.pipelines.reference import ReferenceConfig, settings_for, warehouse_lock
 from eltflow.pipelines.reference import project as reference_project
+from eltflow.runtime.engine import SimulatedCrash
+from eltflow.types import JSON
 
 SF = 0.01
 
@@ -193,6 +197,39 @@ def test_an_expired_lease_is_taken_over(project: Project) -> None:
     project.run()
     assert json.loads(project.describe(arn)["output"])["outcome"] == "SUCCEEDED"
     assert project.row()["job_state"] == "Ready"
+
+
+def test_acquire_lock_is_idempotent_across_a_crash(project: Project) -> None:
+    """Killed after the lock's UPDATE committed but before its statement id was recorded, the
+    resumed run submits the UPDATE again: it must match the row this run already holds
+    (ResultRows 1), not skip and leave the job Running for the whole lease."""
+    resource = "arn:aws:states:::aws-sdk:redshiftdata:executeStatement"
+    real = project.app.registry.resolve(resource)
+    assert real is not None
+    dataapi = project.app.services["redshift-data"]
+
+    def update_then_die(request: TaskRequest) -> JSON:
+        if request.state_name != "AcquireLock":
+            return real(request)
+        # Submitted, but the statement id never checkpointed: the resumed task resubmits.
+        out = real(dataclasses.replace(request, checkpoint=None))
+        assert isinstance(out, dict)
+        jobs.wait_statement(dataapi, str(out["Id"]), timeout=30)  # committed
+        raise SimulatedCrash  # as a kill -9 right after it
+
+    project.app.registry.add(resource, update_then_die)
+    arn = project.start("crashed")
+    with pytest.raises(SimulatedCrash):
+        project.app.worker(lease_seconds=0.2).run(until_idle=True)
+    assert project.row()["job_state"] == "Running"
+    project.app.registry.add(resource, real)
+    project.run()  # a new worker, once the dead one's lease lapses
+
+    assert json.loads(project.describe(arn)["output"])["outcome"] == "SUCCEEDED"
+    row = project.row()
+    assert row["job_state"] == "Ready" and row["run_arn"] == arn
+    project.expected_runs = 1
+    assert project.outcomes() == {"SUCCEEDED": 1}
 
 
 def test_twenty_concurrent_starts_load_exactly_once(project: Project) -> None:
