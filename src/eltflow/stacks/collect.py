@@ -98,8 +98,11 @@ def _functions(runner: Any) -> list[FunctionInfo]:
         memory = spec.memory_mb
         if spec.code_dir is not None:  # a recorded function: its folder is the code
             folder = Path(spec.code_dir)
+            # cfnresponse.py is CloudFormation's own module, given to inline code again there.
             files = tuple(
-                (str(p.relative_to(folder)), str(p)) for p in sorted(folder.rglob("*.py"))
+                (str(p.relative_to(folder)), str(p))
+                for p in sorted(folder.rglob("*.py"))
+                if p.name != "cfnresponse.py"
             )
             index = folder / "index.py"
             source = (

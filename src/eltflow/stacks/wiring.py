@@ -24,6 +24,7 @@ def stacks_for(app: App) -> Stacks:
         dynamodb=app.services.get("dynamodb"),
         sns=app.services.get("sns"),
         lambdas=getattr(runner, "functions", None),
+        lambda_runner=runner,
         schedules=ScheduleStore(app.db),
         data_dir=data_dir,
         clock=app.clock,

@@ -4,6 +4,7 @@ through a local service's own API (never its tables). :func:`provider_for` picks
 from __future__ import annotations
 
 from eltflow.stacks.resources.base import Provider
+from eltflow.stacks.resources.custom import CustomProvider, is_custom
 from eltflow.stacks.resources.dynamodb import TableProvider
 from eltflow.stacks.resources.lambda_ import FunctionProvider
 from eltflow.stacks.resources.recorded import RecordedProvider
@@ -25,8 +26,6 @@ PROVIDERS: dict[str, Provider] = {
 def provider_for(resource_type: str) -> Provider:
     """The provider for ``resource_type``; types we do not create are recorded (IAM, and
     anything else: AWS accepts them, we note a warning and give them a physical id)."""
+    if is_custom(resource_type):
+        return CustomProvider()
     return PROVIDERS.get(resource_type) or RecordedProvider(resource_type)
-
-
-def supported(resource_type: str) -> bool:
-    return resource_type in PROVIDERS

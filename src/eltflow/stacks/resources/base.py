@@ -23,6 +23,7 @@ class Services:
     dynamodb: Any = None  # .call(operation, request), DynamoDB's API
     sns: Any = None  # .call(operation, request), SNS's API
     lambdas: Any = None  # eltflow.lambdas.functions.FunctionStore
+    lambda_runner: Any = None  # eltflow.lambdas.runner.LambdaRunner (custom resources)
     schedules: Any = None  # eltflow.scheduler.store.ScheduleStore
     data_dir: Path | None = None  # where resources keep files (Lambda code)
     region: str = REGION

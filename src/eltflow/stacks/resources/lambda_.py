@@ -41,6 +41,9 @@ def _spec(services: Services, request: Request, name: str) -> FunctionSpec:
     folder = Path(services.data_dir, "functions", name, digest)
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "index.py").write_text(source, encoding="utf-8")
+    # CloudFormation gives inline Python code the cfnresponse module (custom resources).
+    module = Path(__file__).resolve().parents[1] / "cfnresponse.py"
+    (folder / "cfnresponse.py").write_text(module.read_text(encoding="utf-8"), encoding="utf-8")
     environment = props.get("Environment")
     variables = environment.get("Variables") if isinstance(environment, dict) else None
     if variables is not None and not isinstance(variables, dict):
