@@ -49,27 +49,38 @@ def _not_valid(field: str, path: str, value: JSON, kind: str) -> StatesError:
     )
 
 
+def in_range(field: str, number: float) -> float:
+    """The range check of a resolved number, wherever it came from (a ``...Path`` field or a
+    JSONata expression): AWS's causes name the field, not the path. (For a JSONata value the
+    wording is assumed to be the same: unverified.)"""
+    if field == "MaxConcurrency" and number < 0:
+        raise StatesError(
+            asl_errors.RUNTIME,
+            f"Expected non-negative integer for MaxConcurrency, got '{int(number)}' instead.",
+        )
+    if field == "ToleratedFailureCount" and number < 0:
+        raise StatesError(asl_errors.RUNTIME, "ToleratedFailureCount cannot be negative.")
+    if field == "ToleratedFailurePercentage" and not 0 <= number <= 100:
+        raise StatesError(
+            asl_errors.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100."
+        )
+    return number
+
+
 def max_concurrency(path: str, value: JSON) -> int:
     number = _as_int(value)
     if number is None and isinstance(value, float):
         number = int(value)  # truncated, as Java's (int) cast
     if number is None:
         raise _not_valid("MaxConcurrency", path, value, "integer")
-    if number < 0:
-        raise StatesError(
-            asl_errors.RUNTIME,
-            f"Expected non-negative integer for MaxConcurrency, got '{number}' instead.",
-        )
-    return number
+    return int(in_range("MaxConcurrency", number))
 
 
 def tolerated_failure_count(path: str, value: JSON) -> int:
     number = _as_int(value)
     if number is None:
         raise _not_valid("ToleratedFailureCount", path, value, "integer")
-    if number < 0:
-        raise StatesError(asl_errors.RUNTIME, "ToleratedFailureCount cannot be negative.")
-    return number
+    return int(in_range("ToleratedFailureCount", number))
 
 
 def tolerated_failure_percentage(path: str, value: JSON) -> float:
@@ -78,11 +89,7 @@ def tolerated_failure_percentage(path: str, value: JSON) -> float:
         number = value
     if number is None:
         raise _not_valid("ToleratedFailurePercentage", path, value, "float")
-    if not 0 <= number <= 100:
-        raise StatesError(
-            asl_errors.RUNTIME, "ToleratedFailurePercentage must be between 0 and 100."
-        )
-    return float(number)
+    return in_range("ToleratedFailurePercentage", number)
 
 
 FROM_PATH = {

@@ -274,12 +274,13 @@ def _number(
         return float(map_limits.FROM_PATH[field](path, resolved))
     if resolved is None:
         return None
-    if isinstance(resolved, bool) or not isinstance(resolved, int | float) or resolved < 0:
+    if isinstance(resolved, bool) or not isinstance(resolved, int | float):
+        # Unverified wording: what AWS says for a JSONata value that is not a number.
         raise StatesError(
             asl_errors.RUNTIME,
             f"The {field} value must be a non-negative number: {ev.dumps(resolved)}",
         )
-    return float(resolved)
+    return map_limits.in_range(field, float(resolved))
 
 
 def start_map(stepper: Stepper, frame: Frame, state: MapState) -> None:

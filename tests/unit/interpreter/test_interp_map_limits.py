@@ -79,3 +79,29 @@ def test_jsonata_map_input_that_is_not_an_array() -> None:
         "States.QueryEvaluationError",
         AT + 'Map state input must be an array but was: {"a":1}',
     )
+
+
+def test_jsonata_values_get_the_same_range_checks() -> None:
+    # AWS's range causes name the field, not where the value came from (assumed for JSONata).
+    for field, expression, cause in [
+        (
+            "MaxConcurrency",
+            "{% -1 %}",
+            "Expected non-negative integer for MaxConcurrency, got '-1' instead.",
+        ),
+        ("ToleratedFailureCount", "{% -2 %}", "ToleratedFailureCount cannot be negative."),
+        (
+            "ToleratedFailurePercentage",
+            "{% 101 %}",
+            "ToleratedFailurePercentage must be between 0 and 100.",
+        ),
+    ]:
+        definition = {
+            "QueryLanguage": "JSONata",
+            "StartAt": "M",
+            "States": {
+                "M": {"Type": "Map", "ItemProcessor": PROCESSOR, "End": True, field: expression}
+            },
+        }
+        result = execute(definition, [1])
+        assert (result.error, result.cause) == ("States.Runtime", AT + cause)
