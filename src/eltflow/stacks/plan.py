@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from eltflow.stacks.conditions import evaluate_conditions
-from eltflow.stacks.errors import TemplateError
-from eltflow.stacks.graph import creation_order, dependencies
+from eltflow.stacks.errors import TemplateError, unresolved
+from eltflow.stacks.graph import creation_order, dependencies, located_references
 from eltflow.stacks.intrinsics import Pseudo, Scope
 from eltflow.stacks.parameters import Parameter, resolve_parameters
 from eltflow.stacks.template import Template
@@ -56,7 +56,11 @@ def plan_stack(
                 dropped.add(logical)
                 continue
         kept[logical] = raw
+    declared = set(template.resources) | set(parameters)
     for key, raw in template.section("Outputs").items():
+        for name, where in located_references(raw, f"Outputs.{key}").items():
+            if name not in declared and not name.startswith("AWS::"):
+                raise TemplateError(unresolved([name], "Outputs"), where)
         condition = raw.get("Condition") if isinstance(raw, dict) else None
         if condition is not None and (
             not isinstance(condition, str) or condition not in conditions

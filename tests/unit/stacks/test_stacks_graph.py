@@ -129,3 +129,33 @@ def test_json_templates_and_format_errors() -> None:
         TemplateError, match="Transform AWS::Serverless-2016-10-31 is not supported"
     ):
         load_template("Transform: AWS::Serverless-2016-10-31\nResources:\n  T: {Type: X}\n")
+
+
+def test_plan_checks_outputs_and_drops_resources_by_condition() -> None:
+    from eltflow.stacks.plan import plan_stack
+
+    text = """
+Parameters:
+  Env: {Type: String, Default: dev}
+Conditions:
+  IsProd: !Equals [!Ref Env, prod]
+Resources:
+  Big: {Type: AWS::SNS::Topic, Condition: IsProd}
+  Small:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !If [IsProd, !GetAtt Big.TopicName, small]
+Outputs:
+  Name: {Value: !Ref Small}
+"""
+    plan = plan_stack(load_template(text), {}, pseudo=PSEUDO, exports={})
+    assert plan.order == ["Small"] and plan.scope.conditions == {"IsProd": False}
+    prod = plan_stack(load_template(text), {"Env": "prod"}, pseudo=PSEUDO, exports={})
+    assert prod.order == ["Big", "Small"]
+    bad = text.replace("Value: !Ref Small", "Value: !GetAtt Nope.Arn")
+    with pytest.raises(TemplateError) as e:
+        plan_stack(load_template(bad), {}, pseudo=PSEUDO, exports={})
+    assert e.value.message == (
+        "Outputs.Name.Value.Fn::GetAtt: Template format error: Unresolved resource "
+        "dependencies [Nope] in the Outputs block of the template"
+    )
