@@ -225,6 +225,32 @@ def test_batch_whose_third_statement_fails_leaves_no_trace(dataapi: Harness) -> 
     assert ghost["Status"] == "FAILED"
 
 
+def test_batch_with_its_own_begin_and_end_transaction(dataapi: Harness) -> None:
+    # Scripts written for Redshift often wrap a BatchExecuteStatement in begin/end transaction;
+    # the batch already is a transaction, so BEGIN inside it is a no-op there (a warning).
+    desc = dataapi.wait(
+        dataapi.batch(
+            [
+                "begin transaction",
+                "create table bt (a int primary key)",
+                "insert into bt values (1), (1)",
+                "end transaction",
+            ]
+        )
+    )
+    assert desc["Status"] == "FINISHED", desc.get("Error")
+    assert [s["Status"] for s in desc["SubStatements"]] == ["FINISHED"] * 4
+    assert dataapi.rows("select count(*) from bt") == [[{"longValue": 2}]]
+
+
+def test_a_validation_query_dividing_by_an_empty_count_fails(dataapi: Harness) -> None:
+    # The pipeline idiom "select 1/count(1) from fact" must FAIL when the fact is empty.
+    dataapi.run("create table empty_fact (a int)")
+    desc = dataapi.run("select 1/count(1) from empty_fact")
+    assert desc["Status"] == "FAILED"
+    assert "zero" in desc["Error"].lower()
+
+
 def test_batch_validation(dataapi: Harness) -> None:
     assert _error(dataapi.batch, []).code == "ValidationException"
     assert _error(dataapi.batch, ["select 1"] * 41).code == "ValidationException"
