@@ -200,3 +200,87 @@ def is_numeric_format(fmt: str) -> bool:
     """True for a numeric format model (``'999D99'``, ``'FM0000'``), not a datetime one."""
     body = fmt.upper().replace("FM", "")
     return bool(body) and all(c in "90.,DGSMIPRL$ " for c in body) and any(c in "90" for c in body)
+
+
+# --- numeric format models (r_Numeric_formating) ---------------------------------------------
+#
+# "Numeric format strings" (https://docs.aws.amazon.com/redshift/latest/dg/r_Numeric_formating.html):
+# 9 is a digit (blank when not significant), 0 a digit kept as a leading zero, . or D the decimal
+# point, , or G the group separator; TO_CHAR "inserts a space to the left of the numeral string"
+# (the sign's place) and pads to the format's width; FM drops that padding. Other elements (S,
+# MI, PR, L, V, TH, EEEE) are not compiled: such a statement runs as written on DuckDB.
+
+
+def _numeric_pattern(fmt: str) -> tuple[bool, str, str]:
+    """(fill mode, integer part, fraction part) of a numeric format, or UnsupportedFormat."""
+    fm = fmt.upper().startswith("FM")
+    body = fmt[2:] if fm else fmt
+    if (
+        any(c not in "90.D,G" for c in body.upper())
+        or body.upper().count(".") + body.upper().count("D") > 1
+    ):
+        raise UnsupportedFormat(f"numeric format {fmt!r} is not supported on DuckDB")
+    upper = body.upper().replace("D", ".")
+    integer, _, fraction = upper.partition(".")
+    return fm, integer.replace("G", ","), fraction
+
+
+def numeric_to_char(value: exp.Expression, fmt: str) -> exp.Expression:
+    """DuckDB expression for Redshift's ``TO_CHAR(number, fmt)`` (see the notes above)."""
+    import sqlglot
+
+    fm, integer, fraction = _numeric_pattern(fmt)
+    digits = integer.replace(",", "")
+    frac = len(fraction)
+    first_zero = digits.find("0")
+    min_int = len(digits) - first_zero if first_zero >= 0 else (0 if frac else 1)
+    # The rounded absolute value as text, split at the point; then the integer digits with
+    # their leading zeros (or none when not significant) and group separators.
+    text = f"printf('%.{frac}f', round(abs(CAST(__v__ AS DOUBLE)), {frac}))"
+    int_part = f"split_part({text}, '.', 1)"
+    pad = max(min_int, 1)
+    int_text = (
+        f"CASE WHEN {int_part} = '0' AND {min_int} = 0 THEN '' ELSE "
+        + (
+            f"format('{{:,}}', CAST({int_part} AS BIGINT))"
+            if "," in integer
+            # lpad cuts longer text: pad to at least the digits the value has
+            else f"lpad({int_part}, CAST(greatest(length({int_part}), {pad}) AS INTEGER), '0')"
+        )
+        + " END"
+    )
+    frac_text = f"'.' || split_part({text}, '.', 2)" if frac else "''"
+    if fm and frac:
+        frac_text = f"rtrim({frac_text}, '0')"
+    sign = (
+        "CASE WHEN __v__ < 0 THEN '-' ELSE '' END"
+        if fm
+        else ("CASE WHEN __v__ < 0 THEN '-' ELSE ' ' END")
+    )
+    body = f"{sign} || {int_text} || {frac_text}"
+    width = len(integer) + (frac + 1 if frac or "." in fmt else 0) + 1
+    sql = body if fm else f"lpad({body}, CAST(greatest(length({body}), {width}) AS INTEGER), ' ')"
+    tree = sqlglot.parse_one(sql, read="duckdb")
+
+    def fill(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Column) and node.name == "__v__":
+            return value.copy()
+        return node
+
+    return tree.transform(fill)
+
+
+def to_number(value: exp.Expression, fmt: str) -> exp.Expression:
+    """DuckDB expression for Redshift's ``TO_NUMBER(text, fmt)``: DECIMAL of the format's scale."""
+    point = max(fmt.upper().rfind("."), fmt.upper().rfind("D"))
+    scale = sum(c in "90" for c in fmt[point + 1 :]) if point >= 0 else 0
+    cleaned = exp.Anonymous(
+        this="regexp_replace",
+        expressions=[
+            exp.Trim(this=value.copy()),
+            exp.Literal.string("[,$ ]"),
+            exp.Literal.string(""),
+            exp.Literal.string("g"),
+        ],
+    )
+    return exp.cast(cleaned, exp.DataType.build(f"DECIMAL(38, {scale})"))

@@ -38,7 +38,15 @@ from sqlglot import exp
 from sqlglot.errors import ErrorLevel, SqlglotError
 
 from eltflow.warehouse import ddl, merge, procedures
-from eltflow.warehouse.formats import RAW_FORMATS, is_numeric_format, strptime_format, to_char
+from eltflow.warehouse.formats import (
+    RAW_FORMATS,
+    UnsupportedFormat,
+    is_numeric_format,
+    numeric_to_char,
+    strptime_format,
+    to_char,
+    to_number,
+)
 from eltflow.warehouse.sqltext import Target as Target
 from eltflow.warehouse.sqltext import (
     bind_style,
@@ -156,7 +164,7 @@ def translate(sql: str, target: Target, temporal: frozenset[str] = frozenset()) 
             returns_rows=bool(_QUERY_START.match(sql)),
             translated=False,
             problem=f"not translated, {first}"
-            if isinstance(e, _Untranslatable)
+            if isinstance(e, _Untranslatable | UnsupportedFormat)
             else f"not translated, sqlglot could not handle it: {first}",
         )
     trunc_columns: dict[str, None] = {}
@@ -248,6 +256,18 @@ def _is_temporal(node: exp.Expression) -> bool:
 
 
 def _redshift_functions(node: exp.Expression, temporal: frozenset[str]) -> exp.Expression:
+    if (
+        isinstance(node, exp.GroupConcat)
+        and isinstance(node.this, exp.Distinct)
+        and len(node.this.expressions) == 2
+        and node.args.get("separator") is None
+    ):
+        # sqlglot reads LISTAGG(DISTINCT x, ',') as a DISTINCT of two expressions
+        value, separator = node.this.expressions
+        node = node.copy()
+        node.set("this", exp.Distinct(expressions=[value.copy()]))
+        node.set("separator", separator.copy())
+        return node
     if isinstance(node, exp.CurrentTimestamp) and not isinstance(node.parent, exp.AtTimeZone):
         return _utc_now()
     if isinstance(node, exp.Trunc) and node.args.get("decimals") is None:
@@ -267,6 +287,11 @@ _PG_FORMAT_FUNCTIONS = {
 
 def _format_models(node: exp.Expression, target: Target) -> exp.Expression:
     """TO_CHAR / TO_DATE / TO_TIMESTAMP with a literal Redshift format (see formats.py)."""
+    if isinstance(node, exp.ToNumber) and target == "duckdb":
+        number_format = node.args.get("format")
+        if isinstance(number_format, exp.Literal) and number_format.is_string:
+            return to_number(node.this, number_format.this)
+        return node
     if not isinstance(node, exp.TimeToStr | exp.StrToDate | exp.StrToTime):
         return node
     fmt = node.args.get("format")
@@ -277,9 +302,7 @@ def _format_models(node: exp.Expression, target: Target) -> exp.Expression:
         return exp.Anonymous(this=name, expressions=[node.this.copy(), fmt.copy()])
     if isinstance(node, exp.TimeToStr):
         if is_numeric_format(fmt.this):
-            raise _Untranslatable(
-                f"numeric format {fmt.this!r} of TO_CHAR is not supported on DuckDB"
-            )
+            return numeric_to_char(node.this, fmt.this)
         return to_char(node.this, fmt.this)
     node = node.copy()
     node.set("format", exp.Literal.string(strptime_format(fmt.this)))
@@ -290,8 +313,21 @@ def _listagg_to_string_agg(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.GroupConcat):
         agg = node.this
         order = node.expression
-        value = exp.cast(agg.this, exp.DataType.build("TEXT"))
         sep = agg.args.get("separator") or exp.Literal.string("")
+        if isinstance(agg.this, exp.Distinct) and len(agg.this.expressions) == 1:
+            # PostgreSQL: with DISTINCT, ORDER BY must name the (cast) argument itself
+            value = exp.cast(agg.this.expressions[0], exp.DataType.build("TEXT"))
+            fixed = []
+            for o in order.expressions:
+                o = o.copy()
+                if isinstance(o, exp.Ordered) and o.this == agg.this.expressions[0]:
+                    o.set("this", value.copy())
+                fixed.append(o)
+            return exp.GroupConcat(
+                this=exp.Order(this=exp.Distinct(expressions=[value]), expressions=fixed),
+                separator=sep,
+            )
+        value = exp.cast(agg.this, exp.DataType.build("TEXT"))
         return exp.GroupConcat(
             this=exp.Order(this=value, expressions=order.expressions), separator=sep
         )
@@ -300,7 +336,11 @@ def _listagg_to_string_agg(node: exp.Expression) -> exp.Expression:
         and not isinstance(node.this, exp.Order)
         and not isinstance(node.parent, exp.WithinGroup)
     ):
-        node.set("this", exp.cast(node.this, exp.DataType.build("TEXT")))
+        if isinstance(node.this, exp.Distinct) and len(node.this.expressions) == 1:
+            text = exp.cast(node.this.expressions[0], exp.DataType.build("TEXT"))
+            node.set("this", exp.Distinct(expressions=[text]))
+        else:
+            node.set("this", exp.cast(node.this, exp.DataType.build("TEXT")))
     return node
 
 
@@ -325,7 +365,36 @@ _DATEDIFF_PG: dict[str, str] = {
 _NON_INTEGER_PARTS = {"EPOCH", "SECOND", "SECONDS", "MILLISECOND", "MILLISECONDS", "MICROSECOND"}
 
 
+# Redshift MONTHS_BETWEEN(a, b) for PostgreSQL, which has none: whole months apart, plus the
+# day difference over 31 unless both days are the last of their months (sqlglot's DuckDB rule).
+_MONTHS_BETWEEN_PG = (
+    "CAST((EXTRACT(YEAR FROM __b__) * 12 + EXTRACT(MONTH FROM __b__)) - "
+    "(EXTRACT(YEAR FROM __a__) * 12 + EXTRACT(MONTH FROM __a__)) + "
+    "CASE WHEN EXTRACT(DAY FROM __b__) = EXTRACT(DAY FROM DATE_TRUNC('month', __b__) "
+    "+ INTERVAL '1 month - 1 day') AND EXTRACT(DAY FROM __a__) = EXTRACT(DAY FROM "
+    "DATE_TRUNC('month', __a__) + INTERVAL '1 month - 1 day') THEN 0 "
+    "ELSE (EXTRACT(DAY FROM __b__) - EXTRACT(DAY FROM __a__)) / 31.0 END AS DOUBLE PRECISION)"
+)
+
+
+def _fill(template: str, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+    """``template`` (PostgreSQL) with ``__a__``/``__b__`` replaced by copies of ``a``/``b``."""
+    tree = sqlglot.parse_one(template, read="postgres")
+
+    def fill(n: exp.Expression) -> exp.Expression:
+        if isinstance(n, exp.Column) and n.name in ("__a__", "__b__"):
+            return (a if n.name == "__a__" else b).copy()
+        return n
+
+    return tree.transform(fill)
+
+
 def _postgres_functions(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.MonthsBetween):
+        ts = exp.DataType.build("TIMESTAMP")
+        end = exp.cast(node.this.copy(), ts)
+        start = exp.cast(node.expression.copy(), ts)
+        return _fill(_MONTHS_BETWEEN_PG, start, end)
     if isinstance(node, exp.TimestampTrunc) and not (
         isinstance(node.this, exp.Cast) and node.this.to.this == exp.DataType.Type.TIMESTAMP
     ):

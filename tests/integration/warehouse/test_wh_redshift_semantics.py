@@ -417,3 +417,40 @@ def test_duckdb_refuses_plpgsql_it_cannot_run_at_create(
         duck.close()
     assert f"procedure p: {construct} is not supported on the DuckDB warehouse" in err.message
     assert "[warehouses.dw]" in err.message and "postgresql://" in err.message
+
+
+def test_to_char_numeric_format_models(wh: Warehouse) -> None:
+    # r_Numeric_formating: 9 a digit, 0 a leading zero, D / . the point, G / , the group
+    # separator; r_TO_CHAR: "TO_CHAR inserts a space to the left of the numeral string"
+    # (the sign's place); FM drops the padding.
+    assert rows(
+        wh,
+        "select to_char(125.8, '999D99'), to_char(-125.8, '999.99'), "
+        "to_char(1234567, '9,999,999'), to_char(5, '000'), to_char(5, 'FM000'), "
+        "to_char(12345.678, '99999.99')",
+    ) == [(" 125.80", "-125.80", " 1,234,567", " 005", "005", " 12345.68")]
+
+
+def test_to_number(wh: Warehouse) -> None:
+    # r_TO_NUMBER example: to_number('$ 2,012,454.88', 'L 9,999,999.99') is 2012454.88.
+    assert float(one(wh, "select to_number('$ 2,012,454.88', 'L 9,999,999.99')")) == 2012454.88
+
+
+def test_months_between(wh: Warehouse) -> None:
+    # r_MONTHS_BETWEEN_function: months_between('1969-01-18', '1969-03-18') is -2; the same
+    # day, or both last days of their months (8/31/14 and 9/30/14), give a whole number; else
+    # the day difference counts over a 31-day month.
+    assert rows(
+        wh,
+        "select months_between('1969-01-18'::date, '1969-03-18'::date), "
+        "months_between('2014-09-30'::date, '2014-08-31'::date), "
+        "months_between('2014-02-16'::date, '2014-01-01'::date)",
+    ) == [(-2.0, 1.0, pytest.approx(1 + 15 / 31))]
+
+
+def test_listagg_distinct(wh: Warehouse) -> None:
+    # r_LISTAGG: "DISTINCT eliminates duplicate values from the specified expression before
+    # concatenating".
+    run(wh, "create table s (v varchar(5))")
+    run(wh, "insert into s values ('b'), ('a'), ('b')")
+    assert one(wh, "select listagg(distinct v, ',') within group (order by v) from s") == "a,b"
