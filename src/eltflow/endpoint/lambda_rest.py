@@ -1,4 +1,5 @@
-"""Lambda's REST API (rest-json) over the local handler runner: ``Invoke``.
+"""Lambda's REST API (rest-json) over the local handler runner: ``Invoke``, ``GetFunction``,
+``ListFunctions``.
 
 ``POST /2015-03-31/functions/{FunctionName}/invocations`` with the payload as the body and the
 invocation type in ``X-Amz-Invocation-Type``:
@@ -11,12 +12,18 @@ invocation type in ``X-Amz-Invocation-Type``:
 
 An unknown function is ``ResourceNotFoundException`` (404); a payload that is not JSON is
 ``InvalidRequestContentException`` (400).
+
+``GetFunction`` / ``ListFunctions`` describe the functions of ``[lambda.functions]``: the
+handler as AWS writes it (``module.function``), ``Runtime`` the local interpreter's
+``python3.x``, ``Timeout`` the configured one (900, Lambda's maximum, when none is set: a local
+handler has no limit), ``PackageType`` Zip with no code location (the code is a local module).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 from typing import Any
 from urllib.parse import unquote
 
@@ -30,11 +37,26 @@ from eltflow.errors import AwsApiError
 
 PREFIX = "/2015-03-31/functions"
 _INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations/?$")
+_FUNCTION = re.compile(r"^/2015-03-31/functions/([^/]+)/?$")
+_FUNCTIONS = re.compile(r"^/2015-03-31/functions/?$")
 CONTENT_TYPE = "application/json"
 
 
 async def handle(app: Any, request: Request, body: bytes, rid: str) -> Response:
-    match = _INVOKE.match(request.url.path)
+    path = request.url.path
+    if request.method == "GET" and (_FUNCTION.match(path) or _FUNCTIONS.match(path)):
+        try:
+            out = await run_in_threadpool(_read, app, request)
+        except AwsApiError as e:
+            model = contract.service_model("lambda")
+            status = contract.error_status(model, e.code)
+            return json_error(WireError(e.code, e.message, status), CONTENT_TYPE, rid)
+        return Response(
+            json.dumps(out, separators=(",", ":")),
+            media_type=CONTENT_TYPE,
+            headers={"x-amzn-RequestId": rid},
+        )
+    match = _INVOKE.match(path)
     if match is None or request.method != "POST":
         error = WireError(
             "UnknownOperationException",
@@ -55,12 +77,7 @@ async def handle(app: Any, request: Request, body: bytes, rid: str) -> Response:
 
 
 def _invoke(app: Any, request: Request, name: str, body: bytes, rid: str) -> Response:
-    runner = getattr(app, "services", {}).get("lambda")
-    if runner is None:
-        raise AwsApiError(
-            "ResourceNotFoundException",
-            f"Function not found: {name} (no Lambda functions are configured)",
-        )
+    runner = _runner(app, name)
     kind = request.headers.get("x-amz-invocation-type") or "RequestResponse"
     if kind not in ("RequestResponse", "Event", "DryRun"):
         raise AwsApiError(
@@ -92,3 +109,61 @@ def _invoke(app: Any, request: Request, name: str, body: bytes, rid: str) -> Res
         media_type=CONTENT_TYPE,
         headers=headers,
     )
+
+
+def _runner(app: Any, name: str = "") -> Any:
+    runner = getattr(app, "services", {}).get("lambda")
+    if runner is None:
+        raise AwsApiError(
+            "ResourceNotFoundException",
+            f"Function not found: {name} (no Lambda functions are configured)",
+        )
+    return runner
+
+
+def _read(app: Any, request: Request) -> dict[str, Any]:
+    match = _FUNCTION.match(request.url.path)
+    if match is not None:
+        name = unquote(match.group(1))
+        runner = _runner(app, name)
+        return {
+            "Configuration": configuration(runner, runner.function(name)),
+            "Code": {"RepositoryType": "S3"},
+        }
+    runner = getattr(app, "services", {}).get("lambda")
+    specs = [] if runner is None else sorted(runner.settings.functions.values(), key=_name)
+    marker = request.query_params.get("Marker") or ""
+    try:
+        size = max(1, min(50, int(request.query_params.get("MaxItems") or 50)))
+    except ValueError:
+        raise AwsApiError("InvalidParameterValueException", "MaxItems must be a number") from None
+    after = [s for s in specs if s.name > marker]
+    out: dict[str, Any] = {"Functions": [configuration(runner, s) for s in after[:size]]}
+    if len(after) > size:
+        out["NextMarker"] = after[size - 1].name
+    return out
+
+
+def _name(spec: Any) -> str:
+    return str(spec.name)
+
+
+def configuration(runner: Any, spec: Any) -> dict[str, Any]:
+    """A function's ``FunctionConfiguration`` as Lambda returns it."""
+    settings = runner.settings
+    module, _, function = str(spec.handler).partition(":")
+    timeout = spec.timeout_seconds
+    return {
+        "FunctionName": spec.name,
+        "FunctionArn": spec.arn(settings.region, settings.account),
+        "Runtime": f"python{sys.version_info.major}.{sys.version_info.minor}",
+        "Role": f"arn:aws:iam::{settings.account}:role/eltflow-lambda",
+        "Handler": f"{module}.{function}",
+        "Timeout": 900 if timeout is None else max(1, round(timeout)),
+        "MemorySize": spec.memory_mb,
+        "Version": "$LATEST",
+        "State": "Active",
+        "LastUpdateStatus": "Successful",
+        "PackageType": "Zip",
+        "Architectures": ["x86_64"],
+    }

@@ -105,3 +105,19 @@ def test_the_aws_cli_invokes(aws_cli: Callable[..., Any], tmp_path: Path) -> Non
     )
     assert meta["StatusCode"] == 200
     assert json.loads(out_file.read_text("utf-8"))["got"] == {"cli": True}
+
+
+def test_get_and_list_functions(lam: Any) -> None:
+    got = lam.get_function(FunctionName="Echo")["Configuration"]
+    assert got["FunctionName"] == "Echo"
+    assert got["FunctionArn"].endswith(":function:Echo")
+    assert got["Handler"] == "endpoint_handlers.echo"
+    assert got["Runtime"].startswith("python3.")
+    names = [
+        f["FunctionName"]
+        for p in lam.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 1})
+        for f in p["Functions"]
+    ]
+    assert names == ["Echo", "Fail"]
+    with pytest.raises(lam.exceptions.ResourceNotFoundException):
+        lam.get_function(FunctionName="Nope")
