@@ -10,6 +10,7 @@ import re
 from typing import Literal
 
 Target = Literal["duckdb", "postgres"]
+_DOLLAR_TAG = re.compile(r"\$(?:[A-Za-z_]\w*)?\$")
 _PLACEHOLDER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -26,9 +27,9 @@ def placeholders(sql: str) -> tuple[str, ...]:
 
 
 def blank_literals(sql: str) -> str:
-    """Replace the contents of quoted strings and ``$$`` bodies with spaces (same length)."""
+    """Replace quoted strings and ``$$`` / ``$tag$`` bodies with spaces (same length)."""
     return re.sub(
-        r"'(?:[^']|'')*'|\$\$.*?\$\$|\"(?:[^\"]|\"\")*\"",
+        r"'(?:[^']|'')*'|(\$(?:[A-Za-z_]\w*)?\$).*?\1|\"(?:[^\"]|\"\")*\"",
         lambda m: " " * len(m.group(0)),
         sql,
         flags=re.S,
@@ -59,7 +60,7 @@ def escape_percent(sql: str) -> str:
 
 
 def split_script(script: str) -> list[str]:
-    """Split a SQL script on ``;`` outside quotes, ``$$`` bodies and comments.
+    """Split a SQL script on ``;`` outside quotes, ``$$`` / ``$tag$`` bodies and comments.
 
     >>> split_script("select ';'; create procedure p() as $$ begin x; end; $$ language plpgsql;")
     ["select ';'", 'create procedure p() as $$ begin x; end; $$ language plpgsql']
@@ -79,10 +80,11 @@ def split_script(script: str) -> list[str]:
             i = n if end < 0 else end + 2
             buf.append(" ")
             continue
-        if ch in ("'", '"') or two == "$$":
-            close = "$$" if two == "$$" else ch
+        tag = _DOLLAR_TAG.match(script, i) if ch == "$" else None
+        if ch in ("'", '"') or tag is not None:
+            close = tag.group(0) if tag is not None else ch
             end = script.find(close, i + len(close))
-            while close != "$$" and end >= 0 and script[end + 1 : end + 2] == close:
+            while tag is None and end >= 0 and script[end + 1 : end + 2] == close:
                 end = script.find(close, end + 2)  # a doubled quote is an escaped quote
             stop = n if end < 0 else end + len(close)
             buf.append(script[i:stop])

@@ -454,3 +454,41 @@ def test_listagg_distinct(wh: Warehouse) -> None:
     run(wh, "create table s (v varchar(5))")
     run(wh, "insert into s values ('b'), ('a'), ('b')")
     assert one(wh, "select listagg(distinct v, ',') within group (order by v) from s") == "a,b"
+
+
+PROCEDURES_SCRIPT = """
+CREATE OR REPLACE PROCEDURE sp_dim() AS $$
+BEGIN
+  TRUNCATE dim;
+  INSERT INTO dim SELECT id, nvl(note, 'n/a') FROM src;
+END;
+$$ LANGUAGE plpgsql;
+
+CREATE OR REPLACE PROCEDURE sp_fact(p_day date) AS $body$
+BEGIN
+  DELETE FROM fact WHERE day = p_day;  -- $$ and ; inside a tagged quote
+  INSERT INTO fact SELECT id, p_day FROM src WHERE trunc(at) = p_day;
+END;
+$body$ LANGUAGE plpgsql;
+"""
+
+
+def test_a_script_of_procedures_then_calls_then_validation(wh: Warehouse) -> None:
+    # The shape of AWS's SDK-integration ELT sample: one text of CREATE OR REPLACE PROCEDURE
+    # statements (bodies quoted with $$ or $tag$, r_CREATE_PROCEDURE), CALLs, and a
+    # validation query that must fail when the fact is empty (division by zero).
+    run(
+        wh,
+        "create table src (id int, note varchar(20), at timestamp) diststyle even; "
+        "create table dim (id int encode az64 primary key, note varchar(max)) diststyle all; "
+        "create table fact (id int, day date) diststyle key distkey(id) sortkey(day)",
+    )
+    run(wh, PROCEDURES_SCRIPT)
+    run(wh, "call sp_dim()")
+    run(wh, "call sp_fact(trunc(sysdate))")
+    assert "zero" in error(wh, "select 1/count(1) from fact").message.lower()
+    run(wh, "insert into src values (1, 'a', sysdate), (2, null, sysdate)")
+    run(wh, "call sp_dim()")
+    run(wh, "call sp_fact(trunc(sysdate))")
+    assert rows(wh, "select note from dim order by id") == [("a",), ("n/a",)]
+    assert one(wh, "select 1/count(1) from fact") == 0

@@ -254,3 +254,14 @@ def test_merge_insert_values_without_columns(target: str) -> None:
         target,
     )
     assert out.statements[0].endswith("WHEN NOT MATCHED THEN INSERT VALUES (s.id, s.v)")
+
+
+def test_split_script_knows_dollar_tags() -> None:
+    script = (
+        "select $1; create procedure p() as $b$ begin x; $$; end; $b$ language plpgsql; select 2"
+    )
+    assert split_script(script) == [
+        "select $1",
+        "create procedure p() as $b$ begin x; $$; end; $b$ language plpgsql",
+        "select 2",
+    ]
