@@ -186,7 +186,7 @@ def _load_timings(app: Any, execution_arn: str) -> tuple[LoadTiming, ...]:
             entered[e["stateEnteredEventDetails"]["name"]] = at
         elif "stateExitedEventDetails" in e:
             exited[e["stateExitedEventDetails"]["name"]] = at
-    dataapi = app.services["redshift-data"]
+    dataapi = app.dataapi
     out = []
     for state, table in LOAD_STATES.items():
         listed = dataapi.call(

@@ -1,12 +1,13 @@
 """The composition root: one explicit object holding the database, store, clock, integrations,
-engine and service, built from :class:`~eltflow.config.Settings`. Nothing here is global; tests
-build as many apps as they like (each worker subprocess builds its own)."""
+engine and every service, built from :class:`~eltflow.config.Settings` in :func:`build_app`
+and nowhere else. Nothing here is global; tests build as many apps as they like (each worker
+subprocess builds its own), and two apps in one process never see each other's data."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eltflow.clock import Clock, SystemClock
 from eltflow.config import Settings
@@ -19,7 +20,21 @@ from eltflow.runtime.worker import Worker
 from eltflow.store.db import Database
 from eltflow.store.migrate import migrate
 from eltflow.store.runtime_store import RuntimeStore
-from eltflow.types import JSON
+from eltflow.types import JSON, AwsApi
+
+if TYPE_CHECKING:
+    from eltflow.dataapi.service import DataApiService
+    from eltflow.lambdas.runner import LambdaRunner
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectServices:
+    """The local AWS services of a project (from its eltflow.toml), each None when absent."""
+
+    dataapi: DataApiService | None = None  # Redshift Data API over [warehouses.*]
+    items: AwsApi | None = None  # DynamoDB: local tables, or real AWS in [aws] mode = "aws"
+    topics: AwsApi | None = None  # SNS: local topics, or real AWS
+    lambdas: LambdaRunner | None = None  # local Lambda handlers ([lambda.functions])
 
 
 @dataclass
@@ -29,13 +44,16 @@ class App:
     clock: Clock
     registry: Registry
     engine: Engine
-    service: StatesService
+    service: StatesService  # the Step Functions API
     settings: Settings | None = None
-    # Runtime-provided services for integrations (data API, item tables, topics...), by name.
-    services: dict[str, Any] = field(default_factory=dict)
-    closers: list[Callable[[], None]] = field(default_factory=list)
+    # The project's local AWS services (none without settings: tests register callables).
+    dataapi: DataApiService | None = None
+    items: AwsApi | None = None
+    topics: AwsApi | None = None
+    lambdas: LambdaRunner | None = None
     # Audit items + run history; None without a project (no item tables to read).
     jobs: JobsService | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
 
     def register(self, resource: str, fn: Callable[[JSON], JSON]) -> None:
         """Run ``fn(parameters)`` for Task states whose Resource is exactly ``resource``."""
@@ -72,7 +90,7 @@ def build_app(
     store = RuntimeStore(db)
     clock = clock or SystemClock()
     engine = Engine(store, clock, crash_after_events=crash_after_events)
-    services: dict[str, Any] = {}
+    services = ProjectServices()
     closers: list[Callable[[], None]] = []
     if registry is None:
         if settings is not None:
@@ -87,20 +105,23 @@ def build_app(
         engine=engine,
         service=StatesService(store, engine, clock),
         settings=settings,
-        services=services,
-        closers=closers,
+        dataapi=services.dataapi,
+        items=services.items,
+        topics=services.topics,
+        lambdas=services.lambdas,
         jobs=_jobs(settings, services, clock),
+        closers=closers,
     )
 
 
-def _jobs(settings: Settings | None, services: dict[str, Any], clock: Clock) -> JobsService | None:
+def _jobs(settings: Settings | None, services: ProjectServices, clock: Clock) -> JobsService | None:
     from eltflow.pipelines.reference import run_history, settings_for
 
-    if settings is None or "dynamodb" not in services:
+    if settings is None or services.items is None:
         return None
     return JobsService(
-        dynamodb=services["dynamodb"],
-        dataapi=services.get("redshift-data"),
+        dynamodb=services.items,
+        dataapi=services.dataapi,
         history=run_history(settings_for(settings)),
         clock=clock,
     )
@@ -108,66 +129,47 @@ def _jobs(settings: Settings | None, services: dict[str, Any], clock: Clock) -> 
 
 def project_integrations(
     settings: Settings, db: Database, clock: Clock
-) -> tuple[Registry, dict[str, Any], list[Callable[[], None]]]:
+) -> tuple[Registry, ProjectServices, list[Callable[[], None]]]:
     """The integrations of a project, from its eltflow.toml: DynamoDB tables (``[tables.*]``),
     SNS topics, local Lambda handlers (``[lambda]``) and the Redshift Data API
     (``[warehouses.*]``), kept in the same state store (or, with ``[aws] mode = "aws"``,
-    DynamoDB and SNS on real AWS). Returns the registry, the services by name, and closers."""
-    from eltflow.aws import aws_mode, bind_local
+    DynamoDB and SNS on real AWS). Returns the registry, the services, and closers.
+
+    This is composition, so it lives here: the integrations themselves never see the store.
+    """
+    from eltflow.aws import LocalClients, aws_mode, boto3_client
     from eltflow.dataapi.client import LocalRedshiftDataClient
     from eltflow.dataapi.factory import build_dataapi
-    from eltflow.integrations import redshift_data
-
-    registry = Registry()
-    services = register_items_lambda_sns(registry, settings, db, clock)
-    dataapi = build_dataapi(settings, db, clock)
-    redshift_data.register(registry, dataapi)
-    services["redshift-data"] = dataapi
-    local: dict[str, Callable[[], Any]] = {}
-    if not aws_mode(settings):
-        # In AWS mode handlers must get boto3 from eltflow.aws.client, so nothing is bound.
-        from eltflow.items.client import LocalDynamoDBClient
-        from eltflow.notify.client import LocalSnsClient
-
-        items, topics = services["dynamodb"], services["sns"]
-        local["redshift-data"] = lambda: LocalRedshiftDataClient(dataapi)
-        local["dynamodb"] = lambda: LocalDynamoDBClient(items)
-        local["sns"] = lambda: LocalSnsClient(topics)
-    # Handlers calling eltflow.aws.client(...) reach this app's services while it is open.
-    unbind = bind_local(settings.state_url, local)
-    return registry, services, [unbind, services["lambda"].close, dataapi.close]
-
-
-def register_items_lambda_sns(
-    registry: Registry, settings: Settings, db: Database, clock: Clock | None = None
-) -> dict[str, Any]:
-    """Build the DynamoDB, Lambda and SNS services from ``settings`` and register their Task
-    integrations; returns them by name (close ``services["lambda"]`` at exit).
-
-    Local services live in the state store (migrate ``db`` first). With ``[aws] mode = "aws"``
-    DynamoDB and SNS go to real AWS through boto3; Lambda handlers always run locally. This is
-    composition, so it lives here: the integrations themselves never see the store.
-    """
-    from eltflow.aws import aws_mode, boto3_client
-    from eltflow.integrations import dynamodb, lambda_, sns
+    from eltflow.integrations import dynamodb, lambda_, redshift_data, sns
     from eltflow.integrations.boto3_service import Boto3Service
+    from eltflow.items.client import LocalDynamoDBClient
     from eltflow.items.config import build_items
     from eltflow.lambdas.runner import build_lambdas
+    from eltflow.notify.client import LocalSnsClient
     from eltflow.notify.topics import build_topics
 
-    services: dict[str, Any]
+    dataapi = build_dataapi(settings, db, clock)
+    items: AwsApi
+    topics: AwsApi
+    local: dict[str, Callable[[], Any]] = {}
     if aws_mode(settings):
-        services = {
-            "dynamodb": Boto3Service(boto3_client("dynamodb", settings)),
-            "sns": Boto3Service(boto3_client("sns", settings)),
-        }
+        # Handlers get real boto3 from eltflow.aws.client, so no local client is bound.
+        items = Boto3Service(boto3_client("dynamodb", settings))
+        topics = Boto3Service(boto3_client("sns", settings))
     else:
-        services = {
-            "dynamodb": build_items(settings, db, clock),
-            "sns": build_topics(settings, db, clock),
-        }
-    services["lambda"] = build_lambdas(settings, db)
-    dynamodb.register(registry, services["dynamodb"])
-    sns.register(registry, services["sns"])
-    lambda_.register(registry, services["lambda"])
-    return services
+        local_items = build_items(settings, db, clock)
+        local_topics = build_topics(settings, db, clock)
+        items, topics = local_items, local_topics
+        local["redshift-data"] = lambda: LocalRedshiftDataClient(dataapi)
+        local["dynamodb"] = lambda: LocalDynamoDBClient(local_items)
+        local["sns"] = lambda: LocalSnsClient(local_topics)
+    # A handler calling eltflow.aws.client(...) during one of this app's invocations reaches
+    # this app's services (bound per invocation, never process-wide).
+    lambdas = build_lambdas(settings, db, scope=LocalClients(settings.state_url, local).bound)
+    registry = Registry()
+    dynamodb.register(registry, items)
+    sns.register(registry, topics)
+    lambda_.register(registry, lambdas)
+    redshift_data.register(registry, dataapi)
+    services = ProjectServices(dataapi=dataapi, items=items, topics=topics, lambdas=lambdas)
+    return registry, services, [lambdas.close, dataapi.close]

@@ -8,8 +8,10 @@ taken from the same table). Each service adds one entry to :data:`LOCAL_CLIENTS`
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from eltflow.config import CONFIG_FILE, Settings, load_settings
@@ -17,44 +19,42 @@ from eltflow.errors import ConfigError
 
 LocalFactory = Callable[[Settings], Any]
 
-# Local services of the apps running in this process, by (service name, state store URL). A
-# Lambda handler that calls ``client("redshift-data")`` inside a worker then talks to the app's
-# own service (its statements, its warehouse connections), as a handler's boto3 client on AWS
-# reaches the one regional service, instead of opening a second service on the same files.
-_LIVE: dict[tuple[str, str], list[Callable[[], Any]]] = {}
-_LIVE_LOCK = threading.Lock()
+
+@dataclass(frozen=True)
+class LocalClients:
+    """One app's local clients, by service name, for the project on ``state_url``.
+
+    A Lambda handler that calls ``client("redshift-data")`` while the app runs it talks to the
+    app's own service (its statements, its warehouse connections), as a handler's boto3 client
+    on AWS reaches the one regional service, instead of opening a second service on the same
+    files. The binding is per invocation (a context variable set around the handler call by
+    :meth:`bound`), never process-wide: two apps in one process each reach their own data.
+    """
+
+    state_url: str
+    factories: Mapping[str, Callable[[], Any]]
+
+    @contextmanager
+    def bound(self) -> Iterator[None]:
+        """Make ``client(name)`` return this app's client inside the ``with`` block (this
+        thread or task only: a context variable)."""
+        token = _BOUND.set(self)
+        try:
+            yield
+        finally:
+            _BOUND.reset(token)
 
 
-def bind_local(state_url: str, clients: Mapping[str, Callable[[], Any]]) -> Callable[[], None]:
-    """Make ``client(name)`` return ``clients[name]()`` for projects on ``state_url``;
-    returns the function that undoes it (bindings stack, the newest wins)."""
-    with _LIVE_LOCK:
-        for name, factory in clients.items():
-            _LIVE.setdefault((name, state_url), []).append(factory)
-
-    def unbind() -> None:
-        with _LIVE_LOCK:
-            for name, factory in clients.items():
-                stack = _LIVE.get((name, state_url), [])
-                if factory in stack:
-                    stack.remove(factory)
-                if not stack:
-                    _LIVE.pop((name, state_url), None)
-
-    return unbind
+_BOUND: ContextVar[LocalClients | None] = ContextVar("eltflow_aws_local_clients", default=None)
 
 
-def _live(service_name: str, state_url: str | None) -> Callable[[], Any] | None:
-    """The newest binding for the store, or for any store when ``state_url`` is None (handler
-    code calls ``client(name)`` without settings and means the app that is running it)."""
-    with _LIVE_LOCK:
-        if state_url is not None:
-            stack = _LIVE.get((service_name, state_url))
-            return stack[-1] if stack else None
-        for (name, _), factories in reversed(_LIVE.items()):
-            if name == service_name and factories:
-                return factories[-1]
+def _bound(service_name: str, settings: Settings | None) -> Callable[[], Any] | None:
+    """The client bound for this invocation, if any, and if it is for the project asked for
+    (``settings`` None: handler code means the app that is running it)."""
+    bound = _BOUND.get()
+    if bound is None or (settings is not None and settings.state_url != bound.state_url):
         return None
+    return bound.factories.get(service_name)
 
 
 def _redshift_data(settings: Settings) -> Any:
@@ -120,18 +120,18 @@ def boto3_client(service_name: str, settings: Settings) -> Any:
 def client(service_name: str, settings: Settings | None = None) -> Any:
     """A client for ``service_name`` with boto3's method names and response shapes.
 
-    Local clients own their resources: call ``close()`` when done (boto3 clients have it too).
+    Inside a Lambda handler that an app runs, the app's own local service (see
+    :class:`LocalClients`); otherwise one opened from ``settings`` (default: eltflow.toml of
+    the current directory). Local clients own their resources: call ``close()`` when done
+    (boto3 clients have it too).
     """
+    bound = _bound(service_name, settings)
+    if bound is not None:
+        return bound()
     if settings is None:
-        live = _live(service_name, None)
-        if live is not None:
-            return live()
         settings = load_settings()
     if aws_mode(settings):
         return boto3_client(service_name, settings)
-    live = _live(service_name, settings.state_url)
-    if live is not None:
-        return live()
     factory = LOCAL_CLIENTS.get(service_name)
     if factory is None:
         raise ConfigError(

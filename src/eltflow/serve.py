@@ -175,7 +175,7 @@ class Server:
         project runs against real AWS, where handlers must reach AWS itself)."""
         from eltflow.aws import aws_mode
 
-        runner = self.app.services.get("lambda")
+        runner = self.app.lambdas
         if runner is None or (self.app.settings is not None and aws_mode(self.app.settings)):
             return
         region = runner.settings.region

@@ -449,7 +449,8 @@ def test_start_form_rejects_bad_json_then_opens_the_new_execution(
 
 
 def test_jobs_page_resets_a_stuck_job(console: Console, screen: Screen) -> None:
-    console.app.services["dynamodb"].call(
+    assert console.app.items is not None
+    console.app.items.call(
         "PutItem",
         {
             "TableName": "JobAudit",
@@ -467,7 +468,8 @@ def test_jobs_page_resets_a_stuck_job(console: Console, screen: Screen) -> None:
     screen.accept_next_dialog()
     screen.page.locator('button[data-job="101"]').click()
     expect(jobs).to_contain_text("Ready")
-    item = console.app.services["dynamodb"].call(
+    assert console.app.items is not None
+    item = console.app.items.call(
         "GetItem", {"TableName": "JobAudit", "Key": {"JobID": {"S": "101"}}}
     )
     assert item["Item"]["JobState"] == {"S": "Ready"}
@@ -532,12 +534,13 @@ class Reference:
     def sql(self, *statements: str) -> None:
         from eltflow.pipelines.reference.project import run_batch
 
-        run_batch(self.app.services["redshift-data"], self.config, list(statements))
+        run_batch(self.app.dataapi, self.config, list(statements))
 
     def job(self) -> dict[str, Any]:
         from eltflow.pipelines import jobs
 
-        rows = jobs.list_jobs(self.app.services["dynamodb"])
+        assert self.app.items is not None
+        rows = jobs.list_jobs(self.app.items)
         return next(j for j in rows if str(j.get("JobID")) == self.config.job_id)
 
 
@@ -688,7 +691,8 @@ def test_reference_pipeline_from_the_console(
 
     # 4. A crashed run left the job Running with a live lease: a new run skips it; the jobs
     # page resets it to Ready.
-    reference.app.services["dynamodb"].call(
+    assert reference.app.items is not None
+    reference.app.items.call(
         "UpdateItem",
         {
             "TableName": reference.config.audit_table,

@@ -9,11 +9,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eltflow.errors import EltflowError
 from eltflow.runtime import arns
-from eltflow.types import JSON, JSONObject
+from eltflow.types import JSON, AwsApi, JSONObject
+
+if TYPE_CHECKING:
+    from eltflow.app import App
+    from eltflow.pipelines.jobs import JobsService
 
 
 class InvalidRequest(EltflowError):
@@ -41,29 +45,39 @@ def int_param(call: Call, key: str, default: int, *, lo: int = 1, hi: int = 1000
     return value
 
 
-def _str(body: Mapping[str, Any], key: str, *, required: bool = False) -> str | None:
+def _str(body: Mapping[str, Any], key: str) -> str | None:
     value = body.get(key)
     if value is None:
-        if required:
-            raise InvalidRequest(f"body field {key!r} is required")
         return None
     if not isinstance(value, str):
         raise InvalidRequest(f"body field {key!r} must be a string")
     return value
 
 
+def _required_str(body: Mapping[str, Any], key: str) -> str:
+    value = _str(body, key)
+    if value is None:
+        raise InvalidRequest(f"body field {key!r} is required")
+    return value
+
+
+def _objects(value: JSON) -> list[JSONObject]:
+    """The objects of a JSON list from a service response (empty when absent)."""
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 # -- state machines -------------------------------------------------------------------------
 
 
-def list_machines(app: Any, call: Call) -> JSON:
+def list_machines(app: App, call: Call) -> JSON:
     out: JSONObject = app.service.list_state_machines(
         max_results=int_param(call, "maxResults", 100), next_token=call.query.get("nextToken")
     )
     return out
 
 
-def create_machine(app: Any, call: Call) -> JSON:
-    name = _str(call.body, "name", required=True)
+def create_machine(app: App, call: Call) -> JSON:
+    name = _required_str(call.body, "name")
     definition = call.body.get("definition")
     if not isinstance(definition, str | dict):
         raise InvalidRequest("body field 'definition' must be a JSON string or object")
@@ -71,19 +85,19 @@ def create_machine(app: Any, call: Call) -> JSON:
     return out
 
 
-def describe_machine(app: Any, call: Call) -> JSON:
+def describe_machine(app: App, call: Call) -> JSON:
     arn = arns.machine_arn(call.path["name"])
     out: JSONObject = dict(app.service.describe_state_machine(state_machine_arn=arn))
     listed = app.service.list_state_machine_versions(state_machine_arn=arn)
-    versions: list[Any] = []
-    for v in listed.get("stateMachineVersions", []):
+    versions: list[JSON] = []
+    for v in _objects(listed.get("stateMachineVersions")):
         # The console shows the version number; AWS only gives it as the ARN's last part.
         versions.append({**v, "version": int(str(v["stateMachineVersionArn"]).rsplit(":", 1)[1])})
     out["versions"] = versions
     return out
 
 
-def delete_machine(app: Any, call: Call) -> JSON:
+def delete_machine(app: App, call: Call) -> JSON:
     arn = arns.machine_arn(call.path["name"])
     out: JSONObject = app.service.delete_state_machine(state_machine_arn=arn)
     return out
@@ -92,7 +106,7 @@ def delete_machine(app: Any, call: Call) -> JSON:
 # -- executions -----------------------------------------------------------------------------
 
 
-def start_execution(app: Any, call: Call) -> JSON:
+def start_execution(app: App, call: Call) -> JSON:
     raw_input = call.body.get("input", "{}")
     if not isinstance(raw_input, str):
         raw_input = json.dumps(raw_input)
@@ -104,7 +118,7 @@ def start_execution(app: Any, call: Call) -> JSON:
     return out
 
 
-def list_executions(app: Any, call: Call) -> JSON:
+def list_executions(app: App, call: Call) -> JSON:
     machine = call.query.get("stateMachine") or None
     out: JSONObject = app.service.list_executions(
         state_machine_arn=arns.machine_arn(machine) if machine else None,
@@ -115,12 +129,12 @@ def list_executions(app: Any, call: Call) -> JSON:
     return out
 
 
-def describe_execution(app: Any, call: Call) -> JSON:
+def describe_execution(app: App, call: Call) -> JSON:
     out: JSONObject = app.service.describe_execution(execution_arn=call.path["arn"])
     return out
 
 
-def execution_history(app: Any, call: Call) -> JSON:
+def execution_history(app: App, call: Call) -> JSON:
     out: JSONObject = app.service.get_execution_history(
         execution_arn=call.path["arn"],
         max_results=int_param(call, "maxResults", 1000, hi=25000),
@@ -130,7 +144,7 @@ def execution_history(app: Any, call: Call) -> JSON:
     return out
 
 
-def execution_definition(app: Any, call: Call) -> JSON:
+def execution_definition(app: App, call: Call) -> JSON:
     described: JSONObject = app.service.describe_state_machine_for_execution(
         execution_arn=call.path["arn"]
     )
@@ -140,7 +154,7 @@ def execution_definition(app: Any, call: Call) -> JSON:
     return out
 
 
-def stop_execution(app: Any, call: Call) -> JSON:
+def stop_execution(app: App, call: Call) -> JSON:
     out: JSONObject = app.service.stop_execution(
         execution_arn=call.path["arn"],
         error=_str(call.body, "error"),
@@ -149,7 +163,7 @@ def stop_execution(app: Any, call: Call) -> JSON:
     return out
 
 
-def redrive_execution(app: Any, call: Call) -> JSON:
+def redrive_execution(app: App, call: Call) -> JSON:
     out: JSONObject = app.service.redrive_execution(
         execution_arn=call.path["arn"], client_token=_str(call.body, "clientToken")
     )
@@ -159,49 +173,50 @@ def redrive_execution(app: Any, call: Call) -> JSON:
 # -- jobs, item tables, statements, topics, schedules ------------------------------------------
 
 
-def _service(app: Any, name: str) -> Any:
-    service = app.services.get(name)
+def _service(service: AwsApi | None, name: str) -> AwsApi:
     if service is None:
         raise InvalidRequest(f"the {name} service is not configured in this eltflow app")
     return service
 
 
-def _jobs(app: Any) -> Any:
+def _jobs(app: App) -> JobsService:
     if app.jobs is None:
         raise InvalidRequest("the dynamodb service is not configured in this eltflow app")
     return app.jobs
 
 
-def list_jobs(app: Any, call: Call) -> JSON:
+def list_jobs(app: App, call: Call) -> JSON:
     jobs = _jobs(app)
-    return {"jobs": jobs.jobs(), "runs": jobs.runs()}
+    listed: list[JSON] = [*jobs.jobs()]
+    runs: list[JSON] = [*jobs.runs()]
+    return {"jobs": listed, "runs": runs}
 
 
-def reset_job(app: Any, call: Call) -> JSON:
+def reset_job(app: App, call: Call) -> JSON:
     out: JSONObject = _jobs(app).reset(call.path["table"], call.path["job_id"])
     return out
 
 
-def list_tables(app: Any, call: Call) -> JSON:
-    out: JSONObject = _service(app, "dynamodb").call("ListTables", {})
+def list_tables(app: App, call: Call) -> JSON:
+    out: JSONObject = _service(app.items, "dynamodb").call("ListTables", {})
     return out
 
 
-def scan_table(app: Any, call: Call) -> JSON:
+def scan_table(app: App, call: Call) -> JSON:
     limit = int_param(call, "limit", 100)
     request: dict[str, Any] = {"TableName": call.path["table"], "Limit": limit}
-    out: JSONObject = _service(app, "dynamodb").call("Scan", request)
+    out: JSONObject = _service(app.items, "dynamodb").call("Scan", request)
     return out
 
 
-def list_statements(app: Any, call: Call) -> JSON:
+def list_statements(app: App, call: Call) -> JSON:
     request: dict[str, Any] = {"MaxResults": int_param(call, "maxResults", 100)}
     if call.query.get("status"):
         request["Status"] = call.query["status"]
-    out: JSONObject = _service(app, "redshift-data").call("ListStatements", request)
+    out: JSONObject = _service(app.dataapi, "redshift-data").call("ListStatements", request)
     return out
 
 
-def list_topics(app: Any, call: Call) -> JSON:
-    out: JSONObject = _service(app, "sns").call("ListTopics", {})
+def list_topics(app: App, call: Call) -> JSON:
+    out: JSONObject = _service(app.topics, "sns").call("ListTopics", {})
     return out

@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
@@ -35,6 +35,9 @@ from eltflow.endpoint import contract
 from eltflow.endpoint.wire import WireError, json_error
 from eltflow.errors import AwsApiError
 
+if TYPE_CHECKING:
+    from eltflow.app import App
+
 PREFIX = "/2015-03-31/functions"
 _INVOKE = re.compile(r"^/2015-03-31/functions/([^/]+)/invocations/?$")
 _FUNCTION = re.compile(r"^/2015-03-31/functions/([^/]+)/?$")
@@ -42,7 +45,7 @@ _FUNCTIONS = re.compile(r"^/2015-03-31/functions/?$")
 CONTENT_TYPE = "application/json"
 
 
-async def handle(app: Any, request: Request, body: bytes, rid: str) -> Response:
+async def handle(app: App, request: Request, body: bytes, rid: str) -> Response:
     path = request.url.path
     if request.method == "GET" and (_FUNCTION.match(path) or _FUNCTIONS.match(path)):
         try:
@@ -76,7 +79,7 @@ async def handle(app: Any, request: Request, body: bytes, rid: str) -> Response:
         return json_error(WireError(e.code, e.message, status), CONTENT_TYPE, rid)
 
 
-def _invoke(app: Any, request: Request, name: str, body: bytes, rid: str) -> Response:
+def _invoke(app: App, request: Request, name: str, body: bytes, rid: str) -> Response:
     runner = _runner(app, name)
     kind = request.headers.get("x-amz-invocation-type") or "RequestResponse"
     if kind not in ("RequestResponse", "Event", "DryRun"):
@@ -111,8 +114,8 @@ def _invoke(app: Any, request: Request, name: str, body: bytes, rid: str) -> Res
     )
 
 
-def _runner(app: Any, name: str = "") -> Any:
-    runner = getattr(app, "services", {}).get("lambda")
+def _runner(app: App, name: str = "") -> Any:
+    runner = app.lambdas
     if runner is None:
         raise AwsApiError(
             "ResourceNotFoundException",
@@ -121,7 +124,7 @@ def _runner(app: Any, name: str = "") -> Any:
     return runner
 
 
-def _read(app: Any, request: Request) -> dict[str, Any]:
+def _read(app: App, request: Request) -> dict[str, Any]:
     match = _FUNCTION.match(request.url.path)
     if match is not None:
         name = unquote(match.group(1))
@@ -130,7 +133,7 @@ def _read(app: Any, request: Request) -> dict[str, Any]:
             "Configuration": configuration(runner, runner.function(name)),
             "Code": {"RepositoryType": "S3"},
         }
-    runner = getattr(app, "services", {}).get("lambda")
+    runner = app.lambdas
     specs = [] if runner is None else sorted(runner.settings.functions.values(), key=_name)
     marker = request.query_params.get("Marker") or ""
     try:

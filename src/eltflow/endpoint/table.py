@@ -17,12 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eltflow.endpoint import states
 from eltflow.errors import AwsApiError
+from eltflow.types import AwsApi
 
-Call = Callable[[Any, str, dict[str, Any]], Mapping[str, Any]]
+if TYPE_CHECKING:
+    from eltflow.app import App
+
+Call = Callable[["App", str, dict[str, Any]], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -35,16 +39,17 @@ class Api:
     call: Call
 
 
-def _states(app: Any, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
+def _states(app: App, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
     return states.OPERATIONS[operation](app, params)
 
 
-def _service(name: str) -> Call:
-    """Calls ``app.services[name].call(operation, params)``: the local services take and
-    return the JSON wire shapes (base64 blobs, typed attribute values) themselves."""
+def _service(name: str, pick: Callable[[App], AwsApi | None]) -> Call:
+    """Calls ``pick(app).call(operation, params)`` (the app's service for API ``name``): the
+    local services take and return the JSON wire shapes (base64 blobs, typed attribute
+    values) themselves."""
 
-    def call(app: Any, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
-        service = getattr(app, "services", {}).get(name)
+    def call(app: App, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
+        service = pick(app)
         if service is None:
             raise AwsApiError(
                 "UnknownOperationException",
@@ -95,11 +100,15 @@ SNS_OPERATIONS = frozenset(
 # X-Amz-Target prefix -> API (JSON protocols).
 JSON_APIS: dict[str, Api] = {
     "AWSStepFunctions": Api("stepfunctions", frozenset(states.OPERATIONS), _states),
-    "RedshiftData": Api("redshift-data", DATA_API_OPERATIONS, _service("redshift-data")),
-    "DynamoDB_20120810": Api("dynamodb", DYNAMODB_OPERATIONS, _service("dynamodb")),
+    "RedshiftData": Api(
+        "redshift-data", DATA_API_OPERATIONS, _service("redshift-data", lambda app: app.dataapi)
+    ),
+    "DynamoDB_20120810": Api(
+        "dynamodb", DYNAMODB_OPERATIONS, _service("dynamodb", lambda app: app.items)
+    ),
 }
 
 # SigV4 service name -> API (query protocol).
 QUERY_APIS: dict[str, Api] = {
-    "sns": Api("sns", SNS_OPERATIONS, _service("sns")),
+    "sns": Api("sns", SNS_OPERATIONS, _service("sns", lambda app: app.topics)),
 }

@@ -9,10 +9,10 @@ never the store or the engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from eltflow.clock import Clock, SystemClock
 from eltflow.types import JSON
@@ -27,8 +27,6 @@ class TaskRequest:
     task_token: str | None = None
     deadline: datetime | None = None  # from TimeoutSeconds; None = no limit
     clock: Clock = field(default_factory=SystemClock)
-    # Runtime-provided services (data API, item tables, topics...) keyed by name.
-    services: Mapping[str, Any] = field(default_factory=dict)
     # Durable scratch for integrations that submit-then-poll: what was recorded for this task
     # before a crash (e.g. a Data API statement id), so a resumed task re-attaches.
     checkpoint: Callable[[JSON], None] | None = None

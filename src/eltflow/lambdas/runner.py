@@ -23,16 +23,22 @@ import threading
 import time
 import traceback
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from eltflow.config import Settings
 from eltflow.errors import AwsApiError, EltflowError
 from eltflow.lambdas.config import FunctionSpec, LambdaSettings, parse_function_name
 from eltflow.lambdas.context import LambdaContext
 from eltflow.lambdas.functions import FunctionStore
 from eltflow.store.db import Database
 from eltflow.types import JSON
+
+Scope = Callable[[], AbstractContextManager[object]]
+"""Entered around a handler call: ``with scope(): handler(event, context)``."""
 
 
 class InvocationTimeout(EltflowError):
@@ -154,9 +160,17 @@ def run_handler(
 class LambdaRunner:
     """The local Lambda service: ``invoke(function_name, payload)``."""
 
-    def __init__(self, settings: LambdaSettings, functions: FunctionStore | None = None) -> None:
+    def __init__(
+        self,
+        settings: LambdaSettings,
+        functions: FunctionStore | None = None,
+        scope: Scope | None = None,
+    ) -> None:
         self.settings = settings
         self.functions = functions  # functions recorded in the store (created by stacks)
+        # Entered around each handler call run in this process (thread isolation): the
+        # composition root binds the app's local AWS clients there, per invocation.
+        self._scope = scope
         self._lock = threading.Lock()
         self._pool: cf.Executor | None = None
         self._environment: dict[str, str] = {}
@@ -213,7 +227,7 @@ class LambdaRunner:
             "memory_limit_in_mb": spec.memory_mb,
             "remaining": wait,
         }
-        future = self._executor().submit(run_handler, spec.handler, payload, fields, _code(spec))
+        future = self._submit(spec.handler, payload, fields, _code(spec))
         try:
             status, result = future.result(timeout=wait)
         except cf.TimeoutError:
@@ -264,8 +278,22 @@ class LambdaRunner:
             "memory_limit_in_mb": spec.memory_mb,
             "remaining": spec.timeout_seconds,
         }
-        self._executor().submit(run_handler, spec.handler, payload, fields, _code(spec))
+        self._submit(spec.handler, payload, fields, _code(spec))
         return rid
+
+    def _submit(
+        self,
+        handler: str,
+        payload: JSON,
+        fields: dict[str, Any],
+        code: tuple[str, dict[str, str]] | None,
+    ) -> cf.Future[tuple[str, JSON]]:
+        executor = self._executor()
+        if self._scope is None or self.settings.isolation == "process":
+            # A handler process has its own globals: it reaches services through its
+            # environment (AWS_ENDPOINT_URL under ``eltflow serve``) or its own eltflow.toml.
+            return executor.submit(run_handler, handler, payload, fields, code)
+        return executor.submit(_run_scoped, self._scope, handler, payload, fields, code)
 
     def _abandon(self, future: cf.Future[Any]) -> None:
         """A timed-out handler: threads cannot be stopped (the result is ignored); a process
@@ -290,6 +318,17 @@ class LambdaRunner:
             pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _run_scoped(
+    scope: Scope,
+    handler: str,
+    event: JSON,
+    context_fields: dict[str, Any],
+    code: tuple[str, dict[str, str]] | None,
+) -> tuple[str, JSON]:
+    with scope():
+        return run_handler(handler, event, context_fields, code)
+
+
 def _set_environment(environment: dict[str, str]) -> None:
     """A handler process's initializer (module-level so spawn can pickle it)."""
     import os
@@ -309,9 +348,13 @@ def _code(spec: FunctionSpec) -> tuple[str, dict[str, str]] | None:
     return spec.code_dir, environment
 
 
-def build_lambdas(settings: Any, db: Database | None = None) -> LambdaRunner:
+def build_lambdas(
+    settings: Settings, db: Database | None = None, scope: Scope | None = None
+) -> LambdaRunner:
     """The local Lambda service from ``[lambda]`` in eltflow.toml (for the composition root);
-    with ``db`` (migrated), functions recorded in the store are found too."""
+    with ``db`` (migrated), functions recorded in the store are found too; ``scope`` is
+    entered around each handler call (see :class:`LambdaRunner`)."""
     from eltflow.lambdas.config import lambda_settings
 
-    return LambdaRunner(lambda_settings(settings), FunctionStore(db) if db is not None else None)
+    functions = FunctionStore(db) if db is not None else None
+    return LambdaRunner(lambda_settings(settings), functions, scope)

@@ -11,19 +11,19 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from eltflow.clock import Clock
 from eltflow.errors import AwsApiError, EltflowError
+from eltflow.types import JSON, AwsApi, JSONObject
 
 JOB_KEY = "JobID"
 
 
-class AwsShaped(Protocol):
-    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
+AwsShaped = AwsApi  # the local services or a boto3 client behind Boto3Service
 
 
-def plain(value: Mapping[str, Any]) -> Any:
+def plain(value: Mapping[str, Any]) -> JSON:
     """A DynamoDB attribute value as plain JSON (``{"S": "x"}`` -> ``"x"``)."""
     (kind, raw), *_ = value.items()
     if kind == "N":
@@ -34,7 +34,8 @@ def plain(value: Mapping[str, Any]) -> Any:
         return [plain(v) for v in raw]
     if kind == "NULL":
         return None
-    return raw
+    text: str | bool = raw  # S, B (base64 text) or BOOL
+    return text
 
 
 def audit_tables(dynamodb: AwsShaped) -> list[str]:
@@ -48,14 +49,14 @@ def audit_tables(dynamodb: AwsShaped) -> list[str]:
     return out
 
 
-def list_jobs(dynamodb: AwsShaped) -> list[dict[str, Any]]:
-    jobs = []
+def list_jobs(dynamodb: AwsShaped) -> list[JSONObject]:
+    jobs: list[JSONObject] = []
     for table in audit_tables(dynamodb):
         for item in dynamodb.call("Scan", {"TableName": table}).get("Items", []):
             row = {k: plain(v) for k, v in item.items()}
             row["table"] = table
             jobs.append(row)
-    return sorted(jobs, key=lambda j: (j["table"], str(j.get(JOB_KEY))))
+    return sorted(jobs, key=lambda j: (str(j["table"]), str(j.get(JOB_KEY))))
 
 
 def create_job(dynamodb: AwsShaped, table: str, job_id: str) -> bool:
@@ -76,7 +77,7 @@ def create_job(dynamodb: AwsShaped, table: str, job_id: str) -> bool:
     return True
 
 
-def reset_job(dynamodb: AwsShaped, table: str, job_id: str, now: datetime) -> dict[str, Any]:
+def reset_job(dynamodb: AwsShaped, table: str, job_id: str, now: datetime) -> JSONObject:
     """Force the job back to Ready (the manual repair after a crash or a failed run)."""
     try:
         out = dynamodb.call(
@@ -124,7 +125,7 @@ def wait_statement(dataapi: AwsShaped, sid: str, timeout: float) -> dict[str, An
 
 def query(
     dataapi: AwsShaped, sql: str, *, cluster: str, database: str, timeout: float = 30.0
-) -> list[dict[str, Any]]:
+) -> list[JSONObject]:
     """Run one read-only statement through the Data API and return its rows as dicts."""
     sid = dataapi.call(
         "ExecuteStatement", {"Sql": sql, "ClusterIdentifier": cluster, "Database": database}
@@ -132,7 +133,7 @@ def query(
     desc = wait_statement(dataapi, sid, timeout)
     if not desc.get("HasResultSet"):
         return []
-    rows: list[dict[str, Any]] = []
+    rows: list[JSONObject] = []
     token: str | None = None
     while True:
         req: dict[str, Any] = {"Id": sid}
@@ -147,11 +148,12 @@ def query(
             return rows
 
 
-def _field(field: Mapping[str, Any]) -> Any:
+def _field(field: Mapping[str, Any]) -> JSON:
     if field.get("isNull"):
         return None
     (_, value), *_ = field.items()
-    return value
+    scalar: str | int | float | bool = value  # stringValue, longValue, doubleValue...
+    return scalar
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,13 +180,13 @@ class JobsService:
     history: RunHistory | None
     clock: Clock
 
-    def jobs(self) -> list[dict[str, Any]]:
+    def jobs(self) -> list[JSONObject]:
         return list_jobs(self.dynamodb)
 
-    def reset(self, table: str, job_id: str) -> dict[str, Any]:
+    def reset(self, table: str, job_id: str) -> JSONObject:
         return reset_job(self.dynamodb, table, job_id, self.clock.now())
 
-    def runs(self, timeout: float = 10.0) -> list[dict[str, Any]]:
+    def runs(self, timeout: float = 10.0) -> list[JSONObject]:
         """The newest runs; none before the pipeline has created its run-history table.
 
         Whether the table exists is asked of the catalog (ListTables) instead of inferred from

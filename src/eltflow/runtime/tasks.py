@@ -8,9 +8,8 @@ task's checkpoint, for integrations that submit-then-poll and re-attach after a 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 
 from eltflow.clock import Clock
 from eltflow.errors import StatesError
@@ -37,7 +36,6 @@ def run_task(
     clock: Clock,
     execution_arn: str,
     task: TaskRow,
-    services: Mapping[str, Any],
 ) -> TaskSucceeded | TaskFailed:
     integration = registry.resolve(task.resource)
     if integration is None:
@@ -59,7 +57,6 @@ def run_task(
         task_token=task.task_token,
         deadline=now + timedelta(seconds=task.timeout_seconds) if task.timeout_seconds else None,
         clock=clock,
-        services=services,
         checkpoint=checkpoint,
         recorded=json.loads(task.checkpoint) if task.checkpoint else None,
     )

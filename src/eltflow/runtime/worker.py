@@ -20,11 +20,11 @@ import logging
 import random
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from eltflow.clock import Clock, VirtualClock
 from eltflow.errors import EltflowError, StoreError
@@ -45,9 +45,6 @@ class WorkerHost(Protocol):
     engine: Engine
     registry: Registry
     clock: Clock
-
-    @property
-    def services(self) -> Mapping[str, Any]: ...
 
 
 @dataclass
@@ -287,7 +284,6 @@ class Worker:
                 clock=self.app.clock,
                 execution_arn=held.arn,
                 task=task,
-                services=self.app.services,
             )
             self._inflight[future] = (execution_id, task.task_id)
         if not held.tasks:

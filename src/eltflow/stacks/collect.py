@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 def snapshot(app: App) -> Snapshot:
     return Snapshot(
         machines=tuple(_machines(app)),
-        tables=tuple(_tables(app.services.get("dynamodb"))),
-        topics=tuple(_topics(app.services.get("sns"))),
-        functions=tuple(_functions(app.services.get("lambda"))),
+        tables=tuple(_tables(app.items)),
+        topics=tuple(_topics(app.topics)),
+        functions=tuple(_functions(app.lambdas)),
         schedules=tuple(_schedules(app)),
     )
 

@@ -18,13 +18,12 @@ def stacks_for(app: App) -> Stacks:
     data_dir = app.settings.data_dir if app.settings is not None else None
     from eltflow.scheduler.store import ScheduleStore
 
-    runner = app.services.get("lambda")
     services = Services(
         states=app.service,
-        dynamodb=app.services.get("dynamodb"),
-        sns=app.services.get("sns"),
-        lambdas=getattr(runner, "functions", None),
-        lambda_runner=runner,
+        dynamodb=app.items,
+        sns=app.topics,
+        lambdas=app.lambdas.functions if app.lambdas is not None else None,
+        lambda_runner=app.lambdas,
         schedules=ScheduleStore(app.db),
         data_dir=data_dir,
         clock=app.clock,

@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 
-from eltflow.app import register_items_lambda_sns
+from eltflow.app import build_app
 from eltflow.config import load_settings
-from eltflow.integrations.base import Registry
+from eltflow.items.service import DynamoDB
+from eltflow.notify.topics import Topics
 from eltflow.runtime.local import execute
-from eltflow.store.db import Database
-from eltflow.store.migrate import migrate
 
 HANDLERS = str(Path(__file__).resolve().parents[2] / "unit" / "lambdas")
 
@@ -171,11 +170,9 @@ subscriptions = [{{ protocol = "http", endpoint = "{url}" }}]
         "utf-8",
     )
     settings = load_settings(tmp_path, environ={"ELTFLOW_STATE": store_url})
-    db = Database(settings.state_url)
-    migrate(db)
-    registry = Registry()
-    services = register_items_lambda_sns(registry, settings, db)
-    items, runner, topics = services["dynamodb"], services["lambda"], services["sns"]
+    app = build_app(settings)
+    items, topics, registry = app.items, app.topics, app.registry
+    assert isinstance(items, DynamoDB) and isinstance(topics, Topics)
     try:
         items.put_item(
             {"TableName": "JobAudit", "Item": {"JobID": {"S": "101"}, "JobState": {"S": "Ready"}}}
@@ -212,6 +209,5 @@ subscriptions = [{{ protocol = "http", endpoint = "{url}" }}]
         statuses = [r["status"] for r in topics.deliveries()]
         assert statuses == ["delivered", "delivered"]
     finally:
-        runner.close()
-        db.close()
+        app.close()
     assert sys.modules.get("lambda_e2e_handlers") is not None

@@ -41,8 +41,9 @@ class Project:
     dir: Path
 
     def sql(self, text: str) -> list[dict[str, Any]]:
+        assert self.app.dataapi is not None
         return jobs.query(
-            self.app.services["redshift-data"],
+            self.app.dataapi,
             text,
             cluster=self.config.cluster,
             database=self.config.database,
@@ -79,10 +80,9 @@ class Project:
         return events
 
     def job(self) -> dict[str, Any]:
+        assert self.app.items is not None
         rows = [
-            j
-            for j in jobs.list_jobs(self.app.services["dynamodb"])
-            if str(j.get("JobID")) == self.config.job_id
+            j for j in jobs.list_jobs(self.app.items) if str(j.get("JobID")) == self.config.job_id
         ]
         return rows[0]
 
@@ -171,7 +171,8 @@ def _dims_no_ts(project: Project) -> tuple[list[dict[str, Any]], ...]:
 
 def test_a_run_while_the_lock_is_held_ends_quietly_and_is_recorded(project: Project) -> None:
     # Another run holds the lock with a live lease.
-    project.app.services["dynamodb"].call(
+    assert project.app.items is not None
+    project.app.items.call(
         "UpdateItem",
         {
             "TableName": project.config.audit_table,
@@ -298,7 +299,7 @@ def test_fact_failure_is_recorded_notified_and_redrive_completes_it(project: Pro
     project.run()
     fact_before = _fact(project)
     run_batch(
-        project.app.services["redshift-data"],
+        project.app.dataapi,
         project.config,
         ["ALTER TABLE staging.orders RENAME TO orders_missing"],
     )
@@ -316,7 +317,7 @@ def test_fact_failure_is_recorded_notified_and_redrive_completes_it(project: Pro
     assert project.run_history(2) == ["SUCCEEDED", "FAILED"]
 
     run_batch(
-        project.app.services["redshift-data"],
+        project.app.dataapi,
         project.config,
         ["ALTER TABLE staging.orders_missing RENAME TO orders"],
     )

@@ -39,15 +39,16 @@ class Project:
     dir: Path
 
     def sql(self, text: str) -> list[dict[str, Any]]:
+        assert self.app.dataapi is not None
         return jobs.query(
-            self.app.services["redshift-data"],
+            self.app.dataapi,
             text,
             cluster=self.config.cluster,
             database=self.config.database,
         )
 
     def execute(self, text: str, **params: str) -> dict[str, Any]:
-        return warehouse_lock.execute(self.app.services["redshift-data"], self.config, text, params)
+        return warehouse_lock.execute(self.app.dataapi, self.config, text, params)
 
     def start(self, name: str, machine_arn: str | None = None) -> str:
         out = self.app.service.start_execution(
@@ -82,7 +83,7 @@ class Project:
         ]
 
     def row(self) -> dict[str, Any]:
-        row = warehouse_lock.lock_row(self.app.services["redshift-data"], self.config)
+        row = warehouse_lock.lock_row(self.app.dataapi, self.config)
         assert row is not None
         return row
 
@@ -206,7 +207,8 @@ def test_acquire_lock_is_idempotent_across_a_crash(project: Project) -> None:
     resource = "arn:aws:states:::aws-sdk:redshiftdata:executeStatement"
     real = project.app.registry.resolve(resource)
     assert real is not None
-    dataapi = project.app.services["redshift-data"]
+    dataapi = project.app.dataapi
+    assert dataapi is not None
 
     def update_then_die(request: TaskRequest) -> JSON:
         if request.state_name != "AcquireLock":
@@ -258,7 +260,7 @@ def test_twenty_concurrent_starts_load_exactly_once(project: Project) -> None:
 
 
 def test_a_fact_failure_marks_the_row_failed_and_notifies(project: Project) -> None:
-    dataapi = project.app.services["redshift-data"]
+    dataapi = project.app.dataapi
     reference_project.run_batch(
         dataapi, project.config, ["ALTER TABLE staging.orders RENAME TO orders_missing"]
     )

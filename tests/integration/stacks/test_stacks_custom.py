@@ -72,9 +72,8 @@ def test_custom_resource_lifecycle(app: App, tmp_path: Path) -> None:
         "Greeting": "hello world",
         "Physical": "greeter-world",
     }
-    assert (
-        app.services["sns"].call("ListTopics", {})["Topics"][0]["TopicArn"].endswith(":hello-world")
-    )
+    assert app.topics is not None
+    assert app.topics.call("ListTopics", {})["Topics"][0]["TopicArn"].endswith(":hello-world")
     # An update that returns a new physical id: the old one gets a Delete.
     stacks.deploy("custom", load_template(TEMPLATE), {"Who": "you"})
     stacks.delete("custom")
@@ -97,4 +96,5 @@ def test_failed_custom_resource_rolls_the_stack_back(app: App, tmp_path: Path) -
         "Received response status [FAILED] from custom resource. Message returned: nobody to greet"
         in e.value.reason
     )
-    assert app.services["lambda"].functions.all() == []  # the function was rolled back too
+    assert app.lambdas is not None and app.lambdas.functions is not None
+    assert app.lambdas.functions.all() == []  # the function was rolled back too

@@ -116,7 +116,8 @@ def test_deploy_then_run_the_deployed_machine(app: App, stacks: Stacks) -> None:
     assert result.created and result.stack.status == "CREATE_COMPLETE"
     assert [c.logical_id for c in result.changes] == ["AuditTable", "MachineRole", "Machine"]
     outputs = _outputs(stacks, "etl")
-    table = app.services["dynamodb"].call("ListTables", {})["TableNames"]
+    assert app.items is not None
+    table = app.items.call("ListTables", {})["TableNames"]
     assert len(table) == 1 and table[0].startswith("etl-AuditTable-")
     assert outputs["TableArn"].endswith(f":table/{table[0]}")
 
@@ -145,9 +146,8 @@ def test_redeploy_updates_only_what_changed_and_keeps_items(app: App, stacks: St
     assert _outputs(stacks, "etl") == outputs  # same machine, same table
     # The table kept the first run's item; the new machine version writes the new prefix.
     table = outputs["TableArn"].rsplit("/", 1)[-1]
-    kept = app.services["dynamodb"].call(
-        "GetItem", {"TableName": table, "Key": {"JobID": {"S": "1"}}}
-    )
+    assert app.items is not None
+    kept = app.items.call("GetItem", {"TableName": table, "Key": {"JobID": {"S": "1"}}})
     assert kept["Item"]["Kind"] == {"S": "job"}
     second = _run(app, outputs["MachineArn"], "2")
     assert json.loads(str(second["output"]))["Kind"] == {"S": "nightly"}
@@ -167,7 +167,8 @@ def test_key_schema_change_replaces_the_table(app: App, stacks: Stacks) -> None:
     result = stacks.deploy("etl", load_template(changed))
     actions = {c.logical_id: c.action for c in result.changes}
     assert actions["AuditTable"] == "Replace" and actions["Machine"] == "Modify"
-    tables = app.services["dynamodb"].call("ListTables", {})["TableNames"]
+    assert app.items is not None
+    tables = app.items.call("ListTables", {})["TableNames"]
     assert old_table not in tables and len(tables) == 1
 
 
@@ -177,7 +178,8 @@ def test_failed_create_rolls_back_everything(app: App, stacks: Stacks) -> None:
         stacks.deploy("etl", load_template(bad))
     assert e.value.status == "ROLLBACK_COMPLETE"
     assert "Machine" in e.value.reason and "Missing" in e.value.reason
-    assert app.services["dynamodb"].call("ListTables", {})["TableNames"] == []
+    assert app.items is not None
+    assert app.items.call("ListTables", {})["TableNames"] == []
     stack = stacks.store.get("etl")
     assert stack is not None and stack.status == "ROLLBACK_COMPLETE"
     assert (
@@ -211,7 +213,8 @@ def test_failed_update_restores_the_previous_stack(app: App, stacks: Stacks) -> 
     after = stacks.store.get("etl")
     assert after is not None and after.status == "UPDATE_ROLLBACK_COMPLETE"
     assert after.resources == before.resources and after.template == before.template
-    assert app.services["sns"].call("ListTopics", {})["Topics"] == []
+    assert app.topics is not None
+    assert app.topics.call("ListTopics", {})["Topics"] == []
     # The stack can be updated again from there.
     assert (
         stacks.deploy("etl", load_template(TEMPLATE), {"JobPrefix": "x"}).stack.status
@@ -258,6 +261,7 @@ Outputs:
             load_template(TEMPLATE.replace("${AWS::StackName}-table-arn", "base-table-arn")),
         )
     assert stacks.delete("consumer") and stacks.delete("base") and stacks.delete("other")
-    assert app.services["sns"].call("ListTopics", {})["Topics"] == []
+    assert app.topics is not None
+    assert app.topics.call("ListTopics", {})["Topics"] == []
     assert app.service.list_state_machines()["stateMachines"] == []
     assert not stacks.delete("base")  # idempotent, as DeleteStack

@@ -165,8 +165,9 @@ def test_exported_template_deploys_back_to_the_same_project(exported: Path, tmp_
         assert result.stack.status == "CREATE_COMPLETE"
         described = app.service.describe_state_machine(state_machine_arn="elt")
         assert json.loads(str(described["definition"])) == DEFINITION
-        assert app.services["dynamodb"].call("ListTables", {})["TableNames"] == ["JobAudit"]
-        invoked = app.services["lambda"].invoke("Count", {"items": [1, 2]})
+        assert app.items is not None and app.lambdas is not None
+        assert app.items.call("ListTables", {})["TableNames"] == ["JobAudit"]
+        invoked = app.lambdas.invoke("Count", {"items": [1, 2]})
         assert invoked.payload == {"rows": 2}
     finally:
         app.close()

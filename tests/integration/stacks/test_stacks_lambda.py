@@ -95,7 +95,8 @@ def test_inline_function_runs_from_the_deployed_machine(app: App) -> None:
     assert json.loads(str(again["output"]))["message"] == "hi, you!"
 
     stacks.delete("fn")
-    assert app.services["lambda"].functions.get(outputs["Function"]) is None
+    assert app.lambdas is not None and app.lambdas.functions is not None
+    assert app.lambdas.functions.get(outputs["Function"]) is None
 
 
 def test_unsupported_code_locations_fail_the_stack(app: App) -> None:

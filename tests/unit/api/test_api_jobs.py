@@ -23,7 +23,8 @@ def app(tmp_path: Path) -> Iterator[App]:
 
 
 def test_list_and_reset_a_stuck_job(app: App) -> None:
-    dynamodb = app.services["dynamodb"]
+    dynamodb = app.items
+    assert dynamodb is not None
     dynamodb.call(
         "PutItem",
         {
@@ -61,7 +62,8 @@ def test_list_and_reset_a_stuck_job(app: App) -> None:
 def _sql(app: App, sql: str) -> None:
     from eltflow.pipelines.jobs import wait_statement
 
-    dataapi = app.services["redshift-data"]
+    dataapi = app.dataapi
+    assert dataapi is not None
     sid = dataapi.call(
         "ExecuteStatement", {"Sql": sql, "ClusterIdentifier": "eltflow-local", "Database": "dev"}
     )["Id"]

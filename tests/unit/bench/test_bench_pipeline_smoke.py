@@ -47,15 +47,16 @@ def test_direct_run_loads_what_the_pipeline_loads(tmp_path: Path) -> None:
     app = build_app(load_settings(project_dir, environ={}))
     try:
         config = ReferenceConfig()
+        assert app.dataapi is not None
         rows = jobs.query(
-            app.services["redshift-data"],
+            app.dataapi,
             "SELECT COUNT(*) AS n FROM public.fact_yearly_sale",
             cluster=config.cluster,
             database=config.database,
         )
     finally:
         app.close()
-    assert int(rows[0]["n"]) == result.fact_rows
+    assert int(str(rows[0]["n"])) == result.fact_rows
 
 
 def test_bad_arguments_are_refused(capsys: pytest.CaptureFixture[str]) -> None:

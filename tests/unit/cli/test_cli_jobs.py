@@ -16,7 +16,8 @@ def test_list_then_reset_a_stuck_job(tmp_path: Path, capsys: pytest.CaptureFixtu
     (tmp_path / "eltflow.toml").write_text('[tables.JobAudit]\npartition_key = "JobID"\n')
     app = build_app(load_settings(tmp_path, environ={}))
     try:
-        app.services["dynamodb"].call(
+        assert app.items is not None
+        app.items.call(
             "PutItem",
             {
                 "TableName": "JobAudit",

@@ -77,7 +77,7 @@ def run_demo(options: DemoOptions, build_app: AppFactory, out: Printer = print) 
             + (" (created)" if prepared["jobCreated"] else "")
         )
         out(f"      state machine {config.state_machine} ({prepared['stateMachineArn']})")
-        dataapi = app.services["redshift-data"]
+        dataapi = app.dataapi
         if options.fail_at == "fact":
             out("[--fail-at fact] hiding staging.orders so that the fact load fails")
             run_batch(dataapi, config, _BREAK)
@@ -102,7 +102,7 @@ def run_demo(options: DemoOptions, build_app: AppFactory, out: Printer = print) 
 
 
 def _job(app: Any, config: ReferenceConfig) -> dict[str, Any]:
-    for job in jobs.list_jobs(app.services["dynamodb"]):
+    for job in jobs.list_jobs(app.items):
         if job["table"] == config.audit_table and str(job.get("JobID")) == config.job_id:
             return job
     return {}
@@ -187,7 +187,7 @@ def _show_failure_and_redrive(
     if status != "FAILED":
         return status
     out("      repairing: restoring staging.orders, then redriving from the failed state")
-    run_batch(app.services["redshift-data"], config, _REPAIR)
+    run_batch(app.dataapi, config, _REPAIR)
     seen = len(app.service.get_execution_history(execution_arn=arn, max_results=25000)["events"])
     app.service.redrive_execution(execution_arn=arn)
     return _run_and_narrate(app, arn, out, seen)

@@ -93,9 +93,9 @@ def warehouse_url(directory: Any, settings: Settings, config: ReferenceConfig) -
 
 def prepare(app: Any, config: ReferenceConfig) -> dict[str, Any]:
     """Targets, the audit item (Ready), and the state machine (created or updated)."""
-    dataapi = app.services["redshift-data"]
+    dataapi = app.dataapi
     run_batch(dataapi, config, sql_statements("ddl.sql"))
-    created = jobs.create_job(app.services["dynamodb"], config.audit_table, config.job_id)
+    created = jobs.create_job(app.items, config.audit_table, config.job_id)
     text = definition("lambda", config)
     arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{config.state_machine}"
     try:
@@ -127,7 +127,7 @@ def counts(dataapi: Any, config: ReferenceConfig) -> dict[str, int]:
         .rstrip(";")
     )
     rows = jobs.query(dataapi, sql, cluster=config.cluster, database=config.database)
-    return {str(r["table_name"]): int(r["row_count"]) for r in rows}
+    return {str(r["table_name"]): int(str(r["row_count"])) for r in rows}
 
 
 Printer = Callable[[str], None]

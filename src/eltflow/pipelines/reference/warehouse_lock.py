@@ -60,7 +60,7 @@ def ensure_audit(dataapi: Any, config: ReferenceConfig) -> None:
 
 def prepare(app: Any, config: ReferenceConfig) -> dict[str, Any]:
     """Targets, the audit table and row, and the state machine (created or updated)."""
-    dataapi = app.services["redshift-data"]
+    dataapi = app.dataapi
     run_batch(dataapi, config, sql_statements("ddl.sql"))
     ensure_audit(dataapi, config)
     text = definition(VARIANT, config)
