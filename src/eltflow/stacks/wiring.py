@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from eltflow.stacks.deploy import Stacks
 from eltflow.stacks.records import StackStore
 from eltflow.stacks.resources.base import Services
+from eltflow.stacks.service import CloudFormationService
 
 if TYPE_CHECKING:
     from eltflow.app import App
@@ -29,3 +30,8 @@ def stacks_for(app: App) -> Stacks:
         clock=app.clock,
     )
     return Stacks(StackStore(app.db), services, app.clock)
+
+
+def cloudformation_for(app: App) -> CloudFormationService:
+    """The CloudFormation API (AWS request/response dicts) over ``app``'s stacks."""
+    return CloudFormationService(stacks_for(app))

@@ -1,0 +1,209 @@
+"""The CloudFormation API over local stacks: AWS request dicts in, AWS response dicts out
+(``CreateStack``, ``UpdateStack``, ``DeleteStack``, ``DescribeStacks``, ``ListStacks``,
+``DescribeStackResources``, ``ListStackResources``, ``GetTemplate``, ``ValidateTemplate``,
+``ListExports``), for a wire protocol to serve unchanged.
+
+As in AWS, CreateStack and UpdateStack reject a bad template or bad parameters at once
+(``ValidationError``) and otherwise return the StackId; a failure while resources are made
+shows in the stack's status (``ROLLBACK_COMPLETE``...), not as an error of the call. Here the
+work is done before the call returns, so the first DescribeStacks already sees the outcome.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+from eltflow.errors import AwsApiError
+from eltflow.stacks.deploy import Stacks
+from eltflow.stacks.describe import describe_stack, stack_resources, stack_summary
+from eltflow.stacks.errors import DeployFailed, stack_missing
+from eltflow.stacks.records import StackRecord
+from eltflow.stacks.template import load_template
+from eltflow.types import JSON, JSONObject
+
+Request = dict[str, Any]
+
+
+def _parameters(request: Request, previous: StackRecord | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in request.get("Parameters") or []:
+        key = item.get("ParameterKey")
+        if not isinstance(key, str):
+            raise AwsApiError("ValidationError", "Parameters: every item needs a ParameterKey")
+        if item.get("UsePreviousValue"):
+            if previous is None or key not in previous.parameter_values():
+                raise AwsApiError(
+                    "ValidationError",
+                    f"Invalid input for parameter key {key}. Cannot specify "
+                    "usePreviousValue as true for a parameter key not in the previous template",
+                )
+            out[key] = previous.parameter_values()[key]
+        else:
+            out[key] = str(item.get("ParameterValue", ""))
+    return out
+
+
+class CloudFormationService:
+    def __init__(self, stacks: Stacks) -> None:
+        self.stacks = stacks
+
+    def call(self, operation: str, request: Request) -> JSONObject:
+        name = operation[:1].upper() + operation[1:]
+        handler: Callable[[CloudFormationService, Request], JSONObject] | None = {
+            "CreateStack": CloudFormationService.create_stack,
+            "UpdateStack": CloudFormationService.update_stack,
+            "DeleteStack": CloudFormationService.delete_stack,
+            "DescribeStacks": CloudFormationService.describe_stacks,
+            "ListStacks": CloudFormationService.list_stacks,
+            "DescribeStackResources": CloudFormationService.describe_stack_resources,
+            "ListStackResources": CloudFormationService.list_stack_resources,
+            "GetTemplate": CloudFormationService.get_template,
+            "ValidateTemplate": CloudFormationService.validate_template,
+            "ListExports": CloudFormationService.list_exports,
+        }.get(name)
+        if handler is None:
+            raise AwsApiError("InvalidAction", f"Unsupported CloudFormation operation: {operation}")
+        return handler(self, dict(request or {}))
+
+    def _name(self, request: Request) -> str:
+        name = request.get("StackName")
+        if not isinstance(name, str) or not name:
+            raise AwsApiError("ValidationError", "StackName is required")
+        # A stack id (ARN) names the stack too.
+        return name.split("/")[1] if name.startswith("arn:") and "/" in name else name
+
+    def _get(self, request: Request) -> StackRecord:
+        name = self._name(request)
+        stack = self.stacks.store.get(name)
+        if stack is None:
+            raise stack_missing(name)
+        return stack
+
+    def _template_text(self, request: Request, previous: StackRecord | None) -> str:
+        if request.get("UsePreviousTemplate"):
+            if previous is None:
+                raise AwsApiError("ValidationError", "UsePreviousTemplate needs an existing stack")
+            return previous.template
+        body = request.get("TemplateBody")
+        if isinstance(body, str):
+            return body
+        if request.get("TemplateURL"):
+            raise AwsApiError(
+                "ValidationError", "TemplateURL is not supported locally: pass TemplateBody"
+            )
+        raise AwsApiError(
+            "ValidationError", "Either Template URL or Template Body must be specified."
+        )
+
+    def _deploy(self, request: Request, previous: StackRecord | None) -> JSONObject:
+        name = self._name(request)
+        template = load_template(self._template_text(request, previous))
+        try:
+            result = self.stacks.deploy(name, template, _parameters(request, previous))
+        except DeployFailed:
+            stack = self.stacks.store.get(name)
+            assert stack is not None
+            return {"StackId": stack.stack_id}
+        if result.unchanged:
+            raise AwsApiError("ValidationError", "No updates are to be performed.")
+        return {"StackId": result.stack.stack_id}
+
+    def create_stack(self, request: Request) -> JSONObject:
+        name = self._name(request)
+        existing = self.stacks.store.get(name)
+        if existing is not None:
+            raise AwsApiError("AlreadyExistsException", f"Stack [{name}] already exists")
+        return self._deploy(request, None)
+
+    def update_stack(self, request: Request) -> JSONObject:
+        return self._deploy(request, self._get(request))
+
+    def delete_stack(self, request: Request) -> JSONObject:
+        # A failure shows as DELETE_FAILED with its reason on the stack, as in AWS.
+        with contextlib.suppress(DeployFailed):
+            self.stacks.delete(self._name(request))
+        return {}
+
+    def describe_stacks(self, request: Request) -> JSONObject:
+        if request.get("StackName"):
+            return {"Stacks": [describe_stack(self._get(request))]}
+        return {"Stacks": [describe_stack(s) for s in self.stacks.store.all()]}
+
+    def list_stacks(self, request: Request) -> JSONObject:
+        wanted = request.get("StackStatusFilter") or []
+        return {
+            "StackSummaries": [
+                stack_summary(s)
+                for s in self.stacks.store.all()
+                if not wanted or s.status in wanted
+            ]
+        }
+
+    def describe_stack_resources(self, request: Request) -> JSONObject:
+        out = stack_resources(self._get(request))
+        logical = request.get("LogicalResourceId")
+        if logical:
+            items = out["StackResources"]
+            assert isinstance(items, list)
+            out["StackResources"] = [
+                r for r in items if isinstance(r, dict) and r.get("LogicalResourceId") == logical
+            ]
+        return out
+
+    def list_stack_resources(self, request: Request) -> JSONObject:
+        summaries: list[JSON] = []
+        items = stack_resources(self._get(request))["StackResources"]
+        assert isinstance(items, list)
+        for r in items:
+            assert isinstance(r, dict)
+            summary: JSONObject = {
+                k: v
+                for k, v in r.items()
+                if k
+                in (
+                    "LogicalResourceId",
+                    "PhysicalResourceId",
+                    "ResourceType",
+                    "ResourceStatus",
+                    "ResourceStatusReason",
+                    "DriftInformation",
+                )
+            }
+            summary["LastUpdatedTimestamp"] = r["Timestamp"]
+            summaries.append(summary)
+        return {"StackResourceSummaries": summaries}
+
+    def get_template(self, request: Request) -> JSONObject:
+        return {"TemplateBody": self._get(request).template, "StagesAvailable": ["Original"]}
+
+    def validate_template(self, request: Request) -> JSONObject:
+        template = load_template(self._template_text(request, None))
+        parameters: list[JSON] = []
+        for key, spec in template.section("Parameters").items():
+            spec = spec if isinstance(spec, dict) else {}
+            item: JSONObject = {"ParameterKey": key, "NoEcho": bool(spec.get("NoEcho", False))}
+            if "Default" in spec:
+                item["DefaultValue"] = str(spec["Default"])
+            if isinstance(spec.get("Description"), str):
+                item["Description"] = spec["Description"]
+            parameters.append(item)
+        out: JSONObject = {"Parameters": parameters}
+        if template.description:
+            out["Description"] = template.description
+        return out
+
+    def list_exports(self, request: Request) -> JSONObject:
+        exports: list[JSON] = []
+        for stack in self.stacks.store.all():
+            for o in stack.outputs:
+                if o.export_name:
+                    exports.append(
+                        {
+                            "ExportingStackId": stack.stack_id,
+                            "Name": o.export_name,
+                            "Value": o.value,
+                        }
+                    )
+        return {"Exports": exports}

@@ -1,0 +1,136 @@
+"""The CloudFormation API over local stacks, in AWS's request and response shapes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eltflow.app import build_app
+from eltflow.config import load_settings
+from eltflow.errors import AwsApiError
+from eltflow.stacks.service import CloudFormationService
+from eltflow.stacks.wiring import cloudformation_for
+
+TEMPLATE = """
+Description: one topic
+Parameters:
+  Name: {Type: String, Default: first, Description: the topic name}
+  Token: {Type: String, NoEcho: true, Default: x}
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: !Ref Name}
+Outputs:
+  Arn:
+    Value: !Ref Topic
+    Export: {Name: !Sub "${AWS::StackName}-arn"}
+"""
+
+
+def _call(cfn: CloudFormationService, operation: str, request: dict[str, Any]) -> Any:
+    return cfn.call(operation, request)
+
+
+@pytest.fixture
+def cfn(tmp_path: Path) -> Iterator[CloudFormationService]:
+    app = build_app(load_settings(tmp_path, environ={}))
+    try:
+        yield cloudformation_for(app)
+    finally:
+        app.close()
+
+
+def test_stack_lifecycle_in_aws_shapes(cfn: CloudFormationService) -> None:
+    created = _call(cfn, "CreateStack", {"StackName": "s1", "TemplateBody": TEMPLATE})
+    stack_id = str(created["StackId"])
+    assert stack_id.startswith("arn:aws:cloudformation:us-east-1:123456789012:stack/s1/")
+    with pytest.raises(AwsApiError) as e:
+        _call(cfn, "CreateStack", {"StackName": "s1", "TemplateBody": TEMPLATE})
+    assert (e.value.code, e.value.message) == (
+        "AlreadyExistsException",
+        "Stack [s1] already exists",
+    )
+
+    stack = _call(cfn, "DescribeStacks", {"StackName": stack_id})["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert stack["Parameters"] == [
+        {"ParameterKey": "Name", "ParameterValue": "first"},
+        {"ParameterKey": "Token", "ParameterValue": "****"},
+    ]
+    summaries = _call(cfn, "ListStackResources", {"StackName": "s1"})["StackResourceSummaries"]
+    assert [(r["LogicalResourceId"], r["ResourceStatus"]) for r in summaries] == [
+        ("Topic", "CREATE_COMPLETE")
+    ]
+    assert _call(cfn, "ListExports", {})["Exports"] == [
+        {
+            "ExportingStackId": stack_id,
+            "Name": "s1-arn",
+            "Value": "arn:aws:sns:us-east-1:123456789012:first",
+        }
+    ]
+    assert _call(cfn, "GetTemplate", {"StackName": "s1"})["TemplateBody"] == TEMPLATE
+
+    same = {"StackName": "s1", "UsePreviousTemplate": True}
+    with pytest.raises(AwsApiError, match=r"^ValidationError: No updates are to be performed\.$"):
+        _call(cfn, "UpdateStack", same)
+    update = {
+        **same,
+        "Parameters": [
+            {"ParameterKey": "Name", "ParameterValue": "second"},
+            {"ParameterKey": "Token", "UsePreviousValue": True},
+        ],
+    }
+    assert _call(cfn, "UpdateStack", update) == {"StackId": stack_id}
+    stack = _call(cfn, "DescribeStacks", {"StackName": "s1"})["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+
+    assert _call(cfn, "DeleteStack", {"StackName": "s1"}) == {}
+    with pytest.raises(AwsApiError, match="Stack with id s1 does not exist"):
+        _call(cfn, "DescribeStacks", {"StackName": "s1"})
+
+
+def test_validation_and_failures(cfn: CloudFormationService) -> None:
+    described = _call(cfn, "ValidateTemplate", {"TemplateBody": TEMPLATE})
+    assert described == {
+        "Parameters": [
+            {
+                "ParameterKey": "Name",
+                "NoEcho": False,
+                "DefaultValue": "first",
+                "Description": "the topic name",
+            },
+            {"ParameterKey": "Token", "NoEcho": True, "DefaultValue": "x"},
+        ],
+        "Description": "one topic",
+    }
+    with pytest.raises(AwsApiError, match="Parameters: \\[Nope\\] do not exist in the template"):
+        _call(
+            cfn,
+            "CreateStack",
+            {
+                "StackName": "s2",
+                "TemplateBody": TEMPLATE,
+                "Parameters": [{"ParameterKey": "Nope", "ParameterValue": "x"}],
+            },
+        )
+    # A failure while resources are made is the stack's status, not the call's error.
+    bad = _call(
+        cfn,
+        "CreateStack",
+        {
+            "StackName": "s3",
+            "TemplateBody": TEMPLATE,
+            "Parameters": [{"ParameterKey": "Name", "ParameterValue": "bad name!"}],
+        },
+    )
+    stack = _call(cfn, "DescribeStacks", {"StackName": str(bad["StackId"])})["Stacks"][0]
+    assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
+    assert [
+        s["StackName"]
+        for s in _call(cfn, "ListStacks", {"StackStatusFilter": ["ROLLBACK_COMPLETE"]})[
+            "StackSummaries"
+        ]
+    ] == ["s3"]
