@@ -94,7 +94,16 @@ DYNAMODB_OPERATIONS = frozenset(
     }
 )
 SNS_OPERATIONS = frozenset(
-    {"CreateTopic", "Publish", "Subscribe", "ListTopics", "ListSubscriptionsByTopic"}
+    {
+        "CreateTopic",
+        "DeleteTopic",
+        "Publish",
+        "PublishBatch",
+        "Subscribe",
+        "Unsubscribe",
+        "ListTopics",
+        "ListSubscriptionsByTopic",
+    }
 )
 
 # X-Amz-Target prefix -> API (JSON protocols).

@@ -18,6 +18,7 @@ _OPERATIONS = {
     "list_topics": "ListTopics",
     "list_subscriptions_by_topic": "ListSubscriptionsByTopic",
     "publish": "Publish",
+    "publish_batch": "PublishBatch",
 }
 # error code → the exception class name boto3 gives it
 _CLASSES = {

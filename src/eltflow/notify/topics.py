@@ -24,6 +24,7 @@ from eltflow.store.db import Database
 from eltflow.types import JSONObject
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
+_BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,80}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,7 @@ class Topics:
             "ListTopics": self.list_topics,
             "ListSubscriptionsByTopic": self.list_subscriptions_by_topic,
             "Publish": self.publish,
+            "PublishBatch": self.publish_batch,
             "DeleteTopic": self.delete_topic,
             "Unsubscribe": self.unsubscribe,
         }.get(name)
@@ -204,6 +206,45 @@ class Topics:
         for sub in self.subscriptions(name):
             self._deliver(sub, notification, subject, message)
         return {"MessageId": message_id}
+
+    def publish_batch(self, request: dict[str, Any]) -> dict[str, Any]:
+        """SNS's PublishBatch: up to 10 entries with distinct ids, each published as by
+        Publish; an entry that fails is listed in ``Failed`` and the others still go out."""
+        entries = request.get("PublishBatchRequestEntries") or []
+        if not isinstance(entries, list) or not entries:
+            raise AwsApiError("EmptyBatchRequest", "The batch request doesn't contain any entries")
+        if len(entries) > 10:
+            raise AwsApiError(
+                "TooManyEntriesInBatchRequest",
+                "The batch request contains more entries than permissible (10)",
+            )
+        ids = [e.get("Id") if isinstance(e, dict) else None for e in entries]
+        for entry_id in ids:
+            if not isinstance(entry_id, str) or not _BATCH_ID.fullmatch(entry_id):
+                raise AwsApiError(
+                    "InvalidBatchEntryId",
+                    "The Id of a batch entry in a batch request doesn't abide by the "
+                    "specification (1-80 letters, digits, hyphens and underscores)",
+                )
+        if len(set(ids)) != len(ids):
+            raise AwsApiError(
+                "BatchEntryIdsNotDistinct",
+                "Two or more batch entries in the request have the same Id",
+            )
+        self._topic_name(request)  # NotFound before any entry is published
+        successful: list[JSONObject] = []
+        failed: list[JSONObject] = []
+        for entry in entries:
+            one = {k: entry[k] for k in ("Message", "Subject", "MessageAttributes") if k in entry}
+            try:
+                out = self.publish({"TopicArn": request["TopicArn"], **one})
+            except AwsApiError as e:
+                failed.append(
+                    {"Id": entry["Id"], "Code": e.code, "Message": e.message, "SenderFault": True}
+                )
+                continue
+            successful.append({"Id": entry["Id"], "MessageId": out["MessageId"]})
+        return {"Successful": successful, "Failed": failed}
 
     def _deliver(
         self, sub: Subscription, notification: JSONObject, subject: str | None, message: str

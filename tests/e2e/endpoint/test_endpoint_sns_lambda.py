@@ -121,3 +121,38 @@ def test_get_and_list_functions(lam: Any) -> None:
     assert names == ["Echo", "Fail"]
     with pytest.raises(lam.exceptions.ResourceNotFoundException):
         lam.get_function(FunctionName="Nope")
+
+
+def test_publish_batch(sns: Any, project: Path) -> None:
+    arn = sns.create_topic(Name="batched")["TopicArn"]
+    sns.subscribe(TopicArn=arn, Protocol="file", Endpoint="batch-out.jsonl")
+    out = sns.publish_batch(
+        TopicArn=arn,
+        PublishBatchRequestEntries=[
+            {"Id": "one", "Message": "first"},
+            {"Id": "two", "Message": "second", "Subject": "x" * 101},  # Subject too long
+        ],
+    )
+    assert [s["Id"] for s in out["Successful"]] == ["one"]
+    assert [(f["Id"], f["Code"]) for f in out["Failed"]] == [("two", "InvalidParameter")]
+    lines = (project / "batch-out.jsonl").read_text("utf-8").splitlines()
+    assert [json.loads(line)["Message"] for line in lines] == ["first"]
+    with pytest.raises(sns.exceptions.BatchEntryIdsNotDistinctException):
+        sns.publish_batch(
+            TopicArn=arn,
+            PublishBatchRequestEntries=[{"Id": "a", "Message": "1"}, {"Id": "a", "Message": "2"}],
+        )
+    with pytest.raises(sns.exceptions.TooManyEntriesInBatchRequestException):
+        sns.publish_batch(
+            TopicArn=arn,
+            PublishBatchRequestEntries=[{"Id": f"e{i}", "Message": "m"} for i in range(11)],
+        )
+
+
+def test_unsubscribe_and_delete_topic(sns: Any) -> None:
+    arn = sns.create_topic(Name="short-lived")["TopicArn"]
+    sub = sns.subscribe(TopicArn=arn, Protocol="log", Endpoint="x")["SubscriptionArn"]
+    sns.unsubscribe(SubscriptionArn=sub)
+    assert sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"] == []
+    sns.delete_topic(TopicArn=arn)
+    assert arn not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
