@@ -124,7 +124,10 @@ SCHEMA = Table(
         "schedules": Named(Table({**_keys(*sorted(SCHEDULE_KEYS)), "input": Free()})),
         "aws": Table(_keys("mode", "region", "account", "endpoint_url")),
         "dataapi": Table(
-            _keys("max_workers", "page_rows", "max_active", "max_result_bytes", "heartbeat_seconds")
+            _keys(
+                *("max_workers", "page_rows", "max_active", "max_result_bytes"),
+                *("heartbeat_seconds", "drain_seconds"),
+            )
         ),
         "pipelines": Table(
             {

@@ -16,7 +16,7 @@ from eltflow.warehouse.directory import WarehouseDirectory
 
 def options_from(section: Mapping[str, Any]) -> DataApiOptions:
     """``[dataapi]`` in eltflow.toml: max_workers, page_rows, max_active, max_result_bytes,
-    heartbeat_seconds (all optional)."""
+    heartbeat_seconds, drain_seconds (all optional)."""
     values: dict[str, Any] = {}
     for key in ("max_workers", "page_rows", "max_active", "max_result_bytes"):
         if key in section:
@@ -31,6 +31,11 @@ def options_from(section: Mapping[str, Any]) -> DataApiOptions:
                 f"{CONFIG_FILE}: [dataapi] heartbeat_seconds must be a positive number"
             )
         values["heartbeat_seconds"] = float(beat)
+    if "drain_seconds" in section:
+        drain = section["drain_seconds"]
+        if isinstance(drain, bool) or not isinstance(drain, int | float) or drain < 0:
+            raise ConfigError(f"{CONFIG_FILE}: [dataapi] drain_seconds must be 0 or more")
+        values["drain_seconds"] = float(drain)
     return DataApiOptions(**values)
 
 

@@ -71,6 +71,9 @@ class DataApiOptions:
     # Liveness of this instance in the shared store: renewed every heartbeat, trusted for
     # three. Statements of an instance whose heartbeat expired are failed by recover().
     heartbeat_seconds: float = 5.0
+    # How long close() lets submitted statements finish before cancelling the rest: callers
+    # fire and forget (the pipeline's run-history INSERT), so closing must not abort them.
+    drain_seconds: float = 30.0
 
 
 @dataclass
@@ -140,10 +143,26 @@ class DataApiService:
                 logger.exception("Data API heartbeat failed")
 
     def close(self) -> None:
-        """Cancel what runs, wait for the workers, release warehouses."""
+        """Refuse new statements, let the submitted ones finish (``drain_seconds`` at most),
+        cancel what still runs then (recorded ABORTED), wait for the workers, release
+        warehouses. Idempotent."""
+        if self._closed:
+            return
         self._closed = True
+        deadline = time.monotonic() + self.options.drain_seconds
         with self._lock:
             live = list(self._live.values())
+        for item in live:
+            item.done.wait(max(deadline - time.monotonic(), 0))
+        with self._lock:
+            live = list(self._live.values())
+        if live:
+            logger.warning(
+                "Data API closing: cancelling %d statement(s) still running after %.0f s: %s",
+                len(live),
+                self.options.drain_seconds,
+                ", ".join(item.parent.id for item in live),
+            )
         for item in live:
             item.control.cancel()
         self._pool.shutdown(wait=True, cancel_futures=False)

@@ -238,6 +238,39 @@ def test_acquire_lock_is_idempotent_across_a_crash(project: Project, variant: st
     assert project.sql("SELECT COUNT(*) AS n FROM public.supplier")[0]["n"] == int(10_000 * SF)
 
 
+def test_run_history_is_written_before_the_data_api_closes(project: Project) -> None:
+    """The pipeline's run-history INSERT is fire-and-forget: a worker that exits right after
+    the last execution ends (``--until-idle``) must not abort it by closing the Data API."""
+    project.app.services["dynamodb"].call(
+        "UpdateItem",
+        {
+            "TableName": project.config.audit_table,
+            "Key": {"JobID": {"S": project.config.job_id}},
+            "UpdateExpression": "SET JobState = :r, LeaseUntil = :l",
+            "ExpressionAttributeValues": {
+                ":r": {"S": "Running"},
+                ":l": {"S": "2999-01-01T00:00:00.000Z"},
+            },
+        },
+    )
+    for n in range(5):
+        project.start(f"skipped-{n}")
+    project.run()
+    project.app.services["redshift-data"].close()  # as the process exits
+    settings = load_settings(project.dir, environ={})
+    again = build_app(settings)
+    try:
+        rows = jobs.query(
+            again.services["redshift-data"],
+            "SELECT outcome FROM public.etl_run_history",
+            cluster=project.config.cluster,
+            database=project.config.database,
+        )
+    finally:
+        again.close()
+    assert [r["outcome"] for r in rows] == ["SKIPPED"] * 5
+
+
 def test_fifty_concurrent_starts_load_exactly_once(
     project: Project, monkeypatch: pytest.MonkeyPatch
 ) -> None:
