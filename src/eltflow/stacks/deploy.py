@@ -153,7 +153,13 @@ class Stacks:
             )
         else:
             stack = replace(old, status="UPDATE_IN_PROGRESS", reason="User Initiated")
-        self.store.save(stack)
+        if not self.store.claim(stack, old.status if old is not None else None):
+            now = self.store.get(name)
+            status = now.status if now is not None else "DELETE_COMPLETE"
+            raise AwsApiError(
+                "ValidationError",
+                f"Stack:{stack_id} is in {status} state and can not be updated.",
+            )
         run = _Run()
         failed, failed_type = "", ""
         try:
@@ -467,7 +473,14 @@ class Stacks:
                 "ValidationError",
                 f"Export {export} cannot be deleted as it is in use by {importer}",
             )
-        self.store.save(replace(stack, status="DELETE_IN_PROGRESS", reason="User Initiated"))
+        # Any state, IN_PROGRESS included: deleting is how a stack left half-done by a crashed
+        # deploy is cleaned up (unlike AWS, which would still be working on it).
+        if not self.store.claim(
+            replace(stack, status="DELETE_IN_PROGRESS", reason="User Initiated"), stack.status
+        ):
+            raise AwsApiError(
+                "ValidationError", f"Stack {name} is being changed by another operation; retry"
+            )
         policies: dict[str, Any] = {}
         with contextlib.suppress(TemplateError):  # a template that no longer loads: delete all
             policies = dict(load_template(stack.template).resources)

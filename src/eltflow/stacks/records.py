@@ -193,6 +193,36 @@ class StackStore:
                 ],
             )
 
+    def claim(self, stack: StackRecord, expected: str | None) -> bool:
+        """Start an operation: record ``stack`` (its ``*_IN_PROGRESS`` status) only if the
+        stored stack is still in status ``expected`` (``None``: no stack of that name yet).
+        False when another operation got there first — the check and the write are one
+        statement, so two deploys of one stack cannot both start."""
+        with self.db.transaction() as conn:
+            if expected is None:
+                rows = conn.execute(
+                    "INSERT INTO cfn_stacks (name, stack_id, status, status_reason, description, "
+                    "template, parameters, outputs, imports, created_us, updated_us) VALUES "
+                    "(:n, :id, :s, :r, :d, :t, '[]', '[]', '[]', :c, NULL) "
+                    "ON CONFLICT (name) DO NOTHING RETURNING name",
+                    {
+                        "n": stack.name,
+                        "id": stack.stack_id,
+                        "s": stack.status,
+                        "r": stack.reason,
+                        "d": stack.description,
+                        "t": stack.template,
+                        "c": stack.created_us,
+                    },
+                )
+            else:
+                rows = conn.execute(
+                    "UPDATE cfn_stacks SET status = :s, status_reason = :r "
+                    "WHERE name = :n AND status = :expected RETURNING name",
+                    {"n": stack.name, "s": stack.status, "r": stack.reason, "expected": expected},
+                )
+        return bool(rows)
+
     def delete(self, name: str) -> None:
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM cfn_exports WHERE stack_name = :n", {"n": name})

@@ -265,3 +265,22 @@ Outputs:
     assert app.topics.call("ListTopics", {})["Topics"] == []
     assert app.service.list_state_machines()["stateMachines"] == []
     assert not stacks.delete("base")  # idempotent, as DeleteStack
+
+
+def test_one_operation_at_a_time(app: App, stacks: Stacks) -> None:
+    from dataclasses import replace
+
+    stacks.deploy("etl", load_template(TEMPLATE))
+    stack = stacks.store.get("etl")
+    assert stack is not None
+    # Two operations starting from the same state: only the first claims the stack.
+    assert stacks.store.claim(replace(stack, status="UPDATE_IN_PROGRESS"), "CREATE_COMPLETE")
+    assert not stacks.store.claim(replace(stack, status="UPDATE_IN_PROGRESS"), "CREATE_COMPLETE")
+    assert not stacks.store.claim(replace(stack, status="CREATE_IN_PROGRESS"), None)
+    with pytest.raises(AwsApiError, match="is in UPDATE_IN_PROGRESS state and can not be updated"):
+        stacks.deploy("etl", load_template(TEMPLATE))
+    # A stack left in progress (a crashed deploy) can still be deleted, with its resources.
+    assert stacks.delete("etl")
+    assert app.items is not None
+    assert app.items.call("ListTables", {})["TableNames"] == []
+    assert app.service.list_state_machines()["stateMachines"] == []
