@@ -241,7 +241,8 @@ def test_acquire_lock_is_idempotent_across_a_crash(project: Project, variant: st
 def test_run_history_is_written_before_the_data_api_closes(project: Project) -> None:
     """The pipeline's run-history INSERT is fire-and-forget: a worker that exits right after
     the last execution ends (``--until-idle``) must not abort it by closing the Data API."""
-    project.app.services["dynamodb"].call(
+    assert project.app.items is not None and project.app.dataapi is not None
+    project.app.items.call(
         "UpdateItem",
         {
             "TableName": project.config.audit_table,
@@ -256,12 +257,13 @@ def test_run_history_is_written_before_the_data_api_closes(project: Project) -> 
     for n in range(5):
         project.start(f"skipped-{n}")
     project.run()
-    project.app.services["redshift-data"].close()  # as the process exits
+    project.app.dataapi.close()  # as the process exits
     settings = load_settings(project.dir, environ={})
     again = build_app(settings)
     try:
+        assert again.dataapi is not None
         rows = jobs.query(
-            again.services["redshift-data"],
+            again.dataapi,
             "SELECT outcome FROM public.etl_run_history",
             cluster=project.config.cluster,
             database=project.config.database,
