@@ -12,22 +12,18 @@ Run with ``python -m bench.endpoint_bench`` (or as part of ``python -m bench``).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import itertools
 import json
-import socket
 import sys
 import tempfile
-import threading
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.common import Rate, format_rate, format_ratio, machine_note, measure_interleaved, table
-from eltflow.app import App, build_app
+from eltflow.app import build_app
+from eltflow.serve import endpoint_thread
 
 MACHINE = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
 
@@ -44,33 +40,6 @@ class EndpointResult:
         return self.in_process.per_second / self.http.per_second
 
 
-@contextmanager
-def _endpoint(app: App) -> Iterator[str]:
-    """The AWS endpoint alone on a free loopback port (uvicorn in a thread, no worker)."""
-    import uvicorn
-
-    from eltflow.endpoint import Endpoint
-
-    sock = socket.socket()
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(Endpoint(app), log_level="warning", lifespan="off", access_log=False)
-    )
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-
-
 def run(seconds: float) -> EndpointResult:
     import boto3
     from botocore.config import Config
@@ -80,7 +49,7 @@ def run(seconds: float) -> EndpointResult:
         try:
             created = app.service.create_state_machine(name="bench", definition=json.dumps(MACHINE))
             arn = str(created["stateMachineArn"])
-            with _endpoint(app) as url:
+            with endpoint_thread(app) as url:
                 sfn = boto3.client(
                     "stepfunctions",
                     endpoint_url=url,

@@ -171,23 +171,7 @@ class Server:
             waited += 0.02
 
     def _point_handlers_here(self) -> None:
-        """Lambda handler processes get this server as their AWS endpoint (unless the
-        project runs against real AWS, where handlers must reach AWS itself)."""
-        from eltflow.aws import aws_mode
-
-        runner = self.app.lambdas
-        if runner is None or (self.app.settings is not None and aws_mode(self.app.settings)):
-            return
-        region = runner.settings.region
-        runner.set_handler_environment(
-            {
-                "AWS_ENDPOINT_URL": self.url,
-                "AWS_ACCESS_KEY_ID": self.token or "eltflow",
-                "AWS_SECRET_ACCESS_KEY": "eltflow",
-                "AWS_REGION": region,
-                "AWS_DEFAULT_REGION": region,
-            }
-        )
+        point_handlers_at(self.app, self.url, self.token)
 
     def stop(self, timeout: float = 60.0) -> None:
         """Stop accepting requests, stop the scheduler, let the worker record what is in flight.
@@ -323,3 +307,89 @@ def serve(
     if server.errors:
         raise ConfigError(f"eltflow serve stopped: {server.errors[0]}") from server.errors[0]
     return 0
+
+
+def point_handlers_at(app: App, url: str, token: str | None = None) -> None:
+    """Lambda handler processes get ``url`` as their AWS endpoint, with dummy credentials (the
+    token as access key when there is one) and the region, as a Lambda sandbox gets its
+    region's endpoints. Not when the project runs against real AWS: handlers reach AWS."""
+    from eltflow.aws import aws_mode
+
+    runner = app.lambdas
+    if runner is None or (app.settings is not None and aws_mode(app.settings)):
+        return
+    region = runner.settings.region
+    runner.set_handler_environment(
+        {
+            "AWS_ENDPOINT_URL": url,
+            "AWS_ACCESS_KEY_ID": token or "eltflow",
+            "AWS_SECRET_ACCESS_KEY": "eltflow",
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+        }
+    )
+
+
+@contextmanager
+def endpoint_thread(app: App, *, ready_timeout: float = 30.0) -> Iterator[str]:
+    """The AWS endpoint alone (no worker, no scheduler, no console) on an ephemeral loopback
+    port, in a thread, while the block runs; yields its URL."""
+    import uvicorn
+
+    from eltflow.api.guard import CrossSiteGuard, allowed_hosts
+    from eltflow.endpoint import Endpoint
+
+    sock = _bind(DEFAULT_HOST, 0)
+    url = f"http://{DEFAULT_HOST}:{sock.getsockname()[1]}"
+    aws = CrossSiteGuard(Endpoint(app), allowed_hosts(DEFAULT_HOST))
+    server = _http_server(
+        uvicorn.Config(aws, log_level="warning", lifespan="off", access_log=False)
+    )
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as e:
+            errors.append(e)
+
+    thread = threading.Thread(target=run, name="eltflow-endpoint", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + ready_timeout
+    while not server.started:
+        if errors or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise ConfigError(f"the AWS endpoint did not start on {url}") from (
+                errors[0] if errors else None
+            )
+        time.sleep(0.01)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@contextmanager
+def handler_endpoint(app: App) -> Iterator[str | None]:
+    """For ``eltflow worker`` and ``eltflow start --wait``, which have no HTTP server: when the
+    project's Lambda handlers run in processes against the local services, serve the AWS
+    endpoint on an ephemeral loopback port for them while the command runs (yields its URL,
+    or None when there is nothing to serve)."""
+    from eltflow.aws import aws_mode
+
+    runner = app.lambdas
+    wanted = (
+        runner is not None
+        and runner.settings.functions
+        and runner.settings.isolation == "process"
+        and not (app.settings is not None and aws_mode(app.settings))
+    )
+    if not wanted:
+        yield None
+        return
+    with endpoint_thread(app) as url:
+        point_handlers_at(app, url)
+        yield url

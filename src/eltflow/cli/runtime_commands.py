@@ -124,9 +124,11 @@ def _start(args: argparse.Namespace) -> int:
                 )
             return 0
         from eltflow.runtime.run import run_to_end
+        from eltflow.serve import handler_endpoint
 
         print(arn, file=sys.stderr if args.json else sys.stdout)
-        desc = run_to_end(app, arn)
+        with handler_endpoint(app):  # boto3 in Lambda handlers reaches this project
+            desc = run_to_end(app, arn)
     if args.json:
         _print_json(desc)
     elif desc["status"] == "SUCCEEDED":
@@ -205,7 +207,9 @@ def _redrive(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    with _opened(args) as app:
+    from eltflow.serve import handler_endpoint
+
+    with _opened(args) as app, handler_endpoint(app):  # boto3 in handlers reaches eltflow
         worker = app.worker(threads=args.threads, lease_seconds=args.lease_seconds)
         print(f"worker {worker.owner} on {app.db.dialect} store", file=sys.stderr)
         stats = worker.run(until_idle=args.until_idle)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -96,3 +97,38 @@ def test_a_handler_using_plain_boto3_reaches_the_local_services(served: Server) 
     assert ddb.get_item(TableName="from_handler", Key={"k": {"S": "v1"}})["Item"] == {
         "k": {"S": "v1"}
     }
+
+
+def test_start_wait_serves_the_endpoint_for_its_handlers(tmp_path: Path) -> None:
+    """``eltflow start --wait`` has no server running: it hosts the endpoint on an ephemeral
+    loopback port for the handlers it runs."""
+    (tmp_path / "eltflow.toml").write_text(TOML, "utf-8")
+    app = build_app(load_settings(tmp_path, environ={}))
+    try:
+        assert app.items is not None
+        app.items.call(
+            "CreateTable",
+            {
+                "TableName": "from_handler",
+                "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
+                "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+                "BillingMode": "PAY_PER_REQUEST",
+            },
+        )
+        app.service.create_state_machine(name="calls-aws", definition=json.dumps(MACHINE))
+    finally:
+        app.close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ELTFLOW_", "AWS_"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(HERE), *(p for p in sys.path if p)])
+    eltflow = [sys.executable, "-m", "eltflow", "--project-dir", str(tmp_path)]
+    done = subprocess.run(
+        [*eltflow, "start", "calls-aws", "--input", '{"k": "v2"}', "--wait", "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(json.loads(done.stdout)["output"])
+    assert out["item"] == {"k": {"S": "v2"}} and out["machines"] == ["calls-aws"]
