@@ -284,3 +284,16 @@ def test_one_operation_at_a_time(app: App, stacks: Stacks) -> None:
     assert app.items is not None
     assert app.items.call("ListTables", {})["TableNames"] == []
     assert app.service.list_state_machines()["stateMachines"] == []
+
+
+def test_retain_policies_keep_the_physical_resource(app: App, stacks: Stacks) -> None:
+    retained = TEMPLATE.replace(
+        "    Type: AWS::DynamoDB::Table\n",
+        "    Type: AWS::DynamoDB::Table\n    DeletionPolicy: Retain\n",
+    )
+    stacks.deploy("etl", load_template(retained))
+    table = _outputs(stacks, "etl")["TableArn"].rsplit("/", 1)[-1]
+    assert stacks.delete("etl")
+    assert app.items is not None
+    assert app.items.call("ListTables", {})["TableNames"] == [table]  # kept
+    assert app.service.list_state_machines()["stateMachines"] == []  # not retained: deleted

@@ -106,3 +106,14 @@ def test_unsupported_code_locations_fail_the_stack(app: App) -> None:
     node = TEMPLATE.replace("python3.12", "nodejs20.x")
     with pytest.raises(DeployFailed, match=r"Runtime nodejs20\.x is not supported locally"):
         stacks_for(app).deploy("fn2", load_template(node))
+
+
+def test_names_and_handlers_stay_inside_the_code_folder(app: App) -> None:
+    bad_name = TEMPLATE.replace(
+        "Runtime: python3.12", "FunctionName: ../../escape\n      Runtime: python3.12"
+    )
+    with pytest.raises(DeployFailed, match="at 'functionName' failed to satisfy constraint"):
+        stacks_for(app).deploy("fn", load_template(bad_name))
+    bad_handler = TEMPLATE.replace("Handler: index.handler", "Handler: ../../x.handler")
+    with pytest.raises(DeployFailed, match=r"must look like module\.function"):
+        stacks_for(app).deploy("fn2", load_template(bad_handler))

@@ -11,6 +11,7 @@ and the rest are recorded only. ``Ref`` is the function name; ``Fn::GetAtt``: Ar
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 from eltflow.errors import AwsApiError
@@ -18,9 +19,20 @@ from eltflow.lambdas.config import FunctionSpec
 from eltflow.stacks.resources.base import Outcome, Request, Services, physical_name, text
 from eltflow.types import JSONObject
 
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_HANDLER = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*")
+
 
 def _spec(services: Services, request: Request, name: str) -> FunctionSpec:
     props = request.properties
+    if not _NAME.fullmatch(name):
+        # AWS's constraint, and what keeps the code folder inside .eltflow/functions.
+        raise AwsApiError(
+            "ValidationError",
+            f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+ "
+            "(1-64 characters)",
+        )
     if services.lambdas is None or services.data_dir is None:
         raise AwsApiError("ValidationError", "no local Lambda service in this project")
     runtime = text(props, "Runtime")
@@ -55,9 +67,10 @@ def _spec(services: Services, request: Request, name: str) -> FunctionSpec:
     except ValueError:
         raise AwsApiError("ValidationError", "Timeout and MemorySize must be numbers") from None
     handler = text(props, "Handler")
-    if "." not in handler:
+    if not _HANDLER.fullmatch(handler):
         raise AwsApiError(
-            "ValidationError", f"Handler {handler!r} must look like file.function (index.handler)"
+            "ValidationError",
+            f"Handler {handler!r} must look like module.function (index.handler for inline code)",
         )
     return FunctionSpec(
         name=name,
