@@ -17,6 +17,7 @@ from eltflow.runtime.engine import Engine
 from eltflow.runtime.service import StatesService
 from eltflow.runtime.tasks import callable_integration
 from eltflow.runtime.worker import Worker
+from eltflow.scheduler.schedules import Schedules
 from eltflow.store.db import Database
 from eltflow.store.migrate import migrate
 from eltflow.store.runtime_store import RuntimeStore
@@ -45,6 +46,7 @@ class App:
     registry: Registry
     engine: Engine
     service: StatesService  # the Step Functions API
+    schedules: Schedules  # EventBridge-Scheduler-style schedules and the loop that fires them
     settings: Settings | None = None
     # The project's local AWS services (none without settings: tests register callables).
     dataapi: DataApiService | None = None
@@ -97,13 +99,16 @@ def build_app(
             registry, services, closers = project_integrations(settings, db, clock)
         else:
             registry = Registry()  # tests register Python callables with App.register
+    service = StatesService(store, engine, clock)
+    declared = settings.section("schedules") if settings is not None else None
     return App(
         db=db,
         store=store,
         clock=clock,
         registry=registry,
         engine=engine,
-        service=StatesService(store, engine, clock),
+        service=service,
+        schedules=Schedules(db, service, clock, declared),
         settings=settings,
         dataapi=services.dataapi,
         items=services.items,

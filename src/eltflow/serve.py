@@ -236,17 +236,7 @@ class Server:
         self.worker.run()
 
     def _run_scheduler(self) -> None:
-        from eltflow.scheduler.service import SchedulerService
-        from eltflow.scheduler.target import StatesTarget
-
-        target = StatesTarget(self.app.service)
-        scheduler = SchedulerService(
-            self.app.db,
-            target.start_execution,
-            target.execution_status,
-            clock=self.app.clock,
-            poll_seconds=self.scheduler_poll_seconds,
-        )
+        scheduler = self.app.schedules.scheduler(poll_seconds=self.scheduler_poll_seconds)
         scheduler.run(self._scheduler_stop)
 
 

@@ -13,9 +13,13 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eltflow.errors import ConfigError
+
+if TYPE_CHECKING:
+    from eltflow.app import App
+    from eltflow.notify.topics import Topics
 
 _TYPES = {"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"}
 
@@ -103,18 +107,26 @@ def _names(p: argparse.ArgumentParser, values: bool = False) -> None:
 
 # -- plumbing ------------------------------------------------------------------------------------
 @contextmanager
-def _services(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+def _opened(args: argparse.Namespace) -> Iterator[App]:
+    from eltflow.app import build_app
     from eltflow.config import load_settings
-    from eltflow.store.db import Database
-    from eltflow.store.migrate import migrate
 
-    settings = load_settings(args.project_dir)
-    db = Database(settings.state_url)
+    app = build_app(load_settings(args.project_dir))
     try:
-        migrate(db)
-        yield settings, db
+        yield app
     finally:
-        db.close()
+        app.close()
+
+
+@contextmanager
+def _topics(args: argparse.Namespace) -> Iterator[Topics]:
+    """The project's local SNS topics (the commands below read the local delivery log)."""
+    from eltflow.notify.topics import Topics
+
+    with _opened(args) as app:
+        if not isinstance(app.topics, Topics):
+            raise ConfigError('eltflow topics works on local topics; [aws] mode is "aws"')
+        yield app.topics
 
 
 def _print(value: Any) -> int:
@@ -123,17 +135,15 @@ def _print(value: Any) -> int:
 
 
 def _ddb(args: argparse.Namespace, operation: str, request: dict[str, Any]) -> int:
-    from eltflow.items.config import build_items
-
-    with _services(args) as (settings, db):
-        return _print(build_items(settings, db).call(operation, request))
+    with _opened(args) as app:
+        assert app.items is not None  # a project always has its item tables
+        return _print(app.items.call(operation, request))
 
 
 def _sns(args: argparse.Namespace, operation: str, request: dict[str, Any]) -> int:
-    from eltflow.notify.topics import build_topics
-
-    with _services(args) as (settings, db):
-        return _print(build_topics(settings, db).call(operation, request))
+    with _opened(args) as app:
+        assert app.topics is not None  # a project always has its topics
+        return _print(app.topics.call(operation, request))
 
 
 def _json(text: str | None, what: str) -> Any:
@@ -233,10 +243,7 @@ def cmd_items_scan(args: argparse.Namespace) -> int:
 
 
 def cmd_topics_subscribe(args: argparse.Namespace) -> int:
-    from eltflow.notify.topics import build_topics
-
-    with _services(args) as (settings, db):
-        topics = build_topics(settings, db)
+    with _topics(args) as topics:
         request = {
             "TopicArn": topics.arn(args.name),
             "Protocol": args.protocol,
@@ -246,10 +253,7 @@ def cmd_topics_subscribe(args: argparse.Namespace) -> int:
 
 
 def cmd_topics_list(args: argparse.Namespace) -> int:
-    from eltflow.notify.topics import build_topics
-
-    with _services(args) as (settings, db):
-        topics = build_topics(settings, db)
+    with _topics(args) as topics:
         out = []
         for t in topics.list_topics({})["Topics"]:
             subs = topics.list_subscriptions_by_topic({"TopicArn": t["TopicArn"]})
@@ -258,10 +262,7 @@ def cmd_topics_list(args: argparse.Namespace) -> int:
 
 
 def cmd_topics_publish(args: argparse.Namespace) -> int:
-    from eltflow.notify.topics import build_topics
-
-    with _services(args) as (settings, db):
-        topics = build_topics(settings, db)
+    with _topics(args) as topics:
         request: dict[str, Any] = {"TopicArn": topics.arn(args.name), "Message": args.message}
         if args.subject:
             request["Subject"] = args.subject
@@ -270,10 +271,8 @@ def cmd_topics_publish(args: argparse.Namespace) -> int:
 
 
 def cmd_topics_deliveries(args: argparse.Namespace) -> int:
-    from eltflow.notify.topics import build_topics
-
-    with _services(args) as (settings, db):
-        rows = build_topics(settings, db).deliveries(args.message_id)
+    with _topics(args) as topics:
+        rows = topics.deliveries(args.message_id)
         if args.status:
             rows = [r for r in rows if r["status"] == args.status]
         return _print({"Deliveries": rows})

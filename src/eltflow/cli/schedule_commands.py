@@ -10,13 +10,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from eltflow.scheduler.model import Schedule
-    from eltflow.scheduler.store import ScheduleStore
-    from eltflow.store.db import Database
+    from eltflow.app import App
+    from eltflow.scheduler.model import Fire
 
 
 def _print_json(value: Any) -> None:
@@ -29,21 +30,18 @@ def _now() -> datetime:
     return SystemClock().now()
 
 
-def _open(args: argparse.Namespace) -> tuple[Database, ScheduleStore]:
-    """The state store, migrated, with eltflow.toml's declared schedules applied."""
+@contextmanager
+def _opened(args: argparse.Namespace) -> Iterator[App]:
+    """The project's app, with eltflow.toml's declared schedules applied first."""
+    from eltflow.app import build_app
     from eltflow.config import load_settings
-    from eltflow.scheduler.model import schedules_from_config
-    from eltflow.scheduler.store import ScheduleStore
-    from eltflow.store.db import Database
-    from eltflow.store.migrate import migrate
 
-    settings = load_settings(args.project_dir)
-    declared = schedules_from_config(settings.section("schedules"))
-    db = Database(settings.state_url)
-    migrate(db)
-    store = ScheduleStore(db)
-    store.sync(declared, _now())
-    return db, store
+    app = build_app(load_settings(args.project_dir))
+    try:
+        app.schedules.sync_declared()
+        yield app
+    finally:
+        app.close()
 
 
 def _instant(text: str | None, label: str, tz: Any = UTC) -> datetime | None:
@@ -87,35 +85,40 @@ def _usage(message: str) -> Exception:
 
 
 # -- create / update --------------------------------------------------------------------------
-def _fields(args: argparse.Namespace) -> dict[str, Any]:
-    """Schedule fields given on the command line (only those given)."""
-    from eltflow.scheduler.model import FlexibleTimeWindow
-
+def _request(args: argparse.Namespace) -> dict[str, Any]:
+    """The EventBridge-Scheduler-shaped request for the options given (only those given)."""
     out: dict[str, Any] = {}
     simple = {
-        "expression": "expression",
-        "target": "state_machine",
-        "timezone": "timezone",
-        "state": "state",
-        "catchup": "catchup",
-        "max_catchup": "max_catchup",
-        "overlap": "overlap",
-        "description": "description",
+        "expression": "ScheduleExpression",
+        "timezone": "ScheduleExpressionTimezone",
+        "state": "State",
+        "catchup": "CatchUp",
+        "max_catchup": "MaxCatchUp",
+        "overlap": "Overlap",
+        "description": "Description",
     }
-    for arg, field in simple.items():
+    for arg, key in simple.items():
         value = getattr(args, arg)
         if value is not None:
-            out[field] = value
+            out[key] = value
+    target: dict[str, Any] = {}
+    if args.target is not None:
+        target["StateMachine"] = args.target
     if args.input is not None:
-        out["input"] = _read_input(args.input)
-    for arg in ("start_date", "end_date"):
+        target["Input"] = _read_input(args.input)
+    if target:
+        out["Target"] = target
+    for arg, key in (("start_date", "StartDate"), ("end_date", "EndDate")):
         text = getattr(args, arg)
         if text is not None:
-            out[arg] = _instant(text, "--" + arg.replace("_", "-"))
+            when = _instant(text, "--" + arg.replace("_", "-"))
+            out[key] = None if when is None else when.isoformat()
     if args.flexible_window is not None:
         minutes = args.flexible_window
-        out["flexible_window"] = (
-            FlexibleTimeWindow() if minutes == 0 else FlexibleTimeWindow("FLEXIBLE", minutes)
+        out["FlexibleTimeWindow"] = (
+            {"Mode": "OFF"}
+            if minutes == 0
+            else {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": minutes}
         )
     return out
 
@@ -135,151 +138,101 @@ def _read_input(text: str) -> str:
 
 
 def _create(args: argparse.Namespace) -> int:
-    from eltflow.scheduler.model import Schedule
-
-    fields = _fields(args)
-    for required in ("expression", "state_machine"):
-        if required not in fields:
-            flag = "--expression" if required == "expression" else "--target"
-            raise _usage(f"schedules create needs {flag}")
-    schedule = Schedule(name=args.name, **fields)
-    db, store = _open(args)
-    try:
-        created = store.create(schedule, _now())
-    finally:
-        db.close()
-    _show(created, args, [])
+    request = _request(args)
+    if "ScheduleExpression" not in request:
+        raise _usage("schedules create needs --expression")
+    if "StateMachine" not in request.get("Target", {}):
+        raise _usage("schedules create needs --target")
+    with _opened(args) as app:
+        created = app.schedules.create({"Name": args.name, **request})
+    _show(created, args)
     return 0
 
 
 def _update(args: argparse.Namespace) -> int:
-    db, store = _open(args)
-    try:
-        current = store.get(args.name)
-        updated = store.update(current.with_changes(**_fields(args)), _now())
-    finally:
-        db.close()
-    _show(updated, args, [])
+    with _opened(args) as app:
+        updated = app.schedules.update(args.name, _request(args))
+    _show(updated, args)
     return 0
 
 
 def _set_state(args: argparse.Namespace, state: str) -> int:
     from eltflow.scheduler.model import ScheduleState
 
-    db, store = _open(args)
-    try:
-        store.set_state(args.name, ScheduleState(state), _now())
-    finally:
-        db.close()
+    with _opened(args) as app:
+        app.schedules.set_state(args.name, ScheduleState(state))
     print(f"{args.name}: {state}")
     return 0
 
 
 def _delete(args: argparse.Namespace) -> int:
-    db, store = _open(args)
-    try:
-        store.delete(args.name)
-    finally:
-        db.close()
+    with _opened(args) as app:
+        app.schedules.delete(args.name)
     print(f"deleted {args.name}")
     return 0
 
 
 # -- list / describe --------------------------------------------------------------------------
-def _upcoming(schedule: Schedule, count: int, cursor: datetime | None) -> list[str]:
-    from eltflow.scheduler.planning import upcoming
-
-    after = max(_now(), cursor) if cursor is not None else _now()
-    if schedule.created_at is not None and after < schedule.created_at:
-        after = schedule.created_at
-    return [f.astimezone(schedule.tz).isoformat() for f in upcoming(schedule, after, count)]
-
-
 def _list(args: argparse.Namespace) -> int:
-    db, store = _open(args)
-    try:
-        rows = [(s, store.cursor(s.name)) for s in store.list_schedules()]
-    finally:
-        db.close()
+    with _opened(args) as app:
+        views = app.schedules.list_schedules(next_count=1, last_count=0)
     items = []
-    for schedule, cursor in rows:
-        item = schedule.to_json()
-        nxt = _upcoming(schedule, 1, cursor) if schedule.enabled else []
-        item["NextFire"] = nxt[0] if nxt else None
-        items.append(item)
+    for view in views:
+        nxt = view.pop("NextFires")
+        view.pop("LastFires")
+        view["NextFire"] = nxt[0] if isinstance(nxt, list) and nxt else None
+        items.append(view)
     if args.json:
         _print_json({"Schedules": items})
         return 0
     for item in items:
+        target = item["Target"]
+        machine = target.get("StateMachine") if isinstance(target, dict) else None
         print(
             f"{item['Name']}\t{item['State']}\t{item['ScheduleExpression']}\t"
-            f"{item['ScheduleExpressionTimezone']}\t{item['Target']['StateMachine']}\t"
+            f"{item['ScheduleExpressionTimezone']}\t{machine}\t"
             f"next: {item['NextFire'] or '-'}"
         )
     return 0
 
 
 def _describe(args: argparse.Namespace) -> int:
-    db, store = _open(args)
-    try:
-        schedule = store.get(args.name)
-        cursor = store.cursor(args.name)
-        fires = store.fires(args.name, limit=args.fires)
-    finally:
-        db.close()
-    _show(schedule, args, fires, _upcoming(schedule, args.count, cursor))
+    with _opened(args) as app:
+        view = app.schedules.describe(args.name, args.count, args.fires)
+    _show(view, args, detailed=True)
     return 0
 
 
-def _show(
-    schedule: Schedule, args: argparse.Namespace, fires: list[Any], nxt: list[str] | None = None
-) -> None:
-    out = schedule.to_json()
-    if nxt is not None:
-        out["NextFires"] = nxt
-        out["LastFires"] = [f.to_json() for f in fires]
+def _show(view: dict[str, Any], args: argparse.Namespace, *, detailed: bool = False) -> None:
+    if not detailed:
+        view = {k: v for k, v in view.items() if k not in ("NextFires", "LastFires")}
     if getattr(args, "json", False):
-        _print_json(out)
+        _print_json(view)
         return
-    for key, value in out.items():
+    for key, value in view.items():
         if key in ("NextFires", "LastFires"):
             continue
         shown = json.dumps(value) if isinstance(value, dict) else value
         print(f"{key}: {shown if shown is not None else '-'}")
-    if nxt is not None:
+    if detailed:
         print("NextFires:")
-        for n in nxt:
+        for n in view["NextFires"]:
             print(f"  {n}")
         print("LastFires:")
-        for f in fires:
-            extra = f.execution_arn or f.reason
-            print(f"  {f.fire_time.isoformat()}  {f.status.value}  {extra}")
+        for f in view["LastFires"]:
+            extra = f.get("ExecutionArn") or f.get("Reason")
+            print(f"  {f['FireTime']}  {f['Status']}  {extra}")
 
 
 # -- backfill ---------------------------------------------------------------------------------
 def _backfill(args: argparse.Namespace) -> int:
-    from eltflow.app import build_app
-    from eltflow.config import load_settings
-    from eltflow.scheduler.model import schedules_from_config
-    from eltflow.scheduler.service import SchedulerService
-    from eltflow.scheduler.target import StatesTarget
-
-    settings = load_settings(args.project_dir)
-    app = build_app(settings)
-    try:
-        target = StatesTarget(app.service)
-        svc = SchedulerService(
-            app.db, target.start_execution, target.execution_status, clock=app.clock
-        )
-        svc.store.sync(schedules_from_config(settings.section("schedules")), app.clock.now())
-        tz = svc.store.get(args.name).tz
+    with _opened(args) as app:
+        tz = app.schedules.get(args.name).tz
         start = _instant(args.start, "--from", tz)
         end = _instant(args.end, "--to", tz)
         if start is None or end is None:
             raise _usage("backfill needs --from and --to")
-        fires = svc.backfill(args.name, start, end, limit=args.limit)
-    finally:
-        app.close()
+        fires = app.schedules.backfill(args.name, start, end, limit=args.limit)
     if args.json:
         _print_json({"Fires": [f.to_json() for f in fires]})
     else:
@@ -296,29 +249,10 @@ def _run(args: argparse.Namespace) -> int:
     import signal
     import threading
 
-    from eltflow.app import build_app
-    from eltflow.config import load_settings
-    from eltflow.scheduler.target import build_scheduler
-
-    settings = load_settings(args.project_dir)
-    app = build_app(settings)
-    try:
-        svc = build_scheduler(
-            app.db,
-            app.service,
-            app.clock,
-            declared=settings.section("schedules"),
-            poll_seconds=args.poll,
-        )
+    with _opened(args) as app:
+        svc = app.schedules.scheduler(poll_seconds=args.poll)
         if args.once:
-            fires = svc.tick()
-            if args.json:
-                _print_json({"Fires": [f.to_json() for f in fires]})
-            for f in fires if not args.json else []:
-                print(
-                    f"{f.schedule}\t{f.fire_time.isoformat()}\t{f.status.value}\t"
-                    f"{f.execution_arn or f.reason}"
-                )
+            _print_fires(svc.tick(), args.json)
             return 0
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -327,9 +261,18 @@ def _run(args: argparse.Namespace) -> int:
             svc.run(stop)
         except KeyboardInterrupt:
             stop.set()
-    finally:
-        app.close()
     return 0
+
+
+def _print_fires(fires: list[Fire], as_json: bool) -> None:
+    if as_json:
+        _print_json({"Fires": [f.to_json() for f in fires]})
+        return
+    for f in fires:
+        print(
+            f"{f.schedule}\t{f.fire_time.isoformat()}\t{f.status.value}\t"
+            f"{f.execution_arn or f.reason}"
+        )
 
 
 # -- argparse ---------------------------------------------------------------------------------

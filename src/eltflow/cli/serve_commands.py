@@ -11,8 +11,6 @@ def _serve(args: argparse.Namespace) -> int:
 
     from eltflow.app import build_app
     from eltflow.config import load_settings
-    from eltflow.scheduler.model import schedules_from_config
-    from eltflow.scheduler.store import ScheduleStore
     from eltflow.serve import required_token, serve
 
     # Refuse an exposed bind before touching the state store.
@@ -21,8 +19,7 @@ def _serve(args: argparse.Namespace) -> int:
     app = build_app(settings)
     try:
         # eltflow.toml's [schedules.*] tables, applied like `eltflow schedules` does.
-        declared = schedules_from_config(settings.section("schedules"))
-        ScheduleStore(app.db).sync(declared, app.clock.now())
+        app.schedules.sync_declared()
         return serve(
             app,
             host=args.host,

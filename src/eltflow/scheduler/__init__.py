@@ -9,7 +9,8 @@ Modules, bottom up:
 - :mod:`.planning` — which fires are due at ``now``: catch-up, flexible windows (pure).
 - :mod:`.store` — schedules and the fire ledger in the state store (``sql/*.sql``).
 - :mod:`.service` — ``SchedulerService``: ``tick(now)``, ``run(stop)``, ``backfill``.
-- :mod:`.target` — the local Step Functions runtime as the target; ``build_scheduler``.
+- :mod:`.target` — the local Step Functions runtime as the target.
+- :mod:`.schedules` — the schedules service the CLI and the API call (``App.schedules``).
 
 Where this differs from AWS (on purpose or by necessity):
 

@@ -8,16 +8,9 @@ Step Functions itself only treats same-name starts as idempotent while the execu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from eltflow.clock import Clock
 from eltflow.errors import AwsApiError, NotFoundError
 from eltflow.runtime import arns
 from eltflow.runtime.service import StatesService
-from eltflow.scheduler.model import schedules_from_config
-from eltflow.scheduler.service import SchedulerService
-from eltflow.store.db import Database
 
 
 class StatesTarget:
@@ -48,26 +41,3 @@ class StatesTarget:
         status = out["status"]
         assert isinstance(status, str)
         return status
-
-
-def build_scheduler(
-    db: Database,
-    states: StatesService,
-    clock: Clock,
-    *,
-    declared: Mapping[str, Any] | None = None,
-    **options: Any,
-) -> SchedulerService:
-    """A scheduler that starts executions in ``states``, with eltflow.toml's
-    ``[schedules.*]`` (``declared``, i.e. ``settings.section("schedules")``) applied first.
-
-    For ``eltflow serve``: ``build_scheduler(app.db, app.service, app.clock,
-    declared=settings.section("schedules"))`` then ``.run(stop_event)`` in a thread.
-    """
-    target = StatesTarget(states)
-    service = SchedulerService(
-        db, target.start_execution, target.execution_status, clock=clock, **options
-    )
-    if declared:
-        service.store.sync(schedules_from_config(declared), clock.now())
-    return service

@@ -164,10 +164,9 @@ def _package_files(module: str) -> tuple[tuple[str, str], ...]:
 
 def _schedules(app: App) -> list[ScheduleInfo]:
     from eltflow.runtime.arns import machine_name
-    from eltflow.scheduler.store import ScheduleStore
 
     out: list[ScheduleInfo] = []
-    for s in ScheduleStore(app.db).list_schedules():
+    for s in app.schedules.store.list_schedules():
         out.append(
             ScheduleInfo(
                 name=s.name,

@@ -17,7 +17,6 @@ def stacks_for(app: App) -> Stacks:
     """Stacks over ``app``'s StatesService and its DynamoDB and SNS services (the store must be
     migrated, which ``build_app`` does)."""
     data_dir = app.settings.data_dir if app.settings is not None else None
-    from eltflow.scheduler.store import ScheduleStore
 
     services = Services(
         states=app.service,
@@ -25,7 +24,7 @@ def stacks_for(app: App) -> Stacks:
         sns=app.topics,
         lambdas=app.lambdas.functions if app.lambdas is not None else None,
         lambda_runner=app.lambdas,
-        schedules=ScheduleStore(app.db),
+        schedules=app.schedules.store,
         data_dir=data_dir,
         clock=app.clock,
     )

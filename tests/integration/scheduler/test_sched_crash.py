@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from eltflow.app import build_app
 from eltflow.clock import VirtualClock
 from eltflow.scheduler.model import FireStatus, Schedule
-from eltflow.scheduler.target import build_scheduler
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 SLOW = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
@@ -47,7 +46,7 @@ def test_a_killed_scheduler_fire_is_taken_over_without_a_second_execution(
     app = build_app(state_url=store_url, clock=VirtualClock(T0))
     try:
         app.service.create_state_machine(name="etl", definition=SLOW)
-        svc = build_scheduler(app.db, app.service, app.clock, lease=timedelta(minutes=2))
+        svc = app.schedules.scheduler(lease=timedelta(minutes=2))
         svc.store.create(Schedule(name="job", expression="rate(1 hour)", state_machine="etl"), T0)
         child = subprocess.run(
             [sys.executable, "-c", CHILD, store_url, T0.isoformat()],

@@ -101,10 +101,13 @@ def test_schedule_lifecycle(project: Path, capsys: pytest.CaptureFixture[str]) -
     assert described["ScheduleExpression"] == "rate(2 hours)"
     assert described["State"] == "DISABLED"
     assert described["CatchUp"] == "all" and described["MaxCatchUp"] == 3
-    assert len(described["NextFires"]) == 2 and described["LastFires"] == []
+    # Paused: nothing will fire (the CLI shows what the API shows: one schedules service).
+    assert described["NextFires"] == [] and described["LastFires"] == []
     assert run(project, "schedules", "resume", "hourly") == 0
-    assert run(project, "schedules", "describe", "hourly") == 0
-    assert "State: ENABLED" in capsys.readouterr().out
+    assert run(project, "schedules", "describe", "hourly", "-n", "2") == 0
+    out = capsys.readouterr().out
+    assert "State: ENABLED" in out
+    assert len(out[out.index("NextFires:") : out.index("LastFires:")].split()) == 3
     assert run(project, "schedules", "delete", "hourly") == 0
     capsys.readouterr()
     assert run(project, "schedules", "describe", "hourly") == 1

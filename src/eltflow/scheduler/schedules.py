@@ -1,0 +1,200 @@
+"""The schedules service: what the CLI (``eltflow schedules``) and the HTTP API
+(``/api/schedules``) both call, so neither maps fields or reaches the scheduler's store itself.
+
+Requests use EventBridge Scheduler's field names (``ScheduleExpression``, ``Target``,
+``FlexibleTimeWindow``...) plus eltflow's ``CatchUp``, ``MaxCatchUp`` and ``Overlap``; a view
+is :meth:`Schedule.to_json` plus ``NextFires`` (computed from the schedule's cursor, so paused
+or finished schedules show none) and ``LastFires`` (the fire ledger, newest first).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from eltflow.clock import Clock
+from eltflow.errors import ScheduleError
+from eltflow.runtime.service import StatesService
+from eltflow.scheduler.model import (
+    Fire,
+    FlexibleTimeWindow,
+    Schedule,
+    ScheduleState,
+    parse_datetime,
+    schedules_from_config,
+)
+from eltflow.scheduler.planning import upcoming
+from eltflow.scheduler.service import SchedulerService
+from eltflow.scheduler.store import ScheduleStore
+from eltflow.scheduler.target import StatesTarget
+from eltflow.store.db import Database
+from eltflow.types import JSON, JSONObject
+
+# Request field -> Schedule attribute, for the fields that are plain strings.
+_TEXT_FIELDS = {
+    "ScheduleExpression": "expression",
+    "ScheduleExpressionTimezone": "timezone",
+    "State": "state",
+    "Description": "description",
+    "CatchUp": "catchup",
+    "Overlap": "overlap",
+}
+
+
+def _text(body: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ScheduleError(f"field {where}{key!r} must be a string")
+    return value
+
+
+def _whole(value: object, label: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ScheduleError(f"field {label!r} must be an integer")
+    return value
+
+
+def schedule_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Schedule attributes from an EventBridge-Scheduler-shaped request (only those given).
+
+    ``StartDate``/``EndDate`` given as null clear the date (an update keeps what is absent).
+    """
+    out: dict[str, Any] = {}
+    for key, attr in _TEXT_FIELDS.items():
+        value = _text(body, key)
+        if value is not None:
+            out[attr] = value
+    if "MaxCatchUp" in body:
+        out["max_catchup"] = _whole(body["MaxCatchUp"], "MaxCatchUp")
+    for key, attr in (("StartDate", "start_date"), ("EndDate", "end_date")):
+        if key in body:
+            text = _text(body, key)
+            out[attr] = None if text is None else parse_datetime(text, key)
+    target = body.get("Target")
+    if target is not None:
+        if not isinstance(target, Mapping):
+            raise ScheduleError("field 'Target' must be an object")
+        machine = _text(target, "StateMachine", "Target.")
+        if machine is not None:
+            out["state_machine"] = machine
+        raw_input = target.get("Input")
+        if raw_input is not None:
+            out["input"] = raw_input if isinstance(raw_input, str) else json.dumps(raw_input)
+    window = body.get("FlexibleTimeWindow")
+    if window is not None:
+        if not isinstance(window, Mapping):
+            raise ScheduleError("field 'FlexibleTimeWindow' must be an object")
+        mode = _text(window, "Mode", "FlexibleTimeWindow.") or "OFF"
+        minutes = window.get("MaximumWindowInMinutes")
+        if minutes is not None:
+            minutes = _whole(minutes, "FlexibleTimeWindow.MaximumWindowInMinutes")
+        out["flexible_window"] = FlexibleTimeWindow(mode, minutes)
+    return out
+
+
+def next_fires(schedule: Schedule, cursor: datetime | None, now: datetime, n: int) -> list[str]:
+    """The next ``n`` fire times (ISO-8601 in the schedule's zone) after ``now``/the cursor."""
+    if not schedule.enabled or n == 0:
+        return []
+    after = max(now, cursor) if cursor is not None else now
+    if schedule.created_at is not None and after < schedule.created_at:
+        after = schedule.created_at
+    if cursor is None or cursor < after:
+        # A fire due at this very instant hasn't been handled yet (the cursor is the last
+        # handled fire time), so it is still "next": ``upcoming`` counts strictly after.
+        after -= timedelta(microseconds=1)
+    return [f.astimezone(schedule.tz).isoformat() for f in upcoming(schedule, after, n)]
+
+
+class Schedules:
+    """Schedules of one project: CRUD, views with next/last fires, backfill, and the
+    scheduler loop that fires them (``scheduler()``), over the state store and the app's
+    Step Functions service."""
+
+    def __init__(
+        self,
+        db: Database,
+        states: StatesService,
+        clock: Clock,
+        declared: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.db = db
+        self.states = states
+        self.clock = clock
+        self.store = ScheduleStore(db)
+        self._declared = declared or {}
+
+    def sync_declared(self) -> list[str]:
+        """Apply eltflow.toml's ``[schedules.*]`` tables to the store (a schedule whose
+        declaration did not change is left alone, paused or not)."""
+        if not self._declared:
+            return []
+        return self.store.sync(schedules_from_config(self._declared), self.clock.now())
+
+    # -- views -----------------------------------------------------------------------------
+    def view(self, schedule: Schedule, next_count: int = 5, last_count: int = 0) -> JSONObject:
+        out: JSONObject = schedule.to_json()
+        cursor = self.store.cursor(schedule.name)
+        now = self.clock.now()
+        nxt: list[JSON] = [*next_fires(schedule, cursor, now, next_count)]
+        out["NextFires"] = nxt
+        fires = self.store.fires(schedule.name, limit=last_count) if last_count else []
+        last: list[JSON] = [f.to_json() for f in fires]
+        out["LastFires"] = last
+        return out
+
+    def list_schedules(self, next_count: int = 3, last_count: int = 5) -> list[JSONObject]:
+        return [self.view(s, next_count, last_count) for s in self.store.list_schedules()]
+
+    def describe(self, name: str, next_count: int = 5, last_count: int = 20) -> JSONObject:
+        return self.view(self.store.get(name), next_count, last_count)
+
+    def get(self, name: str) -> Schedule:
+        return self.store.get(name)
+
+    # -- changes ---------------------------------------------------------------------------
+    def create(self, request: Mapping[str, Any]) -> JSONObject:
+        """CreateSchedule: ``Name``, ``ScheduleExpression`` and ``Target.StateMachine`` are
+        required."""
+        name = _text(request, "Name")
+        if name is None:
+            raise ScheduleError("field 'Name' is required")
+        fields = schedule_fields(request)
+        for attr, key in (("expression", "ScheduleExpression"), ("state_machine", "Target")):
+            if attr not in fields:
+                raise ScheduleError(f"field {key!r} is required")
+        created = self.store.create(Schedule(name=name, **fields), self.clock.now())
+        return self.view(created)
+
+    def update(self, name: str, request: Mapping[str, Any]) -> JSONObject:
+        """UpdateSchedule: the fields given replace the schedule's, the rest are kept."""
+        current = self.store.get(name)
+        updated = self.store.update(
+            current.with_changes(**schedule_fields(request)), self.clock.now()
+        )
+        return self.view(updated)
+
+    def set_state(self, name: str, state: ScheduleState) -> JSONObject:
+        changed = self.store.set_state(name, state, self.clock.now())
+        return self.view(changed, 5 if state is ScheduleState.ENABLED else 0)
+
+    def delete(self, name: str) -> None:
+        self.store.delete(name)
+
+    # -- firing ----------------------------------------------------------------------------
+    def scheduler(self, **options: Any) -> SchedulerService:
+        """The loop that starts due fires as executions of this app's state machines."""
+        target = StatesTarget(self.states)
+        return SchedulerService(
+            self.db, target.start_execution, target.execution_status, clock=self.clock, **options
+        )
+
+    def backfill(
+        self, name: str, start: datetime, end: datetime, *, limit: int = 1000
+    ) -> list[Fire]:
+        """Run the schedule's fires in ``[start, end]`` that haven't run."""
+        return self.scheduler().backfill(name, start, end, limit=limit)
