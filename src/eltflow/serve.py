@@ -99,6 +99,7 @@ class Server:
         port: int = DEFAULT_PORT,
         token: str | None = None,
         allow_hosts: Collection[str] = (),
+        max_body: int | None = None,
         scheduler: bool = True,
         worker_options: Mapping[str, Any] | None = None,
         scheduler_poll_seconds: float = 1.0,
@@ -112,6 +113,7 @@ class Server:
         self.port = port
         self.token = token
         self.allow_hosts = tuple(allow_hosts)
+        self.max_body = max_body  # None: guard.BODY_LIMIT
         self.log_level = log_level
         self.console = console  # False: the AWS endpoint alone (``eltflow endpoint``)
         self.with_scheduler = scheduler
@@ -135,7 +137,7 @@ class Server:
         import uvicorn
 
         from eltflow.api.app import create_app
-        from eltflow.api.guard import CrossSiteGuard, allowed_hosts
+        from eltflow.api.guard import BODY_LIMIT, BodyLimit, CrossSiteGuard, allowed_hosts
         from eltflow.endpoint import Endpoint, with_endpoint
 
         self._sock = _bind(self.host, self.port)
@@ -150,7 +152,7 @@ class Server:
             else aws
         )
         config = uvicorn.Config(
-            http_app,
+            BodyLimit(http_app, limit=self.max_body or BODY_LIMIT),
             log_level=self.log_level,
             lifespan="off",
             timeout_graceful_shutdown=10,
@@ -261,6 +263,7 @@ def serve(
     port: int = DEFAULT_PORT,
     token: str | None = None,
     allow_hosts: Collection[str] = (),
+    max_body: int | None = None,
     environ: Mapping[str, str] | None = None,
     announce: Callable[[str], None] | None = None,
     console: bool = True,
@@ -273,6 +276,7 @@ def serve(
         port=port,
         token=required_token(host, token, env),
         allow_hosts=allow_hosts,
+        max_body=max_body,
         console=console,
     )
     stop = threading.Event()

@@ -15,6 +15,9 @@
 
 The rules run before routing, as plain ASGI, so every route (console, JSON API, AWS protocol
 endpoints mounted later) is covered and no body is read for a refused request.
+
+:class:`BodyLimit` bounds what a request may make the server hold, token or not: a body whose
+``Content-Length`` is over the limit is refused unread, a chunked one as soon as it passes it.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+API_BODY_LIMIT = 2 << 20
+"""The JSON API's largest body: AWS caps a definition at 1 MiB (CreateStateMachine) and an
+execution input at 256 KiB (StartExecution), so 2 MiB holds any valid request."""
+BODY_LIMIT = 64 << 20
+"""Everything else (the AWS endpoint: DynamoDB batches of up to 16 MB, Lambda payloads of
+6 MB, S3 objects); ``eltflow serve --max-body-mb`` changes it."""
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
 
@@ -115,6 +124,81 @@ def is_json_content(content_type: str) -> bool:
     return media == "application/json"
 
 
+async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+    body = json.dumps({"code": code, "message": message}).encode("utf-8")
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode("ascii")),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class BodyLimit:
+    """ASGI middleware: request bodies over the limit get 413 without being held in memory
+    (``/api/`` bodies: ``api_limit``; others: ``limit``)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int = BODY_LIMIT, api_limit: int = API_BODY_LIMIT):
+        self.app = app
+        self.limit = limit
+        self.api_limit = api_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path = str(scope.get("path", ""))
+        limit = min(self.limit, self.api_limit) if path.startswith("/api/") else self.limit
+        headers = dict(scope["headers"])
+        too_large = (
+            f"the request body is over the {limit}-byte limit for {path} (eltflow serve "
+            f"--max-body-mb raises it for the AWS endpoint)"
+        )
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await _refuse(send, 400, "BadRequest", "Content-Length is not a number")
+            elif int(declared) > limit:
+                await _refuse(send, 413, "RequestEntityTooLarge", too_large)
+            else:  # the HTTP server holds the body to its declared length
+                await self.app(scope, receive, send)
+            return
+        if b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # no body
+            return
+        # Chunked: take it in up to the limit, then hand it on as one piece.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunk = bytes(message.get("body", b""))
+            size += len(chunk)
+            if size > limit:
+                await _refuse(send, 413, "RequestEntityTooLarge", too_large)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
 class CrossSiteGuard:
     """ASGI middleware applying :func:`cross_site_reason` to every HTTP request."""
 
@@ -131,16 +215,4 @@ class CrossSiteGuard:
         if refused is None:
             await self.app(scope, receive, send)
             return
-        status, code, message = refused
-        body = json.dumps({"code": code, "message": message}).encode("utf-8")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode("ascii")),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await _refuse(send, *refused)

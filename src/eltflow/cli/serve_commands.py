@@ -26,6 +26,7 @@ def _serve(args: argparse.Namespace) -> int:
             port=args.port,
             token=token,
             allow_hosts=args.allow_host,
+            max_body=int(args.max_body_mb * (1 << 20)) if args.max_body_mb else None,
             console=args.console,
         )
     finally:
@@ -37,6 +38,13 @@ def _options(p: Any) -> None:
     p.add_argument("--port", type=int, default=8642, help="port to listen on (8642; 0: any)")
     p.add_argument(
         "--token", default=None, help="require this token (env: ELTFLOW_TOKEN; needed off loopback)"
+    )
+    p.add_argument(
+        "--max-body-mb",
+        type=float,
+        default=None,
+        metavar="MB",
+        help="largest request body the AWS endpoint takes (64; the JSON API takes 2)",
     )
     p.add_argument(
         "--allow-host",

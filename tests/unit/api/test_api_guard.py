@@ -171,3 +171,55 @@ def test_boto3_requests_pass(
     headers["host"] = "127.0.0.1:8642"  # what the HTTP layer adds from endpoint_url
     assert headers.get("content-type", "").startswith(content_type)
     assert cross_site_reason("POST", headers, allowed_hosts("127.0.0.1")) is None
+
+
+def test_an_oversized_api_body_is_refused_before_it_is_read(server: Server) -> None:
+    big = {"name": "big", "definition": {"StartAt": "A", "States": {}}, "pad": "x" * 3_000_000}
+    r = httpx.post(f"{server.url}/api/state-machines", json=big)
+    assert r.status_code == 413 and r.json()["code"] == "RequestEntityTooLarge"
+    assert _machines(server) == []
+
+
+def test_an_oversized_chunked_body_is_refused_once_it_passes_the_limit(server: Server) -> None:
+    sent = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal sent
+        for _ in range(40):  # 40 MiB if it were all read
+            sent += 1
+            yield b" " * (1 << 20)
+
+    r = httpx.post(
+        f"{server.url}/api/state-machines",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 413
+    assert sent < 40  # refused before the rest was sent
+
+
+def test_aws_endpoint_bodies_have_their_own_bound(tmp_path: Path) -> None:
+    app: App = build_app(state_url=f"sqlite:///{tmp_path / 'state.db'}")
+    srv = Server(app, port=0, scheduler=False, max_body=1 << 20)
+    try:
+        with srv.running():
+            r = httpx.post(
+                srv.url,
+                content=b"{" + b" " * (2 << 20) + b"}",
+                headers={
+                    "content-type": "application/x-amz-json-1.0",
+                    "x-amz-target": "AWSStepFunctions.ListStateMachines",
+                },
+            )
+            assert r.status_code == 413
+            small = httpx.post(
+                srv.url,
+                content=b"{}",
+                headers={
+                    "content-type": "application/x-amz-json-1.0",
+                    "x-amz-target": "AWSStepFunctions.ListStateMachines",
+                },
+            )
+            assert small.status_code == 200, small.text
+    finally:
+        app.close()
