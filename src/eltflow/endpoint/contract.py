@@ -164,34 +164,35 @@ def _check(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
 
 def _constraints(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
     meta = shape.metadata
-    shown = _shown(value)
+    # AWS leaves sensitive values (execution input, secrets) out of its messages.
+    shown = "" if meta.get("sensitive") else " " + _shown(value)
     if shape.type_name in ("string", "blob", "list", "map"):
         size = len(value)
         if "min" in meta and size < meta["min"]:
             problems.append(
-                f"Value {shown} at '{path}' failed to satisfy constraint: "
+                f"Value{shown} at '{path}' failed to satisfy constraint: "
                 f"Member must have length greater than or equal to {meta['min']}"
             )
         if "max" in meta and size > meta["max"]:
             problems.append(
-                f"Value {shown} at '{path}' failed to satisfy constraint: "
+                f"Value{shown} at '{path}' failed to satisfy constraint: "
                 f"Member must have length less than or equal to {meta['max']}"
             )
     elif shape.type_name in ("integer", "long", "float", "double"):
         if "min" in meta and value < meta["min"]:
             problems.append(
-                f"Value {shown} at '{path}' failed to satisfy constraint: "
+                f"Value{shown} at '{path}' failed to satisfy constraint: "
                 f"Member must have value greater than or equal to {meta['min']}"
             )
         if "max" in meta and value > meta["max"]:
             problems.append(
-                f"Value {shown} at '{path}' failed to satisfy constraint: "
+                f"Value{shown} at '{path}' failed to satisfy constraint: "
                 f"Member must have value less than or equal to {meta['max']}"
             )
     enum: list[str] = getattr(shape, "enum", None) or []
     if enum and value not in enum:
         problems.append(
-            f"Value {shown} at '{path}' failed to satisfy constraint: "
+            f"Value{shown} at '{path}' failed to satisfy constraint: "
             f"Member must satisfy enum value set: [{', '.join(enum)}]"
         )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 
@@ -22,4 +23,16 @@ def use_aws(event: Any, context: Any) -> Any:
     item = ddb.get_item(TableName="from_handler", Key={"k": {"S": event["k"]}})["Item"]
     machines = boto3.client("stepfunctions").list_state_machines()["stateMachines"]
     topic = boto3.client("sns").create_topic(Name="from-handler")["TopicArn"]
-    return {"item": item, "machines": sorted(m["name"] for m in machines), "topic": topic}
+    rd = boto3.client("redshift-data")
+    sid = rd.execute_statement(ClusterIdentifier="dw", Database="dev", Sql="select 6 * 7 as n")[
+        "Id"
+    ]
+    while rd.describe_statement(Id=sid)["Status"] not in ("FINISHED", "FAILED", "ABORTED"):
+        time.sleep(0.01)
+    answer = rd.get_statement_result(Id=sid)["Records"][0][0]["longValue"]
+    return {
+        "item": item,
+        "machines": sorted(m["name"] for m in machines),
+        "topic": topic,
+        "answer": answer,
+    }

@@ -181,3 +181,10 @@ def test_validation_like_dynamodb(server: Server) -> None:
         "message": "1 validation error detected: Value null at 'tableName' failed to satisfy "
         "constraint: Member must not be null",
     }
+
+
+def test_oversized_items_are_refused_like_dynamodb(ddb: Any) -> None:
+    with pytest.raises(ddb.exceptions.ClientError) as e:
+        ddb.put_item(TableName="jobs", Item={"JobID": {"S": "big"}, "Blob": {"S": "x" * 410_000}})
+    assert e.value.response["Error"]["Code"] == "ValidationException"
+    assert "size" in e.value.response["Error"]["Message"].lower()

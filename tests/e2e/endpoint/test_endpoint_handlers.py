@@ -23,12 +23,14 @@ from eltflow.serve import Server
 
 HERE = Path(__file__).parent
 TOML = """
+state = "{state}"
+
 [lambda]
 isolation = "process"
 workers = 1
 
 [lambda.functions]
-UseAws = { handler = "endpoint_handlers:use_aws", timeout = 60 }
+UseAws = {{ handler = "endpoint_handlers:use_aws", timeout = 60 }}
 """
 MACHINE = {
     "StartAt": "Call",
@@ -44,10 +46,12 @@ MACHINE = {
 }
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    folder = tmp_path_factory.mktemp("handlers")
-    (folder / "eltflow.toml").write_text(TOML, "utf-8")
+@pytest.fixture
+def served(store_url: str, tmp_path: Path) -> Iterator[Server]:
+    """``eltflow serve`` over a project whose state store is SQLite, then PostgreSQL."""
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "eltflow.toml").write_text(TOML.format(state=store_url), "utf-8")
     mp = pytest.MonkeyPatch()
     # Spawned handler processes import the handler module through PYTHONPATH.
     mp.setenv("PYTHONPATH", os.pathsep.join([str(HERE), *(p for p in sys.path if p)]))
@@ -93,6 +97,7 @@ def test_a_handler_using_plain_boto3_reaches_the_local_services(served: Server) 
     assert out["item"] == {"k": {"S": "v1"}}
     assert "calls-aws" in out["machines"]
     assert out["topic"].endswith(":from-handler")
+    assert out["answer"] == 42
     # The handler's writes are the server's: visible through the endpoint too.
     assert ddb.get_item(TableName="from_handler", Key={"k": {"S": "v1"}})["Item"] == {
         "k": {"S": "v1"}
@@ -102,7 +107,9 @@ def test_a_handler_using_plain_boto3_reaches_the_local_services(served: Server) 
 def test_start_wait_serves_the_endpoint_for_its_handlers(tmp_path: Path) -> None:
     """``eltflow start --wait`` has no server running: it hosts the endpoint on an ephemeral
     loopback port for the handlers it runs."""
-    (tmp_path / "eltflow.toml").write_text(TOML, "utf-8")
+    (tmp_path / "eltflow.toml").write_text(
+        TOML.format(state=f"sqlite:///{tmp_path / 'state.db'}"), "utf-8"
+    )
     app = build_app(load_settings(tmp_path, environ={}))
     try:
         assert app.items is not None

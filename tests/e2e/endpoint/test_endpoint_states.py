@@ -441,3 +441,21 @@ def test_the_listening_socket_disables_nagle(server: Server) -> None:
     # client's delayed ACK (~40 ms).
     assert server._sock is not None
     assert server._sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_oversized_execution_input_is_refused(sfn: Any) -> None:
+    arn = _machine(sfn, "big-input", PASS)
+    with pytest.raises(ClientError) as e:
+        sfn.start_execution(stateMachineArn=arn, input=json.dumps({"x": "y" * 300_000}))
+    # The model's 262,144-character limit, checked before the service; the value is
+    # sensitive, so the message leaves it out.
+    assert e.value.response["Error"] == {
+        "Code": "ValidationException",
+        "Message": "1 validation error detected: Value at 'input' failed to satisfy constraint: "
+        "Member must have length less than or equal to 262144",
+    }
+    # Under the character limit but over 256 KiB of UTF-8: the service's byte limit.
+    with pytest.raises(sfn.exceptions.InvalidExecutionInput):
+        sfn.start_execution(
+            stateMachineArn=arn, input=json.dumps({"x": "é" * 140_000}, ensure_ascii=False)
+        )
