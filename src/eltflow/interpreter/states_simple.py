@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from eltflow.asl import choice as asl_choice
 from eltflow.asl import errors as asl_errors
+from eltflow.asl.fields import MAX_SECONDS
 from eltflow.asl.model import (
     JSONATA,
     ChoiceRule,
@@ -237,7 +238,14 @@ def _wait_due(stepper: Stepper, frame: Frame, state: WaitState) -> datetime:
         if state.timestamp_path is not None:
             timestamp = _wait_path(stepper, frame, state.timestamp_path, effective, "TimestampPath")
             return _parse_timestamp(timestamp, "TimestampPath", state.timestamp_path, jsonata=False)
-    if not isinstance(seconds, int | float) or isinstance(seconds, bool) or seconds < 0:
+    # Docs: Seconds is "an integer value from 0 to 99999999"; a JSONata expression "must
+    # evaluate to an integer in the stated range" (a whole double such as 4/2 is one).
+    if (
+        not isinstance(seconds, int | float)
+        or isinstance(seconds, bool)
+        or not 0 <= seconds <= MAX_SECONDS
+        or (isinstance(seconds, float) and not seconds.is_integer())
+    ):
         raise StatesError(
             asl_errors.QUERY_EVALUATION_ERROR if jsonata else asl_errors.RUNTIME,
             f"The Seconds field must be a non-negative integer: {ev.dumps(seconds)}",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import cast
 
+import pytest
+
 from eltflow import execute
 from eltflow.errors import StatesError
 from eltflow.types import JSON, JSONObject
@@ -316,3 +318,20 @@ def test_map_items_expression_must_return_an_array() -> None:
         "The JSONata expression '$states.input.x' specified for the field 'Items' returned an "
         "unexpected result type. Expected 'array', but was 'object' for value: {\"a\":1}"
     )
+
+
+@pytest.mark.parametrize(
+    ("expression", "ok"),
+    [("{% 4/2 %}", True), ("{% 0 %}", True), ("{% 1.5 %}", False), ("{% 100000000 %}", False)],
+)
+def test_wait_seconds_expression_must_be_an_integer_in_range(expression: str, ok: bool) -> None:
+    # Docs: a JSONata Seconds "must evaluate to an integer in the stated range" (0-99999999).
+    definition = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "W",
+        "States": {"W": {"Type": "Wait", "Seconds": expression, "End": True}},
+    }
+    result = execute(definition, {}, virtual_time=True)
+    assert result.succeeded is ok
+    if not ok:
+        assert result.error == "States.QueryEvaluationError"
