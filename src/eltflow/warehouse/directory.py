@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from eltflow.config import CONFIG_FILE, Settings
@@ -23,17 +24,22 @@ from eltflow.errors import ConfigError
 from eltflow.warehouse.base import UnknownWarehouse, Warehouse
 
 
-def open_warehouse(name: str, url: str, options: Mapping[str, Any] | None = None) -> Warehouse:
-    """Build the engine for one connection URL."""
+def open_warehouse(
+    name: str,
+    url: str,
+    options: Mapping[str, Any] | None = None,
+    s3_root: Path | None = None,
+) -> Warehouse:
+    """Build the engine for one connection URL; ``s3_root`` holds the local S3 buckets."""
     if url.startswith("duckdb://"):
         from eltflow.warehouse.duckdb_engine import DuckDBWarehouse
 
         # duckdb:///abs/file.duckdb → /abs/file.duckdb; duckdb://rel.duckdb; duckdb:// → memory
-        return DuckDBWarehouse(name, url[len("duckdb://") :] or ":memory:")
+        return DuckDBWarehouse(name, url[len("duckdb://") :] or ":memory:", s3_root)
     if url.startswith(("postgresql://", "postgres://")):
         from eltflow.warehouse.postgres_engine import PostgresWarehouse
 
-        return PostgresWarehouse(name, url)
+        return PostgresWarehouse(name, url, s3_root)
     if url.startswith("redshift://"):
         from eltflow.warehouse.redshift_engine import RedshiftWarehouse
 
@@ -49,6 +55,7 @@ class WarehouseDirectory:
 
     def __init__(self, settings: Settings) -> None:
         self._default_url = settings.warehouse_url
+        self._s3_root = settings.data_dir / "s3"  # the issue's default for [s3] root
         self._configured: dict[str, Mapping[str, Any]] = {}
         raw = settings.section("warehouses")
         for name, table in raw.items():
@@ -96,7 +103,7 @@ class WarehouseDirectory:
         with self._lock:
             wh = self._open.get(key)
             if wh is None:
-                wh = open_warehouse(name, url, options)
+                wh = open_warehouse(name, url, options, self._s3_root)
                 self._open[key] = wh
             return wh
 

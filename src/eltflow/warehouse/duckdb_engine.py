@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from eltflow.open_errors import duckdb_open_failure
+from eltflow.warehouse import copy_sql, duckdb_copy
 from eltflow.warehouse import duckdb_procedures as procs
 from eltflow.warehouse.base import (
     Column,
@@ -27,6 +28,7 @@ from eltflow.warehouse.base import (
     StatementCancelled,
     StatementResult,
 )
+from eltflow.warehouse.s3local import S3Root
 from eltflow.warehouse.script import Statement, run_text
 from eltflow.warehouse.translate import translate
 
@@ -90,9 +92,11 @@ class DuckDBWarehouse:
 
     dialect = "duckdb"
 
-    def __init__(self, name: str, path: str) -> None:
+    def __init__(self, name: str, path: str, s3_root: Path | None = None) -> None:
         self.name = name
         self.path = path
+        # Local S3 for COPY and UNLOAD (see s3local.py).
+        self.s3 = S3Root(s3_root if s3_root is not None else Path(".eltflow") / "s3")
         self._db: Any = None
         self._lock = threading.Lock()
         self._runs = 0
@@ -197,6 +201,11 @@ class DuckDBWarehouse:
                 return self._drop_procedure(cur, stmt.sql)
             if _CALL.match(stmt.sql):
                 return self._call(cur, stmt.sql, params, control, tx)
+            if copy_sql.is_copy(stmt.sql):
+                load = copy_sql.parse_copy(stmt.sql)
+                return duckdb_copy.copy(cur, load, self.s3, lambda s: self._one(cur, s, params))
+            if copy_sql.is_unload(stmt.sql):
+                return duckdb_copy.unload(cur, copy_sql.parse_unload(stmt.sql), self.s3)
             return self._one(cur, stmt.sql, params)
         except duckdb.InterruptException as e:
             raise StatementCancelled("statement was cancelled") from e

@@ -1,0 +1,144 @@
+"""COPY and UNLOAD on DuckDB: its own readers and writers stream the files, never Python.
+
+COPY stages the fields with ``read_csv`` (all text, DuckDB's parallel streaming reader) or
+``read_json`` into a temporary table, then the shared INSERT of :mod:`eltflow.warehouse.loading`
+converts them; Parquet goes straight in by column position, as Redshift maps it. UNLOAD is
+DuckDB's ``COPY (query) TO``. Redshift's default text format (pipe-delimited, ``\\N`` for NULL)
+is read without backslash escapes: DuckDB cannot have ``\\`` as both escape and NULL marker
+(unverified corner: a field holding an escaped ``|``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+from eltflow.warehouse import loading
+from eltflow.warehouse.base import SqlError, StatementResult
+from eltflow.warehouse.copy_sql import Copy, Unload, unload_files
+from eltflow.warehouse.s3local import S3Root
+from eltflow.warehouse.translate import translate
+
+RunSql = Callable[[str], StatementResult]
+
+
+def table_name(text: str) -> str:
+    """``text`` checked to be a (schema-qualified) table name; normalized Redshift SQL."""
+    try:
+        tree = sqlglot.parse_one(f"SELECT * FROM {text}", read="redshift")
+    except sqlglot.errors.SqlglotError:
+        tree = None
+    table = tree.args["from_"].this if tree is not None and tree.args.get("from_") else None
+    if not isinstance(table, exp.Table) or table.args.get("alias"):
+        raise SqlError(f"'{text}' is not a table name")
+    return table.sql(dialect="redshift")
+
+
+def _columns(cur: Any, table: str, wanted: tuple[str, ...]) -> list[tuple[str, str]]:
+    cur.execute(translate(f"SELECT * FROM {table} LIMIT 0", "duckdb").statements[0])
+    described = [(str(d[0]), str(d[1])) for d in cur.description]
+    if not wanted:
+        return described
+    types = {name.lower(): kind for name, kind in described}
+    missing = [w for w in wanted if w.strip('"').lower() not in types]
+    if missing:
+        raise SqlError(f"column {missing[0]} of relation {table} does not exist")
+    return [(w.strip('"'), types[w.strip('"').lower()]) for w in wanted]
+
+
+def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
+    """Run a COPY: stage the files, convert them into the table; the row count loaded."""
+    paths = [str(p) for p in loading.files(stmt, root)]
+    table = table_name(stmt.table)
+    columns = _columns(cur, table, stmt.columns)
+    if stmt.compression == "bzip2":
+        raise SqlError(
+            "COPY: BZIP2 files cannot be read by the DuckDB warehouse (GZIP and ZSTD can)"
+        )
+    cur.execute(f"DROP TABLE IF EXISTS {loading.STAGE}")
+    try:
+        if stmt.format == "parquet":
+            names = ", ".join(f'"{n}"' for n, _ in columns)
+            target = translate(f"INSERT INTO {table} ({names}) SELECT 1", "duckdb").statements[0]
+            cur.execute(
+                target.removesuffix(" SELECT 1") + " SELECT * FROM read_parquet($files)",
+                {"files": paths},
+            )
+            (count,) = cur.fetchone()
+            return StatementResult(has_result_set=False, row_count=int(count))
+        if stmt.format == "json":
+            fields = ", ".join(f'"{n}" AS c{i}' for i, (n, _) in enumerate(columns))
+            cur.execute(
+                f"CREATE TEMP TABLE {loading.STAGE} AS SELECT {fields} "
+                "FROM read_json_auto($files, compression = $z)",
+                {"files": paths, "z": stmt.compression or "auto"},
+            )
+        else:
+            text = stmt.format == "text"
+            cur.execute(
+                f"CREATE TEMP TABLE {loading.STAGE} AS SELECT * FROM read_csv($files, "
+                "delim = $d, quote = $q, escape = $e, header = false, skip = $skip, "
+                "nullstr = $n, all_varchar = true, auto_detect = false, columns = $cols, "
+                "compression = $z, null_padding = true)",
+                {
+                    "files": paths,
+                    "d": stmt.delimiter or ("|" if text else ","),
+                    "q": "" if text else stmt.quote,
+                    "e": "" if text else stmt.quote,
+                    "skip": stmt.ignore_header,
+                    "n": stmt.null if stmt.null is not None else "\\N",
+                    "cols": {f"c{i}": "VARCHAR" for i in range(len(columns))},
+                    "z": stmt.compression or "auto",
+                },
+            )
+        return run(loading.insert_sql(stmt, table, columns))
+    finally:
+        cur.execute(f"DROP TABLE IF EXISTS {loading.STAGE}")
+
+
+def unload(cur: Any, stmt: Unload, root: S3Root) -> StatementResult:
+    """Run an UNLOAD: one file (a local engine is one slice), plus the manifest if asked."""
+    name, ext = unload_files(stmt)
+    target = root.file(stmt.target + name + ext)
+    folder, _ = root.split(stmt.target)
+    if not stmt.allow_overwrite and folder.is_dir():
+        try:
+            root.objects(stmt.target)
+        except SqlError:
+            pass
+        else:
+            raise SqlError(
+                "Specified unload destination on S3 is not empty. Consider using a different "
+                "bucket / prefix, manually removing the target files in S3, or using the "
+                "ALLOWOVERWRITE option."
+            )
+    tr = translate(stmt.query, "duckdb")
+    if len(tr.statements) != 1 or tr.params:
+        raise SqlError("UNLOAD needs exactly one SELECT statement without parameters")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if stmt.format == "parquet":
+        options, params = "FORMAT parquet", {"p": str(target)}
+    else:
+        options = "FORMAT csv, HEADER $h, DELIMITER $d, NULLSTR $n, COMPRESSION $z"
+        text = stmt.format == "text"
+        params = {
+            "p": str(target),
+            "h": stmt.header,
+            "d": stmt.delimiter or ("|" if text else ","),
+            "n": stmt.null if stmt.null is not None else ("\\N" if text else ""),
+            "z": stmt.compression or "none",
+        }
+        if text:
+            options += ", QUOTE ''"
+    cur.execute(f"COPY ({tr.statements[0]}) TO $p ({options})", params)
+    row = cur.fetchone()
+    count = int(row[0]) if row else -1
+    if stmt.manifest:
+        manifest = root.file(stmt.target + "manifest")
+        entry = {"url": root.url(target), "meta": {"content_length": target.stat().st_size}}
+        manifest.write_text(json.dumps({"entries": [entry]}), "utf-8")
+    return StatementResult(has_result_set=False, row_count=count)

@@ -1,0 +1,93 @@
+"""COPY's engine-independent half: which files, and the INSERT that converts staged text.
+
+An engine stages the files' fields as text in a temporary table (``c0``, ``c1``, ... in file
+column order; JSON and Parquet keep their own types), then runs the Redshift-dialect INSERT
+built here through its translator, so the conversion rules are the same on both engines:
+
+- an empty field is NULL for non-character columns, and for character columns only with
+  EMPTYASNULL; BLANKSASNULL makes whitespace-only character fields NULL
+  ("Data conversion parameters",
+  https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-conversion.html);
+- DATEFORMAT / TIMEFORMAT other than 'auto' parse with the datetime format strings TO_DATE
+  and TO_TIMESTAMP use; 'epochsecs' / 'epochmillisecs' are seconds / milliseconds since 1970.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from eltflow.warehouse.base import SqlError
+from eltflow.warehouse.copy_sql import Copy
+from eltflow.warehouse.s3local import S3Root
+
+STAGE = "eltflow_copy_stage"
+
+
+def files(copy: Copy, root: S3Root) -> list[Path]:
+    """The local files a COPY reads: the prefix's objects, or a MANIFEST's entries."""
+    if not copy.manifest:
+        return root.objects(copy.source)
+    manifest = root.file(copy.source)
+    try:
+        entries = json.loads(manifest.read_text("utf-8"))["entries"]
+    except FileNotFoundError:
+        raise SqlError(f"the manifest {copy.source} does not exist") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise SqlError(f"the manifest {copy.source} is not valid JSON with entries: {e}") from e
+    out: list[Path] = []
+    for entry in entries:
+        path = root.file(str(entry.get("url", "")))
+        if path.is_file():
+            out.append(path)
+        elif entry.get("mandatory", False):
+            raise SqlError(f"mandatory manifest entry {entry.get('url')} does not exist")
+    if not out:
+        raise SqlError(f"the manifest {copy.source} lists no existing file")
+    return out
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def insert_sql(copy: Copy, table_sql: str, columns: Sequence[tuple[str, str]]) -> str:
+    """Redshift SQL moving the staged fields into ``columns`` ((name, type) pairs)."""
+    exprs: list[str] = []
+    for i, (_name, type_name) in enumerate(columns):
+        field = f"c{i}"
+        kind = type_name.lower()
+        if copy.format in ("json", "parquet"):
+            exprs.append(field)
+            continue
+        is_char = any(k in kind for k in ("char", "text", "string"))
+        if is_char:
+            if copy.blanks_as_null:
+                exprs.append(f"CASE WHEN trim({field}) = '' THEN NULL ELSE {field} END")
+            elif copy.empty_as_null:
+                exprs.append(f"nullif({field}, '')")
+            else:
+                exprs.append(field)
+            continue
+        value = f"nullif(trim({field}), '')"
+        if kind.startswith("date") and copy.date_format not in (None, "auto", "AUTO"):
+            exprs.append(f"to_date({value}, {_literal(str(copy.date_format))})")
+        elif kind.startswith("timestamp") and copy.time_format not in (None, "auto", "AUTO"):
+            fmt = str(copy.time_format).lower()
+            if fmt == "epochsecs":
+                exprs.append(f"timestamp 'epoch' + cast({value} as bigint) * interval '1 second'")
+            elif fmt == "epochmillisecs":
+                exprs.append(
+                    f"timestamp 'epoch' + cast({value} as bigint) * interval '1 millisecond'"
+                )
+            else:
+                exprs.append(f"to_timestamp({value}, {_literal(str(copy.time_format))})")
+        else:
+            exprs.append(value)
+    names = ", ".join(_quote(n) for n, _ in columns)
+    return f"INSERT INTO {table_sql} ({names}) SELECT {', '.join(exprs)} FROM {STAGE}"
