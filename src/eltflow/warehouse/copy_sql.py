@@ -102,7 +102,7 @@ def _string(token: str, option: str) -> str:
 
 class _Tokens:
     def __init__(self, text: str, what: str) -> None:
-        self.items = [t for t in _TOKEN.findall(text) if t not in (",", ";")]
+        self.items: list[str] = [t for t in _TOKEN.findall(text) if t not in (",", ";")]
         self.pos = 0
         self.what = what
 

@@ -14,9 +14,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import sqlglot
-from sqlglot import exp
-
 from eltflow.warehouse import loading
 from eltflow.warehouse.base import SqlError, StatementResult
 from eltflow.warehouse.copy_sql import Copy, Unload, unload_files
@@ -24,18 +21,6 @@ from eltflow.warehouse.s3local import S3Root
 from eltflow.warehouse.translate import translate
 
 RunSql = Callable[[str], StatementResult]
-
-
-def table_name(text: str) -> str:
-    """``text`` checked to be a (schema-qualified) table name; normalized Redshift SQL."""
-    try:
-        tree = sqlglot.parse_one(f"SELECT * FROM {text}", read="redshift")
-    except sqlglot.errors.SqlglotError:
-        tree = None
-    table = tree.args["from_"].this if tree is not None and tree.args.get("from_") else None
-    if not isinstance(table, exp.Table) or table.args.get("alias"):
-        raise SqlError(f"'{text}' is not a table name")
-    return table.sql(dialect="redshift")
 
 
 def _columns(cur: Any, table: str, wanted: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -53,7 +38,7 @@ def _columns(cur: Any, table: str, wanted: tuple[str, ...]) -> list[tuple[str, s
 def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
     """Run a COPY: stage the files, convert them into the table; the row count loaded."""
     paths = [str(p) for p in loading.files(stmt, root)]
-    table = table_name(stmt.table)
+    table = loading.table_name(stmt.table)
     columns = _columns(cur, table, stmt.columns)
     if stmt.compression == "bzip2":
         raise SqlError(
@@ -75,7 +60,7 @@ def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
             cur.execute(
                 f"CREATE TEMP TABLE {loading.STAGE} AS SELECT {fields} "
                 "FROM read_json_auto($files, compression = $z)",
-                {"files": paths, "z": stmt.compression or "auto"},
+                {"files": paths, "z": stmt.compression or "none"},
             )
         else:
             text = stmt.format == "text"
@@ -83,7 +68,7 @@ def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
                 f"CREATE TEMP TABLE {loading.STAGE} AS SELECT * FROM read_csv($files, "
                 "delim = $d, quote = $q, escape = $e, header = false, skip = $skip, "
                 "nullstr = $n, all_varchar = true, auto_detect = false, columns = $cols, "
-                "compression = $z, null_padding = true)",
+                "compression = $z)",
                 {
                     "files": paths,
                     "d": stmt.delimiter or ("|" if text else ","),
@@ -92,7 +77,8 @@ def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
                     "skip": stmt.ignore_header,
                     "n": stmt.null if stmt.null is not None else "\\N",
                     "cols": {f"c{i}": "VARCHAR" for i in range(len(columns))},
-                    "z": stmt.compression or "auto",
+                    # Redshift reads a .gz file as gzip only when told (GZIP): so do we
+                    "z": stmt.compression or "none",
                 },
             )
         return run(loading.insert_sql(stmt, table, columns))
@@ -120,6 +106,7 @@ def unload(cur: Any, stmt: Unload, root: S3Root) -> StatementResult:
     if len(tr.statements) != 1 or tr.params:
         raise SqlError("UNLOAD needs exactly one SELECT statement without parameters")
     target.parent.mkdir(parents=True, exist_ok=True)
+    params: dict[str, object]
     if stmt.format == "parquet":
         options, params = "FORMAT parquet", {"p": str(target)}
     else:

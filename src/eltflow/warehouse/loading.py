@@ -57,15 +57,19 @@ def _literal(text: str) -> str:
 
 
 def insert_sql(copy: Copy, table_sql: str, columns: Sequence[tuple[str, str]]) -> str:
-    """Redshift SQL moving the staged fields into ``columns`` ((name, type) pairs)."""
+    """Redshift SQL moving the staged fields into ``columns`` ((name, type) pairs).
+
+    Non-character fields are cast to the column's type (PostgreSQL has no implicit cast from
+    text in INSERT ... SELECT); ``typed`` stages (JSON, Parquet) keep their values as read.
+    """
     exprs: list[str] = []
     for i, (_name, type_name) in enumerate(columns):
         field = f"c{i}"
         kind = type_name.lower()
-        if copy.format in ("json", "parquet"):
-            exprs.append(field)
-            continue
         is_char = any(k in kind for k in ("char", "text", "string"))
+        if copy.format in ("json", "parquet"):
+            exprs.append(field if is_char else f"cast({field} as {type_name})")
+            continue
         if is_char:
             if copy.blanks_as_null:
                 exprs.append(f"CASE WHEN trim({field}) = '' THEN NULL ELSE {field} END")
@@ -79,15 +83,33 @@ def insert_sql(copy: Copy, table_sql: str, columns: Sequence[tuple[str, str]]) -
             exprs.append(f"to_date({value}, {_literal(str(copy.date_format))})")
         elif kind.startswith("timestamp") and copy.time_format not in (None, "auto", "AUTO"):
             fmt = str(copy.time_format).lower()
-            if fmt == "epochsecs":
-                exprs.append(f"timestamp 'epoch' + cast({value} as bigint) * interval '1 second'")
-            elif fmt == "epochmillisecs":
+            if fmt in ("epochsecs", "epochmillisecs"):
+                unit = "second" if fmt == "epochsecs" else "millisecond"
                 exprs.append(
-                    f"timestamp 'epoch' + cast({value} as bigint) * interval '1 millisecond'"
+                    f"cast(timestamp 'epoch' + cast({value} as bigint) * interval '1 {unit}' "
+                    f"as {type_name})"
                 )
             else:
-                exprs.append(f"to_timestamp({value}, {_literal(str(copy.time_format))})")
+                exprs.append(
+                    f"cast(to_timestamp({value}, {_literal(str(copy.time_format))}) as {type_name})"
+                )
         else:
-            exprs.append(value)
+            exprs.append(f"cast({value} as {type_name})")
     names = ", ".join(_quote(n) for n, _ in columns)
     return f"INSERT INTO {table_sql} ({names}) SELECT {', '.join(exprs)} FROM {STAGE}"
+
+
+def table_name(text: str) -> str:
+    """``text`` checked to be a (schema-qualified) table name; normalized Redshift SQL."""
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        tree = sqlglot.parse_one(f"SELECT * FROM {text}", read="redshift")
+    except sqlglot.errors.SqlglotError:
+        tree = None
+    source = tree.args.get("from_") if tree is not None else None
+    table = source.this if source is not None else None
+    if not isinstance(table, exp.Table) or table.args.get("alias"):
+        raise SqlError(f"'{text}' is not a table name")
+    return table.sql(dialect="redshift")

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from eltflow.open_errors import postgres_connect_failure
+from eltflow.warehouse import copy_sql, postgres_copy
 from eltflow.warehouse.base import (
     Column,
     OnStatement,
@@ -180,6 +181,12 @@ class PostgresWarehouse:
         control.check()
         try:
             with conn.cursor() as cur:
+                if copy_sql.is_copy(stmt.sql):
+                    load = copy_sql.parse_copy(stmt.sql)
+                    run = lambda s: self._one(cur, s, params, 0)  # noqa: E731
+                    return postgres_copy.copy(cur, load, self.s3, run)
+                if copy_sql.is_unload(stmt.sql):
+                    return postgres_copy.unload(cur, copy_sql.parse_unload(stmt.sql), self.s3)
                 return self._one(cur, stmt.sql, params, 0)
         except psycopg.errors.QueryCanceled as e:
             raise StatementCancelled("statement was cancelled") from e
