@@ -22,6 +22,7 @@ from eltflow.interpreter.protocol import ExecutionContext, StopRequested
 from eltflow.runtime import arns
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.machines import parse_definition
+from eltflow.runtime.payload import parse_payload
 from eltflow.store.rows import ExecutionRow, MachineRow, from_us, to_us
 from eltflow.store.runtime_store import RuntimeStore, dumps
 from eltflow.types import JSON, JSONObject
@@ -267,8 +268,8 @@ class StatesService:
                 f"Input is {len(text.encode('utf-8'))} bytes; the limit is {MAX_PAYLOAD_BYTES}",
             )
         try:
-            value: JSON = json.loads(text)
-        except json.JSONDecodeError as e:
+            value: JSON = parse_payload(text)
+        except ValueError as e:  # JSONDecodeError, NaN, lone surrogates, nesting
             raise AwsApiError("InvalidExecutionInput", f"Invalid execution input: {e}") from e
         arn = arns.execution_arn(machine_name, exec_name)
         now = self.clock.now()

@@ -143,11 +143,29 @@ class Database:
             if path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._sqlite_path = path
+            self._file_checked = False
 
     # -- sqlite ------------------------------------------------------------------------------
+    def _refuse_empty_file(self) -> None:
+        """SQLite takes a 0-byte file as a new, empty database, so a state file truncated by a
+        full disk or a failed copy would silently become a fresh store, losing every
+        execution. eltflow never leaves one behind (the first connection writes the header),
+        so one is refused, and left as it is."""
+        if self._file_checked or self._sqlite_path in (":memory:", ""):
+            return
+        path = Path(self._sqlite_path)
+        if path.is_file() and path.stat().st_size == 0:
+            raise StoreError(
+                f"the SQLite state store {path} is empty (0 bytes), so it is not the store "
+                f"eltflow wrote: restore it from a backup, or delete it to start a new store"
+            )
+        # Once: another thread's first connection may be writing the header of a new store.
+        self._file_checked = True
+
     def _sqlite(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            self._refuse_empty_file()
             # isolation_level=None: we issue BEGIN IMMEDIATE ourselves so that writers take the
             # lock up front instead of failing on upgrade; check_same_thread is moot (per-thread).
             timeout = self.busy_timeout

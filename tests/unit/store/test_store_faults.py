@@ -73,3 +73,11 @@ def test_a_postgres_disconnect_inside_a_transaction_is_a_store_error(pg_url: str
         conn.execute("insert into t values (2)")
     assert db.execute("select x from t") == []  # nothing of the broken transaction
     db.close()
+
+
+def test_a_zero_byte_state_file_is_refused_not_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    path.touch()  # truncated by a full disk, a bad copy...
+    with pytest.raises(StoreError, match=r"state\.db is empty \(0 bytes\)"):
+        Database(f"sqlite:///{path}").execute("select 1")
+    assert path.stat().st_size == 0  # left as found, for the user to restore

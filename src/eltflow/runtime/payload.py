@@ -1,0 +1,55 @@
+"""Parsing a JSON payload from outside (execution input) into values the runtime can keep.
+
+``json.loads`` takes more than AWS does and more than the rest of the runtime can handle:
+``NaN``/``Infinity`` (not JSON; AWS refuses them), ``\\ud800`` escapes that decode to lone
+surrogates (not Unicode, so not storable as UTF-8), and nesting deep enough to overflow the
+recursive code that later walks the value. Each becomes a :class:`ValueError` saying which.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Final
+
+from eltflow.types import JSON
+
+MAX_DEPTH: Final = 1000
+"""Deepest nesting taken. AWS documents none; Jackson, which AWS's Java services parse with,
+stops at 1000 by default (unverified for Step Functions)."""
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def parse_payload(text: str) -> JSON:
+    """``text`` as a JSON value, or :class:`ValueError` naming what is wrong with it."""
+    try:
+        value: JSON = json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError(f"it is nested more than {MAX_DEPTH} levels deep") from None
+    depth = _depth(value)
+    if depth > MAX_DEPTH:
+        raise ValueError(f"it is nested {depth} levels deep; the limit is {MAX_DEPTH}")
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"it has a lone surrogate ({e.reason}), which is not Unicode") from None
+    return value
+
+
+def _depth(value: JSON) -> int:
+    """How deeply arrays and objects nest in ``value`` (without recursing)."""
+    deepest = 0
+    stack: list[tuple[JSON, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            children: list[JSON] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
