@@ -33,7 +33,14 @@ from starlette.responses import Response
 
 from eltflow.endpoint import contract, lambda_rest, query
 from eltflow.endpoint.table import JSON_APIS, QUERY_APIS, Api
-from eltflow.endpoint.wire import WireError, credential, json_error, request_id, xml_error
+from eltflow.endpoint.wire import (
+    WireError,
+    credential,
+    json_error,
+    request_id,
+    rest_xml_error,
+    xml_error,
+)
 from eltflow.errors import AwsApiError, DefinitionError, EltflowError
 
 log = logging.getLogger(__name__)
@@ -127,6 +134,20 @@ class Endpoint:
             denied = self._denied(request)
             if denied is not None:
                 raise denied
+            cred = credential(
+                request.headers.get("authorization"), request.query_params.get("X-Amz-Credential")
+            )
+            if target is None and cred is not None and cred.service == "s3":
+                # S3 (REST-XML) is not served yet: answer as S3 does for what it doesn't
+                # implement, in its XML error shape, so clients print a clear error.
+                return rest_xml_error(
+                    WireError(
+                        "NotImplemented",
+                        "eltflow's AWS endpoint does not serve S3 (yet)",
+                        501,
+                    ),
+                    rid,
+                )
             body = await self._body(request)
             if kind == "rest":
                 return await lambda_rest.handle(self.app, request, body, rid)

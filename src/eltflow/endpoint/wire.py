@@ -77,3 +77,18 @@ def xml_error(error: WireError, namespace: str, rid: str) -> Response:
     return Response(
         body, status_code=error.status, media_type="text/xml", headers={"x-amzn-RequestId": rid}
     )
+
+
+def rest_xml_error(error: WireError, rid: str) -> Response:
+    """The REST-XML protocol's (S3's) ``<Error>`` document."""
+    body = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+        f"<RequestId>{rid}</RequestId></Error>"
+    )
+    return Response(
+        body,
+        status_code=error.status,
+        media_type="application/xml",
+        headers={"x-amz-request-id": rid},
+    )

@@ -156,3 +156,11 @@ def test_unsubscribe_and_delete_topic(sns: Any) -> None:
     assert sns.list_subscriptions_by_topic(TopicArn=arn)["Subscriptions"] == []
     sns.delete_topic(TopicArn=arn)
     assert arn not in [t["TopicArn"] for t in sns.list_topics()["Topics"]]
+
+
+def test_s3_is_answered_in_its_own_error_shape(client: Callable[[str], Any]) -> None:
+    s3 = client("s3")
+    with pytest.raises(ClientError) as e:
+        s3.list_buckets()
+    assert e.value.response["Error"]["Code"] == "NotImplemented"
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
