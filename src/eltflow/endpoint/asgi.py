@@ -117,7 +117,13 @@ class Endpoint:
         if scope.get("type") != "http":
             return
         request = Request(scope, receive)
-        response = await self.handle(request)
+        try:
+            response = await self.handle(request)
+        except Exception:
+            # A bug of ours: logged with its traceback here, an AWS-shaped 500 to the client.
+            log.exception("the AWS endpoint failed on %s %s", request.method, request.url.path)
+            error = WireError("InternalFailure", "eltflow's AWS endpoint failed", 500)
+            response = json_error(error, "application/x-amz-json-1.0", request_id())
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
@@ -231,7 +237,7 @@ class Endpoint:
                 )
             try:
                 params = json.loads(body) if body.strip() else {}
-            except ValueError as e:
+            except (ValueError, RecursionError) as e:  # RecursionError: absurdly deep nesting
                 raise WireErrorException(
                     WireError("SerializationException", f"The request body is not JSON: {e}")
                 ) from None

@@ -459,3 +459,9 @@ def test_oversized_execution_input_is_refused(sfn: Any) -> None:
         sfn.start_execution(
             stateMachineArn=arn, input=json.dumps({"x": "é" * 140_000}, ensure_ascii=False)
         )
+
+
+def test_absurdly_deep_json_is_a_serialization_error(server: Server) -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    r = _raw(server, "AWSStepFunctions.ListStateMachines", deep, "application/x-amz-json-1.0")
+    assert r.status_code == 400 and r.json()["__type"] == "SerializationException"
