@@ -89,6 +89,7 @@ class _Run:
     changes: list[Change] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     created: dict[str, Created] = field(default_factory=dict)
+    template_dir: str = ""
 
 
 class Stacks:
@@ -160,7 +161,7 @@ class Stacks:
                 "ValidationError",
                 f"Stack:{stack_id} is in {status} state and can not be updated.",
             )
-        run = _Run()
+        run = _Run(template_dir=template.source_dir)
         failed, failed_type = "", ""
         try:
             for logical in plan.order:
@@ -238,6 +239,7 @@ class Stacks:
         prev = old.resource(logical) if old is not None else None
         if prev is not None and prev.status in ("CREATE_FAILED", "DELETE_COMPLETE"):
             prev = None
+        metadata = body.get("Metadata")
         request = Request(
             stack_name=stack.name,
             stack_id=stack.stack_id,
@@ -246,6 +248,8 @@ class Stacks:
             properties=props,
             physical_id=prev.physical_id if prev is not None else "",
             old_properties=prev.properties if prev is not None else {},
+            metadata=metadata if isinstance(metadata, dict) else {},
+            template_dir=run.template_dir,
         )
         position = plan.order.index(logical)
         if prev is None:

@@ -47,6 +47,9 @@ class Template:
 
     body: str
     data: JSONObject = field(default_factory=dict)
+    # The folder the template was read from: CDK asset folders (cdk.out/asset.<hash>) are
+    # found relative to it. Empty for a template given as text.
+    source_dir: str = ""
 
     def section(self, name: str) -> JSONObject:
         value = self.data.get(name) or {}
@@ -105,7 +108,10 @@ def read_template(path: str | Path) -> Template:
         raise TemplateError(f"cannot read template file {path}: {e.strerror}") from e
     except UnicodeDecodeError as e:
         raise TemplateError(f"template file {path} is not UTF-8 text") from e
-    return load_template(text)
+    template = load_template(text)
+    return Template(
+        body=template.body, data=template.data, source_dir=str(Path(path).resolve().parent)
+    )
 
 
 def check_shape(data: JSONObject) -> None:

@@ -44,6 +44,8 @@ class Request:
     physical_id: str = ""  # for update / delete
     old_properties: JSONObject = field(default_factory=dict)
     replaces: str = ""  # the physical id this new resource replaces (a fresh generated name)
+    metadata: JSONObject = field(default_factory=dict)  # the resource's Metadata, as written
+    template_dir: str = ""  # the template's folder (CDK assets are relative to it)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
+import zipfile
 from pathlib import Path
 
 from eltflow.errors import AwsApiError
@@ -42,20 +44,19 @@ def _spec(services: Services, request: Request, name: str) -> FunctionSpec:
             f"Runtime {runtime or '(none)'} is not supported locally: python3.x only",
         )
     code = props.get("Code")
-    if not isinstance(code, dict) or not isinstance(code.get("ZipFile"), str):
-        raise AwsApiError(
-            "ValidationError",
-            "Properties.Code: only inline code (Code.ZipFile) is supported locally; "
-            "S3Bucket/S3Key and ImageUri need a local S3 or image store",
-        )
-    source = str(code["ZipFile"])
-    digest = hashlib.sha256(source.encode()).hexdigest()[:16]
-    folder = Path(services.data_dir, "functions", name, digest)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "index.py").write_text(source, encoding="utf-8")
-    # CloudFormation gives inline Python code the cfnresponse module (custom resources).
-    module = Path(__file__).resolve().parents[1] / "cfnresponse.py"
-    (folder / "cfnresponse.py").write_text(module.read_text(encoding="utf-8"), encoding="utf-8")
+    if not isinstance(code, dict):
+        raise AwsApiError("ValidationError", "Properties.Code is required")
+    if isinstance(code.get("ZipFile"), str):
+        source = str(code["ZipFile"])
+        digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+        folder = Path(services.data_dir, "functions", name, digest)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "index.py").write_text(source, encoding="utf-8")
+        # CloudFormation gives inline Python code the cfnresponse module (custom resources).
+        module = Path(__file__).resolve().parents[1] / "cfnresponse.py"
+        (folder / "cfnresponse.py").write_text(module.read_text(encoding="utf-8"), encoding="utf-8")
+    else:
+        folder = _asset(services, request, name)
     environment = props.get("Environment")
     variables = environment.get("Variables") if isinstance(environment, dict) else None
     if variables is not None and not isinstance(variables, dict):
@@ -81,6 +82,43 @@ def _spec(services: Services, request: Request, name: str) -> FunctionSpec:
         memory_mb=memory_mb,
         environment={str(k): str(v) for k, v in (variables or {}).items()},
     )
+
+
+def _asset(services: Services, request: Request, name: str) -> Path:
+    """The code of a ``cdk synth`` function: S3Bucket/S3Key in the template, and the asset
+    folder (or zip) named by the resource's ``aws:asset:path`` Metadata next to the template
+    (``cdk.out/asset.<hash>``). Copied, so a later ``cdk synth`` does not change a deployed
+    function."""
+    asset = request.metadata.get("aws:asset:path")
+    if not isinstance(asset, str) or request.metadata.get("aws:asset:property") != "Code":
+        raise AwsApiError(
+            "ValidationError",
+            "Properties.Code: inline code (Code.ZipFile) or a cdk synth asset "
+            "(Metadata aws:asset:path next to the template) is needed locally; "
+            "S3Bucket/S3Key and ImageUri need a local S3 or image store",
+        )
+    source = Path(request.template_dir or ".", asset)
+    if not source.exists():
+        raise AwsApiError(
+            "ValidationError", f"Properties.Code: the CDK asset {source} does not exist"
+        )
+    digest = hashlib.sha256()
+    files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
+    for f in files:
+        digest.update(str(f.relative_to(source) if source.is_dir() else f.name).encode())
+        digest.update(f.read_bytes())
+    assert services.data_dir is not None
+    folder = Path(services.data_dir, "functions", name, digest.hexdigest()[:16])
+    if not folder.exists():
+        staging = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(staging, ignore_errors=True)
+        if source.is_dir():
+            shutil.copytree(source, staging)
+        else:
+            with zipfile.ZipFile(source) as archive:
+                archive.extractall(staging)
+        staging.rename(folder)
+    return folder
 
 
 class FunctionProvider:

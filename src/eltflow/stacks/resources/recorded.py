@@ -20,6 +20,10 @@ _NAME_PROPERTY = {
 }
 
 
+# Types that are only metadata on AWS too: recorded without a warning.
+_SILENT = ("AWS::CDK::Metadata", "AWS::CloudFormation::WaitConditionHandle")
+
+
 class RecordedProvider:
     replace_on: frozenset[str] = frozenset()
     name_property = ""
@@ -41,7 +45,7 @@ class RecordedProvider:
             attributes["RoleId"] = "AROA" + hashlib.sha256(arn.encode()).hexdigest()[:17].upper()
         physical = arn if self.type == "AWS::IAM::ManagedPolicy" else name
         warnings: tuple[str, ...] = ()
-        if not iam:
+        if not iam and self.type not in _SILENT:
             warnings = (f"{self.type} is not created locally: recorded only",)
         return Outcome(physical_id=physical, attributes=attributes, warnings=warnings)
 
