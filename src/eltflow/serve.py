@@ -312,6 +312,14 @@ def point_handlers_at(app: App, url: str, token: str | None = None) -> None:
     runner = app.lambdas
     if runner is None or (app.settings is not None and aws_mode(app.settings)):
         return
+    if runner.settings.functions and runner.settings.isolation != "process":
+        # Threads share this process's environment, which eltflow's own boto3 clients (and
+        # other code in it) read too, so it is not changed for them.
+        log.info(
+            "Lambda handlers run in threads: boto3 inside them does not reach %s; "
+            'set [lambda] isolation = "process" for that',
+            url,
+        )
     region = runner.settings.region
     runner.set_handler_environment(
         {
