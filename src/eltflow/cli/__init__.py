@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from eltflow.errors import ConfigError, EltflowError
 
 COMMAND_MODULES: tuple[str, ...] = (
+    "eltflow.cli.init_commands",
     "eltflow.cli.asl_commands",
     "eltflow.cli.runtime_commands",
     "eltflow.cli.sql_commands",

@@ -33,8 +33,10 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "execute",
         help="run a state machine in memory and print how it ended",
-        description="Run a definition in memory (Task resources must be registered "
-        "integrations) and print the states visited, or one JSON object with --json.",
+        description="Run a definition in memory and print the states visited, or one JSON "
+        "object with --json. In memory there are no integrations: a Task that invokes a "
+        "Lambda function, a table, a topic or the Data API needs --store (the project's "
+        "integrations from eltflow.toml).",
     )
     p.add_argument("--definition", required=True, metavar="FILE", help="definition file (JSON)")
     p.add_argument("--input", default="{}", metavar="JSON", help="execution input (default {})")
@@ -134,7 +136,21 @@ def cmd_execute(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
         _print_summary(result)
+    if not args.store and _no_integration(result):
+        print(
+            "hint: `eltflow execute` runs in memory with no integrations (Lambda functions, "
+            "item tables, topics, the Data API); add --store to run it with the project's "
+            "(eltflow.toml) and record it",
+            file=sys.stderr,
+        )
     return 0 if result.succeeded else 1
+
+
+def _no_integration(result: Any) -> bool:
+    # The in-memory driver's cause for a Task resource nothing is registered for.
+    return result.error == "States.Runtime" and "No task handler or integration" in str(
+        result.cause or ""
+    )
 
 
 _MACHINE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")

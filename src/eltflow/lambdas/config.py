@@ -47,6 +47,10 @@ class LambdaSettings:
     workers: int = 4
     region: str = REGION
     account: str = ACCOUNT
+    # Folders appended to sys.path before a config function's module is imported: the
+    # project folder, so `handler = "handlers:run"` finds its handlers.py with no PYTHONPATH
+    # (as Lambda puts the function's code folder on the path).
+    search_path: tuple[str, ...] = ()
 
 
 def lambda_settings(settings: Settings) -> LambdaSettings:
@@ -68,6 +72,7 @@ def lambda_settings(settings: Settings) -> LambdaSettings:
         workers=workers,
         region=str(aws.get("region", REGION)),
         account=str(aws.get("account", ACCOUNT)),
+        search_path=(str(settings.project_dir),),
     )
 
 

@@ -85,6 +85,15 @@ def _code_module(code_dir: str, module_path: str, environment: dict[str, str]) -
         return module
 
 
+def _extend_path(folders: tuple[str, ...]) -> None:
+    # Appended, not prepended: a project file named like a library (json.py) must not shadow
+    # it for eltflow itself, which shares this interpreter under thread isolation.
+    with _CODE_LOCK:
+        for folder in folders:
+            if folder not in sys.path:
+                sys.path.append(folder)
+
+
 _CODE_MODULES: dict[str, Any] = {}
 _CODE_LOCK = threading.Lock()
 
@@ -94,10 +103,12 @@ def run_handler(
     event: JSON,
     context_fields: dict[str, Any],
     code: tuple[str, dict[str, str]] | None = None,
+    search_path: tuple[str, ...] = (),
 ) -> tuple[str, JSON]:
     """Run one handler (in a thread or a subprocess). Returns ("ok", result) or ("error",
     AWS error payload). Module-level so a process pool can pickle it. ``code``: a recorded
-    function's (code folder, environment); its handler is ``file.function``."""
+    function's (code folder, environment); its handler is ``file.function``. ``search_path``:
+    folders a config function's module is looked for in (the project folder)."""
     if code is None:
         module_name, func_name = handler.split(":")
     else:
@@ -105,6 +116,7 @@ def run_handler(
     request_id = context_fields["aws_request_id"]
     try:
         if code is None:
+            _extend_path(search_path)
             func = getattr(importlib.import_module(module_name), func_name)
         else:
             func = getattr(_code_module(code[0], module_name, code[1]), func_name)
@@ -292,8 +304,12 @@ class LambdaRunner:
         if self._scope is None or self.settings.isolation == "process":
             # A handler process has its own globals: it reaches services through its
             # environment (AWS_ENDPOINT_URL under ``eltflow serve``) or its own eltflow.toml.
-            return executor.submit(run_handler, handler, payload, fields, code)
-        return executor.submit(_run_scoped, self._scope, handler, payload, fields, code)
+            return executor.submit(
+                run_handler, handler, payload, fields, code, self.settings.search_path
+            )
+        return executor.submit(
+            _run_scoped, self._scope, handler, payload, fields, code, self.settings.search_path
+        )
 
     def _abandon(self, future: cf.Future[Any]) -> None:
         """A timed-out handler: threads cannot be stopped (the result is ignored); a process
@@ -324,9 +340,10 @@ def _run_scoped(
     event: JSON,
     context_fields: dict[str, Any],
     code: tuple[str, dict[str, str]] | None,
+    search_path: tuple[str, ...] = (),
 ) -> tuple[str, JSON]:
     with scope():
-        return run_handler(handler, event, context_fields, code)
+        return run_handler(handler, event, context_fields, code, search_path)
 
 
 def _set_environment(environment: dict[str, str]) -> None:

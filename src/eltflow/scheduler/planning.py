@@ -190,3 +190,26 @@ def upcoming(schedule: Schedule, after: datetime, count: int) -> list[datetime]:
         out.append(nxt.astimezone(UTC))
         cursor = nxt
     return out
+
+
+def next_fires(
+    schedule: Schedule,
+    cursor: datetime | None,
+    now: datetime,
+    count: int,
+    *,
+    grace: timedelta = DEFAULT_GRACE,
+) -> list[datetime]:
+    """The next ``count`` fires the scheduler will start, as ``schedules list`` shows them.
+
+    The same rule as :func:`plan`: fires that are due but not yet handled come first — a new
+    ``rate(5 minutes)`` schedule's first fire is its creation second, which the scheduler
+    starts at its next tick, so listing it a moment later must show that fire, not the one
+    five minutes on — then the nominal fires after ``now``. (For a paused schedule: what it
+    would fire if resumed now.)
+    """
+    if count <= 0:
+        return []
+    due = plan(schedule, cursor, now, grace=grace).fire
+    after = max([now, *([cursor] if cursor is not None else []), *due[-1:]])
+    return (list(due) + upcoming(schedule, after, count))[:count]

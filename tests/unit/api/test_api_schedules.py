@@ -157,10 +157,16 @@ def test_duplicate_is_409_and_unknown_is_404(client: TestClient) -> None:
         json={
             "Name": "every5",
             "ScheduleExpression": "rate(1 hour)",
-            "Target": {"StateMachine": "m"},
+            "Target": {"StateMachine": "nightly"},
         },
     )
     assert r.status_code == 409 and "already exists" in r.json()["message"]
+    r = client.post(
+        "/api/schedules",
+        json={"Name": "x", "ScheduleExpression": "rate(1 hour)", "Target": {"StateMachine": "m"}},
+    )
+    assert r.status_code == 404 and r.json()["code"] == "ResourceNotFoundException"
+    assert ":stateMachine:m does not exist" in r.json()["message"]
     for method, path in [
         ("get", "/api/schedules/nope"),
         ("post", "/api/schedules/nope/pause"),

@@ -229,3 +229,26 @@ def test_machine_name_for_definition_files() -> None:
     assert machine_name_for("etl/load.asl.json") == "load"
     assert machine_name_for("/tmp/my job!.json") == "my-job"
     assert machine_name_for(".json") == "adhoc"
+
+
+def test_execute_without_store_says_how_to_get_the_integrations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task = {
+        "StartAt": "Load",
+        "States": {
+            "Load": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "run-sql"},
+                "End": True,
+            }
+        },
+    }
+    assert main(["execute", "--definition", _write(tmp_path, "task.json", task)]) == 1
+    captured = capsys.readouterr()
+    assert "error:  States.Runtime" in captured.out
+    assert "add --store to run it with the project's" in captured.err
+    # A failure that has nothing to do with integrations gets no such hint.
+    assert main(["execute", "--definition", _write(tmp_path, "fail.json", FAILING)]) == 1
+    assert "--store" not in capsys.readouterr().err

@@ -32,6 +32,9 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "start_date = 2026-01-01T00:00:00Z\n",
         encoding="utf-8",
     )
+    app = build_app(state_url=f"sqlite:///{tmp_path / 'state.db'}")
+    app.service.create_state_machine(name="etl", definition=PASS)
+    app.close()
     return tmp_path
 
 
@@ -140,6 +143,14 @@ def test_bad_input_is_refused_with_the_reason(
     assert "unknown time zone 'Mars/Olympus'" in capsys.readouterr().err
     assert run(project, "schedules", "create", "x", "-e", "rate(5 minutes)") == 1
     assert "needs --target" in capsys.readouterr().err
+    assert run(project, "schedules", "create", "x", "-e", "rate(5 minutes)", "-t", "nosuch") == 1
+    err = capsys.readouterr().err
+    assert "ResourceNotFoundException: Target state machine" in err
+    assert ":stateMachine:nosuch does not exist" in err
+    assert run(project, "schedules", "list", "--json") == 0
+    assert "x" not in {s["Name"] for s in json.loads(capsys.readouterr().out)["Schedules"]}
+    assert run(project, "schedules", "update", "refresh", "-t", "nosuch") == 1
+    assert "nosuch does not exist" in capsys.readouterr().err
     toml = project / "eltflow.toml"
     toml.write_text(toml.read_text() + 'expresion = "x"\n')
     assert run(project, "schedules", "list") == 2  # configuration: like a usage error
@@ -150,9 +161,6 @@ def test_bad_input_is_refused_with_the_reason(
 def test_backfill_starts_real_executions_once(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = build_app(state_url=f"sqlite:///{project / 'state.db'}")
-    app.service.create_state_machine(name="etl", definition=PASS)
-    app.close()
     args = ["schedules", "backfill", "refresh", "--from", "2026-01-01T00:00:00Z",
             "--to", "2026-01-01T00:20:00Z", "--json"]  # fmt: skip
     assert run(project, *args) == 0
@@ -172,9 +180,6 @@ def test_backfill_starts_real_executions_once(
 def test_run_once_fires_a_new_rate_schedule_immediately(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    app = build_app(state_url=f"sqlite:///{project / 'state.db'}")
-    app.service.create_state_machine(name="etl", definition=PASS)
-    app.close()
     assert run(project, "schedules", "create", "now", "-e", "rate(1 hour)", "-t", "etl") == 0
     capsys.readouterr()
     assert run(project, "schedules", "run", "--once", "--json") == 0

@@ -9,7 +9,13 @@ import pytest
 
 from eltflow.errors import ScheduleError
 from eltflow.scheduler.model import CatchUp, FlexibleTimeWindow, Schedule, schedule_from_json
-from eltflow.scheduler.planning import flex_offset, plan, schedule_fires, upcoming
+from eltflow.scheduler.planning import (
+    flex_offset,
+    next_fires,
+    plan,
+    schedule_fires,
+    upcoming,
+)
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -29,6 +35,24 @@ def sched(**fields: object) -> Schedule:
 def test_a_new_rate_schedule_fires_at_creation() -> None:
     p = plan(sched(), None, T0)
     assert p.fire == [T0] and p.cursor == T0 and p.missed_count == 0
+
+
+def test_the_listed_next_fire_is_the_one_the_scheduler_starts() -> None:
+    # Created at 12:00:00.400 and listed half a second later, before any scheduler tick:
+    # the first fire (the creation second) is still to be started, so it is "next" — the
+    # listing used to count from the listing time and show 12:05:00, while serve fired 12:00.
+    created = T0 + timedelta(milliseconds=400)
+    s = sched(expression="rate(5 minutes)", created_at=created, updated_at=created)
+    listed_at = created + timedelta(milliseconds=500)
+    shown = next_fires(s, None, listed_at, 2)
+    p = plan(s, None, listed_at + timedelta(seconds=2))  # the scheduler's next tick
+    assert shown == [T0, T0 + timedelta(minutes=5)]
+    assert p.fire == shown[:1]
+    # Once handled, the next one is five minutes on, whether listed now or later.
+    assert next_fires(s, p.cursor, listed_at + timedelta(seconds=3), 1) == [
+        T0 + timedelta(minutes=5)
+    ]
+    assert plan(s, p.cursor, T0 + timedelta(minutes=5)).fire == [T0 + timedelta(minutes=5)]
 
 
 def test_nothing_due_keeps_the_cursor() -> None:

@@ -1,0 +1,51 @@
+"""``eltflow init``: a new project that validates and runs as generated.
+
+The files are package data next to this module (``eltflow.toml``, ``pipeline.asl.json``,
+``handlers.py``, ``.gitignore``) and are copied verbatim, so what a user gets is exactly what
+the tests run. ``handlers.py`` is also a module of this package: mypy and ruff check the code a
+user starts from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from eltflow.errors import EltflowError
+
+MACHINE = "pipeline"
+DEFINITION = "pipeline.asl.json"
+FUNCTION = "run-sql"
+SCHEDULE = "every-5-minutes"
+FILES = ("eltflow.toml", DEFINITION, "handlers.py", ".gitignore")
+
+
+@dataclass(frozen=True)
+class Scaffold:
+    project_dir: Path
+    written: tuple[Path, ...]
+
+
+def template(name: str) -> str:
+    """The text of one scaffold file (``gitignore`` is stored without its dot)."""
+    stored = name.lstrip(".")
+    return resources.files(__name__).joinpath(stored).read_text(encoding="utf-8")
+
+
+def write_project(project_dir: Path) -> Scaffold:
+    """Write the scaffold into ``project_dir`` (created if missing). Refuses to overwrite: a
+    folder that already has any of the files is an error naming them."""
+    existing = [name for name in FILES if (project_dir / name).exists()]
+    if existing:
+        raise EltflowError(
+            f"{project_dir} already has {', '.join(existing)}; eltflow init does not overwrite "
+            "files (choose an empty or new folder)"
+        )
+    project_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in FILES:
+        path = project_dir / name
+        path.write_text(template(name), encoding="utf-8")
+        written.append(path)
+    return Scaffold(project_dir, tuple(written))
