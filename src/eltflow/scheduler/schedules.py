@@ -163,17 +163,19 @@ class Schedules:
         for attr, key in (("expression", "ScheduleExpression"), ("state_machine", "Target")):
             if attr not in fields:
                 raise ScheduleError(f"field {key!r} is required")
-        self.require_target(fields["state_machine"])
-        created = self.store.create(Schedule(name=name, **fields), self.clock.now())
+        schedule = Schedule(name=name, **fields)  # checks the fields first
+        self.require_target(schedule.state_machine)
+        created = self.store.create(schedule, self.clock.now())
         return self.view(created)
 
     def update(self, name: str, request: Mapping[str, Any]) -> JSONObject:
         """UpdateSchedule: the fields given replace the schedule's, the rest are kept."""
         current = self.store.get(name)
         fields = schedule_fields(request)
+        changed = current.with_changes(**fields)
         if "state_machine" in fields:
-            self.require_target(fields["state_machine"])
-        updated = self.store.update(current.with_changes(**fields), self.clock.now())
+            self.require_target(changed.state_machine)
+        updated = self.store.update(changed, self.clock.now())
         return self.view(updated)
 
     def require_target(self, state_machine: str) -> None:
