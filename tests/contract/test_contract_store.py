@@ -1,28 +1,39 @@
-"""One contract suite for the runtime store, run on SQLite and on a real PostgreSQL."""
+"""One contract suite for the runtime store, run on SQLite, on a real PostgreSQL and on the
+in-memory store behind ``eltflow.execute`` (which must follow the same rules)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from eltflow.errors import ConflictError
 from eltflow.store.db import Database
+from eltflow.store.interface import StateStore
+from eltflow.store.memory import MemoryStore
 from eltflow.store.migrate import migrate
 from eltflow.store.rows import EventRow, MachineRow
 from eltflow.store.runtime_store import RuntimeStore
 
 
-@pytest.fixture
-def store(store_url: str) -> Iterator[RuntimeStore]:
-    db = Database(store_url)
+@pytest.fixture(params=["sqlite", "postgres", "memory"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StateStore]:
+    if request.param == "memory":
+        yield MemoryStore()
+        return
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'state.db'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+    db = Database(url)
     migrate(db)
     yield RuntimeStore(db)
     db.close()
 
 
-def _machine(store: RuntimeStore, name: str = "m", version: int = 1) -> int:
-    with store.db.transaction() as conn:
+def _machine(store: StateStore, name: str = "m", version: int = 1) -> int:
+    with store.transaction() as conn:
         vid = store.insert_version_txn(
             conn,
             machine_name=name,
@@ -47,8 +58,8 @@ def _machine(store: RuntimeStore, name: str = "m", version: int = 1) -> int:
     return vid
 
 
-def _execution(store: RuntimeStore, eid: str, vid: int, start_us: int = 10) -> None:
-    with store.db.transaction() as conn:
+def _execution(store: StateStore, eid: str, vid: int, start_us: int = 10) -> None:
+    with store.transaction() as conn:
         store.insert_execution_txn(
             conn,
             id=eid,
@@ -61,13 +72,15 @@ def _execution(store: RuntimeStore, eid: str, vid: int, start_us: int = 10) -> N
         )
 
 
-def test_migrate_is_idempotent(store: RuntimeStore) -> None:
+def test_migrate_is_idempotent(store: StateStore) -> None:
+    if not isinstance(store, RuntimeStore):
+        pytest.skip("the memory store has no schema")
     assert migrate(store.db) == []
 
 
-def test_machines_and_versions(store: RuntimeStore) -> None:
+def test_machines_and_versions(store: StateStore) -> None:
     v1 = _machine(store)
-    with pytest.raises(ConflictError, match="already exists"), store.db.transaction() as conn:
+    with pytest.raises(ConflictError, match="already exists"), store.transaction() as conn:
         store.insert_machine_txn(
             conn,
             MachineRow(
@@ -81,7 +94,7 @@ def test_machines_and_versions(store: RuntimeStore) -> None:
             ),
         )
     v2 = _machine(store, version=2)
-    with store.db.transaction() as conn:
+    with store.transaction() as conn:
         store.update_machine_txn(conn, name="m", current_version_id=v2, role_arn="r2", now_us=5)
     m = store.get_machine("m")
     assert m is not None and m.current_version_id == v2 and m.role_arn == "r2"
@@ -95,13 +108,13 @@ def test_machines_and_versions(store: RuntimeStore) -> None:
     assert store.get_machine("m") is None
 
 
-def test_executions_projection_and_listing(store: RuntimeStore) -> None:
+def test_executions_projection_and_listing(store: StateStore) -> None:
     vid = _machine(store)
     for i in range(5):
         _execution(store, f"e{i}", vid, start_us=10 + i)
     with pytest.raises(ConflictError):
         _execution(store, "e0", vid)
-    with store.db.transaction() as conn:
+    with store.transaction() as conn:
         store.update_execution_txn(
             conn,
             execution_id="e1",
@@ -124,18 +137,18 @@ def test_executions_projection_and_listing(store: RuntimeStore) -> None:
     assert store.count_by_status() == {"RUNNING": 4, "SUCCEEDED": 1}
 
 
-def test_history_appends_are_idempotent_and_conflicts_detected(store: RuntimeStore) -> None:
+def test_history_appends_are_idempotent_and_conflicts_detected(store: StateStore) -> None:
     _execution(store, "e", _machine(store))
     events = [
         EventRow(seq=i, previous_seq=i - 1, event_type="T", timestamp_us=i, details={"n": i})
         for i in range(1, 6)
     ]
-    with store.db.transaction() as conn:
+    with store.transaction() as conn:
         assert store.append_events_txn(conn, "e", events[:3]) == 3
-    with store.db.transaction() as conn:
+    with store.transaction() as conn:
         assert store.append_events_txn(conn, "e", events) == 2
     bad = EventRow(seq=2, previous_seq=1, event_type="T", timestamp_us=2, details={"n": 7})
-    with pytest.raises(ConflictError, match="event 2"), store.db.transaction() as conn:
+    with pytest.raises(ConflictError, match="event 2"), store.transaction() as conn:
         store.append_events_txn(conn, "e", [bad])
     assert [e.seq for e in store.history("e")] == [1, 2, 3, 4, 5]
     assert store.history("e")[1].details == {"n": 2}
@@ -144,7 +157,7 @@ def test_history_appends_are_idempotent_and_conflicts_detected(store: RuntimeSto
     assert [e.seq for e in store.history("e", after_seq=4, reverse=True)] == [3, 2, 1]
 
 
-def test_claims_are_exclusive_until_the_lease_expires(store: RuntimeStore) -> None:
+def test_claims_are_exclusive_until_the_lease_expires(store: StateStore) -> None:
     vid = _machine(store)
     for i in range(4):
         _execution(store, f"e{i}", vid, start_us=10 + i)
@@ -155,7 +168,7 @@ def test_claims_are_exclusive_until_the_lease_expires(store: RuntimeStore) -> No
     assert store.renew(owner="A", execution_ids=[*a, *b], expires_us=1000) == set(a)
     # B's lease (expiring at 150) lapses; A's renewed leases do not.
     assert store.claim(owner="C", now_us=200, lease_us=50, limit=10) == b
-    with store.db.transaction() as conn:
+    with store.transaction() as conn:
         store.release_txn(conn, owner="A", execution_id=a[0], wake_us=500)
     # C's lease on b lapsed at 250; a[0] was released with nothing due before 500.
     assert store.claim(owner="D", now_us=400, lease_us=50, limit=10) == b
@@ -165,9 +178,9 @@ def test_claims_are_exclusive_until_the_lease_expires(store: RuntimeStore) -> No
     assert store.claim(owner="F", now_us=10_000, lease_us=5, limit=9, only=a[1]) == [a[1]]
 
 
-def test_tasks_timers_and_inbox(store: RuntimeStore) -> None:
+def test_tasks_timers_and_inbox(store: StateStore) -> None:
     _execution(store, "e", _machine(store))
-    with store.db.transaction() as conn:
+    with store.transaction() as conn:
         for tid in ("t1", "t2"):
             store.insert_task_txn(
                 conn,
@@ -192,7 +205,7 @@ def test_tasks_timers_and_inbox(store: RuntimeStore) -> None:
     assert tasks["t1"].started and tasks["t1"].attempt == 2
     assert tasks["t1"].parameters == '{"p":"t1"}'
     assert not tasks["t2"].started and tasks["t2"].checkpoint == '{"Id":"abc"}'
-    with store.db.transaction() as conn:
+    with store.transaction() as conn:
         assert [t.timer_id for t in store.due_timers_txn(conn, "e", 30)] == ["w2"]
         assert store.next_timer_txn(conn, "e") == 20
         assert store.delete_timer_txn(conn, "e", "w2") is True
@@ -201,12 +214,12 @@ def test_tasks_timers_and_inbox(store: RuntimeStore) -> None:
         assert [i.kind for i in store.inbox_txn(conn, "e")] == ["stop"]
     assert store.claim(owner="A", now_us=100, lease_us=10, limit=1) == ["e"]
     assert store.executions_with_inbox("A") == ["e"]
-    with store.db.transaction() as conn:
+    with store.transaction() as conn:
         store.clear_work_txn(conn, "e")
         assert store.tasks_txn(conn, "e") == [] and store.next_timer_txn(conn, "e") is None
 
 
-def test_worker_heartbeats(store: RuntimeStore) -> None:
+def test_worker_heartbeats(store: StateStore) -> None:
     store.heartbeat("w1", 100)
     store.heartbeat("w2", 100)
     store.heartbeat("w1", 200)

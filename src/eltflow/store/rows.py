@@ -6,16 +6,19 @@ same way); :func:`to_us` / :func:`from_us` convert at the edge.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from eltflow.types import JSONObject
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def to_us(when: datetime) -> int:
     """Epoch microseconds of an aware datetime."""
-    delta = when - datetime(1970, 1, 1, tzinfo=UTC)
+    delta = when - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
@@ -89,6 +92,46 @@ class EventRow:
     event_type: str
     timestamp_us: int
     details: JSONObject
+
+
+class NewEvent(Protocol):
+    """A history event as the runtime records it (``interpreter.protocol.HistoryEvent`` has
+    this shape): the store encodes it, so a store that needs no encoding keeps it as is."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def previous_event_id(self) -> int: ...
+
+    @property
+    def timestamp(self) -> datetime: ...
+
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def details(self) -> JSONObject: ...
+
+
+def event_rows(events: Sequence[NewEvent]) -> list[EventRow]:
+    """Rows for new events; events of one step share a timestamp, converted once."""
+    stamps: dict[datetime, int] = {}
+    rows = []
+    for e in events:
+        ts = stamps.get(e.timestamp)
+        if ts is None:
+            ts = stamps[e.timestamp] = to_us(e.timestamp)
+        rows.append(
+            EventRow(
+                seq=e.id,
+                previous_seq=e.previous_event_id,
+                event_type=e.type,
+                timestamp_us=ts,
+                details=e.details,
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any
 
 from eltflow.errors import ConflictError, StoreError
@@ -22,10 +23,12 @@ from eltflow.store.rows import (
     ExecutionSummaryRow,
     InboxRow,
     MachineRow,
+    NewEvent,
     TaskRow,
     TimerRow,
     VersionRow,
     build,
+    event_rows,
 )
 from eltflow.types import JSON
 
@@ -43,6 +46,10 @@ class RuntimeStore:
         self.db = db
         self.q = queries(db.dialect)
         self._listener: Any = None  # psycopg connection LISTENing for work (PostgreSQL)
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One transaction: commits on success, rolls back on any exception."""
+        return self.db.transaction()
 
     def _one(self, conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
         rows = conn.execute(self.q[name], params)
@@ -284,6 +291,11 @@ class RuntimeStore:
         conn.execute(self.q["wake_execution"], {"id": execution_id, "wake_us": wake_us})
 
     @property
+    def durable(self) -> bool:
+        """Whether what is recorded outlives the process: yes (SQLite, PostgreSQL)."""
+        return True
+
+    @property
     def notifies(self) -> bool:
         """Whether :meth:`wait_for_work` returns early when work arrives."""
         return self.db.dialect == "postgres"
@@ -398,6 +410,12 @@ class RuntimeStore:
                     f"{old and old['event_type']} with different content"
                 )
         return new
+
+    def append_history_txn(
+        self, conn: Connection, execution_id: str, events: Sequence[NewEvent]
+    ) -> int:
+        """:meth:`append_events_txn` for events as the runtime emits them."""
+        return self.append_events_txn(conn, execution_id, event_rows(events))
 
     def history(
         self, execution_id: str, *, after_seq: int = 0, limit: int = 1000, reverse: bool = False

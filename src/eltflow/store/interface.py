@@ -1,0 +1,239 @@
+"""The runtime's store interface: what the engine, the worker and the service need from a store.
+
+Two implementations: :class:`~eltflow.store.runtime_store.RuntimeStore` (SQLite and PostgreSQL,
+durable) and :class:`~eltflow.store.memory.MemoryStore` (one process, behind
+``eltflow.execute``). The runtime is typed against this protocol only, so both run the same
+engine and task runner. Methods that end in ``_txn`` run inside ``with store.transaction() as
+conn``; the others open their own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from eltflow.store.rows import (
+    EventRow,
+    ExecutionRow,
+    ExecutionSummaryRow,
+    InboxRow,
+    MachineRow,
+    NewEvent,
+    TaskRow,
+    TimerRow,
+    VersionRow,
+)
+from eltflow.types import JSON
+
+Txn = Any
+"""An open transaction: each store has its own type (a SQL connection, or nothing at all for
+the memory store) and only that store reads it; the runtime just passes it along."""
+
+
+class StateStore(Protocol):
+    def transaction(self) -> AbstractContextManager[Txn]:
+        """One transaction: all of its writes happen, or none of them."""
+        ...
+
+    def insert_version_txn(
+        self,
+        conn: Txn,
+        *,
+        machine_name: str,
+        version: int,
+        definition: str,
+        description: str,
+        created_us: int,
+    ) -> int: ...
+
+    def get_version_txn(self, conn: Txn, version_id: int) -> VersionRow | None: ...
+
+    def get_version(self, version_id: int) -> VersionRow | None: ...
+
+    def insert_machine_txn(self, conn: Txn, machine: MachineRow) -> None: ...
+
+    def update_machine_txn(
+        self, conn: Txn, *, name: str, current_version_id: int, role_arn: str, now_us: int
+    ) -> None: ...
+
+    def get_machine_txn(self, conn: Txn, name: str) -> MachineRow | None: ...
+
+    def get_machine(self, name: str) -> MachineRow | None: ...
+
+    def list_machines(self, *, after: str = "", limit: int = 100) -> list[MachineRow]: ...
+
+    def delete_machine(self, name: str, now_us: int = 0) -> bool: ...
+
+    def list_versions(
+        self, name: str, *, before_version: int = 2**62, limit: int = 100
+    ) -> list[VersionRow]:
+        """Live versions of machine ``name`` below ``before_version``, newest first."""
+        ...
+
+    def insert_execution_txn(
+        self,
+        conn: Txn,
+        *,
+        id: str,
+        arn: str,
+        machine_name: str,
+        version_id: int,
+        name: str,
+        input: str,
+        start_us: int,
+    ) -> None: ...
+
+    def get_execution_txn(self, conn: Txn, execution_id: str) -> ExecutionRow | None: ...
+
+    def get_execution(self, execution_id: str) -> ExecutionRow | None: ...
+
+    def get_execution_by_arn_txn(self, conn: Txn, arn: str) -> ExecutionRow | None: ...
+
+    def get_execution_by_arn(self, arn: str) -> ExecutionRow | None: ...
+
+    def lock_execution_txn(self, conn: Txn, execution_id: str) -> ExecutionRow | None:
+        """Read the execution and hold it until the transaction ends (row lock / write lock)."""
+        ...
+
+    def update_execution_txn(
+        self,
+        conn: Txn,
+        *,
+        execution_id: str,
+        status: str,
+        output: str | None,
+        error: str | None,
+        cause: str | None,
+        stop_us: int | None,
+        snapshot: str | None,
+        event_count: int,
+        wake_us: int | None,
+    ) -> None: ...
+
+    def set_redriven_txn(self, conn: Txn, execution_id: str, now_us: int) -> None: ...
+
+    def list_executions(
+        self,
+        *,
+        machine_name: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ExecutionSummaryRow]: ...
+
+    def count_by_status(self) -> dict[str, int]: ...
+
+    def claim(
+        self, *, owner: str, now_us: int, lease_us: int, limit: int, only: str | None = None
+    ) -> list[str]:
+        """Lease up to ``limit`` runnable executions (or just ``only``) to ``owner``."""
+        ...
+
+    def renew(self, *, owner: str, execution_ids: Iterable[str], expires_us: int) -> set[str]:
+        """Extend ``owner``'s leases; returns the ids it still holds."""
+        ...
+
+    def release_txn(
+        self, conn: Txn, *, owner: str, execution_id: str, wake_us: int | None
+    ) -> None: ...
+
+    def wake_txn(self, conn: Txn, execution_id: str, wake_us: int) -> None: ...
+
+    @property
+    def durable(self) -> bool:
+        """Whether what is recorded outlives the process. When not, the engine keeps each
+        execution's state as a live object instead of encoding a snapshot per step."""
+        ...
+
+    @property
+    def notifies(self) -> bool:
+        """Whether :meth:`wait_for_work` returns early when work arrives."""
+        ...
+
+    def notify_work_txn(self, conn: Txn) -> None:
+        """Tell idle workers there is work now (on commit; PostgreSQL only, else a no-op)."""
+        ...
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds for a work notification; True if one came."""
+        ...
+
+    def close_listener(self) -> None: ...
+
+    def next_wake(self) -> int | None:
+        """When some RUNNING execution that nobody live holds next has work (None: never)."""
+        ...
+
+    def heartbeat(self, owner: str, now_us: int) -> None: ...
+
+    def worker_gone(self, owner: str) -> None: ...
+
+    def live_workers(self, since_us: int) -> list[str]:
+        """Owners whose last heartbeat is at or after ``since_us``."""
+        ...
+
+    def append_events_txn(self, conn: Txn, execution_id: str, events: Sequence[EventRow]) -> int:
+        """Append events idempotently; returns how many were new."""
+        ...
+
+    def append_history_txn(self, conn: Txn, execution_id: str, events: Sequence[NewEvent]) -> int:
+        """:meth:`append_events_txn` for events as the runtime emits them."""
+        ...
+
+    def history(
+        self, execution_id: str, *, after_seq: int = 0, limit: int = 1000, reverse: bool = False
+    ) -> list[EventRow]:
+        """Events in order (``after_seq`` exclusive), or newest first below ``after_seq``."""
+        ...
+
+    def insert_task_txn(
+        self,
+        conn: Txn,
+        *,
+        execution_id: str,
+        task_id: str,
+        state_name: str,
+        resource: str,
+        parameters: JSON,
+        timeout_seconds: float | None,
+        heartbeat_seconds: float | None,
+        task_token: str | None,
+        now_us: int,
+    ) -> None: ...
+
+    def delete_task_txn(self, conn: Txn, execution_id: str, task_id: str) -> bool: ...
+
+    def tasks_txn(self, conn: Txn, execution_id: str) -> list[TaskRow]: ...
+
+    def tasks(self, execution_id: str) -> list[TaskRow]: ...
+
+    def dispatch_task_txn(self, conn: Txn, execution_id: str, task_id: str) -> None:
+        """Mark a task as handed to a runner (counts attempts: a re-dispatch after a crash)."""
+        ...
+
+    def set_checkpoint(self, execution_id: str, task_id: str, checkpoint: JSON) -> None: ...
+
+    def insert_timer_txn(
+        self, conn: Txn, execution_id: str, timer_id: str, due_us: int
+    ) -> None: ...
+
+    def delete_timer_txn(self, conn: Txn, execution_id: str, timer_id: str) -> bool: ...
+
+    def due_timers_txn(self, conn: Txn, execution_id: str, now_us: int) -> list[TimerRow]: ...
+
+    def next_timer_txn(self, conn: Txn, execution_id: str) -> int | None: ...
+
+    def clear_work_txn(self, conn: Txn, execution_id: str) -> None:
+        """Drop the pending tasks and timers of an execution that has ended."""
+        ...
+
+    def insert_inbox_txn(
+        self, conn: Txn, execution_id: str, kind: str, payload: JSON, now_us: int
+    ) -> None: ...
+
+    def inbox_txn(self, conn: Txn, execution_id: str) -> list[InboxRow]: ...
+
+    def delete_inbox_txn(self, conn: Txn, inbox_id: int) -> None: ...
+
+    def executions_with_inbox(self, owner: str) -> list[str]: ...

@@ -1,0 +1,621 @@
+"""The runtime store in one process's memory: what ``eltflow.execute`` runs on.
+
+It implements :class:`~eltflow.store.interface.StateStore` with dicts, so the in-memory runner
+drives the very engine, worker and task runner the durable runtime does. Its rules mirror the
+SQL in ``sql/<dialect>.sql`` query by query (claim, leases, next wake-up, idempotent history
+appends, the orders rows come back in); a differential test runs every fixture on both.
+
+Differences, all because nothing outlives the process:
+- a transaction is a lock, not an undo log: a step that raises half-way keeps what it wrote
+  (the durable store rolls it back). The runtime only raises mid-step on an interpreter bug,
+  and then fails the execution anyway;
+- nothing is ever encoded that does not have to be: history details and rows are kept as the
+  objects the runtime handed over (the runtime never mutates them after recording);
+- ``wait_for_work`` wakes as soon as a transaction touched an execution (no polling).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import replace
+from types import SimpleNamespace
+from typing import Any
+
+from eltflow.errors import ConflictError
+from eltflow.store.rows import (
+    EventRow,
+    ExecutionRow,
+    ExecutionSummaryRow,
+    InboxRow,
+    MachineRow,
+    NewEvent,
+    TaskRow,
+    TimerRow,
+    VersionRow,
+    event_rows,
+)
+from eltflow.store.runtime_store import dumps
+from eltflow.types import JSON
+
+_FAR = 2**62
+
+
+class MemoryStore:
+    """Machines, versions, executions, history, tasks, timers and leases in dicts."""
+
+    def __init__(self) -> None:
+        # Re-entrant, as SQLite's nested ``transaction()`` joins the outer one.
+        self._lock = threading.RLock()
+        self._work = threading.Condition(self._lock)
+        self._versions: dict[int, VersionRow] = {}
+        self._machines: dict[str, MachineRow] = {}
+        # Executions are kept as mutable records; the frozen row handed out is built on the
+        # first read after a change (a step writes the row once and reads it once).
+        self._executions: dict[str, _Record] = {}
+        self._rows: dict[str, ExecutionRow] = {}
+        self._by_arn: dict[str, str] = {}
+        self._history: dict[str, list[EventRow | NewEvent]] = {}
+        self._tasks: dict[str, dict[str, TaskRow]] = {}
+        self._timers: dict[str, dict[str, int]] = {}
+        self._inbox: dict[str, list[InboxRow]] = {}
+        self._workers: dict[str, int] = {}
+        self._next_id = 0
+        self._signalled = False
+        self._waiters = 0
+
+    def _id(self) -> int:
+        self._next_id += 1
+        return self._next_id
+
+    def transaction(self) -> AbstractContextManager[bool]:
+        """Hold the store for the block (there is no rollback; see the module docstring)."""
+        return self._lock
+
+    # -- machines and versions -------------------------------------------------------------
+    def insert_version_txn(
+        self,
+        conn: Any,
+        *,
+        machine_name: str,
+        version: int,
+        definition: str,
+        description: str,
+        created_us: int,
+    ) -> int:
+        vid = self._id()
+        self._versions[vid] = VersionRow(
+            id=vid,
+            machine_name=machine_name,
+            version=version,
+            definition=definition,
+            description=description,
+            created_us=created_us,
+        )
+        return vid
+
+    def get_version_txn(self, conn: Any, version_id: int) -> VersionRow | None:
+        return self._versions.get(version_id)
+
+    def get_version(self, version_id: int) -> VersionRow | None:
+        return self._versions.get(version_id)
+
+    def insert_machine_txn(self, conn: Any, machine: MachineRow) -> None:
+        with self._lock:
+            if machine.name in self._machines:
+                raise ConflictError(f"state machine {machine.name!r} already exists")
+            self._machines[machine.name] = machine
+
+    def update_machine_txn(
+        self, conn: Any, *, name: str, current_version_id: int, role_arn: str, now_us: int
+    ) -> None:
+        with self._lock:
+            old = self._machines.get(name)
+            if old is not None:
+                self._machines[name] = replace(
+                    old, current_version_id=current_version_id, role_arn=role_arn, updated_us=now_us
+                )
+
+    def get_machine_txn(self, conn: Any, name: str) -> MachineRow | None:
+        return self._machines.get(name)
+
+    def get_machine(self, name: str) -> MachineRow | None:
+        return self._machines.get(name)
+
+    def list_machines(self, *, after: str = "", limit: int = 100) -> list[MachineRow]:
+        with self._lock:
+            names = sorted(n for n in self._machines if n > after)[:limit]
+            return [self._machines[n] for n in names]
+
+    def delete_machine(self, name: str, now_us: int = 0) -> bool:
+        with self._lock:
+            found = self._machines.pop(name, None) is not None
+            used = {e.version_id for e in self._executions.values()}
+            for vid, v in list(self._versions.items()):
+                if v.machine_name != name:
+                    continue
+                if vid not in used:
+                    del self._versions[vid]
+                elif v.retired_us is None:
+                    self._versions[vid] = replace(v, retired_us=now_us)
+        return found
+
+    def list_versions(
+        self, name: str, *, before_version: int = _FAR, limit: int = 100
+    ) -> list[VersionRow]:
+        """Live versions of machine ``name`` below ``before_version``, newest first."""
+        with self._lock:
+            rows = [
+                v
+                for v in self._versions.values()
+                if v.machine_name == name and v.retired_us is None and v.version < before_version
+            ]
+        rows.sort(key=lambda v: v.version, reverse=True)
+        return rows[:limit]
+
+    # -- executions ------------------------------------------------------------------------
+    def insert_execution_txn(
+        self,
+        conn: Any,
+        *,
+        id: str,
+        arn: str,
+        machine_name: str,
+        version_id: int,
+        name: str,
+        input: str,
+        start_us: int,
+    ) -> None:
+        with self._lock:
+            if id in self._executions or arn in self._by_arn:
+                raise ConflictError(f"execution {arn!r} already exists")
+            self._executions[id] = _Record(
+                id=id,
+                arn=arn,
+                machine_name=machine_name,
+                version_id=version_id,
+                name=name,
+                status="RUNNING",
+                input=input,
+                output=None,
+                error=None,
+                cause=None,
+                start_us=start_us,
+                stop_us=None,
+                redrive_count=0,
+                redrive_us=None,
+                snapshot=None,
+                event_count=0,
+                wake_us=start_us,
+                lease_owner=None,
+                lease_expires_us=None,
+            )
+            self._by_arn[arn] = id
+            self._history[id] = []
+            self._signal()
+
+    def get_execution_txn(self, conn: Any, execution_id: str) -> ExecutionRow | None:
+        row = self._rows.get(execution_id)
+        if row is None:
+            e = self._executions.get(execution_id)
+            if e is None:
+                return None
+            row = self._rows[execution_id] = ExecutionRow(**vars(e))
+        return row
+
+    def get_execution(self, execution_id: str) -> ExecutionRow | None:
+        with self._lock:
+            return self.get_execution_txn(None, execution_id)
+
+    def get_execution_by_arn_txn(self, conn: Any, arn: str) -> ExecutionRow | None:
+        eid = self._by_arn.get(arn)
+        return None if eid is None else self.get_execution_txn(conn, eid)
+
+    def get_execution_by_arn(self, arn: str) -> ExecutionRow | None:
+        return self.get_execution_by_arn_txn(None, arn)
+
+    def lock_execution_txn(self, conn: Any, execution_id: str) -> ExecutionRow | None:
+        """Read the execution; the transaction's lock already holds the whole store."""
+        return self.get_execution_txn(conn, execution_id)
+
+    def update_execution_txn(
+        self,
+        conn: Any,
+        *,
+        execution_id: str,
+        status: str,
+        output: str | None,
+        error: str | None,
+        cause: str | None,
+        stop_us: int | None,
+        snapshot: str | None,
+        event_count: int,
+        wake_us: int | None,
+    ) -> None:
+        with self._lock:
+            e = self._executions.get(execution_id)
+            if e is None:
+                return
+            e.status, e.output, e.error, e.cause = status, output, error, cause
+            e.stop_us, e.snapshot, e.wake_us = stop_us, snapshot, wake_us
+            e.event_count = event_count
+            self._rows.pop(execution_id, None)
+            self._signal()
+
+    def set_redriven_txn(self, conn: Any, execution_id: str, now_us: int) -> None:
+        with self._lock:
+            e = self._executions.get(execution_id)
+            if e is not None:
+                e.redrive_count, e.redrive_us = e.redrive_count + 1, now_us
+                self._rows.pop(execution_id, None)
+
+    def list_executions(
+        self,
+        *,
+        machine_name: str | None = None,
+        status: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[ExecutionSummaryRow]:
+        with self._lock:
+            rows = [
+                e
+                for e in self._executions.values()
+                if (machine_name is None or e.machine_name == machine_name)
+                and (status is None or e.status == status)
+            ]
+        rows.sort(key=lambda e: (e.start_us, e.id), reverse=True)
+        return [
+            ExecutionSummaryRow(
+                id=e.id,
+                arn=e.arn,
+                machine_name=e.machine_name,
+                version_id=e.version_id,
+                name=e.name,
+                status=e.status,
+                start_us=e.start_us,
+                stop_us=e.stop_us,
+                redrive_count=e.redrive_count,
+                redrive_us=e.redrive_us,
+            )
+            for e in rows[offset : offset + limit]
+        ]
+
+    def count_by_status(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        with self._lock:
+            for e in self._executions.values():
+                counts[e.status] = counts.get(e.status, 0) + 1
+        return counts
+
+    # -- leases ----------------------------------------------------------------------------
+    @staticmethod
+    def _runnable(e: _Record, now_us: int) -> bool:
+        return (
+            e.status == "RUNNING"
+            and e.wake_us is not None
+            and e.wake_us <= now_us
+            and (e.lease_expires_us is None or e.lease_expires_us < now_us)
+        )
+
+    def claim(
+        self, *, owner: str, now_us: int, lease_us: int, limit: int, only: str | None = None
+    ) -> list[str]:
+        """Lease up to ``limit`` runnable executions (or just ``only``) to ``owner``."""
+        with self._lock:
+            if only is not None:
+                found = self._executions.get(only)
+                candidates = [found] if found is not None else []
+            else:
+                candidates = list(self._executions.values())
+            runnable = [e for e in candidates if self._runnable(e, now_us)]
+            runnable.sort(key=lambda e: e.wake_us or 0)
+            taken = runnable[:limit]
+            for e in taken:
+                e.lease_owner, e.lease_expires_us = owner, now_us + lease_us
+                self._rows.pop(e.id, None)
+            return [e.id for e in taken]
+
+    def renew(self, *, owner: str, execution_ids: Iterable[str], expires_us: int) -> set[str]:
+        """Extend ``owner``'s leases; returns the ids it still holds."""
+        held: set[str] = set()
+        with self._lock:
+            for eid in execution_ids:
+                e = self._executions.get(eid)
+                if e is not None and e.lease_owner == owner:
+                    e.lease_expires_us = expires_us
+                    self._rows.pop(eid, None)
+                    held.add(eid)
+        return held
+
+    def release_txn(self, conn: Any, *, owner: str, execution_id: str, wake_us: int | None) -> None:
+        with self._lock:
+            e = self._executions.get(execution_id)
+            if e is not None and e.lease_owner == owner:
+                e.lease_owner, e.lease_expires_us, e.wake_us = None, None, wake_us
+                self._rows.pop(execution_id, None)
+                self._signal()
+
+    def wake_txn(self, conn: Any, execution_id: str, wake_us: int) -> None:
+        with self._lock:
+            e = self._executions.get(execution_id)
+            if e is not None and e.status == "RUNNING":
+                e.wake_us = wake_us
+                self._rows.pop(execution_id, None)
+                self._signal()
+
+    @property
+    def durable(self) -> bool:
+        """Nothing outlives the process: the engine keeps live states, not snapshots."""
+        return False
+
+    @property
+    def notifies(self) -> bool:
+        """Whether :meth:`wait_for_work` returns early when work arrives: it does."""
+        return True
+
+    def _signal(self) -> None:
+        # Called with the lock held. Any change to an execution may be work for a waiter.
+        self._signalled = True
+        if self._waiters:
+            self._work.notify_all()
+
+    def notify_work_txn(self, conn: Any) -> None:
+        """Tell idle workers there is work now."""
+        with self._lock:
+            self._signal()
+
+    def wait_for_work(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until a transaction changes an execution; True if
+        one did."""
+        with self._lock:
+            if not self._signalled:
+                self._waiters += 1
+                try:
+                    self._work.wait(max(timeout, 0.0))
+                finally:
+                    self._waiters -= 1
+            signalled, self._signalled = self._signalled, False
+            return signalled
+
+    def close_listener(self) -> None:
+        """Nothing to close: notifications are a condition variable."""
+
+    def next_wake(self) -> int | None:
+        """When some RUNNING execution that nobody live holds next has work (None: never)."""
+        best: int | None = None
+        with self._lock:
+            for e in self._executions.values():
+                if e.status != "RUNNING":
+                    continue
+                wake, lease = e.wake_us, e.lease_expires_us
+                if lease is None:
+                    due = wake
+                elif wake is None:
+                    due = lease
+                else:
+                    due = max(wake, lease)
+                if due is not None and (best is None or due < best):
+                    best = due
+        return best
+
+    # -- workers ---------------------------------------------------------------------------
+    def heartbeat(self, owner: str, now_us: int) -> None:
+        with self._lock:
+            self._workers[owner] = now_us
+
+    def worker_gone(self, owner: str) -> None:
+        with self._lock:
+            self._workers.pop(owner, None)
+
+    def live_workers(self, since_us: int) -> list[str]:
+        """Owners whose last heartbeat is at or after ``since_us``."""
+        with self._lock:
+            return sorted(o for o, beat in self._workers.items() if beat >= since_us)
+
+    # -- history ---------------------------------------------------------------------------
+    def append_events_txn(self, conn: Any, execution_id: str, events: Sequence[EventRow]) -> int:
+        """Append events idempotently; returns how many were new.
+
+        Sequence numbers are dense from 1, so event ``seq`` lives at index ``seq - 1``. The
+        same event again is a no-op; different content under a recorded number is a conflict.
+        """
+        return self._append(execution_id, events)
+
+    def append_history_txn(self, conn: Any, execution_id: str, events: Sequence[NewEvent]) -> int:
+        """:meth:`append_events_txn` for events as the runtime emits them, kept as they are
+        (rows are made only if someone reads the history)."""
+        return self._append(execution_id, events)
+
+    def _append(self, execution_id: str, events: Sequence[EventRow | NewEvent]) -> int:
+        with self._lock:
+            log = self._history.setdefault(execution_id, [])
+            if events and _seq(events[0]) == len(log) + 1:
+                log.extend(events)  # the usual case: new events, numbered by the interpreter
+                return len(events)
+            new = 0
+            for ev in events:
+                seq = _seq(ev)
+                if seq == len(log) + 1:
+                    log.append(ev)
+                    new += 1
+                    continue
+                if not 0 < seq <= len(log):
+                    raise ConflictError(
+                        f"execution {execution_id}: event {seq} does not follow event {len(log)}"
+                    )
+                old, row = _row(log[seq - 1]), _row(ev)
+                if old.event_type != row.event_type or old.details != row.details:
+                    raise ConflictError(
+                        f"execution {execution_id}: event {seq} is already recorded as "
+                        f"{old.event_type} with different content"
+                    )
+            return new
+
+    def history(
+        self, execution_id: str, *, after_seq: int = 0, limit: int = 1000, reverse: bool = False
+    ) -> list[EventRow]:
+        """Events in order (``after_seq`` exclusive), or newest first below ``after_seq``."""
+        with self._lock:
+            log = self._history.get(execution_id, [])
+            if reverse:
+                before = min(after_seq or _FAR, len(log) + 1)
+                picked = log[max(before - 1 - limit, 0) : before - 1][::-1]
+            else:
+                picked = log[after_seq : after_seq + limit]
+        return [_row(e) for e in picked]
+
+    # -- tasks -----------------------------------------------------------------------------
+    def insert_task_txn(
+        self,
+        conn: Any,
+        *,
+        execution_id: str,
+        task_id: str,
+        state_name: str,
+        resource: str,
+        parameters: JSON,
+        timeout_seconds: float | None,
+        heartbeat_seconds: float | None,
+        task_token: str | None,
+        now_us: int,
+    ) -> None:
+        with self._lock:
+            tasks = self._tasks.setdefault(execution_id, {})
+            if task_id in tasks:
+                return  # ON CONFLICT DO NOTHING
+            # Encoded like the durable store does: the runner hands the task its own copy.
+            tasks[task_id] = TaskRow(
+                execution_id=execution_id,
+                task_id=task_id,
+                state_name=state_name,
+                resource=resource,
+                parameters=dumps(parameters),
+                timeout_seconds=timeout_seconds,
+                heartbeat_seconds=heartbeat_seconds,
+                task_token=task_token,
+                started=False,
+                attempt=0,
+                checkpoint=None,
+                created_us=now_us,
+            )
+
+    def delete_task_txn(self, conn: Any, execution_id: str, task_id: str) -> bool:
+        with self._lock:
+            tasks = self._tasks.get(execution_id)
+            return tasks is not None and tasks.pop(task_id, None) is not None
+
+    def tasks_txn(self, conn: Any, execution_id: str) -> list[TaskRow]:
+        with self._lock:
+            tasks = self._tasks.get(execution_id)
+            if not tasks:
+                return []
+            return sorted(tasks.values(), key=lambda t: (t.created_us, t.task_id))
+
+    def tasks(self, execution_id: str) -> list[TaskRow]:
+        return self.tasks_txn(None, execution_id)
+
+    def dispatch_task_txn(self, conn: Any, execution_id: str, task_id: str) -> None:
+        """Mark a task as handed to a runner (counts attempts: a re-dispatch after a crash)."""
+        with self._lock:
+            tasks = self._tasks.get(execution_id, {})
+            task = tasks.get(task_id)
+            if task is not None:
+                tasks[task_id] = replace(task, started=True, attempt=task.attempt + 1)
+
+    def set_checkpoint(self, execution_id: str, task_id: str, checkpoint: JSON) -> None:
+        with self._lock:
+            tasks = self._tasks.get(execution_id, {})
+            task = tasks.get(task_id)
+            if task is not None:
+                tasks[task_id] = replace(task, checkpoint=dumps(checkpoint))
+
+    # -- timers ----------------------------------------------------------------------------
+    def insert_timer_txn(self, conn: Any, execution_id: str, timer_id: str, due_us: int) -> None:
+        with self._lock:
+            self._timers.setdefault(execution_id, {}).setdefault(timer_id, due_us)
+
+    def delete_timer_txn(self, conn: Any, execution_id: str, timer_id: str) -> bool:
+        with self._lock:
+            timers = self._timers.get(execution_id)
+            return timers is not None and timers.pop(timer_id, None) is not None
+
+    def due_timers_txn(self, conn: Any, execution_id: str, now_us: int) -> list[TimerRow]:
+        with self._lock:
+            timers = self._timers.get(execution_id)
+            if not timers:
+                return []
+            due = sorted((d, t) for t, d in timers.items() if d <= now_us)
+            return [TimerRow(timer_id=t, due_us=d) for d, t in due]
+
+    def next_timer_txn(self, conn: Any, execution_id: str) -> int | None:
+        timers = self._timers.get(execution_id)
+        return min(timers.values()) if timers else None
+
+    def clear_work_txn(self, conn: Any, execution_id: str) -> None:
+        """Drop the pending tasks and timers of an execution that has ended."""
+        with self._lock:
+            self._tasks.pop(execution_id, None)
+            self._timers.pop(execution_id, None)
+
+    # -- inbox -----------------------------------------------------------------------------
+    def insert_inbox_txn(
+        self, conn: Any, execution_id: str, kind: str, payload: JSON, now_us: int
+    ) -> None:
+        with self._lock:
+            item = InboxRow(id=self._id(), kind=kind, payload=dumps(payload))
+            self._inbox.setdefault(execution_id, []).append(item)
+            self._signal()
+
+    def inbox_txn(self, conn: Any, execution_id: str) -> list[InboxRow]:
+        with self._lock:
+            return list(self._inbox.get(execution_id, ()))
+
+    def delete_inbox_txn(self, conn: Any, inbox_id: int) -> None:
+        with self._lock:
+            for items in self._inbox.values():
+                for i, item in enumerate(items):
+                    if item.id == inbox_id:
+                        del items[i]
+                        return
+
+    def executions_with_inbox(self, owner: str) -> list[str]:
+        with self._lock:
+            return [
+                eid
+                for eid, items in self._inbox.items()
+                if items and (e := self._executions.get(eid)) is not None and e.lease_owner == owner
+            ]
+
+
+def _seq(event: EventRow | NewEvent) -> int:
+    return event.seq if isinstance(event, EventRow) else event.id
+
+
+def _row(event: EventRow | NewEvent) -> EventRow:
+    return event if isinstance(event, EventRow) else event_rows([event])[0]
+
+
+class _Record(SimpleNamespace):
+    """An execution as the memory store keeps it: :class:`ExecutionRow`'s fields, mutable."""
+
+    id: str
+    arn: str
+    machine_name: str
+    version_id: int
+    name: str
+    status: str
+    input: str
+    output: str | None
+    error: str | None
+    cause: str | None
+    start_us: int
+    stop_us: int | None
+    redrive_count: int
+    redrive_us: int | None
+    snapshot: str | None
+    event_count: int
+    wake_us: int | None
+    lease_owner: str | None
+    lease_expires_us: int | None
