@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from eltflow.asl.model import StateMachine
 from eltflow.clock import Clock
@@ -36,12 +36,19 @@ from eltflow.interpreter.protocol import (
 )
 from eltflow.interpreter.state import ExecutionState
 from eltflow.runtime.machines import MachineCache
-from eltflow.store.db import Connection
-from eltflow.store.rows import EventRow, ExecutionRow, TaskRow, to_us
-from eltflow.store.runtime_store import RuntimeStore, dumps
+from eltflow.store.interface import StateStore, Txn
+from eltflow.store.rows import ExecutionRow, TaskRow, to_us
+from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
 
+if TYPE_CHECKING:
+    from eltflow.interpreter.step import Step
+
 log = logging.getLogger(__name__)
+
+
+LIVE_SNAPSHOT = "(live)"
+"""The snapshot column on a store that is not durable: the state is held by the engine."""
 
 
 class SimulatedCrash(BaseException):
@@ -69,23 +76,44 @@ class _Pending:
 class Engine:
     def __init__(
         self,
-        store: RuntimeStore,
+        store: StateStore,
         clock: Clock,
         *,
         crash_after_events: int | None = None,
-        on_event: Callable[[str, HistoryEvent], None] | None = None,
+        on_events: Callable[[str, Sequence[HistoryEvent]], None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.machines = MachineCache(store)
         self.crash_after_events = crash_after_events
         self.events_recorded = 0
-        self._on_event = on_event
+        self._on_events = on_events  # sees each step's events as they are recorded
+        # A store that is not durable (memory) gets no snapshots: the engine keeps each
+        # execution's state object here, so no step encodes and decodes the whole state.
+        self._live: dict[str, ExecutionState] | None = None if store.durable else {}
+
+    # -- execution state ---------------------------------------------------------------------
+    def _load(self, row: ExecutionRow) -> ExecutionState:
+        if self._live is not None:
+            live = self._live.get(row.id)
+            if live is not None:
+                return live
+        return ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot or "")))
+
+    def _snapshot(self, execution_id: str, state: ExecutionState) -> str:
+        if self._live is not None:
+            self._live[execution_id] = state
+            return LIVE_SNAPSHOT
+        return dumps(state.to_json())
+
+    def state_of(self, execution_id: str) -> ExecutionState | None:
+        """The live state of an execution on a store that is not durable (else ``None``)."""
+        return None if self._live is None else self._live.get(execution_id)
 
     # -- entry points ----------------------------------------------------------------------
     def start_txn(
         self,
-        conn: Connection,
+        conn: Txn,
         row: ExecutionRow,
         machine: StateMachine,
         input: JSON,
@@ -93,11 +121,25 @@ class Engine:
         now: datetime,
     ) -> ExecutionState:
         """Record ``start`` for a freshly inserted execution row (inside the caller's txn)."""
+        return self.record_start_txn(conn, row, self.begin(machine, input, context, now), now)
+
+    def begin(
+        self, machine: StateMachine, input: JSON, context: ExecutionContext, now: datetime
+    ) -> Step:
+        """An execution's first step, decided but not recorded yet (:meth:`record_start_txn`
+        records it; :meth:`start_txn` does both)."""
         from eltflow.interpreter.step import start
 
-        state, events, effects = start(machine, input, context, now)
-        self._record(conn, row.id, events, effects, [], to_us(now))
-        self._project(conn, row, state, to_us(now), owner=None)
+        return start(machine, input, context, now)
+
+    def record_start_txn(
+        self, conn: Txn, row: ExecutionRow, step: Step, now: datetime
+    ) -> ExecutionState:
+        """Record the first step :meth:`begin` decided, for the execution row it belongs to."""
+        state, events, effects = step
+        now_us = to_us(now)
+        self._record(conn, row.id, events, effects, [], now_us)
+        self._project(conn, row, state, now_us, owner=None, events=events)
         return state
 
     def apply(
@@ -118,7 +160,7 @@ class Engine:
 
         now = self.clock.now()
         now_us = to_us(now)
-        with self.store.db.transaction() as conn:
+        with self.store.transaction() as conn:
             row = self.store.lock_execution_txn(conn, execution_id)
             if row is None:
                 raise NotFoundError(f"execution {execution_id} does not exist")
@@ -130,7 +172,7 @@ class Engine:
                     )
                 return StepResult(state=None, status=row.status)
             machine = self.machines.get_txn(conn, row.version_id)
-            state = ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot)))
+            state = self._load(row)
             todo: list[Inbound] = list(inbounds)
             if due_timers:
                 todo += [
@@ -173,7 +215,7 @@ class Engine:
                     self.store.dispatch_task_txn(conn, execution_id, task.task_id)
                     taken.append(task)
                 self._record(conn, execution_id, started.events, started.effects, [], now_us)
-            wake = self._project(conn, row, state, now_us, owner=owner)
+            wake = self._project(conn, row, state, now_us, owner=owner, events=pending.events)
             next_timer = self.store.next_timer_txn(conn, execution_id)
             do_release = release() if callable(release) else release
             if owner is not None and (do_release or state.status != "RUNNING"):
@@ -192,17 +234,17 @@ class Engine:
 
         now = self.clock.now()
         now_us = to_us(now)
-        with self.store.db.transaction() as conn:
+        with self.store.transaction() as conn:
             row = self.store.lock_execution_txn(conn, execution_id)
             if row is None or row.snapshot is None:
                 raise NotFoundError(f"execution {execution_id} does not exist")
             machine = self.machines.get_txn(conn, row.version_id)
-            state = ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot)))
+            state = self._load(row)
             state, events, effects = redrive(machine, state, now)
             self.store.clear_work_txn(conn, execution_id)
             self._record(conn, execution_id, events, effects, [], now_us)
             self.store.set_redriven_txn(conn, execution_id, now_us)
-            self._project(conn, row, state, now_us, owner=None, reopen=True)
+            self._project(conn, row, state, now_us, owner=None, reopen=True, events=events)
         self._after_commit()
         return state
 
@@ -214,17 +256,17 @@ class Engine:
 
         now = self.clock.now()
         now_us = to_us(now)
-        with self.store.db.transaction() as conn:
+        with self.store.transaction() as conn:
             row = self.store.lock_execution_txn(conn, execution_id)
             if row is None or row.status != "RUNNING":
                 return
             next_id, previous, snapshot = row.event_count + 1, row.event_count, row.snapshot
             try:  # keep the snapshot consistent when it can be read (redrive needs it)
-                state = ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot or "")))
+                state = self._load(row)
                 next_id, previous = state.next_event_id, state.last_event_id
                 state.next_event_id, state.last_event_id = next_id + 1, next_id
                 state.status, state.error, state.cause = "FAILED", error, cause
-                snapshot = dumps(state.to_json())
+                snapshot = self._snapshot(execution_id, state)
             except Exception:  # the snapshot itself may be what broke
                 log.exception("execution %s: unreadable snapshot kept as is", execution_id)
             event_type, details = execution_failed(error, cause)
@@ -258,7 +300,7 @@ class Engine:
     # -- recording -------------------------------------------------------------------------
     def _record(
         self,
-        conn: Connection,
+        conn: Txn,
         execution_id: str,
         events: Sequence[HistoryEvent],
         effects: Sequence[Effect],
@@ -293,37 +335,21 @@ class Engine:
             elif isinstance(effect, CancelTimer):
                 store.delete_timer_txn(conn, execution_id, effect.timer_id)
         if events:
-            # Events of one step share a timestamp: convert each distinct one once.
-            stamps: dict[datetime, int] = {}
-            rows = []
-            for e in events:
-                ts = stamps.get(e.timestamp)
-                if ts is None:
-                    ts = stamps[e.timestamp] = to_us(e.timestamp)
-                rows.append(
-                    EventRow(
-                        seq=e.id,
-                        previous_seq=e.previous_event_id,
-                        event_type=e.type,
-                        timestamp_us=ts,
-                        details=e.details,
-                    )
-                )
-            store.append_events_txn(conn, execution_id, rows)
+            store.append_history_txn(conn, execution_id, events)
             self.events_recorded += len(events)
-            if self._on_event is not None:
-                for e in events:
-                    self._on_event(execution_id, e)
+            if self._on_events is not None:
+                self._on_events(execution_id, events)
 
     def _project(
         self,
-        conn: Connection,
+        conn: Txn,
         row: ExecutionRow,
         state: ExecutionState,
         now_us: int,
         *,
         owner: str | None,
         reopen: bool = False,
+        events: Sequence[HistoryEvent] = (),
     ) -> int | None:
         """Write the execution row from the state; returns when it next has work (or None)."""
         store = self.store
@@ -344,11 +370,11 @@ class Engine:
             conn,
             execution_id=row.id,
             status=state.status,
-            output=dumps(state.output) if state.status == "SUCCEEDED" else None,
+            output=_output_text(state, events),
             error=state.error,
             cause=state.cause,
             stop_us=stop_us,
-            snapshot=dumps(state.to_json()),
+            snapshot=self._snapshot(row.id, state),
             event_count=state.next_event_id - 1,
             wake_us=wake,
         )
@@ -358,3 +384,16 @@ class Engine:
         limit = self.crash_after_events
         if limit is not None and self.events_recorded >= limit:
             raise SimulatedCrash(f"fault hook: crashed after {self.events_recorded} events")
+
+
+def _output_text(state: ExecutionState, events: Sequence[HistoryEvent]) -> str | None:
+    """A succeeded execution's output as text: the ExecutionSucceeded event of this step
+    already holds it, encoded the same way (compact, key order kept), so it is not encoded
+    twice."""
+    if state.status != "SUCCEEDED":
+        return None
+    if events and events[-1].type == "ExecutionSucceeded":
+        details = events[-1].details.get("executionSucceededEventDetails")
+        if isinstance(details, dict) and isinstance(details.get("output"), str):
+            return cast(str, details["output"])
+    return dumps(state.output)

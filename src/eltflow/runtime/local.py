@@ -1,45 +1,40 @@
 """Run a state machine in memory, start to finish: ``eltflow.execute``.
 
-The in-memory driver of the pure interpreter. Task states call Python callables (keyed by
-Resource ARN) or an integrations :class:`~eltflow.integrations.base.Registry`; blocking calls
-run on a thread pool so Parallel branches and Map iterations overlap. Timers (Wait, retry
-backoff, timeouts) are a heap; with ``virtual_time`` they fire at once while the clock jumps
-to their due time, so every timestamp reads as if the time had passed.
+There is one driver: this runs the durable runtime's own engine, worker and task runner
+(:mod:`~eltflow.runtime.engine`, :mod:`~eltflow.runtime.worker`, :mod:`~eltflow.runtime.tasks`)
+over :class:`~eltflow.store.memory.MemoryStore` instead of SQLite or PostgreSQL, so an
+execution behaves the same here as under ``eltflow worker`` (a differential test checks).
+Task states call Python callables (keyed by Resource ARN) or an integrations
+:class:`~eltflow.integrations.base.Registry`; blocking calls run on the worker's thread pool so
+Parallel branches and Map iterations overlap. With ``virtual_time`` timers (Wait, retry backoff,
+timeouts) fire at once while the clock jumps to their due time, so every timestamp reads as if
+the time had passed.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
-import uuid
+import os
+import threading
 from collections.abc import Callable, Mapping
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from eltflow.asl.model import StateMachine
 from eltflow.asl.parser import parse
 from eltflow.clock import Clock, SystemClock, VirtualClock
-from eltflow.errors import StatesError
-from eltflow.integrations.base import Registry, TaskRequest
-from eltflow.interpreter.protocol import (
-    CancelTask,
-    CancelTimer,
-    Effect,
-    ExecutionContext,
-    ExecutionStatus,
-    HistoryEvent,
-    Inbound,
-    RunTask,
-    StartTimer,
-    TaskFailed,
-    TaskStarted,
-    TaskSucceeded,
-    TimerFired,
-)
-from eltflow.interpreter.step import advance, start
+from eltflow.integrations.base import Integration, Registry
+from eltflow.interpreter.protocol import ExecutionContext, ExecutionStatus, HistoryEvent
+from eltflow.interpreter.state import ExecutionState
+from eltflow.runtime import arns
+from eltflow.runtime.engine import Engine
+from eltflow.runtime.tasks import callable_integration
+from eltflow.runtime.worker import Worker
+from eltflow.store.memory import MemoryStore
+from eltflow.store.rows import MachineRow, to_us
+from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
 
 TaskFn = Callable[[JSON], JSON]
@@ -111,14 +106,34 @@ def _parse_text(text: str) -> StateMachine:
     return parse(text)
 
 
+_BY_REPR: dict[str, tuple[StateMachine, str]] = {}
+_BY_REPR_SIZE = 256
+_BY_REPR_LOCK = threading.Lock()
+
+
+def _load(definition: str | Mapping[str, Any] | StateMachine) -> tuple[StateMachine, str]:
+    if isinstance(definition, StateMachine):
+        return definition, ""  # no source text to show; the model is what runs
+    if isinstance(definition, str):
+        return _parse_text(definition), definition
+    # A mapping is looked up by its repr, a few times cheaper than encoding it: for JSON
+    # values (what a definition holds) equal reprs mean equal JSON, and key order (the order
+    # of payload templates' keys, which matters) shows in both.
+    key = repr(definition)
+    hit = _BY_REPR.get(key)
+    if hit is None:
+        text = json.dumps(definition)
+        hit = (_parse_text(text), text)
+        with _BY_REPR_LOCK:
+            if len(_BY_REPR) >= _BY_REPR_SIZE:
+                _BY_REPR.pop(next(iter(_BY_REPR)), None)
+            _BY_REPR[key] = hit
+    return hit
+
+
 def load_machine(definition: str | Mapping[str, Any] | StateMachine) -> StateMachine:
     """Parse (and cache) a definition given as JSON text, a mapping or an already-parsed model."""
-    if isinstance(definition, StateMachine):
-        return definition
-    if isinstance(definition, str):
-        return _parse_text(definition)
-    # Key order matters (it is the order of payload templates' keys), so it stays in the key.
-    return _parse_text(json.dumps(definition))
+    return _load(definition)[0]
 
 
 def execute(
@@ -137,167 +152,159 @@ def execute(
     ``tasks`` maps Task ``Resource`` ARNs to callables of the task's parameters; an exception
     fails the task with the exception's class name as the error (or ``StatesError.error``) and
     its message as the cause. Resources not in ``tasks`` are looked up in ``registry``.
-    ``input`` of ``None`` means ``{}``, as ``StartExecution`` without input.
+    ``input`` of ``None`` means ``{}``, as ``StartExecution`` without input. A ``name`` AWS
+    would refuse raises :class:`~eltflow.errors.AwsApiError` (``InvalidName``).
     """
-    machine = load_machine(definition)
+    machine, text = _load(definition)
     if clock is None:
         clock = VirtualClock(SystemClock().now()) if virtual_time else SystemClock()
     elif virtual_time and not isinstance(clock, VirtualClock):
         clock = VirtualClock(clock.now())  # virtual time needs a clock it can move
-    name = name or uuid.uuid4().hex
-    started = clock.now()
-    context = ExecutionContext(
-        execution_arn=f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{LOCAL_MACHINE_NAME}:{name}",
-        execution_name=name,
-        state_machine_arn=f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{LOCAL_MACHINE_NAME}",
-        state_machine_name=LOCAL_MACHINE_NAME,
-        start_time=started,
-        seed=name,
-    )
-    driver = _Driver(machine, clock, virtual_time, dict(tasks or {}), registry, max_workers)
-    return driver.run({} if input is None else input, context)
-
-
-class _Driver:
-    def __init__(
-        self,
-        machine: StateMachine,
-        clock: Clock,
-        virtual_time: bool,
-        tasks: dict[str, TaskFn],
-        registry: Registry | None,
-        max_workers: int,
-    ) -> None:
-        self.machine = machine
-        self.clock = clock
-        self.virtual = virtual_time
-        self.tasks = tasks
-        self.registry = registry
-        self.max_workers = max_workers
-        self.pool: ThreadPoolExecutor | None = None
-        self.running: dict[Future[Inbound], str] = {}
-        self.timers: list[tuple[datetime, int, str]] = []
-        self.cancelled_timers: set[str] = set()
-        self.seq = 0
-        self.history: list[HistoryEvent] = []
-
-    def run(self, input: JSON, context: ExecutionContext) -> ExecutionResult:
-        try:
-            state, events, effects = start(self.machine, input, context, self.clock.now())
-            self.history += events
-            inbox: list[Inbound] = []
-            while state.status == "RUNNING":
-                inbox += self._carry_out(effects)
-                effects = []
-                if not inbox:
-                    inbox.append(self._next_inbound())
-                inbound = inbox.pop(0)
-                state, events, more = advance(self.machine, state, inbound, self.clock.now())
-                self.history += events
-                effects += more
-        finally:
-            if self.pool is not None:
-                self.pool.shutdown(wait=False, cancel_futures=True)
-        return ExecutionResult(
-            status=state.status,
-            output=state.output,
-            error=state.error,
-            cause=state.cause,
-            history=self.history,
-            execution_arn=context.execution_arn,
-            start_date=context.start_time,
-            stop_date=self.history[-1].timestamp if self.history else None,
+    name = arns.validate_name(name, "execution name") if name else os.urandom(16).hex()
+    store = MemoryStore()
+    history: list[HistoryEvent] = []
+    engine = Engine(store, clock, on_events=lambda _, events: history.extend(events))
+    state = _start(store, engine, machine, text, {} if input is None else input, name, history)
+    execution_id = name  # one execution per store: its name is a unique id
+    if state.status == "RUNNING":
+        host = _Host(
+            store=store,
+            engine=engine,
+            registry=_LocalRegistry(dict(tasks or {}), registry),
+            clock=clock,
+            services={},
         )
 
-    def _carry_out(self, effects: list[Effect]) -> list[Inbound]:
-        """Start tasks and arm timers; returns inbounds to feed at once (TaskStarted)."""
-        immediate: list[Inbound] = []
-        for effect in effects:
-            if isinstance(effect, RunTask):
-                if self.pool is None:
-                    self.pool = ThreadPoolExecutor(
-                        max_workers=self.max_workers, thread_name_prefix="eltflow-task"
-                    )
-                future = self.pool.submit(self._call, effect)
-                self.running[future] = effect.task_id
-                immediate.append(TaskStarted(task_id=effect.task_id))
-            elif isinstance(effect, StartTimer):
-                self.seq += 1
-                self.cancelled_timers.discard(effect.timer_id)
-                heapq.heappush(self.timers, (effect.due, self.seq, effect.timer_id))
-            elif isinstance(effect, CancelTimer):
-                self.cancelled_timers.add(effect.timer_id)
-            elif isinstance(effect, CancelTask):
-                # A Python call can't be interrupted; its late result is ignored by the
-                # interpreter (the task id is no longer awaited).
-                pass
-        return immediate
+        def finished() -> bool:
+            now = store.get_execution(execution_id)
+            return now is None or now.status != "RUNNING"
 
-    def _next_inbound(self) -> Inbound:
-        """Block until the next task finishes or timer is due."""
-        while True:
-            while self.timers and self.timers[0][2] in self.cancelled_timers:
-                self.cancelled_timers.discard(heapq.heappop(self.timers)[2])
-            now = self.clock.now()
-            due = self.timers[0][0] if self.timers else None
-            if due is not None and due <= now:
-                return TimerFired(timer_id=heapq.heappop(self.timers)[2])
-            if self.running:
-                # In virtual time a running task takes no time: wait for it before a timer.
-                timeout = None
-                if due is not None and not self.virtual:
-                    timeout = max((due - now).total_seconds(), 0.0)
-                done, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
-                if done:
-                    future = next(iter(done))
-                    del self.running[future]
-                    return future.result()
-                continue
-            if due is None:
-                raise RuntimeError("execution is RUNNING but waits for nothing (interpreter bug)")
-            if self.virtual and isinstance(self.clock, VirtualClock):
-                self.clock.advance_to(due)
-            else:
-                self.clock.sleep(max((due - now).total_seconds(), 0.0))
+        # One process, nobody to hand over to: a lease that never lapses while it runs, and
+        # tasks still running when the execution ends (a timed-out task, say) are left behind.
+        Worker(
+            host,
+            only=execution_id,
+            threads=max_workers,
+            lease_seconds=_ONE_DAY,
+            wait_for_tasks=False,
+        ).run(until=finished)
+        final = engine.state_of(execution_id)
+        assert final is not None
+        state = final
+    return _result(state, history)
 
-    def _call(self, task: RunTask) -> Inbound:
-        """Run one task on a pool thread and turn its outcome into an inbound."""
-        try:
-            fn = self.tasks.get(task.resource)
-            if fn is not None:
-                output = fn(task.parameters)
-            else:
-                integration = self.registry.resolve(task.resource) if self.registry else None
-                if integration is None:
-                    return TaskFailed(
-                        task_id=task.task_id,
-                        error="States.Runtime",
-                        cause=f"No task handler or integration is registered for resource "
-                        f"'{task.resource}'.",
-                    )
-                deadline = None
-                if task.timeout_seconds is not None:
-                    deadline = self.clock.now() + timedelta(seconds=task.timeout_seconds)
-                output = integration(
-                    TaskRequest(
-                        resource=task.resource,
-                        parameters=task.parameters,
-                        state_name=task.state_name,
-                        task_token=task.task_token,
-                        deadline=deadline,
-                        clock=self.clock,
-                    )
-                )
-        except StatesError as e:
-            return TaskFailed(task_id=task.task_id, error=e.error, cause=e.cause)
-        except Exception as e:  # a handler's own failure, named like Lambda's errorType
-            return TaskFailed(task_id=task.task_id, error=type(e).__name__, cause=str(e))
-        try:
-            json.dumps(output)
-        except (TypeError, ValueError) as e:
-            return TaskFailed(
-                task_id=task.task_id,
-                error="States.Runtime",
-                cause=f"The task result is not JSON: {e}",
-            )
-        return TaskSucceeded(task_id=task.task_id, output=output)
+
+_ONE_DAY = 86_400.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Host:
+    """What the worker needs (see :class:`~eltflow.runtime.worker.WorkerHost`)."""
+
+    store: MemoryStore
+    engine: Engine
+    registry: Registry
+    clock: Clock
+    services: Mapping[str, Any]
+
+
+class _LocalRegistry(Registry):
+    """``execute(tasks=...)``'s callables first, then the caller's registry (if any)."""
+
+    def __init__(self, tasks: dict[str, TaskFn], fallback: Registry | None) -> None:
+        super().__init__()
+        for resource, fn in tasks.items():
+            self.add(resource, callable_integration(fn))
+        self._fallback = fallback
+
+    def resolve(self, resource: str) -> Integration | None:
+        found = super().resolve(resource)
+        if found is None and self._fallback is not None:
+            found = self._fallback.resolve(resource)
+        return found
+
+
+def _start(
+    store: MemoryStore,
+    engine: Engine,
+    machine: StateMachine,
+    text: str,
+    input: JSON,
+    name: str,
+    history: list[HistoryEvent],
+) -> ExecutionState:
+    """Start the execution as ``StartExecution`` does (the engine decides its first step and
+    records it with the machine, its version 1 and the execution row), minus what only an API
+    needs: the model is already parsed and the input is not decoded from text.
+
+    An execution that ends within its first step (no Task, Wait or retry left to run: Pass,
+    Choice, Parallel and Map of those) is not written to the store: the store is private to
+    this call and discarded with it, so nothing could ever read those rows. Its outcome and
+    history are the engine's all the same (the differential test compares them with SQLite).
+    """
+    now = engine.clock.now()
+    now_us = to_us(now)
+    machine_arn = arns.machine_arn(LOCAL_MACHINE_NAME)
+    execution_arn = arns.execution_arn(LOCAL_MACHINE_NAME, name)
+    context = ExecutionContext(
+        execution_arn=execution_arn,
+        execution_name=name,
+        state_machine_arn=machine_arn,
+        state_machine_name=LOCAL_MACHINE_NAME,
+        start_time=now,
+        role_arn=arns.DEFAULT_ROLE_ARN,
+        seed=execution_arn,  # as StatesService.start_execution seeds it
+    )
+    step = engine.begin(machine, input, context, now)
+    if step[0].status != "RUNNING":
+        history += step[1]
+        return step[0]
+    with store.transaction() as conn:
+        version_id = store.insert_version_txn(
+            conn,
+            machine_name=LOCAL_MACHINE_NAME,
+            version=1,
+            definition=text,
+            description="",
+            created_us=now_us,
+        )
+        store.insert_machine_txn(
+            conn,
+            MachineRow(
+                name=LOCAL_MACHINE_NAME,
+                arn=machine_arn,
+                current_version_id=version_id,
+                role_arn=arns.DEFAULT_ROLE_ARN,
+                machine_type="STANDARD",
+                created_us=now_us,
+                updated_us=now_us,
+            ),
+        )
+        engine.machines.put(version_id, machine)
+        store.insert_execution_txn(
+            conn,
+            id=name,
+            arn=execution_arn,
+            machine_name=LOCAL_MACHINE_NAME,
+            version_id=version_id,
+            name=name,
+            input=dumps(input),
+            start_us=now_us,
+        )
+        row = store.get_execution_txn(conn, name)
+        assert row is not None
+        return engine.record_start_txn(conn, row, step, now)
+
+
+def _result(state: ExecutionState, history: list[HistoryEvent]) -> ExecutionResult:
+    """The result from the live state (the output as the interpreter left it: no decoding)."""
+    return ExecutionResult(
+        status=state.status,
+        output=state.output if state.status == "SUCCEEDED" else None,
+        error=state.error,
+        cause=state.cause,
+        history=history,
+        execution_arn=state.context.execution_arn,
+        start_date=state.context.start_time,
+        stop_date=history[-1].timestamp if history else None,
+    )

@@ -6,8 +6,7 @@ import threading
 
 from eltflow.asl.model import StateMachine
 from eltflow.errors import NotFoundError
-from eltflow.store.db import Connection
-from eltflow.store.runtime_store import RuntimeStore
+from eltflow.store.interface import StateStore, Txn
 
 
 def parse_definition(definition: str) -> StateMachine:
@@ -18,13 +17,20 @@ def parse_definition(definition: str) -> StateMachine:
 
 
 class MachineCache:
-    def __init__(self, store: RuntimeStore, size: int = 256) -> None:
+    def __init__(self, store: StateStore, size: int = 256) -> None:
         self._store = store
         self._size = size
         self._cache: dict[int, StateMachine] = {}
         self._lock = threading.Lock()
 
-    def get_txn(self, conn: Connection, version_id: int) -> StateMachine:
+    def put(self, version_id: int, machine: StateMachine) -> None:
+        """Cache a model parsed elsewhere (``eltflow.execute`` parses before it records)."""
+        with self._lock:
+            if len(self._cache) >= self._size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[version_id] = machine
+
+    def get_txn(self, conn: Txn, version_id: int) -> StateMachine:
         with self._lock:
             found = self._cache.get(version_id)
         if found is not None:

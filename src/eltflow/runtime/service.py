@@ -23,8 +23,9 @@ from eltflow.runtime import arns
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.machines import parse_definition
 from eltflow.runtime.payload import parse_payload
+from eltflow.store.interface import StateStore
 from eltflow.store.rows import ExecutionRow, MachineRow, from_us, to_us
-from eltflow.store.runtime_store import RuntimeStore, dumps
+from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
 
 CLOSED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -52,7 +53,7 @@ def _offset(token: str | None) -> int:
 
 
 class StatesService:
-    def __init__(self, store: RuntimeStore, engine: Engine, clock: Clock) -> None:
+    def __init__(self, store: StateStore, engine: Engine, clock: Clock) -> None:
         self.store = store
         self.engine = engine
         self.clock = clock
@@ -74,7 +75,7 @@ class StatesService:
         text = definition if isinstance(definition, str) else json.dumps(definition, indent=2)
         parse_definition(text)  # DefinitionError with every diagnostic
         now_us = to_us(self.clock.now())
-        with self.store.db.transaction() as conn:
+        with self.store.transaction() as conn:
             existing = self.store.get_machine_txn(conn, name)
             if existing is not None:
                 current = self.store.get_version_txn(conn, existing.current_version_id)
@@ -129,7 +130,7 @@ class StatesService:
         """Publish a new version; running executions keep the version they started with."""
         name = arns.machine_name(state_machine_arn)
         now_us = to_us(self.clock.now())
-        with self.store.db.transaction() as conn:
+        with self.store.transaction() as conn:
             machine = self._machine_txn(conn, name)
             current = self.store.get_version_txn(conn, machine.current_version_id)
             assert current is not None
@@ -163,7 +164,7 @@ class StatesService:
 
     def describe_state_machine(self, *, state_machine_arn: str) -> JSONObject:
         name = arns.machine_name(state_machine_arn)
-        with self.store.db.transaction() as conn:
+        with self.store.transaction() as conn:
             machine = self._machine_txn(conn, name)
             version = self.store.get_version_txn(conn, machine.current_version_id)
         assert version is not None
@@ -273,7 +274,7 @@ class StatesService:
             raise AwsApiError("InvalidExecutionInput", f"Invalid execution input: {e}") from e
         arn = arns.execution_arn(machine_name, exec_name)
         now = self.clock.now()
-        with self.store.db.transaction() as conn:
+        with self.store.transaction() as conn:
             machine = self._machine_txn(conn, machine_name)
             existing = self.store.get_execution_by_arn_txn(conn, arn)
             if existing is not None:
@@ -304,7 +305,9 @@ class StatesService:
                 state_machine_name=machine_name,
                 start_time=now,
                 role_arn=machine.role_arn,
-                seed=execution_id,
+                # Random and UUID functions replay per execution ARN: the same (machine, name)
+                # gives the same draws, in memory and durably.
+                seed=arn,
             )
             self.engine.start_txn(conn, row, parsed, value, context, now)
         self.engine._after_commit()

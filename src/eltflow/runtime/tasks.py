@@ -15,8 +15,8 @@ from eltflow.clock import Clock
 from eltflow.errors import StatesError
 from eltflow.integrations.base import Integration, Registry, TaskRequest
 from eltflow.interpreter.protocol import TaskFailed, TaskSucceeded
+from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow
-from eltflow.store.runtime_store import RuntimeStore
 from eltflow.types import JSON
 
 
@@ -32,7 +32,7 @@ def callable_integration(fn: Callable[[JSON], JSON]) -> Integration:
 def run_task(
     *,
     registry: Registry,
-    store: RuntimeStore,
+    store: StateStore,
     clock: Clock,
     execution_arn: str,
     task: TaskRow,

@@ -32,8 +32,8 @@ from eltflow.integrations.base import Registry
 from eltflow.interpreter.protocol import Inbound, TaskFailed, TaskSucceeded
 from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult
 from eltflow.runtime.tasks import run_task
+from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow, to_us
-from eltflow.store.runtime_store import RuntimeStore
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,17 @@ log = logging.getLogger(__name__)
 class WorkerHost(Protocol):
     """What a worker needs from the application (see :class:`eltflow.app.App`)."""
 
-    store: RuntimeStore
-    engine: Engine
-    registry: Registry
-    clock: Clock
+    @property
+    def store(self) -> StateStore: ...
+
+    @property
+    def engine(self) -> Engine: ...
+
+    @property
+    def registry(self) -> Registry: ...
+
+    @property
+    def clock(self) -> Clock: ...
 
 
 @dataclass
@@ -101,6 +108,7 @@ class Worker:
         backoff: Backoff | None = None,
         pause: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
+        wait_for_tasks: bool = True,
     ) -> None:
         """``pause(seconds)`` waits out a store failure (default: the clock's time, cut short
         by :meth:`stop`); ``rng`` draws the backoff jitter."""
@@ -113,6 +121,9 @@ class Worker:
         self.batch = batch
         self.max_held = max_held
         self.only = only  # run just this execution (``eltflow start --wait``)
+        # When finishing: wait for the tasks in flight and record them (a durable worker hands
+        # over cleanly), or leave them behind (one in-memory execution that has ended).
+        self.wait_for_tasks = wait_for_tasks
         self.stats = WorkerStats()
         self._held: dict[str, _Held] = {}
         self._inflight: dict[Future[TaskSucceeded | TaskFailed], tuple[str, str]] = {}
@@ -177,7 +188,7 @@ class Worker:
                     if not finishing:
                         progressed |= self._fire_held_timers(pool)
                         progressed |= self._claim(pool)
-                    elif not self._inflight:
+                    elif not self._inflight or not self.wait_for_tasks:
                         break
                     self._store_ok()
                     if progressed:
@@ -201,7 +212,7 @@ class Worker:
             raise
         finally:
             self.app.store.close_listener()
-        pool.shutdown(wait=True)
+        pool.shutdown(wait=self.wait_for_tasks, cancel_futures=not self.wait_for_tasks)
         try:
             self.app.store.worker_gone(self.owner)
         except StoreError as e:  # its leases lapse instead
