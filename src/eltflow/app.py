@@ -15,8 +15,10 @@ from eltflow.integrations.base import Registry
 from eltflow.pipelines.jobs import JobsService
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.service import StatesService
+from eltflow.runtime.state_runs import StateRuns
 from eltflow.runtime.tasks import callable_integration
 from eltflow.runtime.worker import Worker
+from eltflow.runtime.workers import Workers
 from eltflow.scheduler.schedules import Schedules
 from eltflow.store.db import Database
 from eltflow.store.migrate import migrate
@@ -47,6 +49,8 @@ class App:
     engine: Engine
     service: StatesService  # the Step Functions API
     schedules: Schedules  # EventBridge-Scheduler-style schedules and the loop that fires them
+    workers: Workers  # which workers are running (their heartbeats)
+    state_runs: StateRuns  # per-state runs of an execution, folded from its history
     settings: Settings | None = None
     # The project's local AWS services (none without settings: tests register callables).
     dataapi: DataApiService | None = None
@@ -109,6 +113,8 @@ def build_app(
         engine=engine,
         service=service,
         schedules=Schedules(db, service, clock, declared),
+        workers=Workers(store, clock),
+        state_runs=StateRuns(service),
         settings=settings,
         dataapi=services.dataapi,
         items=services.items,

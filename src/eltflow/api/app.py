@@ -214,6 +214,7 @@ def create_app(
         Route("/api/executions", endpoint(r.list_executions)),
         Route("/api/executions/{arn}/history", endpoint(r.execution_history)),
         Route("/api/executions/{arn}/definition", endpoint(r.execution_definition)),
+        Route("/api/executions/{arn}/states", endpoint(r.execution_states)),
         Route("/api/executions/{arn}/stop", endpoint(r.stop_execution), methods=["POST"]),
         Route("/api/executions/{arn}/redrive", endpoint(r.redrive_execution), methods=["POST"]),
         Route("/api/executions/{arn}", endpoint(r.describe_execution)),

@@ -18,6 +18,7 @@ from eltflow.types import JSON, AwsApi, JSONObject
 if TYPE_CHECKING:
     from eltflow.app import App
     from eltflow.pipelines.jobs import JobsService
+    from eltflow.runtime.state_runs import ExecutionStates
 
 
 class InvalidRequest(EltflowError):
@@ -142,6 +143,11 @@ def execution_history(app: App, call: Call) -> JSON:
         reverse_order=call.query.get("reverseOrder", "false").lower() == "true",
     )
     return out
+
+
+def execution_states(app: App, call: Call) -> ExecutionStates:
+    """Per-state runs and statuses (the console colours its graph with these)."""
+    return app.state_runs.of(call.path["arn"])
 
 
 def execution_definition(app: App, call: Call) -> JSON:

@@ -180,6 +180,9 @@ OPENAPI: dict[str, Any] = {
         "/api/executions/{arn}/definition": {
             "get": _op("DescribeStateMachineForExecution", [_ARN])
         },
+        "/api/executions/{arn}/states": {
+            "get": _op("Per-state runs and statuses, folded from the history", [_ARN])
+        },
         "/api/executions/{arn}/stop": {
             "post": _op(
                 "StopExecution",

@@ -106,7 +106,6 @@ def _machines_delete(args: argparse.Namespace) -> int:
 
 # -- executions -------------------------------------------------------------------------------
 def _start(args: argparse.Namespace) -> int:
-    from eltflow.store.rows import to_us
 
     with _opened(args) as app:
         out = app.service.start_execution(
@@ -115,8 +114,7 @@ def _start(args: argparse.Namespace) -> int:
         arn = str(out["executionArn"])
         if not args.wait:
             _print_json(out) if args.json else print(arn)
-            since = to_us(app.clock.now()) - 60_000_000
-            if not app.store.live_workers(since):
+            if not app.workers.any_running():
                 print(
                     "no worker is running: start one with `eltflow worker` "
                     "(or run this execution here with `eltflow start ... --wait`)",
@@ -192,6 +190,22 @@ def _executions_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def _executions_states(args: argparse.Namespace) -> int:
+    with _opened(args) as app:
+        states = app.state_runs.of(args.arn)
+    if args.json:
+        _print_json(states)
+        return 0
+    for run in states["runs"]:
+        retries = f"  {run['retries']} retr{'ies' if run['retries'] > 1 else 'y'}"
+        error = f"  {run['error']}" if run["error"] else ""
+        print(
+            f"{run['status']:<10} {run['start']}  {run['name']} ({run['type']})"
+            f"{retries if run['retries'] else ''}{error}"
+        )
+    return 0
+
+
 def _stop(args: argparse.Namespace) -> int:
     with _opened(args) as app:
         out = app.service.stop_execution(execution_arn=args.arn, error=args.error, cause=args.cause)
@@ -248,9 +262,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--wait", action="store_true", help="run it to the end here and print the result"
     )
 
-    executions = sub.add_parser("executions", help="list, describe, history").add_subparsers(
-        dest="executions_command", metavar="ACTION", required=True
-    )
+    executions = sub.add_parser(
+        "executions", help="list, describe, history, states"
+    ).add_subparsers(dest="executions_command", metavar="ACTION", required=True)
     p = add(executions, "list", _executions_list, "list executions")
     p.add_argument("--machine", default=None, metavar="NAME")
     p.add_argument(
@@ -262,6 +276,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = add(executions, "history", _executions_history, "an execution's event history")
     p.add_argument("arn", metavar="ARN")
     p.add_argument("--reverse", action="store_true")
+    p = add(executions, "states", _executions_states, "each state's runs and status")
+    p.add_argument("arn", metavar="ARN")
 
     p = add(sub, "stop", _stop, "stop (abort) an execution")
     p.add_argument("arn", metavar="ARN")

@@ -143,11 +143,13 @@ const App = (() => {
     $app.replaceChildren(head, tabs, tabBody);
     async function refresh() {
       const current = take();
-      const [ex, events, def] = await Promise.all([
+      // Per-state runs come folded from the server (the same fold the CLI prints).
+      const [ex, events, def, states] = await Promise.all([
         api(`/executions/${enc(arn)}`), allEvents(arn), api(`/executions/${enc(arn)}/definition`),
+        api(`/executions/${enc(arn)}/states`),
       ]);
       if (!current()) return;
-      const { status, runs } = Graph.statuses(events);
+      const { status, runs } = states;
       const stop = h("button", { class: "danger", id: "btn-stop", disabled: ex.status !== "RUNNING" }, "Stop");
       stop.onclick = async () => { try { await api(`/executions/${enc(arn)}/stop`, { method: "POST", body: "{}" }); toast("Stop requested"); refresh(); } catch (e) { toast(e.message); } };
       const redrive = h("button", { class: "primary", id: "btn-redrive", disabled: !["FAILED", "ABORTED", "TIMED_OUT"].includes(ex.status) }, "Redrive");

@@ -1,4 +1,5 @@
-// Draws an ASL definition as an SVG graph, each state coloured by its status.
+// Draws an ASL definition as an SVG graph, each state coloured by its status (the status of
+// each state comes from the API's /executions/{arn}/states: the server folds the history).
 // Layout: states are placed in layers by their longest forward distance from StartAt (back
 // edges of loops are ignored for layering); Parallel and Map states are containers whose
 // branches are laid out recursively side by side.
@@ -147,69 +148,5 @@ const Graph = (() => {
     container.replaceChildren(svg);
   }
 
-  // Folds an AWS GetExecutionHistory event list into {stateName: status} and per-state runs.
-  // Each StateEntered opens a run; later events belong to the state their previousEventId
-  // chain leads to. A failure event marks the run FAILED; a retry (the task scheduled again)
-  // puts it back to RUNNING; a StateExited after a failure means a Catch took it (CAUGHT);
-  // a run still open when the execution fails or aborts ends with the execution.
-  const FAILURE = /(Failed|TimedOut)$/;
-  const NOT_A_STATE = /^(Execution|MapIteration|ParallelBranch|MapRun)/;
-  const RESTART = /(Scheduled|Started|Submitted)$/;
-  function statuses(events) {
-    const stateOf = {};
-    const runs = [];
-    const open = {};
-    for (const ev of events) {
-      const entered = ev.stateEnteredEventDetails;
-      const exited = ev.stateExitedEventDetails;
-      if (entered) {
-        stateOf[ev.id] = entered.name;
-        const run = { name: entered.name, type: ev.type.replace("StateEntered", ""), start: ev.timestamp, end: null, status: "RUNNING", input: entered.input, output: null, error: null, cause: null, retries: 0, failed: false, events: [ev] };
-        runs.push(run);
-        (open[entered.name] = open[entered.name] || []).push(run);
-        continue;
-      }
-      const name = exited ? exited.name : stateOf[ev.previousEventId];
-      if (name === undefined) continue;
-      stateOf[ev.id] = name;
-      const stack = open[name] || [];
-      const run = stack[stack.length - 1];
-      if (!run) continue;
-      run.events.push(ev);
-      const detailsKey = Object.keys(ev).find((k) => k.endsWith("EventDetails"));
-      const details = detailsKey ? ev[detailsKey] : {};
-      if (exited) {
-        run.end = ev.timestamp;
-        run.output = exited.output;
-        run.status = run.failed ? "CAUGHT" : "SUCCEEDED";
-        stack.pop();
-      } else if (FAILURE.test(ev.type) && !/^MapIteration|^MapRun/.test(ev.type)) {
-        run.failed = true;
-        run.status = "FAILED";
-        run.error = details.error || null;
-        run.cause = details.cause || null;
-        if (/^Execution/.test(ev.type)) run.end = ev.timestamp;
-      } else if (/Aborted$/.test(ev.type) && !NOT_A_STATE.test(ev.type)) {
-        run.status = "ABORTED";
-      } else if (RESTART.test(ev.type) && run.failed) {
-        run.failed = false;
-        run.status = "RUNNING";
-        run.retries += 1;
-      }
-    }
-    const last = events[events.length - 1];
-    const execEnd = last && /^Execution(Failed|TimedOut|Aborted)$/.test(last.type) ? last.type : null;
-    const status = {};
-    for (const run of runs) {
-      if (run.status === "RUNNING" && execEnd) {
-        run.status = execEnd === "ExecutionAborted" ? "ABORTED" : "FAILED";
-        run.end = last.timestamp;
-      }
-      // Several runs of one state (loops, Map iterations): a running one shows, else the last.
-      if (status[run.name] !== "RUNNING") status[run.name] = run.status;
-    }
-    return { status, runs };
-  }
-
-  return { render, statuses, layout };
+  return { render, layout };
 })();

@@ -1,0 +1,160 @@
+"""Per-state runs of an execution, folded from its history: what the console's graph colours
+and state table show, what ``eltflow executions states`` prints and what
+``GET /api/executions/{arn}/states`` returns. One fold, so the three always agree.
+
+Each ``*StateEntered`` event opens a run of that state; later events belong to the state their
+``previousEventId`` chain leads to. A failure event marks the run FAILED; a retry (the task
+scheduled or started again) puts it back to RUNNING; a ``*StateExited`` after a failure means
+a Catch took it (CAUGHT); a run still open when the execution fails, times out or aborts ends
+with the execution. A state run several times (loops, Map iterations) shows, in ``status``, a
+running run if it has one, else its last.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TypedDict
+
+from eltflow.runtime.service import StatesService
+from eltflow.types import JSON, JSONObject
+
+_FAILURE = re.compile(r"(Failed|TimedOut)$")
+_NOT_A_STATE = re.compile(r"^(Execution|MapIteration|ParallelBranch|MapRun)")
+_ITERATION = re.compile(r"^(MapIteration|MapRun)")
+_RESTART = re.compile(r"(Scheduled|Started|Submitted)$")
+_EXECUTION_END = re.compile(r"^Execution(Failed|TimedOut|Aborted)$")
+
+# AWS's GetExecutionHistory returns at most 1000 events a page.
+_PAGE = 1000
+
+
+class StateRun(TypedDict):
+    name: str
+    type: str  # the state's type as the event names it: Task, Pass, Map...
+    start: JSON  # the StateEntered event's timestamp
+    end: JSON  # None while the run is open
+    status: str  # RUNNING | SUCCEEDED | FAILED | CAUGHT | ABORTED
+    input: JSON
+    output: JSON
+    error: str | None
+    cause: str | None
+    retries: int
+    eventIds: list[int]  # the history events of this run, in order
+
+
+class ExecutionStates(TypedDict):
+    status: dict[str, str]  # state name -> status of its shown run
+    runs: list[StateRun]
+
+
+def _str(value: JSON) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _details(event: JSONObject) -> JSONObject:
+    for key, value in event.items():
+        if key.endswith("EventDetails") and isinstance(value, dict):
+            return value
+    return {}
+
+
+def fold(events: Sequence[JSONObject]) -> ExecutionStates:
+    """Per-state runs and statuses from AWS-shaped history events (oldest first)."""
+    state_of: dict[JSON, str] = {}
+    runs: list[StateRun] = []
+    failed: list[bool] = []  # per run: failed and not (yet) retried
+    open_runs: dict[str, list[int]] = {}  # state name -> indexes of its open runs
+    for event in events:
+        kind = str(event.get("type", ""))
+        entered = event.get("stateEnteredEventDetails")
+        exited = event.get("stateExitedEventDetails")
+        event_id = event.get("id")
+        if isinstance(entered, dict):
+            name = str(entered.get("name"))
+            state_of[event_id] = name
+            open_runs.setdefault(name, []).append(len(runs))
+            failed.append(False)
+            runs.append(
+                StateRun(
+                    name=name,
+                    type=kind.removesuffix("StateEntered"),
+                    start=event.get("timestamp"),
+                    end=None,
+                    status="RUNNING",
+                    input=entered.get("input"),
+                    output=None,
+                    error=None,
+                    cause=None,
+                    retries=0,
+                    eventIds=[int(str(event_id))],
+                )
+            )
+            continue
+        if isinstance(exited, dict):
+            owner: str | None = str(exited.get("name"))
+        else:
+            owner = state_of.get(event.get("previousEventId"))
+        if owner is None:
+            continue
+        state_of[event_id] = owner
+        stack = open_runs.get(owner, [])
+        if not stack:
+            continue
+        index = stack[-1]
+        run = runs[index]
+        run["eventIds"].append(int(str(event_id)))
+        details = _details(event)
+        if isinstance(exited, dict):
+            run["end"] = event.get("timestamp")
+            run["output"] = exited.get("output")
+            run["status"] = "CAUGHT" if failed[index] else "SUCCEEDED"
+            stack.pop()
+        elif _FAILURE.search(kind) and not _ITERATION.match(kind):
+            failed[index] = True
+            run["status"] = "FAILED"
+            run["error"] = _str(details.get("error"))
+            run["cause"] = _str(details.get("cause"))
+            if kind.startswith("Execution"):
+                run["end"] = event.get("timestamp")
+        elif kind.endswith("Aborted") and not _NOT_A_STATE.match(kind):
+            run["status"] = "ABORTED"
+        elif _RESTART.search(kind) and failed[index]:
+            failed[index] = False
+            run["status"] = "RUNNING"
+            run["retries"] += 1
+    last = events[-1] if events else None
+    ended = str(last.get("type")) if last is not None else ""
+    status: dict[str, str] = {}
+    for run in runs:
+        if run["status"] == "RUNNING" and last is not None and _EXECUTION_END.match(ended):
+            run["status"] = "ABORTED" if ended == "ExecutionAborted" else "FAILED"
+            run["end"] = last.get("timestamp")
+        if status.get(run["name"]) != "RUNNING":
+            status[run["name"]] = run["status"]
+    return ExecutionStates(status=status, runs=runs)
+
+
+class StateRuns:
+    """The per-state runs of executions in the app's Step Functions service."""
+
+    def __init__(self, states: StatesService) -> None:
+        self.states = states
+
+    def history(self, execution_arn: str) -> list[JSONObject]:
+        """The execution's whole history, oldest first (every page)."""
+        events: list[JSONObject] = []
+        token: str | None = None
+        while True:
+            page = self.states.get_execution_history(
+                execution_arn=execution_arn, max_results=_PAGE, next_token=token
+            )
+            listed = page.get("events")
+            if isinstance(listed, list):
+                events += [e for e in listed if isinstance(e, dict)]
+            token = _str(page.get("nextToken"))
+            if token is None:
+                return events
+
+    def of(self, execution_arn: str) -> ExecutionStates:
+        return fold(self.history(execution_arn))
