@@ -11,7 +11,6 @@ is read without backslash escapes: DuckDB cannot have ``\\`` as both escape and 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 from eltflow.warehouse import loading
@@ -19,8 +18,6 @@ from eltflow.warehouse.base import SqlError, StatementResult
 from eltflow.warehouse.copy_sql import Copy, Unload, unload_files
 from eltflow.warehouse.s3local import S3Root
 from eltflow.warehouse.translate import translate
-
-RunSql = Callable[[str], StatementResult]
 
 
 def _columns(cur: Any, table: str, wanted: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -35,8 +32,12 @@ def _columns(cur: Any, table: str, wanted: tuple[str, ...]) -> list[tuple[str, s
     return [(w.strip('"'), types[w.strip('"').lower()]) for w in wanted]
 
 
-def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
-    """Run a COPY: stage the files, convert them into the table; the row count loaded."""
+def copy(cur: Any, stmt: Copy, root: S3Root) -> StatementResult:
+    """Run a COPY; the row count loaded.
+
+    One ``INSERT ... SELECT <conversions> FROM read_csv(...)``: DuckDB streams the files
+    through the conversion in parallel, with no staging table and nothing in Python.
+    """
     paths = [str(p) for p in loading.files(stmt, root)]
     table = loading.table_name(stmt.table)
     columns = _columns(cur, table, stmt.columns)
@@ -44,46 +45,44 @@ def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
         raise SqlError(
             "COPY: BZIP2 files cannot be read by the DuckDB warehouse (GZIP and ZSTD can)"
         )
-    cur.execute(f"DROP TABLE IF EXISTS {loading.STAGE}")
-    try:
-        if stmt.format == "parquet":
-            names = ", ".join(f'"{n}"' for n, _ in columns)
-            target = translate(f"INSERT INTO {table} ({names}) SELECT 1", "duckdb").statements[0]
-            cur.execute(
-                target.removesuffix(" SELECT 1") + " SELECT * FROM read_parquet($files)",
-                {"files": paths},
-            )
-            (count,) = cur.fetchone()
-            return StatementResult(has_result_set=False, row_count=int(count))
-        if stmt.format == "json":
-            fields = ", ".join(f'"{n}" AS c{i}' for i, (n, _) in enumerate(columns))
-            cur.execute(
-                f"CREATE TEMP TABLE {loading.STAGE} AS SELECT {fields} "
-                "FROM read_json_auto($files, compression = $z)",
-                {"files": paths, "z": stmt.compression or "none"},
-            )
-        else:
-            text = stmt.format == "text"
-            cur.execute(
-                f"CREATE TEMP TABLE {loading.STAGE} AS SELECT * FROM read_csv($files, "
-                "delim = $d, quote = $q, escape = $e, header = false, skip = $skip, "
-                "nullstr = $n, all_varchar = true, auto_detect = false, columns = $cols, "
-                "compression = $z)",
-                {
-                    "files": paths,
-                    "d": stmt.delimiter or ("|" if text else ","),
-                    "q": "" if text else stmt.quote,
-                    "e": "" if text else stmt.quote,
-                    "skip": stmt.ignore_header,
-                    "n": stmt.null if stmt.null is not None else "\\N",
-                    "cols": {f"c{i}": "VARCHAR" for i in range(len(columns))},
-                    # Redshift reads a .gz file as gzip only when told (GZIP): so do we
-                    "z": stmt.compression or "none",
-                },
-            )
-        return run(loading.insert_sql(stmt, table, columns))
-    finally:
-        cur.execute(f"DROP TABLE IF EXISTS {loading.STAGE}")
+    # Redshift reads a .gz file as gzip only when told (GZIP): so do we.
+    params: dict[str, object] = {"files": paths, "z": stmt.compression or "none"}
+    if stmt.format == "parquet":
+        reader = "(SELECT * FROM read_parquet($files))"
+        del params["z"]
+    elif stmt.format == "json":
+        fields = ", ".join(f'"{n}" AS c{i}' for i, (n, _) in enumerate(columns))
+        reader = f"(SELECT {fields} FROM read_json_auto($files, compression = $z))"
+    else:
+        text = stmt.format == "text"
+        reader = (
+            "read_csv($files, delim = $d, quote = $q, escape = $e, header = false, "
+            "skip = $skip, nullstr = $n, all_varchar = true, auto_detect = false, "
+            "columns = $cols, compression = $z)"
+        )
+        params |= {
+            "d": stmt.delimiter or ("|" if text else ","),
+            "q": "" if text else stmt.quote,
+            "e": "" if text else stmt.quote,
+            "skip": stmt.ignore_header,
+            "n": stmt.null if stmt.null is not None else "\\N",
+            "cols": {f"c{i}": "VARCHAR" for i in range(len(columns))},
+        }
+    if stmt.format == "parquet":
+        names = ", ".join(f'"{n}"' for n, _ in columns)
+        insert = translate(f"INSERT INTO {table} ({names}) SELECT 1", "duckdb").statements[0]
+        sql = insert.removesuffix(" SELECT 1") + f" SELECT * FROM {reader} AS src"
+    else:
+        tr = translate(loading.insert_sql(stmt, table, columns), "duckdb")
+        sql = tr.statements[-1]
+        stage = f"FROM {loading.STAGE}"
+        if not tr.translated or len(tr.statements) != 1 or not sql.endswith(stage):
+            raise SqlError(f"COPY into {table}: cannot build the load statement")  # a bug
+        names = ", ".join(f"c{i}" for i in range(len(columns)))
+        sql = sql[: -len(stage)] + f"FROM {reader} AS src({names})"
+    cur.execute(sql, params)
+    row = cur.fetchone()
+    return StatementResult(has_result_set=False, row_count=int(row[0]) if row else -1)
 
 
 def unload(cur: Any, stmt: Unload, root: S3Root) -> StatementResult:

@@ -203,7 +203,7 @@ class DuckDBWarehouse:
                 return self._call(cur, stmt.sql, params, control, tx)
             if copy_sql.is_copy(stmt.sql):
                 load = copy_sql.parse_copy(stmt.sql)
-                return duckdb_copy.copy(cur, load, self.s3, lambda s: self._one(cur, s, params))
+                return duckdb_copy.copy(cur, load, self.s3)
             if copy_sql.is_unload(stmt.sql):
                 return duckdb_copy.unload(cur, copy_sql.parse_unload(stmt.sql), self.s3)
             return self._one(cur, stmt.sql, params)
