@@ -80,9 +80,89 @@ def copy(cur: Any, stmt: Copy, root: S3Root) -> StatementResult:
             raise SqlError(f"COPY into {table}: cannot build the load statement")  # a bug
         names = ", ".join(f"c{i}" for i in range(len(columns)))
         sql = sql[: -len(stage)] + f"FROM {reader} AS src({names})"
-    cur.execute(sql, params)
+    import duckdb
+
+    try:
+        cur.execute(sql, params)
+    except duckdb.Error as e:
+        if stmt.format not in ("csv", "text") or isinstance(e, duckdb.InterruptException):
+            raise
+        where = _first_bad_field(cur, stmt, table, columns, params, root)
+        if where is None:
+            raise
+        raise SqlError(f"Load into table '{table}' failed: {where}. {str(e).strip()}") from e
     row = cur.fetchone()
     return StatementResult(has_result_set=False, row_count=int(row[0]) if row else -1)
+
+
+def _first_bad_field(
+    cur: Any,
+    stmt: Copy,
+    table: str,
+    columns: list[tuple[str, str]],
+    params: dict[str, object],
+    root: S3Root,
+) -> str | None:
+    """``s3://.../file, line N, column c (type): invalid value 'v'`` for the first bad field.
+
+    Only after a failed load: each file is scanned again, numbering its lines, and every
+    conversion is tried with TRY(); the first line with a field that does not convert is it.
+    """
+    exprs = loading.conversions(stmt, columns)
+    bad = [
+        f"({e}) IS NULL AND nullif(trim(c{i}), '') IS NOT NULL"
+        for i, e in enumerate(exprs)
+        if not loading.is_char(columns[i][1])
+    ]
+    if not bad:
+        return None
+    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    which = " ".join(f"WHEN {b} THEN {i}" for i, b in enumerate(bad))
+    probe = translate(
+        f"SELECT line, CASE {which} END AS col FROM {loading.STAGE} "
+        f"WHERE {' OR '.join(f'({b})' for b in bad)} ORDER BY line LIMIT 1",
+        "duckdb",
+    ).statements[0]
+    reader = (
+        "read_csv($file, delim = $d, quote = $q, escape = $e, header = false, skip = $skip, "
+        "nullstr = $n, all_varchar = true, auto_detect = false, columns = $cols, "
+        "compression = $z)"
+    )
+    probe = probe.replace(
+        f"FROM {loading.STAGE}", f"FROM {reader} WITH ORDINALITY AS src({names}, line)", 1
+    )
+    # conversions that fail must give NULL here, not stop the scan
+    probe = _try_each(probe)
+    checked = [i for i in range(len(columns)) if not loading.is_char(columns[i][1])]
+    one_file = {k: v for k, v in params.items() if k != "files"}
+    for path in loading.files(stmt, root):
+        cur.execute(probe, {**one_file, "file": str(path)})
+        found = cur.fetchone()
+        if found is None:
+            continue
+        line, col = int(found[0]) + stmt.ignore_header, checked[int(found[1])]
+        name, kind = columns[col]
+        cur.execute(
+            f"SELECT c{col} FROM {reader} WITH ORDINALITY AS src({names}, line) WHERE line = $line",
+            {**one_file, "file": str(path), "line": int(found[0])},
+        )
+        raw = cur.fetchone()
+        value = "" if raw is None or raw[0] is None else str(raw[0])
+        return f"{root.url(path)}, line {line}, column {name} ({kind}): invalid value '{value}'"
+    return None
+
+
+def _try_each(sql: str) -> str:
+    """``sql`` with each conversion wrapped in DuckDB's TRY(), so a bad field gives NULL."""
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    for node in list(tree.find_all(exp.Cast, exp.StrToDate, exp.StrToTime)):
+        if isinstance(node.parent, exp.Cast | exp.StrToDate | exp.StrToTime):
+            continue
+        node.replace(exp.Anonymous(this="TRY", expressions=[node.copy()]))
+    return tree.sql(dialect="duckdb")
 
 
 def unload(cur: Any, stmt: Unload, root: S3Root) -> StatementResult:

@@ -57,7 +57,18 @@ def _literal(text: str) -> str:
 
 
 def insert_sql(copy: Copy, table_sql: str, columns: Sequence[tuple[str, str]]) -> str:
-    """Redshift SQL moving the staged fields into ``columns`` ((name, type) pairs).
+    """Redshift SQL moving the staged fields into ``columns`` ((name, type) pairs)."""
+    names = ", ".join(_quote(n) for n, _ in columns)
+    exprs = ", ".join(conversions(copy, columns))
+    return f"INSERT INTO {table_sql} ({names}) SELECT {exprs} FROM {STAGE}"
+
+
+def is_char(type_name: str) -> bool:
+    return any(k in type_name.lower() for k in ("char", "text", "string"))
+
+
+def conversions(copy: Copy, columns: Sequence[tuple[str, str]]) -> list[str]:
+    """One Redshift expression per column, converting staged field ``c<i>`` to its type.
 
     Non-character fields are cast to the column's type (PostgreSQL has no implicit cast from
     text in INSERT ... SELECT); ``typed`` stages (JSON, Parquet) keep their values as read.
@@ -66,11 +77,10 @@ def insert_sql(copy: Copy, table_sql: str, columns: Sequence[tuple[str, str]]) -
     for i, (_name, type_name) in enumerate(columns):
         field = f"c{i}"
         kind = type_name.lower()
-        is_char = any(k in kind for k in ("char", "text", "string"))
         if copy.format in ("json", "parquet"):
-            exprs.append(field if is_char else f"cast({field} as {type_name})")
+            exprs.append(field if is_char(kind) else f"cast({field} as {type_name})")
             continue
-        if is_char:
+        if is_char(kind):
             if copy.blanks_as_null:
                 exprs.append(f"CASE WHEN trim({field}) = '' THEN NULL ELSE {field} END")
             elif copy.empty_as_null:
@@ -95,8 +105,7 @@ def insert_sql(copy: Copy, table_sql: str, columns: Sequence[tuple[str, str]]) -
                 )
         else:
             exprs.append(f"cast({value} as {type_name})")
-    names = ", ".join(_quote(n) for n, _ in columns)
-    return f"INSERT INTO {table_sql} ({names}) SELECT {', '.join(exprs)} FROM {STAGE}"
+    return exprs
 
 
 def table_name(text: str) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -89,6 +90,8 @@ def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
     cur.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(stage))
     cur.execute(sql.SQL("CREATE TEMP TABLE {} ({})").format(stage, fields))
     try:
+        if _direct(stmt):
+            return _copy_direct(cur, stmt, table, columns, paths, root)
         if stmt.format in ("json", "parquet"):
             with tempfile.TemporaryDirectory() as tmp:
                 csv_path = _typed_to_csv(stmt, paths, columns, Path(tmp))
@@ -117,6 +120,78 @@ def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
         return run(loading.insert_sql(stmt, table, columns))
     finally:
         cur.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(stage))
+
+
+def _direct(stmt: Copy) -> bool:
+    """Whether PostgreSQL's own CSV COPY has Redshift's conversions (then it loads directly).
+
+    It does when no option needs the staged conversion: NULL AS, BLANKSASNULL and date or
+    time formats other than the ISO default. An unquoted empty field is NULL, except in
+    character columns (FORCE_NOT_NULL) unless EMPTYASNULL, as in Redshift.
+    """
+    return (
+        stmt.format == "csv"
+        and stmt.null is None
+        and not stmt.blanks_as_null
+        and (stmt.date_format or "auto").lower() in ("auto", "yyyy-mm-dd")
+        and (stmt.time_format or "auto").lower() == "auto"
+    )
+
+
+_CONTEXT = re.compile(r"line (\d+)(?:, column ([^:]+))?(?::\s*(.*))?", re.S)
+
+
+def _copy_direct(
+    cur: Any,
+    stmt: Copy,
+    table: str,
+    columns: list[tuple[str, str]],
+    paths: list[Path],
+    root: S3Root,
+) -> StatementResult:
+    import psycopg
+    from psycopg import sql
+
+    target = translate(f"SELECT * FROM {table}", "postgres").statements[0][len("SELECT * FROM ") :]
+    names = sql.SQL(", ").join(sql.Identifier(n) for n, _ in columns)
+    options = [
+        sql.SQL("FORMAT csv"),
+        sql.SQL("DELIMITER {}").format(sql.Literal(stmt.delimiter or ",")),
+        sql.SQL("QUOTE {}").format(sql.Literal(stmt.quote)),
+    ]
+    keep_empty = [n for n, kind in columns if loading.is_char(kind)]
+    if keep_empty and not stmt.empty_as_null:
+        options.append(
+            sql.SQL("FORCE_NOT_NULL ({})").format(
+                sql.SQL(", ").join(sql.Identifier(n) for n in keep_empty)
+            )
+        )
+    statement = sql.SQL("COPY {} ({}) FROM STDIN ({})").format(
+        sql.SQL(target),
+        names,
+        sql.SQL(", ").join(options),
+    )
+    total = 0
+    for path in paths:
+        try:
+            with _open(path, stmt.compression) as f:
+                _skip_lines(f, stmt.ignore_header)
+                _stream(cur, statement, f)
+        except psycopg.errors.QueryCanceled:
+            raise
+        except psycopg.Error as e:
+            diag = getattr(e, "diag", None)
+            context = getattr(diag, "context", None) or ""
+            primary = getattr(diag, "message_primary", None) or str(e).strip()
+            m = _CONTEXT.search(context)
+            if m is None:
+                raise
+            where = f"{root.url(path)}, line {int(m.group(1)) + stmt.ignore_header}"
+            if m.group(2):
+                where += f", column {m.group(2)}"
+            raise SqlError(f"Load into table '{table}' failed: {where}: {primary}") from e
+        total += cur.rowcount if cur.rowcount and cur.rowcount > 0 else 0
+    return StatementResult(has_result_set=False, row_count=total)
 
 
 def _typed_to_csv(stmt: Copy, paths: list[Path], columns: list[tuple[str, str]], tmp: Path) -> Path:

@@ -151,3 +151,13 @@ def test_unload_csv_with_header(wh: Warehouse) -> None:
     run(wh, f"unload ('select id, name from s order by id') to 's3://bkt/csv/s_' {AUTH} csv header")
     text = (bucket(wh) / "csv/s_0000_part_00").read_text()
     assert text.splitlines() == ["id,name", '1,"a,b"', "2,"]
+
+
+def test_a_bad_field_is_named_with_its_file_line_and_column(wh: Warehouse) -> None:
+    # r_COPY / stl_load_errors: a failed load names the file, the line and the column of the
+    # first field that does not convert (the header line counts as line 1).
+    put(wh, "bad/f.csv", b"id,day\n1,2024-01-01\n2,2024-13-01\n")
+    run(wh, "create table t (id int, day date)")
+    message = error(wh, f"copy t from 's3://bkt/bad/' {AUTH} csv ignoreheader 1")
+    assert message.startswith("Load into table 't' failed: s3://bkt/bad/f.csv, line 3, column day")
+    assert rows(wh, "select count(*) from t") == [(0,)]
