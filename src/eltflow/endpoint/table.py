@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from eltflow.endpoint import states
 from eltflow.errors import AwsApiError
+from eltflow.runtime import arns
 from eltflow.types import AwsApi
 
 if TYPE_CHECKING:
@@ -117,7 +118,19 @@ JSON_APIS: dict[str, Api] = {
     ),
 }
 
+
+def _caller_identity(app: App, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
+    """STS GetCallerIdentity, which tools ask before anything else (the AWS CLI's smoke test,
+    Terraform's AWS provider): locally every caller is one user of the account in the ARNs."""
+    return {
+        "UserId": "AIDAELTFLOWLOCALUSER",
+        "Account": arns.ACCOUNT,
+        "Arn": f"arn:aws:iam::{arns.ACCOUNT}:user/eltflow",
+    }
+
+
 # SigV4 service name -> API (query protocol).
 QUERY_APIS: dict[str, Api] = {
     "sns": Api("sns", SNS_OPERATIONS, _service("sns", lambda app: app.topics)),
+    "sts": Api("sts", frozenset({"GetCallerIdentity"}), _caller_identity),
 }

@@ -164,3 +164,9 @@ def test_s3_is_answered_in_its_own_error_shape(client: Callable[[str], Any]) -> 
         s3.list_buckets()
     assert e.value.response["Error"]["Code"] == "NotImplemented"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
+
+
+def test_sts_get_caller_identity(client: Callable[[str], Any], aws_cli: Callable[..., Any]) -> None:
+    me = client("sts").get_caller_identity()
+    assert me["Account"] == "123456789012" and me["Arn"].startswith("arn:aws:iam::123456789012:")
+    assert aws_cli("sts", "get-caller-identity")["Account"] == "123456789012"
