@@ -37,6 +37,7 @@ from eltflow.dataapi.repository import StatementRepository
 from eltflow.errors import AwsApiError, ConflictError
 from eltflow.store.db import Database
 from eltflow.types import JSON
+from eltflow.warehouse import script
 from eltflow.warehouse.base import (
     RunControl,
     SqlError,
@@ -380,7 +381,9 @@ class DataApiService:
                 statements,
                 live.params or None,
                 database=live.parent.database_name,
-                transaction=bool(live.subs),
+                # A batch, or one Sql holding several statements, is one transaction, as on
+                # AWS; a lone statement runs as written (VACUUM cannot run inside one).
+                transaction=bool(live.subs) or len(script.statements(statements[0])) > 1,
                 control=live.control,
                 on_started=on_started,
                 on_statement=on_statement,
