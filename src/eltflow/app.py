@@ -9,8 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from eltflow.aws import LocalClients
+from eltflow.aws import client as aws_client
 from eltflow.clock import Clock, SystemClock
 from eltflow.config import Settings
+from eltflow.errors import ConfigError
 from eltflow.integrations.base import Registry
 from eltflow.pipelines.jobs import JobsService
 from eltflow.runtime.engine import Engine
@@ -35,6 +38,7 @@ class ProjectServices:
     """The local AWS services of a project (from its eltflow.toml), each None when absent."""
 
     dataapi: DataApiService | None = None  # Redshift Data API over [warehouses.*]
+    local_clients: LocalClients | None = None  # their boto3-shaped clients, by service name
     items: AwsApi | None = None  # DynamoDB: local tables, or real AWS in [aws] mode = "aws"
     topics: AwsApi | None = None  # SNS: local topics, or real AWS
     lambdas: LambdaRunner | None = None  # local Lambda handlers ([lambda.functions])
@@ -59,11 +63,24 @@ class App:
     lambdas: LambdaRunner | None = None
     # Audit items + run history; None without a project (no item tables to read).
     jobs: JobsService | None = None
+    # boto3-shaped clients of the local services above, bound around each Lambda handler call.
+    local_clients: LocalClients | None = None
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def register(self, resource: str, fn: Callable[[JSON], JSON]) -> None:
         """Run ``fn(parameters)`` for Task states whose Resource is exactly ``resource``."""
         self.registry.add(resource, callable_integration(fn))
+
+    def client(self, service_name: str) -> Any:
+        """A boto3-shaped client of this app's ``service_name`` (``redshift-data``,
+        ``dynamodb``, ``sns``): what ``eltflow.aws.client`` gives this app's Lambda handlers
+        (real boto3 with ``[aws] mode = "aws"``). Close it when done."""
+        if self.settings is None:
+            raise ConfigError("App.client needs a project (build_app with settings)")
+        if self.local_clients is None:
+            return aws_client(service_name, self.settings)
+        with self.local_clients.bound():
+            return aws_client(service_name, self.settings)
 
     def worker(self, **options: Any) -> Worker:
         return Worker(self, **options)
@@ -121,6 +138,7 @@ def build_app(
         topics=services.topics,
         lambdas=services.lambdas,
         jobs=_jobs(settings, services, clock),
+        local_clients=services.local_clients,
         closers=closers,
     )
 
@@ -148,7 +166,7 @@ def project_integrations(
 
     This is composition, so it lives here: the integrations themselves never see the store.
     """
-    from eltflow.aws import LocalClients, aws_mode, boto3_client
+    from eltflow.aws import aws_mode, boto3_client
     from eltflow.dataapi.client import LocalRedshiftDataClient
     from eltflow.dataapi.factory import build_dataapi
     from eltflow.integrations import dynamodb, lambda_, redshift_data, sns
@@ -176,11 +194,14 @@ def project_integrations(
         local["sns"] = lambda: LocalSnsClient(local_topics)
     # A handler calling eltflow.aws.client(...) during one of this app's invocations reaches
     # this app's services (bound per invocation, never process-wide).
-    lambdas = build_lambdas(settings, db, scope=LocalClients(settings.state_url, local).bound)
+    clients = LocalClients(settings.state_url, local)
+    lambdas = build_lambdas(settings, db, scope=clients.bound)
     registry = Registry()
     dynamodb.register(registry, items)
     sns.register(registry, topics)
     lambda_.register(registry, lambdas)
     redshift_data.register(registry, dataapi)
-    services = ProjectServices(dataapi=dataapi, items=items, topics=topics, lambdas=lambdas)
+    services = ProjectServices(
+        dataapi=dataapi, local_clients=clients, items=items, topics=topics, lambdas=lambdas
+    )
     return registry, services, [lambdas.close, dataapi.close]

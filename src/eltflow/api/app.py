@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -39,6 +39,9 @@ from eltflow.errors import (
     NotFoundError,
     StoreError,
 )
+
+if TYPE_CHECKING:
+    from eltflow.app import App
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +192,7 @@ async def _openapi(request: Request) -> Response:
 
 
 def create_app(
-    eltflow_app: Any,
+    eltflow_app: App,
     *,
     token: str | None = None,
     hosts: frozenset[str] | None = LOOPBACK_NAMES,

@@ -1,7 +1,8 @@
 """``eltflow sql "..."``: run one statement through the Data API and show its result.
 
-The statement goes through ``eltflow.aws.client("redshift-data")`` — the local service, or
-real Redshift when ``[aws] mode = "aws"`` — so what the CLI shows is what a pipeline would get.
+The statement goes through the project's ``App.client("redshift-data")``, the client
+``eltflow.aws.client("redshift-data")`` gives a handler — the local service, or real Redshift
+when ``[aws] mode = "aws"`` — so what the CLI shows is what a pipeline would get.
 Prints a table, or with ``--json`` the DescribeStatement response and the GetStatementResult
 pages merged (``{"Statement": ..., "Result": ...}``). ``--file`` runs a whole script (split on
 ``;`` outside quotes and ``$$`` bodies) as one BatchExecuteStatement.
@@ -76,13 +77,14 @@ def _params(items: list[str]) -> list[dict[str, str]]:
 
 
 def _sql(args: argparse.Namespace) -> int:
-    from eltflow.aws import client
+    from eltflow.app import build_app
     from eltflow.config import load_settings
     from eltflow.errors import EltflowError
 
     settings = load_settings(args.project_dir)
     sqls = _statements(args)
-    rd = client("redshift-data", settings)
+    app = build_app(settings)
+    rd = app.client("redshift-data")
     try:
         request: dict[str, Any] = _target(args, settings)
         if args.database:
@@ -105,6 +107,7 @@ def _sql(args: argparse.Namespace) -> int:
             raise
     finally:
         rd.close()
+        app.close()
     if args.json:
         print(json.dumps({"Statement": desc, "Result": result}, indent=2, default=str))
     elif desc["Status"] == "FINISHED":

@@ -24,7 +24,7 @@ import hmac
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
@@ -42,6 +42,9 @@ from eltflow.endpoint.wire import (
     xml_error,
 )
 from eltflow.errors import AwsApiError, DefinitionError, EltflowError
+
+if TYPE_CHECKING:
+    from eltflow.app import App
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +103,7 @@ class Endpoint:
     token (``AWS_ACCESS_KEY_ID=$ELTFLOW_TOKEN``); the signature itself is not verified.
     """
 
-    def __init__(self, app: Any, *, token: str | None = None) -> None:
+    def __init__(self, app: App, *, token: str | None = None) -> None:
         self.app = app
         self.token = token
 

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eltflow.asl.validator import validate
 from eltflow.endpoint import teststate
 from eltflow.errors import AwsApiError
 
-Handler = Callable[[Any, dict[str, Any]], Mapping[str, Any]]
+if TYPE_CHECKING:
+    from eltflow.app import App
+
+Handler = Callable[["App", dict[str, Any]], Mapping[str, Any]]
 
 
 def _max_results(params: Mapping[str, Any], default: int) -> int:
@@ -31,7 +34,7 @@ def _max_results(params: Mapping[str, Any], default: int) -> int:
     return int(value) if value > 0 else default
 
 
-def create_state_machine(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def create_state_machine(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.create_state_machine(
         name=p["name"],
         definition=p["definition"],
@@ -41,19 +44,19 @@ def create_state_machine(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
     return out
 
 
-def describe_state_machine(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def describe_state_machine(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.describe_state_machine(state_machine_arn=p["stateMachineArn"])
     return out
 
 
-def list_state_machines(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def list_state_machines(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.list_state_machines(
         max_results=_max_results(p, 100), next_token=p.get("nextToken")
     )
     return out
 
 
-def update_state_machine(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def update_state_machine(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     if p.get("definition") is None and p.get("roleArn") is None:
         raise AwsApiError(
             "MissingRequiredParameter",
@@ -67,12 +70,12 @@ def update_state_machine(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
     return out
 
 
-def delete_state_machine(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def delete_state_machine(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.delete_state_machine(state_machine_arn=p["stateMachineArn"])
     return out
 
 
-def list_state_machine_versions(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def list_state_machine_versions(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.list_state_machine_versions(
         state_machine_arn=p["stateMachineArn"],
         max_results=_max_results(p, 100),
@@ -81,14 +84,14 @@ def list_state_machine_versions(app: Any, p: dict[str, Any]) -> Mapping[str, Any
     return out
 
 
-def start_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def start_execution(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.start_execution(
         state_machine_arn=p["stateMachineArn"], input=p.get("input"), name=p.get("name")
     )
     return out
 
 
-def start_sync_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def start_sync_execution(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     # Raises StateMachineDoesNotExist first, as AWS checks the machine before its type.
     app.service.describe_state_machine(state_machine_arn=p["stateMachineArn"])
     raise AwsApiError(
@@ -98,12 +101,12 @@ def start_sync_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
     )
 
 
-def describe_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def describe_execution(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.describe_execution(execution_arn=p["executionArn"])
     return out
 
 
-def list_executions(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def list_executions(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     machine = p.get("stateMachineArn")
     if machine is None:
         # AWS needs one of stateMachineArn / mapRunArn; eltflow has no map runs.
@@ -122,7 +125,7 @@ def list_executions(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
     return out
 
 
-def get_execution_history(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def get_execution_history(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     include = p.get("includeExecutionData")
     out: dict[str, Any] = app.service.get_execution_history(
         execution_arn=p["executionArn"],
@@ -134,28 +137,28 @@ def get_execution_history(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
     return out
 
 
-def stop_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def stop_execution(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.stop_execution(
         execution_arn=p["executionArn"], error=p.get("error"), cause=p.get("cause")
     )
     return out
 
 
-def redrive_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def redrive_execution(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.redrive_execution(
         execution_arn=p["executionArn"], client_token=p.get("clientToken")
     )
     return out
 
 
-def describe_state_machine_for_execution(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def describe_state_machine_for_execution(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.describe_state_machine_for_execution(
         execution_arn=p["executionArn"]
     )
     return out
 
 
-def validate_state_machine_definition(app: Any, p: dict[str, Any]) -> Mapping[str, Any]:
+def validate_state_machine_definition(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     """AWS's ValidateStateMachineDefinition: diagnostics, never an exception for a bad
     definition. eltflow's validator reports errors only (no WARNING diagnostics)."""
     if p.get("type") == "EXPRESS":

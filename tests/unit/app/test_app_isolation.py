@@ -102,3 +102,16 @@ def test_no_binding_outside_an_invocation(two_apps: list[App], tmp_path: Path) -
         assert client.scan(TableName="Jobs")["Items"] == []
     finally:
         client.close()
+
+
+def test_app_client_is_the_handlers_client(two_apps: list[App]) -> None:
+    """``App.client(name)`` gives what the app's handlers get from ``eltflow.aws.client``."""
+    first, second = two_apps
+    assert first.lambdas is not None
+    first.lambdas.invoke("Put", {"id": "a-1"})
+    for app, expected in ((first, [{"JobID": {"S": "a-1"}}]), (second, [])):
+        client = app.client("dynamodb")
+        try:
+            assert client.scan(TableName="Jobs")["Items"] == expected
+        finally:
+            client.close()
