@@ -3,7 +3,9 @@
 Sets up the project (config, TPC-H staging data, targets, audit item, state machine), runs one
 execution with a worker in this process while printing each state as it starts and ends, then
 shows the validation counts and where to look next. ``--fail-at fact`` breaks the fact load's
-input first, shows the failure (failed state, audit item, notification), repairs it and redrives.
+input first and shows the failure (failed state, audit item, notification); the red run is left
+for the user to look at, with the commands that repair it and redrive it printed (the demo does
+not repair it itself: the point is to see, then do, the recovery).
 """
 
 from __future__ import annotations
@@ -91,7 +93,12 @@ def run_demo(options: DemoOptions, build_app: AppFactory, out: Printer = print) 
         arn = str(started["executionArn"])
         status = _run_and_narrate(app, arn, out)
         if options.fail_at == "fact":
-            status = _show_failure_and_redrive(app, config, arn, status, out)
+            _show_failure(app, config, arn, status, out)
+        if options.fail_at == "fact" and status == "FAILED":
+            # The counts read staging.orders too, which stays hidden until the user repairs it.
+            out("[4/4] validation counts: after the repair (staging.orders is hidden until then)")
+            _how_to_recover(settings, config, arn, out)
+            return 1
         out(f"[4/4] validation counts ({status})")
         for table, n in counts(dataapi, config).items():
             out(f"      {table:<26}{n:>12,}")
@@ -173,9 +180,7 @@ def _narrate(event: dict[str, Any], when: datetime, entered: dict[str, datetime]
     return None
 
 
-def _show_failure_and_redrive(
-    app: Any, config: ReferenceConfig, arn: str, status: str, out: Printer
-) -> str:
+def _show_failure(app: Any, config: ReferenceConfig, arn: str, status: str, out: Printer) -> None:
     desc = app.service.describe_execution(execution_arn=arn)
     out(f"      execution {status}: {desc.get('error')}")
     job = _job(app, config)
@@ -184,13 +189,26 @@ def _show_failure_and_redrive(
     if log.exists():
         last = log.read_text(encoding="utf-8").strip().splitlines()[-1:]
         out(f"      notification ({log}): {last[0][:200] if last else '(none)'}")
-    if status != "FAILED":
-        return status
-    out("      repairing: restoring staging.orders, then redriving from the failed state")
-    run_batch(app.dataapi, config, _REPAIR)
-    seen = len(app.service.get_execution_history(execution_arn=arn, max_results=25000)["events"])
-    app.service.redrive_execution(execution_arn=arn)
-    return _run_and_narrate(app, arn, out, seen)
+
+
+def _how_to_recover(settings: Any, config: ReferenceConfig, arn: str, out: Printer) -> None:
+    """The recovery a user does after a failed run, as commands to copy. Redrive re-runs only
+    the failed fact load (the dimensions stay loaded) and its ReleaseLock checks that this run
+    holds the audit item, so the item is NOT reset first; ``jobs reset`` is for giving up on the
+    run and starting a new one."""
+    here = f"--project-dir {settings.project_dir}"
+    repair = "; ".join(_REPAIR)
+    out("\nThe failed run is left for you to look at:")
+    out(f"  eltflow {here} executions history {arn}")
+    out(f"  eltflow {here} serve     # console: the red state, its error and cause, the job")
+    out("To repair it and redrive it from the failed state:")
+    out(f'  1. fix the cause:  eltflow {here} sql "{repair}"')
+    out(f"  2. redrive:        eltflow {here} redrive {arn}")
+    out(f"  3. run it:         eltflow {here} worker --until-idle   (or let `serve` run it)")
+    out(
+        f"Or give up on this run: eltflow {here} jobs reset {config.job_id} "
+        "(the audit item back to Ready), fix the cause, and start a new one"
+    )
 
 
 def _where_next(settings: Any, config: ReferenceConfig, arn: str, out: Printer) -> None:
