@@ -147,7 +147,9 @@ class Server:
         # behind the same Host/Origin rules as the console (boto3 sends no Origin).
         aws = CrossSiteGuard(Endpoint(self.app, token=self.token), hosts)
         http_app = (
-            with_endpoint(create_app(self.app, token=self.token, hosts=hosts), aws)
+            with_endpoint(
+                create_app(self.app, token=self.token, hosts=hosts, health=self.health), aws
+            )
             if self.console
             else aws
         )
@@ -211,6 +213,15 @@ class Server:
             yield self
         finally:
             self.stop()
+
+    def health(self) -> dict[str, Any]:
+        """What ``GET /api/health`` says: the worker's view of the state store."""
+        h = self.worker.health
+        worker: dict[str, Any] = {"ok": h.ok, "failures": h.failures}
+        if not h.ok:
+            worker["error"] = h.error
+            worker["since"] = h.since.isoformat() if h.since else None
+        return {"status": "ok" if h.ok else "degraded", "worker": worker}
 
     @property
     def errors(self) -> list[BaseException]:

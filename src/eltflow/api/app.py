@@ -187,6 +187,14 @@ async def _index(request: Request) -> Response:
     return FileResponse(_static_dir() / "index.html")
 
 
+async def _health(request: Request) -> Response:
+    """200 while the worker's store operations succeed; 503 with the error while they fail
+    (the worker keeps retrying: see :class:`eltflow.runtime.worker.Health`)."""
+    provider: Callable[[], dict[str, Any]] | None = request.app.state.health
+    report = provider() if provider is not None else {"status": "ok"}
+    return AwsJSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+
 async def _openapi(request: Request) -> Response:
     return JSONResponse(OPENAPI)
 
@@ -196,15 +204,18 @@ def create_app(
     *,
     token: str | None = None,
     hosts: frozenset[str] | None = LOOPBACK_NAMES,
+    health: Callable[[], dict[str, Any]] | None = None,
 ) -> Starlette:
     """The HTTP app over ``eltflow_app`` (an :class:`eltflow.app.App`).
 
-    ``hosts`` are the ``Host`` names it answers (``None``: any; see :mod:`eltflow.api.guard`).
+    ``hosts`` are the ``Host`` names it answers (``None``: any; see :mod:`eltflow.api.guard`);
+    ``health()`` reports the server's parts for ``GET /api/health``.
     """
     r, s = handlers, schedules
     routes = [
         Route("/", _index),
         Route("/api/openapi.json", _openapi),
+        Route("/api/health", _health),
         Route("/api/state-machines", endpoint(r.list_machines)),
         Route("/api/state-machines", endpoint(r.create_machine), methods=["POST"]),
         Route("/api/state-machines/{name}", endpoint(r.describe_machine)),
@@ -241,4 +252,5 @@ def create_app(
         middleware.append(Middleware(TokenAuth, token=token))
     app = Starlette(routes=routes, middleware=middleware)
     app.state.eltflow = eltflow_app
+    app.state.health = health
     return app

@@ -228,6 +228,7 @@ OPENAPI: dict[str, Any] = {
         "/api/schedules/{name}/pause": {"post": _op("Pause a schedule", [_NAME])},
         "/api/schedules/{name}/resume": {"post": _op("Resume a schedule", [_NAME])},
         "/api/topics": {"get": _op("ListTopics", not_found=False)},
+        "/api/health": {"get": _op("Health (503 while the state store fails)", not_found=False)},
         "/api/statements": {
             "get": _op(
                 "ListStatements",

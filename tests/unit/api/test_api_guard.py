@@ -5,6 +5,7 @@ working: the console's own requests and unmodified boto3 requests."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from botocore.awsrequest import AWSPreparedRequest
 
 from eltflow.api.guard import allowed_hosts, cross_site_reason, host_name
 from eltflow.app import App, build_app
+from eltflow.runtime.worker import Health
 from eltflow.serve import Server
 
 EVIL = "http://evil.example"
@@ -223,3 +225,22 @@ def test_aws_endpoint_bodies_have_their_own_bound(tmp_path: Path) -> None:
             assert small.status_code == 200, small.text
     finally:
         app.close()
+
+
+def test_health_reports_the_worker_view_of_the_store(server: Server) -> None:
+    ok = httpx.get(f"{server.url}/api/health")
+    assert ok.status_code == 200 and ok.json() == {
+        "status": "ok",
+        "worker": {"ok": True, "failures": 0},
+    }
+    # What the worker records while the store fails (it keeps retrying; see the worker tests).
+    # Stopped first, so its next good round does not put it back to ok under the test.
+    server.worker.stop()
+    for thread in threading.enumerate():
+        if thread.name == "eltflow-worker":
+            thread.join(10)
+    server.worker.health = Health(ok=False, failures=2, error="database is locked")
+    bad = httpx.get(f"{server.url}/api/health")
+    assert bad.status_code == 503
+    assert bad.json()["status"] == "degraded"
+    assert bad.json()["worker"]["error"] == "database is locked"
