@@ -11,6 +11,8 @@ is read without backslash escapes: DuckDB cannot have ``\\`` as both escape and 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from eltflow.warehouse import loading
@@ -32,7 +34,7 @@ def _columns(cur: Any, table: str, wanted: tuple[str, ...]) -> list[tuple[str, s
     return [(w.strip('"'), types[w.strip('"').lower()]) for w in wanted]
 
 
-def copy(cur: Any, stmt: Copy, root: S3Root) -> StatementResult:
+def copy(cur: Any, stmt: Copy, root: S3Root, fresh: Callable[[], Any]) -> StatementResult:
     """Run a COPY; the row count loaded.
 
     One ``INSERT ... SELECT <conversions> FROM read_csv(...)``: DuckDB streams the files
@@ -87,10 +89,16 @@ def copy(cur: Any, stmt: Copy, root: S3Root) -> StatementResult:
     except duckdb.Error as e:
         if stmt.format not in ("csv", "text") or isinstance(e, duckdb.InterruptException):
             raise
-        where = _first_bad_field(cur, stmt, table, columns, params, root)
+        # A new connection: the load's transaction may be aborted now.
+        probe = fresh()
+        try:
+            where = _first_bad_field(probe, stmt, table, columns, params, root)
+        finally:
+            probe.close()
         if where is None:
             raise
-        raise SqlError(f"Load into table '{table}' failed: {where}. {str(e).strip()}") from e
+        reason = str(e).strip().splitlines()[0]
+        raise loading.LoadFailed(replace(where, reason=reason)) from e
     row = cur.fetchone()
     return StatementResult(has_result_set=False, row_count=int(row[0]) if row else -1)
 
@@ -102,8 +110,8 @@ def _first_bad_field(
     columns: list[tuple[str, str]],
     params: dict[str, object],
     root: S3Root,
-) -> str | None:
-    """``s3://.../file, line N, column c (type): invalid value 'v'`` for the first bad field.
+) -> loading.LoadError | None:
+    """File, line, column and value of the first field that does not convert.
 
     Only after a failed load: each file is scanned again, numbering its lines, and every
     conversion is tried with TRY(); the first line with a field that does not convert is it.
@@ -148,7 +156,15 @@ def _first_bad_field(
         )
         raw = cur.fetchone()
         value = "" if raw is None or raw[0] is None else str(raw[0])
-        return f"{root.url(path)}, line {line}, column {name} ({kind}): invalid value '{value}'"
+        return loading.LoadError(
+            table=table,
+            filename=root.url(path),
+            line=line,
+            column=name,
+            type=kind,
+            value=value,
+            reason="",
+        )
     return None
 
 

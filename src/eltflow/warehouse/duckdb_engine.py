@@ -9,6 +9,7 @@ left unfetched blocks its connection, so every result is fetched before the curs
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 import time
@@ -17,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from eltflow.open_errors import duckdb_open_failure
-from eltflow.warehouse import copy_sql, duckdb_copy
+from eltflow.warehouse import copy_sql, duckdb_copy, loading
 from eltflow.warehouse import duckdb_procedures as procs
 from eltflow.warehouse.base import (
     Column,
@@ -31,6 +32,8 @@ from eltflow.warehouse.base import (
 from eltflow.warehouse.s3local import S3Root
 from eltflow.warehouse.script import Statement, run_text
 from eltflow.warehouse.translate import translate
+
+logger = logging.getLogger(__name__)
 
 _TYPE_NAMES = {
     "BOOLEAN": "bool",
@@ -203,7 +206,11 @@ class DuckDBWarehouse:
                 return self._call(cur, stmt.sql, params, control, tx)
             if copy_sql.is_copy(stmt.sql):
                 load = copy_sql.parse_copy(stmt.sql)
-                return duckdb_copy.copy(cur, load, self.s3)
+                try:
+                    return duckdb_copy.copy(cur, load, self.s3, self._fresh_cursor)
+                except loading.LoadFailed as e:
+                    self._record_load_error(e.error)
+                    raise
             if copy_sql.is_unload(stmt.sql):
                 return duckdb_copy.unload(cur, copy_sql.parse_unload(stmt.sql), self.s3)
             return self._one(cur, stmt.sql, params)
@@ -213,6 +220,25 @@ class DuckDBWarehouse:
             if control.cancelled:
                 raise StatementCancelled("statement was cancelled") from e
             raise SqlError(_message(e)) from e
+
+    def _fresh_cursor(self) -> Any:
+        with self._lock:
+            return self._database().cursor()
+
+    def _record_load_error(self, error: loading.LoadError) -> None:
+        """A row of ``stl_load_errors``, on its own connection: it outlives the failed load."""
+        import duckdb
+
+        with self._lock:
+            cur = self._database().cursor()
+        try:
+            cur.execute(_SESSION_SQL)
+            self._one(cur, loading.LOAD_ERRORS_DDL, {})
+            self._one(cur, loading.LOAD_ERRORS_INSERT, error.params())
+        except (duckdb.Error, SqlError) as e:  # the load's own error matters more
+            logger.warning("warehouse %s: stl_load_errors not written: %s", self.name, e)
+        finally:
+            cur.close()
 
     def _create_procedure(self, cur: Any, sql: str) -> StatementResult:
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from eltflow.warehouse.base import SqlError
@@ -23,6 +24,59 @@ from eltflow.warehouse.copy_sql import Copy
 from eltflow.warehouse.s3local import S3Root
 
 STAGE = "eltflow_copy_stage"
+# Redshift's STL_LOAD_ERRORS (https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_ERRORS.html),
+# the columns a local load knows; a real table here, written outside the failed transaction.
+LOAD_ERRORS_DDL = (
+    "CREATE TABLE IF NOT EXISTS stl_load_errors (starttime TIMESTAMP, tbl_name VARCHAR(256), "
+    "filename VARCHAR(1024), line_number BIGINT, colname VARCHAR(127), type VARCHAR(64), "
+    "raw_field_value VARCHAR(1024), err_code INT, err_reason VARCHAR(1024))"
+)
+LOAD_ERRORS_INSERT = (
+    "INSERT INTO stl_load_errors VALUES (GETDATE(), :tbl_name, :filename, "
+    "CAST(:line_number AS BIGINT), :colname, :type, :raw_field_value, CAST(:err_code AS INT), "
+    ":err_reason)"
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadError:
+    """Where a COPY failed: one row of ``stl_load_errors``."""
+
+    table: str
+    filename: str
+    line: int
+    column: str
+    type: str
+    value: str
+    reason: str
+
+    def message(self) -> str:
+        return (
+            f"Load into table '{self.table}' failed: {self.filename}, line {self.line}, "
+            f"column {self.column} ({self.type}): invalid value '{self.value}'. "
+            f"{self.reason} Check 'stl_load_errors' system table for details."
+        )
+
+    def params(self) -> dict[str, str]:
+        """Values for :data:`LOAD_ERRORS_INSERT` (as the Data API's strings)."""
+        return {
+            "tbl_name": self.table,
+            "filename": self.filename,
+            "line_number": str(self.line),
+            "colname": self.column,
+            "type": self.type,
+            "raw_field_value": self.value[:1024],
+            "err_code": "1206" if "date" in self.type.lower() else "1207",
+            "err_reason": self.reason[:1024],
+        }
+
+
+class LoadFailed(SqlError):
+    """A COPY failed at a known field; the engine records it in ``stl_load_errors``."""
+
+    def __init__(self, error: LoadError) -> None:
+        self.error = error
+        super().__init__(error.message())
 
 
 def files(copy: Copy, root: S3Root) -> list[Path]:

@@ -119,7 +119,16 @@ def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
                     _stream(cur, statement, f)
         return run(loading.insert_sql(stmt, table, columns))
     finally:
-        cur.execute(sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(stage))
+        _drop_stage(cur, sql.SQL("DROP TABLE IF EXISTS pg_temp.{}").format(stage))
+
+
+def _drop_stage(cur: Any, statement: Any) -> None:
+    """Drop the stage, unless the transaction failed (its rollback removes the stage)."""
+    import psycopg
+
+    if cur.connection.info.transaction_status == psycopg.pq.TransactionStatus.INERROR:
+        return
+    cur.execute(statement)
 
 
 def _direct(stmt: Copy) -> bool:
@@ -186,10 +195,20 @@ def _copy_direct(
             m = _CONTEXT.search(context)
             if m is None:
                 raise
-            where = f"{root.url(path)}, line {int(m.group(1)) + stmt.ignore_header}"
-            if m.group(2):
-                where += f", column {m.group(2)}"
-            raise SqlError(f"Load into table '{table}' failed: {where}: {primary}") from e
+            column = (m.group(2) or "").strip()
+            kinds = dict(columns)
+            raw = (m.group(3) or "").strip()
+            raise loading.LoadFailed(
+                loading.LoadError(
+                    table=table,
+                    filename=root.url(path),
+                    line=int(m.group(1)) + stmt.ignore_header,
+                    column=column,
+                    type=kinds.get(column, ""),
+                    value=raw[1:-1] if raw.startswith('"') and raw.endswith('"') else raw,
+                    reason=primary,
+                )
+            ) from e
         total += cur.rowcount if cur.rowcount and cur.rowcount > 0 else 0
     return StatementResult(has_result_set=False, row_count=total)
 

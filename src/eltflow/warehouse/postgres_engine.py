@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from eltflow.open_errors import postgres_connect_failure
-from eltflow.warehouse import copy_sql, postgres_copy
+from eltflow.warehouse import copy_sql, loading, postgres_copy
 from eltflow.warehouse.base import (
     Column,
     OnStatement,
@@ -184,7 +184,11 @@ class PostgresWarehouse:
                 if copy_sql.is_copy(stmt.sql):
                     load = copy_sql.parse_copy(stmt.sql)
                     run = lambda s: self._one(cur, s, params, 0)  # noqa: E731
-                    return postgres_copy.copy(cur, load, self.s3, run)
+                    try:
+                        return postgres_copy.copy(cur, load, self.s3, run)
+                    except loading.LoadFailed as e:
+                        self._record_load_error(e.error)
+                        raise
                 if copy_sql.is_unload(stmt.sql):
                     return postgres_copy.unload(cur, copy_sql.parse_unload(stmt.sql), self.s3)
                 return self._one(cur, stmt.sql, params, 0)
@@ -194,6 +198,17 @@ class PostgresWarehouse:
             if control.cancelled:
                 raise StatementCancelled("statement was cancelled") from e
             raise SqlError(_message(e)) from e
+
+    def _record_load_error(self, error: loading.LoadError) -> None:
+        """A row of ``stl_load_errors``, on its own connection: it outlives the failed load."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, autocommit=True) as conn, conn.cursor() as cur:
+                self._one(cur, loading.LOAD_ERRORS_DDL, {}, 0)
+                self._one(cur, loading.LOAD_ERRORS_INSERT, error.params(), 0)
+        except (psycopg.Error, SqlError) as e:  # the load's own error matters more
+            logger.warning("warehouse %s: stl_load_errors not written: %s", self.name, e)
 
     def _one(self, cur: Any, sql: str, params: Params, index: int) -> StatementResult:
         import psycopg

@@ -160,4 +160,20 @@ def test_a_bad_field_is_named_with_its_file_line_and_column(wh: Warehouse) -> No
     run(wh, "create table t (id int, day date)")
     message = error(wh, f"copy t from 's3://bkt/bad/' {AUTH} csv ignoreheader 1")
     assert message.startswith("Load into table 't' failed: s3://bkt/bad/f.csv, line 3, column day")
+    assert "Check 'stl_load_errors' system table for details." in message
     assert rows(wh, "select count(*) from t") == [(0,)]
+    # r_STL_LOAD_ERRORS: one row per error, with filename, line_number, colname, the raw value
+    assert rows(
+        wh, "select filename, line_number, colname, raw_field_value, err_code from stl_load_errors"
+    ) == [("s3://bkt/bad/f.csv", 3, "day", "2024-13-01", 1206)]
+    # recorded outside the load's transaction: a failed batch still leaves its error row
+    with pytest.raises(SqlError):
+        wh.run(
+            ["insert into t values (9, '2024-01-01')", f"copy t from 's3://bkt/bad/' {AUTH} csv"],
+            None,
+            database=None,
+            transaction=True,
+            control=RunControl(),
+        )
+    assert rows(wh, "select count(*) from t") == [(0,)]
+    assert rows(wh, "select count(*) from stl_load_errors") == [(2,)]
