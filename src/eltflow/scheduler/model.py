@@ -280,46 +280,87 @@ _JSON_KEYS = {
 }
 
 
-def schedule_from_json(body: Mapping[str, Any], name: str | None = None) -> Schedule:
-    """The inverse of :meth:`Schedule.to_json`, for the HTTP API (CreateSchedule-like keys).
+# Request field -> Schedule attribute, for the fields that are plain strings.
+_TEXT_FIELDS = {
+    "ScheduleExpression": "expression",
+    "ScheduleExpressionTimezone": "timezone",
+    "State": "state",
+    "Description": "description",
+    "CatchUp": "catchup",
+    "Overlap": "overlap",
+}
 
-    ``Target`` is ``{"StateMachine": name-or-ARN, "Input": "<json text>"}`` (``Arn`` is accepted
-    for ``StateMachine``, as in AWS's target). Read-only keys in the output are ignored.
+
+def _text(body: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ScheduleError(f"field {where}{key!r} must be a string")
+    return value
+
+
+def _whole(value: object, label: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ScheduleError(f"field {label!r} must be an integer")
+    return value
+
+
+def schedule_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """Schedule attributes from an EventBridge-Scheduler-shaped request (only those given).
+
+    ``StartDate``/``EndDate`` given as null clear the date (an update keeps what is absent).
     """
+    out: dict[str, Any] = {}
+    for key, attr in _TEXT_FIELDS.items():
+        value = _text(body, key)
+        if value is not None:
+            out[attr] = value
+    if "MaxCatchUp" in body:
+        out["max_catchup"] = _whole(body["MaxCatchUp"], "MaxCatchUp")
+    for key, attr in (("StartDate", "start_date"), ("EndDate", "end_date")):
+        if key in body:
+            text = _text(body, key)
+            out[attr] = None if text is None else parse_datetime(text, key)
+    target = body.get("Target")
+    if target is not None:
+        if not isinstance(target, Mapping):
+            raise ScheduleError("field 'Target' must be an object")
+        # ``Arn`` is accepted for ``StateMachine``, as in AWS's target.
+        machine = _text(target, "StateMachine", "Target.") or _text(target, "Arn", "Target.")
+        if machine is not None:
+            out["state_machine"] = machine
+        raw_input = target.get("Input")
+        if raw_input is not None:
+            out["input"] = raw_input if isinstance(raw_input, str) else json.dumps(raw_input)
+    window = body.get("FlexibleTimeWindow")
+    if window is not None:
+        if not isinstance(window, Mapping):
+            raise ScheduleError("field 'FlexibleTimeWindow' must be an object")
+        mode = _text(window, "Mode", "FlexibleTimeWindow.") or "OFF"
+        minutes = window.get("MaximumWindowInMinutes")
+        if minutes is not None:
+            minutes = _whole(minutes, "FlexibleTimeWindow.MaximumWindowInMinutes")
+        out["flexible_window"] = FlexibleTimeWindow(mode, minutes)
+    return out
+
+
+def check_request_keys(body: Mapping[str, Any]) -> None:
+    """Refuse keys a schedule does not have (read-only keys of a view are allowed, so a view
+    can be sent back)."""
     if not isinstance(body, Mapping):
         raise ScheduleError("a schedule must be a JSON object")
     unknown = sorted(set(body) - _JSON_KEYS)
     if unknown:
         raise ScheduleError(f"unknown schedule field(s): {', '.join(unknown)}")
-    name = name or body.get("Name")
-    target = body.get("Target") or {}
-    if not isinstance(target, Mapping):
-        raise ScheduleError("Target must be an object with StateMachine and Input")
-    window = body.get("FlexibleTimeWindow") or {"Mode": "OFF"}
-    if not isinstance(window, Mapping):
-        raise ScheduleError("FlexibleTimeWindow must be an object with Mode")
-    for key in ("ScheduleExpression",):
-        if key not in body:
-            raise ScheduleError(f"{key} is required")
-    value = target.get("Input", "{}")
-    fields: dict[str, Any] = {
-        "name": name,
-        "expression": body["ScheduleExpression"],
-        "state_machine": target.get("StateMachine") or target.get("Arn") or "",
-        "timezone": body.get("ScheduleExpressionTimezone") or "UTC",
-        "input": value if isinstance(value, str) else json.dumps(value),
-        "state": body.get("State") or "ENABLED",
-        "flexible_window": FlexibleTimeWindow(
-            window.get("Mode", "OFF"), window.get("MaximumWindowInMinutes")
-        ),
-        "catchup": body.get("CatchUp") or "last",
-        "max_catchup": body.get("MaxCatchUp", 10),
-        "overlap": body.get("Overlap") or "allow",
-        "description": body.get("Description") or "",
-    }
-    for key, field_name in (("StartDate", "start_date"), ("EndDate", "end_date")):
-        if body.get(key) is not None:
-            if not isinstance(body[key], str):
-                raise ScheduleError(f"{key} must be an ISO-8601 string")
-            fields[field_name] = parse_datetime(body[key], key)
-    return Schedule(**fields)
+
+
+def schedule_from_json(body: Mapping[str, Any], name: str | None = None) -> Schedule:
+    """The inverse of :meth:`Schedule.to_json` (CreateSchedule-like keys; absent fields take
+    their defaults, read-only keys are ignored)."""
+    check_request_keys(body)
+    if "ScheduleExpression" not in body:
+        raise ScheduleError("ScheduleExpression is required")
+    fields = schedule_fields(body)
+    fields.setdefault("state_machine", "")  # Schedule names the missing target
+    return Schedule(name=str(name or body.get("Name") or ""), **fields)

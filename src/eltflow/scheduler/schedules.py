@@ -9,7 +9,6 @@ or finished schedules show none) and ``LastFires`` (the fire ledger, newest firs
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -21,10 +20,10 @@ from eltflow.runtime.service import StatesService
 from eltflow.scheduler import planning
 from eltflow.scheduler.model import (
     Fire,
-    FlexibleTimeWindow,
     Schedule,
     ScheduleState,
-    parse_datetime,
+    check_request_keys,
+    schedule_fields,
     schedules_from_config,
 )
 from eltflow.scheduler.service import SchedulerService
@@ -32,69 +31,6 @@ from eltflow.scheduler.store import ScheduleStore
 from eltflow.scheduler.target import StatesTarget
 from eltflow.store.db import Database
 from eltflow.types import JSON, JSONObject
-
-# Request field -> Schedule attribute, for the fields that are plain strings.
-_TEXT_FIELDS = {
-    "ScheduleExpression": "expression",
-    "ScheduleExpressionTimezone": "timezone",
-    "State": "state",
-    "Description": "description",
-    "CatchUp": "catchup",
-    "Overlap": "overlap",
-}
-
-
-def _text(body: Mapping[str, Any], key: str, where: str = "") -> str | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ScheduleError(f"field {where}{key!r} must be a string")
-    return value
-
-
-def _whole(value: object, label: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ScheduleError(f"field {label!r} must be an integer")
-    return value
-
-
-def schedule_fields(body: Mapping[str, Any]) -> dict[str, Any]:
-    """Schedule attributes from an EventBridge-Scheduler-shaped request (only those given).
-
-    ``StartDate``/``EndDate`` given as null clear the date (an update keeps what is absent).
-    """
-    out: dict[str, Any] = {}
-    for key, attr in _TEXT_FIELDS.items():
-        value = _text(body, key)
-        if value is not None:
-            out[attr] = value
-    if "MaxCatchUp" in body:
-        out["max_catchup"] = _whole(body["MaxCatchUp"], "MaxCatchUp")
-    for key, attr in (("StartDate", "start_date"), ("EndDate", "end_date")):
-        if key in body:
-            text = _text(body, key)
-            out[attr] = None if text is None else parse_datetime(text, key)
-    target = body.get("Target")
-    if target is not None:
-        if not isinstance(target, Mapping):
-            raise ScheduleError("field 'Target' must be an object")
-        machine = _text(target, "StateMachine", "Target.")
-        if machine is not None:
-            out["state_machine"] = machine
-        raw_input = target.get("Input")
-        if raw_input is not None:
-            out["input"] = raw_input if isinstance(raw_input, str) else json.dumps(raw_input)
-    window = body.get("FlexibleTimeWindow")
-    if window is not None:
-        if not isinstance(window, Mapping):
-            raise ScheduleError("field 'FlexibleTimeWindow' must be an object")
-        mode = _text(window, "Mode", "FlexibleTimeWindow.") or "OFF"
-        minutes = window.get("MaximumWindowInMinutes")
-        if minutes is not None:
-            minutes = _whole(minutes, "FlexibleTimeWindow.MaximumWindowInMinutes")
-        out["flexible_window"] = FlexibleTimeWindow(mode, minutes)
-    return out
 
 
 def next_fires(schedule: Schedule, cursor: datetime | None, now: datetime, n: int) -> list[str]:
@@ -156,9 +92,10 @@ class Schedules:
     def create(self, request: Mapping[str, Any]) -> JSONObject:
         """CreateSchedule: ``Name``, ``ScheduleExpression`` and ``Target.StateMachine`` are
         required."""
-        name = _text(request, "Name")
-        if name is None:
-            raise ScheduleError("field 'Name' is required")
+        check_request_keys(request)
+        name = request.get("Name")
+        if not isinstance(name, str):
+            raise ScheduleError("field 'Name' is required (a string)")
         fields = schedule_fields(request)
         for attr, key in (("expression", "ScheduleExpression"), ("state_machine", "Target")):
             if attr not in fields:
@@ -170,6 +107,7 @@ class Schedules:
 
     def update(self, name: str, request: Mapping[str, Any]) -> JSONObject:
         """UpdateSchedule: the fields given replace the schedule's, the rest are kept."""
+        check_request_keys(request)
         current = self.store.get(name)
         fields = schedule_fields(request)
         changed = current.with_changes(**fields)

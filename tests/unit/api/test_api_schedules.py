@@ -176,3 +176,11 @@ def test_duplicate_is_409_and_unknown_is_404(client: TestClient) -> None:
         assert resp.status_code == 404, (method, path, resp.text)
     assert client.delete("/api/schedules/every5").status_code == 200
     assert client.get("/api/schedules").json()["Schedules"] == []
+
+
+def test_an_unknown_field_is_refused_by_name(client: TestClient) -> None:
+    body = {"Name": "x", "ScheduleExpression": "rate(5 minutes)", "Target": {"Arn": "nightly"}}
+    r = client.post("/api/schedules", json={**body, "ScheduleExpresion": "rate(1 hour)"})
+    assert r.status_code == 400 and "ScheduleExpresion" in r.json()["message"]
+    created = client.post("/api/schedules", json=body)  # Target.Arn as AWS's target names it
+    assert created.status_code == 200 and created.json()["Target"]["StateMachine"] == "nightly"
