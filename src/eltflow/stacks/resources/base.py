@@ -30,6 +30,26 @@ class Services:
     account: str = ACCOUNT
     clock: Any = None  # eltflow.clock.Clock, for the times services record
 
+    def s3_object(self, bucket: JSON, key: JSON, where: str) -> Path:
+        """A local S3 object (``.eltflow/s3/<bucket>/<key>``, the warehouses' local S3)."""
+        from eltflow.warehouse.base import SqlError
+        from eltflow.warehouse.s3local import S3Root
+
+        if self.data_dir is None:
+            raise AwsApiError("ValidationError", f"{where}: no local S3 in this project")
+        if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
+            raise AwsApiError("ValidationError", f"{where}: Bucket and Key must be strings")
+        try:
+            path = S3Root(Path(self.data_dir) / "s3").file(f"s3://{bucket}/{key}")
+        except SqlError as e:
+            raise AwsApiError("ValidationError", f"{where}: {e}") from None
+        if not path.is_file():
+            raise AwsApiError(
+                "ValidationError",
+                f"{where}: s3://{bucket}/{key} does not exist in the local S3 ({path})",
+            )
+        return path
+
     def now_iso(self) -> str:
         return self.clock.now().isoformat() if self.clock is not None else ""
 

@@ -2,8 +2,10 @@
 machines (``lambda:invoke``) and other processes find it.
 
 Code.ZipFile (inline source) is written to ``.eltflow/functions/<name>/<hash>/index.py`` — the
-file name AWS gives inline Python code, so the Handler is ``index.<function>``. Runtime must be
-a ``python3.x``; Code.S3Bucket/S3Key and ImageUri are refused (no local S3 yet). Environment
+file name AWS gives inline Python code, so the Handler is ``index.<function>`` — with
+``cfnresponse`` beside it. Code.S3Bucket/S3Key is a zip in the local S3
+(``.eltflow/s3/<bucket>/<key>``); a ``cdk synth`` function's code is the asset its Metadata
+names next to the template. ImageUri is refused. Runtime must be a ``python3.x``. Environment
 Variables, Timeout (default 3 s, as AWS) and MemorySize (default 128) apply; Role, layers, VPC
 and the rest are recorded only. ``Ref`` is the function name; ``Fn::GetAtt``: Arn.
 """
@@ -55,6 +57,9 @@ def _spec(services: Services, request: Request, name: str) -> FunctionSpec:
         # CloudFormation gives inline Python code the cfnresponse module (custom resources).
         module = Path(__file__).resolve().parents[1] / "cfnresponse.py"
         (folder / "cfnresponse.py").write_text(module.read_text(encoding="utf-8"), encoding="utf-8")
+    elif "S3Bucket" in code and not isinstance(request.metadata.get("aws:asset:path"), str):
+        archive = services.s3_object(code.get("S3Bucket"), code.get("S3Key"), "Properties.Code")
+        folder = _unpack(services, name, archive)
     else:
         folder = _asset(services, request, name)
     environment = props.get("Environment")
@@ -93,15 +98,20 @@ def _asset(services: Services, request: Request, name: str) -> Path:
     if not isinstance(asset, str) or request.metadata.get("aws:asset:property") != "Code":
         raise AwsApiError(
             "ValidationError",
-            "Properties.Code: inline code (Code.ZipFile) or a cdk synth asset "
-            "(Metadata aws:asset:path next to the template) is needed locally; "
-            "S3Bucket/S3Key and ImageUri need a local S3 or image store",
+            "Properties.Code: inline code (Code.ZipFile), a zip in the local S3 "
+            "(S3Bucket/S3Key under .eltflow/s3) or a cdk synth asset (Metadata "
+            "aws:asset:path next to the template) is needed locally; ImageUri is not supported",
         )
     source = Path(request.template_dir or ".", asset)
     if not source.exists():
         raise AwsApiError(
             "ValidationError", f"Properties.Code: the CDK asset {source} does not exist"
         )
+    return _unpack(services, name, source)
+
+
+def _unpack(services: Services, name: str, source: Path) -> Path:
+    """``source`` (a folder, or a zip) copied to the function's code folder for its content."""
     digest = hashlib.sha256()
     files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
     for f in files:

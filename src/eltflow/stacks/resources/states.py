@@ -1,6 +1,7 @@
 """``AWS::StepFunctions::StateMachine`` through the runtime's StatesService.
 
-Definition (an object), DefinitionString, DefinitionSubstitutions (``${Key}`` in the
+Definition (an object), DefinitionString, DefinitionS3Location (the local S3),
+DefinitionSubstitutions (``${Key}`` in the
 definition replaced by the value, as CloudFormation does before creating the machine),
 StateMachineName, StateMachineType (STANDARD only, as the local runtime), RoleArn. Logging,
 tracing and tags are recorded with the resource, not acted on. ``Ref`` is the ARN;
@@ -19,16 +20,26 @@ from eltflow.types import JSON, JSONObject
 _SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
 
 
-def definition_text(properties: JSONObject) -> str:
-    """The definition with DefinitionSubstitutions applied; unknown ``${x}`` stay as written."""
-    if "Definition" in properties and "DefinitionString" in properties:
-        raise AwsApiError("ValidationError", "Specify only one of Definition, DefinitionString")
-    if "DefinitionS3Location" in properties:
+def definition_text(properties: JSONObject, services: Services | None = None) -> str:
+    """The definition with DefinitionSubstitutions applied; unknown ``${x}`` stay as written.
+    DefinitionS3Location is read from the local S3 (``.eltflow/s3/<Bucket>/<Key>``)."""
+    given = [
+        k for k in ("Definition", "DefinitionString", "DefinitionS3Location") if k in properties
+    ]
+    if len(given) > 1:
         raise AwsApiError(
             "ValidationError",
-            "DefinitionS3Location is not supported locally: use Definition or DefinitionString",
+            "Specify only one of Definition, DefinitionString, DefinitionS3Location",
         )
-    if isinstance(properties.get("Definition"), dict):
+    location = properties.get("DefinitionS3Location")
+    if location is not None:
+        if services is None or not isinstance(location, dict):
+            raise AwsApiError("ValidationError", "DefinitionS3Location must be an object")
+        path = services.s3_object(
+            location.get("Bucket"), location.get("Key"), "Properties.DefinitionS3Location"
+        )
+        body = path.read_text(encoding="utf-8")
+    elif isinstance(properties.get("Definition"), dict):
         body = json.dumps(properties["Definition"], indent=2)
     elif isinstance(properties.get("DefinitionString"), str):
         body = str(properties["DefinitionString"])
@@ -84,7 +95,7 @@ class StateMachineProvider:
             kwargs["role_arn"] = role
         out = services.states.create_state_machine(
             name=self._name(request),
-            definition=definition_text(props),
+            definition=definition_text(props, services),
             type=text(props, "StateMachineType", "STANDARD"),
             **kwargs,
         )
@@ -94,7 +105,7 @@ class StateMachineProvider:
         role = text(request.properties, "RoleArn") or None
         services.states.update_state_machine(
             state_machine_arn=request.physical_id,
-            definition=definition_text(request.properties),
+            definition=definition_text(request.properties, services),
             role_arn=role,
         )
         return self._outcome(services, request.physical_id)
