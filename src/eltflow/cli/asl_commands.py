@@ -147,10 +147,10 @@ def cmd_execute(args: argparse.Namespace) -> int:
 
 
 def _no_integration(result: Any) -> bool:
-    # The in-memory driver's cause for a Task resource nothing is registered for.
-    return result.error == "States.Runtime" and "No task handler or integration" in str(
-        result.cause or ""
-    )
+    # The task runner's cause for a Task resource nothing is registered for.
+    from eltflow.runtime.tasks import NO_INTEGRATION
+
+    return result.error == "States.Runtime" and str(result.cause or "").startswith(NO_INTEGRATION)
 
 
 _MACHINE_NAME_CHARS = re.compile(r"[^A-Za-z0-9_-]+")

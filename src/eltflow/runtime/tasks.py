@@ -19,6 +19,9 @@ from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow
 from eltflow.types import JSON
 
+NO_INTEGRATION = "No integration is registered for resource"
+"""How the cause of a task whose resource nothing answers begins (the CLI hints on it)."""
+
 
 def callable_integration(fn: Callable[[JSON], JSON]) -> Integration:
     """Adapt a plain Python function of the task's parameters (for tests and local handlers)."""
@@ -42,7 +45,7 @@ def run_task(
         return TaskFailed(
             task_id=task.task_id,
             error="States.Runtime",
-            cause=f"No integration is registered for resource '{task.resource}'",
+            cause=f"{NO_INTEGRATION} '{task.resource}'",
         )
 
     def checkpoint(value: JSON) -> None:
