@@ -11,6 +11,7 @@ from eltflow.stacks.resources.recorded import RecordedProvider
 from eltflow.stacks.resources.schedules import RuleProvider, ScheduleProvider
 from eltflow.stacks.resources.sns import SubscriptionProvider, TopicProvider
 from eltflow.stacks.resources.states import StateMachineProvider
+from eltflow.stacks.resources.warehouses import WarehouseProvider
 
 PROVIDERS: dict[str, Provider] = {
     "AWS::StepFunctions::StateMachine": StateMachineProvider(),
@@ -20,6 +21,9 @@ PROVIDERS: dict[str, Provider] = {
     "AWS::Lambda::Function": FunctionProvider(),
     "AWS::Scheduler::Schedule": ScheduleProvider(),
     "AWS::Events::Rule": RuleProvider(),
+    "AWS::Redshift::Cluster": WarehouseProvider("AWS::Redshift::Cluster"),
+    "AWS::RedshiftServerless::Workgroup": WarehouseProvider("AWS::RedshiftServerless::Workgroup"),
+    "AWS::RedshiftServerless::Namespace": WarehouseProvider("AWS::RedshiftServerless::Namespace"),
 }
 
 

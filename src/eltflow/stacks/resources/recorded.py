@@ -17,6 +17,7 @@ _NAME_PROPERTY = {
     "AWS::IAM::InstanceProfile": "InstanceProfileName",
     "AWS::IAM::User": "UserName",
     "AWS::IAM::Group": "GroupName",
+    "AWS::StepFunctions::Activity": "Name",
 }
 
 
@@ -44,6 +45,10 @@ class RecordedProvider:
         if self.type == "AWS::IAM::Role":
             attributes["RoleId"] = "AROA" + hashlib.sha256(arn.encode()).hexdigest()[:17].upper()
         physical = arn if self.type == "AWS::IAM::ManagedPolicy" else name
+        if self.type == "AWS::StepFunctions::Activity":
+            # Ref is the activity's ARN; activity tasks do not run locally.
+            arn = f"arn:aws:states:{services.region}:{services.account}:activity:{name}"
+            physical, attributes = arn, {"Arn": arn, "Name": name}
         warnings: tuple[str, ...] = ()
         if not iam and self.type not in _SILENT:
             warnings = (f"{self.type} is not created locally: recorded only",)
@@ -55,7 +60,7 @@ class RecordedProvider:
         return self._outcome(services, request, name)
 
     def update(self, services: Services, request: Request) -> Outcome:
-        name = request.physical_id.rsplit("/", 1)[-1]
+        name = request.physical_id.rsplit("/", 1)[-1].rsplit(":", 1)[-1]
         return self._outcome(services, request, name)
 
     def delete(self, services: Services, request: Request) -> None:
