@@ -34,6 +34,7 @@ from starlette.responses import Response
 from eltflow.endpoint import contract, lambda_rest, query
 from eltflow.endpoint.table import JSON_APIS, QUERY_APIS, Api
 from eltflow.endpoint.wire import (
+    Credential,
     WireError,
     credential,
     json_error,
@@ -139,13 +140,13 @@ class Endpoint:
         else:
             kind = "json"
         content_type = "application/x-amz-json-1.0"
+        cred = credential(
+            request.headers.get("authorization"), request.query_params.get("X-Amz-Credential")
+        )
         try:
-            denied = self._denied(request)
+            denied = self._denied(cred, kind)
             if denied is not None:
                 raise denied
-            cred = credential(
-                request.headers.get("authorization"), request.query_params.get("X-Amz-Credential")
-            )
             if target is None and cred is not None and cred.service == "s3":
                 # S3 (REST-XML) is not served yet: answer as S3 does for what it doesn't
                 # implement, in its XML error shape, so clients print a clear error.
@@ -176,18 +177,17 @@ class Endpoint:
                 return xml_error(e.error, _SNS_NAMESPACE, rid)
             return json_error(e.error, content_type, rid)
 
-    def _denied(self, request: Request) -> WireErrorException | None:
+    def _denied(self, cred: Credential | None, kind: str) -> WireErrorException | None:
         if self.token is None:
             return None
-        cred = credential(
-            request.headers.get("authorization"), request.query_params.get("X-Amz-Credential")
-        )
         supplied = cred.access_key if cred is not None else ""
         if hmac.compare_digest(supplied.encode(), self.token.encode()):
             return None
+        # The JSON services' code for an unknown access key, and the query services'.
+        code = "InvalidClientTokenId" if kind == "query" else "UnrecognizedClientException"
         return WireErrorException(
             WireError(
-                "UnrecognizedClientException",
+                code,
                 "The security token included in the request is invalid "
                 "(use the server's token as the access key id)",
                 403,

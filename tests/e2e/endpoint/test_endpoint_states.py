@@ -370,6 +370,17 @@ def test_with_a_token_the_access_key_must_be_the_token(app: Any) -> None:
             sfn_as("test").list_state_machines()
         assert e.value.response["Error"]["Code"] == "UnrecognizedClientException"
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+        sns = boto3.client(
+            "sns",
+            endpoint_url=guarded.url,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="anything",
+            config=Config(retries={"max_attempts": 1}),
+        )
+        with pytest.raises(ClientError) as query:
+            sns.list_topics()
+        assert query.value.response["Error"]["Code"] == "InvalidClientTokenId"
 
 
 def test_test_state_returns_aws_shapes(sfn: Any) -> None:
