@@ -7,24 +7,28 @@ them; these handlers only read the path and query. Firing itself is the schedule
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from eltflow.api.handlers import Call, int_param
 from eltflow.scheduler.model import ScheduleState
+from eltflow.scheduler.schedules import ScheduleView
 from eltflow.types import JSON
 
 if TYPE_CHECKING:
     from eltflow.app import App
 
 
-def list_schedules(app: App, call: Call) -> JSON:
+class ScheduleList(TypedDict):
+    Schedules: list[ScheduleView]
+
+
+def list_schedules(app: App, call: Call) -> ScheduleList:
     nxt = int_param(call, "next", 3, lo=0, hi=50)
     last = int_param(call, "fires", 5, lo=0, hi=100)
-    listed: list[JSON] = [*app.schedules.list_schedules(nxt, last)]
-    return {"Schedules": listed}
+    return {"Schedules": app.schedules.list_schedules(nxt, last)}
 
 
-def describe_schedule(app: App, call: Call) -> JSON:
+def describe_schedule(app: App, call: Call) -> ScheduleView:
     return app.schedules.describe(
         call.path["name"],
         int_param(call, "next", 5, lo=0, hi=50),
@@ -32,11 +36,11 @@ def describe_schedule(app: App, call: Call) -> JSON:
     )
 
 
-def create_schedule(app: App, call: Call) -> JSON:
+def create_schedule(app: App, call: Call) -> ScheduleView:
     return app.schedules.create(call.body)
 
 
-def update_schedule(app: App, call: Call) -> JSON:
+def update_schedule(app: App, call: Call) -> ScheduleView:
     return app.schedules.update(call.path["name"], call.body)
 
 
@@ -45,9 +49,9 @@ def delete_schedule(app: App, call: Call) -> JSON:
     return {}
 
 
-def pause_schedule(app: App, call: Call) -> JSON:
+def pause_schedule(app: App, call: Call) -> ScheduleView:
     return app.schedules.set_state(call.path["name"], ScheduleState.DISABLED)
 
 
-def resume_schedule(app: App, call: Call) -> JSON:
+def resume_schedule(app: App, call: Call) -> ScheduleView:
     return app.schedules.set_state(call.path["name"], ScheduleState.ENABLED)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from eltflow.app import App
     from eltflow.scheduler.model import Fire
+    from eltflow.scheduler.schedules import ScheduleView
 
 
 def _print_json(value: Any) -> None:
@@ -176,21 +177,18 @@ def _delete(args: argparse.Namespace) -> int:
 def _list(args: argparse.Namespace) -> int:
     with _opened(args) as app:
         views = app.schedules.list_schedules(next_count=1, last_count=0)
-    items = []
+    items: list[dict[str, Any]] = []
     for view in views:
-        nxt = view.pop("NextFires")
-        view.pop("LastFires")
-        view["NextFire"] = nxt[0] if isinstance(nxt, list) and nxt else None
-        items.append(view)
+        item: dict[str, Any] = {k: v for k, v in view.items() if k not in _FIRE_KEYS}
+        item["NextFire"] = view["NextFires"][0] if view["NextFires"] else None
+        items.append(item)
     if args.json:
         _print_json({"Schedules": items})
         return 0
-    for item in items:
-        target = item["Target"]
-        machine = target.get("StateMachine") if isinstance(target, dict) else None
+    for view, item in zip(views, items, strict=True):
         print(
-            f"{item['Name']}\t{item['State']}\t{item['ScheduleExpression']}\t"
-            f"{item['ScheduleExpressionTimezone']}\t{machine}\t"
+            f"{view['Name']}\t{view['State']}\t{view['ScheduleExpression']}\t"
+            f"{view['ScheduleExpressionTimezone']}\t{view['Target']['StateMachine']}\t"
             f"next: {item['NextFire'] or '-'}"
         )
     return 0
@@ -203,24 +201,26 @@ def _describe(args: argparse.Namespace) -> int:
     return 0
 
 
-def _show(view: dict[str, Any], args: argparse.Namespace, *, detailed: bool = False) -> None:
-    if not detailed:
-        view = {k: v for k, v in view.items() if k not in ("NextFires", "LastFires")}
+_FIRE_KEYS = ("NextFires", "LastFires")
+
+
+def _show(view: ScheduleView, args: argparse.Namespace, *, detailed: bool = False) -> None:
+    shown = {k: v for k, v in view.items() if detailed or k not in _FIRE_KEYS}
     if getattr(args, "json", False):
-        _print_json(view)
+        _print_json(shown)
         return
-    for key, value in view.items():
-        if key in ("NextFires", "LastFires"):
+    for key, value in shown.items():
+        if key in _FIRE_KEYS:
             continue
-        shown = json.dumps(value) if isinstance(value, dict) else value
-        print(f"{key}: {shown if shown is not None else '-'}")
+        text = json.dumps(value) if isinstance(value, dict) else value
+        print(f"{key}: {text if text is not None else '-'}")
     if detailed:
         print("NextFires:")
         for n in view["NextFires"]:
             print(f"  {n}")
         print("LastFires:")
         for f in view["LastFires"]:
-            extra = f.get("ExecutionArn") or f.get("Reason")
+            extra = f["ExecutionArn"] or f["Reason"]
             print(f"  {f['FireTime']}  {f['Status']}  {extra}")
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Required, TypedDict
 from zoneinfo import ZoneInfo
 
 from eltflow.config import SCHEDULE_KEYS, unknown_key
@@ -65,6 +65,48 @@ class FlexibleTimeWindow:
             raise ScheduleError(
                 "FlexibleTimeWindow.MaximumWindowInMinutes can only be set when Mode is FLEXIBLE"
             )
+
+
+class TargetJson(TypedDict):
+    StateMachine: str
+    Input: str  # JSON text
+
+
+class WindowJson(TypedDict, total=False):
+    Mode: Required[str]  # OFF | FLEXIBLE
+    MaximumWindowInMinutes: int
+
+
+class ScheduleJson(TypedDict):
+    """A schedule as the API and ``--json`` show it (EventBridge Scheduler's names)."""
+
+    Name: str
+    ScheduleExpression: str
+    ScheduleExpressionTimezone: str
+    State: str
+    Target: TargetJson
+    StartDate: str | None
+    EndDate: str | None
+    FlexibleTimeWindow: WindowJson
+    CatchUp: str
+    MaxCatchUp: int
+    Overlap: str
+    Description: str
+    CreationDate: str | None
+    LastModificationDate: str | None
+
+
+class FireJson(TypedDict):
+    """One fire of a schedule (the fire ledger)."""
+
+    Schedule: str
+    FireTime: str
+    DueAt: str
+    ExecutionName: str
+    Status: str
+    ExecutionArn: str | None
+    Reason: str
+    Backfill: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,9 +168,9 @@ class Schedule:
     def with_changes(self, **changes: Any) -> Schedule:
         return replace(self, **changes)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> ScheduleJson:
         """AWS-like field names for ``--json`` output and the HTTP API."""
-        window: dict[str, Any] = {"Mode": self.flexible_window.mode}
+        window: WindowJson = {"Mode": self.flexible_window.mode}
         if self.flexible_window.maximum_window_minutes is not None:
             window["MaximumWindowInMinutes"] = self.flexible_window.maximum_window_minutes
         return {
@@ -246,7 +288,7 @@ class Fire:
     reason: str = ""
     backfill: bool = False
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> FireJson:
         return {
             "Schedule": self.schedule,
             "FireTime": self.fire_time.isoformat(),

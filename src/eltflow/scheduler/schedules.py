@@ -20,7 +20,9 @@ from eltflow.runtime.service import StatesService
 from eltflow.scheduler import planning
 from eltflow.scheduler.model import (
     Fire,
+    FireJson,
     Schedule,
+    ScheduleJson,
     ScheduleState,
     check_request_keys,
     schedule_fields,
@@ -30,7 +32,6 @@ from eltflow.scheduler.service import SchedulerService
 from eltflow.scheduler.store import ScheduleStore
 from eltflow.scheduler.target import StatesTarget
 from eltflow.store.db import Database
-from eltflow.types import JSON, JSONObject
 
 
 def next_fires(schedule: Schedule, cursor: datetime | None, now: datetime, n: int) -> list[str]:
@@ -40,6 +41,13 @@ def next_fires(schedule: Schedule, cursor: datetime | None, now: datetime, n: in
         return []
     fires = planning.next_fires(schedule, cursor, now, n)
     return [f.astimezone(schedule.tz).isoformat() for f in fires]
+
+
+class ScheduleView(ScheduleJson):
+    """A schedule with its next fire times (ISO-8601 in its zone) and its last fires."""
+
+    NextFires: list[str]
+    LastFires: list[FireJson]
 
 
 class Schedules:
@@ -68,28 +76,26 @@ class Schedules:
         return self.store.sync(schedules_from_config(self._declared), self.clock.now())
 
     # -- views -----------------------------------------------------------------------------
-    def view(self, schedule: Schedule, next_count: int = 5, last_count: int = 0) -> JSONObject:
-        out: JSONObject = schedule.to_json()
+    def view(self, schedule: Schedule, next_count: int = 5, last_count: int = 0) -> ScheduleView:
         cursor = self.store.cursor(schedule.name)
-        now = self.clock.now()
-        nxt: list[JSON] = [*next_fires(schedule, cursor, now, next_count)]
-        out["NextFires"] = nxt
         fires = self.store.fires(schedule.name, limit=last_count) if last_count else []
-        last: list[JSON] = [f.to_json() for f in fires]
-        out["LastFires"] = last
-        return out
+        return ScheduleView(
+            **schedule.to_json(),
+            NextFires=next_fires(schedule, cursor, self.clock.now(), next_count),
+            LastFires=[f.to_json() for f in fires],
+        )
 
-    def list_schedules(self, next_count: int = 3, last_count: int = 5) -> list[JSONObject]:
+    def list_schedules(self, next_count: int = 3, last_count: int = 5) -> list[ScheduleView]:
         return [self.view(s, next_count, last_count) for s in self.store.list_schedules()]
 
-    def describe(self, name: str, next_count: int = 5, last_count: int = 20) -> JSONObject:
+    def describe(self, name: str, next_count: int = 5, last_count: int = 20) -> ScheduleView:
         return self.view(self.store.get(name), next_count, last_count)
 
     def get(self, name: str) -> Schedule:
         return self.store.get(name)
 
     # -- changes ---------------------------------------------------------------------------
-    def create(self, request: Mapping[str, Any]) -> JSONObject:
+    def create(self, request: Mapping[str, Any]) -> ScheduleView:
         """CreateSchedule: ``Name``, ``ScheduleExpression`` and ``Target.StateMachine`` are
         required."""
         check_request_keys(request)
@@ -105,7 +111,7 @@ class Schedules:
         created = self.store.create(schedule, self.clock.now())
         return self.view(created)
 
-    def update(self, name: str, request: Mapping[str, Any]) -> JSONObject:
+    def update(self, name: str, request: Mapping[str, Any]) -> ScheduleView:
         """UpdateSchedule: the fields given replace the schedule's, the rest are kept."""
         check_request_keys(request)
         current = self.store.get(name)
@@ -136,7 +142,7 @@ class Schedules:
                 f"first (eltflow machines create {machine} --definition FILE)",
             ) from None
 
-    def set_state(self, name: str, state: ScheduleState) -> JSONObject:
+    def set_state(self, name: str, state: ScheduleState) -> ScheduleView:
         changed = self.store.set_state(name, state, self.clock.now())
         return self.view(changed, 5 if state is ScheduleState.ENABLED else 0)
 
