@@ -42,7 +42,13 @@ from eltflow.endpoint.wire import (
     rest_xml_error,
     xml_error,
 )
-from eltflow.errors import AwsApiError, DefinitionError, EltflowError
+from eltflow.errors import (
+    AwsApiError,
+    ConflictError,
+    DefinitionError,
+    EltflowError,
+    StoreError,
+)
 
 if TYPE_CHECKING:
     from eltflow.app import App
@@ -338,6 +344,10 @@ def service_error(model: Any, e: Exception) -> WireError:
         return WireError(code, e.message, contract.error_status(model, code), tuple(extra))
     if isinstance(e, DefinitionError):
         return WireError("InvalidDefinition", str(e), 400)
+    if isinstance(e, StoreError) and not isinstance(e, ConflictError):
+        # The state store is busy or unreachable: a 503, which the SDKs retry.
+        log.warning("store error while serving an AWS request: %s", e)
+        return WireError("ServiceUnavailable", str(e), 503)
     if isinstance(e, EltflowError):
         # Every other error of ours is about the request (bad name, bad config...).
         return WireError("ValidationException", str(e), 400)
