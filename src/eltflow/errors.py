@@ -26,9 +26,13 @@ class Diagnostic:
     path: str
     code: str
     message: str
+    # eltflow's own advice next to AWS's message ("did you mean 'LoadFact'?"): kept apart so
+    # ``message`` stays exactly AWS's wording for the API and the endpoint.
+    hint: str = ""
 
     def __str__(self) -> str:
-        return f"{self.code} at {self.path or '/'}: {self.message}"
+        hint = f" ({self.hint})" if self.hint else ""
+        return f"{self.code} at {self.path or '/'}: {self.message}{hint}"
 
 
 class DefinitionError(EltflowError):

@@ -67,7 +67,13 @@ def _error_response(exc: Exception) -> JSONResponse:
                 "code": "InvalidDefinition",
                 "message": str(exc),
                 "diagnostics": [
-                    {"path": d.path, "code": d.code, "message": d.message} for d in exc.diagnostics
+                    {
+                        "path": d.path,
+                        "code": d.code,
+                        "message": d.message,
+                        **({"hint": d.hint} if d.hint else {}),
+                    }
+                    for d in exc.diagnostics
                 ],
             },
             status_code=400,

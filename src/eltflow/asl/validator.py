@@ -19,6 +19,7 @@ here it is the scope's pointer (``""`` for the top level).
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -129,6 +130,16 @@ def check(value: Any) -> list[Diagnostic]:
         # Nesting deeper than Python's stack: AWS refuses such definitions too.
         return [_diag("", TOO_DEEP, "The states are too deeply nested.")]
     return v.diagnostics
+
+
+def _closest(name: str, states: Mapping[str, Any]) -> str | None:
+    """The state name ``name`` most likely misspells, if one is close enough."""
+    close = difflib.get_close_matches(name, [str(s) for s in states], n=1, cutoff=0.75)
+    if not close:
+        # Case slips ("loadfact" for "LoadFact") score low on the raw text.
+        lowered = {str(s).lower(): str(s) for s in states}
+        close = [lowered[name.lower()]] if name.lower() in lowered else []
+    return close[0] if close else None
 
 
 def _diag(path: str, code: str, message: str) -> Diagnostic:
@@ -410,11 +421,26 @@ class _Validator:
                         if isinstance(rule, Mapping) and isinstance(rule.get("Next"), str):
                             nxt = _ptr(_ptr(_ptr(where, key), i), "Next")
                             targets.append((rule["Next"], nxt))
-            edges[name] = [t for t, _ in targets]
+            edges[name] = []
             for target, pointer in targets:
+                if target in states:
+                    edges[name].append(target)
+                    continue
                 # AWS words every dangling target this way, a Choice's Default included.
-                if target not in states:
-                    self.add(pointer, MISSING_TARGET, f"Missing 'Next' target: {target}")
+                meant = _closest(target, states)
+                hint = f"did you mean {meant!r}?" if meant else ""
+                self.diagnostics.append(
+                    Diagnostic(
+                        path=pointer,
+                        code=MISSING_TARGET,
+                        message=f"Missing 'Next' target: {target}",
+                        hint=hint,
+                    )
+                )
+                if meant:
+                    # Walk on as if the typo were fixed: the states behind it are not reported
+                    # as unreachable, so one typo gives one error instead of a cascade.
+                    edges[name].append(meant)
             if state.get("End") is True or state.get("Type") in F.TERMINAL_TYPES:
                 terminal = True
         if not terminal and states:

@@ -92,8 +92,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"{args.file}: valid")
         return 0
     for d in diagnostics:
-        print(f"{args.file}:{d.path or '/'}: {d.code}: {d.message}")
+        print(_line(args.file, d))
     return 1
+
+
+def _line(file: str, d: Any) -> str:
+    hint = f" ({d.hint})" if d.hint else ""
+    return f"{file}:{d.path or '/'}: {d.code}: {d.message}{hint}"
 
 
 def _parse_input(text: str) -> tuple[JSON, str | None]:
@@ -126,7 +131,7 @@ def cmd_execute(args: argparse.Namespace) -> int:
     diagnostics = validate(text)
     if diagnostics:
         for d in diagnostics:
-            print(f"{args.definition}:{d.path or '/'}: {d.code}: {d.message}", file=sys.stderr)
+            print(_line(args.definition, d), file=sys.stderr)
         return 1
     if args.store:
         result = _execute_stored(args, text, value)

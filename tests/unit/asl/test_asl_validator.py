@@ -1363,10 +1363,43 @@ def test_diagnostics_render_like_aws() -> None:
         "States": {"S": {"Type": "Pass", "Next": "Nope"}, "Nope2": {"Type": "Succeed"}},
     }
     diagnostic = validate(definition)[0]
+    # AWS's code, location and message; eltflow's suggestion rides along in parentheses and
+    # stays out of ``message`` (the API and the endpoint return AWS's text only).
+    assert diagnostic.message == "Missing 'Next' target: Nope"
     assert (
-        str(diagnostic)
-        == "MISSING_TRANSITION_TARGET at /States/S/Next: Missing 'Next' target: Nope"
+        str(diagnostic) == "MISSING_TRANSITION_TARGET at /States/S/Next: Missing 'Next' target: "
+        "Nope (did you mean 'Nope2'?)"
     )
+
+
+def test_a_typo_in_next_is_one_error_with_a_suggestion_not_a_cascade() -> None:
+    states = {
+        "Read": {"Type": "Pass", "Next": "LoadFcat"},
+        "LoadFact": {"Type": "Pass", "Next": "Release"},
+        "Release": {"Type": "Pass", "Next": "Notify"},
+        "Notify": {"Type": "Pass", "Next": "Done"},
+        "Done": {"Type": "Succeed"},
+    }
+    found = validate({"StartAt": "Read", "States": states})
+    assert [(d.code, d.path, d.message, d.hint) for d in found] == [
+        (
+            MISSING,
+            "/States/Read/Next",
+            "Missing 'Next' target: LoadFcat",
+            "did you mean 'LoadFact'?",
+        )
+    ]
+    # No close name: AWS's diagnostics as they are, the states behind it unreachable.
+    states["Read"]["Next"] = "Somewhere"
+    found = validate({"StartAt": "Read", "States": states})
+    assert [d.path for d in found] == [
+        "/States/Read/Next",
+        "/States/LoadFact",
+        "/States/Release",
+        "/States/Notify",
+        "/States/Done",
+    ]
+    assert all(d.hint == "" for d in found)
 
 
 def test_json_pointer_escapes_slash_and_tilde() -> None:
