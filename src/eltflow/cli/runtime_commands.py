@@ -183,11 +183,51 @@ def _executions_history(args: argparse.Namespace) -> int:
     if args.json:
         _print_json({"events": events})
     else:
-        for e in events:
-            detail: Any = next((v for k, v in e.items() if k.endswith("EventDetails")), {})
-            name = detail.get("name", "") if isinstance(detail, dict) else ""
-            print(f"{e['id']:>5} {e['timestamp']}  {e['type']:<28} {name}")
+        for line in history_lines(events):
+            print(line)
     return 0
+
+
+def history_lines(events: list[Any]) -> list[str]:
+    """The history as text: one line per event with the state it belongs to (a Task event's
+    state is the StateEntered it follows through ``previousEventId``), then its error and
+    cause indented below, as the console's Events tab shows them."""
+    by_id = {e["id"]: e for e in events}
+    state_of: dict[int, str] = {}
+
+    def state(e: Any) -> str:
+        seen: list[int] = []
+        while e is not None and e["id"] not in state_of:
+            detail = _detail(e)
+            if "StateEntered" in e["type"] and isinstance(detail.get("name"), str):
+                state_of[e["id"]] = detail["name"]
+                break
+            if "StateExited" in e["type"] or e["type"].startswith("Execution"):
+                state_of[e["id"]] = ""
+                break
+            seen.append(e["id"])
+            e = by_id.get(e.get("previousEventId"))
+        name = state_of.get(e["id"], "") if e is not None else ""
+        for i in seen:
+            state_of[i] = name
+        return name
+
+    out = []
+    for e in events:
+        detail = _detail(e)
+        name = detail.get("name") if isinstance(detail.get("name"), str) else state(e)
+        if "index" in detail:
+            name = f"{name}[{detail['index']}]"
+        out.append(f"{e['id']:>5} {e['timestamp']}  {e['type']:<28} {name}".rstrip())
+        for key in ("error", "cause"):
+            if detail.get(key):
+                out.append(f"{'':>6}{key}: {detail[key]}")
+    return out
+
+
+def _detail(event: Any) -> dict[str, Any]:
+    detail: Any = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+    return detail if isinstance(detail, dict) else {}
 
 
 def _executions_states(args: argparse.Namespace) -> int:

@@ -79,3 +79,15 @@ def test_a_failing_load_is_retried_then_caught(tmp_path: Path) -> None:
     events = json.loads(history.stdout)["events"]
     failed = [e for e in events if e["type"] == "LambdaFunctionFailed" or e["type"] == "TaskFailed"]
     assert len(failed) == 2  # the first attempt and its one retry
+
+    # As text: every event names its state, and failures show their error and cause.
+    text = eltflow(tmp_path / "p", "executions", "history", desc["executionArn"]).stdout
+    lines = text.splitlines()
+    task_failed = [i for i, line in enumerate(lines) if " TaskFailed " in line]
+    assert len(task_failed) == 2
+    for i in task_failed:
+        assert lines[i].rstrip().endswith("LoadSummary")
+        assert lines[i + 1].strip() == "error: StatementFailed"
+        assert lines[i + 2].strip().startswith("cause: ") and "no_such_table" in lines[i + 2]
+    assert any(" TaskScheduled " in line and line.endswith("LoadOrders") for line in lines)
+    assert "error: LoadFailed" in text
