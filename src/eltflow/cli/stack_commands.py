@@ -1,4 +1,4 @@
-"""``eltflow stack deploy|list|describe|delete``: CloudFormation stacks created locally.
+"""``eltflow stack deploy|list|describe|events|delete``: CloudFormation stacks created locally.
 
 ``deploy`` creates the stack, or updates it when it exists (changed resources only; a table
 that did not change keeps its items) and prints the changes like ``aws cloudformation deploy``.
@@ -42,6 +42,10 @@ def register(subparsers: Any) -> None:
     p.add_argument("name")
     p.add_argument("--json", action="store_true", help="DescribeStacks + StackResources")
     p.set_defaults(handler=cmd_describe)
+    p = sub.add_parser("events", help="what happened to a stack and its resources, newest first")
+    p.add_argument("name", help="stack name (or a stack id, for a deleted stack)")
+    p.add_argument("--json", action="store_true", help="print DescribeStackEvents' response")
+    p.set_defaults(handler=cmd_events)
     p = sub.add_parser("delete", help="delete a stack and its resources")
     p.add_argument("name")
     p.set_defaults(handler=cmd_delete)
@@ -143,6 +147,27 @@ def cmd_describe(args: argparse.Namespace) -> int:
     for r in stack.resources:
         reason = f"  {r.reason}" if r.reason else ""
         print(f"  {r.logical_id:<28} {r.type:<36} {r.status:<18} {r.physical_id}{reason}")
+    return 0
+
+
+def cmd_events(args: argparse.Namespace) -> int:
+    from eltflow.stacks.describe import stack_events
+    from eltflow.stacks.errors import stack_missing
+
+    with _stacks(args) as stacks:
+        stack_id = stacks.store.stack_id_of(args.name)
+        if stack_id is None:
+            raise stack_missing(args.name)
+        events = stacks.store.events(stack_id)
+    if args.json:
+        _print_json(stack_events(events))
+        return 0
+    from datetime import UTC, datetime
+
+    for e in events:
+        when = datetime.fromtimestamp(e.timestamp_us / 1e6, UTC).strftime("%Y-%m-%d %H:%M:%S")
+        reason = f"  {e.reason}" if e.reason else ""
+        print(f"{when}  {e.status:<36} {e.type:<36} {e.logical_id}{reason}")
     return 0
 
 

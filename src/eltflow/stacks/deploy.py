@@ -24,6 +24,7 @@ from eltflow.stacks.errors import DeployFailed, TemplateError
 from eltflow.stacks.intrinsics import Created, Pseudo, Scope, resolve
 from eltflow.stacks.plan import Plan, plan_stack
 from eltflow.stacks.records import (
+    EventRecord,
     OutputRecord,
     ParameterRecord,
     ResourceRecord,
@@ -37,6 +38,7 @@ from eltflow.stacks.template import Template, load_template
 from eltflow.store.rows import to_us
 
 UPDATABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+_STACK = "AWS::CloudFormation::Stack"
 _STACK_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,127}")
 
 
@@ -90,6 +92,9 @@ class _Run:
     warnings: list[str] = field(default_factory=list)
     created: dict[str, Created] = field(default_factory=dict)
     template_dir: str = ""
+    # The stack's *_IN_PROGRESS event, written with the first change (an update with nothing
+    # to do leaves no events, as AWS refuses it).
+    pending: EventRecord | None = None
 
 
 class Stacks:
@@ -162,6 +167,9 @@ class Stacks:
                 f"Stack:{stack_id} is in {status} state and can not be updated.",
             )
         run = _Run(template_dir=template.source_dir)
+        run.pending = self._record(
+            stack, stack.name, stack.stack_id, _STACK, stack.status, "User Initiated"
+        )
         failed, failed_type = "", ""
         try:
             for logical in plan.order:
@@ -173,6 +181,13 @@ class Stacks:
             self._check_exports_in_use(name, old, outputs)
         except Exception as e:  # any failure rolls back; the reason is kept on the stack
             reason = e.message if isinstance(e, AwsApiError) else f"{type(e).__name__}: {e}"
+            if failed != "Outputs":
+                status = (
+                    "CREATE_FAILED"
+                    if old is None or old.resource(failed) is None
+                    else ("UPDATE_FAILED")
+                )
+                self._event(run, stack, failed, "", failed_type, status, reason)
             self._roll_back(stack, old, run, (failed, failed_type), reason)
             raise AssertionError("unreachable") from e  # _roll_back raises DeployFailed
         if (
@@ -184,6 +199,8 @@ class Stacks:
             self.store.save(old)
             return DeployResult(stack=old, warnings=tuple(run.warnings), unchanged=True)
         self._clean_up(stack, old, plan, run)
+        final_status = "CREATE_COMPLETE" if old is None else "UPDATE_COMPLETE"
+        self._event(run, stack, stack.name, stack.stack_id, _STACK, final_status)
         final = replace(
             stack,
             status="CREATE_COMPLETE" if old is None else "UPDATE_COMPLETE",
@@ -203,6 +220,43 @@ class Stacks:
             warnings=tuple(run.warnings),
             created=old is None,
         )
+
+    def _record(
+        self,
+        stack: StackRecord,
+        logical: str,
+        physical: str,
+        type_: str,
+        status: str,
+        reason: str = "",
+    ) -> EventRecord:
+        return EventRecord(
+            stack_id=stack.stack_id,
+            stack_name=stack.name,
+            event_id=str(uuid.uuid4()),
+            logical_id=logical,
+            physical_id=physical,
+            type=type_,
+            status=status,
+            reason=reason,
+            timestamp_us=to_us(self.clock.now()),
+        )
+
+    def _event(
+        self,
+        run: _Run,
+        stack: StackRecord,
+        logical: str,
+        physical: str,
+        type_: str,
+        status: str,
+        reason: str = "",
+    ) -> None:
+        """Record one stack event (the run's pending stack event first)."""
+        if run.pending is not None:
+            self.store.add_event(run.pending)
+            run.pending = None
+        self.store.add_event(self._record(stack, logical, physical, type_, status, reason))
 
     def _ordered(self, old: StackRecord | None, run: _Run) -> tuple[ResourceRecord, ...]:
         """Resources for a progress save: this run's, then the previous ones not yet touched."""
@@ -253,6 +307,7 @@ class Stacks:
         )
         position = plan.order.index(logical)
         if prev is None:
+            self._event(run, stack, logical, "", type_, "CREATE_IN_PROGRESS")
             outcome = provider.create(self.services, request)
             action, status = "Add", "CREATE_COMPLETE"
         elif prev.type == type_ and props == prev.properties:
@@ -268,9 +323,20 @@ class Stacks:
                     "CloudFormation cannot update a stack when a custom-named resource requires "
                     f"replacing. Rename {custom} and update the stack again.",
                 )
+            self._event(
+                run,
+                stack,
+                logical,
+                prev.physical_id,
+                type_,
+                "UPDATE_IN_PROGRESS",
+                "Requested update requires the creation of a new physical resource; hence "
+                "creating one.",
+            )
             outcome = provider.create(self.services, replace(request, replaces=prev.physical_id))
             action, status = "Replace", "UPDATE_COMPLETE"
         else:
+            self._event(run, stack, logical, prev.physical_id, type_, "UPDATE_IN_PROGRESS")
             outcome = provider.update(self.services, request)
             action, status = "Modify", "UPDATE_COMPLETE"
         record = ResourceRecord(
@@ -284,6 +350,8 @@ class Stacks:
             updated_us=to_us(self.clock.now()) if action else (prev.updated_us if prev else 0),
         )
         run.records[logical] = record
+        if action:
+            self._event(run, stack, logical, record.physical_id, type_, status)
         run.created[logical] = Created(
             ref=outcome.physical_id, attributes=outcome.attributes, type=type_
         )
@@ -377,16 +445,33 @@ class Stacks:
                     action="Remove", logical_id=r.logical_id, type=r.type, physical_id=r.physical_id
                 )
             )
-        for r in sorted(removed + run.cleanup, key=lambda r: -r.position):
+        doomed = sorted(removed + run.cleanup, key=lambda r: -r.position)
+        if doomed:
+            self._event(
+                run,
+                stack,
+                stack.name,
+                stack.stack_id,
+                _STACK,
+                "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
+            )
+        for r in doomed:
             body = previous.get(r.logical_id)
             policy_key = "UpdateReplacePolicy" if r in run.cleanup else "DeletionPolicy"
             if isinstance(body, dict) and body.get(policy_key) == "Retain":
                 run.warnings.append(f"{r.logical_id}: {policy_key} Retain: {r.physical_id} kept")
+                self._event(run, stack, r.logical_id, r.physical_id, r.type, "DELETE_SKIPPED")
                 continue
+            self._event(run, stack, r.logical_id, r.physical_id, r.type, "DELETE_IN_PROGRESS")
             try:
                 self._delete_resource(stack, r)
             except Exception as e:
                 run.warnings.append(f"{r.logical_id}: could not delete {r.physical_id}: {e}")
+                self._event(
+                    run, stack, r.logical_id, r.physical_id, r.type, "DELETE_FAILED", str(e)
+                )
+            else:
+                self._event(run, stack, r.logical_id, r.physical_id, r.type, "DELETE_COMPLETE")
 
     def _delete_resource(self, stack: StackRecord, r: ResourceRecord) -> None:
         provider_for(r.type).delete(
@@ -411,12 +496,22 @@ class Stacks:
     ) -> None:
         failed, failed_type = failing
         problems: list[str] = []
+        kind = "create" if old is None else "update"
+        summary = f"The following resource(s) failed to {kind}: [{failed}]."
+        rolling = "ROLLBACK_IN_PROGRESS" if old is None else "UPDATE_ROLLBACK_IN_PROGRESS"
+        self._event(run, stack, stack.name, stack.stack_id, _STACK, rolling, summary)
         for action, logical, prev in reversed(run.done):
             record = run.records[logical]
             try:
                 if action in ("Add", "Replace"):
+                    self._event(
+                        run, stack, logical, record.physical_id, record.type, "DELETE_IN_PROGRESS"
+                    )
                     self._delete_resource(stack, record)
                     run.records[logical] = replace(record, status="DELETE_COMPLETE")
+                    self._event(
+                        run, stack, logical, record.physical_id, record.type, "DELETE_COMPLETE"
+                    )
                 elif action == "Modify" and prev is not None:
                     provider_for(prev.type).update(
                         self.services,
@@ -433,8 +528,9 @@ class Stacks:
             except Exception as e:
                 problems.append(f"{logical}: {e}")
                 run.records[logical] = replace(record, status="DELETE_FAILED", reason=str(e))
-        kind = "create" if old is None else "update"
-        summary = f"The following resource(s) failed to {kind}: [{failed}]."
+                self._event(
+                    run, stack, logical, record.physical_id, record.type, "DELETE_FAILED", str(e)
+                )
         if old is None:
             failed_record = ResourceRecord(
                 logical_id=failed,
@@ -459,6 +555,7 @@ class Stacks:
             status = "UPDATE_ROLLBACK_FAILED" if problems else "UPDATE_ROLLBACK_COMPLETE"
             final = replace(old, status=status, reason=f"{summary} {reason}")
         self.store.save(final)
+        self._event(run, stack, stack.name, stack.stack_id, _STACK, status)
         detail = f"{failed}: {reason}" + (
             f" (rollback problems: {'; '.join(problems)})" if problems else ""
         )
@@ -490,23 +587,36 @@ class Stacks:
             policies = dict(load_template(stack.template).resources)
         problems: list[str] = []
         remaining: list[ResourceRecord] = []
+        run = _Run()
+        self._event(
+            run, stack, name, stack.stack_id, _STACK, "DELETE_IN_PROGRESS", "User Initiated"
+        )
         for r in sorted(stack.resources, key=lambda r: -r.position):
             if r.status in ("CREATE_FAILED", "DELETE_COMPLETE") or not r.physical_id:
                 continue
             body = policies.get(r.logical_id)
             if isinstance(body, dict) and body.get("DeletionPolicy") == "Retain":
+                self._event(run, stack, r.logical_id, r.physical_id, r.type, "DELETE_SKIPPED")
                 continue
+            self._event(run, stack, r.logical_id, r.physical_id, r.type, "DELETE_IN_PROGRESS")
             try:
                 self._delete_resource(stack, r)
             except Exception as e:
                 problems.append(f"{r.logical_id}: {e}")
                 remaining.append(replace(r, status="DELETE_FAILED", reason=str(e)))
+                self._event(
+                    run, stack, r.logical_id, r.physical_id, r.type, "DELETE_FAILED", str(e)
+                )
+            else:
+                self._event(run, stack, r.logical_id, r.physical_id, r.type, "DELETE_COMPLETE")
         if problems:
             names = ", ".join(r.logical_id for r in remaining)
             reason = f"The following resource(s) failed to delete: [{names}]."
             self.store.save(
                 replace(stack, status="DELETE_FAILED", reason=reason, resources=tuple(remaining))
             )
+            self._event(run, stack, name, stack.stack_id, _STACK, "DELETE_FAILED", reason)
             raise DeployFailed(name, "DELETE_FAILED", "; ".join(problems))
+        self._event(run, stack, name, stack.stack_id, _STACK, "DELETE_COMPLETE")
         self.store.delete(name)
         return True

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from eltflow.stacks.parameters import MASK
-from eltflow.stacks.records import StackRecord
+from eltflow.stacks.records import EventRecord, StackRecord
 from eltflow.store.rows import from_us
 from eltflow.types import JSON, JSONObject
 
@@ -90,3 +90,23 @@ def stack_summary(stack: StackRecord) -> JSONObject:
     if stack.reason:
         out["StackStatusReason"] = stack.reason
     return out
+
+
+def stack_events(events: list[EventRecord]) -> JSONObject:
+    """DescribeStackEvents' response (newest first)."""
+    items: list[JSON] = []
+    for e in events:
+        item: JSONObject = {
+            "StackId": e.stack_id,
+            "EventId": e.event_id,
+            "StackName": e.stack_name,
+            "LogicalResourceId": e.logical_id,
+            "PhysicalResourceId": e.physical_id,
+            "ResourceType": e.type,
+            "Timestamp": _iso(e.timestamp_us),
+            "ResourceStatus": e.status,
+        }
+        if e.reason:
+            item["ResourceStatusReason"] = e.reason
+        items.append(item)
+    return {"StackEvents": items}

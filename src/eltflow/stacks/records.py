@@ -42,6 +42,19 @@ class OutputRecord:
 
 
 @dataclass(frozen=True, kw_only=True)
+class EventRecord:
+    stack_id: str
+    stack_name: str
+    event_id: str
+    logical_id: str
+    physical_id: str
+    type: str
+    status: str
+    reason: str
+    timestamp_us: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class StackRecord:
     name: str
     stack_id: str
@@ -228,6 +241,62 @@ class StackStore:
             conn.execute("DELETE FROM cfn_exports WHERE stack_name = :n", {"n": name})
             conn.execute("DELETE FROM cfn_stack_resources WHERE stack_name = :n", {"n": name})
             conn.execute("DELETE FROM cfn_stacks WHERE name = :n", {"n": name})
+
+    def add_event(self, event: EventRecord) -> None:
+        """Append an event (its seq is the stack's next one)."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) AS n FROM cfn_stack_events WHERE stack_id = :s",
+                {"s": event.stack_id},
+            )
+            conn.execute(
+                "INSERT INTO cfn_stack_events (stack_id, seq, event_id, stack_name, logical_id, "
+                "physical_id, resource_type, status, status_reason, timestamp_us) VALUES "
+                "(:s, :seq, :e, :n, :l, :p, :t, :st, :r, :ts)",
+                {
+                    "s": event.stack_id,
+                    "seq": int(rows[0]["n"]) + 1,
+                    "e": event.event_id,
+                    "n": event.stack_name,
+                    "l": event.logical_id,
+                    "p": event.physical_id,
+                    "t": event.type,
+                    "st": event.status,
+                    "r": event.reason,
+                    "ts": event.timestamp_us,
+                },
+            )
+
+    def events(self, stack_id: str) -> list[EventRecord]:
+        """A stack's events, newest first (as DescribeStackEvents lists them)."""
+        rows = self.db.execute(
+            "SELECT * FROM cfn_stack_events WHERE stack_id = :s ORDER BY seq DESC", {"s": stack_id}
+        )
+        return [
+            EventRecord(
+                stack_id=r["stack_id"],
+                stack_name=r["stack_name"],
+                event_id=r["event_id"],
+                logical_id=r["logical_id"],
+                physical_id=r["physical_id"],
+                type=r["resource_type"],
+                status=r["status"],
+                reason=r["status_reason"],
+                timestamp_us=int(r["timestamp_us"]),
+            )
+            for r in rows
+        ]
+
+    def stack_id_of(self, name_or_id: str) -> str | None:
+        """The id of the stack called ``name_or_id`` now, or of a (maybe deleted) stack id."""
+        if name_or_id.startswith("arn:"):
+            rows = self.db.execute(
+                "SELECT stack_id FROM cfn_stack_events WHERE stack_id = :s LIMIT 1",
+                {"s": name_or_id},
+            )
+            return name_or_id if rows else None
+        rows = self.db.execute("SELECT stack_id FROM cfn_stacks WHERE name = :n", {"n": name_or_id})
+        return str(rows[0]["stack_id"]) if rows else None
 
     def exports(self, *, excluding: str = "") -> dict[str, str]:
         """Export name → value, from every stack but ``excluding``."""

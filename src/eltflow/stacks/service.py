@@ -1,7 +1,7 @@
 """The CloudFormation API over local stacks: AWS request dicts in, AWS response dicts out
 (``CreateStack``, ``UpdateStack``, ``DeleteStack``, ``DescribeStacks``, ``ListStacks``,
-``DescribeStackResources``, ``ListStackResources``, ``GetTemplate``, ``ValidateTemplate``,
-``ListExports``), for a wire protocol to serve unchanged.
+``DescribeStackResources``, ``ListStackResources``, ``DescribeStackEvents``, ``GetTemplate``,
+``ValidateTemplate``, ``ListExports``), for a wire protocol to serve unchanged.
 
 As in AWS, CreateStack and UpdateStack reject a bad template or bad parameters at once
 (``ValidationError``) and otherwise return the StackId; a failure while resources are made
@@ -17,7 +17,12 @@ from typing import Any
 
 from eltflow.errors import AwsApiError
 from eltflow.stacks.deploy import Stacks
-from eltflow.stacks.describe import describe_stack, stack_resources, stack_summary
+from eltflow.stacks.describe import (
+    describe_stack,
+    stack_events,
+    stack_resources,
+    stack_summary,
+)
 from eltflow.stacks.errors import DeployFailed, stack_missing
 from eltflow.stacks.records import StackRecord
 from eltflow.stacks.template import load_template
@@ -62,6 +67,7 @@ class CloudFormationService:
             "GetTemplate": CloudFormationService.get_template,
             "ValidateTemplate": CloudFormationService.validate_template,
             "ListExports": CloudFormationService.list_exports,
+            "DescribeStackEvents": CloudFormationService.describe_stack_events,
         }.get(name)
         if handler is None:
             raise AwsApiError("InvalidAction", f"Unsupported CloudFormation operation: {operation}")
@@ -193,6 +199,16 @@ class CloudFormationService:
         if template.description:
             out["Description"] = template.description
         return out
+
+    def describe_stack_events(self, request: Request) -> JSONObject:
+        """Events of the stack of that name, or of a stack id (a deleted stack's too)."""
+        name = request.get("StackName")
+        if not isinstance(name, str) or not name:
+            raise AwsApiError("ValidationError", "StackName is required")
+        stack_id = self.stacks.store.stack_id_of(name)
+        if stack_id is None:
+            raise stack_missing(name)
+        return stack_events(self.stacks.store.events(stack_id))
 
     def list_exports(self, request: Request) -> JSONObject:
         exports: list[JSON] = []

@@ -88,6 +88,11 @@ def test_stack_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert _main(tmp_path, "tables", "list") == 0
     assert json.loads(capsys.readouterr().out) == {"TableNames": ["app-prod"]}
 
+    assert _main(tmp_path, "stack", "events", "app") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "UPDATE_COMPLETE" in lines[0] and "AWS::CloudFormation::Stack" in lines[0]
+    assert any("DELETE_COMPLETE" in line and "Table" in line for line in lines)  # replaced
+
     assert _main(tmp_path, "stack", "delete", "app") == 0
     assert "Deleted stack - app" in capsys.readouterr().out
     assert _main(tmp_path, "stack", "describe", "app") == 1

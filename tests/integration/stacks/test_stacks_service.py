@@ -134,3 +134,45 @@ def test_validation_and_failures(cfn: CloudFormationService) -> None:
             "StackSummaries"
         ]
     ] == ["s3"]
+
+
+def test_stack_events_tell_the_story_newest_first(cfn: CloudFormationService) -> None:
+    bad = _call(
+        cfn,
+        "CreateStack",
+        {
+            "StackName": "s4",
+            "TemplateBody": TEMPLATE,
+            "Parameters": [{"ParameterKey": "Name", "ParameterValue": "bad name!"}],
+        },
+    )
+    events = _call(cfn, "DescribeStackEvents", {"StackName": "s4"})["StackEvents"]
+    story = [(e["LogicalResourceId"], e["ResourceStatus"]) for e in reversed(events)]
+    assert story == [
+        ("s4", "CREATE_IN_PROGRESS"),
+        ("Topic", "CREATE_IN_PROGRESS"),
+        ("Topic", "CREATE_FAILED"),
+        ("s4", "ROLLBACK_IN_PROGRESS"),
+        ("s4", "ROLLBACK_COMPLETE"),
+    ]
+    failed = next(e for e in events if e["ResourceStatus"] == "CREATE_FAILED")
+    assert failed["ResourceType"] == "AWS::SNS::Topic"
+    assert "Invalid parameter: Topic Name" in failed["ResourceStatusReason"]
+    # Events outlive the stack: they are found by its id.
+    _call(cfn, "DeleteStack", {"StackName": "s4"})
+    after = _call(cfn, "DescribeStackEvents", {"StackName": bad["StackId"]})["StackEvents"]
+    assert [e["ResourceStatus"] for e in after[:2]] == ["DELETE_COMPLETE", "DELETE_IN_PROGRESS"]
+    with pytest.raises(AwsApiError, match="Stack with id s4 does not exist"):
+        _call(cfn, "DescribeStackEvents", {"StackName": "s4"})
+    # An update with nothing to do leaves no events.
+    _call(cfn, "CreateStack", {"StackName": "s5", "TemplateBody": TEMPLATE})
+    before = _call(cfn, "DescribeStackEvents", {"StackName": "s5"})["StackEvents"]
+    with pytest.raises(AwsApiError, match="No updates are to be performed"):
+        _call(cfn, "UpdateStack", {"StackName": "s5", "UsePreviousTemplate": True})
+    assert _call(cfn, "DescribeStackEvents", {"StackName": "s5"})["StackEvents"] == before
+    assert [e["ResourceStatus"] for e in reversed(before)] == [
+        "CREATE_IN_PROGRESS",
+        "CREATE_IN_PROGRESS",
+        "CREATE_COMPLETE",
+        "CREATE_COMPLETE",
+    ]
