@@ -21,7 +21,7 @@ from typing import Any
 from eltflow.clock import Clock
 from eltflow.errors import AwsApiError
 from eltflow.stacks.errors import DeployFailed, TemplateError
-from eltflow.stacks.intrinsics import Created, Pseudo, Scope, resolve
+from eltflow.stacks.intrinsics import Created, Pseudo, resolve
 from eltflow.stacks.plan import Plan, plan_stack
 from eltflow.stacks.records import (
     EventRecord,
@@ -278,14 +278,7 @@ class Stacks:
         body = plan.resources[logical]
         type_ = str(body["Type"])
         provider = provider_for(type_)
-        scope = Scope(
-            pseudo=plan.scope.pseudo,
-            parameters=plan.scope.parameters,
-            mappings=plan.scope.mappings,
-            conditions=plan.scope.conditions,
-            exports=plan.scope.exports,
-            resources=run.created,
-        )
+        scope = replace(plan.scope, resources=run.created)
         path = f"Resources.{logical}.Properties"
         props = resolve(body.get("Properties") or {}, scope, path)
         if not isinstance(props, dict):
@@ -367,14 +360,7 @@ class Stacks:
             run.cleanup.append(prev)
 
     def _outputs(self, template: Template, plan: Plan, run: _Run) -> tuple[OutputRecord, ...]:
-        scope = Scope(
-            pseudo=plan.scope.pseudo,
-            parameters=plan.scope.parameters,
-            mappings=plan.scope.mappings,
-            conditions=plan.scope.conditions,
-            exports=plan.scope.exports,
-            resources=run.created,
-        )
+        scope = replace(plan.scope, resources=run.created)
         out: list[OutputRecord] = []
         for key, raw in template.section("Outputs").items():
             assert isinstance(raw, dict)
@@ -476,14 +462,7 @@ class Stacks:
     def _delete_resource(self, stack: StackRecord, r: ResourceRecord) -> None:
         provider_for(r.type).delete(
             self.services,
-            Request(
-                stack_name=stack.name,
-                stack_id=stack.stack_id,
-                logical_id=r.logical_id,
-                type=r.type,
-                properties=r.properties,
-                physical_id=r.physical_id,
-            ),
+            _request(stack, r),
         )
 
     def _roll_back(
@@ -515,15 +494,7 @@ class Stacks:
                 elif action == "Modify" and prev is not None:
                     provider_for(prev.type).update(
                         self.services,
-                        Request(
-                            stack_name=stack.name,
-                            stack_id=stack.stack_id,
-                            logical_id=logical,
-                            type=prev.type,
-                            properties=prev.properties,
-                            physical_id=prev.physical_id,
-                            old_properties=record.properties,
-                        ),
+                        replace(_request(stack, prev), old_properties=record.properties),
                     )
             except Exception as e:
                 problems.append(f"{logical}: {e}")
@@ -620,3 +591,15 @@ class Stacks:
         self._event(run, stack, name, stack.stack_id, _STACK, "DELETE_COMPLETE")
         self.store.delete(name)
         return True
+
+
+def _request(stack: StackRecord, r: ResourceRecord) -> Request:
+    """A provider request for a recorded resource (to delete it, or to put it back)."""
+    return Request(
+        stack_name=stack.name,
+        stack_id=stack.stack_id,
+        logical_id=r.logical_id,
+        type=r.type,
+        properties=r.properties,
+        physical_id=r.physical_id,
+    )
