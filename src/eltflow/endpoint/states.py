@@ -10,6 +10,12 @@ as AWS answers the nearest case:
 - ``TestState`` runs the state in memory (:mod:`eltflow.endpoint.teststate`);
 - task tokens, activities, aliases, map runs and tags are not implemented:
   ``UnknownOperationException`` (the runtime has no public API for them yet).
+
+Other known differences: ARNs always carry the runtime's region and account
+(``us-east-1``, ``123456789012``) whatever region the client signs for; a version ARN given to
+DescribeStateMachine describes the machine's current version; ListExecutions' ``redriveFilter``
+filters each page (a page may hold fewer than ``maxResults``); CreateStateMachine's
+``tags``, ``loggingConfiguration`` and ``tracingConfiguration`` are not kept.
 """
 
 from __future__ import annotations
