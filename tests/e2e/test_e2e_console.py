@@ -462,12 +462,19 @@ def test_jobs_page_resets_a_stuck_job(console: Console, screen: Screen) -> None:
         },
     )
     screen.open("/jobs")
-    jobs = screen.page.locator("#jobs")
-    expect(jobs).to_contain_text("Running")
+    # The state cell, not the whole table: the reset button's own label says "Reset to Ready",
+    # so waiting for "Ready" anywhere in the table passed before the reset had landed.
+    state_cell = (
+        screen.page.locator("#jobs tr")
+        .filter(has=screen.page.locator('button[data-job="101"]'))
+        .locator("td")
+        .nth(2)
+    )
+    expect(state_cell).to_contain_text("Running")
     screen.shot("stuck")
     screen.accept_next_dialog()
     screen.page.locator('button[data-job="101"]').click()
-    expect(jobs).to_contain_text("Ready")
+    expect(state_cell).to_contain_text("Ready")
     assert console.app.items is not None
     item = console.app.items.call(
         "GetItem", {"TableName": "JobAudit", "Key": {"JobID": {"S": "101"}}}
