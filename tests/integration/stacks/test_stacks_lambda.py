@@ -117,3 +117,11 @@ def test_names_and_handlers_stay_inside_the_code_folder(app: App) -> None:
     bad_handler = TEMPLATE.replace("Handler: index.handler", "Handler: ../../x.handler")
     with pytest.raises(DeployFailed, match=r"must look like module\.function"):
         stacks_for(app).deploy("fn2", load_template(bad_handler))
+
+
+def test_reserved_environment_variables_are_refused(app: App) -> None:
+    reserved = TEMPLATE.replace(
+        "STACKS_TEST_GREETING: !Ref Greeting", "AWS_REGION: eu-west-1\n          X: y"
+    )
+    with pytest.raises(DeployFailed, match="Reserved keys used in this request: AWS_REGION"):
+        stacks_for(app).deploy("fn", load_template(reserved))

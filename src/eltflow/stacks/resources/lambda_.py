@@ -24,6 +24,30 @@ from eltflow.stacks.resources.base import Outcome, Request, Services, physical_n
 from eltflow.types import JSONObject
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# Lambda's reserved environment variables: AWS refuses them (and here they would reach the
+# eltflow process's own environment in thread isolation).
+_RESERVED = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_REGION",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "LAMBDA_RUNTIME_DIR",
+        "LAMBDA_TASK_ROOT",
+    }
+)
 _HANDLER = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*")
 
 
@@ -66,6 +90,15 @@ def _spec(services: Services, request: Request, name: str) -> FunctionSpec:
     variables = environment.get("Variables") if isinstance(environment, dict) else None
     if variables is not None and not isinstance(variables, dict):
         raise AwsApiError("ValidationError", "Properties.Environment.Variables must be an object")
+    reserved = sorted(k for k in variables or {} if k in _RESERVED)
+    if reserved:
+        raise AwsApiError(
+            "InvalidParameterValueException",
+            "Lambda was unable to configure your environment variables because the environment "
+            "variables you have provided contains reserved keys that are currently not "
+            "supported for modification. Reserved keys used in this request: "
+            + ", ".join(reserved),
+        )
     timeout = props.get("Timeout", 3)
     memory = props.get("MemorySize", 128)
     try:
