@@ -11,9 +11,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
+from tests.e2e.endpoint.clients import aws_client
 from tests.e2e.endpoint.model_check import check_response
 
 from eltflow.app import App, build_app
@@ -65,18 +64,7 @@ def client(server: Server) -> ClientFactory:
     request would hide a 5xx); every parsed response is checked against botocore's model."""
 
     def make(service: str) -> Any:
-        made = boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=server.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            # StartSyncExecution and TestState go to "sync-<host>" unless host prefixes are
-            # off, as with any custom endpoint (LocalStack's users set the same).
-            config=Config(
-                retries={"max_attempts": 1, "mode": "standard"}, inject_host_prefix=False
-            ),
-        )
+        made = aws_client(service, server.url)
         made.meta.events.register("after-call", check_response)
         return made
 

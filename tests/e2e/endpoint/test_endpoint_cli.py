@@ -12,9 +12,8 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import httpx
-from botocore.config import Config
+from tests.e2e.endpoint.clients import aws_client, wait_closed
 
 
 def _url_from(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> str:
@@ -54,23 +53,13 @@ def test_eltflow_endpoint_serves_aws_without_the_console(tmp_path: Path) -> None
     )
     try:
         url = _url_from(proc)
-        sfn = boto3.client(
-            "stepfunctions",
-            endpoint_url=url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 1}),
-        )
+        sfn = aws_client("stepfunctions", url)
         definition = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
         arn = sfn.create_state_machine(
             name="alone", definition=json.dumps(definition), roleArn="arn:aws:iam::1:role/r"
         )["stateMachineArn"]
         execution = sfn.start_execution(stateMachineArn=arn, input='{"a": 1}')["executionArn"]
-        deadline = time.monotonic() + 60
-        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-            assert time.monotonic() < deadline, "the endpoint's worker did not run it"
-            time.sleep(0.05)
+        described = wait_closed(sfn, execution)
         assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"a": 1}
         # No console here: a browser's GET gets an AWS error, not the page.
         page = httpx.get(url + "/")

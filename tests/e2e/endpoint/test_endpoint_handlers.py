@@ -8,14 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from botocore.config import Config
+from tests.e2e.endpoint.clients import aws_client, wait_closed
 
 from eltflow.app import App, build_app
 from eltflow.config import load_settings
@@ -67,14 +65,7 @@ def served(store_url: str, tmp_path: Path) -> Iterator[Server]:
 
 def test_a_handler_using_plain_boto3_reaches_the_local_services(served: Server) -> None:
     def client(name: str) -> Any:
-        return boto3.client(
-            name,  # type: ignore[call-overload]
-            endpoint_url=served.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-            config=Config(retries={"max_attempts": 1}),
-        )
+        return aws_client(name, served.url)
 
     ddb = client("dynamodb")
     ddb.create_table(
@@ -88,10 +79,7 @@ def test_a_handler_using_plain_boto3_reaches_the_local_services(served: Server) 
         name="calls-aws", definition=json.dumps(MACHINE), roleArn="arn:aws:iam::1:role/r"
     )["stateMachineArn"]
     execution = sfn.start_execution(stateMachineArn=arn, input='{"k": "v1"}')["executionArn"]
-    deadline = time.monotonic() + 120
-    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    described = wait_closed(sfn, execution, timeout=120)
     assert described["status"] == "SUCCEEDED", described
     out = json.loads(described["output"])
     assert out["item"] == {"k": {"S": "v1"}}

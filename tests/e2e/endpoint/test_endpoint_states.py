@@ -4,15 +4,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import httpx
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
+from tests.e2e.endpoint.clients import aws_client, wait_closed
 
 from eltflow.serve import Server
 
@@ -47,17 +45,6 @@ def _machine(sfn: Any, name: str, definition: dict[str, Any]) -> str:
     return arn
 
 
-def _wait_closed(sfn: Any, execution_arn: str, timeout: float = 30.0) -> dict[str, Any]:
-    """Poll DescribeExecution until the execution closes, as AWS's own samples do."""
-    deadline = time.monotonic() + timeout
-    while True:
-        described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return described
-        assert time.monotonic() < deadline, f"{execution_arn} still RUNNING after {timeout}s"
-        time.sleep(0.05)
-
-
 def _code(e: pytest.ExceptionInfo[ClientError]) -> str:
     return str(e.value.response["Error"]["Code"])
 
@@ -72,7 +59,7 @@ def test_create_start_wait_and_read_history(sfn: Any) -> None:
 
     started = sfn.start_execution(stateMachineArn=arn, name="run-1", input='{"x": 1}')
     assert started["executionArn"].endswith(":execution:hello:run-1")
-    done = _wait_closed(sfn, started["executionArn"])
+    done = wait_closed(sfn, started["executionArn"])
     assert done["status"] == "SUCCEEDED"
     assert json.loads(done["output"]) == {"x": 1, "out": {"greeting": "hi"}}
     assert done["stopDate"] >= done["startDate"]
@@ -113,7 +100,7 @@ def test_list_executions_filters_and_pages(sfn: Any) -> None:
         sfn.start_execution(stateMachineArn=arn, name=f"e{i}")["executionArn"] for i in range(5)
     ]
     for a in arns:
-        _wait_closed(sfn, a)
+        wait_closed(sfn, a)
     paginator = sfn.get_paginator("list_executions")
     seen = [
         e["executionArn"]
@@ -133,18 +120,18 @@ def test_stop_redrive_update_delete(sfn: Any) -> None:
     execution = sfn.start_execution(stateMachineArn=waiting)["executionArn"]
     stopped = sfn.stop_execution(executionArn=execution, error="Manual", cause="test")
     assert stopped["stopDate"].tzinfo is not None
-    described = _wait_closed(sfn, execution)
+    described = wait_closed(sfn, execution)
     assert (described["status"], described["error"]) == ("ABORTED", "Manual")
 
     failing = _machine(sfn, "failing", FAIL)
     run = sfn.start_execution(stateMachineArn=failing)["executionArn"]
-    assert _wait_closed(sfn, run)["status"] == "FAILED"
+    assert wait_closed(sfn, run)["status"] == "FAILED"
     assert sfn.redrive_execution(executionArn=run)["redriveDate"].tzinfo is not None
-    after = _wait_closed(sfn, run)
+    after = wait_closed(sfn, run)
     assert (after["status"], after["redriveCount"]) == ("FAILED", 1)
     succeeded = _machine(sfn, "to-redrive-ok", PASS)
     ok = sfn.start_execution(stateMachineArn=succeeded)["executionArn"]
-    _wait_closed(sfn, ok)
+    wait_closed(sfn, ok)
     with pytest.raises(ClientError) as e:
         sfn.redrive_execution(executionArn=ok)
     assert _code(e) == "ExecutionNotRedrivable"
@@ -356,28 +343,14 @@ def test_with_a_token_the_access_key_must_be_the_token(app: Any) -> None:
     with guarded.running():
 
         def sfn_as(key: str) -> Any:
-            return boto3.client(
-                "stepfunctions",
-                endpoint_url=guarded.url,
-                region_name="us-east-1",
-                aws_access_key_id=key,
-                aws_secret_access_key="anything",
-                config=Config(retries={"max_attempts": 1}),
-            )
+            return aws_client("stepfunctions", guarded.url, access_key=key)
 
         assert "stateMachines" in sfn_as("s3cret").list_state_machines()
         with pytest.raises(ClientError) as e:
             sfn_as("test").list_state_machines()
         assert e.value.response["Error"]["Code"] == "UnrecognizedClientException"
         assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
-        sns = boto3.client(
-            "sns",
-            endpoint_url=guarded.url,
-            region_name="us-east-1",
-            aws_access_key_id="test",
-            aws_secret_access_key="anything",
-            config=Config(retries={"max_attempts": 1}),
-        )
+        sns = aws_client("sns", guarded.url)
         with pytest.raises(ClientError) as query:
             sns.list_topics()
         assert query.value.response["Error"]["Code"] == "InvalidClientTokenId"
