@@ -103,10 +103,8 @@ def test_wrong_target_version_and_unknown_operations(server: Server) -> None:
     assert r.headers["content-type"].startswith("application/x-amz-json-1.1")
 
 
-def test_the_aws_cli_runs_sql(aws_cli: Callable[..., Any]) -> None:
-    aws = aws_cli
-
-    sid = aws(
+def test_the_aws_cli_runs_sql(rd: Any, aws_cli: Callable[..., Any]) -> None:
+    sid = aws_cli(
         "redshift-data",
         "execute-statement",
         "--cluster-identifier",
@@ -116,9 +114,8 @@ def test_the_aws_cli_runs_sql(aws_cli: Callable[..., Any]) -> None:
         "--sql",
         "select 6 * 7 as answer",
     )["Id"]
-    deadline = time.monotonic() + 60
-    while aws("redshift-data", "describe-statement", "--id", sid)["Status"] != "FINISHED":
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    result = aws("redshift-data", "get-statement-result", "--id", sid)
+    _finished(rd, sid)  # polled with boto3: each CLI call is a new Python process
+    described = aws_cli("redshift-data", "describe-statement", "--id", sid)
+    assert described["Status"] == "FINISHED"
+    result = aws_cli("redshift-data", "get-statement-result", "--id", sid)
     assert result["Records"] == [[{"longValue": 42}]]
