@@ -6,7 +6,9 @@
   task and timer rows, the execution projection);
 - :mod:`~eltflow.runtime.worker` — leased claims, a task thread pool, durable timers;
 - :mod:`~eltflow.runtime.projection` — the execution row rebuilt from history;
-- :mod:`~eltflow.runtime.local` — the in-memory runner (no store).
+- :mod:`~eltflow.runtime.tasks` — running one task, durably and in memory alike;
+- :mod:`~eltflow.runtime.local` — ``eltflow.execute``: the same engine, worker and task runner
+  over :class:`~eltflow.store.memory.MemoryStore` (one driver).
 
 Build them together with :func:`eltflow.app.build_app`.
 """
