@@ -8,6 +8,7 @@ from eltflow.stacks.resources.custom import CustomProvider, is_custom
 from eltflow.stacks.resources.dynamodb import TableProvider
 from eltflow.stacks.resources.lambda_ import FunctionProvider
 from eltflow.stacks.resources.recorded import RecordedProvider
+from eltflow.stacks.resources.s3 import BucketProvider
 from eltflow.stacks.resources.schedules import RuleProvider, ScheduleProvider
 from eltflow.stacks.resources.sns import SubscriptionProvider, TopicProvider
 from eltflow.stacks.resources.states import StateMachineProvider
@@ -19,6 +20,7 @@ PROVIDERS: dict[str, Provider] = {
     "AWS::SNS::Topic": TopicProvider(),
     "AWS::SNS::Subscription": SubscriptionProvider(),
     "AWS::Lambda::Function": FunctionProvider(),
+    "AWS::S3::Bucket": BucketProvider(),
     "AWS::Scheduler::Schedule": ScheduleProvider(),
     "AWS::Events::Rule": RuleProvider(),
     "AWS::Redshift::Cluster": WarehouseProvider("AWS::Redshift::Cluster"),
