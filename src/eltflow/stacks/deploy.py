@@ -166,7 +166,7 @@ class Stacks:
                 "ValidationError",
                 f"Stack:{stack_id} is in {status} state and can not be updated.",
             )
-        run = _Run(template_dir=template.source_dir)
+        run = _Run(template_dir=template.source_dir, warnings=list(plan.warnings))
         run.pending = self._record(
             stack, stack.name, stack.stack_id, _STACK, stack.status, "User Initiated"
         )

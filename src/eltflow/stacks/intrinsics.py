@@ -33,6 +33,8 @@ class _NoValue:
 NO_VALUE: Final = _NoValue()
 Value: TypeAlias = "JSON | _NoValue"
 
+# Rule functions (the Rules section) are evaluated like condition functions.
+RULE_FUNCTIONS = ("Fn::Contains", "Fn::EachMemberEquals", "Fn::EachMemberIn")
 SUPPORTED = (
     "Fn::Base64",
     "Fn::GetAtt",
@@ -50,8 +52,9 @@ SUPPORTED = (
     "Fn::And",
     "Fn::Or",
     "Fn::Sub",
+    *RULE_FUNCTIONS,
 )
-CONDITION_FUNCTIONS = ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Condition")
+CONDITION_FUNCTIONS = ("Fn::Equals", "Fn::And", "Fn::Or", "Fn::Not", "Condition", *RULE_FUNCTIONS)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -475,6 +478,32 @@ class _Evaluator:
             )
         return not self.boolean(args[0], _join_path(path, 0))
 
+    def members(self, value: JSON, path: str) -> list[str]:
+        out = self.eval(value, path)
+        items = out if isinstance(out, list) else [out]
+        return [str(_scalar_text(i)) for i in items if not isinstance(i, _NoValue)]
+
+    def contains(self, args: JSON, path: str) -> Value:
+        if not isinstance(args, list) or len(args) != 2:
+            raise TemplateError("Template error: Fn::Contains requires a list and a string", path)
+        return str(_scalar_text(self.eval(args[1], _join_path(path, 1)))) in self.members(
+            args[0], _join_path(path, 0)
+        )
+
+    def each_member_equals(self, args: JSON, path: str) -> Value:
+        if not isinstance(args, list) or len(args) != 2:
+            raise TemplateError(
+                "Template error: Fn::EachMemberEquals requires a list and a string", path
+            )
+        value = str(_scalar_text(self.eval(args[1], _join_path(path, 1))))
+        return all(m == value for m in self.members(args[0], _join_path(path, 0)))
+
+    def each_member_in(self, args: JSON, path: str) -> Value:
+        if not isinstance(args, list) or len(args) != 2:
+            raise TemplateError("Template error: Fn::EachMemberIn requires two lists", path)
+        allowed = set(self.members(args[1], _join_path(path, 1)))
+        return all(m in allowed for m in self.members(args[0], _join_path(path, 0)))
+
     def condition_ref(self, args: JSON, path: str) -> Value:
         if not isinstance(args, str):
             raise TemplateError(
@@ -511,4 +540,7 @@ _FUNCTIONS: dict[str, Callable[[_Evaluator, JSON, str], Value]] = {
     "Fn::Or": lambda e, a, p: e.and_or(a, p, any),
     "Fn::Not": _Evaluator.not_,
     "Condition": _Evaluator.condition_ref,
+    "Fn::Contains": _Evaluator.contains,
+    "Fn::EachMemberEquals": _Evaluator.each_member_equals,
+    "Fn::EachMemberIn": _Evaluator.each_member_in,
 }

@@ -1,4 +1,4 @@
-"""Everything decided before a resource is touched: parameter values, conditions, which
+"""Everything decided before a resource is touched: parameter values, rules, conditions, which
 resources the conditions keep, and the order to create them in. Pure; any template error is
 raised here, so a bad template changes nothing."""
 
@@ -12,6 +12,7 @@ from eltflow.stacks.errors import TemplateError, unresolved
 from eltflow.stacks.graph import creation_order, dependencies, located_references
 from eltflow.stacks.intrinsics import Pseudo, Scope
 from eltflow.stacks.parameters import Parameter, resolve_parameters
+from eltflow.stacks.rules import check_rules
 from eltflow.stacks.template import Template
 from eltflow.types import JSONObject
 
@@ -22,6 +23,7 @@ class Plan:
     scope: Scope  # parameters, mappings, conditions, exports; resources are added as made
     resources: dict[str, JSONObject]  # the resources the conditions keep, by logical id
     order: list[str]
+    warnings: tuple[str, ...] = ()
 
 
 def plan_stack(
@@ -39,6 +41,7 @@ def plan_stack(
         mappings=template.section("Mappings"),
         exports=exports,
     )
+    warnings = check_rules(template.section("Rules"), base)
     conditions = evaluate_conditions(template.section("Conditions"), base)
     kept: dict[str, JSONObject] = {}
     dropped: set[str] = set()
@@ -80,4 +83,6 @@ def plan_stack(
         conditions=conditions,
         exports=exports,
     )
-    return Plan(parameters=parameters, scope=scope, resources=kept, order=order)
+    return Plan(
+        parameters=parameters, scope=scope, resources=kept, order=order, warnings=tuple(warnings)
+    )

@@ -159,3 +159,49 @@ Outputs:
         "Outputs.Name.Value.Fn::GetAtt: Template format error: Unresolved resource "
         "dependencies [Nope] in the Outputs block of the template"
     )
+
+
+def test_rules_check_parameters_before_anything_is_made() -> None:
+    from eltflow.stacks.plan import plan_stack
+
+    text = """
+Parameters:
+  Env: {Type: String, Default: dev}
+  Subnets: {Type: CommaDelimitedList, Default: "a,b"}
+  BootstrapVersion:
+    Type: AWS::SSM::Parameter::Value<String>
+    Default: /cdk-bootstrap/hnb659fds/version
+Rules:
+  ProdNeedsTwoSubnets:
+    RuleCondition: !Equals [!Ref Env, prod]
+    Assertions:
+      - Assert: {"Fn::EachMemberIn": [!Ref Subnets, [a, b, c]]}
+        AssertDescription: Subnets must be a, b or c
+      - Assert: {"Fn::Not": [{"Fn::EachMemberEquals": [!Ref Subnets, a]}]}
+        AssertDescription: Subnets must not all be a
+  CheckBootstrapVersion:
+    Assertions:
+      - Assert: {"Fn::Not": [{"Fn::Contains": [["1", "2", "3", "4", "5"], !Ref BootstrapVersion]}]}
+        AssertDescription: CDK bootstrap stack version 6 required.
+  FromTheAccount:
+    Assertions:
+      - Assert: {"Fn::EachMemberIn": [{"Fn::ValueOfAll": ["AWS::EC2::Subnet::Id", "VpcId"]}, [x]]}
+Resources:
+  T: {Type: AWS::SNS::Topic}
+"""
+    plan = plan_stack(load_template(text), {}, pseudo=PSEUDO, exports={})
+    assert plan.warnings == (
+        "Rules.FromTheAccount: Fn::ValueOf/ValueOfAll/RefAll read the AWS account: skipped",
+    )
+    plan_stack(load_template(text), {"Env": "prod"}, pseudo=PSEUDO, exports={})
+    with pytest.raises(TemplateError) as e:
+        plan_stack(
+            load_template(text), {"Env": "prod", "Subnets": "a,z"}, pseudo=PSEUDO, exports={}
+        )
+    assert e.value.message == ("Rules.ProdNeedsTwoSubnets.Assertions[0]: Subnets must be a, b or c")
+    with pytest.raises(TemplateError, match="Subnets must not all be a"):
+        plan_stack(
+            load_template(text), {"Env": "prod", "Subnets": "a,a"}, pseudo=PSEUDO, exports={}
+        )
+    with pytest.raises(TemplateError, match="CDK bootstrap stack version 6 required"):
+        plan_stack(load_template(text), {"BootstrapVersion": "5"}, pseudo=PSEUDO, exports={})
