@@ -331,7 +331,9 @@ class Stacks:
         else:
             self._event(run, stack, logical, prev.physical_id, type_, "UPDATE_IN_PROGRESS")
             outcome = provider.update(self.services, request)
-            action, status = "Modify", "UPDATE_COMPLETE"
+            # A custom resource that answers with a new physical id was replaced.
+            replaced = outcome.physical_id != prev.physical_id
+            action, status = ("Replace" if replaced else "Modify"), "UPDATE_COMPLETE"
         record = ResourceRecord(
             logical_id=logical,
             type=type_,

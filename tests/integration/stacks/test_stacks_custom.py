@@ -96,5 +96,10 @@ def test_failed_custom_resource_rolls_the_stack_back(app: App, tmp_path: Path) -
         "Received response status [FAILED] from custom resource. Message returned: nobody to greet"
         in e.value.reason
     )
+    # The resource that failed to create gets a Delete with the physical id its answer named
+    # (cfnresponse's default: the log stream), as CloudFormation's rollback sends.
+    requests = log.read_text().splitlines()
+    assert requests[0] == "Create -" and requests[1].startswith("Delete local/")
+    assert len(requests) == 2
     assert app.lambdas is not None and app.lambdas.functions is not None
     assert app.lambdas.functions.all() == []  # the function was rolled back too

@@ -8,13 +8,14 @@ resource, which rolls the stack back.
 
 Unlike AWS, which waits up to an hour for a response, the answer must arrive by the time the
 function returns (plus a short grace): functions that answer from a thread they leave running
-are not supported. SNS service tokens are not supported. A resource whose Create failed gets
-no Delete during the rollback (AWS sends one).
+are not supported. SNS service tokens are not supported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from dataclasses import replace
 
 from eltflow.errors import AwsApiError
 from eltflow.stacks.resources.base import Outcome, Request, Services, text
@@ -22,6 +23,14 @@ from eltflow.stacks.responses import serve_responses
 from eltflow.types import JSONObject
 
 _GRACE_SECONDS = 5.0
+
+
+class _Failed(AwsApiError):
+    """A FAILED answer (with the physical id it named, for the Delete a failed create gets)."""
+
+    def __init__(self, message: str, physical_id: str) -> None:
+        super().__init__("CustomResourceFailed", message)
+        self.physical_id = physical_id
 
 
 def _function_name(token: str) -> str:
@@ -83,10 +92,11 @@ class CustomProvider:
                 "function returned without calling cfnresponse.send)",
             )
         if answer.get("Status") != "SUCCESS":
-            raise AwsApiError(
-                "CustomResourceFailed",
+            physical = answer.get("PhysicalResourceId")
+            raise _Failed(
                 f"Received response status [{answer.get('Status')}] from custom resource. "
                 f"Message returned: {answer.get('Reason', '')} (RequestId: {event['RequestId']})",
+                physical if isinstance(physical, str) and request_type == "Create" else "",
             )
         return answer
 
@@ -99,14 +109,21 @@ class CustomProvider:
         return Outcome(physical_id=physical, attributes=attributes)
 
     def create(self, services: Services, request: Request) -> Outcome:
-        return self._outcome(self._call(services, request, "Create", request.properties))
+        try:
+            return self._outcome(self._call(services, request, "Create", request.properties))
+        except _Failed as e:
+            # The rollback sends a Delete for the resource that failed to create, with the
+            # physical id its FAILED answer gave (providers must handle it), as AWS does.
+            if e.physical_id:
+                failed = replace(request, physical_id=e.physical_id)
+                with contextlib.suppress(AwsApiError):
+                    self._call(services, failed, "Delete", request.properties)
+            raise
 
     def update(self, services: Services, request: Request) -> Outcome:
-        outcome = self._outcome(self._call(services, request, "Update", request.properties))
-        if outcome.physical_id != request.physical_id:
-            # A new physical resource: the old one is deleted, as in CloudFormation's cleanup.
-            self._call(services, request, "Delete", request.old_properties)
-        return outcome
+        # A different PhysicalResourceId makes this a replacement: the deploy deletes the old
+        # one after the update succeeds (or the new one if it rolls back), as AWS does.
+        return self._outcome(self._call(services, request, "Update", request.properties))
 
     def delete(self, services: Services, request: Request) -> None:
         self._call(services, request, "Delete", request.properties)
