@@ -714,6 +714,8 @@ def test_reference_pipeline_from_the_console(
     screen.start_from_form(machine, payload)
     expect(screen.header()).to_have_text("SUCCEEDED", timeout=slow)
     screen.expect_nodes({"RecordSkipped": "SUCCEEDED", "AcquireLock": "NOT_REACHED"})
+    # SUCCEEDED as on AWS, flagged as the skipped run it was (the pipeline's own output).
+    expect(screen.page.locator("h1 .flag.skipped")).to_have_text("skipped")
     screen.open("/jobs")
     jobs = screen.page.locator("#jobs")
     expect(jobs).to_contain_text("Running")
@@ -779,3 +781,255 @@ def _check_states_and_events_tabs(screen: Screen, events: int) -> None:
     page.locator("#events-next").click()
     expect(pager).to_contain_text(f"Page 2 of {pages}")
     expect(page.locator("#events tbody tr").first.locator("td").first).to_have_text("26")
+
+
+# -- a data engineer's first hour (issue 15) ---------------------------------------------------
+NESTED = {
+    "StartAt": "Before",
+    "States": {
+        "Before": {"Type": "Pass", "Next": "Fan"},
+        "Fan": {
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "Prep",
+                    "States": {
+                        "Prep": {"Type": "Pass", "Next": "Each"},
+                        "Each": {
+                            "Type": "Map",
+                            "ItemsPath": "$.items",
+                            "ItemProcessor": {
+                                "ProcessorConfig": {"Mode": "INLINE"},
+                                "StartAt": "One",
+                                "States": {
+                                    "One": {"Type": "Pass", "Next": "Two"},
+                                    "Two": {"Type": "Pass", "End": True},
+                                },
+                            },
+                            "End": True,
+                        },
+                    },
+                },
+                {"StartAt": "Side", "States": {"Side": {"Type": "Pass", "End": True}}},
+            ],
+            "Next": "After",
+        },
+        "After": {"Type": "Pass", "End": True},
+    },
+}
+CONTAINERS = {"Fan": {"Prep", "Each", "One", "Two", "Side"}, "Each": {"One", "Two"}}
+
+# The boxes the graph drew: state name -> [x, y, width, height] of its outline, in page pixels.
+BOXES_JS = """() => Object.fromEntries([...document.querySelectorAll('#graph g.node')]
+  .map(g => { const r = g.querySelector('rect').getBoundingClientRect();
+              return [g.dataset.state, [r.x, r.y, r.width, r.height]]; }))"""
+
+
+def _inside(inner: list[float], outer: list[float]) -> bool:
+    return (
+        inner[0] >= outer[0]
+        and inner[1] >= outer[1]
+        and inner[0] + inner[2] <= outer[0] + outer[2]
+        and inner[1] + inner[3] <= outer[1] + outer[3]
+    )
+
+
+def _overlap(a: list[float], b: list[float]) -> bool:
+    return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
+
+
+def test_a_map_inside_a_parallel_is_drawn_inside_its_box(console: Console, screen: Screen) -> None:
+    console.machine("nested", NESTED)
+    arn = console.start("nested", {"items": [1, 2]})
+    console.wait_for_status(arn, "SUCCEEDED")
+    screen.open(_execution_page(arn))
+    screen.expect_nodes({"Two": "SUCCEEDED", "After": "SUCCEEDED"})
+    boxes: dict[str, list[float]] = screen.page.evaluate(BOXES_JS)
+    assert set(boxes) == {"Before", "Fan", "Prep", "Each", "One", "Two", "Side", "After"}
+    for parent, children in CONTAINERS.items():
+        for child in children:
+            assert _inside(boxes[child], boxes[parent]), (child, parent, boxes)
+    # No box overlaps another unless one contains the other.
+    names = sorted(boxes)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            nested = b in CONTAINERS.get(a, set()) or a in CONTAINERS.get(b, set())
+            assert nested or not _overlap(boxes[a], boxes[b]), (a, b, boxes)
+    screen.shot("nested-map-in-parallel")
+
+    # At 800 px the whole graph is scaled into its box, not clipped.
+    screen.page.set_viewport_size({"width": 800, "height": 900})
+    graph = screen.page.locator("#graph")
+    expect(graph.locator("svg")).to_be_visible()
+    sizes = graph.evaluate("g => [g.scrollWidth, g.clientWidth]")
+    assert sizes[0] <= sizes[1], sizes
+    page_width = screen.page.evaluate("document.documentElement.scrollWidth")
+    assert page_width <= 800, page_width
+    screen.shot("at-800px")
+
+
+def test_events_wrap_long_json_with_milliseconds_and_steps(
+    console: Console, screen: Screen
+) -> None:
+    console.tasks.broken = False
+    console.machine("wide", LOAD_THEN_PUBLISH)
+    escaped = json.dumps({"rows": [{"id": i, "payload": "x" * 40} for i in range(150)]})
+    arn = console.start("wide", {"JobID": "101", "blob": escaped})
+    console.wait_for_status(arn, "SUCCEEDED")
+    screen.open(_execution_page(arn))
+    screen.page.locator('button[data-tab="events"]').click()
+    events = screen.page.locator("#events")
+    expect(events).to_be_visible()
+    width = screen.page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 1400, width  # the viewport: long JSON wraps instead of widening the page
+    # A Lambda-ARN Task records LambdaFunction* events, an integration Task* events: both
+    # carry no name of their own, and both get their state's.
+    task_events = events.locator("tbody tr", has_text=re.compile(r"(Task|LambdaFunction)[A-Z]"))
+    task_events = task_events.filter(has_not_text="StateEntered").filter(has_not_text="Exited")
+    expect(task_events).to_have_count(3)  # scheduled, started, succeeded
+    for step in task_events.locator("td.ev-step").all_inner_texts():
+        assert step == "Load", step
+    times = events.locator("td.ev-time").all_inner_texts()
+    assert times and all(re.search(r"\d{2}:\d{2}:\d{2}\.\d{3}$", t) for t in times), times
+    # The escaped input is shown parsed (nested JSON), not as one escaped string.
+    started = events.locator("tr", has_text="ExecutionStarted").locator("pre")
+    expect(started).to_contain_text('"payload": "xxxx')
+    screen.shot("events-wrapped")
+
+
+def test_executions_page_through_and_search_by_name(console: Console, screen: Screen) -> None:
+    console.machine("pager", PASS)
+    arns = [
+        console.app.service.start_execution(
+            state_machine_arn="pager", input="{}", name=f"page-{i:03d}"
+        )["executionArn"]
+        for i in range(55)
+    ]
+    for arn in arns:
+        console.wait_for_status(str(arn), "SUCCEEDED")
+    screen.open("/executions?machine=pager")
+    rows = screen.page.locator("#executions tbody tr[data-arn]")
+    expect(rows).to_have_count(50)
+    screen.page.locator("#exec-next").click()
+    expect(rows).to_have_count(5)
+    expect(screen.page.locator("#exec-page")).to_contain_text("Page 2")
+    screen.page.locator("#exec-prev").click()
+    expect(rows).to_have_count(50)
+    search = screen.page.locator("#f-name")
+    search.fill("PAGE-05")
+    search.press("Enter")
+    expect(rows).to_have_count(5)
+    assert sorted(rows.locator("td:first-child").all_inner_texts()) == [
+        f"page-{i:03d}" for i in range(50, 55)
+    ]
+    screen.shot("search")
+
+
+def test_a_run_that_found_the_job_busy_is_marked_skipped(console: Console, screen: Screen) -> None:
+    from eltflow.pipelines.jobs import wait_statement
+    from eltflow.pipelines.reference import settings_for
+
+    skipper = {
+        "StartAt": "RecordSkipped",
+        "States": {
+            "RecordSkipped": {
+                "Type": "Pass",
+                "Result": {"JobID": "101", "outcome": "SKIPPED", "reason": "job 101 is busy"},
+                "End": True,
+            }
+        },
+    }
+    console.machine("skipper", skipper)
+    skipped = console.start("skipper")
+    console.machine("worked", PASS)
+    worked = console.start("worked")
+    for arn in (skipped, worked):
+        console.wait_for_status(arn, "SUCCEEDED")
+    # The run-history row the reference pipeline's RecordSkipped writes.
+    config = settings_for(console.app.settings)
+    target = {"ClusterIdentifier": config.cluster, "Database": config.database}
+    ddl = Path(__file__).resolve().parents[2] / "src/eltflow/pipelines/reference/sql/ddl.sql"
+    create = ddl.read_text().split("CREATE TABLE IF NOT EXISTS public.etl_run_history")[1]
+    statements = [
+        "CREATE TABLE IF NOT EXISTS public.etl_run_history" + create.split(";")[0],
+        "INSERT INTO public.etl_run_history (execution_arn, job_id, outcome) "
+        "VALUES (:arn, '101', 'SKIPPED')",
+    ]
+    dataapi = console.app.dataapi
+    assert dataapi is not None
+    for sql in statements:
+        params = [{"name": "arn", "value": skipped}] if ":arn" in sql else []
+        sid = dataapi.call(
+            "ExecuteStatement",
+            {**target, "Sql": sql, "Parameters": params} if params else {**target, "Sql": sql},
+        )["Id"]
+        wait_statement(dataapi, sid, 30)
+
+    screen.open("/executions")
+    skipped_row = screen.page.locator(f'tr[data-arn="{skipped}"]')
+    expect(skipped_row.locator(".status.SUCCEEDED")).to_be_visible()  # still SUCCEEDED, as on AWS
+    expect(skipped_row.locator(".flag.skipped")).to_have_text("skipped")
+    expect(screen.page.locator(f'tr[data-arn="{worked}"] .flag.skipped')).to_have_count(0)
+    screen.shot("skipped-badge")
+    screen.open(_execution_page(skipped))
+    expect(screen.page.locator("h1 .flag.skipped")).to_be_visible()
+
+
+def test_jobs_page_explains_an_empty_page_and_links_items_to_runs(
+    console: Console, screen: Screen
+) -> None:
+    assert console.app.items is not None
+    table = {"TableName": "JobAudit"}
+    scanned = console.app.items.call("Scan", table)
+    for item in scanned.get("Items", []):
+        console.app.items.call("DeleteItem", {**table, "Key": {"JobID": item["JobID"]}})
+    screen.open("/jobs")
+    expect(screen.page.locator("#jobs-empty")).to_contain_text("No jobs yet")
+    expect(screen.page.locator("#jobs-empty")).to_contain_text("eltflow items put JobAudit")
+    screen.shot("empty")
+
+    console.machine("holder", PASS)
+    run = console.start("holder")
+    console.app.items.call(
+        "PutItem",
+        {
+            **table,
+            "Item": {"JobID": {"S": "202"}, "JobState": {"S": "Running"}, "RunArn": {"S": run}},
+        },
+    )
+    screen.open("/jobs")
+    row = screen.page.locator('tr[data-job-row="202"]')
+    expect(row.locator("a.job-run")).to_have_attribute("href", f"#/execution/{quote(run, safe='')}")
+    row.locator("a.job-runs").click()
+    expect(screen.page.locator("h2", has_text="Run history of job 202")).to_be_visible()
+    row.locator("a.job-run").click()
+    expect(screen.page.locator("h1")).to_contain_text(run.split(":")[-1])
+
+
+def test_schedule_fires_show_one_status(console: Console, screen: Screen) -> None:
+    from eltflow.scheduler.model import Schedule
+    from eltflow.scheduler.store import ScheduleStore
+
+    console.machine("fired", PASS)
+    store = ScheduleStore(console.app.db)
+    store.create(
+        Schedule(name="hourly-fired", expression="rate(1 hour)", state_machine="fired"),
+        console.app.clock.now(),
+    )
+    console.app.schedules.scheduler().tick()
+    screen.open("/schedules")
+    fires = screen.page.locator('tr[data-schedule-row="hourly-fired"] td:nth-child(6)')
+    expect(fires.locator(".status")).to_have_text("STARTED")
+    assert "SUCCEEDED" not in fires.inner_text()
+
+
+def test_dark_mode_follows_the_system_setting(console: Console, screen: Screen) -> None:
+    screen.page.emulate_media(color_scheme="dark")
+    screen.open("/executions")
+    expect(screen.page.locator("#executions")).to_be_visible()
+    background = screen.page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(15, 20, 25)", background
+    screen.shot("dark")
+    screen.page.emulate_media(color_scheme="light")
+    background = screen.page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(247, 248, 250)", background

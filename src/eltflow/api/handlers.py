@@ -119,15 +119,50 @@ def start_execution(app: App, call: Call) -> JSON:
     return out
 
 
+# A name search reads at most this many executions per request, then returns a token to go on.
+NAME_SCAN_LIMIT = 5000
+
+
 def list_executions(app: App, call: Call) -> JSON:
+    """ListExecutions, plus ``name`` (a case-insensitive substring of the execution name: AWS's
+    API has no such filter, the console's search needs one). A search asks the service for at
+    most the rows it still needs, so a page never overshoots and ``nextToken`` resumes exactly
+    after the last row read."""
     machine = call.query.get("stateMachine") or None
-    out: JSONObject = app.service.list_executions(
-        state_machine_arn=arns.machine_arn(machine) if machine else None,
-        status_filter=call.query.get("statusFilter") or None,
-        max_results=int_param(call, "maxResults", 100),
-        next_token=call.query.get("nextToken"),
-    )
-    return out
+    needle = (call.query.get("name") or "").strip().lower()
+    wanted = int_param(call, "maxResults", 100)
+    kwargs: dict[str, Any] = {
+        "state_machine_arn": arns.machine_arn(machine) if machine else None,
+        "status_filter": call.query.get("statusFilter") or None,
+    }
+    token = call.query.get("nextToken")
+    if not needle:
+        out: JSONObject = app.service.list_executions(
+            **kwargs, max_results=wanted, next_token=token
+        )
+        return out
+    found: list[JSON] = []
+    scanned = 0
+    while len(found) < wanted and scanned < NAME_SCAN_LIMIT:
+        page = app.service.list_executions(
+            **kwargs, max_results=wanted - len(found), next_token=token
+        )
+        rows = page.get("executions")
+        assert isinstance(rows, list)
+        scanned += len(rows)
+        found += [r for r in rows if needle in str(_field(r, "name")).lower()]
+        nxt = page.get("nextToken")
+        token = nxt if isinstance(nxt, str) else None
+        if token is None:
+            break
+    result: JSONObject = {"executions": found}
+    if token is not None:
+        result["nextToken"] = token
+    return result
+
+
+def _field(row: JSON, key: str) -> JSON:
+    return row.get(key) if isinstance(row, dict) else None
 
 
 def describe_execution(app: App, call: Call) -> JSON:

@@ -45,6 +45,43 @@ const App = (() => {
   }
   const badge = (s) => h("span", { class: `status ${s}` }, s);
   const fmt = (t) => (t ? new Date(t).toLocaleString() : "—");
+  // With milliseconds, for events: several happen within one second.
+  const fmtMs = (t) => {
+    if (!t) return "—";
+    const d = new Date(t);
+    return `${d.toLocaleDateString()} ${d.toLocaleTimeString([], { hour12: false })}.${String(d.getMilliseconds()).padStart(3, "0")}`;
+  };
+  // Event details with their JSON-in-a-string fields (input, output, cause...) parsed, so
+  // they print as nested JSON that wraps instead of one escaped line.
+  const deepParse = (v) => {
+    if (typeof v === "string" && /^\s*[[{]/.test(v)) { try { return deepParse(JSON.parse(v)); } catch { return v; } }
+    if (Array.isArray(v)) return v.map(deepParse);
+    if (v && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deepParse(x)]));
+    return v;
+  };
+  // The state each event belongs to: its own name, else that of the event it follows
+  // (previousEventId), so TaskScheduled/TaskFailed... name their Task state.
+  function stepNames(events) {
+    const byId = new Map(events.map((e) => [e.id, e]));
+    const names = new Map();
+    const detailOf = (e) => { const k = Object.keys(e).find((x) => x.endsWith("EventDetails")); return k ? e[k] : {}; };
+    const nameOf = (e) => {
+      const trail = [];
+      let cur = e, found = "";
+      while (cur) {
+        if (names.has(cur.id)) { found = names.get(cur.id); break; }
+        const d = detailOf(cur) || {};
+        if (typeof d.name === "string") { found = d.index !== undefined ? `${d.name}[${d.index}]` : d.name; trail.push(cur.id); break; }
+        if (cur.type.startsWith("Execution")) { trail.push(cur.id); break; }
+        trail.push(cur.id);
+        cur = byId.get(cur.previousEventId);
+      }
+      for (const id of trail) names.set(id, found);
+      return found;
+    };
+    for (const e of events) nameOf(e);
+    return names;
+  }
   const dur = (a, b) => {
     if (!a) return "—";
     const ms = (b ? new Date(b) : new Date()) - new Date(a);
@@ -87,37 +124,79 @@ const App = (() => {
   const enc = encodeURIComponent;
 
   // ---- executions list ---------------------------------------------------------------------
+  // A run the reference pipeline skipped because its job was busy (or failed) SUCCEEDED, as on
+  // AWS; the pipeline says so in its output ({"outcome": "SKIPPED", "reason": ...}) and in its
+  // run-history row (outcome SKIPPED). The list reads the run history (/api/jobs), the
+  // execution page the output.
+  const skippedOf = (ex) => {
+    try { const o = typeof ex.output === "string" ? JSON.parse(ex.output) : ex.output; return o && o.outcome === "SKIPPED" ? (o.reason || "job busy") : null; } catch { return null; }
+  };
+  const skippedBadge = (reason) => h("span", { class: "flag skipped", title: `skipped: ${reason}` }, "skipped");
+  let skippedRuns = { at: 0, arns: new Map() };
+  async function skippedArns() {
+    if (Date.now() - skippedRuns.at < 10000) return skippedRuns.arns;
+    const arns = new Map();
+    try {
+      const data = await api("/jobs");
+      for (const r of data.runs || []) if (String(r.outcome).toUpperCase() === "SKIPPED") arns.set(r.execution_arn, r.error || "the job was busy");
+    } catch { /* a project without jobs: nothing is skipped */ }
+    skippedRuns = { at: Date.now(), arns };
+    return arns;
+  }
+
   async function executionsPage(params) {
     const route0 = routeNo, current = take();
     const machines = (await api("/state-machines")).stateMachines || [];
     if (!current()) return;
+    const PAGE = 50;
     const statusSel = h("select", { id: "f-status" }, ["", "RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"].map((s) => h("option", { value: s }, s || "any status")));
     const machineSel = h("select", { id: "f-machine" }, h("option", { value: "" }, "any state machine"), machines.map((m) => h("option", { value: m.name }, m.name)));
-    statusSel.value = params.get("status") || ""; machineSel.value = params.get("machine") || "";
+    const search = h("input", { id: "f-name", type: "search", placeholder: "search by name" });
+    statusSel.value = params.get("status") || ""; machineSel.value = params.get("machine") || ""; search.value = params.get("name") || "";
     const body = h("tbody");
-    const onFilter = () => { location.hash = `#/executions?status=${enc(statusSel.value)}&machine=${enc(machineSel.value)}`; };
+    // tokens[i] is the nextToken that opens page i (page 0 has none).
+    let tokens = [null], pageNo = 0;
+    const onFilter = () => { location.hash = `#/executions?status=${enc(statusSel.value)}&machine=${enc(machineSel.value)}&name=${enc(search.value.trim())}`; };
     statusSel.onchange = onFilter; machineSel.onchange = onFilter;
+    search.onkeydown = (ev) => { if (ev.key === "Enter") onFilter(); };
+    search.onsearch = onFilter;
+    const prev = h("button", { id: "exec-prev", disabled: true }, "‹ Newer");
+    const next = h("button", { id: "exec-next", disabled: true }, "Older ›");
+    const where = h("span", { id: "exec-page" }, "");
+    prev.onclick = () => { if (pageNo > 0) { pageNo -= 1; refresh(); } };
+    next.onclick = () => { if (tokens[pageNo + 1]) { pageNo += 1; refresh(); } };
     $app.replaceChildren(
       h("h1", {}, "Executions"),
-      h("div", { class: "filters" }, machineSel, statusSel),
+      h("div", { class: "filters" }, search, machineSel, statusSel),
       h("table", { id: "executions" }, h("thead", {}, h("tr", {}, ["Name", "State machine", "Status", "Started", "Duration"].map((c) => h("th", {}, c)))), body),
+      h("div", { class: "pager" }, prev, where, next),
     );
     async function refresh() {
-      const q = new URLSearchParams();
+      const q = new URLSearchParams({ maxResults: String(PAGE) });
       if (statusSel.value) q.set("statusFilter", statusSel.value);
       if (machineSel.value) q.set("stateMachine", machineSel.value);
+      if (search.value.trim()) q.set("name", search.value.trim());
+      if (tokens[pageNo]) q.set("nextToken", tokens[pageNo]);
       const current = take();
-      const data = await api(`/executions?${q}`);
+      const [data, skipped] = await Promise.all([api(`/executions?${q}`), skippedArns()]);
       if (!current()) return;
-      body.replaceChildren(...(data.executions || []).map((e) => {
-        const tr = h("tr", { class: "clickable", "data-arn": e.executionArn }, h("td", {}, e.name), h("td", {}, e.stateMachineArn.split(":").pop()), h("td", {}, badge(e.status)), h("td", {}, fmt(e.startDate)), h("td", {}, dur(e.startDate, e.stopDate)));
+      tokens = tokens.slice(0, pageNo + 1);
+      if (data.nextToken) tokens.push(data.nextToken);
+      const rows = data.executions || [];
+      body.replaceChildren(...rows.map((e) => {
+        const skip = skipped.get(e.executionArn);
+        const tr = h("tr", { class: "clickable", "data-arn": e.executionArn }, h("td", {}, e.name), h("td", {}, e.stateMachineArn.split(":").pop()), h("td", {}, badge(e.status), skip ? [" ", skippedBadge(skip)] : null), h("td", {}, fmt(e.startDate)), h("td", {}, dur(e.startDate, e.stopDate)));
         tr.onclick = () => (location.hash = `#/execution/${enc(e.executionArn)}`);
         return tr;
       }));
-      if (!data.executions || !data.executions.length) body.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No executions yet. Start one from a state machine page or with `eltflow start`.")));
+      if (!rows.length) body.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, search.value.trim() || statusSel.value || machineSel.value ? "No executions match." : "No executions yet. Start one from a state machine page or with `eltflow start`.")));
+      prev.disabled = pageNo === 0;
+      next.disabled = !data.nextToken;
+      where.textContent = ` Page ${pageNo + 1} · ${rows.length} shown `;
     }
     await refresh();
-    if (route0 === routeNo) live(true, refresh);
+    // Only the first page refreshes itself: new executions arrive at its top.
+    if (route0 === routeNo) live(true, async () => { if (pageNo === 0) await refresh(); });
   }
 
   // ---- one execution -----------------------------------------------------------------------
@@ -155,7 +234,7 @@ const App = (() => {
       const redrive = h("button", { class: "primary", id: "btn-redrive", disabled: !["FAILED", "ABORTED", "TIMED_OUT"].includes(ex.status) }, "Redrive");
       redrive.onclick = async () => { try { await api(`/executions/${enc(arn)}/redrive`, { method: "POST", body: "{}" }); toast("Redriven"); refresh(); } catch (e) { toast(e.message); } };
       head.replaceChildren(
-        h("h1", {}, ex.name, " ", badge(ex.status)),
+        h("h1", {}, ex.name, " ", badge(ex.status), skippedOf(ex) ? [" ", skippedBadge(skippedOf(ex))] : null),
         h("div", { class: "card row" },
           h("div", { class: "grow" },
             h("div", {}, h("b", {}, "State machine: "), h("a", { href: `#/machine/${enc(ex.stateMachineArn.split(":").pop())}` }, ex.stateMachineArn.split(":").pop())),
@@ -177,7 +256,7 @@ const App = (() => {
           h("div", { class: "row" }, h("div", { class: "grow" }, h("b", {}, "Input"), h("pre", {}, pretty(r.input))), h("div", { class: "grow" }, h("b", {}, "Output"), h("pre", {}, pretty(r.output))))))] : [h("p", { class: "muted" }, "Select a state to see its input and output.")]));
         tabBody.replaceChildren(
           h("div", { class: "legend" }, ["SUCCEEDED", "FAILED", "RUNNING", "CAUGHT", "NOT_REACHED"].map((s) => badge(s))),
-          h("div", { class: "row" }, h("div", { class: "grow" }, graphBox), h("div", { style: "width:420px" }, detail)));
+          h("div", { class: "row" }, h("div", { class: "grow" }, graphBox), h("div", { class: "side", style: "width:420px" }, detail)));
       } else if (tab === "table") {
         const t0 = runs.length ? new Date(runs[0].start) : new Date();
         const tEnd = ex.stopDate ? new Date(ex.stopDate) : new Date();
@@ -199,12 +278,13 @@ const App = (() => {
           return b;
         };
         const pager = h("div", { class: "pager" }, pageButton("‹ Previous", eventPage - 1, "events-prev"), ` Page ${eventPage + 1} of ${pages} · ${events.length} events (AWS keeps at most 25,000) `, pageButton("Next ›", eventPage + 1, "events-next"));
+        const steps = stepNames(events);
         tabBody.replaceChildren(pager, h("table", { id: "events" }, h("thead", {}, h("tr", {}, ["ID", "Type", "Step", "Timestamp", "Details"].map((c) => h("th", {}, c)))),
           h("tbody", {}, shown.map((e) => {
             const detailsKey = Object.keys(e).find((k) => k.endsWith("EventDetails"));
             const d = detailsKey ? e[detailsKey] : null;
             const kind = /(Failed|TimedOut|Aborted)$/.test(e.type) ? "ev-fail" : /Succeeded$/.test(e.type) ? "ev-ok" : "";
-            return h("tr", { class: kind }, h("td", {}, String(e.id)), h("td", {}, e.type), h("td", {}, (d && d.name) || ""), h("td", {}, fmt(e.timestamp)), h("td", {}, d ? h("pre", {}, pretty(d)) : ""));
+            return h("tr", { class: kind, "data-event": String(e.id) }, h("td", {}, String(e.id)), h("td", {}, e.type), h("td", { class: "ev-step" }, steps.get(e.id) || ""), h("td", { class: "ev-time" }, fmtMs(e.timestamp)), h("td", {}, d ? h("pre", { class: "wrap" }, JSON.stringify(deepParse(d), null, 2)) : ""));
           }))));
       } else {
         tabBody.replaceChildren(h("div", { class: "row" }, h("div", { class: "grow card" }, h("h2", {}, "Input"), h("pre", {}, pretty(ex.input))), h("div", { class: "grow card" }, h("h2", {}, "Output"), h("pre", { id: "exec-output" }, pretty(ex.output)))));
@@ -255,7 +335,7 @@ const App = (() => {
     $app.replaceChildren(h("h1", {}, name),
       h("div", { class: "row" },
         h("div", { class: "grow" }, h("h2", {}, "Graph"), graphBox),
-        h("div", { class: "card", style: "width:420px" }, h("h2", {}, "Start an execution"), execName, h("div", {}, "Input"), input, startError, h("div", {}, start))),
+        h("div", { class: "card side", style: "width:420px" }, h("h2", {}, "Start an execution"), execName, h("div", {}, "Input"), input, startError, h("div", {}, start))),
       h("h2", {}, "Versions"),
       h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Version"), h("th", {}, "Created"))), h("tbody", {}, (m.versions || []).map((v) => h("tr", {}, h("td", {}, String(v.version)), h("td", {}, fmt(v.creationDate)))))),
       h("h2", {}, "Definition"), h("pre", { id: "definition" }, JSON.stringify(def, null, 2)));
@@ -263,24 +343,39 @@ const App = (() => {
   }
 
   // ---- jobs (audit items + run history) ------------------------------------------------------
-  async function jobsPage() {
+  async function jobsPage(params = new URLSearchParams()) {
     const current = take();
     const data = await api("/jobs");
     if (!current()) return;
+    const only = params.get("job") || "";
+    const allRuns = data.runs || [];
     const rows = (data.jobs || []).map((j) => {
       const reset = h("button", { "data-job": j.JobID, class: "danger" }, "Reset to Ready");
       reset.onclick = async () => {
         if (!confirm(`Reset job ${j.JobID} to Ready?`)) return;
-        try { await api(`/jobs/${enc(j.table)}/${enc(j.JobID)}/reset`, { method: "POST", body: "{}" }); toast("Reset"); jobsPage(); } catch (e) { toast(e.message); }
+        try { await api(`/jobs/${enc(j.table)}/${enc(j.JobID)}/reset`, { method: "POST", body: "{}" }); toast("Reset"); jobsPage(params); } catch (e) { toast(e.message); }
       };
-      return h("tr", {}, h("td", {}, j.table), h("td", {}, j.JobID), h("td", {}, badge(j.JobState === "Ready" ? "SUCCEEDED" : j.JobState === "Running" ? "RUNNING" : "FAILED"), " ", j.JobState), h("td", {}, j.JobStart || "—"), h("td", {}, j.JobEnd || "—"), h("td", {}, j.LeaseUntil || "—"), h("td", {}, j.JobError || ""), h("td", {}, reset));
+      const count = allRuns.filter((r) => String(r.job_id) === String(j.JobID)).length;
+      const links = h("div", {},
+        j.RunArn ? h("a", { href: `#/execution/${enc(j.RunArn)}`, class: "job-run" }, j.JobState === "Running" ? "running execution →" : "last execution →") : null,
+        j.RunArn ? " · " : null,
+        h("a", { href: `#/jobs?job=${enc(j.JobID)}`, class: "job-runs", "data-job-runs": j.JobID }, `${count} run${count === 1 ? "" : "s"} in history`));
+      return h("tr", { "data-job-row": j.JobID }, h("td", {}, j.table), h("td", {}, j.JobID), h("td", {}, badge(j.JobState === "Ready" ? "SUCCEEDED" : j.JobState === "Running" ? "RUNNING" : "FAILED"), " ", j.JobState), h("td", {}, j.JobStart || "—"), h("td", {}, j.JobEnd || "—"), h("td", {}, j.LeaseUntil || "—"), h("td", {}, j.JobError || ""), h("td", {}, links), h("td", {}, reset));
     });
-    const hist = (data.runs || []).map((r) => h("tr", {}, h("td", {}, h("a", { href: `#/execution/${enc(r.execution_arn)}` }, r.execution_arn.split(":").pop())), h("td", {}, r.job_id), h("td", {}, r.outcome), h("td", {}, r.started_at || ""), h("td", {}, r.ended_at || ""), h("td", {}, r.rows_loaded ?? ""), h("td", {}, r.error || "")));
-    $app.replaceChildren(h("h1", {}, "Jobs"),
-      h("table", { id: "jobs" }, h("thead", {}, h("tr", {}, ["Table", "JobID", "JobState", "JobStart", "JobEnd", "Lease until", "Error", ""].map((c) => h("th", {}, c)))), h("tbody", {}, rows)),
-      h("h2", {}, "Run history"),
-      h("table", { id: "runs" }, h("thead", {}, h("tr", {}, ["Execution", "JobID", "Outcome", "Started", "Ended", "Rows", "Error"].map((c) => h("th", {}, c)))), h("tbody", {}, hist)));
-    live(true, async () => { if (location.hash.startsWith("#/jobs")) await jobsPage(); }, 5000);
+    const runs = only ? allRuns.filter((r) => String(r.job_id) === only) : allRuns;
+    const hist = runs.map((r) => h("tr", {}, h("td", {}, h("a", { href: `#/execution/${enc(r.execution_arn)}` }, r.execution_arn.split(":").pop())), h("td", {}, r.job_id), h("td", {}, r.outcome), h("td", {}, r.started_at || ""), h("td", {}, r.ended_at || ""), h("td", {}, r.rows_loaded ?? ""), h("td", {}, r.error || "")));
+    const empty = !rows.length ? h("div", { class: "card empty", id: "jobs-empty" },
+      h("b", {}, "No jobs yet. "),
+      "A job is an item keyed by ", h("code", {}, "JobID"), " in an item table: its ", h("code", {}, "JobState"), " (Ready / Running / Failed) is the lock that keeps runs of one job from overlapping. ",
+      "Declare a table in eltflow.toml (", h("code", {}, "[tables.JobAudit] partition_key = \"JobID\""), ") and put an item: ",
+      h("code", {}, `eltflow items put JobAudit --item '{"JobID": "101", "JobState": "Ready"}'`),
+      " — or run ", h("code", {}, "eltflow demo"), ", which creates JobID 101 for the reference pipeline.") : null;
+    $app.replaceChildren(h("h1", {}, "Jobs"), empty,
+      rows.length ? h("table", { id: "jobs" }, h("thead", {}, h("tr", {}, ["Table", "JobID", "JobState", "JobStart", "JobEnd", "Lease until", "Error", "Runs", ""].map((c) => h("th", {}, c)))), h("tbody", {}, rows)) : null,
+      h("h2", {}, only ? ["Run history of job ", only, " ", h("a", { href: "#/jobs", id: "runs-all" }, "(all jobs)")] : "Run history"),
+      h("table", { id: "runs" }, h("thead", {}, h("tr", {}, ["Execution", "JobID", "Outcome", "Started", "Ended", "Rows", "Error"].map((c) => h("th", {}, c)))),
+        h("tbody", {}, hist.length ? hist : h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No runs recorded yet: a pipeline writes one row per run (public.etl_run_history for the reference pipeline).")))));
+    live(true, async () => { if (location.hash.startsWith("#/jobs")) await jobsPage(params); }, 5000);
   }
 
   // ---- schedules ---------------------------------------------------------------------------
@@ -295,7 +390,7 @@ const App = (() => {
       toggle.onclick = async () => {
         try { await api(`/schedules/${enc(s.Name)}/${enabled ? "pause" : "resume"}`, { method: "POST", body: "{}" }); toast(enabled ? "Paused" : "Resumed"); await schedulesPage(); } catch (e) { toast(e.message); }
       };
-      const fires = (s.LastFires || []).map((f) => h("div", {}, fmt(f.FireTime), " ", badge(f.Status === "STARTED" ? "SUCCEEDED" : f.Status === "FAILED" ? "FAILED" : "PENDING"), " ", f.Status,
+      const fires = (s.LastFires || []).map((f) => h("div", {}, fmt(f.FireTime), " ", badge(f.Status),
         f.ExecutionArn ? [" ", h("a", { href: `#/execution/${enc(f.ExecutionArn)}` }, "execution →")] : f.Reason ? h("span", { class: "muted" }, ` ${f.Reason}`) : null));
       return h("tr", { "data-schedule-row": s.Name }, h("td", {}, s.Name), h("td", {}, h("code", {}, s.ScheduleExpression), ` (${s.ScheduleExpressionTimezone})`),
         h("td", {}, h("a", { href: `#/machine/${enc(s.Target.StateMachine.split(":").pop())}` }, s.Target.StateMachine.split(":").pop())), h("td", {}, badge(s.State)),
@@ -319,7 +414,7 @@ const App = (() => {
       if (parts[0] === "execution" && parts[1]) await executionPage(decodeURIComponent(parts.slice(1).join("/")));
       else if (parts[0] === "machines") await machinesPage();
       else if (parts[0] === "machine" && parts[1]) await machinePage(decodeURIComponent(parts[1]));
-      else if (parts[0] === "jobs") await jobsPage();
+      else if (parts[0] === "jobs") await jobsPage(params);
       else if (parts[0] === "schedules") await schedulesPage();
       else await executionsPage(params);
     } catch (e) {

@@ -1,8 +1,9 @@
 // Draws an ASL definition as an SVG graph, each state coloured by its status (the status of
 // each state comes from the API's /executions/{arn}/states: the server folds the history).
-// Layout: states are placed in layers by their longest forward distance from StartAt (back
-// edges of loops are ignored for layering); Parallel and Map states are containers whose
-// branches are laid out recursively side by side.
+// Layout (hand-written, no library): states are placed in layers by their longest forward
+// distance from StartAt (back edges of loops are ignored for layering); Parallel and Map states
+// are containers whose branches are laid out recursively side by side, each container sized
+// from its contents, so nested containers stay inside their parents at any depth.
 "use strict";
 
 const Graph = (() => {
@@ -124,9 +125,12 @@ const Graph = (() => {
         const label = el("text", { x: p.x + 8, y: p.y + 16 }, g);
         label.textContent = `${n.name} (${n.state.Type})`;
         for (const c of n.children) {
+          // Children are placed relative to this layout's origin (dx, dy), like the node
+          // itself: both offsets apply, at every depth (a Map in a Parallel branch used to be
+          // drawn without the outer vertical offset, outside its box).
           const sub = el("g", { class: "group" }, parent);
-          el("rect", { x: c.dx + ox - 4, y: c.dy - 4, width: c.sub.w + 8, height: c.sub.h + 8 }, sub);
-          draw(parent, c.sub, c.dx + ox, c.dy, status, onSelect, selected);
+          el("rect", { x: c.dx + ox - 4, y: c.dy + oy - 4, width: c.sub.w + 8, height: c.sub.h + 8 }, sub);
+          draw(parent, c.sub, c.dx + ox, c.dy + oy, status, onSelect, selected);
         }
       } else {
         el("rect", { x: p.x, y: p.y, width: p.w, height: p.h }, g);
@@ -140,7 +144,10 @@ const Graph = (() => {
 
   function render(container, definition, status, onSelect, selected) {
     const lay = layout(definition);
-    const svg = el("svg", { width: lay.w + 2 * PAD + 100, height: lay.h + 2 * PAD, role: "img" });
+    // Natural size, scaled down (never up) to the box by the viewBox: a narrow window shows
+    // the whole graph instead of clipping it.
+    const W = lay.w + 2 * PAD + 100, H = lay.h + 2 * PAD;
+    const svg = el("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img", style: `max-width:100%;height:auto` });
     const defs = el("defs", {}, svg);
     const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" }, defs);
     el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#879596" }, marker);
