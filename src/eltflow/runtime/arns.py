@@ -7,8 +7,7 @@
 
 from __future__ import annotations
 
-import re
-
+from eltflow.asl import limits
 from eltflow.errors import AwsApiError
 
 REGION = "us-east-1"
@@ -16,19 +15,14 @@ ACCOUNT = "123456789012"
 PREFIX = f"arn:aws:states:{REGION}:{ACCOUNT}"
 DEFAULT_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/eltflow"
 
-# AWS: 1-80 characters; no whitespace, brackets, wildcards, punctuation that ARNs or URLs use,
-# or control characters.
-_BAD_NAME = re.compile(r"[\s<>{}\[\]?*\"#%\\^|~`$&,;:/\x00-\x1f\x7f-\x9f]")
-
 
 def validate_name(name: str, what: str = "name") -> str:
-    if not 1 <= len(name) <= 80:
-        raise AwsApiError("InvalidName", f"Invalid {what}: {name!r} must be 1-80 characters")
-    bad = _BAD_NAME.search(name)
-    if bad:
-        raise AwsApiError(
-            "InvalidName", f"Invalid {what}: {name!r} contains {bad.group()!r} (not allowed)"
-        )
+    """``name`` if AWS accepts it as a resource name (the rules are asl/limits.py's), else
+    ``InvalidName`` saying what is wrong; ``what`` says which name it is."""
+    kind: limits.NameKind = "state machine" if what.startswith("state machine") else "execution"
+    problem = limits.validate_name(name, kind)
+    if problem is not None:
+        raise AwsApiError("InvalidName", f"Invalid {what}: {problem}")
     return name
 
 

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from eltflow.asl.limits import MAX_PAYLOAD_BYTES
+from eltflow.asl.limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES
 from eltflow.clock import Clock
 from eltflow.errors import AwsApiError, ConflictError
 from eltflow.interpreter.protocol import ExecutionContext, StopRequested
@@ -353,7 +353,7 @@ class StatesService:
 
     def _redrive_status(self, row: ExecutionRow) -> tuple[str, str]:
         if row.status in ("FAILED", "ABORTED", "TIMED_OUT"):
-            if row.event_count >= 25_000:
+            if row.event_count >= MAX_HISTORY_EVENTS:
                 return "NOT_REDRIVABLE", "Execution has exceeded the max execution history size"
             return "REDRIVABLE", ""
         if row.status == "RUNNING":
