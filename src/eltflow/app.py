@@ -169,13 +169,14 @@ def project_integrations(
     from eltflow.aws import aws_mode, boto3_client
     from eltflow.dataapi.client import LocalRedshiftDataClient
     from eltflow.dataapi.factory import build_dataapi
-    from eltflow.integrations import dynamodb, lambda_, redshift_data, sns
+    from eltflow.integrations import dynamodb, lambda_, redshift_data, s3, sns
     from eltflow.integrations.boto3_service import Boto3Service
     from eltflow.items.client import LocalDynamoDBClient
     from eltflow.items.config import build_items
     from eltflow.lambdas.runner import build_lambdas
     from eltflow.notify.client import LocalSnsClient
     from eltflow.notify.topics import build_topics
+    from eltflow.s3 import LocalS3
 
     dataapi = build_dataapi(settings, db, clock)
     items: AwsApi
@@ -201,6 +202,9 @@ def project_integrations(
     sns.register(registry, topics)
     lambda_.register(registry, lambdas)
     redshift_data.register(registry, dataapi)
+    if not aws_mode(settings):
+        # Local buckets: the same folders COPY and UNLOAD use (.eltflow/s3).
+        s3.register(registry, LocalS3(settings.data_dir / "s3"))
     services = ProjectServices(
         dataapi=dataapi, local_clients=clients, items=items, topics=topics, lambdas=lambdas
     )

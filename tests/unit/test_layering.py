@@ -315,13 +315,10 @@ def test_a_package_missing_from_the_layer_table_is_rejected(pristine: Path, tmp_
     assert "eltflow.newthing" in result.stdout
 
 
-def test_an_optional_layer_is_checked_once_it_lands(pristine: Path, tmp_path: Path) -> None:
-    # s3/ is written "(s3)" in the contract before it exists; once it does, it may not import
-    # the layers above it.
+def test_the_s3_layer_may_not_import_the_layers_above_it(pristine: Path, tmp_path: Path) -> None:
+    # s3/ (row 10, with the other local services) landed; it may not import the layers above.
     project = _copy(pristine, tmp_path)
-    assert not (project / "src" / "eltflow" / "s3").exists()
-    (project / "src" / "eltflow" / "s3").mkdir()
-    (project / "src" / "eltflow" / "s3" / "__init__.py").write_text("")
+    assert (project / "src" / "eltflow" / "s3" / "__init__.py").is_file()
     assert lint_imports(project, project / "src").returncode == 0
     _plant(project, "s3/__init__.py", "import eltflow.runtime\n")
     result = lint_imports(project, project / "src")
