@@ -29,10 +29,13 @@ class Diagnostic:
     # eltflow's own advice next to AWS's message ("did you mean 'LoadFact'?"): kept apart so
     # ``message`` stays exactly AWS's wording for the API and the endpoint.
     hint: str = ""
+    # AWS's two severities: an ERROR stops the machine from being created, a WARNING does not.
+    severity: str = "ERROR"
 
     def __str__(self) -> str:
         hint = f" ({self.hint})" if self.hint else ""
-        return f"{self.code} at {self.path or '/'}: {self.message}{hint}"
+        level = "" if self.severity == "ERROR" else f"{self.severity} "
+        return f"{level}{self.code} at {self.path or '/'}: {self.message}{hint}"
 
 
 class DefinitionError(EltflowError):

@@ -49,6 +49,15 @@ INVALID_JSONATA = "INVALID_JSONATA_EXPRESSION"
 TOO_DEEP = "TOO_DEEPLY_NESTED"
 UNSUPPORTED_JSONATA = "UNSUPPORTED_JSONATA_EXPRESSION"
 DUPLICATE_LABEL = "DUPLICATE_LABEL_NAME"
+# WARNING: a string that looks like a path in a template field whose name lacks ``.$``, so it
+# is passed on as the literal text (the usual slip: "Payload": "$.x"). The code is the one the
+# issue names from AWS's console; the message wording is ours (unverified).
+NO_DOLLAR = "NO_DOLLAR"
+
+ERROR = "ERROR"
+WARNING = "WARNING"
+SEVERITIES = (ERROR, WARNING)
+MAX_RESULTS = 100
 
 # A Map Label "can be up to 40 characters long" and can't contain whitespace, brackets,
 # wildcards, special characters or control characters; it is unique within the definition.
@@ -109,15 +118,27 @@ def load(definition: str | Mapping[str, Any]) -> tuple[Any, list[Diagnostic]]:
 
 
 def validate(definition: str | Mapping[str, Any]) -> list[Diagnostic]:
-    """Return every problem AWS would report for ``definition`` (empty when it is valid)."""
+    """Return every problem AWS would report for ``definition`` (empty when it is valid).
+
+    Errors only: what stops AWS from creating the machine. :func:`diagnose` adds warnings.
+    """
+    return [d for d in diagnose(definition) if d.severity == ERROR]
+
+
+def diagnose(definition: str | Mapping[str, Any]) -> list[Diagnostic]:
+    """Every ERROR and WARNING diagnostic for ``definition``, errors first."""
     value, diagnostics = load(definition)
     if diagnostics:
         return diagnostics
-    return check(value)
+    return _run(value)
 
 
 def check(value: Any) -> list[Diagnostic]:
-    """Validate an already-decoded definition."""
+    """Validate an already-decoded definition (errors only)."""
+    return [d for d in _run(value) if d.severity == ERROR]
+
+
+def _run(value: Any) -> list[Diagnostic]:
     v = _Validator()
     if not isinstance(value, Mapping):
         v.add("", SCHEMA, "Expected value of type Object")
@@ -129,7 +150,51 @@ def check(value: Any) -> list[Diagnostic]:
     except RecursionError:
         # Nesting deeper than Python's stack: AWS refuses such definitions too.
         return [_diag("", TOO_DEEP, "The states are too deeply nested.")]
-    return v.diagnostics
+    return v.diagnostics + v.warnings
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """ValidateStateMachineDefinition's answer: ``result`` is FAIL when any ERROR was found
+    (whatever ``severity`` lets through); warnings alone leave it OK."""
+
+    result: str
+    diagnostics: tuple[Diagnostic, ...]
+    truncated: bool
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "diagnostics": [
+                {
+                    "severity": d.severity,
+                    "code": d.code,
+                    "message": d.message,
+                    "location": d.path or "/",
+                }
+                for d in self.diagnostics
+            ],
+            "truncated": self.truncated,
+        }
+
+
+def report(
+    diagnostics: list[Diagnostic], *, severity: str = ERROR, max_results: int = MAX_RESULTS
+) -> Report:
+    """Shape ``diagnostics`` (from :func:`diagnose`) as AWS answers: ``severity`` ERROR
+    returns errors only, WARNING both; ``max_results`` 0 means the default and maximum, 100."""
+    if severity not in SEVERITIES:
+        raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, not {severity!r}")
+    if max_results < 0 or max_results > MAX_RESULTS:
+        raise ValueError(f"maxResults must be between 0 and {MAX_RESULTS}, not {max_results}")
+    limit = max_results or MAX_RESULTS
+    shown = [d for d in diagnostics if severity == WARNING or d.severity == ERROR]
+    failed = any(d.severity == ERROR for d in diagnostics)
+    return Report(
+        result="FAIL" if failed else "OK",
+        diagnostics=tuple(shown[:limit]),
+        truncated=len(shown) > limit,
+    )
 
 
 def _closest(name: str, states: Mapping[str, Any]) -> str | None:
@@ -322,6 +387,7 @@ _TYPE_NAMES = {
 @dataclass
 class _Validator:
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
     top_ql: QueryLanguage = JSONPATH
     state_names: dict[str, str] = field(default_factory=dict)  # name -> first path
     labels: set[str] = field(default_factory=set)
@@ -582,6 +648,15 @@ class _Validator:
                     self.expression(item, where, require=False)
             elif key is not None and key.endswith(".$"):
                 self.dollar_value(item, where, key)
+            elif key is not None and isinstance(item, str) and _looks_dynamic(item):
+                message = (
+                    f"The value of field '{key}' looks like a JSONPath or an intrinsic "
+                    f"function, but the field name does not end with '.$', so it is passed as "
+                    f"the literal string {item!r}"
+                )
+                self.warnings.append(
+                    Diagnostic(path=where, code=NO_DOLLAR, message=message, severity=WARNING)
+                )
 
     def dollar_value(self, item: Any, path: str, key: str) -> None:
         problem: str | None = "not a string"
@@ -681,6 +756,17 @@ def _walk(value: Any, path: str, key: str | None = None) -> Iterator[tuple[str, 
     elif isinstance(value, list):
         for i, v in enumerate(value):
             yield from _walk(v, _ptr(path, i))
+
+
+_INTRINSIC_CALL = re.compile(r"States\.[A-Za-z]+\(")
+
+
+def _looks_dynamic(text: str) -> bool:
+    """A string a ``.$`` field would evaluate: a valid path from ``$``/``$$`` or an intrinsic
+    function call. ``$`` alone and prices like ``$5`` do not count."""
+    if text.startswith(("$.", "$[", "$$.")):
+        return path_error(text) is None
+    return _INTRINSIC_CALL.match(text) is not None and check_syntax(text) is None
 
 
 def _is_number(value: Any) -> bool:

@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from eltflow.cli import substitution_args
 from eltflow.types import JSON
 
 
@@ -28,6 +29,25 @@ def register(subparsers: Any) -> None:
         "with the JSON path of the offending field and exits 1 if there is any.",
     )
     p.add_argument("file", help="definition file (JSON)")
+    substitution_args.add_arguments(p)
+    p.add_argument(
+        "--severity",
+        choices=["ERROR", "WARNING"],
+        default="WARNING",
+        help="lowest level shown: ERROR hides warnings (default WARNING: both)",
+    )
+    p.add_argument(
+        "--max-results",
+        type=int,
+        default=0,
+        metavar="N",
+        help="show at most N diagnostics (1-100; default and 0: 100), as AWS's maxResults",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print ValidateStateMachineDefinition's response: result, diagnostics, truncated",
+    )
     p.set_defaults(handler=cmd_validate)
 
     p = subparsers.add_parser(
@@ -39,6 +59,7 @@ def register(subparsers: Any) -> None:
         "integrations from eltflow.toml).",
     )
     p.add_argument("--definition", required=True, metavar="FILE", help="definition file (JSON)")
+    substitution_args.add_arguments(p)
     p.add_argument("--input", default="{}", metavar="JSON", help="execution input (default {})")
     p.add_argument(
         "--json",
@@ -82,23 +103,38 @@ def _read(path: str) -> str | None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from eltflow.asl.validator import validate
+    from eltflow.asl.substitutions import substitute, unresolved
+    from eltflow.asl.validator import diagnose, report
 
     text = _read(args.file)
     if text is None:
         return 2
-    diagnostics = validate(text)
-    if not diagnostics:
+    if not 0 <= args.max_results <= 100:
+        print("error: --max-results must be from 0 to 100", file=sys.stderr)
+        return 2
+    text = substitute(text, substitution_args.values(args))
+    # Placeholders left make the text no definition yet: report them (with their JSON path)
+    # instead of what the validator would say about '${Name}' values.
+    found = unresolved(text) or diagnose(text)
+    answer = report(found, severity=args.severity, max_results=args.max_results)
+    if args.json:
+        print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
+    elif not answer.diagnostics:
         print(f"{args.file}: valid")
-        return 0
-    for d in diagnostics:
-        print(_line(args.file, d))
-    return 1
+    else:
+        for d in answer.diagnostics:
+            print(_line(args.file, d))
+        if answer.truncated:
+            print(f"(more than {len(answer.diagnostics)} diagnostics; see --max-results)")
+        if answer.result == "OK":
+            print(f"{args.file}: valid (warnings only)")
+    return 0 if answer.result == "OK" else 1
 
 
 def _line(file: str, d: Any) -> str:
     hint = f" ({d.hint})" if d.hint else ""
-    return f"{file}:{d.path or '/'}: {d.code}: {d.message}{hint}"
+    level = "" if d.severity == "ERROR" else f"{d.severity}: "
+    return f"{file}:{d.path or '/'}: {level}{d.code}: {d.message}{hint}"
 
 
 def _parse_input(text: str) -> tuple[JSON, str | None]:
@@ -118,6 +154,7 @@ def cmd_execute(args: argparse.Namespace) -> int:
     text = _read(args.definition)
     if text is None:
         return 2
+    text = substitution_args.apply(args, text)
     value, problem = _parse_input(args.input)
     if problem is not None:
         print(problem, file=sys.stderr)

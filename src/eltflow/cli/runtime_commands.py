@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+from eltflow.cli import substitution_args
+
 if TYPE_CHECKING:
     from eltflow.app import App
 
@@ -52,7 +54,8 @@ def _read_definition(path: str) -> str:
 def _machines_create(args: argparse.Namespace) -> int:
     with _opened(args) as app:
         out = app.service.create_state_machine(
-            name=args.name, definition=_read_definition(args.definition)
+            name=args.name,
+            definition=substitution_args.apply(args, _read_definition(args.definition)),
         )
     _print_json(out) if args.json else print(out["stateMachineArn"])
     return 0
@@ -61,7 +64,8 @@ def _machines_create(args: argparse.Namespace) -> int:
 def _machines_update(args: argparse.Namespace) -> int:
     with _opened(args) as app:
         out = app.service.update_state_machine(
-            state_machine_arn=args.name, definition=_read_definition(args.definition)
+            state_machine_arn=args.name,
+            definition=substitution_args.apply(args, _read_definition(args.definition)),
         )
     _print_json(out) if args.json else print(out["stateMachineVersionArn"])
     return 0
@@ -285,9 +289,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = add(machines, "create", _machines_create, "create a state machine from a definition file")
     p.add_argument("name")
     p.add_argument("--definition", required=True, metavar="FILE")
+    substitution_args.add_arguments(p)
     p = add(machines, "update", _machines_update, "publish a new version of a state machine")
     p.add_argument("name")
     p.add_argument("--definition", required=True, metavar="FILE")
+    substitution_args.add_arguments(p)
     add(machines, "list", _machines_list, "list state machines")
     p = add(machines, "describe", _machines_describe, "show a state machine")
     p.add_argument("name")

@@ -24,7 +24,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from eltflow.asl.validator import validate
+from eltflow.asl.validator import diagnose, report
 from eltflow.endpoint import teststate
 from eltflow.errors import AwsApiError
 
@@ -166,21 +166,14 @@ def describe_state_machine_for_execution(app: App, p: dict[str, Any]) -> Mapping
 
 def validate_state_machine_definition(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     """AWS's ValidateStateMachineDefinition: diagnostics, never an exception for a bad
-    definition. eltflow's validator reports errors only (no WARNING diagnostics)."""
+    definition; ``severity`` WARNING adds warnings (NO_DOLLAR), ``maxResults`` caps them."""
     if p.get("type") == "EXPRESS":
         raise AwsApiError("ValidationException", "eltflow runs STANDARD workflows only")
     definition = p["definition"]
-    found = validate(definition if isinstance(definition, str) else json.dumps(definition))
-    limit = _max_results(p, 100)
-    diagnostics = [
-        {"severity": "ERROR", "code": d.code, "message": d.message, "location": d.path or "/"}
-        for d in found
-    ]
-    return {
-        "result": "FAIL" if diagnostics else "OK",
-        "diagnostics": diagnostics[:limit],
-        "truncated": len(diagnostics) > limit,
-    }
+    found = diagnose(definition if isinstance(definition, str) else json.dumps(definition))
+    return report(
+        found, severity=p.get("severity") or "ERROR", max_results=int(p.get("maxResults") or 0)
+    ).to_json()
 
 
 OPERATIONS: dict[str, Handler] = {

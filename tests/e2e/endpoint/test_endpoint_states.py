@@ -157,6 +157,19 @@ def test_validate_state_machine_definition(sfn: Any) -> None:
     assert fail["result"] == "FAIL"
     assert {d["code"] for d in fail["diagnostics"]} >= {"MISSING_TRANSITION_TARGET"}
     assert all(d["severity"] == "ERROR" for d in fail["diagnostics"])
+    slip = {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Pass", "Parameters": {"id": "$.x"}, "End": True}},
+    }
+    quiet = sfn.validate_state_machine_definition(definition=json.dumps(slip))
+    assert (quiet["result"], quiet["diagnostics"]) == ("OK", [])
+    warned = sfn.validate_state_machine_definition(
+        definition=json.dumps(slip), severity="WARNING", maxResults=1
+    )
+    assert warned["result"] == "OK" and warned["truncated"] is False
+    assert [(d["severity"], d["code"], d["location"]) for d in warned["diagnostics"]] == [
+        ("WARNING", "NO_DOLLAR", "/States/P/Parameters/id")
+    ]
 
 
 def test_aws_error_codes_reach_botocore(server: Server, sfn: Any) -> None:

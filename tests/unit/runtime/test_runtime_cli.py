@@ -99,3 +99,29 @@ def test_stop_redrive_and_errors(project: Path, capsys: pytest.CaptureFixture[st
     assert code == 1 and "Invalid state machine definition" in err
     code, _, _ = _cli(project, capsys, "machines", "delete", "w")
     assert code == 0
+
+
+def test_machines_create_fills_placeholders(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = project / "tmpl.json"
+    template.write_text(
+        '{"StartAt": "P", "States": {"P": {"Type": "Pass", "Result": "${Greeting}", "End": true}}}',
+        encoding="utf-8",
+    )
+    code, _, err = _cli(project, capsys, "machines", "create", "t", "--definition", str(template))
+    assert code == 1 and "UNRESOLVED_SUBSTITUTION at /States/P/Result" in err
+    code, out, _ = _cli(
+        project,
+        capsys,
+        "machines",
+        "create",
+        "t",
+        "--definition",
+        str(template),
+        "--substitution",
+        "Greeting=hi",
+    )
+    assert code == 0
+    code, out, _ = _cli(project, capsys, "machines", "describe", "t", "--json")
+    assert json.loads(json.loads(out)["definition"])["States"]["P"]["Result"] == "hi"

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from eltflow.asl import substitutions as substitutions_
 from eltflow.config import CONFIG_FILE, Settings
 from eltflow.errors import ConfigError
 from eltflow.pipelines.jobs import RunHistory
 
 VARIANTS = ("lambda", "sdk", "warehouse-lock")
-_UNESCAPED_QUOTE = re.compile(r'(?<!\\)"')
 LOAD_FUNCTION = "eltflow-reference-load"
 HANDLER = "eltflow.pipelines.reference.handlers:load_table"
 RUN_HISTORY_SCHEMA, RUN_HISTORY_TABLE = "public", "etl_run_history"  # made by sql/ddl.sql
@@ -87,17 +87,11 @@ def substitutions(config: ReferenceConfig) -> dict[str, str]:
 
 def substitute(template: str, values: Mapping[str, str]) -> str:
     """Replace ``${Name}`` placeholders; an unknown name is an error that names it."""
-
-    def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise ConfigError(f"definition placeholder ${{{name}}} has no value")
-        value = values[name]
-        # Inside a JSON string a value must stay a valid string fragment.
-        inside_string = len(_UNESCAPED_QUOTE.findall(template, 0, match.start())) % 2 == 1
-        return json.dumps(value)[1:-1] if inside_string else value
-
-    return re.sub(r"\$\{([A-Za-z][A-Za-z0-9]*)\}", one, template)
+    text = substitutions_.substitute(template, values)
+    left = substitutions_.placeholder_names(text)
+    if left:
+        raise ConfigError(f"definition placeholder ${{{left[0]}}} has no value")
+    return text
 
 
 def definition(variant: str, config: ReferenceConfig) -> str:

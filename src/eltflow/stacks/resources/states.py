@@ -11,13 +11,11 @@ tracing and tags are recorded with the resource, not acted on. ``Ref`` is the AR
 from __future__ import annotations
 
 import json
-import re
 
+from eltflow.asl.substitutions import substitute
 from eltflow.errors import AwsApiError
 from eltflow.stacks.resources.base import Outcome, Request, Services, physical_name, text
 from eltflow.types import JSON, JSONObject
-
-_SUBSTITUTION = re.compile(r"\$\{([^}]+)\}")
 
 
 def definition_text(properties: JSONObject, services: Services | None = None) -> str:
@@ -52,13 +50,9 @@ def definition_text(properties: JSONObject, services: Services | None = None) ->
     if not isinstance(substitutions, dict):
         raise AwsApiError("ValidationError", "DefinitionSubstitutions must be an object")
 
-    def replace(match: re.Match[str]) -> str:
-        key = match.group(1)
-        if key not in substitutions:
-            return match.group(0)
-        return _substitution(substitutions[key])
-
-    return _SUBSTITUTION.sub(replace, body)
+    values = {str(k): _substitution(v) for k, v in substitutions.items()}
+    # CloudFormation replaces text as it is (no JSON escaping), unknown placeholders stay.
+    return substitute(body, values, escape=False)
 
 
 def _substitution(value: JSON) -> str:
