@@ -31,6 +31,7 @@ from eltflow.types import JSON, AwsApi
 if TYPE_CHECKING:
     from eltflow.dataapi.service import DataApiService
     from eltflow.lambdas.runner import LambdaRunner
+    from eltflow.s3.service import S3Service
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +43,7 @@ class ProjectServices:
     items: AwsApi | None = None  # DynamoDB: local tables, or real AWS in [aws] mode = "aws"
     topics: AwsApi | None = None  # SNS: local topics, or real AWS
     lambdas: LambdaRunner | None = None  # local Lambda handlers ([lambda.functions])
+    s3: S3Service | None = None  # local S3: buckets are folders under .eltflow/s3
 
 
 @dataclass
@@ -61,6 +63,7 @@ class App:
     items: AwsApi | None = None
     topics: AwsApi | None = None
     lambdas: LambdaRunner | None = None
+    s3: S3Service | None = None  # local S3 (buckets are folders under .eltflow/s3)
     # Audit items + run history; None without a project (no item tables to read).
     jobs: JobsService | None = None
     # boto3-shaped clients of the local services above, bound around each Lambda handler call.
@@ -137,6 +140,7 @@ def build_app(
         items=services.items,
         topics=services.topics,
         lambdas=services.lambdas,
+        s3=services.s3,
         jobs=_jobs(settings, services, clock),
         local_clients=services.local_clients,
         closers=closers,
@@ -176,7 +180,7 @@ def project_integrations(
     from eltflow.lambdas.runner import build_lambdas
     from eltflow.notify.client import LocalSnsClient
     from eltflow.notify.topics import build_topics
-    from eltflow.s3 import LocalS3
+    from eltflow.s3.service import S3Service
 
     dataapi = build_dataapi(settings, db, clock)
     items: AwsApi
@@ -202,10 +206,16 @@ def project_integrations(
     sns.register(registry, topics)
     lambda_.register(registry, lambdas)
     redshift_data.register(registry, dataapi)
+    # Local buckets: the same folders the warehouses' COPY and UNLOAD use (.eltflow/s3).
+    local_s3 = S3Service(settings.data_dir / "s3")
     if not aws_mode(settings):
-        # Local buckets: the same folders COPY and UNLOAD use (.eltflow/s3).
-        s3.register(registry, LocalS3(settings.data_dir / "s3"))
+        s3.register(registry, local_s3)
     services = ProjectServices(
-        dataapi=dataapi, local_clients=clients, items=items, topics=topics, lambdas=lambdas
+        dataapi=dataapi,
+        local_clients=clients,
+        items=items,
+        topics=topics,
+        lambdas=lambdas,
+        s3=local_s3,
     )
     return registry, services, [lambdas.close, dataapi.close]

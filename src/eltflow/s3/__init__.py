@@ -1,7 +1,3 @@
-"""Local S3: buckets are folders under the project's ``.eltflow/s3`` (see :mod:`.store`)."""
-
-from __future__ import annotations
-
-from eltflow.s3.store import LocalS3, S3Error
-
-__all__ = ["LocalS3", "S3Error"]
+"""Local S3: buckets are folders under the project (``.eltflow/s3/<bucket>/<key>``), served by
+one :class:`~eltflow.s3.service.S3Service` (the endpoint's S3 REST protocol, the
+``aws-sdk:s3:*`` integrations and CloudFormation buckets all go through it)."""

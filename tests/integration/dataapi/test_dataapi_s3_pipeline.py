@@ -8,6 +8,7 @@ the procedures are plain SQL bodies, which DuckDB runs too.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from tests.integration.dataapi.dataapi_harness import Harness
 from eltflow.integrations import redshift_data, s3
 from eltflow.integrations.base import Registry
 from eltflow.runtime.local import execute
-from eltflow.s3 import LocalS3
+from eltflow.s3.service import S3Service
 
 DATA = "arn:aws:states:::aws-sdk:redshiftdata:"
 TARGET = {"ClusterIdentifier": "dw", "Database": "dev"}
@@ -145,14 +146,16 @@ PIPELINE: dict[str, Any] = {
 def _registry(dataapi: Harness, root: Path) -> Registry:
     registry = Registry()
     redshift_data.register(registry, dataapi.service)
-    s3.register(registry, LocalS3(root))
+    s3.register(registry, S3Service(root))
     return registry
 
 
 def test_the_sdk_integration_elt_sample_on_local_s3(dataapi: Harness, tmp_path: Path) -> None:
-    store = LocalS3(tmp_path / "s3")
-    store.create_bucket("etl-scripts")
-    store.put_object("etl-scripts", "sql/procedures.sql", PROCEDURES.encode(), "text/plain")
+    store = S3Service(tmp_path / "s3")
+    store.create_bucket("etl-scripts", datetime.now(UTC))
+    store.put_object(
+        "etl-scripts", "sql/procedures.sql", PROCEDURES.encode(), content_type="text/plain"
+    )
     assert dataapi.wait(dataapi.batch(DDL))["Status"] == "FINISHED"
     registry = _registry(dataapi, tmp_path / "s3")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from eltflow.errors import AwsApiError
+from eltflow.s3.service import S3Service
 from eltflow.types import JSON, JSONObject
 
 REGION = "us-east-1"
@@ -32,25 +33,28 @@ class Services:
     account: str = ACCOUNT
     clock: Any = None  # eltflow.clock.Clock, for the times services record
 
-    def s3_object(self, bucket: JSON, key: JSON, where: str) -> Path:
-        """A local S3 object (``.eltflow/s3/<bucket>/<key>``, the warehouses' local S3)."""
-        from eltflow.warehouse.base import SqlError
-        from eltflow.warehouse.s3local import S3Root
+    def s3(self) -> S3Service:
+        """The project's local S3 (``.eltflow/s3``), the one the app and the warehouses use."""
+        if self.data_dir is None:
+            raise AwsApiError("ValidationError", "no local S3 in this project")
+        return S3Service(Path(self.data_dir) / "s3")
 
+    def s3_object(self, bucket: JSON, key: JSON, where: str) -> Path:
+        """The file of a local S3 object (``.eltflow/s3/<bucket>/<key>``)."""
         if self.data_dir is None:
             raise AwsApiError("ValidationError", f"{where}: no local S3 in this project")
         if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
             raise AwsApiError("ValidationError", f"{where}: Bucket and Key must be strings")
         try:
-            path = S3Root(Path(self.data_dir) / "s3").file(f"s3://{bucket}/{key}")
-        except SqlError as e:
-            raise AwsApiError("ValidationError", f"{where}: {e}") from None
-        if not path.is_file():
+            s3 = self.s3()
+            s3.head_object(bucket, key)
+            return s3.object_path(bucket, key)
+        except AwsApiError as e:
             raise AwsApiError(
                 "ValidationError",
-                f"{where}: s3://{bucket}/{key} does not exist in the local S3 ({path})",
-            )
-        return path
+                f"{where}: s3://{bucket}/{key} does not exist in the local S3 "
+                f"({Path(self.data_dir) / 's3'}): {e.message}",
+            ) from None
 
     def now_iso(self) -> str:
         return self.clock.now().isoformat() if self.clock is not None else ""

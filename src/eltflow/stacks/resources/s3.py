@@ -10,26 +10,16 @@ and notifications are recorded only.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
+from datetime import UTC, datetime
 
 from eltflow.errors import AwsApiError
 from eltflow.stacks.resources.base import Outcome, Request, Services, physical_name, text
 from eltflow.types import JSONObject
 
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-
 
 class BucketProvider:
     replace_on = frozenset({"BucketName"})
     name_property = "BucketName"
-
-    def _folder(self, services: Services, name: str) -> Path:
-        if services.data_dir is None:
-            raise AwsApiError("ValidationError", "no local S3 in this project")
-        if not _BUCKET.fullmatch(name) or ".." in name:
-            raise AwsApiError("InvalidBucketName", f"The specified bucket is not valid: {name}")
-        return Path(services.data_dir, "s3", name)
 
     def _outcome(self, services: Services, name: str) -> Outcome:
         attributes: JSONObject = {
@@ -42,23 +32,19 @@ class BucketProvider:
 
     def create(self, services: Services, request: Request) -> Outcome:
         name = text(request.properties, "BucketName") or physical_name(request, 63).lower()
-        folder = self._folder(services, name)
-        if folder.exists():
-            raise AwsApiError(
-                "BucketAlreadyOwnedByYou",
-                f"{name} already exists: Your previous request to create the named bucket "
-                "succeeded and you already own it.",
-            )
-        folder.mkdir(parents=True)
+        services.s3().create_bucket(name, services.clock.now() if services.clock else _now())
         return self._outcome(services, name)
 
     def update(self, services: Services, request: Request) -> Outcome:
         return self._outcome(services, request.physical_id)
 
     def delete(self, services: Services, request: Request) -> None:
-        folder = self._folder(services, request.physical_id)
-        if not folder.exists():
-            return
-        if any(folder.iterdir()):
-            raise AwsApiError("BucketNotEmpty", "The bucket you tried to delete is not empty")
-        folder.rmdir()
+        try:
+            services.s3().delete_bucket(request.physical_id)
+        except AwsApiError as e:
+            if e.code != "NoSuchBucket":  # already gone: nothing to delete
+                raise
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
