@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from eltflow.errors import EltflowError
 from eltflow.runtime import arns
@@ -226,11 +226,16 @@ def _jobs(app: App) -> JobsService:
     return app.jobs
 
 
-def list_jobs(app: App, call: Call) -> JSON:
+class JobsPage(TypedDict):
+    """The console's Jobs page: audit items (one per job) and the newest pipeline runs."""
+
+    jobs: list[JSONObject]
+    runs: list[JSONObject]
+
+
+def list_jobs(app: App, call: Call) -> JobsPage:
     jobs = _jobs(app)
-    listed: list[JSON] = [*jobs.jobs()]
-    runs: list[JSON] = [*jobs.runs()]
-    return {"jobs": listed, "runs": runs}
+    return {"jobs": jobs.jobs(), "runs": jobs.runs()}
 
 
 def reset_job(app: App, call: Call) -> JSON:
