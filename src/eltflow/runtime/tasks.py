@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Final
 
 from eltflow.clock import Clock
-from eltflow.errors import StatesError
+from eltflow.errors import ConflictError, StatesError, StoreError
 from eltflow.integrations.base import Integration, Registry, TaskRequest
 from eltflow.interpreter.protocol import TaskFailed, TaskSucceeded
 from eltflow.store.interface import StateStore
@@ -21,6 +22,12 @@ from eltflow.types import JSON
 
 NO_INTEGRATION = "No integration is registered for resource"
 """How the cause of a task whose resource nothing answers begins (the CLI hints on it)."""
+
+STORE_ATTEMPTS: Final = 8
+"""Tries of a task whose service fails on the state store (0.1 s doubling to 5 s between:
+about 11 s in all, well inside a worker's lease)."""
+STORE_BACKOFF_FIRST: Final = 0.1
+STORE_BACKOFF_CAP: Final = 5.0
 
 
 def callable_integration(fn: Callable[[JSON], JSON]) -> Integration:
@@ -63,12 +70,29 @@ def run_task(
         checkpoint=checkpoint,
         recorded=json.loads(task.checkpoint) if task.checkpoint else None,
     )
-    try:
-        output = integration(request)
-    except StatesError as e:
-        return TaskFailed(task_id=task.task_id, error=e.error, cause=e.cause)
-    except Exception as e:  # a handler's own exception: named like Lambda's errorType
-        return TaskFailed(task_id=task.task_id, error=type(e).__name__, cause=str(e))
+    attempt = 1
+    while True:
+        try:
+            output = integration(request)
+            break
+        except StatesError as e:
+            return TaskFailed(task_id=task.task_id, error=e.error, cause=e.cause)
+        except ConflictError as e:  # a real conflict: trying again cannot help
+            return TaskFailed(task_id=task.task_id, error=type(e).__name__, cause=str(e))
+        except StoreError as e:
+            # The service's store failed (busy, disconnected), not the task: try again, as
+            # AWS's SDKs retry a service's 5xx. Past the last attempt it is a plain task
+            # failure that Retry and Catch can match.
+            if attempt >= STORE_ATTEMPTS:
+                return TaskFailed(
+                    task_id=task.task_id,
+                    error="States.TaskFailed",
+                    cause=f"The state store failed {attempt} times in a row: {e}",
+                )
+            clock.sleep(min(STORE_BACKOFF_CAP, STORE_BACKOFF_FIRST * 2.0 ** (attempt - 1)))
+            attempt += 1
+        except Exception as e:  # a handler's own exception: named like Lambda's errorType
+            return TaskFailed(task_id=task.task_id, error=type(e).__name__, cause=str(e))
     # The 256 KiB limit is the interpreter's to check (asl/limits.py), when it takes the result
     # in: the same rule and AWS's cause on every driver. Only "is it JSON at all" is ours.
     try:
