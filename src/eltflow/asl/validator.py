@@ -507,7 +507,8 @@ class _Validator:
                     # Walk on as if the typo were fixed: the states behind it are not reported
                     # as unreachable, so one typo gives one error instead of a cascade.
                     edges[name].append(meant)
-            if state.get("End") is True or state.get("Type") in F.TERMINAL_TYPES:
+            stype = state.get("Type")  # any JSON: a list or object is unhashable
+            if state.get("End") is True or (isinstance(stype, str) and stype in F.TERMINAL_TYPES):
                 terminal = True
         if not terminal and states:
             # AWS reports this alone: it suppresses the unreachable-state walk.
