@@ -59,6 +59,23 @@ def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 PATHS = _paths(BASE)
 
 
+def _set(document: Any, path: tuple[Any, ...], value: Any) -> None:
+    """Put ``value`` at ``path`` if an earlier edit left that path in place."""
+    *parents, last = path
+    for step in parents:
+        if not _has(document, step):
+            return
+        document = document[step]
+    if isinstance(document, dict) or _has(document, last):
+        document[last] = value
+
+
+def _has(document: Any, step: Any) -> bool:
+    if isinstance(document, dict):
+        return step in document
+    return isinstance(document, list) and isinstance(step, int) and step < len(document)
+
+
 @settings(max_examples=500, deadline=None)
 @given(st.lists(st.tuples(st.sampled_from(PATHS), JSON_VALUES), min_size=1, max_size=3))
 def test_a_fuzzed_definition_is_accepted_or_refused_with_diagnostics(
@@ -66,19 +83,7 @@ def test_a_fuzzed_definition_is_accepted_or_refused_with_diagnostics(
 ) -> None:
     definition = copy.deepcopy(BASE)
     for path, value in edits:
-        target: Any = definition
-        for step in path[:-1]:
-            if isinstance(target, dict) and step in target:
-                target = target[step]
-            elif isinstance(target, list) and isinstance(step, int) and step < len(target):
-                target = target[step]
-            else:
-                break
-        else:
-            if isinstance(target, dict) or (
-                isinstance(target, list) and isinstance(path[-1], int) and path[-1] < len(target)
-            ):
-                target[path[-1]] = value
+        _set(definition, path, value)
     try:
         parse(definition)
     except DefinitionError as e:
