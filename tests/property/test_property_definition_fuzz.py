@@ -91,7 +91,8 @@ def test_a_fuzzed_definition_is_accepted_or_refused_with_diagnostics(
 
 
 def test_a_state_type_that_is_not_a_string_is_a_diagnostic() -> None:
-    for bad in ({}, [], 1, None, True):
+    bads: list[Any] = [{}, [], 1, None, True]
+    for bad in bads:
         definition = {"StartAt": "A", "States": {"A": {"Type": bad}}}
         try:
             parse(definition)
