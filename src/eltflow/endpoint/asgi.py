@@ -6,6 +6,7 @@ console's API never does (see :func:`is_aws_request`):
 - an ``X-Amz-Target`` header: the JSON protocols (Step Functions, Data API, DynamoDB);
 - a form-encoded ``POST /``: the query protocol (SNS), ``Action`` in the body;
 - a path under ``/2015-03-31/functions``: Lambda's REST API;
+- a ``Host`` naming a virtual-hosted bucket (``b.localhost:8642``, ``b.s3.localhost``): S3;
 - a SigV4 ``Authorization`` header (``AWS4-HMAC-SHA256 ...``): anything else an AWS SDK sends,
   answered with an AWS error instead of the console's 404.
 
@@ -31,7 +32,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from eltflow.endpoint import contract, lambda_rest, query
+from eltflow.endpoint import contract, lambda_rest, query, s3_rest
 from eltflow.endpoint.table import JSON_APIS, QUERY_APIS, Api
 from eltflow.endpoint.wire import (
     Credential,
@@ -85,7 +86,7 @@ def is_aws_request(scope: Scope) -> bool:
     if _header(scope, b"x-amz-target") is not None:
         return True
     path = str(scope.get("path", ""))
-    if path.startswith(lambda_rest.PREFIX):
+    if path.startswith(lambda_rest.PREFIX) or s3_rest.is_s3_request(scope):
         return True
     content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
     if scope.get("method") == "POST" and path == "/" and content_type == FORM:
@@ -149,21 +150,16 @@ class Endpoint:
         cred = credential(
             request.headers.get("authorization"), request.query_params.get("X-Amz-Credential")
         )
+        if target is None and (
+            (cred is not None and cred.service == "s3") or s3_rest.is_s3_request(request.scope)
+        ):
+            kind = "s3"
         try:
             denied = self._denied(cred, kind)
             if denied is not None:
                 raise denied
-            if target is None and cred is not None and cred.service == "s3":
-                # S3 (REST-XML) is not served yet: answer as S3 does for what it doesn't
-                # implement, in its XML error shape, so clients print a clear error.
-                return rest_xml_error(
-                    WireError(
-                        "NotImplemented",
-                        "eltflow's AWS endpoint does not serve S3 (yet)",
-                        501,
-                    ),
-                    rid,
-                )
+            if kind == "s3":
+                return await s3_rest.handle(self.app, request, rid)
             body = await self._body(request)
             if kind == "rest":
                 return await lambda_rest.handle(self.app, request, body, rid)
@@ -181,6 +177,9 @@ class Endpoint:
         except WireErrorException as e:
             if kind == "query":
                 return xml_error(e.error, _SNS_NAMESPACE, rid)
+            if kind == "s3":
+                code = "InvalidAccessKeyId" if e.error.status == 403 else e.error.code
+                return rest_xml_error(WireError(code, e.error.message, e.error.status), rid)
             return json_error(e.error, content_type, rid)
 
     def _denied(self, cred: Credential | None, kind: str) -> WireErrorException | None:

@@ -74,7 +74,8 @@ def client(server: Server) -> ClientFactory:
 @pytest.fixture(scope="module")
 def aws_cli(server: Server) -> Callable[..., Any]:
     """``aws_cli("stepfunctions", "list-state-machines")``: the real AWS CLI (awscli from
-    PyPI, run by this interpreter) against the server; returns its parsed JSON output."""
+    PyPI, run by this interpreter) against the server; returns its parsed JSON output (its
+    text with ``raw=True``)."""
     env = {
         **os.environ,
         "AWS_ACCESS_KEY_ID": "test",
@@ -84,7 +85,7 @@ def aws_cli(server: Server) -> Callable[..., Any]:
         "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     }
 
-    def run(*args: str) -> Any:
+    def run(*args: str, raw: bool = False) -> Any:
         command = [sys.executable, "-m", "awscli", "--endpoint-url", server.url]
         done = subprocess.run(
             [*command, "--output", "json", *args],
@@ -95,6 +96,8 @@ def aws_cli(server: Server) -> Callable[..., Any]:
             check=False,
         )
         assert done.returncode == 0, done.stderr
+        if raw:  # aws s3 ... prints text, not JSON
+            return done.stdout
         return json.loads(done.stdout) if done.stdout.strip() else None
 
     return run

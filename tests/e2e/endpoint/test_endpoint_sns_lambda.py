@@ -160,8 +160,9 @@ def test_unsubscribe_and_delete_topic(sns: Any) -> None:
 
 def test_s3_is_answered_in_its_own_error_shape(client: Callable[[str], Any]) -> None:
     s3 = client("s3")
+    s3.create_bucket(Bucket="acl-less")
     with pytest.raises(ClientError) as e:
-        s3.list_buckets()
+        s3.get_bucket_acl(Bucket="acl-less")  # a sub-resource the local S3 does not serve
     assert e.value.response["Error"]["Code"] == "NotImplemented"
     assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
 

@@ -114,6 +114,9 @@ def test_configured_names_and_wildcard_binds() -> None:
     assert host_name("[::1]:8642") == "::1" and host_name("LocalHost.:1") == "localhost"
     hosts = allowed_hosts("127.0.0.1")
     assert cross_site_reason("GET", {"host": "[::1]:8642"}, hosts) is None
+    # *.localhost is loopback by definition (RFC 6761): S3's virtual-hosted buckets.
+    assert cross_site_reason("GET", {"host": "bucket.s3.localhost:8642"}, hosts) is None
+    assert cross_site_reason("GET", {"host": "localhost.evil.example"}, hosts) is not None
     assert (
         cross_site_reason("POST", {"host": "127.0.0.1", "origin": "http://127.0.0.1:80"}, hosts)
         is None
