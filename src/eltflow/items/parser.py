@@ -346,12 +346,21 @@ def _empty(kind: str) -> Exception:
     return errors.invalid_expression(kind, "The expression can not be empty;")
 
 
+def _too_deep(kind: str) -> Exception:
+    # The recursive-descent parser's stack ran out. AWS's wording for this is not documented
+    # (its 4 KB expression limit comes first there); unverified.
+    return errors.invalid_expression(kind, "The expression is nested too deeply;")
+
+
 @lru_cache(maxsize=512)
 def parse_condition(text: str, kind: str = "ConditionExpression") -> Parsed:
     if not text.strip():
         raise _empty(kind)
     p = _Parser(text, kind)
-    tree = p.condition()
+    try:
+        tree = p.condition()
+    except RecursionError:
+        raise _too_deep(kind) from None
     p.finish()
     return Parsed(tree, tuple(p.names), tuple(p.values))
 
@@ -361,7 +370,10 @@ def parse_update(text: str) -> Parsed:
     if not text.strip():
         raise _empty("UpdateExpression")
     p = _Parser(text, "UpdateExpression")
-    tree = p.update()
+    try:
+        tree = p.update()
+    except RecursionError:
+        raise _too_deep("UpdateExpression") from None
     p.finish()
     return Parsed(tree, tuple(p.names), tuple(p.values))
 
