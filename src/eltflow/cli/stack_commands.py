@@ -34,6 +34,11 @@ def register(subparsers: Any) -> None:
         help="parameter values (others keep their previous value, or the default)",
     )
     p.add_argument("--json", action="store_true", help="print DescribeStacks' response")
+    p.add_argument(
+        "--no-execute-changeset",
+        action="store_true",
+        help="only show the changes the deploy would make",
+    )
     p.set_defaults(handler=cmd_deploy)
     p = sub.add_parser("list", help="list stacks")
     p.add_argument("--json", action="store_true", help="print ListStacks' response")
@@ -92,6 +97,15 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     template = read_template(args.template)
     parameters = parse_parameters(args.parameters)
+    if args.no_execute_changeset:
+        with _stacks(args) as stacks:
+            changes = stacks.preview(args.stack_name, template, parameters)
+        if not changes:
+            print(f"No changes to deploy. Stack {args.stack_name} is up to date")
+        for c in changes:
+            replacement = f"  Replacement: {c.replacement}" if c.replacement else ""
+            print(f"{c.action:<8} {c.logical_id:<28} {c.type:<36} {c.physical_id}{replacement}")
+        return 0
     with _stacks(args) as stacks:
         result = stacks.deploy(args.stack_name, template, parameters)
     for warning in result.warnings:

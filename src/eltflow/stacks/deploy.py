@@ -20,6 +20,7 @@ from typing import Any
 
 from eltflow.clock import Clock
 from eltflow.errors import AwsApiError
+from eltflow.stacks.changes import ResourceChange, change_set
 from eltflow.stacks.errors import DeployFailed, TemplateError
 from eltflow.stacks.intrinsics import Created, Pseudo, resolve
 from eltflow.stacks.plan import Plan, plan_stack
@@ -533,6 +534,28 @@ class Stacks:
             f" (rollback problems: {'; '.join(problems)})" if problems else ""
         )
         raise DeployFailed(stack.name, status, detail)
+
+    def preview(
+        self, name: str, template: Template, parameters: Mapping[str, str] | None = None
+    ) -> list[ResourceChange]:
+        """The change set of deploying ``template`` as ``name`` (nothing is changed)."""
+        old = self.store.get(name)
+        plan = plan_stack(
+            template,
+            parameters or {},
+            pseudo=Pseudo(
+                stack_name=name,
+                stack_id=old.stack_id
+                if old is not None
+                else f"arn:aws:cloudformation:"
+                f"{self.services.region}:{self.services.account}:stack/{name}/(new)",
+                region=self.services.region,
+                account=self.services.account,
+            ),
+            exports=self.store.exports(excluding=name),
+            previous=old.parameter_values() if old is not None else None,
+        )
+        return change_set(plan, old)
 
     # -- delete ----------------------------------------------------------------------------
     def delete(self, name: str) -> bool:

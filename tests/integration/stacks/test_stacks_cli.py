@@ -49,6 +49,12 @@ def _main(project: Path, *argv: str) -> int:
 def test_stack_commands(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     template = tmp_path / "stack.yaml"
     template.write_text(TEMPLATE, encoding="utf-8")
+    preview = ["stack", "deploy", str(template), "--stack-name", "app", "--no-execute-changeset"]
+    assert _main(tmp_path, *preview) == 0
+    shown = capsys.readouterr().out
+    assert "Add      Table" in shown and "Add      Queue" in shown
+    assert _main(tmp_path, "stack", "list", "--json") == 0
+    assert json.loads(capsys.readouterr().out) == {"StackSummaries": []}  # nothing deployed
     assert _main(tmp_path, "stack", "deploy", str(template), "--stack-name", "app") == 0
     out = capsys.readouterr()
     assert "Successfully created stack - app" in out.out and "Table = app-dev" in out.out

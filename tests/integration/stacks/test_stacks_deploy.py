@@ -297,3 +297,36 @@ def test_retain_policies_keep_the_physical_resource(app: App, stacks: Stacks) ->
     assert app.items is not None
     assert app.items.call("ListTables", {})["TableNames"] == [table]  # kept
     assert app.service.list_state_machines()["stateMachines"] == []  # not retained: deleted
+
+
+def test_change_set_preview_changes_nothing(app: App, stacks: Stacks) -> None:
+    new = stacks.preview("etl", load_template(TEMPLATE))
+    assert [(c.action, c.logical_id) for c in new] == [
+        ("Add", "AuditTable"),
+        ("Add", "MachineRole"),
+        ("Add", "Machine"),
+    ]
+    assert stacks.store.get("etl") is None
+    stacks.deploy("etl", load_template(TEMPLATE))
+    assert stacks.preview("etl", load_template(TEMPLATE)) == []
+    prefix = stacks.preview("etl", load_template(TEMPLATE), {"JobPrefix": "other"})
+    assert [(c.action, c.logical_id, c.replacement) for c in prefix] == [
+        ("Modify", "Machine", "False")
+    ]
+    rekeyed = TEMPLATE.replace(
+        "{AttributeName: JobID, KeyType: HASH}", "{AttributeName: Id, KeyType: HASH}"
+    ).replace("{AttributeName: JobID, AttributeType: S}", "{AttributeName: Id, AttributeType: S}")
+    without_role = rekeyed.replace("      RoleArn: !GetAtt MachineRole.Arn\n", "")
+    start = without_role.index("  MachineRole:")
+    without_role = without_role[:start] + without_role[without_role.index("  Machine:\n") :]
+    changes = {
+        c.logical_id: (c.action, c.replacement)
+        for c in stacks.preview("etl", load_template(without_role))
+    }
+    assert changes == {
+        "AuditTable": ("Modify", "True"),
+        "Machine": ("Modify", "False"),  # its table name is only known after the replacement
+        "MachineRole": ("Remove", ""),
+    }
+    assert app.items is not None
+    assert len(app.items.call("ListTables", {})["TableNames"]) == 1  # nothing was changed
