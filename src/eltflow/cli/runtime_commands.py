@@ -1,4 +1,4 @@
-"""``eltflow machines|start|executions|stop|redrive|worker``: thin commands over the service.
+"""``eltflow machines|start|executions|stop|redrive|tasks|worker``: thin commands over the service.
 
 Read commands print a short human summary, or with ``--json`` AWS's response shape exactly
 (DescribeExecution, GetExecutionHistory, ListExecutions...).
@@ -48,6 +48,30 @@ def _read_definition(path: str) -> str:
         return Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise EltflowError(f"cannot read definition file {path}: {e.strerror}") from e
+
+
+# -- task tokens ------------------------------------------------------------------------------
+def _tasks_success(args: argparse.Namespace) -> int:
+    with _opened(args) as app:
+        out = app.service.send_task_success(task_token=args.token, output=args.output)
+    _print_json(out) if args.json else print("task succeeded")
+    return 0
+
+
+def _tasks_failure(args: argparse.Namespace) -> int:
+    with _opened(args) as app:
+        out = app.service.send_task_failure(
+            task_token=args.token, error=args.error, cause=args.cause
+        )
+    _print_json(out) if args.json else print("task failed")
+    return 0
+
+
+def _tasks_heartbeat(args: argparse.Namespace) -> int:
+    with _opened(args) as app:
+        out = app.service.send_task_heartbeat(task_token=args.token)
+    _print_json(out) if args.json else print("heartbeat recorded")
+    return 0
 
 
 # -- machines ---------------------------------------------------------------------------------
@@ -331,6 +355,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--cause", default=None)
     p = add(sub, "redrive", _redrive, "redrive a failed, aborted or timed-out execution")
     p.add_argument("arn", metavar="ARN")
+
+    tasks = sub.add_parser(
+        "tasks", help="answer a task waiting for its token (success, failure, heartbeat)"
+    ).add_subparsers(dest="tasks_command", metavar="ACTION", required=True)
+    p = add(tasks, "success", _tasks_success, "SendTaskSuccess: complete the task with JSON")
+    p.add_argument("token", metavar="TOKEN", help="the task's $$.Task.Token")
+    p.add_argument("--output", required=True, metavar="JSON", help="the task's result (JSON)")
+    p = add(tasks, "failure", _tasks_failure, "SendTaskFailure: fail the task")
+    p.add_argument("token", metavar="TOKEN")
+    p.add_argument("--error", default=None, help="error name Retry/Catch match on")
+    p.add_argument("--cause", default=None)
+    p = add(tasks, "heartbeat", _tasks_heartbeat, "SendTaskHeartbeat: restart HeartbeatSeconds")
+    p.add_argument("token", metavar="TOKEN")
 
     p = add(sub, "worker", _worker, "run executions from the state store", json_flag=False)
     p.add_argument("--until-idle", action="store_true", help="exit when no execution has work left")

@@ -27,7 +27,9 @@ class LambdaIntegration:
         self.runner = runner
 
     def __call__(self, request: TaskRequest) -> JSON:
-        if request.resource.endswith((".waitForTaskToken", ".sync")):
+        # .waitForTaskToken: the call is made as request-response; the task runner then waits
+        # for SendTaskSuccess/Failure with $$.Task.Token (runtime/tasks.py).
+        if request.resource.endswith(".sync"):
             # Running it synchronously would silently change the pattern's meaning.
             raise StatesError(
                 "States.Runtime",

@@ -6,6 +6,7 @@ Field names and formats follow AWS: timestamps are ISO-8601 UTC with millisecond
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import random
 from datetime import UTC, datetime
@@ -83,6 +84,25 @@ def rng_for(ctx: ExecutionContext, event_id: int) -> random.Random:
 
 
 def task_token(ctx: ExecutionContext, task_id: str) -> str:
-    """A deterministic, opaque token for ``$$.Task.Token`` (stable across replays)."""
+    """A deterministic token for ``$$.Task.Token`` (stable across replays).
+
+    It names its execution and task, so ``SendTaskSuccess`` finds them from the token alone
+    (AWS's tokens are opaque too, and as long: up to 1024 characters); the digest makes a
+    token made up from a guessed ARN and task id one that :func:`token_task` refuses.
+    """
     digest = hashlib.sha256(f"{ctx.seed}|{ctx.execution_arn}|{task_id}".encode()).hexdigest()
-    return digest
+    body = f"{ctx.execution_arn}\n{task_id}\n{digest[:32]}".encode()
+    return base64.urlsafe_b64encode(body).decode().rstrip("=")
+
+
+def token_task(token: str) -> tuple[str, str] | None:
+    """The (execution ARN, task id) a :func:`task_token` names, or None for a malformed one.
+    The caller checks the digest with :func:`task_token` and the execution's context."""
+    try:
+        text = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    parts = text.split("\n")
+    if len(parts) != 3 or not parts[0].startswith("arn:") or not parts[1]:
+        return None
+    return parts[0], parts[1]

@@ -110,6 +110,10 @@ class Engine:
         """The live state of an execution on a store that is not durable (else ``None``)."""
         return None if self._live is None else self._live.get(execution_id)
 
+    def state_of_row(self, row: ExecutionRow) -> ExecutionState | None:
+        """The interpreter state recorded with ``row`` (durable or live), None before any."""
+        return None if row.snapshot is None else self._load(row)
+
     # -- entry points ----------------------------------------------------------------------
     def start_txn(
         self,
@@ -310,7 +314,9 @@ class Engine:
         store = self.store
         for inbound in consumed:
             # The outcome is recorded with this step: the task / timer row is done.
-            if isinstance(inbound, TaskSucceeded | TaskFailed):
+            # A TaskStarted fed back by the task runner is a .waitForTaskToken call made: the
+            # task waits for its token (SendTaskSuccess/Failure), nothing is left to run.
+            if isinstance(inbound, TaskSucceeded | TaskFailed | TaskStarted):
                 store.delete_task_txn(conn, execution_id, inbound.task_id)
             elif isinstance(inbound, TimerFired):
                 store.delete_timer_txn(conn, execution_id, inbound.timer_id)

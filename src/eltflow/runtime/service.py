@@ -18,7 +18,14 @@ from typing import Any
 from eltflow.asl.limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES
 from eltflow.clock import Clock
 from eltflow.errors import AwsApiError, ConflictError
-from eltflow.interpreter.protocol import ExecutionContext, StopRequested
+from eltflow.interpreter.context import task_token, token_task
+from eltflow.interpreter.protocol import (
+    ExecutionContext,
+    StopRequested,
+    TaskFailed,
+    TaskHeartbeat,
+    TaskSucceeded,
+)
 from eltflow.runtime import arns
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.machines import parse_definition
@@ -462,6 +469,58 @@ class StatesService:
         self.engine.redrive(row.id)
         after = self.store.get_execution(row.id)
         return {"redriveDate": _iso(after.redrive_us if after else None)}
+
+    # -- task tokens -------------------------------------------------------------------------
+    def send_task_success(self, *, task_token: str, output: str) -> JSONObject:
+        """Complete the ``.waitForTaskToken`` / activity task ``task_token`` names with
+        ``output`` (JSON text), as AWS's SendTaskSuccess."""
+        size = len(output.encode("utf-8"))
+        if size > MAX_PAYLOAD_BYTES:
+            raise AwsApiError(
+                "InvalidOutput", f"Output is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}"
+            )
+        try:
+            value: JSON = parse_payload(output)
+        except ValueError as e:
+            raise AwsApiError("InvalidOutput", f"Invalid output: {e}") from e
+        row, task_id = self._token_task(task_token)
+        self.engine.apply(row.id, [TaskSucceeded(task_id=task_id, output=value)])
+        return {}
+
+    def send_task_failure(
+        self, *, task_token: str, error: str | None = None, cause: str | None = None
+    ) -> JSONObject:
+        """Fail the task ``task_token`` names with ``error``/``cause`` (both optional, as
+        AWS's SendTaskFailure; Retry and Catch see ``error`` as the error name)."""
+        row, task_id = self._token_task(task_token)
+        self.engine.apply(
+            row.id, [TaskFailed(task_id=task_id, error=error or "", cause=cause or "")]
+        )
+        return {}
+
+    def send_task_heartbeat(self, *, task_token: str) -> JSONObject:
+        """Restart the task's HeartbeatSeconds countdown (AWS's SendTaskHeartbeat)."""
+        row, task_id = self._token_task(task_token)
+        self.engine.apply(row.id, [TaskHeartbeat(task_id=task_id)])
+        return {}
+
+    def _token_task(self, token: str) -> tuple[ExecutionRow, str]:
+        """The execution and task a token names; InvalidToken for a token this runtime did not
+        make, TaskTimedOut for one whose task is no longer waiting (ended, timed out, its
+        execution stopped). The messages are AWS's as far as known (unverified)."""
+        parts = token_task(token)
+        row = self.store.get_execution_by_arn(parts[0]) if parts is not None else None
+        if parts is None or row is None:
+            raise AwsApiError("InvalidToken", "Invalid Token: 'Invalid token'")
+        task_id = parts[1]
+        state = self.engine.state_of_row(row)
+        if state is not None and task_token(state.context, task_id) != token:
+            raise AwsApiError("InvalidToken", "Invalid Token: 'Invalid token'")
+        if row.status != "RUNNING" or state is None or task_id not in state.waiting:
+            raise AwsApiError(
+                "TaskTimedOut", "Task Timed Out: 'Provided task does not exist anymore'"
+            )
+        return row, task_id
 
     # -- helpers ---------------------------------------------------------------------------
     def _machine_txn(self, conn: Any, name: str) -> MachineRow:

@@ -15,7 +15,7 @@ from typing import Final
 from eltflow.clock import Clock
 from eltflow.errors import ConflictError, StatesError, StoreError
 from eltflow.integrations.base import Integration, Registry, TaskRequest
-from eltflow.interpreter.protocol import TaskFailed, TaskSucceeded
+from eltflow.interpreter.protocol import TaskFailed, TaskStarted, TaskSucceeded
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow
 from eltflow.types import JSON
@@ -39,6 +39,9 @@ def callable_integration(fn: Callable[[JSON], JSON]) -> Integration:
     return integration
 
 
+WAIT_FOR_TOKEN = ".waitForTaskToken"
+
+
 def run_task(
     *,
     registry: Registry,
@@ -46,7 +49,10 @@ def run_task(
     clock: Clock,
     execution_arn: str,
     task: TaskRow,
-) -> TaskSucceeded | TaskFailed:
+) -> TaskSucceeded | TaskFailed | TaskStarted:
+    """The task's outcome; for a ``.waitForTaskToken`` resource whose call went through,
+    ``TaskStarted``: the task now waits for SendTaskSuccess/Failure with its token (the call's
+    own result is dropped, as AWS does), and the engine takes its row off the run queue."""
     integration = registry.resolve(task.resource)
     if integration is None:
         return TaskFailed(
@@ -101,4 +107,6 @@ def run_task(
         return TaskFailed(
             task_id=task.task_id, error="States.Runtime", cause=f"The task result is not JSON: {e}"
         )
+    if task.resource.endswith(WAIT_FOR_TOKEN):
+        return TaskStarted(task_id=task.task_id)
     return TaskSucceeded(task_id=task.task_id, output=output)

@@ -29,7 +29,7 @@ from typing import Protocol
 from eltflow.clock import Clock, VirtualClock
 from eltflow.errors import EltflowError, StoreError
 from eltflow.integrations.base import Registry
-from eltflow.interpreter.protocol import Inbound, TaskFailed, TaskSucceeded
+from eltflow.interpreter.protocol import Inbound, TaskFailed, TaskStarted, TaskSucceeded
 from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult
 from eltflow.runtime.tasks import run_task
 from eltflow.store.interface import StateStore
@@ -126,7 +126,7 @@ class Worker:
         self.wait_for_tasks = wait_for_tasks
         self.stats = WorkerStats()
         self._held: dict[str, _Held] = {}
-        self._inflight: dict[Future[TaskSucceeded | TaskFailed], tuple[str, str]] = {}
+        self._inflight: dict[Future[TaskSucceeded | TaskFailed | TaskStarted], tuple[str, str]] = {}
         self._stopping = False
         self._woken = threading.Event()
         self.backoff = backoff or Backoff()

@@ -179,7 +179,14 @@ def test_event_and_dry_run_invocations(runner: LambdaRunner, tmp_path: Path) -> 
     assert e.value.error == "Lambda.ResourceNotFoundException"
 
 
-def test_callback_pattern_is_refused_not_run_synchronously(runner: LambdaRunner) -> None:
+def test_callback_pattern_invokes_and_sync_is_refused(runner: LambdaRunner) -> None:
+    # .waitForTaskToken: the call is made; the task runner then waits for the token.
+    out = _call(
+        runner,
+        "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        {"FunctionName": "Echo", "Payload": {"x": 1}},
+    )
+    assert isinstance(out, dict) and out["StatusCode"] == 200
     with pytest.raises(StatesError) as e:
-        _call(runner, "arn:aws:states:::lambda:invoke.waitForTaskToken", {"FunctionName": "Echo"})
+        _call(runner, "arn:aws:states:::lambda:invoke.sync", {"FunctionName": "Echo"})
     assert e.value.error == "States.Runtime"

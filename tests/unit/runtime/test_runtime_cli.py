@@ -125,3 +125,59 @@ def test_machines_create_fills_placeholders(
     assert code == 0
     code, out, _ = _cli(project, capsys, "machines", "describe", "t", "--json")
     assert json.loads(json.loads(out)["definition"])["States"]["P"]["Result"] == "hi"
+
+
+def test_task_token_round_trip_from_the_cli(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A real local Lambda function (the project's eltflow.toml) that keeps the token it gets.
+    (project / "cb_handlers.py").write_text(
+        "from pathlib import Path\n\n"
+        "def keep(event, context):\n"
+        "    Path(event['out']).write_text(event['token'])\n"
+        "    return {'kept': True}\n",
+        encoding="utf-8",
+    )
+    (project / "eltflow.toml").write_text(
+        '[lambda.functions]\nKeepToken = "cb_handlers:keep"\n', encoding="utf-8"
+    )
+    token_file = project / "token.txt"
+    definition = {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {
+                    "FunctionName": "KeepToken",
+                    "Payload": {"token.$": "$$.Task.Token", "out": str(token_file)},
+                },
+                "End": True,
+            }
+        },
+    }
+    (project / "cb.json").write_text(json.dumps(definition), encoding="utf-8")
+    assert (
+        _cli(project, capsys, "machines", "create", "cb", "--definition", str(project / "cb.json"))[
+            0
+        ]
+        == 0
+    )
+    code, out, _ = _cli(project, capsys, "start", "cb")
+    arn = out.strip()
+    assert code == 0
+    # The worker makes the call and leaves the task waiting for its token.
+    _cli(project, capsys, "worker", "--until-idle")
+    token = token_file.read_text(encoding="utf-8")
+    code, out, _ = _cli(project, capsys, "executions", "describe", arn, "--json")
+    assert json.loads(out)["status"] == "RUNNING"
+
+    assert _cli(project, capsys, "tasks", "heartbeat", token)[0] == 0
+    code, out, _ = _cli(project, capsys, "tasks", "success", token, "--output", '{"n": 1}')
+    assert (code, out.strip()) == (0, "task succeeded")
+    _cli(project, capsys, "worker", "--until-idle")
+    code, out, _ = _cli(project, capsys, "executions", "describe", arn, "--json")
+    desc = json.loads(out)
+    assert desc["status"] == "SUCCEEDED" and json.loads(desc["output"]) == {"n": 1}
+    code, _, err = _cli(project, capsys, "tasks", "failure", token, "--error", "E")
+    assert code == 1 and "TaskTimedOut" in err
