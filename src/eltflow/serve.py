@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -49,6 +50,22 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False  # a host name: it may resolve to anything, so treat it as exposed
+
+
+def read_token_file(path: str | os.PathLike[str]) -> str:
+    """The token kept in ``path`` (``--token-file``), surrounding whitespace dropped: unlike a
+    ``--token`` flag it does not show in the process list.
+
+    Raises:
+        ConfigError: the file cannot be read, or holds only whitespace.
+    """
+    try:
+        token = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"cannot read the token file {path}: {e}") from e
+    if not token:
+        raise ConfigError(f"the token file {path} is empty")
+    return token
 
 
 def required_token(host: str, token: str | None, environ: Mapping[str, str]) -> str | None:

@@ -11,7 +11,7 @@ import pytest
 
 from eltflow.app import App, build_app
 from eltflow.errors import ConfigError
-from eltflow.serve import Server, is_loopback, required_token
+from eltflow.serve import Server, is_loopback, read_token_file, required_token
 
 
 @pytest.mark.parametrize(
@@ -82,3 +82,16 @@ def test_a_busy_port_fails_at_once_with_the_address(app: App) -> None:
         server = Server(app, port=port)
         with pytest.raises(ConfigError, match=f"cannot listen on 127.0.0.1:{port}"):
             server.start()
+
+
+def test_a_token_can_come_from_a_file(tmp_path: Path) -> None:
+    # A --token flag shows in the process list; a file (or $ELTFLOW_TOKEN) does not.
+    secret = tmp_path / "token"
+    secret.write_text("from-file\n", encoding="utf-8")
+    assert read_token_file(secret) == "from-file"
+    assert required_token("0.0.0.0", read_token_file(secret), {}) == "from-file"
+    secret.write_text("  \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"token file .*token is empty"):
+        read_token_file(secret)
+    with pytest.raises(ConfigError, match=r"cannot read the token file .*missing"):
+        read_token_file(tmp_path / "missing")

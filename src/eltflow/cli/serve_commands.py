@@ -11,10 +11,14 @@ def _serve(args: argparse.Namespace) -> int:
 
     from eltflow.app import build_app
     from eltflow.config import load_settings
-    from eltflow.serve import required_token, serve
+    from eltflow.errors import ConfigError
+    from eltflow.serve import read_token_file, required_token, serve
 
     # Refuse an exposed bind before touching the state store.
-    token = required_token(args.host, args.token, os.environ)
+    if args.token and args.token_file:
+        raise ConfigError("give the token once: --token or --token-file, not both")
+    given = read_token_file(args.token_file) if args.token_file else args.token
+    token = required_token(args.host, given, os.environ)
     settings = load_settings(args.project_dir)
     app = build_app(settings)
     try:
@@ -38,6 +42,12 @@ def _options(p: Any) -> None:
     p.add_argument("--port", type=int, default=8642, help="port to listen on (8642; 0: any)")
     p.add_argument(
         "--token", default=None, help="require this token (env: ELTFLOW_TOKEN; needed off loopback)"
+    )
+    p.add_argument(
+        "--token-file",
+        default=None,
+        metavar="PATH",
+        help="read the token from this file (unlike --token, not shown in the process list)",
     )
     p.add_argument(
         "--max-body-mb",
