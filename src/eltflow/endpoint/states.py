@@ -8,7 +8,8 @@ as AWS answers the nearest case:
 - every machine is STANDARD, so ``StartSyncExecution`` gets ``StateMachineTypeNotSupported``
   (what AWS says for a standard machine); ``type = EXPRESS`` is refused by the service;
 - ``TestState`` runs the state in memory (:mod:`eltflow.endpoint.teststate`);
-- task tokens, activities, aliases, map runs and tags are not implemented:
+- task tokens: SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat over the service;
+- activities, aliases, map runs and tags are not implemented:
   ``UnknownOperationException`` (the runtime has no public API for them yet).
 
 Other known differences: ARNs always carry the runtime's region and account
@@ -176,6 +177,25 @@ def validate_state_machine_definition(app: App, p: dict[str, Any]) -> Mapping[st
     ).to_json()
 
 
+def send_task_success(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.send_task_success(
+        task_token=p["taskToken"], output=p["output"]
+    )
+    return out
+
+
+def send_task_failure(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.send_task_failure(
+        task_token=p["taskToken"], error=p.get("error"), cause=p.get("cause")
+    )
+    return out
+
+
+def send_task_heartbeat(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.send_task_heartbeat(task_token=p["taskToken"])
+    return out
+
+
 OPERATIONS: dict[str, Handler] = {
     "CreateStateMachine": create_state_machine,
     "DescribeStateMachine": describe_state_machine,
@@ -192,5 +212,8 @@ OPERATIONS: dict[str, Handler] = {
     "RedriveExecution": redrive_execution,
     "DescribeStateMachineForExecution": describe_state_machine_for_execution,
     "ValidateStateMachineDefinition": validate_state_machine_definition,
+    "SendTaskSuccess": send_task_success,
+    "SendTaskFailure": send_task_failure,
+    "SendTaskHeartbeat": send_task_heartbeat,
     "TestState": teststate.test_state,
 }

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -462,3 +463,35 @@ def test_absurdly_deep_json_is_a_serialization_error(server: Server) -> None:
     deep = b"[" * 100_000 + b"]" * 100_000
     r = _raw(server, "AWSStepFunctions.ListStateMachines", deep, "application/x-amz-json-1.0")
     assert r.status_code == 400 and r.json()["__type"] == "SerializationException"
+
+
+def test_task_token_round_trip_with_boto3(sfn: Any) -> None:
+    definition = {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "Echo", "Payload": {"token.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    }
+    arn = sfn.start_execution(stateMachineArn=_machine(sfn, "callback", definition))["executionArn"]
+    deadline = time.monotonic() + 60
+    while True:  # until the worker has made the call and the task waits for its token
+        events = sfn.get_execution_history(executionArn=arn)["events"]
+        if any(e["type"] == "TaskStarted" for e in events):
+            break
+        assert time.monotonic() < deadline, "the callback task never started"
+        time.sleep(0.05)
+    scheduled = next(e for e in events if e["type"] == "TaskScheduled")
+    token = json.loads(scheduled["taskScheduledEventDetails"]["parameters"])["Payload"]["token"]
+    with pytest.raises(sfn.exceptions.InvalidToken):
+        sfn.send_task_heartbeat(taskToken="not-a-token")
+    sfn.send_task_heartbeat(taskToken=token)
+    sfn.send_task_success(taskToken=token, output='{"approved": true}')
+    done = wait_closed(sfn, arn)
+    assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == {"approved": True}
+    with pytest.raises(sfn.exceptions.TaskTimedOut):
+        sfn.send_task_failure(taskToken=token, error="Late")
