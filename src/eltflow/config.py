@@ -109,7 +109,14 @@ SCHEMA = Table(
         "lambda": Table(
             {
                 **_keys("isolation", "workers"),
-                "functions": Named(Table(_keys("handler", "timeout", "memory"))),
+                "functions": Named(
+                    Table(
+                        {
+                            **_keys("handler", "timeout", "memory", "code", "runtime"),
+                            "environment": Free(),
+                        }
+                    )
+                ),
             }
         ),
         "topics": Named(Table({"subscriptions": Items(Table(_keys("protocol", "endpoint")))})),

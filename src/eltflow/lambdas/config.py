@@ -7,6 +7,9 @@ workers = 4
 [lambda.functions]
 LoadDimensions = "pipelines.handlers:load_dimensions"
 Slow = { handler = "pipelines.handlers:slow", timeout = 30, memory = 512 }
+# As AWS runs it: its own code folder (like /var/task), AWS's "file.function" handler,
+# environment variables set before the module is imported.
+Notify = { code = "functions/notify", handler = "index.handler", environment = { TOPIC = "x" } }
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from eltflow.config import CONFIG_FILE, Settings
@@ -22,6 +26,32 @@ from eltflow.errors import ConfigError
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 _HANDLER = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+_AWS_HANDLER = re.compile(r"[A-Za-z_][\w.]*\.[A-Za-z_]\w*")  # file.function (AWS's form)
+_RUNTIME = re.compile(r"python3\.\d+")
+# Lambda's reserved environment variables: AWS refuses them in a function's configuration
+# (and here they would reach the eltflow process's own environment in thread isolation).
+RESERVED_VARIABLES = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_REGION",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "LAMBDA_RUNTIME_DIR",
+        "LAMBDA_TASK_ROOT",
+    }
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,8 +60,9 @@ class FunctionSpec:
     handler: str  # "package.module:function"
     timeout_seconds: float | None = None  # the function's own timeout (None: no limit)
     memory_mb: int = 128
-    # A function created at run time (a stack's AWS::Lambda::Function): its code folder, AWS's
-    # "file.function" handler, runtime and environment variables. Config functions have none.
+    # A function with its own code folder (a stack's AWS::Lambda::Function, or code = ... in
+    # eltflow.toml): the folder, AWS's "file.function" handler, runtime; environment variables
+    # (set before the handler's module is imported) for either kind.
     code_dir: str | None = None
     runtime: str = "python3.12"
     environment: Mapping[str, str] = field(default_factory=dict)
@@ -67,7 +98,7 @@ def lambda_settings(settings: Settings) -> LambdaSettings:
         raise ConfigError(f"{CONFIG_FILE}: [lambda.functions] must be a table")
     aws = settings.section("aws")
     return LambdaSettings(
-        functions={name: _function(name, body) for name, body in raw.items()},
+        functions={name: _function(name, body, settings.project_dir) for name, body in raw.items()},
         isolation=str(isolation),
         workers=workers,
         region=str(aws.get("region", REGION)),
@@ -76,7 +107,7 @@ def lambda_settings(settings: Settings) -> LambdaSettings:
     )
 
 
-def _function(name: str, body: Any) -> FunctionSpec:
+def _function(name: str, body: Any, project_dir: Path) -> FunctionSpec:
     where = f"{CONFIG_FILE}: [lambda.functions] {name}"
     if isinstance(body, str):
         body = {"handler": body}
@@ -84,9 +115,37 @@ def _function(name: str, body: Any) -> FunctionSpec:
         raise ConfigError(f'{where} must be "module:function" or a table with handler = ...')
     # Unknown keys were refused when the file was read (eltflow.config.SCHEMA).
     handler = body.get("handler")
-    if not isinstance(handler, str) or not _HANDLER.fullmatch(handler):
+    code = body.get("code")
+    if code is not None:
+        if not isinstance(code, str) or not (project_dir / code).is_dir():
+            raise ConfigError(
+                f"{where}: code must name a folder of the project (got {code!r}; looked for "
+                f"{project_dir / str(code)})"
+            )
+        if not isinstance(handler, str) or not _AWS_HANDLER.fullmatch(handler):
+            raise ConfigError(
+                f'{where}: with code = ..., handler is AWS\'s "file.function" form, such as '
+                f'"index.handler" (got {handler!r})'
+            )
+    elif not isinstance(handler, str) or not _HANDLER.fullmatch(handler):
         raise ConfigError(
             f'{where}: handler must look like "package.module:function" (got {handler!r})'
+        )
+    runtime = body.get("runtime", "python3.12")
+    if not isinstance(runtime, str) or not _RUNTIME.fullmatch(runtime):
+        raise ConfigError(
+            f"{where}: runtime {runtime!r} cannot run locally: only python3.x runtimes run, on "
+            "this interpreter"
+        )
+    environment = body.get("environment", {})
+    if not isinstance(environment, Mapping) or not all(
+        isinstance(v, str) for v in environment.values()
+    ):
+        raise ConfigError(f"{where}: environment must be a table of strings")
+    reserved = sorted(k for k in environment if k in RESERVED_VARIABLES)
+    if reserved:
+        raise ConfigError(
+            f"{where}: environment sets Lambda's reserved variables {', '.join(reserved)}"
         )
     timeout = body.get("timeout")
     if timeout is not None and (not isinstance(timeout, int | float) or timeout <= 0):
@@ -99,6 +158,9 @@ def _function(name: str, body: Any) -> FunctionSpec:
         handler=handler,
         timeout_seconds=None if timeout is None else float(timeout),
         memory_mb=memory,
+        code_dir=None if code is None else str((project_dir / code).resolve()),
+        runtime=runtime,
+        environment={str(k): str(v) for k, v in environment.items()},
     )
 
 

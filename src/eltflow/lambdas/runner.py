@@ -58,12 +58,19 @@ class Invocation:
 
 
 def _code_module(code_dir: str, module_path: str, environment: dict[str, str]) -> Any:
-    """The module ``module_path`` (``index``, ``pkg.app``) of a recorded function's code
-    folder, loaded once per process under a name of its own (every inline function's file is
-    ``index.py``). The folder goes on ``sys.path`` so the code imports its sibling modules, as
-    in Lambda's ``/var/task``; the environment is set before the module runs, since handlers
-    often read it at import. Threads share one process environment (use ``isolation =
-    "process"`` when functions give one variable different values)."""
+    """The module ``module_path`` (``index``, ``pkg.app``) of a function's own code folder,
+    loaded once per process under a name of its own (every inline function's file is
+    ``index.py``). The environment is set before the module runs, since handlers often read it
+    at import. Threads share one process environment (use ``isolation = "process"`` when
+    functions give one variable different values).
+
+    While the module runs, its folder is first on ``sys.path`` (Lambda's ``/var/task``) and
+    any module already imported under the name of one of the folder's own files is set aside,
+    so two functions that each ship a ``util.py`` import their own; what the folder's files
+    imported is then taken out of ``sys.modules`` again (the function keeps its references).
+    An import run later, inside a handler call, finds the folder at the end of ``sys.path``
+    instead, where another function's module of the same name may win: import at module
+    level, as Lambda's own guidance recommends for cold-start reasons anyway."""
     if environment:
         os.environ.update(environment)
     key = f"{code_dir}:{module_path}"
@@ -74,15 +81,36 @@ def _code_module(code_dir: str, module_path: str, environment: dict[str, str]) -
         file = Path(code_dir, *module_path.split(".")).with_suffix(".py")
         if not file.is_file():
             raise ImportError(f"No module named '{module_path}'")
-        if code_dir not in sys.path:
-            sys.path.append(code_dir)
         unique = "eltflow_fn_" + hashlib.sha256(key.encode()).hexdigest()[:16]
         spec = importlib.util.spec_from_file_location(unique, file)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        own_names = _top_level_names(Path(code_dir))
+        set_aside = {
+            name: sys.modules.pop(name)
+            for name in list(sys.modules)
+            if name.split(".")[0] in own_names
+        }
+        sys.path.insert(0, code_dir)
+        try:
+            spec.loader.exec_module(module)
+        finally:
+            sys.path.remove(code_dir)
+            for name in list(sys.modules):
+                if name.split(".")[0] in own_names:
+                    del sys.modules[name]
+            sys.modules.update(set_aside)
+            if code_dir not in sys.path:
+                sys.path.append(code_dir)
         _CODE_MODULES[key] = module
         return module
+
+
+def _top_level_names(folder: Path) -> set[str]:
+    """The importable names a code folder defines: its ``*.py`` files and packages."""
+    names = {p.stem for p in folder.glob("*.py")}
+    names |= {p.name for p in folder.iterdir() if p.is_dir() and (p / "__init__.py").is_file()}
+    return names
 
 
 def _extend_path(folders: tuple[str, ...]) -> None:
@@ -95,6 +123,9 @@ def _extend_path(folders: tuple[str, ...]) -> None:
 
 
 _CODE_MODULES: dict[str, Any] = {}
+# Modules Lambda's Python runtime gives every function (cfnresponse for inline CloudFormation
+# code); appended to the handlers' path, so a function's own copy wins.
+PROVIDED = Path(__file__).resolve().parent / "provided"
 _CODE_LOCK = threading.Lock()
 
 
@@ -104,18 +135,23 @@ def run_handler(
     context_fields: dict[str, Any],
     code: tuple[str, dict[str, str]] | None = None,
     search_path: tuple[str, ...] = (),
+    environment: dict[str, str] | None = None,
 ) -> tuple[str, JSON]:
     """Run one handler (in a thread or a subprocess). Returns ("ok", result) or ("error",
     AWS error payload). Module-level so a process pool can pickle it. ``code``: a recorded
     function's (code folder, environment); its handler is ``file.function``. ``search_path``:
-    folders a config function's module is looked for in (the project folder)."""
+    folders a config function's module is looked for in (the project folder); ``environment``:
+    a module-style function's variables, set before its module is imported."""
     if code is None:
         module_name, func_name = handler.split(":")
     else:
         module_name, _, func_name = handler.rpartition(".")
     request_id = context_fields["aws_request_id"]
     try:
+        _extend_path((str(PROVIDED),))
         if code is None:
+            if environment:
+                os.environ.update(environment)
             _extend_path(search_path)
             func = getattr(importlib.import_module(module_name), func_name)
         else:
@@ -239,7 +275,7 @@ class LambdaRunner:
             "memory_limit_in_mb": spec.memory_mb,
             "remaining": wait,
         }
-        future = self._submit(spec.handler, payload, fields, _code(spec))
+        future = self._submit(spec.handler, payload, fields, _code(spec), dict(spec.environment))
         try:
             status, result = future.result(timeout=wait)
         except cf.TimeoutError:
@@ -290,7 +326,7 @@ class LambdaRunner:
             "memory_limit_in_mb": spec.memory_mb,
             "remaining": spec.timeout_seconds,
         }
-        self._submit(spec.handler, payload, fields, _code(spec))
+        self._submit(spec.handler, payload, fields, _code(spec), dict(spec.environment))
         return rid
 
     def _submit(
@@ -299,16 +335,30 @@ class LambdaRunner:
         payload: JSON,
         fields: dict[str, Any],
         code: tuple[str, dict[str, str]] | None,
+        environment: dict[str, str],
     ) -> cf.Future[tuple[str, JSON]]:
         executor = self._executor()
         if self._scope is None or self.settings.isolation == "process":
             # A handler process has its own globals: it reaches services through its
             # environment (AWS_ENDPOINT_URL under ``eltflow serve``) or its own eltflow.toml.
             return executor.submit(
-                run_handler, handler, payload, fields, code, self.settings.search_path
+                run_handler,
+                handler,
+                payload,
+                fields,
+                code,
+                self.settings.search_path,
+                environment,
             )
         return executor.submit(
-            _run_scoped, self._scope, handler, payload, fields, code, self.settings.search_path
+            _run_scoped,
+            self._scope,
+            handler,
+            payload,
+            fields,
+            code,
+            self.settings.search_path,
+            environment,
         )
 
     def _abandon(self, future: cf.Future[Any]) -> None:
@@ -341,9 +391,10 @@ def _run_scoped(
     context_fields: dict[str, Any],
     code: tuple[str, dict[str, str]] | None,
     search_path: tuple[str, ...] = (),
+    environment: dict[str, str] | None = None,
 ) -> tuple[str, JSON]:
     with scope():
-        return run_handler(handler, event, context_fields, code, search_path)
+        return run_handler(handler, event, context_fields, code, search_path, environment)
 
 
 def _set_environment(environment: dict[str, str]) -> None:

@@ -19,35 +19,12 @@ import zipfile
 from pathlib import Path
 
 from eltflow.errors import AwsApiError
-from eltflow.lambdas.config import FunctionSpec
+from eltflow.lambdas.config import RESERVED_VARIABLES, FunctionSpec
+from eltflow.lambdas.runner import PROVIDED
 from eltflow.stacks.resources.base import Outcome, Request, Services, physical_name, text
 from eltflow.types import JSONObject
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
-# Lambda's reserved environment variables: AWS refuses them (and here they would reach the
-# eltflow process's own environment in thread isolation).
-_RESERVED = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_LAMBDA_RUNTIME_API",
-        "AWS_REGION",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "LAMBDA_RUNTIME_DIR",
-        "LAMBDA_TASK_ROOT",
-    }
-)
 _HANDLER = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*\.[A-Za-z_]\w*")
 
 
@@ -79,7 +56,7 @@ def _spec(services: Services, request: Request, name: str) -> FunctionSpec:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "index.py").write_text(source, encoding="utf-8")
         # CloudFormation gives inline Python code the cfnresponse module (custom resources).
-        module = Path(__file__).resolve().parents[1] / "cfnresponse.py"
+        module = PROVIDED / "cfnresponse.py"
         (folder / "cfnresponse.py").write_text(module.read_text(encoding="utf-8"), encoding="utf-8")
     elif "S3Bucket" in code and not isinstance(request.metadata.get("aws:asset:path"), str):
         archive = services.s3_object(code.get("S3Bucket"), code.get("S3Key"), "Properties.Code")
@@ -90,7 +67,7 @@ def _spec(services: Services, request: Request, name: str) -> FunctionSpec:
     variables = environment.get("Variables") if isinstance(environment, dict) else None
     if variables is not None and not isinstance(variables, dict):
         raise AwsApiError("ValidationError", "Properties.Environment.Variables must be an object")
-    reserved = sorted(k for k in variables or {} if k in _RESERVED)
+    reserved = sorted(k for k in variables or {} if k in RESERVED_VARIABLES)
     if reserved:
         raise AwsApiError(
             "InvalidParameterValueException",

@@ -1,5 +1,7 @@
-"""The ``cfnresponse`` module CloudFormation gives inline (``Code.ZipFile``) Python functions,
-copied next to each stack function's ``index.py``: ``send`` PUTs the custom resource's answer
+"""The ``cfnresponse`` module CloudFormation gives inline (``Code.ZipFile``) Python functions:
+importable by every local handler (its folder is on the handlers' path, after their own code,
+so a function shipping its own copy keeps it) and copied next to each stack function's
+``index.py``. ``send`` PUTs the custom resource's answer
 to the event's ``ResponseURL`` (served locally while a stack deploys). Same names, arguments and
 JSON body as AWS's module; standard library only, since it runs inside the function."""
 
