@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +22,7 @@ from typing import Any
 from eltflow.config import Settings, load_settings
 from eltflow.errors import EltflowError
 from eltflow.pipelines import jobs
+from eltflow.pipelines.host import PipelineHost, needed
 from eltflow.pipelines.reference import ReferenceConfig, settings_for
 from eltflow.pipelines.reference.project import (
     counts,
@@ -30,11 +31,12 @@ from eltflow.pipelines.reference.project import (
     prepare,
     run_batch,
 )
+from eltflow.types import JSONObject
 
 Printer = Callable[[str], None]
 # Opens the application for a project (``eltflow.app.build_app``): passed in by the CLI, because
 # the pipelines sit below the composition root and must not import it (docs/ARCHITECTURE.md).
-AppFactory = Callable[[Settings], Any]
+AppFactory = Callable[[Settings], PipelineHost]
 FAIL_POINTS = ("fact",)
 # The injected failure: the fact load reads staging.orders, so hiding that table breaks it
 # (and only it), exactly like a late or broken upstream extract would.
@@ -108,14 +110,14 @@ def run_demo(options: DemoOptions, build_app: AppFactory, out: Printer = print) 
         app.close()
 
 
-def _job(app: Any, config: ReferenceConfig) -> dict[str, Any]:
-    for job in jobs.list_jobs(app.items):
+def _job(app: PipelineHost, config: ReferenceConfig) -> JSONObject:
+    for job in jobs.list_jobs(needed(app.items, "dynamodb")):
         if job["table"] == config.audit_table and str(job.get("JobID")) == config.job_id:
             return job
     return {}
 
 
-def _run_and_narrate(app: Any, arn: str, out: Printer, seen: int = 0) -> str:
+def _run_and_narrate(app: PipelineHost, arn: str, out: Printer, seen: int = 0) -> str:
     """Run the worker in a thread until the execution ends, printing its states as they go
     (history events from index ``seen`` on)."""
     done = threading.Event()
@@ -135,12 +137,12 @@ def _run_and_narrate(app: Any, arn: str, out: Printer, seen: int = 0) -> str:
     status = "RUNNING"
     try:
         while True:
-            status = app.service.describe_execution(execution_arn=arn)["status"]
-            events = app.service.get_execution_history(execution_arn=arn, max_results=25000)[
-                "events"
-            ]
+            status = str(app.service.describe_execution(execution_arn=arn)["status"])
+            page = app.service.get_execution_history(execution_arn=arn, max_results=25000)
+            listed = page["events"]
+            events = [e for e in listed if isinstance(e, dict)] if isinstance(listed, list) else []
             for e in events[seen:]:
-                when = datetime.fromisoformat(e["timestamp"])
+                when = datetime.fromisoformat(str(e["timestamp"]))
                 t0 = t0 or when
                 line = _narrate(e, when, entered)
                 if line:
@@ -157,7 +159,7 @@ def _run_and_narrate(app: Any, arn: str, out: Printer, seen: int = 0) -> str:
     return str(status)
 
 
-def _narrate(event: dict[str, Any], when: datetime, entered: dict[str, datetime]) -> str | None:
+def _narrate(event: Mapping[str, Any], when: datetime, entered: dict[str, datetime]) -> str | None:
     kind = event["type"]
     if "stateEnteredEventDetails" in event:
         name = event["stateEnteredEventDetails"]["name"]
@@ -180,11 +182,15 @@ def _narrate(event: dict[str, Any], when: datetime, entered: dict[str, datetime]
     return None
 
 
-def _show_failure(app: Any, config: ReferenceConfig, arn: str, status: str, out: Printer) -> None:
+def _show_failure(
+    app: PipelineHost, config: ReferenceConfig, arn: str, status: str, out: Printer
+) -> None:
     desc = app.service.describe_execution(execution_arn=arn)
     out(f"      execution {status}: {desc.get('error')}")
     job = _job(app, config)
     out(f"      audit item: JobState={job.get('JobState')} JobError={job.get('JobError')!r}")
+    if app.settings is None:
+        return
     log = app.settings.project_dir / ".eltflow" / "notifications.jsonl"
     if log.exists():
         last = log.read_text(encoding="utf-8").strip().splitlines()[-1:]

@@ -14,6 +14,7 @@ from typing import Any
 from eltflow.config import CONFIG_FILE, Settings
 from eltflow.errors import AwsApiError, EltflowError
 from eltflow.pipelines import jobs, tpch
+from eltflow.pipelines.host import PipelineHost, needed
 from eltflow.pipelines.jobs import wait_statement
 from eltflow.pipelines.reference import (
     HANDLER,
@@ -91,11 +92,11 @@ def warehouse_url(directory: Any, settings: Settings, config: ReferenceConfig) -
     return str(databases.get(config.database, url))
 
 
-def prepare(app: Any, config: ReferenceConfig) -> dict[str, Any]:
+def prepare(app: PipelineHost, config: ReferenceConfig) -> dict[str, Any]:
     """Targets, the audit item (Ready), and the state machine (created or updated)."""
     dataapi = app.dataapi
     run_batch(dataapi, config, sql_statements("ddl.sql"))
-    created = jobs.create_job(app.items, config.audit_table, config.job_id)
+    created = jobs.create_job(needed(app.items, "dynamodb"), config.audit_table, config.job_id)
     text = definition("lambda", config)
     arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{config.state_machine}"
     try:

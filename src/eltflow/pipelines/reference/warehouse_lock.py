@@ -13,6 +13,7 @@ from typing import Any
 
 from eltflow.errors import AwsApiError
 from eltflow.pipelines import jobs
+from eltflow.pipelines.host import PipelineHost
 from eltflow.pipelines.jobs import wait_statement
 from eltflow.pipelines.reference import ReferenceConfig, definition, sql_statements
 from eltflow.pipelines.reference.project import run_batch
@@ -58,7 +59,7 @@ def ensure_audit(dataapi: Any, config: ReferenceConfig) -> None:
         execute(dataapi, config, sql, {"job_id": config.job_id})
 
 
-def prepare(app: Any, config: ReferenceConfig) -> dict[str, Any]:
+def prepare(app: PipelineHost, config: ReferenceConfig) -> dict[str, Any]:
     """Targets, the audit table and row, and the state machine (created or updated)."""
     dataapi = app.dataapi
     run_batch(dataapi, config, sql_statements("ddl.sql"))
