@@ -33,6 +33,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "eltflow.cli.pipeline_commands",
     "eltflow.cli.stack_commands",
     "eltflow.cli.export_commands",
+    "eltflow.cli.s3_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

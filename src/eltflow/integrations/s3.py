@@ -7,8 +7,9 @@ results are the bare response, as for every ``aws-sdk:*`` integration. Step Func
 GetObject ``Body`` as text (the bytes decoded as UTF-8; AWS documents a 256 KiB payload limit
 for state data, not enforced here) and timestamps as ISO 8601 strings (unverified against a
 live account). Errors are ``S3.<Code>Exception`` — AWS's rule for aws-sdk integrations is the
-service name and the error code with ``Exception`` appended (``S3.NoSuchKeyException``,
-``S3.NoSuchBucketException``) — with the Java SDK v2 cause, like the other ``aws-sdk``
+service name and the error code with ``Exception`` appended even where the service's own code
+has no such suffix (``S3.NoSuchKeyException``, ``S3.BucketAlreadyExistsException``: "Learning
+to use AWS service SDK integrations in Step Functions", supported-services-awssdk.html) — with the Java SDK v2 cause, like the other ``aws-sdk``
 integrations here.
 """
 
