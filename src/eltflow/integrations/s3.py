@@ -9,8 +9,8 @@ for state data, not enforced here) and timestamps as ISO 8601 strings (unverifie
 live account). Errors are ``S3.<Code>Exception`` — AWS's rule for aws-sdk integrations is the
 service name and the error code with ``Exception`` appended even where the service's own code
 has no such suffix (``S3.NoSuchKeyException``, ``S3.BucketAlreadyExistsException``: "Learning
-to use AWS service SDK integrations in Step Functions", supported-services-awssdk.html) — with the Java SDK v2 cause, like the other ``aws-sdk``
-integrations here.
+to use AWS service SDK integrations in Step Functions", supported-services-awssdk.html), with
+the Java SDK v2 cause like the other ``aws-sdk`` integrations here.
 """
 
 from __future__ import annotations
