@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -194,20 +194,10 @@ def _executions_describe(args: argparse.Namespace) -> int:
 
 
 def _executions_history(args: argparse.Namespace) -> int:
-    app = _app(args)
-    events: list[Any] = []
-    try:
-        token: str | None = None
-        while True:
-            page = app.service.get_execution_history(
-                execution_arn=args.arn, next_token=token, reverse_order=args.reverse
-            )
-            events += cast(list[Any], page["events"])
-            token = page.get("nextToken")  # type: ignore[assignment]
-            if not token:
-                break
-    finally:
-        app.close()
+    with _opened(args) as app:
+        events = app.state_runs.history(args.arn)
+    if args.reverse:
+        events.reverse()
     if args.json:
         _print_json({"events": events})
     else:
@@ -216,7 +206,7 @@ def _executions_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def history_lines(events: list[Any]) -> list[str]:
+def history_lines(events: Sequence[Mapping[str, Any]]) -> list[str]:
     """The history as text: one line per event with the state it belongs to (a Task event's
     state is the StateEntered it follows through ``previousEventId``), then its error and
     cause indented below, as the console's Events tab shows them."""
