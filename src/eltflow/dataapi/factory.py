@@ -39,15 +39,24 @@ def options_from(section: Mapping[str, Any]) -> DataApiOptions:
     return DataApiOptions(**values)
 
 
-def build_dataapi(settings: Settings, db: Database, clock: Clock | None = None) -> DataApiService:
+def build_dataapi(
+    settings: Settings,
+    db: Database,
+    clock: Clock | None = None,
+    *,
+    liveness_clock: Clock | None = None,
+) -> DataApiService:
     """A ready service: migrations applied, warehouses resolved from ``[warehouses.*]``, and
-    statements orphaned by dead processes (expired heartbeats) marked FAILED."""
+    statements orphaned by dead processes (expired heartbeats) marked FAILED.
+
+    ``liveness_clock`` (wall time by default) dates heartbeats and decides which are expired."""
     migrate(db)
     service = DataApiService(
         db,
         WarehouseDirectory(settings),
         clock=clock,
         options=options_from(settings.section("dataapi")),
+        liveness_clock=liveness_clock,
     )
     service.recover()
     return service

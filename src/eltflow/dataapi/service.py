@@ -99,13 +99,16 @@ class DataApiService:
         warehouses: WarehouseDirectory,
         clock: Clock | None = None,
         options: DataApiOptions | None = None,
+        liveness_clock: Clock | None = None,
     ) -> None:
         self.repo = StatementRepository(db)
         self.warehouses = warehouses
         self.clock = clock or SystemClock()
-        # Liveness is compared across processes, so it runs on wall time even when this
-        # service's timestamps come from a virtual clock (tests, the in-memory driver).
-        self._wall = SystemClock()
+        # Liveness is compared across processes, so by default it runs on wall time even when
+        # this service's timestamps come from a virtual clock (tests, the in-memory driver).
+        # It is its own parameter so a test can expire a dead process's heartbeat by advancing
+        # a clock instead of sleeping past it.
+        self.liveness_clock = liveness_clock or SystemClock()
         self.options = options or DataApiOptions()
         self.instance = uuid.uuid4().hex
         self._live: dict[str, _Live] = {}
@@ -129,11 +132,11 @@ class DataApiService:
         so this is safe while other processes share the store. Called at start-up by
         :func:`~eltflow.dataapi.build_dataapi` and on every heartbeat.
         """
-        return self.repo.abandon(self.instance, RESTARTED, to_us(self._wall.now()))
+        return self.repo.abandon(self.instance, RESTARTED, to_us(self.liveness_clock.now()))
 
     def _beat(self) -> None:
         ttl_us = int(self.options.heartbeat_seconds * 3 * 1_000_000)
-        self.repo.heartbeat(self.instance, to_us(self._wall.now()) + ttl_us)
+        self.repo.heartbeat(self.instance, to_us(self.liveness_clock.now()) + ttl_us)
 
     def _heartbeat_loop(self) -> None:
         while not self._stop.wait(self.options.heartbeat_seconds):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
+
+from tests.support.wait import wait_until
 
 from eltflow.config import Settings
 from eltflow.dataapi import DataApiService
@@ -28,13 +29,11 @@ class Harness:
         return str(self.service.batch_execute_statement(request)["Id"])
 
     def wait(self, sid: str, timeout: float = 30.0) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while True:
-            desc = self.service.describe_statement({"Id": sid})
-            if desc["Status"] in FINAL:
-                return desc
-            assert time.monotonic() < deadline, f"statement still {desc['Status']}"
-            time.sleep(0.005)
+        def final() -> dict[str, Any] | None:
+            desc: dict[str, Any] = self.service.describe_statement({"Id": sid})
+            return desc if desc["Status"] in FINAL else None
+
+        return wait_until(final, timeout, what=f"statement {sid} to finish")
 
     def run(self, sql: str, **extra: Any) -> dict[str, Any]:
         return self.wait(self.submit(sql, **extra))

@@ -9,12 +9,14 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
+from datetime import UTC, datetime
 
 from tests.integration.dataapi.dataapi_harness import Harness
+from tests.support.wait import wait_until
 
+from eltflow.clock import VirtualClock
 from eltflow.dataapi import build_dataapi
-from eltflow.dataapi.service import RESTARTED
+from eltflow.dataapi.service import RESTARTED, DataApiOptions
 from eltflow.store.db import Database
 
 
@@ -36,24 +38,22 @@ def test_finished_statement_answers_after_restart(dataapi: Harness) -> None:
 
 CHILD = textwrap.dedent(
     """
-    import json, os, signal, sys, time
+    import json, os, signal, sys
     from pathlib import Path
     from eltflow.config import Settings
     from eltflow.dataapi import build_dataapi
     from eltflow.store.db import Database
+    from tests.support.wait import wait_until
 
     state, warehouse, sql = sys.argv[1:4]
-    settings = Settings(
-        project_dir=Path("."),
-        state_url=state,
-        warehouse_url=warehouse,
-        raw={"dataapi": {"heartbeat_seconds": 0.1}},
-    )
+    settings = Settings(project_dir=Path("."), state_url=state, warehouse_url=warehouse)
     service = build_dataapi(settings, Database(state))
     sid = service.execute_statement({"Sql": sql, "ClusterIdentifier": "dw"})["Id"]
-    while service.describe_statement({"Id": sid})["Status"] != "STARTED":
-        time.sleep(0.01)
-    time.sleep(0.2)
+    # The stored row, not the live view: the parent must see STARTED after the kill.
+    wait_until(
+        lambda: service.repo.get(sid).status.value == "STARTED",
+        what="the statement to be recorded STARTED",
+    )
     print(json.dumps({"Id": sid}), flush=True)
     os.kill(os.getpid(), signal.SIGKILL)
     """
@@ -79,14 +79,13 @@ def test_statement_running_when_the_process_dies_is_failed_on_restart(dataapi: H
     assert child.returncode == -signal.SIGKILL, child.stderr
     sid = json.loads(child.stdout.strip().splitlines()[-1])["Id"]
     db = Database(dataapi.settings.state_url)
-    with build_dataapi(dataapi.settings, db) as again:
-        # Its heartbeat (0.1 s, trusted for 0.3 s) may not have expired yet at this start-up:
-        # until it does, the statement belongs to a process that might be alive.
-        deadline = time.monotonic() + 5
-        while again.describe_statement({"Id": sid})["Status"] == "STARTED":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-            again.recover()
+    # Liveness runs on a clock the test moves: right after the kill the child's heartbeat is
+    # still trusted (it might be alive), and once its TTL has passed the statement is failed.
+    liveness = VirtualClock(datetime.now(UTC))
+    with build_dataapi(dataapi.settings, db, liveness_clock=liveness) as again:
+        assert again.describe_statement({"Id": sid})["Status"] == "STARTED"
+        liveness.advance(DataApiOptions().heartbeat_seconds * 3 + 1)
+        assert again.recover() == 1
         desc = again.describe_statement({"Id": sid})
         assert desc["Status"] == "FAILED"
         assert desc["Error"] == RESTARTED
@@ -98,8 +97,10 @@ def test_a_live_service_keeps_its_statements_when_another_starts(dataapi: Harnes
     """Two processes share a store (``eltflow serve`` and ``eltflow sql``): starting the second
     must not fail what the first is running."""
     sid = dataapi.submit(dataapi.long_query())
-    while dataapi.service.describe_statement({"Id": sid})["Status"] != "STARTED":
-        time.sleep(0.01)
+    wait_until(
+        lambda: dataapi.service.describe_statement({"Id": sid})["Status"] == "STARTED",
+        what="the statement to start",
+    )
     db = Database(dataapi.settings.state_url)
     with build_dataapi(dataapi.settings, db) as other:
         assert other.recover() == 0
