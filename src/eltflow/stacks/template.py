@@ -28,6 +28,8 @@ SECTIONS = (
 )
 # Sections whose value must be an object of named members.
 _OBJECT_SECTIONS = ("Parameters", "Mappings", "Conditions", "Resources", "Outputs")
+# CloudFormation's quotas on a template's sections.
+_LIMITS = {"Resources": 500, "Parameters": 200, "Outputs": 200, "Mappings": 200}
 RESOURCE_KEYS = (
     "Type",
     "Properties",
@@ -133,6 +135,13 @@ def check_shape(data: JSONObject) -> None:
             "`aws cloudformation get-template --template-stage Processed`)",
             "Transform",
         )
+    for name, limit in _LIMITS.items():
+        section = data.get(name)
+        if isinstance(section, dict) and len(section) > limit:
+            raise TemplateError(
+                f"Template format error: Number of {name.lower()}, {len(section)}, is greater "
+                f"than maximum allowed, {limit}"
+            )
     resources = data.get("Resources")
     if not resources:
         raise TemplateError("Template format error: At least one Resources member must be defined.")

@@ -205,3 +205,12 @@ Resources:
         )
     with pytest.raises(TemplateError, match="CDK bootstrap stack version 6 required"):
         plan_stack(load_template(text), {"BootstrapVersion": "5"}, pseudo=PSEUDO, exports={})
+
+
+def test_template_quotas() -> None:
+    many = "Resources:\n" + "".join(f"  T{i}: {{Type: AWS::SNS::Topic}}\n" for i in range(501))
+    with pytest.raises(TemplateError) as e:
+        load_template(many)
+    assert e.value.message == (
+        "Template format error: Number of resources, 501, is greater than maximum allowed, 500"
+    )
