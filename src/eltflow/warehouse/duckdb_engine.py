@@ -30,7 +30,7 @@ from eltflow.warehouse.base import (
     StatementResult,
 )
 from eltflow.warehouse.s3local import S3Root
-from eltflow.warehouse.script import Statement, run_text
+from eltflow.warehouse.script import Statement, run_text, statements
 from eltflow.warehouse.translate import translate
 
 logger = logging.getLogger(__name__)
@@ -251,8 +251,15 @@ class DuckDBWarehouse:
             if cur.fetchall():
                 raise SqlError(f"procedure {proc.name} already exists")
         cur.execute(
-            "INSERT OR REPLACE INTO eltflow.procedures VALUES ($n, $p, $b, $s)",
-            {"n": proc.name, "p": list(proc.params), "b": list(proc.body), "s": sql},
+            "INSERT OR REPLACE INTO eltflow.procedures (name, params, body, source, nonatomic) "
+            "VALUES ($n, $p, $b, $s, $a)",
+            {
+                "n": proc.name,
+                "p": list(proc.params),
+                "b": list(proc.body),
+                "s": sql,
+                "a": proc.nonatomic,
+            },
         )
         return StatementResult(has_result_set=False)
 
@@ -275,11 +282,13 @@ class DuckDBWarehouse:
         """Run a stored body (see :mod:`eltflow.warehouse.duckdb_procedures`) in one transaction."""
         name, args = procs.parse_call(sql)
         cur.execute(procs.CATALOG_SQL)
-        cur.execute("SELECT params, body FROM eltflow.procedures WHERE name = $n", {"n": name})
+        cur.execute(
+            "SELECT params, body, nonatomic FROM eltflow.procedures WHERE name = $n", {"n": name}
+        )
         found = cur.fetchall()
         if not found:
             raise SqlError(f"procedure {name} does not exist")
-        names, body = list(found[0][0]), list(found[0][1])
+        names, body, nonatomic = list(found[0][0]), list(found[0][1]), bool(found[0][2])
         values: tuple[Any, ...] = ()
         if args.strip():
             values = tuple(self._one(cur, f"SELECT {args}", params).rows[0])
@@ -288,16 +297,43 @@ class DuckDBWarehouse:
                 f"procedure {name} takes {len(names)} argument(s), the CALL gives {len(values)}"
             )
         bound = dict(zip(names, values, strict=True))
-        began = not tx.active()
-        if began:
+        inside_block = tx.active()  # called within the caller's BEGIN ... COMMIT
+        owned = not inside_block and not nonatomic
+        if owned:
             tx.begin()
         try:
-            run_text(";\n".join(body), tx, lambda s: self._guarded(cur, s, bound, control, tx), 0)
+            for stmt in statements(";\n".join(body)):
+                ends_tx = stmt.verb in ("commit", "rollback") or _TRUNCATE.match(stmt.sql)
+                if ends_tx and inside_block:
+                    raise SqlError(
+                        f"{stmt.sql.split()[0].upper()} is not allowed in a procedure called "
+                        "inside a transaction block"
+                    )
+                if stmt.verb == "begin":
+                    if not tx.active():
+                        tx.begin()
+                    continue
+                if stmt.verb is not None:
+                    if tx.active() and stmt.verb == "commit":
+                        tx.commit()
+                    elif tx.active():
+                        tx.rollback()
+                    if owned:
+                        tx.begin()  # Redshift starts the next transaction at once
+                    continue
+                try:
+                    self._guarded(cur, stmt, bound, control, tx)
+                except SqlError as e:
+                    where = stmt.where()
+                    raise SqlError(f"{where}: {e.message}" if where else e.message) from e
+                if _TRUNCATE.match(stmt.sql) and owned and tx.active():
+                    tx.commit()  # TRUNCATE commits implicitly
+                    tx.begin()
         except SqlError as e:
-            if began and tx.active():
+            if owned and tx.active():
                 tx.rollback()
             raise SqlError(f"in procedure {name}: {e.message}") from e
-        if began and tx.active():
+        if owned and tx.active():
             tx.commit()
         return StatementResult(has_result_set=False)
 
@@ -378,6 +414,7 @@ class _Transaction:
 
 
 _CALL = re.compile(r"^\s*CALL\b", re.I)
+_TRUNCATE = re.compile(r"^\s*TRUNCATE\b", re.I)
 _DML = re.compile(r"^\s*(?:WITH\b.*?\)\s*)?(INSERT|UPDATE|DELETE|MERGE)\b", re.I | re.S)
 
 

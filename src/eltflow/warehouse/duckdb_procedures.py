@@ -11,7 +11,16 @@ and its kin, which only log, are skipped.
 Anything needing plpgsql's machinery is refused at CREATE, with the construct named and
 PostgreSQL suggested: DECLARE (variables), IF / LOOP / FOR / WHILE / CASE, EXECUTE (dynamic
 SQL), SELECT ... INTO, RAISE EXCEPTION, EXCEPTION blocks, nested blocks, OUT / INOUT
-parameters. Definitions live in the warehouse file itself (table ``eltflow.procedures``), so
+parameters.
+
+Transactions follow "Managing transactions"
+(https://docs.aws.amazon.com/redshift/latest/dg/stored-procedure-transaction-management.html):
+a CALL is one transaction, or part of the caller's when it runs inside BEGIN ... COMMIT;
+COMMIT and ROLLBACK in the body end the transaction and start a new one, and are an error
+when the CALL is inside the caller's transaction block; TRUNCATE commits implicitly. A
+NONATOMIC procedure commits each statement on its own unless the body opens a transaction.
+
+Definitions live in the warehouse file itself (table ``eltflow.procedures``), so
 they outlive the process, as a Redshift procedure outlives a session.
 """
 
@@ -27,12 +36,13 @@ from eltflow.warehouse.sqltext import blank_literals
 CATALOG_SQL = (
     "CREATE SCHEMA IF NOT EXISTS eltflow; "
     "CREATE TABLE IF NOT EXISTS eltflow.procedures "
-    "(name VARCHAR PRIMARY KEY, params VARCHAR[], body VARCHAR[], source VARCHAR)"
+    "(name VARCHAR PRIMARY KEY, params VARCHAR[], body VARCHAR[], source VARCHAR); "
+    "ALTER TABLE eltflow.procedures ADD COLUMN IF NOT EXISTS nonatomic BOOLEAN DEFAULT false"
 )
 
 _CREATE = re.compile(
     r"^\s*CREATE\s+(?P<replace>OR\s+REPLACE\s+)?PROCEDURE\s+(?P<name>[\w.\"]+)\s*"
-    r"\((?P<params>[^)]*(?:\([^)]*\)[^)]*)*)\)\s*(?:NONATOMIC\s+)?AS\s+(?P<tag>\$[A-Za-z_]*\$)"
+    r"\((?P<params>[^)]*(?:\([^)]*\)[^)]*)*)\)\s*(?P<nonatomic>NONATOMIC\s+)?AS\s+(?P<tag>\$[A-Za-z_]*\$)"
     r"(?P<body>.*?)(?P=tag)\s*(?P<rest>.*)$",
     re.I | re.S,
 )
@@ -75,6 +85,7 @@ class Procedure:
     params: tuple[str, ...]
     body: tuple[str, ...]
     replace: bool = False
+    nonatomic: bool = False
 
 
 def is_create(sql: str) -> bool:
@@ -126,7 +137,11 @@ def parse_create(sql: str) -> Procedure:
         if statement is not None:
             statements.append(statement)
     return Procedure(
-        name=key(name), params=params, body=tuple(statements), replace=bool(m.group("replace"))
+        name=key(name),
+        params=params,
+        body=tuple(statements),
+        replace=bool(m.group("replace")),
+        nonatomic=bool(m.group("nonatomic")),
     )
 
 

@@ -8,10 +8,19 @@ dynamic EXECUTE) stays as written. A statement the translator cannot handle stay
 too; the compatibility functions the PostgreSQL warehouse installs (GETDATE, NVL, TRUNC of a
 timestamp) cover the Redshift functions such leftovers and conditions use.
 
-In the header, Redshift's ``NONATOMIC`` (its default atomic mode differs: PostgreSQL's
-procedures called outside a transaction block already commit where they say COMMIT) and
-``VARCHAR(MAX)`` parameters are rewritten. ``CALL p(args)`` gets its arguments translated
+In the header, ``VARCHAR(MAX)`` parameters and Redshift's ``name mode type`` parameter order
+are rewritten, and ``NONATOMIC`` is dropped. ``CALL p(args)`` gets its arguments translated
 like a SELECT list, so ``call p(trunc(sysdate))`` works.
+
+Transactions ("Managing transactions",
+https://docs.aws.amazon.com/redshift/latest/dg/stored-procedure-transaction-management.html)
+match Redshift's default mode on PostgreSQL: a CALL outside a transaction block is one
+transaction, COMMIT / ROLLBACK in the body end it and start the next, and both are errors
+when the CALL runs inside the caller's BEGIN ... COMMIT. Where PostgreSQL differs: TRUNCATE
+does not commit implicitly; a NONATOMIC procedure runs as one transaction (Redshift commits
+each statement); RAISE and EXCEPTION blocks are PostgreSQL's own (Redshift ends the
+transaction when an EXCEPTION block catches an error in default mode). DuckDB emulates the
+Redshift rules itself (:mod:`eltflow.warehouse.duckdb_procedures`).
 """
 
 from __future__ import annotations

@@ -492,3 +492,48 @@ def test_a_script_of_procedures_then_calls_then_validation(wh: Warehouse) -> Non
     run(wh, "call sp_fact(trunc(sysdate))")
     assert rows(wh, "select note from dim order by id") == [("a",), ("n/a",)]
     assert one(wh, "select 1/count(1) from fact") == 0
+
+
+def test_commit_inside_a_procedure_keeps_the_work_before_it(wh: Warehouse) -> None:
+    # stored-procedure-transaction-management: COMMIT in a procedure commits the work so far
+    # and starts a new transaction; an error after it rolls back only the new one.
+    run(
+        wh,
+        "create table t (a int)",
+        "create procedure two_steps() as $$ begin insert into t values (1); commit; "
+        "insert into t values (2); insert into t select 1/count(*) from t where a < 0; end; "
+        "$$ language plpgsql",
+    )
+    assert "zero" in error(wh, "call two_steps()").message.lower()
+    assert rows(wh, "select a from t") == [(1,)]
+
+
+def test_commit_in_a_procedure_called_inside_a_transaction_block_fails(wh: Warehouse) -> None:
+    # stored-procedure-transaction-management: "If the stored procedure is called from within
+    # a transaction block, it can't issue COMMIT, ROLLBACK, or TRUNCATE statements."
+    run(
+        wh,
+        "create table t (a int)",
+        "create procedure commits() as $$ begin insert into t values (1); commit; end; "
+        "$$ language plpgsql",
+    )
+    error(wh, "begin; call commits(); commit;")
+    assert rows(wh, "select count(*) from t") == [(0,)]
+
+
+def test_nonatomic_procedures_commit_each_statement_on_duckdb(tmp_path: Path) -> None:
+    # stored-procedure-transaction-management, NONATOMIC: each statement commits on its own,
+    # so the work before a failing statement stays. (On PostgreSQL NONATOMIC is dropped and
+    # the CALL is one transaction: a documented difference.)
+    duck = DuckDBWarehouse("dw", str(tmp_path / "w.duckdb"))
+    try:
+        run(
+            duck,
+            "create table t (a int)",
+            "create procedure steps() nonatomic as $$ begin insert into t values (1); "
+            "insert into t select 1/count(*) from t where a < 0; end; $$ language plpgsql",
+        )
+        error(duck, "call steps()")
+        assert rows(duck, "select a from t") == [(1,)]
+    finally:
+        duck.close()
