@@ -245,7 +245,12 @@ def unload(cur: Any, stmt: Unload, root: S3Root) -> StatementResult:
     name, ext = unload_files(stmt)
     target = root.file(stmt.target + name + ext)
     folder, _ = root.split(stmt.target)
-    if not stmt.allow_overwrite and folder.is_dir():
+    if not folder.is_dir():
+        raise SqlError(
+            f"S3ServiceException: The specified bucket does not exist ({folder.name}; "
+            f"local buckets are folders under {root.path})"
+        )
+    if not stmt.allow_overwrite:
         try:
             root.objects(stmt.target)
         except SqlError:

@@ -177,3 +177,9 @@ def test_a_bad_field_is_named_with_its_file_line_and_column(wh: Warehouse) -> No
         )
     assert rows(wh, "select count(*) from t") == [(0,)]
     assert rows(wh, "select count(*) from stl_load_errors") == [(2,)]
+
+
+def test_unload_to_a_missing_bucket_fails(wh: Warehouse) -> None:
+    message = error(wh, f"unload ('select 1') to 's3://nobucket/x_' {AUTH}")
+    assert "bucket does not exist" in message
+    assert not (bucket(wh).parent / "nobucket").exists()
