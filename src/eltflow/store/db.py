@@ -13,7 +13,8 @@ import contextlib
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -128,9 +129,21 @@ class Database:
     SQLite connections are per thread; PostgreSQL connections come from a small pool.
     """
 
-    def __init__(self, url: str, *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        busy_timeout: float = 30.0,
+        connect_wait: float = 30.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        """``busy_timeout``: how long a SQLite writer queues for the lock. ``connect_wait``:
+        how long (in ``sleep`` time) to wait for a PostgreSQL server that has no connection
+        slot free, as when many eltflow processes start at once."""
         self.url = url
-        self.busy_timeout = busy_timeout  # SQLite: how long a writer queues for the lock
+        self.busy_timeout = busy_timeout
+        self.connect_wait = connect_wait
+        self._sleep = sleep
         self.dialect: Dialect = (
             "postgres" if url.startswith(("postgres://", "postgresql://")) else "sqlite"
         )
@@ -198,10 +211,17 @@ class Database:
     def _pg_connect(self) -> Any:
         import psycopg
 
-        try:
-            conn = psycopg.connect(self.url, autocommit=True)
-        except psycopg.Error as e:
-            raise StoreError(postgres_connect_failure(self.url, e)) from e
+        waited, delay = 0.0, 0.05
+        while True:
+            try:
+                conn = psycopg.connect(self.url, autocommit=True)
+                break
+            except psycopg.Error as e:
+                if not _out_of_connections(e) or waited >= self.connect_wait:
+                    raise StoreError(postgres_connect_failure(self.url, e)) from e
+                self._sleep(delay)  # a slot frees up as other processes finish
+                waited += delay
+                delay = min(delay * 2, 2.0)
         with self._pool_lock:
             self._all.append(conn)
         return conn
@@ -299,6 +319,15 @@ class Database:
             with contextlib.suppress(Exception):  # closing is best effort
                 c.close()
         self._local = threading.local()
+
+
+def _out_of_connections(error: Exception) -> bool:
+    """SQLSTATE 53300: the server (max_connections) or the role is out of connection slots.
+    A failed connect often carries no SQLSTATE, only the server's FATAL message."""
+    text = str(error)
+    return getattr(error, "sqlstate", None) == "53300" or any(
+        m in text for m in ("too many connections", "remaining connection slots are reserved")
+    )
 
 
 def _sqlite_rollback(raw: sqlite3.Connection) -> None:

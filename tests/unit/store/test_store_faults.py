@@ -5,6 +5,7 @@ exception) and leaves the store usable; a pooled connection the server killed is
 from __future__ import annotations
 
 import sqlite3
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -81,3 +82,37 @@ def test_a_zero_byte_state_file_is_refused_not_replaced(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match=r"state\.db is empty \(0 bytes\)"):
         Database(f"sqlite:///{path}").execute("select 1")
     assert path.stat().st_size == 0  # left as found, for the user to restore
+
+
+def test_a_postgres_server_out_of_connections_is_waited_for(pg_url: str) -> None:
+    # A role allowed one connection stands in for a server at max_connections (SQLSTATE 53300,
+    # what 100 concurrent `eltflow start` got): the store waits for a free one, not fails.
+    role = f"eltflow_one_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 1')
+        admin.execute(f'GRANT ALL ON SCHEMA public TO "{role}"')
+    url = pg_url.replace("postgres@", f"{role}@", 1)
+    other = psycopg.connect(url, autocommit=True)  # another process holds the only one
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            other.close()
+
+    db = Database(url, sleep=sleep)
+    try:
+        assert db.execute("select 1 as one") == [{"one": 1}]
+        assert len(waits) == 2
+        db.close()  # gives its slot back
+        other = psycopg.connect(url, autocommit=True)
+        never = Database(url, sleep=waits.append, connect_wait=1.0)
+        with pytest.raises(StoreError, match="too many connections"):
+            never.execute("select 1")
+        assert sum(waits[2:]) >= 1.0
+        other.close()
+    finally:
+        db.close()
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute(f'DROP OWNED BY "{role}"')
+            admin.execute(f'DROP ROLE "{role}"')
