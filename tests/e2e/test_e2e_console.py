@@ -263,7 +263,19 @@ class Console:
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     folder = tmp_path_factory.mktemp("console")
     # A project with an audit table, so the jobs page has a real DynamoDB-style table.
-    (folder / "eltflow.toml").write_text('[tables.JobAudit]\npartition_key = "JobID"\n')
+    (folder / "eltflow.toml").write_text(
+        '[tables.JobAudit]\npartition_key = "JobID"\n\n'
+        '[lambda.functions]\nchatty = "console_handlers:chatty"\n'
+    )
+    # A handler module in the project folder (on the handlers' import path): its output is
+    # the execution's Logs tab.
+    (folder / "console_handlers.py").write_text(
+        "import logging\n\n\ndef chatty(event, context):\n"
+        "    print('loading', event['table'])\n"
+        "    logging.getLogger('chatty').warning('slow warehouse')\n"
+        "    if event.get('fail'):\n        raise ValueError('bad row in ' + event['table'])\n"
+        "    return {'rows': 3}\n"
+    )
     app = build_app(load_settings(folder, environ={}))
     tasks = Tasks()
     app.register(FLAKY, tasks.flaky)
@@ -1033,3 +1045,35 @@ def test_dark_mode_follows_the_system_setting(console: Console, screen: Screen) 
     screen.page.emulate_media(color_scheme="light")
     background = screen.page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(247, 248, 250)", background
+
+
+def test_logs_tab_shows_what_a_handler_printed(console: Console, screen: Screen) -> None:
+    chatty = {
+        "StartAt": "LoadOrders",
+        "States": {
+            "LoadOrders": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "chatty", "Payload": {"table": "orders"}},
+                "Next": "LoadBad",
+            },
+            "LoadBad": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "chatty", "Payload": {"table": "bad", "fail": True}},
+                "End": True,
+            },
+        },
+    }
+    console.machine("chatty", chatty)
+    arn = console.start("chatty")
+    console.wait_for_status(arn, "FAILED")
+    screen.open(_execution_page(arn))
+    screen.page.locator('button[data-tab="logs"]').click()
+    orders = screen.page.locator('#logs .log[data-state="LoadOrders"]')
+    expect(orders.locator("pre")).to_contain_text("loading orders")
+    expect(orders.locator("pre")).to_contain_text("[WARNING] chatty: slow warehouse")
+    bad = screen.page.locator('#logs .log[data-state="LoadBad"]')
+    expect(bad).to_contain_text("ValueError")
+    expect(bad.locator("pre")).to_contain_text("loading bad")
+    screen.shot("logs")

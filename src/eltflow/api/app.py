@@ -235,6 +235,7 @@ def create_app(
         Route("/api/executions/{arn}/history", endpoint(r.execution_history)),
         Route("/api/executions/{arn}/definition", endpoint(r.execution_definition)),
         Route("/api/executions/{arn}/states", endpoint(r.execution_states)),
+        Route("/api/executions/{arn}/logs", endpoint(r.execution_logs)),
         Route("/api/executions/{arn}/stop", endpoint(r.stop_execution), methods=["POST"]),
         Route("/api/executions/{arn}/redrive", endpoint(r.redrive_execution), methods=["POST"]),
         Route("/api/executions/{arn}", endpoint(r.describe_execution)),

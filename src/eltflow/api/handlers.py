@@ -180,6 +180,16 @@ def execution_history(app: App, call: Call) -> JSON:
     return out
 
 
+def execution_logs(app: App, call: Call) -> JSON:
+    """Function logs of the execution's Task invocations (``?state=`` for one state)."""
+    app.service.describe_execution(execution_arn=call.path["arn"])  # ExecutionDoesNotExist
+    logs = app.lambdas.logs if app.lambdas is not None else None
+    records: list[JSON] = [
+        *(logs.read(call.path["arn"], call.query.get("state") or None) if logs else [])
+    ]
+    return {"logs": records}
+
+
 def execution_states(app: App, call: Call) -> ExecutionStates:
     """Per-state runs and statuses (the console colours its graph with these)."""
     return app.state_runs.of(call.path["arn"])

@@ -151,6 +151,7 @@ OPENAPI: dict[str, Any] = {
                 "ListExecutions",
                 [
                     _param("stateMachine", "query"),
+                    _param("name", "query"),
                     _param(
                         "statusFilter",
                         "query",
@@ -182,6 +183,12 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/executions/{arn}/states": {
             "get": _op("Per-state runs and statuses, folded from the history", [_ARN])
+        },
+        "/api/executions/{arn}/logs": {
+            "get": _op(
+                "What the execution's Lambda handlers printed and logged, per invocation",
+                [_ARN, _param("state", "query")],
+            )
         },
         "/api/executions/{arn}/stop": {
             "post": _op(

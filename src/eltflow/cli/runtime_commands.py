@@ -264,6 +264,26 @@ def _executions_states(args: argparse.Namespace) -> int:
     return 0
 
 
+def _logs(args: argparse.Namespace) -> int:
+    """Function logs per Task invocation, like CloudWatch Logs for a Lambda (``--follow`` is
+    not implemented: run it again, or watch the console's Logs tab)."""
+    with _opened(args) as app:
+        app.service.describe_execution(execution_arn=args.arn)  # ExecutionDoesNotExist
+        logs = app.lambdas.logs if app.lambdas is not None else None
+        records = logs.read(args.arn, args.state) if logs is not None else []
+    if args.json:
+        _print_json({"logs": records})
+        return 0
+    if not records:
+        print("no logs: no Lambda handler of this execution printed or logged anything")
+    for r in records:
+        failed = f"  {r['error']}" if r.get("error") else ""
+        print(f"== {r['timestamp']}  {r['state']}  {r['function']}  {r['requestId']}{failed}")
+        text = str(r.get("text") or "")
+        print(text if text.endswith("\n") or not text else text + "\n", end="")
+    return 0
+
+
 def _stop(args: argparse.Namespace) -> int:
     with _opened(args) as app:
         out = app.service.stop_execution(execution_arn=args.arn, error=args.error, cause=args.cause)
@@ -338,6 +358,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--reverse", action="store_true")
     p = add(executions, "states", _executions_states, "each state's runs and status")
     p.add_argument("arn", metavar="ARN")
+
+    p = add(sub, "logs", _logs, "what an execution's Lambda handlers printed and logged")
+    p.add_argument("arn", metavar="ARN")
+    p.add_argument("--state", default=None, metavar="NAME", help="only this state's invocations")
 
     p = add(sub, "stop", _stop, "stop (abort) an execution")
     p.add_argument("arn", metavar="ARN")

@@ -15,7 +15,7 @@ from typing import Any
 from eltflow.errors import AwsApiError, StatesError
 from eltflow.integrations.base import Registry, TaskRequest
 from eltflow.integrations.sdk_metadata import http_metadata, request_id, sdk_v1_cause
-from eltflow.lambdas.runner import InvocationTimeout, LambdaRunner
+from eltflow.lambdas.runner import Invocation, InvocationTimeout, LambdaRunner
 from eltflow.types import JSON
 
 INVOKE = "arn:aws:states:::lambda:invoke"
@@ -60,6 +60,7 @@ class LambdaIntegration:
             remaining = max(0.0, (request.deadline - request.clock.now()).total_seconds())
         try:
             result = self.runner.invoke(function_name, payload, remaining)
+            self._keep_log(request, function_name, result)
         except InvocationTimeout as e:
             raise StatesError("States.Timeout", str(e)) from e
         except AwsApiError as e:
@@ -95,6 +96,25 @@ class LambdaIntegration:
             )
         )
         return out
+
+    def _keep_log(self, request: TaskRequest, function_name: str, result: Invocation) -> None:
+        """The invocation's output, kept with the execution and state that ran it."""
+        logs = self.runner.logs
+        if logs is None or not request.execution_arn:
+            return
+        logs.append(
+            request.execution_arn,
+            {
+                "timestamp": request.clock.now().isoformat(),
+                "state": request.state_name,
+                "function": function_name.rsplit(":", 1)[-1]
+                if function_name.startswith("arn:")
+                else function_name,
+                "requestId": result.request_id,
+                "error": (result.error or {}).get("errorType"),
+                "text": result.log,
+            },
+        )
 
     def _no_wait(
         self, function_name: str, payload: JSON, invocation_type: str, request: TaskRequest

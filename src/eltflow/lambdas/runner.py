@@ -34,6 +34,7 @@ from eltflow.errors import AwsApiError, EltflowError
 from eltflow.lambdas.config import FunctionSpec, LambdaSettings, parse_function_name
 from eltflow.lambdas.context import LambdaContext
 from eltflow.lambdas.functions import FunctionStore
+from eltflow.lambdas.logs import FunctionLogs, captured
 from eltflow.store.db import Database
 from eltflow.types import JSON
 
@@ -51,6 +52,7 @@ class Invocation:
     function_arn: str
     payload: JSON
     error: dict[str, Any] | None = None  # AWS's error payload when the function failed
+    log: str = ""  # what the handler printed and logged (see eltflow.lambdas.logs)
 
     @property
     def function_error(self) -> str | None:
@@ -130,6 +132,22 @@ _CODE_LOCK = threading.Lock()
 
 
 def run_handler(
+    handler: str,
+    event: JSON,
+    context_fields: dict[str, Any],
+    code: tuple[str, dict[str, str]] | None = None,
+    search_path: tuple[str, ...] = (),
+    environment: dict[str, str] | None = None,
+) -> tuple[str, JSON, str]:
+    """:func:`_run_handler` with what the handler printed and logged: (status, result, log)."""
+    with captured() as buf:
+        status, result = _run_handler(
+            handler, event, context_fields, code, search_path, environment
+        )
+    return status, result, "".join(buf)
+
+
+def _run_handler(
     handler: str,
     event: JSON,
     context_fields: dict[str, Any],
@@ -222,6 +240,8 @@ class LambdaRunner:
         self._lock = threading.Lock()
         self._pool: cf.Executor | None = None
         self._environment: dict[str, str] = {}
+        # Where invocations made for a Task record their output (None: not kept).
+        self.logs: FunctionLogs | None = None
 
     def set_handler_environment(self, environment: dict[str, str]) -> None:
         """Environment variables for handler processes (``isolation = "process"``), set before
@@ -277,7 +297,7 @@ class LambdaRunner:
         }
         future = self._submit(spec.handler, payload, fields, _code(spec), dict(spec.environment))
         try:
-            status, result = future.result(timeout=wait)
+            status, result, log = future.result(timeout=wait)
         except cf.TimeoutError:
             future.cancel()
             self._abandon(future)
@@ -311,8 +331,8 @@ class LambdaRunner:
             )
         if status == "error":
             assert isinstance(result, dict)
-            return Invocation(rid, arn, None, dict(result))
-        return Invocation(rid, arn, result)
+            return Invocation(rid, arn, None, dict(result), log)
+        return Invocation(rid, arn, result, log=log)
 
     def submit(self, function_name: str, payload: JSON) -> str:
         """``InvocationType=Event``: queue the invocation and return its request id at once
@@ -336,7 +356,7 @@ class LambdaRunner:
         fields: dict[str, Any],
         code: tuple[str, dict[str, str]] | None,
         environment: dict[str, str],
-    ) -> cf.Future[tuple[str, JSON]]:
+    ) -> cf.Future[tuple[str, JSON, str]]:
         executor = self._executor()
         if self._scope is None or self.settings.isolation == "process":
             # A handler process has its own globals: it reaches services through its
@@ -392,7 +412,7 @@ def _run_scoped(
     code: tuple[str, dict[str, str]] | None,
     search_path: tuple[str, ...] = (),
     environment: dict[str, str] | None = None,
-) -> tuple[str, JSON]:
+) -> tuple[str, JSON, str]:
     with scope():
         return run_handler(handler, event, context_fields, code, search_path, environment)
 
@@ -425,4 +445,6 @@ def build_lambdas(
     from eltflow.lambdas.config import lambda_settings
 
     functions = FunctionStore(db) if db is not None else None
-    return LambdaRunner(lambda_settings(settings), functions, scope)
+    runner = LambdaRunner(lambda_settings(settings), functions, scope)
+    runner.logs = FunctionLogs(settings.data_dir / "logs")
+    return runner

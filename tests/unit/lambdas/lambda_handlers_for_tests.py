@@ -32,3 +32,19 @@ def sleepy(event: Any, context: Any) -> str:
 
 def not_json(event: Any, context: Any) -> object:
     return object()
+
+
+def chatty(event: Any, context: Any) -> str:
+    """Prints, writes to stderr and logs, tagged with its own id, then returns it."""
+    import logging
+    import sys
+
+    tag = str(event["tag"])
+    for i in range(int(event.get("lines", 3))):
+        print(f"{tag} out {i}")
+        time.sleep(0.001)  # let concurrent invocations interleave
+    print(f"{tag} err", file=sys.stderr)
+    logging.getLogger("chatty").warning("%s logged", tag)
+    if event.get("fail"):
+        raise JobFailed(f"{tag} failed")
+    return tag

@@ -31,6 +31,7 @@ Echo = "lambda_handlers_for_tests:echo"
 Fail = "lambda_handlers_for_tests:fail"
 Sleepy = {{ handler = "lambda_handlers_for_tests:sleepy", timeout = 0.5, memory = 256 }}
 NotJson = "lambda_handlers_for_tests:not_json"
+Chatty = "lambda_handlers_for_tests:chatty"
 """
 
 
@@ -190,3 +191,53 @@ def test_callback_pattern_invokes_and_sync_is_refused(runner: LambdaRunner) -> N
     with pytest.raises(StatesError) as e:
         _call(runner, "arn:aws:states:::lambda:invoke.sync", {"FunctionName": "Echo"})
     assert e.value.error == "States.Runtime"
+
+
+def test_a_handlers_output_is_its_invocations_log_and_kept_per_state(
+    runner: LambdaRunner, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import concurrent.futures as cf
+
+    def invoke(tag: str) -> str:
+        return runner.invoke("Chatty", {"tag": tag, "lines": 20}).log
+
+    # Concurrent invocations (two workers) each get only their own lines.
+    with cf.ThreadPoolExecutor(4) as pool:
+        logs = dict(zip("abcd", pool.map(invoke, "abcd"), strict=True))
+    for tag, log in logs.items():
+        lines = log.splitlines()
+        assert lines[:20] == [f"{tag} out {i}" for i in range(20)], log
+        assert f"{tag} err" in lines
+        assert f"[WARNING] chatty: {tag} logged" in lines
+        assert all(line.startswith((tag, f"[WARNING] chatty: {tag}")) for line in lines), log
+    # As on AWS, a handler's output goes to its log, not to the caller's stdout.
+    assert " out " not in capsys.readouterr().out
+    assert not type(sys.stdout).__name__.startswith("_Tee")
+
+    # Through a Task: kept with the execution and the state, failed invocations too.
+    assert runner.logs is not None
+    arn = "arn:aws:states:us-east-1:123456789012:execution:m:e1"
+    registry = Registry()
+    register(registry, runner)
+    integration = registry.resolve("arn:aws:states:::lambda:invoke")
+    assert integration is not None
+    for state, fail in (("Load", False), ("Publish", True)):
+        request = TaskRequest(
+            resource="arn:aws:states:::lambda:invoke",
+            parameters={"FunctionName": "Chatty", "Payload": {"tag": state, "fail": fail}},
+            execution_arn=arn,
+            state_name=state,
+        )
+        if fail:
+            with pytest.raises(StatesError):
+                integration(request)
+        else:
+            integration(request)
+    kept = runner.logs.read(arn)
+    assert [(r["state"], r["function"], r["error"]) for r in kept] == [
+        ("Load", "Chatty", None),
+        ("Publish", "Chatty", "JobFailed"),
+    ]
+    assert kept[1]["text"].startswith("Publish out 0\n")
+    assert [r["state"] for r in runner.logs.read(arn, "Publish")] == ["Publish"]
+    assert runner.logs.read(arn + "-other") == []

@@ -243,7 +243,7 @@ const App = (() => {
             ex.error ? h("div", { id: "exec-error" }, h("b", {}, "Error: "), ex.error, ex.cause ? " — " : "", causeView(ex.cause)) : null),
           h("div", {}, stop, " ", redrive)),
       );
-      tabs.replaceChildren(...[["graph", "Graph"], ["table", "States"], ["events", `Events (${events.length})`], ["io", "Input / output"]].map(([k, label]) => {
+      tabs.replaceChildren(...[["graph", "Graph"], ["table", "States"], ["events", `Events (${events.length})`], ["logs", "Logs"], ["io", "Input / output"]].map(([k, label]) => {
         const b = h("button", { class: tab === k ? "active" : "", "data-tab": k }, label);
         b.onclick = () => { tab = k; refresh(); };
         return b;
@@ -286,6 +286,15 @@ const App = (() => {
             const kind = /(Failed|TimedOut|Aborted)$/.test(e.type) ? "ev-fail" : /Succeeded$/.test(e.type) ? "ev-ok" : "";
             return h("tr", { class: kind, "data-event": String(e.id) }, h("td", {}, String(e.id)), h("td", {}, e.type), h("td", { class: "ev-step" }, steps.get(e.id) || ""), h("td", { class: "ev-time" }, fmtMs(e.timestamp)), h("td", {}, d ? h("pre", { class: "wrap" }, JSON.stringify(deepParse(d), null, 2)) : ""));
           }))));
+      } else if (tab === "logs") {
+        // What the Lambda handlers printed and logged, one block per invocation (CloudWatch
+        // Logs' place on AWS).
+        const data = await api(`/executions/${enc(arn)}/logs`);
+        if (!current()) return;
+        const records = data.logs || [];
+        tabBody.replaceChildren(h("div", { id: "logs" }, records.length ? records.map((r) => h("div", { class: "card log", "data-state": r.state },
+          h("div", { class: "muted" }, fmtMs(r.timestamp), " · ", h("b", {}, r.state), " · ", r.function, " · ", r.requestId, r.error ? [" · ", h("span", { class: "run-error" }, r.error)] : null),
+          h("pre", { class: "wrap" }, r.text || "(no output)"))) : h("p", { class: "muted" }, "No logs: no Lambda handler of this execution printed or logged anything. A handler's print() and logging records appear here (and in `eltflow logs ARN`).")));
       } else {
         tabBody.replaceChildren(h("div", { class: "row" }, h("div", { class: "grow card" }, h("h2", {}, "Input"), h("pre", {}, pretty(ex.input))), h("div", { class: "grow card" }, h("h2", {}, "Output"), h("pre", { id: "exec-output" }, pretty(ex.output)))));
       }
