@@ -191,6 +191,13 @@ class Stacks:
                 self._event(run, stack, failed, "", failed_type, status, reason)
             self._roll_back(stack, old, run, (failed, failed_type), reason)
             raise AssertionError("unreachable") from e  # _roll_back raises DeployFailed
+        if old is not None:
+            run.changes += [
+                Change(
+                    action="Remove", logical_id=r.logical_id, type=r.type, physical_id=r.physical_id
+                )
+                for r in _removed(old, plan)
+            ]
         if (
             old is not None
             and not run.changes
@@ -204,7 +211,7 @@ class Stacks:
         self._event(run, stack, stack.name, stack.stack_id, _STACK, final_status)
         final = replace(
             stack,
-            status="CREATE_COMPLETE" if old is None else "UPDATE_COMPLETE",
+            status=final_status,
             reason="",
             description=template.description or "",
             template=template.body,
@@ -422,18 +429,7 @@ class Stacks:
         if old is None:
             return
         previous = load_template(old.template).resources
-        removed = [
-            r
-            for r in old.resources
-            if r.logical_id not in plan.resources
-            and r.status not in ("CREATE_FAILED", "DELETE_COMPLETE")
-        ]
-        for r in removed:
-            run.changes.append(
-                Change(
-                    action="Remove", logical_id=r.logical_id, type=r.type, physical_id=r.physical_id
-                )
-            )
+        removed = _removed(old, plan)
         doomed = sorted(removed + run.cleanup, key=lambda r: -r.position)
         if doomed:
             self._event(
@@ -628,3 +624,13 @@ def _request(stack: StackRecord, r: ResourceRecord) -> Request:
         properties=r.properties,
         physical_id=r.physical_id,
     )
+
+
+def _removed(old: StackRecord, plan: Plan) -> list[ResourceRecord]:
+    """The previous resources the template (or its conditions) no longer has."""
+    return [
+        r
+        for r in old.resources
+        if r.logical_id not in plan.resources
+        and r.status not in ("CREATE_FAILED", "DELETE_COMPLETE")
+    ]

@@ -330,3 +330,21 @@ def test_change_set_preview_changes_nothing(app: App, stacks: Stacks) -> None:
     }
     assert app.items is not None
     assert len(app.items.call("ListTables", {})["TableNames"]) == 1  # nothing was changed
+
+
+def test_removing_a_resource_is_an_update(app: App, stacks: Stacks) -> None:
+    extra = TEMPLATE.replace(
+        "Outputs:",
+        "  Spare:\n    Type: AWS::SNS::Topic\n    Properties: {TopicName: spare}\nOutputs:",
+    )
+    stacks.deploy("etl", load_template(extra))
+    assert app.topics is not None
+    assert len(app.topics.call("ListTopics", {})["Topics"]) == 1
+    # Only the removal: nothing else changes, and the deploy is still an update.
+    result = stacks.deploy("etl", load_template(TEMPLATE))
+    assert not result.unchanged
+    assert [(c.action, c.logical_id) for c in result.changes] == [("Remove", "Spare")]
+    assert app.topics.call("ListTopics", {})["Topics"] == []
+    after = stacks.store.get("etl")
+    assert after is not None and after.resource("Spare") is None
+    assert after.status == "UPDATE_COMPLETE"
