@@ -16,6 +16,7 @@ from eltflow.config import Settings
 from eltflow.errors import ConfigError
 from eltflow.integrations.base import Registry
 from eltflow.pipelines.jobs import JobsService
+from eltflow.runtime.activities import Activities
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.service import StatesService
 from eltflow.runtime.state_runs import StateRuns
@@ -23,6 +24,7 @@ from eltflow.runtime.tasks import callable_integration
 from eltflow.runtime.worker import Worker
 from eltflow.runtime.workers import Workers
 from eltflow.scheduler.schedules import Schedules
+from eltflow.store.activities import ActivityStore
 from eltflow.store.db import Database
 from eltflow.store.migrate import migrate
 from eltflow.store.runtime_store import RuntimeStore
@@ -123,7 +125,9 @@ def build_app(
             registry, services, closers = project_integrations(settings, db, clock)
         else:
             registry = Registry()  # tests register Python callables with App.register
-    service = StatesService(store, engine, clock)
+    service = StatesService(
+        store, engine, clock, activities=Activities(ActivityStore(db), engine, clock)
+    )
     declared = settings.section("schedules") if settings is not None else None
     return App(
         db=db,

@@ -8,8 +8,9 @@ as AWS answers the nearest case:
 - every machine is STANDARD, so ``StartSyncExecution`` gets ``StateMachineTypeNotSupported``
   (what AWS says for a standard machine); ``type = EXPRESS`` is refused by the service;
 - ``TestState`` runs the state in memory (:mod:`eltflow.endpoint.teststate`);
-- task tokens: SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat over the service;
-- activities, aliases, map runs and tags are not implemented:
+- task tokens and activities: SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat,
+  Create/Describe/List/DeleteActivity and GetActivityTask (a 60 s long poll) over the service;
+- aliases, map runs and tags are not implemented:
   ``UnknownOperationException`` (the runtime has no public API for them yet).
 
 Other known differences: ARNs always carry the runtime's region and account
@@ -196,6 +197,31 @@ def send_task_heartbeat(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     return out
 
 
+def create_activity(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    return app.service.activities.create_activity(name=p["name"])
+
+
+def describe_activity(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    return app.service.activities.describe_activity(activity_arn=p["activityArn"])
+
+
+def list_activities(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    return app.service.activities.list_activities(
+        max_results=_max_results(p, 100), next_token=p.get("nextToken")
+    )
+
+
+def delete_activity(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    return app.service.activities.delete_activity(activity_arn=p["activityArn"])
+
+
+def get_activity_task(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    """AWS's long poll: held open up to 60 s while no task waits."""
+    return app.service.activities.get_activity_task(
+        activity_arn=p["activityArn"], worker_name=p.get("workerName")
+    )
+
+
 OPERATIONS: dict[str, Handler] = {
     "CreateStateMachine": create_state_machine,
     "DescribeStateMachine": describe_state_machine,
@@ -215,5 +241,10 @@ OPERATIONS: dict[str, Handler] = {
     "SendTaskSuccess": send_task_success,
     "SendTaskFailure": send_task_failure,
     "SendTaskHeartbeat": send_task_heartbeat,
+    "CreateActivity": create_activity,
+    "DescribeActivity": describe_activity,
+    "ListActivities": list_activities,
+    "DeleteActivity": delete_activity,
+    "GetActivityTask": get_activity_task,
     "TestState": teststate.test_state,
 }

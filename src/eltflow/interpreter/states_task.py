@@ -93,7 +93,8 @@ def schedule(stepper: Stepper, frame: Frame, state: TaskState) -> None:
             parameters=params,
             timeout_seconds=timeout,
             heartbeat_seconds=heartbeat,
-            task_token=token,
+            # An activity's worker gets its token from GetActivityTask, not from $$.Task.Token.
+            task_token=task_token(stepper.st.context, task_id) if beats(state) else None,
         )
     )
     if timeout is not None:

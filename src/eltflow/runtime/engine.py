@@ -363,7 +363,9 @@ class Engine:
         if running:
             # Pending task rows need a runner now (if the lease holder dies, whoever claims
             # next re-dispatches them); otherwise the execution sleeps until its next timer.
-            wake = now_us if store.tasks_txn(conn, row.id) else store.next_timer_txn(conn, row.id)
+            # Activity tasks wait for a GetActivityTask poller, not for a runner.
+            runnable = any(not is_activity(t.resource) for t in store.tasks_txn(conn, row.id))
+            wake = now_us if runnable else store.next_timer_txn(conn, row.id)
         else:
             store.clear_work_txn(conn, row.id)
             wake = None
@@ -390,6 +392,12 @@ class Engine:
         limit = self.crash_after_events
         if limit is not None and self.events_recorded >= limit:
             raise SimulatedCrash(f"fault hook: crashed after {self.events_recorded} events")
+
+
+def is_activity(resource: str) -> bool:
+    """An activity ARN (``arn:aws:states:REGION:ACCOUNT:activity:NAME``): its task is handed to
+    a worker polling GetActivityTask, never run by the task runner."""
+    return resource.startswith("arn:aws:states:") and ":activity:" in resource
 
 
 def _output_text(state: ExecutionState, events: Sequence[HistoryEvent]) -> str | None:

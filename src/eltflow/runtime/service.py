@@ -27,6 +27,7 @@ from eltflow.interpreter.protocol import (
     TaskSucceeded,
 )
 from eltflow.runtime import arns
+from eltflow.runtime.activities import Activities
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.machines import parse_definition
 from eltflow.runtime.payload import parse_payload
@@ -60,10 +61,25 @@ def _offset(token: str | None) -> int:
 
 
 class StatesService:
-    def __init__(self, store: StateStore, engine: Engine, clock: Clock) -> None:
+    def __init__(
+        self,
+        store: StateStore,
+        engine: Engine,
+        clock: Clock,
+        *,
+        activities: Activities | None = None,
+    ) -> None:
         self.store = store
         self.engine = engine
         self.clock = clock
+        self._activities = activities
+
+    @property
+    def activities(self) -> Activities:
+        """CreateActivity, GetActivityTask...: a durable store's (not ``eltflow.execute``'s)."""
+        if self._activities is None:
+            raise AwsApiError("UnknownOperationException", "Activities need a state store")
+        return self._activities
 
     # -- state machines --------------------------------------------------------------------
     def create_state_machine(

@@ -30,7 +30,7 @@ from eltflow.clock import Clock, VirtualClock
 from eltflow.errors import EltflowError, StoreError
 from eltflow.integrations.base import Registry
 from eltflow.interpreter.protocol import Inbound, TaskFailed, TaskStarted, TaskSucceeded
-from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult
+from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult, is_activity
 from eltflow.runtime.tasks import run_task
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow, to_us
@@ -246,7 +246,7 @@ class Worker:
         held = self._held[execution_id]
 
         def take(task: TaskRow) -> bool:
-            if task.task_id in held.tasks:
+            if task.task_id in held.tasks or is_activity(task.resource):
                 return False
             held.tasks.add(task.task_id)
             return True

@@ -192,7 +192,7 @@ def test_aws_error_codes_reach_botocore(server: Server, sfn: Any) -> None:
     with pytest.raises(sfn.exceptions.StateMachineTypeNotSupported):
         sfn.start_sync_execution(stateMachineArn=arn)
     with pytest.raises(ClientError) as unknown:
-        sfn.list_activities()
+        sfn.list_state_machine_aliases(stateMachineArn=arn)
     assert _code(unknown) == "UnknownOperationException"
 
 
@@ -495,3 +495,37 @@ def test_task_token_round_trip_with_boto3(sfn: Any) -> None:
     assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == {"approved": True}
     with pytest.raises(sfn.exceptions.TaskTimedOut):
         sfn.send_task_failure(taskToken=token, error="Late")
+
+
+def test_activity_worker_flow_with_boto3(sfn: Any) -> None:
+    activity = sfn.create_activity(name="approve")["activityArn"]
+    assert activity.endswith(":activity:approve")
+    assert sfn.create_activity(name="approve")["activityArn"] == activity  # idempotent
+    assert sfn.describe_activity(activityArn=activity)["name"] == "approve"
+    assert activity in [a["activityArn"] for a in sfn.list_activities()["activities"]]
+    definition = {
+        "StartAt": "Approve",
+        "States": {
+            "Approve": {
+                "Type": "Task",
+                "Resource": activity,
+                "Parameters": {"order.$": "$.order"},
+                "HeartbeatSeconds": 600,
+                "End": True,
+            }
+        },
+    }
+    arn = sfn.start_execution(
+        stateMachineArn=_machine(sfn, "activity", definition), input='{"order": 7}'
+    )["executionArn"]
+    task = sfn.get_activity_task(activityArn=activity, workerName="w1")
+    assert json.loads(task["input"]) == {"order": 7}
+    sfn.send_task_heartbeat(taskToken=task["taskToken"])
+    sfn.send_task_success(taskToken=task["taskToken"], output='{"approved": 7}')
+    done = wait_closed(sfn, arn)
+    assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == {"approved": 7}
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=arn)["events"]]
+    assert types[2:5] == ["ActivityScheduled", "ActivityStarted", "ActivitySucceeded"]
+    sfn.delete_activity(activityArn=activity)
+    with pytest.raises(sfn.exceptions.ActivityDoesNotExist):
+        sfn.describe_activity(activityArn=activity)

@@ -90,6 +90,12 @@ CREATE TABLE sfn_inbox (
 
 CREATE INDEX sfn_inbox_execution ON sfn_inbox (execution_id);
 
+CREATE TABLE sfn_activities (
+    name TEXT PRIMARY KEY,
+    arn TEXT NOT NULL UNIQUE,
+    created_us INTEGER NOT NULL
+);
+
 CREATE TABLE sfn_workers (
     owner TEXT PRIMARY KEY,
     started_us INTEGER NOT NULL,
