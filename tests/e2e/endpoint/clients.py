@@ -3,11 +3,11 @@ the way AWS's own samples do (poll DescribeExecution)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from tests.support.wait import wait_until
 
 
 def aws_client(service: str, url: str, *, access_key: str = "test") -> Any:
@@ -26,10 +26,9 @@ def aws_client(service: str, url: str, *, access_key: str = "test") -> Any:
 
 def wait_closed(sfn: Any, execution_arn: str, timeout: float = 60.0) -> dict[str, Any]:
     """DescribeExecution once the execution has left RUNNING (fails after ``timeout``)."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def closed() -> dict[str, Any] | None:
         described: dict[str, Any] = sfn.describe_execution(executionArn=execution_arn)
-        if described["status"] != "RUNNING":
-            return described
-        assert time.monotonic() < deadline, f"{execution_arn} still RUNNING after {timeout}s"
-        time.sleep(0.05)
+        return described if described["status"] != "RUNNING" else None
+
+    return wait_until(closed, timeout, what=f"{execution_arn} to leave RUNNING", interval=0.05)

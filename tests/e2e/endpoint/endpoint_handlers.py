@@ -27,7 +27,12 @@ def use_aws(event: Any, context: Any) -> Any:
     sid = rd.execute_statement(ClusterIdentifier="dw", Database="dev", Sql="select 6 * 7 as n")[
         "Id"
     ]
+    # Handler code as written for AWS: the Data API offers no completion event, so a handler
+    # polls DescribeStatement (AWS's documented pattern), with a deadline.
+    deadline = time.monotonic() + 30
     while rd.describe_statement(Id=sid)["Status"] not in ("FINISHED", "FAILED", "ABORTED"):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"statement {sid} did not finish in 30 s")
         time.sleep(0.01)
     answer = rd.get_statement_result(Id=sid)["Records"][0][0]["longValue"]
     return {

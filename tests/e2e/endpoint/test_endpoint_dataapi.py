@@ -3,15 +3,17 @@ AWS CLI against a real server, the local warehouse (DuckDB) answering."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 from botocore.exceptions import ClientError
+from tests.support.wait import wait_until
 
 from eltflow.serve import Server
+from eltflow.warehouse.base import RunControl, SqlError
+from eltflow.warehouse.redshift_engine import RedshiftWarehouse
 
 ClientFactory = Callable[[str], Any]
 WHERE = {"ClusterIdentifier": "dw", "Database": "dev", "DbUser": "awsuser"}
@@ -23,13 +25,41 @@ def rd(client: ClientFactory) -> Any:
 
 
 def _finished(rd: Any, sid: str, timeout: float = 30.0) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def final() -> dict[str, Any] | None:
         described: dict[str, Any] = rd.describe_statement(Id=sid)
-        if described["Status"] in ("FINISHED", "FAILED", "ABORTED"):
-            return described
-        assert time.monotonic() < deadline, f"statement {sid} still {described['Status']}"
-        time.sleep(0.02)
+        return described if described["Status"] in ("FINISHED", "FAILED", "ABORTED") else None
+
+    return wait_until(final, timeout, what=f"statement {sid} to finish")
+
+
+def test_the_redshift_engine_over_a_real_boto3_client(rd: Any) -> None:
+    """The Redshift warehouse engine (what a ``redshift://`` warehouse runs on) driven by a
+    real boto3 client over HTTP, so botocore's serialisation and parsing are in the path, not
+    only eltflow's boto3-shaped local client (tests/unit/warehouse/test_wh_redshift.py)."""
+    engine = RedshiftWarehouse(
+        "prod", {"cluster_identifier": "dw", "database": "dev"}, client=rd, poll_seconds=0.01
+    )
+    pids: list[int | None] = []
+    results = engine.run(
+        ["create table eng (a int)", "insert into eng values (1), (2)", "select sum(a) from eng"],
+        None,
+        database=None,
+        transaction=True,
+        control=RunControl(),
+        on_started=pids.append,
+    )
+    assert [r.has_result_set for r in results] == [False, False, True]
+    assert results[2].rows == [(3,)]
+    assert len(pids) == 1
+    with pytest.raises(SqlError) as e:
+        engine.run(
+            ["select * from no_such_table"],
+            None,
+            database=None,
+            transaction=False,
+            control=RunControl(),
+        )
+    assert "no_such_table" in e.value.message
 
 
 def test_execute_describe_and_page_results(rd: Any) -> None:

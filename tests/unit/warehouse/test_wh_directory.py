@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -104,13 +103,15 @@ def test_duckdb_interrupt_cancels_and_rolls_back(tmp_path: Path) -> None:
                 database=None,
                 transaction=True,
                 control=control,
+                on_statement=lambda index, _result: inserted.set() if index == 0 else None,
             )
         except BaseException as e:
             errors.append(e)
 
+    inserted = threading.Event()  # cancel once the insert ran, during the long query
     thread = threading.Thread(target=work)
     thread.start()
-    time.sleep(0.3)
+    assert inserted.wait(30), "the insert never ran"
     control.cancel()
     thread.join(5)
     assert not thread.is_alive()

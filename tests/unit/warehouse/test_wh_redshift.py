@@ -1,10 +1,12 @@
-"""The Redshift engine drives a boto3 ``redshift-data`` client: here eltflow's own boto3-shaped
-local client stands in for AWS (moto's is canned and never finishes a statement)."""
+"""The Redshift engine drives a boto3 ``redshift-data`` client. Here eltflow's own boto3-shaped
+local client stands in for AWS (moto's is canned and never finishes a statement): these tests
+prove the engine's logic, not botocore's wire format. The same engine over a real boto3 client
+talking HTTP to eltflow's endpoint is tests/e2e/endpoint/test_endpoint_dataapi.py; against AWS
+itself it is unverified."""
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -89,13 +91,15 @@ def test_cancel_goes_through_cancel_statement(redshift: RedshiftWarehouse) -> No
                 database=None,
                 transaction=False,
                 control=control,
+                on_started=lambda _pid: started.set(),
             )
         except BaseException as e:
             errors.append(e)
 
+    started = threading.Event()
     thread = threading.Thread(target=work)
     thread.start()
-    time.sleep(0.5)
+    assert started.wait(30), "the statement never started"
     control.cancel()
     thread.join(10)
     assert not thread.is_alive()
