@@ -265,23 +265,40 @@ def _executions_states(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    """Function logs per Task invocation, like CloudWatch Logs for a Lambda (``--follow`` is
-    not implemented: run it again, or watch the console's Logs tab)."""
+    """Function logs per Task invocation, like CloudWatch Logs for a Lambda; ``--follow``
+    keeps printing new ones until the execution is no longer RUNNING."""
+    import time
+
+    shown = 0
     with _opened(args) as app:
-        app.service.describe_execution(execution_arn=args.arn)  # ExecutionDoesNotExist
         logs = app.lambdas.logs if app.lambdas is not None else None
-        records = logs.read(args.arn, args.state) if logs is not None else []
+        while True:
+            status = app.service.describe_execution(execution_arn=args.arn)["status"]
+            records = logs.read(args.arn, args.state) if logs is not None else []
+            if not args.follow:
+                break
+            for r in records[shown:]:
+                _print_log(r)
+            shown = len(records)
+            sys.stdout.flush()
+            if status != "RUNNING":
+                return 0
+            time.sleep(0.5)  # a poll, as `aws logs tail --follow` does
     if args.json:
         _print_json({"logs": records})
         return 0
     if not records:
         print("no logs: no Lambda handler of this execution printed or logged anything")
     for r in records:
-        failed = f"  {r['error']}" if r.get("error") else ""
-        print(f"== {r['timestamp']}  {r['state']}  {r['function']}  {r['requestId']}{failed}")
-        text = str(r.get("text") or "")
-        print(text if text.endswith("\n") or not text else text + "\n", end="")
+        _print_log(r)
     return 0
+
+
+def _print_log(r: dict[str, Any]) -> None:
+    failed = f"  {r['error']}" if r.get("error") else ""
+    print(f"== {r['timestamp']}  {r['state']}  {r['function']}  {r['requestId']}{failed}")
+    text = str(r.get("text") or "")
+    print(text if text.endswith("\n") or not text else text + "\n", end="")
 
 
 def _stop(args: argparse.Namespace) -> int:
@@ -362,6 +379,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = add(sub, "logs", _logs, "what an execution's Lambda handlers printed and logged")
     p.add_argument("arn", metavar="ARN")
     p.add_argument("--state", default=None, metavar="NAME", help="only this state's invocations")
+    p.add_argument(
+        "--follow", action="store_true", help="keep printing new logs while it is RUNNING"
+    )
 
     p = add(sub, "stop", _stop, "stop (abort) an execution")
     p.add_argument("arn", metavar="ARN")

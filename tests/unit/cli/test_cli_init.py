@@ -91,3 +91,12 @@ def test_a_failing_load_is_retried_then_caught(tmp_path: Path) -> None:
         assert lines[i + 2].strip().startswith("cause: ") and "no_such_table" in lines[i + 2]
     assert any(" TaskScheduled " in line and line.endswith("LoadOrders") for line in lines)
     assert "error: LoadFailed" in text
+
+    # The handler's log lines, per attempt: the statement, its outcome and the SQL.
+    logs = eltflow(tmp_path / "p", "logs", desc["executionArn"], "--state", "LoadSummary")
+    assert logs.returncode == 0, logs.stderr
+    failed_lines = [line for line in logs.stdout.splitlines() if " FAILED after " in line]
+    assert len(failed_lines) == 2 and all("no_such_table" in line for line in failed_lines)
+    follow = eltflow(tmp_path / "p", "logs", desc["executionArn"], "--follow")
+    assert follow.returncode == 0  # the execution has ended: prints everything and stops
+    assert "LoadOrders" in follow.stdout and " FINISHED in " in follow.stdout

@@ -37,6 +37,8 @@ def run_sql(event: dict[str, Any], context: Any) -> dict[str, Any]:
         target["WorkgroupName"] = event["WorkgroupName"]
     else:
         target["ClusterIdentifier"] = event.get("ClusterIdentifier", "default")
+    started = time.monotonic()
+    sql = "; ".join(event["Sqls"]) if "Sqls" in event else str(event.get("Sql"))
     if "Sqls" in event:
         submitted = client.batch_execute_statement(Sqls=list(event["Sqls"]), **target)
     else:
@@ -48,10 +50,15 @@ def run_sql(event: dict[str, Any], context: Any) -> dict[str, Any]:
     while True:
         desc = client.describe_statement(Id=sid)
         status = desc["Status"]
+        took = time.monotonic() - started
         if status == "FINISHED":
             last = (desc.get("SubStatements") or [desc])[-1]
-            return {"statementId": sid, "rows": int(last.get("ResultRows", 0) or 0)}
+            rows = int(last.get("ResultRows", 0) or 0)
+            # The function's log (CloudWatch on AWS; `eltflow logs ARN` and the console here).
+            print(f"statement {sid} FINISHED in {took:.3f} s, {rows} rows: {sql[:500]}")
+            return {"statementId": sid, "rows": rows}
         if status in ("FAILED", "ABORTED"):
+            print(f"statement {sid} {status} after {took:.3f} s: {desc.get('Error')}: {sql[:500]}")
             raise StatementFailed(str(desc.get("Error") or status))
         remaining_ms = context.get_remaining_time_in_millis() if context is not None else 60_000
         if remaining_ms < 500:
