@@ -185,8 +185,12 @@ def project_integrations(
     from eltflow.notify.client import LocalSnsClient
     from eltflow.notify.topics import build_topics
     from eltflow.s3.service import S3Service
+    from eltflow.s3.warehouse import WarehouseObjects
 
-    dataapi = build_dataapi(settings, db, clock)
+    # Local buckets: one service for the endpoint, the aws-sdk:s3 tasks and the warehouses'
+    # COPY/UNLOAD (.eltflow/s3).
+    local_s3 = S3Service(settings.data_dir / "s3")
+    dataapi = build_dataapi(settings, db, clock, WarehouseObjects(local_s3))
     items: AwsApi
     topics: AwsApi
     local: dict[str, Callable[[], Any]] = {}
@@ -210,8 +214,6 @@ def project_integrations(
     sns.register(registry, topics)
     lambda_.register(registry, lambdas)
     redshift_data.register(registry, dataapi)
-    # Local buckets: the same folders the warehouses' COPY and UNLOAD use (.eltflow/s3).
-    local_s3 = S3Service(settings.data_dir / "s3")
     if not aws_mode(settings):
         s3.register(registry, local_s3)
     services = ProjectServices(

@@ -12,6 +12,7 @@ from eltflow.errors import ConfigError
 from eltflow.store.db import Database
 from eltflow.store.migrate import migrate
 from eltflow.warehouse.directory import WarehouseDirectory
+from eltflow.warehouse.s3local import LocalObjects
 
 
 def options_from(section: Mapping[str, Any]) -> DataApiOptions:
@@ -43,17 +44,19 @@ def build_dataapi(
     settings: Settings,
     db: Database,
     clock: Clock | None = None,
+    s3: LocalObjects | None = None,
     *,
     liveness_clock: Clock | None = None,
 ) -> DataApiService:
     """A ready service: migrations applied, warehouses resolved from ``[warehouses.*]``, and
-    statements orphaned by dead processes (expired heartbeats) marked FAILED.
+    statements orphaned by dead processes (expired heartbeats) marked FAILED. ``s3``: where
+    COPY and UNLOAD find objects (the app's S3 service).
 
     ``liveness_clock`` (wall time by default) dates heartbeats and decides which are expired."""
     migrate(db)
     service = DataApiService(
         db,
-        WarehouseDirectory(settings),
+        WarehouseDirectory(settings, s3),
         clock=clock,
         options=options_from(settings.section("dataapi")),
         liveness_clock=liveness_clock,

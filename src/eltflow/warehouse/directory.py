@@ -22,15 +22,17 @@ from typing import Any
 from eltflow.config import CONFIG_FILE, Settings
 from eltflow.errors import ConfigError
 from eltflow.warehouse.base import UnknownWarehouse, Warehouse
+from eltflow.warehouse.s3local import LocalObjects
 
 
 def open_warehouse(
     name: str,
     url: str,
     options: Mapping[str, Any] | None = None,
-    s3_root: Path | None = None,
+    s3_root: Path | LocalObjects | None = None,
 ) -> Warehouse:
-    """Build the engine for one connection URL; ``s3_root`` holds the local S3 buckets."""
+    """Build the engine for one connection URL; ``s3_root`` holds the local S3 buckets (a
+    folder, or the S3 service's view of them)."""
     if url.startswith("duckdb://"):
         from eltflow.warehouse.duckdb_engine import DuckDBWarehouse
 
@@ -53,9 +55,11 @@ def open_warehouse(
 class WarehouseDirectory:
     """Resolves names to engines, opening each connection URL once and sharing it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, s3: LocalObjects | None = None) -> None:
         self._default_url = settings.warehouse_url
-        self._s3_root = settings.data_dir / "s3"  # the issue's default for [s3] root
+        # The app's S3 service (COPY/UNLOAD go through its bucket and key rules), or the
+        # project's bucket folders when the directory is built alone.
+        self._s3_root: Path | LocalObjects = s3 if s3 is not None else settings.data_dir / "s3"
         self._configured: dict[str, Mapping[str, Any]] = {}
         raw = settings.section("warehouses")
         for name, table in raw.items():

@@ -18,7 +18,7 @@ from typing import Any
 from eltflow.warehouse import loading
 from eltflow.warehouse.base import SqlError, StatementResult
 from eltflow.warehouse.copy_sql import Copy, Unload, unload_files
-from eltflow.warehouse.s3local import S3Root
+from eltflow.warehouse.s3local import LocalObjects
 from eltflow.warehouse.translate import translate
 
 
@@ -34,7 +34,7 @@ def _columns(cur: Any, table: str, wanted: tuple[str, ...]) -> list[tuple[str, s
     return [(w.strip('"'), types[w.strip('"').lower()]) for w in wanted]
 
 
-def copy(cur: Any, stmt: Copy, root: S3Root, fresh: Callable[[], Any]) -> StatementResult:
+def copy(cur: Any, stmt: Copy, root: LocalObjects, fresh: Callable[[], Any]) -> StatementResult:
     """Run a COPY; the row count loaded.
 
     One ``INSERT ... SELECT <conversions> FROM read_csv(...)``: DuckDB streams the files
@@ -109,7 +109,7 @@ def _first_bad_field(
     table: str,
     columns: list[tuple[str, str]],
     params: dict[str, object],
-    root: S3Root,
+    root: LocalObjects,
 ) -> loading.LoadError | None:
     """File, line, column and value of the first field that does not convert.
 
@@ -181,7 +181,7 @@ def _try_each(sql: str) -> str:
     return tree.sql(dialect="duckdb")
 
 
-def unload(cur: Any, stmt: Unload, root: S3Root) -> StatementResult:
+def unload(cur: Any, stmt: Unload, root: LocalObjects) -> StatementResult:
     """Run an UNLOAD: one file (a local engine is one slice), plus the manifest if asked."""
     name, ext = unload_files(stmt)
     target = root.file(stmt.target + name + ext)

@@ -29,7 +29,7 @@ from eltflow.warehouse.base import (
     StatementCancelled,
     StatementResult,
 )
-from eltflow.warehouse.s3local import S3Root
+from eltflow.warehouse.s3local import LocalObjects, local_objects
 from eltflow.warehouse.script import Statement, run_text, statements
 from eltflow.warehouse.translate import translate
 
@@ -95,11 +95,11 @@ class DuckDBWarehouse:
 
     dialect = "duckdb"
 
-    def __init__(self, name: str, path: str, s3_root: Path | None = None) -> None:
+    def __init__(self, name: str, path: str, s3_root: Path | LocalObjects | None = None) -> None:
         self.name = name
         self.path = path
         # Local S3 for COPY and UNLOAD (see s3local.py).
-        self.s3 = S3Root(s3_root if s3_root is not None else Path(".eltflow") / "s3")
+        self.s3 = local_objects(s3_root)
         self._db: Any = None
         self._lock = threading.Lock()
         self._runs = 0

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from eltflow.warehouse.base import SqlError
 from eltflow.warehouse.copy_sql import Copy
-from eltflow.warehouse.s3local import S3Root
+from eltflow.warehouse.s3local import LocalObjects
 
 STAGE = "eltflow_copy_stage"
 # Redshift's STL_LOAD_ERRORS (https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_ERRORS.html),
@@ -79,7 +79,7 @@ class LoadFailed(SqlError):
         super().__init__(error.message())
 
 
-def files(copy: Copy, root: S3Root) -> list[Path]:
+def files(copy: Copy, root: LocalObjects) -> list[Path]:
     """The local files a COPY reads: the prefix's objects, or a MANIFEST's entries."""
     if not copy.manifest:
         return root.objects(copy.source)

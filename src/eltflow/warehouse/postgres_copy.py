@@ -24,7 +24,7 @@ from typing import IO, Any
 from eltflow.warehouse import loading
 from eltflow.warehouse.base import SqlError, StatementResult
 from eltflow.warehouse.copy_sql import Copy, Unload, unload_files
-from eltflow.warehouse.s3local import S3Root
+from eltflow.warehouse.s3local import LocalObjects
 from eltflow.warehouse.translate import translate
 
 RunSql = Callable[[str], StatementResult]
@@ -76,7 +76,7 @@ def _stream(cur: Any, statement: Any, f: IO[bytes]) -> None:
             cp.write(chunk)
 
 
-def copy(cur: Any, stmt: Copy, root: S3Root, run: RunSql) -> StatementResult:
+def copy(cur: Any, stmt: Copy, root: LocalObjects, run: RunSql) -> StatementResult:
     """Run a COPY: stage the files' fields as text, convert them into the table."""
     from psycopg import sql
 
@@ -156,7 +156,7 @@ def _copy_direct(
     table: str,
     columns: list[tuple[str, str]],
     paths: list[Path],
-    root: S3Root,
+    root: LocalObjects,
 ) -> StatementResult:
     import psycopg
     from psycopg import sql
@@ -238,7 +238,7 @@ def _typed_to_csv(stmt: Copy, paths: list[Path], columns: list[tuple[str, str]],
     return out
 
 
-def unload(cur: Any, stmt: Unload, root: S3Root) -> StatementResult:
+def unload(cur: Any, stmt: Unload, root: LocalObjects) -> StatementResult:
     """Run an UNLOAD: one file (one slice), plus the manifest if asked."""
     from psycopg import sql
 

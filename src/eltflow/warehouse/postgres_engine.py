@@ -27,7 +27,7 @@ from eltflow.warehouse.base import (
     StatementCancelled,
     StatementResult,
 )
-from eltflow.warehouse.s3local import S3Root
+from eltflow.warehouse.s3local import LocalObjects, local_objects
 from eltflow.warehouse.script import Statement, run_text
 from eltflow.warehouse.translate import escape_percent, translate
 
@@ -68,11 +68,11 @@ class PostgresWarehouse:
 
     dialect = "postgres"
 
-    def __init__(self, name: str, url: str, s3_root: Path | None = None) -> None:
+    def __init__(self, name: str, url: str, s3_root: Path | LocalObjects | None = None) -> None:
         self.name = name
         self.url = url
         # Local S3 for COPY and UNLOAD (see s3local.py).
-        self.s3 = S3Root(s3_root if s3_root is not None else Path(".eltflow") / "s3")
+        self.s3 = local_objects(s3_root)
         self._idle: list[Any] = []
         self._lock = threading.Lock()
         self._compat = False

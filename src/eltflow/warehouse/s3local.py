@@ -13,8 +13,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from eltflow.warehouse.base import SqlError
+
+
+class LocalObjects(Protocol):
+    """Where the engines find S3 objects as files. The app gives them the S3 service's view
+    (``eltflow.s3.warehouse.WarehouseObjects``: the same bucket folders, with S3's bucket and
+    key rules); :class:`S3Root` is the plain folder view an engine opened alone uses."""
+
+    def split(self, url: str) -> tuple[Path, str]: ...
+
+    def objects(self, url: str) -> list[Path]: ...
+
+    def file(self, url: str) -> Path: ...
+
+    def url(self, path: Path) -> str: ...
+
+
+def local_objects(source: Path | LocalObjects | None) -> LocalObjects:
+    """An engine's local S3: the given view, a folder, or ``.eltflow/s3`` by default."""
+    if source is None:
+        return S3Root(Path(".eltflow") / "s3")
+    if isinstance(source, Path):
+        return S3Root(source)
+    return source
 
 
 @dataclass(frozen=True)

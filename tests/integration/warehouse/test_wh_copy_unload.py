@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 
+from eltflow.s3.service import S3Service
+from eltflow.s3.warehouse import WarehouseObjects
 from eltflow.warehouse.base import RunControl, SqlError, StatementResult, Warehouse
 from eltflow.warehouse.duckdb_engine import DuckDBWarehouse
 from eltflow.warehouse.postgres_engine import PostgresWarehouse
@@ -22,13 +24,18 @@ from eltflow.warehouse.postgres_engine import PostgresWarehouse
 AUTH = "iam_role 'arn:aws:iam::123456789012:role/load' region 'us-east-1'"
 
 
-@pytest.fixture(params=["duckdb", "postgres"])
+@pytest.fixture(params=["duckdb", "duckdb+s3service", "postgres"])
 def wh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Warehouse]:
     root = tmp_path / "s3"
     (root / "bkt").mkdir(parents=True)
     engine: Warehouse
     if request.param == "duckdb":
         engine = DuckDBWarehouse("dw", str(tmp_path / "w.duckdb"), root)
+    elif request.param == "duckdb+s3service":
+        # As the app wires it: COPY/UNLOAD through the S3 service's view of the same folders.
+        engine = DuckDBWarehouse(
+            "dw", str(tmp_path / "w.duckdb"), WarehouseObjects(S3Service(root))
+        )
     else:
         engine = PostgresWarehouse("dw", request.getfixturevalue("pg_url"), root)
     yield engine
