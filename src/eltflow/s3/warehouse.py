@@ -54,8 +54,8 @@ class WarehouseObjects:
 
     def file(self, url: str) -> Path:
         """The file of one object (an UNLOAD target or a MANIFEST). A bucket not made yet is
-        no error here: an UNLOAD into it makes its folder, as the warehouses did before this
-        service (unverified whether Redshift's UNLOAD fails first)."""
+        no error here: the caller says so in its own words (UNLOAD's "bucket does not exist",
+        a MANIFEST's "does not exist")."""
         bucket, key = self._split(url)
         if not key:
             raise SqlError(f"'{url}' names a bucket, not an object")

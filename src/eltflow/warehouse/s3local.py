@@ -23,6 +23,11 @@ class LocalObjects(Protocol):
     (``eltflow.s3.warehouse.WarehouseObjects``: the same bucket folders, with S3's bucket and
     key rules); :class:`S3Root` is the plain folder view an engine opened alone uses."""
 
+    @property
+    def path(self) -> Path:
+        """The folder holding the buckets."""
+        ...
+
     def split(self, url: str) -> tuple[Path, str]: ...
 
     def objects(self, url: str) -> list[Path]: ...
