@@ -102,7 +102,7 @@ def inner(value: str) -> str:
 def _compile(text: str) -> Any:
     import jsonata  # lazy: the library costs start-up time that CLI commands should not pay
 
-    expression = jsonata.Jsonata(text)
+    expression = jsonata.Jsonata(text, regex_engine=_bounded_regex)
     # Keep JSONata's null marker distinct from "undefined": AWS keeps a JSON null and fails on
     # an expression that returned nothing.
     expression.set_output_convert_nulls(False)
@@ -201,6 +201,50 @@ def _failure(expression: str, field: str, exc: Exception) -> StatesError:
 
 def _for_field(field: str) -> str:
     return f" specified for the field '{field}'" if field else ""
+
+
+REGEX_SECONDS: Final = 1.0
+"""How long one regex call of ``$match``/``$replace``/``$split``/``$contains`` may run. A
+single regex call is one evaluation step, so the step budget cannot stop a catastrophic
+pattern (``/(a+)+$/`` on a long run of ``a``); the ``regex`` engine's own timeout does. It is
+wall time, so unlike the step budget it is not replay-exact (unverified against AWS, which
+runs JavaScript's backtracking engine)."""
+
+
+class _BoundedPattern:
+    """A JSONata regex literal run by ``regex`` with a timeout; stdlib ``re`` still checks
+    replacement templates, whose error wording the library parses (``$12`` means ``$1``
+    then ``2`` when there is one group)."""
+
+    def __init__(self, stdlib: Any, bounded: Any) -> None:
+        self._stdlib = stdlib
+        self._bounded = bounded
+
+    def search(self, string: str) -> Any:
+        return self._bounded.search(string, timeout=REGEX_SECONDS)
+
+    def finditer(self, string: str) -> Any:
+        return self._bounded.finditer(string, timeout=REGEX_SECONDS)
+
+    def sub(self, repl: Any, string: str, count: int = 0) -> str:
+        if isinstance(repl, str):
+            self._stdlib.sub(repl, "")  # raises re's error for a bad group reference
+        result: str = self._bounded.sub(repl, string, count=count, timeout=REGEX_SECONDS)
+        return result
+
+    def split(self, string: str, maxsplit: int = 0) -> list[str]:
+        parts: list[str] = self._bounded.split(string, maxsplit=maxsplit, timeout=REGEX_SECONDS)
+        return parts
+
+
+def _bounded_regex(pattern: str, flags: Any) -> _BoundedPattern:
+    import regex  # type: ignore[import-untyped]  # no stubs; used through _BoundedPattern
+    from jsonata.regex_engine import default_regex_engine
+
+    stdlib = default_regex_engine(pattern, flags)  # the same syntax errors as before
+    native = regex.VERSION0 | (regex.IGNORECASE if flags.case_insensitive else 0)
+    native |= regex.MULTILINE if flags.multiline else 0
+    return _BoundedPattern(stdlib, regex.compile(pattern, native))
 
 
 class _Budget:

@@ -92,3 +92,15 @@ def _reference(pattern: str) -> re.Pattern[str]:
 @given(st.text("ab*\\\n", max_size=8), st.text("ab*\\\n", max_size=12))
 def test_string_matches_agrees_with_the_regex_translation(pattern: str, value: str) -> None:
     assert string_matches(value, pattern) is (_reference(pattern).fullmatch(value) is not None)
+
+
+def test_a_catastrophic_regex_times_out() -> None:
+    # One $match call is one step, so only the regex engine's own timeout can stop it; the
+    # stdlib engine explores 2^40 ways to split the a's before failing.
+    with pytest.raises(StatesError, match="regex timed out") as caught:
+        _evaluate('$match("' + "a" * 40 + '!", /(a|aa)+$/)')
+    assert caught.value.error == errors.QUERY_EVALUATION_ERROR
+    # Ordinary patterns, flags and $replace's group references behave as before.
+    assert _evaluate('$replace("abc", /(b)/, "[$12]")') == "a[b2]c"
+    assert _evaluate('$match("AB12", /([a-z])([0-9])/i).groups') == ["B", "1"]
+    assert _evaluate('$split("a1b2c", /[0-9]/)') == ["a", "b", "c"]
