@@ -96,8 +96,11 @@ def _app(url: str, clock: VirtualClock, crash_after: int | None = None) -> App:
     return app
 
 
-def _run(url: str, definition: dict[str, Any], crash_after: int | None) -> tuple[Any, Any, int]:
-    """Run once; with ``crash_after``, crash there and let a second worker finish."""
+def _run(
+    url: str, definition: dict[str, Any], crash_after: int | None
+) -> tuple[Any, Any, int, bool]:
+    """Run once; with ``crash_after``, crash there and let a second worker finish. Returns the
+    outcome, the comparable history, its length and whether the first worker crashed."""
     clock = VirtualClock()
     app = _app(url, clock)
     app.service.create_state_machine(name="m", definition=definition)
@@ -132,7 +135,7 @@ def _run(url: str, definition: dict[str, Any], crash_after: int | None) -> tuple
         for e in events
         if isinstance(e, dict)
     )
-    return (desc["status"], desc.get("output")), history, len(history)
+    return (desc["status"], desc.get("output")), history, len(history), crashed
 
 
 @settings(
@@ -146,14 +149,17 @@ def test_resume_after_any_crash_equals_straight_run(
 ) -> None:
     definition = build_definition(kinds)
     with tempfile.TemporaryDirectory() as tmp:
-        straight, straight_history, n_events = _run(
+        straight, straight_history, n_events, straight_crashed = _run(
             f"sqlite:///{Path(tmp) / 'a.db'}", definition, None
         )
         assert straight[0] == "SUCCEEDED", straight
+        assert not straight_crashed
         crash_after = 1 + int(crash_fraction * (n_events - 1))
-        resumed, resumed_history, _ = _run(
+        resumed, resumed_history, _, crashed = _run(
             f"sqlite:///{Path(tmp) / 'b.db'}", definition, crash_after
         )
+    # Without this the property is vacuous for any crash point the engine never reaches.
+    assert crashed, f"no crash after event {crash_after} of {n_events}"
     assert resumed == straight
     # The same events: no state ran twice, none was skipped.
     assert resumed_history == straight_history

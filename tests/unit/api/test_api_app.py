@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openapi_spec_validator import validate
 from starlette.applications import Starlette
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from eltflow.api.app import create_app
-from eltflow.api.openapi import OPENAPI
 from eltflow.app import App, build_app
 
 PASS_CHAIN = {
@@ -116,7 +116,9 @@ def test_console_is_served_from_the_package(client: TestClient) -> None:
 
 def test_every_route_and_method_is_in_openapi(client: TestClient) -> None:
     spec = client.get("/api/openapi.json").json()
-    assert spec == json.loads(json.dumps(OPENAPI))
+    # A valid OpenAPI 3 document (what schemathesis and code generators rely on), not merely
+    # the constant it is served from.
+    validate(spec)
     app = client.app
     assert isinstance(app, Starlette)
     served = {
