@@ -189,7 +189,7 @@ def project_integrations(
 
     # Local buckets: one service for the endpoint, the aws-sdk:s3 tasks and the warehouses'
     # COPY/UNLOAD (.eltflow/s3).
-    local_s3 = S3Service(settings.data_dir / "s3")
+    local_s3 = S3Service(settings.s3_root)
     dataapi = build_dataapi(settings, db, clock, WarehouseObjects(local_s3))
     items: AwsApi
     topics: AwsApi

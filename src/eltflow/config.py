@@ -130,6 +130,7 @@ SCHEMA = Table(
         ),
         "schedules": Named(Table({**_keys(*sorted(SCHEDULE_KEYS)), "input": Free()})),
         "aws": Table(_keys("mode", "region", "account", "endpoint_url")),
+        "s3": Table(_keys("root")),
         "dataapi": Table(
             _keys(
                 *("max_workers", "page_rows", "max_active", "max_result_bytes"),
@@ -258,6 +259,17 @@ class Settings:
     @property
     def data_dir(self) -> Path:
         return self.project_dir / ".eltflow"
+
+    @property
+    def s3_root(self) -> Path:
+        """``[s3] root``: the folder whose subfolders are the local S3 buckets (relative to the
+        project folder; default ``.eltflow/s3``)."""
+        root = self.section("s3").get("root")
+        if root is None:
+            return self.data_dir / "s3"
+        if not isinstance(root, str) or not root:
+            raise ConfigError(f"{CONFIG_FILE}: [s3] root must be a folder path (got {root!r})")
+        return self.project_dir / root
 
     def section(self, name: str) -> Mapping[str, Any]:
         value = self.raw.get(name, {})

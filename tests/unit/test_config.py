@@ -131,6 +131,8 @@ state_machine = "m"
 input = { any = { nested = "value" } }
 [aws]
 mode = "local"
+[s3]
+root = "buckets"
 [dataapi]
 page_rows = 10
 [pipelines.reference]

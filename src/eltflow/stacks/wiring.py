@@ -26,6 +26,7 @@ def stacks_for(app: App) -> Stacks:
         lambda_runner=app.lambdas,
         schedules=app.schedules.store,
         data_dir=data_dir,
+        s3_service=app.s3,
         clock=app.clock,
     )
     return Stacks(StackStore(app.db), services, app.clock)

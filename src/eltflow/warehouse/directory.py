@@ -59,7 +59,7 @@ class WarehouseDirectory:
         self._default_url = settings.warehouse_url
         # The app's S3 service (COPY/UNLOAD go through its bucket and key rules), or the
         # project's bucket folders when the directory is built alone.
-        self._s3_root: Path | LocalObjects = s3 if s3 is not None else settings.data_dir / "s3"
+        self._s3_root: Path | LocalObjects = s3 if s3 is not None else settings.s3_root
         self._configured: dict[str, Mapping[str, Any]] = {}
         raw = settings.section("warehouses")
         for name, table in raw.items():

@@ -175,3 +175,17 @@ def test_parse_range() -> None:
     assert parse_range("bytes=0-0", 10) == (0, 0)
     assert parse_range("bytes=5-100", 10) == (5, 9)
     assert parse_range("bytes=-100", 10) == (0, 9)
+
+
+def test_the_s3_root_is_configurable(tmp_path: Path) -> None:
+    from eltflow.app import build_app
+    from eltflow.config import load_settings
+
+    (tmp_path / "eltflow.toml").write_text('[s3]\nroot = "buckets"\n', "utf-8")
+    app = build_app(load_settings(tmp_path, environ={}))
+    try:
+        assert app.s3 is not None and app.s3.root == tmp_path / "buckets"
+        app.s3.create_bucket("bkt", NOW)
+        assert (tmp_path / "buckets" / "bkt").is_dir()
+    finally:
+        app.close()

@@ -29,19 +29,23 @@ class Services:
     # Names [warehouses.*] configures (empty: every name reaches the default warehouse).
     warehouse_names: tuple[str, ...] = ()
     data_dir: Path | None = None  # where resources keep files (Lambda code)
+    s3_service: S3Service | None = None  # the app's local S3 ([s3] root)
     region: str = REGION
     account: str = ACCOUNT
     clock: Any = None  # eltflow.clock.Clock, for the times services record
 
     def s3(self) -> S3Service:
-        """The project's local S3 (``.eltflow/s3``), the one the app and the warehouses use."""
+        """The app's local S3, the one the endpoint and the warehouses use (without an app:
+        ``.eltflow/s3`` under ``data_dir``)."""
+        if self.s3_service is not None:
+            return self.s3_service
         if self.data_dir is None:
             raise AwsApiError("ValidationError", "no local S3 in this project")
         return S3Service(Path(self.data_dir) / "s3")
 
     def s3_object(self, bucket: JSON, key: JSON, where: str) -> Path:
         """The file of a local S3 object (``.eltflow/s3/<bucket>/<key>``)."""
-        if self.data_dir is None:
+        if self.data_dir is None and self.s3_service is None:
             raise AwsApiError("ValidationError", f"{where}: no local S3 in this project")
         if not isinstance(bucket, str) or not isinstance(key, str) or not bucket or not key:
             raise AwsApiError("ValidationError", f"{where}: Bucket and Key must be strings")
@@ -53,7 +57,7 @@ class Services:
             raise AwsApiError(
                 "ValidationError",
                 f"{where}: s3://{bucket}/{key} does not exist in the local S3 "
-                f"({Path(self.data_dir) / 's3'}): {e.message}",
+                f"({self.s3().root}): {e.message}",
             ) from None
 
     def now_iso(self) -> str:
