@@ -1,4 +1,5 @@
-"""Lambda handlers that call unmodified boto3 reach eltflow: ``eltflow serve`` gives handler
+"""Lambda handlers that call unmodified boto3 (DynamoDB, Step Functions, SNS, the Data API,
+S3) reach eltflow: ``eltflow serve`` gives handler
 processes ``AWS_ENDPOINT_URL`` (and dummy credentials and region), as AWS gives a sandbox its
 own endpoints."""
 
@@ -86,7 +87,10 @@ def test_a_handler_using_plain_boto3_reaches_the_local_services(served: Server) 
     assert "calls-aws" in out["machines"]
     assert out["topic"].endswith(":from-handler")
     assert out["answer"] == 42
+    assert out["s3"] == "v1"
     # The handler's writes are the server's: visible through the endpoint too.
+    s3 = client("s3")
+    assert s3.get_object(Bucket="from-handler", Key="keys/v1.txt")["Body"].read() == b"v1"
     assert ddb.get_item(TableName="from_handler", Key={"k": {"S": "v1"}})["Item"] == {
         "k": {"S": "v1"}
     }
@@ -127,3 +131,5 @@ def test_start_wait_serves_the_endpoint_for_its_handlers(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     out = json.loads(json.loads(done.stdout)["output"])
     assert out["item"] == {"k": {"S": "v2"}} and out["machines"] == ["calls-aws"]
+    assert out["s3"] == "v2"
+    assert (tmp_path / ".eltflow" / "s3" / "from-handler" / "keys" / "v2.txt").read_text() == "v2"
