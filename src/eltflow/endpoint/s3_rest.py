@@ -16,17 +16,20 @@ answer S3's ``NotImplemented`` (501).
 
 Request bodies are spooled to a temporary file (in memory up to 8 MB) rather than held whole,
 and ``Content-Encoding: aws-chunked`` bodies (botocore's default for uploads with a trailing
-checksum) are decoded; the trailing checksum itself is not verified (unverified locally, as
-the signatures are not). Errors are S3's ``<Error>`` document with S3's status; HEAD errors
-have no body, as S3 sends them.
+checksum) are decoded; declared checksums are verified (see ``_payload``), signatures are
+not. Errors are S3's ``<Error>`` document with S3's status; HEAD errors have no body, as S3
+sends them.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import tempfile
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+import zlib
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from email.utils import format_datetime
 from typing import IO, TYPE_CHECKING, Any
@@ -258,17 +261,67 @@ def _stored(request: Request) -> dict[str, Any]:
     }
 
 
-def _payload(request: Request, body: IO[bytes]) -> Iterator[bytes] | IO[bytes]:
+def _payload(request: Request, body: IO[bytes]) -> Iterator[bytes]:
+    """The object's bytes, checked against what the client says they are: ``Content-MD5`` and
+    an ``x-amz-checksum-*`` header or ``aws-chunked`` trailer (CRC32, SHA-1, SHA-256; CRC32C
+    and CRC64NVME are accepted unchecked, as the standard library has no implementation). A
+    mismatch is S3's ``BadDigest`` and nothing is stored."""
     encoding = request.headers.get("content-encoding", "")
     sha = request.headers.get("x-amz-content-sha256", "")
+    checks: dict[str, str] = {
+        k: v for k, v in request.headers.items() if k.startswith("x-amz-checksum-")
+    }
+    md5 = request.headers.get("content-md5")
+    if md5 is not None:
+        checks["content-md5"] = md5
     if "aws-chunked" in encoding or sha.startswith("STREAMING-"):
-        return _aws_chunks(body)
-    return body
+        announced = request.headers.get("x-amz-trailer", "")
+        return _checked(_aws_chunks(body, checks), checks, announced)
+    return _checked(iter(lambda: body.read(1024 * 1024), b""), checks, "")
 
 
-def _aws_chunks(body: IO[bytes]) -> Iterator[bytes]:
+_DIGESTS: dict[str, Callable[[], Any]] = {
+    "content-md5": lambda: hashlib.md5(usedforsecurity=False),
+    "x-amz-checksum-sha1": lambda: hashlib.sha1(usedforsecurity=False),
+    "x-amz-checksum-sha256": hashlib.sha256,
+    "x-amz-checksum-crc32": lambda: _Crc32(),
+}
+
+
+class _Crc32:
+    def __init__(self) -> None:
+        self.value = 0
+
+    def update(self, data: bytes) -> None:
+        self.value = zlib.crc32(data, self.value)
+
+    def digest(self) -> bytes:
+        return self.value.to_bytes(4, "big")
+
+
+def _checked(chunks: Iterator[bytes], checks: dict[str, str], announced: str) -> Iterator[bytes]:
+    """``chunks``, then a ``BadDigest`` if a declared checksum does not match. An aws-chunked
+    trailer (named up front by ``x-amz-trailer``: ``announced``) adds to ``checks`` once the
+    data has been read."""
+    names = {n for n in (*checks, announced.strip().lower()) if n in _DIGESTS}
+    digests = {name: _DIGESTS[name]() for name in names}
+    for chunk in chunks:
+        for digest in digests.values():
+            digest.update(chunk)
+        yield chunk
+    for name, expected in checks.items():
+        if name not in digests:
+            continue
+        if base64.b64encode(digests[name].digest()).decode() != expected.strip():
+            what = "Content-MD5" if name == "content-md5" else name[len("x-amz-checksum-") :]
+            raise S3RequestError(
+                "BadDigest", f"The {what} you specified did not match the calculated checksum."
+            )
+
+
+def _aws_chunks(body: IO[bytes], trailer: dict[str, str]) -> Iterator[bytes]:
     """Decode ``aws-chunked``: ``<hex size>[;chunk-signature=...]\\r\\n<bytes>\\r\\n`` ... a
-    zero-size chunk, then trailing headers (the checksum), which are skipped."""
+    zero-size chunk, then trailing headers (the checksum), added to ``trailer``."""
     while True:
         line = body.readline()
         if not line.endswith(b"\r\n"):
@@ -278,6 +331,10 @@ def _aws_chunks(body: IO[bytes]) -> Iterator[bytes]:
         except ValueError:
             raise S3RequestError("InvalidRequest", "Malformed aws-chunked body") from None
         if size == 0:
+            for raw in body.read(64 * 1024).decode("latin-1").split("\r\n"):
+                name, sep, value = raw.partition(":")
+                if sep and name.strip().lower().startswith("x-amz-checksum-"):
+                    trailer[name.strip().lower()] = value.strip()
             return
         data = body.read(size)
         if len(data) != size or body.read(2) != b"\r\n":

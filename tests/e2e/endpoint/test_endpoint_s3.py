@@ -3,6 +3,7 @@ real AWS CLI (``aws s3 cp`` / ``aws s3 ls``, multipart for a file over 8 MB)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
@@ -183,3 +184,22 @@ def test_aws_cli_cp_and_ls(aws_cli: Callable[..., Any], path_style: Any, tmp_pat
     back = tmp_path / "back.bin"
     aws_cli("s3", "cp", "s3://cli/data/big.bin", str(back), raw=True)
     assert back.read_bytes() == big.read_bytes()
+
+
+def test_declared_checksums_are_verified(path_style: Any) -> None:
+    s3 = path_style
+    s3.create_bucket(Bucket="sums")
+    # boto3's default: a CRC32 in an aws-chunked trailer; and SHA-256 when asked.
+    s3.put_object(Bucket="sums", Key="crc", Body=b"payload")
+    s3.put_object(Bucket="sums", Key="sha", Body=b"payload", ChecksumAlgorithm="SHA256")
+    assert s3.get_object(Bucket="sums", Key="sha")["Body"].read() == b"payload"
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket="sums", Key="bad", Body=b"payload", ChecksumCRC32="AAAAAA==")
+    assert _code(e) == ("BadDigest", 400)
+    other = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    with pytest.raises(ClientError) as e:
+        s3.put_object(Bucket="sums", Key="bad", Body=b"payload", ContentMD5=other)
+    assert _code(e) == ("BadDigest", 400)
+    with pytest.raises(ClientError) as e:
+        s3.head_object(Bucket="sums", Key="bad")  # nothing was stored
+    assert _code(e)[1] == 404
