@@ -14,7 +14,7 @@ import platform
 import sys
 from collections.abc import Sequence
 
-from bench import asl_bench
+from bench import asl_bench, peer_bench
 from bench.common import asl_cases, machine_note
 
 
@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
         "20 ms (default 0.001)",
     )
     p.add_argument("--no-runtime", action="store_true", help="skip the durable runtime benchmark")
+    p.add_argument(
+        "--no-peer", action="store_true", help="skip the aws-local-stepfunctions comparison"
+    )
     p.add_argument(
         "--pipeline-sf",
         type=float,
@@ -112,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     target = f"target: eltflow >= {asl_bench.TARGET_RATIO:.0f}x moto on each case"
     print(f"{target}: {'MET' if not missed else 'NOT MET for ' + ', '.join(missed)}")
     status = 1 if missed and args.strict else 0
+    if not args.no_peer:  # issue 16: the fastest peer, aws-local-stepfunctions on node
+        only = ["--cases", *args.cases] if args.cases else []
+        status = status or peer_bench.main(["--seconds", str(args.seconds), *only])
 
     if not args.no_runtime:
         code = _run_runtime_bench(args.seconds)

@@ -1,0 +1,37 @@
+"""Smoke test of the aws-local-stepfunctions comparison (issue 16): the choice-loop case runs
+on eltflow with the shape the issue asks for, and, where node and npm are present, on the
+peer with the same output. No timing assertions."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from bench import peer_bench
+
+import eltflow
+
+
+def test_choice_loop_counts_to_its_iterations() -> None:
+    case = peer_bench.choice_loop_case(50)
+    result = eltflow.execute(case.definition, case.input)
+    assert result.status == "SUCCEEDED"
+    assert result.output == {"i": 50}
+    assert [c.name for c in peer_bench.peer_cases()] == [
+        "pass-chain",
+        "parallel",
+        "map",
+        "choice-loop",
+    ]
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
+def test_peer_agrees_with_eltflow_on_a_small_case() -> None:
+    try:
+        folder = peer_bench.ensure_peer()
+    except peer_bench.PeerUnavailable as e:  # no registry reachable: nothing to compare
+        pytest.skip(str(e))
+    case = peer_bench.choice_loop_case(20)
+    result = peer_bench.bench_case(case, folder, seconds=0.0, rounds=1)
+    assert result.peer is not None and result.peer.runs == 1
+    assert result.eltflow.runs == 1
