@@ -96,7 +96,42 @@ def rewrite(tree: exp.Expr, target: Target) -> exp.Expr:
     props = tree.args.get("properties")
     if isinstance(props, exp.Properties) and not props.expressions:
         props.pop()
+    if target == "duckdb" and isinstance(schema, exp.Schema):
+        _enforce_lengths(schema)
     return tree
+
+
+_CHAR_TYPES = {
+    exp.DataType.Type.VARCHAR,
+    exp.DataType.Type.CHAR,
+    exp.DataType.Type.NVARCHAR,
+    exp.DataType.Type.NCHAR,
+}
+
+
+def _enforce_lengths(schema: exp.Schema) -> None:
+    """``CHECK (strlen(col) <= n)`` for CHAR(n) / VARCHAR(n) columns: DuckDB ignores lengths.
+
+    Redshift rejects a value longer than the column ("Character types",
+    https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html: lengths are in bytes,
+    hence ``strlen``, DuckDB's byte length). PostgreSQL enforces lengths itself (in characters).
+    """
+    for column in schema.expressions:
+        if not isinstance(column, exp.ColumnDef):
+            continue
+        kind = column.args.get("kind")
+        if not isinstance(kind, exp.DataType) or kind.this not in _CHAR_TYPES:
+            continue
+        params = kind.expressions
+        if len(params) != 1 or not params[0].name.isdigit():
+            continue
+        check = exp.LTE(
+            this=exp.Anonymous(this="strlen", expressions=[exp.column(column.name, quoted=True)]),
+            expression=exp.Literal.number(int(params[0].name)),
+        )
+        constraints = list(column.args.get("constraints") or [])
+        constraints.append(exp.ColumnConstraint(kind=exp.CheckColumnConstraint(this=check)))
+        column.set("constraints", constraints)
 
 
 def _identity(start: exp.Expression, step: exp.Expression) -> exp.Expression:

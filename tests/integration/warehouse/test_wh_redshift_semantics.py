@@ -537,3 +537,13 @@ def test_nonatomic_procedures_commit_each_statement_on_duckdb(tmp_path: Path) ->
         assert rows(duck, "select a from t") == [(1,)]
     finally:
         duck.close()
+
+
+def test_a_value_longer_than_its_varchar_is_rejected(wh: Warehouse) -> None:
+    # r_Character_types: CHAR(n) / VARCHAR(n) hold at most n bytes; a longer value is an
+    # error, not silently stored (DuckDB ignores declared lengths unless told).
+    run(wh, "create table t (code varchar(3), flag char(1))")
+    run(wh, "insert into t values ('abc', 'y')")
+    error(wh, "insert into t values ('abcd', 'y')")
+    error(wh, "insert into t values ('ab', 'yes')")
+    assert rows(wh, "select code, flag from t") == [("abc", "y")]
