@@ -39,6 +39,15 @@ def test_fail_at_fact_leaves_the_failed_run_and_its_printed_recovery_works(
     finally:
         app.close()
 
+    # Running the demo again meanwhile does not bury the failed run under a skipped one: it
+    # says why it stops, and leaves everything as it was.
+    again: list[str] = []
+    options = DemoOptions(project_dir=project, scale_factor=0.01)
+    assert run_demo(options, build_app, again.append) == 1
+    assert "JobID 101 is Failed" in "\n".join(again)
+    assert "jobs reset 101" in "\n".join(again)
+    assert not any(line.startswith("[1/4]") for line in again)
+
     # Follow the printed steps 1-3 exactly, as a user would copy them.
     steps = [line.split(":", 1)[1] for line in lines if re.match(r"\s+[123]\. ", line)]
     assert len(steps) == 3

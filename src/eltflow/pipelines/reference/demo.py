@@ -64,6 +64,8 @@ def run_demo(options: DemoOptions, build_app: AppFactory, out: Printer = print) 
     )
     out(f"  state      {settings.state_url}")
     out(f"  warehouse  {settings.warehouse_url}")
+    if _left_failed(settings, config, build_app, out):
+        return 1
 
     out(f"\n[1/4] TPC-H staging data at scale factor {options.scale_factor:g}")
     staging = load_staging(settings, config, options.scale_factor)
@@ -108,6 +110,29 @@ def run_demo(options: DemoOptions, build_app: AppFactory, out: Printer = print) 
         return 0 if status == "SUCCEEDED" else 1
     finally:
         app.close()
+
+
+def _left_failed(
+    settings: Settings, config: ReferenceConfig, build_app: AppFactory, out: Printer
+) -> bool:
+    """A job left Failed (``--fail-at`` leaves its run for the user) would make this run end
+    as skipped, quietly: say so and stop before reloading anything, so the failed run can
+    still be repaired as printed."""
+    app = build_app(settings)
+    try:
+        job = _job(app, config)
+    finally:
+        app.close()
+    if job.get("JobState") != "Failed":
+        return False
+    here = f"--project-dir {settings.project_dir}"
+    out(f"\n{config.audit_table}: JobID {config.job_id} is Failed: {job.get('JobError')}")
+    if job.get("RunArn"):
+        out(f"  left by {job['RunArn']}")
+    out("A new run would find the job failed and end as skipped. Either finish that run")
+    out(f"(the repair and redrive printed when it failed; `eltflow {here} serve` shows it),")
+    out(f"or start over: eltflow {here} jobs reset {config.job_id}, then run the demo again.")
+    return True
 
 
 def _job(app: PipelineHost, config: ReferenceConfig) -> JSONObject:
