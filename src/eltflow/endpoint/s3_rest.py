@@ -198,10 +198,13 @@ def _dispatch(
         if method == "POST" and "delete" in query:
             return _xml(_delete_objects(s3, bucket, _read_xml(body)), rid)
         raise S3RequestError("MethodNotAllowed", f"{method} on a bucket is not supported")
-    if method == "GET":
-        return _get_object(s3, bucket, key, headers.get("range"), rid)
-    if method == "HEAD":
+    if method in ("GET", "HEAD"):
         info = s3.head_object(bucket, key)
+        unchanged = _unchanged(info, headers.get("if-match"), headers.get("if-none-match"))
+        if unchanged:
+            return Response(status_code=304, headers={"ETag": info.etag, "x-amz-request-id": rid})
+        if method == "GET":
+            return _get_object(s3, bucket, key, headers.get("range"), rid)
         return Response(headers={**_object_headers(info), "x-amz-request-id": rid})
     if method == "DELETE":
         if "uploadId" in query:
@@ -221,6 +224,13 @@ def _dispatch(
         source = headers.get("x-amz-copy-source")
         if source is not None:
             return _xml(_copy_object(s3, request, source, bucket, key), rid)
+        if headers.get("if-none-match", "").strip() == "*" and _exists(s3, bucket, key):
+            # A conditional write (If-None-Match: *): only if no object has the key. Checked,
+            # then written: not atomic against a concurrent writer of the same key.
+            raise S3RequestError(
+                "PreconditionFailed",
+                "At least one of the pre-conditions you specified did not hold",
+            )
         info = s3.put_object(bucket, key, _payload(request, body), **_stored(request))
         return Response(headers={"ETag": info.etag, "x-amz-request-id": rid})
     if method == "POST" and "uploads" in query:
@@ -242,6 +252,29 @@ def _dispatch(
 
 
 # -- request pieces ---------------------------------------------------------------------------
+
+
+def _unchanged(info: ObjectInfo, if_match: str | None, if_none_match: str | None) -> bool:
+    """HTTP preconditions on the ETag, as S3 applies them to GET and HEAD: ``If-Match`` that
+    does not match is 412 ``PreconditionFailed``; ``If-None-Match`` that matches is 304 (True).
+    If-Modified-Since / If-Unmodified-Since are not evaluated locally."""
+    tags = {t.strip() for t in (if_match or "").split(",") if t.strip()}
+    if if_match is not None and "*" not in tags and info.etag not in tags:
+        raise S3RequestError(
+            "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"
+        )
+    none = {t.strip() for t in (if_none_match or "").split(",") if t.strip()}
+    return if_none_match is not None and ("*" in none or info.etag in none)
+
+
+def _exists(s3: S3Service, bucket: str, key: str) -> bool:
+    try:
+        s3.head_object(bucket, key)
+    except AwsApiError as e:
+        if e.code == "NoSuchKey":
+            return False
+        raise
+    return True
 
 
 def _stored(request: Request) -> dict[str, Any]:

@@ -203,3 +203,20 @@ def test_declared_checksums_are_verified(path_style: Any) -> None:
     with pytest.raises(ClientError) as e:
         s3.head_object(Bucket="sums", Key="bad")  # nothing was stored
     assert _code(e)[1] == 404
+
+
+def test_etag_preconditions(path_style: Any) -> None:
+    s3 = path_style
+    s3.create_bucket(Bucket="conditions")
+    etag = s3.put_object(Bucket="conditions", Key="k", Body=b"v1")["ETag"]
+    assert s3.get_object(Bucket="conditions", Key="k", IfMatch=etag)["Body"].read() == b"v1"
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="conditions", Key="k", IfMatch='"0"')
+    assert _code(e) == ("PreconditionFailed", 412)
+    with pytest.raises(ClientError) as e:
+        s3.get_object(Bucket="conditions", Key="k", IfNoneMatch=etag)
+    assert _code(e)[1] == 304
+    with pytest.raises(ClientError) as e:  # conditional write: only if the key is new
+        s3.put_object(Bucket="conditions", Key="k", Body=b"v2", IfNoneMatch="*")
+    assert _code(e) == ("PreconditionFailed", 412)
+    s3.put_object(Bucket="conditions", Key="new", Body=b"v2", IfNoneMatch="*")
