@@ -10,14 +10,22 @@ import base64
 import hashlib
 import random
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, cast
 
 from eltflow.interpreter.protocol import ExecutionContext
 from eltflow.types import JSON, JSONObject
 
 
+@lru_cache(maxsize=1024)
 def iso(ts: datetime) -> str:
-    """AWS's context-object timestamp format."""
+    """AWS's context-object timestamp format.
+
+    Cached: every state's context object formats the execution's start and the state's entry
+    time, and one step enters many states at the same instant (``strftime`` was the largest
+    single cost of a Choice loop). Equal datetimes format equally (aware ones are compared as
+    UTC instants, naive ones are taken as UTC), so the cache cannot mix two timestamps up.
+    """
     ts = ts.astimezone(UTC) if ts.tzinfo else ts.replace(tzinfo=UTC)
     return ts.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
