@@ -14,6 +14,7 @@ from eltflow.aws import client as aws_client
 from eltflow.clock import Clock, SystemClock
 from eltflow.config import Settings
 from eltflow.errors import ConfigError
+from eltflow.integrations import states as nested_workflows
 from eltflow.integrations.base import Registry
 from eltflow.pipelines.jobs import JobsService
 from eltflow.runtime.activities import Activities
@@ -128,6 +129,7 @@ def build_app(
     service = StatesService(
         store, engine, clock, activities=Activities(ActivityStore(db), engine, clock)
     )
+    nested_workflows.register(registry, service)  # states:startExecution needs the service
     declared = settings.section("schedules") if settings is not None else None
     return App(
         db=db,

@@ -1,0 +1,177 @@
+"""Nested workflows: ``arn:aws:states:::states:startExecution`` (Step Functions starting one of
+its own state machines), in AWS's integration patterns.
+
+- request-response: start the child, ``{"ExecutionArn", "StartDate"}`` at once;
+- ``.sync``: wait for the child and return its description with ``Output`` as a JSON **string**;
+- ``.sync:2``: the same with ``Output`` as JSON;
+- ``.waitForTaskToken``: start the child, then the task waits for SendTaskSuccess/Failure
+  (the task runner does the waiting: :mod:`eltflow.runtime.tasks`).
+
+Parameters are the StartExecution request's: ``StateMachineArn`` (required), ``Input`` (a JSON
+value or JSON text) and ``Name``. AWS's nested-workflow docs pass
+``"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"`` in the Input, which links
+the child to its parent (:func:`parent_of` reads it back).
+
+A ``.sync`` task polls the child; the child's ARN is checkpointed, so a task resumed after a
+crash waits for the same child instead of starting another. While it waits it watches its
+parent: a parent that was stopped (or whose task timed out) stops the child, as AWS stops the
+work a cancelled ``.sync`` task started. The dates are epoch milliseconds and a failed child
+fails the task with ``States.TaskFailed`` and the child's description (Error, Cause...) as the
+cause: AWS's shapes as its documentation examples show them (the failure cause is unverified).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+from eltflow.errors import AwsApiError, StatesError
+from eltflow.integrations.base import Registry, TaskRequest
+from eltflow.types import JSON, JSONObject
+
+START_EXECUTION = "arn:aws:states:::states:startExecution"
+PARENT_KEY = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
+POLL_SECONDS = 0.05
+
+
+class StatesApi(Protocol):
+    """What this integration needs of the Step Functions service (runtime.service)."""
+
+    def start_execution(
+        self, *, state_machine_arn: str, input: str | None = None, name: str | None = None
+    ) -> JSONObject: ...
+
+    def describe_execution(self, *, execution_arn: str) -> JSONObject: ...
+
+    def stop_execution(
+        self, *, execution_arn: str, error: str | None = None, cause: str | None = None
+    ) -> JSONObject: ...
+
+
+def _millis(iso: JSON) -> int | None:
+    if not isinstance(iso, str):
+        return None
+    return int(datetime.fromisoformat(iso).timestamp() * 1000)
+
+
+def _error_name(code: str) -> str:
+    return f"StepFunctions.{code if code.endswith('Exception') else code + 'Exception'}"
+
+
+class StartExecutionIntegration:
+    def __init__(
+        self,
+        service: StatesApi,
+        *,
+        poll_seconds: float = POLL_SECONDS,
+        pause: Callable[[float], Any] | None = None,
+    ) -> None:
+        self.service = service
+        self.poll_seconds = poll_seconds
+        # A real pause between polls, whatever the app's clock: the child runs on the same
+        # worker, and a virtual clock must not race ahead of it.
+        self.pause = pause or threading.Event().wait
+
+    def __call__(self, request: TaskRequest) -> JSON:
+        pattern = request.resource[len(START_EXECUTION) :]
+        if pattern not in ("", ".sync", ".sync:2", ".waitForTaskToken"):
+            raise StatesError("States.Runtime", f"Unsupported resource {request.resource!r}")
+        params = request.parameters if isinstance(request.parameters, dict) else {}
+        child = request.recorded if isinstance(request.recorded, str) else None
+        if child is None:
+            child = self._start(params)
+            if request.checkpoint is not None:
+                request.checkpoint(child)
+        described = self.service.describe_execution(execution_arn=child)
+        if not pattern.startswith(".sync"):
+            return {"ExecutionArn": child, "StartDate": _millis(described.get("startDate"))}
+        while described.get("status") == "RUNNING":
+            self._watch_parent(request, child)
+            self.pause(self.poll_seconds)
+            described = self.service.describe_execution(execution_arn=child)
+        return self._result(described, as_json=pattern == ".sync:2")
+
+    def _start(self, params: dict[str, JSON]) -> str:
+        arn = params.get("StateMachineArn")
+        if not isinstance(arn, str):
+            raise StatesError(
+                "StepFunctions.InvalidArnException",
+                "startExecution needs Parameters with a StateMachineArn string",
+            )
+        raw = params.get("Input")
+        text = raw if isinstance(raw, str) else json.dumps(raw if raw is not None else {})
+        name = params.get("Name")
+        try:
+            started = self.service.start_execution(
+                state_machine_arn=arn,
+                input=text,
+                name=name if isinstance(name, str) else None,
+            )
+        except AwsApiError as e:
+            raise StatesError(_error_name(e.code), e.message) from e
+        return str(started["executionArn"])
+
+    def _watch_parent(self, request: TaskRequest, child: str) -> None:
+        """Stop the child when its parent was stopped or the task's TimeoutSeconds passed."""
+        timed_out = request.deadline is not None and request.clock.now() >= request.deadline
+        parent_open = True
+        if request.execution_arn:
+            try:
+                parent = self.service.describe_execution(execution_arn=request.execution_arn)
+                parent_open = parent.get("status") == "RUNNING"
+            except AwsApiError:
+                parent_open = False
+        if parent_open and not timed_out:
+            return
+        self.service.stop_execution(
+            execution_arn=child,
+            error="States.Aborted" if not timed_out else "States.Timeout",
+            cause=f"Stopped because its parent {request.execution_arn} "
+            + ("timed out" if timed_out else "stopped"),
+        )
+        if timed_out:
+            raise StatesError("States.Timeout", "")
+
+    def _result(self, described: JSONObject, *, as_json: bool) -> JSON:
+        out: JSONObject = {
+            "ExecutionArn": described["executionArn"],
+            "Input": described.get("input"),
+            "InputDetails": {"Included": True},
+            "Name": described.get("name"),
+            "StartDate": _millis(described.get("startDate")),
+            "StateMachineArn": described.get("stateMachineArn"),
+            "Status": described.get("status"),
+            "StopDate": _millis(described.get("stopDate")),
+        }
+        if described.get("status") == "SUCCEEDED":
+            output = described.get("output")
+            if as_json and isinstance(output, str):
+                out["Output"] = json.loads(output)
+            else:
+                out["Output"] = output
+            out["OutputDetails"] = {"Included": True}
+            return out
+        if "error" in described:
+            out["Error"] = described["error"]
+        if "cause" in described:
+            out["Cause"] = described["cause"]
+        raise StatesError("States.TaskFailed", json.dumps(out, separators=(",", ":")))
+
+
+def parent_of(child_input: str | None) -> str | None:
+    """The parent execution ARN a child's input names (``AWS_STEP_FUNCTIONS_STARTED_BY_...``)."""
+    try:
+        value = json.loads(child_input or "")
+    except ValueError:
+        return None
+    parent = value.get(PARENT_KEY) if isinstance(value, dict) else None
+    return parent if isinstance(parent, str) else None
+
+
+def register(registry: Registry, service: StatesApi) -> None:
+    """Serve ``states:startExecution`` (all patterns) unless the registry already does."""
+    if registry.resolve(START_EXECUTION) is None:
+        registry.add_prefix(START_EXECUTION, StartExecutionIntegration(service))
