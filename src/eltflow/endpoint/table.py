@@ -10,7 +10,7 @@ One entry per API, keyed the way the SDKs address it:
 
 An entry lists the operations eltflow implements; the rest of the model's operations get
 ``UnknownOperationException`` (JSON) or ``InvalidAction`` (query), as AWS answers an operation
-it does not know. To add an API (CloudFormation, S3...), add an entry here.
+it does not know. To add an API, add an entry here.
 """
 
 from __future__ import annotations
@@ -129,8 +129,40 @@ def _caller_identity(app: App, operation: str, params: dict[str, Any]) -> Mappin
     }
 
 
+CLOUDFORMATION_OPERATIONS = frozenset(
+    {
+        "CreateStack",
+        "UpdateStack",
+        "DeleteStack",
+        "DescribeStacks",
+        "ListStacks",
+        "DescribeStackResources",
+        "ListStackResources",
+        "DescribeStackEvents",
+        "GetTemplate",
+        "GetTemplateSummary",
+        "ValidateTemplate",
+        "ListExports",
+        "CreateChangeSet",
+        "DescribeChangeSet",
+        "ExecuteChangeSet",
+        "DeleteChangeSet",
+        "ListChangeSets",
+    }
+)
+
+
+def _cloudformation(app: App, operation: str, params: dict[str, Any]) -> Mapping[str, Any]:
+    """CloudFormation over the app's local stacks (``eltflow stack ...`` sees the same).
+    Imported on first use: the stacks package takes a quarter second to load."""
+    from eltflow.stacks.wiring import cloudformation_for
+
+    return cloudformation_for(app).call(operation, params)
+
+
 # SigV4 service name -> API (query protocol).
 QUERY_APIS: dict[str, Api] = {
+    "cloudformation": Api("cloudformation", CLOUDFORMATION_OPERATIONS, _cloudformation),
     "sns": Api("sns", SNS_OPERATIONS, _service("sns", lambda app: app.topics)),
     "sts": Api("sts", frozenset({"GetCallerIdentity"}), _caller_identity),
 }

@@ -39,6 +39,8 @@ from eltflow.stacks.template import Template, load_template
 from eltflow.store.rows import to_us
 
 UPDATABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+# A stack a CREATE change set made: a name and id, no resources, until the change set runs.
+REVIEW = "REVIEW_IN_PROGRESS"
 _STACK = "AWS::CloudFormation::Stack"
 _STACK_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,127}")
 
@@ -108,16 +110,20 @@ class Stacks:
 
     # -- deploy ----------------------------------------------------------------------------
     def deploy(
-        self, name: str, template: Template, parameters: Mapping[str, str] | None = None
+        self,
+        name: str,
+        template: Template,
+        parameters: Mapping[str, str] | None = None,
+        *,
+        from_review: bool = False,
     ) -> DeployResult:
-        if not _STACK_NAME.fullmatch(name):
-            raise AwsApiError(
-                "ValidationError",
-                f"1 validation error detected: Value '{name}' at 'stackName' failed to satisfy "
-                "constraint: Member must satisfy regular expression pattern: "
-                "[a-zA-Z][-a-zA-Z0-9]*",
-            )
+        """Create or update stack ``name``. ``from_review``: a CREATE change set runs, so a
+        stack in ``REVIEW_IN_PROGRESS`` is created (under its id) instead of refused."""
+        check_stack_name(name)
         old = self.store.get(name)
+        review: StackRecord | None = None
+        if old is not None and old.status == REVIEW and from_review:
+            review, old = old, None
         if old is not None and old.status not in UPDATABLE:
             raise AwsApiError(
                 "ValidationError",
@@ -126,8 +132,9 @@ class Stacks:
         stack_id = (
             old.stack_id
             if old is not None
-            else f"arn:aws:cloudformation:{self.services.region}:{self.services.account}:"
-            f"stack/{name}/{uuid.uuid4()}"
+            else review.stack_id
+            if review is not None
+            else self.new_stack_id(name)
         )
         exports = _Recording(self.store.exports(excluding=name))
         plan = plan_stack(
@@ -160,7 +167,8 @@ class Stacks:
             )
         else:
             stack = replace(old, status="UPDATE_IN_PROGRESS", reason="User Initiated")
-        if not self.store.claim(stack, old.status if old is not None else None):
+        expected = old.status if old is not None else (REVIEW if review is not None else None)
+        if not self.store.claim(stack, expected):
             now = self.store.get(name)
             status = now.status if now is not None else "DELETE_COMPLETE"
             raise AwsApiError(
@@ -531,11 +539,25 @@ class Stacks:
         )
         raise DeployFailed(stack.name, status, detail)
 
-    def preview(
-        self, name: str, template: Template, parameters: Mapping[str, str] | None = None
-    ) -> list[ResourceChange]:
-        """The change set of deploying ``template`` as ``name`` (nothing is changed)."""
+    def new_stack_id(self, name: str) -> str:
+        return (
+            f"arn:aws:cloudformation:{self.services.region}:{self.services.account}:"
+            f"stack/{name}/{uuid.uuid4()}"
+        )
+
+    def plan(
+        self,
+        name: str,
+        template: Template,
+        parameters: Mapping[str, str] | None = None,
+        *,
+        stack_id: str = "",
+    ) -> tuple[Plan, list[ResourceChange]]:
+        """What deploying ``template`` as ``name`` would do: the plan (parameter values...)
+        and the change set. Nothing is changed; a stack under review counts as none."""
         old = self.store.get(name)
+        if old is not None and old.status == REVIEW:
+            stack_id, old = stack_id or old.stack_id, None
         plan = plan_stack(
             template,
             parameters or {},
@@ -543,7 +565,8 @@ class Stacks:
                 stack_name=name,
                 stack_id=old.stack_id
                 if old is not None
-                else f"arn:aws:cloudformation:"
+                else stack_id
+                or f"arn:aws:cloudformation:"
                 f"{self.services.region}:{self.services.account}:stack/{name}/(new)",
                 region=self.services.region,
                 account=self.services.account,
@@ -551,7 +574,33 @@ class Stacks:
             exports=self.store.exports(excluding=name),
             previous=old.parameter_values() if old is not None else None,
         )
-        return change_set(plan, old)
+        return plan, change_set(plan, old)
+
+    def preview(
+        self, name: str, template: Template, parameters: Mapping[str, str] | None = None
+    ) -> list[ResourceChange]:
+        """The change set of deploying ``template`` as ``name`` (nothing is changed)."""
+        return self.plan(name, template, parameters)[1]
+
+    def start_review(self, name: str, stack_id: str, template: Template) -> StackRecord:
+        """Record stack ``name`` as ``REVIEW_IN_PROGRESS`` (a CREATE change set's stack: no
+        resources until the change set is executed)."""
+        check_stack_name(name)
+        stack = StackRecord(
+            name=name,
+            stack_id=stack_id,
+            status=REVIEW,
+            reason="User Initiated",
+            description=template.description or "",
+            template=template.body,
+            created_us=to_us(self.clock.now()),
+        )
+        if not self.store.claim(stack, None):
+            raise AwsApiError(
+                "ValidationError", f"Stack {name} is being changed by another operation; retry"
+            )
+        self.store.add_event(self._record(stack, name, stack_id, _STACK, REVIEW, "User Initiated"))
+        return stack
 
     # -- delete ----------------------------------------------------------------------------
     def delete(self, name: str) -> bool:
@@ -612,6 +661,16 @@ class Stacks:
         self._event(run, stack, name, stack.stack_id, _STACK, "DELETE_COMPLETE")
         self.store.delete(name)
         return True
+
+
+def check_stack_name(name: str) -> None:
+    if not _STACK_NAME.fullmatch(name):
+        raise AwsApiError(
+            "ValidationError",
+            f"1 validation error detected: Value '{name}' at 'stackName' failed to satisfy "
+            "constraint: Member must satisfy regular expression pattern: "
+            "[a-zA-Z][-a-zA-Z0-9]*",
+        )
 
 
 def _request(stack: StackRecord, r: ResourceRecord) -> Request:

@@ -237,7 +237,9 @@ class StackStore:
         return bool(rows)
 
     def delete(self, name: str) -> None:
+        """Remove the stack, its resources, exports and change sets (events stay)."""
         with self.db.transaction() as conn:
+            conn.execute("DELETE FROM cfn_change_sets WHERE stack_name = :n", {"n": name})
             conn.execute("DELETE FROM cfn_exports WHERE stack_name = :n", {"n": name})
             conn.execute("DELETE FROM cfn_stack_resources WHERE stack_name = :n", {"n": name})
             conn.execute("DELETE FROM cfn_stacks WHERE name = :n", {"n": name})

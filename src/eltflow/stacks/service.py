@@ -1,7 +1,8 @@
 """The CloudFormation API over local stacks: AWS request dicts in, AWS response dicts out
 (``CreateStack``, ``UpdateStack``, ``DeleteStack``, ``DescribeStacks``, ``ListStacks``,
 ``DescribeStackResources``, ``ListStackResources``, ``DescribeStackEvents``, ``GetTemplate``,
-``ValidateTemplate``, ``ListExports``), for a wire protocol to serve unchanged.
+``GetTemplateSummary``, ``ValidateTemplate``, ``ListExports``, and the change sets of
+:mod:`eltflow.stacks.changesets`), for a wire protocol to serve unchanged.
 
 As in AWS, CreateStack and UpdateStack reject a bad template or bad parameters at once
 (``ValidationError``) and otherwise return the StackId; a failure while resources are made
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from eltflow.errors import AwsApiError
+from eltflow.stacks.changesets import ChangeSets
 from eltflow.stacks.deploy import Stacks
 from eltflow.stacks.describe import (
     describe_stack,
@@ -25,7 +27,7 @@ from eltflow.stacks.describe import (
 )
 from eltflow.stacks.errors import DeployFailed, stack_missing
 from eltflow.stacks.records import StackRecord
-from eltflow.stacks.template import load_template
+from eltflow.stacks.template import Template, load_template
 from eltflow.types import JSON, JSONObject
 
 Request = dict[str, Any]
@@ -50,9 +52,31 @@ def _parameters(request: Request, previous: StackRecord | None) -> dict[str, str
     return out
 
 
+def _declared_parameters(template: Template, *, summary: bool) -> list[JSON]:
+    """The template's parameters as ValidateTemplate (and, with ``summary``,
+    GetTemplateSummary: type and allowed values too) list them."""
+    out: list[JSON] = []
+    for key, spec in template.section("Parameters").items():
+        spec = spec if isinstance(spec, dict) else {}
+        no_echo = str(spec.get("NoEcho", False)).lower() == "true"
+        item: JSONObject = {"ParameterKey": key, "NoEcho": no_echo}
+        if "Default" in spec:
+            item["DefaultValue"] = str(spec["Default"])
+        if isinstance(spec.get("Description"), str):
+            item["Description"] = spec["Description"]
+        if summary:
+            item["ParameterType"] = str(spec.get("Type", "String"))
+            allowed = spec.get("AllowedValues")
+            if isinstance(allowed, list):
+                item["ParameterConstraints"] = {"AllowedValues": [str(a) for a in allowed]}
+        out.append(item)
+    return out
+
+
 class CloudFormationService:
     def __init__(self, stacks: Stacks) -> None:
         self.stacks = stacks
+        self.change_sets = ChangeSets(stacks)
 
     def call(self, operation: str, request: Request) -> JSONObject:
         name = operation[:1].upper() + operation[1:]
@@ -68,6 +92,12 @@ class CloudFormationService:
             "ValidateTemplate": CloudFormationService.validate_template,
             "ListExports": CloudFormationService.list_exports,
             "DescribeStackEvents": CloudFormationService.describe_stack_events,
+            "GetTemplateSummary": CloudFormationService.get_template_summary,
+            "CreateChangeSet": CloudFormationService.create_change_set,
+            "DescribeChangeSet": CloudFormationService.describe_change_set,
+            "ExecuteChangeSet": CloudFormationService.execute_change_set,
+            "DeleteChangeSet": CloudFormationService.delete_change_set,
+            "ListChangeSets": CloudFormationService.list_change_sets,
         }.get(name)
         if handler is None:
             raise AwsApiError("InvalidAction", f"Unsupported CloudFormation operation: {operation}")
@@ -186,19 +216,75 @@ class CloudFormationService:
 
     def validate_template(self, request: Request) -> JSONObject:
         template = load_template(self._template_text(request, None))
-        parameters: list[JSON] = []
-        for key, spec in template.section("Parameters").items():
-            spec = spec if isinstance(spec, dict) else {}
-            item: JSONObject = {"ParameterKey": key, "NoEcho": bool(spec.get("NoEcho", False))}
-            if "Default" in spec:
-                item["DefaultValue"] = str(spec["Default"])
-            if isinstance(spec.get("Description"), str):
-                item["Description"] = spec["Description"]
-            parameters.append(item)
-        out: JSONObject = {"Parameters": parameters}
+        out: JSONObject = {"Parameters": _declared_parameters(template, summary=False)}
         if template.description:
             out["Description"] = template.description
         return out
+
+    def get_template_summary(self, request: Request) -> JSONObject:
+        """The template of ``TemplateBody`` or of stack ``StackName``: its parameters (what
+        ``aws cloudformation deploy`` asks before an update), resource types, transforms."""
+        if request.get("StackName"):
+            template = load_template(self._get(request).template)
+        else:
+            template = load_template(self._template_text(request, None))
+        types = sorted({str(r["Type"]) for r in template.resources.values() if isinstance(r, dict)})
+        transform = template.data.get("Transform")
+        declared = transform if isinstance(transform, list) else [transform] if transform else []
+        out: JSONObject = {
+            "Parameters": _declared_parameters(template, summary=True),
+            "ResourceTypes": list(types),
+            "Version": str(template.data.get("AWSTemplateFormatVersion") or "2010-09-09"),
+            "DeclaredTransforms": [str(t) for t in declared],
+        }
+        if template.description:
+            out["Description"] = template.description
+        return out
+
+    # -- change sets ------------------------------------------------------------------------
+    def _change_set_name(self, request: Request) -> str:
+        name = request.get("ChangeSetName")
+        if not isinstance(name, str) or not name:
+            raise AwsApiError("ValidationError", "ChangeSetName is required")
+        return name
+
+    def create_change_set(self, request: Request) -> JSONObject:
+        name = self._name(request)
+        kind = str(request.get("ChangeSetType") or "UPDATE")
+        existing = self.stacks.store.get(name)
+        previous = existing if kind == "UPDATE" else None
+        template = load_template(self._template_text(request, previous))
+        description = request.get("Description")
+        return self.change_sets.create(
+            stack_name=name,
+            name=self._change_set_name(request),
+            kind=kind,
+            template=template,
+            parameters=_parameters(request, previous),
+            description=description if isinstance(description, str) else "",
+        )
+
+    def _stack_of_change_set(self, request: Request) -> str:
+        stack = request.get("StackName")
+        return stack if isinstance(stack, str) else ""
+
+    def describe_change_set(self, request: Request) -> JSONObject:
+        return self.change_sets.describe(
+            self._change_set_name(request), self._stack_of_change_set(request)
+        )
+
+    def execute_change_set(self, request: Request) -> JSONObject:
+        return self.change_sets.execute(
+            self._change_set_name(request), self._stack_of_change_set(request)
+        )
+
+    def delete_change_set(self, request: Request) -> JSONObject:
+        return self.change_sets.delete(
+            self._change_set_name(request), self._stack_of_change_set(request)
+        )
+
+    def list_change_sets(self, request: Request) -> JSONObject:
+        return self.change_sets.list(self._name(request))
 
     def describe_stack_events(self, request: Request) -> JSONObject:
         """Events of the stack of that name, or of a stack id (a deleted stack's too)."""
