@@ -6,11 +6,13 @@ One entry per API, keyed the way the SDKs address it:
   (``AWSStepFunctions``, ``RedshiftData``, ``DynamoDB_20120810``);
 - the query protocol by the SigV4 credential scope's service name (``sns``), or, unsigned, by
   the one query API that has the ``Action``;
-- Lambda (rest-json) by its path, in :mod:`eltflow.endpoint.lambda_rest`.
+- Lambda (rest-json) by its path, in :mod:`eltflow.endpoint.lambda_rest`;
+- S3 (rest-xml) by the SigV4 scope's service ``s3`` or a virtual-hosted bucket in ``Host``,
+  in :mod:`eltflow.endpoint.s3_rest` over the app's S3 service.
 
 An entry lists the operations eltflow implements; the rest of the model's operations get
 ``UnknownOperationException`` (JSON) or ``InvalidAction`` (query), as AWS answers an operation
-it does not know. To add an API, add an entry here.
+it does not know. To add a JSON or query API, add an entry here.
 """
 
 from __future__ import annotations
