@@ -340,7 +340,10 @@ def point_handlers_at(app: App, url: str, token: str | None = None) -> None:
     runner = app.lambdas
     if runner is None or (app.settings is not None and aws_mode(app.settings)):
         return
-    if runner.settings.functions and runner.settings.isolation != "process":
+    has_functions = bool(runner.settings.functions) or (
+        runner.functions is not None and bool(runner.functions.all())
+    )
+    if has_functions and runner.settings.isolation != "process":
         # Threads share this process's environment, which eltflow's own boto3 clients (and
         # other code in it) read too, so it is not changed for them.
         log.info(
@@ -407,13 +410,15 @@ def handler_endpoint(app: App) -> Iterator[str | None]:
     """For ``eltflow worker`` and ``eltflow start --wait``, which have no HTTP server: when the
     project's Lambda handlers run in processes against the local services, serve the AWS
     endpoint on an ephemeral loopback port for them while the command runs (yields its URL,
-    or None when there is nothing to serve)."""
+    or None when there is nothing to serve).
+
+    Whether eltflow.toml declares functions does not matter: functions a stack deployed are
+    in the state store, and one may be deployed while a worker runs."""
     from eltflow.aws import aws_mode
 
     runner = app.lambdas
     wanted = (
         runner is not None
-        and runner.settings.functions
         and runner.settings.isolation == "process"
         and not (app.settings is not None and aws_mode(app.settings))
     )
