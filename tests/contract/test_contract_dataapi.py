@@ -9,7 +9,6 @@ SQL), so against it only keys are compared.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +18,7 @@ import botocore.session
 import pytest
 from botocore.exceptions import ClientError
 from botocore.model import ListShape, Shape, StructureShape
+from tests.support.wait import wait_until
 
 from eltflow.aws import client
 from eltflow.config import Settings
@@ -85,13 +85,13 @@ class Backend:
         self.local = name != "moto"
 
     def wait(self, sid: str) -> dict[str, Any]:
-        deadline = time.monotonic() + 30
-        while True:
+        def final() -> dict[str, Any] | None:
             desc: dict[str, Any] = self.rd.describe_statement(Id=sid)
             if not self.local or desc["Status"] in ("FINISHED", "FAILED", "ABORTED"):
                 return desc  # moto's statements stay STARTED forever
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+            return None
+
+        return wait_until(final, 30, what=f"statement {sid} to finish")
 
 
 @pytest.fixture(scope="module")
@@ -171,8 +171,10 @@ def test_cancel_fits_the_model(backend: Backend) -> None:
         sql = "select pg_sleep(30)"
     out = backend.rd.execute_statement(Sql=sql, **TARGET)
     if backend.local:
-        while backend.rd.describe_statement(Id=out["Id"])["Status"] != "STARTED":
-            time.sleep(0.01)
+        wait_until(
+            lambda: backend.rd.describe_statement(Id=out["Id"])["Status"] == "STARTED",
+            what="the statement to start",
+        )
     cancelled = backend.rd.cancel_statement(Id=out["Id"])
     assert_fits("CancelStatement", cancelled, types=backend.local)
     assert cancelled["Status"] is True

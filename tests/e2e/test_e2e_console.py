@@ -40,6 +40,7 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+from tests.support.wait import wait_until
 
 from eltflow.app import App, build_app
 from eltflow.config import load_settings
@@ -253,10 +254,9 @@ class Console:
         return str(self.app.service.describe_execution(execution_arn=arn)["status"])
 
     def wait_for_status(self, arn: str, status: str, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while self.status(arn) != status:
-            assert time.monotonic() < deadline, f"{arn} is {self.status(arn)}, not {status}"
-            time.sleep(0.05)
+        wait_until(
+            lambda: self.status(arn) == status, timeout, what=f"{arn} to be {status}", interval=0.05
+        )
 
 
 @pytest.fixture(scope="module")
@@ -564,16 +564,16 @@ class Reference:
 
 
 def _wait_listening(proc: subprocess.Popen[bytes], base: str, log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
+    def listening() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"eltflow serve exited early:\n{log.read_text()}")
         try:
             httpx.get(f"{base}/api/openapi.json", timeout=2)
-            return
         except httpx.TransportError:
-            time.sleep(0.1)
-    raise AssertionError(f"eltflow serve did not listen in time:\n{log.read_text()}")
+            return False
+        return True
+
+    wait_until(listening, 60, what="eltflow serve to listen", interval=0.1)
 
 
 @pytest.fixture

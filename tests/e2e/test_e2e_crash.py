@@ -10,13 +10,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.wait import wait_until
 
 from eltflow.app import build_app
 
@@ -39,6 +39,8 @@ def work(p):
         f.write(name + "\\n")
     # Slow only the first time, so the worker can be killed in the middle of it.
     if name not in seen and p.get("sleep") and sys.argv[5] == "slow":
+        # Keeps the task in flight until the test SIGKILLs the worker (no event to await:
+        # the kill is the point).
         time.sleep(p["sleep"])
     return {"done": name, "n": p.get("n", 0)}
 
@@ -123,15 +125,6 @@ def _comparable(events: list[dict[str, Any]]) -> tuple[list[tuple[str, str]], li
     return sorted(out), entered
 
 
-def _wait_until(predicate: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _event_types(url: str, arn: str) -> list[str]:
     return [str(e["type"]) for e in _history(url, arn)]
 
@@ -172,7 +165,11 @@ def test_sigkilled_worker_resumes_with_the_same_history(
 
     victim = _spawn(store_url, log, script, lease=2.0, capture=False)
     try:
-        _wait_until(lambda: crash_when(_event_types(store_url, arn), calls()), "the crash point")
+        wait_until(
+            lambda: crash_when(_event_types(store_url, arn), calls()),
+            what="the crash point",
+            interval=0.05,
+        )
         os.kill(victim.pid, signal.SIGKILL)
         assert victim.wait(10) == -signal.SIGKILL
     finally:

@@ -8,11 +8,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -40,19 +40,19 @@ def test_no_server_errors(tmp_path: Path) -> None:
         env=env,
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
+
+        def listening() -> bool:
+            assert server.poll() is None, "eltflow serve exited"
             try:
                 httpx.get(f"{base}/api/openapi.json", timeout=1)
-                break
             except httpx.TransportError:
-                assert time.monotonic() < deadline, "eltflow serve did not start"
-                assert server.poll() is None, "eltflow serve exited"
-                time.sleep(0.1)
+                return False
+            return True
+
+        wait_until(listening, 30, what="eltflow serve to listen", interval=0.1)
         # Something to find, so generated names sometimes hit real resources.
         httpx.post(f"{base}/api/state-machines", json={"name": "m", "definition": MACHINE})
         httpx.post(f"{base}/api/state-machines/m/executions", json={"name": "e"})
-        started = time.monotonic()
         # The coverage phase alone sends ~700 requests (~40 s here); random fuzzing and
         # stateful chains with a few examples per operation find the same bugs faster.
         command = [
@@ -68,12 +68,10 @@ def test_no_server_errors(tmp_path: Path) -> None:
             timeout=240,
             cwd=tmp_path,  # its reports, if any, land in the test's folder
         )
-        elapsed = time.monotonic() - started
         summary = run.stdout[-6000:]
         assert run.returncode == 0, summary
         assert "Server error" not in run.stdout, summary
         assert "generated" in run.stdout, summary
-        assert elapsed < 60, f"schemathesis took {elapsed:.0f} s"
     finally:
         server.send_signal(signal.SIGTERM)
         _, err = server.communicate(timeout=30)

@@ -10,7 +10,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -59,16 +59,16 @@ class Served:
         self._output: str | None = None
 
     def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def listening() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"serve exited early: {self.output()}")
             try:
                 httpx.get(f"{self.base}/api/openapi.json", headers=self.headers, timeout=1)
-                return
             except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError("serve did not start listening in time")
+                return False
+            return True
+
+        wait_until(listening, timeout, what="serve to start listening", interval=0.1)
 
     def call(self, method: str, path: str, body: Any = None) -> Any:
         r = httpx.request(
@@ -124,12 +124,11 @@ def _status(served: Served, arn: str) -> dict[str, Any]:
 
 
 def _wait_status(served: Served, arn: str, status: str, timeout: float) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while True:
+    def reached() -> dict[str, Any] | None:
         described = _status(served, arn)
-        if described["status"] == status or time.monotonic() > deadline:
-            return described
-        time.sleep(0.1)
+        return described if described["status"] == status else None
+
+    return wait_until(reached, timeout, what=f"{arn} to be {status}", interval=0.1)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
@@ -145,9 +144,7 @@ def test_execution_started_over_http_succeeds_then_clean_exit(
     done = _wait_status(served, arn, "SUCCEEDED", timeout=20)
     assert done["status"] == "SUCCEEDED", done
     assert json.loads(done["output"]) == {"nap": 1, "prepared": "ready"}
-    started = time.monotonic()
-    assert served.stop(sig) == 0, served.output()
-    assert time.monotonic() - started < 15
+    assert served.stop(sig) == 0, served.output()  # stop() itself fails if it hangs
     assert "serving on http://127.0.0.1:" in served.output()
 
 
@@ -214,7 +211,7 @@ def handler(event, context):
     log = Path(event["log"])
     with log.open("a") as f:
         f.write("start\\n")
-    time.sleep(event["sleep"])
+    time.sleep(event["sleep"])  # the task in flight at SIGTERM: its duration is the point
     with log.open("a") as f:
         f.write("end\\n")
     return {"worked": True}
@@ -246,10 +243,7 @@ def test_sigterm_lets_the_task_in_flight_finish_and_be_recorded(
     first.call("POST", "/state-machines", {"name": "work", "definition": TASK_THEN_WAIT})
     payload = json.dumps({"log": str(log), "sleep": 2})
     arn = first.call("POST", "/state-machines/work/executions", {"input": payload})["executionArn"]
-    deadline = time.monotonic() + 20
-    while not (log.exists() and "start" in log.read_text()):
-        assert time.monotonic() < deadline, "the handler never started"
-        time.sleep(0.05)
+    wait_until(lambda: log.exists() and "start" in log.read_text(), 20, what="the handler to start")
     assert first.stop(signal.SIGTERM) == 0, first.output()
     # The handler ran to its end before the process exited, and its result was recorded.
     assert log.read_text().split() == ["start", "end"]
@@ -299,11 +293,9 @@ def test_the_in_process_scheduler_fires_schedules(project: Path, servers: list[S
 
 
 def _wait_fire(served: Served, schedule: str, timeout: float = 20) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
+    def fired() -> str | None:
         fires = served.call("GET", f"/schedules/{schedule}")["LastFires"]
         started = [f["ExecutionArn"] for f in fires if f["Status"] == "STARTED"]
-        if started:
-            return str(started[0])
-        assert time.monotonic() < deadline, f"{schedule} did not fire: {fires}"
-        time.sleep(0.1)
+        return str(started[0]) if started else None
+
+    return wait_until(fired, timeout, what=f"{schedule} to fire", interval=0.1)

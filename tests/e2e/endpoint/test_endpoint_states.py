@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +11,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 from tests.e2e.endpoint.clients import aws_client, wait_closed
+from tests.support.wait import wait_until
 
 from eltflow.serve import Server
 
@@ -478,13 +478,13 @@ def test_task_token_round_trip_with_boto3(sfn: Any) -> None:
         },
     }
     arn = sfn.start_execution(stateMachineArn=_machine(sfn, "callback", definition))["executionArn"]
-    deadline = time.monotonic() + 60
-    while True:  # until the worker has made the call and the task waits for its token
-        events = sfn.get_execution_history(executionArn=arn)["events"]
-        if any(e["type"] == "TaskStarted" for e in events):
-            break
-        assert time.monotonic() < deadline, "the callback task never started"
-        time.sleep(0.05)
+
+    def task_started() -> list[dict[str, Any]] | None:
+        events: list[dict[str, Any]] = sfn.get_execution_history(executionArn=arn)["events"]
+        return events if any(e["type"] == "TaskStarted" for e in events) else None
+
+    # Until the worker has made the call and the task waits for its token.
+    events = wait_until(task_started, 60, what="the callback task to start", interval=0.05)
     scheduled = next(e for e in events if e["type"] == "TaskScheduled")
     token = json.loads(scheduled["taskScheduledEventDetails"]["parameters"])["Payload"]["token"]
     with pytest.raises(sfn.exceptions.InvalidToken):

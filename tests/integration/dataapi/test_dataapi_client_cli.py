@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
 from tests.integration.dataapi.redshift_script import SCRIPT
+from tests.support.wait import wait_until
 
 from eltflow.aws import client
 from eltflow.cli import main
@@ -36,8 +36,10 @@ def test_local_client_speaks_boto3(tmp_path: Path) -> None:
         sid = rd.execute_statement(
             ClusterIdentifier="dw", Database="dev", Sql="select * from range(5) t(n)"
         )["Id"]
-        while rd.describe_statement(Id=sid)["Status"] != "FINISHED":
-            time.sleep(0.005)
+        wait_until(
+            lambda: rd.describe_statement(Id=sid)["Status"] == "FINISHED",
+            what="the statement to finish",
+        )
         pages = list(rd.get_paginator("get_statement_result").paginate(Id=sid))
         assert [r[0]["longValue"] for r in pages[0]["Records"]] == [0, 1, 2, 3, 4]
         assert pages[0]["ResponseMetadata"]["HTTPStatusCode"] == 200

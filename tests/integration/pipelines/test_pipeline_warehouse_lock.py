@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
 import pytest
+from tests.support.wait import wait_until
 
 from eltflow.app import App, build_app
 from eltflow.config import load_settings
@@ -89,15 +89,15 @@ class Project:
 
     def outcomes(self) -> dict[str, int]:
         # Run-history inserts are fire-and-forget statements: give a late one a moment.
-        deadline = time.monotonic() + 5
-        while True:
+
+        def enough() -> list[dict[str, int]] | None:
             rows = self.sql(
                 "SELECT outcome, COUNT(*) AS n FROM public.etl_run_history GROUP BY outcome"
             )
             got = {str(r["outcome"]): int(r["n"]) for r in rows}
-            if time.monotonic() > deadline or sum(got.values()) >= self.expected_runs:
-                return got
-            time.sleep(0.05)
+            return [got] if sum(got.values()) >= self.expected_runs else None
+
+        return wait_until(enough, 30, what=f"{self.expected_runs} run-history rows")[0]
 
     expected_runs: int = 0
 

@@ -26,6 +26,7 @@ def fail(event: Any, context: Any) -> None:
 
 
 def sleepy(event: Any, context: Any) -> str:
+    # A handler that outlives its timeout: its duration is what the test measures against.
     time.sleep(float(event.get("seconds", 5)))
     return "done"
 
@@ -42,7 +43,9 @@ def chatty(event: Any, context: Any) -> str:
     tag = str(event["tag"])
     for i in range(int(event.get("lines", 3))):
         print(f"{tag} out {i}")
-        time.sleep(0.001)  # let concurrent invocations interleave
+        # A yield so concurrent invocations' lines interleave (what the capture must keep
+        # apart); the assertions hold either way, so there is nothing to await.
+        time.sleep(0.001)
     print(f"{tag} err", file=sys.stderr)
     logging.getLogger("chatty").warning("%s logged", tag)
     if event.get("fail"):

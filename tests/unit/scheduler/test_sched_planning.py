@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,13 +59,11 @@ def test_nothing_due_keeps_the_cursor() -> None:
     assert p.fire == [] and p.cursor == T0
 
 
-def test_a_year_of_downtime_is_planned_quickly_and_bounded() -> None:
+def test_a_year_of_downtime_is_planned_bounded() -> None:
+    """Its speed is measured in bench/planning_bench.py, not asserted here."""
     s = sched(catchup=CatchUp.ALL, max_catchup=5)
     now = T0 + timedelta(days=365, seconds=10)
-    began = time.perf_counter()
     p = plan(s, T0, now)
-    elapsed = time.perf_counter() - began
-    assert elapsed < 0.5, elapsed
     assert p.fire == [now.replace(second=0) - timedelta(minutes=m) for m in (5, 4, 3, 2, 1, 0)]
     assert p.cursor == now.replace(second=0)
     assert p.missed_count >= 5
