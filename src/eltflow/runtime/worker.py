@@ -20,8 +20,9 @@ import logging
 import random
 import threading
 import uuid
+from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -127,6 +128,12 @@ class Worker:
         self.stats = WorkerStats()
         self._held: dict[str, _Held] = {}
         self._inflight: dict[Future[TaskSucceeded | TaskFailed | TaskStarted], tuple[str, str]] = {}
+        # A completion queue: each task's future appends itself when done and sets the event.
+        # Waiting on all futures in flight (concurrent.futures.wait) costs O(n) per completion,
+        # which made a Map of n Tasks O(n^2) (issue 16: 106 -> 265 µs CPU per item, 100 ->
+        # 3,000 items); the queue makes it O(1).
+        self._completed: deque[Future[TaskSucceeded | TaskFailed | TaskStarted]] = deque()
+        self._task_done = threading.Event()
         self._stopping = False
         self._woken = threading.Event()
         self.backoff = backoff or Backoff()
@@ -194,11 +201,7 @@ class Worker:
                     if progressed:
                         continue
                     if self._inflight:
-                        wait(
-                            list(self._inflight),
-                            timeout=self._idle_delay(now_us),
-                            return_when=FIRST_COMPLETED,
-                        )
+                        self._task_done.wait(self._idle_delay(now_us))
                         continue
                     next_wake = self.app.store.next_wake()
                     if until_idle and next_wake is None and not self._held:
@@ -297,11 +300,25 @@ class Worker:
                 task=task,
             )
             self._inflight[future] = (execution_id, task.task_id)
+            future.add_done_callback(self._on_task_done)
         if not held.tasks:
             self._held.pop(execution_id, None)  # released inside the step
 
+    def _on_task_done(self, future: Future[TaskSucceeded | TaskFailed | TaskStarted]) -> None:
+        # On the task's thread (or at once, if it is already done): deque.append is atomic.
+        self._completed.append(future)
+        self._task_done.set()
+
     def _record_finished(self, pool: ThreadPoolExecutor) -> bool:
-        done = [f for f in self._inflight if f.done()]
+        # Clear before draining: a task finishing after the drain sets the event again, so
+        # the loop's wait cannot miss it.
+        self._task_done.clear()
+        completed = self._completed
+        done = []
+        while completed:
+            future = completed.popleft()
+            if future in self._inflight:
+                done.append(future)
         if not done:
             return False
         by_execution: dict[str, list[Inbound]] = {}
