@@ -13,11 +13,18 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from eltflow.asl.jsonpath import Path, PathNotFound, compact_json, evaluate_parsed, parse_path
+from eltflow.errors import StatesError
 from eltflow.types import JSON
+
+REGEX_SECONDS = 1.0
+"""How long one ``=~`` match may run: a catastrophic pattern (``/(a|aa)+/``) would otherwise
+hold the worker, and the store's write transaction, for hours. Wall time, so not
+replay-exact; the timeout error is ours (unverified against AWS)."""
 
 __all__ = ["accepts", "matching_paren", "parse_filter"]
 
@@ -48,6 +55,26 @@ class Literal:
 @dataclass(frozen=True, slots=True)
 class Regex:
     pattern: re.Pattern[str]
+
+
+@lru_cache(maxsize=256)
+def _bounded(pattern: re.Pattern[str]) -> Any:
+    import regex  # type: ignore[import-untyped]  # no stubs
+
+    # The flags this parser sets (i, m, s) have the same values in both modules.
+    return regex.compile(pattern.pattern, pattern.flags | regex.VERSION0)
+
+
+def _fullmatch(pattern: re.Pattern[str], text: str) -> bool:
+    """``pattern`` matches all of ``text``, run by ``regex`` under a timeout."""
+    try:
+        return _bounded(pattern).fullmatch(text, timeout=REGEX_SECONDS) is not None
+    except TimeoutError:
+        raise StatesError(
+            "States.Runtime",
+            f"The regular expression /{pattern.pattern}/ in a JSONPath filter timed out "
+            f"after {REGEX_SECONDS:g} s",
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -372,7 +399,7 @@ def _compare(op: str, left: Any, right: Any) -> bool:
         if not isinstance(right, Regex) or left is UNDEFINED or left is None:
             return False
         text = left if isinstance(left, str) else compact_json(left)
-        return right.pattern.fullmatch(text) is not None
+        return _fullmatch(right.pattern, text)
     if op in ("in", "nin"):
         found = isinstance(right, list) and any(_equals(left, r) for r in right)
         return found if op == "in" else isinstance(right, list) and not found

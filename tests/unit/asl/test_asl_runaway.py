@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from eltflow.asl import errors
 from eltflow.asl.choice import string_matches
 from eltflow.asl.jsonata import Bounds, evaluate
+from eltflow.asl.jsonpath import evaluate as evaluate_path
 from eltflow.errors import StatesError
+from eltflow.types import JSON
 
 SMALL = Bounds(steps=20_000, depth=200)
 
@@ -104,3 +106,11 @@ def test_a_catastrophic_regex_times_out() -> None:
     assert _evaluate('$replace("abc", /(b)/, "[$12]")') == "a[b2]c"
     assert _evaluate('$match("AB12", /([a-z])([0-9])/i).groups') == ["B", "1"]
     assert _evaluate('$split("a1b2c", /[0-9]/)') == ["a", "b", "c"]
+
+
+def test_a_catastrophic_jsonpath_filter_regex_times_out() -> None:
+    data: JSON = {"items": [{"name": "a" * 40 + "!"}, {"name": "ab"}]}
+    with pytest.raises(StatesError, match="timed out") as caught:
+        evaluate_path("$.items[?(@.name =~ /(a|aa)+/)]", data)
+    assert caught.value.error == "States.Runtime"
+    assert evaluate_path("$.items[?(@.name =~ /A.*/i)].name", data) == ["a" * 40 + "!", "ab"]
