@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from eltflow.asl.jsonpath import Path, PathNotFound, compact_json, evaluate_parsed, parse_path
