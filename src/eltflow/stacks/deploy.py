@@ -35,6 +35,7 @@ from eltflow.stacks.records import (
 )
 from eltflow.stacks.resources import provider_for
 from eltflow.stacks.resources.base import Outcome, Request, Services
+from eltflow.stacks.sam import expand
 from eltflow.stacks.template import Template, load_template
 from eltflow.store.rows import to_us
 
@@ -137,6 +138,7 @@ class Stacks:
             else self.new_stack_id(name)
         )
         exports = _Recording(self.store.exports(excluding=name))
+        template = self._expand(template, parameters)
         plan = plan_stack(
             template,
             parameters or {},
@@ -539,6 +541,15 @@ class Stacks:
         )
         raise DeployFailed(stack.name, status, detail)
 
+    def _expand(self, template: Template, parameters: Mapping[str, str] | None) -> Template:
+        """The template with its SAM transform applied (see :mod:`eltflow.stacks.sam`)."""
+        return expand(
+            template,
+            region=self.services.region,
+            account=self.services.account,
+            parameters=parameters or {},
+        )
+
     def new_stack_id(self, name: str) -> str:
         return (
             f"arn:aws:cloudformation:{self.services.region}:{self.services.account}:"
@@ -558,6 +569,7 @@ class Stacks:
         old = self.store.get(name)
         if old is not None and old.status == REVIEW:
             stack_id, old = stack_id or old.stack_id, None
+        template = self._expand(template, parameters)
         plan = plan_stack(
             template,
             parameters or {},

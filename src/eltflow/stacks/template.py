@@ -25,6 +25,7 @@ SECTIONS = (
     "Resources",
     "Outputs",
     "Hooks",
+    "Globals",  # SAM's; removed by the transform
 )
 # Sections whose value must be an object of named members.
 _OBJECT_SECTIONS = ("Parameters", "Mappings", "Conditions", "Resources", "Outputs")
@@ -127,8 +128,9 @@ def check_shape(data: JSONObject) -> None:
         if name in data and not isinstance(data[name], dict):
             raise TemplateError(f"Template format error: {name} must be an object", name)
     transform = data.get("Transform")
-    if transform is not None:
-        names = transform if isinstance(transform, list) else [transform]
+    names = transform if isinstance(transform, list) else [transform]
+    if transform is not None and names != ["AWS::Serverless-2016-10-31"]:
+        # The SAM transform is expanded by eltflow.stacks.sam; no other runs locally.
         raise TemplateError(
             f"Transform {', '.join(str(n) for n in names)} is not supported locally: deploy the "
             "processed template instead (for SAM: sam build / sam package output, or "
