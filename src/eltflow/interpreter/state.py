@@ -9,16 +9,53 @@ parent, so the snapshot is plain JSON and ids survive a round trip.
 The interpreter updates an :class:`ExecutionState` in place and returns it (copying a large
 tree at every step would dominate the hot path); take :meth:`ExecutionState.to_json` before a
 step if the previous state must be kept.
+
+Snapshots are versioned (``SNAPSHOT_VERSION``): a stored snapshot outlives the code that wrote
+it (an execution waiting a week spans an upgrade), so a reader accepts every earlier version
+through an explicit upgrade step per version (``_UPGRADES``) and refuses a newer one by name.
+Changing the shape (renaming a Frame field, say) means bumping the version and adding the step
+that rewrites the previous shape; tests/fixtures/snapshots holds one snapshot per old version.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 
+from eltflow.errors import StoreError
 from eltflow.interpreter.protocol import ExecutionContext, ExecutionStatus
 from eltflow.types import JSON, JSONObject
+
+# 1: the unversioned snapshots of eltflow before versioning; 2: the same shape plus "version".
+SNAPSHOT_VERSION = 2
+
+
+def _v1_to_v2(data: JSONObject) -> JSONObject:
+    """v1 had no version field and otherwise the v2 shape."""
+    return {**data, "version": 2}
+
+
+# version -> the step rewriting a snapshot of that version into the next one.
+_UPGRADES: dict[int, Callable[[JSONObject], JSONObject]] = {1: _v1_to_v2}
+
+
+def upgrade_snapshot(data: JSONObject) -> JSONObject:
+    """``data`` rewritten to ``SNAPSHOT_VERSION``, one upgrade step at a time."""
+    version = data.get("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise StoreError(f"execution snapshot has an invalid version {version!r}")
+    if version > SNAPSHOT_VERSION:
+        raise StoreError(
+            f"execution snapshot version {version} was written by a newer eltflow "
+            f"(this one reads up to {SNAPSHOT_VERSION}): upgrade eltflow to resume it"
+        )
+    while version < SNAPSHOT_VERSION:
+        data = _UPGRADES[version](data)
+        version += 1
+    return data
+
 
 # Frame.status values. ENTER: the frame must enter ``state_name`` with ``input`` next.
 ENTER = "ENTER"
@@ -95,6 +132,13 @@ class Frame:
 
     @classmethod
     def from_json(cls, data: JSONObject) -> Frame:
+        unknown = sorted(set(data) - _FRAME_FIELDS)
+        if unknown:
+            # A field this version does not know means a missing upgrade step (or a snapshot
+            # from elsewhere): say which, rather than a TypeError from the constructor.
+            raise StoreError(
+                f"execution snapshot frame {data.get('id')!r} has unknown fields {unknown}"
+            )
         kwargs: dict[str, Any] = dict(data)
         kwargs["path"] = tuple(cast(list[str], data.get("path") or []))
         entered = data.get("entered_time")
@@ -102,6 +146,9 @@ class Frame:
             datetime.fromisoformat(entered) if isinstance(entered, str) else None
         )
         return cls(**kwargs)
+
+
+_FRAME_FIELDS = frozenset(f.name for f in fields(Frame))
 
 
 @dataclass(slots=True, kw_only=True)
@@ -128,6 +175,7 @@ class ExecutionState:
     def to_json(self) -> JSONObject:
         ctx = self.context
         return {
+            "version": SNAPSHOT_VERSION,
             "context": {
                 "execution_arn": ctx.execution_arn,
                 "execution_name": ctx.execution_name,
@@ -152,6 +200,8 @@ class ExecutionState:
 
     @classmethod
     def from_json(cls, data: JSONObject) -> ExecutionState:
+        """A state from its snapshot, of this or any earlier ``SNAPSHOT_VERSION``."""
+        data = upgrade_snapshot(data)
         c = cast(dict[str, Any], data["context"])
         context = ExecutionContext(
             execution_arn=c["execution_arn"],
