@@ -4,12 +4,19 @@ real server."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from tests.e2e.endpoint.clients import wait_closed
+
+from eltflow.serve import Server
 
 ClientFactory = Callable[[str], Any]
 
@@ -198,3 +205,94 @@ def test_bad_templates_answer_cloudformation_errors(cfn: Any) -> None:
     with pytest.raises(ClientError) as e:
         cfn.describe_change_set(ChangeSetName="nope", StackName="bad")
     assert e.value.response["Error"]["Code"] == "ChangeSetNotFound"
+
+
+SAM_TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Shout:
+    Type: AWS::Serverless::Function
+    Properties:
+      CodeUri: src/
+      Handler: app.handler
+      Runtime: python3.12
+  Pipeline:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      Name: sam-wire
+      DefinitionUri: pipeline.asl.json
+      DefinitionSubstitutions: {ShoutArn: !GetAtt Shout.Arn}
+"""
+SAM_DEFINITION = {
+    "StartAt": "Shout",
+    "States": {
+        "Shout": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "${ShoutArn}", "Payload.$": "$"},
+            "OutputPath": "$.Payload",
+            "End": True,
+        }
+    },
+}
+
+
+def test_sam_package_then_deploy_through_the_endpoint(
+    server: Server, client: ClientFactory, tmp_path: Path
+) -> None:
+    """``aws cloudformation package`` uploads the local code and definition to the local S3
+    (it reaches S3 through ``AWS_ENDPOINT_URL``), then ``deploy`` runs the SAM transform."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(
+        "def handler(event, context):\n    return {'loud': event['word'].upper()}\n", "utf-8"
+    )
+    (tmp_path / "pipeline.asl.json").write_text(json.dumps(SAM_DEFINITION), "utf-8")
+    (tmp_path / "template.yaml").write_text(SAM_TEMPLATE, "utf-8")
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.devnull,
+        "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        "AWS_ENDPOINT_URL": server.url,
+    }
+
+    def aws(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "awscli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    aws("s3", "mb", "s3://sam-artifacts")
+    packaged = tmp_path / "packaged.yaml"
+    aws(
+        "cloudformation",
+        "package",
+        "--template-file",
+        "template.yaml",
+        "--s3-bucket",
+        "sam-artifacts",
+        "--output-template-file",
+        str(packaged),
+    )
+    assert "CodeUri: s3://sam-artifacts/" in packaged.read_text("utf-8")
+    out = aws(
+        "cloudformation", "deploy", "--template-file", str(packaged), "--stack-name", "sam-wire"
+    )
+    assert "Successfully created/updated stack - sam-wire" in out
+
+    sfn = client("stepfunctions")
+    arn = "arn:aws:states:us-east-1:123456789012:stateMachine:sam-wire"
+    execution = sfn.start_execution(stateMachineArn=arn, input='{"word": "elt"}')
+    described = wait_closed(sfn, execution["executionArn"])
+    assert described["status"] == "SUCCEEDED", described
+    assert json.loads(described["output"]) == {"loud": "ELT"}
+    client("cloudformation").delete_stack(StackName="sam-wire")
