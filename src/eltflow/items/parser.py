@@ -346,6 +346,24 @@ def _empty(kind: str) -> Exception:
     return errors.invalid_expression(kind, "The expression can not be empty;")
 
 
+# Parentheses (grouping and function calls) nested deeper than this are refused before
+# parsing, so the answer does not depend on the interpreter's recursion limit (which other
+# libraries raise: jsonata sets 10000 when first used). AWS documents no nesting limit (its
+# 4 KB expression size comes first); the number is ours, unverified.
+MAX_NESTING = 200
+
+
+def _check_nesting(text: str, kind: str) -> None:
+    depth = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise _too_deep(kind)
+        elif ch == ")":
+            depth -= 1
+
+
 def _too_deep(kind: str) -> Exception:
     # The recursive-descent parser's stack ran out. AWS's wording for this is not documented
     # (its 4 KB expression limit comes first there); unverified.
@@ -356,6 +374,7 @@ def _too_deep(kind: str) -> Exception:
 def parse_condition(text: str, kind: str = "ConditionExpression") -> Parsed:
     if not text.strip():
         raise _empty(kind)
+    _check_nesting(text, kind)
     p = _Parser(text, kind)
     try:
         tree = p.condition()
@@ -369,6 +388,7 @@ def parse_condition(text: str, kind: str = "ConditionExpression") -> Parsed:
 def parse_update(text: str) -> Parsed:
     if not text.strip():
         raise _empty("UpdateExpression")
+    _check_nesting(text, "UpdateExpression")
     p = _Parser(text, "UpdateExpression")
     try:
         tree = p.update()

@@ -25,3 +25,19 @@ def test_deeply_nested_update_values_are_validation_errors() -> None:
     text = "SET a = " + "if_not_exists(b, " * 3000 + ":v" + ")" * 3000
     with pytest.raises(AwsApiError, match="Invalid UpdateExpression: "):
         parse_update(text)
+
+
+def test_the_limit_does_not_depend_on_the_recursion_limit() -> None:
+    # jsonata raises the interpreter's limit to 10000 when first used; the answer stays.
+    import sys
+
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(10000)
+    try:
+        parse_condition.cache_clear()
+        with pytest.raises(AwsApiError, match="nested too deeply"):
+            parse_condition("(" * 201 + "a = :v" + ")" * 201)
+        allowed = " AND ".join(["(a = :v"] * 200) + ")" * 200
+        assert set(parse_condition(allowed).values) == {":v"}
+    finally:
+        sys.setrecursionlimit(old)
