@@ -9,9 +9,10 @@ others open their own transaction.
 from __future__ import annotations
 
 import json
+import threading
 import time
-from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from eltflow.errors import ConflictError, StoreError
@@ -41,15 +42,67 @@ def dumps(value: JSON) -> str:
     return _ENCODER.encode(value)
 
 
+class _Wakeup:
+    """In-process work notifications for one SQLite file (SQLite has no LISTEN/NOTIFY).
+
+    A commit that made an execution runnable bumps ``generation`` and wakes every thread in
+    :meth:`RuntimeStore.wait_for_work`; a waiter that has not seen the current generation
+    returns at once, so a notification sent while it was busy (claiming) is not lost. Other
+    processes writing the same file are still seen by the worker's poll.
+    """
+
+    def __init__(self) -> None:
+        self.condition = threading.Condition()
+        self.generation = 0
+
+    def notify(self) -> None:
+        with self.condition:
+            self.generation += 1
+            self.condition.notify_all()
+
+
+_WAKEUPS: dict[str, _Wakeup] = {}
+_WAKEUPS_LOCK = threading.Lock()
+
+
+def _wakeup_for(key: str) -> _Wakeup:
+    with _WAKEUPS_LOCK:
+        found = _WAKEUPS.get(key)
+        if found is None:
+            found = _WAKEUPS[key] = _Wakeup()
+        return found
+
+
 class RuntimeStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.q = queries(db.dialect)
         self._listener: Any = None  # psycopg connection LISTENing for work (PostgreSQL)
+        # SQLite: wake this process's idle workers after a commit that made work (issue 16:
+        # start -> SUCCEEDED was set by the worker's 0.2 s poll). Per thread: the transaction
+        # depth, whether it notified, and the last wake-up generation this thread saw.
+        self._wakeup = _wakeup_for(db.url) if db.dialect == "sqlite" else None
+        self._local = threading.local()
 
-    def transaction(self) -> AbstractContextManager[Connection]:
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
         """One transaction: commits on success, rolls back on any exception."""
-        return self.db.transaction()
+        local = self._local
+        depth = getattr(local, "depth", 0)
+        local.depth = depth + 1
+        try:
+            with self.db.transaction() as conn:
+                yield conn
+        except BaseException:
+            if depth == 0:
+                local.notify = False
+            raise
+        finally:
+            local.depth = depth
+        if depth == 0 and getattr(local, "notify", False):
+            local.notify = False
+            if self._wakeup is not None:
+                self._wakeup.notify()  # after COMMIT: a woken worker sees the rows
 
     def _one(self, conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
         rows = conn.execute(self.q[name], params)
@@ -301,15 +354,33 @@ class RuntimeStore:
         return self.db.dialect == "postgres"
 
     def notify_work_txn(self, conn: Connection) -> None:
-        """Tell idle workers there is work now (on commit; PostgreSQL only, else a no-op)."""
+        """Tell idle workers there is work now, on commit: PostgreSQL's NOTIFY; SQLite wakes
+        the workers of this process when :meth:`transaction` commits."""
+        if self._wakeup is not None:
+            self._local.notify = True
+            return  # SQLite's notify_work is a placeholder SELECT: one statement less
         conn.execute(self.q["notify_work"])
 
     def wait_for_work(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds for a work notification; True if one came.
 
         PostgreSQL: LISTEN on a dedicated connection, so a new execution is picked up at once
-        instead of at the next poll. SQLite has no notifications: this just sleeps.
+        instead of at the next poll. SQLite has no notifications across processes: this waits
+        for a commit in this process that made work (see :class:`_Wakeup`), else the timeout.
         """
+        wakeup = self._wakeup
+        if wakeup is not None:
+            local = self._local
+            with wakeup.condition:
+                start = wakeup.generation
+                seen = getattr(local, "seen", None)
+                if seen is None:  # this thread's first wait: it saw nothing yet
+                    seen = start
+                if seen == start:
+                    wakeup.condition.wait(max(timeout, 0))
+                now: int = wakeup.generation
+                local.seen = now
+                return now != seen
         if self.db.dialect != "postgres":
             time.sleep(max(timeout, 0))
             return False
