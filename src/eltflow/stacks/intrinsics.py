@@ -14,6 +14,8 @@ CloudFormation's wording where we know it (messages AWS words differently are ou
 from __future__ import annotations
 
 import base64
+import ipaddress
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -37,6 +39,7 @@ Value: TypeAlias = "JSON | _NoValue"
 RULE_FUNCTIONS = ("Fn::Contains", "Fn::EachMemberEquals", "Fn::EachMemberIn")
 SUPPORTED = (
     "Fn::Base64",
+    "Fn::Cidr",
     "Fn::GetAtt",
     "Fn::GetAZs",
     "Fn::ImportValue",
@@ -397,6 +400,37 @@ class _Evaluator:
         text = self.string(args, path, "Fn::Base64's argument")
         return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
+    def cidr(self, args: JSON, path: str) -> Value:
+        """Fn::Cidr [ipBlock, count, cidrBits]: the first ``count`` blocks of ``cidrBits``
+        host bits in ``ipBlock`` (``["10.0.0.0/16", 2, 8]`` gives ``10.0.0.0/24``,
+        ``10.0.1.0/24``); IPv4 or IPv6. The error wording is unverified."""
+        usage = (
+            "Template error: Fn::Cidr requires three parameters: an ip block in CIDR notation, "
+            "the count of CIDRs to generate (1 to 256) and the number of subnet bits"
+        )
+        if not isinstance(args, list) or len(args) != 3:
+            raise TemplateError(usage, path)
+        block = self.string(args[0], _join_path(path, 0), "Fn::Cidr's ip block")
+        count_text = self.string(args[1], _join_path(path, 1), "Fn::Cidr's count")
+        bits_text = self.string(args[2], _join_path(path, 2), "Fn::Cidr's subnet bits")
+        try:
+            network = ipaddress.ip_network(block, strict=False)
+            count, bits = int(count_text), int(bits_text)
+        except ValueError:
+            raise TemplateError(usage, path) from None
+        prefix = network.max_prefixlen - bits
+        if not 1 <= count <= 256 or bits < 0 or prefix < network.prefixlen:
+            raise TemplateError(usage, path)
+        blocks = list(itertools.islice(network.subnets(new_prefix=prefix), count))
+        if len(blocks) < count:
+            raise TemplateError(
+                f"Template error: Fn::Cidr: {block} holds only {len(blocks)} blocks of "
+                f"{bits} subnet bits, not {count}",
+                path,
+            )
+        out: list[JSON] = [str(b) for b in blocks]
+        return out
+
     def get_azs(self, args: JSON, path: str) -> Value:
         region = self.string(args, path, "Fn::GetAZs's region") if args != "" else ""
         return self.scope.pseudo.azs(region)
@@ -531,6 +565,7 @@ _FUNCTIONS: dict[str, Callable[[_Evaluator, JSON, str], Value]] = {
     "Fn::Split": _Evaluator.split,
     "Fn::Select": _Evaluator.select,
     "Fn::Base64": _Evaluator.base64,
+    "Fn::Cidr": _Evaluator.cidr,
     "Fn::GetAZs": _Evaluator.get_azs,
     "Fn::FindInMap": _Evaluator.find_in_map,
     "Fn::ImportValue": _Evaluator.import_value,

@@ -181,10 +181,10 @@ def test_condition_functions() -> None:
 
 
 def test_unknown_function_lists_the_supported_ones() -> None:
-    message = err({"Fn::Cidr": ["10.0.0.0/16", 6, 5]})
+    message = err({"Fn::Length": [1, 2]})  # AWS::LanguageExtensions's, not run locally
     assert message.startswith(
-        "Resources.X.Properties.P.Fn::Cidr: Template format error: Encountered unsupported "
-        "function: Fn::Cidr Supported functions are: [Fn::Base64"
+        "Resources.X.Properties.P.Fn::Length: Template format error: Encountered unsupported "
+        "function: Fn::Length Supported functions are: [Fn::Base64, Fn::Cidr"
     )
 
 
@@ -193,3 +193,23 @@ def test_plain_values_and_nested_paths_in_errors() -> None:
     with pytest.raises(TemplateError) as e:
         ev({"List": [{"Ok": "x"}, {"Bad": {"Ref": "Missing"}}]})
     assert e.value.path == "Resources.X.Properties.P.List[1].Bad.Ref"
+
+
+def test_cidr_splits_a_block_by_subnet_bits() -> None:
+    # AWS's documented example: six /27 blocks (5 subnet bits) of 192.168.0.0/24.
+    assert ev({"Fn::Cidr": ["192.168.0.0/24", 6, 5]}) == [
+        "192.168.0.0/27",
+        "192.168.0.32/27",
+        "192.168.0.64/27",
+        "192.168.0.96/27",
+        "192.168.0.128/27",
+        "192.168.0.160/27",
+    ]
+    # The usual subnet pattern: !Select [i, !Cidr [VpcCidr, n, 8]], arguments as strings too.
+    subnet = {"Fn::Select": [1, {"Fn::Cidr": [{"Fn::Sub": "10.0.0.0/16"}, "3", "8"]}]}
+    assert ev(subnet) == "10.0.1.0/24"
+    assert ev({"Fn::Cidr": ["2001:db8::/56", 2, 64]}) == ["2001:db8::/64", "2001:db8:0:1::/64"]
+    assert "Fn::Cidr requires three parameters" in err({"Fn::Cidr": ["10.0.0.0/16", 2]})
+    assert "Fn::Cidr requires three parameters" in err({"Fn::Cidr": ["not-an-ip", 2, 8]})
+    assert "Fn::Cidr requires three parameters" in err({"Fn::Cidr": ["10.0.0.0/24", 2, 9]})
+    assert "holds only 4 blocks of 6 subnet bits, not 5" in err({"Fn::Cidr": ["10.0.0.0/24", 5, 6]})
