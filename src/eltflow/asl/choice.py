@@ -41,8 +41,12 @@ __all__ = [
 _MISSING: Any = object()
 
 
+# A tuple, not ``int | float``: the union is rebuilt on every call (3x slower, per Choice rule).
+_NUMBER_TYPES = (int, float)
+
+
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    return isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool)
 
 
 def _utf16(s: str) -> str | bytes:

@@ -350,8 +350,12 @@ def accepts(expr: Any, item: JSON, root: JSON) -> bool:
     return _compare(expr.op, left, right)
 
 
+# A tuple, not ``int | float``: the union is rebuilt on every call (3x slower, per Choice rule).
+_NUMBER_TYPES = (int, float)
+
+
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    return isinstance(v, _NUMBER_TYPES) and not isinstance(v, bool)
 
 
 def _decimal(v: Any) -> Decimal | None:
