@@ -6,12 +6,10 @@ microseconds (UTC), like the runtime's tables, so both dialects sort and compare
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from importlib import resources
 from typing import Any
 
 from eltflow.errors import ConflictError, NotFoundError
@@ -23,7 +21,7 @@ from eltflow.scheduler.model import (
     ScheduleState,
 )
 from eltflow.store.db import Connection, Database, Row
-from eltflow.store.queries import parse_queries
+from eltflow.store.queries import load_queries
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _US = timedelta(microseconds=1)
@@ -50,14 +48,8 @@ def declaration_digest(schedule: Schedule) -> str:
     return hashlib.sha256(json.dumps(declared, sort_keys=True).encode()).hexdigest()[:16]
 
 
-@functools.cache
 def queries(dialect: str) -> dict[str, str]:
-    folder = resources.files("eltflow.scheduler").joinpath("sql")
-    out = parse_queries(folder.joinpath("common.sql").read_text("utf-8"), "sql/common.sql")
-    out.update(
-        parse_queries(folder.joinpath(f"{dialect}.sql").read_text("utf-8"), f"sql/{dialect}.sql")
-    )
-    return out
+    return load_queries("eltflow.scheduler", dialect)
 
 
 def schedule_params(schedule: Schedule, now: datetime, *, source: str = "api") -> dict[str, Any]:

@@ -1,8 +1,10 @@
-"""Named SQL queries, one file per dialect (``sql/<dialect>.sql``), loaded once.
+"""Named SQL queries: ``sql/common.sql`` plus a small override file per dialect, loaded once.
 
 A file is a sequence of ``-- name: xyz`` headers each followed by one statement; comment lines
-after the header document the query and are kept out of the SQL sent to the server. Both
-dialect files define the same names (checked by a test), so code never branches on dialect.
+after the header document the query and are kept out of the SQL sent to the server. A query is
+written once in ``common.sql``; only where the dialects really differ (row locks, LISTEN/NOTIFY)
+is it written in each ``sql/<dialect>.sql`` instead, under the same name (a test checks every
+dialect ends up with the same names), so code never branches on dialect. The runtime store and the scheduler both load theirs with :func:`load_queries`.
 """
 
 from __future__ import annotations
@@ -37,7 +39,20 @@ def parse_queries(text: str, source: str = "<sql>") -> dict[str, str]:
 
 
 @functools.cache
+def load_queries(package: str, dialect: str) -> dict[str, str]:
+    """``package``'s ``sql/common.sql`` with ``sql/<dialect>.sql``'s overrides applied."""
+    folder = resources.files(package).joinpath("sql")
+    out = parse_queries(folder.joinpath("common.sql").read_text("utf-8"), "sql/common.sql")
+    source = f"{package}: sql/{dialect}.sql"
+    overrides = parse_queries(folder.joinpath(f"{dialect}.sql").read_text("utf-8"), source)
+    shadowed = sorted(set(overrides) & set(out))
+    if shadowed:
+        # Two texts for one name, one of them never used by this dialect: write it once.
+        raise StoreError(f"{source} redefines queries of common.sql: {shadowed}")
+    out.update(overrides)
+    return out
+
+
 def queries(dialect: str) -> dict[str, str]:
-    """The named queries of ``dialect`` (``sqlite`` or ``postgres``), read once per process."""
-    path = resources.files("eltflow.store").joinpath("sql", f"{dialect}.sql")
-    return parse_queries(path.read_text(encoding="utf-8"), source=f"sql/{dialect}.sql")
+    """The runtime store's named queries for ``dialect`` (``sqlite`` or ``postgres``)."""
+    return load_queries("eltflow.store", dialect)

@@ -1,0 +1,203 @@
+-- Named queries of the runtime store shared by both dialects. A query whose SQL differs is
+-- not here but in both sqlite.sql and postgres.sql, under one name (a test checks both
+-- dialects have the same names). Values are bound with :name placeholders, never pasted in.
+
+-- name: insert_version
+INSERT INTO sfn_versions (machine_name, version, definition, description, created_us)
+VALUES (:machine_name, :version, :definition, :description, :created_us)
+RETURNING id;
+
+-- name: get_version
+SELECT id, machine_name, version, definition, description, created_us, retired_us
+FROM sfn_versions WHERE id = :id;
+
+-- name: insert_machine
+INSERT INTO sfn_machines (name, arn, current_version_id, role_arn, machine_type, created_us,
+    updated_us)
+VALUES (:name, :arn, :current_version_id, :role_arn, :machine_type, :created_us, :updated_us);
+
+-- name: update_machine
+UPDATE sfn_machines
+SET current_version_id = :current_version_id, role_arn = :role_arn, updated_us = :updated_us
+WHERE name = :name;
+
+-- name: get_machine
+SELECT name, arn, current_version_id, role_arn, machine_type, created_us, updated_us
+FROM sfn_machines WHERE name = :name;
+
+-- name: list_machines
+SELECT name, arn, current_version_id, role_arn, machine_type, created_us, updated_us
+FROM sfn_machines WHERE name > :after ORDER BY name LIMIT :limit;
+
+-- name: delete_machine
+DELETE FROM sfn_machines WHERE name = :name;
+
+-- name: delete_unused_versions
+-- Versions still referenced by executions stay (retired): their history must remain
+-- describable.
+DELETE FROM sfn_versions
+WHERE machine_name = :name
+  AND NOT EXISTS (SELECT 1 FROM sfn_executions e WHERE e.version_id = sfn_versions.id);
+
+-- name: retire_versions
+UPDATE sfn_versions SET retired_us = :now_us
+WHERE machine_name = :name AND retired_us IS NULL;
+
+-- name: list_versions
+SELECT id, machine_name, version, definition, description, created_us, retired_us
+FROM sfn_versions
+WHERE machine_name = :name AND retired_us IS NULL AND version < :before_version
+ORDER BY version DESC LIMIT :limit;
+
+-- name: insert_execution
+INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, input, start_us,
+    wake_us)
+VALUES (:id, :arn, :machine_name, :version_id, :name, :status, :input, :start_us, :wake_us);
+
+-- name: get_execution
+SELECT * FROM sfn_executions WHERE id = :id;
+
+-- name: get_execution_by_arn
+SELECT * FROM sfn_executions WHERE arn = :arn;
+
+-- name: update_execution
+UPDATE sfn_executions
+SET status = :status, output = :output, error = :error, cause = :cause, stop_us = :stop_us,
+    snapshot = :snapshot, event_count = :event_count, wake_us = :wake_us
+WHERE id = :id;
+
+-- name: set_redriven
+UPDATE sfn_executions
+SET redrive_count = redrive_count + 1, redrive_us = :redrive_us
+WHERE id = :id;
+
+-- name: list_executions
+SELECT id, arn, machine_name, version_id, name, status, start_us, stop_us, redrive_count,
+    redrive_us
+FROM sfn_executions
+WHERE (CAST(:machine_name AS TEXT) IS NULL OR machine_name = :machine_name)
+  AND (CAST(:status AS TEXT) IS NULL OR status = :status)
+ORDER BY start_us DESC, id DESC
+LIMIT :limit OFFSET :offset;
+
+-- name: renew_lease
+UPDATE sfn_executions SET lease_expires_us = :expires_us
+WHERE id = :id AND lease_owner = :owner
+RETURNING id;
+
+-- name: release_lease
+UPDATE sfn_executions SET lease_owner = NULL, lease_expires_us = NULL, wake_us = :wake_us
+WHERE id = :id AND lease_owner = :owner;
+
+-- name: wake_execution
+UPDATE sfn_executions SET wake_us = :wake_us WHERE id = :id AND status = 'RUNNING';
+
+-- name: next_wake
+-- The earliest time some RUNNING execution that nobody (alive) holds has work.
+SELECT MIN(COALESCE(
+    CASE WHEN lease_expires_us IS NULL THEN wake_us
+         WHEN wake_us IS NULL THEN lease_expires_us
+         WHEN wake_us > lease_expires_us THEN wake_us
+         ELSE lease_expires_us END,
+    lease_expires_us)) AS due_us
+FROM sfn_executions
+WHERE status = 'RUNNING' AND (wake_us IS NOT NULL OR lease_expires_us IS NOT NULL);
+
+-- name: count_by_status
+SELECT status, COUNT(*) AS n FROM sfn_executions GROUP BY status;
+
+-- name: insert_event
+INSERT INTO sfn_history (execution_id, seq, previous_seq, event_type, timestamp_us, details)
+VALUES (:execution_id, :seq, :previous_seq, :event_type, :timestamp_us, :details)
+ON CONFLICT (execution_id, seq) DO NOTHING
+RETURNING seq;
+
+-- name: insert_events_strict
+-- Batched appends of new events; a duplicate (execution_id, seq) fails the whole batch.
+INSERT INTO sfn_history (execution_id, seq, previous_seq, event_type, timestamp_us, details)
+VALUES (:execution_id, :seq, :previous_seq, :event_type, :timestamp_us, :details);
+
+-- name: get_event
+SELECT seq, previous_seq, event_type, timestamp_us, details
+FROM sfn_history WHERE execution_id = :execution_id AND seq = :seq;
+
+-- name: list_history
+SELECT seq, previous_seq, event_type, timestamp_us, details
+FROM sfn_history WHERE execution_id = :execution_id AND seq > :after_seq
+ORDER BY seq LIMIT :limit;
+
+-- name: list_history_reverse
+SELECT seq, previous_seq, event_type, timestamp_us, details
+FROM sfn_history WHERE execution_id = :execution_id AND seq < :before_seq
+ORDER BY seq DESC LIMIT :limit;
+
+-- name: insert_task
+INSERT INTO sfn_tasks (execution_id, task_id, state_name, resource, parameters,
+    timeout_seconds, heartbeat_seconds, task_token, created_us)
+VALUES (:execution_id, :task_id, :state_name, :resource, :parameters, :timeout_seconds,
+    :heartbeat_seconds, :task_token, :created_us)
+ON CONFLICT (execution_id, task_id) DO NOTHING;
+
+-- name: delete_task
+DELETE FROM sfn_tasks WHERE execution_id = :execution_id AND task_id = :task_id
+RETURNING task_id;
+
+-- name: delete_tasks
+DELETE FROM sfn_tasks WHERE execution_id = :execution_id;
+
+-- name: list_tasks
+SELECT * FROM sfn_tasks WHERE execution_id = :execution_id ORDER BY created_us, task_id;
+
+-- name: dispatch_task
+UPDATE sfn_tasks SET started = 1, attempt = attempt + 1
+WHERE execution_id = :execution_id AND task_id = :task_id;
+
+-- name: set_task_checkpoint
+UPDATE sfn_tasks SET checkpoint = :checkpoint
+WHERE execution_id = :execution_id AND task_id = :task_id;
+
+-- name: insert_timer
+INSERT INTO sfn_timers (execution_id, timer_id, due_us)
+VALUES (:execution_id, :timer_id, :due_us)
+ON CONFLICT (execution_id, timer_id) DO NOTHING;
+
+-- name: delete_timer
+DELETE FROM sfn_timers WHERE execution_id = :execution_id AND timer_id = :timer_id
+RETURNING timer_id;
+
+-- name: delete_timers
+DELETE FROM sfn_timers WHERE execution_id = :execution_id;
+
+-- name: due_timers
+SELECT timer_id, due_us FROM sfn_timers
+WHERE execution_id = :execution_id AND due_us <= :now_us
+ORDER BY due_us, timer_id;
+
+-- name: next_timer
+SELECT MIN(due_us) AS due_us FROM sfn_timers WHERE execution_id = :execution_id;
+
+-- name: insert_inbox
+INSERT INTO sfn_inbox (execution_id, kind, payload, created_us)
+VALUES (:execution_id, :kind, :payload, :created_us);
+
+-- name: list_inbox
+SELECT id, kind, payload FROM sfn_inbox WHERE execution_id = :execution_id ORDER BY id;
+
+-- name: inbox_for_owner
+SELECT DISTINCT i.execution_id FROM sfn_inbox i
+JOIN sfn_executions e ON e.id = i.execution_id
+WHERE e.lease_owner = :owner;
+
+-- name: delete_inbox
+DELETE FROM sfn_inbox WHERE id = :id;
+
+-- name: worker_heartbeat
+INSERT INTO sfn_workers (owner, started_us, heartbeat_us) VALUES (:owner, :now_us, :now_us)
+ON CONFLICT (owner) DO UPDATE SET heartbeat_us = excluded.heartbeat_us;
+
+-- name: worker_gone
+DELETE FROM sfn_workers WHERE owner = :owner;
+
+-- name: live_workers
+SELECT owner, started_us, heartbeat_us FROM sfn_workers WHERE heartbeat_us >= :since_us
+ORDER BY owner;
