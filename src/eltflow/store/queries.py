@@ -4,7 +4,8 @@ A file is a sequence of ``-- name: xyz`` headers each followed by one statement;
 after the header document the query and are kept out of the SQL sent to the server. A query is
 written once in ``common.sql``; only where the dialects really differ (row locks, LISTEN/NOTIFY)
 is it written in each ``sql/<dialect>.sql`` instead, under the same name (a test checks every
-dialect ends up with the same names), so code never branches on dialect. The runtime store and the scheduler both load theirs with :func:`load_queries`.
+dialect ends up with the same names), so code never branches on dialect. The runtime store
+and the scheduler both load theirs with :func:`load_queries`.
 """
 
 from __future__ import annotations
