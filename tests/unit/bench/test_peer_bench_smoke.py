@@ -35,3 +35,12 @@ def test_peer_agrees_with_eltflow_on_a_small_case() -> None:
     result = peer_bench.bench_case(case, folder, seconds=0.0, rounds=1)
     assert result.peer is not None and result.peer.runs == 1
     assert result.eltflow.runs == 1
+
+
+def test_scale_bench_measures_a_map_and_a_sqlite_latency() -> None:
+    from bench import scale_bench
+
+    per_item = scale_bench.map_cpu_per_item([3, 5], rounds=1)
+    assert set(per_item) == {3, 5} and all(v > 0 for v in per_item.values())
+    p50, p90 = scale_bench.sqlite_latency_ms(runs=2)
+    assert 0 < p50 <= p90
