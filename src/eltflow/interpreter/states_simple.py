@@ -32,6 +32,31 @@ if TYPE_CHECKING:
     from eltflow.interpreter.step import Stepper
 
 
+_MENTIONS: dict[int, tuple[object, bool]] = {}
+
+
+def mentions_context(part: object) -> bool:
+    """Whether a JSONPath state's template or rules can read the context object: only a
+    ``$$`` path (or an intrinsic argument) does, so without the two characters anywhere in
+    its text the context object is never built (it was ~15% of a Choice loop). Cached per
+    object (the parsed machine's, kept alive with it: identity is checked)."""
+    hit = _MENTIONS.get(id(part))
+    if hit is not None and hit[0] is part:
+        return hit[1]
+    found = "$$" in repr(part)
+    if len(_MENTIONS) >= 4096:
+        _MENTIONS.clear()
+    _MENTIONS[id(part)] = (part, found)
+    return found
+
+
+_NO_CONTEXT: JSONObject = {}
+
+
+def _context_if_used(stepper: Stepper, frame: Frame, part: object) -> JSONObject:
+    return stepper.context(frame) if mentions_context(part) else _NO_CONTEXT
+
+
 def jsonata_states(stepper: Stepper, frame: Frame, **extra: JSON) -> JSONObject:
     states: JSONObject = {"input": frame.input, "context": stepper.context(frame)}
     states.update(extra)
@@ -81,7 +106,7 @@ def enter_pass(stepper: Stepper, frame: Frame, state: PassState) -> None:
         result = flow.template(
             state.parameters,
             effective,
-            stepper.context(frame),
+            _context_if_used(stepper, frame, state.parameters),
             stepper.variables(frame),
             stepper.rng(),
             "Parameters",
@@ -91,7 +116,11 @@ def enter_pass(stepper: Stepper, frame: Frame, state: PassState) -> None:
     assigned = None
     if state.assign is not None:
         assigned = flow.assign_jsonpath(
-            state.assign, result, stepper.context(frame), stepper.variables(frame), stepper.rng()
+            state.assign,
+            result,
+            _context_if_used(stepper, frame, state.assign),
+            stepper.variables(frame),
+            stepper.rng(),
         )
     output = flow.place_result(state.result_path, raw, result)
     output = io_path(stepper, frame, state.output_path, output, "OutputPath")
@@ -168,7 +197,7 @@ def enter_choice(stepper: Stepper, frame: Frame, state: ChoiceState) -> None:
             _exit_jsonata(stepper, frame, state, target)
         return
     effective = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
-    context = stepper.context(frame)
+    context = _context_if_used(stepper, frame, state)
     rule = asl_choice.choose(state, effective, context, variables)
     target = _target(stepper, frame, state, rule)
     assign_tpl = rule.assign if rule is not None else state.assign
