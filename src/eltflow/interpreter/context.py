@@ -69,26 +69,28 @@ def context_object(
 
 
 class _LazyRandom:
-    """Seeds a :class:`random.Random` on first use: seeding costs more than most states, and
-    almost no state draws a number."""
+    """Seeds a :class:`random.Random` on first use: seeding (and even formatting the seed)
+    costs more than most states, and almost no state draws a number."""
 
-    __slots__ = ("_rng", "_seed")
+    __slots__ = ("_ctx", "_event_id", "_rng")
 
-    def __init__(self, seed: str) -> None:
-        self._seed = seed
+    def __init__(self, ctx: ExecutionContext, event_id: int) -> None:
+        self._ctx = ctx
+        self._event_id = event_id
         self._rng: random.Random | None = None
 
     def __getattr__(self, name: str) -> Any:
         rng = self._rng
         if rng is None:
-            rng = self._rng = random.Random(self._seed)
+            ctx = self._ctx
+            rng = self._rng = random.Random(f"{ctx.seed}|{ctx.execution_arn}|{self._event_id}")
         return getattr(rng, name)
 
 
 def rng_for(ctx: ExecutionContext, event_id: int) -> random.Random:
     """A generator seeded by the execution's seed and the next event id: a replay of the same
     history draws the same numbers (States.UUID, $random, FULL jitter)."""
-    return cast(random.Random, _LazyRandom(f"{ctx.seed}|{ctx.execution_arn}|{event_id}"))
+    return cast(random.Random, _LazyRandom(ctx, event_id))
 
 
 def task_token(ctx: ExecutionContext, task_id: str) -> str:
