@@ -18,6 +18,11 @@ parent: a parent that was stopped (or whose task timed out) stops the child, as 
 work a cancelled ``.sync`` task started. The dates are epoch milliseconds and a failed child
 fails the task with ``States.TaskFailed`` and the child's description (Error, Cause...) as the
 cause: AWS's shapes as its documentation examples show them (the failure cause is unverified).
+
+Limits: the poll holds one of the worker's task threads while the child runs; on a virtual
+clock a child that waits on a timer (Wait, retry backoff) does not progress while its parent
+polls, so nested ``.sync`` tests use children without timers. ``eltflow.execute`` (in memory,
+no Step Functions service) has no ``states:startExecution``.
 """
 
 from __future__ import annotations
