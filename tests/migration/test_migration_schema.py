@@ -1,28 +1,87 @@
-"""Applying every runtime migration gives exactly the fresh schema (store/schema/*.sql)."""
+"""Migrations build every table: the runtime tables exactly as the fresh schema
+(store/schema/*.sql) describes them, and every table the same way on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import re
 from importlib import resources
 from typing import Any
 
+import pytest
+
 from eltflow.store.db import Database
 from eltflow.store.migrate import migrate
-
-RUNTIME_TABLES = (
-    "sfn_machines",
-    "sfn_versions",
-    "sfn_executions",
-    "sfn_history",
-    "sfn_tasks",
-    "sfn_timers",
-    "sfn_inbox",
-    "sfn_workers",
-)
 
 
 def _fresh_sql(dialect: str) -> str:
     path = resources.files("eltflow.store").joinpath("schema", f"{dialect}.sql")
     return path.read_text(encoding="utf-8")
+
+
+# Every table the fresh schema creates (read from it, so a new runtime table is compared too).
+RUNTIME_TABLES = tuple(re.findall(r"CREATE TABLE (\w+)", _fresh_sql("sqlite")))
+# The tables only migrations create (Data API, items, SNS, Lambda, scheduler, stacks): no
+# fresh schema to compare with, so they are compared across dialects below. A new table must
+# be added here or to the fresh schema, so none goes unchecked.
+MIGRATION_ONLY_TABLES = frozenset(
+    {
+        "dataapi_owners",
+        "dataapi_result_pages",
+        "dataapi_statements",
+        "item_rows",
+        "item_tables",
+        "sns_deliveries",
+        "sns_subscriptions",
+        "sns_topics",
+        "lambda_functions",
+        "sched_fires",
+        "sched_schedules",
+        "cfn_change_sets",
+        "cfn_exports",
+        "cfn_stack_events",
+        "cfn_stack_resources",
+        "cfn_stacks",
+    }
+)
+
+
+def _tables(db: Database) -> set[str]:
+    if db.dialect == "sqlite":
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    else:
+        sql = "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'"
+    return {str(r["name"]) for r in db.execute(sql)} - {"eltflow_migrations"}
+
+
+def _columns(db: Database, table: str) -> list[str]:
+    if db.dialect == "sqlite":
+        rows = db.execute("SELECT name FROM pragma_table_info(:t) ORDER BY cid", {"t": table})
+    else:
+        rows = db.execute(
+            "SELECT column_name AS name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND table_name = :t ORDER BY ordinal_position",
+            {"t": table},
+        )
+    return [str(r["name"]) for r in rows]
+
+
+def test_every_migrated_table_is_checked(store_url: str) -> None:
+    db = Database(store_url)
+    migrate(db)
+    assert _tables(db) == set(RUNTIME_TABLES) | MIGRATION_ONLY_TABLES
+    db.close()
+
+
+@pytest.mark.postgres
+def test_both_dialects_migrate_to_the_same_tables_and_columns(pg_url: str, tmp_path: Any) -> None:
+    lite, pg = Database(f"sqlite:///{tmp_path / 'lite.db'}"), Database(pg_url)
+    migrate(lite)
+    migrate(pg)
+    assert _tables(lite) == _tables(pg)
+    for table in sorted(_tables(lite)):
+        assert _columns(lite, table) == _columns(pg, table), table
+    lite.close()
+    pg.close()
 
 
 def _describe(db: Database) -> dict[str, Any]:
