@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from eltflow.asl.dataflow import apply_result_path, resolve_template, select
-from eltflow.asl.jsonpath import compact_json, evaluate, parse_path
+from eltflow.asl.java import compact_json
+from eltflow.asl.jsonpath import evaluate, parse_path
 from eltflow.errors import StatesError
 from eltflow.types import JSON
 

@@ -23,14 +23,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from eltflow.asl.jsonpath import (
-    Path,
-    PathNotFound,
-    compact_json,
-    evaluate_parsed,
-    parse_path,
-    set_at,
-)
+from eltflow.asl.java import compact_json
+from eltflow.asl.jsonpath import Path, PathNotFound, evaluate_parsed, parse_path, set_at
 from eltflow.errors import StatesError
 from eltflow.types import JSON
 

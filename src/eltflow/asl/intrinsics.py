@@ -33,11 +33,11 @@ import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import lru_cache
 from typing import Final, TypeAlias
 
 from eltflow.asl import errors
+from eltflow.asl.java import java_to_string
 from eltflow.asl.jsonpath import PathNotFound
 from eltflow.errors import StatesError
 from eltflow.types import JSON
@@ -617,40 +617,6 @@ def _uuid(args: list[JSON], rng: random.Random) -> JSON:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
-def _java_double(value: float) -> str:
-    """``Double.toString``: ``1.0``, ``1.5``, ``1.0E7``, ``1.2E-5``, ``Infinity``."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "Infinity" if value > 0 else "-Infinity"
-    if value == 0 or 1e-3 <= abs(value) < 1e7:
-        return repr(value)
-    # Outside [1e-3, 1e7) Java switches to computerized scientific notation, using the same
-    # shortest round-tripping digits Python's repr picks.
-    sign, digits, exponent = Decimal(repr(value)).as_tuple()
-    assert isinstance(exponent, int)
-    text = "".join(map(str, digits)).rstrip("0") or "0"
-    scientific = len(digits) - 1 + exponent
-    return f"{'-' if sign else ''}{text[0]}.{text[1:] or '0'}E{scientific}"
-
-
-def _render(value: JSON) -> str:
-    """How AWS's Java runtime writes a value into a Format string."""
-    if isinstance(value, str):
-        return value
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _java_double(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_render(item) for item in value) + "]"
-    return "{" + ", ".join(f"{key}={_render(item)}" for key, item in value.items()) + "}"
-
-
 def _template(template: str) -> list[str | None]:
     """Split a Format template into literal text and ``None`` for each ``{}`` placeholder."""
     parts: list[str | None] = []
@@ -686,7 +652,7 @@ def _format(args: list[JSON], raw_template: str | None) -> JSON:
     if sum(part is None for part in parts) != len(values):
         raise _invalid(name)
     rendered = iter(values)
-    return "".join(part if part is not None else _render(next(rendered)) for part in parts)
+    return "".join(part if part is not None else java_to_string(next(rendered)) for part in parts)
 
 
 def _format_placeholder(args: list[JSON], rng: random.Random) -> JSON:

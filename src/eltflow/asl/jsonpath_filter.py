@@ -17,7 +17,8 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from eltflow.asl.jsonpath import Path, PathNotFound, compact_json, evaluate_parsed, parse_path
+from eltflow.asl.java import compact_json
+from eltflow.asl.jsonpath import Path, PathNotFound, evaluate_parsed, parse_path
 from eltflow.errors import StatesError
 from eltflow.types import JSON
 

@@ -19,7 +19,7 @@ JSON spacing of an object quoted there, is unverified: here a boolean is not a n
 from __future__ import annotations
 
 from eltflow.asl import errors as asl_errors
-from eltflow.asl.jsonpath import compact_json
+from eltflow.asl.java import compact_json
 from eltflow.errors import StatesError
 from eltflow.types import JSON
 

@@ -6,15 +6,8 @@ import copy
 
 import pytest
 
-from eltflow.asl.jsonpath import (
-    PathNotFound,
-    compact_json,
-    evaluate,
-    is_reference_path,
-    java_double,
-    parse_path,
-    set_at,
-)
+from eltflow.asl.java import compact_json, java_double
+from eltflow.asl.jsonpath import PathNotFound, evaluate, is_reference_path, parse_path, set_at
 from eltflow.errors import StatesError
 from eltflow.types import JSON
 
