@@ -24,6 +24,7 @@ from typing import Any
 from eltflow.clock import Clock, SystemClock
 from eltflow.dataapi import catalog
 from eltflow.dataapi import validation as v
+from eltflow.dataapi.liveness import Liveness
 from eltflow.dataapi.model import (
     Statement,
     Status,
@@ -54,10 +55,6 @@ NOT_FOUND = "Query does not exist."
 NO_RESULT = "Query does not have result. Please check query status with DescribeStatement."
 BATCH_RESULT = "BatchExecuteStatement result can only be retrieved with sub-statement id."
 NO_ENDPOINT = "Redshift endpoint doesn't exist in this region."
-RESTARTED = (
-    "Statement was interrupted: the eltflow process running it stopped before it finished "
-    "(its heartbeat expired, so another Data API service instance marked it failed)."
-)
 _POLL_YIELD_SECONDS = 0.0005
 TOKEN_TTL_US = 8 * 3600 * 1_000_000  # ClientToken idempotency lasts 8 hours
 
@@ -110,19 +107,14 @@ class DataApiService:
         # a clock instead of sleeping past it.
         self.liveness_clock = liveness_clock or SystemClock()
         self.options = options or DataApiOptions()
-        self.instance = uuid.uuid4().hex
         self._live: dict[str, _Live] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(
             max_workers=self.options.max_workers, thread_name_prefix="eltflow-dataapi"
         )
         self._closed = False
-        self._stop = threading.Event()
-        self._beat()
-        self._heart = threading.Thread(
-            target=self._heartbeat_loop, name="eltflow-dataapi-heartbeat", daemon=True
-        )
-        self._heart.start()
+        self.liveness = Liveness(self.repo, self.liveness_clock, self.options.heartbeat_seconds)
+        self.instance = self.liveness.instance
 
     # -- lifecycle ---------------------------------------------------------------------------
     def recover(self) -> int:
@@ -132,19 +124,7 @@ class DataApiService:
         so this is safe while other processes share the store. Called at start-up by
         :func:`~eltflow.dataapi.build_dataapi` and on every heartbeat.
         """
-        return self.repo.abandon(self.instance, RESTARTED, to_us(self.liveness_clock.now()))
-
-    def _beat(self) -> None:
-        ttl_us = int(self.options.heartbeat_seconds * 3 * 1_000_000)
-        self.repo.heartbeat(self.instance, to_us(self.liveness_clock.now()) + ttl_us)
-
-    def _heartbeat_loop(self) -> None:
-        while not self._stop.wait(self.options.heartbeat_seconds):
-            try:
-                self._beat()
-                self.recover()
-            except Exception:  # a store hiccup must not kill the heartbeat; retry next beat
-                logger.exception("Data API heartbeat failed")
+        return self.liveness.recover()
 
     def close(self) -> None:
         """Refuse new statements, let the submitted ones finish (``drain_seconds`` at most),
@@ -170,9 +150,7 @@ class DataApiService:
         for item in live:
             item.control.cancel()
         self._pool.shutdown(wait=True, cancel_futures=False)
-        self._stop.set()
-        self._heart.join()
-        self.repo.retire(self.instance)
+        self.liveness.stop()
         self.warehouses.close()
 
     def __enter__(self) -> DataApiService:

@@ -16,7 +16,8 @@ from tests.support.wait import wait_until
 
 from eltflow.clock import VirtualClock
 from eltflow.dataapi import build_dataapi
-from eltflow.dataapi.service import RESTARTED, DataApiOptions
+from eltflow.dataapi.liveness import RESTARTED
+from eltflow.dataapi.service import DataApiOptions
 from eltflow.store.db import Database
 
 
