@@ -11,9 +11,7 @@ A conditional write is one transaction that reads the item, lets the caller deci
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -86,23 +84,17 @@ class Mutation(Generic[T]):
 class ItemStore:
     """SQL access for item tables. Knows nothing of expressions; see ``service``."""
 
-    def __init__(self, db: Database, max_pg_transactions: int = 8) -> None:
+    def __init__(self, db: Database) -> None:
+        # Concurrent PostgreSQL transactions are bounded by the Database's connection pool.
         self.db = db
-        # Each concurrent PostgreSQL transaction holds a connection; bound them so 200 racing
-        # threads don't exceed the server's max_connections.
-        self._gate = threading.BoundedSemaphore(max_pg_transactions)
 
     def _execute(self, sql: str, params: dict[str, object] | None = None) -> list[dict[str, Any]]:
-        """One statement; on PostgreSQL through the same connection gate as transactions."""
-        if self.db.dialect != "postgres":
-            return self.db.execute(sql, params)
-        with self._gate:
-            return self.db.execute(sql, params)
+        return self.db.execute(sql, params)
 
     # -- tables --------------------------------------------------------------------------------
     def create_table(self, spec: TableSpec, now: datetime) -> TableSpec:
         try:
-            with self._gated(), self.db.transaction() as conn:
+            with self.db.transaction() as conn:
                 conn.execute(
                     "INSERT INTO item_tables (name, partition_key, partition_type, sort_key, "
                     "sort_type, created_at) VALUES (:n, :pk, :pt, :sk, :st, :at)",
@@ -137,7 +129,7 @@ class ItemStore:
         return [_spec(r) for r in self._execute("SELECT * FROM item_tables ORDER BY name")]
 
     def delete_table(self, name: str) -> TableSpec | None:
-        with self._gated(), self.db.transaction() as conn:
+        with self.db.transaction() as conn:
             spec = self.get_table(name, conn)
             if spec is not None:
                 conn.execute("DELETE FROM item_rows WHERE table_name = :n", {"n": name})
@@ -204,7 +196,7 @@ class ItemStore:
     ) -> list[T]:
         pg = self.db.dialect == "postgres"
         lock = " FOR UPDATE" if pg else ""
-        with self._gated(), self.db.transaction() as conn:
+        with self.db.transaction() as conn:
             olds: dict[int, tuple[TableSpec, Item | None]] = {}
             # Lock rows in one global order so two transactions never wait on each other.
             for n, m in sorted(enumerate(mutations), key=lambda e: e[1].key_tuple):
@@ -248,14 +240,6 @@ class ItemStore:
                 if not inserted:
                     raise _InsertRace()
             return results
-
-    @contextmanager
-    def _gated(self) -> Iterator[None]:
-        if self.db.dialect != "postgres":
-            yield
-            return
-        with self._gate:
-            yield
 
 
 def _spec(row: dict[str, object]) -> TableSpec:

@@ -126,7 +126,9 @@ class Database:
     """A connection factory for one store URL, with a transaction context manager.
 
     ``sqlite:///path/state.db`` (or a bare path), ``sqlite://:memory:`` or ``postgresql://...``.
-    SQLite connections are per thread; PostgreSQL connections come from a small pool.
+    SQLite connections are per thread; PostgreSQL connections come from a bounded pool: at
+    most ``max_connections`` threads hold one at a time (others wait up to ``connect_wait``
+    seconds for a slot), so 200 racing threads cannot exhaust the server's max_connections.
     """
 
     def __init__(
@@ -136,6 +138,7 @@ class Database:
         busy_timeout: float = 30.0,
         connect_wait: float = 30.0,
         sleep: Callable[[float], None] = time.sleep,
+        max_connections: int = 8,
     ) -> None:
         """``busy_timeout``: how long a SQLite writer queues for the lock. ``connect_wait``:
         how long (in ``sleep`` time) to wait for a PostgreSQL server that has no connection
@@ -151,6 +154,11 @@ class Database:
         self._pool: list[Any] = []
         self._pool_lock = threading.Lock()
         self._all: list[Any] = []
+        self.max_connections = max_connections
+        # One slot per thread holding a PostgreSQL connection. Per thread, not per connection:
+        # a transaction opened inside another on the same thread must not wait for a slot its
+        # own thread holds (that would deadlock once every slot is such a thread).
+        self._slots = threading.BoundedSemaphore(max_connections)
         if self.dialect == "sqlite":
             path = sqlite_path(url)
             if path != ":memory:":
@@ -263,6 +271,26 @@ class Database:
         if self.dialect == "sqlite":
             yield from self._sqlite_transaction()
             return
+        with self._slot():
+            yield from self._pg_transaction()
+
+    @contextmanager
+    def _slot(self) -> Iterator[None]:
+        depth = getattr(self._local, "pg_depth", 0)
+        if depth == 0 and not self._slots.acquire(timeout=self.connect_wait):
+            raise StoreError(
+                f"no PostgreSQL connection free on {redact(self.url)} after "
+                f"{self.connect_wait:g} s ({self.max_connections} in use by other threads)"
+            )
+        self._local.pg_depth = depth + 1
+        try:
+            yield
+        finally:
+            self._local.pg_depth = depth
+            if depth == 0:
+                self._slots.release()
+
+    def _pg_transaction(self) -> Iterator[Connection]:
         import psycopg
 
         pg, txn = self._pg_begin()
