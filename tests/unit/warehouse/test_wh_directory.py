@@ -152,6 +152,8 @@ def test_a_duckdb_file_held_by_another_process_fails_the_statement(tmp_path: Pat
     import sys
 
     path = tmp_path / "held.duckdb"
+    # Another process holding the file: its sleep is how long it holds the lock (the test kills
+    # it long before); nothing to await.
     holder = subprocess.Popen(
         [
             sys.executable,
