@@ -148,8 +148,9 @@ def _single_file_source(module: str) -> str | None:
 
 
 def _package_files(module: str) -> tuple[tuple[str, str], ...]:
-    """The .py files of the handler's top-level package (or its single module), with their
-    names inside the zip."""
+    """The files of the handler's top-level package (or its single module), with their names
+    inside the zip: package data too (the reference handlers read their .sql files through
+    importlib.resources, as they would in AWS Lambda), but no bytecode caches."""
     top = module.split(".", 1)[0]
     spec = importlib.util.find_spec(top)
     if spec is None or spec.origin is None:
@@ -157,7 +158,9 @@ def _package_files(module: str) -> tuple[tuple[str, str], ...]:
     if spec.submodule_search_locations:
         root = Path(next(iter(spec.submodule_search_locations)))
         return tuple(
-            (str(Path(top) / p.relative_to(root)), str(p)) for p in sorted(root.rglob("*.py"))
+            (str(Path(top) / p.relative_to(root)), str(p))
+            for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
         )
     return ((Path(spec.origin).name, spec.origin),)
 
