@@ -27,9 +27,9 @@ demo: $(STAMP)
 	$(BIN)/eltflow --project-dir demo demo
 
 # Coverage of src/eltflow is measured on every run and may not drop below COV_FLOOR: the
-# figure measured when the floor was set (81% on unit+property+conformance+contract+migration
-# alone, so the whole suite is at least that) minus ~2 points of slack.
-COV_FLOOR ?= 79
+# whole suite measured 78.7% on a clean clone (2026-12-05; subprocesses are not traced), less
+# ~2 points of slack. (The check rounds the total to whole percent, as coverage's report does.)
+COV_FLOOR ?= 77
 COV_ARGS ?= --cov --cov-report=term:skip-covered --cov-fail-under=$(COV_FLOOR)
 
 test: $(DEV_STAMP)
