@@ -10,14 +10,13 @@ is read without backslash escapes: DuckDB cannot have ``\\`` as both escape and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from eltflow.warehouse import loading
 from eltflow.warehouse.base import SqlError, StatementResult
-from eltflow.warehouse.copy_sql import Copy, Unload, unload_files
+from eltflow.warehouse.copy_sql import Copy, Unload
 from eltflow.warehouse.s3local import LocalObjects
 from eltflow.warehouse.translate import translate
 
@@ -183,29 +182,7 @@ def _try_each(sql: str) -> str:
 
 def unload(cur: Any, stmt: Unload, root: LocalObjects) -> StatementResult:
     """Run an UNLOAD: one file (a local engine is one slice), plus the manifest if asked."""
-    name, ext = unload_files(stmt)
-    target = root.file(stmt.target + name + ext)
-    folder, _ = root.split(stmt.target)
-    if not folder.is_dir():
-        raise SqlError(
-            f"S3ServiceException: The specified bucket does not exist ({folder.name}; "
-            f"local buckets are folders under {root.path})"
-        )
-    if not stmt.allow_overwrite:
-        try:
-            root.objects(stmt.target)
-        except SqlError:
-            pass
-        else:
-            raise SqlError(
-                "Specified unload destination on S3 is not empty. Consider using a different "
-                "bucket / prefix, manually removing the target files in S3, or using the "
-                "ALLOWOVERWRITE option."
-            )
-    tr = translate(stmt.query, "duckdb")
-    if len(tr.statements) != 1 or tr.params:
-        raise SqlError("UNLOAD needs exactly one SELECT statement without parameters")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target, query = loading.unload_target(stmt, root, "duckdb")
     params: dict[str, object]
     if stmt.format == "parquet":
         options, params = "FORMAT parquet", {"p": str(target)}
@@ -221,11 +198,8 @@ def unload(cur: Any, stmt: Unload, root: LocalObjects) -> StatementResult:
         }
         if text:
             options += ", QUOTE ''"
-    cur.execute(f"COPY ({tr.statements[0]}) TO $p ({options})", params)
+    cur.execute(f"COPY ({query}) TO $p ({options})", params)
     row = cur.fetchone()
     count = int(row[0]) if row else -1
-    if stmt.manifest:
-        manifest = root.file(stmt.target + "manifest")
-        entry = {"url": root.url(target), "meta": {"content_length": target.stat().st_size}}
-        manifest.write_text(json.dumps({"entries": [entry]}), "utf-8")
+    loading.write_unload_manifest(stmt, root, target)
     return StatementResult(has_result_set=False, row_count=count)

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eltflow.warehouse.base import SqlError
-from eltflow.warehouse.copy_sql import Copy
+from eltflow.warehouse.copy_sql import Copy, Unload, unload_files
 from eltflow.warehouse.s3local import LocalObjects
+from eltflow.warehouse.translate import translate
 
 STAGE = "eltflow_copy_stage"
 # Redshift's STL_LOAD_ERRORS (https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_ERRORS.html),
@@ -176,3 +177,41 @@ def table_name(text: str) -> str:
     if not isinstance(table, exp.Table) or table.args.get("alias"):
         raise SqlError(f"'{text}' is not a table name")
     return table.sql(dialect="redshift")
+
+
+def unload_target(stmt: Unload, root: LocalObjects, dialect: str) -> tuple[Path, str]:
+    """UNLOAD's engine-independent half: the checks Redshift makes before writing (the bucket
+    exists; the prefix is empty unless ALLOWOVERWRITE), the one file a local engine writes (it is
+    one slice), and the query translated for ``dialect``."""
+    name, ext = unload_files(stmt)
+    target = root.file(stmt.target + name + ext)
+    folder, _ = root.split(stmt.target)
+    if not folder.is_dir():
+        raise SqlError(
+            f"S3ServiceException: The specified bucket does not exist ({folder.name}; "
+            f"local buckets are folders under {root.path})"
+        )
+    if not stmt.allow_overwrite:
+        try:
+            root.objects(stmt.target)
+        except SqlError:
+            pass
+        else:
+            raise SqlError(
+                "Specified unload destination on S3 is not empty. Consider using a different "
+                "bucket / prefix, manually removing the target files in S3, or using the "
+                "ALLOWOVERWRITE option."
+            )
+    tr = translate(stmt.query, dialect)
+    if len(tr.statements) != 1 or tr.params:
+        raise SqlError("UNLOAD needs exactly one SELECT statement without parameters")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target, tr.statements[0]
+
+
+def write_unload_manifest(stmt: Unload, root: LocalObjects, target: Path) -> None:
+    """UNLOAD ... MANIFEST: the manifest file Redshift writes next to the data files."""
+    if stmt.manifest:
+        manifest = root.file(stmt.target + "manifest")
+        entry = {"url": root.url(target), "meta": {"content_length": target.stat().st_size}}
+        manifest.write_text(json.dumps({"entries": [entry]}), "utf-8")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import json
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -23,7 +22,7 @@ from typing import IO, Any
 
 from eltflow.warehouse import loading
 from eltflow.warehouse.base import SqlError, StatementResult
-from eltflow.warehouse.copy_sql import Copy, Unload, unload_files
+from eltflow.warehouse.copy_sql import Copy, Unload
 from eltflow.warehouse.s3local import LocalObjects
 from eltflow.warehouse.translate import translate
 
@@ -242,29 +241,7 @@ def unload(cur: Any, stmt: Unload, root: LocalObjects) -> StatementResult:
     """Run an UNLOAD: one file (one slice), plus the manifest if asked."""
     from psycopg import sql
 
-    name, ext = unload_files(stmt)
-    target = root.file(stmt.target + name + ext)
-    folder, _ = root.split(stmt.target)
-    if not folder.is_dir():
-        raise SqlError(
-            f"S3ServiceException: The specified bucket does not exist ({folder.name}; "
-            f"local buckets are folders under {root.path})"
-        )
-    if not stmt.allow_overwrite:
-        try:
-            root.objects(stmt.target)
-        except SqlError:
-            pass
-        else:
-            raise SqlError(
-                "Specified unload destination on S3 is not empty. Consider using a different "
-                "bucket / prefix, manually removing the target files in S3, or using the "
-                "ALLOWOVERWRITE option."
-            )
-    tr = translate(stmt.query, "postgres")
-    if len(tr.statements) != 1 or tr.params:
-        raise SqlError("UNLOAD needs exactly one SELECT statement without parameters")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target, query = loading.unload_target(stmt, root, "postgres")
     parquet = stmt.format == "parquet"
     text = stmt.format == "text"
     options = [
@@ -276,7 +253,7 @@ def unload(cur: Any, stmt: Unload, root: LocalObjects) -> StatementResult:
         ),
     ]
     statement = sql.SQL("COPY ({}) TO STDOUT ({})").format(
-        sql.SQL(tr.statements[0]),
+        sql.SQL(query),
         sql.SQL(", ").join(options),
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -297,8 +274,5 @@ def unload(cur: Any, stmt: Unload, root: LocalObjects) -> StatementResult:
                 )
             finally:
                 con.close()
-    if stmt.manifest:
-        manifest = root.file(stmt.target + "manifest")
-        entry = {"url": root.url(target), "meta": {"content_length": target.stat().st_size}}
-        manifest.write_text(json.dumps({"entries": [entry]}), "utf-8")
+    loading.write_unload_manifest(stmt, root, target)
     return StatementResult(has_result_set=False, row_count=rows if rows is not None else -1)
