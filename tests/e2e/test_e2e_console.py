@@ -266,6 +266,9 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     (folder / "eltflow.toml").write_text(
         '[tables.JobAudit]\npartition_key = "JobID"\n\n'
         '[lambda.functions]\nchatty = "console_handlers:chatty"\n'
+        'counter = "console_handlers:counter"\n\n'
+        # A topic with a subscription, for the topics page.
+        '[topics.alerts]\nsubscriptions = [{ protocol = "file", endpoint = "alerts.jsonl" }]\n'
     )
     # A handler module in the project folder (on the handlers' import path): its output is
     # the execution's Logs tab.
@@ -275,6 +278,11 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
         "    logging.getLogger('chatty').warning('slow warehouse')\n"
         "    if event.get('fail'):\n        raise ValueError('bad row in ' + event['table'])\n"
         "    return {'rows': 3}\n"
+        "\n\ndef counter(event, context):\n"
+        "    from eltflow import aws\n\n"
+        "    out = aws.client('redshift-data').execute_statement(\n"
+        "        ClusterIdentifier='default', Database='dev', Sql='SELECT 1 AS in_lambda')\n"
+        "    return {'Id': out['Id']}\n"
     )
     app = build_app(load_settings(folder, environ={}))
     tasks = Tasks()
@@ -1077,3 +1085,91 @@ def test_logs_tab_shows_what_a_handler_printed(console: Console, screen: Screen)
     expect(bad).to_contain_text("ValueError")
     expect(bad.locator("pre")).to_contain_text("loading bad")
     screen.shot("logs")
+
+
+# -- Data API statements and topics (issue 15) -------------------------------------------------
+ALERTS = "arn:aws:sns:us-east-1:123456789012:alerts"
+SQL_THEN_NOTIFY = {
+    "StartAt": "Count",
+    "States": {
+        "Count": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:redshiftdata:executeStatement",
+            "Parameters": {
+                "ClusterIdentifier": "default",
+                "Database": "dev",
+                "Sql": "SELECT 7 AS answer UNION ALL SELECT 8",
+            },
+            "ResultPath": "$.statement",
+            "Next": "CountInLambda",
+        },
+        # A handler's own Data API client (thread isolation): its statement links here too.
+        "CountInLambda": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "counter", "Payload": {}},
+            "ResultSelector": {"Id.$": "$.Payload.Id"},
+            "ResultPath": "$.lambda",
+            "Next": "Notify",
+        },
+        "Notify": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": ALERTS, "Subject": "loaded", "Message.$": "$.statement.Id"},
+            "ResultPath": "$.published",
+            "End": True,
+        },
+    },
+}
+
+
+def test_statements_page_links_sql_to_its_execution_and_topics_show_notifications(
+    console: Console, screen: Screen
+) -> None:
+    console.machine("sql-notify", SQL_THEN_NOTIFY)
+    arn = console.start("sql-notify")
+    console.wait_for_status(arn, "SUCCEEDED")
+    output = json.loads(str(console.app.service.describe_execution(execution_arn=arn)["output"]))
+    run_by_task, run_by_lambda = output["statement"]["Id"], output["lambda"]["Id"]
+    # A statement submitted outside any execution (as `eltflow sql` does), which fails.
+    dataapi = console.app.dataapi
+    assert dataapi is not None
+    target = {"ClusterIdentifier": "default", "Database": "dev"}
+    bad = dataapi.call("ExecuteStatement", {**target, "Sql": "SELECT * FROM no_such_table"})["Id"]
+    wait_until(
+        lambda: all(
+            dataapi.call("DescribeStatement", {"Id": sid})["Status"] in ("FINISHED", "FAILED")
+            for sid in (run_by_task, run_by_lambda, bad)
+        ),
+        30,
+        what="both statements to end",
+        interval=0.05,
+    )
+
+    screen.open("/statements")
+    mine = screen.page.locator(f'tr[data-statement="{run_by_task}"]')
+    expect(mine.locator(".status")).to_have_text("FINISHED")
+    expect(mine.locator("td.st-sql")).to_contain_text("SELECT 7 AS answer")
+    expect(mine.locator("td.st-rows")).to_have_text("2")
+    expect(mine.locator("td.st-duration")).to_contain_text(re.compile(r"\d (ms|s)$"))
+    failed = screen.page.locator(f'tr[data-statement="{bad}"]')
+    expect(failed.locator(".status")).to_have_text("FAILED")
+    expect(failed.locator("td.st-error")).to_contain_text("no_such_table")
+    expect(failed.locator("a.st-execution")).to_have_count(0)  # run by no execution
+    in_lambda = screen.page.locator(f'tr[data-statement="{run_by_lambda}"]')
+    expect(in_lambda.locator("a.st-execution")).to_have_text(arn.split(":")[-1])
+    screen.shot("statements")
+    screen.page.locator("#st-status").select_option("FAILED")
+    expect(screen.page.locator(f'tr[data-statement="{run_by_task}"]')).to_have_count(0)
+    expect(failed).to_be_visible()
+    screen.page.locator("#st-status").select_option("")
+    mine.locator("a.st-execution").click()
+    expect(screen.page.locator("h1")).to_contain_text(arn.split(":")[-1])
+
+    screen.open("/topics")
+    topic = screen.page.locator('[data-topic="alerts"]')
+    expect(topic.locator("table.subscriptions")).to_contain_text("alerts.jsonl")
+    note = screen.page.locator("#notifications tr", has_text=run_by_task)
+    expect(note).to_contain_text("loaded")  # the subject
+    expect(note.locator(".delivery .status")).to_have_text("SUCCEEDED")
+    screen.shot("topics")

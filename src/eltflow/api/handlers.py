@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from eltflow.errors import EltflowError
+from eltflow.notify.topics import Topics
 from eltflow.runtime import arns
 from eltflow.types import JSON, AwsApi, JSONObject
 
@@ -266,13 +267,31 @@ def scan_table(app: App, call: Call) -> JSON:
 
 
 def list_statements(app: App, call: Call) -> JSON:
-    request: dict[str, Any] = {"MaxResults": int_param(call, "maxResults", 100)}
-    if call.query.get("status"):
-        request["Status"] = call.query["status"]
-    out: JSONObject = _service(app.dataapi, "redshift-data").call("ListStatements", request)
+    """The statements page: newest first, each as DescribeStatement shows it (SQL, status,
+    duration, rows, error) with the execution that submitted it (``ExecutionArn``)."""
+    dataapi = app.dataapi
+    if dataapi is None:
+        raise InvalidRequest("the redshift-data service is not configured in this eltflow app")
+    out: JSONObject = dataapi.list_statement_details(
+        status=call.query.get("status") or None,
+        max_results=int_param(call, "maxResults", 100, hi=100),
+        next_token=call.query.get("nextToken") or None,
+    )
     return out
 
 
 def list_topics(app: App, call: Call) -> JSON:
-    out: JSONObject = _service(app.topics, "sns").call("ListTopics", {})
-    return out
+    """The topics page: each topic with its subscriptions (ListTopics and
+    ListSubscriptionsByTopic, so real SNS answers too with ``[aws] mode = "aws"``) and, for
+    local topics, the newest notifications with their deliveries."""
+    topics = _service(app.topics, "sns")
+    shown: list[JSON] = []
+    for topic in _objects(topics.call("ListTopics", {}).get("Topics")):
+        arn = str(topic.get("TopicArn"))
+        listed = topics.call("ListSubscriptionsByTopic", {"TopicArn": arn})
+        subs: list[JSON] = [*_objects(listed.get("Subscriptions"))]
+        shown.append({"TopicArn": arn, "Name": arn.rsplit(":", 1)[-1], "Subscriptions": subs})
+    recent: list[JSON] = []
+    if isinstance(topics, Topics):
+        recent += topics.recent_notifications(int_param(call, "notifications", 50, hi=500))
+    return {"Topics": shown, "Notifications": recent}

@@ -234,14 +234,23 @@ OPENAPI: dict[str, Any] = {
         },
         "/api/schedules/{name}/pause": {"post": _op("Pause a schedule", [_NAME])},
         "/api/schedules/{name}/resume": {"post": _op("Resume a schedule", [_NAME])},
-        "/api/topics": {"get": _op("ListTopics", not_found=False)},
+        "/api/topics": {
+            "get": _op(
+                "Topics with their subscriptions, and recent notifications with their "
+                "deliveries (local topics)",
+                [_param("notifications", "query", {"type": "integer", "minimum": 1})],
+                not_found=False,
+            )
+        },
         "/api/health": {"get": _op("Health (503 while the state store fails)", not_found=False)},
         "/api/statements": {
             "get": _op(
-                "ListStatements",
+                "ListStatements, each statement as DescribeStatement shows it, plus "
+                "ExecutionArn (the execution whose task submitted it)",
                 [
                     _param("maxResults", "query", {"type": "integer", "minimum": 1}),
                     _param("status", "query"),
+                    _param("nextToken", "query"),
                 ],
                 not_found=False,
             )

@@ -70,6 +70,8 @@ class Statement:
     column_metadata: list[JSON] | None = None
     page_count: int = 0
     owner: str = ""
+    # The execution whose task submitted it (:mod:`eltflow.dataapi.origin`), not an AWS field.
+    execution_arn: str | None = None
 
     def evolve(self, **changes: Any) -> Statement:
         return replace(self, **changes)
@@ -106,6 +108,7 @@ class Statement:
             column_metadata=json.loads(cols) if cols else None,
             page_count=int(row["page_count"]),
             owner=row["owner"],
+            execution_arn=row["execution_arn"],
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -141,6 +144,7 @@ class Statement:
             else None,
             "page_count": self.page_count,
             "owner": self.owner,
+            "execution_arn": self.execution_arn,
         }
 
 

@@ -17,7 +17,7 @@ _COLUMNS = (
     "database_name, db_user, secret_arn, query_string, query_parameters, client_token, "
     "with_event, status, error, created_us, updated_us, duration_ns, has_result_set, "
     "result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count, "
-    "owner"
+    "owner, execution_arn"
 )
 _INSERT = (
     f"INSERT INTO dataapi_statements ({_COLUMNS}) VALUES ("

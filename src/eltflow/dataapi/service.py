@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from eltflow.clock import Clock, SystemClock
-from eltflow.dataapi import catalog
+from eltflow.dataapi import catalog, origin
 from eltflow.dataapi import validation as v
 from eltflow.dataapi.liveness import Liveness
 from eltflow.dataapi.model import (
@@ -271,6 +271,7 @@ class DataApiService:
             with_event=bool(request.get("WithEvent", False)),
             redshift_query_id=_query_id(sid),
             owner=self.instance,
+            execution_arn=origin.submitter(),
         )
         subs = (
             [
@@ -617,6 +618,34 @@ class DataApiService:
         if len(rows) > limit:
             last = rows[limit - 1]
             out["NextToken"] = v.encode_token({"after": [last.created_us, last.id]})
+        return out
+
+    def list_statement_details(
+        self, *, status: str | None = None, max_results: int = 100, next_token: str | None = None
+    ) -> dict[str, Any]:
+        """A ListStatements page (newest first) with each statement as DescribeStatement shows
+        it (duration, rows, error, sub-statements) plus ``ExecutionArn``, the execution whose
+        task submitted it when there is one: what the console's statements page lists. Not an
+        AWS operation (the endpoint does not serve it), so its extra field never reaches boto3.
+        """
+        request: dict[str, Any] = {"MaxResults": max_results}
+        if status:
+            request["Status"] = status
+        if next_token:
+            request["NextToken"] = next_token
+        listed = self.list_statements(request)
+        details = []
+        for item in listed["Statements"]:
+            stmt, subs = self._load(str(item["Id"]))
+            shown = describe_shape(stmt, subs)
+            if stmt.statement_name:
+                shown["StatementName"] = stmt.statement_name
+            if stmt.execution_arn:
+                shown["ExecutionArn"] = stmt.execution_arn
+            details.append(shown)
+        out: dict[str, Any] = {"Statements": details}
+        if "NextToken" in listed:
+            out["NextToken"] = listed["NextToken"]
         return out
 
     def _now(self) -> int:

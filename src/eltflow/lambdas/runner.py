@@ -12,6 +12,7 @@ pool is killed and replaced). A handler that outlives its function timeout yield
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextvars
 import hashlib
 import importlib
 import importlib.util
@@ -370,7 +371,11 @@ class LambdaRunner:
                 self.settings.search_path,
                 environment,
             )
+        # In a copy of the caller's context, as asyncio.to_thread runs a function: what the
+        # caller set for its own work (the execution a Data API statement is submitted for)
+        # holds inside the handler too.
         return executor.submit(
+            contextvars.copy_context().run,
             _run_scoped,
             self._scope,
             handler,

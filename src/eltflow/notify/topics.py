@@ -310,6 +310,44 @@ class Topics:
             params["m"] = message_id
         return self.db.execute(sql + " ORDER BY created_at, subscription_arn", params)
 
+    def recent_notifications(self, limit: int = 50) -> list[JSONObject]:
+        """The newest ``limit`` published messages that had subscribers, newest first, each
+        with its deliveries (subscription, status, attempts, error): what the console's topics
+        page shows. A message published to a topic with no subscription is delivered nowhere
+        and leaves no row, as SNS keeps no message log either."""
+        ids = self.db.execute(
+            "SELECT message_id, MAX(created_at) AS at FROM sns_deliveries "
+            "GROUP BY message_id ORDER BY at DESC, message_id LIMIT :n",
+            {"n": limit},
+        )
+        out: list[JSONObject] = []
+        for row in ids:
+            deliveries = self.deliveries(str(row["message_id"]))
+            if not deliveries:
+                continue
+            body = json.loads(deliveries[0]["body"])
+            notification: JSONObject = {
+                "MessageId": row["message_id"],
+                "TopicArn": body.get("TopicArn"),
+                "Timestamp": body.get("Timestamp"),
+                "Message": body.get("Message"),
+                "Deliveries": [
+                    {
+                        "SubscriptionArn": d["subscription_arn"],
+                        "Protocol": d["protocol"],
+                        "Endpoint": d["endpoint"],
+                        "Status": d["status"],
+                        "Attempts": d["attempts"],
+                        "Error": d["error"],
+                    }
+                    for d in deliveries
+                ],
+            }
+            if "Subject" in body:
+                notification["Subject"] = body["Subject"]
+            out.append(notification)
+        return out
+
 
 def build_topics(settings: Any, db: Database, clock: Clock | None = None) -> Topics:
     """Local topics from ``[topics.*]`` / ``[notify.*]`` (created and subscribed if missing).

@@ -13,6 +13,7 @@ from datetime import timedelta
 from typing import Final
 
 from eltflow.clock import Clock
+from eltflow.dataapi.origin import submitted_by
 from eltflow.errors import ConflictError, StatesError, StoreError
 from eltflow.integrations.base import Integration, Registry, TaskRequest
 from eltflow.interpreter.protocol import TaskFailed, TaskStarted, TaskSucceeded
@@ -79,7 +80,9 @@ def run_task(
     attempt = 1
     while True:
         try:
-            output = integration(request)
+            # Statements the task submits name this execution (the console links them).
+            with submitted_by(execution_arn):
+                output = integration(request)
             break
         except StatesError as e:
             return TaskFailed(task_id=task.task_id, error=e.error, cause=e.cause)

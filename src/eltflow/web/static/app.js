@@ -411,6 +411,84 @@ const App = (() => {
     live(true, async () => { if (location.hash.startsWith("#/schedules")) await schedulesPage(); }, 10000);
   }
 
+  // ---- Data API statements -------------------------------------------------------------------
+  // Newest first, each as DescribeStatement shows it, with the execution whose task submitted
+  // it (statements run outside an execution, by `eltflow sql` or boto3, have none).
+  const nsText = (ns) => {
+    if (ns === undefined || ns === null || ns < 0) return "—";
+    const ms = ns / 1e6;
+    return ms < 1000 ? `${ms.toFixed(ms < 10 ? 2 : 0)} ms` : ms < 60000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.floor(ms / 60000)} m ${Math.round((ms % 60000) / 1000)} s`;
+  };
+  async function statementsPage(params) {
+    const route0 = routeNo;
+    const PAGE = 50;
+    const statusSel = h("select", { id: "st-status" }, ["", "SUBMITTED", "PICKED", "STARTED", "FINISHED", "FAILED", "ABORTED"].map((s) => h("option", { value: s }, s || "any status")));
+    statusSel.value = params.get("status") || "";
+    statusSel.onchange = () => { location.hash = `#/statements?status=${enc(statusSel.value)}`; };
+    const body = h("tbody");
+    let tokens = [null], pageNo = 0;
+    const prev = h("button", { id: "st-prev", disabled: true }, "‹ Newer");
+    const next = h("button", { id: "st-next", disabled: true }, "Older ›");
+    const where = h("span", {}, "");
+    prev.onclick = () => { if (pageNo > 0) { pageNo -= 1; refresh(); } };
+    next.onclick = () => { if (tokens[pageNo + 1]) { pageNo += 1; refresh(); } };
+    $app.replaceChildren(h("h1", {}, "Data API statements"), h("div", { class: "filters" }, statusSel),
+      h("table", { id: "statements" }, h("thead", {}, h("tr", {}, ["SQL", "Status", "Submitted", "Duration", "Rows", "Error", "Execution"].map((c) => h("th", {}, c)))), body),
+      h("div", { class: "pager" }, prev, where, next));
+    async function refresh() {
+      const q = new URLSearchParams({ maxResults: String(PAGE) });
+      if (statusSel.value) q.set("status", statusSel.value);
+      if (tokens[pageNo]) q.set("nextToken", tokens[pageNo]);
+      const current = take();
+      const data = await api(`/statements?${q}`);
+      if (!current()) return;
+      tokens = tokens.slice(0, pageNo + 1);
+      if (data.NextToken) tokens.push(data.NextToken);
+      const rows = data.Statements || [];
+      body.replaceChildren(...rows.map((st) => {
+        const sql = st.SubStatements ? st.SubStatements.map((x) => x.QueryString).join(";\n") : st.QueryString;
+        const rowsOut = st.SubStatements ? st.SubStatements.reduce((n, x) => n + Math.max(0, x.ResultRows ?? 0), 0) : st.ResultRows;
+        const error = st.Error || (st.SubStatements || []).map((x) => x.Error).find(Boolean) || "";
+        return h("tr", { "data-statement": st.Id, class: `st-${st.Status}` },
+          h("td", { class: "st-sql" }, h("pre", { class: "wrap" }, sql), h("div", { class: "muted" }, st.StatementName ? `${st.StatementName} · ` : "", st.Id)),
+          h("td", {}, badge(st.Status)), h("td", {}, fmtMs(st.CreatedAt)), h("td", { class: "st-duration" }, nsText(st.Duration)),
+          h("td", { class: "st-rows" }, rowsOut === undefined || rowsOut < 0 ? "—" : String(rowsOut)),
+          h("td", { class: "st-error run-error" }, error),
+          h("td", {}, st.ExecutionArn ? h("a", { href: `#/execution/${enc(st.ExecutionArn)}`, class: "st-execution" }, st.ExecutionArn.split(":").pop()) : h("span", { class: "muted" }, "—")));
+      }));
+      if (!rows.length) body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, statusSel.value ? "No statements match." : "No statements yet: SQL submitted through the Data API (a Task, a Lambda handler, `eltflow sql`) appears here.")));
+      prev.disabled = pageNo === 0;
+      next.disabled = !data.NextToken;
+      where.textContent = ` Page ${pageNo + 1} · ${rows.length} shown `;
+    }
+    await refresh();
+    if (route0 === routeNo) live(true, async () => { if (pageNo === 0) await refresh(); }, 3000);
+  }
+
+  // ---- SNS topics ------------------------------------------------------------------------------
+  async function topicsPage() {
+    const current = take();
+    const data = await api("/topics");
+    if (!current()) return;
+    const topics = data.Topics || [], notes = data.Notifications || [];
+    const topicCards = topics.map((t) => h("div", { class: "card", "data-topic": t.Name },
+      h("h2", {}, t.Name), h("div", { class: "muted" }, t.TopicArn),
+      (t.Subscriptions || []).length
+        ? h("table", { class: "subscriptions" }, h("thead", {}, h("tr", {}, ["Protocol", "Endpoint", "Subscription"].map((c) => h("th", {}, c)))),
+          h("tbody", {}, t.Subscriptions.map((s) => h("tr", { "data-subscription": s.SubscriptionArn }, h("td", {}, s.Protocol), h("td", {}, s.Endpoint), h("td", { class: "muted" }, s.SubscriptionArn)))))
+        : h("p", { class: "muted" }, "No subscriptions: a message published here is delivered nowhere.")));
+    const noteRows = notes.map((n) => h("tr", { "data-message": n.MessageId },
+      h("td", {}, fmtMs(n.Timestamp)), h("td", {}, String(n.TopicArn || "").split(":").pop()), h("td", {}, n.Subject || ""),
+      h("td", {}, h("pre", { class: "wrap" }, pretty(n.Message))),
+      h("td", {}, (n.Deliveries || []).map((d) => h("div", { class: "delivery" }, badge(d.Status === "delivered" ? "SUCCEEDED" : d.Status === "failed" ? "FAILED" : "RUNNING"), ` ${d.Protocol}: ${d.Endpoint}`, d.Attempts > 1 ? ` (${d.Attempts} attempts)` : "", d.Error ? h("div", { class: "run-error" }, d.Error) : null)))));
+    $app.replaceChildren(h("h1", {}, "Topics"),
+      topics.length ? h("div", { id: "topics" }, topicCards) : h("div", { class: "card empty", id: "topics-empty" }, "No topics. Declare one in eltflow.toml (", h("code", {}, "[topics.alerts]"), ") or create it with boto3's ", h("code", {}, "sns.create_topic"), "."),
+      h("h2", {}, "Recent notifications"),
+      h("table", { id: "notifications" }, h("thead", {}, h("tr", {}, ["Published", "Topic", "Subject", "Message", "Deliveries"].map((c) => h("th", {}, c)))),
+        h("tbody", {}, noteRows.length ? noteRows : h("tr", {}, h("td", { colspan: 5, class: "muted" }, "No notifications yet (a message to a topic without subscriptions leaves no record).")))));
+    live(true, async () => { if (location.hash.startsWith("#/topics")) await topicsPage(); }, 5000);
+  }
+
   async function route() {
     const hash = location.hash || "#/executions";
     const [path, query] = hash.slice(1).split("?");
@@ -425,6 +503,8 @@ const App = (() => {
       else if (parts[0] === "machine" && parts[1]) await machinePage(decodeURIComponent(parts[1]));
       else if (parts[0] === "jobs") await jobsPage(params);
       else if (parts[0] === "schedules") await schedulesPage();
+      else if (parts[0] === "statements") await statementsPage(params);
+      else if (parts[0] === "topics") await topicsPage();
       else await executionsPage(params);
     } catch (e) {
       if (mine !== routeNo) return; // the page was left before its request failed
