@@ -125,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\n(durable runtime benchmark: bench/runtime_bench.py not present yet)")
         elif code != 0:
             status = status or code
+    if not args.no_runtime:  # issue 16: durable vs in memory, round trips, latency, workers
+        status = status or importlib.import_module("bench.durable_bench").main(
+            ["--seconds", str(args.seconds)]
+        )
     if not args.no_runtime:  # issue 16: Map linearity, SQLite start -> SUCCEEDED latency
         status = status or importlib.import_module("bench.scale_bench").main([])
     if not args.no_runtime:  # StartExecution over the AWS endpoint vs in process
