@@ -188,6 +188,15 @@ class Screen:
         assert path.stat().st_size > 10_000, path  # a rendered page, not a blank one
         return path
 
+    def exhibit(self, name: str) -> Path:
+        """Keep a PNG under a fixed name (``test-artifacts/console/NAME.png``): the screenshots
+        the issue asks for, found without knowing which test took them."""
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000, path
+        return path
+
     def accept_next_dialog(self) -> None:
         self.page.once("dialog", lambda dialog: dialog.accept())
 
@@ -804,40 +813,76 @@ def _check_states_and_events_tabs(screen: Screen, events: int) -> None:
 
 
 # -- a data engineer's first hour (issue 15) ---------------------------------------------------
+# A Map inside a Parallel inside a Map, with a Choice in the innermost iterations (odd items go
+# one way, even ones the other) and a Catch that is never taken.
 NESTED = {
     "StartAt": "Before",
     "States": {
-        "Before": {"Type": "Pass", "Next": "Fan"},
-        "Fan": {
-            "Type": "Parallel",
-            "Branches": [
-                {
-                    "StartAt": "Prep",
-                    "States": {
-                        "Prep": {"Type": "Pass", "Next": "Each"},
-                        "Each": {
-                            "Type": "Map",
-                            "ItemsPath": "$.items",
-                            "ItemProcessor": {
-                                "ProcessorConfig": {"Mode": "INLINE"},
-                                "StartAt": "One",
+        "Before": {"Type": "Pass", "Next": "Batches"},
+        "Batches": {
+            "Type": "Map",
+            "ItemsPath": "$.batches",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "INLINE"},
+                "StartAt": "Fan",
+                "States": {
+                    "Fan": {
+                        "Type": "Parallel",
+                        "Branches": [
+                            {
+                                "StartAt": "Prep",
                                 "States": {
-                                    "One": {"Type": "Pass", "Next": "Two"},
-                                    "Two": {"Type": "Pass", "End": True},
+                                    "Prep": {"Type": "Pass", "Next": "Each"},
+                                    "Each": {
+                                        "Type": "Map",
+                                        "ItemsPath": "$.items",
+                                        "ItemProcessor": {
+                                            "ProcessorConfig": {"Mode": "INLINE"},
+                                            "StartAt": "One",
+                                            "States": {
+                                                "One": {"Type": "Pass", "Next": "Odd?"},
+                                                "Odd?": {
+                                                    "Type": "Choice",
+                                                    "Choices": [
+                                                        {
+                                                            "Variable": "$.odd",
+                                                            "BooleanEquals": True,
+                                                            "Next": "OddPath",
+                                                        }
+                                                    ],
+                                                    "Default": "EvenPath",
+                                                },
+                                                "OddPath": {"Type": "Pass", "End": True},
+                                                "EvenPath": {"Type": "Pass", "End": True},
+                                            },
+                                        },
+                                        "End": True,
+                                    },
                                 },
                             },
-                            "End": True,
-                        },
-                    },
+                            {"StartAt": "Side", "States": {"Side": {"Type": "Pass", "End": True}}},
+                        ],
+                        "End": True,
+                    }
                 },
-                {"StartAt": "Side", "States": {"Side": {"Type": "Pass", "End": True}}},
-            ],
+            },
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Recover"}],
             "Next": "After",
         },
+        "Recover": {"Type": "Pass", "End": True},
         "After": {"Type": "Pass", "End": True},
     },
 }
-CONTAINERS = {"Fan": {"Prep", "Each", "One", "Two", "Side"}, "Each": {"One", "Two"}}
+# Batch 0 has an odd and an even item, batch 1 one even item.
+NESTED_INPUT = {
+    "batches": [{"items": [{"odd": True}, {"odd": False}]}, {"items": [{"odd": False}]}]
+}
+_INNERMOST = {"One", "Odd?", "OddPath", "EvenPath"}
+CONTAINERS = {
+    "Batches": {"Fan", "Prep", "Each", "Side", *_INNERMOST},
+    "Fan": {"Prep", "Each", "Side", *_INNERMOST},
+    "Each": _INNERMOST,
+}
 
 # The boxes the graph drew: state name -> [x, y, width, height] of its outline, in page pixels.
 BOXES_JS = """() => Object.fromEntries([...document.querySelectorAll('#graph g.node')]
@@ -858,26 +903,56 @@ def _overlap(a: list[float], b: list[float]) -> bool:
     return a[0] < b[0] + b[2] and b[0] < a[0] + a[2] and a[1] < b[1] + b[3] and b[1] < a[1] + a[3]
 
 
-def test_a_map_inside_a_parallel_is_drawn_inside_its_box(console: Console, screen: Screen) -> None:
-    console.machine("nested", NESTED)
-    arn = console.start("nested", {"items": [1, 2]})
-    console.wait_for_status(arn, "SUCCEEDED")
-    screen.open(_execution_page(arn))
-    screen.expect_nodes({"Two": "SUCCEEDED", "After": "SUCCEEDED"})
-    boxes: dict[str, list[float]] = screen.page.evaluate(BOXES_JS)
-    assert set(boxes) == {"Before", "Fan", "Prep", "Each", "One", "Two", "Side", "After"}
+def _check_nesting(boxes: dict[str, list[float]]) -> None:
+    """Nested states lie inside their containers' boxes; no box overlaps another unless one
+    contains the other."""
     for parent, children in CONTAINERS.items():
         for child in children:
             assert _inside(boxes[child], boxes[parent]), (child, parent, boxes)
-    # No box overlaps another unless one contains the other.
     names = sorted(boxes)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
             nested = b in CONTAINERS.get(a, set()) or a in CONTAINERS.get(b, set())
             assert nested or not _overlap(boxes[a], boxes[b]), (a, b, boxes)
-    screen.shot("nested-map-in-parallel")
 
-    # At 800 px the whole graph is scaled into its box, not clipped.
+
+def test_a_map_inside_a_parallel_inside_a_map_is_drawn_inside_its_boxes(
+    console: Console, screen: Screen
+) -> None:
+    console.machine("nested", NESTED)
+    arn = console.start("nested", NESTED_INPUT)
+    console.wait_for_status(arn, "SUCCEEDED")
+    screen.open(_execution_page(arn))
+    screen.expect_nodes(
+        {"OddPath": "SUCCEEDED", "EvenPath": "SUCCEEDED", "After": "SUCCEEDED"}
+        | {"Recover": "NOT_REACHED"}
+    )
+    expect(screen.page.locator("#graph svg[data-layout=elk]")).to_be_visible()
+    boxes: dict[str, list[float]] = screen.page.evaluate(BOXES_JS)
+    assert set(boxes) == {"Before", "Batches", "Recover", "After"} | CONTAINERS["Batches"]
+    _check_nesting(boxes)
+    assert _edges_under_states(screen.page) == []
+    # The path taken: the edges this execution followed are drawn bold, the Catch it never
+    # took is not.
+    taken = screen.page.locator("path.edge.taken")
+    taken_pairs = {
+        tuple(p) for p in taken.evaluate_all("ps => ps.map(p => [p.dataset.from, p.dataset.to])")
+    }
+    assert taken_pairs == {
+        ("Before", "Batches"),
+        ("Batches", "After"),
+        ("Prep", "Each"),
+        ("One", "Odd?"),
+        ("Odd?", "OddPath"),
+        ("Odd?", "EvenPath"),
+    }, taken_pairs
+    expect(screen.page.locator('path.edge.catch[data-to="Recover"]')).not_to_have_class(
+        re.compile(r"\btaken\b")
+    )
+    screen.shot("nested-map-in-parallel")
+    screen.exhibit("nested-map-in-parallel")
+
+    # At 800 px the whole graph is scaled into its box, not clipped, and still nests.
     screen.page.set_viewport_size({"width": 800, "height": 900})
     graph = screen.page.locator("#graph")
     expect(graph.locator("svg")).to_be_visible()
@@ -885,7 +960,17 @@ def test_a_map_inside_a_parallel_is_drawn_inside_its_box(console: Console, scree
     assert sizes[0] <= sizes[1], sizes
     page_width = screen.page.evaluate("document.documentElement.scrollWidth")
     assert page_width <= 800, page_width
+    _check_nesting(screen.page.evaluate(BOXES_JS))
     screen.shot("at-800px")
+    # Zooming in magnifies the states (and Fit shows the whole graph again).
+    width = screen.node("One").locator("rect").bounding_box()
+    assert width is not None
+    graph.locator("button.zoom-in").click()
+    zoomed = screen.node("One").locator("rect").bounding_box()
+    assert zoomed is not None and zoomed["width"] > width["width"] * 1.4, (width, zoomed)
+    graph.locator("button.zoom-fit").click()
+    fitted = screen.node("One").locator("rect").bounding_box()
+    assert fitted is not None and abs(fitted["width"] - width["width"]) < 1, (width, fitted)
 
 
 def test_events_wrap_long_json_with_milliseconds_and_steps(

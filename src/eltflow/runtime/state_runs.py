@@ -8,6 +8,11 @@ scheduled or started again) puts it back to RUNNING; a ``*StateExited`` after a 
 a Catch took it (CAUGHT); a run still open when the execution fails, times out or aborts ends
 with the execution. A state run several times (loops, Map iterations) shows, in ``status``, a
 running run if it has one, else its last.
+
+A run's ``previous`` is the state whose ``*StateExited`` event its ``*StateEntered`` event
+follows (``previousEventId``): the transition the execution took into it (a Catch too, which
+exits the failed state first). The first state of a branch or iteration follows its container's
+start event and the first state of the execution ``ExecutionStarted``: ``previous`` is None.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ class StateRun(TypedDict):
     cause: str | None
     retries: int
     eventIds: list[int]  # the history events of this run, in order
+    previous: str | None  # the state whose exit led here (None: first of its (sub)machine)
 
 
 class ExecutionStates(TypedDict):
@@ -59,9 +65,27 @@ def _details(event: JSONObject) -> JSONObject:
     return {}
 
 
+def _owner(
+    chained: int | None, exited: JSON, runs: list[StateRun], open_runs: dict[str, list[int]]
+) -> int | None:
+    """The run an event belongs to: that of the event it follows, else (a ``*StateExited``
+    whose chain is broken) the latest open run of the state it names. Following the chain keeps
+    concurrent runs of one state (Map iterations) apart."""
+    if isinstance(exited, dict):
+        name = str(exited.get("name"))
+        if chained is not None and runs[chained]["name"] == name:
+            return chained if chained in open_runs.get(name, []) else None
+        stack = open_runs.get(name, [])
+        return stack[-1] if stack else None
+    if chained is None or chained not in open_runs.get(runs[chained]["name"], []):
+        return None
+    return chained
+
+
 def fold(events: Sequence[JSONObject]) -> ExecutionStates:
     """Per-state runs and statuses from AWS-shaped history events (oldest first)."""
-    state_of: dict[JSON, str] = {}
+    run_of: dict[JSON, int] = {}  # event id -> index of the run it belongs to
+    exits: set[JSON] = set()  # ids of *StateExited events
     runs: list[StateRun] = []
     failed: list[bool] = []  # per run: failed and not (yet) retried
     open_runs: dict[str, list[int]] = {}  # state name -> indexes of its open runs
@@ -70,9 +94,10 @@ def fold(events: Sequence[JSONObject]) -> ExecutionStates:
         entered = event.get("stateEnteredEventDetails")
         exited = event.get("stateExitedEventDetails")
         event_id = event.get("id")
+        before = event.get("previousEventId")
         if isinstance(entered, dict):
             name = str(entered.get("name"))
-            state_of[event_id] = name
+            run_of[event_id] = len(runs)
             open_runs.setdefault(name, []).append(len(runs))
             failed.append(False)
             runs.append(
@@ -88,28 +113,23 @@ def fold(events: Sequence[JSONObject]) -> ExecutionStates:
                     cause=None,
                     retries=0,
                     eventIds=[int(str(event_id))],
+                    previous=runs[run_of[before]]["name"] if before in exits else None,
                 )
             )
             continue
-        if isinstance(exited, dict):
-            owner: str | None = str(exited.get("name"))
-        else:
-            owner = state_of.get(event.get("previousEventId"))
-        if owner is None:
+        index = _owner(run_of.get(before), exited, runs, open_runs)
+        if index is None:
             continue
-        state_of[event_id] = owner
-        stack = open_runs.get(owner, [])
-        if not stack:
-            continue
-        index = stack[-1]
+        run_of[event_id] = index
         run = runs[index]
         run["eventIds"].append(int(str(event_id)))
         details = _details(event)
         if isinstance(exited, dict):
+            exits.add(event_id)
             run["end"] = event.get("timestamp")
             run["output"] = exited.get("output")
             run["status"] = "CAUGHT" if failed[index] else "SUCCEEDED"
-            stack.pop()
+            open_runs[run["name"]].remove(index)
         elif _FAILURE.search(kind) and not _ITERATION.match(kind):
             failed[index] = True
             run["status"] = "FAILED"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,8 +112,29 @@ def test_token_required_when_set(app: App) -> None:
 def test_console_is_served_from_the_package(client: TestClient) -> None:
     r = client.get("/")
     assert r.status_code == 200 and "eltflow console" in r.text
-    assert client.get("/static/graph.js").status_code == 200
-    assert "//" not in client.get("/").text.split("<script")[1].split(">")[0].replace('src="/', "")
+    scripts = re.findall(r'<script src="([^"]+)"', r.text)
+    # The graph's layout library is vendored, loaded before the graph code: no CDN.
+    assert scripts[:2] == ["/static/vendor/elk.bundled.js", "/static/graph.js"], scripts
+    for src in scripts:
+        assert src.startswith("/static/"), src
+        served = client.get(src)
+        assert served.status_code == 200 and "javascript" in served.headers["content-type"], src
+    licence = client.get("/static/vendor/elkjs-LICENSE.md")
+    assert licence.status_code == 200 and "Eclipse Public License - v 2.0" in licence.text
+
+
+def test_every_console_file_is_package_data() -> None:
+    """A non-editable install ships the console (vendored libraries and their licences too):
+    every file under web/static matches a [tool.setuptools.package-data] pattern, expanded as
+    setuptools expands them (glob relative to the package)."""
+    root = Path(__file__).resolve().parents[3]
+    config = tomllib.loads((root / "pyproject.toml").read_text("utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["eltflow"]
+    package = root / "src" / "eltflow"
+    shipped = {path for pattern in patterns for path in package.glob(pattern)}
+    static = {p for p in (package / "web" / "static").rglob("*") if p.is_file()}
+    assert package / "web" / "static" / "vendor" / "elk.bundled.js" in static
+    assert static <= shipped, sorted(str(p) for p in static - shipped)
 
 
 def test_every_route_and_method_is_in_openapi(client: TestClient) -> None:

@@ -91,6 +91,8 @@ def test_a_retry_and_a_catch(app: App) -> None:
     assert json.loads(str(flaky["output"])) == {"ok": True}
     assert (broken["status"], broken["error"]) == ("CAUGHT", "Broke")
     assert broken["end"] is not None and done["type"] == "Pass"
+    # The transitions taken: the retry stays inside Flaky, the Catch leads from Broken.
+    assert [r["previous"] for r in states["runs"]] == [None, "Flaky", "Broken"]
     history = app.state_runs.history(arn)
     ids = [e["id"] for e in history]
     assert all(i in ids for run in states["runs"] for i in run["eventIds"])
@@ -137,3 +139,64 @@ def test_the_api_and_the_cli_show_the_same_fold(
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == ["SUCCEEDED", "CAUGHT", "SUCCEEDED"]
     assert "1 retry" in lines[0] and "Broke" in lines[1]
+
+
+NESTED = {
+    "StartAt": "Fan",
+    "States": {
+        "Fan": {
+            "Type": "Parallel",
+            "Branches": [
+                {
+                    "StartAt": "Each",
+                    "States": {
+                        "Each": {
+                            "Type": "Map",
+                            "ItemsPath": "$.items",
+                            "ItemProcessor": {
+                                "StartAt": "One",
+                                "States": {
+                                    "One": {"Type": "Pass", "Next": "Two"},
+                                    "Two": {"Type": "Pass", "End": True},
+                                },
+                            },
+                            "End": True,
+                        }
+                    },
+                },
+                {"StartAt": "Side", "States": {"Side": {"Type": "Pass", "End": True}}},
+            ],
+            "End": True,
+        }
+    },
+}
+
+
+def test_runs_inside_a_map_in_a_parallel_follow_their_event_chains(app: App) -> None:
+    app.service.create_state_machine(name="n", definition=NESTED)
+    arn = str(
+        app.service.start_execution(state_machine_arn="n", input='{"items": [1, 2, 3]}')[
+            "executionArn"
+        ]
+    )
+    run_to_end(app, arn)
+    states = app.state_runs.of(arn)
+    runs = states["runs"]
+    assert (
+        sorted(r["name"] for r in runs)
+        == ["Each", "Fan", "One", "One", "One", "Side"] + ["Two"] * 3
+    )
+    assert all(r["status"] == "SUCCEEDED" and r["end"] is not None for r in runs)
+    # Each iteration's Two follows that iteration's One (its own input), never another's.
+    for two in (r for r in runs if r["name"] == "Two"):
+        assert two["previous"] == "One"
+        one = next(
+            r
+            for r in runs
+            if r["name"] == "One"
+            and r["eventIds"][-1] < two["eventIds"][0]
+            and r["output"] == two["input"]
+        )
+        assert one is not None
+    firsts = [r["previous"] for r in runs if r["name"] in {"Fan", "Each", "One", "Side"}]
+    assert firsts == [None] * len(firsts)  # the first of a (sub)machine follows no state

@@ -249,7 +249,7 @@ const App = (() => {
         return b;
       }));
       if (tab === "graph") {
-        Graph.render(graphBox, def.definition, status, (name) => { selected = name; refresh(); }, selected);
+        Graph.render(graphBox, def.definition, status, (name) => { selected = name; refresh(); }, selected, { runs });
         const runsOf = runs.filter((r) => r.name === selected);
         detail.replaceChildren(...(selected ? [h("h2", {}, selected), ...(runsOf.length ? [] : [h("p", { class: "muted" }, "Not reached in this execution.")]), ...runsOf.map((r) => h("div", { class: "run" }, badge(r.status), " ", dur(r.start, r.end), r.retries ? ` · ${r.retries} retr${r.retries > 1 ? "ies" : "y"}` : "",
           r.error ? h("div", { class: "run-error" }, h("b", {}, r.error), r.cause ? ": " : "", causeView(r.cause)) : null,

@@ -1,14 +1,56 @@
 // Draws an ASL definition as an SVG graph, each state coloured by its status (the status of
 // each state comes from the API's /executions/{arn}/states: the server folds the history).
-// Layout (hand-written, no library): states are placed in layers by their longest forward
-// distance from StartAt (back edges of loops are ignored for layering); Parallel and Map states
-// are containers whose branches are laid out recursively side by side, each container sized
-// from its contents, so nested containers stay inside their parents at any depth.
+//
+// Layout: elkjs (vendor/elk.bundled.js, the Eclipse Layout Kernel), layered algorithm over one
+// hierarchical graph: a Parallel state is a compound node holding one compound node per
+// branch, a Map state a compound node holding its ItemProcessor's states. ELK lays the whole
+// hierarchy out at once (hierarchyHandling INCLUDE_CHILDREN), so nested boxes are sized from
+// their contents and stay inside their parents at any depth, and edges are routed around the
+// boxes instead of under them. Coordinates come back absolute (json.*Coords ROOT).
+//
+// The path taken: every run of a state names the state whose exit led to it (`previous`), so
+// the edges an execution actually followed are drawn bold and the others faded.
+//
+// Fit, zoom and pan: the SVG is scaled down (never up) to the width of its box; + and - zoom
+// into it (also Ctrl/⌘ + wheel), dragging the background pans, "Fit" shows the whole graph.
 "use strict";
 
 const Graph = (() => {
-  const NODE_W = 170, NODE_H = 34, GAP_X = 28, GAP_Y = 38, PAD = 16, LABEL_H = 22;
   const SVG_NS = "http://www.w3.org/2000/svg";
+  const LEAF_H = 34, CHAR_W = 7, MIN_W = 110, MAX_W = 240, PAD = 12, HEAD = 24, MARGIN = 16;
+  const ROOT_OPTIONS = {
+    "elk.algorithm": "layered",
+    "elk.direction": "DOWN",
+    "elk.hierarchyHandling": "INCLUDE_CHILDREN",
+    "elk.json.shapeCoords": "ROOT",
+    "elk.json.edgeCoords": "ROOT",
+    "elk.edgeRouting": "ORTHOGONAL",
+    "elk.layered.spacing.nodeNodeBetweenLayers": "34",
+    "elk.spacing.nodeNode": "28",
+    "elk.spacing.edgeNode": "14",
+    "elk.spacing.edgeEdge": "10",
+    "elk.layered.spacing.edgeNodeBetweenLayers": "14",
+    // Keep the definition's order of states and transitions where the layering allows it,
+    // so a refresh or a small change to the definition does not reshuffle the picture.
+    "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
+    "elk.padding": `[top=${MARGIN},left=${MARGIN},bottom=${MARGIN},right=${MARGIN}]`,
+  };
+  const CONTAINER_OPTIONS = {
+    "elk.direction": "DOWN",
+    "elk.padding": `[top=${HEAD + 10},left=${PAD},bottom=${PAD},right=${PAD}]`,
+    // An empty Map or Parallel still draws as a box with its label.
+    "elk.nodeSize.constraints": "MINIMUM_SIZE",
+    "elk.nodeSize.minimum": "(150, 64)",
+  };
+  const BRANCH_OPTIONS = {
+    "elk.direction": "DOWN",
+    "elk.padding": "[top=10,left=10,bottom=10,right=10]",
+    "elk.nodeSize.constraints": "MINIMUM_SIZE",
+    "elk.nodeSize.minimum": "(60, 40)",
+  };
+  // definition text -> Promise of {graph, info}: a live refresh repaints every second, the
+  // layout of an unchanged definition is computed once.
+  const layouts = new Map();
 
   function targets(state) {
     const out = [];
@@ -19,68 +61,61 @@ const Graph = (() => {
     return out;
   }
 
-  function layers(machine) {
-    const states = machine.States || {};
-    const depth = {};
-    const onPath = new Set();
-    const order = [];
-    // Longest-path layering over a DFS that skips edges closing a cycle.
-    function visit(name, d) {
-      if (!(name in states) || onPath.has(name)) return;
-      if (depth[name] !== undefined && depth[name] >= d) return;
-      if (depth[name] === undefined) order.push(name);
-      depth[name] = d;
-      onPath.add(name);
-      for (const t of targets(states[name])) visit(t.to, d + 1);
-      onPath.delete(name);
-    }
-    visit(machine.StartAt, 0);
-    for (const name of Object.keys(states)) if (depth[name] === undefined) { depth[name] = 0; order.push(name); }
-    const rows = [];
-    for (const name of order) (rows[depth[name]] = rows[depth[name]] || []).push(name);
-    return rows.map((r) => r || []);
+  const isContainer = (st) => st.Type === "Parallel" || st.Type === "Map";
+  const leafWidth = (name) => Math.round(Math.min(MAX_W, Math.max(MIN_W, name.length * CHAR_W + 28)));
+  function shorten(text, width) {
+    const max = Math.max(4, Math.floor((width - 16) / CHAR_W));
+    return text.length > max ? text.slice(0, max - 1) + "…" : text;
   }
 
-  // Returns {w, h, nodes: [{name, x, y, w, h, state, children?}]} for one (sub)machine.
-  function layout(machine) {
+  // The ELK graph of one (sub)machine. Ids are paths ("Fan#0/Each/One"): unique even where a
+  // definition repeats a state name in two branches. `info` maps each id to what it draws.
+  function elkMachine(machine, prefix, info) {
     const states = machine.States || {};
-    const sized = {};
+    const children = [], edges = [];
     for (const [name, st] of Object.entries(states)) {
-      if (st.Type === "Parallel" || st.Type === "Map") {
-        const subs = st.Type === "Parallel" ? (st.Branches || []) : [st.ItemProcessor || st.Iterator || { States: {} }];
-        const inner = subs.map(layout);
-        const w = Math.max(NODE_W, inner.reduce((a, b) => a + b.w, 0) + GAP_X * Math.max(0, inner.length - 1)) + 2 * PAD;
-        const h = Math.max(...inner.map((i) => i.h), NODE_H) + 2 * PAD + LABEL_H;
-        sized[name] = { w, h, inner };
+      const id = prefix + name;
+      info.set(id, { kind: isContainer(st) ? "container" : "leaf", name, state: st });
+      const node = { id };
+      if (st.Type === "Parallel") {
+        node.layoutOptions = CONTAINER_OPTIONS;
+        node.children = (st.Branches || []).map((branch, i) => {
+          const bid = `${id}#${i}`;
+          info.set(bid, { kind: "branch", name, index: i });
+          const sub = elkMachine(branch, `${bid}/`, info);
+          return { id: bid, layoutOptions: BRANCH_OPTIONS, children: sub.children, edges: sub.edges };
+        });
+      } else if (st.Type === "Map") {
+        const sub = elkMachine(st.ItemProcessor || st.Iterator || { States: {} }, `${id}/`, info);
+        Object.assign(node, { layoutOptions: CONTAINER_OPTIONS, children: sub.children, edges: sub.edges });
       } else {
-        sized[name] = { w: NODE_W, h: NODE_H };
+        node.width = leafWidth(name);
+        node.height = LEAF_H;
       }
+      children.push(node);
+      targets(st).forEach((t, k) => {
+        if (!(t.to in states)) return; // the validator reports it; draw what exists
+        const eid = `${id}->${k}`;
+        info.set(eid, { kind: "edge", from: name, to: t.to, type: t.kind });
+        edges.push({ id: eid, sources: [id], targets: [prefix + t.to] });
+      });
     }
-    const rows = layers(machine);
-    const rowW = rows.map((r) => r.reduce((a, n) => a + sized[n].w, 0) + GAP_X * Math.max(0, r.length - 1));
-    const W = Math.max(NODE_W, ...rowW);
-    const nodes = [];
-    let y = 0;
-    rows.forEach((row, i) => {
-      let x = (W - rowW[i]) / 2;
-      const rowH = Math.max(...row.map((n) => sized[n].h));
-      for (const name of row) {
-        const s = sized[name];
-        const node = { name, x, y: y + (rowH - s.h) / 2, w: s.w, h: s.h, state: states[name] };
-        if (s.inner) {
-          let cx = x + PAD;
-          node.children = s.inner.map((sub) => {
-            const placed = { dx: cx, dy: node.y + PAD + LABEL_H, sub };
-            cx += sub.w + GAP_X;
-            return placed;
-          });
-        }
-        nodes.push(node);
-        x += s.w + GAP_X;
-      }
-      y += rowH + GAP_Y;
-    });
-    return { w: W, h: Math.max(NODE_H, y - GAP_Y), nodes };
+    return { children, edges };
+  }
+
+  function layout(definition) {
+    const key = JSON.stringify(definition);
+    if (!layouts.has(key)) {
+      if (typeof ELK === "undefined") return Promise.reject(new Error("the layout library (vendor/elk.bundled.js) did not load"));
+      const info = new Map();
+      const sub = elkMachine(definition, "", info);
+      const graph = { id: "\u0000root", layoutOptions: ROOT_OPTIONS, children: sub.children, edges: sub.edges };
+      const promise = new ELK().layout(graph).then((laid) => ({ graph: laid, info }));
+      promise.catch(() => layouts.delete(key));
+      if (layouts.size > 20) layouts.delete(layouts.keys().next().value);
+      layouts.set(key, promise);
+    }
+    return layouts.get(key);
   }
 
   function el(tag, attrs, parent) {
@@ -90,70 +125,139 @@ const Graph = (() => {
     return e;
   }
 
-  function draw(parent, lay, ox, oy, status, onSelect, selected) {
-    const pos = {};
-    for (const n of lay.nodes) pos[n.name] = { x: n.x + ox, y: n.y + oy, w: n.w, h: n.h };
-    for (const n of lay.nodes) {
-      for (const t of targets(n.state)) {
-        const a = pos[n.name], b = pos[t.to];
-        if (!b) continue;
-        const x1 = a.x + a.w / 2, y1 = a.y + a.h, x2 = b.x + b.w / 2, y2 = b.y;
-        let d;
-        if (y2 <= y1) {
-          d = `M${x1},${y1} C${x1 + 90},${y1 + 40} ${x2 + 90},${y2 - 40} ${x2},${y2}`;
-        } else {
-          // An edge skipping layers would run under the states in between (and look like an
-          // edge of theirs): route it down the right of everything it passes instead.
-          const lo = Math.min(x1, x2) - 8, hi = Math.max(x1, x2) + 8;
-          const between = Object.values(pos).filter((q) => q.y >= y1 && q.y + q.h <= y2);
-          if (between.some((q) => q.x < hi && q.x + q.w > lo)) {
-            const dx = Math.max(x1, x2, ...between.map((q) => q.x + q.w)) + 18;
-            d = `M${x1},${y1} C${x1},${y1 + 24} ${dx},${y1 + 8} ${dx},${y1 + 32} L${dx},${y2 - 32} C${dx},${y2 - 8} ${x2},${y2 - 24} ${x2},${y2}`;
-          } else {
-            d = `M${x1},${y1} C${x1},${y1 + 20} ${x2},${y2 - 20} ${x2},${y2}`;
-          }
-        }
-        el("path", { d, class: `edge ${t.kind}`, "marker-end": "url(#arrow)", "data-from": n.name, "data-to": t.to }, parent);
-      }
-    }
-    for (const n of lay.nodes) {
-      const p = pos[n.name];
-      const st = status[n.name] || "NOT_REACHED";
-      const g = el("g", { class: `node ${st}${n.children ? " container" : ""}${selected === n.name ? " selected" : ""}`, "data-state": n.name, "data-status": st }, parent);
-      if (n.children) {
-        el("rect", { x: p.x, y: p.y, width: p.w, height: p.h }, g);
-        const label = el("text", { x: p.x + 8, y: p.y + 16 }, g);
-        label.textContent = `${n.name} (${n.state.Type})`;
-        for (const c of n.children) {
-          // Children are placed relative to this layout's origin (dx, dy), like the node
-          // itself: both offsets apply, at every depth (a Map in a Parallel branch used to be
-          // drawn without the outer vertical offset, outside its box).
-          const sub = el("g", { class: "group" }, parent);
-          el("rect", { x: c.dx + ox - 4, y: c.dy + oy - 4, width: c.sub.w + 8, height: c.sub.h + 8 }, sub);
-          draw(parent, c.sub, c.dx + ox, c.dy + oy, status, onSelect, selected);
-        }
-      } else {
-        el("rect", { x: p.x, y: p.y, width: p.w, height: p.h }, g);
-        const t = el("text", { x: p.x + p.w / 2, y: p.y + p.h / 2 + 4, "text-anchor": "middle" }, g);
-        t.textContent = n.name.length > 24 ? n.name.slice(0, 22) + "…" : n.name;
-        el("title", {}, g).textContent = `${n.name} — ${n.state.Type} — ${st}`;
-      }
-      g.addEventListener("click", (ev) => { ev.stopPropagation(); onSelect && onSelect(n.name); });
-    }
+  // The edges this execution followed: each run names the state whose exit led to it.
+  function takenEdges(runs) {
+    const taken = new Set();
+    for (const r of runs || []) if (r.previous) taken.add(`${r.previous}\u0000${r.name}`);
+    return taken;
   }
 
-  function render(container, definition, status, onSelect, selected) {
-    const lay = layout(definition);
-    // Natural size, scaled down (never up) to the box by the viewBox: a narrow window shows
-    // the whole graph instead of clipping it.
-    const W = lay.w + 2 * PAD + 100, H = lay.h + 2 * PAD;
-    const svg = el("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img", style: `max-width:100%;height:auto` });
+  function paint(laid, info, opts) {
+    const { status, onSelect, selected, taken, note } = opts;
+    const W = Math.ceil(laid.width), H = Math.ceil(laid.height);
+    const svg = el("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, role: "img", "data-layout": "elk", class: opts.runs ? "has-run" : "" });
     const defs = el("defs", {}, svg);
-    const marker = el("marker", { id: "arrow", viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" }, defs);
-    el("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#879596" }, marker);
-    draw(svg, lay, PAD, PAD, status || {}, onSelect, selected);
-    container.replaceChildren(svg);
+    for (const [id, cls] of [["arrow", "arrow"], ["arrow-taken", "arrow taken"]]) {
+      const marker = el("marker", { id, viewBox: "0 0 10 10", refX: "9", refY: "5", markerWidth: "7", markerHeight: "7", orient: "auto-start-reverse" }, defs);
+      el("path", { d: "M 0 0 L 10 5 L 0 10 z", class: cls }, marker);
+    }
+    // Boxes first (outer before inner), then edges, then states: nothing hides a state.
+    const boxes = el("g", { class: "boxes" }, svg), lines = el("g", { class: "edges" }, svg), leaves = el("g", { class: "leaves" }, svg);
+    const click = (g, name) => g.addEventListener("click", (ev) => { ev.stopPropagation(); if (onSelect) onSelect(name); });
+    function walk(node) {
+      for (const n of node.children || []) {
+        const meta = info.get(n.id);
+        if (meta.kind === "branch") {
+          el("rect", { x: n.x, y: n.y, width: n.width, height: n.height, "data-branch": `${meta.name}#${meta.index}` }, el("g", { class: "group" }, boxes));
+        } else {
+          const st = status[meta.name] || "NOT_REACHED";
+          const container = meta.kind === "container";
+          const g = el("g", { class: `node ${st}${container ? " container" : ""}${selected === meta.name ? " selected" : ""}`, "data-state": meta.name, "data-status": st, "data-type": meta.state.Type }, container ? boxes : leaves);
+          el("rect", { x: n.x, y: n.y, width: n.width, height: n.height }, g);
+          if (container) {
+            const extra = note ? note(meta.name) : "";
+            el("text", { x: n.x + 8, y: n.y + 17, class: "box-label" }, g).textContent = shorten(`${meta.name} (${meta.state.Type})${extra ? ` · ${extra}` : ""}`, n.width);
+          } else {
+            el("text", { x: n.x + n.width / 2, y: n.y + n.height / 2 + 4, "text-anchor": "middle" }, g).textContent = shorten(meta.name, n.width);
+          }
+          el("title", {}, g).textContent = `${meta.name} — ${meta.state.Type} — ${st}`;
+          click(g, meta.name);
+        }
+        walk(n);
+      }
+      for (const e of node.edges || []) {
+        const meta = info.get(e.id);
+        for (const s of e.sections || []) {
+          const pts = [s.startPoint, ...(s.bendPoints || []), s.endPoint];
+          const on = taken.has(`${meta.from}\u0000${meta.to}`);
+          el("path", { d: pts.map((p, i) => `${i ? "L" : "M"}${p.x},${p.y}`).join(" "), class: `edge ${meta.type}${on ? " taken" : ""}`, "marker-end": `url(#${on ? "arrow-taken" : "arrow"})`, "data-from": meta.from, "data-to": meta.to }, lines);
+        }
+      }
+    }
+    walk(laid);
+    return { svg, W, H };
   }
 
-  return { render, layout };
+  // Zoom and pan by moving the viewBox; the view survives repaints of the same definition.
+  function viewer(container, svg, W, H, key) {
+    const view = container.__view && container.__view.key === key ? container.__view : { key, scale: 1, x: 0, y: 0 };
+    container.__view = view;
+    const apply = () => {
+      view.scale = Math.min(8, Math.max(1, view.scale));
+      const w = W / view.scale, h = H / view.scale;
+      view.x = Math.min(Math.max(0, view.x), W - w);
+      view.y = Math.min(Math.max(0, view.y), H - h);
+      svg.setAttribute("viewBox", `${view.x} ${view.y} ${w} ${h}`);
+      svg.classList.toggle("zoomed", view.scale > 1);
+    };
+    const zoom = (factor, cx = 0.5, cy = 0.5) => {
+      const w = W / view.scale, h = H / view.scale;
+      view.scale *= factor;
+      view.x += (w - W / view.scale) * cx;
+      view.y += (h - H / view.scale) * cy;
+      apply();
+    };
+    const button = (label, title, cls, fn) => {
+      const b = document.createElement("button");
+      b.type = "button"; b.textContent = label; b.title = title; b.className = cls;
+      b.addEventListener("click", (ev) => { ev.stopPropagation(); fn(); });
+      return b;
+    };
+    const tools = document.createElement("div");
+    tools.className = "graph-tools";
+    tools.append(button("+", "zoom in", "zoom-in", () => zoom(1.5)), button("−", "zoom out", "zoom-out", () => zoom(1 / 1.5)),
+      button("Fit", "show the whole graph", "zoom-fit", () => { view.scale = 1; apply(); }));
+    svg.addEventListener("wheel", (ev) => {
+      if (!ev.ctrlKey && !ev.metaKey) return; // a plain wheel scrolls the page
+      ev.preventDefault();
+      const r = svg.getBoundingClientRect();
+      zoom(ev.deltaY < 0 ? 1.2 : 1 / 1.2, (ev.clientX - r.left) / r.width, (ev.clientY - r.top) / r.height);
+    }, { passive: false });
+    let drag = null;
+    svg.addEventListener("pointerdown", (ev) => {
+      if (view.scale === 1 || ev.target.closest(".node")) return;
+      drag = { x: ev.clientX, y: ev.clientY, vx: view.x, vy: view.y };
+      svg.setPointerCapture(ev.pointerId);
+    });
+    svg.addEventListener("pointermove", (ev) => {
+      if (!drag) return;
+      const r = svg.getBoundingClientRect(), k = W / view.scale / r.width;
+      view.x = drag.vx - (ev.clientX - drag.x) * k;
+      view.y = drag.vy - (ev.clientY - drag.y) * k;
+      apply();
+    });
+    const stop = () => { drag = null; };
+    svg.addEventListener("pointerup", stop);
+    svg.addEventListener("pointercancel", stop);
+    apply();
+    return tools;
+  }
+
+  // Paints `definition` into `container`; returns a promise settled once painted. Repaints of
+  // one container are ordered: a paint whose layout finishes after a newer one started is
+  // dropped. `extra.runs` (the execution's state runs) highlights the path taken; `extra.note`
+  // (state name -> text) adds a note to a Map or Parallel box's label.
+  async function render(container, definition, status, onSelect, selected, extra = {}) {
+    const no = (container.__paints || 0) + 1;
+    container.__paints = no;
+    let laid;
+    try {
+      laid = await layout(definition);
+    } catch (e) {
+      if (container.__paints === no) {
+        const p = document.createElement("p");
+        p.className = "form-error";
+        p.textContent = `Could not draw the graph: ${e.message}`;
+        container.replaceChildren(p);
+      }
+      return;
+    }
+    if (container.__paints !== no) return;
+    const { svg, W, H } = paint(laid.graph, laid.info, { status: status || {}, onSelect, selected, runs: extra.runs, taken: takenEdges(extra.runs), note: extra.note });
+    const tools = viewer(container, svg, W, H, JSON.stringify(definition));
+    container.replaceChildren(tools, svg);
+    container.dataset.painted = String(no);
+  }
+
+  return { render, layout, targets };
 })();
