@@ -25,7 +25,7 @@ def _init(args: argparse.Namespace) -> int:
     here = made.project_dir
     print(f"eltflow project in {here.resolve()}:")
     for path in made.written:
-        print(f"  {path.name}")
+        print(f"  {path.relative_to(here).as_posix()}")
     print(f"state machine {scaffold.MACHINE}: {out['stateMachineArn']}")
     cd = "" if here.resolve() == Path.cwd().resolve() else f"cd {here} && "
     print("\nnext (with .venv activated, or .venv/bin/eltflow):")
@@ -39,10 +39,11 @@ def _init(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     p = sub.add_parser(
         "init",
-        help="create a project: eltflow.toml, a two-load pipeline, its handler, a schedule",
+        help="create a project: eltflow.toml, a two-load pipeline, its SQL, a schedule",
         description="Write eltflow.toml (every section, commented), pipeline.asl.json (two "
-        "SQL loads with Retry and Catch), handlers.py (the Lambda handler that runs SQL "
-        "through the Data API) and a disabled rate(5 minutes) schedule into DIR (default: "
+        "SQL loads, each one Task calling eltflow's bundled run-sql Lambda handler, with "
+        "Retry on RedshiftData.StatementFailed and Catch), sql/load_orders.sql and a "
+        "disabled rate(5 minutes) schedule into DIR (default: "
         "the project folder or the current one), and register the state machine. Existing "
         "files are never overwritten.",
     )

@@ -54,6 +54,13 @@ RESERVED_VARIABLES = frozenset(
 )
 
 
+# Handlers eltflow ships that import nothing of eltflow (plain boto3), by module: the file's
+# name at the root of an AWS deployment package. `eltflow export cloudformation` packages the
+# file alone (with the project's .sql files, which the handler reads by relative path) instead
+# of the eltflow package.
+BUNDLED_HANDLERS = {"eltflow.lambdas.redshift_sql": "redshift_sql"}
+
+
 @dataclass(frozen=True, kw_only=True)
 class FunctionSpec:
     name: str

@@ -8,6 +8,7 @@ import importlib.util
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from eltflow.lambdas.config import BUNDLED_HANDLERS
 from eltflow.stacks.export import (
     FunctionInfo,
     MachineInfo,
@@ -121,6 +122,9 @@ def _functions(runner: Any) -> list[FunctionInfo]:
             )
             continue
         module, _, function = spec.handler.partition(":")
+        if module in BUNDLED_HANDLERS:
+            out.append(_bundled(spec, module, function, timeout, runner.settings.search_path))
+            continue
         out.append(
             FunctionInfo(
                 name=name,
@@ -132,6 +136,33 @@ def _functions(runner: Any) -> list[FunctionInfo]:
             )
         )
     return out
+
+
+def _bundled(
+    spec: Any, module: str, function: str, timeout: int, roots: tuple[str, ...]
+) -> FunctionInfo:
+    """A bundled handler (plain boto3): its one file at the package root, plus every .sql file
+    of the project (the handler's ``SqlFile`` paths are relative to the package root on AWS
+    and to the project folder here). Never inlined: inline code cannot carry the SQL files."""
+    found = importlib.util.find_spec(module)
+    assert found is not None and found.origin is not None  # eltflow's own module
+    name = BUNDLED_HANDLERS[module]
+    files: list[tuple[str, str]] = [(f"{name}.py", found.origin)]
+    for root in (Path(r) for r in roots[:1]):
+        files += [
+            (p.relative_to(root).as_posix(), str(p))
+            for p in sorted(root.rglob("*.sql"))
+            if not any(part.startswith(".") for part in p.relative_to(root).parts)
+        ]
+    return FunctionInfo(
+        name=spec.name,
+        handler=f"{name}.{function}",
+        timeout_seconds=timeout,
+        memory_mb=spec.memory_mb,
+        files=tuple(files),
+        environment=dict(spec.environment),
+        data_api=True,
+    )
 
 
 def _single_file_source(module: str) -> str | None:

@@ -60,6 +60,9 @@ class FunctionInfo:
     source: str | None = None  # one-file source, inlined when small enough
     files: tuple[tuple[str, str], ...] = ()  # (name in the zip, path) when not inlined
     environment: dict[str, str] = field(default_factory=dict)
+    # Runs SQL through the Data API itself (the bundled redshift_sql handler): its role gets the
+    # Data API, and the Data API names in its Task payloads become template parameters.
+    data_api: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,6 +136,7 @@ class _Builder:
     functions: dict[str, str] = field(default_factory=dict)
     topics: dict[str, str] = field(default_factory=dict)  # arn -> logical id
     machines: dict[str, str] = field(default_factory=dict)
+    sql_targets: dict[str, set[str]] = field(default_factory=dict)  # SQL function -> targets
 
     def parameter(self, field_name: str, default: str) -> str:
         key, description = _PARAMETER_FIELDS[field_name]
@@ -189,24 +193,43 @@ class _Builder:
         if not self.snapshot.functions:
             return
         role = logical_id("FunctionRole", "", self.taken)
-        self.resources[role] = {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": _trust("lambda.amazonaws.com"),
-                "ManagedPolicyArns": [
-                    {
-                        "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
-                        "AWSLambdaBasicExecutionRole"
-                    }
-                ],
-            },
-        }
+        if all(f.data_api for f in self.snapshot.functions):
+            self.taken.discard(role)  # only SQL functions: each has a role of its own
+        else:
+            self.resources[role] = {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "AssumeRolePolicyDocument": _trust("lambda.amazonaws.com"),
+                    "ManagedPolicyArns": [
+                        {
+                            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                            "AWSLambdaBasicExecutionRole"
+                        }
+                    ],
+                },
+            }
         for f in self.snapshot.functions:
             lid = logical_id("Function", f.name, self.taken)
             self.functions[f.name] = lid
+            function_role = role
+            if f.data_api:
+                function_role = logical_id("FunctionRole", f.name, self.taken)
+                self.sql_targets[f.name] = set()
+                self.resources[function_role] = {
+                    "Type": "AWS::IAM::Role",
+                    "Properties": {
+                        "AssumeRolePolicyDocument": _trust("lambda.amazonaws.com"),
+                        "ManagedPolicyArns": [
+                            {
+                                "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                                "AWSLambdaBasicExecutionRole"
+                            }
+                        ],
+                    },
+                }
             code: JSONObject
             handler = f.handler
-            if f.source is not None and len(f.source.encode()) <= INLINE_LIMIT:
+            if f.source is not None and not f.data_api and len(f.source.encode()) <= INLINE_LIMIT:
                 code = {"ZipFile": f.source}
                 handler = "index." + f.handler.rsplit(".", 1)[-1]
             else:
@@ -223,7 +246,7 @@ class _Builder:
                 "Runtime": "python3.12",
                 "Handler": handler,
                 "Code": code,
-                "Role": {"Fn::GetAtt": [role, "Arn"]},
+                "Role": {"Fn::GetAtt": [function_role, "Arn"]},
                 "Timeout": f.timeout_seconds,
                 "MemorySize": f.memory_mb,
             }
@@ -245,6 +268,7 @@ class _Builder:
                 params = state.get("Parameters") or state.get("Arguments")
                 params = params if isinstance(params, dict) else {}
                 self.substitute(params, substitutions)
+                self.substitute_sql_payload(params, substitutions)
                 statements += self.permissions(str(state["Resource"]), params)
             role = logical_id("StateMachineRole", m.name, self.taken)
             self.resources[role] = {
@@ -303,6 +327,97 @@ class _Builder:
             if placeholder is not None:
                 params[key] = "${" + placeholder + "}"
                 substitutions[placeholder] = target
+
+    def substitute_sql_payload(self, params: JSONObject, substitutions: JSONObject) -> None:
+        """The payload of a call to a SQL function speaks the Data API's names
+        (ClusterIdentifier, Database...): they become template parameters too, and the
+        function's role may reach the targets named."""
+        fn, payload = params.get("FunctionName"), params.get("Payload")
+        if not isinstance(fn, str) or not isinstance(payload, dict):
+            return
+        name = next((n for n, lid in self.functions.items() if fn == "${" + lid + "}"), None)
+        if name is None or name not in self.sql_targets:
+            return
+        self.substitute(payload, substitutions)
+        for key in ("ClusterIdentifier", "WorkgroupName"):
+            if key in payload:
+                self.sql_targets[name].add(key)
+
+    def add_sql_function_policies(self) -> None:
+        """Each SQL function's role: the Data API on the clusters/workgroups its callers name
+        (the template parameter when they name one), reading SQL objects from S3."""
+        for f in self.snapshot.functions:
+            if f.name not in self.sql_targets:
+                continue
+            targets = self.sql_targets[f.name]
+            if "REDSHIFT_CLUSTER_IDENTIFIER" in f.environment:
+                targets.add("ClusterIdentifier")
+            if "REDSHIFT_WORKGROUP_NAME" in f.environment:
+                targets.add("WorkgroupName")
+            cluster = (
+                "${RedshiftClusterIdentifier}"
+                if "RedshiftClusterIdentifier" in self.parameters
+                else f.environment.get("REDSHIFT_CLUSTER_IDENTIFIER", "*")
+            )
+            statements: list[JSON] = [
+                _allow(
+                    [
+                        "redshift-data:CancelStatement",
+                        "redshift-data:DescribeStatement",
+                        "redshift-data:GetStatementResult",
+                    ],
+                    "*",  # statement ids have no ARN: AWS scopes these to the caller
+                ),
+                # SqlFile s3://bucket/key: which buckets is up to the pipelines' authors.
+                _allow(["s3:GetObject"], {"Fn::Sub": "arn:${AWS::Partition}:s3:::*/*"}),
+            ]
+            if "ClusterIdentifier" in targets or not targets:
+                prefix = "arn:${AWS::Partition}:redshift:${AWS::Region}:${AWS::AccountId}:"
+                statements += [
+                    _allow(
+                        ["redshift-data:BatchExecuteStatement", "redshift-data:ExecuteStatement"],
+                        {"Fn::Sub": f"{prefix}cluster:{cluster}"},
+                    ),
+                    _allow(
+                        ["redshift:GetClusterCredentials", "redshift:GetClusterCredentialsWithIAM"],
+                        [
+                            {"Fn::Sub": f"{prefix}dbname:{cluster}/*"},
+                            {"Fn::Sub": f"{prefix}dbuser:{cluster}/*"},
+                        ],
+                    ),
+                ]
+            if "WorkgroupName" in targets:
+                statements.append(
+                    _allow(
+                        [
+                            "redshift-data:BatchExecuteStatement",
+                            "redshift-data:ExecuteStatement",
+                            "redshift-serverless:GetCredentials",
+                        ],
+                        {
+                            "Fn::Sub": "arn:${AWS::Partition}:redshift-serverless:"
+                            "${AWS::Region}:${AWS::AccountId}:workgroup/*"
+                        },
+                    )
+                )
+            function = self.resources[self.functions[f.name]]
+            assert isinstance(function, dict)
+            props = function["Properties"]
+            assert isinstance(props, dict)
+            role = props["Role"]
+            assert isinstance(role, dict)
+            role_id = role["Fn::GetAtt"]
+            assert isinstance(role_id, list)
+            role_resource = self.resources[str(role_id[0])]
+            assert isinstance(role_resource, dict)
+            role_props = role_resource["Properties"]
+            assert isinstance(role_props, dict)
+            role_props["Policies"] = [
+                {
+                    "PolicyName": "run-sql",
+                    "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                }
+            ]
 
     def permissions(self, resource: str, params: JSONObject) -> list[JSON]:
         service_action = resource.removeprefix("arn:aws:states:::")
@@ -466,6 +581,7 @@ def build_template(snapshot: Snapshot) -> Exported:
     builder.add_topics()
     builder.add_functions()
     builder.add_machines()
+    builder.add_sql_function_policies()
     builder.add_schedules()
     template: JSONObject = {
         "AWSTemplateFormatVersion": "2010-09-09",

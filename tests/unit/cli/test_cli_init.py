@@ -34,7 +34,8 @@ def test_init_then_validate_and_run_the_scaffolded_pipeline(tmp_path: Path) -> N
     assert made.returncode == 0, made.stderr
     project = tmp_path / "demo2"
     assert "eltflow start pipeline" in made.stdout
-    assert {p.name for p in project.iterdir()} >= {"eltflow.toml", "pipeline.asl.json"}
+    assert {p.name for p in project.iterdir()} >= {"eltflow.toml", "pipeline.asl.json", "sql"}
+    assert "sql/load_orders.sql" in made.stdout
 
     checked = eltflow(project, "validate", "pipeline.asl.json")
     assert checked.returncode == 0, checked.stdout
@@ -74,7 +75,9 @@ def test_a_failing_load_is_retried_then_caught(tmp_path: Path) -> None:
     assert ran.returncode == 1
     desc = json.loads(ran.stdout)
     assert desc["error"] == "LoadFailed"
-    assert "StatementFailed" in desc["cause"] and "no_such_table" in desc["cause"]
+    cause = json.loads(desc["cause"])  # the Lambda error payload: the statement's own error
+    assert cause["errorType"] == "RedshiftData.StatementFailed"
+    assert "no_such_table" in cause["errorMessage"]
     history = eltflow(tmp_path / "p", "executions", "history", desc["executionArn"], "--json")
     events = json.loads(history.stdout)["events"]
     failed = [e for e in events if e["type"] == "LambdaFunctionFailed" or e["type"] == "TaskFailed"]
@@ -87,7 +90,7 @@ def test_a_failing_load_is_retried_then_caught(tmp_path: Path) -> None:
     assert len(task_failed) == 2
     for i in task_failed:
         assert lines[i].rstrip().endswith("LoadSummary")
-        assert lines[i + 1].strip() == "error: StatementFailed"
+        assert lines[i + 1].strip() == "error: RedshiftData.StatementFailed"
         assert lines[i + 2].strip().startswith("cause: ") and "no_such_table" in lines[i + 2]
     assert any(" TaskScheduled " in line and line.endswith("LoadOrders") for line in lines)
     assert "error: LoadFailed" in text

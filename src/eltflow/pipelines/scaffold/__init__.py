@@ -1,9 +1,10 @@
 """``eltflow init``: a new project that validates and runs as generated.
 
 The files are package data next to this module (``eltflow.toml``, ``pipeline.asl.json``,
-``handlers.py``, ``.gitignore``) and are copied verbatim, so what a user gets is exactly what
-the tests run. ``handlers.py`` is also a module of this package: mypy and ruff check the code a
-user starts from.
+``sql/load_orders.sql``, ``.gitignore``) and are copied verbatim, so what a user gets is exactly
+what the tests run. Each SQL load is one Task calling the bundled handler
+:mod:`eltflow.lambdas.redshift_sql` (the project declares it as its ``run-sql`` function), so the
+project holds no handler code of its own until the user adds some.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ MACHINE = "pipeline"
 DEFINITION = "pipeline.asl.json"
 FUNCTION = "run-sql"
 SCHEDULE = "every-5-minutes"
-FILES = ("eltflow.toml", DEFINITION, "handlers.py", ".gitignore")
+SQL_FILE = "sql/load_orders.sql"
+FILES = ("eltflow.toml", DEFINITION, SQL_FILE, ".gitignore")
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,7 @@ class Scaffold:
 def template(name: str) -> str:
     """The text of one scaffold file (``gitignore`` is stored without its dot)."""
     stored = name.lstrip(".")
-    return resources.files(__name__).joinpath(stored).read_text(encoding="utf-8")
+    return resources.files(__name__).joinpath(*stored.split("/")).read_text(encoding="utf-8")
 
 
 def write_project(project_dir: Path) -> Scaffold:
@@ -46,6 +48,7 @@ def write_project(project_dir: Path) -> Scaffold:
     written = []
     for name in FILES:
         path = project_dir / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(template(name), encoding="utf-8")
         written.append(path)
     return Scaffold(project_dir, tuple(written))
