@@ -35,6 +35,7 @@ from eltflow.interpreter.protocol import (
     TimerFired,
 )
 from eltflow.interpreter.state import ExecutionState
+from eltflow.interpreter.step import start_lazy
 from eltflow.runtime.machines import MachineCache
 from eltflow.store.interface import StateStore, Txn
 from eltflow.store.rows import ExecutionRow, TaskRow, to_us
@@ -42,7 +43,7 @@ from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
 
 if TYPE_CHECKING:
-    from eltflow.interpreter.step import Step
+    from eltflow.interpreter.step import LazyStep
 
 log = logging.getLogger(__name__)
 
@@ -129,18 +130,18 @@ class Engine:
 
     def begin(
         self, machine: StateMachine, input: JSON, context: ExecutionContext, now: datetime
-    ) -> Step:
+    ) -> LazyStep:
         """An execution's first step, decided but not recorded yet (:meth:`record_start_txn`
-        records it; :meth:`start_txn` does both)."""
-        from eltflow.interpreter.step import start
-
-        return start(machine, input, context, now)
+        records it; :meth:`start_txn` does both). Its events are built when first read: an
+        in-memory execution that ends in this step may never need them."""
+        return start_lazy(machine, input, context, now)
 
     def record_start_txn(
-        self, conn: Txn, row: ExecutionRow, step: Step, now: datetime
+        self, conn: Txn, row: ExecutionRow, step: LazyStep, now: datetime
     ) -> ExecutionState:
         """Record the first step :meth:`begin` decided, for the execution row it belongs to."""
-        state, events, effects = step
+        state, log, effects = step
+        events = log.events()
         now_us = to_us(now)
         self._record(conn, row.id, events, effects, [], now_us)
         self._project(conn, row, state, now_us, owner=None, events=events)

@@ -17,17 +17,19 @@ import json
 import os
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, overload
 
 from eltflow.asl.model import StateMachine
 from eltflow.asl.parser import parse
 from eltflow.clock import Clock, SystemClock, VirtualClock
 from eltflow.integrations.base import Integration, Registry
+from eltflow.interpreter.history import EventLog
 from eltflow.interpreter.protocol import ExecutionContext, ExecutionStatus, HistoryEvent
 from eltflow.interpreter.state import ExecutionState
+from eltflow.interpreter.step import LazyStep, start_lazy
 from eltflow.runtime import arns
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.tasks import callable_integration
@@ -44,6 +46,38 @@ ACCOUNT = "123456789012"
 LOCAL_MACHINE_NAME = "eltflow-local"
 
 
+class _History:
+    """``ExecutionResult.history``: a list of events, which may be given as an
+    :class:`~eltflow.interpreter.history.EventLog` and is then built on first read.
+
+    A data descriptor on a dataclass field: the generated ``__init__`` stores through
+    :meth:`__set__`, and every read (``__eq__`` and ``__repr__`` too) goes through
+    :meth:`__get__`, so a caller sees the same ``list[HistoryEvent]`` either way. ``execute``
+    in a loop that never looks at the history never builds it.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._slot = f"_{name}"
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> None: ...
+
+    @overload
+    def __get__(self, obj: object, owner: type) -> list[HistoryEvent]: ...
+
+    def __get__(self, obj: object | None, owner: type) -> list[HistoryEvent] | None:
+        if obj is None:
+            return None  # the field's default: __set__ makes it a new empty list
+        value: list[HistoryEvent] | EventLog = obj.__dict__[self._slot]
+        if isinstance(value, EventLog):
+            value = value.events()
+            obj.__dict__[self._slot] = value
+        return value
+
+    def __set__(self, obj: object, value: list[HistoryEvent] | EventLog | None) -> None:
+        obj.__dict__[self._slot] = [] if value is None else value
+
+
 @dataclass(frozen=True, kw_only=True)
 class ExecutionResult:
     """How an in-memory execution ended, with its full AWS-shaped history."""
@@ -52,7 +86,7 @@ class ExecutionResult:
     output: JSON
     error: str | None
     cause: str | None
-    history: list[HistoryEvent] = field(default_factory=list)
+    history: _History = _History()
     execution_arn: str = ""
     start_date: datetime | None = None
     stop_date: datetime | None = None
@@ -161,37 +195,43 @@ def execute(
     elif virtual_time and not isinstance(clock, VirtualClock):
         clock = VirtualClock(clock.now())  # virtual time needs a clock it can move
     name = arns.validate_name(name, "execution name") if name else os.urandom(16).hex()
+    now = clock.now()
+    step = start_lazy(machine, {} if input is None else input, _context(name, now), now)
+    if step[0].status != "RUNNING":
+        # Ended within its first step (no Task, Wait or retry left to run: Pass, Choice,
+        # Parallel and Map of those): nothing is left to drive, and the store, private to
+        # this call, would be discarded unread, so it is never made. The outcome and history
+        # are the interpreter's all the same (the differential test compares them with SQLite).
+        return _result(step[0], step[1])
+    history = EventLog()  # every step's events, the first one's included, via on_events
     store = MemoryStore()
-    history: list[HistoryEvent] = []
     engine = Engine(store, clock, on_events=lambda _, events: history.extend(events))
-    state = _start(store, engine, machine, text, {} if input is None else input, name, history)
+    _record_start(store, engine, machine, text, input, name, step, now)
     execution_id = name  # one execution per store: its name is a unique id
-    if state.status == "RUNNING":
-        host = _Host(
-            store=store,
-            engine=engine,
-            registry=_LocalRegistry(dict(tasks or {}), registry),
-            clock=clock,
-            services={},
-        )
+    host = _Host(
+        store=store,
+        engine=engine,
+        registry=_LocalRegistry(dict(tasks or {}), registry),
+        clock=clock,
+        services={},
+    )
 
-        def finished() -> bool:
-            now = store.get_execution(execution_id)
-            return now is None or now.status != "RUNNING"
+    def finished() -> bool:
+        now = store.get_execution(execution_id)
+        return now is None or now.status != "RUNNING"
 
-        # One process, nobody to hand over to: a lease that never lapses while it runs, and
-        # tasks still running when the execution ends (a timed-out task, say) are left behind.
-        Worker(
-            host,
-            only=execution_id,
-            threads=max_workers,
-            lease_seconds=_ONE_DAY,
-            wait_for_tasks=False,
-        ).run(until=finished)
-        final = engine.state_of(execution_id)
-        assert final is not None
-        state = final
-    return _result(state, history)
+    # One process, nobody to hand over to: a lease that never lapses while it runs, and
+    # tasks still running when the execution ends (a timed-out task, say) are left behind.
+    Worker(
+        host,
+        only=execution_id,
+        threads=max_workers,
+        lease_seconds=_ONE_DAY,
+        wait_for_tasks=False,
+    ).run(until=finished)
+    final = engine.state_of(execution_id)
+    assert final is not None
+    return _result(final, history)
 
 
 _ONE_DAY = 86_400.0
@@ -224,41 +264,36 @@ class _LocalRegistry(Registry):
         return found
 
 
-def _start(
+_MACHINE_ARN = arns.machine_arn(LOCAL_MACHINE_NAME)
+
+
+def _context(name: str, now: datetime) -> ExecutionContext:
+    execution_arn = arns.execution_arn(LOCAL_MACHINE_NAME, name)
+    return ExecutionContext(
+        execution_arn=execution_arn,
+        execution_name=name,
+        state_machine_arn=_MACHINE_ARN,
+        state_machine_name=LOCAL_MACHINE_NAME,
+        start_time=now,
+        role_arn=arns.DEFAULT_ROLE_ARN,
+        seed=execution_arn,  # as StatesService.start_execution seeds it
+    )
+
+
+def _record_start(
     store: MemoryStore,
     engine: Engine,
     machine: StateMachine,
     text: str,
     input: JSON,
     name: str,
-    history: list[HistoryEvent],
-) -> ExecutionState:
-    """Start the execution as ``StartExecution`` does (the engine decides its first step and
-    records it with the machine, its version 1 and the execution row), minus what only an API
-    needs: the model is already parsed and the input is not decoded from text.
-
-    An execution that ends within its first step (no Task, Wait or retry left to run: Pass,
-    Choice, Parallel and Map of those) is not written to the store: the store is private to
-    this call and discarded with it, so nothing could ever read those rows. Its outcome and
-    history are the engine's all the same (the differential test compares them with SQLite).
-    """
-    now = engine.clock.now()
+    step: LazyStep,
+    now: datetime,
+) -> None:
+    """Record the first step as ``StartExecution`` does (the engine decided it; this records
+    it with the machine, its version 1 and the execution row), minus what only an API needs:
+    the model is already parsed and the input is not decoded from text."""
     now_us = to_us(now)
-    machine_arn = arns.machine_arn(LOCAL_MACHINE_NAME)
-    execution_arn = arns.execution_arn(LOCAL_MACHINE_NAME, name)
-    context = ExecutionContext(
-        execution_arn=execution_arn,
-        execution_name=name,
-        state_machine_arn=machine_arn,
-        state_machine_name=LOCAL_MACHINE_NAME,
-        start_time=now,
-        role_arn=arns.DEFAULT_ROLE_ARN,
-        seed=execution_arn,  # as StatesService.start_execution seeds it
-    )
-    step = engine.begin(machine, input, context, now)
-    if step[0].status != "RUNNING":
-        history += step[1]
-        return step[0]
     with store.transaction() as conn:
         version_id = store.insert_version_txn(
             conn,
@@ -272,7 +307,7 @@ def _start(
             conn,
             MachineRow(
                 name=LOCAL_MACHINE_NAME,
-                arn=machine_arn,
+                arn=_MACHINE_ARN,
                 current_version_id=version_id,
                 role_arn=arns.DEFAULT_ROLE_ARN,
                 machine_type="STANDARD",
@@ -284,19 +319,19 @@ def _start(
         store.insert_execution_txn(
             conn,
             id=name,
-            arn=execution_arn,
+            arn=step[0].context.execution_arn,
             machine_name=LOCAL_MACHINE_NAME,
             version_id=version_id,
             name=name,
-            input=dumps(input),
+            input=dumps({} if input is None else input),
             start_us=now_us,
         )
         row = store.get_execution_txn(conn, name)
         assert row is not None
-        return engine.record_start_txn(conn, row, step, now)
+        engine.record_start_txn(conn, row, step, now)
 
 
-def _result(state: ExecutionState, history: list[HistoryEvent]) -> ExecutionResult:
+def _result(state: ExecutionState, history: EventLog) -> ExecutionResult:
     """The result from the live state (the output as the interpreter left it: no decoding)."""
     return ExecutionResult(
         status=state.status,
@@ -306,5 +341,5 @@ def _result(state: ExecutionState, history: list[HistoryEvent]) -> ExecutionResu
         history=history,
         execution_arn=state.context.execution_arn,
         start_date=state.context.start_time,
-        stop_date=history[-1].timestamp if history else None,
+        stop_date=history.last_timestamp(),
     )

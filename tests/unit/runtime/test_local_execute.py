@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from eltflow import ExecutionResult, execute
+from eltflow.asl.parser import parse
 from eltflow.clock import VirtualClock
 from eltflow.errors import DefinitionError, StatesError
 from eltflow.integrations.base import Registry, TaskRequest
+from eltflow.interpreter import start
+from eltflow.runtime.local import _context
 from eltflow.types import JSON
 
 FN = "arn:aws:states:::lambda:invoke"
@@ -218,3 +221,40 @@ def test_invalid_definition_raises_definition_error() -> None:
     with pytest.raises(DefinitionError) as info:
         execute({"StartAt": "Nope", "States": {"A": {"Type": "Pass", "End": True}}})
     assert info.value.diagnostics
+
+
+def test_history_built_on_first_read_is_the_interpreters_history() -> None:
+    """An execution ending in its first step hands its events over unbuilt: reading them
+    gives the events ``interpreter.start`` builds, and results compare as plain lists."""
+    definition = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Pass", "Assign": {"x.$": "$.n"}, "Next": "B"},
+            "B": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "C"}],
+            },
+            "C": {"Type": "Succeed"},
+        },
+    }
+    result = execute(definition, {"n": 1}, name="lazy-1")
+    assert result.stop_date is not None and result.start_date is not None
+    first = result.history[0]  # built here
+    assert result.stop_date == result.history[-1].timestamp
+    _, expected, _ = start(
+        parse(definition), {"n": 1}, _context("lazy-1", result.start_date), result.start_date
+    )
+    assert [(e.id, e.previous_event_id, e.type, e.details) for e in result.history] == [
+        (e.id, e.previous_event_id, e.type, e.details) for e in expected
+    ]
+    assert first is result.history[0]  # built once
+    assert result == ExecutionResult(
+        status=result.status,
+        output=result.output,
+        error=None,
+        cause=None,
+        history=list(result.history),
+        execution_arn=result.execution_arn,
+        start_date=result.start_date,
+        stop_date=result.stop_date,
+    )
