@@ -219,8 +219,14 @@ def test_task_timeout_fails_the_task(store_url: str) -> None:
     }
     app.service.create_state_machine(name="t", definition=definition)
     arn = str(app.service.start_execution(state_machine_arn="t")["executionArn"])
+    def timed_out() -> bool:
+        if app.service.describe_execution(execution_arn=arn)["status"] == "RUNNING":
+            return False
+        release.set()  # the worker drains in-flight tasks before it returns
+        return True
+
     try:
-        app.worker(poll_seconds=0.05).run(until_idle=True)
+        app.worker(poll_seconds=0.05).run(until=timed_out)
     finally:
         release.set()
     desc = app.service.describe_execution(execution_arn=arn)
