@@ -8,8 +8,9 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from eltflow.runtime.local import ExecutionResult, execute
+    from eltflow.runtime.teststate import TestStateResult, test_state
 
-__all__ = ["ExecutionResult", "__version__", "execute"]
+__all__ = ["ExecutionResult", "TestStateResult", "__version__", "execute", "test_state"]
 
 
 def __getattr__(name: str) -> Any:
@@ -18,4 +19,8 @@ def __getattr__(name: str) -> Any:
         from eltflow.runtime import local
 
         return getattr(local, name)
+    if name in ("test_state", "TestStateResult"):
+        from eltflow.runtime import teststate
+
+        return getattr(teststate, name)
     raise AttributeError(f"module 'eltflow' has no attribute {name!r}")

@@ -432,6 +432,64 @@ def test_test_state_returns_aws_shapes(sfn: Any) -> None:
         sfn.test_state(definition=json.dumps({"Type": "Pass", "Next": 3}), roleArn=ROLE)
 
 
+def test_test_state_mocks_configuration_and_inspection_over_boto3(sfn: Any) -> None:
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::states:startExecution",
+        "Parameters": {"StateMachineArn.$": "$.arn", "Input.$": "$limit"},
+        "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 3, "MaxAttempts": 2}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.err", "Next": "Handle"}],
+        "ResultPath": "$.started",
+        "Next": "Wait",
+    }
+    ok = sfn.test_state(
+        definition=json.dumps(task),
+        input='{"arn": "a"}',
+        variables='{"limit": 5}',
+        inspectionLevel="TRACE",
+        mock={"result": '{"ExecutionArn": "x", "StartDate": "2025-11-26T00:00:00Z"}'},
+        context=json.dumps({"Execution": {"Name": "run-1"}}),
+    )
+    assert ok["status"] == "SUCCEEDED" and ok["nextState"] == "Wait"
+    assert json.loads(ok["output"])["started"]["ExecutionArn"] == "x"
+    data = ok["inspectionData"]
+    assert json.loads(data["afterParameters"]) == {"StateMachineArn": "a", "Input": 5}
+    assert json.loads(data["variables"]) == {"limit": 5}
+    retriable = sfn.test_state(
+        definition=json.dumps(task),
+        input='{"arn": "a"}',
+        variables='{"limit": 5}',
+        inspectionLevel="DEBUG",
+        mock={"errorOutput": {"error": "Boom", "cause": "c"}},
+        stateConfiguration={"retrierRetryCount": 1},
+    )
+    assert retriable["status"] == "RETRIABLE"
+    assert retriable["inspectionData"]["errorDetails"] == {
+        "retryIndex": 0,
+        "retryBackoffIntervalSeconds": 6,
+    }
+    caught = sfn.test_state(
+        definition=json.dumps(task),
+        input='{"arn": "a"}',
+        variables='{"limit": 5}',
+        mock={"errorOutput": {"error": "Boom", "cause": "c"}},
+        stateConfiguration={"retrierRetryCount": 2},
+    )
+    assert (caught["status"], caught["nextState"]) == ("CAUGHT_ERROR", "Handle")
+    assert json.loads(caught["output"])["err"] == {"Error": "Boom", "Cause": "c"}
+    with pytest.raises(sfn.exceptions.ValidationException) as e:
+        sfn.test_state(
+            definition=json.dumps(task),
+            input='{"arn": "a"}',
+            mock={"result": "{}", "fieldValidationMode": "STRICT"},
+        )
+    assert e.value.response["Error"]["Message"] == (
+        "Mock result schema validation error: Required field 'ExecutionArn' is missing"
+    )
+    with pytest.raises(sfn.exceptions.ValidationException, match="RoleArn must be specified"):
+        sfn.test_state(definition=json.dumps(task), input='{"arn": "a"}')
+
+
 def test_the_listening_socket_disables_nagle(server: Server) -> None:
     import socket
 
