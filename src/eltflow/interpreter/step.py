@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -618,9 +618,23 @@ class Stepper:
 # --- public API -------------------------------------------------------------------------------
 
 
-def start(machine: StateMachine, input: JSON, context: ExecutionContext, now: datetime) -> Step:
-    """Begin an execution: ExecutionStarted, then run until every frame is blocked."""
-    return _started(machine, input, context, now).result()
+def start(
+    machine: StateMachine,
+    input: JSON,
+    context: ExecutionContext,
+    now: datetime,
+    *,
+    variables: Mapping[str, JSON] | None = None,
+    execution_input: JSON = None,
+) -> Step:
+    """Begin an execution: ExecutionStarted, then run until every frame is blocked.
+
+    For TestState (one state tested in a given setting): ``variables`` seed the root scope,
+    and ``execution_input`` (when not None) is ``$$.Execution.Input`` instead of ``input``.
+    """
+    return _started(
+        machine, input, context, now, variables=variables, execution_input=execution_input
+    ).result()
 
 
 def start_lazy(
@@ -631,14 +645,24 @@ def start_lazy(
 
 
 def _started(
-    machine: StateMachine, input: JSON, context: ExecutionContext, now: datetime
+    machine: StateMachine,
+    input: JSON,
+    context: ExecutionContext,
+    now: datetime,
+    *,
+    variables: Mapping[str, JSON] | None = None,
+    execution_input: JSON = None,
 ) -> Stepper:
-    st = ExecutionState(context=context, input=input)
+    if execution_input is None:
+        execution_input = input
+    st = ExecutionState(context=context, input=execution_input)
     stepper = Stepper(machine, st, now)
     root = Frame(id=ROOT, state_name=machine.start_at, input=input)
+    if variables:
+        root.variables = dict(variables)
     st.frames[ROOT] = root
     try:
-        text = stepper.payload_text(input, "ExecutionInput")
+        text = stepper.payload_text(execution_input, "ExecutionInput")
     except StatesError as e:
         stepper.emit(None, ev.execution_started(ev.dumps(None), context.role_arn))
         stepper.end_execution("FAILED", e.error, e.cause)

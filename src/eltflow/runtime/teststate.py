@@ -62,8 +62,8 @@ from eltflow.interpreter.protocol import (
     TimerFired,
 )
 from eltflow.interpreter.retry import backoff_delay, find_catcher
-from eltflow.interpreter.state import ROOT, ExecutionState, Frame
-from eltflow.interpreter.step import Stepper, advance
+from eltflow.interpreter.state import ExecutionState
+from eltflow.interpreter.step import advance, start
 from eltflow.runtime import arns
 from eltflow.runtime import teststate_inspect as inspect
 from eltflow.runtime.mock_shapes import MODES, FieldValidationMode, validate_mock_result
@@ -630,25 +630,19 @@ def _drive(
     now: datetime,
     invoke: Callable[[RunTask], tuple[bool, JSON, str, str]],
 ) -> _Run:
-    """Run ``machine`` to its end: the interpreter's ``start`` with the test's variables in the
-    root scope and the state's input apart from ``$$.Execution.Input``; tasks through
-    ``invoke``, timers at once."""
-    st = ExecutionState(context=ctx, input=execution_input)
-    stepper = Stepper(machine, st, now)
-    root = Frame(
-        id=ROOT,
-        state_name=machine.start_at,
-        input=request.input,
-        variables=dict(request.variables or {}),
+    """Run ``machine`` to its end with the pure interpreter (the test's variables in the root
+    scope, ``$$.Execution.Input`` from the context when it says): tasks through ``invoke``,
+    timers at once."""
+    st, events, pending = start(
+        machine,
+        request.input,
+        ctx,
+        now,
+        variables=request.variables,
+        execution_input=execution_input,
     )
-    st.frames[ROOT] = root
-    stepper.emit(None, ev.execution_started(ev.dumps(execution_input), ctx.role_arn))
-    root.last_event = st.last_event_id
-    stepper.push(root)
-    stepper.drain()
     run = _Run(state=st)
-    events = list(stepper.events)
-    pending = list(stepper.effects)
+    events = list(events)
     cancelled: set[str] = set()
     while st.status == "RUNNING" and pending:
         tasks = [e for e in pending if isinstance(e, RunTask)]
