@@ -973,6 +973,60 @@ def test_a_map_inside_a_parallel_inside_a_map_is_drawn_inside_its_boxes(
     assert fitted is not None and abs(fitted["width"] - width["width"]) < 1, (width, fitted)
 
 
+def test_the_iteration_picker_shows_one_map_iterations_states(
+    console: Console, screen: Screen
+) -> None:
+    console.machine("picked", NESTED)
+    arn = console.start("picked", NESTED_INPUT)
+    console.wait_for_status(arn, "SUCCEEDED")
+    screen.open(_execution_page(arn))
+    # All iterations: batch 0 took both ways, so both are green.
+    screen.expect_nodes({"OddPath": "SUCCEEDED", "EvenPath": "SUCCEEDED"})
+    picker = screen.page.locator("#iteration-picker")
+    # A Map's box is selected by its label (its middle shows the states inside it).
+    screen.node("Batches").locator("text.box-label").click()
+    expect(picker).to_have_attribute("data-map", "Batches")
+    options = picker.locator("option")
+    expect(options).to_have_text(["all iterations (2)", "#0 — SUCCEEDED", "#1 — SUCCEEDED"])
+    # Batch 1 holds one even item: its odd way was never taken.
+    picker.select_option(label="#1 — SUCCEEDED")
+    screen.expect_nodes({"OddPath": "NOT_REACHED", "EvenPath": "SUCCEEDED", "Side": "SUCCEEDED"})
+    expect(screen.node("Batches").locator("text")).to_contain_text("iteration #1 of 2")
+    screen.node("Each").locator("text.box-label").click()
+    expect(picker).to_have_attribute("data-map", "Each")
+    expect(options).to_have_text(["all iterations (1)", "#0 — SUCCEEDED"])
+    # Batch 0, its first item (odd): only the odd way.
+    screen.node("Batches").locator("text.box-label").click()
+    expect(picker).to_have_attribute("data-map", "Batches")
+    picker.select_option(label="#0 — SUCCEEDED")
+    expect(screen.node("Batches").locator("text")).to_contain_text("iteration #0 of 2")
+    screen.node("Each").locator("text.box-label").click()
+    expect(picker).to_have_attribute("data-map", "Each")
+    expect(options).to_have_count(3)
+    picker.select_option(label="#0 — SUCCEEDED")
+    screen.expect_nodes({"OddPath": "SUCCEEDED", "EvenPath": "NOT_REACHED", "One": "SUCCEEDED"})
+    expect(screen.page.locator("#iteration-banner")).to_contain_text("Showing Batches #0 > Each #0")
+    # The state panel shows that iteration's run only.
+    screen.node("One").click()
+    expect(screen.page.locator("#state-detail h2")).to_have_text("One")
+    runs = screen.page.locator("#state-detail .run")
+    expect(runs).to_have_count(1)
+    expect(runs).to_contain_text("in Batches #0 > Each #0")
+    expect(runs.locator("pre").first).to_contain_text('"odd": true')
+    screen.shot("iteration-picked")
+    # Changing the outer pick drops the inner one (it belonged to the other batch).
+    screen.node("Batches").locator("text.box-label").click()
+    expect(picker).to_have_attribute("data-map", "Batches")
+    picker.select_option(label="#1 — SUCCEEDED")
+    screen.expect_nodes({"OddPath": "NOT_REACHED", "EvenPath": "SUCCEEDED"})
+    expect(screen.page.locator("#iteration-banner")).to_have_text(
+        re.compile(r"^Showing Batches #1 ")
+    )
+    screen.page.locator("#iterations-all").click()
+    screen.expect_nodes({"OddPath": "SUCCEEDED", "EvenPath": "SUCCEEDED"})
+    expect(screen.page.locator("#iteration-banner")).to_have_count(0)
+
+
 def test_events_wrap_long_json_with_milliseconds_and_steps(
     console: Console, screen: Screen
 ) -> None:

@@ -182,7 +182,11 @@ OPENAPI: dict[str, Any] = {
             "get": _op("DescribeStateMachineForExecution", [_ARN])
         },
         "/api/executions/{arn}/states": {
-            "get": _op("Per-state runs and statuses, folded from the history", [_ARN])
+            "get": _op(
+                "Per-state runs (each with its Map iteration path), Map iterations and "
+                "statuses, folded from the history",
+                [_ARN],
+            )
         },
         "/api/executions/{arn}/logs": {
             "get": _op(

@@ -257,8 +257,11 @@ def _executions_states(args: argparse.Namespace) -> int:
     for run in states["runs"]:
         retries = f"  {run['retries']} retr{'ies' if run['retries'] > 1 else 'y'}"
         error = f"  {run['error']}" if run["error"] else ""
+        # Inside Map iterations: the path, as "Batches[1] > Each[0]".
+        within = " > ".join(f"{k['map']}[{k['index']}]" for k in run["iteration"])
         print(
             f"{run['status']:<10} {run['start']}  {run['name']} ({run['type']})"
+            f"{f'  in {within}' if within else ''}"
             f"{retries if run['retries'] else ''}{error}"
         )
     return 0

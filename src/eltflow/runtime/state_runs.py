@@ -13,6 +13,15 @@ A run's ``previous`` is the state whose ``*StateExited`` event its ``*StateEnter
 follows (``previousEventId``): the transition the execution took into it (a Catch too, which
 exits the failed state first). The first state of a branch or iteration follows its container's
 start event and the first state of the execution ``ExecutionStarted``: ``previous`` is None.
+
+Map iterations (what the console's iteration picker shows): each ``MapIterationStarted`` opens
+an iteration of the Map run it follows, and a state entered after it belongs to it, as do the
+states its chain leads to. A run's ``iteration`` is its path of Map iterations, outermost
+first (empty outside any Map); ``iterations`` lists every iteration with its status from the
+``MapIteration*`` events. A Distributed Map's iterations are child executions with histories
+of their own (``MapRun*`` events here), so they are not listed. A state redriven inside an
+iteration follows ``ExecutionRedriven``, not its iteration: it is listed outside any
+(unverified against AWS's redrive history of inline Map iterations).
 """
 
 from __future__ import annotations
@@ -27,11 +36,32 @@ from eltflow.types import JSON, JSONObject
 _FAILURE = re.compile(r"(Failed|TimedOut)$")
 _NOT_A_STATE = re.compile(r"^(Execution|MapIteration|ParallelBranch|MapRun)")
 _ITERATION = re.compile(r"^(MapIteration|MapRun)")
+_ITERATION_END = {
+    "MapIterationSucceeded": "SUCCEEDED",
+    "MapIterationFailed": "FAILED",
+    "MapIterationAborted": "ABORTED",
+}
 _RESTART = re.compile(r"(Scheduled|Started|Submitted)$")
 _EXECUTION_END = re.compile(r"^Execution(Failed|TimedOut|Aborted)$")
 
 # AWS's GetExecutionHistory returns at most 1000 events a page.
 _PAGE = 1000
+
+
+class IterationKey(TypedDict):
+    map: str  # the Map state's name
+    run: int  # the index, in ``runs``, of the Map state's run
+    index: int  # the iteration's index (its item's position)
+
+
+class MapIteration(TypedDict):
+    map: str
+    run: int
+    index: int
+    status: str  # RUNNING | SUCCEEDED | FAILED | ABORTED
+    start: JSON
+    end: JSON
+    iteration: list[IterationKey]  # the Map run's own iteration path
 
 
 class StateRun(TypedDict):
@@ -47,11 +77,13 @@ class StateRun(TypedDict):
     retries: int
     eventIds: list[int]  # the history events of this run, in order
     previous: str | None  # the state whose exit led here (None: first of its (sub)machine)
+    iteration: list[IterationKey]  # the Map iterations it ran in, outermost first
 
 
 class ExecutionStates(TypedDict):
     status: dict[str, str]  # state name -> status of its shown run
     runs: list[StateRun]
+    iterations: list[MapIteration]
 
 
 def _str(value: JSON) -> str | None:
@@ -82,6 +114,60 @@ def _owner(
     return chained
 
 
+def _path_after(
+    before: JSON,
+    started: dict[JSON, list[IterationKey]],
+    run_of: dict[JSON, int],
+    runs: list[StateRun],
+) -> list[IterationKey]:
+    """The iteration path of a state entered after event ``before``: the iteration it starts,
+    else that of the run it follows (a transition, or a Parallel branch's start)."""
+    if before in started:
+        return list(started[before])
+    if before in run_of:
+        return list(runs[run_of[before]]["iteration"])
+    return []
+
+
+def _iteration_event(
+    kind: str,
+    event: JSONObject,
+    details: JSONObject,
+    owner: int,
+    runs: list[StateRun],
+    iterations: list[MapIteration],
+    iteration_at: dict[tuple[int, int], int],
+    started: dict[JSON, list[IterationKey]],
+) -> None:
+    """Open or close an iteration of the Map run ``owner`` from a ``MapIteration*`` event."""
+    index = details.get("index")
+    if not isinstance(index, int):
+        return
+    key = (owner, index)
+    if kind == "MapIterationStarted":
+        parent = runs[owner]["iteration"]
+        started[event.get("id")] = [
+            *parent,
+            IterationKey(map=runs[owner]["name"], run=owner, index=index),
+        ]
+        iteration_at[key] = len(iterations)
+        iterations.append(
+            MapIteration(
+                map=runs[owner]["name"],
+                run=owner,
+                index=index,
+                status="RUNNING",
+                start=event.get("timestamp"),
+                end=None,
+                iteration=list(parent),
+            )
+        )
+    elif kind in _ITERATION_END and key in iteration_at:
+        it = iterations[iteration_at[key]]
+        it["status"] = _ITERATION_END[kind]
+        it["end"] = event.get("timestamp")
+
+
 def fold(events: Sequence[JSONObject]) -> ExecutionStates:
     """Per-state runs and statuses from AWS-shaped history events (oldest first)."""
     run_of: dict[JSON, int] = {}  # event id -> index of the run it belongs to
@@ -89,6 +175,9 @@ def fold(events: Sequence[JSONObject]) -> ExecutionStates:
     runs: list[StateRun] = []
     failed: list[bool] = []  # per run: failed and not (yet) retried
     open_runs: dict[str, list[int]] = {}  # state name -> indexes of its open runs
+    iterations: list[MapIteration] = []
+    iteration_at: dict[tuple[int, int], int] = {}  # (Map run, index) -> its position
+    started: dict[JSON, list[IterationKey]] = {}  # MapIterationStarted id -> its path
     for event in events:
         kind = str(event.get("type", ""))
         entered = event.get("stateEnteredEventDetails")
@@ -114,6 +203,7 @@ def fold(events: Sequence[JSONObject]) -> ExecutionStates:
                     retries=0,
                     eventIds=[int(str(event_id))],
                     previous=runs[run_of[before]]["name"] if before in exits else None,
+                    iteration=_path_after(before, started, run_of, runs),
                 )
             )
             continue
@@ -124,7 +214,9 @@ def fold(events: Sequence[JSONObject]) -> ExecutionStates:
         run = runs[index]
         run["eventIds"].append(int(str(event_id)))
         details = _details(event)
-        if isinstance(exited, dict):
+        if kind.startswith("MapIteration"):
+            _iteration_event(kind, event, details, index, runs, iterations, iteration_at, started)
+        elif isinstance(exited, dict):
             exits.add(event_id)
             run["end"] = event.get("timestamp")
             run["output"] = exited.get("output")
@@ -152,7 +244,11 @@ def fold(events: Sequence[JSONObject]) -> ExecutionStates:
             run["end"] = last.get("timestamp")
         if status.get(run["name"]) != "RUNNING":
             status[run["name"]] = run["status"]
-    return ExecutionStates(status=status, runs=runs)
+    for it in iterations:
+        if it["status"] == "RUNNING" and last is not None and _EXECUTION_END.match(ended):
+            it["status"] = "ABORTED" if ended == "ExecutionAborted" else "FAILED"
+            it["end"] = last.get("timestamp")
+    return ExecutionStates(status=status, runs=runs, iterations=iterations)
 
 
 class StateRuns:

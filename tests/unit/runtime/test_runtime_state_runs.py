@@ -116,7 +116,7 @@ def test_an_open_run_is_running_and_no_history_is_no_runs() -> None:
         "stateEnteredEventDetails": {"name": "A", "input": "{}"},
     }
     assert fold([entered])["status"] == {"A": "RUNNING"}
-    assert fold([]) == {"status": {}, "runs": []}
+    assert fold([]) == {"status": {}, "runs": [], "iterations": []}
 
 
 def test_the_api_and_the_cli_show_the_same_fold(
@@ -200,3 +200,57 @@ def test_runs_inside_a_map_in_a_parallel_follow_their_event_chains(app: App) -> 
         assert one is not None
     firsts = [r["previous"] for r in runs if r["name"] in {"Fan", "Each", "One", "Side"}]
     assert firsts == [None] * len(firsts)  # the first of a (sub)machine follows no state
+    # Each run knows its iteration; each iteration its status.
+    each = next(i for i, r in enumerate(runs) if r["name"] == "Each")
+    ones = [r["iteration"] for r in runs if r["name"] == "One"]
+    assert sorted(k[0]["index"] for k in ones) == [0, 1, 2]
+    assert all(k == [{"map": "Each", "run": each, "index": k[0]["index"]}] for k in ones)
+    assert [r["iteration"] for r in runs if r["name"] in {"Fan", "Each", "Side"}] == [[]] * 3
+    assert [(i["map"], i["run"], i["index"], i["status"]) for i in states["iterations"]] == [
+        ("Each", each, n, "SUCCEEDED") for n in range(3)
+    ]
+
+
+ITERATED = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemsPath": "$.items",
+            "MaxConcurrency": 1,
+            "ItemProcessor": {
+                "StartAt": "Check",
+                "States": {
+                    "Check": {
+                        "Type": "Choice",
+                        "Choices": [{"Variable": "$.ok", "BooleanEquals": True, "Next": "Good"}],
+                        "Default": "Bad",
+                    },
+                    "Good": {"Type": "Pass", "End": True},
+                    "Bad": {"Type": "Fail", "Error": "BadItem"},
+                },
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def test_a_failed_map_iteration_is_listed_with_its_states(app: App) -> None:
+    app.service.create_state_machine(name="it", definition=ITERATED)
+    started = app.service.start_execution(
+        state_machine_arn="it", input='{"items": [{"ok": true}, {"ok": false}]}'
+    )
+    arn = str(started["executionArn"])
+    run_to_end(app, arn)
+    states = app.state_runs.of(arn)
+    shown = [(r["name"], r["status"], [k["index"] for k in r["iteration"]]) for r in states["runs"]]
+    assert shown == [
+        ("Each", "FAILED", []),
+        ("Check", "SUCCEEDED", [0]),
+        ("Good", "SUCCEEDED", [0]),
+        ("Check", "SUCCEEDED", [1]),
+        ("Bad", "FAILED", [1]),
+    ]
+    iterations = [(i["index"], i["status"], i["end"] is not None) for i in states["iterations"]]
+    assert iterations == [(0, "SUCCEEDED", True), (1, "FAILED", True)]

@@ -215,7 +215,7 @@ const App = (() => {
   }
 
   async function executionPage(arn) {
-    let selected = null, tab = "graph", eventPage = 0;
+    let selected = null, tab = "graph", eventPage = 0, picks = {};
     const EVENTS_PER_PAGE = 25; // as the Step Functions console pages its event view
     const head = h("div"), graphBox = h("div", { class: "graph", id: "graph" }), detail = h("div", { class: "card", id: "state-detail" }, h("p", { class: "muted" }, "Select a state to see its input and output."));
     const tabs = h("div", { class: "tabs" }), tabBody = h("div");
@@ -228,7 +228,7 @@ const App = (() => {
         api(`/executions/${enc(arn)}/states`),
       ]);
       if (!current()) return;
-      const { status, runs } = states;
+      const { runs } = states;
       const stop = h("button", { class: "danger", id: "btn-stop", disabled: ex.status !== "RUNNING" }, "Stop");
       stop.onclick = async () => { try { await api(`/executions/${enc(arn)}/stop`, { method: "POST", body: "{}" }); toast("Stop requested"); refresh(); } catch (e) { toast(e.message); } };
       const redrive = h("button", { class: "primary", id: "btn-redrive", disabled: !["FAILED", "ABORTED", "TIMED_OUT"].includes(ex.status) }, "Redrive");
@@ -249,13 +249,15 @@ const App = (() => {
         return b;
       }));
       if (tab === "graph") {
-        Graph.render(graphBox, def.definition, status, (name) => { selected = name; refresh(); }, selected, { runs });
-        const runsOf = runs.filter((r) => r.name === selected);
-        detail.replaceChildren(...(selected ? [h("h2", {}, selected), ...(runsOf.length ? [] : [h("p", { class: "muted" }, "Not reached in this execution.")]), ...runsOf.map((r) => h("div", { class: "run" }, badge(r.status), " ", dur(r.start, r.end), r.retries ? ` · ${r.retries} retr${r.retries > 1 ? "ies" : "y"}` : "",
+        // A Map's iteration picker narrows the graph and the state panel to one iteration.
+        const view = Graph.iterationView(states, picks, (next) => { picks = next; refresh(); });
+        Graph.render(graphBox, def.definition, view.status, (name) => { selected = name; refresh(); }, selected, { runs: view.runs, note: view.note });
+        const runsOf = view.runs.filter((r) => r.name === selected);
+        detail.replaceChildren(...(selected ? [h("h2", {}, selected), ...[view.picker(selected)].filter(Boolean), ...(runsOf.length ? [] : [h("p", { class: "muted" }, "Not reached in this execution.")]), ...runsOf.map((r) => h("div", { class: "run" }, badge(r.status), " ", dur(r.start, r.end), r.iteration && r.iteration.length ? h("span", { class: "muted run-iteration" }, ` · in ${Graph.pathText(r.iteration)}`) : null, r.retries ? ` · ${r.retries} retr${r.retries > 1 ? "ies" : "y"}` : "",
           r.error ? h("div", { class: "run-error" }, h("b", {}, r.error), r.cause ? ": " : "", causeView(r.cause)) : null,
           h("div", { class: "row" }, h("div", { class: "grow" }, h("b", {}, "Input"), h("pre", {}, pretty(r.input))), h("div", { class: "grow" }, h("b", {}, "Output"), h("pre", {}, pretty(r.output))))))] : [h("p", { class: "muted" }, "Select a state to see its input and output.")]));
         tabBody.replaceChildren(
-          h("div", { class: "legend" }, ["SUCCEEDED", "FAILED", "RUNNING", "CAUGHT", "NOT_REACHED"].map((s) => badge(s))),
+          h("div", { class: "legend" }, ["SUCCEEDED", "FAILED", "RUNNING", "CAUGHT", "NOT_REACHED"].map((s) => badge(s)), view.banner()),
           h("div", { class: "row" }, h("div", { class: "grow" }, graphBox), h("div", { class: "side", style: "width:420px" }, detail)));
       } else if (tab === "table") {
         const t0 = runs.length ? new Date(runs[0].start) : new Date();

@@ -259,5 +259,88 @@ const Graph = (() => {
     container.dataset.painted = String(no);
   }
 
-  return { render, layout, targets };
+  // ---- Map iterations ---------------------------------------------------------------------
+  // The state runs carry their Map iteration path (`iteration`: [{map, run, index}], outermost
+  // first) and the execution its iterations with their statuses (`iterations`). `picks` maps a
+  // Map state's name to the iteration chosen in the picker, {run, index} (`run`: the Map's run
+  // in `runs`); a run is shown when every Map iteration it ran in is the picked one (or that
+  // Map has no pick).
+  const fits = (path, picks) => (path || []).every((k) => { const p = picks[k.map]; return !p || (p.run === k.run && p.index === k.index); });
+  // A state's status among the shown runs: a running run if any, else its last (the server's rule).
+  function statusOf(runs) {
+    const out = {};
+    for (const r of runs) if (out[r.name] !== "RUNNING") out[r.name] = r.status;
+    return out;
+  }
+  const pathText = (path) => (path || []).map((k) => `${k.map} #${k.index}`).join(" > ");
+
+  // What the execution page shows for the current picks: the runs and statuses, a note per Map
+  // box, the picker of a Map state and a banner saying which iterations are shown.
+  function iterationView(states, picks, onPick) {
+    const iterations = states.iterations || [];
+    const runs = (states.runs || []).filter((r) => fits(r.iteration, picks));
+    const ofMap = (map) => iterations.filter((it) => it.map === map && fits(it.iteration, picks));
+    const chosen = (map) => iterations.find((it) => it.map === map && picks[map] && it.run === picks[map].run && it.index === picks[map].index);
+    // A pick stays only while the iterations around it are the picked ones too.
+    function prune(next) {
+      for (let changed = true; changed;) {
+        changed = false;
+        for (const map of Object.keys(next)) {
+          const it = iterations.find((x) => x.map === map && x.run === next[map].run && x.index === next[map].index);
+          if (!it || !fits(it.iteration, next)) { delete next[map]; changed = true; }
+        }
+      }
+      return next;
+    }
+    function pick(map, value) {
+      const next = { ...picks };
+      delete next[map];
+      if (value) { const [run, index] = value.split(":").map(Number); next[map] = { run, index }; }
+      onPick(prune(next));
+    }
+    function picker(map) {
+      const its = ofMap(map);
+      if (!its.length) return null;
+      const many = new Set(its.map((it) => it.run)).size > 1; // the Map ran more than once
+      const select = document.createElement("select");
+      select.id = "iteration-picker";
+      select.dataset.map = map;
+      select.append(new Option(`all iterations (${its.length})`, ""));
+      for (const it of its) select.append(new Option(`#${it.index} — ${it.status}${many ? ` (run from event ${states.runs[it.run].eventIds[0]})` : ""}`, `${it.run}:${it.index}`));
+      select.value = picks[map] ? `${picks[map].run}:${picks[map].index}` : "";
+      select.addEventListener("change", () => pick(map, select.value));
+      const counts = {};
+      for (const it of its) counts[it.status] = (counts[it.status] || 0) + 1;
+      const box = document.createElement("div");
+      box.className = "iteration-picker";
+      const label = document.createElement("label");
+      label.append("Iteration ", select);
+      const summary = document.createElement("span");
+      summary.className = "muted";
+      summary.textContent = ` ${Object.entries(counts).map(([k, n]) => `${n} ${k}`).join(" · ")}`;
+      box.append(label, summary);
+      return box;
+    }
+    function banner() {
+      const shown = Object.keys(picks).map(chosen).filter(Boolean);
+      if (!shown.length) return null;
+      const box = document.createElement("span");
+      box.id = "iteration-banner";
+      const all = document.createElement("button");
+      all.type = "button"; all.id = "iterations-all"; all.textContent = "show all iterations";
+      all.addEventListener("click", () => onPick({}));
+      box.append(`Showing ${shown.map((it) => pathText([...it.iteration, { map: it.map, index: it.index }])).sort((a, b) => a.length - b.length).pop()} `, all);
+      return box;
+    }
+    function note(map) {
+      const its = ofMap(map);
+      if (!its.length) return "";
+      const it = chosen(map);
+      return it ? `iteration #${it.index} of ${its.length}` : `${its.length} iterations`;
+    }
+    const status = Object.keys(picks).length ? statusOf(runs) : states.status;
+    return { runs, status, picker, banner, note };
+  }
+
+  return { render, layout, targets, iterationView, pathText };
 })();
