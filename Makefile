@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test check bench fmt clean
+.PHONY: demo demo-stack test check bench fmt clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ $(DEV_STAMP): pyproject.toml | $(VENV)/bin/python
 
 demo: $(STAMP)
 	$(BIN)/eltflow --project-dir demo demo
+
+# The same pipeline deployed from its own CloudFormation template (eltflow stack deploy), then run.
+demo-stack: $(STAMP)
+	$(BIN)/eltflow --project-dir demo-stack demo --from-template
 
 # Coverage of src/eltflow is measured on every run and may not drop below COV_FLOOR: the
 # whole suite measured 78.7% on a clean clone (2026-12-05; subprocesses are not traced), less

@@ -16,10 +16,57 @@ def _demo(args: argparse.Namespace) -> int:
     from eltflow.pipelines.reference.demo import DemoOptions, run_demo
 
     project = Path(args.project_dir or ".")
-    return run_demo(
-        DemoOptions(project_dir=project, scale_factor=args.scale_factor, fail_at=args.fail_at),
-        build_app,
+    options = DemoOptions(
+        project_dir=project,
+        scale_factor=args.scale_factor,
+        fail_at=args.fail_at,
+        from_template=args.from_template,
     )
+    if not args.from_template:
+        return run_demo(options, build_app)
+    return run_demo(options, _app_serving_handlers, deploy=_deploy_stack)
+
+
+def _app_serving_handlers(settings: Any) -> Any:
+    """The app, with the AWS endpoint served to its process-isolated handlers until it closes
+    (the stack's SQL function is plain boto3, as ``eltflow worker`` runs it)."""
+    from eltflow.app import build_app
+    from eltflow.serve import handler_endpoint
+
+    app = build_app(settings)
+    serving = handler_endpoint(app)
+    serving.__enter__()
+
+    def stop_serving() -> None:
+        serving.__exit__(None, None, None)
+
+    app.closers.insert(0, stop_serving)
+    return app
+
+
+def _deploy_stack(
+    app: Any, template: Path, parameters: dict[str, str], uploads: dict[tuple[str, str], bytes]
+) -> str:
+    """Upload the artifacts to the local S3, then create or update the reference stack."""
+    from eltflow.errors import AwsApiError, EltflowError
+    from eltflow.pipelines.reference.stack import STACK_NAME
+    from eltflow.stacks.template import read_template
+    from eltflow.stacks.wiring import stacks_for
+
+    for (bucket, key), body in uploads.items():
+        try:
+            app.s3.create_bucket(bucket, app.clock.now())
+        except AwsApiError as e:
+            if e.code != "BucketAlreadyOwnedByYou":
+                raise
+        app.s3.put_object(bucket, key, body)
+    result = stacks_for(app).deploy(STACK_NAME, read_template(template), parameters)
+    status = result.stack.status
+    if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+        raise EltflowError(f"stack {STACK_NAME} is {status}: {result.stack.reason}")
+    if result.unchanged:
+        return f"{status}, up to date"
+    return f"{status}, " + ", ".join(f"{c.action} {c.logical_id}" for c in result.changes)
 
 
 def _with_jobs(args: argparse.Namespace) -> tuple[Any, JobsService]:
@@ -76,6 +123,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         choices=["fact"],
         default=None,
         help="break the fact load to show the failure path, the repair and the redrive",
+    )
+    p.add_argument(
+        "--from-template",
+        action="store_true",
+        help="deploy the pipeline from its own CloudFormation template (eltflow stack "
+        "deploy of pipelines/reference/template.yaml) instead of registering it directly",
     )
     p.set_defaults(handler=_demo)
 

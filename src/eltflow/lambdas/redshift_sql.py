@@ -44,7 +44,8 @@ from typing import Any
 import boto3
 
 FIRST_POLL_SECONDS = 0.05
-MAX_POLL_SECONDS = 2.0  # the backoff's ceiling: a long load is seen done within 2 s
+POLL_BACKOFF = 1.5  # each wait 1.5x the last: an end is seen at most ~50% late
+MAX_POLL_SECONDS = 1.0  # the backoff's ceiling: a long load is seen done within a second
 CANCEL_MARGIN_MS = 1500  # cancel the statement this long before the function times out
 DEFAULT_MAX_RECORDS = 1000
 
@@ -240,7 +241,7 @@ def _wait(client: Any, sid: str, context: Any, started: float) -> dict[str, Any]
                 f"statement {sid} still {desc['Status']} after {took:.1f} s (cancelled)"
             )
         time.sleep(delay)
-        delay = min(delay * 2, MAX_POLL_SECONDS)
+        delay = min(delay * POLL_BACKOFF, MAX_POLL_SECONDS)
 
 
 def _records(client: Any, sid: str, limit: int) -> dict[str, Any]:

@@ -23,9 +23,10 @@ from eltflow.config import Settings, load_settings
 from eltflow.errors import EltflowError
 from eltflow.pipelines import jobs
 from eltflow.pipelines.host import PipelineHost, needed
-from eltflow.pipelines.reference import ReferenceConfig, settings_for
+from eltflow.pipelines.reference import ReferenceConfig, settings_for, stack
 from eltflow.pipelines.reference.project import (
     counts,
+    create_targets,
     ensure_config,
     load_staging,
     prepare,
@@ -44,20 +45,37 @@ _BREAK = ["ALTER TABLE staging.orders RENAME TO orders_missing"]
 _REPAIR = ["ALTER TABLE staging.orders_missing RENAME TO orders"]
 
 
+# Deploys the reference stack for ``--from-template`` (``eltflow.stacks`` sits above the
+# pipelines, so the CLI passes this in): (app, template, parameters, {(bucket, key): bytes} to
+# upload first) -> one line saying what it did; a failed stack is an EltflowError.
+StackDeployer = Callable[[PipelineHost, Path, dict[str, str], dict[tuple[str, str], bytes]], str]
+
+
 @dataclass(frozen=True, kw_only=True)
 class DemoOptions:
     project_dir: Path
     scale_factor: float = 0.1
     fail_at: str | None = None
+    from_template: bool = False  # deploy the pipeline from its own CloudFormation template
 
 
-def run_demo(options: DemoOptions, build_app: AppFactory, out: Printer = print) -> int:
+def run_demo(
+    options: DemoOptions,
+    build_app: AppFactory,
+    out: Printer = print,
+    deploy: StackDeployer | None = None,
+) -> int:
     if options.fail_at is not None and options.fail_at not in FAIL_POINTS:
         raise EltflowError(f"--fail-at must be one of {FAIL_POINTS}, got {options.fail_at!r}")
-    wrote = ensure_config(options.project_dir)
+    if options.from_template and deploy is None:
+        raise EltflowError("--from-template needs a stack deployer")
+    wrote = ensure_config(options.project_dir, from_template=options.from_template)
     settings = load_settings(options.project_dir)
     config = settings_for(settings)
-    out("eltflow demo: the reference ELT pipeline")
+    out(
+        "eltflow demo: the reference ELT pipeline"
+        + (", deployed from its CloudFormation template" if options.from_template else "")
+    )
     out(
         f"  project    {options.project_dir.resolve()}"
         + ("  (wrote eltflow.toml)" if wrote else "")
@@ -75,8 +93,13 @@ def run_demo(options: DemoOptions, build_app: AppFactory, out: Printer = print) 
     )
     app = build_app(settings)
     try:
-        out("[2/4] targets, audit table and state machine")
-        prepared = prepare(app, config)
+        if options.from_template:
+            assert deploy is not None
+            out("[2/4] targets, the stack from the template, audit item")
+            prepared = _deploy_stack(app, config, deploy, out)
+        else:
+            out("[2/4] targets, audit table and state machine")
+            prepared = prepare(app, config)
         job = _job(app, config)
         out(
             f"      {config.audit_table}: JobID {config.job_id} is {job.get('JobState')}"
@@ -110,6 +133,27 @@ def run_demo(options: DemoOptions, build_app: AppFactory, out: Printer = print) 
         return 0 if status == "SUCCEEDED" else 1
     finally:
         app.close()
+
+
+def _deploy_stack(
+    app: PipelineHost, config: ReferenceConfig, deploy: StackDeployer, out: Printer
+) -> dict[str, Any]:
+    """What a deploy to AWS does, here: the targets' DDL, the function's zip to the artifact
+    bucket, the stack from the shipped template (created, or updated in place), then the
+    audit item in the table the stack made."""
+    create_targets(app, config)
+    template = stack.template_path()
+    said = deploy(
+        app,
+        template,
+        stack.parameters(config),
+        {(stack.ARTIFACT_BUCKET, stack.ARTIFACT_KEY): stack.function_zip()},
+    )
+    out(f"      {template}")
+    out(f"      stack {stack.STACK_NAME}: {said}")
+    created = jobs.create_job(needed(app.items, "dynamodb"), config.audit_table, config.job_id)
+    arn = f"arn:aws:states:us-east-1:123456789012:stateMachine:{config.state_machine}"
+    return {"stateMachineArn": arn, "jobCreated": created}
 
 
 def _left_failed(

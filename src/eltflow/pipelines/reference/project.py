@@ -48,13 +48,33 @@ subscriptions = [{{ protocol = "file", endpoint = ".eltflow/notifications.jsonl"
 """
 
 
-def ensure_config(project_dir: Path) -> bool:
-    """Write a commented eltflow.toml for the reference pipeline unless one exists."""
+STACK_TOML = """\
+# eltflow project written by `eltflow demo --from-template`: the reference ELT pipeline deployed
+# from its own CloudFormation template (eltflow/pipelines/reference/template.yaml), which makes
+# the audit table, the topic, the SQL function and the state machine. Edit freely.
+
+[pipelines.reference]
+cluster = "eltflow-local"       # the stack's RedshiftClusterIdentifier
+database = "dev"                # its DatabaseName
+audit_table = "JobAudit"
+job_id = "101"
+
+[lambda]
+# The stack's SQL function is plain boto3 (as in AWS Lambda): it reaches eltflow through the
+# AWS_ENDPOINT_URL eltflow gives process-isolated handlers.
+isolation = "process"
+workers = 2
+"""
+
+
+def ensure_config(project_dir: Path, *, from_template: bool = False) -> bool:
+    """Write a commented eltflow.toml for the reference pipeline unless one exists (for the
+    stack deployed from the template: no tables, functions or topics, the stack makes them)."""
     path = project_dir / CONFIG_FILE
     if path.exists():
         return False
     project_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(DEFAULT_TOML, encoding="utf-8")
+    path.write_text(STACK_TOML if from_template else DEFAULT_TOML, encoding="utf-8")
     return True
 
 
@@ -90,6 +110,12 @@ def warehouse_url(directory: Any, settings: Settings, config: ReferenceConfig) -
     url = str(table["url"])
     databases = table.get("databases", {})
     return str(databases.get(config.database, url))
+
+
+def create_targets(app: PipelineHost, config: ReferenceConfig) -> None:
+    """The pipeline's target tables and run history (``sql/ddl.sql``, idempotent): what a
+    deploy to AWS runs once on the cluster before the first start."""
+    run_batch(app.dataapi, config, sql_statements("ddl.sql"))
 
 
 def prepare(app: PipelineHost, config: ReferenceConfig) -> dict[str, Any]:
