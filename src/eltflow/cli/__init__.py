@@ -34,6 +34,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "eltflow.cli.stack_commands",
     "eltflow.cli.export_commands",
     "eltflow.cli.s3_commands",
+    "eltflow.cli.teststate_commands",
 )
 
 Handler = Callable[[argparse.Namespace], int]

@@ -42,14 +42,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from eltflow.asl import errors as asl_errors
 from eltflow.asl.model import AnyState, MapState, ParallelState, StateMachine, TaskState
 from eltflow.asl.parser import parse
 from eltflow.clock import Clock, SystemClock
 from eltflow.errors import AwsApiError, StatesError
-from eltflow.integrations.base import Registry, TaskRequest
+from eltflow.integrations.base import Integration, TaskRequest
 from eltflow.interpreter import events as ev
 from eltflow.interpreter.protocol import (
     CancelTimer,
@@ -87,6 +87,13 @@ _CONTEXT_FIELDS = {
     "StateMachine": {"Id", "Name"},
     "Task": {"Token"},
 }
+
+
+class Integrations(Protocol):
+    """What resolves a Task's resource (an integrations ``Registry``, or anything that looks
+    one up lazily)."""
+
+    def resolve(self, resource: str) -> Integration | None: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -170,7 +177,7 @@ class TestStateResult:
 
 
 def run_test_state(
-    request: TestStateRequest, *, registry: Registry | None = None, clock: Clock | None = None
+    request: TestStateRequest, *, registry: Integrations | None = None, clock: Clock | None = None
 ) -> TestStateResult:
     """Test one state as AWS's TestState does; a request AWS refuses raises
     :class:`~eltflow.errors.AwsApiError` (or :class:`~eltflow.errors.DefinitionError` for an
@@ -548,7 +555,7 @@ class _Invoker:
         state: AnyState,
         mock: Mock | None,
         request: TestStateRequest,
-        registry: Registry | None,
+        registry: Integrations | None,
         ctx: ExecutionContext,
         clock: Clock,
     ) -> None:
@@ -753,7 +760,7 @@ def test_state(
     error_caused_by_state: str | None = None,
     map_iteration_failure_count: int | None = None,
     map_item_reader_data: JSON = None,
-    registry: Registry | None = None,
+    registry: Integrations | None = None,
     clock: Clock | None = None,
 ) -> TestStateResult:
     """``eltflow.test_state``: test one state (or ``state_name`` of a whole definition).

@@ -219,6 +219,7 @@ def test_task_timeout_fails_the_task(store_url: str) -> None:
     }
     app.service.create_state_machine(name="t", definition=definition)
     arn = str(app.service.start_execution(state_machine_arn="t")["executionArn"])
+
     def timed_out() -> bool:
         if app.service.describe_execution(execution_arn=arn)["status"] == "RUNNING":
             return False
