@@ -19,9 +19,11 @@ from eltflow.integrations.base import Registry
 from eltflow.pipelines.jobs import JobsService
 from eltflow.runtime.activities import Activities
 from eltflow.runtime.engine import Engine
+from eltflow.runtime.nested import NestedExecutions
 from eltflow.runtime.service import StatesService
 from eltflow.runtime.state_runs import StateRuns
 from eltflow.runtime.tasks import callable_integration
+from eltflow.runtime.waiting import WaitingTasks
 from eltflow.runtime.worker import Worker
 from eltflow.runtime.workers import Workers
 from eltflow.scheduler.schedules import Schedules
@@ -90,6 +92,16 @@ class App:
 
     def worker(self, **options: Any) -> Worker:
         return Worker(self, **options)
+
+    @property
+    def waiting_tasks(self) -> WaitingTasks:
+        """Tasks of an execution waiting for their token (the console's task-token view)."""
+        return WaitingTasks(self.store, self.engine)
+
+    @property
+    def nested(self) -> NestedExecutions:
+        """Parent and child links of nested (``states:startExecution``) executions."""
+        return NestedExecutions(self.service, self.state_runs, self.store)
 
     def close(self) -> None:
         for close in self.closers:

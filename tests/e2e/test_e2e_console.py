@@ -1312,3 +1312,80 @@ def test_statements_page_links_sql_to_its_execution_and_topics_show_notification
     expect(note).to_contain_text("loaded")  # the subject
     expect(note.locator(".delivery .status")).to_have_text("SUCCEEDED")
     screen.shot("topics")
+
+
+# -- nested workflows and task tokens (issue 11) -----------------------------------------------
+# The child waits for a person: its Lambda is called with the token, then nothing answers.
+TOKEN_CHILD = {
+    "StartAt": "Approve",
+    "States": {
+        "Approve": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {
+                "FunctionName": "chatty",
+                "Payload": {"table": "approvals", "token.$": "$$.Task.Token"},
+            },
+            "HeartbeatSeconds": 3600,
+            "End": True,
+        }
+    },
+}
+SYNC_PARENT = {
+    "StartAt": "RunChild",
+    "States": {
+        "RunChild": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::states:startExecution.sync:2",
+            "Parameters": {
+                "StateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:token-child",
+                "Input": {"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"},
+            },
+            "OutputPath": "$.Output",
+            "End": True,
+        }
+    },
+}
+
+
+def test_nested_sync_links_parent_and_child_and_a_waiting_task_is_answered(
+    console: Console, screen: Screen
+) -> None:
+    console.machine("token-child", TOKEN_CHILD)
+    console.machine("sync-parent", SYNC_PARENT)
+    parent = console.start("sync-parent")
+    screen.open(_execution_page(parent))
+    # The parent's Task state links to the child it started (while the child still runs).
+    child_link = screen.page.locator('#exec-children .child[data-state="RunChild"] a.child-link')
+    expect(child_link).to_be_visible()
+    child = str(child_link.get_attribute("data-arn"))
+    assert ":execution:token-child:" in child
+    child_link.click()
+    expect(screen.page.locator("h1")).to_contain_text(child.split(":")[-1])
+    # The child links back to its parent, and lists its task waiting for the token.
+    expect(screen.page.locator("#exec-parent a.parent-link")).to_have_attribute("data-arn", parent)
+    task = screen.page.locator('#waiting-tasks tr[data-state="Approve"]')
+    expect(task.locator(".task-heartbeat")).to_contain_text("every 3600")
+    token = str(task.get_attribute("data-token"))
+    sent = console.app.service.get_execution_history(execution_arn=child)["events"]
+    assert token in json.dumps(sent)  # the token the Lambda was called with
+    task.locator(".task-output").fill('{"approved": tru')
+    task.locator('button[data-action="success"]').click()
+    expect(task.locator(".form-error")).to_contain_text("not valid JSON")
+    task.locator(".task-output").fill('{"approved": true}')
+    screen.shot("waiting-task")
+    task.locator('button[data-action="success"]').click()
+    expect(screen.header()).to_have_text("SUCCEEDED")
+    expect(screen.page.locator("#waiting-tasks")).to_be_hidden()
+    assert json.loads(
+        str(console.app.service.describe_execution(execution_arn=child)["output"])
+    ) == {"approved": True}
+    # Back to the parent through the link: its .sync task ended with the child's output.
+    screen.page.locator("#exec-parent a.parent-link").click()
+    expect(screen.page.locator("h1")).to_contain_text(parent.split(":")[-1])
+    expect(screen.header()).to_have_text("SUCCEEDED")
+    expect(screen.page.locator("#exec-children a.child-link")).to_have_attribute("data-arn", child)
+    assert json.loads(
+        str(console.app.service.describe_execution(execution_arn=parent)["output"])
+    ) == {"approved": True}
+    screen.shot("parent-succeeded")

@@ -19,7 +19,9 @@ from eltflow.types import JSON, AwsApi, JSONObject
 if TYPE_CHECKING:
     from eltflow.app import App
     from eltflow.pipelines.jobs import JobsService
+    from eltflow.runtime.nested import ExecutionLinks
     from eltflow.runtime.state_runs import ExecutionStates
+    from eltflow.runtime.waiting import WaitingTask
 
 
 class InvalidRequest(EltflowError):
@@ -218,6 +220,52 @@ def stop_execution(app: App, call: Call) -> JSON:
 def redrive_execution(app: App, call: Call) -> JSON:
     out: JSONObject = app.service.redrive_execution(
         execution_arn=call.path["arn"], client_token=_str(call.body, "clientToken")
+    )
+    return out
+
+
+# -- nested executions and task tokens ---------------------------------------------------------
+
+
+def execution_links(app: App, call: Call) -> ExecutionLinks:
+    """The execution's parent (``AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID`` in its input) and
+    the children its ``states:startExecution`` tasks started."""
+    return app.nested.of(call.path["arn"])
+
+
+class TaskList(TypedDict):
+    tasks: list[WaitingTask]
+
+
+def execution_tasks(app: App, call: Call) -> TaskList:
+    """Tasks of the execution waiting for their token, with heartbeat and timeout deadlines."""
+    return {"tasks": app.waiting_tasks.of(call.path["arn"])}
+
+
+def send_task_success(app: App, call: Call) -> JSON:
+    """SendTaskSuccess, as ``eltflow tasks success``: ``output`` is JSON text (or a JSON value,
+    sent as its text)."""
+    output = call.body.get("output", "{}")
+    if not isinstance(output, str):
+        output = json.dumps(output)
+    out: JSONObject = app.service.send_task_success(
+        task_token=_required_str(call.body, "taskToken"), output=output
+    )
+    return out
+
+
+def send_task_failure(app: App, call: Call) -> JSON:
+    out: JSONObject = app.service.send_task_failure(
+        task_token=_required_str(call.body, "taskToken"),
+        error=_str(call.body, "error"),
+        cause=_str(call.body, "cause"),
+    )
+    return out
+
+
+def send_task_heartbeat(app: App, call: Call) -> JSON:
+    out: JSONObject = app.service.send_task_heartbeat(
+        task_token=_required_str(call.body, "taskToken")
     )
     return out
 

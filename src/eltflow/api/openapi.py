@@ -194,6 +194,20 @@ OPENAPI: dict[str, Any] = {
                 [_ARN, _param("state", "query")],
             )
         },
+        "/api/executions/{arn}/links": {
+            "get": _op(
+                "Nested workflows: the parent (AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID in the "
+                "input) and the children its states:startExecution tasks started",
+                [_ARN],
+            )
+        },
+        "/api/executions/{arn}/tasks": {
+            "get": _op(
+                "Tasks waiting for their task token (.waitForTaskToken, activities): state, "
+                "token, heartbeat and timeout deadlines",
+                [_ARN],
+            )
+        },
         "/api/executions/{arn}/stop": {
             "post": _op(
                 "StopExecution",
@@ -209,6 +223,43 @@ OPENAPI: dict[str, Any] = {
                 "RedriveExecution",
                 [_ARN],
                 body={"type": "object", "properties": {"clientToken": {"type": "string"}}},
+            )
+        },
+        "/api/tasks/success": {
+            "post": _op(
+                "SendTaskSuccess (output: JSON text, or a JSON value sent as its text)",
+                body={
+                    "type": "object",
+                    "required": ["taskToken"],
+                    "properties": {"taskToken": {"type": "string"}, "output": {}},
+                },
+                not_found=False,
+            )
+        },
+        "/api/tasks/failure": {
+            "post": _op(
+                "SendTaskFailure",
+                body={
+                    "type": "object",
+                    "required": ["taskToken"],
+                    "properties": {
+                        "taskToken": {"type": "string"},
+                        "error": {"type": "string"},
+                        "cause": {"type": "string"},
+                    },
+                },
+                not_found=False,
+            )
+        },
+        "/api/tasks/heartbeat": {
+            "post": _op(
+                "SendTaskHeartbeat",
+                body={
+                    "type": "object",
+                    "required": ["taskToken"],
+                    "properties": {"taskToken": {"type": "string"}},
+                },
+                not_found=False,
             )
         },
         "/api/jobs": {"get": _op("Audit items and run history", not_found=False)},

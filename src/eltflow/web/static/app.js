@@ -219,7 +219,9 @@ const App = (() => {
     const EVENTS_PER_PAGE = 25; // as the Step Functions console pages its event view
     const head = h("div"), graphBox = h("div", { class: "graph", id: "graph" }), detail = h("div", { class: "card", id: "state-detail" }, h("p", { class: "muted" }, "Select a state to see its input and output."));
     const tabs = h("div", { class: "tabs" }), tabBody = h("div");
-    $app.replaceChildren(head, tabs, tabBody);
+    // Nested-workflow links and tasks waiting for a token: their own box (executionExtras).
+    const extras = h("div", { id: "exec-extras" }), paintExtras = executionExtras(arn, extras, () => refresh());
+    $app.replaceChildren(head, extras, tabs, tabBody);
     async function refresh() {
       const current = take();
       // Per-state runs come folded from the server (the same fold the CLI prints).
@@ -229,6 +231,7 @@ const App = (() => {
       ]);
       if (!current()) return;
       const { runs } = states;
+      paintExtras(current).catch((e) => toast(e.message));
       const stop = h("button", { class: "danger", id: "btn-stop", disabled: ex.status !== "RUNNING" }, "Stop");
       stop.onclick = async () => { try { await api(`/executions/${enc(arn)}/stop`, { method: "POST", body: "{}" }); toast("Stop requested"); refresh(); } catch (e) { toast(e.message); } };
       const redrive = h("button", { class: "primary", id: "btn-redrive", disabled: !["FAILED", "ABORTED", "TIMED_OUT"].includes(ex.status) }, "Redrive");
@@ -303,6 +306,72 @@ const App = (() => {
       live(ex.status === "RUNNING", refresh, 1000);
     }
     await refresh();
+  }
+
+  // ---- nested executions and task tokens (the execution page's extras box) -------------------
+  // The parent this execution was started by (AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID in its
+  // input), the children its states:startExecution tasks started, and its tasks waiting for a
+  // token with Send success / Send failure (SendTaskSuccess/Failure, as `eltflow tasks`). A
+  // waiting task's row is kept across live refreshes (keyed by token), so typed output survives.
+  const linkTo = (x, cls) => h("span", {}, h("a", { href: `#/execution/${enc(x.executionArn)}`, class: cls, "data-arn": x.executionArn }, `${x.executionArn.split(":").slice(-2).join(" / ")}`), " ", x.status ? badge(x.status) : h("span", { class: "muted" }, "(gone)"));
+  const untilText = (t) => {
+    if (!t) return "—";
+    const s = Math.round((new Date(t) - new Date()) / 1000);
+    return `${fmtMs(t)} (${s >= 0 ? `in ${s < 120 ? `${s} s` : `${Math.round(s / 60)} min`}` : "passed"})`;
+  };
+  function executionExtras(arn, box, refreshPage) {
+    const rows = new Map(); // token -> { tr, beat, timeout }
+    const linksBox = h("div", { id: "exec-links" }), tasksBody = h("tbody");
+    const tasksCard = h("div", { class: "card", id: "waiting-tasks", hidden: true }, h("h2", {}, "Tasks waiting for their token"),
+      h("table", {}, h("thead", {}, h("tr", {}, ["State", "Task token", "Heartbeat deadline", "Timeout", "Answer"].map((c) => h("th", {}, c)))), tasksBody));
+    box.replaceChildren(linksBox, tasksCard);
+    async function send(kind, body, problem) {
+      problem.hidden = true;
+      try {
+        await api(`/tasks/${kind}`, { method: "POST", body: JSON.stringify(body) });
+        toast(kind === "success" ? "Task success sent" : "Task failure sent");
+        refreshPage();
+      } catch (e) { problem.textContent = e.message; problem.hidden = false; }
+    }
+    function taskRow(t) {
+      const output = h("textarea", { rows: 2, class: "task-output", placeholder: "output (JSON)" }, "{}");
+      const error = h("input", { class: "task-error", placeholder: "error" }), cause = h("input", { class: "task-cause", placeholder: "cause" });
+      const problem = h("div", { class: "form-error", hidden: true });
+      output.oninput = () => { problem.hidden = true; };
+      const ok = h("button", { class: "primary", "data-action": "success" }, "Send success");
+      const fail = h("button", { class: "danger", "data-action": "failure" }, "Send failure");
+      ok.onclick = () => {
+        try { JSON.parse(output.value); } catch (e) { problem.textContent = `Output is not valid JSON: ${e.message}`; problem.hidden = false; return; }
+        send("success", { taskToken: t.taskToken, output: output.value }, problem);
+      };
+      fail.onclick = () => send("failure", { taskToken: t.taskToken, error: error.value, cause: cause.value }, problem);
+      const beat = h("td", { class: "task-heartbeat" }), timeout = h("td", { class: "task-timeout" });
+      const tr = h("tr", { "data-token": t.taskToken, "data-state": t.stateName },
+        h("td", {}, h("b", {}, t.stateName), t.mapIndex !== null ? ` [${t.mapIndex}]` : "", h("div", { class: "muted" }, t.resource), t.started ? null : h("div", { class: "muted" }, "not yet taken by an activity worker")),
+        h("td", {}, h("code", { class: "task-token", title: t.taskToken }, `${t.taskToken.slice(0, 24)}…`), " ", h("button", { class: "copy", onclick: () => navigator.clipboard && navigator.clipboard.writeText(t.taskToken).then(() => toast("Token copied")) }, "Copy")),
+        beat, timeout,
+        h("td", { class: "task-answer" }, output, h("div", { class: "row" }, ok), h("div", { class: "row" }, error, cause, fail), problem));
+      return { tr, beat, timeout };
+    }
+    return async function paint(current) {
+      const [links, waiting] = await Promise.all([api(`/executions/${enc(arn)}/links`), api(`/executions/${enc(arn)}/tasks`)]);
+      if (!current()) return;
+      const children = links.children || [];
+      linksBox.replaceChildren(
+        links.parent ? h("div", { id: "exec-parent", class: "card" }, h("b", {}, "Started by: "), linkTo(links.parent, "parent-link")) : "",
+        children.length ? h("div", { id: "exec-children", class: "card" }, h("b", {}, "Child executions: "),
+          children.map((c) => h("div", { class: "child", "data-state": c.stateName }, h("span", { class: "muted" }, `${c.stateName} → `), linkTo(c, "child-link")))) : "");
+      const tasks = waiting.tasks || [];
+      const live = new Set(tasks.map((t) => t.taskToken));
+      for (const [token, row] of rows) if (!live.has(token)) { row.tr.remove(); rows.delete(token); }
+      for (const t of tasks) {
+        if (!rows.has(t.taskToken)) { const row = taskRow(t); rows.set(t.taskToken, row); tasksBody.append(row.tr); }
+        const row = rows.get(t.taskToken);
+        row.beat.textContent = t.heartbeatSeconds ? `${untilText(t.heartbeatDeadline)} · every ${t.heartbeatSeconds} s` : "no HeartbeatSeconds";
+        row.timeout.textContent = untilText(t.timeoutDeadline);
+      }
+      tasksCard.hidden = tasks.length === 0;
+    };
   }
 
   // ---- state machines ----------------------------------------------------------------------
