@@ -594,9 +594,15 @@ def _math_random(args: list[JSON], rng: random.Random) -> JSON:
 
 def _math_add(args: list[JSON], rng: random.Random) -> JSON:
     name = "States.MathAdd"
-    first, second = (_rounded(arg, name) for arg in args)
+    first, second = args  # the arity is checked before the call
+    first, second = _rounded(first, name), _rounded(second, name)
     total = first + second
-    if not all(_INT32_MIN <= n <= _INT32_MAX for n in (first, second, total)):
+    # Spelled out, not all() over a generator: this runs once per loop iteration of a counter.
+    if not (
+        _INT32_MIN <= first <= _INT32_MAX
+        and _INT32_MIN <= second <= _INT32_MAX
+        and _INT32_MIN <= total <= _INT32_MAX
+    ):
         raise _invalid(name)
     return total
 

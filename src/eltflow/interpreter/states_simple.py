@@ -201,7 +201,9 @@ def enter_choice(stepper: Stepper, frame: Frame, state: ChoiceState) -> None:
     rule = asl_choice.choose(state, effective, context, variables)
     target = _target(stepper, frame, state, rule)
     assign_tpl = rule.assign if rule is not None else state.assign
-    assigned = flow.assign_jsonpath(assign_tpl, effective, context, variables, stepper.rng())
+    assigned = None
+    if assign_tpl is not None:  # the generator is made only for an Assign that may draw
+        assigned = flow.assign_jsonpath(assign_tpl, effective, context, variables, stepper.rng())
     output = io_path(stepper, frame, state.output_path, effective, "OutputPath")
     stepper.exit(frame, state, output, assigned, next_state=target)
 

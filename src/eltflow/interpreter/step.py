@@ -339,18 +339,26 @@ class Stepper:
     # --- running frames ---------------------------------------------------------------------
 
     def drain(self) -> None:
-        frames = self.st.frames
+        st = self.st
+        frames = st.frames
         queue = self.queue
+        enter = self.enter
         try:
-            while queue and self.st.status == "RUNNING":
+            while queue and st.status == "RUNNING":
                 frame = frames.get(queue.popleft())
-                while frame is not None and frame.status == ENTER and self.st.status == "RUNNING":
-                    self.enter(frame)
+                while frame is not None and frame.status == ENTER and st.status == "RUNNING":
+                    enter(frame)
         except _HistoryFull:
             self.end_execution("FAILED", asl_errors.RUNTIME, HISTORY_FULL_CAUSE)
 
     def enter(self, frame: Frame) -> None:
-        state = self.state_of(frame)
+        # The hot path of every state: state_of, payload_text's cache hit and emit_entered
+        # are inlined (each call cost about as much as its body).
+        m = self._machines.get(frame.path)
+        if m is None:
+            m = self.machine_of(frame)
+        state = m.states[frame.state_name]
+        kind = state.type
         frame.entries += 1
         frame.entered_time = self.now
         if frame.retry_counts:
@@ -359,16 +367,29 @@ class Stepper:
         frame.attempt = 0
         if frame.children:
             frame.children = []
-        if state.type == "Map":
-            self.precache_items(frame.input, state)
+        value = frame.input
+        if kind == "Map":
+            self.precache_items(value, state)
+        hit = self._texts.get(id(value))
+        if hit is not None and hit[0] is value:
+            text = hit[1]
+        else:
+            try:
+                text = self.payload_text(value, state.name)
+            except StatesError as e:
+                self.frame_failed(frame, e.error, e.cause)
+                return
+        st = self.st
+        eid = st.next_event_id
+        if eid >= _MAX_EVENTS and st.status == "RUNNING":
+            raise _HistoryFull
+        st.next_event_id = eid + 1
+        self.records.append(
+            (eid, frame.last_event or st.last_event_id, None, kind, state.name, text)
+        )
+        st.last_event_id = frame.last_event = frame.entered_event = eid
         try:
-            text = self.payload_text(frame.input, state.name)
-        except StatesError as e:
-            self.frame_failed(frame, e.error, e.cause)
-            return
-        frame.entered_event = self.emit_entered(frame, state.type, state.name, text)
-        try:
-            ENTER_HANDLERS[state.type](self, frame, state)
+            ENTER_HANDLERS[kind](self, frame, state)
         except StatesError as e:
             self.raised(frame, state, e)
 
@@ -381,8 +402,30 @@ class Stepper:
         next_state: str | None = None,
     ) -> None:
         """Leave ``state`` with ``output``: record it, apply Assign, go to the next state."""
-        text = self.payload_text(output, state.name)
-        self.emit_exited(frame, state.type, state.name, text, assigned)
+        hit = self._texts.get(id(output))
+        text = (
+            hit[1]
+            if hit is not None and hit[0] is output
+            else self.payload_text(output, state.name)
+        )
+        # emit_exited, inlined (see enter)
+        st = self.st
+        eid = st.next_event_id
+        if eid >= _MAX_EVENTS and st.status == "RUNNING":
+            raise _HistoryFull
+        st.next_event_id = eid + 1
+        self.records.append(
+            (
+                eid,
+                frame.last_event or st.last_event_id,
+                None,
+                state.type,
+                state.name,
+                text,
+                assigned,
+            )
+        )
+        st.last_event_id = frame.last_event = eid
         if frame.children:
             discard_children(self, frame)
         if assigned:
