@@ -19,37 +19,28 @@ with its ``Catch`` (replaying the same task outcome: a real task is called once)
 Map and Parallel are testable only with a mock (AWS: ``InvalidDefinition``), which stands for
 the state's whole result: the items' processing does not run. ``mapIterationFailureCount``
 over the Map's tolerated failures raises ``States.ExceedToleratedFailureThreshold`` (AWS's
-cause); without ToleratedFailure fields a Map tolerates none... and AWS recorded
-``SUCCEEDED`` there, so only a Map that declares a tolerance is checked.
+cause). A Map that declares no tolerance is not checked: AWS recorded ``SUCCEEDED`` for
+``mapIterationFailureCount`` 2 there.
 
-The request checks and their wording are AWS's where LocalStack's TestState suite recorded
-them on AWS (``test_state_mock_validation``, ``test_state_context_object``,
-``test_test_state_scenarios`` snapshots): ``State type 'Pass' is not supported when a mock is
-specified``; ``A test mock should have only one of the following fields: [result,
-errorOutput].``; ``TestState does not support RevealSecrets when a mock is specified.``;
-``Mocked result must be an array.`` / ``a JSON object.`` / ``must contain the same number of
-items as number of Parallel branches.``; ``RoleArn must be specified when testing a Task
-state``; ``TestState API does not support Map or Parallel states. ...`` (InvalidDefinition);
-``Invalid Context object provided: ...``. Unverified (said so where raised): a context without
-a mock, an activity or a callback/.sync task without a mock, an unknown ``errorCausedByState``.
+The request checks are :mod:`~eltflow.runtime.teststate_request`'s, the machine the state runs
+in :mod:`~eltflow.runtime.teststate_machine`'s, ``inspectionData``
+:mod:`~eltflow.runtime.teststate_inspect`'s and the mock's field validation
+:mod:`~eltflow.runtime.mock_shapes`'s.
 """
 
 from __future__ import annotations
 
-import copy
 import json
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any
 
 from eltflow.asl import errors as asl_errors
-from eltflow.asl.model import AnyState, MapState, ParallelState, StateMachine, TaskState
-from eltflow.asl.parser import parse
+from eltflow.asl.model import AnyState, MapState, StateMachine
 from eltflow.clock import Clock, SystemClock
-from eltflow.errors import AwsApiError, StatesError
-from eltflow.integrations.base import Integration, TaskRequest
+from eltflow.errors import StatesError
+from eltflow.integrations.base import TaskRequest
 from eltflow.interpreter import events as ev
 from eltflow.interpreter.protocol import (
     CancelTimer,
@@ -66,114 +57,25 @@ from eltflow.interpreter.state import ExecutionState
 from eltflow.interpreter.step import advance, start
 from eltflow.runtime import arns
 from eltflow.runtime import teststate_inspect as inspect
-from eltflow.runtime.mock_shapes import MODES, FieldValidationMode, validate_mock_result
+from eltflow.runtime import teststate_machine as wrap
+from eltflow.runtime import teststate_request as req
+from eltflow.runtime.mock_shapes import MODES, FieldValidationMode
+from eltflow.runtime.teststate_model import (
+    LEVELS,
+    InspectionLevel,
+    Integrations,
+    Mock,
+    MockError,
+    MockResult,
+    StateConfiguration,
+    Status,
+    TestStateRequest,
+    TestStateResult,
+)
 from eltflow.types import JSON, JSONObject
 
-InspectionLevel = Literal["INFO", "DEBUG", "TRACE"]
-LEVELS: tuple[InspectionLevel, ...] = ("INFO", "DEBUG", "TRACE")
-Status = Literal["SUCCEEDED", "FAILED", "RETRIABLE", "CAUGHT_ERROR"]
-
-LONE_STATE_NAME = "StateName"
-"""The name a lone state (no ``stateName``) runs under: AWS shows it as ``$$.State.Name``
-(recorded: ``"State": {"Name": "StateName", ...}``)."""
-
-_ONE_MOCK = "A test mock should have only one of the following fields: [result, errorOutput]."
-_SUPPORTED = "[Task, Wait, Pass, Succeed, Fail, Choice]"
-_MOCKABLE = frozenset({"Task", "Map", "Parallel"})
+LONE_STATE_NAME = req.LONE_STATE_NAME
 _TOLERANCE_CAUSE = "The specified tolerated failure threshold was exceeded"
-_CONTEXT_FIELDS = {
-    "Execution": {"Id", "Input", "Name", "RoleArn", "StartTime", "RedriveCount"},
-    "State": {"EnteredTime", "Name", "RetryCount"},
-    "StateMachine": {"Id", "Name"},
-    "Task": {"Token"},
-}
-
-
-class Integrations(Protocol):
-    """What resolves a Task's resource (an integrations ``Registry``, or anything that looks
-    one up lazily)."""
-
-    def resolve(self, resource: str) -> Integration | None: ...
-
-
-@dataclass(frozen=True, kw_only=True)
-class MockResult:
-    """``mock.result``: what the state's invocation returns (a JSON value)."""
-
-    value: JSON
-
-
-@dataclass(frozen=True, kw_only=True)
-class MockError:
-    """``mock.errorOutput``: the error the state's invocation raises."""
-
-    error: str
-    cause: str = ""
-
-
-Mock = MockResult | MockError
-
-
-@dataclass(frozen=True, kw_only=True)
-class StateConfiguration:
-    """``stateConfiguration`` of the request (API_TestStateConfiguration)."""
-
-    retrier_retry_count: int = 0
-    error_caused_by_state: str | None = None
-    map_iteration_failure_count: int | None = None
-    map_item_reader_data: JSON = None
-
-
-@dataclass(frozen=True, kw_only=True)
-class TestStateRequest:
-    """A TestState request with its JSON text fields already decoded."""
-
-    __test__ = False  # not a pytest test class, whatever its name
-
-    definition: str | Mapping[str, Any]
-    input: JSON = field(default_factory=dict)
-    state_name: str | None = None
-    inspection_level: InspectionLevel = "INFO"
-    role_arn: str | None = None
-    reveal_secrets: bool = False
-    variables: Mapping[str, JSON] | None = None
-    mock: Mock | None = None
-    field_validation_mode: FieldValidationMode = "STRICT"
-    context: JSONObject | None = None
-    configuration: StateConfiguration = field(default_factory=StateConfiguration)
-
-
-@dataclass(frozen=True, kw_only=True)
-class TestStateResult:
-    """The TestState response (API_TestState): JSON fields as JSON text, as AWS returns them."""
-
-    __test__ = False
-
-    status: Status
-    output: str | None = None
-    error: str | None = None
-    cause: str | None = None
-    next_state: str | None = None
-    inspection_data: JSONObject | None = None
-
-    @property
-    def output_value(self) -> JSON:
-        """``output`` decoded (None when there is no output)."""
-        return None if self.output is None else json.loads(self.output)
-
-    def to_aws(self) -> JSONObject:
-        """The response members AWS sends (absent ones left out)."""
-        out: JSONObject = {"status": self.status}
-        for key, value in (
-            ("output", self.output),
-            ("error", self.error),
-            ("cause", self.cause),
-            ("nextState", self.next_state),
-            ("inspectionData", self.inspection_data),
-        ):
-            if value is not None:
-                out[key] = value
-        return out
 
 
 def run_test_state(
@@ -183,28 +85,28 @@ def run_test_state(
     :class:`~eltflow.errors.AwsApiError` (or :class:`~eltflow.errors.DefinitionError` for an
     invalid definition, AWS's ``InvalidDefinition``)."""
     if request.inspection_level not in LEVELS:
-        raise _invalid(f"inspectionLevel must be one of {', '.join(LEVELS)}")
+        raise req.invalid(f"inspectionLevel must be one of {', '.join(LEVELS)}")
     if request.field_validation_mode not in MODES:
-        raise _invalid(f"fieldValidationMode must be one of {', '.join(MODES)}")
-    raw, query_language = _the_state(request.definition, request.state_name)
+        raise req.invalid(f"fieldValidationMode must be one of {', '.join(MODES)}")
+    raw, query_language = req.the_state(request.definition, request.state_name)
     state_type = raw.get("Type")
-    name = _tested_name(request)
-    _check_request(request, raw, state_type)
+    name = req.tested_name(request)
+    req.check_request(request, raw, state_type)
     # The state as the interpreter will see it, parsed (and validated) on its own.
-    tested = _parse_state(raw, name, query_language)
+    tested = wrap.parse_state(raw, name, query_language)
     if request.context is not None:
-        _check_context(request.context, tested)
+        req.check_context(request.context, tested)
     mock = request.mock
     if isinstance(mock, MockResult):
-        _check_mock_result(tested, mock.value, request.field_validation_mode)
+        req.check_mock_result(tested, mock.value, request.field_validation_mode)
     clock = clock or SystemClock()
-    now = _entered_time(request.context) or clock.now()
-    ctx = _execution_context(request, now)
-    execution_input = _execution_input(request)
+    now = req.entered_time(request.context) or clock.now()
+    ctx = req.execution_context(request, now)
+    execution_input = req.execution_input(request)
     invoke = _Invoker(tested, mock, request, registry, ctx, clock)
 
     def run(with_catch: bool) -> _Run:
-        machine, stubs = _machine(raw, name, query_language, catch=with_catch)
+        machine, stubs = wrap.machine(raw, name, query_language, catch=with_catch)
         return _drive(machine, stubs, name, request, ctx, execution_input, now, invoke)
 
     first = run(with_catch=False)
@@ -238,293 +140,6 @@ def run_test_state(
                 return _result(request, tested, final, "FAILED", final.error, final.cause, details)
             status = "CAUGHT_ERROR"
     return _result(request, tested, final, status, first.error, first.cause, details)
-
-
-# --- the request ------------------------------------------------------------------------------
-
-
-def _invalid(message: str) -> AwsApiError:
-    return AwsApiError("ValidationException", message)
-
-
-def _the_state(
-    definition: str | Mapping[str, Any], state_name: str | None
-) -> tuple[dict[str, Any], str | None]:
-    """The tested state's JSON and the query language it inherits from its machine."""
-    try:
-        parsed = json.loads(definition) if isinstance(definition, str) else definition
-    except ValueError as e:
-        raise AwsApiError("InvalidDefinition", f"Invalid State Machine Definition: {e}") from None
-    if not isinstance(parsed, Mapping):
-        raise AwsApiError("InvalidDefinition", "The definition must be a JSON object")
-    if state_name is None:
-        if "States" in parsed:
-            raise _invalid("The definition is a state machine: name the state to test (stateName)")
-        return copy.deepcopy(dict(parsed)), None
-    parse(dict(parsed))  # a whole machine is validated whole (DefinitionError otherwise)
-    states = parsed.get("States")
-    if not isinstance(states, Mapping) or not isinstance(states.get(state_name), Mapping):
-        raise _invalid(f"State '{state_name}' is not in the definition's top-level States")
-    language = parsed.get("QueryLanguage")
-    return copy.deepcopy(dict(states[state_name])), language if isinstance(language, str) else None
-
-
-def _tested_name(request: TestStateRequest) -> str:
-    if request.context is not None:
-        state = request.context.get("State")
-        if isinstance(state, dict) and isinstance(state.get("Name"), str) and state["Name"]:
-            return str(state["Name"])
-    return request.state_name or LONE_STATE_NAME
-
-
-def _check_request(request: TestStateRequest, raw: Mapping[str, Any], state_type: Any) -> None:
-    mock = request.mock
-    if mock is not None:
-        if request.reveal_secrets:
-            raise _invalid("TestState does not support RevealSecrets when a mock is specified.")
-        if state_type not in _MOCKABLE:
-            raise _invalid(f"State type '{state_type}' is not supported when a mock is specified")
-    elif state_type in ("Map", "Parallel"):
-        raise AwsApiError(
-            "InvalidDefinition",
-            f"TestState API does not support Map or Parallel states. Supported state types "
-            f"include: {_SUPPORTED}",
-        )
-    elif request.context is not None:
-        # AWS: "This field may only be specified if a mock is specified" (wording unverified).
-        raise _invalid("TestState supports a Context object only when a mock is specified.")
-    if state_type == "Task" and mock is None:
-        if not request.role_arn:
-            raise _invalid("RoleArn must be specified when testing a Task state")
-        resource = str(raw.get("Resource", ""))
-        if (
-            ":activity:" in resource
-            or resource.endswith(".waitForTaskToken")
-            or (".sync" in resource)
-        ):
-            # AWS lists activities, .sync and .waitForTaskToken as testable only with a mock
-            # (API_TestState); the wording is unverified.
-            raise _invalid(
-                f"TestState supports the resource '{resource}' only when a mock is specified"
-            )
-    config = request.configuration
-    if config.retrier_retry_count < 0 or (
-        config.map_iteration_failure_count is not None and config.map_iteration_failure_count < 0
-    ):
-        raise _invalid("stateConfiguration counts must be 0 or more")
-    if config.error_caused_by_state is not None and not _names_state(
-        raw, config.error_caused_by_state, _tested_name(request)
-    ):
-        # Wording unverified: AWS documents the field as the state an error mocked for a Map
-        # or Parallel comes from.
-        raise _invalid(
-            f"errorCausedByState '{config.error_caused_by_state}' is not the tested state "
-            f"or a state inside it"
-        )
-
-
-def _names_state(raw: Mapping[str, Any], name: str, tested: str) -> bool:
-    if name == tested:
-        return True
-    machines: list[Any] = list(raw.get("Branches") or [])
-    machines += [raw.get("ItemProcessor"), raw.get("Iterator")]
-    for machine in machines:
-        states = machine.get("States") if isinstance(machine, dict) else None
-        if isinstance(states, dict):
-            for child_name, child in states.items():
-                if child_name == name or (
-                    isinstance(child, dict) and _names_state(child, name, tested)
-                ):
-                    return True
-    return False
-
-
-def _check_context(context: JSONObject, state: AnyState) -> None:
-    def bad(detail: str) -> AwsApiError:
-        return _invalid(f"Invalid Context object provided: {detail}")
-
-    for key, value in context.items():
-        if key == "Map":
-            raise bad("'Map' field is not supported when mocking a Context object")
-        allowed = _CONTEXT_FIELDS.get(key)
-        if allowed is None:
-            raise bad(f"Field '{key}' is not allowed")
-        if not isinstance(value, dict):
-            raise bad(f"{key} must be an object")
-        for sub, item in value.items():
-            if sub not in allowed:
-                raise bad(f"Field '{sub}' is not allowed")
-            if sub in ("Input",):
-                continue
-            want_int = sub in ("RetryCount", "RedriveCount")
-            ok = (
-                isinstance(item, int) and not isinstance(item, bool)
-                if want_int
-                else (isinstance(item, str))
-            )
-            if not ok:
-                raise bad(f"{key}.{sub} must be {'an integer' if want_int else 'a string'}")
-    if "Task" in context:
-        resource = getattr(state, "resource", "")
-        if not (resource.endswith(".waitForTaskToken") or ".sync" in resource):
-            raise bad(
-                "Context object contains 'Task' when state is not a Task state with a '.sync' "
-                "or '.waitForTaskToken' service integration pattern"
-            )
-
-
-def _check_mock_result(state: AnyState, value: JSON, mode: FieldValidationMode) -> None:
-    if isinstance(state, MapState):
-        if state.result_writer is not None:
-            if not isinstance(value, dict):
-                raise _invalid("Mocked result must be a JSON object.")
-        elif not isinstance(value, list):
-            raise _invalid("Mocked result must be an array.")
-    elif isinstance(state, ParallelState):
-        if not isinstance(value, list):
-            raise _invalid("Mocked result must be an array.")
-        if len(value) != len(state.branches):
-            raise _invalid(
-                "Mocked result must contain the same number of items as number of Parallel "
-                "branches."
-            )
-    elif isinstance(state, TaskState):
-        validate_mock_result(state.resource, value, mode)
-
-
-def _entered_time(context: JSONObject | None) -> datetime | None:
-    state = (context or {}).get("State")
-    text = state.get("EnteredTime") if isinstance(state, dict) else None
-    return _timestamp(text, "State.EnteredTime") if isinstance(text, str) else None
-
-
-def _timestamp(text: str, what: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise _invalid(f"Invalid Context object provided: {what} must be a timestamp") from None
-
-
-def _execution_context(request: TestStateRequest, now: datetime) -> ExecutionContext:
-    """The execution TestState runs the state in: the request's ``context`` where it says,
-    else a fresh one (as AWS, a new execution id per request)."""
-    given = request.context or {}
-    execution = given.get("Execution") if isinstance(given.get("Execution"), dict) else {}
-    machine = given.get("StateMachine") if isinstance(given.get("StateMachine"), dict) else {}
-    assert isinstance(execution, dict) and isinstance(machine, dict)
-    machine_name = str(machine.get("Name") or "TestStateMachine")
-    name = str(execution.get("Name") or uuid.uuid4())
-    start = execution.get("StartTime")
-    return ExecutionContext(
-        execution_arn=str(execution.get("Id") or arns.execution_arn(machine_name, name)),
-        execution_name=name,
-        state_machine_arn=str(machine.get("Id") or arns.machine_arn(machine_name)),
-        state_machine_name=machine_name,
-        start_time=_timestamp(start, "Execution.StartTime") if isinstance(start, str) else now,
-        role_arn=str(execution.get("RoleArn") or request.role_arn or arns.DEFAULT_ROLE_ARN),
-        redrive_count=_count(execution.get("RedriveCount")),
-        seed=str(uuid.uuid4()),
-    )
-
-
-def _count(value: JSON) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def _execution_input(request: TestStateRequest) -> JSON:
-    execution = (request.context or {}).get("Execution")
-    if isinstance(execution, dict) and "Input" in execution:
-        return execution["Input"]
-    return request.input
-
-
-# --- the machine the state runs in ------------------------------------------------------------
-
-
-_MOCK_RESOURCE = "arn:aws:states:::eltflow:testState.mock"
-# A mocked Map or Parallel runs as a Task with the fields that process its result: the mock
-# stands for the whole result, so the fields that make the items or branches are dropped.
-_KEEP_FOR_MOCKED_BRANCHES = (
-    "Comment",
-    "QueryLanguage",
-    "InputPath",
-    "ResultSelector",
-    "ResultPath",
-    "OutputPath",
-    "Output",
-    "Assign",
-    "Catch",
-    "Next",
-    "End",
-)
-
-
-def _stub_name(target: str, tested: str, used: set[str]) -> str:
-    # Stub names differ from the tested state's (a state may transition to itself).
-    name, n = f"{target} (next)", 1
-    while name == tested or name in used:
-        n += 1
-        name = f"{target} (next {n})"
-    return name
-
-
-def _machine(
-    raw: Mapping[str, Any],
-    name: str,
-    query_language: str | None,
-    *,
-    catch: bool,
-    as_written: bool = False,
-) -> tuple[StateMachine, dict[str, str]]:
-    """The machine the state runs in, and its stubs (stub name -> the target it stands for).
-    ``as_written``: the state unchanged (for its model), not made runnable."""
-    state = copy.deepcopy(dict(raw)) if as_written else _runnable(raw, catch=catch)
-    stubs: dict[str, str] = {}
-
-    def stub(target: Any) -> Any:
-        if not isinstance(target, str):
-            return target  # the validator reports it
-        for stub_name, stub_target in stubs.items():
-            if stub_target == target:
-                return stub_name
-        stub_name = _stub_name(target, name, set(stubs))
-        stubs[stub_name] = target
-        return stub_name
-
-    if "Next" in state:
-        state["Next"] = stub(state["Next"])
-    if "Default" in state:
-        state["Default"] = stub(state["Default"])
-    for rule in state.get("Choices") or []:
-        if isinstance(rule, dict) and "Next" in rule:
-            rule["Next"] = stub(rule["Next"])
-    for rule in state.get("Catch") or []:
-        if isinstance(rule, dict) and "Next" in rule:
-            rule["Next"] = stub(rule["Next"])
-    states: dict[str, Any] = {n: {"Type": "Succeed"} for n in stubs}
-    states[name] = state
-    definition: dict[str, Any] = {"StartAt": name, "States": states}
-    if query_language is not None:
-        definition["QueryLanguage"] = query_language
-    return parse(definition), stubs
-
-
-def _runnable(raw: Mapping[str, Any], *, catch: bool) -> dict[str, Any]:
-    state = copy.deepcopy(dict(raw))
-    if state.get("Type") in ("Map", "Parallel"):
-        state = {k: v for k, v in state.items() if k in _KEEP_FOR_MOCKED_BRANCHES}
-        state["Type"] = "Task"
-        state["Resource"] = _MOCK_RESOURCE
-    state.pop("Retry", None)  # TestState reports RETRIABLE instead of retrying
-    if not catch:
-        state.pop("Catch", None)
-    return state
-
-
-def _parse_state(raw: Mapping[str, Any], name: str, query_language: str | None) -> AnyState:
-    """The tested state as written (Retry, Catch, a Map's fields and all), parsed."""
-    machine, _ = _machine(raw, name, query_language, catch=True, as_written=True)
-    return machine.states[name]
 
 
 # --- running it ---------------------------------------------------------------------------------
@@ -717,8 +332,8 @@ def _result(
                 input=request.input,
                 variables=dict(request.variables or {}),
                 context=run.state.context,
-                execution_input=_execution_input(request),
-                entered=_entered_time(request.context) or run.state.context.start_time,
+                execution_input=req.execution_input(request),
+                entered=req.entered_time(request.context) or run.state.context.start_time,
                 parameters=run.parameters,
                 scheduled=run.scheduled,
                 result=run.result,
@@ -772,7 +387,7 @@ def test_state(
     """
     mock: Mock | None = None
     if mock_result is not _UNSET and mock_error is not None:
-        raise _invalid(
+        raise req.invalid(
             "A test mock should have only one of the following fields: [result, errorOutput]."
         )
     if mock_result is not _UNSET:
@@ -802,3 +417,17 @@ def test_state(
 
 
 test_state.__test__ = False  # type: ignore[attr-defined]  # pytest must not collect it
+
+
+__all__ = [
+    "LONE_STATE_NAME",
+    "InspectionLevel",
+    "Integrations",
+    "MockError",
+    "MockResult",
+    "StateConfiguration",
+    "TestStateRequest",
+    "TestStateResult",
+    "run_test_state",
+    "test_state",
+]

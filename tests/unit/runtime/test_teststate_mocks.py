@@ -140,6 +140,36 @@ def test_error_output_follows_the_retry_rules() -> None:
     assert (other.status, other.error, other.cause) == ("FAILED", "OtherError", "")
 
 
+def test_recorded_jsonata_catch_case() -> None:
+    # AWS, BASE_TASK_STATE_CATCH at DEBUG: catchIndex per catcher, the catcher's Output over
+    # $states (input, context, errorOutput), the lone state's context name "StateName".
+    catch = {"ErrorEquals": ["MockException"], "Output": "{% $states %}", "Next": "HandleMockError"}
+    failed = {**catch, "ErrorEquals": ["States.TaskFailed"], "Next": "HandleThreshold"}
+    state = {**RETRY_TASK, "Catch": [catch, failed]}
+    state.pop("Retry")
+    for error, index, target in (
+        ("MockException", 0, "HandleMockError"),
+        ("States.TaskFailed", 1, "HandleThreshold"),
+    ):
+        result = eltflow.test_state(
+            state, {"Value": "HelloWorld"}, mock_error=(error, "why"), inspection_level="DEBUG"
+        )
+        assert (result.status, result.next_state) == ("CAUGHT_ERROR", target)
+        assert result.inspection_data == {
+            "input": '{"Value":"HelloWorld"}',
+            "afterArguments": '{"FunctionName":"foo","Payload":"bar"}',
+            "errorDetails": {"catchIndex": index},
+        }
+        output = result.output_value
+        assert isinstance(output, dict)
+        assert output["input"] == {"Value": "HelloWorld"}
+        assert output["errorOutput"] == {"Error": error, "Cause": "why"}
+        context = output["context"]
+        assert isinstance(context, dict) and isinstance(context["State"], dict)
+        assert context["State"]["Name"] == "StateName"
+        assert ":express:" in str(context["Execution"]["Id"])  # type: ignore[call-overload,index]
+
+
 # --- the reference pipeline's LoadFact, alone --------------------------------------------------
 
 
