@@ -39,6 +39,18 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="only show the changes the deploy would make",
     )
+    p.add_argument(
+        "--disable-rollback",
+        action="store_true",
+        help="on failure keep what was made: the stack stays CREATE_FAILED / UPDATE_FAILED "
+        "(deploy again to resume, or delete it)",
+    )
+    p.add_argument(
+        "--skip-unsupported",
+        action="store_true",
+        help="record resource types eltflow cannot create (with a warning) instead of "
+        "stopping the deploy",
+    )
     p.set_defaults(handler=cmd_deploy)
     p = sub.add_parser("list", help="list stacks")
     p.add_argument("--json", action="store_true", help="print ListStacks' response")
@@ -107,7 +119,13 @@ def cmd_deploy(args: argparse.Namespace) -> int:
             print(f"{c.action:<8} {c.logical_id:<28} {c.type:<36} {c.physical_id}{replacement}")
         return 0
     with _stacks(args) as stacks:
-        result = stacks.deploy(args.stack_name, template, parameters)
+        result = stacks.deploy(
+            args.stack_name,
+            template,
+            parameters,
+            disable_rollback=args.disable_rollback,
+            skip_unsupported=args.skip_unsupported,
+        )
     for warning in result.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     if args.json:

@@ -8,8 +8,8 @@ DescribeChangeSet already shows ``CREATE_COMPLETE`` (or ``FAILED`` with "didn't 
 changes"). A CREATE change set records its stack as ``REVIEW_IN_PROGRESS``. Executing one
 deploys its template with its values; then, as in AWS, the stack's change sets are deleted.
 A change set made before the stack changed another way is ``OBSOLETE`` and cannot run.
-``DisableRollback`` is not honoured: a failed deploy always rolls back (unverified against
-AWS's partial states, which eltflow does not model).
+ExecuteChangeSet's ``DisableRollback`` keeps a failed deploy's resources (``CREATE_FAILED`` /
+``UPDATE_FAILED``), as CreateStack's does.
 """
 
 from __future__ import annotations
@@ -255,7 +255,7 @@ class ChangeSets:
         out["RollbackConfiguration"] = {}
         return out
 
-    def execute(self, change_set: str, stack: str) -> JSONObject:
+    def execute(self, change_set: str, stack: str, *, disable_rollback: bool = False) -> JSONObject:
         cs = self.get(change_set, stack)
         current = self.stacks.store.get(cs.stack_name)
         execution = cs.execution_status
@@ -279,6 +279,7 @@ class ChangeSets:
                 load_template(cs.template),
                 values,
                 from_review=cs.type == "CREATE",
+                disable_rollback=disable_rollback,
             )
         self.store.delete_of_stack(cs.stack_id)
         return {}

@@ -33,13 +33,21 @@ from eltflow.stacks.records import (
     StackStore,
     json_text,
 )
-from eltflow.stacks.resources import provider_for
+from eltflow.stacks.resources import is_supported, provider_for
 from eltflow.stacks.resources.base import Outcome, Request, Services
 from eltflow.stacks.sam import expand
 from eltflow.stacks.template import Template, load_template
 from eltflow.store.rows import to_us
 
-UPDATABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE")
+# CREATE_FAILED / UPDATE_FAILED: stacks whose failure was kept (DisableRollback); an update
+# resumes from there, as AWS's "preserve successfully provisioned resources" allows.
+UPDATABLE = (
+    "CREATE_COMPLETE",
+    "UPDATE_COMPLETE",
+    "UPDATE_ROLLBACK_COMPLETE",
+    "CREATE_FAILED",
+    "UPDATE_FAILED",
+)
 # A stack a CREATE change set made: a name and id, no resources, until the change set runs.
 REVIEW = "REVIEW_IN_PROGRESS"
 _STACK = "AWS::CloudFormation::Stack"
@@ -117,9 +125,15 @@ class Stacks:
         parameters: Mapping[str, str] | None = None,
         *,
         from_review: bool = False,
+        disable_rollback: bool = False,
+        skip_unsupported: bool = False,
     ) -> DeployResult:
         """Create or update stack ``name``. ``from_review``: a CREATE change set runs, so a
-        stack in ``REVIEW_IN_PROGRESS`` is created (under its id) instead of refused."""
+        stack in ``REVIEW_IN_PROGRESS`` is created (under its id) instead of refused.
+        ``disable_rollback`` (CreateStack's DisableRollback / OnFailure=DO_NOTHING): a failure
+        keeps what was made and leaves ``CREATE_FAILED`` / ``UPDATE_FAILED``.
+        ``skip_unsupported``: a resource type eltflow cannot create is recorded with a warning
+        instead of stopping the deploy before anything is made."""
         check_stack_name(name)
         old = self.store.get(name)
         review: StackRecord | None = None
@@ -151,6 +165,18 @@ class Stacks:
             exports=exports,
             previous=old.parameter_values() if old is not None else None,
         )
+        unsupported = [
+            f"{logical} ({plan.resources[logical]['Type']})"
+            for logical in plan.order
+            if not is_supported(str(plan.resources[logical]["Type"]))
+        ]
+        if unsupported and not skip_unsupported:
+            raise AwsApiError(
+                "ValidationError",
+                "eltflow cannot create these resources locally: "
+                f"[{', '.join(unsupported)}]; deploy with --skip-unsupported to record them "
+                "and continue",
+            )
         now_us = to_us(self.clock.now())
         params = tuple(
             ParameterRecord(key=p.key, value=p.text, no_echo=p.no_echo)
@@ -177,6 +203,7 @@ class Stacks:
                 "ValidationError",
                 f"Stack:{stack_id} is in {status} state and can not be updated.",
             )
+        # A skipped type's warning comes from its (recorded) provider, per resource.
         run = _Run(template_dir=template.source_dir, warnings=list(plan.warnings))
         run.pending = self._record(
             stack, stack.name, stack.stack_id, _STACK, stack.status, "User Initiated"
@@ -199,8 +226,10 @@ class Stacks:
                     else ("UPDATE_FAILED")
                 )
                 self._event(run, stack, failed, "", failed_type, status, reason)
+            if disable_rollback:
+                self._keep_failed(stack, old, plan, run, (failed, failed_type), reason)
             self._roll_back(stack, old, run, (failed, failed_type), reason)
-            raise AssertionError("unreachable") from e  # _roll_back raises DeployFailed
+            raise AssertionError("unreachable") from e  # both raise DeployFailed
         if old is not None:
             run.changes += [
                 Change(
@@ -473,6 +502,50 @@ class Stacks:
             self.services,
             _request(stack, r),
         )
+
+    def _keep_failed(
+        self,
+        stack: StackRecord,
+        old: StackRecord | None,
+        plan: Plan,
+        run: _Run,
+        failing: tuple[str, str],
+        reason: str,
+    ) -> None:
+        """DisableRollback: what this deploy made stays as it is (``CREATE_COMPLETE``...), the
+        failing resource is ``CREATE_FAILED`` (``UPDATE_FAILED`` when it existed), and the stack
+        ``CREATE_FAILED`` / ``UPDATE_FAILED`` until the next update resumes it or a delete
+        removes what was kept. Unverified against AWS: an update's other changes are kept
+        too (AWS rolls back only the failed resource to its last stable state)."""
+        failed, failed_type = failing
+        kind = "create" if old is None else "update"
+        summary = f"The following resource(s) failed to {kind}: [{failed}]. "
+        records = {r.logical_id: r for r in self._ordered(old, run)}
+        if failed != "Outputs":
+            before = old.resource(failed) if old is not None else None
+            existed = before is not None and before.status not in ("CREATE_FAILED",)
+            records[failed] = ResourceRecord(
+                logical_id=failed,
+                type=failed_type,
+                physical_id=before.physical_id if before is not None and existed else "",
+                status="UPDATE_FAILED" if existed else "CREATE_FAILED",
+                reason=reason,
+                properties=before.properties if before is not None and existed else {},
+                attributes=before.attributes if before is not None and existed else {},
+                position=plan.order.index(failed) if failed in plan.order else len(records),
+                updated_us=to_us(self.clock.now()),
+            )
+        status = "CREATE_FAILED" if old is None else "UPDATE_FAILED"
+        self.store.save(
+            replace(
+                stack,
+                status=status,
+                reason=summary,
+                resources=tuple(sorted(records.values(), key=lambda r: r.position)),
+            )
+        )
+        self._event(run, stack, stack.name, stack.stack_id, _STACK, status, summary)
+        raise DeployFailed(stack.name, status, f"{failed}: {reason} (rollback disabled)")
 
     def _roll_back(
         self,

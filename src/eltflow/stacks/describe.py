@@ -25,7 +25,9 @@ def describe_stack(stack: StackRecord) -> JSONObject:
         "CreationTime": _iso(stack.created_us),
         "RollbackConfiguration": {},
         "StackStatus": stack.status,
-        "DisableRollback": False,
+        # Only a deploy with rollback disabled leaves a *_FAILED stack (the flag itself is not
+        # stored).
+        "DisableRollback": stack.status in ("CREATE_FAILED", "UPDATE_FAILED"),
         "NotificationARNs": [],
         "Capabilities": [],
         "Outputs": [_output(o.key, o.value, o.description, o.export_name) for o in stack.outputs],

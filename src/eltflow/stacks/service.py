@@ -33,6 +33,29 @@ from eltflow.types import JSON, JSONObject
 Request = dict[str, Any]
 
 
+def _on_failure(request: Request, *, creating: bool) -> str:
+    """What a failed deploy does: ``ROLLBACK`` (default), ``DO_NOTHING`` (DisableRollback:
+    keep what was made) or, on create only, ``DELETE``."""
+    disable = request.get("DisableRollback")
+    on_failure = request.get("OnFailure")
+    if disable is not None and on_failure is not None:
+        raise AwsApiError(
+            "ValidationError", "You can specify either DisableRollback or OnFailure, but not both."
+        )
+    if on_failure is not None:
+        if not creating:
+            raise AwsApiError("ValidationError", "OnFailure is a CreateStack parameter")
+        if on_failure not in ("DO_NOTHING", "ROLLBACK", "DELETE"):
+            raise AwsApiError(
+                "ValidationError",
+                f"1 validation error detected: Value '{on_failure}' at 'onFailure' failed to "
+                "satisfy constraint: Member must satisfy enum value set: "
+                "[DO_NOTHING, ROLLBACK, DELETE]",
+            )
+        return str(on_failure)
+    return "DO_NOTHING" if disable in (True, "true") else "ROLLBACK"
+
+
 def _parameters(request: Request, previous: StackRecord | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in request.get("Parameters") or []:
@@ -136,11 +159,19 @@ class CloudFormationService:
     def _deploy(self, request: Request, previous: StackRecord | None) -> JSONObject:
         name = self._name(request)
         template = load_template(self._template_text(request, previous))
+        on_failure = _on_failure(request, creating=previous is None)
         try:
-            result = self.stacks.deploy(name, template, _parameters(request, previous))
+            result = self.stacks.deploy(
+                name,
+                template,
+                _parameters(request, previous),
+                disable_rollback=on_failure == "DO_NOTHING",
+            )
         except DeployFailed:
             stack = self.stacks.store.get(name)
             assert stack is not None
+            if on_failure == "DELETE":  # rolled back, then deleted, as AWS does
+                self.stacks.delete(name)
             return {"StackId": stack.stack_id}
         if result.unchanged:
             raise AwsApiError("ValidationError", "No updates are to be performed.")
@@ -275,7 +306,9 @@ class CloudFormationService:
 
     def execute_change_set(self, request: Request) -> JSONObject:
         return self.change_sets.execute(
-            self._change_set_name(request), self._stack_of_change_set(request)
+            self._change_set_name(request),
+            self._stack_of_change_set(request),
+            disable_rollback=request.get("DisableRollback") in (True, "true"),
         )
 
     def delete_change_set(self, request: Request) -> JSONObject:

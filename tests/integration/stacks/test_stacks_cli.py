@@ -125,3 +125,27 @@ def test_bad_input_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFix
     assert "--parameters expects KEY=VALUE" in capsys.readouterr().err
     assert _main(tmp_path, "stack", "deploy", str(tmp_path / "nope.yaml"), "--stack-name", "s") == 1
     assert "cannot read template file" in capsys.readouterr().err
+
+
+def test_deploy_flags_skip_unsupported_and_disable_rollback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = tmp_path / "vpc.yaml"
+    template.write_text(
+        "Resources:\n"
+        "  Net: {Type: AWS::EC2::VPC, Properties: {CidrBlock: 10.0.0.0/16}}\n"
+        "  Topic: {Type: AWS::SNS::Topic, DependsOn: Net, Properties: {TopicName: bad name!}}\n",
+        encoding="utf-8",
+    )
+    deploy = ["stack", "deploy", str(template), "--stack-name", "net"]
+    assert _main(tmp_path, *deploy) == 1
+    err = capsys.readouterr().err
+    assert "Net (AWS::EC2::VPC)" in err and "--skip-unsupported" in err
+    assert _main(tmp_path, *deploy, "--skip-unsupported", "--disable-rollback") == 1
+    err = capsys.readouterr().err
+    assert "CREATE_FAILED" in err and "Topic Name (rollback disabled)" in err
+    assert _main(tmp_path, "stack", "describe", "net", "--json") == 0
+    described = json.loads(capsys.readouterr().out)
+    assert described["Stacks"][0]["StackStatus"] == "CREATE_FAILED"
+    statuses = {r["LogicalResourceId"]: r["ResourceStatus"] for r in described["StackResources"]}
+    assert statuses == {"Net": "CREATE_COMPLETE", "Topic": "CREATE_FAILED"}

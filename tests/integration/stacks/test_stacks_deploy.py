@@ -198,6 +198,67 @@ def test_failed_create_rolls_back_everything(app: App, stacks: Stacks) -> None:
     assert stacks.deploy("etl", load_template(TEMPLATE)).stack.status == "CREATE_COMPLETE"
 
 
+def test_disable_rollback_keeps_what_was_made_and_a_later_deploy_resumes(
+    app: App, stacks: Stacks
+) -> None:
+    """CreateStack's DisableRollback (the console's "preserve successfully provisioned
+    resources"): the stack stays CREATE_FAILED with the resources made before the failure."""
+    bad = TEMPLATE.replace('"StartAt": "Put"', '"StartAt": "Missing"')
+    with pytest.raises(DeployFailed) as e:
+        stacks.deploy("etl", load_template(bad), disable_rollback=True)
+    assert e.value.status == "CREATE_FAILED"
+    stack = stacks.store.get("etl")
+    assert stack is not None and stack.status == "CREATE_FAILED"
+    assert stack.reason == "The following resource(s) failed to create: [Machine]. "
+    statuses = {r.logical_id: r.status for r in stack.resources}
+    assert statuses == {
+        "AuditTable": "CREATE_COMPLETE",
+        "MachineRole": "CREATE_COMPLETE",
+        "Machine": "CREATE_FAILED",
+    }
+    assert "Missing" in stack.resource("Machine").reason  # type: ignore[union-attr]
+    assert app.items is not None
+    assert len(app.items.call("ListTables", {})["TableNames"]) == 1  # kept, not rolled back
+    kinds = [ev.status for ev in stacks.store.events(stack.stack_id) if ev.logical_id == "etl"]
+    assert kinds[0] == "CREATE_FAILED" and "ROLLBACK_IN_PROGRESS" not in kinds
+
+    # Deploying the fixed template resumes: the kept table stays, the machine is created.
+    table = stack.resource("AuditTable").physical_id  # type: ignore[union-attr]
+    resumed = stacks.deploy("etl", load_template(TEMPLATE))
+    assert resumed.stack.status == "UPDATE_COMPLETE"
+    assert {c.logical_id: c.action for c in resumed.changes} == {"Machine": "Add"}
+    assert resumed.stack.resource("AuditTable").physical_id == table  # type: ignore[union-attr]
+    assert stacks.delete("etl")
+    assert app.items.call("ListTables", {})["TableNames"] == []
+
+
+def test_an_unsupported_resource_type_stops_the_deploy_unless_skipped(
+    app: App, stacks: Stacks
+) -> None:
+    extra = TEMPLATE.replace(
+        "Outputs:",
+        "  Server:\n    Type: AWS::EC2::Instance\n    Properties:\n"
+        "      ImageId: ami-12345678\nOutputs:",
+    )
+    with pytest.raises(AwsApiError) as e:
+        stacks.deploy("etl", load_template(extra))
+    assert e.value.code == "ValidationError"
+    assert (
+        "Server (AWS::EC2::Instance)" in e.value.message and "--skip-unsupported" in e.value.message
+    )
+    assert stacks.store.get("etl") is None  # stopped before anything was made
+    assert app.items is not None and app.items.call("ListTables", {})["TableNames"] == []
+
+    result = stacks.deploy("etl", load_template(extra), skip_unsupported=True)
+    assert result.stack.status == "CREATE_COMPLETE"
+    assert (
+        "Server (AWS::EC2::Instance): AWS::EC2::Instance is not created locally: recorded only"
+        in (result.warnings)
+    )
+    server = result.stack.resource("Server")
+    assert server is not None and server.status == "CREATE_COMPLETE" and server.physical_id
+
+
 def test_failed_update_restores_the_previous_stack(app: App, stacks: Stacks) -> None:
     stacks.deploy("etl", load_template(TEMPLATE))
     before = stacks.store.get("etl")

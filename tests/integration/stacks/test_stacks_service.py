@@ -176,3 +176,64 @@ def test_stack_events_tell_the_story_newest_first(cfn: CloudFormationService) ->
         "CREATE_COMPLETE",
         "CREATE_COMPLETE",
     ]
+
+
+TWO_TOPICS = """
+Parameters:
+  Second: {Type: String, Default: second}
+Resources:
+  First:
+    Type: AWS::SNS::Topic
+    Properties: {TopicName: first-kept}
+  Later:
+    Type: AWS::SNS::Topic
+    DependsOn: First
+    Properties: {TopicName: !Ref Second}
+"""
+
+
+def test_create_failure_options(cfn: CloudFormationService) -> None:
+    """OnFailure / DisableRollback, as CreateStack takes them: DO_NOTHING keeps what was made
+    (CREATE_FAILED), DELETE removes the stack, both at once is refused."""
+    bad = [{"ParameterKey": "Second", "ParameterValue": "bad name!"}]
+    kept = _call(
+        cfn,
+        "CreateStack",
+        {
+            "StackName": "kept",
+            "TemplateBody": TWO_TOPICS,
+            "Parameters": bad,
+            "DisableRollback": True,
+        },
+    )
+    stack = _call(cfn, "DescribeStacks", {"StackName": kept["StackId"]})["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_FAILED" and stack["DisableRollback"] is True
+    assert stack["StackStatusReason"] == "The following resource(s) failed to create: [Later]. "
+    resources = _call(cfn, "DescribeStackResources", {"StackName": "kept"})["StackResources"]
+    assert {r["LogicalResourceId"]: r["ResourceStatus"] for r in resources} == {
+        "First": "CREATE_COMPLETE",
+        "Later": "CREATE_FAILED",
+    }
+    _call(cfn, "DeleteStack", {"StackName": "kept"})  # removes the kept topic
+
+    gone = _call(
+        cfn,
+        "CreateStack",
+        {"StackName": "gone", "TemplateBody": TWO_TOPICS, "Parameters": bad, "OnFailure": "DELETE"},
+    )
+    listed = _call(cfn, "ListStacks", {})["StackSummaries"]
+    assert [s["StackStatus"] for s in listed if s["StackId"] == gone["StackId"]] in (
+        [],
+        ["DELETE_COMPLETE"],
+    )
+    with pytest.raises(AwsApiError, match="either DisableRollback or OnFailure, but not both"):
+        _call(
+            cfn,
+            "CreateStack",
+            {
+                "StackName": "both",
+                "TemplateBody": TWO_TOPICS,
+                "DisableRollback": True,
+                "OnFailure": "DELETE",
+            },
+        )

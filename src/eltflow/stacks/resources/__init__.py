@@ -7,7 +7,7 @@ from eltflow.stacks.resources.base import Provider
 from eltflow.stacks.resources.custom import CustomProvider, is_custom
 from eltflow.stacks.resources.dynamodb import TableProvider
 from eltflow.stacks.resources.lambda_ import FunctionProvider
-from eltflow.stacks.resources.recorded import RecordedProvider
+from eltflow.stacks.resources.recorded import RECORDED_TYPES, RecordedProvider
 from eltflow.stacks.resources.s3 import BucketProvider
 from eltflow.stacks.resources.schedules import RuleProvider, ScheduleProvider
 from eltflow.stacks.resources.sns import SubscriptionProvider, TopicProvider
@@ -35,3 +35,10 @@ def provider_for(resource_type: str) -> Provider:
     if is_custom(resource_type):
         return CustomProvider()
     return PROVIDERS.get(resource_type) or RecordedProvider(resource_type)
+
+
+def is_supported(resource_type: str) -> bool:
+    """True when a deploy creates ``resource_type`` locally or records it on purpose (IAM,
+    Lambda versions and permissions... the recorded table); any other type stops a deploy
+    unless ``--skip-unsupported`` records it with a warning."""
+    return is_custom(resource_type) or resource_type in PROVIDERS or resource_type in RECORDED_TYPES

@@ -1,8 +1,8 @@
 """Resources recorded but not created: IAM (roles, policies… — eltflow does not enforce IAM),
-Lambda versions, aliases and permissions, log groups, and any other type without a local
-service. AWS accepts them, so the stack deploys; each gets a physical id and the attributes
-templates usually read, shaped like AWS's (the table below), and a warning is recorded for the
-types whose absence could matter."""
+Lambda versions, aliases and permissions, log groups (the table below), and, with
+``--skip-unsupported``, any other type without a local service. Each gets a physical id and the
+attributes templates usually read, shaped like AWS's (the table below), and a warning is
+recorded for the types whose absence could matter."""
 
 from __future__ import annotations
 
@@ -68,6 +68,9 @@ _SHAPES: dict[str, _Shape] = {
     "AWS::CDK::Metadata": _Shape(quiet=True),
     "AWS::CloudFormation::WaitConditionHandle": _Shape(quiet=True),
 }
+
+# The types recorded on purpose; any other type is recorded only with --skip-unsupported.
+RECORDED_TYPES = frozenset(_SHAPES)
 
 
 class RecordedProvider:
