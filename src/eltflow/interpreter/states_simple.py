@@ -6,7 +6,8 @@ the state through ``stepper.exit`` or blocks the frame (Wait arms a timer).
 
 from __future__ import annotations
 
-from datetime import datetime
+import math
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
 
 from eltflow.asl import choice as asl_choice
@@ -301,15 +302,18 @@ def _wait_path(stepper: Stepper, frame: Frame, path: str, data: JSON, field: str
 
 
 def _parse_timestamp(value: JSON, field: str, source: str, *, jsonata: bool) -> datetime:
-    """An RFC 3339 / ISO-8601 timestamp with an offset (``2026-01-01T00:00:00Z``)."""
-    if isinstance(value, str) and "T" in value:
-        try:
-            parsed = datetime.fromisoformat(value.replace("z", "Z"))
-        except ValueError:
-            pass
-        else:
-            if parsed.tzinfo is not None:
-                return parsed
+    """The Wait docs' timestamp: "the RFC3339 profile of ISO 8601, with the further restrictions
+        that an uppercase T must separate the date and time portions, and an uppercase Z must denote
+        that a numeric time zone offset is not present" (the validator's rule for a literal), and
+        "Step Functions considers the time value up to seconds and truncates milliseconds". The
+    offset is applied (the due time is UTC).
+
+        The JSONata cause is unverified: no AWS recording of it was found (LocalStack words it as
+        the TimestampPath cause, ``The Timestamp parameter does not reference ... : <expr> ==
+        <value>`` with ``States.Runtime``, also without a recording)."""
+    seconds = asl_choice.parse_timestamp(value) if isinstance(value, str) else None
+    if seconds is not None:  # the rule Choice's timestamp comparisons apply, same regex
+        return datetime.fromtimestamp(math.floor(seconds), UTC)
     if jsonata:
         raise StatesError(
             asl_errors.QUERY_EVALUATION_ERROR,
