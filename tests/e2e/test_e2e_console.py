@@ -67,7 +67,7 @@ TIMEOUT_MS = 30_000
 PIPELINE_TIMEOUT_MS = 120_000
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:"
-FLAKY, GATED = FN + "flaky", FN + "gated"
+FLAKY, GATED, ONCE = FN + "flaky", FN + "gated", FN + "fails-once"
 
 # Task fails, the Catch records it and the execution ends in a Fail state; Publish is never
 # reached: one graph with all four colours.
@@ -226,10 +226,19 @@ def _execution_page(arn: str) -> str:
 # -- an in-process server with task functions the tests control --------------------------------
 @dataclass
 class Tasks:
-    """The task functions' switches: ``broken`` makes flaky fail; ``gate`` holds gated."""
+    """The task functions' switches: ``broken`` makes flaky fail; ``gate`` holds gated;
+    fails-once fails the first call for each ``key``."""
 
     broken: bool = True
     gate: threading.Event = field(default_factory=threading.Event)
+    tried: set[str] = field(default_factory=set)
+
+    def fails_once(self, params: JSON) -> JSON:
+        key = str(params.get("key")) if isinstance(params, dict) else ""
+        if key not in self.tried:
+            self.tried.add(key)
+            raise RuntimeError("the first try fails")
+        return {"tries": 2}
 
     def flaky(self, params: JSON) -> JSON:
         if self.broken:
@@ -297,6 +306,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     tasks = Tasks()
     app.register(FLAKY, tasks.flaky)
     app.register(GATED, tasks.gated)
+    app.register(ONCE, tasks.fails_once)
     server = Server(
         app, port=0, scheduler=False, worker_options={"poll_seconds": 0.05, "lease_seconds": 10}
     )
@@ -1014,6 +1024,12 @@ def test_the_iteration_picker_shows_one_map_iterations_states(
     expect(runs).to_contain_text("in Batches #0 > Each #0")
     expect(runs.locator("pre").first).to_contain_text('"odd": true')
     screen.shot("iteration-picked")
+    # The same page in the dark colour scheme (kept as dark-mode.png).
+    screen.page.emulate_media(color_scheme="dark")
+    fill = screen.node("One").locator("text").evaluate("t => getComputedStyle(t).fill")
+    assert fill == "rgb(230, 233, 237)", fill
+    screen.exhibit("dark-mode")
+    screen.page.emulate_media(color_scheme="light")
     # Changing the outer pick drops the inner one (it belonged to the other batch).
     screen.node("Batches").locator("text.box-label").click()
     expect(picker).to_have_attribute("data-map", "Batches")
@@ -1025,6 +1041,72 @@ def test_the_iteration_picker_shows_one_map_iterations_states(
     screen.page.locator("#iterations-all").click()
     screen.expect_nodes({"OddPath": "SUCCEEDED", "EvenPath": "SUCCEEDED"})
     expect(screen.page.locator("#iteration-banner")).to_have_count(0)
+
+
+RETRIED = {
+    "StartAt": "Prepare",
+    "States": {
+        "Prepare": {"Type": "Pass", "Next": "Load"},
+        "Load": {
+            "Type": "Task",
+            "Resource": ONCE,
+            "Parameters": {"key.$": "$$.Execution.Name"},
+            "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+            "Next": "Publish",
+        },
+        "Publish": {"Type": "Pass", "End": True},
+    },
+}
+# Page-pixel left/right and the millisecond offsets of the timeline's bars and attempts.
+GANTT_JS = """() => Object.fromEntries([...document.querySelectorAll('#gantt .gantt-row')]
+  .map(row => {
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {left: r.left, right: r.right, from: +e.dataset.startMs, to: +e.dataset.endMs,
+            status: e.dataset.status}; };
+  return [row.dataset.state, {bar: box(row.querySelector('.gantt-bar')),
+          attempts: [...row.querySelectorAll('.gantt-attempt')].map(box)}];
+}))"""
+
+
+def test_the_timeline_draws_each_state_run_and_its_retries(
+    console: Console, screen: Screen
+) -> None:
+    console.machine("retried", RETRIED)
+    arn = console.start("retried")
+    console.wait_for_status(arn, "SUCCEEDED", timeout=60)
+    screen.open(_execution_page(arn))
+    screen.page.locator('button[data-tab="timeline"]').click()
+    rows = screen.page.locator("#gantt .gantt-row")
+    expect(rows).to_have_count(3)
+    states = rows.evaluate_all("rs => rs.map(r => [r.dataset.state, r.dataset.status])")
+    assert states == [["Prepare", "SUCCEEDED"], ["Load", "SUCCEEDED"], ["Publish", "SUCCEEDED"]]
+    gantt = screen.page.evaluate(GANTT_JS)
+    load, publish = gantt["Load"], gantt["Publish"]
+    # Load's two tries: the failed one, the 1 s Retry interval, the one that succeeded; both
+    # on Load's bar, which ends before Publish's starts. Pass states do no work: no attempts.
+    first, second = load["attempts"]
+    assert (first["status"], second["status"]) == ("FAILED", "SUCCEEDED")
+    assert second["from"] - first["to"] >= 999, load  # milliseconds
+    assert first["right"] < second["left"], load  # the gap is visible
+    assert (
+        load["bar"]["left"] <= first["left"] + 0.5 and second["right"] <= load["bar"]["right"] + 2.5
+    )
+    assert (
+        load["bar"]["to"] <= publish["bar"]["from"]
+        and load["bar"]["right"] <= publish["bar"]["left"] + 2.5
+    )
+    assert gantt["Prepare"]["attempts"] == [] and publish["attempts"] == []
+    duration = screen.page.locator('#gantt .gantt-row[data-state="Load"] .gantt-dur')
+    expect(duration).to_have_text(re.compile(r"^([\d,]+ ms|\d+\.\d{3} s) · 2 tries$"))
+    ticks = screen.page.locator("#gantt .gantt-tick").all_inner_texts()
+    assert len(ticks) >= 3 and all(re.fullmatch(r"\+[\d,.]+ (ms|s)", t) for t in ticks), ticks
+    screen.shot("gantt")
+    screen.exhibit("gantt")
+
+    # A row opens its state on the graph.
+    rows.filter(has_text="Load").locator(".gantt-label").click()
+    expect(screen.page.locator("#state-detail h2")).to_have_text("Load")
+    expect(screen.page.locator("#state-detail")).to_contain_text("1 retry")
 
 
 def test_events_wrap_long_json_with_milliseconds_and_steps(

@@ -22,6 +22,12 @@ first (empty outside any Map); ``iterations`` lists every iteration with its sta
 of their own (``MapRun*`` events here), so they are not listed. A state redriven inside an
 iteration follows ``ExecutionRedriven``, not its iteration: it is listed outside any
 (unverified against AWS's redrive history of inline Map iterations).
+
+A run's ``attempts`` (the console's timeline draws one segment each) run from a ``*Scheduled``
+/ ``*Started`` / ``*Submitted`` event with no attempt open to the next ``*Succeeded`` /
+``*Failed`` / ``*TimedOut`` / ``*Aborted`` event (or the state's exit): a retried Task has one
+per try, the gaps between them its Retry intervals; a Map or Parallel one (its own start to
+end); a Pass, Choice, Wait... none.
 """
 
 from __future__ import annotations
@@ -40,6 +46,13 @@ _ITERATION_END = {
     "MapIterationSucceeded": "SUCCEEDED",
     "MapIterationFailed": "FAILED",
     "MapIterationAborted": "ABORTED",
+}
+_OUTCOME = re.compile(r"(Succeeded|Failed|TimedOut|Aborted)$")
+_OUTCOME_STATUS = {
+    "Succeeded": "SUCCEEDED",
+    "Failed": "FAILED",
+    "TimedOut": "TIMED_OUT",
+    "Aborted": "ABORTED",
 }
 _RESTART = re.compile(r"(Scheduled|Started|Submitted)$")
 _EXECUTION_END = re.compile(r"^Execution(Failed|TimedOut|Aborted)$")
@@ -64,6 +77,13 @@ class MapIteration(TypedDict):
     iteration: list[IterationKey]  # the Map run's own iteration path
 
 
+class Attempt(TypedDict):
+    start: JSON
+    end: JSON  # None while it runs
+    status: str  # RUNNING | SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+    error: str | None
+
+
 class StateRun(TypedDict):
     name: str
     type: str  # the state's type as the event names it: Task, Pass, Map...
@@ -78,6 +98,7 @@ class StateRun(TypedDict):
     eventIds: list[int]  # the history events of this run, in order
     previous: str | None  # the state whose exit led here (None: first of its (sub)machine)
     iteration: list[IterationKey]  # the Map iterations it ran in, outermost first
+    attempts: list[Attempt]  # each try of its work (a Task's retries), in order
 
 
 class ExecutionStates(TypedDict):
@@ -168,6 +189,24 @@ def _iteration_event(
         it["end"] = event.get("timestamp")
 
 
+def _attempt_event(
+    kind: str, event: JSONObject, details: JSONObject, attempts: list[Attempt], exit: bool
+) -> None:
+    """Open or close an attempt of a run from one of its events."""
+    current = attempts[-1] if attempts and attempts[-1]["end"] is None else None
+    at = event.get("timestamp")
+    outcome = _OUTCOME.search(kind)
+    if exit:
+        if current is not None:
+            current["end"], current["status"] = at, "SUCCEEDED"
+    elif _RESTART.search(kind):
+        if current is None:
+            attempts.append(Attempt(start=at, end=None, status="RUNNING", error=None))
+    elif outcome is not None and current is not None:
+        current["end"], current["status"] = at, _OUTCOME_STATUS[outcome.group(1)]
+        current["error"] = _str(details.get("error"))
+
+
 def fold(events: Sequence[JSONObject]) -> ExecutionStates:
     """Per-state runs and statuses from AWS-shaped history events (oldest first)."""
     run_of: dict[JSON, int] = {}  # event id -> index of the run it belongs to
@@ -204,6 +243,7 @@ def fold(events: Sequence[JSONObject]) -> ExecutionStates:
                     eventIds=[int(str(event_id))],
                     previous=runs[run_of[before]]["name"] if before in exits else None,
                     iteration=_path_after(before, started, run_of, runs),
+                    attempts=[],
                 )
             )
             continue
@@ -216,7 +256,10 @@ def fold(events: Sequence[JSONObject]) -> ExecutionStates:
         details = _details(event)
         if kind.startswith("MapIteration"):
             _iteration_event(kind, event, details, index, runs, iterations, iteration_at, started)
-        elif isinstance(exited, dict):
+            continue
+        if not kind.startswith("Execution"):
+            _attempt_event(kind, event, details, run["attempts"], isinstance(exited, dict))
+        if isinstance(exited, dict):
             exits.add(event_id)
             run["end"] = event.get("timestamp")
             run["output"] = exited.get("output")
@@ -242,6 +285,10 @@ def fold(events: Sequence[JSONObject]) -> ExecutionStates:
         if run["status"] == "RUNNING" and last is not None and _EXECUTION_END.match(ended):
             run["status"] = "ABORTED" if ended == "ExecutionAborted" else "FAILED"
             run["end"] = last.get("timestamp")
+        for attempt in run["attempts"]:
+            if attempt["end"] is None and run["end"] is not None:
+                attempt["end"] = run["end"]
+                attempt["status"] = "ABORTED" if run["status"] == "ABORTED" else "FAILED"
         if status.get(run["name"]) != "RUNNING":
             status[run["name"]] = run["status"]
     for it in iterations:

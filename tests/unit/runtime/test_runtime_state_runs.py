@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,10 @@ def app(tmp_path: Path) -> Iterator[App]:
     built.close()
 
 
+def _time(value: JSON) -> datetime:
+    return datetime.fromisoformat(str(value))
+
+
 def _run(app: App, name: str, definition: Mapping[str, Any]) -> str:
     app.service.create_state_machine(name=name, definition=definition)
     arn = str(app.service.start_execution(state_machine_arn=name, input='{"x": 1}')["executionArn"])
@@ -91,6 +96,17 @@ def test_a_retry_and_a_catch(app: App) -> None:
     assert json.loads(str(flaky["output"])) == {"ok": True}
     assert (broken["status"], broken["error"]) == ("CAUGHT", "Broke")
     assert broken["end"] is not None and done["type"] == "Pass"
+    # One attempt per try, the Retry interval (1 s) between Flaky's two; Done does no work.
+    assert [(a["status"], a["error"]) for a in flaky["attempts"]] == [
+        ("FAILED", "Boom"),
+        ("SUCCEEDED", None),
+    ]
+    first, second = flaky["attempts"]
+    gap = _time(second["start"]) - _time(first["end"])
+    assert gap.total_seconds() == pytest.approx(1.0, abs=0.05), gap
+    assert _time(flaky["start"]) <= _time(first["start"])
+    assert _time(second["end"]) <= _time(flaky["end"])
+    assert [a["status"] for a in broken["attempts"]] == ["FAILED"] and done["attempts"] == []
     # The transitions taken: the retry stays inside Flaky, the Catch leads from Broken.
     assert [r["previous"] for r in states["runs"]] == [None, "Flaky", "Broken"]
     history = app.state_runs.history(arn)
@@ -104,6 +120,7 @@ def test_an_uncaught_failure_ends_the_run_with_the_execution(app: App) -> None:
     [run] = states["runs"]
     assert (run["status"], run["error"], run["cause"]) == ("FAILED", "Broke", run["cause"])
     assert run["end"] is not None
+    assert [(a["status"], a["end"] is not None) for a in run["attempts"]] == [("FAILED", True)]
     assert states["status"] == {"Broken": "FAILED"}
 
 

@@ -246,7 +246,7 @@ const App = (() => {
             ex.error ? h("div", { id: "exec-error" }, h("b", {}, "Error: "), ex.error, ex.cause ? " — " : "", causeView(ex.cause)) : null),
           h("div", {}, stop, " ", redrive)),
       );
-      tabs.replaceChildren(...[["graph", "Graph"], ["table", "States"], ["events", `Events (${events.length})`], ["logs", "Logs"], ["io", "Input / output"]].map(([k, label]) => {
+      tabs.replaceChildren(...[["graph", "Graph"], ["timeline", "Timeline"], ["table", "States"], ["events", `Events (${events.length})`], ["logs", "Logs"], ["io", "Input / output"]].map(([k, label]) => {
         const b = h("button", { class: tab === k ? "active" : "", "data-tab": k }, label);
         b.onclick = () => { tab = k; refresh(); };
         return b;
@@ -262,6 +262,8 @@ const App = (() => {
         tabBody.replaceChildren(
           h("div", { class: "legend" }, ["SUCCEEDED", "FAILED", "RUNNING", "CAUGHT", "NOT_REACHED"].map((s) => badge(s)), view.banner()),
           h("div", { class: "row" }, h("div", { class: "grow" }, graphBox), h("div", { class: "side", style: "width:420px" }, detail)));
+      } else if (tab === "timeline") {
+        Timeline.render(tabBody, runs, ex, (name) => { selected = name; tab = "graph"; refresh(); });
       } else if (tab === "table") {
         const t0 = runs.length ? new Date(runs[0].start) : new Date();
         const tEnd = ex.stopDate ? new Date(ex.stopDate) : new Date();
