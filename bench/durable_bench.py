@@ -222,7 +222,9 @@ class Counts:
 def counting(app: App) -> Iterator[Counts]:
     """Count what reaches the server while the block runs: transactions (BEGIN ... COMMIT),
     statements, and round trips (BEGIN and COMMIT are one each; a batch sent in one pipeline
-    is one). Wraps the connection layer's methods for the block only."""
+    is one; PostgreSQL's queued writes travel with the next read or COMMIT). SQLite has no
+    server: its "round trips" are calls into the library. Wraps the connection layer's
+    methods for the block only."""
     from eltflow.store import db as dbmod
 
     counts = Counts()
@@ -246,15 +248,23 @@ def counting(app: App) -> Iterator[Counts]:
         counts.statements += len(args[1])
         counts.round_trips += 1
 
-    def batch(_: Any, args: tuple[Any, ...]) -> None:
+    def reads(_: Any, args: tuple[Any, ...]) -> None:  # execute_all: one round trip
         counts.statements += len(args[0])
         counts.round_trips += 1
+
+    def queued(_: Any, args: tuple[Any, ...]) -> None:  # write: sent with the next one
+        counts.statements += 1
+
+    def queued_many(_: Any, args: tuple[Any, ...]) -> None:
+        counts.statements += len(args[1])
 
     for cls in (dbmod.SqliteConnection, dbmod.PostgresConnection):
         wrap(cls, "execute", one)
         wrap(cls, "executemany", many)
-        if hasattr(cls, "execute_batch"):
-            wrap(cls, "execute_batch", batch)
+    # SQLite's write and execute_all call execute, which counts them.
+    wrap(dbmod.PostgresConnection, "execute_all", reads)
+    wrap(dbmod.PostgresConnection, "write", queued)
+    wrap(dbmod.PostgresConnection, "write_many", queued_many)
     db = app.db
     original_txn = db.transaction
 

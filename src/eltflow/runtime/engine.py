@@ -66,6 +66,7 @@ class StepResult:
     status: str = "RUNNING"
     next_timer_us: int | None = None
     lost: bool = False  # the caller no longer holds the lease
+    arn: str = ""  # the execution's ARN (the worker needs it to run tasks)
 
 
 @dataclass
@@ -144,7 +145,9 @@ class Engine:
         events = log.events()
         now_us = to_us(now)
         self._record(conn, row.id, events, effects, [], now_us)
-        self._project(conn, row, state, now_us, owner=None, events=events)
+        # A new execution has no tasks or timers but those this step made: no need to read.
+        work = _work_of(effects) if row.event_count == 0 and row.snapshot is None else None
+        self._project(conn, row, state, now_us, owner=None, events=events, work=work)
         return state
 
     def apply(
@@ -175,7 +178,7 @@ class Engine:
                     self.store.release_txn(
                         conn, owner=owner, execution_id=execution_id, wake_us=None
                     )
-                return StepResult(state=None, status=row.status)
+                return StepResult(state=None, status=row.status, arn=row.arn)
             machine = self.machines.get_txn(conn, row.version_id)
             state = self._load(row)
             todo: list[Inbound] = list(inbounds)
@@ -206,9 +209,11 @@ class Engine:
             # A worker whose lease lapsed (and was taken over) still records the outcome it
             # holds, but must not dispatch: the new owner does that.
             lost = owner is not None and row.lease_owner != owner
+            work: tuple[bool, int | None] | None = None
             if dispatch is not None and state.status == "RUNNING" and not lost:
                 started = _Pending()
-                for task in self.store.tasks_txn(conn, execution_id):
+                tasks, next_timer = self.store.work_txn(conn, execution_id)
+                for task in tasks:
                     if not dispatch(task):
                         continue
                     if not task.started:
@@ -220,8 +225,11 @@ class Engine:
                     self.store.dispatch_task_txn(conn, execution_id, task.task_id)
                     taken.append(task)
                 self._record(conn, execution_id, started.events, started.effects, [], now_us)
-            wake = self._project(conn, row, state, now_us, owner=owner, events=pending.events)
-            next_timer = self.store.next_timer_txn(conn, execution_id)
+                if not started.effects:  # dispatching added and removed no task or timer
+                    work = (_runnable(tasks), next_timer)
+            wake, next_timer = self._project(
+                conn, row, state, now_us, owner=owner, events=pending.events, work=work
+            )
             do_release = release() if callable(release) else release
             if owner is not None and (do_release or state.status != "RUNNING"):
                 self.store.release_txn(conn, owner=owner, execution_id=execution_id, wake_us=wake)
@@ -232,6 +240,7 @@ class Engine:
             status=state.status,
             next_timer_us=next_timer,
             lost=lost,
+            arn=row.arn,
         )
 
     def redrive(self, execution_id: str) -> ExecutionState:
@@ -313,14 +322,20 @@ class Engine:
         now_us: int,
     ) -> None:
         store = self.store
+        # Deletes read nothing back (forget_work_txn), so a durable store sends them with the
+        # step's other writes in one round trip.
+        done_tasks: list[str] = []
+        done_timers: list[str] = []
         for inbound in consumed:
             # The outcome is recorded with this step: the task / timer row is done.
             # A TaskStarted fed back by the task runner is a .waitForTaskToken call made: the
             # task waits for its token (SendTaskSuccess/Failure), nothing is left to run.
             if isinstance(inbound, TaskSucceeded | TaskFailed | TaskStarted):
-                store.delete_task_txn(conn, execution_id, inbound.task_id)
+                done_tasks.append(inbound.task_id)
             elif isinstance(inbound, TimerFired):
-                store.delete_timer_txn(conn, execution_id, inbound.timer_id)
+                done_timers.append(inbound.timer_id)
+        if done_tasks or done_timers:
+            store.forget_work_txn(conn, execution_id, task_ids=done_tasks, timer_ids=done_timers)
         for effect in effects:
             if isinstance(effect, RunTask):
                 store.insert_task_txn(
@@ -336,11 +351,11 @@ class Engine:
                     now_us=now_us,
                 )
             elif isinstance(effect, CancelTask):
-                store.delete_task_txn(conn, execution_id, effect.task_id)
+                store.forget_work_txn(conn, execution_id, task_ids=[effect.task_id])
             elif isinstance(effect, StartTimer):
                 store.insert_timer_txn(conn, execution_id, effect.timer_id, to_us(effect.due))
             elif isinstance(effect, CancelTimer):
-                store.delete_timer_txn(conn, execution_id, effect.timer_id)
+                store.forget_work_txn(conn, execution_id, timer_ids=[effect.timer_id])
         if events:
             store.append_history_txn(conn, execution_id, events)
             self.events_recorded += len(events)
@@ -357,16 +372,24 @@ class Engine:
         owner: str | None,
         reopen: bool = False,
         events: Sequence[HistoryEvent] = (),
-    ) -> int | None:
-        """Write the execution row from the state; returns when it next has work (or None)."""
+        work: tuple[bool, int | None] | None = None,
+    ) -> tuple[int | None, int | None]:
+        """Write the execution row from the state; returns when it next has work and when its
+        next timer is due (either None: never). ``work`` is (runnable, next timer) when the
+        caller knows them, else they are read."""
         store = self.store
         running = state.status == "RUNNING"
+        next_timer: int | None = None
         if running:
             # Pending task rows need a runner now (if the lease holder dies, whoever claims
             # next re-dispatches them); otherwise the execution sleeps until its next timer.
             # Activity tasks wait for a GetActivityTask poller, not for a runner.
-            runnable = any(not is_activity(t.resource) for t in store.tasks_txn(conn, row.id))
-            wake = now_us if runnable else store.next_timer_txn(conn, row.id)
+            if work is None:
+                tasks, next_timer = store.work_txn(conn, row.id)
+                runnable = _runnable(tasks)
+            else:
+                runnable, next_timer = work
+            wake = now_us if runnable else next_timer
         else:
             store.clear_work_txn(conn, row.id)
             wake = None
@@ -387,7 +410,7 @@ class Engine:
             event_count=state.next_event_id - 1,
             wake_us=wake,
         )
-        return wake
+        return wake, next_timer
 
     def _after_commit(self) -> None:
         limit = self.crash_after_events
@@ -399,6 +422,29 @@ def is_activity(resource: str) -> bool:
     """An activity ARN (``arn:aws:states:REGION:ACCOUNT:activity:NAME``): its task is handed to
     a worker polling GetActivityTask, never run by the task runner."""
     return resource.startswith("arn:aws:states:") and ":activity:" in resource
+
+
+def _runnable(tasks: Sequence[TaskRow]) -> bool:
+    """Whether some pending task needs a runner (an activity task waits for a poller)."""
+    return any(not is_activity(t.resource) for t in tasks)
+
+
+def _work_of(effects: Sequence[Effect]) -> tuple[bool, int | None]:
+    """(runnable, next timer due) of an execution whose only tasks and timers are those
+    ``effects`` make (its first step)."""
+    tasks: dict[str, str] = {}
+    timers: dict[str, int] = {}
+    for effect in effects:
+        if isinstance(effect, RunTask):
+            tasks.setdefault(effect.task_id, effect.resource)
+        elif isinstance(effect, CancelTask):
+            tasks.pop(effect.task_id, None)
+        elif isinstance(effect, StartTimer):
+            timers.setdefault(effect.timer_id, to_us(effect.due))
+        elif isinstance(effect, CancelTimer):
+            timers.pop(effect.timer_id, None)
+    runnable = any(not is_activity(resource) for resource in tasks.values())
+    return runnable, min(timers.values()) if timers else None
 
 
 def _output_text(state: ExecutionState, events: Sequence[HistoryEvent]) -> str | None:

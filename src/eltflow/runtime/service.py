@@ -318,8 +318,16 @@ class StatesService:
                 raise AwsApiError(
                     "ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'"
                 ) from e
-            row = self.store.get_execution_txn(conn, execution_id)
-            assert row is not None
+            # The row as just inserted, built here rather than read back (a round trip less).
+            row = ExecutionRow.started(
+                id=execution_id,
+                arn=arn,
+                machine_name=machine_name,
+                version_id=machine.current_version_id,
+                name=exec_name,
+                input=text,
+                start_us=to_us(now),
+            )
             parsed = self.engine.machines.get_txn(conn, machine.current_version_id)
             context = ExecutionContext(
                 execution_arn=arn,

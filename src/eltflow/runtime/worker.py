@@ -282,6 +282,7 @@ class Worker:
             )
             return
         self.stats.steps += 1
+        held.arn = result.arn or held.arn
         held.next_timer_us = result.next_timer_us
         if result.lost:
             log.warning("execution %s: lease lost; another worker took it over", execution_id)
@@ -358,11 +359,9 @@ class Worker:
             only=self.only,
         )
         for eid in ids:
-            row = store.get_execution(eid)
-            if row is None:
-                continue
+            # The ARN comes with the first step (which locks and reads the row anyway).
             self.stats.claimed += 1
-            self._held[eid] = _Held(arn=row.arn, tasks=set())
+            self._held[eid] = _Held(arn="", tasks=set())
             self._step(pool, eid, [], fresh=True)
         return bool(ids)
 

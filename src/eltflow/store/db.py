@@ -46,6 +46,18 @@ class Connection(Protocol):
 
     def executemany(self, sql: str, rows: Sequence[Params]) -> None: ...
 
+    def write(self, sql: str, params: Params | None = None) -> None:
+        """Run a statement whose result nobody reads (see :meth:`PostgresConnection.write`)."""
+        ...
+
+    def execute_all(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        """Run several reads; PostgreSQL sends them in one round trip."""
+        ...
+
+    def write_many(self, sql: str, rows: Sequence[Params]) -> None:
+        """:meth:`write` once per row of ``rows``."""
+        ...
+
     def executescript(self, sql: str) -> None: ...
 
 
@@ -74,6 +86,15 @@ class SqliteConnection:
         except sqlite3.Error as e:
             raise StoreError(str(e)) from e
 
+    def write(self, sql: str, params: Params | None = None) -> None:
+        self.execute(sql, params)  # no round trips to save in process
+
+    def execute_all(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        return [self.execute(sql, params) for sql, params in statements]
+
+    def write_many(self, sql: str, rows: Sequence[Params]) -> None:
+        self.executemany(sql, rows)
+
     def executescript(self, sql: str) -> None:
         # sqlite3.executescript commits first; run statements one by one to stay transactional.
         for stmt in split_statements(sql):
@@ -82,8 +103,20 @@ class SqliteConnection:
 
 @dataclass
 class PostgresConnection:
+    """One PostgreSQL transaction's connection.
+
+    Writes whose result nobody reads (:meth:`write`, :meth:`write_many`) are queued in
+    psycopg's pipeline mode and reach the server together with the next statement that reads,
+    or with COMMIT: a runtime step's dozen writes cost one round trip instead of one each
+    (issue 16: a Task machine's execution was 58 statements, each a round trip). A queued
+    write that fails raises there, as a :class:`ConflictError` or :class:`StoreError`, and the
+    transaction rolls back as if it had failed where it was written.
+    """
+
     raw: Any  # psycopg.Connection; typed loosely so psycopg stays a lazy import
     dialect: Dialect = "postgres"
+    pipeline: Any = None  # psycopg.Pipeline, entered at the first write
+    _pipeline_block: Any = None  # its context manager
 
     def execute(self, sql: str, params: Params | None = None) -> list[Row]:
         import psycopg
@@ -91,6 +124,8 @@ class PostgresConnection:
         try:
             with self.raw.cursor() as cur:
                 cur.execute(to_pyformat(sql), dict(params or {}))
+                if self.pipeline is not None:
+                    self.pipeline.sync()  # the queued writes and this read: one round trip
                 if cur.description is None:
                     return []
                 names = [d.name for d in cur.description]
@@ -106,10 +141,77 @@ class PostgresConnection:
         try:
             with self.raw.cursor() as cur:
                 cur.executemany(to_pyformat(sql), [dict(r) for r in rows])
+                if self.pipeline is not None:
+                    self.pipeline.sync()  # callers of executemany expect errors here
         except psycopg.errors.UniqueViolation as e:
             raise ConflictError(str(e)) from e
         except psycopg.Error as e:
             raise StoreError(str(e)) from e
+
+    def execute_all(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
+        import psycopg
+
+        sql = ""
+        try:
+            cursors = []
+            for sql, params in statements:
+                cur = self._queue()
+                cur.execute(to_pyformat(sql), dict(params))
+                cursors.append(cur)
+            self.pipeline.sync()
+            out: list[list[Row]] = []
+            for cur in cursors:
+                if cur.description is None:
+                    out.append([])
+                    continue
+                names = [d.name for d in cur.description]
+                out.append([dict(zip(names, r, strict=True)) for r in cur.fetchall()])
+            return out
+        except psycopg.errors.UniqueViolation as e:
+            raise ConflictError(str(e)) from e
+        except psycopg.Error as e:
+            raise StoreError(f"{e} (in: {sql.strip()[:200]})") from e
+
+    def _queue(self) -> Any:
+        if self.pipeline is None:
+            self._pipeline_block = self.raw.pipeline()
+            self.pipeline = self._pipeline_block.__enter__()
+        return self.raw.cursor()
+
+    def write(self, sql: str, params: Params | None = None) -> None:
+        import psycopg
+
+        try:
+            self._queue().execute(to_pyformat(sql), dict(params or {}))
+        except psycopg.errors.UniqueViolation as e:
+            raise ConflictError(str(e)) from e
+        except psycopg.Error as e:
+            raise StoreError(f"{e} (in: {sql.strip()[:200]})") from e
+
+    def write_many(self, sql: str, rows: Sequence[Params]) -> None:
+        import psycopg
+
+        if not rows:
+            return
+        try:
+            self._queue().executemany(to_pyformat(sql), [dict(r) for r in rows])
+        except psycopg.errors.UniqueViolation as e:
+            raise ConflictError(str(e)) from e
+        except psycopg.Error as e:
+            raise StoreError(str(e)) from e
+
+    def end_pipeline(self, error: BaseException | None) -> None:
+        """Leave pipeline mode (sending what is queued); with ``error``, quietly."""
+        block, self._pipeline_block, self.pipeline = self._pipeline_block, None, None
+        if block is None:
+            return
+        if error is None:
+            block.__exit__(None, None, None)
+            return
+        import psycopg
+
+        with contextlib.suppress(psycopg.Error):
+            block.__exit__(type(error), error, error.__traceback__)
 
     def executescript(self, sql: str) -> None:
         for stmt in split_statements(sql):
@@ -294,17 +396,26 @@ class Database:
         import psycopg
 
         pg, txn = self._pg_begin()
+        conn = PostgresConnection(pg)
         try:
             try:
-                yield PostgresConnection(pg)
+                yield conn
             except BaseException as e:
+                # Leave pipeline mode first: a rollback cannot be sent into an aborted one.
+                conn.end_pipeline(e)
                 # A dead connection cannot roll back, and needn't: the server already did.
                 with contextlib.suppress(psycopg.Error):
                     txn.__exit__(type(e), e, e.__traceback__)
+                _pg_reset(pg)
                 raise
             try:
-                txn.__exit__(None, None, None)
+                txn.__exit__(None, None, None)  # COMMIT, in the pipeline with queued writes
+                conn.end_pipeline(None)
             except psycopg.Error as e:
+                conn.end_pipeline(e)
+                _pg_reset(pg)
+                if isinstance(e, psycopg.errors.UniqueViolation):
+                    raise ConflictError(str(e)) from e  # a queued write's conflict
                 raise StoreError(f"COMMIT failed on {redact(self.url)}: {e}") from e
         finally:
             self._pg_put(pg)
@@ -356,6 +467,21 @@ def _out_of_connections(error: Exception) -> bool:
     return getattr(error, "sqlstate", None) == "53300" or any(
         m in text for m in ("too many connections", "remaining connection slots are reserved")
     )
+
+
+def _pg_reset(pg: Any) -> None:
+    """Leave a psycopg connection outside any transaction after a failed one: a queued write
+    that fails at COMMIT leaves the transaction aborted but open. One that cannot be reset is
+    closed, so the pool drops it."""
+    import psycopg
+
+    if pg.closed or pg.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+        return
+    try:
+        pg.execute("ROLLBACK")
+    except psycopg.Error:
+        with contextlib.suppress(psycopg.Error):
+            pg.close()
 
 
 def _sqlite_rollback(raw: sqlite3.Connection) -> None:

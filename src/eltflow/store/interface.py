@@ -224,6 +224,22 @@ class StateStore(Protocol):
 
     def next_timer_txn(self, conn: Txn, execution_id: str) -> int | None: ...
 
+    def forget_work_txn(
+        self,
+        conn: Txn,
+        execution_id: str,
+        *,
+        task_ids: Sequence[str] = (),
+        timer_ids: Sequence[str] = (),
+    ) -> None:
+        """Drop tasks and timers that are done or cancelled (nothing is read back, so a store
+        may send the deletes with the transaction's other writes)."""
+        ...
+
+    def work_txn(self, conn: Txn, execution_id: str) -> tuple[list[TaskRow], int | None]:
+        """The execution's pending tasks and when its next timer is due (None: no timer)."""
+        ...
+
     def clear_work_txn(self, conn: Txn, execution_id: str) -> None:
         """Drop the pending tasks and timers of an execution that has ended."""
         ...

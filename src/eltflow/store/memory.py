@@ -553,6 +553,22 @@ class MemoryStore:
         timers = self._timers.get(execution_id)
         return min(timers.values()) if timers else None
 
+    def forget_work_txn(
+        self,
+        conn: Any,
+        execution_id: str,
+        *,
+        task_ids: Sequence[str] = (),
+        timer_ids: Sequence[str] = (),
+    ) -> None:
+        for task_id in task_ids:
+            self.delete_task_txn(conn, execution_id, task_id)
+        for timer_id in timer_ids:
+            self.delete_timer_txn(conn, execution_id, timer_id)
+
+    def work_txn(self, conn: Any, execution_id: str) -> tuple[list[TaskRow], int | None]:
+        return self.tasks_txn(conn, execution_id), self.next_timer_txn(conn, execution_id)
+
     def clear_work_txn(self, conn: Any, execution_id: str) -> None:
         """Drop the pending tasks and timers of an execution that has ended."""
         with self._lock:

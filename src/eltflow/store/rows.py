@@ -70,6 +70,42 @@ class ExecutionRow:
     lease_owner: str | None
     lease_expires_us: int | None
 
+    @classmethod
+    def started(
+        cls,
+        *,
+        id: str,
+        arn: str,
+        machine_name: str,
+        version_id: int,
+        name: str,
+        input: str,
+        start_us: int,
+    ) -> ExecutionRow:
+        """The row ``insert_execution_txn`` writes for these values (the schema's defaults
+        for the rest)."""
+        return cls(
+            id=id,
+            arn=arn,
+            machine_name=machine_name,
+            version_id=version_id,
+            name=name,
+            status="RUNNING",
+            input=input,
+            output=None,
+            error=None,
+            cause=None,
+            start_us=start_us,
+            stop_us=None,
+            redrive_count=0,
+            redrive_us=None,
+            snapshot=None,
+            event_count=0,
+            wake_us=start_us,
+            lease_owner=None,
+            lease_expires_us=None,
+        )
+
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ExecutionSummaryRow:

@@ -270,7 +270,7 @@ class RuntimeStore:
         event_count: int,
         wake_us: int | None,
     ) -> None:
-        conn.execute(
+        conn.write(
             self.q["update_execution"],
             {
                 "id": execution_id,
@@ -286,7 +286,7 @@ class RuntimeStore:
         )
 
     def set_redriven_txn(self, conn: Connection, execution_id: str, now_us: int) -> None:
-        conn.execute(self.q["set_redriven"], {"id": execution_id, "redrive_us": now_us})
+        conn.write(self.q["set_redriven"], {"id": execution_id, "redrive_us": now_us})
 
     def list_executions(
         self,
@@ -336,12 +336,12 @@ class RuntimeStore:
     def release_txn(
         self, conn: Connection, *, owner: str, execution_id: str, wake_us: int | None
     ) -> None:
-        conn.execute(
+        conn.write(
             self.q["release_lease"], {"id": execution_id, "owner": owner, "wake_us": wake_us}
         )
 
     def wake_txn(self, conn: Connection, execution_id: str, wake_us: int) -> None:
-        conn.execute(self.q["wake_execution"], {"id": execution_id, "wake_us": wake_us})
+        conn.write(self.q["wake_execution"], {"id": execution_id, "wake_us": wake_us})
 
     @property
     def durable(self) -> bool:
@@ -359,7 +359,7 @@ class RuntimeStore:
         if self._wakeup is not None:
             self._local.notify = True
             return  # SQLite's notify_work is a placeholder SELECT: one statement less
-        conn.execute(self.q["notify_work"])
+        conn.write(self.q["notify_work"])
 
     def wait_for_work(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds for a work notification; True if one came.
@@ -485,8 +485,27 @@ class RuntimeStore:
     def append_history_txn(
         self, conn: Connection, execution_id: str, events: Sequence[NewEvent]
     ) -> int:
-        """:meth:`append_events_txn` for events as the runtime emits them."""
-        return self.append_events_txn(conn, execution_id, event_rows(events))
+        """Append the events a step emits; returns how many.
+
+        Unlike :meth:`append_events_txn` this does not check for events already recorded: the
+        engine numbers events from the snapshot it read under the execution's lock, in the
+        transaction that writes them, so a number already taken is a bug. The insert is
+        strict and queued with the step's other writes (no savepoint, no read), and a
+        duplicate fails the step with :class:`ConflictError` at its next read or at COMMIT.
+        """
+        rows = [
+            {
+                "execution_id": execution_id,
+                "seq": ev.seq,
+                "previous_seq": ev.previous_seq,
+                "event_type": ev.event_type,
+                "timestamp_us": ev.timestamp_us,
+                "details": dumps(ev.details),
+            }
+            for ev in event_rows(events)
+        ]
+        conn.write_many(self.q["insert_events_strict"], rows)
+        return len(rows)
 
     def history(
         self, execution_id: str, *, after_seq: int = 0, limit: int = 1000, reverse: bool = False
@@ -524,7 +543,7 @@ class RuntimeStore:
         task_token: str | None,
         now_us: int,
     ) -> None:
-        conn.execute(
+        conn.write(
             self.q["insert_task"],
             {
                 "execution_id": execution_id,
@@ -555,7 +574,7 @@ class RuntimeStore:
 
     def dispatch_task_txn(self, conn: Connection, execution_id: str, task_id: str) -> None:
         """Mark a task as handed to a runner (counts attempts: a re-dispatch after a crash)."""
-        conn.execute(self.q["dispatch_task"], {"execution_id": execution_id, "task_id": task_id})
+        conn.write(self.q["dispatch_task"], {"execution_id": execution_id, "task_id": task_id})
 
     def set_checkpoint(self, execution_id: str, task_id: str, checkpoint: JSON) -> None:
         with self.db.transaction() as conn:
@@ -568,7 +587,7 @@ class RuntimeStore:
     def insert_timer_txn(
         self, conn: Connection, execution_id: str, timer_id: str, due_us: int
     ) -> None:
-        conn.execute(
+        conn.write(
             self.q["insert_timer"],
             {"execution_id": execution_id, "timer_id": timer_id, "due_us": due_us},
         )
@@ -587,16 +606,42 @@ class RuntimeStore:
         row = self._one(conn, "next_timer", {"execution_id": execution_id})
         return None if row is None or row["due_us"] is None else int(row["due_us"])
 
+    def forget_work_txn(
+        self,
+        conn: Connection,
+        execution_id: str,
+        *,
+        task_ids: Sequence[str] = (),
+        timer_ids: Sequence[str] = (),
+    ) -> None:
+        """Drop tasks and timers that are done or cancelled. Nothing is read back (unlike
+        :meth:`delete_task_txn`), so the deletes go with the step's other writes."""
+        if task_ids:
+            rows = [{"execution_id": execution_id, "task_id": t} for t in task_ids]
+            conn.write_many(self.q["delete_task"], rows)
+        if timer_ids:
+            rows = [{"execution_id": execution_id, "timer_id": t} for t in timer_ids]
+            conn.write_many(self.q["delete_timer"], rows)
+
+    def work_txn(self, conn: Connection, execution_id: str) -> tuple[list[TaskRow], int | None]:
+        """The execution's pending tasks and when its next timer is due, in one round trip."""
+        params = {"execution_id": execution_id}
+        tasks, timer = conn.execute_all(
+            [(self.q["list_tasks"], params), (self.q["next_timer"], params)]
+        )
+        due = timer[0]["due_us"] if timer else None
+        return [_task(r) for r in tasks], None if due is None else int(due)
+
     def clear_work_txn(self, conn: Connection, execution_id: str) -> None:
         """Drop the pending tasks and timers of an execution that has ended."""
-        conn.execute(self.q["delete_tasks"], {"execution_id": execution_id})
-        conn.execute(self.q["delete_timers"], {"execution_id": execution_id})
+        conn.write(self.q["delete_tasks"], {"execution_id": execution_id})
+        conn.write(self.q["delete_timers"], {"execution_id": execution_id})
 
     # -- inbox -----------------------------------------------------------------------------
     def insert_inbox_txn(
         self, conn: Connection, execution_id: str, kind: str, payload: JSON, now_us: int
     ) -> None:
-        conn.execute(
+        conn.write(
             self.q["insert_inbox"],
             {
                 "execution_id": execution_id,
@@ -611,7 +656,7 @@ class RuntimeStore:
         return [build(InboxRow, r) for r in rows]
 
     def delete_inbox_txn(self, conn: Connection, inbox_id: int) -> None:
-        conn.execute(self.q["delete_inbox"], {"id": inbox_id})
+        conn.write(self.q["delete_inbox"], {"id": inbox_id})
 
     def executions_with_inbox(self, owner: str) -> list[str]:
         with self.db.transaction() as conn:
