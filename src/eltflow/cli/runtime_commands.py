@@ -167,7 +167,10 @@ def _start(args: argparse.Namespace) -> int:
 def _executions_list(args: argparse.Namespace) -> int:
     with _opened(args) as app:
         out = app.service.list_executions(
-            state_machine_arn=args.machine, status_filter=args.status, max_results=args.max
+            state_machine_arn=args.machine,
+            status_filter=args.status,
+            max_results=args.max,
+            map_run_arn=args.map_run_arn,
         )
     if args.json:
         _print_json(out)
@@ -175,6 +178,35 @@ def _executions_list(args: argparse.Namespace) -> int:
         for e in out["executions"]:  # type: ignore[union-attr]
             assert isinstance(e, dict)
             print(f"{e['status']:<10} {e['startDate']}  {e['executionArn']}")
+    return 0
+
+
+def _map_runs_list(args: argparse.Namespace) -> int:
+    with _opened(args) as app:
+        out = app.service.list_map_runs(execution_arn=args.arn, max_results=args.max)
+    if args.json:
+        _print_json(out)
+    else:
+        for m in out["mapRuns"]:  # type: ignore[union-attr]
+            assert isinstance(m, dict)
+            print(f"{m['startDate']}  {m['mapRunArn']}")
+    return 0
+
+
+def _map_runs_describe(args: argparse.Namespace) -> int:
+    with _opened(args) as app:
+        out = app.service.describe_map_run(map_run_arn=args.arn)
+    if args.json:
+        _print_json(out)
+    else:
+        for key in ("mapRunArn", "executionArn", "status", "startDate", "stopDate"):
+            if key in out:
+                print(f"{key}: {out[key]}")
+        for key in ("itemCounts", "executionCounts"):
+            counts = out[key]
+            assert isinstance(counts, dict)
+            shown = ", ".join(f"{k} {v}" for k, v in counts.items())
+            print(f"{key}: {shown}")
     return 0
 
 
@@ -371,6 +403,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--status", default=None, choices=["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
     )
     p.add_argument("--max", type=int, default=100)
+    p.add_argument(
+        "--map-run-arn", default=None, metavar="ARN", help="a Distributed Map's child executions"
+    )
     p = add(executions, "describe", _executions_describe, "describe an execution")
     p.add_argument("arn", metavar="ARN")
     p = add(executions, "history", _executions_history, "an execution's event history")
@@ -378,6 +413,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--reverse", action="store_true")
     p = add(executions, "states", _executions_states, "each state's runs and status")
     p.add_argument("arn", metavar="ARN")
+
+    map_runs = sub.add_parser(
+        "map-runs", help="a Distributed Map's Map Runs: list, describe"
+    ).add_subparsers(dest="map_runs_command", metavar="ACTION", required=True)
+    p = add(map_runs, "list", _map_runs_list, "the Map Runs an execution started")
+    p.add_argument("arn", metavar="EXECUTION_ARN")
+    p.add_argument("--max", type=int, default=100)
+    p = add(map_runs, "describe", _map_runs_describe, "a Map Run's settings and counts")
+    p.add_argument("arn", metavar="MAP_RUN_ARN")
 
     p = add(sub, "logs", _logs, "what an execution's Lambda handlers printed and logged")
     p.add_argument("arn", metavar="ARN")

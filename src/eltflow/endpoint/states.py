@@ -10,7 +10,9 @@ as AWS answers the nearest case:
 - ``TestState`` runs the state in memory (:mod:`eltflow.endpoint.teststate`);
 - task tokens and activities: SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat,
   Create/Describe/List/DeleteActivity and GetActivityTask (a 60 s long poll) over the service;
-- aliases, map runs and tags are not implemented:
+- Distributed Map runs: DescribeMapRun, ListMapRuns and ListExecutions with ``mapRunArn``;
+  UpdateMapRun is not implemented;
+- aliases and tags are not implemented:
   ``UnknownOperationException`` (the runtime has no public API for them yet).
 
 Other known differences: ARNs always carry the runtime's region and account
@@ -116,11 +118,12 @@ def describe_execution(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
 
 def list_executions(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     machine = p.get("stateMachineArn")
-    if machine is None:
-        # AWS needs one of stateMachineArn / mapRunArn; eltflow has no map runs.
+    map_run = p.get("mapRunArn")
+    if machine is None and map_run is None:
         raise AwsApiError("ValidationException", "Must provide a StateMachine ARN or MapRun ARN")
     out: dict[str, Any] = app.service.list_executions(
         state_machine_arn=machine,
+        map_run_arn=map_run,
         status_filter=p.get("statusFilter"),
         max_results=_max_results(p, 100),
         next_token=p.get("nextToken"),
@@ -130,6 +133,20 @@ def list_executions(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
         # Applied to the page: REDRIVEN = redriven at least once (AWS's definition).
         want = redrive == "REDRIVEN"
         out["executions"] = [e for e in out["executions"] if (e.get("redriveCount", 0) > 0) == want]
+    return out
+
+
+def describe_map_run(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.describe_map_run(map_run_arn=p["mapRunArn"])
+    return out
+
+
+def list_map_runs(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.list_map_runs(
+        execution_arn=p["executionArn"],
+        max_results=_max_results(p, 100),
+        next_token=p.get("nextToken"),
+    )
     return out
 
 
@@ -233,6 +250,8 @@ OPERATIONS: dict[str, Handler] = {
     "StartSyncExecution": start_sync_execution,
     "DescribeExecution": describe_execution,
     "ListExecutions": list_executions,
+    "DescribeMapRun": describe_map_run,
+    "ListMapRuns": list_map_runs,
     "GetExecutionHistory": get_execution_history,
     "StopExecution": stop_execution,
     "RedriveExecution": redrive_execution,

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from eltflow.errors import StatesError
+from eltflow.interpreter import distributed
 from eltflow.interpreter import states_branch as branch
 from eltflow.interpreter import states_simple as simple
 from eltflow.interpreter import states_task as task
@@ -76,6 +77,15 @@ def on_task_event(
     inbound: TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat,
 ) -> None:
     if inbound.task_id != frame.pending_task:
+        return
+    if state.type == "Map":  # a Distributed Map waits for its Map Run
+        try:
+            if isinstance(inbound, TaskSucceeded):
+                distributed.succeeded(stepper, frame, state, inbound.output)
+            elif isinstance(inbound, TaskFailed):
+                distributed.failed(stepper, frame, state, inbound.error, inbound.cause)
+        except StatesError as e:
+            stepper.raised(frame, state, e)
         return
     try:
         if isinstance(inbound, TaskHeartbeat):

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, cast
 from eltflow.asl import errors as asl_errors
 from eltflow.asl.model import JSONATA, MapState, ParallelState
 from eltflow.errors import StatesError
+from eltflow.interpreter import distributed, flow, map_limits
 from eltflow.interpreter import events as ev
-from eltflow.interpreter import flow, map_limits
 from eltflow.interpreter.state import ABORTED, CHILDREN, ENTER, FAILED, FINISHED, SUCCEEDED, Frame
 from eltflow.interpreter.states_simple import io_path, jsonata_states, path_value
 from eltflow.interpreter.states_task import finish
@@ -168,7 +168,9 @@ def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
         frame.scratch = frame.input
         concurrency = _number(stepper, frame, state.max_concurrency, None, "MaxConcurrency", states)
         items: JSON = frame.input
-        if state.items is not None:
+        if state.item_reader is not None:
+            items = []  # the Map Run reads them
+        elif state.items is not None:
             items = flow.jsonata(state.items, states, variables, stepper.rng(), "Items")
         if not isinstance(items, list):
             raise _not_an_array(state, items)
@@ -195,11 +197,12 @@ def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
             effective,
         )
         # ItemsPath may also name the context object or a variable ("$$...", "$name").
-        items = (
-            path_value(stepper, frame, state.items_path, effective, "ItemsPath")
-            if state.items_path is not None
-            else effective
-        )
+        if state.item_reader is not None:
+            items = []  # the Map Run reads them
+        elif state.items_path is not None:
+            items = path_value(stepper, frame, state.items_path, effective, "ItemsPath")
+        else:
+            items = effective
         if not isinstance(items, list):
             raise _not_an_array(state, items)
         count = _number(
@@ -284,6 +287,17 @@ def _number(
 
 
 def start_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
+    if state.processor_mode == "DISTRIBUTED":
+        distributed.start(
+            stepper,
+            frame,
+            state,
+            None if state.item_reader is not None else (frame.items or []),
+            frame.max_concurrency,
+            frame.tolerated_count,
+            frame.tolerated_percentage,
+        )
+        return
     discard_children(stepper, frame)
     frame.attempt += 1
     items = frame.items or []

@@ -14,14 +14,14 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from eltflow.asl import errors as asl_errors
 from eltflow.asl import limits
-from eltflow.asl.model import JSONATA, AnyState, Catcher, StateMachine
+from eltflow.asl.model import JSONATA, AnyState, Catcher, MapState, StateMachine
 from eltflow.errors import StatesError
+from eltflow.interpreter import distributed, flow
 from eltflow.interpreter import events as ev
-from eltflow.interpreter import flow
 from eltflow.interpreter.context import RETRYING_TYPES, context_object, rng_for
 from eltflow.interpreter.dispatch import (
     CHILD_FAILED,
@@ -618,6 +618,8 @@ class Stepper:
             if self.st.next_event_id >= _MAX_EVENTS - 1:
                 return  # keep the last slot for the execution's own final event
             state = self.state_of(frame)
+            if state.type == "Map" and frame.status == TASK:
+                self.emit(frame, ev.plain("MapRunAborted"))  # a Distributed Map's Map Run
             if state.type == "Map":
                 for child_id in frame.children:
                     child = frames.get(child_id)
@@ -763,6 +765,9 @@ def _redrive_frame(
     if frame.status == SUCCEEDED:
         return
     state = stepper.state_of(frame)
+    distributed_map = isinstance(state, MapState) and state.processor_mode == "DISTRIBUTED"
+    if distributed_map and distributed.redrive(stepper, frame, cast(MapState, state)):
+        return
     handler = handlers.get(state.type)
     if handler is not None and frame.children and handler(stepper, frame, state):
         for child_id in list(frame.children):

@@ -51,6 +51,21 @@ def machine_name(arn_or_name: str) -> str:
 def parse_execution_arn(arn: str) -> tuple[str, str]:
     """``(machine name, execution name)`` of an execution ARN."""
     parts = arn.split(":")
+    if len(parts) == 9 and parts[:3] == ["arn", "aws", "states"] and parts[5] == "express":
+        # A Distributed Map's EXPRESS child: ...:express:MACHINE/LABEL:MAP_RUN_UUID:UUID.
+        return parts[6], parts[8]
     if len(parts) != 8 or parts[:3] != ["arn", "aws", "states"] or parts[5] != "execution":
         raise AwsApiError("InvalidArn", f"Invalid Arn: '{arn}' is not an execution ARN")
     return parts[6], parts[7]
+
+
+def parse_map_run_arn(arn: str) -> tuple[str, str, str]:
+    """``(machine name, label, run id)`` of a Map Run ARN
+    (``arn:aws:states:REGION:ACCOUNT:mapRun:MACHINE/LABEL:UUID``)."""
+    parts = arn.split(":")
+    if len(parts) != 8 or parts[:3] != ["arn", "aws", "states"] or parts[5] != "mapRun":
+        raise AwsApiError("InvalidArn", f"Invalid Arn: '{arn}' is not a Map Run ARN")
+    machine, _, label = parts[6].rpartition("/")
+    if not machine or not label:
+        raise AwsApiError("InvalidArn", f"Invalid Arn: '{arn}' is not a Map Run ARN")
+    return machine, label, parts[7]

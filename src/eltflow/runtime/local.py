@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -205,9 +205,14 @@ def execute(
         return _result(step[0], step[1])
     history = EventLog()  # every step's events, the first one's included, via on_events
     store = MemoryStore()
-    engine = Engine(store, clock, on_events=lambda _, events: history.extend(events))
-    _record_start(store, engine, machine, text, input, name, step, now)
     execution_id = name  # one execution per store: its name is a unique id
+
+    def record(eid: str, events: Sequence[HistoryEvent]) -> None:
+        if eid == execution_id:  # a Distributed Map's children keep their own histories
+            history.extend(events)
+
+    engine = Engine(store, clock, on_events=record)
+    _record_start(store, engine, machine, text, input, name, step, now)
     host = _Host(
         store=store,
         engine=engine,

@@ -30,8 +30,10 @@ from typing import Protocol
 from eltflow.clock import Clock, VirtualClock
 from eltflow.errors import EltflowError, StoreError
 from eltflow.integrations.base import Registry
+from eltflow.interpreter.distributed import MAP_RUN_RESOURCE
 from eltflow.interpreter.protocol import Inbound, TaskFailed, TaskStarted, TaskSucceeded
 from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult, is_activity
+from eltflow.runtime.map_runs import MapRunDriver
 from eltflow.runtime.tasks import run_task
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow, to_us
@@ -140,6 +142,7 @@ class Worker:
         self._pause = pause or self._default_pause
         self._rng = rng or random.Random()
         self.health = Health()
+        self._map_run_driver: MapRunDriver | None = None
 
     def stop(self) -> None:
         """Ask the loop to finish the tasks in flight, record them and return."""
@@ -292,18 +295,32 @@ class Worker:
             self._held.pop(execution_id, None)
             return
         for task in result.dispatch:
-            future = pool.submit(
-                run_task,
-                registry=self.app.registry,
-                store=self.app.store,
-                clock=self.app.clock,
-                execution_arn=held.arn,
-                task=task,
-            )
+            future: Future[TaskSucceeded | TaskFailed | TaskStarted]
+            if task.resource == MAP_RUN_RESOURCE:  # a Distributed Map's Map Run
+                future = pool.submit(
+                    self._map_runs().run, task.execution_id, task.task_id, task.parameters
+                )
+            else:
+                future = pool.submit(
+                    run_task,
+                    registry=self.app.registry,
+                    store=self.app.store,
+                    clock=self.app.clock,
+                    execution_arn=held.arn,
+                    task=task,
+                )
             self._inflight[future] = (execution_id, task.task_id)
             future.add_done_callback(self._on_task_done)
         if not held.tasks:
             self._held.pop(execution_id, None)  # released inside the step
+
+    def _map_runs(self) -> MapRunDriver:
+        if self._map_run_driver is None:
+            app = self.app
+            # The project's local S3 for ItemReader / ResultWriter, where the host has one.
+            objects = getattr(app, "s3", None)
+            self._map_run_driver = MapRunDriver(app.store, app.engine, app.clock, objects)
+        return self._map_run_driver
 
     def _on_task_done(self, future: Future[TaskSucceeded | TaskFailed | TaskStarted]) -> None:
         # On the task's thread (or at once, if it is already done): deque.append is atomic.

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
+from eltflow.store.map_runs import MapRunStore
 from eltflow.store.rows import (
     EventRow,
     ExecutionRow,
@@ -139,6 +140,11 @@ class StateStore(Protocol):
     ) -> None: ...
 
     def wake_txn(self, conn: Txn, execution_id: str, wake_us: int) -> None: ...
+
+    @property
+    def map_runs(self) -> MapRunStore:
+        """Distributed Map: Map Runs and their child executions."""
+        ...
 
     @property
     def durable(self) -> bool:

@@ -24,6 +24,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from eltflow.errors import ConflictError
+from eltflow.store.memory_map_runs import MemoryMapRuns
 from eltflow.store.rows import (
     EventRow,
     ExecutionRow,
@@ -64,6 +65,7 @@ class MemoryStore:
         self._next_id = 0
         self._signalled = False
         self._waiters = 0
+        self.map_runs = MemoryMapRuns(self)  # Distributed Map: Map Runs and their children
 
     def _id(self) -> int:
         self._next_id += 1
@@ -305,8 +307,9 @@ class MemoryStore:
         """Lease up to ``limit`` runnable executions (or just ``only``) to ``owner``."""
         with self._lock:
             if only is not None:
-                found = self._executions.get(only)
-                candidates = [found] if found is not None else []
+                # The execution and the children of its Distributed Maps (claim_execution).
+                ids = [only, *self.map_runs.family(only)]
+                candidates = [e for e in map(self._executions.get, ids) if e is not None]
             else:
                 candidates = list(self._executions.values())
             runnable = [e for e in candidates if self._runnable(e, now_us)]

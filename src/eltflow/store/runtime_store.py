@@ -17,6 +17,7 @@ from typing import Any
 
 from eltflow.errors import ConflictError, StoreError
 from eltflow.store.db import Connection, Database
+from eltflow.store.map_runs import SqlMapRuns
 from eltflow.store.queries import queries
 from eltflow.store.rows import (
     EventRow,
@@ -83,6 +84,7 @@ class RuntimeStore:
         # depth, whether it notified, and the last wake-up generation this thread saw.
         self._wakeup = _wakeup_for(db.url) if db.dialect == "sqlite" else None
         self._local = threading.local()
+        self.map_runs = SqlMapRuns(self)  # Distributed Map: Map Runs and their children
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -316,7 +318,9 @@ class RuntimeStore:
         params = {"owner": owner, "now_us": now_us, "expires_us": now_us + lease_us}
         with self.db.transaction() as conn:
             if only is not None:
-                rows = conn.execute(self.q["claim_execution"], {**params, "id": only})
+                rows = conn.execute(
+                    self.q["claim_execution"], {**params, "id": only, "limit": limit}
+                )
             else:
                 rows = conn.execute(self.q["claim_executions"], {**params, "limit": limit})
         return [str(r["id"]) for r in rows]

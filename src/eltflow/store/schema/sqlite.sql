@@ -40,12 +40,22 @@ CREATE TABLE sfn_executions (
     event_count INTEGER NOT NULL DEFAULT 0,
     wake_us INTEGER,
     lease_owner TEXT,
-    lease_expires_us INTEGER
+    lease_expires_us INTEGER,
+    map_run_arn TEXT,
+    item_index INTEGER,
+    item_count INTEGER,
+    root_id TEXT
 );
 
 CREATE INDEX sfn_executions_machine ON sfn_executions (machine_name, start_us);
 
 CREATE INDEX sfn_executions_runnable ON sfn_executions (wake_us) WHERE status = 'RUNNING';
+
+CREATE UNIQUE INDEX sfn_executions_map_run ON sfn_executions (map_run_arn, item_index);
+
+CREATE INDEX sfn_executions_map_run_status ON sfn_executions (map_run_arn, status);
+
+CREATE INDEX sfn_executions_root ON sfn_executions (root_id);
 
 CREATE TABLE sfn_history (
     execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
@@ -101,3 +111,27 @@ CREATE TABLE sfn_workers (
     started_us INTEGER NOT NULL,
     heartbeat_us INTEGER NOT NULL
 );
+
+-- config: the Map Run's resolved settings (the task's parameters, JSON), read again by a
+-- redrive. Counts of children are read from sfn_executions; results_written is the
+-- ResultWriter's.
+CREATE TABLE sfn_map_runs (
+    arn TEXT PRIMARY KEY,
+    execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
+    state_name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    start_us INTEGER NOT NULL,
+    stop_us INTEGER,
+    max_concurrency INTEGER NOT NULL,
+    tolerated_failure_count INTEGER NOT NULL,
+    tolerated_failure_percentage REAL NOT NULL,
+    total_items INTEGER,
+    results_written INTEGER NOT NULL DEFAULT 0,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    redrive_us INTEGER,
+    error TEXT,
+    cause TEXT,
+    config TEXT NOT NULL
+);
+
+CREATE INDEX sfn_map_runs_execution ON sfn_map_runs (execution_id, start_us);

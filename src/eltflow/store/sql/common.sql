@@ -201,3 +201,67 @@ DELETE FROM sfn_workers WHERE owner = :owner;
 -- name: live_workers
 SELECT owner, started_us, heartbeat_us FROM sfn_workers WHERE heartbeat_us >= :since_us
 ORDER BY owner;
+
+-- Distributed Map: Map Runs and their child executions (store/map_runs.py).
+
+-- name: insert_map_run
+INSERT INTO sfn_map_runs (arn, execution_id, state_name, status, start_us, max_concurrency,
+    tolerated_failure_count, tolerated_failure_percentage, config)
+VALUES (:arn, :execution_id, :state_name, 'RUNNING', :start_us, :max_concurrency,
+    :tolerated_failure_count, :tolerated_failure_percentage, :config)
+ON CONFLICT (arn) DO NOTHING;
+
+-- name: get_map_run
+SELECT * FROM sfn_map_runs WHERE arn = :arn;
+
+-- name: list_map_runs
+SELECT * FROM sfn_map_runs WHERE execution_id = :execution_id
+ORDER BY start_us DESC, arn DESC LIMIT :limit OFFSET :offset;
+
+-- name: finish_map_run
+UPDATE sfn_map_runs
+SET status = :status, stop_us = :stop_us, error = :error, cause = :cause,
+    total_items = :total_items, results_written = :results_written
+WHERE arn = :arn;
+
+-- name: set_map_run_total
+UPDATE sfn_map_runs SET total_items = :total_items WHERE arn = :arn;
+
+-- name: redrive_map_run
+UPDATE sfn_map_runs
+SET status = 'RUNNING', stop_us = NULL, error = NULL, cause = NULL,
+    redrive_count = redrive_count + 1, redrive_us = :redrive_us
+WHERE arn = :arn;
+
+-- name: insert_child_execution
+INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, input, start_us,
+    wake_us, map_run_arn, item_index, item_count, root_id)
+VALUES (:id, :arn, :machine_name, :version_id, :name, 'RUNNING', :input, :start_us,
+    :start_us, :map_run_arn, :item_index, :item_count, :root_id);
+
+-- name: execution_link
+SELECT id, map_run_arn, item_index, item_count, root_id FROM sfn_executions WHERE id = :id;
+
+-- name: map_run_counts
+SELECT status, COUNT(*) AS n, SUM(item_count) AS items
+FROM sfn_executions WHERE map_run_arn = :arn GROUP BY status;
+
+-- name: map_run_last_index
+SELECT MAX(item_index) AS last FROM sfn_executions WHERE map_run_arn = :arn;
+
+-- name: map_run_children
+-- In item order after :after_index; only those of :status when it is given.
+SELECT id, arn, machine_name, name, status, input, output, error, cause, start_us, stop_us,
+    redrive_count, item_index, item_count
+FROM sfn_executions
+WHERE map_run_arn = :arn AND item_index > :after_index
+  AND (CAST(:status AS TEXT) IS NULL OR status = :status)
+ORDER BY item_index LIMIT :limit;
+
+-- name: list_map_run_executions
+SELECT id, arn, machine_name, version_id, name, status, start_us, stop_us, redrive_count,
+    redrive_us, item_count
+FROM sfn_executions
+WHERE map_run_arn = :arn AND (CAST(:status AS TEXT) IS NULL OR status = :status)
+ORDER BY start_us DESC, id DESC
+LIMIT :limit OFFSET :offset;

@@ -20,13 +20,16 @@ WHERE id IN (
 RETURNING id;
 
 -- name: claim_execution
--- The same as claim_executions, for one execution (``eltflow start --wait`` runs only its own).
+-- The same as claim_executions, for one execution (``eltflow start --wait`` runs only its own)
+-- and the child executions of its Distributed Maps (root_id).
 UPDATE sfn_executions
 SET lease_owner = :owner, lease_expires_us = :expires_us
 WHERE id IN (
     SELECT id FROM sfn_executions
-    WHERE id = :id AND status = 'RUNNING' AND wake_us <= :now_us
+    WHERE (id = :id OR root_id = :id) AND status = 'RUNNING' AND wake_us <= :now_us
       AND (lease_expires_us IS NULL OR lease_expires_us < :now_us)
+    ORDER BY wake_us
+    LIMIT :limit
 )
 RETURNING id;
 

@@ -1,0 +1,320 @@
+"""Map Runs and their child executions in the state store (Distributed Map).
+
+A Map Run is a row of ``sfn_map_runs``; each of its children is an ordinary execution row of
+``sfn_executions`` (history, snapshot, leases: workers run it like any other) that also names
+its Map Run (``map_run_arn``), its position in it (``item_index``: the item's, or the batch's),
+how many items it holds (``item_count``) and the top-level execution it works for
+(``root_id``). Counts are read from the children rows, so they are never out of step with
+them. :class:`SqlMapRuns` is the SQLite / PostgreSQL implementation (named queries in
+``sql/common.sql``); :mod:`eltflow.store.memory_map_runs` keeps the same in memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+from eltflow.store.rows import ExecutionSummaryRow, build
+
+if TYPE_CHECKING:
+    from eltflow.store.runtime_store import RuntimeStore
+
+Txn = Any
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MapRunRow:
+    arn: str
+    execution_id: str
+    state_name: str
+    status: str
+    start_us: int
+    stop_us: int | None
+    max_concurrency: int
+    tolerated_failure_count: int
+    tolerated_failure_percentage: float
+    total_items: int | None
+    results_written: int
+    redrive_count: int
+    redrive_us: int | None
+    error: str | None
+    cause: str | None
+    config: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ChildRow:
+    """A child execution as a Map Run reads it back (results, ResultWriter, redrive)."""
+
+    id: str
+    arn: str
+    machine_name: str
+    name: str
+    status: str
+    input: str
+    output: str | None
+    error: str | None
+    cause: str | None
+    start_us: int
+    stop_us: int | None
+    redrive_count: int
+    item_index: int
+    item_count: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ExecutionLink:
+    """Where an execution sits: its Map Run (None for a top-level one) and its root."""
+
+    id: str
+    map_run_arn: str | None
+    item_index: int | None
+    item_count: int | None
+    root_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Counts:
+    """Children (and the items they hold) by status."""
+
+    executions: dict[str, int]
+    items: dict[str, int]
+
+
+class MapRunStore(Protocol):
+    def insert_map_run_txn(
+        self,
+        conn: Txn,
+        *,
+        arn: str,
+        execution_id: str,
+        state_name: str,
+        start_us: int,
+        max_concurrency: int,
+        tolerated_failure_count: int,
+        tolerated_failure_percentage: float,
+        config: str,
+    ) -> None:
+        """Record a Map Run (idempotent: a second insert of the same ARN does nothing)."""
+        ...
+
+    def get_map_run(self, arn: str) -> MapRunRow | None: ...
+
+    def list_map_runs(
+        self, execution_id: str, *, limit: int = 100, offset: int = 0
+    ) -> list[MapRunRow]: ...
+
+    def set_total(self, arn: str, total_items: int) -> None: ...
+
+    def finish_map_run(
+        self,
+        arn: str,
+        *,
+        status: str,
+        stop_us: int,
+        error: str | None,
+        cause: str | None,
+        total_items: int | None,
+        results_written: int,
+    ) -> None: ...
+
+    def redrive_map_run(self, arn: str, now_us: int) -> None: ...
+
+    def insert_child_txn(
+        self,
+        conn: Txn,
+        *,
+        id: str,
+        arn: str,
+        machine_name: str,
+        version_id: int,
+        name: str,
+        input: str,
+        start_us: int,
+        map_run_arn: str,
+        item_index: int,
+        item_count: int,
+        root_id: str,
+    ) -> None: ...
+
+    def link(self, execution_id: str) -> ExecutionLink | None: ...
+
+    def counts(self, map_run_arn: str) -> Counts: ...
+
+    def last_index(self, map_run_arn: str) -> int | None:
+        """The highest item index started in the Map Run (None: no child yet)."""
+        ...
+
+    def children(
+        self, map_run_arn: str, *, after_index: int = -1, status: str | None = None, limit: int
+    ) -> list[ChildRow]:
+        """Children in item order after ``after_index`` (only ``status`` ones, if given)."""
+        ...
+
+    def list_executions(
+        self, map_run_arn: str, *, status: str | None, limit: int, offset: int
+    ) -> list[tuple[ExecutionSummaryRow, int]]:
+        """ListExecutions(mapRunArn): newest first, with each child's item count."""
+        ...
+
+
+def all_children(
+    store: MapRunStore, map_run_arn: str, *, status: str | None = None, page: int = 1000
+) -> Iterator[ChildRow]:
+    """Every child of the Map Run in item order, read a page at a time."""
+    after = -1
+    while True:
+        rows = store.children(map_run_arn, after_index=after, status=status, limit=page)
+        yield from rows
+        if len(rows) < page:
+            return
+        after = rows[-1].item_index
+
+
+class SqlMapRuns:
+    """:class:`MapRunStore` on SQLite / PostgreSQL (the runtime store's database)."""
+
+    def __init__(self, store: RuntimeStore) -> None:
+        self._store = store
+        self._q = store.q
+
+    def _rows(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        with self._store.transaction() as conn:
+            return list(conn.execute(self._q[name], params))
+
+    def insert_map_run_txn(
+        self,
+        conn: Txn,
+        *,
+        arn: str,
+        execution_id: str,
+        state_name: str,
+        start_us: int,
+        max_concurrency: int,
+        tolerated_failure_count: int,
+        tolerated_failure_percentage: float,
+        config: str,
+    ) -> None:
+        conn.execute(
+            self._q["insert_map_run"],
+            {
+                "arn": arn,
+                "execution_id": execution_id,
+                "state_name": state_name,
+                "start_us": start_us,
+                "max_concurrency": max_concurrency,
+                "tolerated_failure_count": tolerated_failure_count,
+                "tolerated_failure_percentage": tolerated_failure_percentage,
+                "config": config,
+            },
+        )
+
+    def get_map_run(self, arn: str) -> MapRunRow | None:
+        rows = self._rows("get_map_run", {"arn": arn})
+        return build(MapRunRow, rows[0]) if rows else None
+
+    def list_map_runs(
+        self, execution_id: str, *, limit: int = 100, offset: int = 0
+    ) -> list[MapRunRow]:
+        rows = self._rows(
+            "list_map_runs", {"execution_id": execution_id, "limit": limit, "offset": offset}
+        )
+        return [build(MapRunRow, r) for r in rows]
+
+    def set_total(self, arn: str, total_items: int) -> None:
+        self._rows("set_map_run_total", {"arn": arn, "total_items": total_items})
+
+    def finish_map_run(
+        self,
+        arn: str,
+        *,
+        status: str,
+        stop_us: int,
+        error: str | None,
+        cause: str | None,
+        total_items: int | None,
+        results_written: int,
+    ) -> None:
+        self._rows(
+            "finish_map_run",
+            {
+                "arn": arn,
+                "status": status,
+                "stop_us": stop_us,
+                "error": error,
+                "cause": cause,
+                "total_items": total_items,
+                "results_written": results_written,
+            },
+        )
+
+    def redrive_map_run(self, arn: str, now_us: int) -> None:
+        self._rows("redrive_map_run", {"arn": arn, "redrive_us": now_us})
+
+    def insert_child_txn(
+        self,
+        conn: Txn,
+        *,
+        id: str,
+        arn: str,
+        machine_name: str,
+        version_id: int,
+        name: str,
+        input: str,
+        start_us: int,
+        map_run_arn: str,
+        item_index: int,
+        item_count: int,
+        root_id: str,
+    ) -> None:
+        conn.execute(
+            self._q["insert_child_execution"],
+            {
+                "id": id,
+                "arn": arn,
+                "machine_name": machine_name,
+                "version_id": version_id,
+                "name": name,
+                "input": input,
+                "start_us": start_us,
+                "map_run_arn": map_run_arn,
+                "item_index": item_index,
+                "item_count": item_count,
+                "root_id": root_id,
+            },
+        )
+
+    def link(self, execution_id: str) -> ExecutionLink | None:
+        rows = self._rows("execution_link", {"id": execution_id})
+        return build(ExecutionLink, rows[0]) if rows else None
+
+    def counts(self, map_run_arn: str) -> Counts:
+        rows = self._rows("map_run_counts", {"arn": map_run_arn})
+        return Counts(
+            executions={str(r["status"]): int(r["n"]) for r in rows},
+            items={str(r["status"]): int(r["items"] or 0) for r in rows},
+        )
+
+    def last_index(self, map_run_arn: str) -> int | None:
+        rows = self._rows("map_run_last_index", {"arn": map_run_arn})
+        last = rows[0]["last"] if rows else None
+        return None if last is None else int(last)
+
+    def children(
+        self, map_run_arn: str, *, after_index: int = -1, status: str | None = None, limit: int
+    ) -> list[ChildRow]:
+        rows = self._rows(
+            "map_run_children",
+            {"arn": map_run_arn, "after_index": after_index, "status": status, "limit": limit},
+        )
+        return [build(ChildRow, r) for r in rows]
+
+    def list_executions(
+        self, map_run_arn: str, *, status: str | None, limit: int, offset: int
+    ) -> list[tuple[ExecutionSummaryRow, int]]:
+        rows = self._rows(
+            "list_map_run_executions",
+            {"arn": map_run_arn, "status": status, "limit": limit, "offset": offset},
+        )
+        return [(build(ExecutionSummaryRow, r), int(r["item_count"] or 1)) for r in rows]

@@ -1,0 +1,250 @@
+"""Map Runs in memory (:class:`~eltflow.store.map_runs.MapRunStore` for ``eltflow.execute``).
+
+The same rules as the SQL in ``sql/common.sql`` (children in item order, newest first for
+ListExecutions); a child is an execution of the memory store plus its link, kept here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from eltflow.store.map_runs import ChildRow, Counts, ExecutionLink, MapRunRow
+from eltflow.store.rows import ExecutionSummaryRow
+
+if TYPE_CHECKING:
+    from eltflow.store.memory import MemoryStore
+
+
+class MemoryMapRuns:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._runs: dict[str, MapRunRow] = {}
+        # Map Run ARN -> {item index: child execution id}, and each child's link.
+        self._children: dict[str, dict[int, str]] = {}
+        self._links: dict[str, ExecutionLink] = {}
+        # Root execution id -> the ids of every child working for it (claimed with it).
+        self._family: dict[str, list[str]] = {}
+
+    def family(self, root_id: str) -> list[str]:
+        return self._family.get(root_id, [])
+
+    def insert_map_run_txn(
+        self,
+        conn: Any,
+        *,
+        arn: str,
+        execution_id: str,
+        state_name: str,
+        start_us: int,
+        max_concurrency: int,
+        tolerated_failure_count: int,
+        tolerated_failure_percentage: float,
+        config: str,
+    ) -> None:
+        with self._store.transaction():
+            if arn in self._runs:
+                return
+            self._runs[arn] = MapRunRow(
+                arn=arn,
+                execution_id=execution_id,
+                state_name=state_name,
+                status="RUNNING",
+                start_us=start_us,
+                stop_us=None,
+                max_concurrency=max_concurrency,
+                tolerated_failure_count=tolerated_failure_count,
+                tolerated_failure_percentage=tolerated_failure_percentage,
+                total_items=None,
+                results_written=0,
+                redrive_count=0,
+                redrive_us=None,
+                error=None,
+                cause=None,
+                config=config,
+            )
+            self._children[arn] = {}
+
+    def get_map_run(self, arn: str) -> MapRunRow | None:
+        return self._runs.get(arn)
+
+    def list_map_runs(
+        self, execution_id: str, *, limit: int = 100, offset: int = 0
+    ) -> list[MapRunRow]:
+        with self._store.transaction():
+            rows = [r for r in self._runs.values() if r.execution_id == execution_id]
+        rows.sort(key=lambda r: (r.start_us, r.arn), reverse=True)
+        return rows[offset : offset + limit]
+
+    def _update(self, arn: str, **changes: Any) -> None:
+        with self._store.transaction():
+            run = self._runs.get(arn)
+            if run is not None:
+                self._runs[arn] = replace(run, **changes)
+
+    def set_total(self, arn: str, total_items: int) -> None:
+        self._update(arn, total_items=total_items)
+
+    def finish_map_run(
+        self,
+        arn: str,
+        *,
+        status: str,
+        stop_us: int,
+        error: str | None,
+        cause: str | None,
+        total_items: int | None,
+        results_written: int,
+    ) -> None:
+        self._update(
+            arn,
+            status=status,
+            stop_us=stop_us,
+            error=error,
+            cause=cause,
+            total_items=total_items,
+            results_written=results_written,
+        )
+
+    def redrive_map_run(self, arn: str, now_us: int) -> None:
+        with self._store.transaction():
+            run = self._runs.get(arn)
+            if run is not None:
+                self._runs[arn] = replace(
+                    run,
+                    status="RUNNING",
+                    stop_us=None,
+                    error=None,
+                    cause=None,
+                    redrive_count=run.redrive_count + 1,
+                    redrive_us=now_us,
+                )
+
+    def insert_child_txn(
+        self,
+        conn: Any,
+        *,
+        id: str,
+        arn: str,
+        machine_name: str,
+        version_id: int,
+        name: str,
+        input: str,
+        start_us: int,
+        map_run_arn: str,
+        item_index: int,
+        item_count: int,
+        root_id: str,
+    ) -> None:
+        with self._store.transaction():
+            self._store.insert_execution_txn(
+                conn,
+                id=id,
+                arn=arn,
+                machine_name=machine_name,
+                version_id=version_id,
+                name=name,
+                input=input,
+                start_us=start_us,
+            )
+            self._children.setdefault(map_run_arn, {})[item_index] = id
+            self._links[id] = ExecutionLink(
+                id=id,
+                map_run_arn=map_run_arn,
+                item_index=item_index,
+                item_count=item_count,
+                root_id=root_id,
+            )
+            self._family.setdefault(root_id, []).append(id)
+
+    def link(self, execution_id: str) -> ExecutionLink | None:
+        found = self._links.get(execution_id)
+        if found is None and self._store.get_execution(execution_id) is not None:
+            return ExecutionLink(
+                id=execution_id, map_run_arn=None, item_index=None, item_count=None, root_id=None
+            )
+        return found
+
+    def _child(self, execution_id: str) -> ChildRow | None:
+        row = self._store.get_execution(execution_id)
+        link = self._links.get(execution_id)
+        if row is None or link is None:
+            return None
+        return ChildRow(
+            id=row.id,
+            arn=row.arn,
+            machine_name=row.machine_name,
+            name=row.name,
+            status=row.status,
+            input=row.input,
+            output=row.output,
+            error=row.error,
+            cause=row.cause,
+            start_us=row.start_us,
+            stop_us=row.stop_us,
+            redrive_count=row.redrive_count,
+            item_index=link.item_index or 0,
+            item_count=link.item_count or 1,
+        )
+
+    def counts(self, map_run_arn: str) -> Counts:
+        executions: dict[str, int] = {}
+        items: dict[str, int] = {}
+        with self._store.transaction():
+            for eid in self._children.get(map_run_arn, {}).values():
+                child = self._child(eid)
+                if child is not None:
+                    executions[child.status] = executions.get(child.status, 0) + 1
+                    items[child.status] = items.get(child.status, 0) + child.item_count
+        return Counts(executions=executions, items=items)
+
+    def last_index(self, map_run_arn: str) -> int | None:
+        children = self._children.get(map_run_arn)
+        return max(children) if children else None
+
+    def children(
+        self, map_run_arn: str, *, after_index: int = -1, status: str | None = None, limit: int
+    ) -> list[ChildRow]:
+        out: list[ChildRow] = []
+        with self._store.transaction():
+            found = self._children.get(map_run_arn, {})
+            for index in sorted(i for i in found if i > after_index):
+                child = self._child(found[index])
+                if child is not None and (status is None or child.status == status):
+                    out.append(child)
+                    if len(out) >= limit:
+                        break
+        return out
+
+    def list_executions(
+        self, map_run_arn: str, *, status: str | None, limit: int, offset: int
+    ) -> list[tuple[ExecutionSummaryRow, int]]:
+        with self._store.transaction():
+            rows = [
+                c
+                for c in (self._child(e) for e in self._children.get(map_run_arn, {}).values())
+                if c is not None and (status is None or c.status == status)
+            ]
+        rows.sort(key=lambda c: (c.start_us, c.id), reverse=True)
+        out: list[tuple[ExecutionSummaryRow, int]] = []
+        for c in rows[offset : offset + limit]:
+            full = self._store.get_execution(c.id)
+            assert full is not None
+            out.append(
+                (
+                    ExecutionSummaryRow(
+                        id=c.id,
+                        arn=c.arn,
+                        machine_name=c.machine_name,
+                        version_id=full.version_id,
+                        name=c.name,
+                        status=c.status,
+                        start_us=c.start_us,
+                        stop_us=c.stop_us,
+                        redrive_count=c.redrive_count,
+                        redrive_us=full.redrive_us,
+                    ),
+                    c.item_count,
+                )
+            )
+        return out

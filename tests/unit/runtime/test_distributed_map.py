@@ -1,0 +1,317 @@
+"""Distributed Map: each item runs as a child execution of its own, grouped in a Map Run.
+
+In memory (``eltflow.execute``) and durably (SQLite, and PostgreSQL with ELTFLOW_TEST_PG):
+the parent's history has the Map Run instead of iterations, the children have their own
+histories and AWS's ARNs, DescribeMapRun / ListMapRuns / ListExecutions(mapRunArn) answer,
+ItemReader reads the local S3 (JSON, JSONL, CSV, listObjectsV2), ItemBatcher groups items,
+ResultWriter exports AWS's manifest and result files, tolerated failures decide the Map Run,
+and a redrive re-runs only the failed children.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from eltflow.app import App, build_app
+from eltflow.errors import AwsApiError, StatesError
+from eltflow.runtime import arns
+from eltflow.runtime.local import execute
+from eltflow.runtime.run import run_to_end
+from eltflow.s3.service import S3Service
+from eltflow.types import JSON
+
+PASS_CHILD = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+
+
+def _map(processor: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+    processor = dict(processor or PASS_CHILD)
+    processor["ProcessorConfig"] = {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    return {
+        "StartAt": "Fan",
+        "States": {"Fan": {"Type": "Map", "ItemProcessor": processor, "End": True, **fields}},
+    }
+
+
+@pytest.fixture
+def app(store_url: str, tmp_path: Path) -> Iterator[App]:
+    app = build_app(state_url=store_url)
+    app.s3 = S3Service(tmp_path / "s3")
+    app.s3.create_bucket("data", app.clock.now())
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def lite(tmp_path: Path) -> Iterator[App]:
+    """SQLite only: for the ItemReader's formats (the store plays no part in reading)."""
+    app = build_app(state_url=f"sqlite:///{tmp_path / 'state.db'}")
+    app.s3 = S3Service(tmp_path / "s3")
+    app.s3.create_bucket("data", app.clock.now())
+    yield app
+    app.close()
+
+
+def _run(app: App, name: str, definition: dict[str, Any], input: JSON) -> dict[str, Any]:
+    app.service.create_state_machine(name=name, definition=definition)
+    started = app.service.start_execution(
+        state_machine_arn=name, input=json.dumps(input), name="run1"
+    )
+    return run_to_end(app, str(started["executionArn"]), poll_seconds=0.01)
+
+
+def _history(app: App, arn: str) -> list[dict[str, Any]]:
+    events = app.service.get_execution_history(execution_arn=arn)["events"]
+    assert isinstance(events, list)
+    return [e for e in events if isinstance(e, dict)]
+
+
+def _map_run(app: App, execution_arn: str) -> str:
+    runs = app.service.list_map_runs(execution_arn=execution_arn)["mapRuns"]
+    assert isinstance(runs, list) and len(runs) == 1 and isinstance(runs[0], dict)
+    return str(runs[0]["mapRunArn"])
+
+
+def test_in_memory_children_have_their_own_history() -> None:
+    result = execute(_map(MaxConcurrency=7, Label="Fan"), list(range(50)))
+    assert result.status == "SUCCEEDED" and result.output == list(range(50))
+    assert result.event_types() == [
+        "ExecutionStarted",
+        "MapStateEntered",
+        "MapStateStarted",
+        "MapRunStarted",
+        "MapRunSucceeded",
+        "MapStateSucceeded",
+        "MapStateExited",
+        "ExecutionSucceeded",
+    ]
+    started = result.events("MapRunStarted")[0].details["mapRunStartedEventDetails"]
+    assert isinstance(started, dict)
+    machine = arns.machine_name(result.execution_arn.replace(":execution:", ":stateMachine:"))
+    assert str(started["mapRunArn"]).startswith(f"{arns.PREFIX}:mapRun:eltflow-local/Fan:")
+    assert machine  # the ARN parses back
+
+
+def test_a_durable_map_run_is_described_and_listed(app: App) -> None:
+    app.register("arn:aws:lambda:us-east-1:123456789012:function:double", lambda p: 2 * int(str(p)))
+    child = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double",
+                "End": True,
+            }
+        },
+    }
+    desc = _run(app, "fan", _map(child, MaxConcurrency=3), list(range(20)))
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(str(desc["output"])) == [2 * i for i in range(20)]
+    parent = str(desc["executionArn"])
+    types = [e["type"] for e in _history(app, parent)]
+    assert "MapRunStarted" in types and not any(t.startswith("MapIteration") for t in types)
+    run = _map_run(app, parent)
+    assert run.startswith(f"{arns.PREFIX}:mapRun:fan/Fan:")
+    described = app.service.describe_map_run(map_run_arn=run)
+    assert described["status"] == "SUCCEEDED" and described["executionArn"] == parent
+    assert described["maxConcurrency"] == 3
+    counts = described["executionCounts"]
+    assert isinstance(counts, dict)
+    assert (counts["succeeded"], counts["total"], counts["running"]) == (20, 20, 0)
+    children = app.service.list_executions(map_run_arn=run, max_results=100)["executions"]
+    assert isinstance(children, list) and len(children) == 20
+    first = children[0]
+    assert isinstance(first, dict)
+    assert str(first["executionArn"]).startswith(f"{arns.PREFIX}:execution:fan/Fan:")
+    assert first["mapRunArn"] == run and first["itemCount"] == 1
+    child_desc = app.service.describe_execution(execution_arn=str(first["executionArn"]))
+    assert child_desc["mapRunArn"] == run
+    child_types = [e["type"] for e in _history(app, str(first["executionArn"]))]
+    assert child_types[0] == "ExecutionStarted" and "LambdaFunctionSucceeded" in child_types
+    # The labelled child machine is not one of the machines ListStateMachines shows.
+    listed = app.service.list_state_machines()["stateMachines"]
+    assert isinstance(listed, list)
+    assert [m["name"] for m in listed if isinstance(m, dict)] == ["fan"]
+
+
+def test_map_run_errors_are_typed(app: App) -> None:
+    with pytest.raises(AwsApiError) as e:
+        app.service.describe_map_run(map_run_arn="arn:aws:states:us-east-1:1:execution:a:b")
+    assert e.value.code == "InvalidArn"
+    with pytest.raises(AwsApiError) as e:
+        app.service.describe_map_run(map_run_arn=f"{arns.PREFIX}:mapRun:m/L:nope")
+    assert e.value.code == "ResourceNotFound"
+    with pytest.raises(AwsApiError) as e:
+        app.service.list_executions(
+            state_machine_arn=arns.machine_arn("m"), map_run_arn=f"{arns.PREFIX}:mapRun:m/L:x"
+        )
+    assert e.value.code == "ValidationException"
+
+
+def test_a_failed_child_fails_the_map_run_unless_tolerated(app: App) -> None:
+    child = {
+        "StartAt": "C",
+        "States": {
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$", "NumericLessThan": 2, "Next": "Bad"}],
+                "Default": "Ok",
+            },
+            "Bad": {"Type": "Fail", "Error": "Item.Bad", "Cause": "too small"},
+            "Ok": {"Type": "Pass", "End": True},
+        },
+    }
+    failed = _run(app, "strict", _map(child), [0, 5, 6])
+    assert failed["status"] == "FAILED"
+    assert failed["error"] == "States.ExceedToleratedFailureThreshold"
+    assert failed["cause"] == "The specified tolerated failure threshold was exceeded"
+    types = [e["type"] for e in _history(app, str(failed["executionArn"]))]
+    assert types[-3:] == ["MapRunFailed", "MapStateFailed", "ExecutionFailed"]
+    described = app.service.describe_map_run(map_run_arn=_map_run(app, str(failed["executionArn"])))
+    assert described["status"] == "FAILED"
+    tolerated = _run(app, "lenient", _map(child, ToleratedFailureCount=2), [0, 1, 5, 6])
+    assert tolerated["status"] == "SUCCEEDED"
+    assert json.loads(str(tolerated["output"])) == [5, 6]
+    over = _run(app, "percent", _map(child, ToleratedFailurePercentage=25), [0, 1, 5, 6])
+    assert over["error"] == "States.ExceedToleratedFailureThreshold"
+
+
+def test_redrive_reruns_only_the_failed_children(app: App) -> None:
+    failing = {"n": 0}
+
+    def flaky(p: JSON) -> JSON:
+        if p == 3 and failing["n"] == 0:
+            failing["n"] += 1
+            raise StatesError("Flaky.Once", "first time")
+        return p
+
+    app.register("arn:aws:lambda:us-east-1:123456789012:function:flaky", flaky)
+    child = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky",
+                "End": True,
+            }
+        },
+    }
+    first = _run(app, "redrive", _map(child, MaxConcurrency=2), list(range(6)))
+    assert first["status"] == "FAILED"
+    parent = str(first["executionArn"])
+    before: Any = app.service.list_executions(map_run_arn=_map_run(app, parent))["executions"]
+    # The failed child, and any the failure stopped while they ran (ABORTED).
+    unsuccessful = {c["executionArn"] for c in before if c["status"] != "SUCCEEDED"}
+    assert 1 <= len(unsuccessful) <= 2
+    app.service.redrive_execution(execution_arn=parent)
+    again = run_to_end(app, parent, poll_seconds=0.01)
+    assert again["status"] == "SUCCEEDED"
+    assert json.loads(str(again["output"])) == list(range(6))
+    assert "MapRunRedriven" in [e["type"] for e in _history(app, parent)]
+    run = _map_run(app, parent)  # the same Map Run, redriven
+    assert app.service.describe_map_run(map_run_arn=run)["redriveCount"] == 1
+    children: Any = app.service.list_executions(map_run_arn=run)["executions"]
+    redriven = {c["executionArn"] for c in children if c["redriveCount"]}
+    assert len(children) == 6 and redriven == unsuccessful
+
+
+@pytest.mark.parametrize(
+    ("body", "config", "expected"),
+    [
+        (b'[{"a": 1}, {"a": 2}]', {"InputType": "JSON"}, [{"a": 1}, {"a": 2}]),
+        (b'{"a": 1}\n\n{"a": 2}\n', {"InputType": "JSONL"}, [{"a": 1}, {"a": 2}]),
+        (
+            b"id,name\n1,x\n2,y\n",
+            {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+            [{"id": "1", "name": "x"}, {"id": "2", "name": "y"}],
+        ),
+        (
+            b"1|x\n2|y\n",
+            {
+                "InputType": "CSV",
+                "CSVHeaderLocation": "GIVEN",
+                "CSVHeaders": ["id", "name"],
+                "CSVDelimiter": "PIPE",
+                "MaxItems": 1,
+            },
+            [{"id": "1", "name": "x"}],
+        ),
+    ],
+)
+def test_item_reader_reads_the_local_s3(
+    lite: App, body: bytes, config: dict[str, Any], expected: list[JSON]
+) -> None:
+    app = lite
+    assert app.s3 is not None
+    app.s3.put_object("data", "in/items", body)
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": config,
+        "Parameters": {"Bucket": "data", "Key.$": "$.key"},
+    }
+    desc = _run(app, "reader", _map(ItemReader=reader), {"key": "in/items"})
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(str(desc["output"])) == expected
+
+
+def test_item_reader_lists_objects_and_fails_typed(lite: App) -> None:
+    app = lite
+    assert app.s3 is not None
+    for key in ("img/a.jpg", "img/b.jpg", "other/c"):
+        app.s3.put_object("data", key, b"xyz")
+    listing = {
+        "Resource": "arn:aws:states:::s3:listObjectsV2",
+        "Parameters": {"Bucket": "data", "Prefix": "img/"},
+    }
+    desc = _run(app, "lister", _map(ItemReader=listing), {})
+    items = json.loads(str(desc["output"]))
+    assert [i["Key"] for i in items] == ["img/a.jpg", "img/b.jpg"]
+    assert set(items[0]) == {"Etag", "Key", "LastModified", "Size", "StorageClass"}
+    missing = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket": "data", "Key": "nope.json"},
+    }
+    failed = _run(app, "missing", _map(ItemReader=missing), {})
+    assert failed["error"] == "States.ItemReaderFailed"
+    assert "NoSuchKey" in str(failed["cause"])
+
+
+def test_item_batcher_and_result_writer(app: App) -> None:
+    batcher = {"MaxItemsPerBatch": 4, "BatchInput": {"job.$": "$.job"}}
+    writer = {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "data", "Prefix": "out"},
+    }
+    definition = _map(ItemsPath="$.items", ItemBatcher=batcher, ResultWriter=writer)
+    desc = _run(app, "batched", definition, {"job": "j1", "items": list(range(10))})
+    assert desc["status"] == "SUCCEEDED", desc
+    output = json.loads(str(desc["output"]))
+    run = str(output["MapRunArn"])
+    run_id = run.rsplit(":", 1)[-1]
+    assert output["ResultWriterDetails"] == {"Bucket": "data", "Key": f"out/{run_id}/manifest.json"}
+    assert app.s3 is not None
+    manifest = json.loads(app.s3.read("data", f"out/{run_id}/manifest.json")[1])
+    assert manifest["DestinationBucket"] == "data" and manifest["MapRunArn"] == run
+    assert manifest["ResultFiles"]["FAILED"] == [] and manifest["ResultFiles"]["PENDING"] == []
+    (succeeded,) = manifest["ResultFiles"]["SUCCEEDED"]
+    assert succeeded["Key"] == f"out/{run_id}/SUCCEEDED_0.json"
+    records = json.loads(app.s3.read("data", succeeded["Key"])[1])
+    assert succeeded["Size"] == len(app.s3.read("data", succeeded["Key"])[1])
+    assert [json.loads(r["Output"]) for r in records] == [
+        {"job": "j1", "Items": [0, 1, 2, 3]},
+        {"job": "j1", "Items": [4, 5, 6, 7]},
+        {"job": "j1", "Items": [8, 9]},
+    ]
+    assert records[0]["Status"] == "SUCCEEDED" and records[0]["StateMachineArn"].endswith(
+        ":stateMachine:batched/Fan"
+    )
+    described = app.service.describe_map_run(map_run_arn=run)
+    items, executions = described["itemCounts"], described["executionCounts"]
+    assert isinstance(items, dict) and isinstance(executions, dict)
+    assert (items["total"], items["succeeded"], items["resultsWritten"]) == (10, 10, 10)
+    assert (executions["total"], executions["succeeded"], executions["resultsWritten"]) == (3, 3, 3)
