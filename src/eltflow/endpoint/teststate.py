@@ -73,7 +73,10 @@ def _mock(mock: Mapping[str, Any] | None) -> MockResult | MockError | None:
             "A test mock should have only one of the following fields: [result, errorOutput].",
         )
     if has_result:
-        return MockResult(value=_json(mock["result"], "mock result", "ValidationException"))
+        try:
+            return MockResult(value=json.loads(mock["result"]))
+        except ValueError:  # AWS's words, recorded (even with fieldValidationMode NONE)
+            raise AwsApiError("ValidationException", "Mocked result must be valid JSON") from None
     if error is not None:
         return MockError(error=str(error.get("error", "")), cause=str(error.get("cause", "")))
     return None

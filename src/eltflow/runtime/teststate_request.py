@@ -62,7 +62,7 @@ def the_state(
     parse(dict(parsed))  # a whole machine is validated whole (DefinitionError otherwise)
     states = parsed.get("States")
     if not isinstance(states, Mapping) or not isinstance(states.get(state_name), Mapping):
-        raise invalid(f"State '{state_name}' is not in the definition's top-level States")
+        raise invalid("State not found in definition")  # AWS's words (recorded)
     language = parsed.get("QueryLanguage")
     return copy.deepcopy(dict(states[state_name])), language if isinstance(language, str) else None
 

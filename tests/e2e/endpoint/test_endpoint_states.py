@@ -488,6 +488,12 @@ def test_test_state_mocks_configuration_and_inspection_over_boto3(sfn: Any) -> N
     )
     with pytest.raises(sfn.exceptions.ValidationException, match="RoleArn must be specified"):
         sfn.test_state(definition=json.dumps(task), input='{"arn": "a"}')
+    not_json = "Mocked result must be valid JSON"
+    with pytest.raises(sfn.exceptions.ValidationException, match=not_json):
+        sfn.test_state(
+            definition=json.dumps(task),
+            mock={"result": "not JSON string", "fieldValidationMode": "NONE"},
+        )
 
 
 def test_the_listening_socket_disables_nagle(server: Server) -> None:
