@@ -33,6 +33,10 @@ const Graph = (() => {
     // Keep the definition's order of states and transitions where the layering allows it,
     // so a refresh or a small change to the definition does not reshuffle the picture.
     "elk.layered.considerModelOrder.strategy": "NODES_AND_EDGES",
+    // A loop's back edge is the one against the definition's order (a poll loop's "Check ->
+    // Wait"), not whichever the heuristic picks: measured on the reference pipelines this
+    // drew them 20-40 % narrower (warehouse-lock: 1206 px wide instead of 2078).
+    "elk.layered.cycleBreaking.strategy": "MODEL_ORDER",
     "elk.padding": `[top=${MARGIN},left=${MARGIN},bottom=${MARGIN},right=${MARGIN}]`,
   };
   const CONTAINER_OPTIONS = {
