@@ -1471,3 +1471,30 @@ def test_nested_sync_links_parent_and_child_and_a_waiting_task_is_answered(
         str(console.app.service.describe_execution(execution_arn=parent)["output"])
     ) == {"approved": True}
     screen.shot("parent-succeeded")
+
+
+# -- CSRF (issue 17) ---------------------------------------------------------------------------
+def test_a_script_without_the_csrf_token_is_refused_but_the_console_is_not(
+    console: Console, screen: Screen
+) -> None:
+    screen.open("/executions")
+    expect(screen.page.locator("#executions")).to_be_visible()
+    body = json.dumps({"name": "forged", "definition": PASS})
+    # A same-origin request without the session's token (what an injected script or a browser
+    # that lost the Origin check would send): refused, nothing created.
+    forged = screen.page.evaluate(
+        """async (body) => {
+          const r = await fetch('/api/state-machines', {method: 'POST', body,
+                                headers: {'Content-Type': 'application/json'}});
+          return [r.status, (await r.json()).code];
+        }""",
+        body,
+    )
+    assert forged == [403, "CsrfTokenInvalid"]
+    names = console.app.service.list_state_machines()["stateMachines"]
+    assert "forged" not in json.dumps(names)
+    # The console's own request (api() sends the token it got from /api/csrf) goes through.
+    made = screen.page.evaluate(
+        "(body) => App.api('/state-machines', {method: 'POST', body})", body
+    )
+    assert str(made["stateMachineArn"]).endswith(":forged")

@@ -4,7 +4,8 @@ Handlers are thin: they parse the request, call the same services the CLI uses, 
 AWS-shaped JSON. Errors map to HTTP statuses in one place (:func:`_error_response`).
 Sync endpoints run in Starlette's thread pool, which suits our synchronous drivers.
 With a token (``eltflow serve`` off loopback), every ``/api/`` request must carry it; the
-console's static shell loads without it and asks for it.
+console's static shell loads without it and asks for it. A browser's state-changing requests
+also carry the session's CSRF token (:mod:`eltflow.api.csrf`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from eltflow.api import handlers, schedules
+from eltflow.api.csrf import COOKIE, CsrfGuard, CsrfTokens, session_of
 from eltflow.api.guard import LOOPBACK_NAMES, CrossSiteGuard, is_json_content
 from eltflow.api.openapi import OPENAPI
 from eltflow.errors import (
@@ -201,6 +203,21 @@ async def _health(request: Request) -> Response:
     return AwsJSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
 
+async def _csrf(request: Request) -> Response:
+    """The console's CSRF token (see :mod:`eltflow.api.csrf`): this browser session's, made
+    (with its cookie) on first call."""
+    tokens: CsrfTokens = request.app.state.csrf
+    session = session_of(request.headers.get("cookie"))
+    fresh = session is None
+    if session is None:
+        session = tokens.new_session()
+    response = JSONResponse({"token": tokens.token_for(session), "header": "X-Eltflow-CSRF"})
+    response.headers["cache-control"] = "no-store"
+    if fresh:
+        response.set_cookie(COOKIE, session, httponly=True, samesite="strict", path="/")
+    return response
+
+
 async def _openapi(request: Request) -> Response:
     return JSONResponse(OPENAPI)
 
@@ -222,6 +239,7 @@ def create_app(
         Route("/", _index),
         Route("/api/openapi.json", _openapi),
         Route("/api/health", _health),
+        Route("/api/csrf", _csrf),
         Route("/api/state-machines", endpoint(r.list_machines)),
         Route("/api/state-machines", endpoint(r.create_machine), methods=["POST"]),
         Route("/api/state-machines/{name}", endpoint(r.describe_machine)),
@@ -259,10 +277,13 @@ def create_app(
         Route("/api/statements", endpoint(r.list_statements)),
         Mount("/static", app=StaticFiles(directory=str(_static_dir())), name="static"),
     ]
+    tokens = CsrfTokens()
     middleware = [Middleware(CrossSiteGuard, hosts=hosts)]
     if token:
         middleware.append(Middleware(TokenAuth, token=token))
+    middleware.append(Middleware(CsrfGuard, tokens=tokens))
     app = Starlette(routes=routes, middleware=middleware)
+    app.state.csrf = tokens
     app.state.eltflow = eltflow_app
     app.state.health = health
     return app

@@ -127,7 +127,7 @@ def is_json_content(content_type: str) -> bool:
     return media == "application/json"
 
 
-async def _refuse(send: Send, status: int, code: str, message: str) -> None:
+async def refuse(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps({"code": code, "message": message}).encode("utf-8")
     await send(
         {
@@ -166,9 +166,9 @@ class BodyLimit:
         declared = headers.get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await _refuse(send, 400, "BadRequest", "Content-Length is not a number")
+                await refuse(send, 400, "BadRequest", "Content-Length is not a number")
             elif int(declared) > limit:
-                await _refuse(send, 413, "RequestEntityTooLarge", too_large)
+                await refuse(send, 413, "RequestEntityTooLarge", too_large)
             else:  # the HTTP server holds the body to its declared length
                 await self.app(scope, receive, send)
             return
@@ -185,7 +185,7 @@ class BodyLimit:
             chunk = bytes(message.get("body", b""))
             size += len(chunk)
             if size > limit:
-                await _refuse(send, 413, "RequestEntityTooLarge", too_large)
+                await refuse(send, 413, "RequestEntityTooLarge", too_large)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -218,4 +218,4 @@ class CrossSiteGuard:
         if refused is None:
             await self.app(scope, receive, send)
             return
-        await _refuse(send, *refused)
+        await refuse(send, *refused)

@@ -98,217 +98,242 @@ _SCHEDULE: dict[str, Any] = {
     },
 }
 
-OPENAPI: dict[str, Any] = {
-    "openapi": "3.0.3",
-    "info": {
-        "title": "eltflow API",
-        "version": "0.1.0",
-        "description": (
-            "Step Functions-shaped JSON over HTTP. When the server has a token (required off "
-            "loopback), send it as `Authorization: Bearer <token>` or `?token=<token>`."
-        ),
-    },
-    "components": {
-        "securitySchemes": {
-            "bearer": {"type": "http", "scheme": "bearer"},
-            "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
-        }
-    },
-    # Either scheme, or none on a loopback server started without a token.
-    "security": [{}, {"bearer": []}, {"tokenQuery": []}],
-    "paths": {
-        "/api/state-machines": {
-            "get": _op("ListStateMachines", _PAGE, not_found=False),
-            "post": _op(
-                "CreateStateMachine",
-                body={
-                    "type": "object",
-                    "required": ["name", "definition"],
-                    "properties": {
-                        "name": {"type": "string"},
-                        "definition": {"oneOf": [{"type": "string"}, {"type": "object"}]},
-                    },
-                },
-                not_found=False,
+
+def _writes_refusable(spec: dict[str, Any]) -> dict[str, Any]:
+    """Every state-changing operation may be refused as a cross-site request or for a missing
+    or wrong CSRF token (403)."""
+    for path in spec["paths"].values():
+        for method, operation in path.items():
+            if method in ("post", "put", "patch", "delete"):
+                operation["responses"] = {**operation["responses"], "403": _ERROR}
+    return spec
+
+
+OPENAPI: dict[str, Any] = _writes_refusable(
+    {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "eltflow API",
+            "version": "0.1.0",
+            "description": (
+                "Step Functions-shaped JSON over HTTP. When the server has a token (required off "
+                "loopback), send it as `Authorization: Bearer <token>` or `?token=<token>`. A "
+                "state-changing request from a browser (it has Origin, Referer, Cookie or "
+                "Sec-Fetch-* headers) must also send its session's CSRF token (GET /api/csrf) as "
+                "`X-Eltflow-CSRF`, else 403 CsrfTokenInvalid; programs need none."
             ),
         },
-        "/api/state-machines/{name}": {
-            "get": _op("DescribeStateMachine (with versions)", [_NAME]),
-            "delete": _op("DeleteStateMachine", [_NAME]),
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
+            }
         },
-        "/api/state-machines/{name}/executions": {
-            "post": _op(
-                "StartExecution",
-                [_NAME],
-                body={
-                    "type": "object",
-                    "properties": {"input": {"type": "string"}, "name": {"type": "string"}},
-                },
-            )
-        },
-        "/api/executions": {
-            "get": _op(
-                "ListExecutions",
-                [
-                    _param("stateMachine", "query"),
-                    _param("name", "query"),
-                    _param(
-                        "statusFilter",
-                        "query",
-                        {
-                            "type": "string",
-                            "enum": [
-                                "RUNNING",
-                                "SUCCEEDED",
-                                "FAILED",
-                                "TIMED_OUT",
-                                "ABORTED",
-                                "PENDING_REDRIVE",
-                            ],
+        # Either scheme, or none on a loopback server started without a token.
+        "security": [{}, {"bearer": []}, {"tokenQuery": []}],
+        "paths": {
+            "/api/state-machines": {
+                "get": _op("ListStateMachines", _PAGE, not_found=False),
+                "post": _op(
+                    "CreateStateMachine",
+                    body={
+                        "type": "object",
+                        "required": ["name", "definition"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "definition": {"oneOf": [{"type": "string"}, {"type": "object"}]},
                         },
-                    ),
-                    *_PAGE,
-                ],
-            )
-        },
-        "/api/executions/{arn}": {"get": _op("DescribeExecution", [_ARN])},
-        "/api/executions/{arn}/history": {
-            "get": _op(
-                "GetExecutionHistory",
-                [_ARN, *_PAGE, _param("reverseOrder", "query", {"type": "boolean"})],
-            )
-        },
-        "/api/executions/{arn}/definition": {
-            "get": _op("DescribeStateMachineForExecution", [_ARN])
-        },
-        "/api/executions/{arn}/states": {
-            "get": _op(
-                "Per-state runs (each with its Map iteration path), Map iterations and "
-                "statuses, folded from the history",
-                [_ARN],
-            )
-        },
-        "/api/executions/{arn}/logs": {
-            "get": _op(
-                "What the execution's Lambda handlers printed and logged, per invocation",
-                [_ARN, _param("state", "query")],
-            )
-        },
-        "/api/executions/{arn}/links": {
-            "get": _op(
-                "Nested workflows: the parent (AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID in the "
-                "input) and the children its states:startExecution tasks started",
-                [_ARN],
-            )
-        },
-        "/api/executions/{arn}/tasks": {
-            "get": _op(
-                "Tasks waiting for their task token (.waitForTaskToken, activities): state, "
-                "token, heartbeat and timeout deadlines",
-                [_ARN],
-            )
-        },
-        "/api/executions/{arn}/stop": {
-            "post": _op(
-                "StopExecution",
-                [_ARN],
-                body={
-                    "type": "object",
-                    "properties": {"error": {"type": "string"}, "cause": {"type": "string"}},
-                },
-            )
-        },
-        "/api/executions/{arn}/redrive": {
-            "post": _op(
-                "RedriveExecution",
-                [_ARN],
-                body={"type": "object", "properties": {"clientToken": {"type": "string"}}},
-            )
-        },
-        "/api/tasks/success": {
-            "post": _op(
-                "SendTaskSuccess (output: JSON text, or a JSON value sent as its text)",
-                body={
-                    "type": "object",
-                    "required": ["taskToken"],
-                    "properties": {"taskToken": {"type": "string"}, "output": {}},
-                },
-                not_found=False,
-            )
-        },
-        "/api/tasks/failure": {
-            "post": _op(
-                "SendTaskFailure",
-                body={
-                    "type": "object",
-                    "required": ["taskToken"],
-                    "properties": {
-                        "taskToken": {"type": "string"},
-                        "error": {"type": "string"},
-                        "cause": {"type": "string"},
                     },
-                },
-                not_found=False,
-            )
+                    not_found=False,
+                ),
+            },
+            "/api/state-machines/{name}": {
+                "get": _op("DescribeStateMachine (with versions)", [_NAME]),
+                "delete": _op("DeleteStateMachine", [_NAME]),
+            },
+            "/api/state-machines/{name}/executions": {
+                "post": _op(
+                    "StartExecution",
+                    [_NAME],
+                    body={
+                        "type": "object",
+                        "properties": {"input": {"type": "string"}, "name": {"type": "string"}},
+                    },
+                )
+            },
+            "/api/executions": {
+                "get": _op(
+                    "ListExecutions",
+                    [
+                        _param("stateMachine", "query"),
+                        _param("name", "query"),
+                        _param(
+                            "statusFilter",
+                            "query",
+                            {
+                                "type": "string",
+                                "enum": [
+                                    "RUNNING",
+                                    "SUCCEEDED",
+                                    "FAILED",
+                                    "TIMED_OUT",
+                                    "ABORTED",
+                                    "PENDING_REDRIVE",
+                                ],
+                            },
+                        ),
+                        *_PAGE,
+                    ],
+                )
+            },
+            "/api/executions/{arn}": {"get": _op("DescribeExecution", [_ARN])},
+            "/api/executions/{arn}/history": {
+                "get": _op(
+                    "GetExecutionHistory",
+                    [_ARN, *_PAGE, _param("reverseOrder", "query", {"type": "boolean"})],
+                )
+            },
+            "/api/executions/{arn}/definition": {
+                "get": _op("DescribeStateMachineForExecution", [_ARN])
+            },
+            "/api/executions/{arn}/states": {
+                "get": _op(
+                    "Per-state runs (each with its Map iteration path), Map iterations and "
+                    "statuses, folded from the history",
+                    [_ARN],
+                )
+            },
+            "/api/executions/{arn}/logs": {
+                "get": _op(
+                    "What the execution's Lambda handlers printed and logged, per invocation",
+                    [_ARN, _param("state", "query")],
+                )
+            },
+            "/api/executions/{arn}/links": {
+                "get": _op(
+                    "Nested workflows: the parent (AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID "
+                    "in the input) and the children its states:startExecution tasks started",
+                    [_ARN],
+                )
+            },
+            "/api/executions/{arn}/tasks": {
+                "get": _op(
+                    "Tasks waiting for their task token (.waitForTaskToken, activities): state, "
+                    "token, heartbeat and timeout deadlines",
+                    [_ARN],
+                )
+            },
+            "/api/executions/{arn}/stop": {
+                "post": _op(
+                    "StopExecution",
+                    [_ARN],
+                    body={
+                        "type": "object",
+                        "properties": {"error": {"type": "string"}, "cause": {"type": "string"}},
+                    },
+                )
+            },
+            "/api/executions/{arn}/redrive": {
+                "post": _op(
+                    "RedriveExecution",
+                    [_ARN],
+                    body={"type": "object", "properties": {"clientToken": {"type": "string"}}},
+                )
+            },
+            "/api/tasks/success": {
+                "post": _op(
+                    "SendTaskSuccess (output: JSON text, or a JSON value sent as its text)",
+                    body={
+                        "type": "object",
+                        "required": ["taskToken"],
+                        "properties": {"taskToken": {"type": "string"}, "output": {}},
+                    },
+                    not_found=False,
+                )
+            },
+            "/api/tasks/failure": {
+                "post": _op(
+                    "SendTaskFailure",
+                    body={
+                        "type": "object",
+                        "required": ["taskToken"],
+                        "properties": {
+                            "taskToken": {"type": "string"},
+                            "error": {"type": "string"},
+                            "cause": {"type": "string"},
+                        },
+                    },
+                    not_found=False,
+                )
+            },
+            "/api/tasks/heartbeat": {
+                "post": _op(
+                    "SendTaskHeartbeat",
+                    body={
+                        "type": "object",
+                        "required": ["taskToken"],
+                        "properties": {"taskToken": {"type": "string"}},
+                    },
+                    not_found=False,
+                )
+            },
+            "/api/jobs": {"get": _op("Audit items and run history", not_found=False)},
+            "/api/jobs/{table}/{job_id}/reset": {
+                "post": _op("Reset a job to Ready", [_param("table"), _param("job_id")])
+            },
+            "/api/tables": {"get": _op("ListTables", not_found=False)},
+            "/api/tables/{table}/items": {
+                "get": _op(
+                    "Scan",
+                    [_param("table"), _param("limit", "query", {"type": "integer", "minimum": 1})],
+                )
+            },
+            "/api/schedules": {
+                "get": _op("Schedules with next and last fires", _FIRE_COUNTS, not_found=False),
+                "post": _op(
+                    "CreateSchedule",
+                    body={**_SCHEDULE, "required": ["Name", "ScheduleExpression", "Target"]},
+                    not_found=False,
+                    conflict=True,
+                ),
+            },
+            "/api/schedules/{name}": {
+                "get": _op("GetSchedule (with next and last fires)", [_NAME, *_FIRE_COUNTS]),
+                "patch": _op("UpdateSchedule (only the fields given)", [_NAME], body=_SCHEDULE),
+                "delete": _op("DeleteSchedule and its fire records", [_NAME]),
+            },
+            "/api/schedules/{name}/pause": {"post": _op("Pause a schedule", [_NAME])},
+            "/api/schedules/{name}/resume": {"post": _op("Resume a schedule", [_NAME])},
+            "/api/topics": {
+                "get": _op(
+                    "Topics with their subscriptions, and recent notifications with their "
+                    "deliveries (local topics)",
+                    [_param("notifications", "query", {"type": "integer", "minimum": 1})],
+                    not_found=False,
+                )
+            },
+            "/api/health": {
+                "get": _op("Health (503 while the state store fails)", not_found=False)
+            },
+            "/api/csrf": {
+                "get": _op(
+                    "The console session's CSRF token (sets the session cookie): browsers send it "
+                    "as X-Eltflow-CSRF on state-changing requests",
+                    not_found=False,
+                )
+            },
+            "/api/statements": {
+                "get": _op(
+                    "ListStatements, each statement as DescribeStatement shows it, plus "
+                    "ExecutionArn (the execution whose task submitted it)",
+                    [
+                        _param("maxResults", "query", {"type": "integer", "minimum": 1}),
+                        _param("status", "query"),
+                        _param("nextToken", "query"),
+                    ],
+                    not_found=False,
+                )
+            },
         },
-        "/api/tasks/heartbeat": {
-            "post": _op(
-                "SendTaskHeartbeat",
-                body={
-                    "type": "object",
-                    "required": ["taskToken"],
-                    "properties": {"taskToken": {"type": "string"}},
-                },
-                not_found=False,
-            )
-        },
-        "/api/jobs": {"get": _op("Audit items and run history", not_found=False)},
-        "/api/jobs/{table}/{job_id}/reset": {
-            "post": _op("Reset a job to Ready", [_param("table"), _param("job_id")])
-        },
-        "/api/tables": {"get": _op("ListTables", not_found=False)},
-        "/api/tables/{table}/items": {
-            "get": _op(
-                "Scan",
-                [_param("table"), _param("limit", "query", {"type": "integer", "minimum": 1})],
-            )
-        },
-        "/api/schedules": {
-            "get": _op("Schedules with next and last fires", _FIRE_COUNTS, not_found=False),
-            "post": _op(
-                "CreateSchedule",
-                body={**_SCHEDULE, "required": ["Name", "ScheduleExpression", "Target"]},
-                not_found=False,
-                conflict=True,
-            ),
-        },
-        "/api/schedules/{name}": {
-            "get": _op("GetSchedule (with next and last fires)", [_NAME, *_FIRE_COUNTS]),
-            "patch": _op("UpdateSchedule (only the fields given)", [_NAME], body=_SCHEDULE),
-            "delete": _op("DeleteSchedule and its fire records", [_NAME]),
-        },
-        "/api/schedules/{name}/pause": {"post": _op("Pause a schedule", [_NAME])},
-        "/api/schedules/{name}/resume": {"post": _op("Resume a schedule", [_NAME])},
-        "/api/topics": {
-            "get": _op(
-                "Topics with their subscriptions, and recent notifications with their "
-                "deliveries (local topics)",
-                [_param("notifications", "query", {"type": "integer", "minimum": 1})],
-                not_found=False,
-            )
-        },
-        "/api/health": {"get": _op("Health (503 while the state store fails)", not_found=False)},
-        "/api/statements": {
-            "get": _op(
-                "ListStatements, each statement as DescribeStatement shows it, plus "
-                "ExecutionArn (the execution whose task submitted it)",
-                [
-                    _param("maxResults", "query", {"type": "integer", "minimum": 1}),
-                    _param("status", "query"),
-                    _param("nextToken", "query"),
-                ],
-                not_found=False,
-            )
-        },
-    },
-}
+    }
+)

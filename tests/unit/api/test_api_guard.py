@@ -93,11 +93,13 @@ def test_dns_rebinding_host_is_refused_even_for_reads(server: Server) -> None:
 
 def test_the_console_and_loopback_names_keep_working(server: Server) -> None:
     own = server.url
-    r = httpx.post(
-        f"{own}/api/state-machines",
-        json=PWN,
-        headers={"origin": own, "referer": f"{own}/#/machines"},
-    )
+    with httpx.Client() as browser:  # keeps the session cookie, as the browser does
+        csrf = browser.get(f"{own}/api/csrf").json()["token"]
+        r = browser.post(
+            f"{own}/api/state-machines",
+            json=PWN,
+            headers={"origin": own, "referer": f"{own}/#/machines", "x-eltflow-csrf": csrf},
+        )
     assert r.status_code == 200, r.text
     for name in ("localhost", "LOCALHOST.", "127.0.0.1"):
         got = httpx.get(f"{own}/api/state-machines", headers={"host": f"{name}:{server.port}"})

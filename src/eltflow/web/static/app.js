@@ -9,14 +9,24 @@ const App = (() => {
 
   class Unauthorized extends Error {}
 
-  async function api(path, opts = {}) {
+  // State-changing requests carry this browser session's CSRF token (GET /api/csrf, which also
+  // sets the session cookie); a server restart makes the old one stale: ask again, once.
+  let csrf = null;
+  const csrfToken = (fresh = false) => {
+    if (!csrf || fresh) csrf = api("/csrf").then((r) => r.token).catch((e) => { csrf = null; throw e; });
+    return csrf;
+  };
+  async function api(path, opts = {}, retried = false) {
     const headers = { "Content-Type": "application/json" };
     if (token) headers.Authorization = `Bearer ${token}`;
+    const method = (opts.method || "GET").toUpperCase();
+    if (!["GET", "HEAD", "OPTIONS"].includes(method)) headers["X-Eltflow-CSRF"] = await csrfToken();
     const res = await fetch(`/api${path}`, { ...opts, headers });
     const text = await res.text();
     let body = {};
     try { body = text ? JSON.parse(text) : {}; } catch { body = { message: text }; }
     if (res.status === 401) throw new Unauthorized(body.message || "a token is required");
+    if (res.status === 403 && body.code === "CsrfTokenInvalid" && !retried) { await csrfToken(true); return api(path, opts, true); }
     if (!res.ok) throw new Error(`${body.code || res.status}: ${body.message || res.statusText}`);
     return body;
   }
