@@ -60,6 +60,7 @@ from eltflow.runtime import teststate_inspect as inspect
 from eltflow.runtime import teststate_machine as wrap
 from eltflow.runtime import teststate_request as req
 from eltflow.runtime.mock_shapes import MODES, FieldValidationMode
+from eltflow.runtime.tasks import NO_INTEGRATION
 from eltflow.runtime.teststate_model import (
     LEVELS,
     InspectionLevel,
@@ -198,7 +199,7 @@ class _Invoker:
             return True, mock.value, "", ""
         integration = self.registry.resolve(effect.resource) if self.registry else None
         if integration is None:
-            return False, None, asl_errors.RUNTIME, f"No integration for '{effect.resource}'"
+            return False, None, asl_errors.RUNTIME, f"{NO_INTEGRATION} '{effect.resource}'"
         request = TaskRequest(
             resource=effect.resource,
             parameters=effect.parameters,

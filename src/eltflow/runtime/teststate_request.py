@@ -23,7 +23,7 @@ from eltflow.errors import AwsApiError
 from eltflow.interpreter.protocol import ExecutionContext
 from eltflow.runtime import arns
 from eltflow.runtime.mock_shapes import FieldValidationMode, validate_mock_result
-from eltflow.runtime.teststate_model import TestStateRequest
+from eltflow.runtime.teststate_model import MockResult, TestStateRequest
 from eltflow.types import JSON, JSONObject
 
 LONE_STATE_NAME = "StateName"
@@ -77,6 +77,11 @@ def tested_name(request: TestStateRequest) -> str:
 
 def check_request(request: TestStateRequest, raw: Mapping[str, Any], state_type: Any) -> None:
     mock = request.mock
+    _json_value(request.input, "InvalidExecutionInput", "Invalid input: not a JSON value")
+    _json_value(dict(request.variables or {}), "ValidationException", "Invalid variables")
+    if isinstance(mock, MockResult):
+        # AWS's words for a mock that is not JSON (recorded), Python values included.
+        _json_value(mock.value, "ValidationException", "Mocked result must be valid JSON")
     if mock is not None:
         if request.reveal_secrets:
             raise invalid("TestState does not support RevealSecrets when a mock is specified.")
@@ -119,6 +124,14 @@ def check_request(request: TestStateRequest, raw: Mapping[str, Any], state_type:
             f"errorCausedByState '{config.error_caused_by_state}' is not the tested state "
             f"or a state inside it"
         )
+
+
+def _json_value(value: JSON, code: str, message: str) -> None:
+    """A value the Python API was given must be JSON (the wire's always is)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        raise AwsApiError(code, message) from None
 
 
 def _names_state(raw: Mapping[str, Any], name: str, tested: str) -> bool:

@@ -337,3 +337,16 @@ def test_a_wait_state_reports_at_once() -> None:
 
 def test_pytest_does_not_collect_the_api() -> None:
     assert eltflow.test_state.__test__ is False  # type: ignore[attr-defined]
+
+
+def test_python_values_that_are_not_json_are_refused() -> None:
+    with pytest.raises(AwsApiError, match="Mocked result must be valid JSON"):
+        eltflow.test_state(TASK, ORDER, mock_result={"when": object()})  # type: ignore[dict-item]
+    with pytest.raises(AwsApiError, match="Invalid input"):
+        eltflow.test_state({"Type": "Pass", "End": True}, {"x": float("nan")})
+
+
+def test_an_unmocked_task_nothing_answers_fails_as_an_execution_would() -> None:
+    result = eltflow.test_state(TASK, ORDER, registry=Registry())
+    assert (result.status, result.error) == ("FAILED", "States.Runtime")
+    assert result.cause == f"No integration is registered for resource '{INVOKE}'"

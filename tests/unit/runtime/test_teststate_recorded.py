@@ -220,3 +220,122 @@ def test_recorded_mock_results() -> None:
     mocked: JSON = {"Payload": "function output", "SdkHttpMetadata": {"HttpStatusCode": 200}}
     result = eltflow.test_state(lambda_, {"FunctionName": "f", "Payload": None}, mock_result=mocked)
     assert (result.status, result.output_value) == ("SUCCEEDED", mocked)
+
+
+# --- mocked Map states (test_state_configuration snapshots) ------------------------------------
+
+MAP_PROCESSOR = {
+    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+    "StartAt": "TestState",
+    "States": {
+        "TestState": {
+            "Type": "Task",
+            "QueryLanguage": "JSONata",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Arguments": {"FunctionName": "foo", "Payload": "bar"},
+            "End": True,
+        }
+    },
+}
+BASE_MAP = {
+    "Type": "Map",
+    "QueryLanguage": "JSONata",
+    "Items": "{% $states.input.Values %}",
+    "ItemProcessor": MAP_PROCESSOR,
+    "Output": "{% $states %}",
+    "End": True,
+}
+MAP_CATCH = {
+    **{k: v for k, v in BASE_MAP.items() if k != "Output"},
+    "Catch": [
+        {"ErrorEquals": ["MockException"], "Output": "{% $states %}", "Next": "HandleMockError"},
+        {
+            "ErrorEquals": ["States.ExceedToleratedFailureThreshold"],
+            "Output": "{% $states %}",
+            "Next": "HandleThreshold",
+        },
+    ],
+    "ToleratedFailureCount": 1,
+}
+MAP_RETRY = {
+    **{k: v for k, v in BASE_MAP.items() if k != "Output"},
+    "Retry": [
+        {"ErrorEquals": ["MockException"], "MaxAttempts": 3},
+        {"ErrorEquals": ["States.ExceedToleratedFailureThreshold"], "MaxAttempts": 2},
+    ],
+    "ToleratedFailureCount": 1,
+}
+VALUES: JSON = {"Values": ["first", "second", "third"]}
+EXCEEDED = "The specified tolerated failure threshold was exceeded"
+
+
+def _map_test(state: dict[str, Any], failures: int, mock: list[int]) -> dict[str, Any]:
+    result = eltflow.test_state(
+        state,
+        VALUES,
+        mock_result=mock,  # type: ignore[arg-type]
+        map_iteration_failure_count=failures,
+        inspection_level="DEBUG",
+    )
+    return _parsed(dict(result.to_aws()))
+
+
+def test_recorded_mocked_map_without_tolerance_succeeds() -> None:
+    out = _map_test(BASE_MAP, 2, [0, 0, 1])
+    assert out["status"] == "SUCCEEDED"
+    assert out["inspectionData"] == {"input": VALUES, "maxConcurrency": 0}
+    assert out["output"]["input"] == VALUES and out["output"]["result"] == [0, 0, 1]
+    assert out["output"]["context"]["State"] == {
+        "Name": "StateName",
+        "EnteredTime": out["output"]["context"]["State"]["EnteredTime"],
+        "RetryCount": 0,
+    }
+
+
+def test_recorded_mocked_map_over_its_tolerance_is_caught_or_retriable() -> None:
+    below = _map_test(MAP_CATCH, 0, [1, 1, 1])
+    assert (below["status"], below["output"]) == ("SUCCEEDED", [1, 1, 1])
+    assert below["inspectionData"] == {
+        "input": VALUES,
+        "maxConcurrency": 0,
+        "toleratedFailureCount": 1,
+    }
+    caught = _map_test(MAP_CATCH, 2, [0, 0, 1])
+    assert (caught["status"], caught["nextState"]) == ("CAUGHT_ERROR", "HandleThreshold")
+    assert (caught["error"], caught["cause"]) == (
+        "States.ExceedToleratedFailureThreshold",
+        EXCEEDED,
+    )
+    assert caught["output"]["errorOutput"] == {
+        "Error": "States.ExceedToleratedFailureThreshold",
+        "Cause": EXCEEDED,
+    }
+    assert caught["inspectionData"]["errorDetails"] == {"catchIndex": 1}
+    retriable = _map_test(MAP_RETRY, 2, [0, 0, 1])
+    assert retriable == {
+        "status": "RETRIABLE",
+        "error": "States.ExceedToleratedFailureThreshold",
+        "cause": EXCEEDED,
+        "inspectionData": {
+            "input": VALUES,
+            "maxConcurrency": 0,
+            "toleratedFailureCount": 1,
+            "errorDetails": {"retryBackoffIntervalSeconds": 1, "retryIndex": 1},
+        },
+    }
+
+
+def test_recorded_mocked_map_error_caused_by_an_inner_state() -> None:
+    result = eltflow.test_state(
+        BASE_MAP,
+        {"Values": [1, 1, 1]},
+        mock_error=("MockException", "Mock the cause of the error."),
+        error_caused_by_state="TestState",
+        inspection_level="DEBUG",
+    )
+    assert _parsed(dict(result.to_aws())) == {
+        "status": "FAILED",
+        "error": "MockException",
+        "cause": "Mock the cause of the error.",
+        "inspectionData": {"input": {"Values": [1, 1, 1]}, "maxConcurrency": 0},
+    }
