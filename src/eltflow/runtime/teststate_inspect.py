@@ -9,9 +9,11 @@ Nov 2025), per state type and query language:
   ``afterResultPath``; without: ``input``, ``afterInputPath``, ``afterParameters``,
   ``afterResultSelector``, ``afterResultPath`` (AWS reports no ``result`` then);
 - JSONPath Choice, Wait, Succeed, Fail: ``input``, ``afterInputPath``;
-- JSONPath Map (mocked): ``input``, ``afterInputPath``, ``afterItemsPath``, ``maxConcurrency``
-  (0 without a limit), the tolerated failures when set, and on success ``afterResultSelector``
-  and ``afterResultPath``; Parallel (mocked, unverified): as a Task without ``afterParameters``;
+- JSONPath Map (mocked): ``input``, ``afterInputPath``, ``afterItemsPath``, with an
+  ItemSelector ``afterItemSelector`` (each iteration's input, as API_InspectionData describes
+  it; no recording seen), ``maxConcurrency`` (0 without a limit), the tolerated failures
+  when set, and on success ``afterResultSelector`` and ``afterResultPath``; Parallel
+  (mocked, unverified): as a Task without ``afterParameters``;
 - JSONata: ``input``; a Task's ``afterArguments`` and, on success, ``result``; a Map's
   ``maxConcurrency`` and tolerated failures;
 - ``variables`` (every level but INFO) when the state sees or assigns any: the test's
@@ -106,6 +108,13 @@ def _jsonpath(state: AnyState, seen: Seen, data: JSONObject) -> None:
         if isinstance(state, MapState):
             items = flow.select(state.items_path, effective, "ItemsPath", context, variables)
             data["afterItemsPath"] = ev.dumps(items)
+            if state.item_selector is not None and isinstance(items, list):
+                data["afterItemSelector"] = ev.dumps(
+                    [
+                        _selected(state, seen, effective, i, item, rng)
+                        for i, item in enumerate(items)
+                    ]
+                )
             data.update(map_tolerance(state, effective, seen))
         if isinstance(state, TaskState) and seen.scheduled:
             data["afterParameters"] = ev.dumps(seen.parameters)
@@ -122,6 +131,24 @@ def _jsonpath(state: AnyState, seen: Seen, data: JSONObject) -> None:
         data["afterResultPath"] = ev.dumps(flow.place_result(state.result_path, seen.input, result))
     except StatesError:
         return  # the run reported this step's error; the later steps never happened
+
+
+def _selected(
+    state: MapState, seen: Seen, effective: JSON, index: int, item: JSON, rng: random.Random
+) -> JSON:
+    """One iteration's input: the ItemSelector over the state's input, ``$$.Map.Item`` set."""
+    assert state.item_selector is not None
+    context = context_object(
+        seen.context,
+        seen.execution_input,
+        state_name=state.name,
+        entered_time=seen.entered,
+        retry_count=0,
+        map_item=(index, item),
+    )
+    return flow.template(
+        state.item_selector, effective, context, seen.variables, rng, "ItemSelector"
+    )
 
 
 def _context(state: AnyState, seen: Seen) -> JSONObject:

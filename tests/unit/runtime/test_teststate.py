@@ -350,3 +350,18 @@ def test_an_unmocked_task_nothing_answers_fails_as_an_execution_would() -> None:
     result = eltflow.test_state(TASK, ORDER, registry=Registry())
     assert (result.status, result.error) == ("FAILED", "States.Runtime")
     assert result.cause == f"No integration is registered for resource '{INVOKE}'"
+
+
+def test_a_mocked_map_shows_each_iteration_input_after_its_item_selector() -> None:
+    state = {
+        **MAP,
+        "ItemSelector": {"value.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index"},
+    }
+    result = eltflow.test_state(
+        state, {"Values": ["a", "b"]}, mock_result=[1, 2], inspection_level="DEBUG"
+    )
+    assert result.inspection_data is not None
+    assert json.loads(str(result.inspection_data["afterItemSelector"])) == [
+        {"value": "a", "index": 0},
+        {"value": "b", "index": 1},
+    ]
