@@ -59,10 +59,32 @@ def register(subparsers: Any) -> None:
         "--context", default=None, metavar="JSON", help="the context object (with a mock)"
     )
     p.add_argument("--role-arn", default=None, help="execution role (default: eltflow's)")
-    p.add_argument("--retrier-retry-count", type=int, default=0, metavar="N")
-    p.add_argument("--error-caused-by-state", default=None, metavar="STATE")
-    p.add_argument("--map-iteration-failure-count", type=int, default=None, metavar="N")
-    p.add_argument("--map-item-reader-data", default=None, metavar="JSON")
+    p.add_argument(
+        "--retrier-retry-count",
+        type=int,
+        default=0,
+        metavar="N",
+        help="retries already used by the retrier matching the error (RETRIABLE or not)",
+    )
+    p.add_argument(
+        "--error-caused-by-state",
+        default=None,
+        metavar="STATE",
+        help="the state inside a Map or Parallel a mocked error comes from",
+    )
+    p.add_argument(
+        "--map-iteration-failure-count",
+        type=int,
+        default=None,
+        metavar="N",
+        help="failed iterations of a mocked Map, checked against its tolerated failures",
+    )
+    p.add_argument(
+        "--map-item-reader-data",
+        default=None,
+        metavar="JSON",
+        help="what a Distributed Map's ItemReader read",
+    )
     p.add_argument("--json", action="store_true", help="print TestState's response object")
     p.set_defaults(handler=cmd_test_state)
 

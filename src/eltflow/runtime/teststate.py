@@ -22,6 +22,14 @@ over the Map's tolerated failures raises ``States.ExceedToleratedFailureThreshol
 cause). A Map that declares no tolerance is not checked: AWS recorded ``SUCCEEDED`` for
 ``mapIterationFailureCount`` 2 there.
 
+Known differences (no recording says otherwise, or it does and eltflow cannot follow): the
+context object carries ``Execution.RedriveCount`` (AWS's TestState context has none) and
+eltflow's role when the request names none (AWS: null); a cause the interpreter words with
+``An error occurred while executing the state '<name>' (entered at the event id #2).`` keeps
+that prefix (one AWS TestState recording, a Map's ItemsPath over the context, has none);
+JSON text fields are compact JSON (AWS echoes a mock's text as given); ``$$.Task.Token`` is
+eltflow's, not the context's; TRACE has no ``request``/``response`` (no HTTP Task here).
+
 The request checks are :mod:`~eltflow.runtime.teststate_request`'s, the machine the state runs
 in :mod:`~eltflow.runtime.teststate_machine`'s, ``inspectionData``
 :mod:`~eltflow.runtime.teststate_inspect`'s and the mock's field validation
