@@ -243,6 +243,13 @@ def _count(value: JSON) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def context_token(context: JSONObject | None) -> str | None:
+    """``Task.Token`` of the request's context, if it gives one."""
+    task = (context or {}).get("Task")
+    token = task.get("Token") if isinstance(task, dict) else None
+    return token if isinstance(token, str) else None
+
+
 def execution_input(request: TestStateRequest) -> JSON:
     execution = (request.context or {}).get("Execution")
     if isinstance(execution, dict) and "Input" in execution:

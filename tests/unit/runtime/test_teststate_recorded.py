@@ -339,3 +339,59 @@ def test_recorded_mocked_map_error_caused_by_an_inner_state() -> None:
         "cause": "Mock the cause of the error.",
         "inspectionData": {"input": {"Values": [1, 1, 1]}, "maxConcurrency": 0},
     }
+
+
+def test_recorded_callback_task_with_a_context_token() -> None:
+    # AWS, IO_SQS_SERVICE_TASK_WAIT at TRACE with a full context holding Task.Token "abcd123".
+    state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+        "Parameters": {
+            "QueueUrl": "https://sqs.us-east-2.amazonaws.com/123456789012/myQueue",
+            "MessageBody": {
+                "Message": "Hello from Step Functions!",
+                "TaskToken.$": "$$.Task.Token",
+            },
+        },
+        "ResultPath": "$.SQS",
+        "Next": "NEXT_STATE",
+    }
+    context: dict[str, JSON] = {
+        "Execution": {
+            "Id": "arn:aws:states:::execution:MyStateMachine:execution-name-12345",
+            "Input": {"input-value": 0},
+            "Name": "execution-name-12345",
+            "RoleArn": "arn:aws:iam:::role/StepFunctionsRole",
+            "StartTime": "2025-01-15T10:30:00.000Z",
+        },
+        "State": {
+            "EnteredTime": "2025-01-15T10:30:01.500Z",
+            "Name": "MyTaskState",
+            "RetryCount": 0,
+        },
+        "StateMachine": {
+            "Id": "arn:aws:states:::stateMachine:MyStateMachine",
+            "Name": "MyStateMachine",
+        },
+        "Task": {"Token": "abcd123"},
+    }
+    pokemon: JSON = {"pokemon": ["charizard", "pikachu", "bulbasaur"]}
+    result = eltflow.test_state(
+        state, None, inspection_level="TRACE", context=context, mock_result=pokemon
+    )
+    assert _parsed(dict(result.to_aws())) == {
+        "status": "SUCCEEDED",
+        "nextState": "NEXT_STATE",
+        "output": {"SQS": pokemon},
+        "inspectionData": {
+            "input": {},
+            "afterInputPath": {},
+            "afterParameters": {
+                "QueueUrl": "https://sqs.us-east-2.amazonaws.com/123456789012/myQueue",
+                "MessageBody": {"Message": "Hello from Step Functions!", "TaskToken": "abcd123"},
+            },
+            "result": pokemon,
+            "afterResultSelector": pokemon,
+            "afterResultPath": {"SQS": pokemon},
+        },
+    }
