@@ -22,9 +22,12 @@ over the Map's tolerated failures raises ``States.ExceedToleratedFailureThreshol
 cause). A Map that declares no tolerance is not checked: AWS recorded ``SUCCEEDED`` for
 ``mapIterationFailureCount`` 2 there.
 
-Known differences (no recording says otherwise, or it does and eltflow cannot follow): the
-context object carries ``Execution.RedriveCount`` (AWS's TestState context has none) and
-eltflow's role when the request names none (AWS: null); a cause the interpreter words with
+Known differences (no recording says otherwise, or it does and eltflow cannot follow): with
+a ``context``, AWS's ``$$`` is that object as given (recorded, even ``{}``); eltflow builds
+``$$`` as the interpreter does, from the context's values, so a field the request leaves out
+gets eltflow's value and ``Execution.RedriveCount`` is always there (making ``$$`` the given
+object would need the interpreter's context object to be replaceable); without a role, AWS's
+``Execution.RoleArn`` is null, eltflow's is its local role; a cause the interpreter words with
 ``An error occurred while executing the state '<name>' (entered at the event id #2).`` keeps
 that prefix (one AWS TestState recording, a Map's ItemsPath over the context, has none);
 JSON text fields are compact JSON (AWS echoes a mock's text as given); TRACE has no
