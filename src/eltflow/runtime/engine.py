@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
@@ -93,6 +95,24 @@ class Engine:
         # A store that is not durable (memory) gets no snapshots: the engine keeps each
         # execution's state object here, so no step encodes and decodes the whole state.
         self._live: dict[str, ExecutionState] | None = None if store.durable else {}
+        self._local = threading.local()  # per thread: inside group()?
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Record the steps taken inside (on this thread) in one transaction: they commit
+        together or not at all (group commit). The crash hook runs after that one COMMIT,
+        as it does after each step's own."""
+        local = self._local
+        if getattr(local, "grouped", False):
+            yield
+            return
+        local.grouped = True
+        try:
+            with self.store.transaction():
+                yield
+        finally:
+            local.grouped = False
+        self._after_commit()
 
     # -- execution state ---------------------------------------------------------------------
     def _load(self, row: ExecutionRow) -> ExecutionState:
@@ -413,6 +433,8 @@ class Engine:
         return wake, next_timer
 
     def _after_commit(self) -> None:
+        if getattr(self._local, "grouped", False):
+            return  # not committed yet: group() runs this after its COMMIT
         limit = self.crash_after_events
         if limit is not None and self.events_recorded >= limit:
             raise SimulatedCrash(f"fault hook: crashed after {self.events_recorded} events")

@@ -40,6 +40,9 @@ from eltflow.store.rows import TaskRow, to_us
 
 log = logging.getLogger(__name__)
 
+GROUP_COMMIT = 64
+"""At most this many executions' steps share one transaction (see :meth:`Worker._steps`)."""
+
 
 class WorkerHost(Protocol):
     """What a worker needs from the application (see :class:`eltflow.app.App`)."""
@@ -246,9 +249,38 @@ class Worker:
         self.app.store.wait_for_work(max(delay, 0.001))
 
     # -- steps -----------------------------------------------------------------------------
-    def _step(
-        self, pool: ThreadPoolExecutor, execution_id: str, inbounds: list[Inbound], *, fresh: bool
-    ) -> None:
+    def _steps(self, pool: ThreadPoolExecutor, todo: list[tuple[str, list[Inbound], bool]]) -> None:
+        """Record one step per ``(execution, inbounds, fresh)``. On a durable store the steps
+        of up to :data:`GROUP_COMMIT` executions share one transaction (group commit): one
+        COMMIT, and one fsync on PostgreSQL, instead of one per step (issue 16: a worker
+        draining Task machines spent a third of its wall time in COMMIT). Nothing of a group
+        is acted on (tasks dispatched, executions let go) before its COMMIT; if any step of it
+        fails, the group is rolled back and its steps are recorded one at a time, so one
+        execution's failure is handled exactly as without grouping."""
+        todo = [t for t in todo if t[0] in self._held]
+        if len(todo) <= 1 or not self.app.store.durable:
+            for execution_id, inbounds, fresh in todo:
+                self._step(pool, execution_id, inbounds, fresh=fresh)
+            return
+        for i in range(0, len(todo), GROUP_COMMIT):
+            group = todo[i : i + GROUP_COMMIT]
+            before = {eid: set(self._held[eid].tasks) for eid, _, _ in group}
+            results: list[tuple[str, StepResult]] = []
+            try:
+                with self.app.engine.group():
+                    for execution_id, inbounds, fresh in group:
+                        results.append((execution_id, self._apply(execution_id, inbounds, fresh)))
+            except Exception as e:  # rolled back: each on its own, with its own handling
+                log.info("a group of %d steps failed, recording them one by one: %s", len(group), e)
+                for execution_id, tasks in before.items():
+                    self._held[execution_id].tasks = tasks
+                for execution_id, inbounds, fresh in group:
+                    self._step(pool, execution_id, inbounds, fresh=fresh)
+                continue
+            for execution_id, result in results:
+                self._settle(pool, execution_id, result)
+
+    def _apply(self, execution_id: str, inbounds: list[Inbound], fresh: bool) -> StepResult:
         held = self._held[execution_id]
 
         def take(task: TaskRow) -> bool:
@@ -257,17 +289,23 @@ class Worker:
             held.tasks.add(task.task_id)
             return True
 
+        return self.app.engine.apply(
+            execution_id,
+            inbounds,
+            owner=self.owner,
+            due_timers=True,
+            inbox=fresh,
+            dispatch=take,
+            release=lambda: not held.tasks,
+        )
+
+    def _step(
+        self, pool: ThreadPoolExecutor, execution_id: str, inbounds: list[Inbound], *, fresh: bool
+    ) -> None:
+        held = self._held[execution_id]
         before = set(held.tasks)
         try:
-            result: StepResult = self.app.engine.apply(
-                execution_id,
-                inbounds,
-                owner=self.owner,
-                due_timers=True,
-                inbox=fresh,
-                dispatch=take,
-                release=lambda: not held.tasks,
-            )
+            result = self._apply(execution_id, inbounds, fresh)
         except EltflowError as e:
             # The store failed: leave it to the lease; whoever claims it next retries from the
             # last record.
@@ -284,6 +322,11 @@ class Worker:
                 execution_id, "States.Runtime", f"Internal error: {type(e).__name__}: {e}"
             )
             return
+        self._settle(pool, execution_id, result)
+
+    def _settle(self, pool: ThreadPoolExecutor, execution_id: str, result: StepResult) -> None:
+        """Act on a recorded (committed) step: run the tasks it dispatched, or let go."""
+        held = self._held[execution_id]
         self.stats.steps += 1
         held.arn = result.arn or held.arn
         held.next_timer_us = result.next_timer_us
@@ -348,8 +391,7 @@ class Worker:
                 continue  # lease lost or execution ended: the outcome is not ours to record
             held.tasks.discard(task_id)
             by_execution.setdefault(execution_id, []).append(future.result())
-        for execution_id, inbounds in by_execution.items():
-            self._step(pool, execution_id, inbounds, fresh=False)
+        self._steps(pool, [(eid, inbounds, False) for eid, inbounds in by_execution.items()])
         return True
 
     def _fire_held_timers(self, pool: ThreadPoolExecutor) -> bool:
@@ -359,8 +401,7 @@ class Worker:
             for eid, held in self._held.items()
             if held.next_timer_us is not None and held.next_timer_us <= now_us
         ]
-        for eid in due:
-            self._step(pool, eid, [], fresh=False)
+        self._steps(pool, [(eid, [], False) for eid in due])
         return bool(due)
 
     def _claim(self, pool: ThreadPoolExecutor) -> bool:
@@ -379,7 +420,7 @@ class Worker:
             # The ARN comes with the first step (which locks and reads the row anyway).
             self.stats.claimed += 1
             self._held[eid] = _Held(arn="", tasks=set())
-            self._step(pool, eid, [], fresh=True)
+        self._steps(pool, [(eid, [], True) for eid in ids])
         return bool(ids)
 
     def _renew(self, now_us: int) -> None:

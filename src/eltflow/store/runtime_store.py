@@ -88,13 +88,23 @@ class RuntimeStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """One transaction: commits on success, rolls back on any exception."""
+        """One transaction: commits on success, rolls back on any exception. Opened inside
+        another of this store on the same thread, it joins that one (both dialects), so the
+        engine can record several steps in one transaction (group commit)."""
         local = self._local
         depth = getattr(local, "depth", 0)
+        outer: Connection | None = getattr(local, "conn", None) if depth else None
         local.depth = depth + 1
         try:
-            with self.db.transaction() as conn:
-                yield conn
+            if outer is not None:
+                yield outer
+            else:
+                with self.db.transaction() as conn:
+                    local.conn = conn
+                    try:
+                        yield conn
+                    finally:
+                        local.conn = None
         except BaseException:
             if depth == 0:
                 local.notify = False

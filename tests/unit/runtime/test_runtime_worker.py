@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -333,4 +334,47 @@ def test_an_idle_postgres_worker_wakes_on_notify(pg_url: str) -> None:
     thread.join(10)
     assert not thread.is_alive()
     assert _status(app, arn) == "SUCCEEDED"
+    app.close()
+
+
+def test_grouped_steps_commit_together_and_a_failing_one_fails_alone(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The worker records the first steps of the executions it claims in one transaction
+    # (group commit). One of them has a snapshot the interpreter cannot read: the group rolls
+    # back and its steps are recorded one at a time, so that execution ends FAILED
+    # (States.Runtime) and the others run to their end, each task run once.
+    app = build_app(state_url=store_url, clock=VirtualClock())
+    counts: Counter[str] = Counter()
+
+    def count(p: JSON) -> JSON:
+        assert isinstance(p, dict)
+        counts[str(p["k"])] += 1
+        return p
+
+    app.register(COUNT, count)
+    definition = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Task", "Resource": COUNT, "End": True}},
+    }
+    app.service.create_state_machine(name="g", definition=definition)
+    arns = [
+        str(
+            app.service.start_execution(
+                state_machine_arn="g", name=f"e{i}", input=json.dumps({"k": f"e{i}"})
+            )["executionArn"]
+        )
+        for i in range(4)
+    ]
+    broken = app.store.get_execution_by_arn(arns[2])
+    assert broken is not None
+    with app.db.transaction() as conn:
+        conn.execute("UPDATE sfn_executions SET snapshot = '[]' WHERE id = :id", {"id": broken.id})
+    with caplog.at_level(logging.INFO, logger="eltflow.runtime.worker"):
+        stats = app.worker(batch=10).run(until_idle=True)
+    assert stats.claimed == 4
+    assert "a group of 4 steps failed, recording them one by one" in caplog.text
+    assert [_status(app, a) for a in arns] == ["SUCCEEDED", "SUCCEEDED", "FAILED", "SUCCEEDED"]
+    assert app.service.describe_execution(execution_arn=arns[2])["error"] == "States.Runtime"
+    assert counts == {"e0": 1, "e1": 1, "e3": 1}
     app.close()
