@@ -98,3 +98,38 @@ def test_map_input_precached_items_give_the_same_text(items: list[JSON], path: s
     assert stepper.payload_text(document, "M") == expected
     for item in items:
         assert stepper.payload_text(item, "P") == ev.dumps(item)
+
+
+def _json_text(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+@settings(max_examples=300)
+@given(json_values | st.lists(st.floats(), max_size=8) | st.integers(min_value=-(2**80)))
+def test_history_text_is_what_the_json_module_writes(value: JSON) -> None:
+    """orjson writes history texts only where its text is the json module's, character for
+    character (AWS's formatting as the rest of eltflow writes it)."""
+    assert ev.dumps(value) == _json_text(value)
+
+
+def test_history_text_edge_cases_match_the_json_module() -> None:
+    class Key(str):
+        pass
+
+    cases: list[object] = [
+        1e-05,  # json: 1e-05, orjson: 0.00001
+        -9.456011395225814e-07,  # orjson: ...e-7
+        [0.0001, 1e-4 / 3, 5e-324, 1e16, 1e15, 1.7976931348623157e308, -0.0],
+        [float("nan"), float("inf"), float("-inf")],  # orjson: null
+        {"a": None, "b": [None]},
+        2**64,
+        -(2**63) - 1,
+        {1: "x", 2.5: "y", False: "z", None: "n"},  # non-string keys
+        {Key("k"): Key("v")},  # subclasses
+        '\x00\x1f\x7f\u2028\b\f\n\r\t"\\ é😀',
+        "x\ud800",  # a lone surrogate: json writes it, orjson refuses
+        ("a", 1),
+        {"t": "time-e-5 1e-5 0.00001 null"},  # suspect text inside a string only
+    ]
+    for value in cases:
+        assert ev.dumps(value) == _json_text(value), value  # type: ignore[arg-type]
