@@ -22,10 +22,12 @@ from eltflow.runtime.engine import Engine
 from eltflow.runtime.nested import NestedExecutions
 from eltflow.runtime.service import StatesService
 from eltflow.runtime.state_runs import StateRuns
+from eltflow.runtime.status_events import ExecutionStatusEvents
 from eltflow.runtime.tasks import callable_integration
 from eltflow.runtime.waiting import WaitingTasks
 from eltflow.runtime.worker import Worker
 from eltflow.runtime.workers import Workers
+from eltflow.scheduler.rules import RuleDispatcher, RuleStore
 from eltflow.scheduler.schedules import Schedules
 from eltflow.store.activities import ActivityStore
 from eltflow.store.db import Database
@@ -130,7 +132,11 @@ def build_app(
         migrate(db)
     store = RuntimeStore(db)
     clock = clock or SystemClock()
-    engine = Engine(store, clock, crash_after_events=crash_after_events)
+    # Step Functions' EventBridge events, for the rules with an event pattern (wired below).
+    status_events = ExecutionStatusEvents(store)
+    engine = Engine(
+        store, clock, crash_after_events=crash_after_events, on_events=status_events.observe
+    )
     services = ProjectServices()
     closers: list[Callable[[], None]] = []
     if registry is None:
@@ -142,6 +148,8 @@ def build_app(
         store, engine, clock, activities=Activities(ActivityStore(db), engine, clock)
     )
     nested_workflows.register(registry, service)  # states:startExecution needs the service
+    _deliver_rule_events(status_events, db, service, services.lambdas)
+    closers.insert(0, status_events.close)
     declared = settings.section("schedules") if settings is not None else None
     return App(
         db=db,
@@ -163,6 +171,28 @@ def build_app(
         local_clients=services.local_clients,
         closers=closers,
     )
+
+
+def _deliver_rule_events(
+    status_events: ExecutionStatusEvents,
+    db: Database,
+    service: StatesService,
+    lambdas: LambdaRunner | None,
+) -> None:
+    """EventBridge rules with an event pattern get the execution status events: a matching
+    rule starts its state machine targets and invokes its Lambda targets (asynchronously)."""
+
+    def start(arn: str, text: str) -> object:
+        return service.start_execution(state_machine_arn=arn, input=text)
+
+    dispatcher = RuleDispatcher(
+        RuleStore(db),
+        start,
+        lambdas.submit if lambdas is not None else None,
+        region=status_events.region,
+        account=status_events.account,
+    )
+    status_events.subscribe(dispatcher, dispatcher.interested)
 
 
 def _jobs(settings: Settings | None, services: ProjectServices, clock: Clock) -> JobsService | None:

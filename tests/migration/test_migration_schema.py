@@ -36,6 +36,7 @@ MIGRATION_ONLY_TABLES = frozenset(
         "lambda_functions",
         "sched_fires",
         "sched_schedules",
+        "sched_event_rules",
         "cfn_change_sets",
         "cfn_exports",
         "cfn_stack_events",

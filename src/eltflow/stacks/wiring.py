@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from eltflow.scheduler.rules import RuleStore
 from eltflow.stacks.deploy import Stacks
 from eltflow.stacks.records import StackStore
 from eltflow.stacks.resources.base import Services
@@ -25,6 +26,7 @@ def stacks_for(app: App) -> Stacks:
         lambdas=app.lambdas.functions if app.lambdas is not None else None,
         lambda_runner=app.lambdas,
         schedules=app.schedules.store,
+        rules=RuleStore(app.db),
         data_dir=data_dir,
         s3_service=app.s3,
         clock=app.clock,

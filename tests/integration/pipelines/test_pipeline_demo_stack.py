@@ -103,3 +103,28 @@ def test_demo_from_the_template_deploys_into_a_fresh_project_and_succeeds(
     deploy = ["stack", "deploy", str(stack.template_path()), "--stack-name", "reference"]
     assert main(["--project-dir", str(project), *deploy, "--parameters", *parameters]) == 0
     assert "No changes to deploy. Stack reference is up to date" in capsys.readouterr().out
+
+
+def test_the_template_creates_in_motos_cloudformation() -> None:
+    import boto3
+    from moto import mock_aws
+
+    values = {
+        **stack.parameters(ReferenceConfig()),
+        "ArtifactBucket": "artifacts",
+    }
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="artifacts")
+        s3.put_object(Bucket="artifacts", Key=stack.ARTIFACT_KEY, Body=stack.function_zip())
+        cfn = boto3.client("cloudformation", region_name="us-east-1")
+        cfn.create_stack(
+            StackName="reference",
+            TemplateBody=stack.template_path().read_text(encoding="utf-8"),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()],
+            Capabilities=["CAPABILITY_IAM"],
+        )
+        created = cfn.describe_stacks(StackName="reference")["Stacks"][0]
+        assert created["StackStatus"] == "CREATE_COMPLETE", created.get("StackStatusReason")
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        assert [m["name"] for m in sfn.list_state_machines()["stateMachines"]] == ["reference-elt"]

@@ -26,6 +26,7 @@ class Services:
     lambdas: Any = None  # eltflow.lambdas.functions.FunctionStore
     lambda_runner: Any = None  # eltflow.lambdas.runner.LambdaRunner (custom resources)
     schedules: Any = None  # eltflow.scheduler.store.ScheduleStore
+    rules: Any = None  # eltflow.scheduler.rules.RuleStore (rules with an EventPattern)
     # Names [warehouses.*] configures (empty: every name reaches the default warehouse).
     warehouse_names: tuple[str, ...] = ()
     data_dir: Path | None = None  # where resources keep files (Lambda code)

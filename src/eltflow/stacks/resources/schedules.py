@@ -5,8 +5,11 @@
 ScheduleExpressionTimezone, FlexibleTimeWindow, State, StartDate/EndDate, Description, and a
 Target whose Arn is a state machine (Input passed verbatim). ``Ref`` is the name;
 ``Fn::GetAtt``: Arn. ``AWS::Events::Rule`` with a ScheduleExpression becomes one schedule per
-state-machine target (UTC, as EventBridge rules are); a rule with an EventPattern, or targets
-that are not state machines, are recorded with a warning.
+state-machine target (UTC, as EventBridge rules are); targets of such a rule that are not state
+machines are recorded with a warning. A rule with an ``EventPattern`` is stored with its targets
+(state machines and Lambda functions, ``Input``/``InputPath``/``InputTransformer``) and receives
+the events eltflow emits: Step Functions' "Execution Status Change" (see
+:mod:`eltflow.scheduler.rules`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import datetime
 
 from eltflow.errors import AwsApiError, NotFoundError, ScheduleError
 from eltflow.scheduler.model import FlexibleTimeWindow, Schedule, ScheduleState
+from eltflow.scheduler.rules import checked_rule
 from eltflow.stacks.resources.base import Outcome, Request, Services, physical_name, text
 from eltflow.types import JSON, JSONObject
 
@@ -125,11 +129,31 @@ class RuleProvider:
     replace_on = frozenset({"Name", "EventBusName"})
     name_property = "Name"
 
+    def _event_rule(self, services: Services, request: Request, name: str) -> list[str]:
+        """Store (or replace) the rule's event pattern and targets; warnings to show."""
+        props = request.properties
+        if props.get("EventPattern") is None:
+            return []
+        if services.rules is None:
+            raise AwsApiError("ValidationError", "no local rule store in this project")
+        rule = checked_rule(
+            name,
+            props.get("EventPattern"),
+            props.get("Targets") or [],
+            enabled=text(props, "State", "ENABLED") == "ENABLED",
+            description=text(props, "Description"),
+        )
+        services.rules.put(rule, services.clock.now(), source=f"stack:{request.stack_name}")
+        bus = text(props, "EventBusName", "default")
+        if bus not in ("default", "") and not bus.endswith(":event-bus/default"):
+            return [f"event bus {bus}: eltflow's events go to the default bus only"]
+        return []
+
     def _schedules(self, request: Request, name: str) -> tuple[list[Schedule], list[str]]:
         props = request.properties
         expression = text(props, "ScheduleExpression")
         if not expression:
-            return [], ["rules with an EventPattern are recorded only (no local event bus)"]
+            return [], []
         targets = props.get("Targets") or []
         if not isinstance(targets, list):
             raise AwsApiError("ValidationException", "Targets must be a list")
@@ -169,6 +193,7 @@ class RuleProvider:
     def create(self, services: Services, request: Request) -> Outcome:
         name = text(request.properties, "Name") or physical_name(request, 64)
         schedules, warnings = self._schedules(request, name)
+        warnings += self._event_rule(services, request, name)
         if schedules:
             _store(services)
         for schedule in schedules:
@@ -179,6 +204,9 @@ class RuleProvider:
         name = request.physical_id
         old, _ = self._schedules(replace_request(request), name)
         new, warnings = self._schedules(request, name)
+        if request.properties.get("EventPattern") is None and services.rules is not None:
+            services.rules.delete(name)  # the pattern was removed
+        warnings += self._event_rule(services, request, name)
         kept = {s.name for s in new}
         for schedule in old:
             if schedule.name not in kept:
@@ -192,6 +220,8 @@ class RuleProvider:
         schedules, _ = self._schedules(request, request.physical_id)
         for schedule in schedules:
             _delete(services, schedule.name)
+        if services.rules is not None:
+            services.rules.delete(request.physical_id)
 
 
 def replace_request(request: Request) -> Request:
