@@ -41,6 +41,9 @@ class ExecutionContext:
     redrive_count: int = 0
     # Seeds States.UUID / $uuid / $random / jitter so a replay makes the same choices.
     seed: str = ""
+    # TestState's ``context``: when set, ``$$`` is this object as given (AWS, recorded). Only a
+    # TestState run, never stored, has one: snapshots do not carry it.
+    given_context: JSONObject | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -22,17 +22,13 @@ over the Map's tolerated failures raises ``States.ExceedToleratedFailureThreshol
 cause). A Map that declares no tolerance is not checked: AWS recorded ``SUCCEEDED`` for
 ``mapIterationFailureCount`` 2 there.
 
-Known differences (no recording says otherwise, or it does and eltflow cannot follow): with
-a ``context``, AWS's ``$$`` is that object as given (recorded, even ``{}``); eltflow builds
-``$$`` as the interpreter does, from the context's values, so a field the request leaves out
-gets eltflow's value and ``Execution.RedriveCount`` is always there (making ``$$`` the given
-object would need the interpreter's context object to be replaceable); without a role, AWS's
-``Execution.RoleArn`` is null, eltflow's is its local role; a cause the interpreter words with
-``An error occurred while executing the state '<name>' (entered at the event id #2).`` keeps
-that prefix (one AWS TestState recording, a Map's ItemsPath over the context, has none);
-JSON text fields are compact JSON (AWS echoes a mock's text as given); TRACE has no
-``request``/``response`` (no HTTP Task here). A context's ``Task.Token`` shows in the task's
-parameters in place of eltflow's own token.
+Known differences (no recording says otherwise, or it does and eltflow cannot follow):
+without a role, AWS's ``Execution.RoleArn`` is null, eltflow's is its local role; a cause the
+interpreter words with ``An error occurred while executing the state '<name>' (entered at the
+event id #2).`` keeps that prefix (one AWS TestState recording, a Map's ItemsPath over the
+context, has none); JSON text fields are compact JSON (AWS echoes a mock's text as given);
+TRACE has no ``request``/``response`` (no HTTP Task here). With a ``context``, ``$$`` is that
+object as given (recorded on AWS, even ``{}``), its ``Task.Token`` included.
 
 The request checks are :mod:`~eltflow.runtime.teststate_request`'s, the machine the state runs
 in :mod:`~eltflow.runtime.teststate_machine`'s, ``inspectionData``
@@ -277,7 +273,6 @@ def _drive(
         execution_input=execution_input,
     )
     run = _Run(state=st)
-    given_token = req.context_token(request.context)
     events = list(events)
     cancelled: set[str] = set()
     while st.status == "RUNNING" and pending:
@@ -288,8 +283,6 @@ def _drive(
         inbounds: list[Inbound] = []
         for task in tasks:
             run.scheduled, run.parameters = True, task.parameters
-            if given_token is not None and task.task_token:
-                run.parameters = _swap_token(task.parameters, task.task_token, given_token)
             ok, output, error, cause = invoke(task)
             if ok:
                 run.result, run.has_result = output, True
@@ -320,19 +313,6 @@ def _drive(
     elif st.status == "RUNNING":  # nothing left to feed it: a bug, reported not hidden
         run.error, run.cause = asl_errors.RUNTIME, "TestState could not finish the state"
     return run
-
-
-def _swap_token(value: JSON, ours: str, given: str) -> JSON:
-    """``value`` with eltflow's task token replaced by the one the request's context gives
-    (``$$.Task.Token`` is the interpreter's own, derived from the execution; the token only
-    shows in the parameters, as a mock answers the call)."""
-    if isinstance(value, str):
-        return value.replace(ours, given)
-    if isinstance(value, list):
-        return [_swap_token(v, ours, given) for v in value]
-    if isinstance(value, dict):
-        return {k: _swap_token(v, ours, given) for k, v in value.items()}
-    return value
 
 
 def _result(

@@ -236,18 +236,12 @@ def execution_context(request: TestStateRequest, now: datetime) -> ExecutionCont
         role_arn=str(execution.get("RoleArn") or request.role_arn or arns.DEFAULT_ROLE_ARN),
         redrive_count=_count(execution.get("RedriveCount")),
         seed=str(uuid.uuid4()),
+        given_context=request.context,
     )
 
 
 def _count(value: JSON) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
-def context_token(context: JSONObject | None) -> str | None:
-    """``Task.Token`` of the request's context, if it gives one."""
-    task = (context or {}).get("Task")
-    token = task.get("Token") if isinstance(task, dict) else None
-    return token if isinstance(token, str) else None
 
 
 def execution_input(request: TestStateRequest) -> JSON:

@@ -182,11 +182,19 @@ def test_context_replaces_the_context_object() -> None:
     assert seen["Execution"]["Id"] == "arn:aws:states:us-east-1:123456789012:execution:M:run-1"
     assert seen["Execution"]["Input"] == {"from": "context"}
     assert seen["Execution"]["StartTime"] == "2025-01-15T10:30:00.000Z"
-    assert seen["State"] == {
-        "EnteredTime": "2025-01-15T10:30:01.500Z",
-        "Name": "MyTaskState",
-        "RetryCount": 0,
-    }
+    assert seen == context  # as given (AWS, recorded): nothing added, nothing filled in
+    empties: list[dict[str, JSON]] = [{"Execution": {}, "State": {}, "StateMachine": {}}, {}]
+    for given in empties:
+        empty = eltflow.test_state(
+            state,
+            {"x": 1},
+            inspection_level="DEBUG",
+            mock_result={"StatusCode": 200},
+            context=given,
+        )
+        assert empty.inspection_data is not None
+        sent = json.loads(str(empty.inspection_data["afterParameters"]))
+        assert sent["Payload"] == given
 
 
 @pytest.mark.parametrize(
