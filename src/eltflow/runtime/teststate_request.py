@@ -68,10 +68,7 @@ def the_state(
 
 
 def tested_name(request: TestStateRequest) -> str:
-    if request.context is not None:
-        state = request.context.get("State")
-        if isinstance(state, dict) and isinstance(state.get("Name"), str) and state["Name"]:
-            return str(state["Name"])
+    """The name the state runs under (in causes; ``$$.State.Name`` without a context)."""
     return request.state_name or LONE_STATE_NAME
 
 
