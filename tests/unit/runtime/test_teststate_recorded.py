@@ -395,3 +395,101 @@ def test_recorded_callback_task_with_a_context_token() -> None:
             "afterResultPath": {"SQS": pokemon},
         },
     }
+
+
+HANDLE_ITEM = {
+    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+    "StartAt": "HandleItem",
+    "States": {"HandleItem": {"Type": "Pass", "End": True}},
+}
+
+
+def test_recorded_item_reader_map_in_a_machine() -> None:
+    machine = {
+        "QueryLanguage": "JSONata",
+        "StartAt": "State0",
+        "States": {
+            "State0": {
+                "Type": "Map",
+                "MaxConcurrency": 1,
+                "ItemReader": {
+                    "ReaderConfig": {"InputType": "JSON"},
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "Arguments": {
+                        "Bucket": "{% $states.input.Bucket %}",
+                        "Key": "{% $states.input.Key %}",
+                    },
+                },
+                "ItemProcessor": HANDLE_ITEM,
+                "End": True,
+            }
+        },
+    }
+    where: JSON = {"Bucket": "test-bucket", "Key": "test-key"}
+    read = eltflow.test_state(
+        machine,
+        where,
+        state_name="State0",
+        map_item_reader_data=[1, 2, 3],
+        mock_result=[1, 4, 9],
+        inspection_level="DEBUG",
+    )
+    assert _parsed(dict(read.to_aws())) == {
+        "status": "SUCCEEDED",
+        "output": [1, 4, 9],
+        "inspectionData": {"input": where, "maxConcurrency": 1},
+    }
+    for failures in (0, 2):
+        failed = eltflow.test_state(
+            machine,
+            where,
+            state_name="State0",
+            map_item_reader_data=[1, 2, 3],
+            map_iteration_failure_count=failures,
+            error_caused_by_state="HandleItem",
+            mock_error=("MockException", "Mock the error cause."),
+            inspection_level="DEBUG",
+        )
+        assert _parsed(dict(failed.to_aws())) == {
+            "status": "FAILED",
+            "error": "MockException",
+            "cause": "Mock the error cause.",
+            "inspectionData": {"input": where, "maxConcurrency": 1},
+        }
+
+
+def test_recorded_jsonpath_map_in_a_machine_with_an_inner_error() -> None:
+    machine = {
+        "StartAt": "State0",
+        "States": {
+            "State0": {
+                "Type": "Map",
+                "ItemsPath": "$.Values",
+                "ItemProcessor": HANDLE_ITEM,
+                "ToleratedFailureCount": 2,
+                "End": True,
+            }
+        },
+    }
+    for failures in (0, 2):
+        failed = eltflow.test_state(
+            machine,
+            VALUES,
+            state_name="State0",
+            map_iteration_failure_count=failures,
+            error_caused_by_state="HandleItem",
+            mock_error=("MockException", "Mock the error cause."),
+            inspection_level="TRACE",
+        )
+        assert _parsed(dict(failed.to_aws())) == {
+            "status": "FAILED",
+            "error": "MockException",
+            "cause": "Mock the error cause.",
+            "inspectionData": {
+                "input": VALUES,
+                "afterInputPath": VALUES,
+                "afterItemsPath": ["first", "second", "third"],
+                "maxConcurrency": 0,
+                "toleratedFailureCount": 2,
+            },
+        }
