@@ -36,8 +36,14 @@ demo-stack: $(STAMP)
 COV_FLOOR ?= 77
 COV_ARGS ?= --cov --cov-report=term:skip-covered --cov-fail-under=$(COV_FLOOR)
 
+# Two test processes (the CI machine has 2 cores and much of the suite waits on subprocesses,
+# PostgreSQL and the browser); a file's tests stay on one process, since some share a module
+# fixture. Every test makes its own temp folder and PostgreSQL database, so processes share
+# nothing. `make test XDIST=` runs in one process.
+XDIST ?= -n 2 --dist loadfile
+
 test: $(DEV_STAMP)
-	$(BIN)/python -m pytest -q $(COV_ARGS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q $(XDIST) $(COV_ARGS) $(PYTEST_ARGS)
 
 check: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
