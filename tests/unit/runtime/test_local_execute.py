@@ -258,3 +258,25 @@ def test_history_built_on_first_read_is_the_interpreters_history() -> None:
         start_date=result.start_date,
         stop_date=result.stop_date,
     )
+
+
+def test_definition_cache_tells_apart_what_json_tells_apart() -> None:
+    """Mappings are cached by a key: definitions whose JSON differs (key order, 1 / 1.0 /
+    true, null / NaN) must never share a parsed machine."""
+
+    def result_text(result: JSON) -> str:
+        definition = {
+            "StartAt": "P",
+            "States": {"P": {"Type": "Pass", "Result": result, "End": True}},
+        }
+        details = execute(definition).history[-1].details["executionSucceededEventDetails"]
+        assert isinstance(details, dict)
+        return str(details["output"])
+
+    assert result_text({"a": 1, "b": 2}) == '{"a":1,"b":2}'
+    assert result_text({"b": 2, "a": 1}) == '{"b":2,"a":1}'
+    assert result_text({"a": 1.0}) == '{"a":1.0}'
+    assert result_text({"a": True}) == '{"a":true}'
+    assert result_text({"a": None}) == '{"a":null}'
+    assert result_text({"a": float("nan")}) == '{"a":NaN}'
+    assert result_text({"a": None}) == '{"a":null}'
