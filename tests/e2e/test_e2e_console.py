@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -284,24 +285,14 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     (folder / "eltflow.toml").write_text(
         '[tables.JobAudit]\npartition_key = "JobID"\n\n'
         '[lambda.functions]\nchatty = "console_handlers:chatty"\n'
-        'counter = "console_handlers:counter"\n\n'
+        'counter = "console_handlers:counter"\n'
+        'loader = "console_handlers:loader"\n\n'
         # A topic with a subscription, for the topics page.
         '[topics.alerts]\nsubscriptions = [{ protocol = "file", endpoint = "alerts.jsonl" }]\n'
     )
     # A handler module in the project folder (on the handlers' import path): its output is
-    # the execution's Logs tab.
-    (folder / "console_handlers.py").write_text(
-        "import logging\n\n\ndef chatty(event, context):\n"
-        "    print('loading', event['table'])\n"
-        "    logging.getLogger('chatty').warning('slow warehouse')\n"
-        "    if event.get('fail'):\n        raise ValueError('bad row in ' + event['table'])\n"
-        "    return {'rows': 3}\n"
-        "\n\ndef counter(event, context):\n"
-        "    from eltflow import aws\n\n"
-        "    out = aws.client('redshift-data').execute_statement(\n"
-        "        ClusterIdentifier='default', Database='dev', Sql='SELECT 1 AS in_lambda')\n"
-        "    return {'Id': out['Id']}\n"
-    )
+    # the execution's Logs tab, its SQL the SQL tab.
+    shutil.copy(Path(__file__).with_name("console_handlers.py"), folder)
     app = build_app(load_settings(folder, environ={}))
     tasks = Tasks()
     app.register(FLAKY, tasks.flaky)
@@ -1379,6 +1370,7 @@ def test_statements_page_links_sql_to_its_execution_and_topics_show_notification
     expect(failed.locator("a.st-execution")).to_have_count(0)  # run by no execution
     in_lambda = screen.page.locator(f'tr[data-statement="{run_by_lambda}"]')
     expect(in_lambda.locator("a.st-execution")).to_have_text(arn.split(":")[-1])
+    expect(in_lambda.locator(".st-state")).to_have_text("CountInLambda")
     screen.shot("statements")
     screen.page.locator("#st-status").select_option("FAILED")
     expect(screen.page.locator(f'tr[data-statement="{run_by_task}"]')).to_have_count(0)
@@ -1498,3 +1490,58 @@ def test_a_script_without_the_csrf_token_is_refused_but_the_console_is_not(
         "(body) => App.api('/state-machines', {method: 'POST', body})", body
     )
     assert str(made["stateMachineArn"]).endswith(":forged")
+
+
+# -- a failed run with its logs and SQL (issue 15) ---------------------------------------------
+FAILING_LOAD = {
+    "StartAt": "CreateStage",
+    "States": {
+        "CreateStage": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::aws-sdk:redshiftdata:executeStatement",
+            "Parameters": {
+                "ClusterIdentifier": "default",
+                "Database": "dev",
+                "Sql": "CREATE TABLE IF NOT EXISTS stage_orders (id INT)",
+            },
+            "ResultPath": None,  # keep the input
+            "Next": "LoadOrders",
+        },
+        "LoadOrders": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {
+                "FunctionName": "loader",
+                "Payload": {"sql": "SELECT count(*) FROM missing_orders"},
+            },
+            "End": True,
+        },
+    },
+}
+
+
+def test_a_failed_load_shows_its_logs_and_its_sql(console: Console, screen: Screen) -> None:
+    console.machine("failing-load", FAILING_LOAD)
+    arn = console.start("failing-load")
+    console.wait_for_status(arn, "FAILED")
+    screen.open(_execution_page(arn))
+    expect(screen.header()).to_have_text("FAILED")
+    expect(screen.page.locator("#exec-error")).to_contain_text("StatementFailed")
+    expect(screen.node("LoadOrders")).to_have_attribute("data-status", "FAILED")
+    screen.shot("failed-run")
+    screen.page.locator('button[data-tab="logs"]').click()
+    log = screen.page.locator('#logs .log[data-state="LoadOrders"]')
+    expect(log.locator("pre")).to_contain_text("loading with: SELECT count(*) FROM missing_orders")
+    expect(log.locator("pre")).to_contain_text("[ERROR] loader: statement")
+    screen.shot("failed-run-logs")
+    screen.page.locator('button[data-tab="sql"]').click()
+    rows = screen.page.locator("#exec-sql tbody tr")
+    expect(rows).to_have_count(2)  # the Task's own statement and the handler's
+    failed = rows.filter(has_text="missing_orders")
+    expect(failed.locator("td.st-state")).to_have_text("LoadOrders")
+    expect(failed.locator(".status")).to_have_text("FAILED")
+    expect(failed.locator("td.st-error")).to_contain_text("missing_orders")
+    created = rows.filter(has_text="CREATE TABLE IF NOT EXISTS stage_orders")
+    expect(created.locator("td.st-state")).to_have_text("CreateStage")
+    expect(created.locator(".status")).to_have_text("FINISHED")
+    screen.shot("failed-run-sql")

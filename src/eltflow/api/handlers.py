@@ -315,13 +315,15 @@ def scan_table(app: App, call: Call) -> JSON:
 
 
 def list_statements(app: App, call: Call) -> JSON:
-    """The statements page: newest first, each as DescribeStatement shows it (SQL, status,
-    duration, rows, error) with the execution that submitted it (``ExecutionArn``)."""
+    """The statements page (and an execution's SQL tab, ``?execution=ARN``): newest first, each
+    as DescribeStatement shows it (SQL, status, duration, rows, error) with the execution and
+    state that submitted it (``ExecutionArn``, ``StateName``)."""
     dataapi = app.dataapi
     if dataapi is None:
         raise InvalidRequest("the redshift-data service is not configured in this eltflow app")
     out: JSONObject = dataapi.list_statement_details(
         status=call.query.get("status") or None,
+        execution_arn=call.query.get("execution") or None,
         max_results=int_param(call, "maxResults", 100, hi=100),
         next_token=call.query.get("nextToken") or None,
     )

@@ -325,10 +325,12 @@ OPENAPI: dict[str, Any] = _writes_refusable(
             "/api/statements": {
                 "get": _op(
                     "ListStatements, each statement as DescribeStatement shows it, plus "
-                    "ExecutionArn (the execution whose task submitted it)",
+                    "ExecutionArn and StateName (whose task submitted it); execution=ARN "
+                    "lists only that execution's",
                     [
                         _param("maxResults", "query", {"type": "integer", "minimum": 1}),
                         _param("status", "query"),
+                        _param("execution", "query"),
                         _param("nextToken", "query"),
                     ],
                     not_found=False,

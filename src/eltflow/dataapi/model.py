@@ -70,8 +70,10 @@ class Statement:
     column_metadata: list[JSON] | None = None
     page_count: int = 0
     owner: str = ""
-    # The execution whose task submitted it (:mod:`eltflow.dataapi.origin`), not an AWS field.
+    # The execution and state whose task submitted it (:mod:`eltflow.dataapi.origin`), not
+    # AWS fields.
     execution_arn: str | None = None
+    state_name: str | None = None
 
     def evolve(self, **changes: Any) -> Statement:
         return replace(self, **changes)
@@ -109,6 +111,7 @@ class Statement:
             page_count=int(row["page_count"]),
             owner=row["owner"],
             execution_arn=row["execution_arn"],
+            state_name=row["state_name"],
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -145,6 +148,7 @@ class Statement:
             "page_count": self.page_count,
             "owner": self.owner,
             "execution_arn": self.execution_arn,
+            "state_name": self.state_name,
         }
 
 
@@ -208,6 +212,19 @@ def describe_shape(s: Statement, subs: list[Statement]) -> dict[str, Any]:
         out["QueryParameters"] = [dict(p) for p in s.query_parameters]
     if s.is_batch:
         out["SubStatements"] = [sub_statement_shape(x) for x in subs]
+    return out
+
+
+def detail_shape(s: Statement, subs: list[Statement]) -> dict[str, Any]:
+    """DescribeStatement's shape plus eltflow's own ``StatementName``, ``ExecutionArn`` and
+    ``StateName`` (the console's statement rows; never an AWS response)."""
+    out = describe_shape(s, subs)
+    if s.statement_name:
+        out["StatementName"] = s.statement_name
+    if s.execution_arn:
+        out["ExecutionArn"] = s.execution_arn
+    if s.state_name:
+        out["StateName"] = s.state_name
     return out
 
 

@@ -17,7 +17,7 @@ _COLUMNS = (
     "database_name, db_user, secret_arn, query_string, query_parameters, client_token, "
     "with_event, status, error, created_us, updated_us, duration_ns, has_result_set, "
     "result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count, "
-    "owner, execution_arn"
+    "owner, execution_arn, state_name"
 )
 _INSERT = (
     f"INSERT INTO dataapi_statements ({_COLUMNS}) VALUES ("
@@ -100,6 +100,7 @@ class StatementRepository:
         cluster: str | None,
         workgroup: str | None,
         database: str | None,
+        execution_arn: str | None = None,
         before_us: int | None,
         before_id: str | None,
         limit: int,
@@ -118,6 +119,7 @@ class StatementRepository:
             ("cluster_identifier", cluster),
             ("workgroup_name", workgroup),
             ("database_name", database),
+            ("execution_arn", execution_arn),
         ):
             if value:
                 where.append(f"{column} = :{column}")

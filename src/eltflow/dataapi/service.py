@@ -29,6 +29,7 @@ from eltflow.dataapi.model import (
     Statement,
     Status,
     describe_shape,
+    detail_shape,
     list_item_shape,
     submit_response,
     to_us,
@@ -253,6 +254,7 @@ class DataApiService:
                     "The number of active statements exceeds the limit.",
                 )
         sid = str(uuid.uuid4())
+        by = origin.submitter()
         parent = Statement(
             id=sid,
             query_string=sqls[0] if not batch else "",
@@ -271,7 +273,8 @@ class DataApiService:
             with_event=bool(request.get("WithEvent", False)),
             redshift_query_id=_query_id(sid),
             owner=self.instance,
-            execution_arn=origin.submitter(),
+            execution_arn=by.execution_arn if by is not None else None,
+            state_name=by.state_name if by is not None else None,
         )
         subs = (
             [
@@ -585,6 +588,16 @@ class DataApiService:
         return catalog.describe_table(self._catalog_warehouse("DescribeTable", request), request)
 
     def list_statements(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        return self._list(request, list_item_shape, execution_arn=None)
+
+    def _list(
+        self,
+        request: Mapping[str, Any],
+        shape: Callable[[Statement, list[Statement]], dict[str, Any]],
+        *,
+        execution_arn: str | None,
+    ) -> dict[str, Any]:
+        """A ListStatements page, each statement as ``shape`` shows it."""
         v.check_keys("ListStatements", request)
         limit = v.int_in(request, "MaxResults", "maxResults", 0, 100) or 100
         status = v.optional_str(request, "Status")
@@ -606,6 +619,7 @@ class DataApiService:
             cluster=v.optional_str(request, "ClusterIdentifier"),
             workgroup=v.optional_str(request, "WorkgroupName"),
             database=v.optional_str(request, "Database"),
+            execution_arn=execution_arn,
             before_us=before_us,
             before_id=before_id,
             limit=limit + 1,
@@ -613,7 +627,7 @@ class DataApiService:
         items = []
         for row in rows[:limit]:
             stmt, subs = self._load(row.id)
-            items.append(list_item_shape(stmt, subs))
+            items.append(shape(stmt, subs))
         out: dict[str, Any] = {"Statements": items}
         if len(rows) > limit:
             last = rows[limit - 1]
@@ -621,32 +635,25 @@ class DataApiService:
         return out
 
     def list_statement_details(
-        self, *, status: str | None = None, max_results: int = 100, next_token: str | None = None
+        self,
+        *,
+        status: str | None = None,
+        execution_arn: str | None = None,
+        max_results: int = 100,
+        next_token: str | None = None,
     ) -> dict[str, Any]:
-        """A ListStatements page (newest first) with each statement as DescribeStatement shows
-        it (duration, rows, error, sub-statements) plus ``ExecutionArn``, the execution whose
-        task submitted it when there is one: what the console's statements page lists. Not an
-        AWS operation (the endpoint does not serve it), so its extra field never reaches boto3.
-        """
+        """A ListStatements page (newest first; only those ``execution_arn`` submitted, if
+        given) with each statement as DescribeStatement shows it (duration, rows, error,
+        sub-statements) plus ``ExecutionArn`` and ``StateName``, the execution and state whose
+        task submitted it, when there is one: what the console's statements page and an
+        execution's SQL tab list. Not an AWS operation (the endpoint does not serve it), so its
+        extra fields never reach boto3."""
         request: dict[str, Any] = {"MaxResults": max_results}
         if status:
             request["Status"] = status
         if next_token:
             request["NextToken"] = next_token
-        listed = self.list_statements(request)
-        details = []
-        for item in listed["Statements"]:
-            stmt, subs = self._load(str(item["Id"]))
-            shown = describe_shape(stmt, subs)
-            if stmt.statement_name:
-                shown["StatementName"] = stmt.statement_name
-            if stmt.execution_arn:
-                shown["ExecutionArn"] = stmt.execution_arn
-            details.append(shown)
-        out: dict[str, Any] = {"Statements": details}
-        if "NextToken" in listed:
-            out["NextToken"] = listed["NextToken"]
-        return out
+        return self._list(request, detail_shape, execution_arn=execution_arn)
 
     def _now(self) -> int:
         return to_us(self.clock.now())

@@ -80,8 +80,8 @@ def run_task(
     attempt = 1
     while True:
         try:
-            # Statements the task submits name this execution (the console links them).
-            with submitted_by(execution_arn):
+            # Statements the task submits name this execution and state (the console shows them).
+            with submitted_by(execution_arn, task.state_name):
                 output = integration(request)
             break
         except StatesError as e:

@@ -293,6 +293,31 @@ def test_cancel_rolls_back_the_batch(dataapi: Harness) -> None:
 
 
 # -- ListStatements, ClientToken, errors ------------------------------------------------------
+def test_statements_record_the_execution_and_state_that_submitted_them(dataapi: Harness) -> None:
+    from eltflow.dataapi.origin import submitted_by
+
+    arn = "arn:aws:states:us-east-1:123456789012:execution:m:run-1"
+    outside = dataapi.submit("select 0")
+    with submitted_by(arn, "Load"):
+        mine = dataapi.submit("select 1")
+        batch = dataapi.batch(["select 2", "select 3"])
+    for sid in (outside, mine, batch):
+        dataapi.wait(sid)
+    page = dataapi.service.list_statement_details(execution_arn=arn)
+    assert [(s["Id"], s["ExecutionArn"], s["StateName"]) for s in page["Statements"]] == [
+        (batch, arn, "Load"),
+        (mine, arn, "Load"),
+    ]
+    assert page["Statements"][0]["SubStatements"][1]["ResultRows"] == 1
+    everything = dataapi.service.list_statement_details()["Statements"]
+    assert "ExecutionArn" not in next(s for s in everything if s["Id"] == outside)
+    # The AWS-shaped answers stay AWS's: no eltflow field reaches boto3.
+    listed = dataapi.service.list_statements({})["Statements"]
+    described = dataapi.service.describe_statement({"Id": mine})
+    for shown in (*listed, described):
+        assert "ExecutionArn" not in shown and "StateName" not in shown
+
+
 def test_list_statements_newest_first_with_paging_and_filters(dataapi: Harness) -> None:
     ids = [dataapi.submit(f"select {i}", StatementName=f"job-{i}") for i in range(5)]
     for sid in ids:

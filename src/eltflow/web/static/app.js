@@ -256,7 +256,7 @@ const App = (() => {
             ex.error ? h("div", { id: "exec-error" }, h("b", {}, "Error: "), ex.error, ex.cause ? " — " : "", causeView(ex.cause)) : null),
           h("div", {}, stop, " ", redrive)),
       );
-      tabs.replaceChildren(...[["graph", "Graph"], ["timeline", "Timeline"], ["table", "States"], ["events", `Events (${events.length})`], ["logs", "Logs"], ["io", "Input / output"]].map(([k, label]) => {
+      tabs.replaceChildren(...[["graph", "Graph"], ["timeline", "Timeline"], ["table", "States"], ["events", `Events (${events.length})`], ["logs", "Logs"], ["sql", "SQL"], ["io", "Input / output"]].map(([k, label]) => {
         const b = h("button", { class: tab === k ? "active" : "", "data-tab": k }, label);
         b.onclick = () => { tab = k; refresh(); };
         return b;
@@ -312,6 +312,8 @@ const App = (() => {
         tabBody.replaceChildren(h("div", { id: "logs" }, records.length ? records.map((r) => h("div", { class: "card log", "data-state": r.state },
           h("div", { class: "muted" }, fmtMs(r.timestamp), " · ", h("b", {}, r.state), " · ", r.function, " · ", r.requestId, r.error ? [" · ", h("span", { class: "run-error" }, r.error)] : null),
           h("pre", { class: "wrap" }, r.text || "(no output)"))) : h("p", { class: "muted" }, "No logs: no Lambda handler of this execution printed or logged anything. A handler's print() and logging records appear here (and in `eltflow logs ARN`).")));
+      } else if (tab === "sql") {
+        await sqlTab(arn, tabBody, current);
       } else {
         tabBody.replaceChildren(h("div", { class: "row" }, h("div", { class: "grow card" }, h("h2", {}, "Input"), h("pre", {}, pretty(ex.input))), h("div", { class: "grow card" }, h("h2", {}, "Output"), h("pre", { id: "exec-output" }, pretty(ex.output)))));
       }
@@ -502,6 +504,31 @@ const App = (() => {
     const ms = ns / 1e6;
     return ms < 1000 ? `${ms.toFixed(ms < 10 ? 2 : 0)} ms` : ms < 60000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.floor(ms / 60000)} m ${Math.round((ms % 60000) / 1000)} s`;
   };
+  // One statement as a table row; `extra` is the first column ("state": the state that ran it,
+  // on an execution's SQL tab) or the last ("execution": a link to it, on the statements page).
+  function statementRow(st, extra) {
+    const sql = st.SubStatements ? st.SubStatements.map((x) => x.QueryString).join(";\n") : st.QueryString;
+    const rowsOut = st.SubStatements ? st.SubStatements.reduce((n, x) => n + Math.max(0, x.ResultRows ?? 0), 0) : st.ResultRows;
+    const error = st.Error || (st.SubStatements || []).map((x) => x.Error).find(Boolean) || "";
+    return h("tr", { "data-statement": st.Id, class: `st-${st.Status}` },
+      extra === "state" ? h("td", { class: "st-state" }, st.StateName || "—") : null,
+      h("td", { class: "st-sql" }, h("pre", { class: "wrap" }, sql), h("div", { class: "muted" }, st.StatementName ? `${st.StatementName} · ` : "", st.Id)),
+      h("td", {}, badge(st.Status)), h("td", {}, fmtMs(st.CreatedAt)), h("td", { class: "st-duration" }, nsText(st.Duration)),
+      h("td", { class: "st-rows" }, rowsOut === undefined || rowsOut < 0 ? "—" : String(rowsOut)),
+      h("td", { class: "st-error run-error" }, error),
+      extra === "execution" ? h("td", { class: "st-by" }, st.ExecutionArn ? [h("a", { href: `#/execution/${enc(st.ExecutionArn)}`, class: "st-execution" }, st.ExecutionArn.split(":").pop()), st.StateName ? h("div", { class: "muted st-state" }, st.StateName) : null] : h("span", { class: "muted" }, "—")) : null);
+  }
+  // The execution page's SQL tab: the Data API statements its tasks (and their Lambda
+  // handlers) submitted, newest first, with the state that submitted each.
+  async function sqlTab(arn, box, current) {
+    const data = await api(`/statements?${new URLSearchParams({ execution: arn, maxResults: "100" })}`);
+    if (!current()) return;
+    const rows = data.Statements || [];
+    box.replaceChildren(rows.length
+      ? h("table", { id: "exec-sql", class: "statements" }, h("thead", {}, h("tr", {}, ["State", "SQL", "Status", "Submitted", "Duration", "Rows", "Error"].map((c) => h("th", {}, c)))),
+        h("tbody", {}, rows.map((st) => statementRow(st, "state"))))
+      : h("p", { class: "muted" }, "No SQL: no task of this execution submitted a Data API statement (statements submitted by a Lambda handler with isolation = \"process\" are not linked to their execution)."));
+  }
   async function statementsPage(params) {
     const route0 = routeNo;
     const PAGE = 50;
@@ -528,17 +555,7 @@ const App = (() => {
       tokens = tokens.slice(0, pageNo + 1);
       if (data.NextToken) tokens.push(data.NextToken);
       const rows = data.Statements || [];
-      body.replaceChildren(...rows.map((st) => {
-        const sql = st.SubStatements ? st.SubStatements.map((x) => x.QueryString).join(";\n") : st.QueryString;
-        const rowsOut = st.SubStatements ? st.SubStatements.reduce((n, x) => n + Math.max(0, x.ResultRows ?? 0), 0) : st.ResultRows;
-        const error = st.Error || (st.SubStatements || []).map((x) => x.Error).find(Boolean) || "";
-        return h("tr", { "data-statement": st.Id, class: `st-${st.Status}` },
-          h("td", { class: "st-sql" }, h("pre", { class: "wrap" }, sql), h("div", { class: "muted" }, st.StatementName ? `${st.StatementName} · ` : "", st.Id)),
-          h("td", {}, badge(st.Status)), h("td", {}, fmtMs(st.CreatedAt)), h("td", { class: "st-duration" }, nsText(st.Duration)),
-          h("td", { class: "st-rows" }, rowsOut === undefined || rowsOut < 0 ? "—" : String(rowsOut)),
-          h("td", { class: "st-error run-error" }, error),
-          h("td", {}, st.ExecutionArn ? h("a", { href: `#/execution/${enc(st.ExecutionArn)}`, class: "st-execution" }, st.ExecutionArn.split(":").pop()) : h("span", { class: "muted" }, "—")));
-      }));
+      body.replaceChildren(...rows.map((st) => statementRow(st, "execution")));
       if (!rows.length) body.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, statusSel.value ? "No statements match." : "No statements yet: SQL submitted through the Data API (a Task, a Lambda handler, `eltflow sql`) appears here.")));
       prev.disabled = pageNo === 0;
       next.disabled = !data.NextToken;
