@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
         help="TPC-H scale factor of the pipeline benchmark (default 1; 0 or --no-runtime skip it)",
     )
     p.add_argument(
+        "--map-items",
+        type=int,
+        default=100_000,
+        help="items of the Distributed Map run, in memory and on SQLite (default 100,000; "
+        "0 skips it)",
+    )
+    p.add_argument(
         "--pg-sf",
         type=float,
         default=1.0,
@@ -131,6 +138,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if not args.no_runtime:  # issue 16: Map linearity, SQLite start -> SUCCEEDED latency
         status = status or importlib.import_module("bench.scale_bench").main([])
+    if not args.no_runtime and args.map_items > 0:  # issue 16: Distributed Map at scale
+        status = status or importlib.import_module("bench.distributed_map_bench").main(
+            ["--items", str(args.map_items)]
+        )
     if not args.no_runtime:  # StartExecution over the AWS endpoint vs in process
         status = status or importlib.import_module("bench.endpoint_bench").main(
             ["--seconds", str(args.seconds)]

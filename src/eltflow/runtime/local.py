@@ -37,6 +37,7 @@ from eltflow.runtime import arns
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.tasks import callable_integration
 from eltflow.runtime.worker import Worker
+from eltflow.s3.service import S3Service
 from eltflow.store.memory import MemoryStore
 from eltflow.store.rows import MachineRow, to_us
 from eltflow.store.runtime_store import dumps
@@ -199,12 +200,14 @@ def execute(
     name: str | None = None,
     registry: Registry | None = None,
     max_workers: int = 16,
+    s3: S3Service | None = None,
 ) -> ExecutionResult:
     """Run ``definition`` on ``input`` to completion, in memory, and return the result.
 
     ``tasks`` maps Task ``Resource`` ARNs to callables of the task's parameters; an exception
     fails the task with the exception's class name as the error (or ``StatesError.error``) and
     its message as the cause. Resources not in ``tasks`` are looked up in ``registry``.
+    ``s3`` is the local S3 a Distributed Map's ItemReader and ResultWriter use.
     ``input`` of ``None`` means ``{}``, as ``StartExecution`` without input. A ``name`` AWS
     would refuse raises :class:`~eltflow.errors.AwsApiError` (``InvalidName``).
     """
@@ -238,6 +241,7 @@ def execute(
         registry=_LocalRegistry(dict(tasks or {}), registry),
         clock=clock,
         services={},
+        s3=s3,
     )
 
     def finished() -> bool:
@@ -281,6 +285,7 @@ class _Host:
     registry: Registry
     clock: Clock
     services: Mapping[str, Any]
+    s3: S3Service | None = None  # a Distributed Map's ItemReader / ResultWriter
 
 
 class _LocalRegistry(Registry):

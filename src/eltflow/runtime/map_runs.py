@@ -58,7 +58,7 @@ from eltflow.runtime.engine import Engine
 from eltflow.s3.service import S3Service
 from eltflow.store.interface import StateStore, Txn
 from eltflow.store.map_runs import ChildRow, MapRunRow, all_children
-from eltflow.store.rows import MachineRow, to_us
+from eltflow.store.rows import ExecutionRow, MachineRow, to_us
 from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
 
@@ -444,8 +444,16 @@ class _Run:
             item_count=child.items,
             root_id=self.root_id,
         )
-        row = d.store.get_execution_txn(conn, execution_id)
-        assert row is not None
+        # The row as just inserted (as StartExecution builds it): no read back.
+        row = ExecutionRow.started(
+            id=execution_id,
+            arn=arn,
+            machine_name=self.machine_name,
+            version_id=self.version_id,
+            name=name,
+            input=text,
+            start_us=now_us,
+        )
         context = ExecutionContext(
             execution_arn=arn,
             execution_name=name,

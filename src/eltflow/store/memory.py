@@ -308,7 +308,10 @@ class MemoryStore:
         with self._lock:
             if only is not None:
                 # The execution and the children of its Distributed Maps (claim_execution).
-                ids = [only, *self.map_runs.family(only)]
+                family = self.map_runs.family(only)
+                if family:  # ended children are forgotten: a claim walks only the open ones
+                    family[:] = [i for i in family if self._executions[i].status == "RUNNING"]
+                ids = [only, *family]
                 candidates = [e for e in map(self._executions.get, ids) if e is not None]
             else:
                 candidates = list(self._executions.values())

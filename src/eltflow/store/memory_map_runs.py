@@ -6,6 +6,7 @@ ListExecutions); a child is an execution of the memory store plus its link, kept
 
 from __future__ import annotations
 
+from bisect import bisect_right, insort
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -22,11 +23,15 @@ class MemoryMapRuns:
         self._runs: dict[str, MapRunRow] = {}
         # Map Run ARN -> {item index: child execution id}, and each child's link.
         self._children: dict[str, dict[int, str]] = {}
+        # Map Run ARN -> its item indexes in order (children start in item order), so a page
+        # of children is a bisect away, not a sort of them all.
+        self._order: dict[str, list[int]] = {}
         self._links: dict[str, ExecutionLink] = {}
         # Root execution id -> the ids of every child working for it (claimed with it).
         self._family: dict[str, list[str]] = {}
 
     def family(self, root_id: str) -> list[str]:
+        """The children working for ``root_id`` (the list itself: the claim prunes it)."""
         return self._family.get(root_id, [])
 
     def insert_map_run_txn(
@@ -147,7 +152,13 @@ class MemoryMapRuns:
                 input=input,
                 start_us=start_us,
             )
-            self._children.setdefault(map_run_arn, {})[item_index] = id
+            children = self._children.setdefault(map_run_arn, {})
+            order = self._order.setdefault(map_run_arn, [])
+            if order and item_index < order[-1]:
+                insort(order, item_index)
+            elif item_index not in children:
+                order.append(item_index)
+            children[item_index] = id
             self._links[id] = ExecutionLink(
                 id=id,
                 map_run_arn=map_run_arn,
@@ -199,8 +210,8 @@ class MemoryMapRuns:
         return Counts(executions=executions, items=items)
 
     def last_index(self, map_run_arn: str) -> int | None:
-        children = self._children.get(map_run_arn)
-        return max(children) if children else None
+        order = self._order.get(map_run_arn)
+        return order[-1] if order else None
 
     def children(
         self, map_run_arn: str, *, after_index: int = -1, status: str | None = None, limit: int
@@ -208,7 +219,8 @@ class MemoryMapRuns:
         out: list[ChildRow] = []
         with self._store.transaction():
             found = self._children.get(map_run_arn, {})
-            for index in sorted(i for i in found if i > after_index):
+            order = self._order.get(map_run_arn, [])
+            for index in order[bisect_right(order, after_index) :]:
                 child = self._child(found[index])
                 if child is not None and (status is None or child.status == status):
                     out.append(child)

@@ -593,3 +593,56 @@ def test_activity_worker_flow_with_boto3(sfn: Any) -> None:
     sfn.delete_activity(activityArn=activity)
     with pytest.raises(sfn.exceptions.ActivityDoesNotExist):
         sfn.describe_activity(activityArn=activity)
+
+
+def test_distributed_map_run_through_boto3(sfn: Any, client: ClientFactory) -> None:
+    """A Distributed Map reading a CSV from the local S3 and exporting its results there; the
+    Map Run read back with DescribeMapRun, ListMapRuns and ListExecutions(mapRunArn)."""
+    s3 = client("s3")
+    s3.create_bucket(Bucket="dmap")
+    s3.put_object(Bucket="dmap", Key="in/rows.csv", Body=b"id,name\n1,a\n2,b\n3,c\n")
+    definition = {
+        "StartAt": "Fan",
+        "States": {
+            "Fan": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "CSV", "CSVHeaderLocation": "FIRST_ROW"},
+                    "Parameters": {"Bucket": "dmap", "Key": "in/rows.csv"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P",
+                    "States": {"P": {"Type": "Pass", "End": True}},
+                },
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": "dmap", "Prefix": "out"},
+                },
+                "End": True,
+            }
+        },
+    }
+    arn = _machine(sfn, "dmap", definition)
+    execution = sfn.start_execution(stateMachineArn=arn)["executionArn"]
+    done = wait_closed(sfn, execution)
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    (run,) = sfn.list_map_runs(executionArn=execution)["mapRuns"]
+    assert run["mapRunArn"] == output["MapRunArn"] and run["executionArn"] == execution
+    described = sfn.describe_map_run(mapRunArn=run["mapRunArn"])
+    assert described["status"] == "SUCCEEDED" and described["itemCounts"]["succeeded"] == 3
+    assert described["stopDate"].tzinfo is not None  # a timestamp botocore parsed
+    children = sfn.list_executions(mapRunArn=run["mapRunArn"])["executions"]
+    assert len(children) == 3 and all(c["itemCount"] == 1 for c in children)
+    child = sfn.describe_execution(executionArn=children[0]["executionArn"])
+    assert child["mapRunArn"] == run["mapRunArn"]
+    key = output["ResultWriterDetails"]["Key"]
+    manifest = json.loads(s3.get_object(Bucket="dmap", Key=key)["Body"].read())
+    (results,) = manifest["ResultFiles"]["SUCCEEDED"]
+    records = json.loads(s3.get_object(Bucket="dmap", Key=results["Key"])["Body"].read())
+    assert sorted(json.loads(r["Output"])["id"] for r in records) == ["1", "2", "3"]
+    with pytest.raises(ClientError) as e:
+        sfn.describe_map_run(mapRunArn=run["mapRunArn"] + "0")
+    assert _code(e) == "ResourceNotFound"

@@ -11,11 +11,13 @@ and a redrive re-runs only the failed children.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.support.wait import wait_until
 
 from eltflow.app import App, build_app
 from eltflow.errors import AwsApiError, StatesError
@@ -315,3 +317,38 @@ def test_item_batcher_and_result_writer(app: App) -> None:
     assert isinstance(items, dict) and isinstance(executions, dict)
     assert (items["total"], items["succeeded"], items["resultsWritten"]) == (10, 10, 10)
     assert (executions["total"], executions["succeeded"], executions["resultsWritten"]) == (3, 3, 3)
+
+
+def test_stopping_the_parent_aborts_the_map_run_and_its_children(lite: App) -> None:
+    app = lite
+    waiting = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    app.service.create_state_machine(name="parked", definition=_map(waiting))
+    started = app.service.start_execution(state_machine_arn="parked", input="[1, 2, 3]")
+    parent = str(started["executionArn"])
+    worker = app.worker(poll_seconds=0.01)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+
+        def running_children() -> str | None:
+            runs: Any = app.service.list_map_runs(execution_arn=parent)["mapRuns"]
+            if not runs:
+                return None
+            run = str(runs[0]["mapRunArn"])
+            counts: Any = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
+            return run if counts["running"] == 3 else None
+
+        run = wait_until(running_children, 20, what="three children waiting")
+        app.service.stop_execution(execution_arn=parent, error="Stop.Now", cause="enough")
+
+        def aborted() -> bool:
+            described = app.service.describe_map_run(map_run_arn=run)
+            counts: Any = described["executionCounts"]
+            return described["status"] == "ABORTED" and counts["aborted"] == 3
+
+        wait_until(aborted, 20, what="the Map Run and its children aborted")
+    finally:
+        worker.stop()
+        thread.join(20)
+    types = [e["type"] for e in _history(app, parent)]
+    assert types[-3:] == ["MapRunAborted", "MapStateAborted", "ExecutionAborted"]

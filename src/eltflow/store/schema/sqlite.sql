@@ -55,7 +55,7 @@ CREATE UNIQUE INDEX sfn_executions_map_run ON sfn_executions (map_run_arn, item_
 
 CREATE INDEX sfn_executions_map_run_status ON sfn_executions (map_run_arn, status);
 
-CREATE INDEX sfn_executions_root ON sfn_executions (root_id);
+CREATE INDEX sfn_executions_root_running ON sfn_executions (root_id) WHERE status = 'RUNNING';
 
 CREATE TABLE sfn_history (
     execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
