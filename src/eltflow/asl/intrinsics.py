@@ -398,7 +398,7 @@ def _truncated(value: JSON, name: str) -> int:
     """An integer argument, fractional part dropped towards zero (AWS's Java ``(int)`` cast)."""
     if not _is_number(value):
         raise _invalid(name)
-    assert isinstance(value, int | float)
+    assert isinstance(value, _NUMBER_TYPES)
     if isinstance(value, float) and not math.isfinite(value):
         raise _invalid(name)
     return int(value)
@@ -406,9 +406,11 @@ def _truncated(value: JSON, name: str) -> int:
 
 def _rounded(value: JSON, name: str) -> int:
     """Nearest integer, halves up (Java ``Math.round``), as MathAdd documents."""
+    if type(value) is int:  # the usual argument, first: the exact type, so never a bool
+        return value
     if not _is_number(value):
         raise _invalid(name)
-    assert isinstance(value, int | float)
+    assert isinstance(value, _NUMBER_TYPES)
     if isinstance(value, int):
         return value
     if not math.isfinite(value):
@@ -432,7 +434,7 @@ def _key(value: JSON) -> object:
     """A hashable identity for JSON equality: booleans are not numbers, 1 equals 1.0."""
     if isinstance(value, bool):
         return ("b", value)
-    if isinstance(value, int | float):
+    if isinstance(value, _NUMBER_TYPES):
         return ("n", value)
     if isinstance(value, str):
         return ("s", value)
