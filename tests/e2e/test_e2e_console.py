@@ -1372,6 +1372,7 @@ def test_statements_page_links_sql_to_its_execution_and_topics_show_notification
     expect(in_lambda.locator("a.st-execution")).to_have_text(arn.split(":")[-1])
     expect(in_lambda.locator(".st-state")).to_have_text("CountInLambda")
     screen.shot("statements")
+    screen.exhibit("statements")
     screen.page.locator("#st-status").select_option("FAILED")
     expect(screen.page.locator(f'tr[data-statement="{run_by_task}"]')).to_have_count(0)
     expect(failed).to_be_visible()
@@ -1386,6 +1387,7 @@ def test_statements_page_links_sql_to_its_execution_and_topics_show_notification
     expect(note).to_contain_text("loaded")  # the subject
     expect(note.locator(".delivery .status")).to_have_text("SUCCEEDED")
     screen.shot("topics")
+    screen.exhibit("topics")
 
 
 # -- nested workflows and task tokens (issue 11) -----------------------------------------------
@@ -1448,6 +1450,7 @@ def test_nested_sync_links_parent_and_child_and_a_waiting_task_is_answered(
     expect(task.locator(".form-error")).to_contain_text("not valid JSON")
     task.locator(".task-output").fill('{"approved": true}')
     screen.shot("waiting-task")
+    screen.exhibit("waiting-task")
     task.locator('button[data-action="success"]').click()
     expect(screen.header()).to_have_text("SUCCEEDED")
     expect(screen.page.locator("#waiting-tasks")).to_be_hidden()
@@ -1534,6 +1537,7 @@ def test_a_failed_load_shows_its_logs_and_its_sql(console: Console, screen: Scre
     expect(log.locator("pre")).to_contain_text("loading with: SELECT count(*) FROM missing_orders")
     expect(log.locator("pre")).to_contain_text("[ERROR] loader: statement")
     screen.shot("failed-run-logs")
+    screen.exhibit("failed-run-logs")
     screen.page.locator('button[data-tab="sql"]').click()
     rows = screen.page.locator("#exec-sql tbody tr")
     expect(rows).to_have_count(2)  # the Task's own statement and the handler's
@@ -1545,3 +1549,4 @@ def test_a_failed_load_shows_its_logs_and_its_sql(console: Console, screen: Scre
     expect(created.locator("td.st-state")).to_have_text("CreateStage")
     expect(created.locator(".status")).to_have_text("FINISHED")
     screen.shot("failed-run-sql")
+    screen.exhibit("failed-run-sql")
