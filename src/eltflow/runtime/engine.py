@@ -189,7 +189,9 @@ class Engine:
         now = self.clock.now()
         now_us = to_us(now)
         with self.store.transaction() as conn:
-            row = self.store.lock_execution_txn(conn, execution_id)
+            row, due, requests = self.store.lock_step_txn(
+                conn, execution_id, due_us=now_us if due_timers else None, inbox=inbox
+            )
             if row is None:
                 raise NotFoundError(f"execution {execution_id} does not exist")
             if row.status != "RUNNING" or row.snapshot is None:
@@ -202,15 +204,11 @@ class Engine:
             machine = self.machines.get_txn(conn, row.version_id)
             state = self._load(row)
             todo: list[Inbound] = list(inbounds)
-            if due_timers:
-                todo += [
-                    TimerFired(timer_id=t.timer_id)
-                    for t in self.store.due_timers_txn(conn, execution_id, now_us)
-                ]
-            if inbox:
+            todo += [TimerFired(timer_id=t.timer_id) for t in due]
+            if requests:
                 from eltflow.interpreter.protocol import StopRequested
 
-                for item in self.store.inbox_txn(conn, execution_id):
+                for item in requests:
                     payload = json.loads(item.payload)
                     if item.kind == "stop":
                         todo.append(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -141,6 +142,7 @@ class Worker:
         self._task_done = threading.Event()
         self._stopping = False
         self._woken = threading.Event()
+        self._claim_after = 0.0  # time.monotonic() before which a busy worker does not claim
         self.backoff = backoff or Backoff()
         self._pause = pause or self._default_pause
         self._rng = rng or random.Random()
@@ -408,6 +410,13 @@ class Worker:
         room = min(self.batch, self.max_held - len(self._held))
         if room <= 0:
             return False
+        # While busy, a claim that came back short means nothing else is runnable: the next
+        # is tried a poll interval later, not after every task that finishes (issue 16: a
+        # worker draining Task machines ran one claim transaction per task). An idle worker
+        # claims at once; new work reached a busy one within the poll interval before too.
+        busy = bool(self._inflight or self._held)
+        if busy and time.monotonic() < self._claim_after:
+            return False
         store = self.app.store
         ids = store.claim(
             owner=self.owner,
@@ -416,6 +425,8 @@ class Worker:
             limit=room,
             only=self.only,
         )
+        full = len(ids) >= room
+        self._claim_after = 0.0 if full else time.monotonic() + self.poll_seconds
         for eid in ids:
             # The ARN comes with the first step (which locks and reads the row anyway).
             self.stats.claimed += 1

@@ -97,6 +97,14 @@ class StateStore(Protocol):
         """Read the execution and hold it until the transaction ends (row lock / write lock)."""
         ...
 
+    def lock_step_txn(
+        self, conn: Txn, execution_id: str, *, due_us: int | None, inbox: bool
+    ) -> tuple[ExecutionRow | None, list[TimerRow], list[InboxRow]]:
+        """What a step starts from, in one round trip: the execution, locked as by
+        :meth:`lock_execution_txn`; its timers due by ``due_us`` (none when None); and its
+        inbox when ``inbox``."""
+        ...
+
     def update_execution_txn(
         self,
         conn: Txn,

@@ -268,6 +268,22 @@ class RuntimeStore:
         row = self._one(conn, "lock_execution", {"id": execution_id})
         return build(ExecutionRow, row) if row else None
 
+    def lock_step_txn(
+        self, conn: Connection, execution_id: str, *, due_us: int | None, inbox: bool
+    ) -> tuple[ExecutionRow | None, list[TimerRow], list[InboxRow]]:
+        reads: list[tuple[str, dict[str, Any]]] = [(self.q["lock_execution"], {"id": execution_id})]
+        if due_us is not None:
+            reads.append((self.q["due_timers"], {"execution_id": execution_id, "now_us": due_us}))
+        if inbox:
+            reads.append((self.q["list_inbox"], {"execution_id": execution_id}))
+        found = conn.execute_all(reads)
+        if not found[0]:
+            return None, [], []
+        row = build(ExecutionRow, found[0][0])
+        due = [build(TimerRow, r) for r in found[1]] if due_us is not None else []
+        requests = [build(InboxRow, r) for r in found[-1]] if inbox else []
+        return row, due, requests
+
     def update_execution_txn(
         self,
         conn: Connection,
