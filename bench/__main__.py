@@ -125,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_peer:  # issue 16: the fastest peer, aws-local-stepfunctions on node
         only = ["--cases", *args.cases] if args.cases else []
         status = status or peer_bench.main(["--seconds", str(args.seconds), *only])
+    # issue 16: a Task machine in memory and the payload path's µs per KB
+    status = status or importlib.import_module("bench.memory_bench").main(
+        ["--seconds", str(args.seconds)]
+    )
 
     if not args.no_runtime:
         code = _run_runtime_bench(args.seconds)

@@ -4,6 +4,7 @@ peer with the same output. No timing assertions."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
@@ -44,3 +45,15 @@ def test_scale_bench_measures_a_map_and_a_sqlite_latency() -> None:
     assert set(per_item) == {3, 5} and all(v > 0 for v in per_item.values())
     p50, p90 = scale_bench.sqlite_latency_ms(runs=2)
     assert 0 < p50 <= p90
+
+
+def test_memory_bench_task_machine_and_payload_sizes() -> None:
+    from bench import memory_bench
+
+    result = eltflow.execute(
+        memory_bench.task_machine(), {"n": 1}, tasks={memory_bench._FN: lambda v: v}
+    )
+    assert result.status == "SUCCEEDED" and result.output == {"n": 1}
+    document = memory_bench.payload(4)
+    assert 4 * 1024 <= len(json.dumps(document, separators=(",", ":"))) < 5 * 1024
+    assert memory_bench.main(["--seconds", "0"]) == 0
