@@ -272,7 +272,7 @@ class StatesService:
         version = self.store.get_version(row.version_id)
         assert version is not None  # referenced by a foreign key
         machine = self.store.get_machine(row.machine_name)
-        return {
+        out: JSONObject = {
             "stateMachineArn": arns.machine_arn(row.machine_name),
             "name": row.machine_name,
             "definition": version.definition,
@@ -281,6 +281,12 @@ class StatesService:
             "revisionId": str(version.id),
             "stateMachineVersionArn": arns.version_arn(row.machine_name, version.version),
         }
+        link = self.store.map_runs.link(row.id)
+        if link is not None and link.map_run_arn is not None:
+            # A Distributed Map's child: its Map Run and the Map state's label (AWS's fields).
+            out["mapRunArn"] = link.map_run_arn
+            out["label"] = arns.parse_map_run_arn(link.map_run_arn)[1]
+        return out
 
     # -- executions ------------------------------------------------------------------------
     def start_execution(

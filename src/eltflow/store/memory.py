@@ -270,11 +270,13 @@ class MemoryStore:
         offset: int = 0,
     ) -> list[ExecutionSummaryRow]:
         with self._lock:
+            child = self.map_runs.is_child  # listed by their Map Run only
             rows = [
                 e
                 for e in self._executions.values()
                 if (machine_name is None or e.machine_name == machine_name)
                 and (status is None or e.status == status)
+                and not child(e.id)
             ]
         rows.sort(key=lambda e: (e.start_us, e.id), reverse=True)
         return [

@@ -168,6 +168,9 @@ class MemoryMapRuns:
             )
             self._family.setdefault(root_id, []).append(id)
 
+    def is_child(self, execution_id: str) -> bool:
+        return execution_id in self._links
+
     def link(self, execution_id: str) -> ExecutionLink | None:
         found = self._links.get(execution_id)
         if found is None and self._store.get_execution(execution_id) is not None:

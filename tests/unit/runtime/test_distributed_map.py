@@ -20,8 +20,10 @@ import pytest
 from tests.support.wait import wait_until
 
 from eltflow.app import App, build_app
+from eltflow.clock import VirtualClock
 from eltflow.errors import AwsApiError, StatesError
 from eltflow.runtime import arns
+from eltflow.runtime.engine import SimulatedCrash
 from eltflow.runtime.local import execute
 from eltflow.runtime.run import run_to_end
 from eltflow.s3.service import S3Service
@@ -352,3 +354,64 @@ def test_stopping_the_parent_aborts_the_map_run_and_its_children(lite: App) -> N
         thread.join(20)
     types = [e["type"] for e in _history(app, parent)]
     assert types[-3:] == ["MapRunAborted", "MapStateAborted", "ExecutionAborted"]
+
+
+def test_a_crash_mid_map_run_resumes_the_same_map_run(store_url: str) -> None:
+    """The process dies after 2 of 3 transactions of children: the next worker (after the
+    lease) continues the same Map Run from the next item, never starting an item twice."""
+    clock = VirtualClock()
+    # The parent's first step records 4 events, each Pass child 4: the crash comes right
+    # after the commit of the second batch of 200 children.
+    crashing = build_app(state_url=store_url, clock=clock, crash_after_events=4 + 4 * 250)
+    crashing.service.create_state_machine(name="resume", definition=_map())
+    arn = str(
+        crashing.service.start_execution(
+            state_machine_arn="resume", input=json.dumps(list(range(600)))
+        )["executionArn"]
+    )
+    with pytest.raises(SimulatedCrash):
+        crashing.worker(lease_seconds=30).run(until_idle=True)
+    run = _map_run(crashing, arn)
+    started: Any = crashing.service.describe_map_run(map_run_arn=run)["executionCounts"]
+    assert started["total"] == 400 and started["succeeded"] == 400
+    crashing.close()
+
+    rescuer = build_app(state_url=store_url, clock=clock)
+    clock.advance(31)
+    desc = run_to_end(rescuer, arn, poll_seconds=0.01)
+    assert desc["status"] == "SUCCEEDED"
+    assert json.loads(str(desc["output"])) == list(range(600))
+    assert _map_run(rescuer, arn) == run
+    counts: Any = rescuer.service.describe_map_run(map_run_arn=run)["executionCounts"]
+    assert (counts["total"], counts["succeeded"]) == (600, 600)
+    rescuer.close()
+
+
+def test_item_selector_jsonata_and_express_children(app: App) -> None:
+    selected = _map(
+        ItemsPath="$.items",
+        ItemSelector={"at.$": "$$.Map.Item.Index", "value.$": "$$.Map.Item.Value", "k.$": "$.k"},
+    )
+    desc = _run(app, "selector", selected, {"k": "v", "items": ["a", "b"]})
+    assert json.loads(str(desc["output"])) == [
+        {"at": 0, "value": "a", "k": "v"},
+        {"at": 1, "value": "b", "k": "v"},
+    ]
+    jsonata = _map(
+        Items="{% $states.input.n %}",
+        ItemSelector={"twice": "{% $states.context.Map.Item.Value * 2 %}"},
+    )
+    jsonata["QueryLanguage"] = "JSONata"
+    express = jsonata["States"]["Fan"]["ItemProcessor"]["ProcessorConfig"]
+    express["ExecutionType"] = "EXPRESS"
+    desc = _run(app, "express", jsonata, {"n": [1, 2]})
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(str(desc["output"])) == [{"twice": 2}, {"twice": 4}]
+    run = _map_run(app, str(desc["executionArn"]))
+    children: Any = app.service.list_executions(map_run_arn=run)["executions"]
+    run_id = run.rsplit(":", 1)[-1]
+    arn = str(children[0]["executionArn"])
+    assert arn.startswith(f"{arns.PREFIX}:express:express/Fan:{run_id}:")
+    described = app.service.describe_state_machine_for_execution(execution_arn=arn)
+    assert (described["mapRunArn"], described["label"]) == (run, "Fan")
+    assert json.loads(str(described["definition"]))["StartAt"] == "P"

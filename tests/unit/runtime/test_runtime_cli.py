@@ -181,3 +181,39 @@ def test_task_token_round_trip_from_the_cli(
     assert desc["status"] == "SUCCEEDED" and json.loads(desc["output"]) == {"n": 1}
     code, _, err = _cli(project, capsys, "tasks", "failure", token, "--error", "E")
     assert code == 1 and "TaskTimedOut" in err
+
+
+def test_map_runs_from_the_cli(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fan = {
+        "StartAt": "Fan",
+        "States": {
+            "Fan": {
+                "Type": "Map",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "P",
+                    "States": {"P": {"Type": "Pass", "End": True}},
+                },
+                "End": True,
+            }
+        },
+    }
+    (project / "fan.json").write_text(json.dumps(fan), encoding="utf-8")
+    _cli(project, capsys, "machines", "create", "fan", "--definition", str(project / "fan.json"))
+    code, out, _ = _cli(project, capsys, "start", "fan", "--input", "[1, 2, 3]", "--wait")
+    parent, result = out.strip().splitlines()
+    assert code == 0 and json.loads(result) == [1, 2, 3]
+    code, out, _ = _cli(project, capsys, "map-runs", "list", parent, "--json")
+    (run,) = json.loads(out)["mapRuns"]
+    code, out, _ = _cli(project, capsys, "map-runs", "describe", run["mapRunArn"])
+    assert code == 0 and "status: SUCCEEDED" in out and "succeeded 3" in out
+    code, out, _ = _cli(
+        project, capsys, "executions", "list", "--map-run-arn", run["mapRunArn"], "--json"
+    )
+    children = json.loads(out)["executions"]
+    assert len(children) == 3 and {c["status"] for c in children} == {"SUCCEEDED"}
+    # Listed by their Map Run only: the executions list shows the parent alone.
+    code, out, _ = _cli(project, capsys, "executions", "list", "--json")
+    assert [e["executionArn"] for e in json.loads(out)["executions"]] == [parent]
+    code, _, err = _cli(project, capsys, "map-runs", "describe", "arn:aws:states:x")
+    assert code != 0 and "InvalidArn" in err

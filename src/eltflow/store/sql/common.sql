@@ -72,10 +72,12 @@ SET redrive_count = redrive_count + 1, redrive_us = :redrive_us
 WHERE id = :id;
 
 -- name: list_executions
+-- A Distributed Map's children are listed by their Map Run (list_map_run_executions) only.
 SELECT id, arn, machine_name, version_id, name, status, start_us, stop_us, redrive_count,
     redrive_us
 FROM sfn_executions
-WHERE (CAST(:machine_name AS TEXT) IS NULL OR machine_name = :machine_name)
+WHERE map_run_arn IS NULL
+  AND (CAST(:machine_name AS TEXT) IS NULL OR machine_name = :machine_name)
   AND (CAST(:status AS TEXT) IS NULL OR status = :status)
 ORDER BY start_us DESC, id DESC
 LIMIT :limit OFFSET :offset;
