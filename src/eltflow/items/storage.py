@@ -6,6 +6,8 @@ A conditional write is one transaction that reads the item, lets the caller deci
 - PostgreSQL: ``SELECT ... FOR UPDATE`` locks an existing row. A *missing* row cannot be locked,
   so the insert uses ``ON CONFLICT DO NOTHING RETURNING``; if a concurrent transaction inserted
   first, nothing is returned and the whole read-check-write is retried, now seeing that row.
+
+The SQL is the store's named queries ``sql/items.sql`` (``lock_item`` differs per dialect).
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from eltflow.errors import ConflictError
 from eltflow.items import errors
 from eltflow.items.values import Item
 from eltflow.store.db import Connection, Database
+from eltflow.store.queries import service_queries
 
 T = TypeVar("T")
 _MAX_RETRIES = 50
@@ -87,17 +90,14 @@ class ItemStore:
     def __init__(self, db: Database) -> None:
         # Concurrent PostgreSQL transactions are bounded by the Database's connection pool.
         self.db = db
-
-    def _execute(self, sql: str, params: dict[str, object] | None = None) -> list[dict[str, Any]]:
-        return self.db.execute(sql, params)
+        self.q = service_queries("items", db.dialect)
 
     # -- tables --------------------------------------------------------------------------------
     def create_table(self, spec: TableSpec, now: datetime) -> TableSpec:
         try:
             with self.db.transaction() as conn:
                 conn.execute(
-                    "INSERT INTO item_tables (name, partition_key, partition_type, sort_key, "
-                    "sort_type, created_at) VALUES (:n, :pk, :pt, :sk, :st, :at)",
+                    self.q["insert_table"],
                     {
                         "n": spec.name,
                         "pk": spec.partition_key,
@@ -119,50 +119,37 @@ class ItemStore:
         )
 
     def get_table(self, name: str, conn: Connection | None = None) -> TableSpec | None:
-        sql = "SELECT * FROM item_tables WHERE name = :n"
-        rows = conn.execute(sql, {"n": name}) if conn else self._execute(sql, {"n": name})
+        rows = (conn or self.db).execute(self.q["get_table"], {"n": name})
         if not rows:
             return None
         return _spec(rows[0])
 
     def list_tables(self) -> list[TableSpec]:
-        return [_spec(r) for r in self._execute("SELECT * FROM item_tables ORDER BY name")]
+        return [_spec(r) for r in self.db.execute(self.q["list_tables"])]
 
     def delete_table(self, name: str) -> TableSpec | None:
         with self.db.transaction() as conn:
             spec = self.get_table(name, conn)
             if spec is not None:
-                conn.execute("DELETE FROM item_rows WHERE table_name = :n", {"n": name})
-                conn.execute("DELETE FROM item_tables WHERE name = :n", {"n": name})
+                conn.execute(self.q["delete_table_items"], {"n": name})
+                conn.execute(self.q["delete_table"], {"n": name})
         return spec
 
     def count(self, name: str) -> tuple[int, int]:
-        rows = self._execute(
-            "SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(item)), 0) AS b FROM item_rows "
-            "WHERE table_name = :n",
-            {"n": name},
-        )
+        rows = self.db.execute(self.q["count_items"], {"n": name})
         return int(rows[0]["n"]), int(rows[0]["b"])
 
     # -- items ---------------------------------------------------------------------------------
     def get(self, table: str, pk: str, sk: str) -> Item | None:
-        rows = self._execute(
-            "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk",
-            {"t": table, "pk": pk, "sk": sk},
-        )
+        rows = self.db.execute(self.q["get_item"], {"t": table, "pk": pk, "sk": sk})
         return json.loads(rows[0]["item"]) if rows else None
 
     def partition(self, table: str, pk: str) -> list[Item]:
-        rows = self._execute(
-            "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk",
-            {"t": table, "pk": pk},
-        )
+        rows = self.db.execute(self.q["partition_items"], {"t": table, "pk": pk})
         return [json.loads(r["item"]) for r in rows]
 
     def scan(self, table: str) -> list[Item]:
-        rows = self._execute(
-            "SELECT item FROM item_rows WHERE table_name = :t ORDER BY pk, sk", {"t": table}
-        )
+        rows = self.db.execute(self.q["scan_items"], {"t": table})
         return [json.loads(r["item"]) for r in rows]
 
     def mutate(
@@ -194,8 +181,6 @@ class ItemStore:
     def _transact_once(
         self, mutations: list[Mutation[T]], verify: Callable[[list[T]], None] | None
     ) -> list[T]:
-        pg = self.db.dialect == "postgres"
-        lock = " FOR UPDATE" if pg else ""
         with self.db.transaction() as conn:
             olds: dict[int, tuple[TableSpec, Item | None]] = {}
             # Lock rows in one global order so two transactions never wait on each other.
@@ -203,11 +188,7 @@ class ItemStore:
                 spec = self.get_table(m.table, conn)
                 if spec is None:
                     raise errors.table_not_found()
-                rows = conn.execute(
-                    "SELECT item FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk"
-                    + lock,
-                    m.key,
-                )
+                rows = conn.execute(self.q["lock_item"], m.key)
                 olds[n] = (spec, json.loads(rows[0]["item"]) if rows else None)
             decided = [m.decide(*olds[n]) for n, m in enumerate(mutations)]
             results = [result for _, result in decided]
@@ -219,24 +200,13 @@ class ItemStore:
                     continue
                 if write.item is None:
                     if old is not None:
-                        conn.execute(
-                            "DELETE FROM item_rows WHERE table_name = :t AND pk = :pk AND sk = :sk",
-                            m.key,
-                        )
+                        conn.execute(self.q["delete_item"], m.key)
                     continue
                 body = json.dumps(write.item, separators=(",", ":"), ensure_ascii=False)
                 if old is not None:
-                    conn.execute(
-                        "UPDATE item_rows SET item = :item WHERE table_name = :t AND pk = :pk "
-                        "AND sk = :sk",
-                        {**m.key, "item": body},
-                    )
+                    conn.execute(self.q["update_item"], {**m.key, "item": body})
                     continue
-                inserted = conn.execute(
-                    "INSERT INTO item_rows (table_name, pk, sk, item) VALUES (:t, :pk, :sk, "
-                    ":item) ON CONFLICT (table_name, pk, sk) DO NOTHING RETURNING pk",
-                    {**m.key, "item": body},
-                )
+                inserted = conn.execute(self.q["insert_item"], {**m.key, "item": body})
                 if not inserted:
                     raise _InsertRace()
             return results
