@@ -239,6 +239,7 @@ class Stacks:
             ]
         if (
             old is not None
+            and old.status not in ("CREATE_FAILED", "UPDATE_FAILED")  # a resume always completes
             and not run.changes
             and old.outputs == outputs
             and old.parameters == params

@@ -283,6 +283,30 @@ def test_failed_update_restores_the_previous_stack(app: App, stacks: Stacks) -> 
     )
 
 
+def test_a_failed_update_with_rollback_disabled_is_update_failed(app: App, stacks: Stacks) -> None:
+    stacks.deploy("etl", load_template(TEMPLATE))
+    before = stacks.store.get("etl")
+    assert before is not None
+    extra = TEMPLATE.replace(
+        "Outputs:",
+        "  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n"
+        "      TopicName: bad name!\nOutputs:",
+    )
+    with pytest.raises(DeployFailed) as e:
+        stacks.deploy("etl", load_template(extra), disable_rollback=True)
+    assert e.value.status == "UPDATE_FAILED"
+    after = stacks.store.get("etl")
+    assert after is not None and after.status == "UPDATE_FAILED"
+    assert after.reason == "The following resource(s) failed to update: [Topic]. "
+    statuses = {r.logical_id: r.status for r in after.resources}
+    assert statuses["Topic"] == "CREATE_FAILED"
+    for r in before.resources:  # the resources the update did not get to are as they were
+        kept = after.resource(r.logical_id)
+        assert kept is not None and kept.physical_id == r.physical_id
+    # A later deploy of the good template resumes from there.
+    assert stacks.deploy("etl", load_template(TEMPLATE)).stack.status == "UPDATE_COMPLETE"
+
+
 def test_template_errors_change_nothing(stacks: Stacks) -> None:
     cyclic = """
 Resources:
