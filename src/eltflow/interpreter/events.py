@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import json.encoder
 import re
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -92,6 +93,7 @@ def dumps(value: JSON) -> str:
 # --- which events a Task's resource produces -------------------------------------------------
 
 
+@lru_cache(maxsize=1024)  # a pure function of the text; three calls per Task state entry
 def resource_kind(resource: str) -> tuple[str, str, str, str]:
     """``(prefix, resourceType, resource, region)`` for a Task's Resource ARN.
 

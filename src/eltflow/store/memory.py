@@ -539,7 +539,22 @@ class MemoryStore:
             tasks = self._tasks.get(execution_id, {})
             task = tasks.get(task_id)
             if task is not None:
-                tasks[task_id] = replace(task, started=True, attempt=task.attempt + 1)
+                # Built field by field: dataclasses.replace inspects the fields on every call
+                # (~4 µs, twice per execution of a two-Task machine).
+                tasks[task_id] = TaskRow(
+                    execution_id=task.execution_id,
+                    task_id=task.task_id,
+                    state_name=task.state_name,
+                    resource=task.resource,
+                    parameters=task.parameters,
+                    timeout_seconds=task.timeout_seconds,
+                    heartbeat_seconds=task.heartbeat_seconds,
+                    task_token=task.task_token,
+                    started=True,
+                    attempt=task.attempt + 1,
+                    checkpoint=task.checkpoint,
+                    created_us=task.created_us,
+                )
 
     def set_checkpoint(self, execution_id: str, task_id: str, checkpoint: JSON) -> None:
         with self._lock:
