@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import NoCredentialsError, NoRegionError
 
 FIRST_POLL_SECONDS = 0.05
 POLL_BACKOFF = 1.5  # each wait 1.5x the last: an end is seen at most ~50% late
@@ -70,8 +71,13 @@ class InvalidEvent(RedshiftDataError):
     """The event does not say what to run or where (a usage error, not worth retrying)."""
 
 
+class NoEndpoint(RedshiftDataError):
+    """boto3 found no region or credentials: the function runs neither in AWS Lambda nor with
+    an ``AWS_ENDPOINT_URL`` (under eltflow: ``[lambda] isolation = "process"``)."""
+
+
 # The names Step Functions shows (``errorType``): ``RedshiftData.StatementFailed`` ...
-for _cls in (StatementFailed, StatementAborted, StatementTimedOut, InvalidEvent):
+for _cls in (StatementFailed, StatementAborted, StatementTimedOut, InvalidEvent, NoEndpoint):
     _cls.__name__ = f"RedshiftData.{_cls.__name__}"
 
 
@@ -83,6 +89,16 @@ def api_error(code: str, message: str) -> RedshiftDataError:
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        return _handle(event, context)
+    except (NoRegionError, NoCredentialsError) as e:
+        raise NoEndpoint(
+            f"{e} Outside AWS Lambda the function needs AWS_ENDPOINT_URL, a region and "
+            'credentials; eltflow gives them to handlers run with [lambda] isolation = "process"'
+        ) from None
+
+
+def _handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not isinstance(event, dict):
         raise InvalidEvent(f"the event must be a JSON object, got {type(event).__name__}")
     client: Any = boto3.client("redshift-data")

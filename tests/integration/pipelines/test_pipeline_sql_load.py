@@ -266,6 +266,22 @@ def test_a_missing_s3_object_or_bad_event_fails_with_a_named_error(project: Proj
     assert "exactly one of Sql" in json.loads(out["nosql"]["Cause"])["errorMessage"]
 
 
+def test_without_an_endpoint_the_error_says_what_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Thread-isolated under eltflow (or run by hand), boto3 has no endpoint or region."""
+    from eltflow.lambdas.redshift_sql import handler
+
+    for key in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    with pytest.raises(Exception) as e:
+        handler({"ClusterIdentifier": "dw", "Sql": "SELECT 1"}, None)
+    assert type(e.value).__name__ == "RedshiftData.NoEndpoint"
+    assert 'isolation = "process"' in str(e.value)
+
+
 def test_the_error_class_reports_the_step_functions_error_name() -> None:
     # AWS's Python runtime reports errorType = type(exception).__name__.
     assert type(StatementFailed("x")).__name__ == "RedshiftData.StatementFailed"
