@@ -477,6 +477,12 @@ def test_start_form_rejects_bad_json_then_opens_the_new_execution(
     assert json.loads(str(described["input"])) == {"JobID": 101}
     expect(screen.node("Hello")).to_have_attribute("data-status", "SUCCEEDED")
 
+    # The next start begins from the input of the machine's last execution.
+    screen.open("/machine/starter")
+    expect(screen.page.locator("#start-input-from a")).to_have_text(str(arn).split(":")[-1])
+    assert json.loads(box.input_value()) == {"JobID": 101}
+    screen.shot("prefilled")
+
 
 def test_jobs_page_resets_a_stuck_job(console: Console, screen: Screen) -> None:
     assert console.app.items is not None
@@ -1127,6 +1133,15 @@ def test_events_wrap_long_json_with_milliseconds_and_steps(
     started = events.locator("tr", has_text="ExecutionStarted").locator("pre")
     expect(started).to_contain_text('"payload": "xxxx')
     screen.shot("events-wrapped")
+    # A state's input and output: pretty-printed JSON that wraps inside its panel.
+    screen.page.locator('button[data-tab="graph"]').click()
+    screen.node("Load").click()
+    state_input = screen.page.locator("#state-detail pre.state-input")
+    expect(state_input).to_contain_text('"JobID": "101"')
+    assert state_input.evaluate("p => getComputedStyle(p).whiteSpace") == "pre-wrap"
+    assert state_input.evaluate("p => p.scrollWidth <= p.clientWidth")  # no sideways scroll
+    assert screen.page.evaluate("document.documentElement.scrollWidth") <= 1400
+    expect(screen.page.locator("#state-detail pre.state-output")).to_contain_text('"rows": 42')
 
 
 def test_executions_page_through_and_search_by_name(console: Console, screen: Screen) -> None:
@@ -1155,6 +1170,36 @@ def test_executions_page_through_and_search_by_name(console: Console, screen: Sc
         f"page-{i:03d}" for i in range(50, 55)
     ]
     screen.shot("search")
+
+    # By start time: two runs after a whole second the 55 above started before.
+    boundary = int(time.time()) + 1
+    wait_until(lambda: time.time() >= boundary, 3, what="the next second", interval=0.02)
+    late = [
+        console.app.service.start_execution(
+            state_machine_arn="pager", input="{}", name=f"late-{i}"
+        )["executionArn"]
+        for i in range(2)
+    ]
+    for arn in late:
+        console.wait_for_status(str(arn), "SUCCEEDED")
+    local = str(  # the boundary as the browser's datetime-local value (its own time zone)
+        screen.page.evaluate(
+            "ms => { const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60000);"
+            " return d.toISOString().slice(0, 19); }",
+            boundary * 1000,
+        )
+    )
+    screen.open("/executions?machine=pager")
+    screen.page.locator("#f-from").fill(local)
+    screen.page.locator("#f-from").dispatch_event("change")
+    expect(rows).to_have_count(2)
+    assert sorted(rows.locator("td:first-child").all_inner_texts()) == ["late-0", "late-1"]
+    screen.shot("started-after")
+    screen.open(f"/executions?machine=pager&to={quote(local)}")
+    expect(rows).to_have_count(50)
+    expect(rows.filter(has_text="late-")).to_have_count(0)
+    screen.page.locator("#exec-next").click()
+    expect(rows).to_have_count(5)
 
 
 def test_a_run_that_found_the_job_busy_is_marked_skipped(console: Console, screen: Screen) -> None:
@@ -1249,10 +1294,16 @@ def test_schedule_fires_show_one_status(console: Console, screen: Screen) -> Non
         console.app.clock.now(),
     )
     console.app.schedules.scheduler().tick()
+    started = console.app.service.list_executions(state_machine_arn="fired")["executions"]
+    assert isinstance(started, list) and len(started) == 1
+    console.wait_for_status(str(started[0]["executionArn"]), "SUCCEEDED")  # type: ignore[index,call-overload]
     screen.open("/schedules")
-    fires = screen.page.locator('tr[data-schedule-row="hourly-fired"] td:nth-child(6)')
-    expect(fires.locator(".status")).to_have_text("STARTED")
-    assert "SUCCEEDED" not in fires.inner_text()
+    fires = screen.page.locator('tr[data-schedule-row="hourly-fired"] td:nth-child(6) .fire')
+    expect(fires).to_have_count(1)
+    # One status: the outcome of the execution the fire started (not "STARTED" beside it).
+    expect(fires.locator(".status")).to_have_count(1)
+    expect(fires.locator(".status")).to_have_text("SUCCEEDED")
+    assert "STARTED" not in fires.inner_text()
 
 
 def test_dark_mode_follows_the_system_setting(console: Console, screen: Screen) -> None:
@@ -1265,6 +1316,28 @@ def test_dark_mode_follows_the_system_setting(console: Console, screen: Screen) 
     screen.page.emulate_media(color_scheme="light")
     background = screen.page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(247, 248, 250)", background
+
+    # The header's toggle overrides the system setting (auto -> dark -> light -> auto), and
+    # the choice outlives a reload.
+    def body_colour() -> str:
+        return str(screen.page.evaluate("getComputedStyle(document.body).backgroundColor"))
+
+    toggle = screen.page.locator("#theme-toggle")
+    expect(toggle).to_have_attribute("data-theme", "auto")
+    toggle.click()
+    expect(toggle).to_have_attribute("data-theme", "dark")
+    assert body_colour() == "rgb(15, 20, 25)"
+    screen.page.reload()
+    expect(screen.page.locator("#executions")).to_be_visible()
+    assert body_colour() == "rgb(15, 20, 25)"
+    screen.shot("dark-by-toggle")
+    screen.page.emulate_media(color_scheme="dark")
+    toggle.click()
+    expect(toggle).to_have_attribute("data-theme", "light")
+    assert body_colour() == "rgb(247, 248, 250)"  # light, though the system is dark
+    toggle.click()
+    expect(toggle).to_have_attribute("data-theme", "auto")
+    assert body_colour() == "rgb(15, 20, 25)"  # the system's again
 
 
 def test_logs_tab_shows_what_a_handler_printed(console: Console, screen: Screen) -> None:

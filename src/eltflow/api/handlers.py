@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from eltflow.errors import EltflowError
@@ -122,24 +123,45 @@ def start_execution(app: App, call: Call) -> JSON:
     return out
 
 
-# A name search reads at most this many executions per request, then returns a token to go on.
+# A search (name or time range) reads at most this many executions per request, then returns a
+# token to go on.
 NAME_SCAN_LIMIT = 5000
 
 
+def _instant(call: Call, key: str) -> datetime | None:
+    """An ISO-8601 time query parameter (``Z`` or an offset; a time without one is UTC)."""
+    raw = (call.query.get(key) or "").strip()
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError as e:
+        raise InvalidRequest(
+            f"query parameter {key!r} must be an ISO-8601 time such as "
+            f"2026-01-31T08:00:00Z, got {raw!r}"
+        ) from e
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def list_executions(app: App, call: Call) -> JSON:
-    """ListExecutions, plus ``name`` (a case-insensitive substring of the execution name: AWS's
-    API has no such filter, the console's search needs one). A search asks the service for at
-    most the rows it still needs, so a page never overshoots and ``nextToken`` resumes exactly
-    after the last row read."""
+    """ListExecutions, plus the console's filters AWS's API does not have: ``name`` (a
+    case-insensitive substring of the execution name) and ``startedAfter`` /
+    ``startedBefore`` (ISO-8601 bounds of the start date, inclusive). A search asks the
+    service for at most the rows it still needs, so a page never overshoots and ``nextToken``
+    resumes exactly after the last row read; rows come newest first, so a search stops at the
+    first row that started before ``startedAfter``."""
     machine = call.query.get("stateMachine") or None
     needle = (call.query.get("name") or "").strip().lower()
+    after, before = _instant(call, "startedAfter"), _instant(call, "startedBefore")
+    if after is not None and before is not None and after > before:
+        raise InvalidRequest("startedAfter must not be later than startedBefore")
     wanted = int_param(call, "maxResults", 100)
     kwargs: dict[str, Any] = {
         "state_machine_arn": arns.machine_arn(machine) if machine else None,
         "status_filter": call.query.get("statusFilter") or None,
     }
     token = call.query.get("nextToken")
-    if not needle:
+    if not needle and after is None and before is None:
         out: JSONObject = app.service.list_executions(
             **kwargs, max_results=wanted, next_token=token
         )
@@ -153,9 +175,17 @@ def list_executions(app: App, call: Call) -> JSON:
         rows = page.get("executions")
         assert isinstance(rows, list)
         scanned += len(rows)
-        found += [r for r in rows if needle in str(_field(r, "name")).lower()]
         nxt = page.get("nextToken")
         token = nxt if isinstance(nxt, str) else None
+        for row in rows:
+            started = datetime.fromisoformat(str(_field(row, "startDate")))
+            if after is not None and started < after:
+                token = None  # newest first: every later row started earlier still
+                break
+            if before is not None and started > before:
+                continue
+            if needle in str(_field(row, "name")).lower():
+                found.append(row)
         if token is None:
             break
     result: JSONObject = {"executions": found}

@@ -167,6 +167,8 @@ OPENAPI: dict[str, Any] = _writes_refusable(
                     [
                         _param("stateMachine", "query"),
                         _param("name", "query"),
+                        _param("startedAfter", "query", {"type": "string", "format": "date-time"}),
+                        _param("startedBefore", "query", {"type": "string", "format": "date-time"}),
                         _param(
                             "statusFilter",
                             "query",

@@ -6,6 +6,7 @@ import json
 import re
 import tomllib
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,55 @@ def test_every_route_and_method_is_in_openapi(client: TestClient) -> None:
     served.discard(("/api/openapi.json", "get"))
     documented = {(path, method) for path, ops in spec["paths"].items() for method in ops}
     assert served == documented
+
+
+def test_executions_filter_by_start_time_range(tmp_path: Path) -> None:
+    from eltflow.clock import VirtualClock
+
+    clock = VirtualClock(datetime(2026, 3, 1, 12, 0, tzinfo=UTC))
+    timed = build_app(state_url=f"sqlite:///{tmp_path / 'state.db'}", clock=clock)
+    client = TestClient(create_app(timed), base_url="http://localhost")
+    timed.service.create_state_machine(name="hourly", definition=PASS_CHAIN)
+    for hour in range(5):  # runs at 12:00, 13:00 ... 16:00
+        timed.service.start_execution(
+            state_machine_arn="hourly", input="{}", name=f"run-{12 + hour}"
+        )
+        clock.advance(3600)
+
+    def names(**query: str) -> list[str]:
+        r = client.get("/api/executions", params={"stateMachine": "hourly", **query})
+        assert r.status_code == 200, r.text
+        return [e["name"] for e in r.json()["executions"]]
+
+    # Inclusive bounds, newest first; a time without an offset is UTC, Z and offsets work.
+    assert names(startedAfter="2026-03-01T13:00:00Z", startedBefore="2026-03-01T15:00:00") == [
+        "run-15",
+        "run-14",
+        "run-13",
+    ]
+    assert names(startedAfter="2026-03-01T16:00:00+02:00") == ["run-16", "run-15", "run-14"]
+    assert names(startedBefore="2026-03-01T12:30:00Z") == ["run-12"]
+    assert names(startedAfter="2026-03-01T13:30:00Z", name="RUN-1") == [
+        "run-16",
+        "run-15",
+        "run-14",
+    ]
+    # A page of a range search resumes after the last row it read.
+    first = client.get(
+        "/api/executions",
+        params={"stateMachine": "hourly", "startedBefore": "2026-03-01T15:00:00Z", "maxResults": 2},
+    ).json()
+    assert [e["name"] for e in first["executions"]] == ["run-15", "run-14"]
+    rest = client.get(
+        "/api/executions",
+        params={"stateMachine": "hourly", "startedBefore": "2026-03-01T15:00:00Z",
+                "nextToken": first["nextToken"]},
+    ).json()  # fmt: skip
+    assert [e["name"] for e in rest["executions"]] == ["run-13", "run-12"]
+    for bad in (
+        {"startedAfter": "yesterday"},
+        {"startedAfter": "2026-03-02", "startedBefore": "2026-03-01"},
+    ):
+        r = client.get("/api/executions", params=bad)
+        assert r.status_code == 400 and "started" in r.json()["message"], r.text
+    timed.close()

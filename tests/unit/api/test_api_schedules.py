@@ -4,7 +4,7 @@ scheduler tick records — on a real SQLite store with a virtual clock."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -95,6 +95,20 @@ def test_a_scheduler_tick_shows_up_as_last_fires(app: App, client: TestClient) -
     arn = last[0]["ExecutionArn"]
     execution = client.get(f"/api/executions/{arn}").json()
     assert execution["input"] == '{"JobID": "101"}'
+    # The console's one status per fire: the started execution's.
+    app.worker().run(until_idle=True)
+    assert [f["Outcome"] for f in client.get("/api/schedules/every5").json()["LastFires"]] == [
+        "SUCCEEDED"
+    ]
+    failing = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Boom"}}}
+    app.service.update_state_machine(state_machine_arn="nightly", definition=failing)
+    assert len(scheduler.tick(T0 + timedelta(minutes=5))) == 1
+    app.worker().run(until_idle=True)
+    listed = client.get("/api/schedules").json()["Schedules"][0]["LastFires"]
+    assert [(f["Status"], f["Outcome"]) for f in listed] == [
+        ("STARTED", "FAILED"),
+        ("STARTED", "SUCCEEDED"),
+    ]
 
 
 @pytest.mark.parametrize(

@@ -110,6 +110,24 @@ const App = (() => {
     if (!parsed || typeof parsed !== "object" || typeof parsed.errorMessage !== "string") return [h("span", { class: "cause" }, cause)];
     return [h("span", { class: "cause" }, parsed.errorMessage), h("details", { class: "cause-full" }, h("summary", {}, "full cause"), h("pre", {}, pretty(parsed)))];
   }
+  // Dark mode: the system's (prefers-color-scheme) unless the header's toggle chose one; the
+  // choice is kept per browser (localStorage) and applied as <html data-theme>.
+  const THEMES = { auto: "◐ auto", dark: "☾ dark", light: "☀ light" };
+  function theme(next) {
+    const root = document.documentElement, button = document.getElementById("theme-toggle");
+    const chosen = next in THEMES ? next : "auto";
+    if (chosen === "auto") delete root.dataset.theme; else root.dataset.theme = chosen;
+    try { if (chosen === "auto") localStorage.removeItem("eltflow-theme"); else localStorage.setItem("eltflow-theme", chosen); } catch { /* storage off: this page only */ }
+    if (button) { button.textContent = THEMES[chosen]; button.dataset.theme = chosen; button.title = `colour scheme: ${chosen} (click to change)`; }
+  }
+  {
+    let saved = "auto";
+    try { saved = localStorage.getItem("eltflow-theme") || "auto"; } catch { /* storage off */ }
+    theme(saved);
+    const order = Object.keys(THEMES);
+    const button = document.getElementById("theme-toggle");
+    if (button) button.onclick = () => theme(order[(order.indexOf(button.dataset.theme) + 1) % order.length]);
+  }
   function toast(msg) {
     const t = document.getElementById("toast");
     t.textContent = msg; t.hidden = false;
@@ -162,12 +180,17 @@ const App = (() => {
     const statusSel = h("select", { id: "f-status" }, ["", "RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"].map((s) => h("option", { value: s }, s || "any status")));
     const machineSel = h("select", { id: "f-machine" }, h("option", { value: "" }, "any state machine"), machines.map((m) => h("option", { value: m.name }, m.name)));
     const search = h("input", { id: "f-name", type: "search", placeholder: "search by name" });
+    // Started between two local times (the browser's zone), sent to the API as UTC instants.
+    const from = h("input", { id: "f-from", type: "datetime-local", step: 1, title: "started at or after" });
+    const to = h("input", { id: "f-to", type: "datetime-local", step: 1, title: "started at or before" });
     statusSel.value = params.get("status") || ""; machineSel.value = params.get("machine") || ""; search.value = params.get("name") || "";
+    from.value = params.get("from") || ""; to.value = params.get("to") || "";
+    const instant = (local) => { const d = new Date(local); return Number.isNaN(d.getTime()) ? null : d.toISOString(); };
     const body = h("tbody");
     // tokens[i] is the nextToken that opens page i (page 0 has none).
     let tokens = [null], pageNo = 0;
-    const onFilter = () => { location.hash = `#/executions?status=${enc(statusSel.value)}&machine=${enc(machineSel.value)}&name=${enc(search.value.trim())}`; };
-    statusSel.onchange = onFilter; machineSel.onchange = onFilter;
+    const onFilter = () => { location.hash = `#/executions?status=${enc(statusSel.value)}&machine=${enc(machineSel.value)}&name=${enc(search.value.trim())}&from=${enc(from.value)}&to=${enc(to.value)}`; };
+    statusSel.onchange = onFilter; machineSel.onchange = onFilter; from.onchange = onFilter; to.onchange = onFilter;
     search.onkeydown = (ev) => { if (ev.key === "Enter") onFilter(); };
     search.onsearch = onFilter;
     const prev = h("button", { id: "exec-prev", disabled: true }, "‹ Newer");
@@ -177,7 +200,7 @@ const App = (() => {
     next.onclick = () => { if (tokens[pageNo + 1]) { pageNo += 1; refresh(); } };
     $app.replaceChildren(
       h("h1", {}, "Executions"),
-      h("div", { class: "filters" }, search, machineSel, statusSel),
+      h("div", { class: "filters" }, search, machineSel, statusSel, h("label", { class: "range" }, "from ", from), h("label", { class: "range" }, "to ", to)),
       h("table", { id: "executions" }, h("thead", {}, h("tr", {}, ["Name", "State machine", "Status", "Started", "Duration"].map((c) => h("th", {}, c)))), body),
       h("div", { class: "pager" }, prev, where, next),
     );
@@ -186,6 +209,8 @@ const App = (() => {
       if (statusSel.value) q.set("statusFilter", statusSel.value);
       if (machineSel.value) q.set("stateMachine", machineSel.value);
       if (search.value.trim()) q.set("name", search.value.trim());
+      if (from.value && instant(from.value)) q.set("startedAfter", instant(from.value));
+      if (to.value && instant(to.value)) q.set("startedBefore", instant(to.value));
       if (tokens[pageNo]) q.set("nextToken", tokens[pageNo]);
       const current = take();
       const [data, skipped] = await Promise.all([api(`/executions?${q}`), skippedArns()]);
@@ -199,7 +224,7 @@ const App = (() => {
         tr.onclick = () => (location.hash = `#/execution/${enc(e.executionArn)}`);
         return tr;
       }));
-      if (!rows.length) body.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, search.value.trim() || statusSel.value || machineSel.value ? "No executions match." : "No executions yet. Start one from a state machine page or with `eltflow start`.")));
+      if (!rows.length) body.append(h("tr", {}, h("td", { colspan: 5, class: "muted" }, search.value.trim() || statusSel.value || machineSel.value || from.value || to.value ? "No executions match." : "No executions yet. Start one from a state machine page or with `eltflow start`.")));
       prev.disabled = pageNo === 0;
       next.disabled = !data.nextToken;
       where.textContent = ` Page ${pageNo + 1} · ${rows.length} shown `;
@@ -268,7 +293,7 @@ const App = (() => {
         const runsOf = view.runs.filter((r) => r.name === selected);
         detail.replaceChildren(...(selected ? [h("h2", {}, selected), ...[view.picker(selected)].filter(Boolean), ...(runsOf.length ? [] : [h("p", { class: "muted" }, "Not reached in this execution.")]), ...runsOf.map((r) => h("div", { class: "run" }, badge(r.status), " ", dur(r.start, r.end), r.iteration && r.iteration.length ? h("span", { class: "muted run-iteration" }, ` · in ${Graph.pathText(r.iteration)}`) : null, r.retries ? ` · ${r.retries} retr${r.retries > 1 ? "ies" : "y"}` : "",
           r.error ? h("div", { class: "run-error" }, h("b", {}, r.error), r.cause ? ": " : "", causeView(r.cause)) : null,
-          h("div", { class: "row" }, h("div", { class: "grow" }, h("b", {}, "Input"), h("pre", {}, pretty(r.input))), h("div", { class: "grow" }, h("b", {}, "Output"), h("pre", {}, pretty(r.output))))))] : [h("p", { class: "muted" }, "Select a state to see its input and output.")]));
+          h("div", { class: "row" }, h("div", { class: "grow" }, h("b", {}, "Input"), h("pre", { class: "wrap state-input" }, pretty(r.input))), h("div", { class: "grow" }, h("b", {}, "Output"), h("pre", { class: "wrap state-output" }, pretty(r.output))))))] : [h("p", { class: "muted" }, "Select a state to see its input and output.")]));
         tabBody.replaceChildren(
           h("div", { class: "legend" }, ["SUCCEEDED", "FAILED", "RUNNING", "CAUGHT", "NOT_REACHED"].map((s) => badge(s)), view.banner()),
           h("div", { class: "row" }, h("div", { class: "grow" }, graphBox), h("div", { class: "side", style: "width:420px" }, detail)));
@@ -315,7 +340,7 @@ const App = (() => {
       } else if (tab === "sql") {
         await sqlTab(arn, tabBody, current);
       } else {
-        tabBody.replaceChildren(h("div", { class: "row" }, h("div", { class: "grow card" }, h("h2", {}, "Input"), h("pre", {}, pretty(ex.input))), h("div", { class: "grow card" }, h("h2", {}, "Output"), h("pre", { id: "exec-output" }, pretty(ex.output)))));
+        tabBody.replaceChildren(h("div", { class: "row" }, h("div", { class: "grow card" }, h("h2", {}, "Input"), h("pre", { class: "wrap", id: "exec-input" }, pretty(ex.input))), h("div", { class: "grow card" }, h("h2", {}, "Output"), h("pre", { class: "wrap", id: "exec-output" }, pretty(ex.output)))));
       }
       live(ex.status === "RUNNING", refresh, 1000);
     }
@@ -409,7 +434,13 @@ const App = (() => {
     const def = JSON.parse(m.definition);
     const graphBox = h("div", { class: "graph" });
     Graph.render(graphBox, def, {}, null, null);
-    const input = h("textarea", { rows: 6, id: "start-input" }, "{}");
+    // Prefilled with the input of this machine's newest execution (the usual next run is
+    // that one again, or a small edit of it).
+    const last = ((await api(`/executions?${new URLSearchParams({ stateMachine: name, maxResults: "1" })}`)).executions || [])[0];
+    const lastInput = last ? (await api(`/executions/${enc(last.executionArn)}`)).input : null;
+    if (!current()) return;
+    const input = h("textarea", { rows: 6, id: "start-input" }, lastInput ? pretty(lastInput) : "{}");
+    const inputNote = h("div", { class: "muted", id: "start-input-from" }, last ? ["Input of the last execution, ", h("a", { href: `#/execution/${enc(last.executionArn)}` }, last.name), ":"] : "Input");
     const execName = h("input", { id: "start-name", placeholder: "execution name (optional)" });
     const start = h("button", { class: "primary", id: "btn-start" }, "Start execution");
     const startError = h("div", { class: "form-error", id: "start-error", hidden: true });
@@ -429,7 +460,7 @@ const App = (() => {
     $app.replaceChildren(h("h1", {}, name),
       h("div", { class: "row" },
         h("div", { class: "grow" }, h("h2", {}, "Graph"), graphBox),
-        h("div", { class: "card side", style: "width:420px" }, h("h2", {}, "Start an execution"), execName, h("div", {}, "Input"), input, startError, h("div", {}, start))),
+        h("div", { class: "card side", style: "width:420px" }, h("h2", {}, "Start an execution"), execName, inputNote, input, startError, h("div", {}, start))),
       h("h2", {}, "Versions"),
       h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Version"), h("th", {}, "Created"))), h("tbody", {}, (m.versions || []).map((v) => h("tr", {}, h("td", {}, String(v.version)), h("td", {}, fmt(v.creationDate)))))),
       h("h2", {}, "Definition"), h("pre", { id: "definition" }, JSON.stringify(def, null, 2)));
@@ -484,7 +515,9 @@ const App = (() => {
       toggle.onclick = async () => {
         try { await api(`/schedules/${enc(s.Name)}/${enabled ? "pause" : "resume"}`, { method: "POST", body: "{}" }); toast(enabled ? "Paused" : "Resumed"); await schedulesPage(); } catch (e) { toast(e.message); }
       };
-      const fires = (s.LastFires || []).map((f) => h("div", {}, fmt(f.FireTime), " ", badge(f.Status),
+      // One status per fire: the outcome of the execution it started (RUNNING, SUCCEEDED,
+      // FAILED...), else the fire's own (SKIPPED, BUFFERED, FAILED).
+      const fires = (s.LastFires || []).map((f) => h("div", { class: "fire" }, fmt(f.FireTime), " ", badge(f.Outcome || f.Status),
         f.ExecutionArn ? [" ", h("a", { href: `#/execution/${enc(f.ExecutionArn)}` }, "execution →")] : f.Reason ? h("span", { class: "muted" }, ` ${f.Reason}`) : null));
       return h("tr", { "data-schedule-row": s.Name }, h("td", {}, s.Name), h("td", {}, h("code", {}, s.ScheduleExpression), ` (${s.ScheduleExpressionTimezone})`),
         h("td", {}, h("a", { href: `#/machine/${enc(s.Target.StateMachine.split(":").pop())}` }, s.Target.StateMachine.split(":").pop())), h("td", {}, badge(s.State)),
