@@ -58,17 +58,17 @@ class ExecutionStatusEvents:
     def subscribe(
         self, subscriber: Subscriber, interested: Callable[[], bool] | None = None
     ) -> None:
-        """Hand ``subscriber`` each batch of events; ``interested()`` (cheap, asked per step
-        with status changes) says whether it wants any now, so a project without rules pays
-        nothing but that call."""
+        """Hand ``subscriber`` each batch of events; ``interested()`` (cheap, asked per batch on
+        this object's thread) says whether it wants any now, so a project without rules reads
+        no execution rows for them."""
         with self._lock:
             self._subscribers.append((subscriber, interested or (lambda: True)))
 
     def observe(self, execution_id: str, events: Sequence[HistoryEvent]) -> None:
         """The engine's hook (inside the step's transaction): queue status changes only."""
-        if self._closed or not any(e.type in _STATUS for e in events):
-            return
-        if not any(interested() for _, interested in self._subscribers):
+        # No store access here: the step's transaction is open (a failed read would abort it
+        # on PostgreSQL); whether anyone wants the events is asked on this object's thread.
+        if self._closed or not self._subscribers or not any(e.type in _STATUS for e in events):
             return
         for event in events:
             status = _STATUS.get(event.type)
@@ -92,22 +92,31 @@ class ExecutionStatusEvents:
             if item is None:
                 return
             batch = [item]
+            stop = False
             while not self._queue.empty():
                 more = self._queue.get()
                 if more is None:
-                    self._deliver(batch, pause)
-                    return
+                    stop = True
+                    break
                 batch.append(more)
-            self._deliver(batch, pause)
+            try:
+                self._deliver(batch, pause)
+            except Exception:  # e.g. the store went away: these events are lost (best effort)
+                log.exception("could not deliver %d status events", len(batch))
+            if stop:
+                return
 
     def _deliver(self, batch: list[tuple[str, int, str, str]], pause: threading.Event) -> None:
+        with self._lock:
+            candidates = list(self._subscribers)
+        subscribers = [subscriber for subscriber, wants in candidates if wants()]
+        if not subscribers:
+            return
         events: list[dict[str, Any]] = []
         for execution_id, event_id, status, when in batch:
             row = self._committed(execution_id, event_id, pause)
             if row is not None:
                 events.append(self.event(row, status, when))
-        with self._lock:
-            subscribers = [subscriber for subscriber, _ in self._subscribers]
         for subscriber in subscribers:
             try:
                 subscriber(events)

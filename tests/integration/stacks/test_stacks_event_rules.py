@@ -83,8 +83,9 @@ Resources:
 
 
 @pytest.fixture
-def app(tmp_path: Path) -> Iterator[App]:
-    app = build_app(load_settings(tmp_path, environ={}))
+def app(tmp_path: Path, store_url: str) -> Iterator[App]:
+    """On SQLite, then PostgreSQL (its worker wakes by LISTEN/NOTIFY)."""
+    app = build_app(load_settings(tmp_path, environ={"ELTFLOW_STATE": store_url}))
     try:
         yield app
     finally:
