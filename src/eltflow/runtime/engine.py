@@ -1,11 +1,18 @@
 """The durable shell around the pure interpreter: every step is recorded in one transaction.
 
-A step is: lock the execution row, load its snapshot, feed the interpreter (start / advance /
-redrive), then write — in the same transaction — the new history events (idempotent appends
-keyed by (execution, seq)), the effects as rows (tasks to run, timers with a due time), and the
-execution projection (status, output, snapshot). A crash at any point leaves either all of a
-step or none of it, so resuming is "load the snapshot and carry on": tasks still recorded as
-pending are dispatched again, timers fire when due.
+A step is: read the execution (its snapshot, due timers, inbox, tasks) without a write lock,
+feed the interpreter (start / advance / redrive) with no transaction open, then write — in one
+transaction that first checks the execution row is still as read — the new history events
+(idempotent appends keyed by (execution, seq)), the effects as rows (tasks to run, timers with
+a due time), and the execution projection (status, output, snapshot). A crash at any point
+leaves either all of a step or none of it, so resuming is "load the snapshot and carry on":
+tasks still recorded as pending are dispatched again, timers fire when due.
+
+The invariant: no user expression (JSONata, JSONPath, intrinsics, Choice rules) is evaluated
+while a store write transaction is open. Evaluation is bounded but may take seconds; under
+SQLite's one write lock that would stall every other command and process on the store
+(issue 17). A step whose execution changed between its read and its write (another writer
+recorded a step first) is evaluated again from the new record, so nothing is lost or doubled.
 """
 
 from __future__ import annotations
@@ -14,14 +21,14 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
 from eltflow.asl.model import StateMachine
 from eltflow.clock import Clock
-from eltflow.errors import NotFoundError
+from eltflow.errors import ConflictError, NotFoundError, StoreError
 from eltflow.interpreter.protocol import (
     CancelTask,
     CancelTimer,
@@ -31,6 +38,7 @@ from eltflow.interpreter.protocol import (
     Inbound,
     RunTask,
     StartTimer,
+    StopRequested,
     TaskFailed,
     TaskStarted,
     TaskSucceeded,
@@ -95,23 +103,32 @@ class Engine:
         # A store that is not durable (memory) gets no snapshots: the engine keeps each
         # execution's state object here, so no step encodes and decodes the whole state.
         self._live: dict[str, ExecutionState] | None = None if store.durable else {}
-        self._local = threading.local()  # per thread: inside group()?
+        self._local = threading.local()  # per thread: the writes of an open group()
 
     @contextmanager
     def group(self) -> Iterator[None]:
         """Record the steps taken inside (on this thread) in one transaction: they commit
-        together or not at all (group commit). The crash hook runs after that one COMMIT,
-        as it does after each step's own."""
+        together or not at all (group commit). Each step is evaluated when it is taken, with
+        no transaction open; their writes are made together when the block ends, each after
+        its own check that its execution did not change (:func:`_unchanged`). If one did, the
+        whole group rolls back with a :class:`ConflictError` (the caller records its steps
+        one at a time then). A step's :class:`StepResult` is complete once the block has
+        ended. The crash hook runs after that one COMMIT, as it does after each step's own."""
         local = self._local
-        if getattr(local, "grouped", False):
+        if getattr(local, "writes", None) is not None:
             yield
             return
-        local.grouped = True
+        writes: list[Callable[[Txn], bool]] = []
+        local.writes = writes
         try:
-            with self.store.transaction():
-                yield
+            yield
         finally:
-            local.grouped = False
+            local.writes = None
+        if writes:
+            with self.store.transaction() as conn:
+                for write in writes:
+                    if not write(conn):
+                        raise ConflictError("an execution of the group changed meanwhile")
         self._after_commit()
 
     # -- execution state ---------------------------------------------------------------------
@@ -137,24 +154,12 @@ class Engine:
         return None if row.snapshot is None else self._load(row)
 
     # -- entry points ----------------------------------------------------------------------
-    def start_txn(
-        self,
-        conn: Txn,
-        row: ExecutionRow,
-        machine: StateMachine,
-        input: JSON,
-        context: ExecutionContext,
-        now: datetime,
-    ) -> ExecutionState:
-        """Record ``start`` for a freshly inserted execution row (inside the caller's txn)."""
-        return self.record_start_txn(conn, row, self.begin(machine, input, context, now), now)
-
     def begin(
         self, machine: StateMachine, input: JSON, context: ExecutionContext, now: datetime
     ) -> LazyStep:
         """An execution's first step, decided but not recorded yet (:meth:`record_start_txn`
-        records it; :meth:`start_txn` does both). Its events are built when first read: an
-        in-memory execution that ends in this step may never need them."""
+        records it), evaluated before the recording transaction opens. Its events are built
+        when first read: an in-memory execution that ends in this step may never need them."""
         return start_lazy(machine, input, context, now)
 
     def record_start_txn(
@@ -182,103 +187,179 @@ class Engine:
         release: bool | Callable[[], bool] = False,
     ) -> StepResult:
         """One recorded step: feed ``inbounds`` (plus due timers / inbox requests), optionally
-        mark tasks for dispatch (``dispatch(task)`` says whether to take it), then project and,
-        if ``release``, give the lease back. Commits, then runs the crash hook."""
+        mark tasks for dispatch (``dispatch(task)`` says whether to take it; it may be asked
+        again if the step is evaluated again), then project and, if ``release`` and no task
+        was taken, give the lease back. Commits, then runs the crash hook.
+
+        Evaluate, then write: the step is computed from a read (no write lock held, so a slow
+        expression blocks no other command), then written in one transaction that first
+        checks the execution is as it was read (:func:`_unchanged`); if another writer got
+        there first, the step is evaluated again from the new record."""
+        for _ in range(MAX_STEP_ATTEMPTS):
+            with self._live_guard():
+                result = self._apply_once(
+                    execution_id,
+                    inbounds,
+                    owner=owner,
+                    due_timers=due_timers,
+                    inbox=inbox,
+                    dispatch=dispatch,
+                    release=release,
+                )
+            if result is not None:
+                self._after_commit()
+                return result
+        raise StoreError(_kept_changing(execution_id))
+
+    def _live_guard(self) -> AbstractContextManager[object]:
+        """A store that is not durable keeps each execution's state as one live object that a
+        step changes in place: its lock (a process lock, no database) is held for the whole
+        step so no other thread sees the object half advanced. A durable store's step
+        evaluates on its own copy, decoded from the snapshot, with nothing held."""
+        return self.store.transaction() if self._live is not None else nullcontext()
+
+    def _apply_once(
+        self,
+        execution_id: str,
+        inbounds: Sequence[Inbound],
+        *,
+        owner: str | None,
+        due_timers: bool,
+        inbox: bool,
+        dispatch: Callable[[TaskRow], bool] | None,
+        release: bool | Callable[[], bool],
+    ) -> StepResult | None:
+        """One attempt of :meth:`apply`; None when the execution changed under it."""
         from eltflow.interpreter.step import advance
 
         now = self.clock.now()
         now_us = to_us(now)
-        with self.store.transaction() as conn:
-            row, due, requests = self.store.lock_step_txn(
+        store = self.store
+        # 1. Read (no write lock).
+        with store.read_transaction() as conn:
+            row, timers, inbox_rows = store.lock_step_txn(
                 conn, execution_id, due_us=now_us if due_timers else None, inbox=inbox
             )
             if row is None:
                 raise NotFoundError(f"execution {execution_id} does not exist")
-            if row.status != "RUNNING" or row.snapshot is None:
-                self.store.clear_work_txn(conn, execution_id)
-                if owner is not None:
-                    self.store.release_txn(
-                        conn, owner=owner, execution_id=execution_id, wake_us=None
-                    )
-                return StepResult(state=None, status=row.status, arn=row.arn)
-            machine = self.machines.get_txn(conn, row.version_id)
-            state = self._load(row)
-            todo: list[Inbound] = list(inbounds)
-            todo += [TimerFired(timer_id=t.timer_id) for t in due]
-            if requests:
-                from eltflow.interpreter.protocol import StopRequested
+            running = row.status == "RUNNING" and row.snapshot is not None
+            machine = self.machines.get_txn(conn, row.version_id) if running else None
+            tasks, next_timer = store.work_txn(conn, execution_id) if running else ([], None)
+        if machine is None:
 
-                for item in requests:
-                    payload = json.loads(item.payload)
-                    if item.kind == "stop":
-                        todo.append(
-                            StopRequested(error=payload.get("error"), cause=payload.get("cause"))
-                        )
-                    self.store.delete_inbox_txn(conn, item.id)
-            pending = _Pending()
-            for inbound in todo:
-                if state.status != "RUNNING":
-                    break
-                state, events, effects = advance(machine, state, inbound, now)
-                pending.events += events
-                pending.effects += effects
-            self._record(conn, execution_id, pending.events, pending.effects, todo, now_us)
-            taken: list[TaskRow] = []
-            # A worker whose lease lapsed (and was taken over) still records the outcome it
-            # holds, but must not dispatch: the new owner does that.
-            lost = owner is not None and row.lease_owner != owner
-            work: tuple[bool, int | None] | None = None
-            if dispatch is not None and state.status == "RUNNING" and not lost:
-                started = _Pending()
-                tasks, next_timer = self.store.work_txn(conn, execution_id)
-                for task in tasks:
-                    if not dispatch(task):
-                        continue
-                    if not task.started:
-                        state, events, effects = advance(
-                            machine, state, TaskStarted(task_id=task.task_id), now
-                        )
-                        started.events += events
-                        started.effects += effects
-                    self.store.dispatch_task_txn(conn, execution_id, task.task_id)
-                    taken.append(task)
-                self._record(conn, execution_id, started.events, started.effects, [], now_us)
-                if not started.effects:  # dispatching added and removed no task or timer
-                    work = (_runnable(tasks), next_timer)
-            wake, next_timer = self._project(
-                conn, row, state, now_us, owner=owner, events=pending.events, work=work
-            )
-            do_release = release() if callable(release) else release
-            if owner is not None and (do_release or state.status != "RUNNING"):
-                self.store.release_txn(conn, owner=owner, execution_id=execution_id, wake_us=wake)
-        self._after_commit()
-        return StepResult(
+            def end(conn: Txn) -> bool:
+                current = store.lock_execution_txn(conn, execution_id)
+                if current is None or not _unchanged(current, row):
+                    return False
+                store.clear_work_txn(conn, execution_id)
+                if owner is not None:
+                    store.release_txn(conn, owner=owner, execution_id=execution_id, wake_us=None)
+                return True
+
+            ended = StepResult(state=None, status=row.status, arn=row.arn)
+            return ended if self._write(end) else None
+        # 2. Evaluate (no transaction open).
+        state = self._load(row)
+        todo: list[Inbound] = list(inbounds)
+        todo += [TimerFired(timer_id=t.timer_id) for t in timers]
+        for item in inbox_rows:
+            if item.kind == "stop":
+                payload = json.loads(item.payload)
+                todo.append(StopRequested(error=payload.get("error"), cause=payload.get("cause")))
+        pending = _Pending()
+        for inbound in todo:
+            if state.status != "RUNNING":
+                break
+            state, events, effects = advance(machine, state, inbound, now)
+            pending.events += events
+            pending.effects += effects
+        after = _tasks_after(execution_id, tasks, todo, pending.effects, now_us)
+        taken: list[TaskRow] = []
+        started = _Pending()
+        # A worker whose lease lapsed (and was taken over) still records the outcome it
+        # holds, but must not dispatch: the new owner does that.
+        lost = owner is not None and row.lease_owner != owner
+        if dispatch is not None and state.status == "RUNNING" and not lost:
+            for task in after:
+                if not dispatch(task):
+                    continue
+                if not task.started:
+                    state, events, effects = advance(
+                        machine, state, TaskStarted(task_id=task.task_id), now
+                    )
+                    started.events += events
+                    started.effects += effects
+                taken.append(task)
+        # The work left is known without reading it again unless timers or dispatching
+        # changed it.
+        timers_changed = bool(timers) or any(
+            isinstance(e, StartTimer | CancelTimer) for e in pending.effects
+        )
+        work = None if timers_changed or started.effects else (_runnable(after), next_timer)
+        result = StepResult(
             state=state,
             dispatch=taken if state.status == "RUNNING" else [],
             status=state.status,
-            next_timer_us=next_timer,
             lost=lost,
             arn=row.arn,
         )
 
+        # 3. Write, if the execution is still as read.
+        def write(conn: Txn) -> bool:
+            current = store.lock_execution_txn(conn, execution_id)
+            if current is None or not _unchanged(current, row):
+                return False
+            for item in inbox_rows:
+                store.delete_inbox_txn(conn, item.id)
+            self._record(conn, execution_id, pending.events, pending.effects, todo, now_us)
+            for task in taken:
+                store.dispatch_task_txn(conn, execution_id, task.task_id)
+            self._record(conn, execution_id, started.events, started.effects, [], now_us)
+            wake, result.next_timer_us = self._project(
+                conn, row, state, now_us, owner=owner, events=pending.events, work=work
+            )
+            do_release = not taken and (release() if callable(release) else release)
+            if owner is not None and (do_release or state.status != "RUNNING"):
+                store.release_txn(conn, owner=owner, execution_id=execution_id, wake_us=wake)
+            return True
+
+        return result if self._write(write) else None
+
+    def _write(self, write: Callable[[Txn], bool]) -> bool:
+        """Run ``write`` in a transaction of its own, or queue it with an open group's."""
+        writes: list[Callable[[Txn], bool]] | None = getattr(self._local, "writes", None)
+        if writes is not None:
+            writes.append(write)
+            return True
+        with self.store.transaction() as conn:
+            return write(conn)
+
     def redrive(self, execution_id: str) -> ExecutionState:
+        """Evaluated from a read, then written if the execution did not change meanwhile (as
+        :meth:`apply`)."""
         from eltflow.interpreter.step import redrive
 
-        now = self.clock.now()
-        now_us = to_us(now)
-        with self.store.transaction() as conn:
-            row = self.store.lock_execution_txn(conn, execution_id)
-            if row is None or row.snapshot is None:
-                raise NotFoundError(f"execution {execution_id} does not exist")
-            machine = self.machines.get_txn(conn, row.version_id)
-            state = self._load(row)
-            state, events, effects = redrive(machine, state, now)
-            self.store.clear_work_txn(conn, execution_id)
-            self._record(conn, execution_id, events, effects, [], now_us)
-            self.store.set_redriven_txn(conn, execution_id, now_us)
-            self._project(conn, row, state, now_us, owner=None, reopen=True, events=events)
-        self._after_commit()
-        return state
+        for _ in range(MAX_STEP_ATTEMPTS):
+            with self._live_guard():
+                now = self.clock.now()
+                now_us = to_us(now)
+                with self.store.read_transaction() as conn:
+                    row = self.store.get_execution_txn(conn, execution_id)
+                    if row is None or row.snapshot is None:
+                        raise NotFoundError(f"execution {execution_id} does not exist")
+                    machine = self.machines.get_txn(conn, row.version_id)
+                state, events, effects = redrive(machine, self._load(row), now)
+                with self.store.transaction() as conn:
+                    current = self.store.lock_execution_txn(conn, execution_id)
+                    if current is None or not _unchanged(current, row):
+                        continue
+                    self.store.clear_work_txn(conn, execution_id)
+                    self._record(conn, execution_id, events, effects, [], now_us)
+                    self.store.set_redriven_txn(conn, execution_id, now_us)
+                    self._project(conn, row, state, now_us, owner=None, reopen=True, events=events)
+            self._after_commit()
+            return state
+        raise StoreError(_kept_changing(execution_id))
 
     def fail(self, execution_id: str, error: str, cause: str) -> None:
         """Fail a RUNNING execution that cannot make progress (the interpreter raised on it):
@@ -431,11 +512,75 @@ class Engine:
         return wake, next_timer
 
     def _after_commit(self) -> None:
-        if getattr(self._local, "grouped", False):
+        if getattr(self._local, "writes", None) is not None:
             return  # not committed yet: group() runs this after its COMMIT
         limit = self.crash_after_events
         if limit is not None and self.events_recorded >= limit:
             raise SimulatedCrash(f"fault hook: crashed after {self.events_recorded} events")
+
+
+def _tasks_after(
+    execution_id: str,
+    tasks: Sequence[TaskRow],
+    consumed: Sequence[Inbound],
+    effects: Sequence[Effect],
+    now_us: int,
+) -> list[TaskRow]:
+    """The execution's task rows as :meth:`Engine._record` will leave them after a step that
+    consumed ``consumed`` and made ``effects``: what the step may dispatch, known before its
+    transaction opens (outcomes delete their task, RunTask inserts one unless it exists,
+    CancelTask deletes; in the store's order)."""
+    rows = {t.task_id: t for t in tasks}
+    for inbound in consumed:
+        if isinstance(inbound, TaskSucceeded | TaskFailed | TaskStarted):
+            rows.pop(inbound.task_id, None)
+    for effect in effects:
+        if isinstance(effect, RunTask) and effect.task_id not in rows:
+            rows[effect.task_id] = TaskRow(
+                execution_id=execution_id,
+                task_id=effect.task_id,
+                state_name=effect.state_name,
+                resource=effect.resource,
+                parameters=dumps(effect.parameters),
+                timeout_seconds=effect.timeout_seconds,
+                heartbeat_seconds=effect.heartbeat_seconds,
+                task_token=effect.task_token,
+                started=False,
+                attempt=0,
+                checkpoint=None,
+                created_us=now_us,
+            )
+        elif isinstance(effect, CancelTask):
+            rows.pop(effect.task_id, None)
+    return sorted(rows.values(), key=lambda t: (t.created_us, t.task_id))
+
+
+MAX_STEP_ATTEMPTS = 50
+"""How often a step is evaluated again because its execution changed before it was written.
+Each retry means another writer recorded a step of the same execution meanwhile (a stop, a
+task token, a redrive), which a lease makes rare; past this the store is reported as failing."""
+
+
+def _unchanged(current: ExecutionRow, read: ExecutionRow) -> bool:
+    """Whether the execution row locked for writing is the one a step was evaluated from.
+
+    The snapshot is the interpreter's whole state and every recorded step rewrites it (its
+    event counter only grows), so an equal snapshot means no step was recorded in between;
+    status and lease owner are compared too, since a stop or a takeover may change only
+    those. Tasks, timers and inbox rows are written by steps, so they are covered as well."""
+    return (
+        current.snapshot == read.snapshot
+        and current.status == read.status
+        and current.event_count == read.event_count
+        and current.lease_owner == read.lease_owner
+    )
+
+
+def _kept_changing(execution_id: str) -> str:
+    return (
+        f"execution {execution_id} changed {MAX_STEP_ATTEMPTS} times while its step was being "
+        f"evaluated; giving up on this step (it is evaluated again when next claimed)"
+    )
 
 
 def is_activity(resource: str) -> bool:

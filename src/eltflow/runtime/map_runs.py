@@ -53,6 +53,7 @@ from eltflow.interpreter.protocol import (
     TaskFailed,
     TaskSucceeded,
 )
+from eltflow.interpreter.step import LazyStep
 from eltflow.runtime import arns, item_reader, result_writer
 from eltflow.runtime.engine import Engine
 from eltflow.s3.service import S3Service
@@ -396,17 +397,31 @@ class _Run:
         still_running = 0
         run_id = self.row.arn.rsplit(":", 1)[-1]
         machine_arn = arns.machine_arn(self.machine_name)
+        # Each child's first step is evaluated before the transaction opens (no user
+        # expression runs while a store write transaction is open: see runtime.engine).
+        starts = []
+        for child in self.children[self.next : self.next + n]:
+            name = str(uuid.uuid4())
+            if self.express:
+                arn = f"{arns.PREFIX}:express:{self.machine_name}:{run_id}:{name}"
+            else:
+                arn = arns.execution_arn(self.machine_name, name)
+            text = dumps(child.input)
+            if len(text) > limits.MAX_PAYLOAD_BYTES // 4:
+                limits.check_payload(child.input, what=f"item {child.index}")
+            context = ExecutionContext(
+                execution_arn=arn,
+                execution_name=name,
+                state_machine_arn=machine_arn,
+                state_machine_name=self.machine_name,
+                start_time=now,
+                seed=arn,
+            )
+            step = engine.begin(self.processor, child.input, context, now)
+            starts.append((child, arn, name, text, step))
         with store.transaction() as conn:
-            for child in self.children[self.next : self.next + n]:
-                name = str(uuid.uuid4())
-                if self.express:
-                    arn = f"{arns.PREFIX}:express:{self.machine_name}:{run_id}:{name}"
-                else:
-                    arn = arns.execution_arn(self.machine_name, name)
-                text = dumps(child.input)
-                if len(text) > limits.MAX_PAYLOAD_BYTES // 4:
-                    limits.check_payload(child.input, what=f"item {child.index}")
-                status = self._start_child(conn, child, arn, name, text, machine_arn, now, now_us)
+            for child, arn, name, text, step in starts:
+                status = self._start_child(conn, child, arn, name, text, step, now, now_us)
                 if status == "RUNNING":
                     still_running += 1
                 elif status != "SUCCEEDED":
@@ -424,7 +439,7 @@ class _Run:
         arn: str,
         name: str,
         text: str,
-        machine_arn: str,
+        step: LazyStep,
         now: Any,
         now_us: int,
     ) -> str:
@@ -454,15 +469,7 @@ class _Run:
             input=text,
             start_us=now_us,
         )
-        context = ExecutionContext(
-            execution_arn=arn,
-            execution_name=name,
-            state_machine_arn=machine_arn,
-            state_machine_name=self.machine_name,
-            start_time=now,
-            seed=arn,
-        )
-        state = d.engine.start_txn(conn, row, self.processor, child.input, context, now)
+        state = d.engine.record_start_txn(conn, row, step, now)
         return state.status
 
     def _stop_children(self, error: str) -> None:

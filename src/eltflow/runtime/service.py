@@ -17,7 +17,7 @@ from typing import Any
 
 from eltflow.asl.limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES
 from eltflow.clock import Clock
-from eltflow.errors import AwsApiError, ConflictError
+from eltflow.errors import AwsApiError, ConflictError, StoreError
 from eltflow.interpreter.context import task_token, token_task
 from eltflow.interpreter.protocol import (
     ExecutionContext,
@@ -28,7 +28,7 @@ from eltflow.interpreter.protocol import (
 )
 from eltflow.runtime import arns, map_run_api
 from eltflow.runtime.activities import Activities
-from eltflow.runtime.engine import Engine
+from eltflow.runtime.engine import MAX_STEP_ATTEMPTS, Engine
 from eltflow.runtime.machines import parse_definition
 from eltflow.runtime.payload import parse_payload
 from eltflow.store.interface import StateStore
@@ -305,39 +305,17 @@ class StatesService:
         except ValueError as e:  # JSONDecodeError, NaN, lone surrogates, nesting
             raise AwsApiError("InvalidExecutionInput", f"Invalid execution input: {e}") from e
         arn = arns.execution_arn(machine_name, exec_name)
-        now = self.clock.now()
-        with self.store.transaction() as conn:
-            machine = self._machine_txn(conn, machine_name)
-            existing = self.store.get_execution_by_arn_txn(conn, arn)
-            if existing is not None:
-                return self._start_again(existing, text)
-            execution_id = uuid.uuid4().hex
-            try:
-                self.store.insert_execution_txn(
-                    conn,
-                    id=execution_id,
-                    arn=arn,
-                    machine_name=machine_name,
-                    version_id=machine.current_version_id,
-                    name=exec_name,
-                    input=text,
-                    start_us=to_us(now),
-                )
-            except ConflictError as e:  # a concurrent start with the same name won
-                raise AwsApiError(
-                    "ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'"
-                ) from e
-            # The row as just inserted, built here rather than read back (a round trip less).
-            row = ExecutionRow.started(
-                id=execution_id,
-                arn=arn,
-                machine_name=machine_name,
-                version_id=machine.current_version_id,
-                name=exec_name,
-                input=text,
-                start_us=to_us(now),
-            )
-            parsed = self.engine.machines.get_txn(conn, machine.current_version_id)
+        # Evaluate, then write (see eltflow.runtime.engine): the first step runs the first
+        # states' expressions, so it is decided from a read and recorded in a transaction that
+        # checks the machine still has the version it was decided with.
+        for _ in range(MAX_STEP_ATTEMPTS):
+            now = self.clock.now()
+            with self.store.read_transaction() as conn:
+                machine = self._machine_txn(conn, machine_name)
+                existing = self.store.get_execution_by_arn_txn(conn, arn)
+                if existing is not None:
+                    return self._start_again(existing, text)
+                parsed = self.engine.machines.get_txn(conn, machine.current_version_id)
             context = ExecutionContext(
                 execution_arn=arn,
                 execution_name=exec_name,
@@ -349,9 +327,43 @@ class StatesService:
                 # gives the same draws, in memory and durably.
                 seed=arn,
             )
-            self.engine.start_txn(conn, row, parsed, value, context, now)
-        self.engine._after_commit()
-        return {"executionArn": arn, "startDate": now.isoformat()}
+            step = self.engine.begin(parsed, value, context, now)
+            with self.store.transaction() as conn:
+                if self._machine_txn(conn, machine_name) != machine:
+                    continue  # updated meanwhile: decide again with the new version
+                existing = self.store.get_execution_by_arn_txn(conn, arn)
+                if existing is not None:
+                    return self._start_again(existing, text)
+                execution_id = uuid.uuid4().hex
+                try:
+                    self.store.insert_execution_txn(
+                        conn,
+                        id=execution_id,
+                        arn=arn,
+                        machine_name=machine_name,
+                        version_id=machine.current_version_id,
+                        name=exec_name,
+                        input=text,
+                        start_us=to_us(now),
+                    )
+                except ConflictError as e:  # a concurrent start with the same name won
+                    raise AwsApiError(
+                        "ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'"
+                    ) from e
+                # The row as just inserted, built here rather than read back (a round trip less).
+                row = ExecutionRow.started(
+                    id=execution_id,
+                    arn=arn,
+                    machine_name=machine_name,
+                    version_id=machine.current_version_id,
+                    name=exec_name,
+                    input=text,
+                    start_us=to_us(now),
+                )
+                self.engine.record_start_txn(conn, row, step, now)
+            self.engine._after_commit()
+            return {"executionArn": arn, "startDate": now.isoformat()}
+        raise StoreError(f"state machine {machine_name} kept changing while {arn} was starting")
 
     def _start_again(self, existing: ExecutionRow, text: str) -> JSONObject:
         # AWS: the same name and input while the execution is open is idempotent.

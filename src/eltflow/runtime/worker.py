@@ -266,7 +266,6 @@ class Worker:
             return
         for i in range(0, len(todo), GROUP_COMMIT):
             group = todo[i : i + GROUP_COMMIT]
-            before = {eid: set(self._held[eid].tasks) for eid, _, _ in group}
             results: list[tuple[str, StepResult]] = []
             try:
                 with self.app.engine.group():
@@ -274,8 +273,6 @@ class Worker:
                         results.append((execution_id, self._apply(execution_id, inbounds, fresh)))
             except Exception as e:  # rolled back: each on its own, with its own handling
                 log.info("a group of %d steps failed, recording them one by one: %s", len(group), e)
-                for execution_id, tasks in before.items():
-                    self._held[execution_id].tasks = tasks
                 for execution_id, inbounds, fresh in group:
                     self._step(pool, execution_id, inbounds, fresh=fresh)
                 continue
@@ -286,10 +283,9 @@ class Worker:
         held = self._held[execution_id]
 
         def take(task: TaskRow) -> bool:
-            if task.task_id in held.tasks or is_activity(task.resource):
-                return False
-            held.tasks.add(task.task_id)
-            return True
+            # Asked while the step is evaluated, maybe more than once (a step whose execution
+            # changed meanwhile is evaluated again): the tasks taken are in the result.
+            return task.task_id not in held.tasks and not is_activity(task.resource)
 
         return self.app.engine.apply(
             execution_id,
@@ -304,15 +300,12 @@ class Worker:
     def _step(
         self, pool: ThreadPoolExecutor, execution_id: str, inbounds: list[Inbound], *, fresh: bool
     ) -> None:
-        held = self._held[execution_id]
-        before = set(held.tasks)
         try:
             result = self._apply(execution_id, inbounds, fresh)
         except EltflowError as e:
             # The store failed: leave it to the lease; whoever claims it next retries from the
             # last record.
             log.warning("execution %s: step failed, dropping it: %s", execution_id, e)
-            held.tasks = before
             self._held.pop(execution_id, None)
             return
         except Exception as e:
@@ -340,6 +333,7 @@ class Worker:
             self._held.pop(execution_id, None)
             return
         for task in result.dispatch:
+            held.tasks.add(task.task_id)
             future: Future[TaskSucceeded | TaskFailed | TaskStarted]
             if task.resource == MAP_RUN_RESOURCE:  # a Distributed Map's Map Run
                 future = pool.submit(

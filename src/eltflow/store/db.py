@@ -392,6 +392,30 @@ class Database:
             if depth == 0:
                 self._slots.release()
 
+    @contextmanager
+    def read_transaction(self) -> Iterator[Connection]:
+        """A transaction for reading only: one consistent view that takes no write lock.
+
+        SQLite: a deferred ``BEGIN``, a WAL read snapshot, so writers in this and other
+        processes go on while it is open (``BEGIN IMMEDIATE`` would queue them). PostgreSQL:
+        an ordinary transaction, which locks nothing it only reads. Inside an open transaction
+        of the same thread it joins that one. Writing in it is a caller's bug (on SQLite it
+        may fail with "database is locked" instead of queueing).
+        """
+        if self.dialect == "postgres":
+            with self.transaction() as conn:
+                yield conn
+            return
+        raw = self._sqlite()
+        if raw.in_transaction:
+            yield SqliteConnection(raw)
+            return
+        self._sqlite_control(raw, "BEGIN")
+        try:
+            yield SqliteConnection(raw)
+        finally:
+            _sqlite_rollback(raw)  # nothing was written: ending the read is all there is
+
     def _pg_transaction(self) -> Iterator[Connection]:
         import psycopg
 

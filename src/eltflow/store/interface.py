@@ -37,6 +37,12 @@ class StateStore(Protocol):
         """One transaction: all of its writes happen, or none of them."""
         ...
 
+    def read_transaction(self) -> AbstractContextManager[Txn]:
+        """A consistent read that blocks no writer: the runtime reads an execution here,
+        evaluates its step with no transaction open, then writes it in :meth:`transaction`
+        if it did not change meanwhile. ``_txn`` methods that only read may run in it."""
+        ...
+
     def insert_version_txn(
         self,
         conn: Txn,

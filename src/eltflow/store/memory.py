@@ -75,6 +75,10 @@ class MemoryStore:
         """Hold the store for the block (there is no rollback; see the module docstring)."""
         return self._lock
 
+    def read_transaction(self) -> AbstractContextManager[bool]:
+        """The same lock: a reader of the dicts must not see a step half written."""
+        return self._lock
+
     # -- machines and versions -------------------------------------------------------------
     def insert_version_txn(
         self,

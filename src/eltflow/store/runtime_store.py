@@ -12,7 +12,7 @@ import json
 import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from eltflow.errors import ConflictError, StoreError
@@ -115,6 +115,10 @@ class RuntimeStore:
             local.notify = False
             if self._wakeup is not None:
                 self._wakeup.notify()  # after COMMIT: a woken worker sees the rows
+
+    def read_transaction(self) -> AbstractContextManager[Connection]:
+        """A consistent read that holds no write lock (see :meth:`Database.read_transaction`)."""
+        return self.db.read_transaction()
 
     def _one(self, conn: Connection, name: str, params: dict[str, Any]) -> dict[str, Any] | None:
         rows = conn.execute(self.q[name], params)
