@@ -9,16 +9,21 @@ AWS's sources (``input-output-itemreader``), all read from the project's local b
   ``COMMA`` (default), ``PIPE``, ``SEMICOLON``, ``SPACE`` or ``TAB``);
 - ``arn:aws:states:::s3:listObjectsV2``: one item per object under ``Prefix``, shaped as
   AWS's docs show it (``Etag``, ``Key``, ``LastModified`` in epoch seconds, ``Size``,
-  ``StorageClass``).
+  ``StorageClass``);
+- ``InputType: MANIFEST``: an S3 Inventory ``manifest.json``; one item per row of its CSV
+  files (gzipped or not, in the manifest's bucket), keyed by the manifest's ``fileSchema``,
+  values as strings (whether AWS decodes the URL-encoded keys of inventory rows is unverified:
+  they are kept as written).
 
 ``ReaderConfig.MaxItems`` keeps the first N items. Every failure (no such bucket or key, bad
 JSON, a CSV row longer than its header) is ``States.ItemReaderFailed`` with a cause saying
-what. Not here: ``MANIFEST`` / ``CSV`` inventory manifests and Parquet (refused by name).
+what. Not here: ORC or Parquet inventories and Parquet files (refused by name).
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 from typing import Any
@@ -58,7 +63,10 @@ def read_items(reader: dict[str, Any], objects: S3Service | None) -> list[JSON]:
             if not isinstance(key, str):
                 raise _failed("ItemReader Parameters need a Key string")
             _, body = objects.read(bucket, key)
-            items = _parse(body, config, f"s3://{bucket}/{key}")
+            if config.get("InputType") == "MANIFEST":
+                items = _inventory(objects, body, f"s3://{bucket}/{key}")
+            else:
+                items = _parse(body, config, f"s3://{bucket}/{key}")
         else:
             raise _failed(f"ItemReader Resource {resource!r} is not supported")
     except AwsApiError as e:
@@ -152,4 +160,32 @@ def _csv(text: str, config: dict[str, Any], where: str) -> list[JSON]:
         if len(row) > len(headers):
             raise _failed(f"{where} row {number} has more fields than the header")
         items.append({h: (row[i] if i < len(row) else "") for i, h in enumerate(headers)})
+    return items
+
+
+def _inventory(objects: S3Service, body: bytes, where: str) -> list[JSON]:
+    """The rows of an S3 Inventory report, from its manifest.json."""
+    try:
+        manifest = json.loads(body)
+    except ValueError as e:
+        raise _failed(f"{where} is not a JSON inventory manifest: {e}") from e
+    if not isinstance(manifest, dict):
+        raise _failed(f"{where} is not a JSON inventory manifest")
+    if manifest.get("fileFormat", "CSV") != "CSV":
+        raise _failed(f"inventory format {manifest.get('fileFormat')!r} is not supported here")
+    schema = [f.strip() for f in str(manifest.get("fileSchema", "")).split(",") if f.strip()]
+    files = manifest.get("files")
+    if not schema or not isinstance(files, list):
+        raise _failed(f"{where} has no fileSchema or files")
+    bucket = str(manifest.get("destinationBucket", "")).rsplit(":", 1)[-1]
+    items: list[JSON] = []
+    for entry in files:
+        key = entry.get("key") if isinstance(entry, dict) else None
+        if not isinstance(key, str):
+            raise _failed(f"{where} lists a file without a key")
+        _, data = objects.read(bucket, key)
+        if data[:2] == b"\x1f\x8b":  # gzip, as S3 Inventory writes its CSV files
+            data = gzip.decompress(data)
+        config = {"CSVHeaderLocation": "GIVEN", "CSVHeaders": schema}
+        items += _csv(data.decode("utf-8"), config, f"s3://{bucket}/{key}")
     return items

@@ -87,7 +87,10 @@ class MapRunDriver:
         *,
         poll_seconds: float = POLL_SECONDS,
         pause: Callable[[float], Any] | None = None,
+        wake: Callable[[], Any] | None = None,
     ) -> None:
+        """``wake()`` is called after children were started that wait on tasks or timers:
+        the worker running this Map Run claims them at once instead of at its next poll."""
         self.store = store
         self.engine = engine
         self.clock = clock
@@ -95,6 +98,7 @@ class MapRunDriver:
         self.poll_seconds = poll_seconds
         # A real pause between polls, whatever the clock (as states:startExecution.sync).
         self.pause = pause or threading.Event().wait
+        self.wake = wake
 
     def run(self, execution_id: str, task_id: str, parameters: str) -> TaskSucceeded | TaskFailed:
         """Run (or resume, or redrive) the Map Run ``parameters`` describe to its end."""
@@ -427,9 +431,11 @@ class _Run:
                 elif status != "SUCCEEDED":
                     self.failures += 1
         self.next += n
+        engine._after_commit()
         if still_running:
             self.open = True
-        engine._after_commit()
+            if d.wake is not None:
+                d.wake()
         return still_running
 
     def _start_child(

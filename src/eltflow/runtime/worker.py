@@ -358,8 +358,15 @@ class Worker:
             app = self.app
             # The project's local S3 for ItemReader / ResultWriter, where the host has one.
             objects = getattr(app, "s3", None)
-            self._map_run_driver = MapRunDriver(app.store, app.engine, app.clock, objects)
+            self._map_run_driver = MapRunDriver(
+                app.store, app.engine, app.clock, objects, wake=self._claim_now
+            )
         return self._map_run_driver
+
+    def _claim_now(self) -> None:
+        """A Map Run started children that wait on tasks: claim them now, not a poll later."""
+        self._claim_after = 0.0
+        self._task_done.set()
 
     def _on_task_done(self, future: Future[TaskSucceeded | TaskFailed | TaskStarted]) -> None:
         # On the task's thread (or at once, if it is already done): deque.append is atomic.

@@ -3,13 +3,15 @@
 In memory (``eltflow.execute``) and durably (SQLite, and PostgreSQL with ELTFLOW_TEST_PG):
 the parent's history has the Map Run instead of iterations, the children have their own
 histories and AWS's ARNs, DescribeMapRun / ListMapRuns / ListExecutions(mapRunArn) answer,
-ItemReader reads the local S3 (JSON, JSONL, CSV, listObjectsV2), ItemBatcher groups items,
-ResultWriter exports AWS's manifest and result files, tolerated failures decide the Map Run,
-and a redrive re-runs only the failed children.
+ItemReader reads the local S3 (JSON, JSONL, CSV, listObjectsV2, inventory manifests),
+ItemBatcher groups items, ResultWriter exports AWS's manifest and result files, tolerated
+failures decide the Map Run, a redrive re-runs only the failed children, and a crash resumes
+the Map Run.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 from collections.abc import Iterator
@@ -415,3 +417,39 @@ def test_item_selector_jsonata_and_express_children(app: App) -> None:
     described = app.service.describe_state_machine_for_execution(execution_arn=arn)
     assert (described["mapRunArn"], described["label"]) == (run, "Fan")
     assert json.loads(str(described["definition"]))["StartAt"] == "P"
+
+
+def test_item_batcher_bounds_batches_by_bytes() -> None:
+    # {"Items":[0,1,2,3]} is 19 bytes: a fifth item would make 21 > 20.
+    result = execute(_map(ItemBatcher={"MaxInputBytesPerBatch": 20}), list(range(10)))
+    assert result.output == [
+        {"Items": [0, 1, 2, 3]},
+        {"Items": [4, 5, 6, 7]},
+        {"Items": [8, 9]},
+    ]
+    bad = execute(_map(ItemBatcher={"MaxItemsPerBatch": 0}), [1])
+    assert (bad.status, bad.error) == ("FAILED", "States.Runtime")
+
+
+def test_item_reader_reads_an_s3_inventory_manifest(lite: App) -> None:
+    assert lite.s3 is not None
+    rows = b'"data","img/a.jpg","3"\n"data","img/b.jpg","5"\n'
+    lite.s3.put_object("data", "inventory/data/1.csv.gz", gzip.compress(rows))
+    manifest = {
+        "sourceBucket": "data",
+        "destinationBucket": "arn:aws:s3:::data",
+        "fileFormat": "CSV",
+        "fileSchema": "Bucket, Key, Size",
+        "files": [{"key": "inventory/data/1.csv.gz", "size": 40, "MD5checksum": "x"}],
+    }
+    lite.s3.put_object("data", "inventory/manifest.json", json.dumps(manifest).encode())
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "MANIFEST"},
+        "Parameters": {"Bucket": "data", "Key": "inventory/manifest.json"},
+    }
+    desc = _run(lite, "inventory", _map(ItemReader=reader), {})
+    assert json.loads(str(desc["output"])) == [
+        {"Bucket": "data", "Key": "img/a.jpg", "Size": "3"},
+        {"Bucket": "data", "Key": "img/b.jpg", "Size": "5"},
+    ]
