@@ -8,6 +8,7 @@ taken from the same table). Each service adds one entry to :data:`LOCAL_CLIENTS`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -96,6 +97,12 @@ LOCAL_CLIENTS: dict[str, LocalFactory] = {
 }
 
 
+def in_aws_lambda() -> bool:
+    """True inside AWS Lambda, whose runtimes set ``AWS_EXECUTION_ENV`` to ``AWS_Lambda_...``
+    (a reserved variable: eltflow's own functions never have it)."""
+    return os.environ.get("AWS_EXECUTION_ENV", "").startswith("AWS_Lambda_")
+
+
 def aws_mode(settings: Settings) -> bool:
     """True when ``[aws] mode = "aws"``: calls go to real AWS through boto3."""
     mode = settings.section("aws").get("mode", "local")
@@ -121,13 +128,19 @@ def client(service_name: str, settings: Settings | None = None) -> Any:
     """A client for ``service_name`` with boto3's method names and response shapes.
 
     Inside a Lambda handler that an app runs, the app's own local service (see
-    :class:`LocalClients`); otherwise one opened from ``settings`` (default: eltflow.toml of
+    :class:`LocalClients`); deployed in AWS Lambda, boto3's client; otherwise one opened from
+    ``settings`` (default: eltflow.toml of
     the current directory). Local clients own their resources: call ``close()`` when done
     (boto3 clients have it too).
     """
     bound = _bound(service_name, settings)
     if bound is not None:
         return bound()
+    if settings is None and in_aws_lambda():
+        # Deployed (eltflow export cloudformation): the function's own AWS services.
+        import boto3
+
+        return boto3.client(service_name)  # type: ignore[call-overload]
     if settings is None:
         settings = load_settings()
     if aws_mode(settings):

@@ -115,3 +115,18 @@ def test_app_client_is_the_handlers_client(two_apps: list[App]) -> None:
             assert client.scan(TableName="Jobs")["Items"] == expected
         finally:
             client.close()
+
+
+def test_in_aws_lambda_a_handler_gets_boto3s_client(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An exported handler written against eltflow.aws.client runs in AWS Lambda: there, with
+    no eltflow.toml, the client is boto3's, not a local service opened in /var/task."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12")
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    client = aws.client("redshift-data")
+    assert client.meta.service_model.service_name == "redshift-data"
+    assert client.meta.region_name == "eu-west-1"
+    assert not (tmp_path / ".eltflow").exists()  # no local project was opened
