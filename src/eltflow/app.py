@@ -19,6 +19,7 @@ from eltflow.integrations.base import Registry
 from eltflow.pipelines.jobs import JobsService
 from eltflow.runtime.activities import Activities
 from eltflow.runtime.engine import Engine
+from eltflow.runtime.express import ExpressExecutions
 from eltflow.runtime.nested import NestedExecutions
 from eltflow.runtime.service import StatesService
 from eltflow.runtime.state_runs import StateRuns
@@ -144,12 +145,19 @@ def build_app(
             registry, services, closers = project_integrations(settings, db, clock)
         else:
             registry = Registry()  # tests register Python callables with App.register
+    # EXPRESS machines run in memory with the same integrations (runtime/express.py).
+    express = ExpressExecutions(registry, clock, s3=services.s3)
     service = StatesService(
-        store, engine, clock, activities=Activities(ActivityStore(db), engine, clock)
+        store,
+        engine,
+        clock,
+        activities=Activities(ActivityStore(db), engine, clock),
+        express=express,
     )
     nested_workflows.register(registry, service)  # states:startExecution needs the service
     _deliver_rule_events(status_events, db, service, services.lambdas)
     closers.insert(0, status_events.close)
+    closers.insert(0, express.close)  # asynchronous Express executions end before the rest
     declared = settings.section("schedules") if settings is not None else None
     return App(
         db=db,

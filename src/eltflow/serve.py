@@ -359,6 +359,9 @@ def point_handlers_at(app: App, url: str, token: str | None = None) -> None:
             "AWS_SECRET_ACCESS_KEY": "eltflow",
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
+            # botocore would send StartSyncExecution to "sync-" + the endpoint's host, which
+            # does not resolve for a local address (see eltflow.endpoint.states).
+            "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         }
     )
 

@@ -80,6 +80,7 @@ def _machines_create(args: argparse.Namespace) -> int:
         out = app.service.create_state_machine(
             name=args.name,
             definition=substitution_args.apply(args, _read_definition(args.definition)),
+            type=args.type,
         )
     _print_json(out) if args.json else print(out["stateMachineArn"])
     return 0
@@ -133,9 +134,43 @@ def _machines_delete(args: argparse.Namespace) -> int:
 
 
 # -- executions -------------------------------------------------------------------------------
-def _start(args: argparse.Namespace) -> int:
-
+def _start_sync(args: argparse.Namespace) -> int:
+    """StartSyncExecution of an EXPRESS machine: run here, print the output (or the error)."""
     with _opened(args) as app:
+        return _run_sync(app, args)
+
+
+def _run_sync(app: App, args: argparse.Namespace) -> int:
+    from eltflow.serve import handler_endpoint
+
+    with handler_endpoint(app):  # boto3 in Lambda handlers reaches this project
+        out = app.service.start_sync_execution(
+            state_machine_arn=args.machine, input=args.input, name=args.name
+        )
+    return _outcome(out, args.json)
+
+
+def _start_express(app: App, args: argparse.Namespace) -> int:
+    """An EXPRESS machine's StartExecution runs in this process (nothing records it for a
+    worker): print its ARN, then stay until it has ended. ``--wait``: StartSyncExecution."""
+    from eltflow.serve import handler_endpoint
+
+    if args.wait:
+        return _run_sync(app, args)
+    with handler_endpoint(app):
+        out = app.service.start_execution(
+            state_machine_arn=args.machine, input=args.input, name=args.name
+        )
+        _print_json(out) if args.json else print(out["executionArn"])
+        app.service.express.close()  # its outcome is logged (AWS: CloudWatch Logs)
+    return 0
+
+
+def _start(args: argparse.Namespace) -> int:
+    with _opened(args) as app:
+        described = app.service.describe_state_machine(state_machine_arn=args.machine)
+        if described["type"] == "EXPRESS":
+            return _start_express(app, args)
         out = app.service.start_execution(
             state_machine_arn=args.machine, input=args.input, name=args.name
         )
@@ -155,13 +190,19 @@ def _start(args: argparse.Namespace) -> int:
         print(arn, file=sys.stderr if args.json else sys.stdout)
         with handler_endpoint(app):  # boto3 in Lambda handlers reaches this project
             desc = run_to_end(app, arn)
-    if args.json:
-        _print_json(desc)
-    elif desc["status"] == "SUCCEEDED":
-        print(desc.get("output"))
+    return _outcome(desc, args.json)
+
+
+def _outcome(ended: Mapping[str, Any], as_json: bool) -> int:
+    """Print how an execution ended (DescribeExecution's or StartSyncExecution's answer): the
+    whole answer, or its output / status, error and cause; 0 when it succeeded, else 1."""
+    if as_json:
+        _print_json(ended)
+    elif ended["status"] == "SUCCEEDED":
+        print(ended.get("output"))
     else:
-        print(f"{desc['status']}: {desc.get('error', '')} {desc.get('cause', '')}".rstrip())
-    return 0 if desc["status"] == "SUCCEEDED" else 1
+        print(f"{ended['status']}: {ended.get('error', '')} {ended.get('cause', '')}".rstrip())
+    return 0 if ended["status"] == "SUCCEEDED" else 1
 
 
 def _executions_list(args: argparse.Namespace) -> int:
@@ -375,6 +416,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = add(machines, "create", _machines_create, "create a state machine from a definition file")
     p.add_argument("name")
     p.add_argument("--definition", required=True, metavar="FILE")
+    p.add_argument(
+        "--type",
+        choices=["STANDARD", "EXPRESS"],
+        default="STANDARD",
+        help="EXPRESS: run by StartSyncExecution (or StartExecution, unrecorded), at most 5 min",
+    )
     substitution_args.add_arguments(p)
     p = add(machines, "update", _machines_update, "publish a new version of a state machine")
     p.add_argument("name")
@@ -393,6 +440,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--wait", action="store_true", help="run it to the end here and print the result"
     )
+    p = add(sub, "start-sync", _start_sync, "StartSyncExecution: run an EXPRESS machine here")
+    p.add_argument("machine", metavar="NAME")
+    p.add_argument("--input", default=None, metavar="JSON")
+    p.add_argument("--name", default=None, metavar="EXEC")
 
     executions = sub.add_parser(
         "executions", help="list, describe, history, states"

@@ -5,8 +5,16 @@ the response members; :mod:`eltflow.endpoint.contract` checks the input against 
 model before and shapes the output after. What the local runtime does not have is answered
 as AWS answers the nearest case:
 
-- every machine is STANDARD, so ``StartSyncExecution`` gets ``StateMachineTypeNotSupported``
-  (what AWS says for a standard machine); ``type = EXPRESS`` is refused by the service;
+- EXPRESS machines (:mod:`eltflow.runtime.express`): ``StartSyncExecution`` runs one to its
+  end and answers its outcome (``StateMachineTypeNotSupported`` for a STANDARD machine, as on
+  AWS); ``StartExecution`` runs one asynchronously in the server's process, unrecorded; the
+  execution APIs answer an Express ARN ``InvalidArn``, ListExecutions on an EXPRESS machine
+  ``StateMachineTypeNotSupported``. boto3 sends StartSyncExecution to the host
+  ``sync-`` + the endpoint's host (botocore's ``hostPrefix``): ``sync-127.0.0.1`` resolves
+  nowhere, so a client of a local endpoint turns the prefix off —
+  ``botocore.config.Config(inject_host_prefix=False)`` or ``AWS_DISABLE_HOST_PREFIX_INJECTION=true``
+  (what eltflow's Lambda handlers get) — or names the endpoint ``http://NAME.localhost:PORT``
+  where ``*.localhost`` resolves (``sync-NAME.localhost`` is answered like any loopback name);
 - ``TestState`` runs the state in memory (:mod:`eltflow.endpoint.teststate`);
 - task tokens and activities: SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat,
   Create/Describe/List/DeleteActivity and GetActivityTask (a 60 s long poll) over the service;
@@ -28,6 +36,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from eltflow.asl.express import express_diagnostics
 from eltflow.asl.validator import diagnose, report
 from eltflow.endpoint import teststate
 from eltflow.errors import AwsApiError
@@ -102,13 +111,13 @@ def start_execution(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
 
 
 def start_sync_execution(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
-    # Raises StateMachineDoesNotExist first, as AWS checks the machine before its type.
-    app.service.describe_state_machine(state_machine_arn=p["stateMachineArn"])
-    raise AwsApiError(
-        "StateMachineTypeNotSupported",
-        "This operation is not supported by this type of state machine "
-        "(eltflow runs STANDARD workflows only)",
+    out: dict[str, Any] = app.service.start_sync_execution(
+        state_machine_arn=p["stateMachineArn"],
+        input=p.get("input"),
+        name=p.get("name"),
+        trace_header=p.get("traceHeader"),
     )
+    return out
 
 
 def describe_execution(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
@@ -185,11 +194,13 @@ def describe_state_machine_for_execution(app: App, p: dict[str, Any]) -> Mapping
 
 def validate_state_machine_definition(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     """AWS's ValidateStateMachineDefinition: diagnostics, never an exception for a bad
-    definition; ``severity`` WARNING adds warnings (NO_DOLLAR), ``maxResults`` caps them."""
-    if p.get("type") == "EXPRESS":
-        raise AwsApiError("ValidationException", "eltflow runs STANDARD workflows only")
+    definition; ``severity`` WARNING adds warnings (NO_DOLLAR), ``maxResults`` caps them.
+    ``type`` EXPRESS adds Express's rules (no .sync, callbacks or activities)."""
     definition = p["definition"]
-    found = diagnose(definition if isinstance(definition, str) else json.dumps(definition))
+    text = definition if isinstance(definition, str) else json.dumps(definition)
+    found = diagnose(text)
+    if p.get("type") == "EXPRESS" and not any(d.severity == "ERROR" for d in found):
+        found = express_diagnostics(json.loads(text)) + found
     return report(
         found, severity=p.get("severity") or "ERROR", max_results=int(p.get("maxResults") or 0)
     ).to_json()

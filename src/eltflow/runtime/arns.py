@@ -2,7 +2,9 @@
 
 ``arn:aws:states:us-east-1:123456789012:stateMachine:NAME`` and
 ``arn:aws:states:us-east-1:123456789012:execution:MACHINE:EXEC``; a version ARN appends
-``:N`` to the machine ARN.
+``:N`` to the machine ARN. An Express execution is
+``arn:aws:states:us-east-1:123456789012:express:MACHINE:EXEC:UUID`` (AWS's, as StartSyncExecution
+returns it: the name, then a UUID, since Express names need not be unique).
 """
 
 from __future__ import annotations
@@ -38,6 +40,17 @@ def execution_arn(machine: str, name: str) -> str:
     return f"{PREFIX}:execution:{machine}:{name}"
 
 
+def express_execution_arn(machine: str, name: str, run_id: str) -> str:
+    return f"{PREFIX}:express:{machine}:{name}:{run_id}"
+
+
+EXPRESS_NOT_VALID = "Invalid Arn: 'Resource type not valid in this context: express'"
+"""What the execution APIs answer for an Express execution's ARN (InvalidArn): AWS keeps no
+record of Express executions to describe, stop or read history from. The wording is AWS's
+for a resource type an API does not take (recorded for StartExecution given an execution
+ARN: "Resource type not valid in this context: execution"); for ``express`` unverified."""
+
+
 def machine_name(arn_or_name: str) -> str:
     """The machine name of a state machine (or version) ARN; a bare name is returned as is."""
     if not arn_or_name.startswith("arn:"):
@@ -52,6 +65,9 @@ def parse_execution_arn(arn: str) -> tuple[str, str]:
     """``(machine name, execution name)`` of an execution ARN."""
     parts = arn.split(":")
     if len(parts) == 9 and parts[:3] == ["arn", "aws", "states"] and parts[5] == "express":
+        if "/" not in parts[6]:
+            # A top-level Express execution (StartSyncExecution, StartExecution on EXPRESS).
+            raise AwsApiError("InvalidArn", EXPRESS_NOT_VALID)
         # A Distributed Map's EXPRESS child: ...:express:MACHINE/LABEL:MAP_RUN_UUID:UUID.
         return parts[6], parts[8]
     if len(parts) != 8 or parts[:3] != ["arn", "aws", "states"] or parts[5] != "execution":

@@ -217,8 +217,35 @@ def execute(
     elif virtual_time and not isinstance(clock, VirtualClock):
         clock = VirtualClock(clock.now())  # virtual time needs a clock it can move
     name = arns.validate_name(name, "execution name") if name else os.urandom(16).hex()
-    now = clock.now()
-    step = start_lazy(machine, {} if input is None else input, _context(name, now), now)
+    return run_in_memory(
+        machine,
+        text,
+        input,
+        _context(name, clock.now()),
+        clock=clock,
+        registry=_LocalRegistry(dict(tasks or {}), registry),
+        max_workers=max_workers,
+        s3=s3,
+    )
+
+
+def run_in_memory(
+    machine: StateMachine,
+    text: str,
+    input: JSON,
+    context: ExecutionContext,
+    *,
+    clock: Clock,
+    registry: Registry,
+    max_workers: int = 16,
+    s3: S3Service | None = None,
+    machine_type: str = "STANDARD",
+) -> ExecutionResult:
+    """Run ``machine`` (whose source is ``text``) under ``context`` to completion over a
+    store private to this call: what :func:`execute` does once it has named the execution,
+    and what an Express execution (:mod:`~eltflow.runtime.express`) is, under its own ARNs."""
+    now = context.start_time
+    step = start_lazy(machine, {} if input is None else input, context, now)
     if step[0].status != "RUNNING":
         # Ended within its first step (no Task, Wait or retry left to run: Pass, Choice,
         # Parallel and Map of those): nothing is left to drive, and the store, private to
@@ -227,22 +254,15 @@ def execute(
         return _result(step[0], step[1])
     history = EventLog()  # every step's events, the first one's included, via on_events
     store = MemoryStore()
-    execution_id = name  # one execution per store: its name is a unique id
+    execution_id = context.execution_name  # one execution per store: its name is a unique id
 
     def record(eid: str, events: Sequence[HistoryEvent]) -> None:
         if eid == execution_id:  # a Distributed Map's children keep their own histories
             history.extend(events)
 
     engine = Engine(store, clock, on_events=record)
-    _record_start(store, engine, machine, text, input, name, step, now)
-    host = _Host(
-        store=store,
-        engine=engine,
-        registry=_LocalRegistry(dict(tasks or {}), registry),
-        clock=clock,
-        services={},
-        s3=s3,
-    )
+    _record_start(store, engine, machine, text, input, step, now, machine_type)
+    host = _Host(store=store, engine=engine, registry=registry, clock=clock, services={}, s3=s3)
 
     def finished() -> bool:
         now = store.get_execution(execution_id)
@@ -326,18 +346,22 @@ def _record_start(
     machine: StateMachine,
     text: str,
     input: JSON,
-    name: str,
     step: LazyStep,
     now: datetime,
+    machine_type: str,
 ) -> None:
     """Record the first step as ``StartExecution`` does (the engine decided it; this records
     it with the machine, its version 1 and the execution row), minus what only an API needs:
-    the model is already parsed and the input is not decoded from text."""
+    the model is already parsed and the input is not decoded from text. Names and ARNs are
+    the context's."""
+    context = step[0].context
+    machine_name = context.state_machine_name
+    name = context.execution_name
     now_us = to_us(now)
     with store.transaction() as conn:
         version_id = store.insert_version_txn(
             conn,
-            machine_name=LOCAL_MACHINE_NAME,
+            machine_name=machine_name,
             version=1,
             definition=text,
             description="",
@@ -346,11 +370,11 @@ def _record_start(
         store.insert_machine_txn(
             conn,
             MachineRow(
-                name=LOCAL_MACHINE_NAME,
-                arn=_MACHINE_ARN,
+                name=machine_name,
+                arn=context.state_machine_arn,
                 current_version_id=version_id,
-                role_arn=arns.DEFAULT_ROLE_ARN,
-                machine_type="STANDARD",
+                role_arn=context.role_arn,
+                machine_type=machine_type,
                 created_us=now_us,
                 updated_us=now_us,
             ),
@@ -359,8 +383,8 @@ def _record_start(
         store.insert_execution_txn(
             conn,
             id=name,
-            arn=step[0].context.execution_arn,
-            machine_name=LOCAL_MACHINE_NAME,
+            arn=context.execution_arn,
+            machine_name=machine_name,
             version_id=version_id,
             name=name,
             input=dumps({} if input is None else input),

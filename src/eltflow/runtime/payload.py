@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Final
 
+from eltflow.asl.limits import MAX_PAYLOAD_BYTES
+from eltflow.errors import AwsApiError
 from eltflow.types import JSON
 
 MAX_DEPTH: Final = 1000
@@ -53,3 +55,18 @@ def _depth(value: JSON) -> int:
         deepest = max(deepest, level)
         stack.extend((child, level + 1) for child in children)
     return deepest
+
+
+def execution_input(text: str | None) -> tuple[str, JSON]:
+    """StartExecution's (and StartSyncExecution's) ``input``: its text (``{}`` when absent)
+    and value, or ``InvalidExecutionInput`` when it is over AWS's size limit or not JSON."""
+    text = "{}" if text is None else text
+    size = len(text.encode("utf-8"))
+    if size > MAX_PAYLOAD_BYTES:
+        raise AwsApiError(
+            "InvalidExecutionInput", f"Input is {size} bytes; the limit is {MAX_PAYLOAD_BYTES}"
+        )
+    try:
+        return text, parse_payload(text)
+    except ValueError as e:  # JSONDecodeError, NaN, lone surrogates, nesting
+        raise AwsApiError("InvalidExecutionInput", f"Invalid execution input: {e}") from e

@@ -15,9 +15,10 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from eltflow.asl.express import express_diagnostics
 from eltflow.asl.limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES
 from eltflow.clock import Clock
-from eltflow.errors import AwsApiError, ConflictError, StoreError
+from eltflow.errors import AwsApiError, ConflictError, DefinitionError, StoreError
 from eltflow.interpreter.context import task_token, token_task
 from eltflow.interpreter.protocol import (
     ExecutionContext,
@@ -29,8 +30,9 @@ from eltflow.interpreter.protocol import (
 from eltflow.runtime import arns, map_run_api
 from eltflow.runtime.activities import Activities
 from eltflow.runtime.engine import MAX_STEP_ATTEMPTS, Engine
+from eltflow.runtime.express import ExpressExecutions, ExpressRequest
 from eltflow.runtime.machines import parse_definition
-from eltflow.runtime.payload import parse_payload
+from eltflow.runtime.payload import execution_input, parse_payload
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import ExecutionRow, MachineRow, from_us, to_us
 from eltflow.store.runtime_store import dumps
@@ -38,6 +40,20 @@ from eltflow.types import JSON, JSONObject
 
 CLOSED = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 STATUSES = ("RUNNING", *CLOSED)
+TYPES = ("STANDARD", "EXPRESS")
+TYPE_NOT_SUPPORTED = "This operation is not supported by this type of state machine"
+"""StateMachineTypeNotSupported's message (AWS's wording as other emulators quote it;
+unverified)."""
+
+
+def _check_definition(text: str, machine_type: str) -> None:
+    """``DefinitionError`` with every diagnostic AWS gives for ``text`` as a ``machine_type``
+    machine: the language's rules, then Express's (no .sync, callbacks or activities)."""
+    parse_definition(text)
+    if machine_type == "EXPRESS":
+        found = express_diagnostics(json.loads(text))
+        if found:
+            raise DefinitionError(found)
 
 
 def _iso(us: int | None) -> str | None:
@@ -68,11 +84,23 @@ class StatesService:
         clock: Clock,
         *,
         activities: Activities | None = None,
+        express: ExpressExecutions | None = None,
     ) -> None:
         self.store = store
         self.engine = engine
         self.clock = clock
         self._activities = activities
+        self._express = express
+
+    @property
+    def express(self) -> ExpressExecutions:
+        """Where EXPRESS machines run (:mod:`~eltflow.runtime.express`): an app's service has
+        it (``build_app``), a bare service does not."""
+        if self._express is None:
+            raise AwsApiError(
+                "StateMachineTypeNotSupported", "Express executions need an app (build_app)"
+            )
+        return self._express
 
     @property
     def activities(self) -> Activities:
@@ -91,12 +119,14 @@ class StatesService:
         type: str = "STANDARD",
     ) -> JSONObject:
         arns.validate_name(name, "state machine name")
-        if type != "STANDARD":
+        if type not in TYPES:
             raise AwsApiError(
-                "ValidationException", f"Only STANDARD workflows run here, not {type}"
+                "ValidationException",
+                f"1 validation error detected: Value '{type}' at 'type' failed to satisfy "
+                f"constraint: Member must satisfy enum value set: [{', '.join(TYPES)}]",
             )
         text = definition if isinstance(definition, str) else json.dumps(definition, indent=2)
-        parse_definition(text)  # DefinitionError with every diagnostic
+        _check_definition(text, type)  # DefinitionError with every diagnostic
         now_us = to_us(self.clock.now())
         with self.store.transaction() as conn:
             existing = self.store.get_machine_txn(conn, name)
@@ -107,6 +137,7 @@ class StatesService:
                     current is not None
                     and current.definition == text
                     and existing.role_arn == role_arn
+                    and existing.machine_type == type
                 ):
                     return {
                         "stateMachineArn": existing.arn,
@@ -163,7 +194,7 @@ class StatesService:
                 text = (
                     definition if isinstance(definition, str) else json.dumps(definition, indent=2)
                 )
-                parse_definition(text)
+                _check_definition(text, machine.machine_type)
             version = current.version + 1
             vid = self.store.insert_version_txn(
                 conn,
@@ -292,18 +323,11 @@ class StatesService:
     def start_execution(
         self, *, state_machine_arn: str, input: str | None = None, name: str | None = None
     ) -> JSONObject:
+        """StartExecution. On an EXPRESS machine the execution runs asynchronously in this
+        process, at most once and unrecorded (:meth:`ExpressExecutions.start`)."""
         machine_name = arns.machine_name(state_machine_arn)
         exec_name = arns.validate_name(name, "execution name") if name else str(uuid.uuid4())
-        text = "{}" if input is None else input
-        if len(text.encode("utf-8")) > MAX_PAYLOAD_BYTES:
-            raise AwsApiError(
-                "InvalidExecutionInput",
-                f"Input is {len(text.encode('utf-8'))} bytes; the limit is {MAX_PAYLOAD_BYTES}",
-            )
-        try:
-            value: JSON = parse_payload(text)
-        except ValueError as e:  # JSONDecodeError, NaN, lone surrogates, nesting
-            raise AwsApiError("InvalidExecutionInput", f"Invalid execution input: {e}") from e
+        text, value = execution_input(input)
         arn = arns.execution_arn(machine_name, exec_name)
         # Evaluate, then write (see eltflow.runtime.engine): the first step runs the first
         # states' expressions, so it is decided from a read and recorded in a transaction that
@@ -312,6 +336,9 @@ class StatesService:
             now = self.clock.now()
             with self.store.read_transaction() as conn:
                 machine = self._machine_txn(conn, machine_name)
+                if machine.machine_type == "EXPRESS":
+                    request = self._express_request_txn(conn, machine, name, text, value)
+                    return self.express.start(request)
                 existing = self.store.get_execution_by_arn_txn(conn, arn)
                 if existing is not None:
                     return self._start_again(existing, text)
@@ -364,6 +391,51 @@ class StatesService:
             self.engine._after_commit()
             return {"executionArn": arn, "startDate": now.isoformat()}
         raise StoreError(f"state machine {machine_name} kept changing while {arn} was starting")
+
+    def start_sync_execution(
+        self,
+        *,
+        state_machine_arn: str,
+        input: str | None = None,
+        name: str | None = None,
+        trace_header: str | None = None,
+    ) -> JSONObject:
+        """StartSyncExecution: run an EXPRESS machine's execution to its end and answer with its
+        outcome (:meth:`ExpressExecutions.run_sync`); a STANDARD machine is
+        ``StateMachineTypeNotSupported``, as on AWS (checked after the machine exists)."""
+        machine_name = arns.machine_name(state_machine_arn)
+        if name:
+            arns.validate_name(name, "execution name")
+        text, value = execution_input(input)
+        with self.store.read_transaction() as conn:
+            machine = self._machine_txn(conn, machine_name)
+            if machine.machine_type != "EXPRESS":
+                raise AwsApiError("StateMachineTypeNotSupported", TYPE_NOT_SUPPORTED)
+            request = self._express_request_txn(conn, machine, name, text, value, trace_header)
+        return self.express.run_sync(request)
+
+    def _express_request_txn(
+        self,
+        conn: Any,
+        machine: MachineRow,
+        name: str | None,
+        text: str,
+        value: JSON,
+        trace_header: str | None = None,
+    ) -> ExpressRequest:
+        version = self.store.get_version_txn(conn, machine.current_version_id)
+        assert version is not None  # referenced by a foreign key
+        return ExpressRequest(
+            machine=self.engine.machines.get_txn(conn, machine.current_version_id),
+            definition=version.definition,
+            machine_name=machine.name,
+            machine_arn=machine.arn,
+            role_arn=machine.role_arn,
+            name=name or None,
+            input_text=text,
+            input=value,
+            trace_header=trace_header,
+        )
 
     def _start_again(self, existing: ExecutionRow, text: str) -> JSONObject:
         # AWS: the same name and input while the execution is open is idempotent.
@@ -438,10 +510,15 @@ class StatesService:
                 self.store, map_run_arn, status_filter, max_results, _offset(next_token)
             )
         machine = arns.machine_name(state_machine_arn) if state_machine_arn else None
-        if machine is not None and self.store.get_machine(machine) is None:
-            raise AwsApiError(
-                "StateMachineDoesNotExist", f"State Machine Does Not Exist: '{state_machine_arn}'"
-            )
+        if machine is not None:
+            found = self.store.get_machine(machine)
+            if found is None:
+                raise AwsApiError(
+                    "StateMachineDoesNotExist",
+                    f"State Machine Does Not Exist: '{state_machine_arn}'",
+                )
+            if found.machine_type == "EXPRESS":  # AWS keeps no list of Express executions
+                raise AwsApiError("StateMachineTypeNotSupported", TYPE_NOT_SUPPORTED)
         offset = _offset(next_token)
         rows = self.store.list_executions(
             machine_name=machine, status=status_filter, limit=max_results + 1, offset=offset

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import boto3
 import httpx
 import pytest
 from botocore.exceptions import ClientError
@@ -646,3 +647,70 @@ def test_distributed_map_run_through_boto3(sfn: Any, client: ClientFactory) -> N
     with pytest.raises(ClientError) as e:
         sfn.describe_map_run(mapRunArn=run["mapRunArn"] + "0")
     assert _code(e) == "ResourceNotFound"
+
+
+def test_start_sync_execution_with_boto3(
+    server: Server, sfn: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An EXPRESS machine calling a project Lambda, run by boto3's start_sync_execution."""
+    echo: dict[str, Any] = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": "Echo", "Payload.$": "$"},
+                "OutputPath": "$.Payload",
+                "End": True,
+            }
+        },
+    }
+    arn = sfn.create_state_machine(
+        name="sync-echo", definition=json.dumps(echo), roleArn=ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+    assert sfn.describe_state_machine(stateMachineArn=arn)["type"] == "EXPRESS"
+    out = sfn.start_sync_execution(stateMachineArn=arn, input='{"k": 1}', name="one")
+    assert out["status"] == "SUCCEEDED"
+    assert json.loads(out["output"]) == {"got": {"k": 1}, "function": "Echo"}
+    assert out["executionArn"].startswith(
+        "arn:aws:states:us-east-1:123456789012:express:sync-echo:one:"
+    )
+    assert out["stopDate"] >= out["startDate"]  # timestamps botocore parsed
+    assert out["billingDetails"]["billedMemoryUsedInMB"] == 64
+    with pytest.raises(sfn.exceptions.InvalidArn):
+        sfn.describe_execution(executionArn=out["executionArn"])
+    failing = sfn.create_state_machine(
+        name="sync-fail", definition=json.dumps(FAIL), roleArn=ROLE, type="EXPRESS"
+    )["stateMachineArn"]
+    failed = sfn.start_sync_execution(stateMachineArn=failing)
+    assert (failed["status"], failed["error"], failed["cause"]) == ("FAILED", "Boom", "on purpose")
+    # .sync is refused at create time with AWS's validation error.
+    job: dict[str, Any] = {"StartAt": "J", "States": {"J": {**echo["States"]["Call"]}}}
+    job["States"]["J"]["Resource"] = "arn:aws:states:::states:startExecution.sync:2"
+    with pytest.raises(sfn.exceptions.InvalidDefinition) as e:
+        sfn.create_state_machine(
+            name="sync-job", definition=json.dumps(job), roleArn=ROLE, type="EXPRESS"
+        )
+    assert "Express state machine does not support '.sync' service integration" in str(e.value)
+    # A plain client (no Config) reaches the endpoint with host prefixes turned off, as
+    # eltflow's Lambda handlers have them...
+    monkeypatch.setenv("AWS_DISABLE_HOST_PREFIX_INJECTION", "true")
+    plain = boto3.client(
+        "stepfunctions",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    assert plain.start_sync_execution(stateMachineArn=arn)["status"] == "SUCCEEDED"
+    # ...and a request to the sync- host a *.localhost endpoint name gets is answered.
+    prefixed = httpx.post(
+        server.url + "/",
+        content=json.dumps({"stateMachineArn": arn, "input": "{}"}).encode(),
+        headers={
+            "X-Amz-Target": "AWSStepFunctions.StartSyncExecution",
+            "Content-Type": "application/x-amz-json-1.0",
+            "Host": f"sync-eltflow.localhost:{server.port}",
+        },
+    )
+    assert prefixed.status_code == 200 and prefixed.json()["status"] == "SUCCEEDED"

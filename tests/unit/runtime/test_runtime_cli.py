@@ -217,3 +217,30 @@ def test_map_runs_from_the_cli(project: Path, capsys: pytest.CaptureFixture[str]
     assert [e["executionArn"] for e in json.loads(out)["executions"]] == [parent]
     code, _, err = _cli(project, capsys, "map-runs", "describe", "arn:aws:states:x")
     assert code != 0 and "InvalidArn" in err
+
+
+def test_express_machine_from_the_cli(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    definition = str(project / "add.json")
+    code, _, _ = _cli(
+        project,
+        capsys,
+        "machines",
+        "create",
+        "fast",
+        "--definition",
+        definition,
+        "--type",
+        "EXPRESS",
+    )
+    assert code == 0
+    code, out, _ = _cli(project, capsys, "start-sync", "fast", "--input", '{"n": 1}', "--json")
+    answer = json.loads(out)
+    assert (
+        code == 0 and answer["status"] == "SUCCEEDED" and json.loads(answer["output"]) == {"n": 2}
+    )
+    assert ":express:fast:" in answer["executionArn"]
+    code, out, _ = _cli(project, capsys, "start", "fast", "--input", '{"n": 5}', "--wait")
+    assert code == 0 and json.loads(out) == {"n": 6}
+    # Without --wait it runs here (nothing records it for a worker) and ends with the command.
+    code, out, err = _cli(project, capsys, "start", "fast", "--input", '{"n": 5}')
+    assert code == 0 and ":express:fast:" in out and "no worker" not in err

@@ -3,7 +3,7 @@
 Definition (an object), DefinitionString, DefinitionS3Location (the local S3),
 DefinitionSubstitutions (``${Key}`` in the
 definition replaced by the value, as CloudFormation does before creating the machine),
-StateMachineName, StateMachineType (STANDARD only, as the local runtime), RoleArn. Logging,
+StateMachineName, StateMachineType (STANDARD, or EXPRESS: runtime/express.py), RoleArn. Logging,
 tracing and tags are recorded with the resource, not acted on. ``Ref`` is the ARN;
 ``Fn::GetAtt``: Arn, Name, StateMachineRevisionId.
 """
