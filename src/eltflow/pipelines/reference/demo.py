@@ -292,4 +292,6 @@ def _where_next(settings: Any, config: ReferenceConfig, arn: str, out: Printer) 
     out(f"  eltflow {here} executions history {arn}")
     out(f"  eltflow {here} serve     # console: the graph, states, events, jobs")
     out(f'  eltflow {here} sql "SELECT * FROM public.fact_yearly_sale LIMIT 10"')
-    out(f"  notifications: {settings.project_dir / '.eltflow' / 'notifications.jsonl'}")
+    notifications = settings.project_dir / ".eltflow" / "notifications.jsonl"
+    if notifications.exists():  # the stack from the template has no file subscription
+        out(f"  notifications: {notifications}")
