@@ -113,7 +113,7 @@ def enter_pass(stepper: Stepper, frame: Frame, state: PassState) -> None:
             state.parameters,
             effective,
             _context_if_used(stepper, frame, state.parameters),
-            stepper.variables(frame),
+            frame.variables if frame.parent is None else stepper.variables(frame),
             stepper.rng(),
             "Parameters",
         )
@@ -167,7 +167,7 @@ def _exit_jsonata(
 
 
 def enter_choice(stepper: Stepper, frame: Frame, state: ChoiceState) -> None:
-    variables = stepper.variables(frame)
+    variables = frame.variables if frame.parent is None else stepper.variables(frame)
     if state.query_language == JSONATA:
         states = jsonata_states(stepper, frame)
 
