@@ -18,8 +18,8 @@ as AWS answers the nearest case:
 - ``TestState`` runs the state in memory (:mod:`eltflow.endpoint.teststate`);
 - task tokens and activities: SendTaskSuccess / SendTaskFailure / SendTaskHeartbeat,
   Create/Describe/List/DeleteActivity and GetActivityTask (a 60 s long poll) over the service;
-- Distributed Map runs: DescribeMapRun, ListMapRuns and ListExecutions with ``mapRunArn``;
-  UpdateMapRun is not implemented;
+- Distributed Map runs: DescribeMapRun, ListMapRuns, UpdateMapRun and ListExecutions with
+  ``mapRunArn``;
 - aliases and tags are not implemented:
   ``UnknownOperationException`` (the runtime has no public API for them yet).
 
@@ -150,6 +150,16 @@ def describe_map_run(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     return out
 
 
+def update_map_run(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
+    out: dict[str, Any] = app.service.update_map_run(
+        map_run_arn=p["mapRunArn"],
+        max_concurrency=p.get("maxConcurrency"),
+        tolerated_failure_percentage=p.get("toleratedFailurePercentage"),
+        tolerated_failure_count=p.get("toleratedFailureCount"),
+    )
+    return out
+
+
 def list_map_runs(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
     out: dict[str, Any] = app.service.list_map_runs(
         execution_arn=p["executionArn"],
@@ -263,6 +273,7 @@ OPERATIONS: dict[str, Handler] = {
     "ListExecutions": list_executions,
     "DescribeMapRun": describe_map_run,
     "ListMapRuns": list_map_runs,
+    "UpdateMapRun": update_map_run,
     "GetExecutionHistory": get_execution_history,
     "StopExecution": stop_execution,
     "RedriveExecution": redrive_execution,

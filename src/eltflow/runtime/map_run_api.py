@@ -1,4 +1,5 @@
-"""DescribeMapRun, ListMapRuns and ListExecutions(mapRunArn): AWS's shapes over the store.
+"""DescribeMapRun, ListMapRuns, UpdateMapRun and ListExecutions(mapRunArn): AWS's shapes over
+the store.
 
 Counts are read from the children rows: ``executionCounts`` counts child executions by
 status, ``itemCounts`` the items they hold (a batch holds several); items not started yet are
@@ -84,6 +85,40 @@ def describe(store: StateStore, map_run_arn: str) -> JSONObject:
     if row.redrive_us is not None:
         out["redriveDate"] = _iso(row.redrive_us)
     return out
+
+
+def update(
+    store: StateStore,
+    map_run_arn: str,
+    *,
+    max_concurrency: int | None,
+    tolerated_failure_percentage: float | None,
+    tolerated_failure_count: int | None,
+) -> JSONObject:
+    """UpdateMapRun. At least one setting is needed; the ranges are AWS's (botocore's model
+    checks them on the wire too). The message wording is unverified."""
+    _map_run(store, map_run_arn)
+    given = (max_concurrency, tolerated_failure_percentage, tolerated_failure_count)
+    if all(v is None for v in given):
+        raise AwsApiError(
+            "ValidationException",
+            "At least one of maxConcurrency, toleratedFailurePercentage or "
+            "toleratedFailureCount is required",
+        )
+    if max_concurrency is not None and max_concurrency < 0:
+        raise AwsApiError("ValidationException", "maxConcurrency must be >= 0")
+    if tolerated_failure_count is not None and tolerated_failure_count < 0:
+        raise AwsApiError("ValidationException", "toleratedFailureCount must be >= 0")
+    pct = tolerated_failure_percentage
+    if pct is not None and not 0 <= pct <= 100:
+        raise AwsApiError("ValidationException", "toleratedFailurePercentage must be 0 to 100")
+    store.map_runs.update_map_run(
+        map_run_arn,
+        max_concurrency=max_concurrency,
+        tolerated_failure_count=tolerated_failure_count,
+        tolerated_failure_percentage=None if pct is None else float(pct),
+    )
+    return {}
 
 
 def list_map_runs(

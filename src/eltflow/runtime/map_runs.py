@@ -387,6 +387,16 @@ class _Run:
                 running += self._start(min(room, CHILDREN_PER_TRANSACTION))
                 continue
             self.d.pause(self.d.poll_seconds)
+            self._settings()
+
+    def _settings(self) -> None:
+        """MaxConcurrency and tolerated failures as recorded now (UpdateMapRun changes them
+        while the Map Run waits). A recorded 0 tolerates what no setting does: no failure."""
+        row = self.d.store.map_runs.get_map_run(self.row.arn)
+        if row is not None:
+            self.limit = row.max_concurrency or distributed.MAX_CONCURRENCY
+            self.count = row.tolerated_failure_count
+            self.pct = row.tolerated_failure_percentage
 
     def _parent_waits(self) -> bool:
         parent = self.d.store.get_execution(self.execution_id)

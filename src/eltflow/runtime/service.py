@@ -610,6 +610,23 @@ class StatesService:
         """DescribeMapRun: the Map Run's settings and its children's and items' counts."""
         return map_run_api.describe(self.store, map_run_arn)
 
+    def update_map_run(
+        self,
+        *,
+        map_run_arn: str,
+        max_concurrency: int | None = None,
+        tolerated_failure_percentage: float | None = None,
+        tolerated_failure_count: int | None = None,
+    ) -> JSONObject:
+        """UpdateMapRun: a running Map Run takes the new settings while it waits."""
+        return map_run_api.update(
+            self.store,
+            map_run_arn,
+            max_concurrency=max_concurrency,
+            tolerated_failure_percentage=tolerated_failure_percentage,
+            tolerated_failure_count=tolerated_failure_count,
+        )
+
     def list_map_runs(
         self, *, execution_arn: str, max_results: int = 100, next_token: str | None = None
     ) -> JSONObject:

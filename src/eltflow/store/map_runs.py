@@ -107,6 +107,17 @@ class MapRunStore(Protocol):
 
     def set_total(self, arn: str, total_items: int) -> None: ...
 
+    def update_map_run(
+        self,
+        arn: str,
+        *,
+        max_concurrency: int | None,
+        tolerated_failure_count: int | None,
+        tolerated_failure_percentage: float | None,
+    ) -> None:
+        """UpdateMapRun: the settings given (not None) replace the recorded ones."""
+        ...
+
     def finish_map_run(
         self,
         arn: str,
@@ -224,6 +235,24 @@ class SqlMapRuns:
 
     def set_total(self, arn: str, total_items: int) -> None:
         self._rows("set_map_run_total", {"arn": arn, "total_items": total_items})
+
+    def update_map_run(
+        self,
+        arn: str,
+        *,
+        max_concurrency: int | None,
+        tolerated_failure_count: int | None,
+        tolerated_failure_percentage: float | None,
+    ) -> None:
+        self._rows(
+            "update_map_run",
+            {
+                "arn": arn,
+                "max_concurrency": max_concurrency,
+                "tolerated_failure_count": tolerated_failure_count,
+                "tolerated_failure_percentage": tolerated_failure_percentage,
+            },
+        )
 
     def finish_map_run(
         self,

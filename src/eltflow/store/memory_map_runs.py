@@ -90,6 +90,21 @@ class MemoryMapRuns:
     def set_total(self, arn: str, total_items: int) -> None:
         self._update(arn, total_items=total_items)
 
+    def update_map_run(
+        self,
+        arn: str,
+        *,
+        max_concurrency: int | None,
+        tolerated_failure_count: int | None,
+        tolerated_failure_percentage: float | None,
+    ) -> None:
+        changes: dict[str, Any] = {
+            "max_concurrency": max_concurrency,
+            "tolerated_failure_count": tolerated_failure_count,
+            "tolerated_failure_percentage": tolerated_failure_percentage,
+        }
+        self._update(arn, **{k: v for k, v in changes.items() if v is not None})
+
     def finish_map_run(
         self,
         arn: str,

@@ -453,3 +453,60 @@ def test_item_reader_reads_an_s3_inventory_manifest(lite: App) -> None:
         {"Bucket": "data", "Key": "img/a.jpg", "Size": "3"},
         {"Bucket": "data", "Key": "img/b.jpg", "Size": "5"},
     ]
+
+
+def test_update_map_run_changes_a_waiting_map_run(lite: App) -> None:
+    """MaxConcurrency 1 over children that wait for their task token: UpdateMapRun raises it
+    to 3 and the Map Run starts the rest while it waits."""
+    app = lite
+    child = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                "Parameters": {"FunctionName": "f", "Payload": {"token.$": "$$.Task.Token"}},
+                "End": True,
+            }
+        },
+    }
+    tokens: list[str] = []
+
+    def remember(request: Any) -> JSON:
+        tokens.append(str(request.parameters["Payload"]["token"]))
+        return {}
+
+    app.registry.add("arn:aws:states:::lambda:invoke.waitForTaskToken", remember)
+    app.service.create_state_machine(name="slow", definition=_map(child, MaxConcurrency=1))
+    parent = str(
+        app.service.start_execution(state_machine_arn="slow", input="[1, 2, 3]")["executionArn"]
+    )
+    worker = app.worker(poll_seconds=0.01)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: len(tokens) == 1 or None, 20, what="the first child's task")
+        run = _map_run(app, parent)
+        with pytest.raises(AwsApiError) as e:
+            app.service.update_map_run(map_run_arn=run)
+        assert e.value.code == "ValidationException"
+        app.service.update_map_run(map_run_arn=run, max_concurrency=3)
+        wait_until(lambda: len(tokens) == 3 or None, 20, what="all three children's tasks")
+        assert app.service.describe_map_run(map_run_arn=run)["maxConcurrency"] == 3
+        for token in tokens:
+            app.service.send_task_success(task_token=token, output='"ok"')
+        wait_until(
+            lambda: (
+                app.service.describe_execution(execution_arn=parent)["status"] != "RUNNING" or None
+            ),
+            20,
+            what="the parent to end",
+        )
+    finally:
+        worker.stop()
+        thread.join(20)
+    assert json.loads(str(app.service.describe_execution(execution_arn=parent)["output"])) == [
+        "ok",
+        "ok",
+        "ok",
+    ]

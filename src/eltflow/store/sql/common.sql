@@ -226,6 +226,15 @@ SET status = :status, stop_us = :stop_us, error = :error, cause = :cause,
     total_items = :total_items, results_written = :results_written
 WHERE arn = :arn;
 
+-- name: update_map_run
+-- UpdateMapRun: a NULL keeps the setting as it is.
+UPDATE sfn_map_runs
+SET max_concurrency = COALESCE(:max_concurrency, max_concurrency),
+    tolerated_failure_count = COALESCE(:tolerated_failure_count, tolerated_failure_count),
+    tolerated_failure_percentage = COALESCE(:tolerated_failure_percentage,
+        tolerated_failure_percentage)
+WHERE arn = :arn;
+
 -- name: set_map_run_total
 UPDATE sfn_map_runs SET total_items = :total_items WHERE arn = :arn;
 
