@@ -19,6 +19,12 @@ work a cancelled ``.sync`` task started. The dates are epoch milliseconds and a 
 fails the task with ``States.TaskFailed`` and the child's description (Error, Cause...) as the
 cause: AWS's shapes as its documentation examples show them (the failure cause is unverified).
 
+An EXPRESS child (:mod:`eltflow.runtime.express`) has no record to poll: request-response
+answers from StartExecution's own response, and ``.sync``/``.sync:2`` run the child with
+StartSyncExecution and answer from its outcome, in the same shape (unverified on AWS, whose
+documentation shows Standard children). Its ARN is not checkpointed (it is known only once
+the child has run), so a task resumed after a crash runs the child again.
+
 Limits: the poll holds one of the worker's task threads while the child runs; on a virtual
 clock a child that waits on a timer (Wait, retry backoff) does not progress while its parent
 polls, so nested ``.sync`` tests use children without timers. ``eltflow.execute`` (in memory,
@@ -55,6 +61,12 @@ class StatesApi(Protocol):
         self, *, execution_arn: str, error: str | None = None, cause: str | None = None
     ) -> JSONObject: ...
 
+    def describe_state_machine(self, *, state_machine_arn: str) -> JSONObject: ...
+
+    def start_sync_execution(
+        self, *, state_machine_arn: str, input: str | None = None, name: str | None = None
+    ) -> JSONObject: ...
+
 
 def _millis(iso: JSON) -> int | None:
     if not isinstance(iso, str):
@@ -87,6 +99,8 @@ class StartExecutionIntegration:
         params = request.parameters if isinstance(request.parameters, dict) else {}
         child = request.recorded if isinstance(request.recorded, str) else None
         if child is None:
+            if self._express(params):
+                return self._express_child(params, pattern)
             child = self._start(params)
             if request.checkpoint is not None:
                 request.checkpoint(child)
@@ -99,7 +113,8 @@ class StartExecutionIntegration:
             described = self.service.describe_execution(execution_arn=child)
         return self._result(described, as_json=pattern == ".sync:2")
 
-    def _start(self, params: dict[str, JSON]) -> str:
+    def _request(self, params: dict[str, JSON]) -> tuple[str, str, str | None]:
+        """StartExecution's ``(stateMachineArn, input, name)`` from the task's parameters."""
         arn = params.get("StateMachineArn")
         if not isinstance(arn, str):
             raise StatesError(
@@ -109,15 +124,37 @@ class StartExecutionIntegration:
         raw = params.get("Input")
         text = raw if isinstance(raw, str) else json.dumps(raw if raw is not None else {})
         name = params.get("Name")
+        return arn, text, name if isinstance(name, str) else None
+
+    def _start(self, params: dict[str, JSON]) -> str:
+        arn, text, name = self._request(params)
         try:
-            started = self.service.start_execution(
-                state_machine_arn=arn,
-                input=text,
-                name=name if isinstance(name, str) else None,
-            )
+            started = self.service.start_execution(state_machine_arn=arn, input=text, name=name)
         except AwsApiError as e:
             raise StatesError(_error_name(e.code), e.message) from e
         return str(started["executionArn"])
+
+    def _express(self, params: dict[str, JSON]) -> bool:
+        arn = self._request(params)[0]
+        try:
+            machine = self.service.describe_state_machine(state_machine_arn=arn)
+        except AwsApiError:
+            return False  # StartExecution reports it (StateMachineDoesNotExist, InvalidArn)
+        return machine.get("type") == "EXPRESS"
+
+    def _express_child(self, params: dict[str, JSON], pattern: str) -> JSON:
+        arn, text, name = self._request(params)
+        try:
+            if not pattern.startswith(".sync"):
+                started = self.service.start_execution(state_machine_arn=arn, input=text, name=name)
+                return {
+                    "ExecutionArn": started["executionArn"],
+                    "StartDate": _millis(started.get("startDate")),
+                }
+            ended = self.service.start_sync_execution(state_machine_arn=arn, input=text, name=name)
+        except AwsApiError as e:
+            raise StatesError(_error_name(e.code), e.message) from e
+        return self._result(ended, as_json=pattern == ".sync:2")
 
     def _watch_parent(self, request: TaskRequest, child: str) -> None:
         """Stop the child when its parent was stopped or the task's TimeoutSeconds passed."""

@@ -270,3 +270,33 @@ def test_billed_duration_rounds_up_to_100_ms() -> None:
     assert billed_milliseconds(start, start + timedelta(milliseconds=100)) == 100
     assert billed_milliseconds(start, start + timedelta(milliseconds=101)) == 200
     assert billed_milliseconds(start, start + timedelta(seconds=7.55)) == 7600
+
+
+def test_a_standard_parent_starts_an_express_child(app: App) -> None:
+    from eltflow.runtime.run import run_to_end
+
+    s: Any = app.service
+    child = str(
+        s.create_state_machine(name="child", definition=TASK, type="EXPRESS")["stateMachineArn"]
+    )
+
+    def parent(resource: str) -> dict[str, Any]:
+        params = {"StateMachineArn": child, "Input": {"a": 20, "b": 22}}
+        return {"StartAt": "T", "States": {"T": {**_task(resource), "Parameters": params}}}
+
+    s.create_state_machine(
+        name="waits", definition=parent("arn:aws:states:::states:startExecution.sync:2")
+    )
+    s.create_state_machine(
+        name="fires", definition=parent("arn:aws:states:::states:startExecution")
+    )
+    waited = run_to_end(app, str(s.start_execution(state_machine_arn="waits")["executionArn"]))
+    assert waited["status"] == "SUCCEEDED", waited
+    out = json.loads(str(waited["output"]))
+    assert out["Output"] == {"sum": 42} and out["Status"] == "SUCCEEDED"
+    assert EXPRESS_ARN.match(out["ExecutionArn"]) is not None
+    fired = run_to_end(app, str(s.start_execution(state_machine_arn="fires")["executionArn"]))
+    assert fired["status"] == "SUCCEEDED", fired
+    started = json.loads(str(fired["output"]))
+    assert EXPRESS_ARN.match(started["ExecutionArn"]) is not None
+    assert isinstance(started["StartDate"], int)  # epoch milliseconds, as AWS's shape
