@@ -150,6 +150,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = status or importlib.import_module("bench.endpoint_bench").main(
             ["--seconds", str(args.seconds)]
         )
+    if not args.no_runtime:  # EXPRESS: StartSyncExecution in memory, in process, over HTTP
+        status = status or importlib.import_module("bench.express_bench").main(
+            ["--seconds", str(args.seconds)]
+        )
     if args.pipeline_sf > 0 and not args.no_runtime:  # it runs on the durable runtime too
         status = status or importlib.import_module("bench.pipeline_bench").main(
             ["--pipeline-sf", str(args.pipeline_sf)]
