@@ -1,6 +1,6 @@
-"""Statement and result-page rows in the state store (tables of migration 0100).
+"""Statement and result-page rows in the state store (tables of migrations 0100-0103).
 
-All SQL of the Data API lives here, written once with ``:name`` binds for both dialects.
+The SQL is the store's named queries ``sql/dataapi.sql``, the same in both dialects.
 """
 
 from __future__ import annotations
@@ -8,44 +8,28 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from eltflow.dataapi.model import ACTIVE, Statement, Status
+from eltflow.dataapi.model import Statement, Status
 from eltflow.store.db import Database
+from eltflow.store.queries import service_queries
 from eltflow.types import JSON
 
-_COLUMNS = (
-    "id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgroup_name, "
-    "database_name, db_user, secret_arn, query_string, query_parameters, client_token, "
-    "with_event, status, error, created_us, updated_us, duration_ns, has_result_set, "
-    "result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count, "
-    "owner, execution_arn, state_name"
-)
-_INSERT = (
-    f"INSERT INTO dataapi_statements ({_COLUMNS}) VALUES ("
-    + ", ".join(":" + c.strip() for c in _COLUMNS.split(","))
-    + ")"
-)
-_UPDATE = (
-    "UPDATE dataapi_statements SET status = :status, error = :error, updated_us = :updated_us, "
-    "duration_ns = :duration_ns, has_result_set = :has_result_set, result_rows = :result_rows, "
-    "result_size = :result_size, redshift_pid = :redshift_pid, "
-    "redshift_query_id = :redshift_query_id, column_metadata = :column_metadata, "
-    "page_count = :page_count WHERE id = :id"
-)
-_ACTIVE_LIST = ", ".join(f"'{s.value}'" for s in ACTIVE)
+# The first page's keyset cursor: after every statement (no created_us is this large).
+_NO_CURSOR_US = 2**63 - 1
 
 
 class StatementRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.q = service_queries("dataapi", db.dialect)
 
     def insert(self, statements: Sequence[Statement]) -> None:
         """Insert a statement (and a batch's sub-statements) in one transaction."""
         with self.db.transaction() as conn:
-            conn.executemany(_INSERT, [s.to_row() for s in statements])
+            conn.executemany(self.q["insert_statement"], [s.to_row() for s in statements])
 
     def update(self, statements: Sequence[Statement]) -> None:
         with self.db.transaction() as conn:
-            conn.executemany(_UPDATE, [s.to_row() for s in statements])
+            conn.executemany(self.q["update_statement"], [s.to_row() for s in statements])
 
     def finish(
         self, statements: Sequence[Statement], pages: Sequence[tuple[str, int, list[JSON]]]
@@ -54,39 +38,28 @@ class StatementRepository:
         with self.db.transaction() as conn:
             if pages:
                 conn.executemany(
-                    "INSERT INTO dataapi_result_pages (statement_id, page, records) "
-                    "VALUES (:statement_id, :page, :records)",
+                    self.q["insert_result_page"],
                     [
                         {"statement_id": sid, "page": n, "records": json.dumps(recs)}
                         for sid, n, recs in pages
                     ],
                 )
-            conn.executemany(_UPDATE, [s.to_row() for s in statements])
+            conn.executemany(self.q["update_statement"], [s.to_row() for s in statements])
 
     def get(self, statement_id: str) -> Statement | None:
-        rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM dataapi_statements WHERE id = :id", {"id": statement_id}
-        )
+        rows = self.db.execute(self.q["get_statement"], {"id": statement_id})
         return Statement.from_row(rows[0]) if rows else None
 
     def by_token(self, token: str) -> Statement | None:
-        rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM dataapi_statements WHERE client_token = :t", {"t": token}
-        )
+        rows = self.db.execute(self.q["statement_by_token"], {"t": token})
         return Statement.from_row(rows[0]) if rows else None
 
     def children(self, parent_id: str) -> list[Statement]:
-        rows = self.db.execute(
-            f"SELECT {_COLUMNS} FROM dataapi_statements WHERE parent_id = :p ORDER BY seq",
-            {"p": parent_id},
-        )
+        rows = self.db.execute(self.q["child_statements"], {"p": parent_id})
         return [Statement.from_row(r) for r in rows]
 
     def page(self, statement_id: str, page: int) -> list[JSON] | None:
-        rows = self.db.execute(
-            "SELECT records FROM dataapi_result_pages WHERE statement_id = :id AND page = :p",
-            {"id": statement_id, "p": page},
-        )
+        rows = self.db.execute(self.q["result_page"], {"id": statement_id, "p": page})
         if not rows:
             return None
         records: list[JSON] = json.loads(rows[0]["records"])
@@ -105,54 +78,36 @@ class StatementRepository:
         before_id: str | None,
         limit: int,
     ) -> list[Statement]:
-        """Top-level statements, newest first; keyset paging on (created_us, id)."""
-        where = ["parent_id IS NULL"]
-        params: dict[str, object] = {"limit": limit}
-        if status:
-            where.append("status = :status")
-            params["status"] = status
-        if name:
-            # StatementName filter matches by prefix, as the Data API documents.
-            where.append("statement_name LIKE :name")
-            params["name"] = name.replace("%", r"\%").replace("_", r"\_") + "%"
-        for column, value in (
-            ("cluster_identifier", cluster),
-            ("workgroup_name", workgroup),
-            ("database_name", database),
-            ("execution_arn", execution_arn),
-        ):
-            if value:
-                where.append(f"{column} = :{column}")
-                params[column] = value
-        if before_us is not None and before_id is not None:
-            where.append("(created_us < :bus OR (created_us = :bus AND id < :bid))")
-            params["bus"] = before_us
-            params["bid"] = before_id
-        sql = (
-            f"SELECT {_COLUMNS} FROM dataapi_statements WHERE {' AND '.join(where)} "
-            "ORDER BY created_us DESC, id DESC LIMIT :limit"
-        )
-        if name:
-            sql = sql.replace("LIKE :name", "LIKE :name ESCAPE '\\'")
+        """Top-level statements, newest first; keyset paging on (created_us, id). An empty
+        or None filter is no filter."""
+        # StatementName filter matches by prefix, as the Data API documents.
+        prefix = name.replace("%", r"\%").replace("_", r"\_") + "%" if name else None
+        cursor = before_us is not None and before_id is not None
+        params: dict[str, object] = {
+            "status": status or None,
+            "name": prefix,
+            "cluster_identifier": cluster or None,
+            "workgroup_name": workgroup or None,
+            "database_name": database or None,
+            "bus": before_us if cursor else _NO_CURSOR_US,
+            "bid": before_id if cursor else "",
+            "execution_arn": execution_arn,
+            "limit": limit,
+        }
+        # One execution's statements have a query of their own, which its index serves.
+        sql = self.q["list_execution_statements"] if execution_arn else self.q["list_statements"]
         return [Statement.from_row(r) for r in self.db.execute(sql, params)]
 
     def count_active(self) -> int:
-        rows = self.db.execute(
-            "SELECT COUNT(*) AS n FROM dataapi_statements "
-            f"WHERE parent_id IS NULL AND status IN ({_ACTIVE_LIST})"
-        )
+        rows = self.db.execute(self.q["count_active"])
         return int(rows[0]["n"])
 
     def heartbeat(self, owner: str, expires_us: int) -> None:
         """Record that ``owner`` is alive until ``expires_us``."""
-        self.db.execute(
-            "INSERT INTO dataapi_owners (owner, expires_us) VALUES (:o, :e) "
-            "ON CONFLICT (owner) DO UPDATE SET expires_us = excluded.expires_us",
-            {"o": owner, "e": expires_us},
-        )
+        self.db.execute(self.q["heartbeat_owner"], {"o": owner, "e": expires_us})
 
     def retire(self, owner: str) -> None:
-        self.db.execute("DELETE FROM dataapi_owners WHERE owner = :o", {"o": owner})
+        self.db.execute(self.q["retire_owner"], {"o": owner})
 
     def abandon(self, me: str, error: str, now_us: int) -> int:
         """Fail statements left active by owners that are not alive (no unexpired heartbeat).
@@ -161,16 +116,10 @@ class StatementRepository:
         truth; statements of live owners (other processes sharing the store) are left alone.
         """
         with self.db.transaction() as conn:
-            rows = conn.execute(
-                "SELECT id FROM dataapi_statements "
-                f"WHERE status IN ({_ACTIVE_LIST}) AND owner <> :me AND owner NOT IN "
-                "(SELECT owner FROM dataapi_owners WHERE expires_us >= :now)",
-                {"me": me, "now": now_us},
-            )
+            rows = conn.execute(self.q["orphaned_statements"], {"me": me, "now": now_us})
             if rows:
                 conn.executemany(
-                    "UPDATE dataapi_statements SET status = :status, error = :error, "
-                    f"updated_us = :now WHERE id = :id AND status IN ({_ACTIVE_LIST})",
+                    self.q["fail_orphaned_statement"],
                     [
                         {
                             "status": Status.FAILED.value,
@@ -181,5 +130,5 @@ class StatementRepository:
                         for r in rows
                     ],
                 )
-            conn.execute("DELETE FROM dataapi_owners WHERE expires_us < :now", {"now": now_us})
+            conn.execute(self.q["forget_dead_owners"], {"now": now_us})
         return len(rows)
