@@ -16,7 +16,8 @@ AWS runs Express workflows differently from Standard ones, and so does this modu
   :data:`~eltflow.asl.express.EXPRESS_MAX_SECONDS` (or the definition's own, shorter,
   ``TimeoutSeconds``): the machine's timeout is capped, so the interpreter's own execution
   timer ends it, as any machine timeout does.
-- **Synchronous** (:meth:`ExpressExecutions.run_sync`, StartSyncExecution): the call runs the
+- **Synchronous** (:meth:`ExpressExecutions.run_sync`, StartSyncExecution): at most once, as
+  AWS's synchronous Express workflows (a run that fails is not restarted); the call runs the
   execution to its end and answers AWS's StartSyncExecution shape — ``status`` SUCCEEDED,
   FAILED or TIMED_OUT (a failed execution is still a 200 answer, as on AWS), ``output`` when
   it succeeded, ``error``/``cause``, ``inputDetails``/``outputDetails`` (``included``), and
@@ -24,11 +25,13 @@ AWS runs Express workflows differently from Standard ones, and so does this modu
   smallest memory AWS bills (recorded AWS answers show 100 ms / 64 MB for a Pass machine).
   Memory is not measured here.
 - **Asynchronous** (:meth:`ExpressExecutions.start`, StartExecution on an EXPRESS machine):
-  at-most-once, as AWS's asynchronous Express workflows. The execution runs on a thread pool of
-  the process that was asked (``eltflow serve``, ``eltflow endpoint``, the ``eltflow start``
-  command itself, which waits for it before exiting); its outcome is logged (logger
-  ``eltflow.runtime.express``: INFO when it succeeded, WARNING otherwise), nowhere else, and a
-  process that stops first loses it — no worker resumes it, since nothing was recorded.
+  the execution runs on a thread pool of the process that was asked (``eltflow serve``,
+  ``eltflow endpoint``, the ``eltflow start`` command itself, which waits for it before
+  exiting); its outcome is logged (logger ``eltflow.runtime.express``: INFO when it succeeded,
+  WARNING otherwise), nowhere else. **Known difference:** AWS runs asynchronous Express
+  workflows *at least once* (Developer Guide, "Execution guarantees"); here the run is at most
+  once: a process that stops while it runs loses it, since nothing was recorded for a worker
+  to resume (the simplest choice that keeps Express executions out of the state store).
   Executions over the pool's size wait for a thread (AWS starts them at once).
 
 Known differences (unverified on AWS): Express executions send no EventBridge status events
@@ -103,7 +106,7 @@ class ExpressExecutions:
 
     def start(self, request: ExpressRequest) -> JSONObject:
         """StartExecution on an EXPRESS machine: ``executionArn`` and ``startDate`` at once,
-        the run on the pool (at most once)."""
+        the run on the pool (at most once here; AWS: at least once)."""
         context = self._context(request)
         self._pool.submit(self._run_logged, request, context)
         return {"executionArn": context.execution_arn, "startDate": context.start_time.isoformat()}

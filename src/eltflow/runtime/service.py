@@ -324,7 +324,8 @@ class StatesService:
         self, *, state_machine_arn: str, input: str | None = None, name: str | None = None
     ) -> JSONObject:
         """StartExecution. On an EXPRESS machine the execution runs asynchronously in this
-        process, at most once and unrecorded (:meth:`ExpressExecutions.start`)."""
+        process, unrecorded (:meth:`ExpressExecutions.start`: at most once, where AWS runs
+        asynchronous Express workflows at least once)."""
         machine_name = arns.machine_name(state_machine_arn)
         exec_name = arns.validate_name(name, "execution name") if name else str(uuid.uuid4())
         text, value = execution_input(input)
