@@ -26,8 +26,9 @@ Children's ARNs are AWS's: ``arn:aws:states:R:A:execution:MACHINE/LABEL:UUID`` f
 ``arn:aws:states:R:A:express:MACHINE/LABEL:MAP_RUN_UUID:UUID`` for EXPRESS. An EXPRESS child
 is recorded like a STANDARD one here (history and all; AWS keeps no history for it). Limits:
 the driver holds one task thread while its Map Run lasts and polls (every ``poll_seconds``)
-only while children wait on tasks or timers; on a virtual clock, a child waiting on a timer
-does not progress while its parent's Map Run waits (as for nested ``.sync`` tasks).
+only while children wait on tasks or timers. On a virtual clock the worker moves time on to
+the children's next timer once every Map Run in flight waits for its children and no other
+task runs (:meth:`MapRunDriver.waiting`).
 """
 
 from __future__ import annotations
@@ -99,13 +100,48 @@ class MapRunDriver:
         # A real pause between polls, whatever the clock (as states:startExecution.sync).
         self.pause = pause or threading.Event().wait
         self.wake = wake
+        self._lock = threading.Lock()
+        self._running = 0  # Map Runs under way in this driver
+        self._waiting = 0  # of which waiting for their children
+        self._arns: set[str] = set()  # their ARNs
 
     def run(self, execution_id: str, task_id: str, parameters: str) -> TaskSucceeded | TaskFailed:
         """Run (or resume, or redrive) the Map Run ``parameters`` describe to its end."""
+        arn = str(json.loads(parameters)["MapRunArn"])
+        with self._lock:
+            self._running += 1
+            self._arns.add(arn)
         try:
             return TaskSucceeded(task_id=task_id, output=self._run(execution_id, parameters))
         except StatesError as e:
             return TaskFailed(task_id=task_id, error=e.error, cause=e.cause)
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._arns.discard(arn)
+
+    def next_timer(self) -> int | None:
+        """The earliest timer of the children of the Map Runs under way (None: none)."""
+        with self._lock:
+            arns_ = list(self._arns)
+        due = [t for t in map(self.store.map_runs.next_timer, arns_) if t is not None]
+        return min(due) if due else None
+
+    def waiting(self) -> bool:
+        """Whether every Map Run this driver runs is waiting for its children (none is
+        reading items, starting children or writing results): on a virtual clock the worker
+        may then move time on to the children's next timer."""
+        with self._lock:
+            return self._running > 0 and self._waiting == self._running
+
+    def _wait(self) -> None:
+        with self._lock:
+            self._waiting += 1
+        try:
+            self.pause(self.poll_seconds)
+        finally:
+            with self._lock:
+                self._waiting -= 1
 
     # -- the run -------------------------------------------------------------------------------
     def _run(self, execution_id: str, parameters: str) -> JSON:
@@ -386,7 +422,7 @@ class _Run:
             if self.next < total and room > 0:
                 running += self._start(min(room, CHILDREN_PER_TRANSACTION))
                 continue
-            self.d.pause(self.d.poll_seconds)
+            self.d._wait()
             self._settings()
 
     def _settings(self) -> None:

@@ -148,6 +148,7 @@ class Worker:
         self._rng = rng or random.Random()
         self.health = Health()
         self._map_run_driver: MapRunDriver | None = None
+        self._map_run_futures: set[Future[TaskSucceeded | TaskFailed | TaskStarted]] = set()
 
     def stop(self) -> None:
         """Ask the loop to finish the tasks in flight, record them and return."""
@@ -209,7 +210,8 @@ class Worker:
                     if progressed:
                         continue
                     if self._inflight:
-                        self._task_done.wait(self._idle_delay(now_us))
+                        if not self._virtual_jump(now_us):
+                            self._task_done.wait(self._idle_delay(now_us))
                         continue
                     next_wake = self.app.store.next_wake()
                     if until_idle and next_wake is None and not self._held:
@@ -339,6 +341,8 @@ class Worker:
                 future = pool.submit(
                     self._map_runs().run, task.execution_id, task.task_id, task.parameters
                 )
+                self._map_run_futures.add(future)
+                future.add_done_callback(self._map_run_futures.discard)
             else:
                 future = pool.submit(
                     run_task,
@@ -362,6 +366,26 @@ class Worker:
                 app.store, app.engine, app.clock, objects, wake=self._claim_now
             )
         return self._map_run_driver
+
+    def _virtual_jump(self, now_us: int) -> bool:
+        """On a virtual clock, when the only tasks in flight are Map Runs waiting for their
+        children, nothing can happen before the next timer: move the clock to it (else a
+        child's Wait would never end). True when the clock moved."""
+        clock = self.app.clock
+        driver = self._map_run_driver
+        if not isinstance(clock, VirtualClock) or driver is None or not driver.waiting():
+            return False
+        if len(self._map_run_futures) != len(self._inflight):
+            return False
+        due = [h.next_timer_us for h in self._held.values() if h.next_timer_us is not None]
+        children = driver.next_timer()  # children waiting on a timer are not held
+        if children is not None:
+            due.append(children)
+        if not due or min(due) <= now_us:
+            return False
+        clock.advance((min(due) - now_us) / 1_000_000)
+        self._claim_after = 0.0
+        return True
 
     def _claim_now(self) -> None:
         """A Map Run started children that wait on tasks: claim them now, not a poll later."""

@@ -157,6 +157,10 @@ class MapRunStore(Protocol):
         """The highest item index started in the Map Run (None: no child yet)."""
         ...
 
+    def next_timer(self, map_run_arn: str) -> int | None:
+        """When the earliest timer of the Map Run's RUNNING children is due (None: none)."""
+        ...
+
     def children(
         self, map_run_arn: str, *, after_index: int = -1, status: str | None = None, limit: int
     ) -> list[ChildRow]:
@@ -329,6 +333,11 @@ class SqlMapRuns:
         rows = self._rows("map_run_last_index", {"arn": map_run_arn})
         last = rows[0]["last"] if rows else None
         return None if last is None else int(last)
+
+    def next_timer(self, map_run_arn: str) -> int | None:
+        rows = self._rows("map_run_next_timer", {"arn": map_run_arn})
+        due = rows[0]["due_us"] if rows else None
+        return None if due is None else int(due)
 
     def children(
         self, map_run_arn: str, *, after_index: int = -1, status: str | None = None, limit: int

@@ -231,6 +231,18 @@ class MemoryMapRuns:
         order = self._order.get(map_run_arn)
         return order[-1] if order else None
 
+    def next_timer(self, map_run_arn: str) -> int | None:
+        due: int | None = None
+        with self._store.transaction():
+            for eid in self._children.get(map_run_arn, {}).values():
+                row = self._store.get_execution(eid)
+                if row is None or row.status != "RUNNING":
+                    continue
+                timer = self._store.next_timer_txn(None, eid)
+                if timer is not None and (due is None or timer < due):
+                    due = timer
+        return due
+
     def children(
         self, map_run_arn: str, *, after_index: int = -1, status: str | None = None, limit: int
     ) -> list[ChildRow]:

@@ -510,3 +510,11 @@ def test_update_map_run_changes_a_waiting_map_run(lite: App) -> None:
         "ok",
         "ok",
     ]
+
+
+def test_virtual_time_moves_on_to_the_childrens_timers() -> None:
+    waiting = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 30, "End": True}}}
+    result = execute(_map(waiting), [1, 2], virtual_time=True)
+    assert result.status == "SUCCEEDED" and result.output == [1, 2]
+    started, ended = result.events("MapRunStarted", "MapRunSucceeded")
+    assert (ended.timestamp - started.timestamp).total_seconds() == 30

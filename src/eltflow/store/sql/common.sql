@@ -257,6 +257,12 @@ SELECT id, map_run_arn, item_index, item_count, root_id FROM sfn_executions WHER
 SELECT status, COUNT(*) AS n, SUM(item_count) AS items
 FROM sfn_executions WHERE map_run_arn = :arn GROUP BY status;
 
+-- name: map_run_next_timer
+-- The earliest timer of the Map Run's RUNNING children (a virtual clock moves on to it).
+SELECT MIN(t.due_us) AS due_us
+FROM sfn_executions e JOIN sfn_timers t ON t.execution_id = e.id
+WHERE e.map_run_arn = :arn AND e.status = 'RUNNING';
+
 -- name: map_run_last_index
 SELECT MAX(item_index) AS last FROM sfn_executions WHERE map_run_arn = :arn;
 
