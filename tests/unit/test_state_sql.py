@@ -14,7 +14,6 @@ TABLES = state_sql.state_tables(SRC)
 # Modules whose SQL has not moved to store/sql yet; emptied one service at a time.
 PENDING = {
     "eltflow/lambdas/functions.py",
-    "eltflow/notify/topics.py",
     "eltflow/scheduler/rules.py",
 }
 

@@ -4,7 +4,8 @@ ListSubscriptionsByTopic, Publish) over the state store, with every delivery rec
 A publish records one ``sns_deliveries`` row per subscription as ``pending`` *before* trying to
 deliver, then marks it ``delivered`` or ``failed`` (with attempts and the error): a crash or an
 unreachable endpoint leaves a visible row, never a silently lost notification. Deliveries run
-synchronously, in order, inside Publish (bounded by the HTTP retry policy).
+synchronously, in order, inside Publish (bounded by the HTTP retry policy). The SQL is the
+store's named queries ``sql/notify.sql``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from eltflow.errors import AwsApiError
 from eltflow.notify import delivery
 from eltflow.notify.config import NotifySettings, check_subscription
 from eltflow.store.db import Database
+from eltflow.store.queries import service_queries
 from eltflow.types import JSONObject
 
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,256}")
@@ -44,6 +46,7 @@ class Topics:
         base_dir: Path | None = None,
     ) -> None:
         self.db = db
+        self.q = service_queries("notify", db.dialect)
         self.settings = settings or NotifySettings()
         self.clock = clock or SystemClock()
         self.base_dir = base_dir or Path.cwd()
@@ -57,7 +60,7 @@ class Topics:
         if not isinstance(arn, str) or not arn:
             raise AwsApiError("InvalidParameter", f"Invalid parameter: {key}")
         name = arn.rsplit(":", 1)[-1]
-        rows = self.db.execute("SELECT name FROM sns_topics WHERE name = :n", {"n": name})
+        rows = self.db.execute(self.q["topic_exists"], {"n": name})
         if not rows:
             raise AwsApiError("NotFound", "Topic does not exist")
         return name
@@ -88,10 +91,9 @@ class Topics:
                 "Invalid parameter: Topic Name",
             )
         with self.db.transaction() as conn:
-            if not conn.execute("SELECT 1 AS x FROM sns_topics WHERE name = :n", {"n": name}):
+            if not conn.execute(self.q["topic_exists"], {"n": name}):
                 conn.execute(
-                    "INSERT INTO sns_topics (name, arn, created_at) VALUES (:n, :a, :t) "
-                    "ON CONFLICT (name) DO NOTHING",
+                    self.q["insert_topic"],
                     {"n": name, "a": self.arn(name), "t": self.clock.now().isoformat()},
                 )
         return {"TopicArn": self.arn(name)}
@@ -104,15 +106,15 @@ class Topics:
             raise AwsApiError("InvalidParameter", "Invalid parameter: TopicArn")
         name = arn.rsplit(":", 1)[-1]
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM sns_subscriptions WHERE topic_name = :n", {"n": name})
-            conn.execute("DELETE FROM sns_topics WHERE name = :n", {"n": name})
+            conn.execute(self.q["delete_topic_subscriptions"], {"n": name})
+            conn.execute(self.q["delete_topic"], {"n": name})
         return {}
 
     def unsubscribe(self, request: dict[str, Any]) -> dict[str, Any]:
         arn = request.get("SubscriptionArn")
         if not isinstance(arn, str) or not arn:
             raise AwsApiError("InvalidParameter", "Invalid parameter: SubscriptionArn")
-        self.db.execute("DELETE FROM sns_subscriptions WHERE arn = :a", {"a": arn})
+        self.db.execute(self.q["delete_subscription"], {"a": arn})
         return {}
 
     def subscribe(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -125,16 +127,13 @@ class Topics:
             raise AwsApiError("InvalidParameter", f"Invalid parameter: {e}") from None
         with self.db.transaction() as conn:
             rows = conn.execute(
-                "SELECT arn FROM sns_subscriptions WHERE topic_name = :n AND protocol = :p "
-                "AND endpoint = :e",
-                {"n": name, "p": protocol, "e": endpoint},
+                self.q["find_subscription"], {"n": name, "p": protocol, "e": endpoint}
             )
             if rows:  # the same subscription again returns the existing one, as SNS does
                 return {"SubscriptionArn": rows[0]["arn"]}
             arn = f"{self.arn(name)}:{uuid.uuid4()}"
             conn.execute(
-                "INSERT INTO sns_subscriptions (arn, topic_name, protocol, endpoint, "
-                "created_at) VALUES (:a, :n, :p, :e, :t)",
+                self.q["insert_subscription"],
                 {
                     "a": arn,
                     "n": name,
@@ -146,7 +145,7 @@ class Topics:
         return {"SubscriptionArn": arn}
 
     def list_topics(self, request: dict[str, Any]) -> dict[str, Any]:
-        rows = self.db.execute("SELECT arn FROM sns_topics ORDER BY name")
+        rows = self.db.execute(self.q["list_topics"])
         return {"Topics": [{"TopicArn": r["arn"]} for r in rows]}
 
     def list_subscriptions_by_topic(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -165,11 +164,7 @@ class Topics:
         }
 
     def subscriptions(self, name: str) -> list[Subscription]:
-        rows = self.db.execute(
-            "SELECT arn, topic_name, protocol, endpoint FROM sns_subscriptions "
-            "WHERE topic_name = :n ORDER BY created_at, arn",
-            {"n": name},
-        )
+        rows = self.db.execute(self.q["topic_subscriptions"], {"n": name})
         return [Subscription(r["arn"], r["topic_name"], r["protocol"], r["endpoint"]) for r in rows]
 
     def publish(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -252,9 +247,7 @@ class Topics:
         key = {"m": notification["MessageId"], "s": sub.arn}
         body = json.dumps(notification, ensure_ascii=False)
         self.db.execute(
-            "INSERT INTO sns_deliveries (message_id, subscription_arn, topic_name, protocol, "
-            "endpoint, status, attempts, error, body, created_at) VALUES (:m, :s, :n, :p, :e, "
-            "'pending', 0, NULL, :b, :t)",
+            self.q["insert_delivery"],
             {
                 **key,
                 "n": sub.topic_name,
@@ -267,18 +260,10 @@ class Topics:
         try:
             attempts = self._send(sub, notification, subject, message)
         except delivery.DeliveryFailed as e:
-            self.db.execute(
-                "UPDATE sns_deliveries SET status = 'failed', attempts = :a, error = :err "
-                "WHERE message_id = :m AND subscription_arn = :s",
-                {**key, "a": e.attempts, "err": str(e)},
-            )
+            self.db.execute(self.q["delivery_failed"], {**key, "a": e.attempts, "err": str(e)})
             delivery.log.warning("sns delivery failed: %s", e)
             return
-        self.db.execute(
-            "UPDATE sns_deliveries SET status = 'delivered', attempts = :a "
-            "WHERE message_id = :m AND subscription_arn = :s",
-            {**key, "a": attempts},
-        )
+        self.db.execute(self.q["delivery_delivered"], {**key, "a": attempts})
 
     def _send(
         self, sub: Subscription, notification: JSONObject, subject: str | None, message: str
@@ -303,23 +288,16 @@ class Topics:
         return delivery.to_email(sub.endpoint, subject, text, self.settings.smtp)
 
     def deliveries(self, message_id: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM sns_deliveries"
-        params: dict[str, Any] = {}
-        if message_id is not None:
-            sql += " WHERE message_id = :m"
-            params["m"] = message_id
-        return self.db.execute(sql + " ORDER BY created_at, subscription_arn", params)
+        if message_id is None:
+            return self.db.execute(self.q["all_deliveries"])
+        return self.db.execute(self.q["message_deliveries"], {"m": message_id})
 
     def recent_notifications(self, limit: int = 50) -> list[JSONObject]:
         """The newest ``limit`` published messages that had subscribers, newest first, each
         with its deliveries (subscription, status, attempts, error): what the console's topics
         page shows. A message published to a topic with no subscription is delivered nowhere
         and leaves no row, as SNS keeps no message log either."""
-        ids = self.db.execute(
-            "SELECT message_id, MAX(created_at) AS at FROM sns_deliveries "
-            "GROUP BY message_id ORDER BY at DESC, message_id LIMIT :n",
-            {"n": limit},
-        )
+        ids = self.db.execute(self.q["recent_messages"], {"n": limit})
         out: list[JSONObject] = []
         for row in ids:
             deliveries = self.deliveries(str(row["message_id"]))

@@ -17,7 +17,7 @@ import pytest
 
 from eltflow.clock import VirtualClock
 from eltflow.config import load_settings
-from eltflow.errors import StatesError
+from eltflow.errors import AwsApiError, StatesError
 from eltflow.integrations.base import Registry, TaskRequest
 from eltflow.integrations.sns import register
 from eltflow.notify.topics import Topics, build_topics
@@ -261,3 +261,39 @@ def test_sns_publish_integration(tmp_path: Path, db: Database) -> None:
         )
     assert e.value.error == "SNS.NotFoundException"
     assert e.value.cause.startswith("Topic does not exist (Service: AmazonSNS; Status Code: 404;")
+
+
+def test_topics_subscriptions_and_the_delivery_log(tmp_path: Path, db: Database) -> None:
+    """Every query of the topics' store (store/sql/notify.sql) on SQLite and PostgreSQL:
+    idempotent create and subscribe, listings, unsubscribe, the delivery log newest first."""
+    clock = VirtualClock()
+    topics = Topics(db, clock=clock, base_dir=tmp_path)
+    arn = topics.create_topic({"Name": "b-events"})["TopicArn"]
+    assert topics.create_topic({"Name": "b-events"})["TopicArn"] == arn
+    topics.create_topic({"Name": "a-ops"})
+    assert [t["TopicArn"].rsplit(":", 1)[1] for t in topics.list_topics({})["Topics"]] == [
+        "a-ops",
+        "b-events",
+    ]
+    one = {"TopicArn": arn, "Protocol": "file", "Endpoint": "one.jsonl"}
+    first = topics.subscribe(one)["SubscriptionArn"]
+    assert topics.subscribe(one)["SubscriptionArn"] == first
+    clock.advance(1)
+    second = topics.subscribe({**one, "Endpoint": "two.jsonl"})["SubscriptionArn"]
+    listed = topics.list_subscriptions_by_topic({"TopicArn": arn})["Subscriptions"]
+    assert [s["SubscriptionArn"] for s in listed] == [first, second]
+    ids = []
+    for n in range(3):
+        clock.advance(1)
+        ids.append(topics.publish({"TopicArn": arn, "Message": f"m{n}"})["MessageId"])
+    recent = topics.recent_notifications(limit=2)
+    assert [m["MessageId"] for m in recent] == [ids[2], ids[1]]
+    assert [d["Status"] for d in recent[0]["Deliveries"]] == ["delivered", "delivered"]
+    assert len(topics.deliveries()) == 6
+    topics.unsubscribe({"SubscriptionArn": first})
+    assert [s.arn for s in topics.subscriptions("b-events")] == [second]
+    topics.delete_topic({"TopicArn": arn})
+    assert topics.subscriptions("b-events") == []
+    assert len(topics.deliveries()) == 6  # the log is history: it stays
+    with pytest.raises(AwsApiError, match="Topic does not exist"):
+        topics.publish({"TopicArn": arn, "Message": "gone"})
