@@ -288,7 +288,9 @@ def test_topics_subscriptions_and_the_delivery_log(tmp_path: Path, db: Database)
         ids.append(topics.publish({"TopicArn": arn, "Message": f"m{n}"})["MessageId"])
     recent = topics.recent_notifications(limit=2)
     assert [m["MessageId"] for m in recent] == [ids[2], ids[1]]
-    assert [d["Status"] for d in recent[0]["Deliveries"]] == ["delivered", "delivered"]
+    deliveries = recent[0]["Deliveries"]
+    assert isinstance(deliveries, list)
+    assert [d["Status"] for d in deliveries if isinstance(d, dict)] == ["delivered"] * 2
     assert len(topics.deliveries()) == 6
     topics.unsubscribe({"SubscriptionArn": first})
     assert [s.arn for s in topics.subscriptions("b-events")] == [second]
