@@ -66,6 +66,7 @@ class Statement:
     result_rows: int = -1
     result_size: int = -1
     redshift_pid: int | None = None
+    server_xact: int | None = None  # the warehouse transaction (PostgreSQL), see migration 0104
     redshift_query_id: int | None = None
     column_metadata: list[JSON] | None = None
     page_count: int = 0
@@ -106,6 +107,7 @@ class Statement:
             result_rows=int(row["result_rows"]),
             result_size=int(row["result_size"]),
             redshift_pid=row["redshift_pid"],
+            server_xact=row["server_xact"],
             redshift_query_id=row["redshift_query_id"],
             column_metadata=json.loads(cols) if cols else None,
             page_count=int(row["page_count"]),
@@ -141,6 +143,7 @@ class Statement:
             "result_rows": self.result_rows,
             "result_size": self.result_size,
             "redshift_pid": self.redshift_pid,
+            "server_xact": self.server_xact,
             "redshift_query_id": self.redshift_query_id,
             "column_metadata": json.dumps(self.column_metadata)
             if self.column_metadata is not None

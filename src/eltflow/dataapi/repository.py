@@ -1,14 +1,15 @@
-"""Statement and result-page rows in the state store (tables of migrations 0100-0103).
+"""Statement and result-page rows in the state store (tables of migrations 0100-0104).
 
 The SQL is the store's named queries ``sql/dataapi.sql``, the same in both dialects.
 """
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Sequence
 
-from eltflow.dataapi.model import Statement, Status
+from eltflow.dataapi.model import Statement
 from eltflow.store.db import Database
 from eltflow.store.queries import service_queries
 from eltflow.types import JSON
@@ -109,26 +110,26 @@ class StatementRepository:
     def retire(self, owner: str) -> None:
         self.db.execute(self.q["retire_owner"], {"o": owner})
 
-    def abandon(self, me: str, error: str, now_us: int) -> int:
-        """Fail statements left active by owners that are not alive (no unexpired heartbeat).
+    def orphans(self, me: str, now_us: int) -> builtins.list[Statement]:
+        """Top-level statements left active by owners that are not alive (no unexpired
+        heartbeat); statements of live owners (other processes sharing the store) are not."""
+        rows = self.db.execute(self.q["orphaned_statements"], {"me": me, "now": now_us})
+        return [Statement.from_row(r) for r in rows]
 
-        Returns how many. The statement's work died with its connection, so FAILED is the
-        truth; statements of live owners (other processes sharing the store) are left alone.
-        """
+    def settle(self, statements: Sequence[Statement]) -> int:
+        """Record the outcome of an orphan (its parent row first, then its batch's rows),
+        unless another instance already did; 1 if this call recorded it, else 0."""
         with self.db.transaction() as conn:
-            rows = conn.execute(self.q["orphaned_statements"], {"me": me, "now": now_us})
-            if rows:
-                conn.executemany(
-                    self.q["fail_orphaned_statement"],
-                    [
-                        {
-                            "status": Status.FAILED.value,
-                            "error": error,
-                            "now": now_us,
-                            "id": r["id"],
-                        }
-                        for r in rows
-                    ],
-                )
-            conn.execute(self.q["forget_dead_owners"], {"now": now_us})
-        return len(rows)
+            first, *rest = statements
+            if not conn.execute(self.q["settle_orphaned_statement"], _outcome(first)):
+                return 0
+            for s in rest:
+                conn.execute(self.q["settle_orphaned_statement"], _outcome(s))
+        return 1
+
+    def forget_dead_owners(self, now_us: int) -> None:
+        self.db.execute(self.q["forget_dead_owners"], {"now": now_us})
+
+
+def _outcome(s: Statement) -> dict[str, object]:
+    return {"status": s.status.value, "error": s.error, "now": s.updated_us, "id": s.id}

@@ -41,7 +41,9 @@ from eltflow.store.db import Database
 from eltflow.types import JSON
 from eltflow.warehouse import script
 from eltflow.warehouse.base import (
+    Outcome,
     RunControl,
+    ServerRun,
     SqlError,
     StatementCancelled,
     StatementResult,
@@ -114,7 +116,9 @@ class DataApiService:
             max_workers=self.options.max_workers, thread_name_prefix="eltflow-dataapi"
         )
         self._closed = False
-        self.liveness = Liveness(self.repo, self.liveness_clock, self.options.heartbeat_seconds)
+        self.liveness = Liveness(
+            self.repo, self.liveness_clock, self.options.heartbeat_seconds, self._settle
+        )
         self.instance = self.liveness.instance
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -126,6 +130,17 @@ class DataApiService:
         :func:`~eltflow.dataapi.build_dataapi` and on every heartbeat.
         """
         return self.liveness.recover()
+
+    def _settle(self, s: Statement) -> Outcome:
+        """What the warehouse's server says became of ``s``, whose process died (see
+        :meth:`Warehouse.settle`); a warehouse no longer configured cannot be asked."""
+        try:
+            warehouse = self.warehouses.resolve(
+                str(s.cluster_identifier or s.workgroup_name), s.database_name
+            )
+        except UnknownWarehouse:
+            return Outcome.UNKNOWN
+        return warehouse.settle(ServerRun(pid=s.redshift_pid, xact=s.server_xact))
 
     def close(self) -> None:
         """Refuse new statements, let the submitted ones finish (``drain_seconds`` at most),
@@ -346,8 +361,8 @@ class DataApiService:
             [s.query_string for s in live.subs] if live.subs else [live.parent.query_string]
         )
 
-        def on_started(pid: int | None) -> None:
-            self._transition(live, Status.STARTED, pid=pid)
+        def on_started(pid: int | None, xact: int | None) -> None:
+            self._transition(live, Status.STARTED, pid=pid, xact=xact)
 
         def on_statement(index: int, result: StatementResult) -> None:
             if live.subs:
@@ -382,13 +397,16 @@ class DataApiService:
         by_index = dict(enumerate(results))
         self._end(live, Status.FINISHED, None, results, by_index, started_ns=started_ns)
 
-    def _transition(self, live: _Live, status: Status, pid: int | None = None) -> None:
+    def _transition(
+        self, live: _Live, status: Status, pid: int | None = None, xact: int | None = None
+    ) -> None:
         now = self._now()
         with self._lock:
             live.parent = live.parent.evolve(
                 status=status,
                 updated_us=now,
                 redshift_pid=pid if pid is not None else live.parent.redshift_pid,
+                server_xact=xact if xact is not None else live.parent.server_xact,
             )
             live.subs = [
                 s.evolve(status=status, updated_us=now) if not s.status.final else s
@@ -551,14 +569,39 @@ class DataApiService:
                 raise v.invalid(
                     f"Could not cancel a query that is already in {stmt.status.value} state."
                 )
-            raise AwsApiError(
-                "InternalServerException",
-                "The statement runs in another eltflow process; cancel it there.",
-            )
+            return self._cancel_elsewhere(stmt)
         live.control.cancel()
         # Wait (briefly) for the worker to roll back and record ABORTED, so the caller's next
         # DescribeStatement already shows it.
         live.done.wait(self.options.cancel_wait_seconds)
+        return {"Status": True}
+
+    def _cancel_elsewhere(self, stmt: Statement) -> dict[str, Any]:
+        """Cancel a statement another process runs: on its warehouse's server (PostgreSQL's
+        ``pg_cancel_backend`` on the backend recorded when it started); the process running it
+        then records ABORTED, which is waited for briefly, as for a local cancel."""
+        try:
+            warehouse = self.warehouses.resolve(
+                str(stmt.cluster_identifier or stmt.workgroup_name), stmt.database_name
+            )
+            run = ServerRun(pid=stmt.redshift_pid, xact=stmt.server_xact)
+            cancelled = stmt.status is Status.STARTED and warehouse.interrupt(run)
+        except (UnknownWarehouse, SqlError) as e:
+            raise AwsApiError(
+                "InternalServerException", f"Could not cancel the statement: {e}"
+            ) from e
+        if not cancelled:
+            raise AwsApiError(
+                "InternalServerException",
+                "The statement runs in another eltflow process whose warehouse cannot be "
+                "reached from here (DuckDB is opened by one process); cancel it there.",
+            )
+        deadline = time.monotonic() + self.options.cancel_wait_seconds
+        while time.monotonic() < deadline:
+            current = self.repo.get(stmt.id)
+            if current is None or current.status.final:
+                break
+            time.sleep(0.02)  # another process records the outcome: no event to wait on
         return {"Status": True}
 
     # -- catalog (synchronous, as on AWS) -----------------------------------------------------

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from typing import Any, Protocol
 
 from eltflow.errors import EltflowError
@@ -63,6 +64,29 @@ class StatementCancelled(EltflowError):
 class UnknownWarehouse(EltflowError):
     """No warehouse is configured under the cluster or workgroup name asked for."""
 
+
+@dataclass(frozen=True, kw_only=True)
+class ServerRun:
+    """Where a statement runs on the warehouse's server, as recorded when it started: enough
+    for another process to cancel it there or, once the process running it has died, to read
+    back what became of it. ``pid``: the server backend; ``xact``: the transaction it runs in
+    (PostgreSQL's 64-bit ``pg_current_xact_id()``), None when there is none to ask about."""
+
+    pid: int | None
+    xact: int | None
+
+
+class Outcome(Enum):
+    """What the server says became of a run whose process died (:meth:`Warehouse.settle`)."""
+
+    COMMITTED = "committed"
+    ABORTED = "aborted"  # rolled back, or never started: nothing of it was kept
+    UNKNOWN = "unknown"  # the server cannot tell (no transaction to ask about)
+
+
+OnStarted = Callable[[int | None, int | None], None]
+"""``on_started(pid, xact)``: the run's :class:`ServerRun`, once the connection is in hand and
+before any of the caller's SQL runs."""
 
 _REPEAT_SECONDS = 0.05
 _REPEAT_LIMIT = 600  # give up after 30 s: the engine ignores interrupts
@@ -133,17 +157,28 @@ class Warehouse(Protocol):
         database: str | None,
         transaction: bool,
         control: RunControl,
-        on_started: Callable[[int | None], None] | None = None,
+        on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
     ) -> list[StatementResult]:
         """Run ``sqls`` in order and return one result per statement.
 
         ``transaction=True`` runs them as one transaction (all or nothing); otherwise each
-        commits on its own. ``on_started(pid)`` is called once a connection is in hand;
+        commits on its own. ``on_started(pid, xact)`` is called once a connection is in hand;
         ``on_statement(i, result)`` after each statement. Raises :class:`SqlError` (with the
         failing index) or :class:`StatementCancelled`; either way nothing of a transaction
         remains.
         """
+        ...
+
+    def interrupt(self, run: ServerRun) -> bool:
+        """Cancel ``run``'s query on the server, from any process (its own process may be
+        another one, or dead); True if one was cancelled. Engines without a server: False."""
+        ...
+
+    def settle(self, run: ServerRun) -> Outcome:
+        """For a run whose process died: end it on the server if it still runs there, then
+        read back whether it committed. Never guesses: :attr:`Outcome.UNKNOWN` when the
+        server cannot tell."""
         ...
 
     def close(self) -> None: ...

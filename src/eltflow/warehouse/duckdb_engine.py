@@ -13,7 +13,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,12 @@ from eltflow.warehouse import copy_sql, duckdb_copy, loading
 from eltflow.warehouse import duckdb_procedures as procs
 from eltflow.warehouse.base import (
     Column,
+    OnStarted,
     OnStatement,
+    Outcome,
     Params,
     RunControl,
+    ServerRun,
     SqlError,
     StatementCancelled,
     StatementResult,
@@ -135,7 +138,7 @@ class DuckDBWarehouse:
         database: str | None,
         transaction: bool,
         control: RunControl,
-        on_started: Callable[[int | None], None] | None = None,
+        on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
     ) -> list[StatementResult]:
         import duckdb
@@ -152,7 +155,7 @@ class DuckDBWarehouse:
             control.check()
             cur.execute(_SESSION_SQL)
             if on_started is not None:
-                on_started(run_no)  # DuckDB has no backend pid: a per-warehouse run number
+                on_started(run_no, None)  # DuckDB has no backend pid: a per-warehouse run number
             if transaction:
                 tx.begin()
             for index, sql in enumerate(sqls):
@@ -381,6 +384,16 @@ class DuckDBWarehouse:
         if single and rows and isinstance(rows[0][0], int) and _is_dml(sql):
             count = rows[0][0]
         return StatementResult(has_result_set=False, row_count=count, duration_ns=elapsed)
+
+    def interrupt(self, run: ServerRun) -> bool:
+        """Nothing to reach from another process: the database runs inside the process that
+        opened it (which holds its file's lock)."""
+        return False
+
+    def settle(self, run: ServerRun) -> Outcome:
+        """A run dies with its process; whether an autocommit statement committed just before
+        is recorded nowhere that could be read back."""
+        return Outcome.UNKNOWN
 
     def close(self) -> None:
         with self._lock:

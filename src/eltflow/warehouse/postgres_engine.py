@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +21,62 @@ from eltflow.open_errors import postgres_connect_failure
 from eltflow.warehouse import copy_sql, loading, postgres_copy
 from eltflow.warehouse.base import (
     Column,
+    OnStarted,
     OnStatement,
+    Outcome,
     Params,
     RunControl,
+    ServerRun,
     SqlError,
     StatementCancelled,
     StatementResult,
 )
 from eltflow.warehouse.s3local import LocalObjects, local_objects
-from eltflow.warehouse.script import Statement, run_text
+from eltflow.warehouse.script import Statement, run_text, statements
 from eltflow.warehouse.translate import escape_percent, translate
 
 logger = logging.getLogger(__name__)
+
+# The Data API's warehouse connections say so (application_name), so a recorded backend pid
+# is only ever matched against one of ours.
+APPLICATION_NAME = "eltflow-dataapi"
+# A backend runs a recorded run if its pid matches and, when a transaction was recorded, it is
+# still in that transaction (backend_xid is the 32-bit part of the 64-bit id).
+_RUN_MATCHES = (
+    "pid = %(pid)s AND application_name = %(app)s AND (%(xact)s::bigint IS NULL "
+    "OR backend_xid::text::bigint = %(xact)s::bigint %% 4294967296)"
+)
+_SETTLE_SECONDS = 30.0
+# Statements PostgreSQL refuses inside a transaction block, and CALL (a procedure may COMMIT,
+# which it can only do outside one): these run as written, as autocommit statements.
+_OUTSIDE_TRANSACTION = re.compile(
+    r"^\s*(?:vacuum|call|create\s+database|drop\s+database|alter\s+system|"
+    r"(?:create|drop)\s+tablespace|create\s+(?:unique\s+)?index\s+concurrently|"
+    r"drop\s+index\s+concurrently|reindex\b.*\bconcurrently|discard\s+all|"
+    r"cluster\s*;?\s*$)",
+    re.I | re.S,
+)
+
+
+def _run_params(run: ServerRun) -> dict[str, Any]:
+    return {"pid": run.pid, "app": APPLICATION_NAME, "xact": run.xact}
+
+
+def _lone_in_transaction(sqls: Sequence[str]) -> bool:
+    """One text of one ordinary statement: it can run in a transaction of its own."""
+    if len(sqls) != 1:
+        return False
+    parts = statements(sqls[0])
+    return len(parts) == 1 and parts[0].verb is None and not _OUTSIDE_TRANSACTION.match(sqls[0])
+
+
+def _one_transaction(sqls: Sequence[str]) -> bool:
+    """No COMMIT or ROLLBACK before the run's very end: the run is one transaction, so its
+    id alone tells whether all of it committed."""
+    parts = [p for text in sqls for p in statements(text)]
+    ends = [i for i, p in enumerate(parts) if p.verb in ("commit", "rollback")]
+    return not ends or (ends == [len(parts) - 1] and parts[-1].verb == "commit")
+
 
 # PostgreSQL type names that Redshift reports differently.
 _RENAME = {"text": "varchar", "float4": "float4", "name": "varchar"}
@@ -86,7 +131,7 @@ class PostgresWarehouse:
                 if not conn.closed:
                     return conn
         try:
-            conn = psycopg.connect(self.url, autocommit=True)
+            conn = psycopg.connect(self.url, autocommit=True, application_name=APPLICATION_NAME)
         except psycopg.Error as e:
             raise SqlError(
                 f"warehouse '{self.name}': {postgres_connect_failure(self.url, e)}"
@@ -129,7 +174,7 @@ class PostgresWarehouse:
         database: str | None,
         transaction: bool,
         control: RunControl,
-        on_started: Callable[[int | None], None] | None = None,
+        on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
     ) -> list[StatementResult]:
         import psycopg
@@ -138,13 +183,20 @@ class PostgresWarehouse:
         results: list[StatementResult] = []
         index = 0
         tx = _Transaction(conn)
+        # A lone statement runs in a transaction of its own too (the same effect as
+        # autocommit), so that if this process dies the server can be asked whether it
+        # committed (see settle); only what PostgreSQL refuses inside one runs as written.
+        wrapped = transaction or _lone_in_transaction(sqls)
         try:
             control.attach(lambda: conn.cancel_safe(timeout=5.0))
             control.check()
+            xact = None
+            if wrapped:
+                xact = tx.begin_tracked()
+                if not _one_transaction(sqls):
+                    xact = None  # it commits midway: one transaction id cannot tell its fate
             if on_started is not None:
-                on_started(conn.info.backend_pid)
-            if transaction:
-                tx.begin()
+                on_started(conn.info.backend_pid, xact)
             for index, sql in enumerate(sqls):
                 control.check()
                 result = run_text(
@@ -154,7 +206,7 @@ class PostgresWarehouse:
                 if on_statement is not None:
                     on_statement(index, result)
             if tx.active():
-                if transaction:
+                if wrapped:
                     tx.commit()
                 else:
                     tx.rollback()  # BEGIN without COMMIT in one text: see script.py
@@ -171,6 +223,58 @@ class PostgresWarehouse:
                     tx.rollback()
             self._release(conn)
         return results
+
+    def interrupt(self, run: ServerRun) -> bool:
+        """``pg_cancel_backend`` on the run's backend, if it still runs this run: the backend's
+        pid and current transaction must match what was recorded (a pid alone may have been
+        reused by a new connection), and it must be one of the Data API's connections."""
+        if run.pid is None:
+            return False
+        rows = self._admin(
+            "SELECT pg_cancel_backend(pid) AS done FROM pg_stat_activity "
+            f"WHERE {_RUN_MATCHES} AND state <> 'idle'",
+            _run_params(run),
+        )
+        return any(r[0] for r in rows)
+
+    def settle(self, run: ServerRun) -> Outcome:
+        """End the run on the server if it is still there (``pg_terminate_backend``, which
+        rolls back its open transaction), then read its transaction's fate with
+        ``pg_xact_status``: committed or aborted, from the server's commit log. A run with no
+        transaction recorded (a statement PostgreSQL runs only outside one) is ended the same
+        way, but the server keeps nothing that says whether it completed first: UNKNOWN."""
+        if run.pid is None and run.xact is None:
+            return Outcome.ABORTED  # it never reached the server: nothing of it ran
+        deadline = time.monotonic() + _SETTLE_SECONDS
+        while True:
+            rows = self._admin(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                f"WHERE {_RUN_MATCHES}",
+                _run_params(run),
+            )
+            if run.xact is None:
+                return Outcome.UNKNOWN
+            status = self._admin(
+                "SELECT pg_xact_status(%(xact)s::text::xid8)", {"xact": str(run.xact)}
+            )[0][0]
+            if status == "committed":
+                return Outcome.COMMITTED
+            if status == "aborted":
+                return Outcome.ABORTED
+            if status is None or time.monotonic() > deadline:
+                return Outcome.UNKNOWN  # too old for the commit log, or never ends
+            if not rows:  # in progress, yet no backend of ours holds it: give it a moment
+                time.sleep(0.05)
+
+    def _admin(self, sql: str, params: Params | dict[str, Any]) -> list[tuple[Any, ...]]:
+        """One query on a connection of its own (the run's may be gone or busy)."""
+        import psycopg
+
+        try:
+            with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                return list(conn.execute(sql, dict(params)).fetchall())
+        except psycopg.Error as e:
+            raise SqlError(f"warehouse '{self.name}': {_message(e)}") from e
 
     def _guarded(
         self, conn: Any, stmt: Statement, params: Params, control: RunControl
@@ -293,6 +397,14 @@ class _Transaction:
 
     def begin(self) -> None:
         self._conn.execute("BEGIN")
+
+    def begin_tracked(self) -> int:
+        """BEGIN, and the new transaction's 64-bit id (assigned now, in the same round trip):
+        what :meth:`PostgresWarehouse.settle` asks the server about."""
+        cur = self._conn.execute("BEGIN; SELECT pg_current_xact_id()::text")
+        cur.nextset()  # the first result is BEGIN's
+        row = cur.fetchone()
+        return int(row[0])
 
     def commit(self) -> None:
         self._conn.execute("COMMIT")

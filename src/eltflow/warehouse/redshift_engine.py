@@ -10,14 +10,17 @@ stand-in endpoint.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eltflow.warehouse.base import (
     Column,
+    OnStarted,
     OnStatement,
+    Outcome,
     Params,
     RunControl,
+    ServerRun,
     SqlError,
     StatementCancelled,
     StatementResult,
@@ -71,7 +74,7 @@ class RedshiftWarehouse:
         database: str | None,
         transaction: bool,
         control: RunControl,
-        on_started: Callable[[int | None], None] | None = None,
+        on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
     ) -> list[StatementResult]:
         client = self._boto()
@@ -87,7 +90,7 @@ class RedshiftWarehouse:
         try:
             desc = client.describe_statement(Id=sid)
             if on_started is not None:
-                on_started(desc.get("RedshiftPid"))
+                on_started(desc.get("RedshiftPid"), None)
             while desc["Status"] not in _FINAL:
                 time.sleep(self._poll)
                 desc = client.describe_statement(Id=sid)
@@ -144,6 +147,14 @@ class RedshiftWarehouse:
             row_count=len(rows),
             duration_ns=int(desc.get("Duration", 0)),
         )
+
+    def interrupt(self, run: ServerRun) -> bool:
+        """Not wired to the real service's CancelStatement here (unverified)."""
+        return False
+
+    def settle(self, run: ServerRun) -> Outcome:
+        """Not asked of the real Data API here (unverified)."""
+        return Outcome.UNKNOWN
 
     def close(self) -> None:
         pass

@@ -46,7 +46,7 @@ def test_the_redshift_engine_over_a_real_boto3_client(rd: Any) -> None:
         database=None,
         transaction=True,
         control=RunControl(),
-        on_started=pids.append,
+        on_started=lambda pid, _xact: pids.append(pid),
     )
     assert [r.has_result_set for r in results] == [False, False, True]
     assert results[2].rows == [(3,)]

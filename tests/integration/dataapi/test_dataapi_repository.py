@@ -127,7 +127,11 @@ def test_statements_of_dead_owners_fail_and_live_ones_stay(repo: StatementReposi
     repo.heartbeat("alive", 100)
     repo.heartbeat("gone", 5)
     assert repo.count_active() == 3
-    assert repo.abandon("me", "the process died", now_us=50) == 1
+    (orphan,) = repo.orphans("me", now_us=50)
+    assert orphan.id == "dead"
+    failed = orphan.evolve(status=Status.FAILED, error="the process died", updated_us=50)
+    assert repo.settle([failed]) == 1
+    assert repo.settle([failed]) == 0  # settled once: another instance finds nothing to do
     got = {sid: repo.get(sid) for sid in ("mine", "live", "dead", "done")}
     assert {k: v.status for k, v in got.items() if v} == {
         "mine": Status.STARTED,
@@ -139,7 +143,7 @@ def test_statements_of_dead_owners_fail_and_live_ones_stay(repo: StatementReposi
     assert dead is not None and (dead.error, dead.updated_us) == ("the process died", 50)
     assert repo.count_active() == 2
     repo.retire("alive")
-    assert repo.abandon("me", "x", now_us=50) == 1  # "live" lost its heartbeat
+    assert [s.id for s in repo.orphans("me", now_us=50)] == ["live"]  # lost its heartbeat
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])

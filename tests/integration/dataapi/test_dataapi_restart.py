@@ -1,5 +1,6 @@
 """Statements are durable: after a restart DescribeStatement and GetStatementResult still answer,
-and a statement whose process was killed while it ran is marked FAILED with a clear Error."""
+and a statement whose process was killed while it ran is marked FAILED with a clear Error
+(what its server says became of it: tests/integration/dataapi/test_dataapi_process_death.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from tests.support.wait import wait_until
 
 from eltflow.clock import VirtualClock
 from eltflow.dataapi import build_dataapi
-from eltflow.dataapi.liveness import RESTARTED
+from eltflow.dataapi.liveness import RESTARTED, UNKNOWN_OUTCOME
 from eltflow.dataapi.service import DataApiOptions
 from eltflow.store.db import Database
 
@@ -89,7 +90,9 @@ def test_statement_running_when_the_process_dies_is_failed_on_restart(dataapi: H
         assert again.recover() == 1
         desc = again.describe_statement({"Id": sid})
         assert desc["Status"] == "FAILED"
-        assert desc["Error"] == RESTARTED
+        # PostgreSQL ran it in a transaction the server rolled back when the process died
+        # (asked with pg_xact_status); DuckDB died with the process and keeps no such record.
+        assert desc["Error"] == (RESTARTED if dataapi.engine == "postgres" else UNKNOWN_OUTCOME)
         assert again.recover() == 0
     db.close()
 

@@ -45,7 +45,7 @@ def test_runs_statements_and_reads_typed_results(redshift: RedshiftWarehouse) ->
         database=None,
         transaction=False,
         control=RunControl(),
-        on_started=pids.append,
+        on_started=lambda pid, _xact: pids.append(pid),
     )
     assert result.has_result_set
     assert [c.name for c in result.columns] == ["twice", "s", "z"]
@@ -91,7 +91,7 @@ def test_cancel_goes_through_cancel_statement(redshift: RedshiftWarehouse) -> No
                 database=None,
                 transaction=False,
                 control=control,
-                on_started=lambda _pid: started.set(),
+                on_started=lambda _pid, _xact: started.set(),
             )
         except BaseException as e:
             errors.append(e)

@@ -1,5 +1,5 @@
 -- Named queries of the local Redshift Data API (eltflow.dataapi.repository), the same in both
--- dialects. Tables of migrations 0100-0103: a statement row per statement (a batch is one parent
+-- dialects. Tables of migrations 0100-0104: a statement row per statement (a batch is one parent
 -- row, is_batch = 1, plus a row per sub-statement with parent_id set), its result pages, and
 -- the heartbeats of the live service instances. Times are epoch microseconds (UTC).
 
@@ -8,20 +8,21 @@ INSERT INTO dataapi_statements (id, parent_id, seq, is_batch, statement_name,
     cluster_identifier, workgroup_name, database_name, db_user, secret_arn, query_string,
     query_parameters, client_token, with_event, status, error, created_us, updated_us,
     duration_ns, has_result_set, result_rows, result_size, redshift_pid, redshift_query_id,
-    column_metadata, page_count, owner, execution_arn, state_name)
+    column_metadata, page_count, owner, execution_arn, state_name, server_xact)
 VALUES (:id, :parent_id, :seq, :is_batch, :statement_name,
     :cluster_identifier, :workgroup_name, :database_name, :db_user, :secret_arn, :query_string,
     :query_parameters, :client_token, :with_event, :status, :error, :created_us, :updated_us,
     :duration_ns, :has_result_set, :result_rows, :result_size, :redshift_pid, :redshift_query_id,
-    :column_metadata, :page_count, :owner, :execution_arn, :state_name);
+    :column_metadata, :page_count, :owner, :execution_arn, :state_name, :server_xact);
 
 -- name: update_statement
 -- A statement's progress and outcome; what it was asked to run never changes.
 UPDATE dataapi_statements
 SET status = :status, error = :error, updated_us = :updated_us, duration_ns = :duration_ns,
     has_result_set = :has_result_set, result_rows = :result_rows, result_size = :result_size,
-    redshift_pid = :redshift_pid, redshift_query_id = :redshift_query_id,
-    column_metadata = :column_metadata, page_count = :page_count
+    redshift_pid = :redshift_pid, server_xact = :server_xact,
+    redshift_query_id = :redshift_query_id, column_metadata = :column_metadata,
+    page_count = :page_count
 WHERE id = :id;
 
 -- name: insert_result_page
@@ -33,7 +34,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name
+    owner, execution_arn, state_name, server_xact
 FROM dataapi_statements WHERE id = :id;
 
 -- name: statement_by_token
@@ -42,7 +43,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name
+    owner, execution_arn, state_name, server_xact
 FROM dataapi_statements WHERE client_token = :t;
 
 -- name: child_statements
@@ -51,7 +52,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name
+    owner, execution_arn, state_name, server_xact
 FROM dataapi_statements WHERE parent_id = :p ORDER BY seq;
 
 -- name: result_page
@@ -66,7 +67,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name
+    owner, execution_arn, state_name, server_xact
 FROM dataapi_statements
 WHERE parent_id IS NULL
   AND created_us <= :bus AND (created_us < :bus OR id < :bid)
@@ -86,7 +87,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name
+    owner, execution_arn, state_name, server_xact
 FROM dataapi_statements
 WHERE parent_id IS NULL AND execution_arn = :execution_arn
   AND created_us <= :bus AND (created_us < :bus OR id < :bid)
@@ -113,16 +114,23 @@ ON CONFLICT (owner) DO UPDATE SET expires_us = excluded.expires_us;
 DELETE FROM dataapi_owners WHERE owner = :o;
 
 -- name: orphaned_statements
--- Active statements (model.ACTIVE) of owners other than :me with no unexpired heartbeat:
--- their work died with their process.
-SELECT id FROM dataapi_statements
-WHERE status IN ('SUBMITTED', 'PICKED', 'STARTED') AND owner <> :me
+-- Top-level active statements (model.ACTIVE) of owners other than :me with no unexpired
+-- heartbeat: their process died, and each is settled from its warehouse (dataapi.liveness).
+SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgroup_name,
+    database_name, db_user, secret_arn, query_string, query_parameters, client_token,
+    with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
+    result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
+    owner, execution_arn, state_name, server_xact
+FROM dataapi_statements
+WHERE parent_id IS NULL AND status IN ('SUBMITTED', 'PICKED', 'STARTED') AND owner <> :me
   AND owner NOT IN (SELECT owner FROM dataapi_owners WHERE expires_us >= :now);
 
--- name: fail_orphaned_statement
--- Only while still active (model.ACTIVE): a statement that finished meanwhile keeps its outcome.
+-- name: settle_orphaned_statement
+-- A dead process's statement's outcome, only while still active (model.ACTIVE): one that
+-- finished or was settled meanwhile keeps its outcome.
 UPDATE dataapi_statements SET status = :status, error = :error, updated_us = :now
-WHERE id = :id AND status IN ('SUBMITTED', 'PICKED', 'STARTED');
+WHERE id = :id AND status IN ('SUBMITTED', 'PICKED', 'STARTED')
+RETURNING id;
 
 -- name: forget_dead_owners
 DELETE FROM dataapi_owners WHERE expires_us < :now;
