@@ -13,7 +13,6 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 TABLES = state_sql.state_tables(SRC)
 # Modules whose SQL has not moved to store/sql yet; emptied one service at a time.
 PENDING = {
-    "eltflow/lambdas/functions.py",
     "eltflow/scheduler/rules.py",
 }
 

@@ -1,7 +1,8 @@
 """Lambda functions recorded in the state store (created by a CloudFormation stack), so every
 worker process finds them; functions in eltflow.toml take precedence over a recorded one of the
 same name. A recorded function's code lives in its ``code_dir`` and its handler is AWS's
-``file.function`` form (``index.handler``)."""
+``file.function`` form (``index.handler``). The SQL is the store's named queries
+``sql/lambdas.sql``."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 from eltflow.errors import AwsApiError
 from eltflow.lambdas.config import FunctionSpec
 from eltflow.store.db import Database
+from eltflow.store.queries import service_queries
 
 
 def _spec(row: dict[str, Any]) -> FunctionSpec:
@@ -29,13 +31,14 @@ def _spec(row: dict[str, Any]) -> FunctionSpec:
 class FunctionStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.q = service_queries("lambdas", db.dialect)
 
     def get(self, name: str) -> FunctionSpec | None:
-        rows = self.db.execute("SELECT * FROM lambda_functions WHERE name = :n", {"n": name})
+        rows = self.db.execute(self.q["get_function"], {"n": name})
         return _spec(rows[0]) if rows else None
 
     def all(self) -> list[FunctionSpec]:
-        return [_spec(r) for r in self.db.execute("SELECT * FROM lambda_functions ORDER BY name")]
+        return [_spec(r) for r in self.db.execute(self.q["list_functions"])]
 
     def put(self, spec: FunctionSpec, now_iso: str, *, replace: bool = False) -> None:
         """Record ``spec``; without ``replace`` an existing name is AWS's
@@ -53,21 +56,16 @@ class FunctionStore:
             "at": now_iso,
         }
         with self.db.transaction() as conn:
-            exists = conn.execute("SELECT 1 AS x FROM lambda_functions WHERE name = :n", row)
+            exists = conn.execute(self.q["function_exists"], row)
             if exists and not replace:
                 raise AwsApiError(
                     "ResourceConflictException", f"Function already exist: {spec.name}"
                 )
-            conn.execute("DELETE FROM lambda_functions WHERE name = :n", row)
-            conn.execute(
-                "INSERT INTO lambda_functions (name, handler, runtime, code_dir, "
-                "timeout_seconds, memory_mb, environment, created_at) "
-                "VALUES (:n, :h, :r, :c, :t, :m, :e, :at)",
-                row,
-            )
+            conn.execute(self.q["delete_function"], row)
+            conn.execute(self.q["insert_function"], row)
 
     def delete(self, name: str) -> bool:
         with self.db.transaction() as conn:
-            found = conn.execute("SELECT 1 AS x FROM lambda_functions WHERE name = :n", {"n": name})
-            conn.execute("DELETE FROM lambda_functions WHERE name = :n", {"n": name})
+            found = conn.execute(self.q["function_exists"], {"n": name})
+            conn.execute(self.q["delete_function"], {"n": name})
         return bool(found)

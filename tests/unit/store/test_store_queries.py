@@ -23,7 +23,7 @@ from eltflow.store.queries import (
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "eltflow"
 # The local services that keep data in the state store, each with its group sql/<service>.sql.
-SERVICES = ("dataapi", "items", "notify")
+SERVICES = ("dataapi", "items", "lambdas", "notify")
 
 
 def _groups() -> list[str]:
