@@ -110,6 +110,10 @@ def resource_kind(resource: str) -> tuple[str, str, str, str]:
     if len(parts) >= 7 and parts[2] == "states":
         # arn:aws:states:::aws-sdk:redshiftdata:executeStatement -> "aws-sdk:redshiftdata"
         rest = parts[5:]
+        if len(rest) > 2 and rest[-1].isdigit() and rest[-2].endswith(".sync"):
+            # ``startExecution.sync:2``: the ``:2`` is the integration pattern's version, part
+            # of the resource name (resourceType ``states``), not another segment of the type.
+            rest = [*rest[:-2], f"{rest[-2]}:{rest[-1]}"]
         return "Task", ":".join(rest[:-1]), rest[-1], region
     return "Task", "", resource, region
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+import pytest
+
 from eltflow import execute
 from eltflow.asl.parser import parse
 from eltflow.interpreter import advance, start
+from eltflow.interpreter.events import resource_kind
 from eltflow.interpreter.protocol import ExecutionContext, RunTask, TaskSucceeded
 from eltflow.types import JSON
 
@@ -276,3 +279,18 @@ def test_catch_assign_in_jsonpath_reads_the_error_output() -> None:
     }
     result = execute(definition, {"k": 1}, tasks={LAMBDA: boom})
     assert result.output == {"seen": "ValueError", "input": {"k": 1}}
+
+
+@pytest.mark.parametrize(
+    ("resource", "kind"),
+    [
+        ("arn:aws:states:::states:startExecution.sync:2", ("states", "startExecution.sync:2")),
+        ("arn:aws:states:::states:startExecution.sync", ("states", "startExecution.sync")),
+        ("arn:aws:states:::lambda:invoke.waitForTaskToken", ("lambda", "invoke.waitForTaskToken")),
+        ("arn:aws:states:::aws-sdk:s3:getObject", ("aws-sdk:s3", "getObject")),
+    ],
+)
+def test_task_events_name_the_integration_as_aws_does(resource: str, kind: tuple[str, str]) -> None:
+    # The version of an integration pattern (".sync:2") belongs to the resource name.
+    _, rtype, rname, _ = resource_kind(resource)
+    assert (rtype, rname) == kind
