@@ -113,6 +113,8 @@ def resource_kind(resource: str) -> tuple[str, str, str, str]:
         if len(rest) > 2 and rest[-1].isdigit() and rest[-2].endswith(".sync"):
             # ``startExecution.sync:2``: the ``:2`` is the integration pattern's version, part
             # of the resource name (resourceType ``states``), not another segment of the type.
+            # Unverified: no recorded AWS history of a .sync:2 task was at hand; this follows
+            # the ARN grammar (service:api[.pattern[:version]]).
             rest = [*rest[:-2], f"{rest[-2]}:{rest[-1]}"]
         return "Task", ":".join(rest[:-1]), rest[-1], region
     return "Task", "", resource, region
