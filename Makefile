@@ -51,6 +51,7 @@ check: $(DEV_STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m tests.purity src
+	$(BIN)/python -m tests.state_sql src
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench

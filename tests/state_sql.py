@@ -1,7 +1,8 @@
-"""SQL against the state database lives in ``store/`` only: an AST check of the other packages
-(DESIGN.md §5, docs/ARCHITECTURE.md). The store keeps it as named queries in
-``store/sql/*.sql``, one group per service, with per-dialect overrides where the dialects differ,
-so no other module holds SQL text or branches on the store's dialect.
+"""SQL against the state database is written as named queries in ``.sql`` files, never as text
+in Python outside ``store/``: an AST check of the other packages (DESIGN.md §5,
+docs/ARCHITECTURE.md "Where SQL lives"). The runtime store and the local services keep theirs in
+``store/sql/*.sql`` (one group per service), the scheduler in ``scheduler/sql/*.sql``, each with
+per-dialect overrides where the dialects differ, so no module branches on the store's dialect.
 
 A module outside the exempt packages is reported for
 

@@ -5,7 +5,7 @@ function: an asynchronous invoke, as EventBridge invokes Lambda targets).
 The events are the ones eltflow emits: Step Functions' "Step Functions Execution Status Change"
 (``runtime/status_events``). Delivery is best effort, as AWS documents for these events: a
 target that cannot be started is logged and skipped, not retried (EventBridge's retry policy
-and dead-letter queues are not modelled).
+and dead-letter queues are not modelled). The rules' SQL is the named queries ``sql/rules.sql``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from eltflow.errors import AwsApiError, EltflowError
 from eltflow.scheduler.event_pattern import check_pattern, matches
 from eltflow.scheduler.rule_targets import check_target, target_input
 from eltflow.store.db import Database
+from eltflow.store.queries import load_queries
 from eltflow.store.rows import to_us
 from eltflow.types import JSON
 
@@ -71,6 +72,7 @@ def checked_rule(
 class RuleStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.q = load_queries("eltflow.scheduler", db.dialect, "rules")
 
     def put(self, rule: EventRule, now: datetime, *, source: str = "api") -> None:
         row = {
@@ -83,32 +85,21 @@ class RuleStore:
             "c": to_us(now),
         }
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM sched_event_rules WHERE name = :n", row)
-            conn.execute(
-                "INSERT INTO sched_event_rules "
-                "(name, event_pattern, targets, state, description, source, created_us) "
-                "VALUES (:n, :p, :t, :s, :d, :src, :c)",
-                row,
-            )
+            conn.execute(self.q["delete_rule"], row)
+            conn.execute(self.q["insert_rule"], row)
 
     def delete(self, name: str) -> bool:
         with self.db.transaction() as conn:
-            found = conn.execute(
-                "SELECT 1 AS x FROM sched_event_rules WHERE name = :n", {"n": name}
-            )
-            conn.execute("DELETE FROM sched_event_rules WHERE name = :n", {"n": name})
+            found = conn.execute(self.q["rule_exists"], {"n": name})
+            conn.execute(self.q["delete_rule"], {"n": name})
         return bool(found)
 
     def any_enabled(self) -> bool:
-        rows = self.db.execute(
-            "SELECT 1 AS x FROM sched_event_rules WHERE state = 'ENABLED' LIMIT 1"
-        )
+        rows = self.db.execute(self.q["any_enabled_rule"])
         return bool(rows)
 
     def enabled(self) -> list[EventRule]:
-        rows = self.db.execute(
-            "SELECT * FROM sched_event_rules WHERE state = 'ENABLED' ORDER BY name"
-        )
+        rows = self.db.execute(self.q["enabled_rules"])
         return [
             EventRule(
                 name=str(r["name"]),

@@ -1,5 +1,5 @@
 """The named-query files: same names in both dialects, well-formed, bind parameters only; each
-service's group holds exactly the queries its package runs."""
+service's group holds exactly the queries its code runs."""
 
 from __future__ import annotations
 
@@ -22,20 +22,34 @@ from eltflow.store.queries import (
 )
 
 SRC = Path(__file__).resolve().parents[3] / "src" / "eltflow"
-# The local services that keep data in the state store, each with its group sql/<service>.sql.
-SERVICES = ("dataapi", "items", "lambdas", "notify")
+# Each group of named queries besides the runtime store's and the schedules' (COMMON), with the
+# code that runs it: the local services keep theirs in store/sql/<service>.sql, the scheduler
+# its rules' in scheduler/sql/rules.sql.
+RUNNERS = {
+    ("eltflow.store", "dataapi"): "dataapi",
+    ("eltflow.store", "items"): "items",
+    ("eltflow.store", "lambdas"): "lambdas",
+    ("eltflow.store", "notify"): "notify",
+    ("eltflow.scheduler", "rules"): "scheduler/rules.py",
+}
+PACKAGES = ("eltflow.store", "eltflow.scheduler")
 
 
-def _groups() -> list[str]:
-    """The store's query groups: every sql/*.sql that is not a dialect's override file."""
-    names = [f.name for f in resources.files("eltflow.store").joinpath("sql").iterdir()]
+def _groups(package: str) -> list[str]:
+    """``package``'s query groups: every sql/*.sql that is not a dialect's override file."""
+    names = [f.name for f in resources.files(package).joinpath("sql").iterdir()]
     overrides = {f"{d}.sql" for d in DIALECTS} | {n for n in names if n.count(".") == 2}
     groups = [n for n in names if n.endswith(".sql") and n not in overrides]
     return sorted(n.removesuffix(".sql") for n in groups)
 
 
-def test_every_group_is_the_runtime_stores_or_a_services() -> None:
-    assert _groups() == sorted([COMMON, *SERVICES])
+ALL_GROUPS = [(package, group) for package in PACKAGES for group in _groups(package)]
+
+
+@pytest.mark.parametrize("package", PACKAGES)
+def test_every_group_is_common_or_has_its_runner(package: str) -> None:
+    runners = [group for p, group in RUNNERS if p == package]
+    assert _groups(package) == sorted([COMMON, *runners])
 
 
 def test_both_dialects_define_the_same_names() -> None:
@@ -43,10 +57,7 @@ def test_both_dialects_define_the_same_names() -> None:
     assert len(queries("sqlite")) > 20
 
 
-@pytest.mark.parametrize(
-    ("package", "group"),
-    [("eltflow.store", g) for g in _groups()] + [("eltflow.scheduler", COMMON)],
-)
+@pytest.mark.parametrize(("package", "group"), ALL_GROUPS)
 def test_dialects_override_only_where_they_differ(package: str, group: str) -> None:
     """One SQL style: a query is written once unless the dialects really need two texts."""
     sqlite, postgres = (load_queries(package, d, group) for d in DIALECTS)
@@ -55,18 +66,19 @@ def test_dialects_override_only_where_they_differ(package: str, group: str) -> N
     assert len(differing) < max(2, len(sqlite) // 3), differing
 
 
-@pytest.mark.parametrize("group", _groups())
+@pytest.mark.parametrize(("package", "group"), ALL_GROUPS)
 @pytest.mark.parametrize("dialect", DIALECTS)
-def test_queries_use_named_bind_parameters_only(group: str, dialect: str) -> None:
-    for name, sql in load_queries("eltflow.store", dialect, group).items():
+def test_queries_use_named_bind_parameters_only(package: str, group: str, dialect: str) -> None:
+    for name, sql in load_queries(package, dialect, group).items():
         assert "%(" not in sql and "?" not in sql, name
         assert not re.search(r"\{\w*\}", sql), f"{name} looks like a format template"
 
 
-def _used(service: str) -> set[str]:
-    """The query names ``service``'s package runs: ``....q["name"]`` subscripts."""
+def _used(code: str) -> set[str]:
+    """The query names the package or module ``code`` runs: ``....q["name"]`` subscripts."""
     used: set[str] = set()
-    for path in sorted((SRC / service).rglob("*.py")):
+    root = SRC / code
+    for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (
                 isinstance(node, ast.Subscript)
@@ -78,10 +90,12 @@ def _used(service: str) -> set[str]:
     return used
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_a_service_runs_exactly_the_queries_of_its_group(service: str) -> None:
+@pytest.mark.parametrize(("package", "group"), sorted(RUNNERS))
+def test_a_group_is_exactly_the_queries_its_code_runs(package: str, group: str) -> None:
     """No name the code asks for is missing (a KeyError at run time), none is left unused."""
-    assert _used(service) == set(service_queries(service, "sqlite"))
+    assert _used(RUNNERS[package, group]) == set(load_queries(package, "sqlite", group))
+    if package == "eltflow.store":
+        assert service_queries(group, "postgres") == load_queries(package, "postgres", group)
 
 
 def test_override_files_are_named_per_group() -> None:
