@@ -38,7 +38,14 @@ def _opened(args: argparse.Namespace) -> Iterator[App]:
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, indent=2, ensure_ascii=False))
+    print(json.dumps(value, indent=2, ensure_ascii=False, default=_jsonable))
+
+
+def _jsonable(value: Any) -> Any:
+    """What services return beyond JSON: dates (Data API statements) as ISO-8601 text."""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _read_definition(path: str) -> str:
@@ -341,33 +348,110 @@ def _executions_states(args: argparse.Namespace) -> int:
 
 
 def _logs(args: argparse.Namespace) -> int:
-    """Function logs per Task invocation, like CloudWatch Logs for a Lambda; ``--follow``
-    keeps printing new ones until the execution is no longer RUNNING."""
+    """Function logs per Task invocation, like CloudWatch Logs for a Lambda, with the Data API
+    statements the execution's tasks submitted (SQL, status, duration, rows, error) in time
+    order; ``--follow`` keeps printing new ones until the execution is no longer RUNNING (a
+    statement once it has ended)."""
     import time
 
-    shown = 0
+    shown: set[str] = set()
     with _opened(args) as app:
         logs = app.lambdas.logs if app.lambdas is not None else None
         while True:
             status = app.service.describe_execution(execution_arn=args.arn)["status"]
             records = logs.read(args.arn, args.state) if logs is not None else []
+            statements = _statements_of(app, args.arn, args.state)
             if not args.follow:
                 break
-            for r in records[shown:]:
-                _print_log(r)
-            shown = len(records)
+            if not shown and status == "RUNNING":
+                print(f"following {args.arn} while it is RUNNING", file=sys.stderr, flush=True)
+                shown.add("")  # said once
+            ended = status != "RUNNING"
+            for key, entry in _merged(records, statements):
+                if key not in shown and (ended or _printable(entry)):
+                    shown.add(key)
+                    _print_entry(entry)
             sys.stdout.flush()
-            if status != "RUNNING":
+            if ended:
                 return 0
             time.sleep(0.5)  # a poll, as `aws logs tail --follow` does
     if args.json:
-        _print_json({"logs": records})
+        _print_json({"logs": records, "statements": statements})
         return 0
-    if not records:
-        print("no logs: no Lambda handler of this execution printed or logged anything")
-    for r in records:
-        _print_log(r)
+    if not records and not statements:
+        print(
+            "no logs: no Lambda handler of this execution printed or logged anything, "
+            "and none of its tasks submitted a Data API statement"
+        )
+    for _, entry in _merged(records, statements):
+        _print_entry(entry)
     return 0
+
+
+_ENDED = frozenset({"FINISHED", "FAILED", "ABORTED"})
+
+
+def _statements_of(app: App, arn: str, state: str | None) -> list[dict[str, Any]]:
+    """The Data API statements the execution's tasks submitted, oldest first (a
+    process-isolated handler's statements reach the Data API without their execution: its
+    ``print`` in the function log is their record)."""
+    if app.dataapi is None:
+        return []
+    out: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = app.dataapi.list_statement_details(
+            execution_arn=arn, max_results=100, next_token=token
+        )
+        out += [
+            s for s in page.get("Statements", []) if state is None or s.get("StateName") == state
+        ]
+        token = page.get("NextToken")
+        if not token:
+            break
+    out.reverse()
+    return out
+
+
+def _printable(entry: dict[str, Any]) -> bool:
+    """A function log record is final when written; a statement once it has ended."""
+    return "Id" not in entry or entry.get("Status") in _ENDED
+
+
+def _merged(
+    records: list[dict[str, Any]], statements: list[dict[str, Any]]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Log records and statements in time order, each with a key ``--follow`` remembers. A
+    statement follows the invocation of its state that was running when it was submitted (a
+    log record is written when its invocation ends), so each attempt's SQL is under its
+    output; the statements of a task with no function log (``aws-sdk:redshiftdata``) stand
+    by their own time."""
+    from datetime import datetime
+
+    def when(entry: dict[str, Any]) -> datetime:
+        at = entry.get("CreatedAt") if "Id" in entry else entry.get("timestamp")
+        return at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
+
+    rows: list[tuple[datetime, int, str, dict[str, Any]]] = []
+    pending = sorted(statements, key=when)
+    for i, record in enumerate(records):
+        ended = when(record)
+        mine = [
+            st for st in pending if st.get("StateName") == record["state"] and when(st) <= ended
+        ]
+        pending = [st for st in pending if all(st is not m for m in mine)]
+        rows.append((ended, 0, f"log:{i}", record))
+        rows += [(ended, n, f"statement:{st['Id']}", st) for n, st in enumerate(mine, 1)]
+    rows += [(when(st), 0, f"statement:{st['Id']}", st) for st in pending]
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return [(key, entry) for _, _, key, entry in rows]
+
+
+def _print_entry(entry: dict[str, Any]) -> None:
+    if "Id" in entry:
+        _print_statement(entry)
+    else:
+        _print_log(entry)
 
 
 def _print_log(r: dict[str, Any]) -> None:
@@ -375,6 +459,28 @@ def _print_log(r: dict[str, Any]) -> None:
     print(f"== {r['timestamp']}  {r['state']}  {r['function']}  {r['requestId']}{failed}")
     text = str(r.get("text") or "")
     print(text if text.endswith("\n") or not text else text + "\n", end="")
+
+
+def _print_statement(st: dict[str, Any]) -> None:
+    """One Data API statement: when, state, status, duration, rows, then its SQL and error."""
+    subs = st.get("SubStatements") or []
+    sql = ";\n".join(str(x.get("QueryString", "")) for x in subs) if subs else st["QueryString"]
+    rows = sum(max(0, int(x.get("ResultRows", 0) or 0)) for x in subs) if subs else None
+    if rows is None:
+        rows = int(st.get("ResultRows", -1))
+    duration = int(st.get("Duration", -1))
+    took = f"{duration / 1e6:.0f} ms" if duration >= 0 else "-"
+    error = st.get("Error") or next((x.get("Error") for x in subs if x.get("Error")), "")
+    created = st["CreatedAt"]
+    at = created.isoformat() if hasattr(created, "isoformat") else str(created)
+    name = f" ({st['StatementName']})" if st.get("StatementName") else ""
+    print(
+        f"== {at}  {st.get('StateName') or '-'}  statement {st['Id']}{name}  {st['Status']}"
+        f"  {took}  {rows if rows >= 0 else '-'} rows"
+    )
+    print(str(sql).rstrip())
+    if error:
+        print(f"error: {error}")
 
 
 def _stop(args: argparse.Namespace) -> int:
@@ -474,7 +580,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = add(map_runs, "describe", _map_runs_describe, "a Map Run's settings and counts")
     p.add_argument("arn", metavar="MAP_RUN_ARN")
 
-    p = add(sub, "logs", _logs, "what an execution's Lambda handlers printed and logged")
+    p = add(
+        sub,
+        "logs",
+        _logs,
+        "what an execution's Lambda handlers printed and logged, and the SQL its tasks ran",
+    )
     p.add_argument("arn", metavar="ARN")
     p.add_argument("--state", default=None, metavar="NAME", help="only this state's invocations")
     p.add_argument(

@@ -6,7 +6,10 @@ it records two opaque labels, the execution ARN and the state name, that the run
 around each task it runs (:func:`eltflow.runtime.tasks.run_task`), so the console can link a
 statement to the execution that ran it and show an execution's SQL per state. A Lambda handler
 run in a thread sees its caller's context (the Lambda runner copies it); a process-isolated
-handler reaches the Data API through the AWS endpoint and its statements carry no execution.
+handler reaches the Data API through the AWS endpoint, which runs its calls in the invoking
+caller's context (``lambdas.runner.INVOCATION_HEADER``: the handler process's boto3 default
+session tags each request with the running invocation; a session the handler builds itself is
+not tagged, and its statements carry no execution).
 AWS's Data API records nothing of the kind: the labels are eltflow's own and never appear in an
 AWS-shaped response.
 """

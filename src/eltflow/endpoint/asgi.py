@@ -50,6 +50,7 @@ from eltflow.errors import (
     EltflowError,
     StoreError,
 )
+from eltflow.lambdas.runner import INVOCATION_HEADER
 
 if TYPE_CHECKING:
     from eltflow.app import App
@@ -249,7 +250,8 @@ class Endpoint:
                 raise WireErrorException(
                     WireError("SerializationException", f"The request body is not JSON: {e}")
                 ) from None
-            result = await self._call(api, model, op, params)
+            invocation = request.headers.get(INVOCATION_HEADER)
+            result = await self._call(api, model, op, params, invocation)
             payload = contract.to_json(op.output_shape, result)
             return Response(
                 json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
@@ -259,12 +261,22 @@ class Endpoint:
         except WireErrorException as e:
             return json_error(e.error, content_type, rid)
 
-    async def _call(self, api: Api, model: Any, op: Any, params: Any) -> Any:
+    async def _call(
+        self, api: Api, model: Any, op: Any, params: Any, invocation: str | None = None
+    ) -> Any:
+        """Run the operation in the thread pool; a call from a process-isolated Lambda handler
+        (``invocation``: its request id) runs in the context of whoever invoked it, so a Data
+        API statement records the execution and state whose task ran the handler."""
+
         def run() -> Any:
             checked = contract.check_input(op, params)
             return api.call(self.app, op.name, checked)
 
+        lambdas = self.app.lambdas
+        origin = lambdas.context_of(invocation) if invocation and lambdas is not None else None
         try:
+            if origin is not None:
+                return await run_in_threadpool(origin.run, run)
             return await run_in_threadpool(run)
         except Exception as e:
             raise WireErrorException(service_error(model, e)) from None
@@ -298,7 +310,8 @@ class Endpoint:
             return xml_error(error, namespace, rid)
         try:
             params = query.parse(op.input_shape, form)
-            result = await self._call(api, model, op, params)
+            invocation = request.headers.get(INVOCATION_HEADER)
+            result = await self._call(api, model, op, params, invocation)
         except WireErrorException as e:
             return xml_error(e.error, namespace, rid)
         except AwsApiError as e:

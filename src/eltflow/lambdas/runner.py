@@ -43,6 +43,13 @@ Scope = Callable[[], AbstractContextManager[object]]
 """Entered around a handler call: ``with scope(): handler(event, context)``."""
 
 
+# A process-isolated handler's AWS calls carry its invocation's request id in this header, so
+# the endpoint that serves them can act in the invoking caller's context (a Data API statement
+# then records the execution and state whose task ran the handler, as under thread isolation).
+INVOCATION_HEADER = "X-Eltflow-Invocation"
+_INVOCATION_VARIABLE = "ELTFLOW_INVOCATION_ID"
+
+
 class InvocationTimeout(EltflowError):
     """The caller's deadline passed before the handler returned."""
 
@@ -243,6 +250,16 @@ class LambdaRunner:
         self._environment: dict[str, str] = {}
         # Where invocations made for a Task record their output (None: not kept).
         self.logs: FunctionLogs | None = None
+        # Process isolation: the caller's context per running invocation (request id), for
+        # the endpoint serving that handler's own AWS calls (see context_of).
+        self._origins: dict[str, contextvars.Context] = {}
+
+    def context_of(self, request_id: str) -> contextvars.Context | None:
+        """The context of the caller of a running process-isolated invocation (a copy of it,
+        so concurrent calls each enter their own), or None once it has ended."""
+        with self._lock:
+            origin = self._origins.get(request_id)
+        return None if origin is None else origin.copy()
 
     def set_handler_environment(self, environment: dict[str, str]) -> None:
         """Environment variables for handler processes (``isolation = "process"``), set before
@@ -359,9 +376,25 @@ class LambdaRunner:
         environment: dict[str, str],
     ) -> cf.Future[tuple[str, JSON, str]]:
         executor = self._executor()
-        if self._scope is None or self.settings.isolation == "process":
+        if self.settings.isolation == "process":
             # A handler process has its own globals: it reaches services through its
-            # environment (AWS_ENDPOINT_URL under ``eltflow serve``) or its own eltflow.toml.
+            # environment (AWS_ENDPOINT_URL under ``eltflow serve``) or its own eltflow.toml,
+            # tagging its calls with the request id this caller's context is kept under.
+            rid = str(fields["aws_request_id"])
+            with self._lock:
+                self._origins[rid] = contextvars.copy_context()
+            future = executor.submit(
+                _run_in_process,
+                handler,
+                payload,
+                fields,
+                code,
+                self.settings.search_path,
+                environment,
+            )
+            future.add_done_callback(lambda _: self._forget(rid))
+            return future
+        if self._scope is None:
             return executor.submit(
                 run_handler,
                 handler,
@@ -385,6 +418,10 @@ class LambdaRunner:
             self.settings.search_path,
             environment,
         )
+
+    def _forget(self, request_id: str) -> None:
+        with self._lock:
+            self._origins.pop(request_id, None)
 
     def _abandon(self, future: cf.Future[Any]) -> None:
         """A timed-out handler: threads cannot be stopped (the result is ignored); a process
@@ -423,10 +460,42 @@ def _run_scoped(
 
 
 def _set_environment(environment: dict[str, str]) -> None:
-    """A handler process's initializer (module-level so spawn can pickle it)."""
-    import os
-
+    """A handler process's initializer (module-level so spawn can pickle it): its environment,
+    and boto3's default session set to tag each request with the running invocation (before
+    any handler module makes its clients, so module-level clients are tagged too)."""
     os.environ.update(environment)
+    try:
+        import boto3
+    except ImportError:  # pragma: no cover - boto3 is a dependency; a handler may not need it
+        return
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    boto3.DEFAULT_SESSION.events.register("before-send", _tag_request)
+
+
+def _tag_request(request: Any, **_: Any) -> None:
+    """botocore ``before-send``: the running invocation's request id as a header (after
+    signing: the endpoint verifies no signature). Returns None, so the request is sent."""
+    rid = os.environ.get(_INVOCATION_VARIABLE)
+    if rid:
+        request.headers[INVOCATION_HEADER] = rid
+
+
+def _run_in_process(
+    handler: str,
+    event: JSON,
+    context_fields: dict[str, Any],
+    code: tuple[str, dict[str, str]] | None,
+    search_path: tuple[str, ...] = (),
+    environment: dict[str, str] | None = None,
+) -> tuple[str, JSON, str]:
+    """:func:`run_handler` in a handler process, its request id in the environment while it
+    runs (one invocation at a time per process) for :func:`_tag_request`."""
+    os.environ[_INVOCATION_VARIABLE] = str(context_fields["aws_request_id"])
+    try:
+        return run_handler(handler, event, context_fields, code, search_path, environment)
+    finally:
+        os.environ.pop(_INVOCATION_VARIABLE, None)
 
 
 def _code(spec: FunctionSpec) -> tuple[str, dict[str, str]] | None:

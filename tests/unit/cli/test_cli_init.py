@@ -1,14 +1,16 @@
 """``eltflow init``: the scaffold validates and runs as generated, in real subprocesses.
 
-The start runs from the parent folder with ``--project-dir`` and no PYTHONPATH pointing at the
-project, so the handler module is found only because eltflow puts the project folder on the
-handlers' import path.
+The first test runs the issue's command line through bash with the installed ``eltflow``
+script, whose interpreter does not put the working folder on ``sys.path`` (``python -m`` would)
+and no PYTHONPATH pointing at the project: the pipeline's ``sql/`` file is found only because
+eltflow puts the project folder on the handlers' import path.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,23 +31,48 @@ def eltflow(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_init_then_validate_and_run_the_scaffolded_pipeline(tmp_path: Path) -> None:
-    made = eltflow(tmp_path, "init", "demo2")
-    assert made.returncode == 0, made.stderr
-    project = tmp_path / "demo2"
-    assert "eltflow start pipeline" in made.stdout
-    assert {p.name for p in project.iterdir()} >= {"eltflow.toml", "pipeline.asl.json", "sql"}
-    assert "sql/load_orders.sql" in made.stdout
+def _popen(cwd: Path, *argv: str) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ELTFLOW_")}
+    return subprocess.Popen(
+        [sys.executable, "-m", "eltflow", *argv],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
-    checked = eltflow(project, "validate", "pipeline.asl.json")
-    assert checked.returncode == 0, checked.stdout
-    ran = eltflow(
-        tmp_path, "--project-dir", "demo2", "start", "pipeline", "--input", '{"JobID": "7"}',
-        "--wait",
-    )  # fmt: skip
+
+def test_init_then_validate_and_run_the_scaffolded_pipeline(tmp_path: Path) -> None:
+    # The issue's words, run as a user types them: the `eltflow` command of this environment
+    # (as `. .venv/bin/activate` puts it on PATH), one shell line, from a new folder.
+    command = Path(sys.executable).with_name("eltflow")
+    assert command.is_file(), f"{command} is missing: pip install -e . installs it"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ELTFLOW_")}
+    env["PATH"] = f"{command.parent}{os.pathsep}{env.get('PATH', '')}"
+    line = (
+        "eltflow init demo2 && cd demo2 && eltflow validate pipeline.asl.json && "
+        """eltflow start pipeline --input '{"JobID": "7"}' --wait"""
+    )
+    ran = subprocess.run(
+        ["bash", "-c", line], cwd=tmp_path, capture_output=True, text=True, env=env, timeout=120
+    )
     assert ran.returncode == 0, ran.stdout + ran.stderr
-    output = json.loads(ran.stdout.strip().splitlines()[-1])
+    project = tmp_path / "demo2"
+    assert {p.name for p in project.iterdir()} >= {"eltflow.toml", "pipeline.asl.json", "sql"}
+    out = ran.stdout.splitlines()
+    assert "  sql/load_orders.sql" in out, ran.stdout
+    assert '  eltflow start pipeline --input \'{"JobID": "1"}\' --wait' in out  # the next steps
+    assert "pipeline.asl.json: valid" in out
+    output = json.loads(out[-1])  # the execution's output
     assert output["orders"]["rows"] == 3 and output["summary"] == {"rows": 1}
+    arn = out[-2]
+    logs = json.loads(eltflow(project, "logs", arn, "--json").stdout)
+    assert [r["state"] for r in logs["logs"]] == ["LoadOrders", "LoadSummary"]
+    statements = [(s["StateName"], s["Status"]) for s in logs["statements"]]
+    assert statements == [("LoadOrders", "FINISHED"), ("LoadSummary", "FINISHED")]
+    assert [len(s["SubStatements"]) for s in logs["statements"][:1]] == [4]  # the file's batch
+    assert logs["statements"][1]["ResultRows"] == 1
     rows = eltflow(project, "sql", "SELECT job_id, orders FROM public.load_log", "--json")
     assert rows.returncode == 0, rows.stderr
     assert "7" in rows.stdout
@@ -70,21 +97,34 @@ def test_a_failing_load_is_retried_then_caught(tmp_path: Path) -> None:
     assert eltflow(tmp_path / "p", "machines", "update", "pipeline", "--definition",
                    str(path)).returncode == 0  # fmt: skip
 
-    ran = eltflow(tmp_path / "p", "start", "pipeline", "--input", '{"JobID": "1"}', "--wait",
-                  "--json")  # fmt: skip
-    assert ran.returncode == 1
-    desc = json.loads(ran.stdout)
-    assert desc["error"] == "LoadFailed"
-    cause = json.loads(desc["cause"])  # the Lambda error payload: the statement's own error
+    # Started, then run by a worker while `eltflow logs --follow` prints each invocation and
+    # statement as it comes, and stops by itself when the execution ends.
+    started = eltflow(tmp_path / "p", "start", "pipeline", "--input", '{"JobID": "1"}')
+    assert started.returncode == 0, started.stderr
+    arn = started.stdout.strip().splitlines()[-1]
+    follow = _popen(tmp_path / "p", "logs", arn, "--follow")
+    try:
+        assert follow.stderr is not None
+        assert "while it is RUNNING" in follow.stderr.readline()  # polling before any work
+        worker = eltflow(tmp_path / "p", "worker", "--until-idle")
+        assert worker.returncode == 0, worker.stderr
+        followed, _ = follow.communicate(timeout=60)
+    finally:
+        follow.kill()
+    assert follow.returncode == 0
+    history = eltflow(tmp_path / "p", "executions", "history", arn, "--json")
+    events = json.loads(history.stdout)["events"]
+    assert events[-1]["type"] == "ExecutionFailed"
+    ended = events[-1]["executionFailedEventDetails"]
+    assert ended["error"] == "LoadFailed"
+    cause = json.loads(ended["cause"])  # the Lambda error payload: the statement's own error
     assert cause["errorType"] == "RedshiftData.StatementFailed"
     assert "no_such_table" in cause["errorMessage"]
-    history = eltflow(tmp_path / "p", "executions", "history", desc["executionArn"], "--json")
-    events = json.loads(history.stdout)["events"]
     failed = [e for e in events if e["type"] == "LambdaFunctionFailed" or e["type"] == "TaskFailed"]
     assert len(failed) == 2  # the first attempt and its one retry
 
     # As text: every event names its state, and failures show their error and cause.
-    text = eltflow(tmp_path / "p", "executions", "history", desc["executionArn"]).stdout
+    text = eltflow(tmp_path / "p", "executions", "history", arn).stdout
     lines = text.splitlines()
     task_failed = [i for i, line in enumerate(lines) if " TaskFailed " in line]
     assert len(task_failed) == 2
@@ -95,11 +135,31 @@ def test_a_failing_load_is_retried_then_caught(tmp_path: Path) -> None:
     assert any(" TaskScheduled " in line and line.endswith("LoadOrders") for line in lines)
     assert "error: LoadFailed" in text
 
-    # The handler's log lines, per attempt: the statement, its outcome and the SQL.
-    logs = eltflow(tmp_path / "p", "logs", desc["executionArn"], "--state", "LoadSummary")
+    # --follow printed each invocation's log and each statement as they came (a statement
+    # may end before its invocation's log is written, so only the sets are fixed).
+    heads = [line.split()[2:4] for line in followed.splitlines() if line.startswith("== ")]
+    assert sorted(heads) == sorted(
+        [["LoadOrders", "run-sql"], ["LoadOrders", "statement"]]
+        + [["LoadSummary", "run-sql"], ["LoadSummary", "statement"]] * 2
+    ), followed
+
+    # Once it has ended, each attempt's log (the handler's lines: the statement, its outcome
+    # and the SQL), then the Data API statement it submitted (SQL, status, duration, rows,
+    # error), linked to the execution though the handler ran in its own process.
+    logs = eltflow(tmp_path / "p", "logs", arn, "--state", "LoadSummary")
     assert logs.returncode == 0, logs.stderr
-    failed_lines = [line for line in logs.stdout.splitlines() if " FAILED after " in line]
+    lines = logs.stdout.splitlines()
+    heads = [line for line in lines if line.startswith("== ")]
+    assert [h.split()[2:4] for h in heads] == [
+        ["LoadSummary", "run-sql"],
+        ["LoadSummary", "statement"],
+        ["LoadSummary", "run-sql"],
+        ["LoadSummary", "statement"],
+    ], logs.stdout
+    failed_lines = [line for line in lines if " FAILED after " in line]
     assert len(failed_lines) == 2 and all("no_such_table" in line for line in failed_lines)
-    follow = eltflow(tmp_path / "p", "logs", desc["executionArn"], "--follow")
-    assert follow.returncode == 0  # the execution has ended: prints everything and stops
-    assert "LoadOrders" in follow.stdout and " FINISHED in " in follow.stdout
+    for statement in heads[1::2]:
+        assert re.search(r"\(LoadSummary\)  FAILED  \d+ ms  ", statement), statement
+    sql = [i for i, line in enumerate(lines) if line.startswith("INSERT INTO public.no_such_table")]
+    assert len(sql) == 2 and all("no_such_table" in lines[i + 1] for i in sql)
+    assert all(lines[i + 1].startswith("error: ") for i in sql)

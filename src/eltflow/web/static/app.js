@@ -560,7 +560,7 @@ const App = (() => {
     box.replaceChildren(rows.length
       ? h("table", { id: "exec-sql", class: "statements" }, h("thead", {}, h("tr", {}, ["State", "SQL", "Status", "Submitted", "Duration", "Rows", "Error"].map((c) => h("th", {}, c)))),
         h("tbody", {}, rows.map((st) => statementRow(st, "state"))))
-      : h("p", { class: "muted" }, "No SQL: no task of this execution submitted a Data API statement (statements submitted by a Lambda handler with isolation = \"process\" are not linked to their execution)."));
+      : h("p", { class: "muted" }, "No SQL: no task of this execution (nor a Lambda handler it invoked) submitted a Data API statement."));
   }
   async function statementsPage(params) {
     const route0 = routeNo;
