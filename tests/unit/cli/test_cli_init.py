@@ -137,8 +137,8 @@ def test_a_failing_load_is_retried_then_caught(tmp_path: Path) -> None:
 
     # --follow printed each invocation's log and each statement as they came (a statement
     # may end before its invocation's log is written, so only the sets are fixed).
-    heads = [line.split()[2:4] for line in followed.splitlines() if line.startswith("== ")]
-    assert sorted(heads) == sorted(
+    seen = [line.split()[2:4] for line in followed.splitlines() if line.startswith("== ")]
+    assert sorted(seen) == sorted(
         [["LoadOrders", "run-sql"], ["LoadOrders", "statement"]]
         + [["LoadSummary", "run-sql"], ["LoadSummary", "statement"]] * 2
     ), followed
