@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import threading
 import uuid
 from collections.abc import Callable, Iterable
@@ -45,7 +46,7 @@ from eltflow.asl import errors as asl_errors
 from eltflow.asl import limits
 from eltflow.asl.model import MapState, StateMachine
 from eltflow.clock import Clock
-from eltflow.errors import ConflictError, StatesError
+from eltflow.errors import ConflictError, StatesError, StoreError
 from eltflow.interpreter import distributed
 from eltflow.interpreter.context import rng_for
 from eltflow.interpreter.protocol import (
@@ -57,12 +58,15 @@ from eltflow.interpreter.protocol import (
 from eltflow.interpreter.step import LazyStep
 from eltflow.runtime import arns, item_reader, result_writer
 from eltflow.runtime.engine import Engine
+from eltflow.runtime.tasks import STORE_ATTEMPTS, STORE_BACKOFF_CAP, STORE_BACKOFF_FIRST
 from eltflow.s3.service import S3Service
 from eltflow.store.interface import StateStore, Txn
 from eltflow.store.map_runs import ChildRow, MapRunRow, all_children
 from eltflow.store.rows import ExecutionRow, MachineRow, to_us
 from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
+
+log = logging.getLogger(__name__)
 
 CHILDREN_PER_TRANSACTION = 200
 POLL_SECONDS = 0.02
@@ -112,13 +116,35 @@ class MapRunDriver:
             self._running += 1
             self._arns.add(arn)
         try:
-            return TaskSucceeded(task_id=task_id, output=self._run(execution_id, parameters))
-        except StatesError as e:
-            return TaskFailed(task_id=task_id, error=e.error, cause=e.cause)
+            return self._attempts(execution_id, task_id, parameters, arn)
         finally:
             with self._lock:
                 self._running -= 1
                 self._arns.discard(arn)
+
+    def _attempts(
+        self, execution_id: str, task_id: str, parameters: str, arn: str
+    ) -> TaskSucceeded | TaskFailed:
+        """A store that fails (busy, disconnected) does not end the Map Run: it is resumed,
+        which is idempotent, after a pause. A bug fails the Map state visibly (redrivable)."""
+        attempt = 1
+        while True:
+            try:
+                output = self._run(execution_id, parameters, resumed=attempt > 1)
+                return TaskSucceeded(task_id=task_id, output=output)
+            except StatesError as e:
+                return TaskFailed(task_id=task_id, error=e.error, cause=e.cause)
+            except StoreError as e:
+                if attempt >= STORE_ATTEMPTS:
+                    cause = f"The state store failed {attempt} times in a row: {e}"
+                    return TaskFailed(task_id=task_id, error=asl_errors.RUNTIME, cause=cause)
+                log.warning("Map Run %s: the state store failed, resuming: %s", arn, e)
+                self.pause(min(STORE_BACKOFF_CAP, STORE_BACKOFF_FIRST * 2.0 ** (attempt - 1)))
+                attempt += 1
+            except Exception as e:
+                log.exception("Map Run %s failed", arn)
+                cause = f"Internal error in Map Run {arn}: {type(e).__name__}: {e}"
+                return TaskFailed(task_id=task_id, error=asl_errors.RUNTIME, cause=cause)
 
     def next_timer(self) -> int | None:
         """The earliest timer of the children of the Map Runs under way (None: none)."""
@@ -144,7 +170,7 @@ class MapRunDriver:
                 self._waiting -= 1
 
     # -- the run -------------------------------------------------------------------------------
-    def _run(self, execution_id: str, parameters: str) -> JSON:
+    def _run(self, execution_id: str, parameters: str, *, resumed: bool = False) -> JSON:
         params = cast(JSONObject, json.loads(parameters))
         map_runs = self.store.map_runs
         arn = str(params["MapRunArn"])
@@ -185,7 +211,8 @@ class MapRunDriver:
             raise
         map_runs.set_total(arn, sum(c.items for c in children))
         if redrive:
-            map_runs.redrive_map_run(arn, now_us)
+            if not resumed:  # a resumed redrive (the store failed) is the same redrive
+                map_runs.redrive_map_run(arn, now_us)
             for status in UNSUCCESSFUL:
                 for child in list(all_children(map_runs, arn, status=status)):
                     self.engine.redrive(child.id)
