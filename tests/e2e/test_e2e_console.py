@@ -1623,3 +1623,18 @@ def test_a_failed_load_shows_its_logs_and_its_sql(console: Console, screen: Scre
     expect(created.locator(".status")).to_have_text("FINISHED")
     screen.shot("failed-run-sql")
     screen.exhibit("failed-run-sql")
+    # The same, for one state: its panel on the graph shows its logs and its SQL.
+    screen.page.locator('button[data-tab="graph"]').click()
+    screen.node("LoadOrders").click()
+    panel = screen.page.locator("#state-detail")
+    expect(panel.locator(".state-log pre")).to_contain_text("loading with: SELECT count(*)")
+    expect(panel.locator(".state-statement")).to_have_count(1)
+    expect(panel.locator(".state-statement .status")).to_have_text("FAILED")
+    expect(panel.locator(".state-statement .run-error")).to_contain_text("missing_orders")
+    screen.node("CreateStage").click()
+    expect(panel.locator(".state-statement pre")).to_have_text(
+        "CREATE TABLE IF NOT EXISTS stage_orders (id INT)"
+    )
+    expect(panel.locator(".state-log")).to_have_count(0)  # no Lambda: no function log
+    assert panel.locator(".state-extras").inner_text().startswith("SQL")
+    screen.shot("failed-run-state-panel")

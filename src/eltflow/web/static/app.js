@@ -294,6 +294,7 @@ const App = (() => {
         detail.replaceChildren(...(selected ? [h("h2", {}, selected), ...[view.picker(selected)].filter(Boolean), ...(runsOf.length ? [] : [h("p", { class: "muted" }, "Not reached in this execution.")]), ...runsOf.map((r) => h("div", { class: "run" }, badge(r.status), " ", dur(r.start, r.end), r.iteration && r.iteration.length ? h("span", { class: "muted run-iteration" }, ` · in ${Graph.pathText(r.iteration)}`) : null, r.retries ? ` · ${r.retries} retr${r.retries > 1 ? "ies" : "y"}` : "",
           r.error ? h("div", { class: "run-error" }, h("b", {}, r.error), r.cause ? ": " : "", causeView(r.cause)) : null,
           h("div", { class: "row" }, h("div", { class: "grow" }, h("b", {}, "Input"), h("pre", { class: "wrap state-input" }, pretty(r.input))), h("div", { class: "grow" }, h("b", {}, "Output"), h("pre", { class: "wrap state-output" }, pretty(r.output))))))] : [h("p", { class: "muted" }, "Select a state to see its input and output.")]));
+        if (selected && runsOf.length) stateExtras(arn, selected, detail, () => current() && tab === "graph");
         tabBody.replaceChildren(
           h("div", { class: "legend" }, ["SUCCEEDED", "FAILED", "RUNNING", "CAUGHT", "NOT_REACHED"].map((s) => badge(s)), view.banner()),
           h("div", { class: "row" }, h("div", { class: "grow" }, graphBox), h("div", { class: "side", style: "width:420px" }, detail)));
@@ -537,12 +538,33 @@ const App = (() => {
     const ms = ns / 1e6;
     return ms < 1000 ? `${ms.toFixed(ms < 10 ? 2 : 0)} ms` : ms < 60000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.floor(ms / 60000)} m ${Math.round((ms % 60000) / 1000)} s`;
   };
+  const statementSql = (st) => (st.SubStatements ? st.SubStatements.map((x) => x.QueryString).join(";\n") : st.QueryString);
+  const statementError = (st) => st.Error || (st.SubStatements || []).map((x) => x.Error).find(Boolean) || "";
+  // The selected state's own logs (each invocation) and SQL (each statement its tasks
+  // submitted), under its runs in the graph's state panel; `still()` says the panel is current.
+  async function stateExtras(arn, name, panel, still) {
+    const box = h("div", { class: "state-extras" });
+    panel.append(box);
+    const [logs, sql] = await Promise.all([
+      api(`/executions/${enc(arn)}/logs?${new URLSearchParams({ state: name })}`).then((d) => d.logs || []),
+      api(`/statements?${new URLSearchParams({ execution: arn, maxResults: "100" })}`).then((d) => (d.Statements || []).filter((x) => x.StateName === name)).catch(() => []),
+    ]).catch((e) => { toast(e.message); return [[], []]; });
+    if (!still()) return;
+    box.replaceChildren(...[
+      logs.length ? h("div", { class: "state-logs" }, h("b", {}, "Logs"), logs.map((r) => h("div", { class: "state-log" },
+        h("div", { class: "muted" }, fmtMs(r.timestamp), " · ", r.function, r.error ? [" · ", h("span", { class: "run-error" }, r.error)] : null),
+        h("pre", { class: "wrap" }, r.text || "(no output)")))) : null,
+      sql.length ? h("div", { class: "state-sql" }, h("b", {}, "SQL"), sql.reverse().map((st) => h("div", { class: "state-statement", "data-statement": st.Id },
+        badge(st.Status), " ", nsText(st.Duration), st.ResultRows >= 0 ? ` · ${st.ResultRows} rows` : "", h("span", { class: "muted" }, ` · ${fmtMs(st.CreatedAt)}`),
+        h("pre", { class: "wrap" }, statementSql(st)), statementError(st) ? h("div", { class: "run-error" }, statementError(st)) : null))) : null,
+    ].filter(Boolean));
+  }
   // One statement as a table row; `extra` is the first column ("state": the state that ran it,
   // on an execution's SQL tab) or the last ("execution": a link to it, on the statements page).
   function statementRow(st, extra) {
-    const sql = st.SubStatements ? st.SubStatements.map((x) => x.QueryString).join(";\n") : st.QueryString;
+    const sql = statementSql(st);
     const rowsOut = st.SubStatements ? st.SubStatements.reduce((n, x) => n + Math.max(0, x.ResultRows ?? 0), 0) : st.ResultRows;
-    const error = st.Error || (st.SubStatements || []).map((x) => x.Error).find(Boolean) || "";
+    const error = statementError(st);
     return h("tr", { "data-statement": st.Id, class: `st-${st.Status}` },
       extra === "state" ? h("td", { class: "st-state" }, st.StateName || "—") : null,
       h("td", { class: "st-sql" }, h("pre", { class: "wrap" }, sql), h("div", { class: "muted" }, st.StatementName ? `${st.StatementName} · ` : "", st.Id)),
