@@ -202,8 +202,9 @@ def batch_input(batch_input: JSON, items: list[JSON]) -> JSONObject:
 
 
 def exceeded(failures: int, total: int, count: int | None, pct: float | None) -> bool:
-    """Whether ``failures`` of ``total`` children exceed the tolerated failures. A Distributed
-    Map tolerates none by default: its first failure fails the Map Run."""
+    """Whether ``failures`` of ``total`` items (failed or timed out, AWS's measure: a failed
+    batch fails all its items) exceed the tolerated failures. A Distributed Map tolerates
+    none by default: its first failure fails the Map Run."""
     if count is None and pct is None:
         return failures > 0
     if count is not None and failures > count:

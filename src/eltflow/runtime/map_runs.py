@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 CHILDREN_PER_TRANSACTION = 200
 POLL_SECONDS = 0.02
 UNSUCCESSFUL = ("FAILED", "TIMED_OUT", "ABORTED")
+FAILURES = ("FAILED", "TIMED_OUT")  # what the tolerated failure threshold counts
 
 
 @dataclass(frozen=True)
@@ -430,14 +431,16 @@ class _Run:
         """SUCCEEDED, EXCEEDED (tolerated failures exceeded) or ABORTED (the parent ended)."""
         map_runs = self.d.store.map_runs
         total = len(self.children)
+        # AWS's thresholds count items: the failed or timed out ones over all items read.
+        items = sum(c.items for c in self.children)
         running = 0
         while True:
             if self.open or self.failures:
-                counts = map_runs.counts(self.row.arn).executions
-                running = counts.get("RUNNING", 0)
-                self.failures = sum(counts.get(s, 0) for s in UNSUCCESSFUL)
+                counts = map_runs.counts(self.row.arn)
+                running = counts.executions.get("RUNNING", 0)
+                self.failures = sum(counts.items.get(s, 0) for s in FAILURES)
                 self.open = running > 0
-            if distributed.exceeded(self.failures, total, self.count, self.pct):
+            if distributed.exceeded(self.failures, items, self.count, self.pct):
                 self._stop_children("States.ExceedToleratedFailureThreshold")
                 return "EXCEEDED"
             if not self._parent_waits():
@@ -501,8 +504,8 @@ class _Run:
                 status = self._start_child(conn, child, arn, name, text, step, now, now_us)
                 if status == "RUNNING":
                     still_running += 1
-                elif status != "SUCCEEDED":
-                    self.failures += 1
+                elif status in FAILURES:
+                    self.failures += child.items
         self.next += n
         engine._after_commit()
         if still_running:

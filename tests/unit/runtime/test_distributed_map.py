@@ -518,3 +518,27 @@ def test_virtual_time_moves_on_to_the_childrens_timers() -> None:
     assert result.status == "SUCCEEDED" and result.output == [1, 2]
     started, ended = result.events("MapRunStarted", "MapRunSucceeded")
     assert (ended.timestamp - started.timestamp).total_seconds() == 30
+
+
+def test_tolerated_failures_count_items_of_failed_batches() -> None:
+    """A failed batch fails each of its items: 2 failed batches of 3 items are 6 failed items
+    of 9, over a 50% threshold; at 70% the Map Run succeeds with the batch that did."""
+    child = {
+        "StartAt": "C",
+        "States": {
+            "C": {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.Items[0]", "NumericLessThan": 6, "Next": "Bad"}],
+                "Default": "Ok",
+            },
+            "Bad": {"Type": "Fail", "Error": "Batch.Bad"},
+            "Ok": {"Type": "Pass", "End": True},
+        },
+    }
+    batcher = {"MaxItemsPerBatch": 3}
+    over = execute(_map(child, ItemBatcher=batcher, ToleratedFailurePercentage=50), list(range(9)))
+    assert over.error == "States.ExceedToleratedFailureThreshold"
+    within = execute(
+        _map(child, ItemBatcher=batcher, ToleratedFailurePercentage=70), list(range(9))
+    )
+    assert within.status == "SUCCEEDED" and within.output == [{"Items": [6, 7, 8]}]
