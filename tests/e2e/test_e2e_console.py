@@ -453,6 +453,9 @@ def test_start_form_rejects_bad_json_then_opens_the_new_execution(
     console: Console, screen: Screen
 ) -> None:
     console.machine("starter", PASS)
+    problems: list[str] = []  # what the browser reports: failed loads (a favicon...), JS errors
+    screen.page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    screen.page.on("pageerror", lambda e: problems.append(str(e)))
     screen.open("/machine/starter")
     box = screen.page.locator("#start-input")
     expect(screen.page.locator("#definition")).to_contain_text("Hello")
@@ -482,6 +485,7 @@ def test_start_form_rejects_bad_json_then_opens_the_new_execution(
     expect(screen.page.locator("#start-input-from a")).to_have_text(str(arn).split(":")[-1])
     assert json.loads(box.input_value()) == {"JobID": 101}
     screen.shot("prefilled")
+    assert problems == [], problems
 
 
 def test_jobs_page_resets_a_stuck_job(console: Console, screen: Screen) -> None:

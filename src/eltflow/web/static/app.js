@@ -464,7 +464,7 @@ const App = (() => {
         h("div", { class: "card side", style: "width:420px" }, h("h2", {}, "Start an execution"), execName, inputNote, input, startError, h("div", {}, start))),
       h("h2", {}, "Versions"),
       h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "Version"), h("th", {}, "Created"))), h("tbody", {}, (m.versions || []).map((v) => h("tr", {}, h("td", {}, String(v.version)), h("td", {}, fmt(v.creationDate)))))),
-      h("h2", {}, "Definition"), h("pre", { id: "definition" }, JSON.stringify(def, null, 2)));
+      h("h2", {}, "Definition"), h("pre", { id: "definition", class: "wrap" }, JSON.stringify(def, null, 2)));
     live(false);
   }
 
