@@ -475,9 +475,11 @@ def _set_environment(environment: dict[str, str]) -> None:
 
 def _tag_request(request: Any, **_: Any) -> None:
     """botocore ``before-send``: the running invocation's request id as a header (after
-    signing: the endpoint verifies no signature). Returns None, so the request is sent."""
+    signing: the endpoint verifies no signature), on requests to eltflow's endpoint only
+    (``AWS_ENDPOINT_URL``), never to AWS. Returns None, so the request is sent."""
     rid = os.environ.get(_INVOCATION_VARIABLE)
-    if rid:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "").rstrip("/")
+    if rid and endpoint and str(request.url).startswith(endpoint):
         request.headers[INVOCATION_HEADER] = rid
 
 
