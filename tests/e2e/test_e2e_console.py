@@ -1204,6 +1204,11 @@ def test_executions_page_through_and_search_by_name(console: Console, screen: Sc
     expect(rows.filter(has_text="late-")).to_have_count(0)
     screen.page.locator("#exec-next").click()
     expect(rows).to_have_count(5)
+    # At 800 px the filters wrap onto lines of their own instead of widening the page.
+    screen.page.set_viewport_size({"width": 800, "height": 900})
+    expect(screen.page.locator("#f-to")).to_be_visible()
+    assert screen.page.evaluate("document.documentElement.scrollWidth") <= 800
+    screen.shot("filters-at-800px")
 
 
 def test_a_run_that_found_the_job_busy_is_marked_skipped(console: Console, screen: Screen) -> None:
