@@ -587,7 +587,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "what an execution's Lambda handlers printed and logged, and the SQL its tasks ran",
     )
     p.add_argument("arn", metavar="ARN")
-    p.add_argument("--state", default=None, metavar="NAME", help="only this state's invocations")
+    p.add_argument(
+        "--state", default=None, metavar="NAME", help="only this state's invocations and statements"
+    )
     p.add_argument(
         "--follow", action="store_true", help="keep printing new logs while it is RUNNING"
     )
