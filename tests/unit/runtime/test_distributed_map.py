@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,9 +25,11 @@ from tests.support.wait import wait_until
 from eltflow.app import App, build_app
 from eltflow.clock import VirtualClock
 from eltflow.errors import AwsApiError, StatesError
+from eltflow.interpreter.protocol import TaskSucceeded
 from eltflow.runtime import arns
 from eltflow.runtime.engine import SimulatedCrash
 from eltflow.runtime.local import execute
+from eltflow.runtime.map_runs import MapRunDriver
 from eltflow.runtime.run import run_to_end
 from eltflow.s3.service import S3Service
 from eltflow.types import JSON
@@ -542,3 +545,34 @@ def test_tolerated_failures_count_items_of_failed_batches() -> None:
         _map(child, ItemBatcher=batcher, ToleratedFailurePercentage=70), list(range(9))
     )
     assert within.status == "SUCCEEDED" and within.output == [{"Items": [6, 7, 8]}]
+
+
+def test_a_store_failure_resumes_the_map_run(tmp_path: Path) -> None:
+    """The SQLite write lock held past the busy timeout (a stuck process): the driver's
+    first write fails, and once the lock is gone it resumes the same Map Run to its end."""
+    path = tmp_path / "state.db"
+    app = build_app(state_url=f"sqlite:///{path}")
+    app.db.busy_timeout = 0.05  # applies to connections opened from now on
+    app.db.close()
+    app.service.create_state_machine(name="locked", definition=_map())
+    arn = str(
+        app.service.start_execution(state_machine_arn="locked", input="[1, 2, 3]")["executionArn"]
+    )
+    row = app.store.get_execution_by_arn(arn)
+    assert row is not None
+    (task,) = app.store.tasks(row.id)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        if holder.in_transaction:
+            holder.execute("ROLLBACK")
+
+    driver = MapRunDriver(app.store, app.engine, app.clock, pause=pause)
+    outcome = driver.run(row.id, task.task_id, task.parameters)
+    holder.close()
+    assert isinstance(outcome, TaskSucceeded) and outcome.output == [1, 2, 3]
+    assert len(pauses) == 1
+    app.close()
