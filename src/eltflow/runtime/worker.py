@@ -17,6 +17,7 @@ record once it answers again.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -33,6 +34,7 @@ from eltflow.errors import EltflowError, StoreError
 from eltflow.integrations.base import Registry
 from eltflow.interpreter.distributed import MAP_RUN_RESOURCE
 from eltflow.interpreter.protocol import Inbound, TaskFailed, TaskStarted, TaskSucceeded
+from eltflow.runtime.crashpoint import CrashPoint
 from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult, is_activity
 from eltflow.runtime.map_runs import MapRunDriver
 from eltflow.runtime.tasks import run_task
@@ -116,6 +118,7 @@ class Worker:
         pause: Callable[[float], None] | None = None,
         rng: random.Random | None = None,
         wait_for_tasks: bool = True,
+        crash_point: CrashPoint | None = None,
     ) -> None:
         """``pause(seconds)`` waits out a store failure (default: the clock's time, cut short
         by :meth:`stop`); ``rng`` draws the backoff jitter."""
@@ -147,6 +150,9 @@ class Worker:
         self._pause = pause or self._default_pause
         self._rng = rng or random.Random()
         self.health = Health()
+        # Chaos tests only: kill -9 at one recorded effect point (ELTFLOW_CRASH_POINT).
+        self.crash_point = crash_point or CrashPoint.from_env(os.environ)
+        self._task_states: dict[tuple[str, str], str] = {}  # in flight: (execution, task) -> state
         self._map_run_driver: MapRunDriver | None = None
         self._map_run_futures: set[Future[TaskSucceeded | TaskFailed | TaskStarted]] = set()
 
@@ -353,6 +359,7 @@ class Worker:
                     task=task,
                 )
             self._inflight[future] = (execution_id, task.task_id)
+            self._task_states[(execution_id, task.task_id)] = task.state_name
             future.add_done_callback(self._on_task_done)
         if not held.tasks:
             self._held.pop(execution_id, None)  # released inside the step
@@ -410,15 +417,21 @@ class Worker:
         if not done:
             return False
         by_execution: dict[str, list[Inbound]] = {}
+        states: set[str] = set()
         for future in done:
             execution_id, task_id = self._inflight.pop(future)
+            states.add(self._task_states.pop((execution_id, task_id), ""))
             self.stats.tasks_run += 1
             held = self._held.get(execution_id)
             if held is None:
                 continue  # lease lost or execution ended: the outcome is not ours to record
             held.tasks.discard(task_id)
             by_execution.setdefault(execution_id, []).append(future.result())
+        if self.crash_point is not None:
+            self.crash_point.hit(states, "before-record")  # effects done, outcomes unrecorded
         self._steps(pool, [(eid, inbounds, False) for eid, inbounds in by_execution.items()])
+        if self.crash_point is not None:
+            self.crash_point.hit(states, "recorded")
         return True
 
     def _fire_held_timers(self, pool: ThreadPoolExecutor) -> bool:
