@@ -34,7 +34,7 @@ from eltflow.errors import StatesError
 from eltflow.interpreter import events as ev
 from eltflow.interpreter import flow
 from eltflow.interpreter.protocol import RunTask
-from eltflow.interpreter.state import TASK, Frame
+from eltflow.interpreter.state import FAILED, TASK, Frame
 from eltflow.interpreter.states_simple import jsonata_states, path_value
 from eltflow.interpreter.states_task import finish
 from eltflow.types import JSON, JSONObject
@@ -166,7 +166,7 @@ def failed(stepper: Stepper, frame: Frame, state: MapState, error: str, cause: s
     stepper.emit(
         frame, ("MapRunFailed", {"mapRunFailedEventDetails": {"error": error, "cause": cause}})
     )
-    frame.status = "FAILED"
+    frame.status = FAILED  # until Retry/Catch decide (kept for a redrive)
     stepper.state_error(frame, state, error, cause, failed_event="MapStateFailed")
 
 
