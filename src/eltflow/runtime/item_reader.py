@@ -45,7 +45,10 @@ def _failed(cause: str) -> StatesError:
 def read_items(reader: dict[str, Any], objects: S3Service | None) -> list[JSON]:
     """The items ``reader`` (the ItemReader object with its Parameters resolved) names."""
     if objects is None:
-        raise _failed("ItemReader needs the project's local S3 (eltflow.toml), and there is none")
+        raise _failed(
+            "ItemReader reads the project's local S3, and this run has none: run it with the "
+            "project (eltflow execute --store, eltflow start) or pass s3= to eltflow.execute"
+        )
     resource = reader.get("Resource")
     params = reader.get("Parameters") or reader.get("Arguments") or {}
     config = reader.get("ReaderConfig") or {}

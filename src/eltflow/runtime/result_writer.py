@@ -126,7 +126,10 @@ def export(
     if not isinstance(bucket, str):
         raise _failed("ResultWriter Parameters need a Bucket string")
     if objects is None:
-        raise _failed("ResultWriter needs the project's local S3 (eltflow.toml), and there is none")
+        raise _failed(
+            "ResultWriter writes to the project's local S3, and this run has none: run it with "
+            "the project (eltflow execute --store, eltflow start) or pass s3= to eltflow.execute"
+        )
     prefix = str(params.get("Prefix") or "").strip("/")
     folder = (prefix + "/" if prefix else "") + map_run_arn.rsplit(":", 1)[-1]
     transformation, output_type = _config(writer)

@@ -576,3 +576,14 @@ def test_a_store_failure_resumes_the_map_run(tmp_path: Path) -> None:
     assert isinstance(outcome, TaskSucceeded) and outcome.output == [1, 2, 3]
     assert len(pauses) == 1
     app.close()
+
+
+def test_item_reader_without_a_local_s3_says_how_to_get_one() -> None:
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSON"},
+        "Parameters": {"Bucket": "data", "Key": "items.json"},
+    }
+    result = execute(_map(ItemReader=reader), {})
+    assert result.error == "States.ItemReaderFailed"
+    assert "eltflow execute --store" in str(result.cause)
