@@ -272,7 +272,7 @@ class Endpoint:
             checked = contract.check_input(op, params)
             return api.call(self.app, op.name, checked)
 
-        lambdas = self.app.lambdas
+        lambdas = self.app.lambdas if invocation else None
         origin = lambdas.context_of(invocation) if invocation and lambdas is not None else None
         try:
             if origin is not None:
