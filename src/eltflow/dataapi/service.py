@@ -24,7 +24,7 @@ from typing import Any
 from eltflow.clock import Clock, SystemClock
 from eltflow.dataapi import catalog, origin
 from eltflow.dataapi import validation as v
-from eltflow.dataapi.liveness import Liveness
+from eltflow.dataapi.liveness import RESTARTED, Liveness
 from eltflow.dataapi.model import (
     Statement,
     Status,
@@ -130,6 +130,33 @@ class DataApiService:
         :func:`~eltflow.dataapi.build_dataapi` and on every heartbeat.
         """
         return self.liveness.recover()
+
+    def lost_with_its_process(self, statement_id: str) -> bool:
+        """Whether ``statement_id`` died with the process that ran it and its server kept
+        nothing of it (rolled back, or never started): submitting its SQL again then runs it
+        once. A statement still active in another process is waited for until that process
+        is known alive or dead (its heartbeat's lifetime, then it is settled: see
+        :mod:`eltflow.dataapi.liveness`); one that finished, or whose outcome cannot be read
+        back, was not lost (or cannot be known to be) and is kept. Asked by a task resumed
+        after a crash that re-attaches to the statement it had submitted (the Redshift Data API
+        integration's checkpoint): on AWS the statement runs on, whatever became of its
+        client; here the Data API that ran it may have died with the worker."""
+        parent_id = statement_id.split(":", 1)[0]
+        # Three heartbeats make an owner dead; one more lets a beat pass after that.
+        deadline = time.monotonic() + 4 * self.options.heartbeat_seconds + 1
+        while True:
+            with self._lock:
+                if parent_id in self._live:
+                    return False  # this process runs it
+            stmt = self.repo.get(parent_id)
+            if stmt is None:
+                return False
+            if stmt.status.final:
+                return stmt.status is Status.FAILED and stmt.error == RESTARTED
+            if time.monotonic() > deadline:
+                return False  # its process is alive: it runs on
+            self.recover()  # settles it once its owner's heartbeat has expired
+            time.sleep(min(self.options.heartbeat_seconds / 4, 0.25))  # nothing to await
 
     def _settle(self, s: Statement) -> Outcome:
         """What the warehouse's server says became of ``s``, whose process died (see

@@ -8,7 +8,9 @@ DescribeStatement in a Wait/Choice loop.
 
 Submissions are checkpointed: once ExecuteStatement/BatchExecuteStatement returns, its response
 is recorded through ``TaskRequest.checkpoint``; a task resumed after a crash with that record
-returns it instead of submitting the SQL a second time.
+returns it instead of submitting the SQL a second time — unless the local Data API says the
+statement died with the process that ran it and its server kept nothing of it (it ran in the
+worker that crashed), when the SQL is submitted again, once.
 """
 
 from __future__ import annotations
@@ -76,8 +78,16 @@ class RedshiftDataIntegration:
                 f"The parameters of {action_name} must be a JSON object, "
                 f"got {type(params).__name__}",
             )
-        if action in _SUBMITS and isinstance(request.recorded, dict) and "Id" in request.recorded:
-            return request.recorded  # re-attach: this task already submitted its SQL
+        recorded = request.recorded
+        # Re-attach: this task already submitted its SQL. Unless its statement died with the
+        # process that ran it and nothing of it was kept: then submit it again (below), once.
+        if (
+            action in _SUBMITS
+            and isinstance(recorded, dict)
+            and "Id" in recorded
+            and not self._lost(str(recorded["Id"]))
+        ):
+            return recorded
         try:
             response = self.service.call(action, params)
         except AwsApiError as e:
@@ -86,6 +96,12 @@ class RedshiftDataIntegration:
         if action in _SUBMITS and request.checkpoint is not None:
             request.checkpoint(out)
         return out
+
+    def _lost(self, statement_id: str) -> bool:
+        """Whether the statement this task submitted before a crash died unapplied (the local
+        Data API can tell: ``DataApiService.lost_with_its_process``; a real one runs it on)."""
+        lost = getattr(self.service, "lost_with_its_process", None)
+        return bool(lost(statement_id)) if callable(lost) else False
 
 
 def register(registry: Registry, service: Any) -> None:
