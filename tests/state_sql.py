@@ -1,8 +1,8 @@
 """SQL against the state database is written as named queries in ``.sql`` files, never as text
 in Python outside ``store/``: an AST check of the other packages (DESIGN.md §5,
-docs/ARCHITECTURE.md "Where SQL lives"). The runtime store and the local services keep theirs in
-``store/sql/*.sql`` (one group per service), the scheduler in ``scheduler/sql/*.sql``, each with
-per-dialect overrides where the dialects differ, so no module branches on the store's dialect.
+docs/ARCHITECTURE.md "Where SQL lives"). The runtime store, the local services and stacks/ keep
+theirs in ``store/sql/*.sql`` (one group each), the scheduler in ``scheduler/sql/*.sql``, each
+with per-dialect overrides where the dialects differ, so no module branches on the dialect.
 
 A module outside the exempt packages is reported for
 
@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # store/ owns the state database's SQL; warehouse/'s SQL is the user's warehouse (its engines
-# have dialects of their own). stacks/ is exempt until its SQL moves into store/ too.
-EXEMPT_PACKAGES = ("store", "warehouse", "stacks")
+# have dialects of their own).
+EXEMPT_PACKAGES = ("store", "warehouse")
 
 # Modules outside warehouse/ whose SQL runs on the user's warehouse, not on the state database.
 WAREHOUSE_SQL = {

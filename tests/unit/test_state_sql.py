@@ -82,15 +82,20 @@ def test_the_command_reports_where_and_what(
     migration = tmp_path / "eltflow" / "store" / "migrations" / "sqlite" / "0001_t.sql"
     migration.write_text("CREATE TABLE IF NOT EXISTS things (id TEXT PRIMARY KEY);\n")
     (tmp_path / "eltflow" / "store" / "q.py").write_text('SQL = "SELECT id FROM things"\n')
-    (tmp_path / "eltflow" / "stacks").mkdir()
-    (tmp_path / "eltflow" / "stacks" / "r.py").write_text('SQL = "SELECT id FROM things"\n')
+    (tmp_path / "eltflow" / "warehouse").mkdir()
+    (tmp_path / "eltflow" / "warehouse" / "w.py").write_text('SQL = "SELECT id FROM things"\n')
     (tmp_path / "eltflow" / "items").mkdir()
     (tmp_path / "eltflow" / "items" / "s.py").write_text('X = 1\nSQL = "DELETE FROM things"\n')
+    # stacks/ is checked like any other package now that its SQL is store/sql/stacks.sql.
+    (tmp_path / "eltflow" / "stacks").mkdir()
+    (tmp_path / "eltflow" / "stacks" / "r.py").write_text('SQL = "SELECT id FROM things"\n')
     assert state_sql.main([str(tmp_path)]) == 1
     out = capsys.readouterr().out
     assert out.splitlines() == [
-        "eltflow/items/s.py:2:6: SQL on the state table things (a named query in store/sql)"
+        "eltflow/items/s.py:2:6: SQL on the state table things (a named query in store/sql)",
+        "eltflow/stacks/r.py:1:6: SQL on the state table things (a named query in store/sql)",
     ]
     (tmp_path / "eltflow" / "items" / "s.py").write_text("X = 1\n")
+    (tmp_path / "eltflow" / "stacks" / "r.py").write_text("X = 1\n")
     assert state_sql.main([str(tmp_path)]) == 0
     assert state_sql.main([str(tmp_path / "nowhere")]) == 2

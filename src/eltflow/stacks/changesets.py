@@ -28,6 +28,7 @@ from eltflow.stacks.parameters import MASK
 from eltflow.stacks.records import ParameterRecord, StackRecord
 from eltflow.stacks.template import Template, load_template
 from eltflow.store.db import Database
+from eltflow.store.queries import service_queries
 from eltflow.store.rows import from_us, to_us
 from eltflow.types import JSON, JSONObject
 
@@ -57,17 +58,16 @@ class ChangeSetRecord:
 
 
 class ChangeSetStore:
-    """Change sets in the state store (bound parameters only; JSON columns are text)."""
+    """Change sets in the state store: the store's named queries ``sql/stacks.sql`` (bound
+    parameters only; JSON columns are text)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.q = service_queries("stacks", db.dialect)
 
     def add(self, cs: ChangeSetRecord) -> None:
         with self.db.transaction() as conn:
-            taken = conn.execute(
-                "SELECT 1 AS x FROM cfn_change_sets WHERE stack_id = :s AND name = :n",
-                {"s": cs.stack_id, "n": cs.name},
-            )
+            taken = conn.execute(self.q["change_set_name_taken"], {"s": cs.stack_id, "n": cs.name})
             if taken:
                 # Unverified wording: AWS answers AlreadyExistsException for a name in use.
                 raise AwsApiError(
@@ -75,10 +75,7 @@ class ChangeSetStore:
                     f"ChangeSet [{cs.name}] already exists for stack [{cs.stack_name}]",
                 )
             conn.execute(
-                "INSERT INTO cfn_change_sets (change_set_id, name, stack_name, stack_id, "
-                "change_set_type, status, execution_status, status_reason, description, "
-                "template, parameters, changes, created_us) VALUES (:id, :n, :sn, :sid, :t, "
-                ":st, :es, :r, :d, :tpl, :p, :c, :cu)",
+                self.q["insert_change_set"],
                 {
                     "id": cs.change_set_id,
                     "n": cs.name,
@@ -101,32 +98,20 @@ class ChangeSetStore:
     def find(self, change_set: str, stack: str) -> ChangeSetRecord | None:
         """By change set id (ARN), or by name within the stack named (or id'd) ``stack``."""
         if change_set.startswith("arn:"):
-            rows = self.db.execute(
-                "SELECT * FROM cfn_change_sets WHERE change_set_id = :id", {"id": change_set}
-            )
+            rows = self.db.execute(self.q["change_set_by_id"], {"id": change_set})
         else:
-            rows = self.db.execute(
-                "SELECT * FROM cfn_change_sets WHERE name = :n AND "
-                "(stack_name = :s OR stack_id = :s)",
-                {"n": change_set, "s": stack},
-            )
+            rows = self.db.execute(self.q["change_set_by_name"], {"n": change_set, "s": stack})
         return _record(rows[0]) if rows else None
 
     def of_stack(self, stack: str) -> list[ChangeSetRecord]:
-        rows = self.db.execute(
-            "SELECT * FROM cfn_change_sets WHERE stack_name = :s OR stack_id = :s "
-            "ORDER BY created_us, name",
-            {"s": stack},
-        )
+        rows = self.db.execute(self.q["change_sets_of_stack"], {"s": stack})
         return [_record(r) for r in rows]
 
     def delete(self, change_set_id: str) -> None:
-        self.db.execute(
-            "DELETE FROM cfn_change_sets WHERE change_set_id = :id", {"id": change_set_id}
-        )
+        self.db.execute(self.q["delete_change_set"], {"id": change_set_id})
 
     def delete_of_stack(self, stack_id: str) -> None:
-        self.db.execute("DELETE FROM cfn_change_sets WHERE stack_id = :s", {"s": stack_id})
+        self.db.execute(self.q["delete_change_sets_of_stack_id"], {"s": stack_id})
 
 
 def _record(row: dict[str, object]) -> ChangeSetRecord:

@@ -1,6 +1,6 @@
 """Stacks in the state store: one row per stack, one per resource, one per export (the export
-name is the primary key, so two stacks cannot export the same name). SQL with bound parameters
-only; JSON columns are text."""
+name is the primary key, so two stacks cannot export the same name). The SQL is the store's
+named queries ``sql/stacks.sql`` (bound parameters only); JSON columns are text."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from eltflow.errors import AwsApiError
 from eltflow.store.db import Connection, Database
+from eltflow.store.queries import service_queries
 from eltflow.types import JSON, JSONObject
 
 
@@ -114,24 +115,22 @@ def _resource(row: dict[str, Any]) -> ResourceRecord:
 class StackStore:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.q = service_queries("stacks", db.dialect)
 
     def get(self, name: str) -> StackRecord | None:
         with self.db.transaction() as conn:
-            rows = conn.execute("SELECT * FROM cfn_stacks WHERE name = :n", {"n": name})
+            rows = conn.execute(self.q["get_stack"], {"n": name})
             if not rows:
                 return None
             return _stack(rows[0], self._resources(conn, name))
 
     def all(self) -> list[StackRecord]:
         with self.db.transaction() as conn:
-            rows = conn.execute("SELECT * FROM cfn_stacks ORDER BY name")
+            rows = conn.execute(self.q["list_stacks"])
             return [_stack(r, self._resources(conn, r["name"])) for r in rows]
 
     def _resources(self, conn: Connection, name: str) -> list[ResourceRecord]:
-        rows = conn.execute(
-            "SELECT * FROM cfn_stack_resources WHERE stack_name = :n ORDER BY position, logical_id",
-            {"n": name},
-        )
+        rows = conn.execute(self.q["stack_resources"], {"n": name})
         return [_resource(r) for r in rows]
 
     def save(self, stack: StackRecord) -> None:
@@ -155,31 +154,17 @@ class StackStore:
             for output in stack.outputs:
                 if not output.export_name:
                     continue
-                owner = conn.execute(
-                    "SELECT stack_name FROM cfn_exports WHERE name = :e", {"e": output.export_name}
-                )
+                owner = conn.execute(self.q["export_owner"], {"e": output.export_name})
                 if owner and owner[0]["stack_name"] != stack.name:
                     raise AwsApiError(
                         "ValidationError",
                         f"Export with name {output.export_name} is already exported by stack "
                         f"{owner[0]['stack_name']}",
                     )
-            conn.execute(
-                "INSERT INTO cfn_stacks (name, stack_id, status, status_reason, description, "
-                "template, parameters, outputs, imports, created_us, updated_us) VALUES "
-                "(:n, :id, :s, :r, :d, :t, :p, :o, :i, :c, :u) ON CONFLICT (name) DO UPDATE SET "
-                "stack_id = excluded.stack_id, status = excluded.status, "
-                "status_reason = excluded.status_reason, description = excluded.description, "
-                "template = excluded.template, parameters = excluded.parameters, "
-                "outputs = excluded.outputs, imports = excluded.imports, "
-                "updated_us = excluded.updated_us",
-                stack_row,
-            )
-            conn.execute("DELETE FROM cfn_stack_resources WHERE stack_name = :n", {"n": stack.name})
+            conn.execute(self.q["upsert_stack"], stack_row)
+            conn.execute(self.q["delete_stack_resources"], {"n": stack.name})
             conn.executemany(
-                "INSERT INTO cfn_stack_resources (stack_name, logical_id, position, "
-                "resource_type, physical_id, status, status_reason, properties, attributes, "
-                "updated_us) VALUES (:n, :l, :pos, :t, :p, :s, :r, :props, :a, :u)",
+                self.q["insert_stack_resource"],
                 [
                     {
                         "n": stack.name,
@@ -196,9 +181,9 @@ class StackStore:
                     for r in stack.resources
                 ],
             )
-            conn.execute("DELETE FROM cfn_exports WHERE stack_name = :n", {"n": stack.name})
+            conn.execute(self.q["delete_stack_exports"], {"n": stack.name})
             conn.executemany(
-                "INSERT INTO cfn_exports (name, stack_name, value) VALUES (:e, :n, :v)",
+                self.q["insert_export"],
                 [
                     {"e": o.export_name, "n": stack.name, "v": o.value}
                     for o in stack.outputs
@@ -214,10 +199,7 @@ class StackStore:
         with self.db.transaction() as conn:
             if expected is None:
                 rows = conn.execute(
-                    "INSERT INTO cfn_stacks (name, stack_id, status, status_reason, description, "
-                    "template, parameters, outputs, imports, created_us, updated_us) VALUES "
-                    "(:n, :id, :s, :r, :d, :t, '[]', '[]', '[]', :c, NULL) "
-                    "ON CONFLICT (name) DO NOTHING RETURNING name",
+                    self.q["claim_new_stack"],
                     {
                         "n": stack.name,
                         "id": stack.stack_id,
@@ -230,8 +212,7 @@ class StackStore:
                 )
             else:
                 rows = conn.execute(
-                    "UPDATE cfn_stacks SET status = :s, status_reason = :r "
-                    "WHERE name = :n AND status = :expected RETURNING name",
+                    self.q["claim_stack"],
                     {"n": stack.name, "s": stack.status, "r": stack.reason, "expected": expected},
                 )
         return bool(rows)
@@ -239,22 +220,18 @@ class StackStore:
     def delete(self, name: str) -> None:
         """Remove the stack, its resources, exports and change sets (events stay)."""
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM cfn_change_sets WHERE stack_name = :n", {"n": name})
-            conn.execute("DELETE FROM cfn_exports WHERE stack_name = :n", {"n": name})
-            conn.execute("DELETE FROM cfn_stack_resources WHERE stack_name = :n", {"n": name})
-            conn.execute("DELETE FROM cfn_stacks WHERE name = :n", {"n": name})
+            key = {"n": name}
+            conn.execute(self.q["delete_change_sets_of_stack"], key)
+            conn.execute(self.q["delete_stack_exports"], key)
+            conn.execute(self.q["delete_stack_resources"], key)
+            conn.execute(self.q["delete_stack"], key)
 
     def add_event(self, event: EventRecord) -> None:
         """Append an event (its seq is the stack's next one)."""
         with self.db.transaction() as conn:
-            rows = conn.execute(
-                "SELECT COALESCE(MAX(seq), 0) AS n FROM cfn_stack_events WHERE stack_id = :s",
-                {"s": event.stack_id},
-            )
+            rows = conn.execute(self.q["last_event_seq"], {"s": event.stack_id})
             conn.execute(
-                "INSERT INTO cfn_stack_events (stack_id, seq, event_id, stack_name, logical_id, "
-                "physical_id, resource_type, status, status_reason, timestamp_us) VALUES "
-                "(:s, :seq, :e, :n, :l, :p, :t, :st, :r, :ts)",
+                self.q["insert_event"],
                 {
                     "s": event.stack_id,
                     "seq": int(rows[0]["n"]) + 1,
@@ -271,9 +248,7 @@ class StackStore:
 
     def events(self, stack_id: str) -> list[EventRecord]:
         """A stack's events, newest first (as DescribeStackEvents lists them)."""
-        rows = self.db.execute(
-            "SELECT * FROM cfn_stack_events WHERE stack_id = :s ORDER BY seq DESC", {"s": stack_id}
-        )
+        rows = self.db.execute(self.q["stack_events"], {"s": stack_id})
         return [
             EventRecord(
                 stack_id=r["stack_id"],
@@ -292,25 +267,18 @@ class StackStore:
     def stack_id_of(self, name_or_id: str) -> str | None:
         """The id of the stack called ``name_or_id`` now, or of a (maybe deleted) stack id."""
         if name_or_id.startswith("arn:"):
-            rows = self.db.execute(
-                "SELECT stack_id FROM cfn_stack_events WHERE stack_id = :s LIMIT 1",
-                {"s": name_or_id},
-            )
+            rows = self.db.execute(self.q["stack_id_has_events"], {"s": name_or_id})
             return name_or_id if rows else None
-        rows = self.db.execute("SELECT stack_id FROM cfn_stacks WHERE name = :n", {"n": name_or_id})
+        rows = self.db.execute(self.q["stack_id_of_name"], {"n": name_or_id})
         return str(rows[0]["stack_id"]) if rows else None
 
     def exports(self, *, excluding: str = "") -> dict[str, str]:
         """Export name → value, from every stack but ``excluding``."""
-        rows = self.db.execute(
-            "SELECT name, value FROM cfn_exports WHERE stack_name <> :n", {"n": excluding}
-        )
+        rows = self.db.execute(self.q["exports_excluding"], {"n": excluding})
         return {r["name"]: r["value"] for r in rows}
 
     def exporter(self, export_name: str) -> str:
-        rows = self.db.execute(
-            "SELECT stack_name FROM cfn_exports WHERE name = :e", {"e": export_name}
-        )
+        rows = self.db.execute(self.q["export_owner"], {"e": export_name})
         return str(rows[0]["stack_name"]) if rows else ""
 
     def importers(self, export_names: list[str], *, excluding: str) -> dict[str, str]:

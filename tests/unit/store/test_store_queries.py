@@ -30,6 +30,7 @@ RUNNERS = {
     ("eltflow.store", "items"): "items",
     ("eltflow.store", "lambdas"): "lambdas",
     ("eltflow.store", "notify"): "notify",
+    ("eltflow.store", "stacks"): "stacks",
     ("eltflow.scheduler", "rules"): "scheduler/rules.py",
 }
 PACKAGES = ("eltflow.store", "eltflow.scheduler")
