@@ -8,15 +8,17 @@ others open their own transaction.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from eltflow.errors import ConflictError, StoreError
-from eltflow.store.db import Connection, Database
+from eltflow.store.db import Connection, Database, to_pyformat
 from eltflow.store.map_runs import SqlMapRuns
 from eltflow.store.queries import queries
 from eltflow.store.rows import (
@@ -79,6 +81,9 @@ class RuntimeStore:
         self.db = db
         self.q = queries(db.dialect)
         self._listener: Any = None  # psycopg connection LISTENing for work (PostgreSQL)
+        # Its own channel, besides eltflow_work: a start notifies one idle listener (issue 16:
+        # one NOTIFY woke every worker to race for one claim).
+        self._channel = f"eltflow_work_{uuid.uuid4().hex}"
         # SQLite: wake this process's idle workers after a commit that made work (issue 16:
         # start -> SUCCEEDED was set by the worker's 0.2 s poll). Per thread: the transaction
         # depth, whether it notified, and the last wake-up generation this thread saw.
@@ -420,12 +425,22 @@ class RuntimeStore:
             return False
         import psycopg
 
+        channel = {"channel": self._channel}
         try:
             if self._listener is None or self._listener.closed:
                 self._listener = psycopg.connect(self.db.url, autocommit=True)
                 self._listener.execute("LISTEN eltflow_work")
+                self._listener.execute(f"LISTEN {self._channel}")  # a uuid's hex: no quoting
+            # Idle from here: a start may pick this channel to wake (notify_work). Ordered by
+            # wall time across processes; only the order matters.
+            since = {**channel, "since_us": time.time_ns() // 1000}
+            self._listener.execute(to_pyformat(self.q["listener_idle"]), since)
+            woken = False
             for _ in self._listener.notifies(timeout=max(timeout, 0.001), stop_after=1):
-                return True
+                woken = True
+            # A start that picked this channel took the row already; otherwise take it back.
+            self._listener.execute(to_pyformat(self.q["listener_busy"]), channel)
+            return woken
         except psycopg.Error:
             # A broken listener only costs latency: fall back to the poll interval.
             self.close_listener()
@@ -435,6 +450,8 @@ class RuntimeStore:
     def close_listener(self) -> None:
         listener, self._listener = self._listener, None
         if listener is not None and not listener.closed:
+            with contextlib.suppress(Exception):  # its row must not outlive it, if it can help
+                listener.execute(to_pyformat(self.q["listener_busy"]), {"channel": self._channel})
             listener.close()
 
     def next_wake(self) -> int | None:

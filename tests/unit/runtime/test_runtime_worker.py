@@ -302,19 +302,13 @@ def test_two_workers_on_postgres_run_each_execution_once(pg_url: str) -> None:
 
 
 def _listening(app: App, pg_url: str) -> bool:
-    """True once the worker's listener connection has executed LISTEN (a notification sent
-    before that would be lost). Reads the store's private listener: nothing public says so."""
-    listener = app.store._listener
-    if listener is None or listener.closed:
-        return False
-    import psycopg
-
-    with psycopg.connect(pg_url) as conn:
-        row = conn.execute(
-            "SELECT query FROM pg_stat_activity WHERE pid = %s AND state = 'idle'",
-            (listener.info.backend_pid,),
-        ).fetchone()
-    return row is not None and row[0] == "LISTEN eltflow_work"
+    """True once the worker waits for a notification: its listener has run LISTEN (a
+    notification sent before that would be lost) and put its channel among the idle ones
+    (what a start notifies), both before it waits."""
+    del pg_url
+    with app.db.transaction() as conn:
+        rows = conn.execute("SELECT COUNT(*) AS n FROM sfn_idle_listeners")
+    return int(rows[0]["n"]) > 0
 
 
 def test_an_idle_postgres_worker_wakes_on_notify(pg_url: str) -> None:
@@ -335,6 +329,36 @@ def test_an_idle_postgres_worker_wakes_on_notify(pg_url: str) -> None:
     assert not thread.is_alive()
     assert _status(app, arn) == "SUCCEEDED"
     app.close()
+
+
+def test_a_start_wakes_one_idle_postgres_listener_not_all(pg_url: str) -> None:
+    # Two idle listeners (two processes' stores, here two apps) wait for work; one start
+    # notifies exactly one of them (issue 16: one NOTIFY woke every worker to race for the
+    # same claim). The other sleeps out its timeout.
+    apps = [build_app(state_url=pg_url, clock=SystemClock()) for _ in range(3)]
+    definition = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 0, "End": True}}}
+    apps[2].service.create_state_machine(name="one", definition=definition)
+    woken: dict[int, bool] = {}
+
+    def listen(i: int) -> None:
+        woken[i] = apps[i].store.wait_for_work(1.5)
+
+    threads = [threading.Thread(target=listen, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+
+    def idle_listeners() -> int:
+        with apps[2].db.transaction() as conn:
+            return int(conn.execute("SELECT COUNT(*) AS n FROM sfn_idle_listeners")[0]["n"])
+
+    wait_until(lambda: idle_listeners() == 2, 10, what="both listeners to wait")
+    apps[2].service.start_execution(state_machine_arn="one")
+    for t in threads:
+        t.join(10)
+    assert sorted(woken.values()) == [False, True]
+    assert idle_listeners() == 0  # each took its row back when it stopped waiting
+    for app in apps:
+        app.close()
 
 
 def test_grouped_steps_commit_together_and_a_failing_one_fails_alone(

@@ -112,6 +112,11 @@ CREATE TABLE sfn_workers (
     heartbeat_us INTEGER NOT NULL
 );
 
+CREATE TABLE sfn_idle_listeners (
+    channel TEXT PRIMARY KEY,
+    since_us INTEGER NOT NULL
+);
+
 -- config: the Map Run's resolved settings (the task's parameters, JSON), read again by a
 -- redrive. Counts of children are read from sfn_executions; results_written is the
 -- ResultWriter's.

@@ -36,5 +36,17 @@ WHERE id IN (
 RETURNING id;
 
 -- name: notify_work
--- Wakes idle workers (LISTEN eltflow_work); delivered when the transaction commits.
-SELECT pg_notify('eltflow_work', '') AS notified;
+-- Wakes one idle worker: takes the most recently idle listener's row and notifies its own
+-- channel; with none idle, notifies eltflow_work, which every worker listens on (a worker
+-- that went idle after this row was taken still hears that). Delivered on COMMIT.
+WITH picked AS (
+    DELETE FROM sfn_idle_listeners
+    WHERE channel = (
+        SELECT channel FROM sfn_idle_listeners
+        ORDER BY since_us DESC
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING channel
+)
+SELECT pg_notify(COALESCE((SELECT channel FROM picked), 'eltflow_work'), '') AS notified;
