@@ -281,12 +281,25 @@ def counting(app: App) -> Iterator[Counts]:
         finally:
             counting_local.depth -= 1
 
+    original_read = db.read_transaction
+
+    @contextmanager
+    def read_transaction() -> Iterator[Any]:
+        # SQLite reads in BEGIN ... ROLLBACK; PostgreSQL's reads need no transaction.
+        if db.dialect == "sqlite" and getattr(counting_local, "depth", 0) == 0:
+            counts.transactions += 1
+            counts.round_trips += 2
+        with original_read() as conn:
+            yield conn
+
     counting_local = threading.local()
     db.transaction = transaction  # type: ignore[method-assign]
+    db.read_transaction = read_transaction  # type: ignore[method-assign]
     try:
         yield counts
     finally:
         db.transaction = original_txn  # type: ignore[method-assign]
+        db.read_transaction = original_read  # type: ignore[method-assign]
         for owner, name, original in reversed(saved):
             setattr(owner, name, original)
 

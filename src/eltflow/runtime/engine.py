@@ -237,14 +237,13 @@ class Engine:
         store = self.store
         # 1. Read (no write lock).
         with store.read_transaction() as conn:
-            row, timers, inbox_rows = store.lock_step_txn(
+            row, timers, inbox_rows, tasks, next_timer = store.step_reads_txn(
                 conn, execution_id, due_us=now_us if due_timers else None, inbox=inbox
             )
             if row is None:
                 raise NotFoundError(f"execution {execution_id} does not exist")
             running = row.status == "RUNNING" and row.snapshot is not None
             machine = self.machines.get_txn(conn, row.version_id) if running else None
-            tasks, next_timer = store.work_txn(conn, execution_id) if running else ([], None)
         if machine is None:
 
             def end(conn: Txn) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import select
 import sqlite3
 import threading
 import time
@@ -312,11 +313,18 @@ class Database:
 
     # -- postgres ----------------------------------------------------------------------------
     def _pg_get(self) -> tuple[Any, bool]:
-        """A connection, and whether it was pooled (it may have died while idle)."""
-        with self._pool_lock:
-            if self._pool:
-                return self._pool.pop(), True
-        return self._pg_connect(), False
+        """A connection, and whether it was pooled (it may have died while idle). A pooled one
+        whose socket has something to read is dropped: an idle connection is sent nothing
+        unless the server ended it (restart, ``pg_terminate_backend``, an idle timeout)."""
+        while True:
+            with self._pool_lock:
+                pg = self._pool.pop() if self._pool else None
+            if pg is None:
+                return self._pg_connect(), False
+            if not pg.closed and not _readable(pg):
+                return pg, True
+            with contextlib.suppress(Exception):
+                pg.close()
 
     def _pg_connect(self) -> Any:
         import psycopg
@@ -403,8 +411,8 @@ class Database:
         may fail with "database is locked" instead of queueing).
         """
         if self.dialect == "postgres":
-            with self.transaction() as conn:
-                yield conn
+            with self._slot():
+                yield from self._pg_read()
             return
         raw = self._sqlite()
         if raw.in_transaction:
@@ -415,6 +423,29 @@ class Database:
             yield SqliteConnection(raw)
         finally:
             _sqlite_rollback(raw)  # nothing was written: ending the read is all there is
+
+    def _pg_read(self) -> Iterator[Connection]:
+        """Reads without BEGIN and COMMIT (two round trips less, issue 16): under READ
+        COMMITTED each statement takes its own snapshot inside a transaction too, so an
+        explicit one made the reads no more consistent. :meth:`PostgresConnection.execute_all`
+        still sends several in one round trip. A pooled connection that died while idle is
+        not handed out (:meth:`_pg_get`)."""
+        pg, _ = self._pg_get()
+        conn = PostgresConnection(pg)
+        try:
+            try:
+                yield conn
+            except BaseException as e:
+                conn.end_pipeline(e)
+                _pg_reset(pg)
+                raise
+            try:
+                conn.end_pipeline(None)
+            except Exception as e:
+                _pg_reset(pg)
+                raise StoreError(f"a read failed on {redact(self.url)}: {e}") from e
+        finally:
+            self._pg_put(pg)
 
     def _pg_transaction(self) -> Iterator[Connection]:
         import psycopg
@@ -491,6 +522,14 @@ def _out_of_connections(error: Exception) -> bool:
     return getattr(error, "sqlstate", None) == "53300" or any(
         m in text for m in ("too many connections", "remaining connection slots are reserved")
     )
+
+
+def _readable(pg: Any) -> bool:
+    try:
+        ready, _, _ = select.select([pg.fileno()], [], [], 0)
+    except (OSError, ValueError):
+        return True  # no usable socket: as good as dead
+    return bool(ready)
 
 
 def _pg_reset(pg: Any) -> None:

@@ -103,12 +103,12 @@ class StateStore(Protocol):
         """Read the execution and hold it until the transaction ends (row lock / write lock)."""
         ...
 
-    def lock_step_txn(
+    def step_reads_txn(
         self, conn: Txn, execution_id: str, *, due_us: int | None, inbox: bool
-    ) -> tuple[ExecutionRow | None, list[TimerRow], list[InboxRow]]:
-        """What a step starts from, in one round trip: the execution, locked as by
-        :meth:`lock_execution_txn`; its timers due by ``due_us`` (none when None); and its
-        inbox when ``inbox``."""
+    ) -> tuple[ExecutionRow | None, list[TimerRow], list[InboxRow], list[TaskRow], int | None]:
+        """What a step is evaluated from, in one round trip and without a lock: the
+        execution; its timers due by ``due_us`` (none when None); its inbox when ``inbox``;
+        its pending tasks and when its next timer is due (as :meth:`work_txn`)."""
         ...
 
     def update_execution_txn(

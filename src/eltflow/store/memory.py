@@ -225,14 +225,15 @@ class MemoryStore:
         """Read the execution; the transaction's lock already holds the whole store."""
         return self.get_execution_txn(conn, execution_id)
 
-    def lock_step_txn(
+    def step_reads_txn(
         self, conn: Any, execution_id: str, *, due_us: int | None, inbox: bool
-    ) -> tuple[ExecutionRow | None, list[TimerRow], list[InboxRow]]:
-        row = self.lock_execution_txn(conn, execution_id)
+    ) -> tuple[ExecutionRow | None, list[TimerRow], list[InboxRow], list[TaskRow], int | None]:
+        row = self.get_execution_txn(conn, execution_id)
         if row is None:
-            return None, [], []
+            return None, [], [], [], None
         due = [] if due_us is None else self.due_timers_txn(conn, execution_id, due_us)
-        return row, due, self.inbox_txn(conn, execution_id) if inbox else []
+        requests = self.inbox_txn(conn, execution_id) if inbox else []
+        return row, due, requests, *self.work_txn(conn, execution_id)
 
     def update_execution_txn(
         self,

@@ -277,21 +277,28 @@ class RuntimeStore:
         row = self._one(conn, "lock_execution", {"id": execution_id})
         return build(ExecutionRow, row) if row else None
 
-    def lock_step_txn(
+    def step_reads_txn(
         self, conn: Connection, execution_id: str, *, due_us: int | None, inbox: bool
-    ) -> tuple[ExecutionRow | None, list[TimerRow], list[InboxRow]]:
-        reads: list[tuple[str, dict[str, Any]]] = [(self.q["lock_execution"], {"id": execution_id})]
+    ) -> tuple[ExecutionRow | None, list[TimerRow], list[InboxRow], list[TaskRow], int | None]:
+        of = {"execution_id": execution_id}
+        reads: list[tuple[str, dict[str, Any]]] = [
+            (self.q["get_execution"], {"id": execution_id}),
+            (self.q["list_tasks"], of),
+            (self.q["next_timer"], of),
+        ]
         if due_us is not None:
-            reads.append((self.q["due_timers"], {"execution_id": execution_id, "now_us": due_us}))
+            reads.append((self.q["due_timers"], {**of, "now_us": due_us}))
         if inbox:
-            reads.append((self.q["list_inbox"], {"execution_id": execution_id}))
+            reads.append((self.q["list_inbox"], of))
         found = conn.execute_all(reads)
         if not found[0]:
-            return None, [], []
+            return None, [], [], [], None
         row = build(ExecutionRow, found[0][0])
-        due = [build(TimerRow, r) for r in found[1]] if due_us is not None else []
+        tasks = [_task(r) for r in found[1]]
+        next_due = found[2][0]["due_us"] if found[2] else None
+        due = [build(TimerRow, r) for r in found[3]] if due_us is not None else []
         requests = [build(InboxRow, r) for r in found[-1]] if inbox else []
-        return row, due, requests
+        return row, due, requests, tasks, None if next_due is None else int(next_due)
 
     def update_execution_txn(
         self,

@@ -28,7 +28,7 @@ def test_round_trips_count_the_statements_of_each_execution(tmp_path: Path) -> N
         start, whole = durable_bench.round_trips(app, durable_bench.task_case(), runs=2)
     finally:
         app.close()
-    assert start.transactions == 1 and start.statements > 0
+    assert start.transactions >= 1 and start.statements > 0
     # The worker's steps (Task, Task, end) come on top of StartExecution's transaction.
     assert whole.transactions > start.transactions
     assert whole.statements > start.statements
