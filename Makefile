@@ -31,9 +31,11 @@ demo-stack: $(STAMP)
 	$(BIN)/eltflow --project-dir demo-stack demo --from-template
 
 # Coverage of src/eltflow is measured on every run and may not drop below COV_FLOOR: the
-# whole suite measured 78.7% on a clean clone (2026-12-05; subprocesses are not traced), less
-# ~2 points of slack. (The check rounds the total to whole percent, as coverage's report does.)
-COV_FLOOR ?= 77
+# whole suite measured 87.3% on a clean clone (2026-12-06, two xdist processes; subprocesses
+# are not traced), less ~2 points of slack. (Until the test kit's package stopped importing
+# half of eltflow when pytest loads its plugin, modules imported before coverage started went
+# uncounted and the figure read 77-79%.) The check rounds the total to whole percent.
+COV_FLOOR ?= 85
 COV_ARGS ?= --cov --cov-report=term:skip-covered --cov-fail-under=$(COV_FLOOR)
 
 # Two test processes (the CI machine has 2 cores and much of the suite waits on subprocesses,
