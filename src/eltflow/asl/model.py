@@ -98,6 +98,24 @@ class PassState(State):
     result: Template | None = None
     result_path: str | None = "$"
     parameters: Template | None = None
+    # Derived, not a field of ASL: the state hands its input on unchanged (no Parameters,
+    # Result, Assign or Output, every path "$"), so the interpreter may run a row of such
+    # states in one loop (``Stepper.enter``) instead of one dispatch per state.
+    passthrough: bool = field(init=False, compare=False, repr=False, default=False)
+
+    def __post_init__(self) -> None:
+        if self.query_language == JSONATA:
+            plain = self.output is None and self.assign is None
+        else:
+            plain = (
+                self.parameters is None
+                and self.result is None
+                and self.assign is None
+                and self.input_path == "$"
+                and self.result_path == "$"
+                and self.output_path == "$"
+            )
+        object.__setattr__(self, "passthrough", plain)  # frozen: set once, at construction
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

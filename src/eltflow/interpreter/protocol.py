@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from eltflow.types import JSON, JSONObject
 
@@ -44,6 +44,46 @@ class ExecutionContext:
     # TestState's ``context``: when set, ``$$`` is this object as given (AWS, recorded). Only a
     # TestState run, never stored, has one: snapshots do not carry it.
     given_context: JSONObject | None = None
+
+
+# Setting the slots through their descriptors skips the frozen dataclass's __init__ (one
+# object.__setattr__ call per field): about half the cost, for a driver that makes one context
+# per execution (a 10-Pass chain in memory spent ~1.2 of its ~18 µs building it).
+_context_slots: dict[str, Any] = dict(vars(ExecutionContext))
+_set_arn = _context_slots["execution_arn"].__set__
+_set_name = _context_slots["execution_name"].__set__
+_set_machine_arn = _context_slots["state_machine_arn"].__set__
+_set_machine_name = _context_slots["state_machine_name"].__set__
+_set_start = _context_slots["start_time"].__set__
+_set_role = _context_slots["role_arn"].__set__
+_set_redrives = _context_slots["redrive_count"].__set__
+_set_seed = _context_slots["seed"].__set__
+_set_given = _context_slots["given_context"].__set__
+
+
+def new_context(
+    *,
+    execution_arn: str,
+    execution_name: str,
+    state_machine_arn: str,
+    state_machine_name: str,
+    start_time: datetime,
+    role_arn: str,
+    seed: str,
+) -> ExecutionContext:
+    """``ExecutionContext(...)`` with these fields (the others at their defaults): the same
+    frozen object, built in about half the time."""
+    c = object.__new__(ExecutionContext)
+    _set_arn(c, execution_arn)
+    _set_name(c, execution_name)
+    _set_machine_arn(c, state_machine_arn)
+    _set_machine_name(c, state_machine_name)
+    _set_start(c, start_time)
+    _set_role(c, role_arn)
+    _set_redrives(c, 0)
+    _set_seed(c, seed)
+    _set_given(c, None)
+    return c
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -357,7 +357,7 @@ class Stepper:
         m = self._machines.get(frame.path)
         if m is None:
             m = self.machine_of(frame)
-        state = m.states[frame.state_name]
+        state: Any = m.states[frame.state_name]  # AnyState; Any: Pass-only fields read below
         kind = state.type
         frame.entries += 1
         frame.entered_time = self.now
@@ -388,10 +388,54 @@ class Stepper:
             (eid, frame.last_event or st.last_event_id, None, kind, state.name, text)
         )
         st.last_event_id = frame.last_event = frame.entered_event = eid
+        if kind == "Pass" and state.passthrough:
+            self._pass_through(frame, state, m.states, value, text)
+            return
         try:
             ENTER_HANDLERS[kind](self, frame, state)
         except StatesError as e:
             self.raised(frame, state, e)
+
+    def _pass_through(
+        self, frame: Frame, state: Any, states: Mapping[str, Any], value: JSON, text: str
+    ) -> None:
+        """Exit a ``passthrough`` Pass state just entered, and run the row of passthrough Pass
+        states after it in this loop: for each, the same records, event ids, frame fields and
+        queue entries as :meth:`exit` then :meth:`enter` make, without their dispatch (a
+        10-Pass chain spent most of its interpreter time there). The value, hence its text,
+        is the same object all along. Any other state, or a history about to fill, goes back
+        to :meth:`enter`."""
+        st = self.st
+        append = self.records.append
+        push = self.queue.append
+        frame_id = frame.id
+        while True:
+            eid = st.next_event_id
+            if eid + 1 >= _MAX_EVENTS:  # near the cap: the general path raises at the spot
+                self.exit(frame, state, value)
+                return
+            name = state.name
+            append((eid, eid - 1, None, "Pass", name, text, None))
+            target = state.next
+            if target is None:
+                st.next_event_id = eid + 1
+                st.last_event_id = frame.last_event = eid
+                self.frame_succeeded(frame, value)
+                return
+            state = states[target]
+            frame.state_name = target
+            push(frame_id)  # as exit queues the frame (drain skips the extra entries)
+            if not (state.type == "Pass" and state.passthrough):
+                st.next_event_id = eid + 1
+                st.last_event_id = frame.last_event = eid
+                frame.input = value
+                frame.status = ENTER
+                return
+            # enter, for a frame whose retry counters and children are already reset
+            frame.entries += 1
+            append((eid + 1, eid, None, "Pass", target, text))
+            st.next_event_id = eid + 2
+            st.last_event_id = frame.last_event = frame.entered_event = eid + 1
 
     def exit(
         self,
