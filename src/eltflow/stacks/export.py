@@ -7,8 +7,12 @@ topic, ``ClusterIdentifier`` / ``WorkgroupName`` / ``Database`` / ``DbUser`` →
 parameters whose defaults are the local values — so deploying the template (here or on AWS)
 gives back the same definition. Each machine gets a role with least privilege derived from its
 Task states; schedules get a role that may start their targets; functions get a basic execution
-role. A function whose handler module is one small file is inlined (``Code.ZipFile``); any other
-is zipped next to the template and read from the ``ArtifactBucket`` parameter.
+role. A function that runs SQL through the Data API — the bundled SQL handler, or any function
+a Task calls with a payload naming a ``ClusterIdentifier`` or ``WorkgroupName`` (the names the
+Data API takes, such as the scaffold's own ``check-counts``) — gets a role of its own, allowed the
+Data API on the clusters/workgroups its callers name (and S3 reads for the bundled handler's
+``SqlFile``). A function whose handler module is one small file is inlined (``Code.ZipFile``);
+any other is zipped next to the template and read from the ``ArtifactBucket`` parameter.
 """
 
 from __future__ import annotations
@@ -189,11 +193,29 @@ class _Builder:
                 props["Subscription"] = subs
             self.resources[lid] = {"Type": "AWS::SNS::Topic", "Properties": props}
 
+    def data_api_callers(self) -> set[str]:
+        """Functions a Task calls with a payload naming a Data API target: they run SQL there,
+        so the payload's names become template parameters and their role may reach them."""
+        out: set[str] = set()
+        for m in self.snapshot.machines:
+            for state in _states(json.loads(m.definition)):
+                params = state.get("Parameters") or state.get("Arguments")
+                if state.get("Type") != "Task" or not isinstance(params, dict):
+                    continue
+                fn, payload = params.get("FunctionName"), params.get("Payload")
+                if not isinstance(fn, str) or not isinstance(payload, dict):
+                    continue
+                if "ClusterIdentifier" in payload or "WorkgroupName" in payload:
+                    out.add(fn.rsplit(":", 1)[-1])
+        return out
+
     def add_functions(self) -> None:
         if not self.snapshot.functions:
             return
+        callers = self.data_api_callers()
+        sql = {f.name for f in self.snapshot.functions if f.data_api or f.name in callers}
         role = logical_id("FunctionRole", "", self.taken)
-        if all(f.data_api for f in self.snapshot.functions):
+        if all(f.name in sql for f in self.snapshot.functions):
             self.taken.discard(role)  # only SQL functions: each has a role of its own
         else:
             self.resources[role] = {
@@ -212,7 +234,7 @@ class _Builder:
             lid = logical_id("Function", f.name, self.taken)
             self.functions[f.name] = lid
             function_role = role
-            if f.data_api:
+            if f.name in sql:
                 function_role = logical_id("FunctionRole", f.name, self.taken)
                 self.sql_targets[f.name] = set()
                 self.resources[function_role] = {
@@ -345,7 +367,8 @@ class _Builder:
 
     def add_sql_function_policies(self) -> None:
         """Each SQL function's role: the Data API on the clusters/workgroups its callers name
-        (the template parameter when they name one), reading SQL objects from S3."""
+        (the template parameter when they name one); the bundled handler may also read SQL
+        objects from S3 (``SqlFile``), which another function's payload does not ask for."""
         for f in self.snapshot.functions:
             if f.name not in self.sql_targets:
                 continue
@@ -368,9 +391,12 @@ class _Builder:
                     ],
                     "*",  # statement ids have no ARN: AWS scopes these to the caller
                 ),
-                # SqlFile s3://bucket/key: which buckets is up to the pipelines' authors.
-                _allow(["s3:GetObject"], {"Fn::Sub": "arn:${AWS::Partition}:s3:::*/*"}),
             ]
+            if f.data_api:
+                # SqlFile s3://bucket/key: which buckets is up to the pipelines' authors.
+                statements.append(
+                    _allow(["s3:GetObject"], {"Fn::Sub": "arn:${AWS::Partition}:s3:::*/*"})
+                )
             if "ClusterIdentifier" in targets or not targets:
                 prefix = "arn:${AWS::Partition}:redshift:${AWS::Region}:${AWS::AccountId}:"
                 statements += [
@@ -414,7 +440,7 @@ class _Builder:
             assert isinstance(role_props, dict)
             role_props["Policies"] = [
                 {
-                    "PolicyName": "run-sql",
+                    "PolicyName": "run-sql" if f.data_api else "data-api",
                     "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
                 }
             ]

@@ -90,3 +90,46 @@ def test_logical_ids_are_alphanumeric_and_unique() -> None:
     taken: set[str] = set()
     assert logical_id("Table", "job-audit.v2", taken) == "TableJobAuditV2"
     assert logical_id("Table", "job_audit_v2", taken) == "TableJobAuditV22"
+
+
+def test_a_function_called_with_a_data_api_target_gets_a_role_for_that_target_only() -> None:
+    # The user's own handler (not the bundled SQL one) is told which workgroup to query: its
+    # role may run statements there and read their results, and nothing of S3; a function
+    # called without a Data API target keeps the shared basic role.
+    def call(fn: str, payload: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
+        params = {"FunctionName": fn, "Payload": payload}
+        return {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": params, **then}  # fmt: skip
+
+    states = {
+        "A": call("check", {"WorkgroupName": "wg", "Database": "dev", "Table": "t"}, {"Next": "B"}),
+        "B": call("plain", {"x": 1}, {"End": True}),
+    }
+    functions = (
+        FunctionInfo(name="check", handler="check_counts.handler", source="def handler(e, c): 1"),
+        FunctionInfo(name="plain", handler="plain.handler", source="def handler(e, c): 1"),
+    )
+    t = build_template(Snapshot(machines=(_machine(states),), functions=functions)).template
+    resources: Any = t["Resources"]
+    check, plain = (
+        resources["FunctionCheck"]["Properties"],
+        resources["FunctionPlain"]["Properties"],
+    )
+    assert plain["Role"] == {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+    assert "Policies" not in resources["FunctionRole"]["Properties"]
+    role = resources[check["Role"]["Fn::GetAtt"][0]]["Properties"]
+    (policy,) = role["Policies"]
+    assert policy["PolicyName"] == "data-api"
+    granted = {a: s["Resource"] for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
+    assert (
+        "redshift-data:ExecuteStatement" in granted
+        and "redshift-serverless:GetCredentials" in granted
+    )
+    assert granted["redshift-data:ExecuteStatement"]["Fn::Sub"].endswith(":workgroup/*")
+    assert not any(a.startswith("s3:") for a in granted)
+    assert not any(a.startswith("redshift:") for a in granted)  # no cluster named, none granted
+    payload = json.loads(resources["StateMachineM1"]["Properties"]["DefinitionString"])
+    assert payload["States"]["A"]["Parameters"]["Payload"]["WorkgroupName"] == (
+        "${RedshiftWorkgroupName}"
+    )
+    assert check["Code"] == {"ZipFile": "def handler(e, c): 1"}  # still inlined: one small file
