@@ -39,6 +39,7 @@ WAREHOUSE_SQL = {
     "pipelines/reference/__init__.py": "the reference pipeline's run history, in the warehouse",
     "pipelines/reference/demo.py": "the demo breaks and repairs a warehouse table",
     "pipelines/reference/warehouse_lock.py": "the job lock is a warehouse table",
+    "pipelines/scaffold/handlers/check_counts.py": "a user's handler counts a warehouse table",
 }
 
 _TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I | re.M)

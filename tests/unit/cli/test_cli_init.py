@@ -15,6 +15,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from eltflow.cli import main
 from eltflow.pipelines import scaffold
 
 
@@ -43,7 +46,22 @@ def _popen(cwd: Path, *argv: str) -> subprocess.Popen[str]:
     )
 
 
-def test_init_then_validate_and_run_the_scaffolded_pipeline(tmp_path: Path) -> None:
+def in_process(
+    project: Path, capsys: pytest.CaptureFixture[str], *argv: str
+) -> tuple[int, str, str]:
+    """A read-only command run in this process (no interpreter to start): the runs themselves
+    are subprocesses, the look at what they left need not be."""
+    capsys.readouterr()
+    code = main(["--project-dir", str(project), *argv])
+    got = capsys.readouterr()
+    return code, got.out, got.err
+
+
+def test_init_then_validate_and_run_the_scaffolded_pipeline(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in [k for k in os.environ if k.startswith("ELTFLOW_")]:
+        monkeypatch.delenv(name)  # the project's own stores, as in the subprocesses
     # The issue's words, run as a user types them: the `eltflow` command of this environment
     # (as `. .venv/bin/activate` puts it on PATH), one shell line, from a new folder.
     command = Path(sys.executable).with_name("eltflow")
@@ -59,31 +77,78 @@ def test_init_then_validate_and_run_the_scaffolded_pipeline(tmp_path: Path) -> N
     )
     assert ran.returncode == 0, ran.stdout + ran.stderr
     project = tmp_path / "demo2"
-    assert {p.name for p in project.iterdir()} >= {"eltflow.toml", "pipeline.asl.json", "sql"}
+    assert {p.name for p in project.iterdir()} >= {
+        "eltflow.toml",
+        "pipeline.asl.json",
+        "sql",
+        "handlers",
+    }
     out = ran.stdout.splitlines()
     assert "  sql/load_orders.sql" in out, ran.stdout
+    assert f"  {scaffold.HANDLER_FILE}" in out, ran.stdout
     assert '  eltflow start pipeline --input \'{"JobID": "1"}\' --wait' in out  # the next steps
     assert "pipeline.asl.json: valid" in out
     output = json.loads(out[-1])  # the execution's output
     assert output["orders"]["rows"] == 3 and output["summary"] == {"rows": 1}
+    assert output["checked"] == {"rows": 3}  # the project's own handler counted the load
     arn = out[-2]
-    logs = json.loads(eltflow(project, "logs", arn, "--json").stdout)
-    assert [r["state"] for r in logs["logs"]] == ["LoadOrders", "LoadSummary"]
+
+    # An empty load: the SQL file loads nothing, so CheckCounts raises DataQuality.EmptyLoad and
+    # its Catch takes the run to NothingLoaded, which fails it under that name.
+    sql = project / scaffold.SQL_FILE
+    lines = sql.read_text(encoding="utf-8").splitlines(keepends=True)
+    sql.write_text("".join(ln for ln in lines if not ln.startswith("INSERT")), encoding="utf-8")
+    empty = eltflow(project, "start", "pipeline", "--input", '{"JobID": "8"}', "--wait")
+    assert empty.returncode == 1, empty.stdout + empty.stderr
+    empty_arn = empty.stdout.splitlines()[0]
+
+    code, text, _ = in_process(project, capsys, "logs", arn, "--json")
+    assert code == 0
+    logs = json.loads(text)
+    invocations = [(r["state"], r["function"]) for r in logs["logs"]]
+    assert invocations == [
+        ("LoadOrders", "run-sql"),
+        ("LoadSummary", "run-sql"),
+        ("CheckCounts", scaffold.HANDLER_FUNCTION),
+    ]
+    assert "public.orders: 3 rows, at least 1 expected" in logs["logs"][2]["text"]  # its print
     statements = [(s["StateName"], s["Status"]) for s in logs["statements"]]
-    assert statements == [("LoadOrders", "FINISHED"), ("LoadSummary", "FINISHED")]
+    assert statements == [
+        ("LoadOrders", "FINISHED"),
+        ("LoadSummary", "FINISHED"),
+        ("CheckCounts", "FINISHED"),  # plain boto3 in the user's handler reached eltflow
+    ]
     assert [len(s["SubStatements"]) for s in logs["statements"][:1]] == [4]  # the file's batch
     assert logs["statements"][1]["ResultRows"] == 1
-    rows = eltflow(project, "sql", "SELECT job_id, orders FROM public.load_log", "--json")
-    assert rows.returncode == 0, rows.stderr
-    assert "7" in rows.stdout
+    code, text, err = in_process(
+        project, capsys, "sql", "SELECT job_id, orders FROM public.load_log", "--json"
+    )
+    assert code == 0, err
+    records = json.loads(text)["Result"]["Records"]
+    assert records == [
+        [{"stringValue": "7"}, {"longValue": 3}],
+        [{"stringValue": "8"}, {"longValue": 0}],
+    ]
 
-    listed = eltflow(project, "schedules", "list", "--json")
-    schedules = {s["Name"]: s for s in json.loads(listed.stdout)["Schedules"]}
+    code, text, _ = in_process(project, capsys, "executions", "history", empty_arn, "--json")
+    events = json.loads(text)["events"]
+    caught = [e for e in events if e["type"] == "TaskFailed"]
+    assert [e["taskFailedEventDetails"]["error"] for e in caught] == ["DataQuality.EmptyLoad"]
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "StateEntered" in e["type"]]
+    assert entered == ["LoadOrders", "LoadSummary", "CheckCounts", "NothingLoaded"]
+    assert events[-1]["type"] == "ExecutionFailed"
+    ended = events[-1]["executionFailedEventDetails"]
+    assert ended["error"] == "DataQuality.EmptyLoad"
+    cause = json.loads(ended["cause"])  # the handler's own message, through the Catch
+    assert cause["errorMessage"] == "public.orders has 0 rows, fewer than MinRows 1"
+
+    code, text, _ = in_process(project, capsys, "schedules", "list", "--json")
+    schedules = {s["Name"]: s for s in json.loads(text)["Schedules"]}
     assert schedules[scaffold.SCHEDULE]["ScheduleExpression"] == "rate(5 minutes)"
     assert schedules[scaffold.SCHEDULE]["State"] == "DISABLED"
 
-    again = eltflow(tmp_path, "init", "demo2")
-    assert again.returncode == 1 and "does not overwrite" in again.stderr
+    code, _, err = in_process(tmp_path, capsys, "init", str(project))
+    assert code == 1 and "does not overwrite" in err
 
 
 def test_a_failing_load_is_retried_then_caught(tmp_path: Path) -> None:

@@ -1,10 +1,13 @@
 """``eltflow init``: a new project that validates and runs as generated.
 
 The files are package data next to this module (``eltflow.toml``, ``pipeline.asl.json``,
-``sql/load_orders.sql``, ``.gitignore``) and are copied verbatim, so what a user gets is exactly
-what the tests run. Each SQL load is one Task calling the bundled handler
-:mod:`eltflow.lambdas.redshift_sql` (the project declares it as its ``run-sql`` function), so the
-project holds no handler code of its own until the user adds some.
+``sql/load_orders.sql``, ``handlers/check_counts.py``, ``.gitignore``) and are copied verbatim,
+so what a user gets is exactly what the tests run. Each SQL load is one Task calling the bundled
+handler :mod:`eltflow.lambdas.redshift_sql` (the project declares it as its ``run-sql``
+function); then ``CheckCounts`` calls the project's own handler, ``check-counts``: a plain-boto3
+file in its own code folder (``code = "handlers"``, AWS's ``check_counts.handler``), which the
+CloudFormation export zips as a function of its own. eltflow never imports it from here: the
+copy is a template that ruff and mypy check like the rest of the package.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ DEFINITION = "pipeline.asl.json"
 FUNCTION = "run-sql"
 SCHEDULE = "every-5-minutes"
 SQL_FILE = "sql/load_orders.sql"
-FILES = ("eltflow.toml", DEFINITION, SQL_FILE, ".gitignore")
+HANDLER_FUNCTION = "check-counts"
+HANDLER_FILE = "handlers/check_counts.py"
+FILES = ("eltflow.toml", DEFINITION, SQL_FILE, HANDLER_FILE, ".gitignore")
 
 
 @dataclass(frozen=True)
