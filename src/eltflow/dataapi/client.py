@@ -92,6 +92,9 @@ class LocalRedshiftDataClient:
                     f["blobValue"] = base64.b64decode(f["blobValue"])
         return response
 
+    def get_statement_result_v2(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("GetStatementResultV2", kwargs)
+
     def cancel_statement(self, **kwargs: Any) -> dict[str, Any]:
         return self._call("CancelStatement", kwargs)
 
@@ -111,11 +114,16 @@ class LocalRedshiftDataClient:
         return self._call("DescribeTable", kwargs)
 
     def can_paginate(self, operation_name: str) -> bool:
-        return operation_name in ("get_statement_result", "list_statements")
+        return operation_name in (
+            "get_statement_result",
+            "get_statement_result_v2",
+            "list_statements",
+        )
 
     def get_paginator(self, operation_name: str) -> _Paginator:
         methods: dict[str, Callable[..., dict[str, Any]]] = {
             "get_statement_result": self.get_statement_result,
+            "get_statement_result_v2": self.get_statement_result_v2,
             "list_statements": self.list_statements,
         }
         if operation_name not in methods:

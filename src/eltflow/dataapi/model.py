@@ -71,6 +71,9 @@ class Statement:
     column_metadata: list[JSON] | None = None
     page_count: int = 0
     owner: str = ""
+    # JSON (typed Field records, GetStatementResult) or CSV (text, GetStatementResultV2); a
+    # batch's sub-statements carry their batch's.
+    result_format: str = "JSON"
     # The execution and state whose task submitted it (:mod:`eltflow.dataapi.origin`), not
     # AWS fields.
     execution_arn: str | None = None
@@ -112,6 +115,7 @@ class Statement:
             column_metadata=json.loads(cols) if cols else None,
             page_count=int(row["page_count"]),
             owner=row["owner"],
+            result_format=row["result_format"],
             execution_arn=row["execution_arn"],
             state_name=row["state_name"],
         )
@@ -150,6 +154,7 @@ class Statement:
             else None,
             "page_count": self.page_count,
             "owner": self.owner,
+            "result_format": self.result_format,
             "execution_arn": self.execution_arn,
             "state_name": self.state_name,
         }
@@ -208,6 +213,7 @@ def describe_shape(s: Statement, subs: list[Statement]) -> dict[str, Any]:
         "ResultSize": s.result_size,
         "RedshiftPid": s.redshift_pid or 0,
         "RedshiftQueryId": s.redshift_query_id or 0,
+        "ResultFormat": s.result_format,
     }
     if s.error:
         out["Error"] = s.error
@@ -239,6 +245,7 @@ def list_item_shape(s: Statement, subs: list[Statement]) -> dict[str, Any]:
         "CreatedAt": from_us(s.created_us),
         "UpdatedAt": from_us(s.updated_us),
         "IsBatchStatement": s.is_batch,
+        "ResultFormat": s.result_format,
     }
     if s.is_batch:
         out["QueryStrings"] = [x.query_string for x in subs]

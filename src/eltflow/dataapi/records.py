@@ -1,4 +1,5 @@
-"""Rows and columns in the Data API's typed shape (``GetStatementResult``).
+"""Rows and columns in the Data API's typed shape (``GetStatementResult``) and as CSV
+(``GetStatementResultV2``).
 
 Each value becomes one ``Field`` union member as Redshift's Data API returns it: integers as
 ``longValue``, floating point as ``doubleValue``, booleans as ``booleanValue``, NULL as
@@ -9,6 +10,8 @@ Each value becomes one ``Field`` union member as Redshift's Data API returns it:
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import math
 from collections.abc import Sequence
@@ -79,3 +82,28 @@ def column_metadata(columns: Sequence[Column]) -> list[JSON]:
             }
         )
     return out
+
+
+def csv_value(value: Any) -> str:
+    """One value as a CSV field of ``GetStatementResultV2``: the text of its JSON-format
+    ``Field`` (NULL is an empty field, booleans ``t``/``f`` as Redshift prints them, blobs
+    base64). Unverified against AWS: the API reference shows only that ``CSVRecords`` is a
+    string of CSV text, not how each type is written."""
+    f = field(value)
+    if "isNull" in f:
+        return ""
+    if "booleanValue" in f:
+        return "t" if f["booleanValue"] else "f"
+    return str(next(iter(f.values())))
+
+
+def csv_records(names: Sequence[str] | None, rows: Sequence[Sequence[Any]]) -> str:
+    """A page of ``CSVRecords``: RFC 4180 text (fields quoted where needed, lines ending in
+    ``\\n``), starting with a header line of column names when ``names`` is given (the first
+    page; unverified whether AWS repeats it on later pages)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    if names is not None:
+        writer.writerow(names)
+    writer.writerows([csv_value(v) for v in row] for row in rows)
+    return out.getvalue()

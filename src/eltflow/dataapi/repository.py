@@ -33,7 +33,7 @@ class StatementRepository:
             conn.executemany(self.q["update_statement"], [s.to_row() for s in statements])
 
     def finish(
-        self, statements: Sequence[Statement], pages: Sequence[tuple[str, int, list[JSON]]]
+        self, statements: Sequence[Statement], pages: Sequence[tuple[str, int, JSON]]
     ) -> None:
         """Record final states and result pages together, so a result is never half there."""
         with self.db.transaction() as conn:
@@ -59,11 +59,13 @@ class StatementRepository:
         rows = self.db.execute(self.q["child_statements"], {"p": parent_id})
         return [Statement.from_row(r) for r in rows]
 
-    def page(self, statement_id: str, page: int) -> list[JSON] | None:
+    def page(self, statement_id: str, page: int) -> JSON:
+        """A stored result page: a JSON statement's list of records, a CSV statement's text;
+        None if there is no such page."""
         rows = self.db.execute(self.q["result_page"], {"id": statement_id, "p": page})
         if not rows:
             return None
-        records: list[JSON] = json.loads(rows[0]["records"])
+        records: JSON = json.loads(rows[0]["records"])
         return records
 
     def list(

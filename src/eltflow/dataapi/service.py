@@ -34,7 +34,7 @@ from eltflow.dataapi.model import (
     submit_response,
     to_us,
 )
-from eltflow.dataapi.records import column_metadata, record
+from eltflow.dataapi.records import column_metadata, csv_records, record
 from eltflow.dataapi.repository import StatementRepository
 from eltflow.errors import AwsApiError, ConflictError
 from eltflow.store.db import Database
@@ -58,6 +58,13 @@ NOT_FOUND = "Query does not exist."
 NO_RESULT = "Query does not have result. Please check query status with DescribeStatement."
 BATCH_RESULT = "BatchExecuteStatement result can only be retrieved with sub-statement id."
 NO_ENDPOINT = "Redshift endpoint doesn't exist in this region."
+JSON_FORMAT, CSV = "JSON", "CSV"
+# What fetching a result in the other format answers. Unverified against AWS: the API
+# reference says only which format each operation serves, so these name the right one.
+WRONG_FORMAT = {
+    CSV: "The statement's ResultFormat is CSV: fetch its result with GetStatementResultV2.",
+    JSON_FORMAT: "The statement's ResultFormat is JSON: fetch its result with GetStatementResult.",
+}
 _POLL_YIELD_SECONDS = 0.0005
 TOKEN_TTL_US = 8 * 3600 * 1_000_000  # ClientToken idempotency lasts 8 hours
 
@@ -210,6 +217,7 @@ class DataApiService:
             "BatchExecuteStatement": self.batch_execute_statement,
             "DescribeStatement": self.describe_statement,
             "GetStatementResult": self.get_statement_result,
+            "GetStatementResultV2": self.get_statement_result_v2,
             "CancelStatement": self.cancel_statement,
             "ListStatements": self.list_statements,
             "ListDatabases": self.list_databases,
@@ -274,8 +282,7 @@ class DataApiService:
         v.int_in(request, "SessionKeepAliveSeconds", "sessionKeepAliveSeconds", 0, 86400)
         if request.get("SessionId") is not None:
             raise v.invalid("SessionId is not supported by eltflow's local Data API")
-        if request.get("ResultFormat", "JSON") != "JSON":
-            raise v.invalid("ResultFormat CSV is not supported by eltflow's local Data API")
+        result_format = v.result_format(request)
         if name is not None and len(name) > 2048:
             raise v.invalid("StatementName must be at most 2048 characters")
         if token is not None and not 1 <= len(token) <= 64:
@@ -313,6 +320,7 @@ class DataApiService:
             query_parameters=params,
             client_token=token,
             with_event=bool(request.get("WithEvent", False)),
+            result_format=result_format,
             redshift_query_id=_query_id(sid),
             owner=self.instance,
             execution_arn=by.execution_arn if by is not None else None,
@@ -330,6 +338,7 @@ class DataApiService:
                     updated_us=now,
                     redshift_query_id=_query_id(sid) + i,
                     owner=self.instance,
+                    result_format=result_format,
                 )
                 for i, sql in enumerate(sqls, start=1)
             ]
@@ -457,18 +466,25 @@ class DataApiService:
     ) -> None:
         now = self._now()
         duration = time.perf_counter_ns() - started_ns if started_ns is not None else 0
-        pages: list[tuple[str, int, list[JSON]]] = []
+        pages: list[tuple[str, int, JSON]] = []
 
         def finished(s: Statement, result: StatementResult) -> Statement:
             cols = column_metadata(result.columns) if result.has_result_set else None
             size = 0
             count = 0
             if result.has_result_set:
-                records = [record(r) for r in result.rows]
                 step = self.options.page_rows
-                for n, start in enumerate(range(0, len(records), step)):
-                    chunk: list[JSON] = list(records[start : start + step])
-                    size += len(json.dumps(chunk))
+                csv_names = [c.name for c in result.columns] if s.result_format == CSV else None
+                for n, start in enumerate(range(0, len(result.rows), step)):
+                    rows = result.rows[start : start + step]
+                    chunk: JSON
+                    if csv_names is None:
+                        chunk = [record(r) for r in rows]
+                        size += len(json.dumps(chunk))
+                    else:
+                        # The header line opens the first page only.
+                        chunk = csv_records(csv_names if n == 0 else None, rows)
+                        size += len(chunk.encode())
                     if size > self.options.max_result_bytes:
                         raise _ResultTooLarge(
                             f"ERROR: the result of statement {s.id} exceeds the Data API's "
@@ -561,7 +577,30 @@ class DataApiService:
         return describe_shape(stmt, subs)
 
     def get_statement_result(self, request: Mapping[str, Any]) -> dict[str, Any]:
-        v.check_keys("GetStatementResult", request)
+        """A page of a JSON-format statement's result: typed Field records."""
+        stmt, page_no, records = self._result_page("GetStatementResult", request, JSON_FORMAT)
+        return self._result(stmt, page_no, {"Records": records or []})
+
+    def get_statement_result_v2(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """A page of a CSV-format statement's result: ``Records`` is a list of one
+        ``{"CSVRecords": text}`` per page (none for an empty result), plus ``ResultFormat``."""
+        stmt, page_no, text = self._result_page("GetStatementResultV2", request, CSV)
+        records = [{"CSVRecords": text}] if isinstance(text, str) else []
+        return self._result(stmt, page_no, {"Records": records, "ResultFormat": CSV})
+
+    def _result(self, stmt: Statement, page_no: int, out: dict[str, Any]) -> dict[str, Any]:
+        out["ColumnMetadata"] = stmt.column_metadata or []
+        out["TotalNumRows"] = stmt.result_rows
+        if page_no + 1 < stmt.page_count:
+            out["NextToken"] = v.encode_token({"page": page_no + 1})
+        return out
+
+    def _result_page(
+        self, action: str, request: Mapping[str, Any], result_format: str
+    ) -> tuple[Statement, int, JSON]:
+        """The statement and the stored page a GetStatementResult(V2) request asks for, once
+        the statement is known to have finished with a result in ``result_format``."""
+        v.check_keys(action, request)
         sid = v.statement_id(request)
         wait = v.int_in(request, "WaitTimeSeconds", "waitTimeSeconds", 1, 30)
         if wait is not None:
@@ -571,19 +610,13 @@ class DataApiService:
             raise v.invalid(BATCH_RESULT)
         if stmt.status is not Status.FINISHED or not stmt.has_result_set:
             raise AwsApiError("ResourceNotFoundException", NO_RESULT)
+        if stmt.result_format != result_format:
+            raise v.invalid(WRONG_FORMAT[stmt.result_format])
         page = v.decode_token(request.get("NextToken"), "page")
         page_no = int(page) if page is not None else 0
         if page_no < 0 or (page_no > 0 and page_no >= stmt.page_count):
             raise v.invalid("The NextToken is invalid.")
-        records = self.repo.page(stmt.id, page_no) if stmt.page_count else []
-        out: dict[str, Any] = {
-            "Records": records or [],
-            "ColumnMetadata": stmt.column_metadata or [],
-            "TotalNumRows": stmt.result_rows,
-        }
-        if page_no + 1 < stmt.page_count:
-            out["NextToken"] = v.encode_token({"page": page_no + 1})
-        return out
+        return stmt, page_no, self.repo.page(stmt.id, page_no) if stmt.page_count else None
 
     def cancel_statement(self, request: Mapping[str, Any]) -> dict[str, Any]:
         v.check_keys("CancelStatement", request)

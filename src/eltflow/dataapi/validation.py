@@ -62,6 +62,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "DescribeStatement": frozenset({"Id", "WaitTimeSeconds"}),
     "GetStatementResult": frozenset({"Id", "NextToken", "WaitTimeSeconds"}),
+    "GetStatementResultV2": frozenset({"Id", "NextToken", "WaitTimeSeconds"}),
     "CancelStatement": frozenset({"Id"}),
     "ListDatabases": frozenset(
         {
@@ -245,6 +246,16 @@ def parameters(request: Mapping[str, Any]) -> list[dict[str, str]] | None:
         seen.add(name)
         out.append({"name": name, "value": value})
     return out
+
+
+def result_format(request: Mapping[str, Any]) -> str:
+    """``ResultFormat``: JSON (the default) or CSV, as botocore's ``ResultFormatString``."""
+    value = request.get("ResultFormat")
+    if value is None:
+        return "JSON"
+    if value not in ("JSON", "CSV"):
+        raise _constraint(value, "resultFormat", "Member must satisfy enum value set: [JSON, CSV]")
+    return str(value)
 
 
 def int_in(request: Mapping[str, Any], key: str, field: str, lo: int, hi: int) -> int | None:

@@ -70,6 +70,7 @@ DATA_API_OPERATIONS = frozenset(
         "BatchExecuteStatement",
         "DescribeStatement",
         "GetStatementResult",
+        "GetStatementResultV2",
         "CancelStatement",
         "ListStatements",
         "ListDatabases",

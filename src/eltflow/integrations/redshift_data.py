@@ -29,6 +29,7 @@ ACTIONS: dict[str, str] = {
     "batchExecuteStatement": "BatchExecuteStatement",
     "describeStatement": "DescribeStatement",
     "getStatementResult": "GetStatementResult",
+    "getStatementResultV2": "GetStatementResultV2",
     "cancelStatement": "CancelStatement",
     "listStatements": "ListStatements",
     "listDatabases": "ListDatabases",

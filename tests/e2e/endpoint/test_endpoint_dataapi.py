@@ -119,12 +119,23 @@ def test_errors_are_the_data_apis(rd: Any) -> None:
     assert e.value.response["Error"]["Code"] in ("ValidationException", "ResourceNotFoundException")
 
 
+def test_a_csv_result_through_boto3(rd: Any) -> None:
+    """ResultFormat CSV and GetStatementResultV2 (and its paginator) parsed by botocore."""
+    out = rd.execute_statement(Sql="select 'a,b' as s, 7 as n", ResultFormat="CSV", **WHERE)
+    assert _finished(rd, out["Id"])["ResultFormat"] == "CSV"
+    pages = list(rd.get_paginator("get_statement_result_v2").paginate(Id=out["Id"]))
+    assert [p["Records"] for p in pages] == [[{"CSVRecords": 's,n\n"a,b",7\n'}]]
+    assert pages[0]["ResultFormat"] == "CSV" and pages[0]["TotalNumRows"] == 1
+    with pytest.raises(rd.exceptions.ValidationException):
+        rd.get_statement_result(Id=out["Id"])
+
+
 def test_wrong_target_version_and_unknown_operations(server: Server) -> None:
     r = httpx.post(
         server.url + "/",
         content=b"{}",
         headers={
-            "X-Amz-Target": "RedshiftData.GetStatementResultV2",
+            "X-Amz-Target": "RedshiftData.NoSuchOperation",
             "Content-Type": "application/x-amz-json-1.1",
         },
     )
