@@ -31,6 +31,10 @@ class TaskRequest:
     # before a crash (e.g. a Data API statement id), so a resumed task re-attaches.
     checkpoint: Callable[[JSON], None] | None = None
     recorded: JSON = None
+    # A ``.sync`` integration calls this with the service's response once the service accepted
+    # the request, then waits for the job (AWS records ``TaskSubmitted`` with the response).
+    # Calling it again (a resumed task re-attaching) records nothing more.
+    submitted: Callable[[JSON], None] | None = None
 
 
 class Integration(Protocol):

@@ -1,11 +1,14 @@
 """Nested workflows: ``arn:aws:states:::states:startExecution`` (Step Functions starting one of
 its own state machines), in AWS's integration patterns.
 
-- request-response: start the child, ``{"ExecutionArn", "StartDate"}`` at once;
-- ``.sync``: wait for the child and return its description with ``Output`` as a JSON **string**;
+- request-response: start the child, StartExecution's response at once (``ExecutionArn``,
+  ``StartDate`` and the SDK's HTTP metadata, as AWS's recorded histories show);
+- ``.sync``: report that response as submitted (``TaskSubmitted`` in history), wait for the
+  child and return its description with ``Output`` as a JSON **string**;
 - ``.sync:2``: the same with ``Output`` as JSON;
-- ``.waitForTaskToken``: start the child, then the task waits for SendTaskSuccess/Failure
-  (the task runner does the waiting: :mod:`eltflow.runtime.tasks`).
+- ``.waitForTaskToken``: start the child; the response is recorded as ``TaskSubmitted`` and
+  the task waits for SendTaskSuccess/Failure (the task runner does the waiting:
+  :mod:`eltflow.runtime.tasks`).
 
 Parameters are the StartExecution request's: ``StateMachineArn`` (required), ``Input`` (a JSON
 value or JSON text) and ``Name``. AWS's nested-workflow docs pass
@@ -41,6 +44,7 @@ from typing import Any, Protocol
 
 from eltflow.errors import AwsApiError, StatesError
 from eltflow.integrations.base import Registry, TaskRequest
+from eltflow.integrations.sdk_metadata import http_metadata, request_id
 from eltflow.types import JSON, JSONObject
 
 START_EXECUTION = "arn:aws:states:::states:startExecution"
@@ -74,6 +78,26 @@ def _millis(iso: JSON) -> int | None:
     return int(datetime.fromisoformat(iso).timestamp() * 1000)
 
 
+def _started(child: str, start_date: JSON, request: TaskRequest) -> JSONObject:
+    """StartExecution's response as the task sees it (the request-response result, and what
+    AWS records in ``TaskSubmitted`` for ``.sync`` and ``.waitForTaskToken``): ``ExecutionArn``,
+    the SDK's HTTP metadata and ``StartDate`` (epoch milliseconds), keys in AWS's order."""
+    millis = _millis(start_date)
+    body = json.dumps(
+        {"executionArn": child, "startDate": None if millis is None else millis / 1000},
+        separators=(",", ":"),
+    )
+    return {
+        "ExecutionArn": child,
+        **http_metadata(
+            request_id(),
+            request.clock.now(),
+            {"Content-Length": str(len(body.encode("utf-8"))), "connection": "keep-alive"},
+        ),
+        "StartDate": millis,
+    }
+
+
 def _error_name(code: str) -> str:
     return f"StepFunctions.{code if code.endswith('Exception') else code + 'Exception'}"
 
@@ -100,13 +124,18 @@ class StartExecutionIntegration:
         child = request.recorded if isinstance(request.recorded, str) else None
         if child is None:
             if self._express(params):
-                return self._express_child(params, pattern)
+                return self._express_child(params, pattern, request)
             child = self._start(params)
             if request.checkpoint is not None:
                 request.checkpoint(child)
         described = self.service.describe_execution(execution_arn=child)
+        started = _started(child, described.get("startDate"), request)
         if not pattern.startswith(".sync"):
-            return {"ExecutionArn": child, "StartDate": _millis(described.get("startDate"))}
+            return started
+        if request.submitted is not None:
+            # Also when re-attaching after a crash: recorded once (the interpreter ignores a
+            # second report), and recorded at all if the crash came before the first was.
+            request.submitted(started)
         while described.get("status") == "RUNNING":
             self._watch_parent(request, child)
             self.pause(self.poll_seconds)
@@ -142,18 +171,19 @@ class StartExecutionIntegration:
             return False  # StartExecution reports it (StateMachineDoesNotExist, InvalidArn)
         return machine.get("type") == "EXPRESS"
 
-    def _express_child(self, params: dict[str, JSON], pattern: str) -> JSON:
+    def _express_child(self, params: dict[str, JSON], pattern: str, request: TaskRequest) -> JSON:
         arn, text, name = self._request(params)
         try:
             if not pattern.startswith(".sync"):
                 started = self.service.start_execution(state_machine_arn=arn, input=text, name=name)
-                return {
-                    "ExecutionArn": started["executionArn"],
-                    "StartDate": _millis(started.get("startDate")),
-                }
+                return _started(str(started["executionArn"]), started.get("startDate"), request)
             ended = self.service.start_sync_execution(state_machine_arn=arn, input=text, name=name)
         except AwsApiError as e:
             raise StatesError(_error_name(e.code), e.message) from e
+        if request.submitted is not None:
+            # Unverified: the child ran to its end within the call, so its submission is
+            # reported with its outcome (TaskSubmitted, then TaskSucceeded/Failed).
+            request.submitted(_started(str(ended["executionArn"]), ended.get("startDate"), request))
         return self._result(ended, as_json=pattern == ".sync:2")
 
     def _watch_parent(self, request: TaskRequest, child: str) -> None:

@@ -10,7 +10,13 @@ from eltflow.interpreter import distributed
 from eltflow.interpreter import states_branch as branch
 from eltflow.interpreter import states_simple as simple
 from eltflow.interpreter import states_task as task
-from eltflow.interpreter.protocol import TaskFailed, TaskHeartbeat, TaskStarted, TaskSucceeded
+from eltflow.interpreter.protocol import (
+    TaskFailed,
+    TaskHeartbeat,
+    TaskStarted,
+    TaskSubmitted,
+    TaskSucceeded,
+)
 from eltflow.interpreter.state import Frame
 
 if TYPE_CHECKING:
@@ -74,7 +80,7 @@ def on_task_event(
     stepper: Stepper,
     frame: Frame,
     state: Any,
-    inbound: TaskStarted | TaskSucceeded | TaskFailed | TaskHeartbeat,
+    inbound: TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed | TaskHeartbeat,
 ) -> None:
     if inbound.task_id != frame.pending_task:
         return
@@ -92,6 +98,8 @@ def on_task_event(
             task.heartbeat(stepper, frame)
         elif isinstance(inbound, TaskStarted):
             task.started(stepper, frame, state)
+        elif isinstance(inbound, TaskSubmitted):
+            task.submitted(stepper, frame, state, inbound.output)
         elif isinstance(inbound, TaskSucceeded):
             task.succeeded(stepper, frame, state, inbound.output)
         else:

@@ -270,6 +270,22 @@ def task_started(resource: str) -> Event:
     return "TaskStarted", {"taskStartedEventDetails": {"resourceType": rtype, "resource": rname}}
 
 
+def task_submitted(resource: str, output_text: str) -> Event:
+    """``TaskSubmitted`` (service integrations only: an activity or a Lambda function ARN has
+    no such event): the service's response to the ``.sync`` / ``.waitForTaskToken`` request,
+    recorded once the request was accepted, before the task's outcome (API_HistoryEvent,
+    TaskSubmittedEventDetails: resourceType, resource, output, outputDetails)."""
+    _, rtype, rname, _ = resource_kind(resource)
+    return "TaskSubmitted", {
+        "taskSubmittedEventDetails": {
+            "resourceType": rtype,
+            "resource": rname,
+            "output": output_text,
+            "outputDetails": _NOT_TRUNCATED,
+        }
+    }
+
+
 def task_succeeded(resource: str, output_text: str) -> Event:
     prefix, rtype, rname, _ = resource_kind(resource)
     body: JSONObject = {"output": output_text, "outputDetails": _NOT_TRUNCATED}

@@ -151,6 +151,16 @@ class TaskStarted:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TaskSubmitted:
+    """The service accepted the task's request and the task now waits: a ``.sync`` task for
+    the job it started, a ``.waitForTaskToken`` task for its token. ``output`` is the
+    service's response to the request (AWS records it in ``TaskSubmitted``)."""
+
+    task_id: str
+    output: JSON
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class TaskSucceeded:
     task_id: str
     output: JSON
@@ -183,4 +193,12 @@ class StopRequested:
     cause: str | None = None
 
 
-Inbound = TaskStarted | TaskSucceeded | TaskFailed | TimerFired | StopRequested | TaskHeartbeat
+Inbound = (
+    TaskStarted
+    | TaskSubmitted
+    | TaskSucceeded
+    | TaskFailed
+    | TimerFired
+    | StopRequested
+    | TaskHeartbeat
+)

@@ -28,8 +28,9 @@ from eltflow.errors import StoreError
 from eltflow.interpreter.protocol import ExecutionContext, ExecutionStatus
 from eltflow.types import JSON, JSONObject
 
-# 1: the unversioned snapshots of eltflow before versioning; 2: the same shape plus "version".
-SNAPSHOT_VERSION = 2
+# 1: the unversioned snapshots of eltflow before versioning; 2: the same shape plus "version";
+# 3: frames have ``task_submitted`` (the TaskSubmitted event).
+SNAPSHOT_VERSION = 3
 
 
 def _v1_to_v2(data: JSONObject) -> JSONObject:
@@ -37,8 +38,18 @@ def _v1_to_v2(data: JSONObject) -> JSONObject:
     return {**data, "version": 2}
 
 
+def _v2_to_v3(data: JSONObject) -> JSONObject:
+    """v2 frames had no ``task_submitted``: a task waiting in a v2 snapshot has recorded no
+    TaskSubmitted (eltflow did not record the event then), so False."""
+    frames = [
+        {"task_submitted": False, **cast(JSONObject, f)}
+        for f in cast(list[JSON], data.get("frames") or [])
+    ]
+    return {**data, "frames": cast(JSON, frames), "version": 3}
+
+
 # version -> the step rewriting a snapshot of that version into the next one.
-_UPGRADES: dict[int, Callable[[JSONObject], JSONObject]] = {1: _v1_to_v2}
+_UPGRADES: dict[int, Callable[[JSONObject], JSONObject]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade_snapshot(data: JSONObject) -> JSONObject:
@@ -96,6 +107,9 @@ class Frame:
     heartbeat_timer: str | None = None
     heartbeats: int = 0
     task_started: bool = False
+    # TaskSubmitted is recorded for the current attempt (a resumed .sync task reports its
+    # submission again: recorded once).
+    task_submitted: bool = False
     last_event: int = 0
     # Parallel / Map bookkeeping while status == CHILDREN (and kept on failure for redrive).
     children: list[str] = field(default_factory=list)

@@ -1,9 +1,11 @@
 """The Task state: schedule (RunTask + timeout timer), then process the outcome.
 
 Event families follow the resource: service integrations give ``TaskScheduled/Started/
-Succeeded/Failed/TimedOut``, a legacy Lambda function ARN gives ``LambdaFunction*``, an
-activity ARN ``Activity*``. Parameters (or Arguments) are evaluated again for each attempt, as
-AWS does (``$$.State.RetryCount`` changes between attempts).
+[Submitted/]Succeeded/Failed/TimedOut`` (``TaskSubmitted`` for ``.sync`` and
+``.waitForTaskToken`` once the service accepted the request), a legacy Lambda function ARN
+gives ``LambdaFunction*``, an activity ARN ``Activity*``. Parameters (or Arguments) are
+evaluated again for each attempt, as AWS does (``$$.State.RetryCount`` changes between
+attempts).
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ def schedule(stepper: Stepper, frame: Frame, state: TaskState) -> None:
     stepper.emit(frame, ev.task_scheduled(state.resource, text, timeout, heartbeat))
     frame.pending_task = task_id
     frame.task_started = False
+    frame.task_submitted = False
     frame.status = TASK
     stepper.wait(frame, task_id)
     stepper.effects.append(
@@ -171,6 +174,27 @@ def started(stepper: Stepper, frame: Frame, state: TaskState) -> None:
         # The countdown runs from the task's start (an activity may wait for a worker
         # long after it was scheduled); scheduling armed it already in case no start comes.
         _arm_heartbeat(stepper, frame)
+
+
+def submitted(stepper: Stepper, frame: Frame, state: TaskState, output: JSON) -> None:
+    """The service accepted the request of a ``.sync`` or ``.waitForTaskToken`` task, which
+    now waits (for its job, or for its token): ``TaskSubmitted`` with the service's response,
+    after ``TaskStarted``, as AWS records it. Once per attempt (a ``.sync`` task resumed after
+    a crash reports its submission again). An activity or a Lambda function ARN has no such
+    event on AWS, so nothing is recorded for them.
+
+    Unverified: what AWS does with a response over the 256 KiB payload limit; here the task
+    is cancelled and the state fails with ``States.DataLimitExceeded`` as for a result."""
+    if frame.task_submitted or ev.resource_kind(state.resource)[0] != "Task":
+        return
+    started(stepper, frame, state)
+    try:
+        text = stepper.payload_text(output, state.name)
+    except StatesError:
+        _settle(stepper, frame)
+        raise
+    frame.task_submitted = True
+    stepper.emit(frame, ev.task_submitted(state.resource, text))
 
 
 def _settle(stepper: Stepper, frame: Frame) -> None:

@@ -41,6 +41,7 @@ from eltflow.interpreter.protocol import (
     StopRequested,
     TaskFailed,
     TaskStarted,
+    TaskSubmitted,
     TaskSucceeded,
     TimerFired,
 )
@@ -272,7 +273,8 @@ class Engine:
             state, events, effects = advance(machine, state, inbound, now)
             pending.events += events
             pending.effects += effects
-        after = _tasks_after(execution_id, tasks, todo, pending.effects, now_us)
+        finished = _ending(todo, tasks)
+        after = _tasks_after(execution_id, tasks, finished, pending.effects, now_us)
         taken: list[TaskRow] = []
         started = _Pending()
         # A worker whose lease lapsed (and was taken over) still records the outcome it
@@ -310,7 +312,7 @@ class Engine:
                 return False
             for item in inbox_rows:
                 store.delete_inbox_txn(conn, item.id)
-            self._record(conn, execution_id, pending.events, pending.effects, todo, now_us)
+            self._record(conn, execution_id, pending.events, pending.effects, finished, now_us)
             for task in taken:
                 store.dispatch_task_txn(conn, execution_id, task.task_id)
             self._record(conn, execution_id, started.events, started.effects, [], now_us)
@@ -425,10 +427,9 @@ class Engine:
         done_tasks: list[str] = []
         done_timers: list[str] = []
         for inbound in consumed:
-            # The outcome is recorded with this step: the task / timer row is done.
-            # A TaskStarted fed back by the task runner is a .waitForTaskToken call made: the
-            # task waits for its token (SendTaskSuccess/Failure), nothing is left to run.
-            if isinstance(inbound, TaskSucceeded | TaskFailed | TaskStarted):
+            # The outcome is recorded with this step: the task / timer row is done (see
+            # :func:`_ending` for TaskSubmitted).
+            if isinstance(inbound, TaskSucceeded | TaskFailed | TaskSubmitted):
                 done_tasks.append(inbound.task_id)
             elif isinstance(inbound, TimerFired):
                 done_timers.append(inbound.timer_id)
@@ -531,7 +532,7 @@ def _tasks_after(
     CancelTask deletes; in the store's order)."""
     rows = {t.task_id: t for t in tasks}
     for inbound in consumed:
-        if isinstance(inbound, TaskSucceeded | TaskFailed | TaskStarted):
+        if isinstance(inbound, TaskSucceeded | TaskFailed | TaskSubmitted):
             rows.pop(inbound.task_id, None)
     for effect in effects:
         if isinstance(effect, RunTask) and effect.task_id not in rows:
@@ -552,6 +553,22 @@ def _tasks_after(
         elif isinstance(effect, CancelTask):
             rows.pop(effect.task_id, None)
     return sorted(rows.values(), key=lambda t: (t.created_us, t.task_id))
+
+
+def _ending(inbounds: Sequence[Inbound], tasks: Sequence[TaskRow]) -> list[Inbound]:
+    """The inbounds that end their task or timer row when recorded. A ``TaskSubmitted`` ends
+    a ``.waitForTaskToken`` task's row (the call is made; the answer comes with its token,
+    nothing is left to run), but not a ``.sync`` task's: that one reports its submission
+    while it runs on, polling its job, and its row stays until its outcome (so a worker that
+    dies meanwhile leaves it to be run again, re-attaching to the same job)."""
+    running = {t.task_id for t in tasks if not waits_for_token(t.resource)}
+    return [i for i in inbounds if not (isinstance(i, TaskSubmitted) and i.task_id in running)]
+
+
+def waits_for_token(resource: str) -> bool:
+    """A ``.waitForTaskToken`` integration: its call made, it waits for SendTaskSuccess/
+    Failure."""
+    return resource.endswith(".waitForTaskToken")
 
 
 MAX_STEP_ATTEMPTS = 50

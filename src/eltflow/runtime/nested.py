@@ -5,10 +5,13 @@ one's ``states:startExecution`` tasks started (what the console links both ways)
   which AWS's nested-workflow documentation passes as ``$$.Execution.Id`` and its console reads
   to show "started by" (:func:`eltflow.integrations.states.parent_of`). A child started without
   it has no parent link, as on AWS.
-- **Children:** per ``startExecution`` task, the child named by the task's result
-  (``ExecutionArn`` in the output of a succeeded task, in the JSON cause of a failed ``.sync``
-  one) or, while the task runs, by its checkpoint (the integration records the child's ARN
-  before it waits for it).
+- **Children:** per ``startExecution`` task, the child named in its history:
+  ``ExecutionArn`` in the ``TaskSubmitted`` event's output (StartExecution's response, which
+  AWS records for ``.sync``, ``.sync:2`` and ``.waitForTaskToken`` tasks once the child
+  started, so a ``.waitForTaskToken`` child is linked although the task's own result is the
+  token's answer), in the output of a succeeded task, or in the JSON cause of a failed
+  ``.sync`` one; and, while the task runs, its checkpoint (the integration records the
+  child's ARN before it reports the submission).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from eltflow.store.interface import StateStore
 from eltflow.types import JSON, JSONObject
 
 _RESOURCE = START_EXECUTION.removeprefix("arn:aws:states:::")  # states:startExecution
+# The events of a startExecution task that name its child, and the field (JSON text) naming it.
+_CHILD_FIELD = {"TaskSubmitted": "output", "TaskSucceeded": "output", "TaskFailed": "cause"}
 
 
 class Linked(TypedDict):
@@ -104,10 +109,8 @@ class NestedExecutions:
                 continue
             state_of[event.get("id")] = owner
             kind = str(event.get("type"))
-            if kind in ("TaskSucceeded", "TaskFailed") and _is_start_execution(details):
-                add(
-                    owner, _child_arn(details.get("output" if kind == "TaskSucceeded" else "cause"))
-                )
+            if kind in _CHILD_FIELD and _is_start_execution(details):
+                add(owner, _child_arn(details.get(_CHILD_FIELD[kind])))
         # Running tasks: the child the integration checkpointed before waiting for it.
         row = self.store.get_execution_by_arn(execution_arn)
         if row is not None and row.status == "RUNNING":

@@ -16,7 +16,8 @@ from eltflow.clock import Clock
 from eltflow.dataapi.origin import submitted_by
 from eltflow.errors import ConflictError, StatesError, StoreError
 from eltflow.integrations.base import Integration, Registry, TaskRequest
-from eltflow.interpreter.protocol import TaskFailed, TaskStarted, TaskSucceeded
+from eltflow.interpreter.protocol import TaskFailed, TaskSubmitted, TaskSucceeded
+from eltflow.runtime.engine import waits_for_token
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow
 from eltflow.types import JSON
@@ -40,7 +41,8 @@ def callable_integration(fn: Callable[[JSON], JSON]) -> Integration:
     return integration
 
 
-WAIT_FOR_TOKEN = ".waitForTaskToken"
+TaskOutcome = TaskSucceeded | TaskFailed | TaskSubmitted
+"""What running a task ends with (``TaskSubmitted``: a ``.waitForTaskToken`` call made)."""
 
 
 def run_task(
@@ -50,10 +52,16 @@ def run_task(
     clock: Clock,
     execution_arn: str,
     task: TaskRow,
-) -> TaskSucceeded | TaskFailed | TaskStarted:
+    report: Callable[[TaskSubmitted], None] | None = None,
+) -> TaskOutcome:
     """The task's outcome; for a ``.waitForTaskToken`` resource whose call went through,
-    ``TaskStarted``: the task now waits for SendTaskSuccess/Failure with its token (the call's
-    own result is dropped, as AWS does), and the engine takes its row off the run queue."""
+    ``TaskSubmitted`` with the call's response: the task now waits for SendTaskSuccess/Failure
+    with its token (the response is recorded in history, not the task's result, as AWS does),
+    and the engine takes its row off the run queue.
+
+    ``report`` records a ``.sync`` task's submission while the task runs on: the integration
+    calls ``TaskRequest.submitted`` with the service's response once it accepted the request
+    (AWS's ``TaskSubmitted``), then waits for the job."""
     integration = registry.resolve(task.resource)
     if integration is None:
         return TaskFailed(
@@ -76,6 +84,7 @@ def run_task(
         clock=clock,
         checkpoint=checkpoint,
         recorded=json.loads(task.checkpoint) if task.checkpoint else None,
+        submitted=_reporter(task.task_id, report),
     )
     attempt = 1
     while True:
@@ -110,6 +119,19 @@ def run_task(
         return TaskFailed(
             task_id=task.task_id, error="States.Runtime", cause=f"The task result is not JSON: {e}"
         )
-    if task.resource.endswith(WAIT_FOR_TOKEN):
-        return TaskStarted(task_id=task.task_id)
+    if waits_for_token(task.resource):
+        return TaskSubmitted(task_id=task.task_id, output=output)
     return TaskSucceeded(task_id=task.task_id, output=output)
+
+
+def _reporter(
+    task_id: str, report: Callable[[TaskSubmitted], None] | None
+) -> Callable[[JSON], None] | None:
+    if report is None:
+        return None
+
+    def submitted(response: JSON) -> None:
+        json.dumps(response)  # JSON, as a result must be (a TypeError is the integration's bug)
+        report(TaskSubmitted(task_id=task_id, output=response))
+
+    return submitted

@@ -33,11 +33,11 @@ from eltflow.clock import Clock, VirtualClock
 from eltflow.errors import EltflowError, StoreError
 from eltflow.integrations.base import Registry
 from eltflow.interpreter.distributed import MAP_RUN_RESOURCE
-from eltflow.interpreter.protocol import Inbound, TaskFailed, TaskStarted, TaskSucceeded
+from eltflow.interpreter.protocol import Inbound, TaskSubmitted
 from eltflow.runtime.crashpoint import CrashPoint
 from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult, is_activity
 from eltflow.runtime.map_runs import MapRunDriver
-from eltflow.runtime.tasks import run_task
+from eltflow.runtime.tasks import TaskOutcome, run_task
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow, to_us
 
@@ -136,13 +136,16 @@ class Worker:
         self.wait_for_tasks = wait_for_tasks
         self.stats = WorkerStats()
         self._held: dict[str, _Held] = {}
-        self._inflight: dict[Future[TaskSucceeded | TaskFailed | TaskStarted], tuple[str, str]] = {}
+        self._inflight: dict[Future[TaskOutcome], tuple[str, str]] = {}
         # A completion queue: each task's future appends itself when done and sets the event.
         # Waiting on all futures in flight (concurrent.futures.wait) costs O(n) per completion,
         # which made a Map of n Tasks O(n^2) (issue 16: 106 -> 265 µs CPU per item, 100 ->
         # 3,000 items); the queue makes it O(1).
-        self._completed: deque[Future[TaskSucceeded | TaskFailed | TaskStarted]] = deque()
+        self._completed: deque[Future[TaskOutcome]] = deque()
         self._task_done = threading.Event()
+        # Submissions a running .sync task reported (TaskSubmitted), recorded by the loop like
+        # outcomes, each before its task's outcome.
+        self._reports: deque[tuple[str, TaskSubmitted]] = deque()
         self._stopping = False
         self._woken = threading.Event()
         self._claim_after = 0.0  # time.monotonic() before which a busy worker does not claim
@@ -154,7 +157,7 @@ class Worker:
         self.crash_point = crash_point or CrashPoint.from_env(os.environ)
         self._task_states: dict[tuple[str, str], str] = {}  # in flight: (execution, task) -> state
         self._map_run_driver: MapRunDriver | None = None
-        self._map_run_futures: set[Future[TaskSucceeded | TaskFailed | TaskStarted]] = set()
+        self._map_run_futures: set[Future[TaskOutcome]] = set()
 
     def stop(self) -> None:
         """Ask the loop to finish the tasks in flight, record them and return."""
@@ -342,7 +345,7 @@ class Worker:
             return
         for task in result.dispatch:
             held.tasks.add(task.task_id)
-            future: Future[TaskSucceeded | TaskFailed | TaskStarted]
+            future: Future[TaskOutcome]
             if task.resource == MAP_RUN_RESOURCE:  # a Distributed Map's Map Run
                 future = pool.submit(
                     self._map_runs().run, task.execution_id, task.task_id, task.parameters
@@ -357,6 +360,7 @@ class Worker:
                     clock=self.app.clock,
                     execution_arn=held.arn,
                     task=task,
+                    report=self._reporter(execution_id),
                 )
             self._inflight[future] = (execution_id, task.task_id)
             self._task_states[(execution_id, task.task_id)] = task.state_name
@@ -399,10 +403,18 @@ class Worker:
         self._claim_after = 0.0
         self._task_done.set()
 
-    def _on_task_done(self, future: Future[TaskSucceeded | TaskFailed | TaskStarted]) -> None:
+    def _on_task_done(self, future: Future[TaskOutcome]) -> None:
         # On the task's thread (or at once, if it is already done): deque.append is atomic.
         self._completed.append(future)
         self._task_done.set()
+
+    def _reporter(self, execution_id: str) -> Callable[[TaskSubmitted], None]:
+        def report(submitted: TaskSubmitted) -> None:
+            # On the task's thread: deque.append is atomic; the loop records it.
+            self._reports.append((execution_id, submitted))
+            self._task_done.set()
+
+        return report
 
     def _record_finished(self, pool: ThreadPoolExecutor) -> bool:
         # Clear before draining: a task finishing after the drain sets the event again, so
@@ -414,10 +426,17 @@ class Worker:
             future = completed.popleft()
             if future in self._inflight:
                 done.append(future)
-        if not done:
-            return False
+        # Reports after outcomes are taken: a task reports before it ends, so every report of
+        # a task whose outcome is taken here is taken too, and recorded first.
+        reports = self._reports
         by_execution: dict[str, list[Inbound]] = {}
         states: set[str] = set()
+        while reports:
+            execution_id, submitted = reports.popleft()
+            if execution_id in self._held:  # else: lease lost or ended, not ours to record
+                by_execution.setdefault(execution_id, []).append(submitted)
+        if not done and not by_execution:
+            return False
         for future in done:
             execution_id, task_id = self._inflight.pop(future)
             states.add(self._task_states.pop((execution_id, task_id), ""))

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 
 from eltflow.app import App, build_app
-from eltflow.integrations.states import parent_of
+from eltflow.integrations.base import TaskRequest
+from eltflow.integrations.states import START_EXECUTION, StartExecutionIntegration, parent_of
 from eltflow.runtime import arns
+from eltflow.types import JSON
 
 CHILD = {
     "StartAt": "Double",
@@ -94,7 +96,10 @@ def test_sync_2_returns_output_as_json(app: App) -> None:
 def test_request_response_returns_at_once(app: App) -> None:
     parent = _run(app, PARKED, _parent("", "child"))
     out = json.loads(parent["output"])
-    assert set(out) == {"ExecutionArn", "StartDate"}
+    # StartExecution's response as AWS's recorded histories show it (LocalStack's
+    # test_sfn_task_service snapshot): keys in this order, the SDK's HTTP metadata included.
+    assert list(out) == ["ExecutionArn", "SdkHttpMetadata", "SdkResponseMetadata", "StartDate"]
+    assert out["SdkHttpMetadata"]["HttpStatusCode"] == 200 and isinstance(out["StartDate"], int)
     child = app.service.describe_execution(execution_arn=out["ExecutionArn"])
     assert child["status"] == "RUNNING"  # the parent did not wait for it
 
@@ -150,3 +155,81 @@ def test_stopping_the_parent_stops_its_sync_child(app: App) -> None:
     app.worker(poll_seconds=0.01).run(until=stop_parent_once_child_runs)
     assert app.service.describe_execution(execution_arn=parent)["status"] == "ABORTED"
     assert children()[0]["status"] == "ABORTED"
+
+
+def _task_events(app: App, arn: str) -> list[dict[str, Any]]:
+    events: Any = app.service.get_execution_history(execution_arn=arn)["events"]
+    return [e for e in events if str(e["type"]).startswith("Task")]
+
+
+@pytest.mark.parametrize("pattern", [".sync", ".sync:2"])
+def test_sync_records_the_started_child_as_submitted_before_its_outcome(
+    app: App, pattern: str
+) -> None:
+    """AWS's order and shape (LocalStack's test_callback recordings of startExecution.sync and
+    .sync:2): TaskSubmitted with StartExecution's response follows TaskStarted."""
+    parent = _run(app, CHILD, _parent(pattern, "child"))
+    assert parent["status"] == "SUCCEEDED"
+    events = _task_events(app, parent["executionArn"])
+    assert [(e["type"], e["id"] - e["previousEventId"]) for e in events] == [
+        ("TaskStateEntered", 1),
+        ("TaskScheduled", 1),
+        ("TaskStarted", 1),
+        ("TaskSubmitted", 1),
+        ("TaskSucceeded", 1),
+        ("TaskStateExited", 1),
+    ]
+    details = events[3]["taskSubmittedEventDetails"]
+    assert (details["resourceType"], details["resource"]) == ("states", f"startExecution{pattern}")
+    assert details["outputDetails"] == {"truncated": False}
+    response = json.loads(details["output"])
+    assert list(response) == ["ExecutionArn", "SdkHttpMetadata", "SdkResponseMetadata", "StartDate"]
+    done = json.loads(events[4]["taskSucceededEventDetails"]["output"])
+    assert response["ExecutionArn"] == done["ExecutionArn"]
+    assert response["StartDate"] == done["StartDate"]
+
+
+def test_a_wait_for_task_token_child_stays_linked_once_the_token_answered(app: App) -> None:
+    """The task's result is the token's answer, which names no child, and its row is gone once
+    the call is made: the link comes from the TaskSubmitted event (StartExecution's response)."""
+    definition = _parent(".waitForTaskToken", "child")
+    definition["States"]["Call"]["Parameters"]["Input"]["token.$"] = "$$.Task.Token"
+    child_def = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    parent = _run(app, child_def, definition)
+    arn = str(parent["executionArn"])
+    [waiting] = app.nested.of(arn)["children"]
+    assert waiting["stateName"] == "Call" and ":execution:child:" in waiting["executionArn"]
+    child = app.service.describe_execution(execution_arn=waiting["executionArn"])
+    token = json.loads(str(child["output"]))["token"]
+    app.service.send_task_success(task_token=token, output='{"from": "child"}')
+    app.worker(poll_seconds=0.01).run(until_idle=True)
+    assert app.service.describe_execution(execution_arn=arn)["status"] == "SUCCEEDED"
+    [linked] = app.nested.of(arn)["children"]
+    assert (linked["executionArn"], linked["status"]) == (waiting["executionArn"], "SUCCEEDED")
+    back = app.nested.of(linked["executionArn"])["parent"]
+    assert back is not None and back["executionArn"] == arn
+
+
+def test_a_resumed_sync_task_reports_its_child_again(app: App) -> None:
+    """After a crash the task re-attaches to the checkpointed child and reports it as
+    submitted again (the interpreter records it once): no second child is started."""
+    app.service.create_state_machine(name="child", definition=CHILD)
+    child = str(
+        app.service.start_execution(state_machine_arn="child", input='{"n": 1, "parent": null}')[
+            "executionArn"
+        ]
+    )
+    app.worker(poll_seconds=0.01).run(until_idle=True)
+    reports: list[JSON] = []
+    integration = StartExecutionIntegration(app.service)
+    result = integration(
+        TaskRequest(
+            resource=f"{START_EXECUTION}.sync:2",
+            parameters={"StateMachineArn": arns.machine_arn("child")},
+            recorded=child,
+            submitted=reports.append,
+        )
+    )
+    assert [r["ExecutionArn"] for r in reports] == [child]  # type: ignore[index,call-overload]
+    assert isinstance(result, dict) and result["Output"] == {"n": 2, "parent": None}
+    assert len(app.service.list_executions(state_machine_arn="child")["executions"]) == 1  # type: ignore[arg-type]

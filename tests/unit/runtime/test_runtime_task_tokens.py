@@ -72,12 +72,29 @@ def test_send_task_success_completes_the_waiting_task(app: App) -> None:
     arn, tokens = _start(app, _machine())
     app.worker().run(until_idle=True)  # nothing to do: the task waits for its token
     assert _status(app, arn)["status"] == "RUNNING"
-    assert [e["type"] for e in _history(app, arn)][-1] == "TaskStarted"
+    # The call was made: its response is recorded as submitted, and the task waits.
+    submitted = _history(app, arn)[-1]
+    assert submitted["type"] == "TaskSubmitted"
+    assert submitted["taskSubmittedEventDetails"] == {
+        "resourceType": "lambda",
+        "resource": "invoke.waitForTaskToken",
+        "output": '{"StatusCode":200}',
+        "outputDetails": {"truncated": False},
+    }
 
     assert app.service.send_task_success(task_token=tokens[0], output='{"ok": 1}') == {}
     app.worker().run(until_idle=True)
     desc = _status(app, arn)
     assert desc["status"] == "SUCCEEDED" and json.loads(desc["output"]) == {"ok": 1}
+    # AWS's order and ids (LocalStack's recorded test_callback histories): each event follows
+    # the one before it.
+    events = [(e["id"], e["previousEventId"], e["type"]) for e in _history(app, arn)]
+    assert events[2:6] == [
+        (3, 2, "TaskScheduled"),
+        (4, 3, "TaskStarted"),
+        (5, 4, "TaskSubmitted"),
+        (6, 5, "TaskSucceeded"),
+    ]
     # The task is gone: AWS's TaskTimedOut for a token whose task ended.
     with pytest.raises(AwsApiError) as e:
         app.service.send_task_success(task_token=tokens[0], output="{}")

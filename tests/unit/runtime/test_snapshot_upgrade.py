@@ -13,7 +13,7 @@ import pytest
 from eltflow.app import App, build_app
 from eltflow.clock import VirtualClock
 from eltflow.errors import EltflowError
-from eltflow.interpreter.state import SNAPSHOT_VERSION, ExecutionState
+from eltflow.interpreter.state import SNAPSHOT_VERSION, ExecutionState, upgrade_snapshot
 from eltflow.types import JSON
 
 FIXTURES = Path(__file__).parents[2] / "fixtures" / "snapshots"
@@ -67,16 +67,18 @@ def test_snapshots_are_written_with_the_current_version(tmp_path: Path) -> None:
     app.close()
 
 
-def test_a_snapshot_written_by_the_previous_version_resumes(tmp_path: Path) -> None:
-    """The fixture is the stored snapshot of this very execution, written by eltflow before
-    snapshots had a version (v1). It replaces the current one in the store; the worker must
-    pick it up, finish the Wait and run the rest."""
-    old = json.loads((FIXTURES / "v1-parallel-waiting.json").read_text())
-    assert "version" not in old  # what v1 looked like
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_snapshot_written_by_a_previous_version_resumes(tmp_path: Path, version: int) -> None:
+    """Each fixture is the stored snapshot of this very execution, written by an earlier
+    eltflow: v1 before snapshots had a version, v2 before frames had ``task_submitted``. It
+    replaces the current one in the store; the worker must pick it up, finish the Wait and
+    run the rest."""
+    old = json.loads((FIXTURES / f"v{version}-parallel-waiting.json").read_text())
+    assert old.get("version", 1) == version  # what that version looked like
     clock = VirtualClock(START)
     app, arn = waiting_app(f"sqlite:///{tmp_path / 's.db'}", clock)
     current = _stored(app, arn)
-    assert {k: v for k, v in current.items() if k != "version"} == old  # same execution
+    assert upgrade_snapshot(old) == current  # same execution, upgraded step by step
     app.store.db.execute(
         "UPDATE sfn_executions SET snapshot = :s WHERE arn = :arn",
         {"s": json.dumps(old), "arn": arn},
