@@ -122,3 +122,80 @@ def test_result_path_merge_laws(doc: dict[str, JSON], route: list[str], result: 
 def test_result_path_identities(data: JSON, result: JSON) -> None:
     assert apply_result_path("$", data, result) is result
     assert apply_result_path(None, data, result) is data
+
+
+# --- compiled templates (dataflow.compile_template) give the general evaluation's value -------
+
+_CALLS = [
+    "States.MathAdd({p}, 1)",
+    "States.MathAdd({p}, {p})",
+    "States.Format('v={{}}', {p})",
+    "States.Array({p}, 'x', 2, States.ArrayLength(States.Array({p})))",
+    "States.JsonToString({p})",
+    "States.ArrayLength({p})",
+    "States.StringToJson({p})",
+]
+
+
+@st.composite
+def template_and_document(draw: st.DrawFn) -> tuple[JSON, JSON]:
+    doc, route, _ = draw(document_and_existing_path())
+    path = "$" + "".join(step(k, draw(st.booleans())) for k in route)
+    if draw(st.booleans()):  # sometimes a path that may match nothing
+        path += step(draw(keys | st.integers(-3, 3)), True)
+    dynamic = draw(st.sampled_from([path, *(c.format(p=path) for c in _CALLS)]))
+    tpl: dict[str, JSON] = {"a.$": dynamic, "k": draw(json_values)}
+    tpl["n"] = {"b.$": path, "c": [1, {"d": 2}]}
+    if draw(st.booleans()):
+        tpl = {"a": 0, **tpl, "a.$": dynamic}  # a key given twice keeps its first place
+    return tpl, doc
+
+
+@settings(max_examples=300, deadline=None)
+@given(template_and_document())
+def test_a_compiled_template_gives_the_general_value_or_steps_aside(
+    case: tuple[JSON, JSON],
+) -> None:
+    from eltflow.asl.dataflow import compile_template
+    from eltflow.interpreter.flow import _intrinsic
+
+    tpl, doc = case
+    compiled = compile_template(tpl)
+    if compiled is None:
+        return  # a key an intrinsic's syntax cannot quote: the general way only
+    import random
+
+    rng = random.Random(0)
+    try:
+        general = resolve_template(
+            tpl,
+            input=doc,
+            context={},
+            variables={},
+            intrinsic=_intrinsic(doc, {}, {}, rng),
+            field="Parameters",
+        )
+    except StatesError:
+        failed = True
+    else:
+        failed = False
+    try:
+        fast = compiled(doc)
+    except Exception:
+        return
+    assert not failed, "compiled succeeded where AWS's evaluation fails"
+    assert compact_json(fast) == compact_json(general)
+    assert list(fast) == list(general)  # type: ignore[arg-type]
+
+
+def test_templates_reading_context_variables_or_drawing_are_not_compiled() -> None:
+    from eltflow.asl.dataflow import compile_template
+
+    assert compile_template({"a.$": "$$.Execution.Id"}) is None
+    assert compile_template({"a.$": "$v"}) is None
+    assert compile_template({"a.$": "$.items[*]"}) is None
+    assert compile_template({"a.$": "States.UUID()"}) is None
+    assert compile_template({"a.$": "States.Format('{}', States.MathRandom(1, 9))"}) is None
+    assert compile_template({"a.$": 3}) is None
+    assert compile_template({"a.$": "States.MathAdd($.a)"}) is None  # wrong arity: general
+    assert compile_template({"i.$": "States.MathAdd($.i, 1)", "x": [1, {"y.$": "$.a[0]"}]})

@@ -23,14 +23,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from eltflow.asl.intrinsics import compile_call
 from eltflow.asl.java import compact_json
-from eltflow.asl.jsonpath import Path, PathNotFound, evaluate_parsed, parse_path, set_at
+from eltflow.asl.jsonpath import (
+    Path,
+    PathNotFound,
+    compile_input_path,
+    evaluate_parsed,
+    parse_path,
+    set_at,
+)
 from eltflow.errors import StatesError
 from eltflow.types import JSON
 
 __all__ = [
+    "Compiled",
     "Intrinsic",
     "apply_result_path",
+    "compile_template",
     "resolve_field",
     "resolve_path",
     "resolve_template",
@@ -172,6 +182,52 @@ def resolve_template(
     the ``.$`` suffix; other values are copied, recursing into objects and arrays.
     """
     return _Resolver(input, context, variables, intrinsic, field).value(template)
+
+
+Compiled = Callable[[JSON], JSON]
+"""A payload template compiled by :func:`compile_template`: a function of the input."""
+
+
+def compile_template(template: JSON) -> Compiled | None:
+    """``template`` compiled once into a function of the input, or None when it reads anything
+    else (a ``$$`` or ``$var`` path, a path with a wildcard, filter or slice) or calls an
+    intrinsic that draws a random number.
+
+    The function gives what :func:`resolve_template` gives, building the same objects in the
+    same key order (a template evaluated ~20 Python calls deep per ``.$`` key; a compiled
+    one, two or three). Off its fast path (a path that matches nothing, an intrinsic whose
+    arguments are wrong) it raises, having changed nothing and drawn no random number: the
+    caller then calls :func:`resolve_template`, which gives the result or AWS's error."""
+    if isinstance(template, dict):
+        pairs: list[tuple[str, Compiled]] = []
+        for key, v in template.items():
+            getter: Compiled | None
+            if key.endswith(".$"):
+                if not isinstance(v, str):
+                    return None
+                if v.startswith("States."):
+                    getter = compile_call(v, compile_input_path)
+                else:
+                    getter = compile_input_path(v)
+                key = key[:-2]
+            else:
+                getter = compile_template(v)
+            if getter is None:
+                return None
+            pairs.append((key, getter))
+        if len(pairs) == 1:
+            (only, get) = pairs[0]
+            return lambda data: {only: get(data)}
+        return lambda data: {k: g(data) for k, g in pairs}
+    if isinstance(template, list):
+        items: list[Compiled] = []
+        for v in template:
+            getter = compile_template(v)
+            if getter is None:
+                return None
+            items.append(getter)
+        return lambda data: [g(data) for g in items]
+    return lambda _data: template  # scalars are immutable: shared, as resolve_template does
 
 
 class _Resolver:

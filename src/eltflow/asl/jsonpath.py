@@ -20,6 +20,7 @@ context object) and ``$name`` (a workflow variable); callers pick the document f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Literal
@@ -389,6 +390,55 @@ def evaluate_parsed(p: Path, data: JSON, *, strict: bool = False) -> JSON:
         # filter, scan) finds nothing - even past a missing property ($.missing[*]).
         return []
     return results
+
+
+def compile_input_path(text: str) -> Callable[[JSON], JSON] | None:
+    """A function of the input giving what :func:`evaluate_parsed` gives for ``text`` when
+    the path is rooted at ``$`` and every step is one name or one in-range index (its fast
+    path), or None for any other path. The function raises (``KeyError``, ``IndexError``,
+    ``TypeError``, :class:`PathNotFound`) wherever ``evaluate_parsed`` would leave its fast
+    path, strict or not: the caller then evaluates the general way, which words the error."""
+    try:
+        p = parse_path(text)
+    except ValueError:
+        return None
+    keys = p.keys
+    if p.root != "$" or keys is None:
+        return None
+    if not keys:
+        return _identity
+    if len(keys) == 1 and type(keys[0]) is str:
+        key = keys[0]
+
+        def member(data: JSON) -> JSON:
+            if type(data) is not dict:
+                raise PathNotFound(text, "not an object")
+            return data[key]  # KeyError when absent
+
+        return member
+
+    def walk(data: JSON) -> JSON:
+        node: Any = data
+        for k in keys:
+            if type(k) is str:
+                if type(node) is not dict:
+                    raise PathNotFound(text, "not an object")
+                node = node[k]
+            else:
+                if type(node) is not list:
+                    raise PathNotFound(text, "not an array")
+                assert isinstance(k, int)
+                i = k + len(node) if k < 0 else k
+                if not 0 <= i < len(node):
+                    raise PathNotFound(text, "index out of range")
+                node = node[i]
+        return node  # type: ignore[no-any-return]
+
+    return walk
+
+
+def _identity(data: JSON) -> JSON:
+    return data
 
 
 class _Evaluator:

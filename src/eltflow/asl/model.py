@@ -32,6 +32,9 @@ class Template:
     """A raw JSON payload template, evaluated later by the data-flow module."""
 
     value: JSON
+    # A cache, not part of the definition: the JSONPath evaluation compiled on first use
+    # (``interpreter.flow.compiled``): None until tried, False when it cannot be compiled.
+    plan: object = field(default=None, init=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -9,7 +9,7 @@ Assign evaluated against the state's result. JSONata states: ``$states.input`` /
 from __future__ import annotations
 
 import random
-from typing import cast
+from typing import Any, cast
 
 from eltflow.asl import dataflow, intrinsics
 from eltflow.asl import jsonata as asl_jsonata
@@ -42,6 +42,27 @@ def place_result(path: str | None, input: JSON, result: JSON) -> JSON:
     return dataflow.apply_result_path(path, input, result)
 
 
+UNCOMPILED = object()
+"""What :func:`compiled` returns when the template must be evaluated the general way."""
+
+
+def compiled(tpl: Template, input: JSON) -> Any:
+    """A JSONPath template's value through its compiled form (built on first use and kept on
+    the parsed machine's ``Template``, see :func:`eltflow.asl.dataflow.compile_template`),
+    or :data:`UNCOMPILED` when it has none or it left its fast path: then :func:`template`
+    evaluates it (and words any error). Needs no context object, variables or generator."""
+    plan: Any = tpl.plan
+    if plan is None:
+        plan = dataflow.compile_template(tpl.value) or False
+        object.__setattr__(tpl, "plan", plan)  # a cache on a frozen object: same for all
+    if plan is False:
+        return UNCOMPILED
+    try:
+        return plan(input)
+    except Exception:
+        return UNCOMPILED
+
+
 def template(
     tpl: Template,
     input: JSON,
@@ -51,6 +72,9 @@ def template(
     field: str,
 ) -> JSON:
     """A JSONPath payload template (Parameters, ResultSelector, ItemSelector, Result...)."""
+    value = compiled(tpl, input)
+    if value is not UNCOMPILED:
+        return cast(JSON, value)
     return dataflow.resolve_template(
         tpl.value,
         input=input,

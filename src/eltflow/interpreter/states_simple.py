@@ -108,15 +108,18 @@ def enter_pass(stepper: Stepper, frame: Frame, state: PassState) -> None:
         return
     effective = io_path(stepper, frame, state.input_path, raw, "InputPath")
     result = effective
-    if state.parameters is not None:
-        result = flow.template(
-            state.parameters,
-            effective,
-            _context_if_used(stepper, frame, state.parameters),
-            frame.variables if frame.parent is None else stepper.variables(frame),
-            stepper.rng(),
-            "Parameters",
-        )
+    params = state.parameters
+    if params is not None:
+        result = flow.compiled(params, effective)  # needs no context, generator or variables
+        if result is flow.UNCOMPILED:
+            result = flow.template(
+                params,
+                effective,
+                _context_if_used(stepper, frame, params),
+                frame.variables if frame.parent is None else stepper.variables(frame),
+                stepper.rng(),
+                "Parameters",
+            )
     if state.result is not None:
         result = state.result.value
     assigned = None
