@@ -437,21 +437,26 @@ class DataApiService:
         self, live: _Live, status: Status, pid: int | None = None, xact: int | None = None
     ) -> None:
         now = self._now()
+        # Only this statement's worker thread changes its rows (here, in on_statement and in
+        # _end), so building the new rows from a copy and publishing them later loses nothing.
         with self._lock:
-            live.parent = live.parent.evolve(
+            parent = live.parent.evolve(
                 status=status,
                 updated_us=now,
                 redshift_pid=pid if pid is not None else live.parent.redshift_pid,
                 server_xact=xact if xact is not None else live.parent.server_xact,
             )
-            live.subs = [
+            subs = [
                 s.evolve(status=status, updated_us=now) if not s.status.final else s
                 for s in live.subs
             ]
-            snapshot = [live.parent, *live.subs]
         if status is Status.STARTED:
-            # Recorded so another process (or a restart) can see the statement was running.
-            self.repo.update(snapshot)
+            # Recorded so another process (or a restart) can see the statement was running;
+            # stored before this process shows it, so no reader here or elsewhere sees STARTED
+            # while the store still says SUBMITTED (another process read SUBMITTED in the gap).
+            self.repo.update([parent, *subs])
+        with self._lock:
+            live.parent, live.subs = parent, subs
 
     def _end(
         self,

@@ -10,6 +10,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from tests.integration.dataapi.dataapi_harness import Harness
@@ -18,6 +20,7 @@ from tests.support.wait import wait_until
 from eltflow.clock import VirtualClock
 from eltflow.dataapi import build_dataapi
 from eltflow.dataapi.liveness import RESTARTED, UNKNOWN_OUTCOME
+from eltflow.dataapi.model import Statement, Status
 from eltflow.dataapi.service import DataApiOptions
 from eltflow.store.db import Database
 
@@ -112,3 +115,26 @@ def test_a_live_service_keeps_its_statements_when_another_starts(dataapi: Harnes
     db.close()
     dataapi.service.cancel_statement({"Id": sid})
     assert dataapi.wait(sid)["Status"] == "ABORTED"
+
+
+def test_started_is_stored_before_this_process_shows_it(dataapi: Harness) -> None:
+    """The order that keeps another process from reading SUBMITTED for a statement this one
+    already shows as STARTED: while the STARTED row is being written, this process still
+    answers the earlier status (the store write is held open on an event, not timed)."""
+    writing, release = threading.Event(), threading.Event()
+    seen: list[str] = []
+    store_update = dataapi.service.repo.update
+
+    def held_update(statements: Sequence[Statement]) -> None:
+        if statements[0].status is Status.STARTED and not writing.is_set():
+            writing.set()
+            release.wait(30)
+        store_update(statements)
+
+    dataapi.service.repo.update = held_update  # type: ignore[method-assign]
+    sid = dataapi.submit("select 1")
+    assert writing.wait(30)
+    seen.append(dataapi.service.describe_statement({"Id": sid})["Status"])
+    release.set()
+    assert dataapi.wait(sid)["Status"] == "FINISHED"
+    assert seen == ["PICKED"]
