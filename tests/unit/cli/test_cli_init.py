@@ -142,6 +142,18 @@ def test_init_then_validate_and_run_the_scaffolded_pipeline(
     cause = json.loads(ended["cause"])  # the handler's own message, through the Catch
     assert cause["errorMessage"] == "public.orders has 0 rows, fewer than MinRows 1"
 
+    # The check alone, as TestState runs it: the project's handler (its own process, plain
+    # boto3) reaches the local Data API, finds the empty table and is caught as in the run.
+    definition = str(project / scaffold.DEFINITION)
+    code, text, err = in_process(
+        project, capsys, "test-state", definition, "--state-name", "CheckCounts",
+        "--input", '{"JobID": "9"}', "--json",
+    )  # fmt: skip
+    assert text, err
+    tested = json.loads(text)
+    assert (tested["status"], tested["nextState"]) == ("CAUGHT_ERROR", "NothingLoaded"), err
+    assert tested["error"] == "DataQuality.EmptyLoad"
+
     code, text, _ = in_process(project, capsys, "schedules", "list", "--json")
     schedules = {s["Name"]: s for s in json.loads(text)["Schedules"]}
     assert schedules[scaffold.SCHEDULE]["ScheduleExpression"] == "rate(5 minutes)"
