@@ -74,6 +74,7 @@ def run_task(
         store.set_checkpoint(task.execution_id, task.task_id, value)
 
     now = clock.now()
+    reported: list[bool] = []  # whether the integration reported its submission itself
     request = TaskRequest(
         resource=task.resource,
         parameters=json.loads(task.parameters),
@@ -84,7 +85,7 @@ def run_task(
         clock=clock,
         checkpoint=checkpoint,
         recorded=json.loads(task.checkpoint) if task.checkpoint else None,
-        submitted=_reporter(task.task_id, report),
+        submitted=_reporter(task.task_id, report, reported),
     )
     attempt = 1
     while True:
@@ -119,19 +120,25 @@ def run_task(
         return TaskFailed(
             task_id=task.task_id, error="States.Runtime", cause=f"The task result is not JSON: {e}"
         )
-    if waits_for_token(task.resource):
+    if waits_for_token(task.resource) and not reported:
         return TaskSubmitted(task_id=task.task_id, output=output)
+    # An integration that reported its submission returns the task's outcome; for a
+    # .waitForTaskToken task only one that stands in for the token's answer does (a Step
+    # Functions Local mock, eltflow.testing.mocks). Its report ended the task's row, so a
+    # crash before this outcome is recorded leaves the task waiting for its token: such
+    # integrations run in memory only.
     return TaskSucceeded(task_id=task.task_id, output=output)
 
 
 def _reporter(
-    task_id: str, report: Callable[[TaskSubmitted], None] | None
+    task_id: str, report: Callable[[TaskSubmitted], None] | None, reported: list[bool]
 ) -> Callable[[JSON], None] | None:
     if report is None:
         return None
 
     def submitted(response: JSON) -> None:
         json.dumps(response)  # JSON, as a result must be (a TypeError is the integration's bug)
+        reported.append(True)
         report(TaskSubmitted(task_id=task_id, output=response))
 
     return submitted

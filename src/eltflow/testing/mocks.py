@@ -16,9 +16,11 @@ The file (AWS: "Using mocked service integrations for testing in Step Functions 
 
 A test case maps state names to mocked responses; a mocked response maps the state's
 invocation numbers (from 0; ``"1-2"`` is a range) to ``Return`` (the task's result) or
-``Throw`` (its ``Error`` and ``Cause``). Each Task state of the case answers from its mock
-instead of calling its resource; a Task state the case does not mock calls ``tasks`` (Python
-callables by Resource ARN) or fails with ``States.Runtime`` saying it has no mock.
+``Throw`` (its ``Error`` and ``Cause``); for a ``.sync`` or ``.waitForTaskToken`` task it is
+the job's or the token's answer (recorded after ``TaskSubmitted``). Each Task state of the
+case answers from its mock instead of calling its resource; a Task state the case does not
+mock calls ``tasks`` (Python callables by Resource ARN) or fails with ``States.Runtime`` saying
+it has no mock.
 """
 
 from __future__ import annotations
@@ -156,6 +158,14 @@ class _Mocked:
         with self.lock:
             n = self.calls[state]
             self.calls[state] += 1
+        resource = request.resource
+        if request.submitted is not None and (
+            resource.endswith(".waitForTaskToken") or ".sync" in resource
+        ):
+            # The mock stands in for the job's end or the token's answer: the request counts
+            # as submitted first (TaskSubmitted, as AWS records before the outcome). What
+            # Step Functions Local records as the submission's output is unverified: empty.
+            request.submitted({})
         for response in self.config.responses[mock]:
             if response.first <= n <= response.last:
                 if response.error is not None:
