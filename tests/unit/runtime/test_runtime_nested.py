@@ -233,3 +233,30 @@ def test_a_resumed_sync_task_reports_its_child_again(app: App) -> None:
     assert [r["ExecutionArn"] for r in reports] == [child]  # type: ignore[index,call-overload]
     assert isinstance(result, dict) and result["Output"] == {"n": 2, "parent": None}
     assert len(app.service.list_executions(state_machine_arn="child")["executions"]) == 1  # type: ignore[arg-type]
+
+
+def test_a_sync_task_stays_to_run_after_its_submission_is_recorded(app: App) -> None:
+    """The submission is reported while the task polls its child: recording it must not take
+    the task off the run queue (a worker dying then leaves it to be run again, re-attaching),
+    nor record it twice; the console links the child from it meanwhile."""
+    app.service.create_state_machine(name="child", definition=WAITING)
+    app.service.create_state_machine(name="parent", definition=_parent(".sync", "child"))
+    parent = str(app.service.start_execution(state_machine_arn="parent")["executionArn"])
+    row = app.store.get_execution_by_arn(parent)
+    assert row is not None
+    seen: dict[str, Any] = {}
+
+    def submitted_then_stop() -> bool:
+        events = _task_events(app, parent)
+        if "tasks" not in seen and any(e["type"] == "TaskSubmitted" for e in events):
+            seen["tasks"] = [t.resource for t in app.store.tasks(row.id)]
+            seen["links"] = app.nested.of(parent)["children"]
+            app.service.stop_execution(execution_arn=parent)
+        return app.service.describe_execution(execution_arn=parent)["status"] != "RUNNING"
+
+    app.worker(poll_seconds=0.01).run(until=submitted_then_stop)
+    assert seen["tasks"] == [f"{START_EXECUTION}.sync"]
+    [child] = seen["links"]
+    assert child["status"] == "RUNNING" and ":execution:child:" in child["executionArn"]
+    types = [e["type"] for e in _task_events(app, parent)]
+    assert types.count("TaskSubmitted") == 1
