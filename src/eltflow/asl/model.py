@@ -221,3 +221,8 @@ class StateMachine:
     comment: str | None = None
     version: str | None = None
     timeout_seconds: int | None = None
+    # A cache, not part of the definition: for a passthrough Pass state (by name), the row of
+    # passthrough states after it and where the row leads (``interpreter.step._row``).
+    pass_rows: dict[str, tuple[tuple[str, ...], str | None]] = field(
+        default_factory=dict, compare=False, repr=False
+    )

@@ -389,12 +389,53 @@ class Stepper:
         )
         st.last_event_id = frame.last_event = frame.entered_event = eid
         if kind == "Pass" and state.passthrough:
-            self._pass_through(frame, state, m.states, value, text)
+            self._pass_row(frame, state, m, value, text)
             return
         try:
             ENTER_HANDLERS[kind](self, frame, state)
         except StatesError as e:
             self.raised(frame, state, e)
+
+    def _pass_row(
+        self, frame: Frame, state: Any, machine: StateMachine, value: JSON, text: str
+    ) -> None:
+        """:meth:`_pass_through` over the row of passthrough states that follows ``state``,
+        as worked out once per machine (:func:`_row`): no per-state look-ups or tests."""
+        rows = machine.pass_rows
+        name = state.name
+        row = rows.get(name)
+        if row is None:
+            row = rows[name] = _row(machine.states, state)
+        names, after = row
+        st = self.st
+        eid = st.next_event_id
+        count = len(names)
+        if eid + 2 * count + 1 >= _MAX_EVENTS:  # the cap falls in the row: state by state
+            self._pass_through(frame, state, machine.states, value, text)
+            return
+        append = self.records.append
+        push = self.queue.append
+        frame_id = frame.id
+        for following in names:
+            append((eid, eid - 1, None, "Pass", name, text, None))
+            push(frame_id)
+            append((eid + 1, eid, None, "Pass", following, text))
+            eid += 2
+            name = following
+        append((eid, eid - 1, None, "Pass", name, text, None))
+        st.next_event_id = eid + 1
+        st.last_event_id = frame.last_event = eid
+        if count:
+            frame.entries += count
+            frame.entered_event = eid - 1
+            frame.state_name = name
+        if after is None:
+            self.frame_succeeded(frame, value)
+            return
+        frame.state_name = after
+        frame.input = value
+        frame.status = ENTER
+        push(frame_id)
 
     def _pass_through(
         self, frame: Frame, state: Any, states: Mapping[str, Any], value: JSON, text: str
@@ -567,7 +608,12 @@ class Stepper:
         frame.status = SUCCEEDED
         frame.output = output
         if frame.parent is None:
-            text = self.payload_text(output, frame.state_name)
+            hit = self._texts.get(id(output))
+            text = (
+                hit[1]
+                if hit is not None and hit[0] is output
+                else self.payload_text(output, frame.state_name)
+            )
             self.end_execution("SUCCEEDED", None, None, output=output, output_text=text)
             return
         parent = self.st.frames[frame.parent]
@@ -643,7 +689,7 @@ class Stepper:
                 self.emit(None, ev.execution_aborted(error, cause))
             st.error, st.cause = error, cause
         # Whatever is still armed is moot now.
-        for key in list(st.waiting):
+        for key in list(st.waiting) if st.waiting else ():
             if "/task/" in key:
                 self.effects.append(CancelTask(task_id=key))
             else:
@@ -704,6 +750,22 @@ class Stepper:
             self.end_execution("FAILED", asl_errors.RUNTIME, HISTORY_FULL_CAUSE)
 
 
+def _row(states: Mapping[str, Any], state: Any) -> tuple[tuple[str, ...], str | None]:
+    """The passthrough Pass states that follow ``state`` in a row (each its predecessor's
+    Next; a cycle is cut where it repeats) and the Next of the last one (None: the end)."""
+    names: list[str] = []
+    seen = {state.name}
+    target = state.next
+    while target is not None and target not in seen:
+        following = states[target]
+        if not (following.type == "Pass" and following.passthrough):
+            break
+        names.append(target)
+        seen.add(target)
+        target = following.next
+    return tuple(names), target
+
+
 # --- public API -------------------------------------------------------------------------------
 
 
@@ -751,15 +813,22 @@ def _started(
         root.variables = dict(variables)
     st.frames[ROOT] = root
     try:
-        text = stepper.payload_text(execution_input, "ExecutionInput")
+        # payload_text without its cache look-ups: nothing is cached yet
+        text = ev.dumps(execution_input)
+        if len(text) > _SAFE_CHARS and len(text.encode("utf-8")) > limits.MAX_PAYLOAD_BYTES:
+            limits.check_payload(execution_input, what="ExecutionInput")
+        kind = type(execution_input)
+        if kind is dict or kind is list:
+            stepper._texts[id(execution_input)] = (execution_input, text)
     except StatesError as e:
         stepper.emit(None, ev.execution_started(ev.dumps(None), context.role_arn))
         stepper.end_execution("FAILED", e.error, e.cause)
         return stepper
     stepper.emit(None, ev.execution_started(text, context.role_arn))
     root.last_event = st.last_event_id
-    _arm_execution_timeout(stepper, machine, now)
-    stepper.push(root)
+    if machine.timeout_seconds is not None:
+        _arm_execution_timeout(stepper, machine, now)
+    stepper.queue.append(ROOT)
     stepper.drain()
     return stepper
 

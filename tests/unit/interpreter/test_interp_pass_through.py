@@ -184,3 +184,22 @@ def test_in_memory_result_is_the_dataclass_built_result() -> None:
     )
     assert fast == slow
     assert fast.history == step[1]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3])
+def test_a_cycle_of_passthrough_states_runs_to_the_cap_as_the_general_path(size: int) -> None:
+    # No validator accepts this machine (no terminal state); the interpreter must still stop.
+    def machine() -> StateMachine:
+        names = [f"S{i}" for i in range(size)]
+        states: dict[str, Any] = {
+            n: PassState(name=n, type="Pass", next=names[(i + 1) % size])
+            for i, n in enumerate(names)
+        }
+        return StateMachine(start_at="S0", states=states)
+
+    fast = start(machine(), {"a": 1}, CTX, T0)
+    slow = start(_general(machine()), {"a": 1}, CTX, T0)
+    assert fast[0].status == "FAILED"
+    assert fast[1][-1].id == limits.MAX_HISTORY_EVENTS
+    assert fast[1] == slow[1]
+    assert fast[0].to_json() == slow[0].to_json()
