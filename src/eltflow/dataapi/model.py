@@ -74,6 +74,7 @@ class Statement:
     # JSON (typed Field records, GetStatementResult) or CSV (text, GetStatementResultV2); a
     # batch's sub-statements carry their batch's.
     result_format: str = "JSON"
+    session_id: str | None = None  # the session it ran in (dataapi/sessions.py)
     # The execution and state whose task submitted it (:mod:`eltflow.dataapi.origin`), not
     # AWS fields.
     execution_arn: str | None = None
@@ -116,6 +117,7 @@ class Statement:
             page_count=int(row["page_count"]),
             owner=row["owner"],
             result_format=row["result_format"],
+            session_id=row["session_id"],
             execution_arn=row["execution_arn"],
             state_name=row["state_name"],
         )
@@ -155,6 +157,7 @@ class Statement:
             "page_count": self.page_count,
             "owner": self.owner,
             "result_format": self.result_format,
+            "session_id": self.session_id,
             "execution_arn": self.execution_arn,
             "state_name": self.state_name,
         }
@@ -177,7 +180,10 @@ def _target(s: Statement) -> dict[str, Any]:
 
 def submit_response(s: Statement) -> dict[str, Any]:
     """ExecuteStatement / BatchExecuteStatement output."""
-    return {"Id": s.id, "CreatedAt": from_us(s.created_us), **_target(s)}
+    out = {"Id": s.id, "CreatedAt": from_us(s.created_us), **_target(s)}
+    if s.session_id:
+        out["SessionId"] = s.session_id
+    return out
 
 
 def sub_statement_shape(s: Statement) -> dict[str, Any]:
@@ -219,6 +225,8 @@ def describe_shape(s: Statement, subs: list[Statement]) -> dict[str, Any]:
         out["Error"] = s.error
     if s.query_parameters:
         out["QueryParameters"] = [dict(p) for p in s.query_parameters]
+    if s.session_id:
+        out["SessionId"] = s.session_id
     if s.is_batch:
         out["SubStatements"] = [sub_statement_shape(x) for x in subs]
     return out
@@ -257,4 +265,6 @@ def list_item_shape(s: Statement, subs: list[Statement]) -> dict[str, Any]:
         out["SecretArn"] = s.secret_arn
     if s.query_parameters:
         out["QueryParameters"] = [dict(p) for p in s.query_parameters]
+    if s.session_id:
+        out["SessionId"] = s.session_id
     return out

@@ -36,6 +36,7 @@ from eltflow.dataapi.model import (
 )
 from eltflow.dataapi.records import column_metadata, csv_records, record
 from eltflow.dataapi.repository import StatementRepository
+from eltflow.dataapi.sessions import Session, Sessions, Target
 from eltflow.errors import AwsApiError, ConflictError
 from eltflow.store.db import Database
 from eltflow.types import JSON
@@ -82,6 +83,7 @@ class DataApiOptions:
     # How long close() lets submitted statements finish before cancelling the rest: callers
     # fire and forget (the pipeline's run-history INSERT), so closing must not abort them.
     drain_seconds: float = 30.0
+    max_sessions: int = 500  # per cluster or workgroup (AWS: 500), ActiveSessionsExceeded past it
 
 
 @dataclass
@@ -92,8 +94,10 @@ class _Live:
     subs: list[Statement]
     warehouse: Warehouse
     params: dict[str, str]
+    session: Session | None = None
     control: RunControl = field(default_factory=RunControl)
     done: threading.Event = field(default_factory=threading.Event)
+    session_released: bool = False
 
 
 class DataApiService:
@@ -123,6 +127,7 @@ class DataApiService:
             max_workers=self.options.max_workers, thread_name_prefix="eltflow-dataapi"
         )
         self._closed = False
+        self.sessions = Sessions(self.options.max_sessions)
         self.liveness = Liveness(
             self.repo, self.liveness_clock, self.options.heartbeat_seconds, self._settle
         )
@@ -200,6 +205,7 @@ class DataApiService:
         for item in live:
             item.control.cancel()
         self._pool.shutdown(wait=True, cancel_futures=False)
+        self.sessions.close()
         self.liveness.stop()
         self.warehouses.close()
 
@@ -268,9 +274,7 @@ class DataApiService:
     ) -> dict[str, Any]:
         if self._closed:
             raise AwsApiError("InternalServerException", "The Data API service is shut down")
-        cluster, workgroup = v.target(request)
-        params = v.parameters(request)
-        database = v.optional_str(request, "Database")
+        v.parameters(request)  # checked before anything is resolved or opened
         token = v.optional_str(request, "ClientToken")
         name = v.optional_str(request, "StatementName")
         if not isinstance(request.get("WithEvent", False), bool):
@@ -279,18 +283,23 @@ class DataApiService:
                 "valid types: bool"
             )
         wait = v.int_in(request, "WaitTimeSeconds", "waitTimeSeconds", 1, 30)
-        v.int_in(request, "SessionKeepAliveSeconds", "sessionKeepAliveSeconds", 0, 86400)
-        if request.get("SessionId") is not None:
-            raise v.invalid("SessionId is not supported by eltflow's local Data API")
+        keep_alive = v.int_in(
+            request, "SessionKeepAliveSeconds", "sessionKeepAliveSeconds", 0, 86400
+        )
+        session_id = v.session_id(request)
         result_format = v.result_format(request)
         if name is not None and len(name) > 2048:
             raise v.invalid("StatementName must be at most 2048 characters")
         if token is not None and not 1 <= len(token) <= 64:
             raise v.invalid("ClientToken must be 1 to 64 characters")
-        try:
-            warehouse = self.warehouses.resolve(str(cluster or workgroup), database)
-        except UnknownWarehouse:
-            raise v.invalid(NO_ENDPOINT) from None
+        target: Target | None = None
+        warehouse: Warehouse | None = None
+        if session_id is None:
+            target = _target_of(request)
+            try:
+                warehouse = self.warehouses.resolve(target.name, target.database_name)
+            except UnknownWarehouse:
+                raise v.invalid(NO_ENDPOINT) from None
         now = self._now()
         if token is not None:
             existing = self.repo.by_token(token)
@@ -302,6 +311,62 @@ class DataApiService:
                     "ActiveStatementsExceededException",
                     "The number of active statements exceeds the limit.",
                 )
+        self.sessions.reap(now)
+        session = self._session_for(request, session_id, keep_alive, target, warehouse, now)
+        if session is not None:
+            target, warehouse = session.target, session.warehouse
+        assert target is not None and warehouse is not None
+        try:
+            return self._enqueue(
+                request, sqls, batch, target, warehouse, session, result_format, now, wait
+            )
+        except BaseException:
+            if session is not None:
+                self.sessions.release(session, now)  # the statement never reached a worker
+            raise
+
+    def _session_for(
+        self,
+        request: Mapping[str, Any],
+        session_id: str | None,
+        keep_alive: int | None,
+        target: Target | None,
+        warehouse: Warehouse | None,
+        now: int,
+    ) -> Session | None:
+        """The session the statement runs in: the one ``SessionId`` names (now busy), a new one
+        when ``SessionKeepAliveSeconds`` is given without it, else none."""
+        if session_id is not None:
+            session = self.sessions.take(session_id, now, keep_alive)
+            try:
+                _same_target(request, session.target)
+            except AwsApiError:
+                self.sessions.release(session, now)
+                raise
+            return session
+        if not keep_alive or target is None or warehouse is None:
+            return None  # 0 keeps nothing alive after the statement: no session (unverified)
+        try:
+            connection = warehouse.connect()
+        except SqlError as e:
+            raise v.invalid(f"Cannot open a session: {e.message}") from None
+        return self.sessions.open(target, warehouse, connection, keep_alive)
+
+    def _enqueue(
+        self,
+        request: Mapping[str, Any],
+        sqls: list[str],
+        batch: bool,
+        target: Target,
+        warehouse: Warehouse,
+        session: Session | None,
+        result_format: str,
+        now: int,
+        wait: int | None,
+    ) -> dict[str, Any]:
+        """Record the statement and hand it to a worker (which releases ``session``)."""
+        token = v.optional_str(request, "ClientToken")
+        params = v.parameters(request)
         sid = str(uuid.uuid4())
         by = origin.submitter()
         parent = Statement(
@@ -311,12 +376,13 @@ class DataApiService:
             created_us=now,
             updated_us=now,
             is_batch=batch,
-            statement_name=name,
-            cluster_identifier=cluster,
-            workgroup_name=workgroup,
-            database_name=database,
-            db_user=v.optional_str(request, "DbUser"),
-            secret_arn=v.optional_str(request, "SecretArn"),
+            statement_name=v.optional_str(request, "StatementName"),
+            cluster_identifier=target.cluster_identifier,
+            workgroup_name=target.workgroup_name,
+            database_name=target.database_name,
+            db_user=target.db_user,
+            secret_arn=target.secret_arn,
+            session_id=session.id if session is not None else None,
             query_parameters=params,
             client_token=token,
             with_event=bool(request.get("WithEvent", False)),
@@ -354,12 +420,15 @@ class DataApiService:
             existing = self.repo.by_token(token or "")
             if existing is None:
                 raise
+            if session is not None:
+                self.sessions.release(session, now)
             return self._submitted(existing, wait)
         live = _Live(
             parent=parent,
             subs=subs,
             warehouse=warehouse,
             params={p["name"]: p["value"] for p in params or []},
+            session=session,
         )
         with self._lock:
             self._live[sid] = live
@@ -383,9 +452,17 @@ class DataApiService:
             logger.exception("Data API statement %s crashed", live.parent.id)
             self._end(live, Status.FAILED, f"internal error: {e}", [], {})
         finally:
+            self._release_session(live)
             live.done.set()
             with self._lock:
                 self._live.pop(live.parent.id, None)
+
+    def _release_session(self, live: _Live) -> None:
+        """Free the statement's session for the next one (once: another statement may hold
+        it right after)."""
+        if live.session is not None and not live.session_released:
+            live.session_released = True
+            self.sessions.release(live.session, self._now())
 
     def _execute(self, live: _Live) -> None:
         if live.control.cancelled:
@@ -423,6 +500,7 @@ class DataApiService:
                 control=live.control,
                 on_started=on_started,
                 on_statement=on_statement,
+                connection=live.session.connection if live.session is not None else None,
             )
         except StatementCancelled:
             self._end(live, Status.ABORTED, None, [], {}, started_ns=started_ns)
@@ -542,8 +620,10 @@ class DataApiService:
                     s = s.evolve(status=Status.ABORTED, updated_us=now)
                 new_subs.append(s)
             subs = new_subs
-        # Store first, then show: a caller that sees FINISHED must find the result pages.
+        # Store first, then show: a caller that sees FINISHED must find the result pages, and
+        # its session free for the next statement.
         self.repo.finish([parent, *subs], pages)
+        self._release_session(live)
         with self._lock:
             live.parent, live.subs = parent, subs
 
@@ -769,6 +849,37 @@ class DataApiService:
 
 class _ResultTooLarge(Exception):
     pass
+
+
+def _target_of(request: Mapping[str, Any]) -> Target:
+    cluster, workgroup = v.target(request)
+    return Target(
+        cluster_identifier=cluster,
+        workgroup_name=workgroup,
+        database_name=v.optional_str(request, "Database"),
+        db_user=v.optional_str(request, "DbUser"),
+        secret_arn=v.optional_str(request, "SecretArn"),
+    )
+
+
+def _same_target(request: Mapping[str, Any], target: Target) -> None:
+    """A statement in a session runs where the session does: naming another cluster,
+    workgroup or database is refused (unverified: AWS's docs submit such statements with the
+    SessionId alone)."""
+    given = {
+        "ClusterIdentifier": (
+            v.optional_str(request, "ClusterIdentifier"),
+            target.cluster_identifier,
+        ),
+        "WorkgroupName": (v.optional_str(request, "WorkgroupName"), target.workgroup_name),
+        "Database": (v.optional_str(request, "Database"), target.database_name),
+    }
+    for key, (value, session_value) in given.items():
+        if value is not None and value != session_value:
+            raise v.invalid(
+                f"{key} {value!r} is not the session's ({session_value!r}): a statement with a "
+                "SessionId runs where its session does"
+            )
 
 
 def _rows(result: StatementResult) -> int:

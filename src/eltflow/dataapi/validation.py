@@ -248,6 +248,21 @@ def parameters(request: Mapping[str, Any]) -> list[dict[str, str]] | None:
     return out
 
 
+SESSION_PATTERN = re.compile(r"[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}")
+
+
+def session_id(request: Mapping[str, Any]) -> str | None:
+    """``SessionId``: a UUID (botocore's shape, without a sub-statement suffix)."""
+    sid = optional_str(request, "SessionId")
+    if sid is not None and not SESSION_PATTERN.fullmatch(sid):
+        raise _constraint(
+            sid,
+            "sessionId",
+            f"Member must satisfy regular expression pattern: {SESSION_PATTERN.pattern}",
+        )
+    return sid
+
+
 def result_format(request: Mapping[str, Any]) -> str:
     """``ResultFormat``: JSON (the default) or CSV, as botocore's ``ResultFormatString``."""
     value = request.get("ResultFormat")

@@ -143,6 +143,14 @@ Params = Mapping[str, str]
 OnStatement = Callable[[int, StatementResult], None]
 
 
+class Connection(Protocol):
+    """A connection a caller holds across runs (a Data API session): every run given it
+    (``Warehouse.run(..., connection=)``) sees the temporary tables and settings the earlier
+    ones left. Only one run at a time may use it."""
+
+    def close(self) -> None: ...
+
+
 class Warehouse(Protocol):
     """A SQL engine reachable under one cluster/workgroup name."""
 
@@ -159,6 +167,7 @@ class Warehouse(Protocol):
         control: RunControl,
         on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
+        connection: Connection | None = None,
     ) -> list[StatementResult]:
         """Run ``sqls`` in order and return one result per statement.
 
@@ -166,8 +175,14 @@ class Warehouse(Protocol):
         commits on its own. ``on_started(pid, xact)`` is called once a connection is in hand;
         ``on_statement(i, result)`` after each statement. Raises :class:`SqlError` (with the
         failing index) or :class:`StatementCancelled`; either way nothing of a transaction
-        remains.
+        remains. With ``connection`` (from :meth:`connect`) they run on it and it stays open;
+        otherwise on a connection of the engine's choosing.
         """
+        ...
+
+    def connect(self) -> Connection:
+        """A connection of its own for the caller to hold (and close). Raises
+        :class:`SqlError` where the engine cannot hold one."""
         ...
 
     def interrupt(self, run: ServerRun) -> bool:

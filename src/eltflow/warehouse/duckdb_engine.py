@@ -22,6 +22,7 @@ from eltflow.warehouse import copy_sql, duckdb_copy, loading
 from eltflow.warehouse import duckdb_procedures as procs
 from eltflow.warehouse.base import (
     Column,
+    Connection,
     OnStarted,
     OnStatement,
     Outcome,
@@ -130,6 +131,20 @@ class DuckDBWarehouse:
                 self._db.execute("CREATE SCHEMA IF NOT EXISTS public")
         return self._db
 
+    def connect(self) -> DuckDBConnection:
+        """A DuckDB connection to the same database (its own temporary tables and
+        settings), with Redshift's session settings applied once."""
+        import duckdb
+
+        with self._lock:
+            cur = self._database().cursor()
+        try:
+            cur.execute(_SESSION_SQL)
+        except duckdb.Error as e:
+            cur.close()
+            raise SqlError(_message(e)) from e
+        return DuckDBConnection(cur)
+
     def run(
         self,
         sqls: Sequence[str],
@@ -140,11 +155,15 @@ class DuckDBWarehouse:
         control: RunControl,
         on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
+        connection: Connection | None = None,
     ) -> list[StatementResult]:
         import duckdb
 
+        held = connection.cursor if isinstance(connection, DuckDBConnection) else None
+        if connection is not None and held is None:
+            raise SqlError(f"warehouse '{self.name}': not a connection of this warehouse")
         with self._lock:
-            cur = self._database().cursor()
+            cur = held if held is not None else self._database().cursor()
             self._runs += 1
             run_no = self._runs
         results: list[StatementResult] = []
@@ -153,7 +172,9 @@ class DuckDBWarehouse:
         try:
             control.attach(cur.interrupt)
             control.check()
-            cur.execute(_SESSION_SQL)
+            if held is None:
+                # A held connection got these once (connect): a session's own SET stays.
+                cur.execute(_SESSION_SQL)
             if on_started is not None:
                 on_started(run_no, None)  # DuckDB has no backend pid: a per-warehouse run number
             if transaction:
@@ -185,7 +206,8 @@ class DuckDBWarehouse:
             if tx.active():
                 with contextlib.suppress(duckdb.Error):  # the transaction may be aborted already
                     tx.rollback()
-            cur.close()
+            if held is None:
+                cur.close()
         return results
 
     def _guarded(
@@ -401,6 +423,19 @@ class DuckDBWarehouse:
         if db is not None:
             with contextlib.suppress(Exception):
                 db.close()
+
+
+class DuckDBConnection:
+    """A DuckDB cursor held across runs (see :meth:`DuckDBWarehouse.connect`)."""
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+
+    def close(self) -> None:
+        import duckdb
+
+        with contextlib.suppress(duckdb.Error):
+            self.cursor.close()
 
 
 class _Transaction:

@@ -21,6 +21,7 @@ from eltflow.open_errors import postgres_connect_failure
 from eltflow.warehouse import copy_sql, loading, postgres_copy
 from eltflow.warehouse.base import (
     Column,
+    Connection,
     OnStarted,
     OnStatement,
     Outcome,
@@ -176,10 +177,14 @@ class PostgresWarehouse:
         control: RunControl,
         on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
+        connection: Connection | None = None,
     ) -> list[StatementResult]:
         import psycopg
 
-        conn = self._connect()
+        held = connection.conn if isinstance(connection, PostgresConnection) else None
+        if connection is not None and held is None:
+            raise SqlError(f"warehouse '{self.name}': not a connection of this warehouse")
+        conn = held if held is not None else self._connect()
         results: list[StatementResult] = []
         index = 0
         tx = _Transaction(conn)
@@ -221,8 +226,14 @@ class PostgresWarehouse:
             if tx.active():
                 with contextlib.suppress(psycopg.Error):
                     tx.rollback()
-            self._release(conn)
+            if held is None:
+                self._release(conn)
         return results
+
+    def connect(self) -> PostgresConnection:
+        """A backend of its own (never returned to the pool: its temporary tables and
+        settings belong to the session holding it)."""
+        return PostgresConnection(self._connect())
 
     def interrupt(self, run: ServerRun) -> bool:
         """``pg_cancel_backend`` on the run's backend, if it still runs this run: the backend's
@@ -377,6 +388,17 @@ class PostgresWarehouse:
         for conn in idle:
             with contextlib.suppress(Exception):
                 conn.close()
+
+
+class PostgresConnection:
+    """A PostgreSQL connection held across runs (see :meth:`PostgresWarehouse.connect`)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
 
 
 class _Transaction:

@@ -15,6 +15,7 @@ from typing import Any
 
 from eltflow.warehouse.base import (
     Column,
+    Connection,
     OnStarted,
     OnStatement,
     Outcome,
@@ -66,6 +67,11 @@ class RedshiftWarehouse:
                 req[api] = self._options[key]
         return req
 
+    def connect(self) -> Connection:
+        """Not offered: a session on a real Redshift is the Data API's own (SessionId) and is
+        not held through this engine yet."""
+        raise SqlError(f"warehouse '{self.name}': sessions are not supported on Redshift")
+
     def run(
         self,
         sqls: Sequence[str],
@@ -76,7 +82,10 @@ class RedshiftWarehouse:
         control: RunControl,
         on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
+        connection: Connection | None = None,
     ) -> list[StatementResult]:
+        if connection is not None:
+            raise SqlError(f"warehouse '{self.name}': sessions are not supported on Redshift")
         client = self._boto()
         req = self._target(database)
         if params:

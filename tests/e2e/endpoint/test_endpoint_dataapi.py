@@ -130,6 +130,22 @@ def test_a_csv_result_through_boto3(rd: Any) -> None:
         rd.get_statement_result(Id=out["Id"])
 
 
+def test_a_session_through_boto3(rd: Any) -> None:
+    """SessionKeepAliveSeconds opens a session whose SessionId alone runs the next statement
+    on the same connection (a temporary table), as botocore serialises and parses it."""
+    first = rd.execute_statement(
+        Sql="create temp table boto_tmp as select 5 as n", SessionKeepAliveSeconds=60, **WHERE
+    )
+    session = first["SessionId"]
+    assert _finished(rd, first["Id"])["SessionId"] == session
+    second = rd.execute_statement(Sql="select n from boto_tmp", SessionId=session)
+    assert second["SessionId"] == session
+    assert _finished(rd, second["Id"])["Status"] == "FINISHED"
+    assert rd.get_statement_result(Id=second["Id"])["Records"] == [[{"longValue": 5}]]
+    with pytest.raises(rd.exceptions.ResourceNotFoundException):
+        rd.execute_statement(Sql="select 1", SessionId="00000000-0000-0000-0000-000000000000")
+
+
 def test_wrong_target_version_and_unknown_operations(server: Server) -> None:
     r = httpx.post(
         server.url + "/",

@@ -166,6 +166,6 @@ def test_resumed_submit_reattaches_instead_of_resubmitting(dataapi: Harness) -> 
 def test_unsupported_action_is_a_runtime_error(dataapi: Harness) -> None:
     integration = RedshiftDataIntegration(dataapi.service)
     with pytest.raises(StatesError) as e:
-        integration(TaskRequest(resource=PREFIX + "getStatementResultV2", parameters={}))
+        integration(TaskRequest(resource=PREFIX + "noSuchAction", parameters={}))
     assert e.value.error == "States.Runtime"
-    assert "getStatementResultV2" in e.value.cause
+    assert "noSuchAction" in e.value.cause

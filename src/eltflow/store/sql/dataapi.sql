@@ -8,12 +8,12 @@ INSERT INTO dataapi_statements (id, parent_id, seq, is_batch, statement_name,
     cluster_identifier, workgroup_name, database_name, db_user, secret_arn, query_string,
     query_parameters, client_token, with_event, status, error, created_us, updated_us,
     duration_ns, has_result_set, result_rows, result_size, redshift_pid, redshift_query_id,
-    column_metadata, page_count, owner, execution_arn, state_name, server_xact, result_format)
+    column_metadata, page_count, owner, execution_arn, state_name, server_xact, result_format, session_id)
 VALUES (:id, :parent_id, :seq, :is_batch, :statement_name,
     :cluster_identifier, :workgroup_name, :database_name, :db_user, :secret_arn, :query_string,
     :query_parameters, :client_token, :with_event, :status, :error, :created_us, :updated_us,
     :duration_ns, :has_result_set, :result_rows, :result_size, :redshift_pid, :redshift_query_id,
-    :column_metadata, :page_count, :owner, :execution_arn, :state_name, :server_xact, :result_format);
+    :column_metadata, :page_count, :owner, :execution_arn, :state_name, :server_xact, :result_format, :session_id);
 
 -- name: update_statement
 -- A statement's progress and outcome; what it was asked to run never changes.
@@ -34,7 +34,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name, server_xact, result_format
+    owner, execution_arn, state_name, server_xact, result_format, session_id
 FROM dataapi_statements WHERE id = :id;
 
 -- name: statement_by_token
@@ -43,7 +43,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name, server_xact, result_format
+    owner, execution_arn, state_name, server_xact, result_format, session_id
 FROM dataapi_statements WHERE client_token = :t;
 
 -- name: child_statements
@@ -52,7 +52,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name, server_xact, result_format
+    owner, execution_arn, state_name, server_xact, result_format, session_id
 FROM dataapi_statements WHERE parent_id = :p ORDER BY seq;
 
 -- name: result_page
@@ -67,7 +67,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name, server_xact, result_format
+    owner, execution_arn, state_name, server_xact, result_format, session_id
 FROM dataapi_statements
 WHERE parent_id IS NULL
   AND created_us <= :bus AND (created_us < :bus OR id < :bid)
@@ -87,7 +87,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name, server_xact, result_format
+    owner, execution_arn, state_name, server_xact, result_format, session_id
 FROM dataapi_statements
 WHERE parent_id IS NULL AND execution_arn = :execution_arn
   AND created_us <= :bus AND (created_us < :bus OR id < :bid)
@@ -120,7 +120,7 @@ SELECT id, parent_id, seq, is_batch, statement_name, cluster_identifier, workgro
     database_name, db_user, secret_arn, query_string, query_parameters, client_token,
     with_event, status, error, created_us, updated_us, duration_ns, has_result_set,
     result_rows, result_size, redshift_pid, redshift_query_id, column_metadata, page_count,
-    owner, execution_arn, state_name, server_xact, result_format
+    owner, execution_arn, state_name, server_xact, result_format, session_id
 FROM dataapi_statements
 WHERE parent_id IS NULL AND status IN ('SUBMITTED', 'PICKED', 'STARTED') AND owner <> :me
   AND owner NOT IN (SELECT owner FROM dataapi_owners WHERE expires_us >= :now);
