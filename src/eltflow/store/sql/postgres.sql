@@ -35,6 +35,11 @@ WHERE id IN (
 )
 RETURNING id;
 
+-- name: commit_without_flush
+-- This transaction's COMMIT returns before its WAL reaches disk (a crash may lose it; it
+-- never leaves it half done). Only for writes that may be lost: a claim's lease.
+SET LOCAL synchronous_commit TO OFF;
+
 -- name: notify_work
 -- Wakes one idle worker: takes the most recently idle listener's row and notifies its own
 -- channel; with none idle, notifies eltflow_work, which every worker listens on (a worker

@@ -33,6 +33,10 @@ WHERE id IN (
 )
 RETURNING id;
 
+-- name: commit_without_flush
+-- Not run: in WAL mode with synchronous=NORMAL a SQLite COMMIT waits for no fsync anyway.
+SELECT 0 AS unused;
+
 -- name: notify_work
 -- Wakes idle workers (LISTEN eltflow_work); delivered when the transaction commits.
 -- SQLite has no notifications: idle workers poll (a cheap read on WAL).
