@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from eltflow.asl.dataflow import resolve_path
-from eltflow.asl.jsonpath import PathNotFound, parse_path
+from eltflow.asl.jsonpath import PathNotFound, compile_input_path, parse_path
 from eltflow.asl.model import ChoiceRule, ChoiceState
 from eltflow.errors import StatesError
 from eltflow.types import JSON
@@ -300,4 +300,61 @@ def choose(
     for rule in state.choices:
         if evaluate_rule(rule, input, context, variables, condition=condition):
             return rule
+    return None
+
+
+Chooser = Callable[[JSON], "ChoiceRule | None"]
+"""A JSONPath Choice state's rules compiled by :func:`compile_choices`: input → rule."""
+
+
+def compile_choices(state: ChoiceState) -> Chooser | None:
+    """``state``'s rules compiled once into a function of the (effective) input giving what
+    :func:`choose` gives, or None unless every comparison reads an input path of names and
+    indexes against a literal operand (no ``...Path`` operator, ``$$`` or ``$var``).
+
+    Where :func:`choose` would raise, or a variable is absent (``IsPresent``'s business), the
+    function raises instead (any exception, nothing changed): the caller then calls
+    :func:`choose`, which words AWS's error. Rules are tried in order, And/Or short-circuit,
+    as :func:`evaluate_rule` does."""
+    pairs: list[tuple[ChoiceRule, Callable[[JSON], bool]]] = []
+    for rule in state.choices:
+        test = _compile_rule(rule)
+        if test is None:
+            return None
+        pairs.append((rule, test))
+
+    def chooser(data: JSON) -> ChoiceRule | None:
+        for rule, test in pairs:
+            if test(data):
+                return rule
+        return None
+
+    return chooser
+
+
+def _compile_rule(rule: ChoiceRule) -> Callable[[JSON], bool] | None:
+    kind = rule.kind
+    if kind == "Compare":
+        operator = rule.operator or ""
+        test = OPERATORS.get(operator)
+        if test is None or rule.variable is None or operator in PATH_OPERATORS:
+            return None
+        if operator == "IsPresent":
+            return None  # its answer for a miss is the rule's business: the general way
+        get = compile_input_path(rule.variable)
+        if get is None:
+            return None
+        operand = rule.operand
+        return lambda data: test(get(data), operand)
+    children = [_compile_rule(c) for c in rule.children]
+    if not children or any(c is None for c in children):
+        return None
+    tests = [c for c in children if c is not None]
+    if kind == "And":
+        return lambda data: all(t(data) for t in tests)
+    if kind == "Or":
+        return lambda data: any(t(data) for t in tests)
+    if kind == "Not":
+        only = tests[0]
+        return lambda data: not only(data)
     return None

@@ -141,6 +141,9 @@ class TaskState(State):
 class ChoiceState(State):
     choices: tuple[ChoiceRule, ...] = ()
     default: str | None = None
+    # A cache, not part of the definition: the rules compiled on first use
+    # (``asl.choice.compile_choices``): None until tried, False when they cannot be.
+    plan: object = field(default=None, init=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

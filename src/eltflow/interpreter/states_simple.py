@@ -206,15 +206,30 @@ def enter_choice(stepper: Stepper, frame: Frame, state: ChoiceState) -> None:
             _exit_jsonata(stepper, frame, state, target)
         return
     effective = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
-    context = _context_if_used(stepper, frame, state)
-    rule = asl_choice.choose(state, effective, context, variables)
+    plan: Any = state.plan
+    if plan is None:
+        plan = asl_choice.compile_choices(state) or False
+        object.__setattr__(state, "plan", plan)  # a cache on a frozen object: same for all
+    context: JSONObject | None = None
+    try:
+        rule = plan(effective) if plan is not False else _UNCHOSEN
+    except Exception:  # off the compiled path: the general evaluation decides
+        rule = _UNCHOSEN
+    if rule is _UNCHOSEN:
+        context = _context_if_used(stepper, frame, state)
+        rule = asl_choice.choose(state, effective, context, variables)
     target = _target(stepper, frame, state, rule)
     assign_tpl = rule.assign if rule is not None else state.assign
     assigned = None
     if assign_tpl is not None:  # the generator is made only for an Assign that may draw
+        if context is None:
+            context = _context_if_used(stepper, frame, state)
         assigned = flow.assign_jsonpath(assign_tpl, effective, context, variables, stepper.rng())
     output = io_path(stepper, frame, state.output_path, effective, "OutputPath")
     stepper.exit(frame, state, output, assigned, next_state=target)
+
+
+_UNCHOSEN: Any = object()  # the compiled rules had no answer: evaluate the general way
 
 
 def _index(state: ChoiceState, rule: ChoiceRule) -> int:

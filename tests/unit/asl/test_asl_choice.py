@@ -273,3 +273,71 @@ def test_parse_timestamp_precision_and_offsets() -> None:
     assert parse_timestamp("1970-01-01T00:00:01.5Z") == 1.5
     assert parse_timestamp("1970-01-01T00:00:00+24:00") is None
     assert parse_timestamp("not a timestamp") is None
+
+
+# --- compiled rules (compile_choices) choose what choose chooses, or step aside -----------------
+
+_COMPILED_DOCS: list[JSON] = [
+    {"i": 3, "s": "b", "t": "2026-03-01T12:00:00Z", "b": True, "n": None, "a": [1, "x"]},
+    {"i": 3.5, "s": "a", "t": "not a time", "b": 0, "a": []},
+    {"i": True, "s": 1, "a": {"0": 1}},
+    {"i": 1, "s": "z", "b": False, "t": "2020-01-01T00:00:00Z", "a": [2], "n": 1},
+    {"i": 1, "s": "z", "b": False, "t": "2020-01-01T00:00:00Z", "a": [1], "n": None},
+    {"i": 1, "s": "z", "b": False, "t": "2020-01-01T00:00:00Z", "a": [1], "n": 0},
+    {},
+    [1, 2],
+    "text",
+    None,
+]
+
+
+@pytest.mark.parametrize("doc", _COMPILED_DOCS)
+def test_compiled_rules_choose_as_the_general_evaluation(doc: JSON) -> None:
+    from eltflow.asl.choice import compile_choices
+
+    rules = (
+        cmp("$.i", "NumericGreaterThanEquals", 3, next="A"),
+        ChoiceRule(
+            kind="And",
+            children=(cmp("$.s", "StringLessThan", "c"), cmp("$.b", "BooleanEquals", True)),
+            next="B",
+        ),
+        ChoiceRule(
+            kind="Or",
+            children=(
+                cmp("$.t", "TimestampGreaterThan", "2026-01-01T00:00:00Z"),
+                ChoiceRule(kind="Not", children=(cmp("$.a[0]", "NumericEquals", 1),)),
+            ),
+            next="C",
+        ),
+        cmp("$.n", "IsNull", True, next="D"),
+        cmp("$.s", "StringMatches", "a*", next="E"),
+    )
+    for first in range(len(rules)):
+        state = ChoiceState(name="C", type="Choice", choices=rules[first:], default="Z")
+        compiled = compile_choices(state)
+        assert compiled is not None
+        try:
+            general: object = choose(state, doc, CONTEXT, {})
+        except StatesError:
+            general = StatesError
+        try:
+            fast: object = compiled(doc)
+        except Exception:
+            continue  # the interpreter then asks choose(), which decides
+        assert fast is general
+
+
+def test_rules_reading_context_variables_paths_or_presence_are_not_compiled() -> None:
+    from eltflow.asl.choice import compile_choices
+
+    for rule in (
+        cmp("$$.Execution.Name", "StringEquals", "e1"),
+        cmp("$v", "NumericEquals", 1),
+        cmp("$.a", "NumericEqualsPath", "$.b"),
+        cmp("$.a", "IsPresent", True),
+        cmp("$.a[*]", "IsPresent", True),
+        ChoiceRule(kind="Not", children=(cmp("$$.State.RetryCount", "NumericEquals", 1),)),
+    ):
+        state = ChoiceState(name="C", type="Choice", choices=(cmp("$.x", "IsNull", True), rule))
+        assert compile_choices(state) is None
