@@ -155,7 +155,7 @@ def build_app(
         express=express,
     )
     nested_workflows.register(registry, service)  # states:startExecution needs the service
-    _deliver_rule_events(status_events, db, service, services.lambdas)
+    _deliver_rule_events(status_events, db, service, services.lambdas, services.dataapi)
     closers.insert(0, status_events.close)
     closers.insert(0, express.close)  # asynchronous Express executions end before the rest
     declared = settings.section("schedules") if settings is not None else None
@@ -186,9 +186,11 @@ def _deliver_rule_events(
     db: Database,
     service: StatesService,
     lambdas: LambdaRunner | None,
+    dataapi: DataApiService | None,
 ) -> None:
-    """EventBridge rules with an event pattern get the execution status events: a matching
-    rule starts its state machine targets and invokes its Lambda targets (asynchronously)."""
+    """EventBridge rules with an event pattern get the execution status events and the Data
+    API's statement events: a matching rule starts its state machine targets and invokes its
+    Lambda targets (asynchronously)."""
 
     def start(arn: str, text: str) -> object:
         return service.start_execution(state_machine_arn=arn, input=text)
@@ -201,6 +203,10 @@ def _deliver_rule_events(
         account=status_events.account,
     )
     status_events.subscribe(dispatcher, dispatcher.interested)
+    if dataapi is not None:
+        # The Data API's "Redshift Data Statement Status Change" (WithEvent) to the same rules.
+        dataapi.region, dataapi.account = status_events.region, status_events.account
+        dataapi.subscribe_events(dispatcher, dispatcher.interested)
 
 
 def _jobs(settings: Settings | None, services: ProjectServices, clock: Clock) -> JobsService | None:

@@ -16,13 +16,14 @@ import logging
 import threading
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from eltflow.clock import Clock, SystemClock
-from eltflow.dataapi import catalog, origin
+from eltflow.dataapi import catalog, events, origin
 from eltflow.dataapi import validation as v
 from eltflow.dataapi.liveness import RESTARTED, Liveness
 from eltflow.dataapi.model import (
@@ -68,6 +69,8 @@ WRONG_FORMAT = {
 }
 _POLL_YIELD_SECONDS = 0.0005
 TOKEN_TTL_US = 8 * 3600 * 1_000_000  # ClientToken idempotency lasts 8 hours
+_SENT_EVENTS_KEPT = 100
+EventSubscriber = Callable[[list[dict[str, Any]]], object]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +131,11 @@ class DataApiService:
         )
         self._closed = False
         self.sessions = Sessions(self.options.max_sessions)
+        # WithEvent: who gets the status-change events (EventBridge rules, wired by the app),
+        # and the last ones sent, for a look at what went out.
+        self.region, self.account = "us-east-1", "123456789012"
+        self._subscribers: list[tuple[EventSubscriber, Callable[[], bool]]] = []
+        self.sent_events: deque[dict[str, Any]] = deque(maxlen=_SENT_EVENTS_KEPT)
         self.liveness = Liveness(
             self.repo, self.liveness_clock, self.options.heartbeat_seconds, self._settle
         )
@@ -456,6 +464,33 @@ class DataApiService:
             live.done.set()
             with self._lock:
                 self._live.pop(live.parent.id, None)
+            if live.parent.with_event:
+                self._send_event(live.parent)
+
+    def subscribe_events(
+        self, subscriber: EventSubscriber, interested: Callable[[], bool] | None = None
+    ) -> None:
+        """Hand ``subscriber`` the "Redshift Data Statement Status Change" event of each
+        ``WithEvent`` statement once it ends; ``interested()`` (cheap) says whether it wants
+        any now. Delivery is best effort, from the worker that ran the statement, after the
+        statement shows as ended."""
+        with self._lock:
+            self._subscribers.append((subscriber, interested or (lambda: True)))
+
+    def _send_event(self, stmt: Statement) -> None:
+        if not stmt.status.final:
+            return
+        event = events.status_change(stmt, region=self.region, account=self.account)
+        self.sent_events.append(event)
+        logger.info("Data API event: statement %s %s", stmt.id, stmt.status.value)
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for subscriber, interested in subscribers:
+            try:
+                if interested():
+                    subscriber([event])
+            except Exception:  # one failing subscriber must not fail the statement or others
+                logger.exception("a Data API event subscriber failed")
 
     def _release_session(self, live: _Live) -> None:
         """Free the statement's session for the next one (once: another statement may hold

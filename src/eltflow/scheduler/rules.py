@@ -3,9 +3,11 @@ event to the targets of the enabled rules it matches (a state machine: StartExec
 function: an asynchronous invoke, as EventBridge invokes Lambda targets).
 
 The events are the ones eltflow emits: Step Functions' "Step Functions Execution Status Change"
-(``runtime/status_events``). Delivery is best effort, as AWS documents for these events: a
-target that cannot be started is logged and skipped, not retried (EventBridge's retry policy
-and dead-letter queues are not modelled). The rules' SQL is the named queries ``sql/rules.sql``.
+(``runtime/status_events``) and the Data API's "Redshift Data Statement Status Change" for
+statements submitted ``WithEvent`` (``dataapi/events``). Delivery is best effort, as AWS
+documents for these events: a target that cannot be started is logged and skipped, not retried
+(EventBridge's retry policy and dead-letter queues are not modelled). The rules' SQL is the
+named queries ``sql/rules.sql``.
 """
 
 from __future__ import annotations
