@@ -13,11 +13,13 @@ AWS's sources (``input-output-itemreader``), all read from the project's local b
 - ``InputType: MANIFEST``: an S3 Inventory ``manifest.json``; one item per row of its CSV
   files (gzipped or not, in the manifest's bucket), keyed by the manifest's ``fileSchema``,
   values as strings (whether AWS decodes the URL-encoded keys of inventory rows is unverified:
-  they are kept as written).
+  they are kept as written);
+- ``InputType: PARQUET``: one item per row of a Parquet file, an object keyed by column name
+  (read with DuckDB; the value mapping is in :mod:`eltflow.runtime.parquet_items`).
 
 ``ReaderConfig.MaxItems`` keeps the first N items. Every failure (no such bucket or key, bad
 JSON, a CSV row longer than its header) is ``States.ItemReaderFailed`` with a cause saying
-what. Not here: ORC or Parquet inventories and Parquet files (refused by name).
+what. Not here: ORC or Parquet inventories (refused by name).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 
 from eltflow.asl import errors as asl_errors
 from eltflow.errors import AwsApiError, StatesError
+from eltflow.runtime import parquet_items
 from eltflow.s3.service import S3Service
 from eltflow.types import JSON
 
@@ -65,6 +68,9 @@ def read_items(reader: dict[str, Any], objects: S3Service | None) -> list[JSON]:
             key = params.get("Key")
             if not isinstance(key, str):
                 raise _failed("ItemReader Parameters need a Key string")
+            if config.get("InputType") == "PARQUET":
+                _, path, _ = objects.get_object(bucket, key)
+                return parquet_items.read_rows(path, _max_items(config), _failed)
             _, body = objects.read(bucket, key)
             if config.get("InputType") == "MANIFEST":
                 items = _inventory(objects, body, f"s3://{bucket}/{key}")
@@ -74,10 +80,15 @@ def read_items(reader: dict[str, Any], objects: S3Service | None) -> list[JSON]:
             raise _failed(f"ItemReader Resource {resource!r} is not supported")
     except AwsApiError as e:
         raise _failed(f"{e.code}: {e.message}") from e
+    limit = _max_items(config)
+    return items if limit is None else items[:limit]
+
+
+def _max_items(config: dict[str, Any]) -> int | None:
     limit = config.get("MaxItems")
     if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0:
-        items = items[:limit]
-    return items
+        return limit
+    return None
 
 
 def _listing(objects: S3Service, bucket: str, prefix: str) -> list[JSON]:

@@ -3,7 +3,7 @@
 In memory (``eltflow.execute``) and durably (SQLite, and PostgreSQL with ELTFLOW_TEST_PG):
 the parent's history has the Map Run instead of iterations, the children have their own
 histories and AWS's ARNs, DescribeMapRun / ListMapRuns / ListExecutions(mapRunArn) answer,
-ItemReader reads the local S3 (JSON, JSONL, CSV, listObjectsV2, inventory manifests),
+ItemReader reads the local S3 (JSON, JSONL, CSV, Parquet, listObjectsV2, inventory manifests),
 ItemBatcher groups items, ResultWriter exports AWS's manifest and result files, tolerated
 failures decide the Map Run, a redrive re-runs only the failed children, and a crash resumes
 the Map Run.
@@ -16,6 +16,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -587,3 +588,51 @@ def test_item_reader_without_a_local_s3_says_how_to_get_one() -> None:
     result = execute(_map(ItemReader=reader), {})
     assert result.error == "States.ItemReaderFailed"
     assert "eltflow execute --store" in str(result.cause)
+
+
+def test_item_reader_reads_a_parquet_file(tmp_path: Path) -> None:
+    """InputType PARQUET: each row an object keyed by column, values as JSON (timestamps as
+    epoch milliseconds, lists and structs nested); MaxItems keeps the first rows; a file that is
+    not Parquet fails the state with States.ItemReaderFailed."""
+    import duckdb
+
+    s3 = S3Service(tmp_path / "s3")
+    s3.create_bucket("data", datetime.now(UTC))
+    source = tmp_path / "rows.parquet"
+    with duckdb.connect(":memory:") as conn:
+        conn.sql(
+            "SELECT i AS id, 'n' || i AS name, i * 0.5 AS score, i % 2 = 0 AS even, "
+            "TIMESTAMP '2024-01-02 03:04:05.678' + to_days(i::INT) AS at, [i, i + 1] AS pair, "
+            "{'k': i} AS nested, CASE WHEN i = 2 THEN NULL ELSE i END AS maybe "
+            "FROM range(3) t(i)"
+        ).write_parquet(str(source))
+    s3.put_object("data", "in/rows.parquet", source.read_bytes())
+    reader = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "PARQUET"},
+        "Parameters": {"Bucket": "data", "Key": "in/rows.parquet"},
+    }
+    result = execute(_map(ItemReader=reader), {}, s3=s3)
+    assert result.status == "SUCCEEDED", result
+    day_ms = 86_400_000
+    assert result.output == [
+        {
+            "id": i,
+            "name": f"n{i}",
+            "score": i * 0.5,
+            "even": i % 2 == 0,
+            "at": 1704164645678 + i * day_ms,
+            "pair": [i, i + 1],
+            "nested": {"k": i},
+            "maybe": None if i == 2 else i,
+        }
+        for i in range(3)
+    ]
+    limited = {**reader, "ReaderConfig": {"InputType": "PARQUET", "MaxItems": 1}}
+    first = execute(_map(ItemReader=limited), {}, s3=s3)
+    assert [row["id"] for row in first.output] == [0]  # type: ignore[union-attr,index,call-overload]
+    s3.put_object("data", "in/not.parquet", b'[{"id": 1}]')
+    bad = {**reader, "Parameters": {"Bucket": "data", "Key": "in/not.parquet"}}
+    failed = execute(_map(ItemReader=bad), {}, s3=s3)
+    assert (failed.status, failed.error) == ("FAILED", "States.ItemReaderFailed")
+    assert "Parquet" in str(failed.cause)
