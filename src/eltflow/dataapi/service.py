@@ -104,8 +104,9 @@ class _Live:
 
 
 class DataApiService:
-    """ExecuteStatement, BatchExecuteStatement, DescribeStatement, GetStatementResult,
-    CancelStatement, ListStatements — with request/response dicts as in the AWS API."""
+    """ExecuteStatement, BatchExecuteStatement (ResultFormat JSON or CSV, sessions, WithEvent),
+    DescribeStatement, GetStatementResult, GetStatementResultV2, CancelStatement, ListStatements
+    and the catalog operations — with request/response dicts as in the AWS API."""
 
     def __init__(
         self,

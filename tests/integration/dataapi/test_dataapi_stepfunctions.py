@@ -169,3 +169,50 @@ def test_unsupported_action_is_a_runtime_error(dataapi: Harness) -> None:
         integration(TaskRequest(resource=PREFIX + "noSuchAction", parameters={}))
     assert e.value.error == "States.Runtime"
     assert "noSuchAction" in e.value.cause
+
+
+SESSION_CSV: dict[str, Any] = {
+    "StartAt": "Stage",
+    "States": {
+        "Stage": {
+            "Type": "Task",
+            "Resource": ARN + "executeStatement",
+            "Parameters": {
+                "ClusterIdentifier": "dw",
+                "Database": "dev",
+                "Sql": "create temp table staged as select 'a,b' as s, 7 as n",
+                "SessionKeepAliveSeconds": 60,
+                "WaitTimeSeconds": 30,
+            },
+            "ResultPath": "$.staged",
+            "Next": "Read",
+        },
+        "Read": {
+            "Type": "Task",
+            "Resource": ARN + "executeStatement",
+            "Parameters": {
+                "SessionId.$": "$.staged.SessionId",
+                "Sql": "select s, n from staged",
+                "ResultFormat": "CSV",
+                "WaitTimeSeconds": 30,
+            },
+            "ResultPath": "$.read",
+            "Next": "Fetch",
+        },
+        "Fetch": {
+            "Type": "Task",
+            "Resource": ARN + "getStatementResultV2",
+            "Parameters": {"Id.$": "$.read.Id"},
+            "ResultSelector": {"csv.$": "$.Records[0].CSVRecords", "format.$": "$.ResultFormat"},
+            "End": True,
+        },
+    },
+}
+
+
+def test_a_session_and_a_csv_result_between_task_states(dataapi: Harness) -> None:
+    """The session pattern as a state machine writes it: the first task opens a session, the
+    next runs in it by its SessionId alone (the temporary table is there) and asks for CSV."""
+    result = execute(SESSION_CSV, {}, registry=_registry(dataapi), virtual_time=True)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    assert result.output == {"csv": 's,n\n"a,b",7\n', "format": "CSV"}
