@@ -48,9 +48,12 @@ class Liveness:
         clock: Clock,
         heartbeat_seconds: float,
         settle: Callable[[Statement], Outcome],
+        on_beat: Callable[[], None] | None = None,
     ) -> None:
         self.repo = repo
         self._settle = settle
+        self._on_beat = on_beat  # the service's own periodic work (ending idle sessions)
+        self.beats = 0  # heartbeats done by the thread (what a test can wait on)
         self.clock = clock
         self.heartbeat_seconds = heartbeat_seconds
         self.instance = uuid.uuid4().hex
@@ -89,6 +92,9 @@ class Liveness:
             try:
                 self.beat()
                 self.recover()
+                if self._on_beat is not None:
+                    self._on_beat()
+                self.beats += 1
             except Exception:  # a store hiccup must not kill the heartbeat; retry next beat
                 logger.exception("Data API heartbeat failed")
 

@@ -138,7 +138,11 @@ class DataApiService:
         self._subscribers: list[tuple[EventSubscriber, Callable[[], bool]]] = []
         self.sent_events: deque[dict[str, Any]] = deque(maxlen=_SENT_EVENTS_KEPT)
         self.liveness = Liveness(
-            self.repo, self.liveness_clock, self.options.heartbeat_seconds, self._settle
+            self.repo,
+            self.liveness_clock,
+            self.options.heartbeat_seconds,
+            self._settle,
+            on_beat=lambda: self.sessions.reap(self._now()),
         )
         self.instance = self.liveness.instance
 

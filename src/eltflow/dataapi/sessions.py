@@ -6,8 +6,8 @@ A statement submitted with ``SessionKeepAliveSeconds`` opens a session: its resp
 own) runs on the same connection, so temporary tables and ``SET`` persist. A session runs one
 statement at a time; it stays alive ``SessionKeepAliveSeconds`` after its last statement ends
 (a statement may give a new value), measured on the service's clock, then its connection is
-closed (at the next submit, or when the service closes). At most ``limit`` sessions are open
-per cluster or workgroup (AWS: 500).
+closed (on the service's next heartbeat or submit, or when it closes). At most ``limit``
+sessions are open per cluster or workgroup (AWS: 500).
 
 Sessions live in the process that opened them, as the connection does: another process sharing
 the store, or this one after a restart, does not know them.
@@ -112,6 +112,11 @@ class Sessions:
             if session.keep_alive_us == 0:
                 self._open.pop(session.id, None)
                 session.connection.close()
+
+    def count(self) -> int:
+        """How many sessions are open (busy or kept alive)."""
+        with self._lock:
+            return len(self._open)
 
     def reap(self, now_us: int) -> None:
         """Close the sessions whose keep-alive has run out."""

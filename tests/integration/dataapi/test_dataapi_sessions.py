@@ -4,6 +4,7 @@ ended by its keep-alive on the service's clock."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,10 @@ from tests.integration.dataapi.dataapi_harness import Harness
 from tests.support.wait import wait_until
 
 from eltflow.clock import VirtualClock
+from eltflow.config import Settings
+from eltflow.dataapi import build_dataapi
 from eltflow.errors import AwsApiError
+from eltflow.store.db import Database
 
 
 def _error(call: Any, *args: Any) -> AwsApiError:
@@ -132,3 +136,30 @@ def test_too_many_sessions(dataapi: Harness) -> None:
     request = {"Sql": "select 1", "ClusterIdentifier": "dw", "SessionKeepAliveSeconds": 60}
     err = _error(dataapi.service.execute_statement, request)
     assert err.code == "ActiveSessionsExceededException"
+
+
+def test_an_expired_session_is_closed_by_the_heartbeat(tmp_path: Path) -> None:
+    """Nobody submits again: the service's heartbeat ends the session once its keep-alive has
+    run out on the service's clock (and not before)."""
+    settings = Settings(
+        project_dir=tmp_path,
+        state_url=f"sqlite:///{tmp_path / 'state.db'}",
+        warehouse_url="duckdb://",
+        raw={"dataapi": {"heartbeat_seconds": 0.02}},
+    )
+    db = Database(settings.state_url)
+    clock = VirtualClock()
+    with build_dataapi(settings, db, clock) as service:
+        first = service.execute_statement(
+            {"Sql": "select 1", "ClusterIdentifier": "dw", "SessionKeepAliveSeconds": 5}
+        )
+        wait_until(
+            lambda: service.describe_statement({"Id": first["Id"]})["Status"] == "FINISHED",
+            what="the statement to finish",
+        )
+        beats = service.liveness.beats
+        wait_until(lambda: service.liveness.beats >= beats + 2, what="two heartbeats")
+        assert service.sessions.count() == 1
+        clock.advance(5)
+        wait_until(lambda: service.sessions.count() == 0, what="the session closed")
+    db.close()
