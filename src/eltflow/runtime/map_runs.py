@@ -231,7 +231,9 @@ class MapRunDriver:
             execution_id=execution_id,
         )
         outcome = run.until_done()
-        return self._result(row, config, machine_name, outcome)
+        # A failed Map Run's items never started are its ResultWriter's PENDING records.
+        pending = [c.input for c in children[run.next :]] if outcome == "EXCEEDED" else []
+        return self._result(row, config, machine_name, outcome, pending)
 
     def _map_state(self, version_id: int, config: JSONObject) -> tuple[MapState, StateMachine]:
         with self.store.transaction() as conn:
@@ -348,7 +350,14 @@ class MapRunDriver:
             results_written=written,
         )
 
-    def _result(self, row: MapRunRow, config: JSONObject, machine_name: str, outcome: str) -> JSON:
+    def _result(
+        self,
+        row: MapRunRow,
+        config: JSONObject,
+        machine_name: str,
+        outcome: str,
+        pending: list[JSON],
+    ) -> JSON:
         map_runs = self.store.map_runs
         arn = row.arn
         machine_arn = arns.machine_arn(machine_name)
@@ -362,14 +371,12 @@ class MapRunDriver:
         output: JSON = None
         try:
             if isinstance(writer, dict) and writer.get("Resource") is not None:
-                # Items never started are not rows: the PENDING list stays empty (how AWS
-                # lists a stopped Map Run's unstarted items there is unverified).
                 by_status: dict[str, Iterable[ChildRow]] = {
                     "SUCCEEDED": all_children(map_runs, arn, status="SUCCEEDED"),
                     "FAILED": _unsuccessful(map_runs, arn),
                 }
                 output, written = result_writer.export(
-                    writer, self.objects, arn, machine_arn, by_status
+                    writer, self.objects, arn, machine_arn, by_status, pending
                 )
             elif isinstance(writer, dict):
                 output = result_writer.inline(

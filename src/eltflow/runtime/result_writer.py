@@ -12,8 +12,12 @@ by status with each file's ``Key`` and ``Size``); the Map state's result is then
 ``JSON`` | ``JSONL``) shapes the records: ``NONE`` (the default when exporting) writes the
 records, ``COMPACT`` only the outputs, ``FLATTEN`` the outputs with arrays flattened one
 level; a failed child's record is kept whole. Without Resource, the transformed results are the
-state's result. AWS splits a status's file past 5 GB; here each status has one file. The
-records' date format (ISO-8601 with milliseconds, UTC) is unverified.
+state's result. As AWS does, a status's records go on in ``STATUS_1.json``, ``STATUS_2.json``...
+once a file would pass 5 GB (:data:`RESULT_FILE_LIMIT`; a record is never cut, so one larger
+than that has a file of its own); ``FAILED`` holds failed, timed out and aborted children, and
+``PENDING`` the items a failed Map Run never started (their record's shape is unverified, see
+:func:`pending_record`). The records' date format (ISO-8601 with milliseconds, UTC) is
+unverified.
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ from eltflow.store.rows import from_us
 from eltflow.types import JSON, JSONObject
 
 PUT_OBJECT = "arn:aws:states:::s3:putObject"
+RESULT_FILE_LIMIT = 5 * 1024**3
+"""AWS's 5 GB per results file (as S3's own "5 GB" single PUT: GiB): past it, the next file."""
 STATUSES = ("FAILED", "PENDING", "SUCCEEDED")
 
 
@@ -85,6 +91,27 @@ def _config(writer: dict[str, Any]) -> tuple[str, str]:
     return str(transformation), str(output_type)
 
 
+def pending_record(input: JSON, state_machine_arn: str) -> JSONObject:
+    """A child a failed Map Run never started: its input, as a record of the PENDING files.
+    AWS's shape for these is unverified (it documents only that the files hold them); this
+    keeps the started records' fields that exist before a start."""
+    return {
+        "Input": json.dumps(input, separators=(",", ":"), ensure_ascii=False),
+        "InputDetails": {"Included": True},
+        "StateMachineArn": state_machine_arn,
+        "Status": "PENDING",
+    }
+
+
+def _transformed(
+    children: Iterable[ChildRow], state_machine_arn: str, transformation: str, seen: list[int]
+) -> Iterator[JSON]:
+    """The records of ``children``; ``seen[0]`` counts the children read."""
+    for child in children:
+        seen[0] += 1
+        yield from transform(child, state_machine_arn, transformation)
+
+
 def inline(writer: dict[str, Any], children: Iterable[ChildRow], state_machine_arn: str) -> JSON:
     """A ResultWriter with only WriterConfig: the transformed results as the state's result."""
     transformation, _ = _config(writer)
@@ -94,20 +121,47 @@ def inline(writer: dict[str, Any], children: Iterable[ChildRow], state_machine_a
     return out
 
 
-def _encoded(values: Iterator[JSON], output_type: str) -> Iterator[bytes]:
-    """A results file, streamed: no more than one record is held at a time."""
-    first = True
-    if output_type == "JSON":
-        yield b"["
+def _records(values: Iterator[JSON], output_type: str) -> Iterator[bytes]:
+    """Each value as it stands in a results file (a JSONL line ends with its newline)."""
     for value in values:
         text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-        if output_type == "JSONL":
-            yield (text + "\n").encode()
-        else:
-            yield (text if first else "," + text).encode()
-        first = False
-    if output_type == "JSON":
-        yield b"]"
+        yield (text + "\n").encode() if output_type == "JSONL" else text.encode()
+
+
+class _Split:
+    """A status's records cut into files of at most ``limit`` bytes, streamed: no more than
+    one record is held at a time. A record alone larger than ``limit`` still gets a file."""
+
+    def __init__(self, records: Iterator[bytes], output_type: str, limit: int) -> None:
+        self.records = records
+        self.array = output_type == "JSON"
+        self.limit = limit
+        self.carried: bytes | None = None  # read for a file it did not fit in: the next one's
+        self.done = False
+        self.count = 0  # records in the file last streamed
+
+    def next_file(self) -> Iterator[bytes]:
+        self.count = 0
+        size = 2 if self.array else 0  # the array's brackets
+        if self.array:
+            yield b"["
+        while True:
+            record = self.carried
+            self.carried = None
+            if record is None:
+                record = next(self.records, None)
+                if record is None:
+                    self.done = True
+                    break
+            sep = b"," if self.array and self.count else b""
+            if self.count and size + len(sep) + len(record) > self.limit:
+                self.carried = record
+                break
+            yield sep + record
+            size += len(sep) + len(record)
+            self.count += 1
+        if self.array:
+            yield b"]"
 
 
 def export(
@@ -116,9 +170,13 @@ def export(
     map_run_arn: str,
     state_machine_arn: str,
     children_by_status: dict[str, Iterable[ChildRow]],
+    pending: Iterable[JSON] = (),
+    *,
+    file_limit: int = RESULT_FILE_LIMIT,
 ) -> tuple[JSONObject, int]:
     """Write the results files and the manifest; returns the state's result and how many
-    children's results were written."""
+    children's results were written. ``pending``: the inputs of the children a failed Map Run
+    never started (its PENDING files)."""
     if writer.get("Resource") != PUT_OBJECT:
         raise _failed(f"ResultWriter Resource {writer.get('Resource')!r} is not supported")
     params = writer.get("Parameters") or {}
@@ -134,28 +192,27 @@ def export(
     folder = (prefix + "/" if prefix else "") + map_run_arn.rsplit(":", 1)[-1]
     transformation, output_type = _config(writer)
     files: JSONObject = {status: [] for status in STATUSES}
-    written = 0
     try:
+        seen = [0]  # children whose results were written
         for status in STATUSES:
             children = children_by_status.get(status)
-            if children is None:
+            if status == "PENDING":
+                values: Iterator[JSON] = (pending_record(v, state_machine_arn) for v in pending)
+            elif children is None:
                 continue
-            count = [0]
-
-            def values(rows: Iterable[ChildRow] = children, n: list[int] = count) -> Iterator[JSON]:
-                for child in rows:
-                    n[0] += 1
-                    yield from transform(child, state_machine_arn, transformation)
-
-            key = f"{folder}/{status}_0.json"
-            info = objects.put_object(bucket, key, _encoded(values(), output_type))
-            if count[0] == 0:
-                objects.delete_object(bucket, key)
-                continue
-            written += count[0]
+            else:
+                values = _transformed(children, state_machine_arn, transformation, seen)
+            split = _Split(_records(values, output_type), output_type, file_limit)
             entries = files[status]
             assert isinstance(entries, list)
-            entries.append({"Key": key, "Size": info.size})
+            while not split.done:
+                key = f"{folder}/{status}_{len(entries)}.json"
+                info = objects.put_object(bucket, key, split.next_file())
+                if split.count == 0:  # nothing (left) to write: no file
+                    objects.delete_object(bucket, key)
+                    break
+                entries.append({"Key": key, "Size": info.size})
+        written = seen[0]
         manifest = {"DestinationBucket": bucket, "MapRunArn": map_run_arn, "ResultFiles": files}
         manifest_key = f"{folder}/manifest.json"
         objects.put_object(bucket, manifest_key, json.dumps(manifest).encode())

@@ -27,12 +27,13 @@ from eltflow.app import App, build_app
 from eltflow.clock import VirtualClock
 from eltflow.errors import AwsApiError, StatesError
 from eltflow.interpreter.protocol import TaskSucceeded
-from eltflow.runtime import arns
+from eltflow.runtime import arns, result_writer
 from eltflow.runtime.engine import SimulatedCrash
 from eltflow.runtime.local import execute
 from eltflow.runtime.map_runs import MapRunDriver
 from eltflow.runtime.run import run_to_end
 from eltflow.s3.service import S3Service
+from eltflow.store.map_runs import ChildRow
 from eltflow.types import JSON
 
 PASS_CHILD = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
@@ -636,3 +637,88 @@ def test_item_reader_reads_a_parquet_file(tmp_path: Path) -> None:
     failed = execute(_map(ItemReader=bad), {}, s3=s3)
     assert (failed.status, failed.error) == ("FAILED", "States.ItemReaderFailed")
     assert "Parquet" in str(failed.cause)
+
+
+def _child_row(i: int) -> ChildRow:
+    return ChildRow(
+        id=f"c{i}",
+        arn=f"arn:aws:states:us-east-1:123456789012:execution:m/Fan:c{i}",
+        machine_name="m/Fan",
+        name=f"c{i}",
+        status="SUCCEEDED",
+        input=json.dumps({"i": i}),
+        output=json.dumps({"i": i}),
+        error=None,
+        cause=None,
+        start_us=0,
+        stop_us=1000,
+        redrive_count=0,
+        item_index=i,
+        item_count=1,
+    )
+
+
+@pytest.mark.parametrize("output_type", ["JSON", "JSONL"])
+def test_result_writer_splits_a_status_into_files_past_the_limit(
+    tmp_path: Path, output_type: str
+) -> None:
+    """AWS's rule at a small limit: records go on in SUCCEEDED_1.json... once a file would pass
+    the limit, never cut; each file alone parses; the manifest lists them in order."""
+    s3 = S3Service(tmp_path / "s3")
+    s3.create_bucket("data", datetime.now(UTC))
+    writer = {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "data", "Prefix": "out"},
+        "WriterConfig": {"Transformation": "COMPACT", "OutputType": output_type},
+    }
+    run = "arn:aws:states:us-east-1:123456789012:mapRun:m/Fan:run1"
+    children = [_child_row(i) for i in range(10)]
+    # {"i":N} is 7 bytes: a JSON file holds [ + 3 records + 2 commas + ] = 25 <= 25 bytes.
+    limit = 25 if output_type == "JSON" else 3 * 8
+    _, written = result_writer.export(
+        writer, s3, run, "arn:sm", {"SUCCEEDED": children, "FAILED": []}, file_limit=limit
+    )
+    assert written == 10
+    manifest = json.loads(s3.read("data", "out/run1/manifest.json")[1])
+    files = manifest["ResultFiles"]["SUCCEEDED"]
+    assert [f["Key"] for f in files] == [f"out/run1/SUCCEEDED_{n}.json" for n in range(4)]
+    assert manifest["ResultFiles"]["FAILED"] == [] and manifest["ResultFiles"]["PENDING"] == []
+    values: list[JSON] = []
+    for f in files:
+        body = s3.read("data", f["Key"])[1]
+        assert f["Size"] == len(body) <= limit
+        text = body.decode()
+        values += (
+            json.loads(text) if output_type == "JSON" else [json.loads(x) for x in text.split()]
+        )
+    assert values == [{"i": i} for i in range(10)]
+    # A record larger than the limit alone is never cut: it gets a file of its own.
+    result_writer.export(writer, s3, run, "arn:sm", {"SUCCEEDED": children[:2]}, file_limit=3)
+    manifest = json.loads(s3.read("data", "out/run1/manifest.json")[1])
+    assert len(manifest["ResultFiles"]["SUCCEEDED"]) == 2
+
+
+def test_a_failed_map_run_writes_its_unstarted_items_as_pending(tmp_path: Path) -> None:
+    """Tolerated failures exceeded by the first child (MaxConcurrency 1): the items never
+    started are PENDING_0.json's records, the failed child FAILED_0.json's."""
+    s3 = S3Service(tmp_path / "s3")
+    s3.create_bucket("data", datetime.now(UTC))
+    child = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Item.Bad"}}}
+    writer = {
+        "Resource": "arn:aws:states:::s3:putObject",
+        "Parameters": {"Bucket": "data", "Prefix": "out"},
+    }
+    result = execute(_map(child, MaxConcurrency=1, ResultWriter=writer), [0, 5, 6], s3=s3)
+    assert result.error == "States.ExceedToleratedFailureThreshold"
+    (manifest_key,) = [
+        o.key for o in s3.list_objects("data").contents if o.key.endswith("manifest.json")
+    ]
+    manifest = json.loads(s3.read("data", manifest_key)[1])
+    (pending,) = manifest["ResultFiles"]["PENDING"]
+    records = json.loads(s3.read("data", pending["Key"])[1])
+    assert pending["Key"].endswith("/PENDING_0.json")
+    assert [json.loads(r["Input"]) for r in records] == [5, 6]
+    assert {r["Status"] for r in records} == {"PENDING"}
+    (failed,) = manifest["ResultFiles"]["FAILED"]
+    (bad,) = json.loads(s3.read("data", failed["Key"])[1])
+    assert (json.loads(bad["Input"]), bad["Status"], bad["Error"]) == (0, "FAILED", "Item.Bad")
