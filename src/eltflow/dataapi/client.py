@@ -101,6 +101,9 @@ class LocalRedshiftDataClient:
     def list_statements(self, **kwargs: Any) -> dict[str, Any]:
         return self._call("ListStatements", kwargs)
 
+    def list_sessions(self, **kwargs: Any) -> dict[str, Any]:
+        return self._call("ListSessions", kwargs)
+
     def list_databases(self, **kwargs: Any) -> dict[str, Any]:
         return self._call("ListDatabases", kwargs)
 
@@ -117,6 +120,7 @@ class LocalRedshiftDataClient:
         return operation_name in (
             "get_statement_result",
             "get_statement_result_v2",
+            "list_sessions",
             "list_statements",
         )
 
@@ -124,6 +128,7 @@ class LocalRedshiftDataClient:
         methods: dict[str, Callable[..., dict[str, Any]]] = {
             "get_statement_result": self.get_statement_result,
             "get_statement_result_v2": self.get_statement_result_v2,
+            "list_sessions": self.list_sessions,
             "list_statements": self.list_statements,
         }
         if operation_name not in methods:

@@ -70,6 +70,7 @@ WRONG_FORMAT = {
 _POLL_YIELD_SECONDS = 0.0005
 TOKEN_TTL_US = 8 * 3600 * 1_000_000  # ClientToken idempotency lasts 8 hours
 _SENT_EVENTS_KEPT = 100
+_SESSION_STATUSES = ("AVAILABLE", "BUSY", "CLOSED")
 EventSubscriber = Callable[[list[dict[str, Any]]], object]
 
 
@@ -243,6 +244,7 @@ class DataApiService:
             "ListSchemas": self.list_schemas,
             "ListTables": self.list_tables,
             "DescribeTable": self.describe_table,
+            "ListSessions": self.list_sessions,
         }.get(action)
         if handler is None:
             raise AwsApiError(
@@ -363,7 +365,7 @@ class DataApiService:
             connection = warehouse.connect()
         except SqlError as e:
             raise v.invalid(f"Cannot open a session: {e.message}") from None
-        return self.sessions.open(target, warehouse, connection, keep_alive)
+        return self.sessions.open(target, warehouse, connection, keep_alive, now)
 
     def _enqueue(
         self,
@@ -436,6 +438,8 @@ class DataApiService:
             if session is not None:
                 self.sessions.release(session, now)
             return self._submitted(existing, wait)
+        if session is not None:
+            self.sessions.running(session, sid)
         live = _Live(
             parent=parent,
             subs=subs,
@@ -814,6 +818,46 @@ class DataApiService:
 
     def describe_table(self, request: Mapping[str, Any]) -> dict[str, Any]:
         return catalog.describe_table(self._catalog_warehouse("DescribeTable", request), request)
+
+    def list_sessions(self, request: Mapping[str, Any]) -> dict[str, Any]:
+        """ListSessions: this process's sessions created in the last 24 hours (AVAILABLE and
+        BUSY unless ``Status`` says otherwise), newest first, paged by ``MaxResults``."""
+        v.check_keys("ListSessions", request)
+        limit = v.int_in(request, "MaxResults", "maxResults", 0, 100) or 100
+        session_id = v.session_id(request)
+        status = v.optional_str(request, "Status")
+        cluster = v.optional_str(request, "ClusterIdentifier")
+        workgroup = v.optional_str(request, "WorkgroupName")
+        database = v.optional_str(request, "Database")
+        if session_id is not None and any(
+            x is not None for x in (status, cluster, workgroup, database)
+        ):
+            raise v.invalid(
+                "When SessionId is specified, Status, ClusterIdentifier, WorkgroupName and "
+                "Database cannot be specified."
+            )
+        if cluster and workgroup:
+            raise v.invalid("ClusterIdentifier and WorkgroupName cannot both be specified.")
+        if status is not None and status not in _SESSION_STATUSES:
+            raise v.invalid(
+                f"1 validation error detected: Value '{status}' at 'status' failed to satisfy "
+                "constraint: Member must satisfy enum value set: [AVAILABLE, BUSY, CLOSED]"
+            )
+        found = self.sessions.listed(
+            self._now(),
+            session_id=session_id,
+            statuses=frozenset({status}) if status else frozenset({"AVAILABLE", "BUSY"}),
+            cluster=cluster,
+            workgroup=workgroup,
+            database=database,
+        )
+        start = v.decode_token(request.get("NextToken"), "offset") or 0
+        if not isinstance(start, int) or start < 0:
+            raise v.invalid("The NextToken is invalid.")
+        out: dict[str, Any] = {"Sessions": found[start : start + limit]}
+        if start + limit < len(found):
+            out["NextToken"] = v.encode_token({"offset": start + limit})
+        return out
 
     def list_statements(self, request: Mapping[str, Any]) -> dict[str, Any]:
         return self._list(request, list_item_shape, execution_arn=None)

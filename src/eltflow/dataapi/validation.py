@@ -116,6 +116,18 @@ ALLOWED: dict[str, frozenset[str]] = {
             "WorkgroupName",
         }
     ),
+    "ListSessions": frozenset(
+        {
+            "NextToken",
+            "MaxResults",
+            "SessionId",
+            "Status",
+            "RoleLevel",
+            "ClusterIdentifier",
+            "WorkgroupName",
+            "Database",
+        }
+    ),
     "ListStatements": frozenset(
         {
             "NextToken",

@@ -71,6 +71,7 @@ DATA_API_OPERATIONS = frozenset(
         "DescribeStatement",
         "GetStatementResult",
         "GetStatementResultV2",
+        "ListSessions",
         "CancelStatement",
         "ListStatements",
         "ListDatabases",

@@ -32,6 +32,7 @@ ACTIONS: dict[str, str] = {
     "getStatementResultV2": "GetStatementResultV2",
     "cancelStatement": "CancelStatement",
     "listStatements": "ListStatements",
+    "listSessions": "ListSessions",
     "listDatabases": "ListDatabases",
     "listSchemas": "ListSchemas",
     "listTables": "ListTables",

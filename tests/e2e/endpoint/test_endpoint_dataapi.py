@@ -142,6 +142,8 @@ def test_a_session_through_boto3(rd: Any) -> None:
     assert second["SessionId"] == session
     assert _finished(rd, second["Id"])["Status"] == "FINISHED"
     assert rd.get_statement_result(Id=second["Id"])["Records"] == [[{"longValue": 5}]]
+    listed = rd.list_sessions(SessionId=session)["Sessions"]
+    assert [(x["SessionId"], x["Status"]) for x in listed] == [(session, "AVAILABLE")]
     with pytest.raises(rd.exceptions.ResourceNotFoundException):
         rd.execute_statement(Sql="select 1", SessionId="00000000-0000-0000-0000-000000000000")
 

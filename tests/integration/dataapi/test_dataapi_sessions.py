@@ -163,3 +163,47 @@ def test_an_expired_session_is_closed_by_the_heartbeat(tmp_path: Path) -> None:
         clock.advance(5)
         wait_until(lambda: service.sessions.count() == 0, what="the session closed")
     db.close()
+
+
+def test_list_sessions(dataapi: Harness) -> None:
+    clock = VirtualClock()
+    dataapi.service.clock = clock
+    kept = dataapi.service.execute_statement(
+        {
+            "Sql": "select 1",
+            "ClusterIdentifier": "dw",
+            "Database": "dev",
+            "SessionKeepAliveSeconds": 10,
+        }
+    )
+    dataapi.wait(kept["Id"])
+    clock.advance(1)
+    slow = dataapi.service.execute_statement(
+        {"Sql": dataapi.long_query(), "ClusterIdentifier": "dw", "SessionKeepAliveSeconds": 60}
+    )
+    wait_until(
+        lambda: dataapi.service.describe_statement({"Id": slow["Id"]})["Status"] == "STARTED",
+        what="the long statement to start",
+    )
+    listed = dataapi.service.list_sessions({})["Sessions"]
+    assert [(s["SessionId"], s["Status"]) for s in listed] == [
+        (slow["SessionId"], "BUSY"),
+        (kept["SessionId"], "AVAILABLE"),
+    ]
+    busy, available = listed
+    assert busy["CurrentStatementId"] == slow["Id"] and "SessionTtl" not in busy
+    assert available["SessionAliveSeconds"] == 10 and available["Database"] == "dev"
+    assert available["SessionTtl"] > available["UpdatedAt"] >= available["CreatedAt"]
+    dataapi.service.cancel_statement({"Id": slow["Id"]})
+    dataapi.wait(slow["Id"])
+    clock.advance(10)  # the first one's keep-alive runs out
+    closed = dataapi.service.list_sessions({"Status": "CLOSED"})["Sessions"]
+    assert [s["SessionId"] for s in closed] == [kept["SessionId"]]
+    one = dataapi.service.list_sessions({"SessionId": slow["SessionId"]})["Sessions"]
+    assert [s["Status"] for s in one] == ["AVAILABLE"]
+    page = dataapi.service.list_sessions({"Status": "AVAILABLE", "MaxResults": 1})
+    assert len(page["Sessions"]) == 1 and "NextToken" not in page
+    mixed = {"SessionId": slow["SessionId"], "Status": "BUSY"}
+    assert _error(dataapi.service.list_sessions, mixed).code == "ValidationException"
+    clock.advance(24 * 3600)  # created more than a day ago: no longer listed
+    assert dataapi.service.list_sessions({"Status": "CLOSED"})["Sessions"] == []
