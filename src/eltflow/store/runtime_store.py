@@ -159,7 +159,7 @@ class RuntimeStore:
         return build(VersionRow, row) if row else None
 
     def get_version(self, version_id: int) -> VersionRow | None:
-        with self.db.transaction() as conn:
+        with self.db.read_transaction() as conn:
             return self.get_version_txn(conn, version_id)
 
     def insert_machine_txn(self, conn: Connection, machine: MachineRow) -> None:
@@ -269,7 +269,9 @@ class RuntimeStore:
         return build(ExecutionRow, row) if row else None
 
     def get_execution_by_arn(self, arn: str) -> ExecutionRow | None:
-        with self.db.transaction() as conn:
+        # A read transaction: no write lock on SQLite, no BEGIN/COMMIT on PostgreSQL
+        # (DescribeExecution, which callers poll, reads through here).
+        with self.db.read_transaction() as conn:
             return self.get_execution_by_arn_txn(conn, arn)
 
     def lock_execution_txn(self, conn: Connection, execution_id: str) -> ExecutionRow | None:
@@ -470,8 +472,9 @@ class RuntimeStore:
             listener.close()
 
     def next_wake(self) -> int | None:
-        """When some RUNNING execution that nobody live holds next has work (None: never)."""
-        with self.db.transaction() as conn:
+        """When some RUNNING execution that nobody live holds next has work (None: never).
+        A read transaction: an idle worker asks this before every wait."""
+        with self.db.read_transaction() as conn:
             row = self._one(conn, "next_wake", {})
         return None if row is None or row["due_us"] is None else int(row["due_us"])
 
