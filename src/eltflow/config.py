@@ -133,7 +133,7 @@ SCHEMA = Table(
         "s3": Table(_keys("root")),
         "dataapi": Table(
             _keys(
-                *("max_workers", "page_rows", "max_active", "max_result_bytes"),
+                *("max_workers", "page_rows", "max_active", "max_result_bytes", "max_sessions"),
                 *("heartbeat_seconds", "drain_seconds"),
             )
         ),

@@ -17,9 +17,9 @@ from eltflow.warehouse.s3local import LocalObjects
 
 def options_from(section: Mapping[str, Any]) -> DataApiOptions:
     """``[dataapi]`` in eltflow.toml: max_workers, page_rows, max_active, max_result_bytes,
-    heartbeat_seconds, drain_seconds (all optional)."""
+    max_sessions, heartbeat_seconds, drain_seconds (all optional)."""
     values: dict[str, Any] = {}
-    for key in ("max_workers", "page_rows", "max_active", "max_result_bytes"):
+    for key in ("max_workers", "page_rows", "max_active", "max_result_bytes", "max_sessions"):
         if key in section:
             value = section[key]
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:

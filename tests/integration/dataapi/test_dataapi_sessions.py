@@ -140,12 +140,13 @@ def test_too_many_sessions(dataapi: Harness) -> None:
 
 def test_an_expired_session_is_closed_by_the_heartbeat(tmp_path: Path) -> None:
     """Nobody submits again: the service's heartbeat ends the session once its keep-alive has
-    run out on the service's clock (and not before)."""
+    run out on the service's clock (and not before). ``[dataapi] max_sessions`` from the
+    project's settings caps the open sessions."""
     settings = Settings(
         project_dir=tmp_path,
         state_url=f"sqlite:///{tmp_path / 'state.db'}",
         warehouse_url="duckdb://",
-        raw={"dataapi": {"heartbeat_seconds": 0.02}},
+        raw={"dataapi": {"heartbeat_seconds": 0.02, "max_sessions": 1}},
     )
     db = Database(settings.state_url)
     clock = VirtualClock()
@@ -160,6 +161,9 @@ def test_an_expired_session_is_closed_by_the_heartbeat(tmp_path: Path) -> None:
         beats = service.liveness.beats
         wait_until(lambda: service.liveness.beats >= beats + 2, what="two heartbeats")
         assert service.sessions.count() == 1
+        again = {"Sql": "select 2", "ClusterIdentifier": "dw", "SessionKeepAliveSeconds": 5}
+        err = _error(service.execute_statement, again)
+        assert err.code == "ActiveSessionsExceededException"
         clock.advance(5)
         wait_until(lambda: service.sessions.count() == 0, what="the session closed")
     db.close()
