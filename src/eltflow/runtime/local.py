@@ -292,8 +292,10 @@ def _drive(
     context = step[0].context
     now = context.start_time
     history = EventLog()  # every step's events, the first one's included, via on_events
-    store = MemoryStore()
     execution_id = context.execution_name  # one execution per store: its name is a unique id
+    # The result shows this execution's history only: a Distributed Map's children (own
+    # executions in this store) keep their rows, which the Map Run reads, not their events.
+    store = MemoryStore(keeps_history=lambda eid: eid == execution_id)
 
     def record(eid: str, events: Sequence[HistoryEvent]) -> None:
         if eid == execution_id:  # a Distributed Map's children keep their own histories

@@ -25,7 +25,7 @@ from tests.support.wait import wait_until
 
 from eltflow.app import App, build_app
 from eltflow.clock import VirtualClock
-from eltflow.errors import AwsApiError, StatesError
+from eltflow.errors import AwsApiError, ConflictError, StatesError
 from eltflow.interpreter.protocol import TaskSucceeded
 from eltflow.runtime import arns, result_writer
 from eltflow.runtime.engine import SimulatedCrash
@@ -34,6 +34,8 @@ from eltflow.runtime.map_runs import MapRunDriver
 from eltflow.runtime.run import run_to_end
 from eltflow.s3.service import S3Service
 from eltflow.store.map_runs import ChildRow
+from eltflow.store.memory import MemoryStore
+from eltflow.store.rows import EventRow
 from eltflow.types import JSON
 
 PASS_CHILD = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
@@ -722,3 +724,24 @@ def test_a_failed_map_run_writes_its_unstarted_items_as_pending(tmp_path: Path) 
     (failed,) = manifest["ResultFiles"]["FAILED"]
     (bad,) = json.loads(s3.read("data", failed["Key"])[1])
     assert (json.loads(bad["Input"]), bad["Status"], bad["Error"]) == (0, "FAILED", "Item.Bad")
+
+
+def test_a_private_memory_store_keeps_only_the_histories_asked_for() -> None:
+    """eltflow.execute's store keeps the parent's events, and only the number of each child's:
+    appends stay idempotent and a gap is still a conflict, while the child's history is empty."""
+    store = MemoryStore(keeps_history=lambda eid: eid == "parent")
+
+    def events(*seqs: int) -> list[EventRow]:
+        return [
+            EventRow(seq=s, previous_seq=s - 1, event_type="Pass", timestamp_us=0, details={})
+            for s in seqs
+        ]
+
+    with store.transaction() as conn:
+        assert store.append_events_txn(conn, "parent", events(1, 2)) == 2
+        assert store.append_events_txn(conn, "child", events(1, 2)) == 2
+        assert store.append_events_txn(conn, "child", events(2, 3)) == 1  # 2 again: a no-op
+        with pytest.raises(ConflictError):
+            store.append_events_txn(conn, "child", events(5))
+    assert [e.seq for e in store.history("parent")] == [1, 2]
+    assert store.history("child") == []
