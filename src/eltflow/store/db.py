@@ -152,6 +152,8 @@ class PostgresConnection:
     def execute_all(self, statements: Sequence[tuple[str, Params]]) -> list[list[Row]]:
         import psycopg
 
+        if not statements:
+            return []
         sql = ""
         try:
             cursors = []
