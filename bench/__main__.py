@@ -60,6 +60,13 @@ def _parser() -> argparse.ArgumentParser:
         "0 skips it)",
     )
     p.add_argument(
+        "--waiting",
+        type=int,
+        default=100_000,
+        help="executions held waiting by one worker, on a Wait and on a task token (default "
+        "100,000; 0 skips it)",
+    )
+    p.add_argument(
         "--pg-sf",
         type=float,
         default=1.0,
@@ -145,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_runtime and args.map_items > 0:  # issue 16: Distributed Map at scale
         status = status or importlib.import_module("bench.distributed_map_bench").main(
             ["--items", str(args.map_items)]
+        )
+    if not args.no_runtime and args.waiting > 0:  # issue 16: executions waiting in one worker
+        status = status or importlib.import_module("bench.waiting_bench").main(
+            ["--count", str(args.waiting)]
         )
     if not args.no_runtime:  # StartExecution over the AWS endpoint vs in process
         status = status or importlib.import_module("bench.endpoint_bench").main(
