@@ -825,7 +825,9 @@ def _started(
         stepper.end_execution("FAILED", e.error, e.cause)
         return stepper
     stepper.emit(None, ev.execution_started(text, context.role_arn))
-    root.last_event = st.last_event_id
+    # The first state's entry follows no event: AWS records it with previousEventId 0, as
+    # ExecutionStarted itself (GetExecutionHistory's example in the API reference).
+    root.last_event = st.last_event_id = 0
     if machine.timeout_seconds is not None:
         _arm_execution_timeout(stepper, machine, now)
     stepper.queue.append(ROOT)

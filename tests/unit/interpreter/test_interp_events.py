@@ -50,7 +50,9 @@ def test_lambda_task_history_matches_the_api_reference_example() -> None:
         "ExecutionSucceeded",
     ]
     assert [e.id for e in result.history] == [1, 2, 3, 4, 5, 6, 7]
-    assert [e.previous_event_id for e in result.history] == [0, 1, 2, 3, 4, 5, 6]
+    # The first state's entry points at no event (0), as in every history recorded on AWS
+    # (e.g. LocalStack's AWS-recorded snapshots: FailStateEntered/PassStateEntered id 2, 0).
+    assert [e.previous_event_id for e in result.history] == [0, 0, 2, 3, 4, 5, 6]
     scheduled = result.history[2].details["lambdaFunctionScheduledEventDetails"]
     assert scheduled == {"resource": LAMBDA, "input": "{}", "inputDetails": {"truncated": False}}
     assert "lambdaFunctionStartedEventDetails" not in result.history[3].details

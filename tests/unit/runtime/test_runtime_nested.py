@@ -172,7 +172,7 @@ def test_sync_records_the_started_child_as_submitted_before_its_outcome(
     assert parent["status"] == "SUCCEEDED"
     events = _task_events(app, parent["executionArn"])
     assert [(e["type"], e["id"] - e["previousEventId"]) for e in events] == [
-        ("TaskStateEntered", 1),
+        ("TaskStateEntered", 2),  # the first state: id 2, previousEventId 0, as AWS records
         ("TaskScheduled", 1),
         ("TaskStarted", 1),
         ("TaskSubmitted", 1),
