@@ -14,11 +14,11 @@ import base64
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from xml.sax.saxutils import escape
 
 from botocore.model import OperationModel, Shape
 
 from eltflow.endpoint.contract import epoch_seconds
+from eltflow.endpoint.wire import xml_text
 from eltflow.errors import AwsApiError
 
 
@@ -124,7 +124,7 @@ def response(op: OperationModel, namespace: str, result: Mapping[str, Any], rid:
         wrapper = str(shape.serialization.get("resultWrapper", f"{name}Result"))
         inner = f"<{wrapper}>{_members(shape, result)}</{wrapper}>"
     return (
-        f'<{name}Response xmlns="{escape(namespace)}">{inner}'
+        f'<{name}Response xmlns="{xml_text(namespace)}">{inner}'
         f"<ResponseMetadata><RequestId>{rid}</RequestId></ResponseMetadata></{name}Response>"
     )
 
@@ -159,7 +159,7 @@ def _element(shape: Shape, tag: str, value: Any) -> str:
             for k, v in value.items()
         )
         return f"<{tag}>{entries}</{tag}>"
-    return f"<{tag}>{escape(_text(kind, value))}</{tag}>"
+    return f"<{tag}>{xml_text(_text(kind, value))}</{tag}>"
 
 
 def _text(kind: str, value: Any) -> str:

@@ -34,13 +34,12 @@ from datetime import datetime
 from email.utils import format_datetime
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote
-from xml.sax.saxutils import escape
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from eltflow.endpoint.wire import WireError, rest_xml_error
+from eltflow.endpoint.wire import WireError, rest_xml_error, xml_text
 from eltflow.errors import AwsApiError
 from eltflow.s3.service import (
     STORED_HEADERS,
@@ -547,4 +546,4 @@ def _iso(moment: datetime) -> str:
 
 
 def _e(text: str) -> str:
-    return escape(text)
+    return xml_text(text)

@@ -12,9 +12,21 @@ import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape as _escape
 
 from starlette.responses import Response
+
+# What XML 1.0 can carry at all; S3 keys and user text may hold the rest (control characters,
+# lone surrogates), which no escaping makes well-formed.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` as XML character data: escaped, and each character XML 1.0 cannot carry
+    replaced by U+FFFD, so the document still parses. (What AWS writes for such a key in an
+    error message is unverified; its listings avoid the problem with ``EncodingType=url``.)"""
+    return _escape(_NOT_XML.sub("\ufffd", text))
+
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
 
@@ -70,8 +82,8 @@ def xml_error(error: WireError, namespace: str, rid: str) -> Response:
     """The query protocol's ``<ErrorResponse>`` (SNS, CloudFormation...)."""
     kind = "Receiver" if error.status >= 500 else "Sender"
     body = (
-        f'<ErrorResponse xmlns="{escape(namespace)}"><Error><Type>{kind}</Type>'
-        f"<Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+        f'<ErrorResponse xmlns="{xml_text(namespace)}"><Error><Type>{kind}</Type>'
+        f"<Code>{xml_text(error.code)}</Code><Message>{xml_text(error.message)}</Message>"
         f"</Error><RequestId>{rid}</RequestId></ErrorResponse>"
     )
     return Response(
@@ -83,7 +95,7 @@ def rest_xml_error(error: WireError, rid: str) -> Response:
     """The REST-XML protocol's (S3's) ``<Error>`` document."""
     body = (
         '<?xml version="1.0" encoding="UTF-8"?>'
-        f"<Error><Code>{escape(error.code)}</Code><Message>{escape(error.message)}</Message>"
+        f"<Error><Code>{xml_text(error.code)}</Code><Message>{xml_text(error.message)}</Message>"
         f"<RequestId>{rid}</RequestId></Error>"
     )
     return Response(

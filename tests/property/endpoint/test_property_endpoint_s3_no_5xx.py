@@ -99,3 +99,16 @@ def test_no_5xx(
         assert ET.fromstring(response.content).tag == "Error"
     stray = [p for p in project.parent.rglob("*") if p.is_file() and project not in p.parents]
     assert stray == [], stray
+
+
+@pytest.mark.parametrize("key", ["\x1f", "a\x0bb"])
+def test_an_error_naming_a_key_xml_cannot_carry_still_parses(
+    served: tuple[TestClient, Path], key: str
+) -> None:
+    # Found by the property above: the NoSuchKey message quoted a control character raw.
+    client, _ = served
+    response = client.get(f"/fuzz/{quote(key, safe='')}", headers={"authorization": AUTH})
+    assert response.status_code == 404
+    error = ET.fromstring(response.content)
+    assert error.findtext("Code") == "NoSuchKey"
+    assert "\ufffd" in (error.findtext("Message") or "")
