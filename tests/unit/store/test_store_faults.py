@@ -103,7 +103,9 @@ def test_a_postgres_server_out_of_connections_is_waited_for(pg_url: str) -> None
     db = Database(url, sleep=sleep)
     try:
         assert db.execute("select 1 as one") == [{"one": 1}]
-        assert len(waits) == 2
+        # Waited until the slot was free: the server frees it once the closed connection's
+        # backend has exited, which may take one more wait after close() returns.
+        assert len(waits) >= 2
         db.close()  # gives its slot back
         other = psycopg.connect(url, autocommit=True)
         never = Database(url, sleep=waits.append, connect_wait=1.0)
