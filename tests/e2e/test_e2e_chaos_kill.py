@@ -30,6 +30,7 @@ from typing import Any
 import psycopg
 import pytest
 from tests.conftest import PG_ADMIN_URL, require_pg
+from tests.support.wait import wait_until
 
 from eltflow.app import App, build_app
 from eltflow.config import load_settings
@@ -173,29 +174,15 @@ def chaos(
 
 # Found by this suite (issue 17 follow-up): the pipeline's run-history INSERT is fire-and-forget,
 # and its statement runs in the worker's own process (the embedded Data API). Killed right after
-# RecordSuccess submitted it, the statement died with the process before it committed, and the
-# resumed RecordSuccess re-attached to the recorded, dead statement (the integration's
-# checkpoint): no run-history row. Fixed where the server can tell: on PostgreSQL the resumed
-# task learns from the Data API that the statement was rolled back (defect 7's settling) and
-# submits it again, once. Not on DuckDB, which died with the process and keeps nothing that
-# says whether the INSERT committed first (UNKNOWN_OUTCOME): there, and at NotifySuccess's
-# point (the INSERT is still in flight; nobody re-attaches to it), the row can be lost.
-# Expected to fail there, not strictly (a kill after the COMMIT passes); counted as lost.
-# PostgreSQL's NotifySuccess point has the same window (the INSERT in flight when the kill
-# lands before its COMMIT is not re-attached); it usually passes only because COMMIT wins.
-LOST = {("sqlite", "RecordSuccess"), ("sqlite", "NotifySuccess"), ("postgres", "NotifySuccess")}
+# RecordSuccess submitted it (or at NotifySuccess, the INSERT still in flight), the statement
+# died with the process, committed or not. A live Data API instance settles it from the
+# warehouse (PostgreSQL's commit log, DuckDB's commit marker) and runs it again if it did not
+# commit, under the same id, as AWS runs a submitted statement whatever became of its client.
+# That happens once the dead worker's heartbeat expired, so the row is awaited (wait_until).
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
-def test_kill_9_at_an_effect_point_loses_and_repeats_nothing(
-    chaos: Chaos, point: str, request: pytest.FixtureRequest
-) -> None:
-    if (chaos.backend, point) in LOST:
-        request.applymarker(
-            pytest.mark.xfail(
-                reason="the run-history INSERT in flight dies with the worker", strict=False
-            )
-        )
+def test_kill_9_at_an_effect_point_loses_and_repeats_nothing(chaos: Chaos, point: str) -> None:
     app = chaos.app()
     try:
         arn = str(
@@ -222,6 +209,10 @@ def test_kill_9_at_an_effect_point_loses_and_repeats_nothing(
         app.close()  # drains this process's Data API: its run-history INSERT is done
     app = chaos.app()
     try:
+        assert app.dataapi is not None
+        repo = app.dataapi.repo
+        # A statement the victim left behind is settled or run again by this live instance.
+        wait_until(lambda: repo.count_active() == 0, what="no Data API statement left active")
         history = [
             str(r["outcome"])
             for r in chaos.sql(app, "SELECT execution_arn, outcome FROM public.etl_run_history")

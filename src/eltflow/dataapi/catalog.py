@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from eltflow.dataapi import validation as v
-from eltflow.warehouse.base import RunControl, SqlError, Warehouse
+from eltflow.warehouse.base import INTERNAL_SCHEMA, RunControl, SqlError, Warehouse
 
 _TYPE_NAMES = {
     # PostgreSQL information_schema spellings
@@ -93,8 +93,8 @@ def list_schemas(warehouse: Warehouse, request: Mapping[str, Any]) -> dict[str, 
     rows = _query(
         warehouse,
         "select distinct schema_name from information_schema.schemata "
-        "where schema_name like :p order by 1",
-        {"p": pattern},
+        "where schema_name like :p and schema_name <> :internal order by 1",
+        {"p": pattern, "internal": INTERNAL_SCHEMA},
         database,
     )
     chunk, token = _page([str(r[0]) for r in rows], request)
@@ -106,10 +106,12 @@ def list_tables(warehouse: Warehouse, request: Mapping[str, Any]) -> dict[str, A
     rows = _query(
         warehouse,
         "select table_schema, table_name, table_type from information_schema.tables "
-        "where table_schema like :s and table_name like :t order by 1, 2",
+        "where table_schema like :s and table_name like :t and table_schema <> :internal "
+        "order by 1, 2",
         {
             "s": v.optional_str(request, "SchemaPattern") or "%",
             "t": v.optional_str(request, "TablePattern") or "%",
+            "internal": INTERNAL_SCHEMA,
         },
         database,
     )
@@ -130,8 +132,8 @@ def describe_table(warehouse: Warehouse, request: Mapping[str, Any]) -> dict[str
         "select table_schema, table_name, column_name, data_type, is_nullable, column_default, "
         "character_maximum_length, numeric_precision, numeric_scale "
         "from information_schema.columns where table_schema like :s and table_name like :t "
-        "order by table_schema, table_name, ordinal_position",
-        {"s": schema or "%", "t": table or "%"},
+        "and table_schema <> :internal order by table_schema, table_name, ordinal_position",
+        {"s": schema or "%", "t": table or "%", "internal": INTERNAL_SCHEMA},
         database,
     )
     columns = [_column(*row) for row in rows]

@@ -4,8 +4,11 @@ Each instance renews a heartbeat row every ``heartbeat_seconds`` and is trusted 
 them. Statements owned by an instance whose heartbeat expired (its process died) are settled
 by whichever live instance notices first, at start-up and on every beat: the warehouse ends
 what still runs of them on its server and says whether it committed (``Warehouse.settle``);
-the statement is recorded FINISHED if it did, FAILED (:data:`RESTARTED`) if it was rolled
-back or never started, and FAILED (:data:`UNKNOWN_OUTCOME`) when the server cannot tell.
+the statement is recorded FINISHED if it did; if it was rolled back or never started, the live
+instance runs it again under the same id (as on AWS, where a submitted statement runs on the
+server whatever becomes of its client: a fire-and-forget INSERT is not lost with the process
+that ran it), or records it FAILED (:data:`RESTARTED`) when it cannot (see
+``DataApiService._rerun``); FAILED (:data:`UNKNOWN_OUTCOME`) when the server cannot tell.
 Nothing is guessed: a statement whose server cannot be reached is left for the next beat.
 Time comes from an injected clock (wall time in production: heartbeats are compared across
 processes), so tests expire a heartbeat by moving a clock instead of sleeping past it.
@@ -48,10 +51,12 @@ class Liveness:
         clock: Clock,
         heartbeat_seconds: float,
         settle: Callable[[Statement], Outcome],
+        rerun: Callable[[Statement, list[Statement]], bool],
         on_beat: Callable[[], None] | None = None,
     ) -> None:
         self.repo = repo
         self._settle = settle
+        self._rerun = rerun
         self._on_beat = on_beat  # the service's own periodic work (ending idle sessions)
         self.beats = 0  # heartbeats done by the thread (what a test can wait on)
         self.clock = clock
@@ -69,7 +74,8 @@ class Liveness:
         self.repo.heartbeat(self.instance, to_us(self.clock.now()) + ttl_us)
 
     def recover(self) -> int:
-        """Settle statements whose instance's heartbeat expired; returns how many."""
+        """Settle statements whose instance's heartbeat expired (or run them again); returns
+        how many."""
         now = to_us(self.clock.now())
         count = 0
         for parent in self.repo.orphans(self.instance, now):
@@ -83,6 +89,10 @@ class Liveness:
                 logger.warning("Data API: statement %s not settled yet: %s", parent.id, e)
                 continue
             subs = self.repo.children(parent.id) if parent.is_batch else []
+            # Nothing of it was kept, so running it again applies it at most once.
+            if outcome is Outcome.ABORTED and self._rerun(parent, subs):
+                count += 1
+                continue
             count += self.repo.settle(settled(parent, subs, outcome, now))
         self.repo.forget_dead_owners(now)
         return count

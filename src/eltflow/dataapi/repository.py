@@ -129,6 +129,16 @@ class StatementRepository:
                 conn.execute(self.q["settle_orphaned_statement"], _outcome(s))
         return 1
 
+    def adopt(self, statement_id: str, old_owner: str, me: str, now_us: int) -> bool:
+        """Make ``me`` the owner of a dead owner's active statement (and its batch's rows),
+        back to SUBMITTED; False if another instance settled or adopted it first."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                self.q["adopt_orphaned_statement"],
+                {"id": statement_id, "old": old_owner, "me": me, "now": now_us},
+            )
+        return any(r["id"] == statement_id for r in rows)
+
     def forget_dead_owners(self, now_us: int) -> None:
         self.db.execute(self.q["forget_dead_owners"], {"now": now_us})
 

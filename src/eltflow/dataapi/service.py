@@ -72,6 +72,9 @@ TOKEN_TTL_US = 8 * 3600 * 1_000_000  # ClientToken idempotency lasts 8 hours
 _SENT_EVENTS_KEPT = 100
 _SESSION_STATUSES = ("AVAILABLE", "BUSY", "CLOSED")
 EventSubscriber = Callable[[list[dict[str, Any]]], object]
+# A query runs for 24 hours at most ("Amazon Redshift Data API quotas"): a dead process's
+# statement older than that is not run again (nor one that keeps killing its process forever).
+MAX_RUN_US = 24 * 3600 * 1_000_000
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +85,7 @@ class DataApiOptions:
     max_result_bytes: int = 500 * 1024 * 1024  # the Data API's result size limit (500 MB)
     cancel_wait_seconds: float = 2.0
     # Liveness of this instance in the shared store: renewed every heartbeat, trusted for
-    # three. Statements of an instance whose heartbeat expired are failed by recover().
+    # three. Statements of an instance whose heartbeat expired are settled by recover().
     heartbeat_seconds: float = 5.0
     # How long close() lets submitted statements finish before cancelling the rest: callers
     # fire and forget (the pipeline's run-history INSERT), so closing must not abort them.
@@ -138,18 +141,24 @@ class DataApiService:
         self.region, self.account = "us-east-1", "123456789012"
         self._subscribers: list[tuple[EventSubscriber, Callable[[], bool]]] = []
         self.sent_events: deque[dict[str, Any]] = deque(maxlen=_SENT_EVENTS_KEPT)
+        # Held while a dead process's statement is adopted and queued, so close() can stop
+        # adoptions once it stops waiting for statements (see _rerun).
+        self._adopt_lock = threading.Lock()
+        self._adopting = True
         self.liveness = Liveness(
             self.repo,
             self.liveness_clock,
             self.options.heartbeat_seconds,
             self._settle,
+            self._rerun,
             on_beat=lambda: self.sessions.reap(self._now()),
         )
         self.instance = self.liveness.instance
 
     # -- lifecycle ---------------------------------------------------------------------------
     def recover(self) -> int:
-        """Fail statements whose process died while they ran; returns how many.
+        """Settle statements whose process died while they ran (FINISHED if they committed,
+        run again here if nothing of them was kept, else FAILED); returns how many.
 
         A process is dead when its heartbeat expired (see ``DataApiOptions.heartbeat_seconds``),
         so this is safe while other processes share the store. Called at start-up by
@@ -166,7 +175,9 @@ class DataApiService:
         back, was not lost (or cannot be known to be) and is kept. Asked by a task resumed
         after a crash that re-attaches to the statement it had submitted (the Redshift Data API
         integration's checkpoint): on AWS the statement runs on, whatever became of its
-        client; here the Data API that ran it may have died with the worker."""
+        client; here the Data API that ran it may have died with the worker. Such a statement
+        is normally run again under its id by the live instance that settles it (the task
+        then re-attaches to it: False); True only when it could not be (see ``_rerun``)."""
         parent_id = statement_id.split(":", 1)[0]
         # Three heartbeats make an owner dead; one more lets a beat pass after that.
         deadline = time.monotonic() + 4 * self.options.heartbeat_seconds + 1
@@ -193,7 +204,56 @@ class DataApiService:
             )
         except UnknownWarehouse:
             return Outcome.UNKNOWN
-        return warehouse.settle(ServerRun(pid=s.redshift_pid, xact=s.server_xact))
+        return warehouse.settle(
+            ServerRun(pid=s.redshift_pid, xact=s.server_xact, statement_id=s.id)
+        )
+
+    def _rerun(self, parent: Statement, subs: list[Statement]) -> bool:
+        """Take over a dead process's statement that its server says did not commit (rolled
+        back, or never started) and run it again under the same id; True when it was taken
+        (or must be left for a live instance: this one is closing), False when it cannot be
+        run again (older than a query may run, of a session, or its warehouse is no longer
+        configured) and
+        is to be recorded FAILED. The rows the old run returned died with it; the new run's
+        are the statement's result. A statement of a session is not run again: the session
+        (its connection, temporary tables, settings) died with the process, and the SQL may
+        mean something else without it."""
+        now = self._now()
+        if now - parent.created_us > MAX_RUN_US or parent.session_id is not None:
+            return False
+        try:
+            warehouse = self.warehouses.resolve(
+                str(parent.cluster_identifier or parent.workgroup_name), parent.database_name
+            )
+        except UnknownWarehouse:
+            return False
+        with self._adopt_lock:
+            if not self._adopting:
+                return True
+            if not self.repo.adopt(parent.id, parent.owner, self.instance, now):
+                return True  # another instance settled or adopted it first
+            again = {
+                "status": Status.SUBMITTED,
+                "error": None,
+                "updated_us": now,
+                "owner": self.instance,
+                "redshift_pid": None,
+                "server_xact": None,
+            }
+            live = _Live(
+                parent=parent.evolve(**again),
+                subs=[sub.evolve(**again) for sub in subs],
+                warehouse=warehouse,
+                params={p["name"]: p["value"] for p in parent.query_parameters or []},
+            )
+            with self._lock:
+                self._live[parent.id] = live
+            self._pool.submit(self._run, live)
+        logger.warning(
+            "Data API: statement %s died with its process before it committed; running it again",
+            parent.id,
+        )
+        return True
 
     def close(self) -> None:
         """Refuse new statements, let the submitted ones finish (``drain_seconds`` at most),
@@ -203,10 +263,15 @@ class DataApiService:
             return
         self._closed = True
         deadline = time.monotonic() + self.options.drain_seconds
-        with self._lock:
-            live = list(self._live.values())
-        for item in live:
-            item.done.wait(max(deadline - time.monotonic(), 0))
+        # Until the deadline, also for statements adopted meanwhile (see _rerun).
+        while True:
+            with self._lock:
+                live = list(self._live.values())
+            if not live or time.monotonic() >= deadline:
+                break
+            live[0].done.wait(max(deadline - time.monotonic(), 0))
+        with self._adopt_lock:
+            self._adopting = False
         with self._lock:
             live = list(self._live.values())
         if live:
@@ -545,6 +610,7 @@ class DataApiService:
                 on_started=on_started,
                 on_statement=on_statement,
                 connection=live.session.connection if live.session is not None else None,
+                statement_id=live.parent.id,
             )
         except StatementCancelled:
             self._end(live, Status.ABORTED, None, [], {}, started_ns=started_ns)
@@ -668,6 +734,8 @@ class DataApiService:
         # its session free for the next statement.
         self.repo.finish([parent, *subs], pages)
         self._release_session(live)
+        if parent.server_xact is not None:
+            live.warehouse.forget(parent.id)  # its outcome is recorded: see Warehouse.settle
         with self._lock:
             live.parent, live.subs = parent, subs
 

@@ -70,10 +70,17 @@ class ServerRun:
     """Where a statement runs on the warehouse's server, as recorded when it started: enough
     for another process to cancel it there or, once the process running it has died, to read
     back what became of it. ``pid``: the server backend; ``xact``: the transaction it runs in
-    (PostgreSQL's 64-bit ``pg_current_xact_id()``), None when there is none to ask about."""
+    (PostgreSQL's 64-bit ``pg_current_xact_id()``; DuckDB: the run's number, set only when the
+    run's transaction wrote its commit marker), None when there is none to ask about."""
 
     pid: int | None
     xact: int | None
+    statement_id: str | None = None  # the Data API statement (DuckDB's commit marker)
+
+
+# The schema of eltflow's own bookkeeping inside a warehouse (DuckDB's commit markers): a name
+# no user schema takes, kept out of the Data API's catalog listings.
+INTERNAL_SCHEMA = "_eltflow_dataapi"
 
 
 class Outcome(Enum):
@@ -168,15 +175,17 @@ class Warehouse(Protocol):
         on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
         connection: Connection | None = None,
+        statement_id: str | None = None,
     ) -> list[StatementResult]:
         """Run ``sqls`` in order and return one result per statement.
 
         ``transaction=True`` runs them as one transaction (all or nothing); otherwise each
         commits on its own. ``on_started(pid, xact)`` is called once a connection is in hand;
-        ``on_statement(i, result)`` after each statement. Raises :class:`SqlError` (with the
-        failing index) or :class:`StatementCancelled`; either way nothing of a transaction
-        remains. With ``connection`` (from :meth:`connect`) they run on it and it stays open;
-        otherwise on a connection of the engine's choosing.
+        ``on_statement(i, result)`` after each statement. ``statement_id`` names the Data API
+        statement, for an engine that records it to answer :meth:`settle` later. Raises
+        :class:`SqlError` (with the failing index) or :class:`StatementCancelled`; either way
+        nothing of a transaction remains. With ``connection`` (from :meth:`connect`) they run
+        on it and it stays open; otherwise on a connection of the engine's choosing.
         """
         ...
 
@@ -194,6 +203,11 @@ class Warehouse(Protocol):
         """For a run whose process died: end it on the server if it still runs there, then
         read back whether it committed. Never guesses: :attr:`Outcome.UNKNOWN` when the
         server cannot tell."""
+        ...
+
+    def forget(self, statement_id: str) -> None:
+        """The statement's outcome is recorded elsewhere now: what the engine kept to answer
+        :meth:`settle` for it may go."""
         ...
 
     def close(self) -> None: ...

@@ -21,6 +21,7 @@ from eltflow.open_errors import duckdb_open_failure
 from eltflow.warehouse import copy_sql, duckdb_copy, loading
 from eltflow.warehouse import duckdb_procedures as procs
 from eltflow.warehouse.base import (
+    INTERNAL_SCHEMA,
     Column,
     Connection,
     OnStarted,
@@ -34,7 +35,13 @@ from eltflow.warehouse.base import (
     StatementResult,
 )
 from eltflow.warehouse.s3local import LocalObjects, local_objects
-from eltflow.warehouse.script import Statement, run_text, statements
+from eltflow.warehouse.script import (
+    Statement,
+    lone_statement,
+    one_transaction,
+    run_text,
+    statements,
+)
 from eltflow.warehouse.translate import translate
 
 logger = logging.getLogger(__name__)
@@ -79,6 +86,28 @@ _SESSION_SQL = (
     "SET search_path = 'public,main'; SET TimeZone = 'UTC'; SET integer_division = true; "
     "SET ieee_floating_point_ops = false; SET error_on_division_by_zero = true"
 )
+# Commit markers (issue 17): a statement the Data API runs in a transaction writes its id into
+# this table in the same transaction, so once its process died another one can tell whether it
+# committed (settle): the row is there, or nothing of the run is. A row goes once the statement's
+# outcome is recorded in the state store (forget). No key: concurrent runs only append, and
+# each row is deleted by one transaction, so no two runs ever conflict on it.
+_MARKS = f"{INTERNAL_SCHEMA}.commits"
+_MARKS_DDL = (
+    f"CREATE SCHEMA IF NOT EXISTS {INTERNAL_SCHEMA}; "
+    f"CREATE TABLE IF NOT EXISTS {_MARKS} (statement_id VARCHAR NOT NULL)"
+)
+_MARK_SQL = f"INSERT INTO {_MARKS} (statement_id) VALUES ($id)"
+_FORGET_SQL = f"DELETE FROM {_MARKS} WHERE list_contains($ids, statement_id)"
+_MARKED_SQL = f"SELECT count(*) FROM {_MARKS} WHERE statement_id = $id"
+# What runs as written, outside a transaction of its own: what DuckDB refuses inside one
+# (CHECKPOINT), CALL (a procedure manages its transactions: nonatomic ones COMMIT inside), and
+# a query that changes nothing (a re-run is harmless; a marker would cost a write per query;
+# SELECT ... INTO a new table writes).
+_OUTSIDE_TRANSACTION = re.compile(
+    r"^\s*(?:(?:force\s+)?checkpoint\b|call\b"
+    r"|(?:select|show|describe|explain|summarize|values)\b(?!.*\binto\b))",
+    re.I | re.S,
+)
 _DECIMAL = re.compile(r"DECIMAL\((\d+),\s*(\d+)\)")
 _POSTGRES_HINT = ' (configure one in eltflow.toml: [warehouses.{name}] url = "postgresql://...")'
 
@@ -107,6 +136,8 @@ class DuckDBWarehouse:
         self._db: Any = None
         self._lock = threading.Lock()
         self._runs = 0
+        self._marks = False  # the commit-marker table exists (not in a read-only file)
+        self._forgotten: list[str] = []  # markers to delete in the next marked run
 
     def _database(self) -> Any:
         """The DuckDB database, opened on first use (under ``self._lock``).
@@ -129,6 +160,11 @@ class DuckDBWarehouse:
             # read-only cannot take it, and then only ``public.x`` names fail.
             with contextlib.suppress(duckdb.Error):
                 self._db.execute("CREATE SCHEMA IF NOT EXISTS public")
+            try:
+                self._db.execute(_MARKS_DDL)
+                self._marks = True
+            except duckdb.Error as e:  # read-only: runs go unmarked (UNKNOWN when settled)
+                logger.debug("warehouse %s: no commit markers: %s", self.name, e)
         return self._db
 
     def connect(self) -> DuckDBConnection:
@@ -156,6 +192,7 @@ class DuckDBWarehouse:
         on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
         connection: Connection | None = None,
+        statement_id: str | None = None,
     ) -> list[StatementResult]:
         import duckdb
 
@@ -169,16 +206,29 @@ class DuckDBWarehouse:
         results: list[StatementResult] = []
         index = 0
         tx = _Transaction(cur)
+        # A lone statement that writes runs in a transaction of its own too (the same effect
+        # as autocommit), so that it can carry its commit marker (see settle).
+        wrapped = transaction or lone_statement(sqls, _OUTSIDE_TRANSACTION)
+        marked = wrapped and statement_id is not None and self._marks and one_transaction(sqls)
+        taken: list[str] = []
         try:
             control.attach(cur.interrupt)
             control.check()
             if held is None:
                 # A held connection got these once (connect): a session's own SET stays.
                 cur.execute(_SESSION_SQL)
-            if on_started is not None:
-                on_started(run_no, None)  # DuckDB has no backend pid: a per-warehouse run number
-            if transaction:
+            if wrapped:
                 tx.begin()
+            if marked:
+                cur.execute(_MARK_SQL, {"id": statement_id})
+                with self._lock:
+                    taken, self._forgotten = self._forgotten, []
+                if taken:
+                    cur.execute(_FORGET_SQL, {"ids": taken})
+            if on_started is not None:
+                # DuckDB has no backend pid: a per-warehouse run number (also the "transaction"
+                # when the run is marked: settle asks the marker).
+                on_started(run_no, run_no if marked else None)
             for index, sql in enumerate(sqls):
                 control.check()
                 result = run_text(
@@ -191,10 +241,11 @@ class DuckDBWarehouse:
                 if on_statement is not None:
                     on_statement(index, result)
             if tx.active():
-                if transaction:
+                if wrapped:
                     tx.commit()
                 else:
                     tx.rollback()  # BEGIN without COMMIT in one text: see script.py
+            taken = []  # committed: those markers are gone
         except duckdb.InterruptException as e:
             raise StatementCancelled("statement was cancelled") from e
         except duckdb.Error as e:
@@ -208,6 +259,9 @@ class DuckDBWarehouse:
                     tx.rollback()
             if held is None:
                 cur.close()
+            if taken:  # rolled back with the run: delete them in a later one
+                with self._lock:
+                    self._forgotten.extend(taken)
         return results
 
     def _guarded(
@@ -413,13 +467,38 @@ class DuckDBWarehouse:
         return False
 
     def settle(self, run: ServerRun) -> Outcome:
-        """A run dies with its process; whether an autocommit statement committed just before
-        is recorded nowhere that could be read back."""
-        return Outcome.UNKNOWN
+        """A run dies with its process (which held the file; this process opens it now). A run
+        that wrote its commit marker committed if and only if the marker is there; one that
+        ran outside a transaction (CHECKPOINT, CALL, a query) left nothing to read back."""
+        import duckdb
+
+        if run.xact is None or run.statement_id is None:
+            return Outcome.UNKNOWN
+        with self._lock:
+            cur = self._database().cursor()
+        try:
+            found = cur.execute(_MARKED_SQL, {"id": run.statement_id}).fetchall()
+        except duckdb.Error as e:
+            raise SqlError(f"warehouse '{self.name}': {_message(e)}") from e
+        finally:
+            cur.close()
+        return Outcome.COMMITTED if found[0][0] else Outcome.ABORTED
+
+    def forget(self, statement_id: str) -> None:
+        """Delete the statement's marker with the next marked run (or at close): no write of
+        its own."""
+        with self._lock:
+            self._forgotten.append(statement_id)
 
     def close(self) -> None:
+        import duckdb
+
         with self._lock:
             db, self._db = self._db, None
+            forgotten, self._forgotten = self._forgotten, []
+        if db is not None and forgotten and self._marks:
+            with contextlib.suppress(duckdb.Error):  # a leftover marker only takes a row
+                db.execute(_FORGET_SQL, {"ids": forgotten})
         if db is not None:
             with contextlib.suppress(Exception):
                 db.close()

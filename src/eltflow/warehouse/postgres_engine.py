@@ -33,7 +33,7 @@ from eltflow.warehouse.base import (
     StatementResult,
 )
 from eltflow.warehouse.s3local import LocalObjects, local_objects
-from eltflow.warehouse.script import Statement, run_text, statements
+from eltflow.warehouse.script import Statement, lone_statement, one_transaction, run_text
 from eltflow.warehouse.translate import escape_percent, translate
 
 logger = logging.getLogger(__name__)
@@ -61,22 +61,6 @@ _OUTSIDE_TRANSACTION = re.compile(
 
 def _run_params(run: ServerRun) -> dict[str, Any]:
     return {"pid": run.pid, "app": APPLICATION_NAME, "xact": run.xact}
-
-
-def _lone_in_transaction(sqls: Sequence[str]) -> bool:
-    """One text of one ordinary statement: it can run in a transaction of its own."""
-    if len(sqls) != 1:
-        return False
-    parts = statements(sqls[0])
-    return len(parts) == 1 and parts[0].verb is None and not _OUTSIDE_TRANSACTION.match(sqls[0])
-
-
-def _one_transaction(sqls: Sequence[str]) -> bool:
-    """No COMMIT or ROLLBACK before the run's very end: the run is one transaction, so its
-    id alone tells whether all of it committed."""
-    parts = [p for text in sqls for p in statements(text)]
-    ends = [i for i, p in enumerate(parts) if p.verb in ("commit", "rollback")]
-    return not ends or (ends == [len(parts) - 1] and parts[-1].verb == "commit")
 
 
 # PostgreSQL type names that Redshift reports differently.
@@ -178,6 +162,7 @@ class PostgresWarehouse:
         on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
         connection: Connection | None = None,
+        statement_id: str | None = None,
     ) -> list[StatementResult]:
         import psycopg
 
@@ -191,14 +176,14 @@ class PostgresWarehouse:
         # A lone statement runs in a transaction of its own too (the same effect as
         # autocommit), so that if this process dies the server can be asked whether it
         # committed (see settle); only what PostgreSQL refuses inside one runs as written.
-        wrapped = transaction or _lone_in_transaction(sqls)
+        wrapped = transaction or lone_statement(sqls, _OUTSIDE_TRANSACTION)
         try:
             control.attach(lambda: conn.cancel_safe(timeout=5.0))
             control.check()
             xact = None
             if wrapped:
                 xact = tx.begin_tracked()
-                if not _one_transaction(sqls):
+                if not one_transaction(sqls):
                     xact = None  # it commits midway: one transaction id cannot tell its fate
             if on_started is not None:
                 on_started(conn.info.backend_pid, xact)
@@ -276,6 +261,9 @@ class PostgresWarehouse:
                 return Outcome.UNKNOWN  # too old for the commit log, or never ends
             if not rows:  # in progress, yet no backend of ours holds it: give it a moment
                 time.sleep(0.05)
+
+    def forget(self, statement_id: str) -> None:
+        """Nothing to forget: the server's commit log is PostgreSQL's own."""
 
     def _admin(self, sql: str, params: Params | dict[str, Any]) -> list[tuple[Any, ...]]:
         """One query on a connection of its own (the run's may be gone or busy)."""

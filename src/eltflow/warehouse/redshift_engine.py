@@ -83,6 +83,7 @@ class RedshiftWarehouse:
         on_started: OnStarted | None = None,
         on_statement: OnStatement | None = None,
         connection: Connection | None = None,
+        statement_id: str | None = None,
     ) -> list[StatementResult]:
         if connection is not None:
             raise SqlError(f"warehouse '{self.name}': sessions are not supported on Redshift")
@@ -164,6 +165,9 @@ class RedshiftWarehouse:
     def settle(self, run: ServerRun) -> Outcome:
         """Not asked of the real Data API here (unverified)."""
         return Outcome.UNKNOWN
+
+    def forget(self, statement_id: str) -> None:
+        """Nothing recorded here to forget."""
 
     def close(self) -> None:
         pass

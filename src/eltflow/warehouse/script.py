@@ -23,7 +23,7 @@ session, it is rolled back here (unverified).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -84,6 +84,23 @@ def statements(text: str) -> list[Statement]:
         Statement(sql=p, position=i, total=len(parts), verb=transaction_verb(p))
         for i, p in enumerate(parts, 1)
     ]
+
+
+def lone_statement(sqls: Sequence[str], outside: re.Pattern[str]) -> bool:
+    """One text of one ordinary statement that ``outside`` (what the engine refuses inside a
+    transaction block) does not match: it can run in a transaction of its own."""
+    if len(sqls) != 1:
+        return False
+    parts = statements(sqls[0])
+    return len(parts) == 1 and parts[0].verb is None and not outside.match(sqls[0])
+
+
+def one_transaction(sqls: Sequence[str]) -> bool:
+    """No COMMIT or ROLLBACK before the run's very end: run in a transaction, all of it commits
+    or none, so one transaction's fate tells the whole run's."""
+    parts = [p for text in sqls for p in statements(text)]
+    ends = [i for i, p in enumerate(parts) if p.verb in ("commit", "rollback")]
+    return not ends or (ends == [len(parts) - 1] and parts[-1].verb == "commit")
 
 
 class Transaction(Protocol):

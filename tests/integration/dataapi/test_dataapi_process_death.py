@@ -1,5 +1,6 @@
 """PostgreSQL: a Data API statement whose process died is settled from the server, never guessed
-(issue 17, defect 7), and a statement can be cancelled from another process.
+(issue 17, defect 7) — committed: FINISHED; rolled back: run again by a live instance, once —
+and a statement can be cancelled from another process.
 
 Each test runs the statement in a child process (``kill -9`` is real) against a real PostgreSQL
 warehouse, with the state store on a SQLite file both processes share. The statement updates a
@@ -34,7 +35,8 @@ from eltflow.clock import VirtualClock
 from eltflow.config import Settings
 from eltflow.dataapi import DataApiService, build_dataapi
 from eltflow.dataapi.liveness import RESTARTED
-from eltflow.dataapi.service import DataApiOptions
+from eltflow.dataapi.model import Statement, Status
+from eltflow.dataapi.service import MAX_RUN_US, DataApiOptions
 from eltflow.store.db import Database
 
 # The child submits the statement, waits until it is recorded STARTED (its SQL is then on the
@@ -149,7 +151,7 @@ def _expire(service: DataApiService, liveness: VirtualClock) -> None:
     liveness.advance(DataApiOptions().heartbeat_seconds * 3 + 1)
 
 
-def test_a_statement_running_when_its_process_dies_is_rolled_back_not_committed(
+def test_a_statement_running_when_its_process_dies_is_rolled_back_then_run_again_once(
     world: World,
 ) -> None:
     proc, sid = world.child("hold")
@@ -161,10 +163,37 @@ def test_a_statement_running_when_its_process_dies_is_rolled_back_not_committed(
         assert service.recover() == 0  # the child's heartbeat is still trusted
         _expire(service, liveness)
         assert service.recover() == 1
+        # Run again only once the server had ended the dead run: its update can never apply.
+        assert world.backend_gone(pid)
+
+        def started_again() -> Statement | None:
+            stored = service.repo.get(sid)
+            return stored if stored is not None and stored.status is Status.STARTED else None
+
+        stored = wait_until(started_again, what="the statement to run again (waiting on the row)")
+        assert stored.owner == service.instance and stored.redshift_pid != pid
+        world.lock.commit()
+        desc = service.describe_statement({"Id": sid, "WaitTimeSeconds": 30})
+        assert desc["Status"] == "FINISHED" and "Error" not in desc
+        assert world.count() == 1  # the dead run's update rolled back, the new one applied
+        assert service.recover() == 0
+    finally:
+        service.close()
+
+
+def test_a_dead_process_statement_too_old_to_run_again_is_failed(world: World) -> None:
+    """A query runs for 24 hours at most: an older orphan is reported, not run again."""
+    proc, sid = world.child("hold")
+    _kill(proc)
+    service, liveness = world.recovering_service()
+    try:
+        later = VirtualClock(datetime.now(UTC))
+        later.advance(MAX_RUN_US / 1_000_000 + 1)
+        service.clock = later  # a day after the statement was submitted
+        _expire(service, liveness)
+        assert service.recover() == 1
         desc = service.describe_statement({"Id": sid})
         assert (desc["Status"], desc["Error"]) == ("FAILED", RESTARTED)
-        # Reported only once the server had ended it: releasing the row now cannot let it run.
-        assert world.backend_gone(pid)
         world.lock.commit()
         assert world.count() == 0
     finally:

@@ -146,6 +146,37 @@ def test_statements_of_dead_owners_fail_and_live_ones_stay(repo: StatementReposi
     assert [s.id for s in repo.orphans("me", now_us=50)] == ["live"]  # lost its heartbeat
 
 
+def test_a_dead_owners_batch_is_adopted_once(repo: StatementRepository) -> None:
+    repo.insert(
+        [
+            _stmt(
+                "b",
+                1,
+                status=Status.STARTED,
+                owner="gone",
+                is_batch=True,
+                redshift_pid=7,
+                server_xact=9,
+            ),
+            _stmt("b:1", 1, status=Status.STARTED, owner="gone", parent_id="b", seq=1),
+            _stmt("b:2", 1, status=Status.STARTED, owner="gone", parent_id="b", seq=2),
+            _stmt("other", 2, status=Status.STARTED, owner="gone"),
+        ]
+    )
+    assert repo.adopt("b", "gone", "me", 60)
+    assert not repo.adopt("b", "gone", "rival", 61)  # its owner is "me" now
+    rows = [repo.get(sid) for sid in ("b", "b:1", "b:2", "other")]
+    assert [(r.status, r.owner, r.updated_us) for r in rows if r] == [
+        (Status.SUBMITTED, "me", 60),
+        (Status.SUBMITTED, "me", 60),
+        (Status.SUBMITTED, "me", 60),
+        (Status.STARTED, "gone", 2),
+    ]
+    assert (rows[0].redshift_pid, rows[0].server_xact) == (None, None)  # type: ignore[union-attr]
+    repo.settle([_stmt("other", 2, status=Status.FAILED, error="x", updated_us=70)])
+    assert not repo.adopt("other", "gone", "me", 80)  # settled meanwhile: keeps its outcome
+
+
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_the_queries_active_statuses_are_the_models(dialect: str) -> None:
     lists = [
@@ -153,5 +184,5 @@ def test_the_queries_active_statuses_are_the_models(dialect: str) -> None:
         for sql in service_queries("dataapi", dialect).values()
         for m in re.findall(r"status IN \(([^)]*)\)", sql)
     ]
-    assert len(lists) == 3
+    assert len(lists) == 4
     assert all(found == {s.value for s in ACTIVE} for found in lists)

@@ -132,5 +132,16 @@ UPDATE dataapi_statements SET status = :status, error = :error, updated_us = :no
 WHERE id = :id AND status IN ('SUBMITTED', 'PICKED', 'STARTED')
 RETURNING id;
 
+-- name: adopt_orphaned_statement
+-- A live instance (:me) takes over a dead owner's (:old) statement, known not to have
+-- committed, to run it again: the parent and its batch's rows, back to SUBMITTED. Only while
+-- still active and still :old's, so of two instances noticing the same orphan one adopts it.
+UPDATE dataapi_statements
+SET owner = :me, status = 'SUBMITTED', error = NULL, updated_us = :now,
+    redshift_pid = NULL, server_xact = NULL
+WHERE (id = :id OR parent_id = :id) AND owner = :old
+  AND status IN ('SUBMITTED', 'PICKED', 'STARTED')
+RETURNING id;
+
 -- name: forget_dead_owners
 DELETE FROM dataapi_owners WHERE expires_us < :now;
