@@ -16,7 +16,7 @@ import pytest
 
 from eltflow.dataapi import catalog
 from eltflow.warehouse.base import INTERNAL_SCHEMA, Outcome, RunControl, ServerRun, SqlError
-from eltflow.warehouse.duckdb_engine import DuckDBWarehouse
+from eltflow.warehouse.duckdb_engine import _FORGET_BATCH, DuckDBWarehouse
 
 # Runs one INSERT to its end, then dies after a second INSERT ran and before its COMMIT;
 # prints each run's ServerRun as it starts.
@@ -128,13 +128,15 @@ def test_what_runs_outside_a_transaction_is_unmarked_and_unknown(wh: DuckDBWareh
     assert _marks(wh) == ["ctas"]
 
 
-def test_a_forgotten_marker_goes_with_the_next_marked_run(wh: DuckDBWarehouse) -> None:
-    _run(wh, "insert into public.t values (1)", "first")
-    wh.forget("first")
-    assert _marks(wh) == ["first"]  # no write of its own
-    _run(wh, "insert into public.t values (2)", "second")
-    assert _marks(wh) == ["second"]
-    wh.forget("second")
+def test_forgotten_markers_go_in_batches_with_a_marked_run(wh: DuckDBWarehouse) -> None:
+    ids = [f"s{i:03}" for i in range(_FORGET_BATCH)]
+    for sid in ids:
+        _run(wh, "insert into public.t values (1)", sid)
+        wh.forget(sid)
+    assert _marks(wh) == ids  # no write of their own, and not one delete per run
+    _run(wh, "insert into public.t values (2)", "next")
+    assert _marks(wh) == ["next"]
+    wh.forget("next")
     wh.close()  # ...or at close
     assert _marks(wh) == []
 
