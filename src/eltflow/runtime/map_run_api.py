@@ -10,13 +10,12 @@ that ended unsuccessfully is redrivable (``pendingRedrive`` while its Map Run is
 
 from __future__ import annotations
 
-import base64
-
 from eltflow.errors import AwsApiError
 from eltflow.runtime import arns
+from eltflow.runtime.paging import execution_item, iso, page_token
 from eltflow.store.interface import StateStore
 from eltflow.store.map_runs import MapRunRow
-from eltflow.store.rows import ExecutionRow, from_us
+from eltflow.store.rows import ExecutionRow
 from eltflow.types import JSON, JSONObject
 
 _KEYS = {
@@ -26,14 +25,6 @@ _KEYS = {
     "TIMED_OUT": "timedOut",
     "ABORTED": "aborted",
 }
-
-
-def _iso(us: int | None) -> str | None:
-    return None if us is None else from_us(us).isoformat()
-
-
-def _token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
 
 
 def _map_run(store: StateStore, arn: str) -> MapRunRow:
@@ -67,10 +58,10 @@ def describe(store: StateStore, map_run_arn: str) -> JSONObject:
         "mapRunArn": row.arn,
         "executionArn": parent.arn if parent is not None else "",
         "status": row.status,
-        "startDate": _iso(row.start_us),
+        "startDate": iso(row.start_us),
     }
     if row.stop_us is not None:
-        out["stopDate"] = _iso(row.stop_us)
+        out["stopDate"] = iso(row.stop_us)
     out["maxConcurrency"] = row.max_concurrency
     out["toleratedFailurePercentage"] = row.tolerated_failure_percentage
     out["toleratedFailureCount"] = row.tolerated_failure_count
@@ -83,7 +74,7 @@ def describe(store: StateStore, map_run_arn: str) -> JSONObject:
     )
     out["redriveCount"] = row.redrive_count
     if row.redrive_us is not None:
-        out["redriveDate"] = _iso(row.redrive_us)
+        out["redriveDate"] = iso(row.redrive_us)
     return out
 
 
@@ -131,14 +122,14 @@ def list_map_runs(
             "executionArn": execution.arn,
             "mapRunArn": r.arn,
             "stateMachineArn": arns.machine_arn(execution.machine_name),
-            "startDate": _iso(r.start_us),
+            "startDate": iso(r.start_us),
         }
         if r.stop_us is not None:
-            item["stopDate"] = _iso(r.stop_us)
+            item["stopDate"] = iso(r.stop_us)
         items.append(item)
     out: JSONObject = {"mapRuns": items}
     if len(rows) > max_results:
-        out["nextToken"] = _token(offset + max_results)
+        out["nextToken"] = page_token(offset + max_results)
     return out
 
 
@@ -149,24 +140,10 @@ def list_executions(
     rows = store.map_runs.list_executions(
         map_run_arn, status=status, limit=max_results + 1, offset=offset
     )
-    items: list[JSON] = []
-    for r, count in rows[:max_results]:
-        item: JSONObject = {
-            "executionArn": r.arn,
-            "stateMachineArn": arns.machine_arn(r.machine_name),
-            "name": r.name,
-            "status": r.status,
-            "startDate": _iso(r.start_us),
-            "mapRunArn": map_run_arn,
-            "itemCount": count,
-            "redriveCount": r.redrive_count,
-        }
-        if r.stop_us is not None:
-            item["stopDate"] = _iso(r.stop_us)
-        if r.redrive_us is not None:
-            item["redriveDate"] = _iso(r.redrive_us)
-        items.append(item)
+    items: list[JSON] = [
+        execution_item(r, mapRunArn=map_run_arn, itemCount=count) for r, count in rows[:max_results]
+    ]
     out: JSONObject = {"executions": items}
     if len(rows) > max_results:
-        out["nextToken"] = _token(offset + max_results)
+        out["nextToken"] = page_token(offset + max_results)
     return out

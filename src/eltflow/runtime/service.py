@@ -32,6 +32,7 @@ from eltflow.runtime.activities import Activities
 from eltflow.runtime.engine import MAX_STEP_ATTEMPTS, Engine
 from eltflow.runtime.express import ExpressExecutions, ExpressRequest
 from eltflow.runtime.machines import parse_definition
+from eltflow.runtime.paging import execution_item, iso, page_offset, page_token
 from eltflow.runtime.payload import execution_input, parse_payload
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import ExecutionRow, MachineRow, from_us, to_us
@@ -54,26 +55,6 @@ def _check_definition(text: str, machine_type: str) -> None:
         found = express_diagnostics(json.loads(text))
         if found:
             raise DefinitionError(found)
-
-
-def _iso(us: int | None) -> str | None:
-    return None if us is None else from_us(us).isoformat()
-
-
-def _token(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
-
-
-def _offset(token: str | None) -> int:
-    if not token:
-        return 0
-    try:
-        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
-        if kind != "o":
-            raise ValueError(kind)
-        return int(value)
-    except (ValueError, UnicodeDecodeError) as e:
-        raise AwsApiError("InvalidToken", f"Invalid nextToken: {token!r}") from e
 
 
 class StatesService:
@@ -141,7 +122,7 @@ class StatesService:
                 ):
                     return {
                         "stateMachineArn": existing.arn,
-                        "creationDate": _iso(existing.created_us),
+                        "creationDate": iso(existing.created_us),
                         "stateMachineVersionArn": arns.version_arn(name, current.version),
                     }
                 raise AwsApiError(
@@ -170,7 +151,7 @@ class StatesService:
             )
         return {
             "stateMachineArn": arns.machine_arn(name),
-            "creationDate": _iso(now_us),
+            "creationDate": iso(now_us),
             "stateMachineVersionArn": arns.version_arn(name, 1),
         }
 
@@ -212,7 +193,7 @@ class StatesService:
                 now_us=now_us,
             )
         return {
-            "updateDate": _iso(now_us),
+            "updateDate": iso(now_us),
             "stateMachineVersionArn": arns.version_arn(name, version),
         }
 
@@ -229,8 +210,8 @@ class StatesService:
             "definition": version.definition,
             "roleArn": machine.role_arn,
             "type": machine.machine_type,
-            "creationDate": _iso(machine.created_us),
-            "updateDate": _iso(machine.updated_us),
+            "creationDate": iso(machine.created_us),
+            "updateDate": iso(machine.updated_us),
             "revisionId": str(version.id),
             "stateMachineVersionArn": arns.version_arn(machine.name, version.version),
         }
@@ -251,7 +232,7 @@ class StatesService:
                     "stateMachineArn": m.arn,
                     "name": m.name,
                     "type": m.machine_type,
-                    "creationDate": _iso(m.created_us),
+                    "creationDate": iso(m.created_us),
                 }
                 for m in rows[:max_results]
                 # A Distributed Map's MACHINE/LABEL machine is not listed (AWS lists only the
@@ -282,19 +263,19 @@ class StatesService:
                 "StateMachineDoesNotExist",
                 f"State Machine Does Not Exist: '{arns.machine_arn(name)}'",
             )
-        before = _offset(next_token) or 2**62
+        before = page_offset(next_token) or 2**62
         rows = self.store.list_versions(name, before_version=before, limit=max_results + 1)
         out: JSONObject = {
             "stateMachineVersions": [
                 {
                     "stateMachineVersionArn": arns.version_arn(name, v.version),
-                    "creationDate": _iso(v.created_us),
+                    "creationDate": iso(v.created_us),
                 }
                 for v in rows[:max_results]
             ]
         }
         if len(rows) > max_results:
-            out["nextToken"] = _token(rows[max_results - 1].version)
+            out["nextToken"] = page_token(rows[max_results - 1].version)
         return out
 
     def describe_state_machine_for_execution(self, *, execution_arn: str) -> JSONObject:
@@ -308,7 +289,7 @@ class StatesService:
             "name": row.machine_name,
             "definition": version.definition,
             "roleArn": machine.role_arn if machine is not None else arns.DEFAULT_ROLE_ARN,
-            "updateDate": _iso(version.created_us),
+            "updateDate": iso(version.created_us),
             "revisionId": str(version.id),
             "stateMachineVersionArn": arns.version_arn(row.machine_name, version.version),
         }
@@ -441,7 +422,7 @@ class StatesService:
     def _start_again(self, existing: ExecutionRow, text: str) -> JSONObject:
         # AWS: the same name and input while the execution is open is idempotent.
         if existing.status == "RUNNING" and existing.input == text:
-            return {"executionArn": existing.arn, "startDate": _iso(existing.start_us)}
+            return {"executionArn": existing.arn, "startDate": iso(existing.start_us)}
         raise AwsApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{existing.arn}'")
 
     def describe_execution(self, *, execution_arn: str) -> JSONObject:
@@ -452,14 +433,14 @@ class StatesService:
             "stateMachineArn": arns.machine_arn(row.machine_name),
             "name": row.name,
             "status": row.status,
-            "startDate": _iso(row.start_us),
+            "startDate": iso(row.start_us),
             "input": row.input,
             "inputDetails": {"included": True},
         }
         if version is not None:
             out["stateMachineVersionArn"] = arns.version_arn(row.machine_name, version.version)
         if row.stop_us is not None:
-            out["stopDate"] = _iso(row.stop_us)
+            out["stopDate"] = iso(row.stop_us)
         if row.status == "SUCCEEDED":
             out["output"] = row.output
             out["outputDetails"] = {"included": True}
@@ -472,7 +453,7 @@ class StatesService:
             out["mapRunArn"] = link.map_run_arn  # a Distributed Map's child
         out["redriveCount"] = row.redrive_count
         if row.redrive_us is not None:
-            out["redriveDate"] = _iso(row.redrive_us)
+            out["redriveDate"] = iso(row.redrive_us)
         out["redriveStatus"] = self._redrive_status(row)[0]
         reason = self._redrive_status(row)[1]
         if reason:
@@ -508,7 +489,7 @@ class StatesService:
                     "Specify either a stateMachineArn or a mapRunArn, not both",
                 )
             return map_run_api.list_executions(
-                self.store, map_run_arn, status_filter, max_results, _offset(next_token)
+                self.store, map_run_arn, status_filter, max_results, page_offset(next_token)
             )
         machine = arns.machine_name(state_machine_arn) if state_machine_arn else None
         if machine is not None:
@@ -520,28 +501,14 @@ class StatesService:
                 )
             if found.machine_type == "EXPRESS":  # AWS keeps no list of Express executions
                 raise AwsApiError("StateMachineTypeNotSupported", TYPE_NOT_SUPPORTED)
-        offset = _offset(next_token)
+        offset = page_offset(next_token)
         rows = self.store.list_executions(
             machine_name=machine, status=status_filter, limit=max_results + 1, offset=offset
         )
-        items: list[JSON] = []
-        for r in rows[:max_results]:
-            item: JSONObject = {
-                "executionArn": r.arn,
-                "stateMachineArn": arns.machine_arn(r.machine_name),
-                "name": r.name,
-                "status": r.status,
-                "startDate": _iso(r.start_us),
-                "redriveCount": r.redrive_count,
-            }
-            if r.stop_us is not None:
-                item["stopDate"] = _iso(r.stop_us)
-            if r.redrive_us is not None:
-                item["redriveDate"] = _iso(r.redrive_us)
-            items.append(item)
+        items: list[JSON] = [execution_item(r) for r in rows[:max_results]]
         out: JSONObject = {"executions": items}
         if len(rows) > max_results:
-            out["nextToken"] = _token(offset + max_results)
+            out["nextToken"] = page_token(offset + max_results)
         return out
 
     def get_execution_history(
@@ -554,7 +521,7 @@ class StatesService:
         include_execution_data: bool = True,
     ) -> JSONObject:
         row = self._execution(execution_arn)
-        after = _offset(next_token)
+        after = page_offset(next_token)
         events = self.store.history(
             row.id, after_seq=after, limit=max_results + 1, reverse=reverse_order
         )
@@ -574,7 +541,7 @@ class StatesService:
             out_events.append(item)
         out: JSONObject = {"events": out_events}
         if len(events) > max_results:
-            out["nextToken"] = _token(page[-1].seq)
+            out["nextToken"] = page_token(page[-1].seq)
         return out
 
     def stop_execution(
@@ -583,13 +550,13 @@ class StatesService:
         row = self._execution(execution_arn)
         now = self.clock.now()
         if row.status != "RUNNING":
-            return {"stopDate": _iso(row.stop_us) or now.isoformat()}
+            return {"stopDate": iso(row.stop_us) or now.isoformat()}
         # Recorded under the row lock, so a worker holding the lease sees ABORTED on its next
         # step and drops whatever it still runs for this execution.
         self.engine.apply(row.id, [StopRequested(error=error, cause=cause)])
         after = self.store.get_execution(row.id)
         stop_us = after.stop_us if after is not None else None
-        return {"stopDate": _iso(stop_us) or now.isoformat()}
+        return {"stopDate": iso(stop_us) or now.isoformat()}
 
     def redrive_execution(
         self, *, execution_arn: str, client_token: str | None = None
@@ -600,11 +567,11 @@ class StatesService:
             if client_token and row.status == "RUNNING" and row.redrive_us is not None:
                 # A retried call (same client token) after the redrive went through: AWS
                 # answers it idempotently. Tokens are not stored; any token counts here.
-                return {"redriveDate": _iso(row.redrive_us)}
+                return {"redriveDate": iso(row.redrive_us)}
             raise AwsApiError("ExecutionNotRedrivable", f"Execution not redrivable: {reason}")
         self.engine.redrive(row.id)
         after = self.store.get_execution(row.id)
-        return {"redriveDate": _iso(after.redrive_us if after else None)}
+        return {"redriveDate": iso(after.redrive_us if after else None)}
 
     # -- Distributed Map: Map Runs ------------------------------------------------------------
     def describe_map_run(self, *, map_run_arn: str) -> JSONObject:
@@ -634,7 +601,7 @@ class StatesService:
         """ListMapRuns: the Map Runs an execution started, newest first."""
         row = self._execution(execution_arn)
         return map_run_api.list_map_runs(
-            self.store, row, max_results=max_results, offset=_offset(next_token)
+            self.store, row, max_results=max_results, offset=page_offset(next_token)
         )
 
     # -- task tokens -------------------------------------------------------------------------

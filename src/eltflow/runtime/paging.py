@@ -1,0 +1,50 @@
+"""What the Step Functions list APIs share: timestamps, ``nextToken`` paging and the
+``ExecutionListItem`` shape (ListExecutions, with or without a Map Run)."""
+
+from __future__ import annotations
+
+import base64
+
+from eltflow.errors import AwsApiError
+from eltflow.runtime import arns
+from eltflow.store.rows import ExecutionSummaryRow, from_us
+from eltflow.types import JSONObject
+
+
+def iso(us: int | None) -> str | None:
+    return None if us is None else from_us(us).isoformat()
+
+
+def page_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def page_offset(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
+        if kind != "o":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise AwsApiError("InvalidToken", f"Invalid nextToken: {token!r}") from e
+
+
+def execution_item(row: ExecutionSummaryRow, **extra: str | int) -> JSONObject:
+    """One ``ExecutionListItem``; ``extra`` holds a Map Run child's ``mapRunArn`` and
+    ``itemCount``, placed where AWS's shape has them (before ``redriveCount``)."""
+    item: JSONObject = {
+        "executionArn": row.arn,
+        "stateMachineArn": arns.machine_arn(row.machine_name),
+        "name": row.name,
+        "status": row.status,
+        "startDate": iso(row.start_us),
+        **extra,
+        "redriveCount": row.redrive_count,
+    }
+    if row.stop_us is not None:
+        item["stopDate"] = iso(row.stop_us)
+    if row.redrive_us is not None:
+        item["redriveDate"] = iso(row.redrive_us)
+    return item
