@@ -15,8 +15,9 @@ from __future__ import annotations
 import ast
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from tests.source_check import Finding, run
 
 PURE_PACKAGES = ("asl", "interpreter")
 
@@ -79,17 +80,6 @@ IO_BUILTINS = frozenset({"open", "print", "input", "breakpoint", "exec", "eval",
 # draws the same numbers; uuid.UUID(int=rng.getrandbits(128)) is fine, uuid4() is not.
 HIDDEN_RANDOM = frozenset({"uuid.uuid1", "uuid.uuid4", "random.SystemRandom"})
 RANDOM_ALLOWED = frozenset({"random.Random"})
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: str
-    line: int
-    col: int
-    what: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.what}"
 
 
 def _aliases(nodes: list[ast.AST]) -> dict[str, str]:
@@ -209,19 +199,14 @@ def check_tree(src_root: Path) -> list[Finding]:
 
 
 def main(argv: list[str]) -> int:
-    src_root = Path(argv[0]) if argv else Path("src")
-    if not (src_root / "eltflow").is_dir():
-        print(f"purity: no eltflow package under {src_root}", file=sys.stderr)
-        return 2
-    found = check_tree(src_root)
-    for f in found:
-        print(f)
     packages = ", ".join(f"{p}/" for p in PURE_PACKAGES)
-    if found:
-        print(f"purity: {len(found)} finding(s) in {packages}", file=sys.stderr)
-        return 1
-    print(f"purity: {packages} read no clock, never sleep, do no I/O")
-    return 0
+    return run(
+        "purity",
+        argv,
+        check_tree,
+        failed=f"in {packages}",
+        passed=f"{packages} read no clock, never sleep, do no I/O",
+    )
 
 
 if __name__ == "__main__":

@@ -26,8 +26,9 @@ import ast
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
+
+from tests.source_check import Finding, run
 
 # store/ owns the state database's SQL; warehouse/'s SQL is the user's warehouse (its engines
 # have dialects of their own).
@@ -58,17 +59,6 @@ _STATEMENT = re.compile(
 # Lower-case SQL counts when it has SQL punctuation: "select the rows from the list" is prose.
 _PUNCTUATION = re.compile(r"[:*,(=;]|\{\}")
 _HOLE = "{}"  # what an f-string's interpolation (or a name joined with +) reads as
-
-
-@dataclass(frozen=True)
-class Finding:
-    path: str
-    line: int
-    col: int
-    what: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.col}: {self.what}"
 
 
 def state_tables(src_root: Path) -> frozenset[str]:
@@ -168,19 +158,14 @@ def check_tree(src_root: Path) -> list[Finding]:
 
 
 def main(argv: list[str]) -> int:
-    src_root = Path(argv[0]) if argv else Path("src")
-    if not (src_root / "eltflow").is_dir():
-        print(f"state_sql: no eltflow package under {src_root}", file=sys.stderr)
-        return 2
-    found = check_tree(src_root)
-    for f in found:
-        print(f)
     exempt = ", ".join(f"{p}/" for p in EXEMPT_PACKAGES)
-    if found:
-        print(f"state_sql: {len(found)} finding(s) outside {exempt}", file=sys.stderr)
-        return 1
-    print(f"state_sql: no state-database SQL outside {exempt}")
-    return 0
+    return run(
+        "state_sql",
+        argv,
+        check_tree,
+        failed=f"outside {exempt}",
+        passed=f"no state-database SQL outside {exempt}",
+    )
 
 
 if __name__ == "__main__":
