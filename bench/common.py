@@ -10,7 +10,10 @@ as a user would drive AWS: boto3 ``start_execution`` with a unique name, then
 from __future__ import annotations
 
 import json
+import math
 import os
+import statistics
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,6 +25,8 @@ from eltflow.types import JSON, JSONObject
 
 if TYPE_CHECKING:
     from mypy_boto3_stepfunctions import SFNClient
+
+    from eltflow.app import App
 
 REGION = "us-east-1"
 ROLE_ARN = "arn:aws:iam::123456789012:role/eltflow-bench"
@@ -321,3 +326,32 @@ def machine_note() -> str:
     except OSError:  # not available on every platform
         load = "load avg n/a"
     return f"{os.cpu_count()} CPUs, {load}"
+
+
+def start_to_succeeded_ms(
+    app: App, *, input_text: str, runs: int, warmup: int = 0
+) -> tuple[float, float]:
+    """(p50, p90) ms from StartExecution of the machine ``latency`` to SUCCEEDED, run by a
+    worker thread of ``app`` while the caller polls DescribeExecution every 0.5 ms; the first
+    ``warmup`` runs (caches, connections) are not counted."""
+    worker = app.worker(threads=4)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    latencies = []
+    try:
+        for i in range(warmup + runs):
+            started = time.perf_counter()
+            arn = str(
+                app.service.start_execution(
+                    state_machine_arn="latency", input=input_text, name=f"run-{i}"
+                )["executionArn"]
+            )
+            while app.service.describe_execution(execution_arn=arn)["status"] == "RUNNING":
+                time.sleep(0.0005)  # the caller's poll, not the worker's
+            if i >= warmup:
+                latencies.append((time.perf_counter() - started) * 1000)
+    finally:
+        worker.stop()
+        thread.join(30)
+    ordered = sorted(latencies)
+    return statistics.median(ordered), ordered[max(math.ceil(len(ordered) * 0.9) - 1, 0)]

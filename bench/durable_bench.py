@@ -23,9 +23,7 @@ import argparse
 import contextlib
 import itertools
 import json
-import math
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +36,15 @@ from pathlib import Path
 from typing import Any
 
 import eltflow
-from bench.common import Case, Rate, machine_note, measure_interleaved, pass_chain_case, table
+from bench.common import (
+    Case,
+    Rate,
+    machine_note,
+    measure_interleaved,
+    pass_chain_case,
+    start_to_succeeded_ms,
+    table,
+)
 from eltflow.app import App, build_app
 from eltflow.types import JSON
 
@@ -341,28 +347,11 @@ def latency_ms(url: str, runs: int = 40) -> tuple[float, float]:
     case = task_case()
     app = _open(url)
     app.service.create_state_machine(name="latency", definition=case.definition_text)
-    worker = app.worker(threads=4)
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    latencies = []
     try:
-        for i in range(runs + 3):
-            started = time.perf_counter()
-            arn = str(
-                app.service.start_execution(
-                    state_machine_arn="latency", input='{"n": 0}', name=f"run-{i}"
-                )["executionArn"]
-            )
-            while app.service.describe_execution(execution_arn=arn)["status"] == "RUNNING":
-                time.sleep(0.0005)
-            if i >= 3:  # the first ones warm up caches and connections
-                latencies.append((time.perf_counter() - started) * 1000)
+        # the first three warm up caches and connections
+        return start_to_succeeded_ms(app, input_text='{"n": 0}', runs=runs, warmup=3)
     finally:
-        worker.stop()
-        thread.join(30)
         app.close()
-    ordered = sorted(latencies)
-    return statistics.median(ordered), ordered[max(math.ceil(len(ordered) * 0.9) - 1, 0)]
 
 
 # --- worker scaling ----------------------------------------------------------------------------

@@ -10,16 +10,13 @@ and p90 over sequential executions.
 from __future__ import annotations
 
 import json
-import math
-import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
 import eltflow
-from bench.common import table
+from bench.common import start_to_succeeded_ms, table
 from eltflow.types import JSON, JSONObject
 
 FN = "arn:aws:lambda:us-east-1:123456789012:function:work"
@@ -79,27 +76,10 @@ def sqlite_latency_ms(runs: int = 40) -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         app = build_app(state_url=f"sqlite:///{Path(tmp) / 'state.db'}")
         app.service.create_state_machine(name="latency", definition=json.dumps(definition))
-        worker = app.worker(threads=4)
-        thread = threading.Thread(target=worker.run, daemon=True)
-        thread.start()
-        latencies = []
         try:
-            for i in range(runs):
-                started = time.perf_counter()
-                arn = str(
-                    app.service.start_execution(
-                        state_machine_arn="latency", input="{}", name=f"run-{i}"
-                    )["executionArn"]
-                )
-                while app.service.describe_execution(execution_arn=arn)["status"] == "RUNNING":
-                    time.sleep(0.0005)  # the caller's poll, not the worker's
-                latencies.append((time.perf_counter() - started) * 1000)
+            return start_to_succeeded_ms(app, input_text="{}", runs=runs)
         finally:
-            worker.stop()
-            thread.join(30)
             app.close()
-    ordered = sorted(latencies)
-    return statistics.median(ordered), ordered[max(math.ceil(len(ordered) * 0.9) - 1, 0)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
