@@ -222,21 +222,15 @@ def execute(
     elif virtual_time and not isinstance(clock, VirtualClock):
         clock = VirtualClock(clock.now())  # virtual time needs a clock it can move
     name = arns.validate_name(name, "execution name") if name else os.urandom(16).hex()
-    callables = dict(tasks or {})
-    context = _context(name, clock.now())
-    step = start_lazy(machine, {} if input is None else input, context, context.start_time)
-    if step[0].status != "RUNNING":
-        return _result(step[0], step[1])  # see run_in_memory: nothing left to drive
-    return _drive(
+    return run_in_memory(
         machine,
         text,
         input,
-        step,
+        _context(name, clock.now()),
         clock=clock,
-        registry=_LocalRegistry(callables, registry),
+        registry=_LocalRegistry(dict(tasks or {}), registry),
         max_workers=max_workers,
         s3=s3,
-        machine_type="STANDARD",
     )
 
 
