@@ -264,15 +264,15 @@ class MapRunDriver:
             name = f"{parent.machine_name}/{label}"
             now_us = to_us(self.clock.now())
             existing = self.store.get_machine_txn(conn, name)
-            if existing is not None:
-                current = self.store.get_version_txn(conn, existing.current_version_id)
-                if current is not None and current.definition == definition:
-                    self.engine.machines.put(current.id, processor)
-                    return name, current.id
-            number = 1
-            if existing is not None:
-                current = self.store.get_version_txn(conn, existing.current_version_id)
-                number = (current.version if current is not None else 0) + 1
+            current = (
+                None
+                if existing is None
+                else self.store.get_version_txn(conn, existing.current_version_id)
+            )
+            if current is not None and current.definition == definition:
+                self.engine.machines.put(current.id, processor)
+                return name, current.id
+            number = (current.version if current is not None else 0) + 1
             vid = self.store.insert_version_txn(
                 conn,
                 machine_name=name,
