@@ -36,7 +36,7 @@ from eltflow.interpreter import flow
 from eltflow.interpreter.protocol import RunTask
 from eltflow.interpreter.state import FAILED, TASK, Frame
 from eltflow.interpreter.states_simple import jsonata_states, path_value
-from eltflow.interpreter.states_task import finish
+from eltflow.interpreter.states_task import finish, settle
 from eltflow.types import JSON, JSONObject
 
 if TYPE_CHECKING:
@@ -147,22 +147,15 @@ def redrive(stepper: Stepper, frame: Frame, state: MapState) -> bool:
     return True
 
 
-def _settle(stepper: Stepper, frame: Frame) -> None:
-    if frame.pending_task is not None:
-        stepper.st.waiting.pop(frame.pending_task, None)
-        frame.pending_task = None
-    stepper.release(frame)
-
-
 def succeeded(stepper: Stepper, frame: Frame, state: MapState, output: JSON) -> None:
-    _settle(stepper, frame)
+    settle(stepper, frame)
     stepper.emit(frame, ev.plain("MapRunSucceeded"))
     stepper.emit(frame, ev.plain("MapStateSucceeded"))
     finish(stepper, frame, state, output)
 
 
 def failed(stepper: Stepper, frame: Frame, state: MapState, error: str, cause: str) -> None:
-    _settle(stepper, frame)
+    settle(stepper, frame)
     stepper.emit(
         frame, ("MapRunFailed", {"mapRunFailedEventDetails": {"error": error, "cause": cause}})
     )

@@ -191,13 +191,13 @@ def submitted(stepper: Stepper, frame: Frame, state: TaskState, output: JSON) ->
     try:
         text = stepper.payload_text(output, state.name)
     except StatesError:
-        _settle(stepper, frame)
+        settle(stepper, frame)
         raise
     frame.task_submitted = True
     stepper.emit(frame, ev.task_submitted(state.resource, text))
 
 
-def _settle(stepper: Stepper, frame: Frame) -> None:
+def settle(stepper: Stepper, frame: Frame) -> None:
     """The task has reported: stop waiting for it and cancel its timeout timer."""
     if frame.pending_task is not None:
         stepper.st.waiting.pop(frame.pending_task, None)
@@ -207,7 +207,7 @@ def _settle(stepper: Stepper, frame: Frame) -> None:
 
 def succeeded(stepper: Stepper, frame: Frame, state: TaskState, output: JSON) -> None:
     started(stepper, frame, state)
-    _settle(stepper, frame)
+    settle(stepper, frame)
     text = stepper.payload_text(output, state.name)
     stepper.emit(frame, ev.task_succeeded(state.resource, text))
     finish(stepper, frame, state, output)
@@ -215,7 +215,7 @@ def succeeded(stepper: Stepper, frame: Frame, state: TaskState, output: JSON) ->
 
 def failed(stepper: Stepper, frame: Frame, state: TaskState, error: str, cause: str) -> None:
     started(stepper, frame, state)
-    _settle(stepper, frame)
+    settle(stepper, frame)
     stepper.emit(frame, ev.task_failed(state.resource, error, cause))
     stepper.state_error(frame, state, error, cause)
 
