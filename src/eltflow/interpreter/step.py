@@ -352,8 +352,8 @@ class Stepper:
             self.end_execution("FAILED", asl_errors.RUNTIME, HISTORY_FULL_CAUSE)
 
     def enter(self, frame: Frame) -> None:
-        # The hot path of every state: state_of, payload_text's cache hit and emit_entered
-        # are inlined (each call cost about as much as its body).
+        # The hot path of every state: state_of and payload_text's cache hit are inlined
+        # (each call cost about as much as its body).
         m = self._machines.get(frame.path)
         if m is None:
             m = self.machine_of(frame)
@@ -379,15 +379,7 @@ class Stepper:
             except StatesError as e:
                 self.frame_failed(frame, e.error, e.cause)
                 return
-        st = self.st
-        eid = st.next_event_id
-        if eid >= _MAX_EVENTS and st.status == "RUNNING":
-            raise _HistoryFull
-        st.next_event_id = eid + 1
-        self.records.append(
-            (eid, frame.last_event or st.last_event_id, None, kind, state.name, text)
-        )
-        st.last_event_id = frame.last_event = frame.entered_event = eid
+        frame.entered_event = self.emit_entered(frame, kind, state.name, text)
         if kind == "Pass" and state.passthrough:
             self._pass_row(frame, state, m, value, text)
             return
@@ -487,30 +479,8 @@ class Stepper:
         next_state: str | None = None,
     ) -> None:
         """Leave ``state`` with ``output``: record it, apply Assign, go to the next state."""
-        hit = self._texts.get(id(output))
-        text = (
-            hit[1]
-            if hit is not None and hit[0] is output
-            else self.payload_text(output, state.name)
-        )
-        # emit_exited, inlined (see enter)
-        st = self.st
-        eid = st.next_event_id
-        if eid >= _MAX_EVENTS and st.status == "RUNNING":
-            raise _HistoryFull
-        st.next_event_id = eid + 1
-        self.records.append(
-            (
-                eid,
-                frame.last_event or st.last_event_id,
-                None,
-                state.type,
-                state.name,
-                text,
-                assigned,
-            )
-        )
-        st.last_event_id = frame.last_event = eid
+        text = self.payload_text(output, state.name)
+        self.emit_exited(frame, state.type, state.name, text, assigned)
         if frame.children:
             discard_children(self, frame)
         if assigned:
@@ -608,12 +578,7 @@ class Stepper:
         frame.status = SUCCEEDED
         frame.output = output
         if frame.parent is None:
-            hit = self._texts.get(id(output))
-            text = (
-                hit[1]
-                if hit is not None and hit[0] is output
-                else self.payload_text(output, frame.state_name)
-            )
+            text = self.payload_text(output, frame.state_name)
             self.end_execution("SUCCEEDED", None, None, output=output, output_text=text)
             return
         parent = self.st.frames[frame.parent]
