@@ -40,11 +40,12 @@ from eltflow.interpreter.state import ExecutionState
 from eltflow.interpreter.step import LazyStep, start_lazy
 from eltflow.runtime import arns
 from eltflow.runtime.engine import Engine
+from eltflow.runtime.machines import insert_machine_txn
 from eltflow.runtime.tasks import callable_integration
 from eltflow.runtime.worker import Worker
 from eltflow.s3.service import S3Service
 from eltflow.store.memory import MemoryStore
-from eltflow.store.rows import MachineRow, to_us
+from eltflow.store.rows import to_us
 from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
 
@@ -402,17 +403,15 @@ def _record_start(
             description="",
             created_us=now_us,
         )
-        store.insert_machine_txn(
+        insert_machine_txn(
+            store,
             conn,
-            MachineRow(
-                name=machine_name,
-                arn=context.state_machine_arn,
-                current_version_id=version_id,
-                role_arn=context.role_arn,
-                machine_type=machine_type,
-                created_us=now_us,
-                updated_us=now_us,
-            ),
+            name=machine_name,
+            arn=context.state_machine_arn,
+            version_id=version_id,
+            role_arn=context.role_arn,
+            machine_type=machine_type,
+            now_us=now_us,
         )
         engine.machines.put(version_id, machine)
         store.insert_execution_txn(

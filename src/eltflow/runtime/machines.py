@@ -7,6 +7,34 @@ import threading
 from eltflow.asl.model import StateMachine
 from eltflow.errors import NotFoundError
 from eltflow.store.interface import StateStore, Txn
+from eltflow.store.rows import MachineRow
+
+
+def insert_machine_txn(
+    store: StateStore,
+    conn: Txn,
+    *,
+    name: str,
+    arn: str,
+    version_id: int,
+    role_arn: str,
+    machine_type: str,
+    now_us: int,
+) -> None:
+    """Insert a new state machine's row, created and updated at ``now_us``, whose current
+    version is ``version_id`` (CreateStateMachine, a Map Run's child machine, a local run)."""
+    store.insert_machine_txn(
+        conn,
+        MachineRow(
+            name=name,
+            arn=arn,
+            current_version_id=version_id,
+            role_arn=role_arn,
+            machine_type=machine_type,
+            created_us=now_us,
+            updated_us=now_us,
+        ),
+    )
 
 
 def parse_definition(definition: str) -> StateMachine:

@@ -58,11 +58,12 @@ from eltflow.interpreter.protocol import (
 from eltflow.interpreter.step import LazyStep
 from eltflow.runtime import arns, item_reader, result_writer
 from eltflow.runtime.engine import Engine
+from eltflow.runtime.machines import insert_machine_txn
 from eltflow.runtime.tasks import STORE_ATTEMPTS, STORE_BACKOFF_CAP, STORE_BACKOFF_FIRST
 from eltflow.s3.service import S3Service
 from eltflow.store.interface import StateStore, Txn
 from eltflow.store.map_runs import ChildRow, MapRunRow, all_children
-from eltflow.store.rows import ExecutionRow, MachineRow, to_us
+from eltflow.store.rows import ExecutionRow, to_us
 from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
 
@@ -284,17 +285,15 @@ class MapRunDriver:
             if existing is None:
                 # Another Map Run may have created it meanwhile: it publishes next time.
                 with contextlib.suppress(ConflictError):
-                    self.store.insert_machine_txn(
+                    insert_machine_txn(
+                        self.store,
                         conn,
-                        MachineRow(
-                            name=name,
-                            arn=arns.machine_arn(name),
-                            current_version_id=vid,
-                            role_arn=role,
-                            machine_type=str(config.get("ExecutionType") or "STANDARD"),
-                            created_us=now_us,
-                            updated_us=now_us,
-                        ),
+                        name=name,
+                        arn=arns.machine_arn(name),
+                        version_id=vid,
+                        role_arn=role,
+                        machine_type=str(config.get("ExecutionType") or "STANDARD"),
+                        now_us=now_us,
                     )
             else:
                 self.store.update_machine_txn(

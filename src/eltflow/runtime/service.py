@@ -31,7 +31,7 @@ from eltflow.runtime import arns, map_run_api
 from eltflow.runtime.activities import Activities
 from eltflow.runtime.engine import MAX_STEP_ATTEMPTS, Engine
 from eltflow.runtime.express import ExpressExecutions, ExpressRequest
-from eltflow.runtime.machines import parse_definition
+from eltflow.runtime.machines import insert_machine_txn, parse_definition
 from eltflow.runtime.paging import execution_item, iso, page_offset, page_token
 from eltflow.runtime.payload import execution_input, parse_payload
 from eltflow.store.interface import StateStore
@@ -137,17 +137,15 @@ class StatesService:
                 description="",
                 created_us=now_us,
             )
-            self.store.insert_machine_txn(
+            insert_machine_txn(
+                self.store,
                 conn,
-                MachineRow(
-                    name=name,
-                    arn=arns.machine_arn(name),
-                    current_version_id=vid,
-                    role_arn=role_arn,
-                    machine_type=type,
-                    created_us=now_us,
-                    updated_us=now_us,
-                ),
+                name=name,
+                arn=arns.machine_arn(name),
+                version_id=vid,
+                role_arn=role_arn,
+                machine_type=type,
+                now_us=now_us,
             )
         return {
             "stateMachineArn": arns.machine_arn(name),
