@@ -503,17 +503,7 @@ class RuntimeStore:
         """
         if not events:
             return 0
-        rows = [
-            {
-                "execution_id": execution_id,
-                "seq": ev.seq,
-                "previous_seq": ev.previous_seq,
-                "event_type": ev.event_type,
-                "timestamp_us": ev.timestamp_us,
-                "details": dumps(ev.details),
-            }
-            for ev in events
-        ]
+        rows = [_event_params(execution_id, ev) for ev in events]
         # Fast path: one batched INSERT. Only a retried step re-appends recorded events; then
         # the savepoint undoes the batch and each event is checked on its own below.
         conn.execute("SAVEPOINT append_events")
@@ -526,24 +516,16 @@ class RuntimeStore:
             return len(rows)
         conn.execute("RELEASE SAVEPOINT append_events")
         new = 0
-        for ev in events:
-            details = dumps(ev.details)
-            rows = conn.execute(
-                self.q["insert_event"],
-                {
-                    "execution_id": execution_id,
-                    "seq": ev.seq,
-                    "previous_seq": ev.previous_seq,
-                    "event_type": ev.event_type,
-                    "timestamp_us": ev.timestamp_us,
-                    "details": details,
-                },
-            )
-            if rows:
+        for ev, params in zip(events, rows, strict=True):
+            if conn.execute(self.q["insert_event"], params):
                 new += 1
                 continue
             old = self._one(conn, "get_event", {"execution_id": execution_id, "seq": ev.seq})
-            if old is None or old["event_type"] != ev.event_type or old["details"] != details:
+            if (
+                old is None
+                or old["event_type"] != ev.event_type
+                or old["details"] != params["details"]
+            ):
                 raise ConflictError(
                     f"execution {execution_id}: event {ev.seq} is already recorded as "
                     f"{old and old['event_type']} with different content"
@@ -561,17 +543,7 @@ class RuntimeStore:
         strict and queued with the step's other writes (no savepoint, no read), and a
         duplicate fails the step with :class:`ConflictError` at its next read or at COMMIT.
         """
-        rows = [
-            {
-                "execution_id": execution_id,
-                "seq": ev.seq,
-                "previous_seq": ev.previous_seq,
-                "event_type": ev.event_type,
-                "timestamp_us": ev.timestamp_us,
-                "details": dumps(ev.details),
-            }
-            for ev in event_rows(events)
-        ]
+        rows = [_event_params(execution_id, ev) for ev in event_rows(events)]
         conn.write_many(self.q["insert_events_strict"], rows)
         return len(rows)
 
@@ -730,6 +702,18 @@ class RuntimeStore:
         with self.db.transaction() as conn:
             rows = conn.execute(self.q["inbox_for_owner"], {"owner": owner})
         return [str(r["execution_id"]) for r in rows]
+
+
+def _event_params(execution_id: str, ev: EventRow) -> dict[str, Any]:
+    """The bound parameters of one history event's INSERT."""
+    return {
+        "execution_id": execution_id,
+        "seq": ev.seq,
+        "previous_seq": ev.previous_seq,
+        "event_type": ev.event_type,
+        "timestamp_us": ev.timestamp_us,
+        "details": dumps(ev.details),
+    }
 
 
 def _event(r: dict[str, Any]) -> EventRow:
