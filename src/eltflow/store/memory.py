@@ -36,6 +36,8 @@ from eltflow.store.rows import (
     TimerRow,
     VersionRow,
     event_rows,
+    project,
+    row_fields,
 )
 from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON
@@ -183,27 +185,16 @@ class MemoryStore:
         with self._lock:
             if id in self._executions or arn in self._by_arn:
                 raise ConflictError(f"execution {arn!r} already exists")
-            self._executions[id] = _Record(
+            row = ExecutionRow.started(
                 id=id,
                 arn=arn,
                 machine_name=machine_name,
                 version_id=version_id,
                 name=name,
-                status="RUNNING",
                 input=input,
-                output=None,
-                error=None,
-                cause=None,
                 start_us=start_us,
-                stop_us=None,
-                redrive_count=0,
-                redrive_us=None,
-                snapshot=None,
-                event_count=0,
-                wake_us=start_us,
-                lease_owner=None,
-                lease_expires_us=None,
             )
+            self._executions[id] = _Record(**row_fields(row))
             self._by_arn[arn] = id
             if self._keeps_history is None or self._keeps_history(id):
                 self._history[id] = []
@@ -292,21 +283,7 @@ class MemoryStore:
                 and not child(e.id)
             ]
         rows.sort(key=lambda e: (e.start_us, e.id), reverse=True)
-        return [
-            ExecutionSummaryRow(
-                id=e.id,
-                arn=e.arn,
-                machine_name=e.machine_name,
-                version_id=e.version_id,
-                name=e.name,
-                status=e.status,
-                start_us=e.start_us,
-                stop_us=e.stop_us,
-                redrive_count=e.redrive_count,
-                redrive_us=e.redrive_us,
-            )
-            for e in rows[offset : offset + limit]
-        ]
+        return [project(ExecutionSummaryRow, e) for e in rows[offset : offset + limit]]
 
     def count_by_status(self) -> dict[str, int]:
         counts: dict[str, int] = {}

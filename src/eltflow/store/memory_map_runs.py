@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from eltflow.store.map_runs import ChildRow, Counts, ExecutionLink, MapRunRow
-from eltflow.store.rows import ExecutionSummaryRow
+from eltflow.store.rows import ExecutionRow, ExecutionSummaryRow, project
 
 if TYPE_CHECKING:
     from eltflow.store.memory import MemoryStore
@@ -262,31 +262,10 @@ class MemoryMapRuns:
         self, map_run_arn: str, *, status: str | None, limit: int, offset: int
     ) -> list[tuple[ExecutionSummaryRow, int]]:
         with self._store.transaction():
-            rows = [
-                c
-                for c in (self._child(e) for e in self._children.get(map_run_arn, {}).values())
-                if c is not None and (status is None or c.status == status)
-            ]
-        rows.sort(key=lambda c: (c.start_us, c.id), reverse=True)
-        out: list[tuple[ExecutionSummaryRow, int]] = []
-        for c in rows[offset : offset + limit]:
-            full = self._store.get_execution(c.id)
-            assert full is not None
-            out.append(
-                (
-                    ExecutionSummaryRow(
-                        id=c.id,
-                        arn=c.arn,
-                        machine_name=c.machine_name,
-                        version_id=full.version_id,
-                        name=c.name,
-                        status=c.status,
-                        start_us=c.start_us,
-                        stop_us=c.stop_us,
-                        redrive_count=c.redrive_count,
-                        redrive_us=full.redrive_us,
-                    ),
-                    c.item_count,
-                )
-            )
-        return out
+            rows: list[tuple[ExecutionRow, int]] = []
+            for eid in self._children.get(map_run_arn, {}).values():
+                row, link = self._store.get_execution(eid), self._links.get(eid)
+                if row is not None and link is not None and status in (None, row.status):
+                    rows.append((row, link.item_count or 1))
+        rows.sort(key=lambda r: (r[0].start_us, r[0].id), reverse=True)
+        return [(project(ExecutionSummaryRow, e), n) for e, n in rows[offset : offset + limit]]

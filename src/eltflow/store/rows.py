@@ -203,3 +203,13 @@ def build(cls: Any, row: dict[str, Any]) -> Any:
     """Build a row dataclass from a driver row, ignoring columns it doesn't declare."""
     names = cls.__dataclass_fields__
     return cls(**{k: v for k, v in row.items() if k in names})
+
+
+def row_fields(row: Any) -> dict[str, Any]:
+    """A row dataclass's fields by name (``vars`` for slotted dataclasses)."""
+    return {k: getattr(row, k) for k in row.__dataclass_fields__}
+
+
+def project(cls: Any, obj: Any) -> Any:
+    """Build row dataclass ``cls`` from the same-named attributes of a wider row ``obj``."""
+    return cls(**{k: getattr(obj, k) for k in cls.__dataclass_fields__})
