@@ -100,7 +100,6 @@ class _Live:
     parent: Statement
     subs: list[Statement]
     warehouse: Warehouse
-    params: dict[str, str]
     session: Session | None = None
     control: RunControl = field(default_factory=RunControl)
     done: threading.Event = field(default_factory=threading.Event)
@@ -244,7 +243,6 @@ class DataApiService:
                 parent=parent.evolve(**again),
                 subs=[sub.evolve(**again) for sub in subs],
                 warehouse=warehouse,
-                params={p["name"]: p["value"] for p in parent.query_parameters or []},
             )
             with self._lock:
                 self._live[parent.id] = live
@@ -509,7 +507,6 @@ class DataApiService:
             parent=parent,
             subs=subs,
             warehouse=warehouse,
-            params={p["name"]: p["value"] for p in params or []},
             session=session,
         )
         with self._lock:
@@ -601,7 +598,7 @@ class DataApiService:
         try:
             results = live.warehouse.run(
                 statements,
-                live.params or None,
+                {p["name"]: p["value"] for p in live.parent.query_parameters or []} or None,
                 database=live.parent.database_name,
                 # A batch, or one Sql holding several statements, is one transaction, as on
                 # AWS; a lone statement runs as written (VACUUM cannot run inside one).
