@@ -194,13 +194,18 @@ class DataApiService:
             self.recover()  # settles it once its owner's heartbeat has expired
             time.sleep(min(self.options.heartbeat_seconds / 4, 0.25))  # nothing to await
 
+    def _warehouse_of(self, s: Statement) -> Warehouse:
+        """The warehouse ``s`` was submitted to (raises :class:`UnknownWarehouse` when it is no
+        longer configured)."""
+        return self.warehouses.resolve(
+            str(s.cluster_identifier or s.workgroup_name), s.database_name
+        )
+
     def _settle(self, s: Statement) -> Outcome:
         """What the warehouse's server says became of ``s``, whose process died (see
         :meth:`Warehouse.settle`); a warehouse no longer configured cannot be asked."""
         try:
-            warehouse = self.warehouses.resolve(
-                str(s.cluster_identifier or s.workgroup_name), s.database_name
-            )
+            warehouse = self._warehouse_of(s)
         except UnknownWarehouse:
             return Outcome.UNKNOWN
         return warehouse.settle(
@@ -221,9 +226,7 @@ class DataApiService:
         if now - parent.created_us > MAX_RUN_US or parent.session_id is not None:
             return False
         try:
-            warehouse = self.warehouses.resolve(
-                str(parent.cluster_identifier or parent.workgroup_name), parent.database_name
-            )
+            warehouse = self._warehouse_of(parent)
         except UnknownWarehouse:
             return False
         with self._adopt_lock:
@@ -835,9 +838,7 @@ class DataApiService:
         ``pg_cancel_backend`` on the backend recorded when it started); the process running it
         then records ABORTED, which is waited for briefly, as for a local cancel."""
         try:
-            warehouse = self.warehouses.resolve(
-                str(stmt.cluster_identifier or stmt.workgroup_name), stmt.database_name
-            )
+            warehouse = self._warehouse_of(stmt)
             run = ServerRun(pid=stmt.redshift_pid, xact=stmt.server_xact)
             cancelled = stmt.status is Status.STARTED and warehouse.interrupt(run)
         except (UnknownWarehouse, SqlError) as e:
