@@ -177,7 +177,7 @@ class DataApiService:
         client; here the Data API that ran it may have died with the worker. Such a statement
         is normally run again under its id by the live instance that settles it (the task
         then re-attaches to it: False); True only when it could not be (see ``_rerun``)."""
-        parent_id = statement_id.split(":", 1)[0]
+        parent_id = _parent_id(statement_id)
         # Three heartbeats make an owner dead; one more lets a beat pass after that.
         deadline = time.monotonic() + 4 * self.options.heartbeat_seconds + 1
         while True:
@@ -742,7 +742,7 @@ class DataApiService:
     # -- read --------------------------------------------------------------------------------
     def _load(self, sid: str) -> tuple[Statement, list[Statement]]:
         """The statement (live view if it runs here) and, for a batch, its sub-statements."""
-        parent_id = sid.split(":", 1)[0]
+        parent_id = _parent_id(sid)
         with self._lock:
             live = self._live.get(parent_id)
             if live is not None:
@@ -759,7 +759,7 @@ class DataApiService:
 
     def _wait(self, sid: str, seconds: float) -> None:
         with self._lock:
-            live = self._live.get(sid.split(":", 1)[0])
+            live = self._live.get(_parent_id(sid))
         if live is not None:
             live.done.wait(seconds)
 
@@ -817,7 +817,7 @@ class DataApiService:
 
     def cancel_statement(self, request: Mapping[str, Any]) -> dict[str, Any]:
         v.check_keys("CancelStatement", request)
-        sid = v.statement_id(request).split(":", 1)[0]
+        sid = _parent_id(v.statement_id(request))
         with self._lock:
             live = self._live.get(sid)
         if live is None:
@@ -1030,6 +1030,12 @@ def _same_target(request: Mapping[str, Any], target: Target) -> None:
                 f"{key} {value!r} is not the session's ({session_value!r}): a statement with a "
                 "SessionId runs where its session does"
             )
+
+
+def _parent_id(sid: str) -> str:
+    """The statement a sub-statement id (``<parent>:<n>``) belongs to; a statement's own id
+    as is."""
+    return sid.split(":", 1)[0]
 
 
 def _rows(result: StatementResult) -> int:
