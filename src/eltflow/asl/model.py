@@ -229,3 +229,15 @@ class StateMachine:
     pass_rows: dict[str, tuple[tuple[str, ...], str | None]] = field(
         default_factory=dict, compare=False, repr=False
     )
+
+
+def keep_plan(owner: Template | ChoiceState, plan: object) -> object:
+    """Keep ``plan``, ``owner``'s compiled evaluation (False when ``plan`` is None: it cannot
+    be compiled), on ``owner``, and return what was kept.
+
+    The one place a parsed (frozen) model object is written after construction: ``plan`` is
+    a cache (``compare=False``, never serialised) that every execution of the machine
+    shares, so it is worked out once, on first use."""
+    kept = plan or False
+    object.__setattr__(owner, "plan", kept)
+    return kept

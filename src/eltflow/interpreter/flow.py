@@ -13,7 +13,7 @@ from typing import Any, cast
 
 from eltflow.asl import dataflow, intrinsics
 from eltflow.asl import jsonata as asl_jsonata
-from eltflow.asl.model import Template
+from eltflow.asl.model import Template, keep_plan
 from eltflow.types import JSON, JSONObject
 
 
@@ -53,8 +53,7 @@ def compiled(tpl: Template, input: JSON) -> Any:
     evaluates it (and words any error). Needs no context object, variables or generator."""
     plan: Any = tpl.plan
     if plan is None:
-        plan = dataflow.compile_template(tpl.value) or False
-        object.__setattr__(tpl, "plan", plan)  # a cache on a frozen object: same for all
+        plan = keep_plan(tpl, dataflow.compile_template(tpl.value))
     if plan is False:
         return UNCOMPILED
     try:

@@ -22,6 +22,7 @@ from eltflow.asl.model import (
     SucceedState,
     Template,
     WaitState,
+    keep_plan,
 )
 from eltflow.errors import StatesError
 from eltflow.interpreter import events as ev
@@ -208,8 +209,7 @@ def enter_choice(stepper: Stepper, frame: Frame, state: ChoiceState) -> None:
     effective = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
     plan: Any = state.plan
     if plan is None:
-        plan = asl_choice.compile_choices(state) or False
-        object.__setattr__(state, "plan", plan)  # a cache on a frozen object: same for all
+        plan = keep_plan(state, asl_choice.compile_choices(state))
     context: JSONObject | None = None
     try:
         rule = plan(effective) if plan is not False else _UNCHOSEN
