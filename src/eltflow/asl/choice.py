@@ -259,12 +259,7 @@ def evaluate_rule(
         test = OPERATORS.get(operator)
         if test is None or rule.variable is None:
             raise StatesError("States.Runtime", f"Unknown Choice operator {operator!r}")
-        try:  # _lookup, inlined: once per rule evaluated
-            value = resolve_path(parse_path(rule.variable), input, context, variables)
-        except (PathNotFound, ValueError):
-            if operator != "IsPresent":
-                raise _invalid_path(rule.variable) from None
-            value = _MISSING
+        value = _lookup(rule.variable, input, context, variables, operator == "IsPresent")
         operand = rule.operand
         if operator in PATH_OPERATORS:
             if not isinstance(operand, str):
