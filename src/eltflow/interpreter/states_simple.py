@@ -56,9 +56,6 @@ _NO_CONTEXT: JSONObject = {}
 
 
 def _context_if_used(stepper: Stepper, frame: Frame, part: object) -> JSONObject:
-    hit = _MENTIONS.get(id(part))  # mentions_context's cache hit, inlined (twice per state)
-    if hit is not None and hit[0] is part:
-        return stepper.context(frame) if hit[1] else _NO_CONTEXT
     return stepper.context(frame) if mentions_context(part) else _NO_CONTEXT
 
 
