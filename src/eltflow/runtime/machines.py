@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 from eltflow.asl.model import StateMachine
 from eltflow.errors import NotFoundError
@@ -35,6 +37,18 @@ def insert_machine_txn(
             updated_us=now_us,
         ),
     )
+
+
+def machine_at(machine: StateMachine, path: Sequence[str]) -> StateMachine:
+    """The (sub-)machine at ``path`` in ``machine``: (state name, branch index or ``"*"`` for a
+    Map's ItemProcessor) pairs, as a frame's path and a Map Run's ``StatePath`` less its last
+    name spell it."""
+    current: Any = machine
+    for i in range(0, len(path), 2):
+        state = current.states[path[i]]
+        current = state.item_processor if path[i + 1] == "*" else state.branches[int(path[i + 1])]
+    result: StateMachine = current
+    return result
 
 
 def parse_definition(definition: str) -> StateMachine:

@@ -58,7 +58,7 @@ from eltflow.interpreter.protocol import (
 from eltflow.interpreter.step import LazyStep
 from eltflow.runtime import arns, item_reader, result_writer
 from eltflow.runtime.engine import Engine
-from eltflow.runtime.machines import insert_machine_txn
+from eltflow.runtime.machines import insert_machine_txn, machine_at
 from eltflow.runtime.tasks import STORE_ATTEMPTS, STORE_BACKOFF_CAP, STORE_BACKOFF_FIRST
 from eltflow.s3.service import S3Service
 from eltflow.store.interface import StateStore, Txn
@@ -240,12 +240,7 @@ class MapRunDriver:
         with self.store.transaction() as conn:
             machine = self.engine.machines.get_txn(conn, version_id)
         path = cast(list[str], config["StatePath"])
-        for i in range(0, len(path) - 1, 2):
-            outer: Any = machine.states[path[i]]
-            machine = (
-                outer.item_processor if path[i + 1] == "*" else outer.branches[int(path[i + 1])]
-            )
-        state = machine.states[path[-1]]
+        state = machine_at(machine, path[:-1]).states[path[-1]]
         assert isinstance(state, MapState) and state.item_processor is not None
         return state, state.item_processor
 

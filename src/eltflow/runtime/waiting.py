@@ -10,14 +10,15 @@ timer rows (the heartbeat and timeout deadlines); nothing here changes the execu
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
-from eltflow.asl.model import StateMachine, TaskState
+from eltflow.asl.model import TaskState
 from eltflow.errors import AwsApiError
 from eltflow.interpreter.context import task_token
-from eltflow.interpreter.state import TASK, Frame
+from eltflow.interpreter.state import TASK
 from eltflow.interpreter.states_task import beats
 from eltflow.runtime.engine import Engine
+from eltflow.runtime.machines import machine_at
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import from_us
 
@@ -36,17 +37,6 @@ class WaitingTask(TypedDict):
     heartbeatSeconds: float | None
     heartbeatDeadline: str | None  # HeartbeatTimeout unless a heartbeat or answer comes first
     timeoutDeadline: str | None  # the task's TimeoutSeconds runs out
-
-
-def _machine_of(machine: StateMachine, frame: Frame) -> StateMachine:
-    """The (sub-)machine a frame runs in: its path is (state, branch index or "*") pairs."""
-    current: Any = machine
-    path = frame.path
-    for i in range(0, len(path), 2):
-        state = current.states[path[i]]
-        current = state.item_processor if path[i + 1] == "*" else state.branches[int(path[i + 1])]
-    result: StateMachine = current
-    return result
 
 
 class WaitingTasks:
@@ -79,7 +69,7 @@ class WaitingTasks:
             }
         out: list[WaitingTask] = []
         for frame in frames:
-            task = _machine_of(machine, frame).states.get(frame.state_name)
+            task = machine_at(machine, frame.path).states.get(frame.state_name)
             if not isinstance(task, TaskState) or not beats(task) or frame.pending_task is None:
                 continue
             heartbeat = due.get(frame.heartbeat_timer or "")
