@@ -218,18 +218,7 @@ class _Builder:
         if all(f.name in sql for f in self.snapshot.functions):
             self.taken.discard(role)  # only SQL functions: each has a role of its own
         else:
-            self.resources[role] = {
-                "Type": "AWS::IAM::Role",
-                "Properties": {
-                    "AssumeRolePolicyDocument": _trust("lambda.amazonaws.com"),
-                    "ManagedPolicyArns": [
-                        {
-                            "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
-                            "AWSLambdaBasicExecutionRole"
-                        }
-                    ],
-                },
-            }
+            self.resources[role] = _lambda_role()
         for f in self.snapshot.functions:
             lid = logical_id("Function", f.name, self.taken)
             self.functions[f.name] = lid
@@ -237,18 +226,7 @@ class _Builder:
             if f.name in sql:
                 function_role = logical_id("FunctionRole", f.name, self.taken)
                 self.sql_targets[f.name] = set()
-                self.resources[function_role] = {
-                    "Type": "AWS::IAM::Role",
-                    "Properties": {
-                        "AssumeRolePolicyDocument": _trust("lambda.amazonaws.com"),
-                        "ManagedPolicyArns": [
-                            {
-                                "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
-                                "AWSLambdaBasicExecutionRole"
-                            }
-                        ],
-                    },
-                }
+                self.resources[function_role] = _lambda_role()
             code: JSONObject
             handler = f.handler
             if f.source is not None and not f.data_api and len(f.source.encode()) <= INLINE_LIMIT:
@@ -580,6 +558,22 @@ def _trust(service: str) -> JSONObject:
         "Statement": [
             {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
         ],
+    }
+
+
+def _lambda_role() -> JSONObject:
+    """A fresh Lambda execution role (trust + basic logging); callers may add Policies to it."""
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": _trust("lambda.amazonaws.com"),
+            "ManagedPolicyArns": [
+                {
+                    "Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                    "AWSLambdaBasicExecutionRole"
+                }
+            ],
+        },
     }
 
 
