@@ -10,12 +10,12 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from eltflow.errors import EltflowError
 from eltflow.notify.topics import Topics
 from eltflow.runtime import arns
-from eltflow.types import JSON, AwsApi, JSONObject
+from eltflow.types import JSON, JSONObject
 
 if TYPE_CHECKING:
     from eltflow.app import App
@@ -303,16 +303,18 @@ def send_task_heartbeat(app: App, call: Call) -> JSON:
 # -- jobs, item tables, statements, topics, schedules ------------------------------------------
 
 
-def _service(service: AwsApi | None, name: str) -> AwsApi:
+_S = TypeVar("_S")
+
+
+def _service(service: _S | None, name: str) -> _S:
+    """The configured service, or a typed error naming the AWS service that is not."""
     if service is None:
         raise InvalidRequest(f"the {name} service is not configured in this eltflow app")
     return service
 
 
 def _jobs(app: App) -> JobsService:
-    if app.jobs is None:
-        raise InvalidRequest("the dynamodb service is not configured in this eltflow app")
-    return app.jobs
+    return _service(app.jobs, "dynamodb")
 
 
 class JobsPage(TypedDict):
@@ -348,10 +350,7 @@ def list_statements(app: App, call: Call) -> JSON:
     """The statements page (and an execution's SQL tab, ``?execution=ARN``): newest first, each
     as DescribeStatement shows it (SQL, status, duration, rows, error) with the execution and
     state that submitted it (``ExecutionArn``, ``StateName``)."""
-    dataapi = app.dataapi
-    if dataapi is None:
-        raise InvalidRequest("the redshift-data service is not configured in this eltflow app")
-    out: JSONObject = dataapi.list_statement_details(
+    out: JSONObject = _service(app.dataapi, "redshift-data").list_statement_details(
         status=call.query.get("status") or None,
         execution_arn=call.query.get("execution") or None,
         max_results=int_param(call, "maxResults", 100, hi=100),
