@@ -41,7 +41,12 @@ class EventRule:
     description: str = ""
 
     def arn(self, region: str, account: str) -> str:
-        return f"arn:aws:events:{region}:{account}:rule/{self.name}"
+        return rule_arn(region, account, self.name)
+
+
+def rule_arn(region: str, account: str, name: str) -> str:
+    """An EventBridge rule's ARN (default event bus)."""
+    return f"arn:aws:events:{region}:{account}:rule/{name}"
 
 
 def checked_rule(

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from eltflow.errors import AwsApiError, NotFoundError, ScheduleError
 from eltflow.scheduler.model import FlexibleTimeWindow, Schedule, ScheduleState
-from eltflow.scheduler.rules import checked_rule
+from eltflow.scheduler.rules import checked_rule, rule_arn
 from eltflow.stacks.resources.base import Outcome, Request, Services, physical_name, text
 from eltflow.types import JSON, JSONObject
 
@@ -186,8 +186,7 @@ class RuleProvider:
         return out, warnings
 
     def _outcome(self, services: Services, name: str, warnings: list[str]) -> Outcome:
-        arn = f"arn:aws:events:{services.region}:{services.account}:rule/{name}"
-        attributes: JSONObject = {"Arn": arn}
+        attributes: JSONObject = {"Arn": rule_arn(services.region, services.account, name)}
         return Outcome(physical_id=name, attributes=attributes, warnings=tuple(warnings))
 
     def create(self, services: Services, request: Request) -> Outcome:
