@@ -408,6 +408,20 @@ def endpoint_thread(app: App, *, ready_timeout: float = 30.0) -> Iterator[str]:
         sock.close()
 
 
+def serving_handlers(app: App) -> App:
+    """``app`` with :func:`handler_endpoint` served until the app closes (its first closer),
+    for a command that hands the app on instead of running inside a ``with``
+    (``pipeline demo --from-template``, ``test-state``)."""
+    serving = handler_endpoint(app)
+    serving.__enter__()
+
+    def stop_serving() -> None:
+        serving.__exit__(None, None, None)
+
+    app.closers.insert(0, stop_serving)
+    return app
+
+
 @contextmanager
 def handler_endpoint(app: App) -> Iterator[str | None]:
     """For ``eltflow worker`` and ``eltflow start --wait``, which have no HTTP server: when the

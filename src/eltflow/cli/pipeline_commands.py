@@ -31,17 +31,9 @@ def _app_serving_handlers(settings: Any) -> Any:
     """The app, with the AWS endpoint served to its process-isolated handlers until it closes
     (the stack's SQL function is plain boto3, as ``eltflow worker`` runs it)."""
     from eltflow.app import build_app
-    from eltflow.serve import handler_endpoint
+    from eltflow.serve import serving_handlers
 
-    app = build_app(settings)
-    serving = handler_endpoint(app)
-    serving.__enter__()
-
-    def stop_serving() -> None:
-        serving.__exit__(None, None, None)
-
-    app.closers.insert(0, stop_serving)
-    return app
+    return serving_handlers(build_app(settings))
 
 
 def _deploy_stack(

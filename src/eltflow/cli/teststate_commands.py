@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -97,24 +96,22 @@ class _ProjectRegistry:
     def __init__(self, project_dir: str | None) -> None:
         self.project_dir = project_dir
         self.app: Any = None
-        self._endpoint = ExitStack()
 
     def resolve(self, resource: str) -> Any:
         if self.app is None:
             from eltflow.app import build_app
             from eltflow.config import load_settings
-            from eltflow.serve import handler_endpoint
+            from eltflow.serve import serving_handlers
 
             self.app = build_app(load_settings(self.project_dir))
             # As `start --wait` does: process-isolated handlers call the local services with
             # plain boto3, so they need the AWS endpoint served while the state runs.
-            self._endpoint.enter_context(handler_endpoint(self.app))
+            serving_handlers(self.app)
         return self.app.registry.resolve(resource)
 
     def close(self) -> None:
-        self._endpoint.close()
         if self.app is not None:
-            self.app.close()
+            self.app.close()  # its first closer stops the endpoint
 
 
 def _json_arg(option: str, text: str | None) -> JSON:
