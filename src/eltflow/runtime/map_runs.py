@@ -59,7 +59,7 @@ from eltflow.interpreter.step import LazyStep
 from eltflow.runtime import arns, item_reader, result_writer
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.machines import insert_machine_txn, machine_at
-from eltflow.runtime.tasks import STORE_ATTEMPTS, STORE_BACKOFF_CAP, STORE_BACKOFF_FIRST
+from eltflow.runtime.tasks import STORE_ATTEMPTS, store_backoff
 from eltflow.s3.service import S3Service
 from eltflow.store.interface import StateStore, Txn
 from eltflow.store.map_runs import ChildRow, MapRunRow, all_children
@@ -141,7 +141,7 @@ class MapRunDriver:
                     cause = f"The state store failed {attempt} times in a row: {e}"
                     return TaskFailed(task_id=task_id, error=asl_errors.RUNTIME, cause=cause)
                 log.warning("Map Run %s: the state store failed, resuming: %s", arn, e)
-                self.pause(min(STORE_BACKOFF_CAP, STORE_BACKOFF_FIRST * 2.0 ** (attempt - 1)))
+                self.pause(store_backoff(attempt))
                 attempt += 1
             except Exception as e:
                 log.exception("Map Run %s failed", arn)

@@ -32,6 +32,11 @@ STORE_BACKOFF_FIRST: Final = 0.1
 STORE_BACKOFF_CAP: Final = 5.0
 
 
+def store_backoff(attempt: int) -> float:
+    """Seconds to wait after the ``attempt``-th try (from 1) failed on the state store."""
+    return min(STORE_BACKOFF_CAP, STORE_BACKOFF_FIRST * 2.0 ** (attempt - 1))
+
+
 def callable_integration(fn: Callable[[JSON], JSON]) -> Integration:
     """Adapt a plain Python function of the task's parameters (for tests and local handlers)."""
 
@@ -108,7 +113,7 @@ def run_task(
                     error="States.TaskFailed",
                     cause=f"The state store failed {attempt} times in a row: {e}",
                 )
-            clock.sleep(min(STORE_BACKOFF_CAP, STORE_BACKOFF_FIRST * 2.0 ** (attempt - 1)))
+            clock.sleep(store_backoff(attempt))
             attempt += 1
         except Exception as e:  # a handler's own exception: named like Lambda's errorType
             return TaskFailed(task_id=task.task_id, error=type(e).__name__, cause=str(e))
