@@ -452,7 +452,7 @@ class DataApiService:
         by = origin.submitter()
         parent = Statement(
             id=sid,
-            query_string=sqls[0] if not batch else "",
+            query_string="; ".join(sqls),  # a batch's texts joined; a lone statement's text
             status=Status.SUBMITTED,
             created_us=now,
             updated_us=now,
@@ -492,8 +492,6 @@ class DataApiService:
             if batch
             else []
         )
-        if batch:
-            parent = parent.evolve(query_string="; ".join(sqls))
         try:
             self.repo.insert([parent, *subs])
         except ConflictError:
