@@ -391,8 +391,11 @@ class Stepper:
     def _pass_row(
         self, frame: Frame, state: Any, machine: StateMachine, value: JSON, text: str
     ) -> None:
-        """:meth:`_pass_through` over the row of passthrough states that follows ``state``,
-        as worked out once per machine (:func:`_row`): no per-state look-ups or tests."""
+        """Exit a ``passthrough`` Pass state just entered, and run the row of passthrough Pass
+        states after it (as worked out once per machine, :func:`_row`) in this loop: for each,
+        the same records, event ids, frame fields and queue entries as :meth:`exit` then
+        :meth:`enter` make, without their dispatch (a 10-Pass chain spent most of its
+        interpreter time there). The value, hence its text, is the same object all along."""
         rows = machine.pass_rows
         name = state.name
         row = rows.get(name)
@@ -402,8 +405,8 @@ class Stepper:
         st = self.st
         eid = st.next_event_id
         count = len(names)
-        if eid + 2 * count + 1 >= _MAX_EVENTS:  # the cap falls in the row: state by state
-            self._pass_through(frame, state, machine.states, value, text)
+        if eid + 2 * count + 1 >= _MAX_EVENTS:  # the cap falls in the row: the general path
+            self.exit(frame, state, value)  # (state by state, raising at the spot)
             return
         append = self.records.append
         push = self.queue.append
@@ -428,47 +431,6 @@ class Stepper:
         frame.input = value
         frame.status = ENTER
         push(frame_id)
-
-    def _pass_through(
-        self, frame: Frame, state: Any, states: Mapping[str, Any], value: JSON, text: str
-    ) -> None:
-        """Exit a ``passthrough`` Pass state just entered, and run the row of passthrough Pass
-        states after it in this loop: for each, the same records, event ids, frame fields and
-        queue entries as :meth:`exit` then :meth:`enter` make, without their dispatch (a
-        10-Pass chain spent most of its interpreter time there). The value, hence its text,
-        is the same object all along. Any other state, or a history about to fill, goes back
-        to :meth:`enter`."""
-        st = self.st
-        append = self.records.append
-        push = self.queue.append
-        frame_id = frame.id
-        while True:
-            eid = st.next_event_id
-            if eid + 1 >= _MAX_EVENTS:  # near the cap: the general path raises at the spot
-                self.exit(frame, state, value)
-                return
-            name = state.name
-            append((eid, eid - 1, None, "Pass", name, text, None))
-            target = state.next
-            if target is None:
-                st.next_event_id = eid + 1
-                st.last_event_id = frame.last_event = eid
-                self.frame_succeeded(frame, value)
-                return
-            state = states[target]
-            frame.state_name = target
-            push(frame_id)  # as exit queues the frame (drain skips the extra entries)
-            if not (state.type == "Pass" and state.passthrough):
-                st.next_event_id = eid + 1
-                st.last_event_id = frame.last_event = eid
-                frame.input = value
-                frame.status = ENTER
-                return
-            # enter, for a frame whose retry counters and children are already reset
-            frame.entries += 1
-            append((eid + 1, eid, None, "Pass", target, text))
-            st.next_event_id = eid + 2
-            st.last_event_id = frame.last_event = frame.entered_event = eid + 1
 
     def exit(
         self,

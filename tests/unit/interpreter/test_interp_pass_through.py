@@ -1,4 +1,4 @@
-"""Rows of passthrough Pass states run in one loop (``Stepper._pass_through``) and must leave
+"""Rows of passthrough Pass states run in one loop (``Stepper._pass_row``) and must leave
 exactly the history, state and output the one-state-at-a-time path leaves: each machine runs
 twice, once with the flag as parsed and once with every Pass state's flag forced off."""
 
