@@ -24,7 +24,7 @@ import hmac
 import secrets
 from http.cookies import CookieError, SimpleCookie
 
-from eltflow.api.guard import SAFE_METHODS, ASGIApp, Receive, Scope, Send, refuse
+from eltflow.api.guard import SAFE_METHODS, ASGIApp, Receive, Scope, Send, header_map, refuse
 
 HEADER = "x-eltflow-csrf"
 COOKIE = "eltflow_session"
@@ -106,10 +106,8 @@ class CsrfGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            headers = {
-                k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]
-            }
-            refused = csrf_reason(scope["method"], str(scope.get("path", "")), headers, self.tokens)
+            path = str(scope.get("path", ""))
+            refused = csrf_reason(scope["method"], path, header_map(scope), self.tokens)
             if refused is not None:
                 await refuse(send, *refused)
                 return

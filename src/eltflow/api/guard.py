@@ -127,6 +127,11 @@ def is_json_content(content_type: str) -> bool:
     return media == "application/json"
 
 
+def header_map(scope: Scope) -> dict[str, str]:
+    """An HTTP scope's headers by lower-case name (ASGI gives latin-1 bytes)."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+
+
 async def refuse(send: Send, status: int, code: str, message: str) -> None:
     body = json.dumps({"code": code, "message": message}).encode("utf-8")
     await send(
@@ -213,8 +218,7 @@ class CrossSiteGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        refused = cross_site_reason(scope["method"], headers, self.hosts)
+        refused = cross_site_reason(scope["method"], header_map(scope), self.hosts)
         if refused is None:
             await self.app(scope, receive, send)
             return
