@@ -92,10 +92,12 @@ const App = (() => {
     for (const e of events) nameOf(e);
     return names;
   }
+  // A duration: milliseconds (as `small` writes them) below a second, then seconds, then minutes.
+  const msText = (ms, small = String) =>
+    ms < 1000 ? `${small(ms)} ms` : ms < 60000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.floor(ms / 60000)} m ${Math.round((ms % 60000) / 1000)} s`;
   const dur = (a, b) => {
     if (!a) return "—";
-    const ms = (b ? new Date(b) : new Date()) - new Date(a);
-    return ms < 1000 ? `${ms} ms` : ms < 60000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.floor(ms / 60000)} m ${Math.round((ms % 60000) / 1000)} s`;
+    return msText((b ? new Date(b) : new Date()) - new Date(a));
   };
   const pretty = (v) => {
     if (v === null || v === undefined) return "—";
@@ -535,8 +537,7 @@ const App = (() => {
   // it (statements run outside an execution, by `eltflow sql` or boto3, have none).
   const nsText = (ns) => {
     if (ns === undefined || ns === null || ns < 0) return "—";
-    const ms = ns / 1e6;
-    return ms < 1000 ? `${ms.toFixed(ms < 10 ? 2 : 0)} ms` : ms < 60000 ? `${(ms / 1000).toFixed(2)} s` : `${Math.floor(ms / 60000)} m ${Math.round((ms % 60000) / 1000)} s`;
+    return msText(ns / 1e6, (ms) => ms.toFixed(ms < 10 ? 2 : 0));
   };
   const statementSql = (st) => (st.SubStatements ? st.SubStatements.map((x) => x.QueryString).join(";\n") : st.QueryString);
   const statementError = (st) => st.Error || (st.SubStatements || []).map((x) => x.Error).find(Boolean) || "";
