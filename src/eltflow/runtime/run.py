@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from eltflow.errors import AwsApiError
-from eltflow.runtime.service import StatesService
+from eltflow.runtime.service import StatesService, execution_by_arn
 from eltflow.runtime.worker import Worker, WorkerHost
 from eltflow.types import JSONObject
 
@@ -23,9 +23,7 @@ class RunHost(WorkerHost, Protocol):
 
 def run_to_end(app: RunHost, execution_arn: str, **worker_options: Any) -> JSONObject:
     """Work on ``execution_arn`` only, until it is no longer RUNNING; return DescribeExecution."""
-    row = app.store.get_execution_by_arn(execution_arn)
-    if row is None:
-        raise AwsApiError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{execution_arn}'")
+    row = execution_by_arn(app.store, execution_arn)
 
     def finished() -> bool:
         now = app.store.get_execution(row.id)

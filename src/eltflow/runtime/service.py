@@ -666,12 +666,15 @@ class StatesService:
 
     def _execution(self, execution_arn: str) -> ExecutionRow:
         arns.parse_execution_arn(execution_arn)
-        row = self.store.get_execution_by_arn(execution_arn)
-        if row is None:
-            raise AwsApiError(
-                "ExecutionDoesNotExist", f"Execution Does Not Exist: '{execution_arn}'"
-            )
-        return row
+        return execution_by_arn(self.store, execution_arn)
+
+
+def execution_by_arn(store: StateStore, execution_arn: str) -> ExecutionRow:
+    """The execution's row; ``ExecutionDoesNotExist`` (AWS's answer) when there is none."""
+    row = store.get_execution_by_arn(execution_arn)
+    if row is None:
+        raise AwsApiError("ExecutionDoesNotExist", f"Execution Does Not Exist: '{execution_arn}'")
+    return row
 
 
 def _strip_data(details: JSONObject) -> JSONObject:

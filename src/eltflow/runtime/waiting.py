@@ -13,12 +13,12 @@ from __future__ import annotations
 from typing import TypedDict
 
 from eltflow.asl.model import TaskState
-from eltflow.errors import AwsApiError
 from eltflow.interpreter.context import task_token
 from eltflow.interpreter.state import TASK
 from eltflow.interpreter.states_task import beats
 from eltflow.runtime.engine import Engine
 from eltflow.runtime.machines import machine_at
+from eltflow.runtime.service import execution_by_arn
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import from_us
 
@@ -46,11 +46,7 @@ class WaitingTasks:
 
     def of(self, execution_arn: str) -> list[WaitingTask]:
         """The execution's tasks waiting for a token, oldest first (none once it ended)."""
-        row = self.store.get_execution_by_arn(execution_arn)
-        if row is None:
-            raise AwsApiError(
-                "ExecutionDoesNotExist", f"Execution Does Not Exist: '{execution_arn}'"
-            )
+        row = execution_by_arn(self.store, execution_arn)
         state = self.engine.state_of_row(row)
         if row.status != "RUNNING" or state is None:
             return []
