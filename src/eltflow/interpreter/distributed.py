@@ -81,7 +81,7 @@ def start(
 ) -> None:
     """Begin a Map Run: record it and hand it to the driver as a task."""
     attempt = frame.attempt
-    frame.attempt = attempt + 1
+    frame.attempt = attempt + 1  # first: a failure below has used the attempt up
     effective = effective_input(frame)
     label = state.label or state.name
     arn = map_run_arn(stepper.st.context.state_machine_arn, label, stepper.rng())
@@ -102,17 +102,9 @@ def start(
     }
     stepper.emit(frame, ev.map_state_started(len(items) if items is not None else 0))
     stepper.emit(frame, ("MapRunStarted", {"mapRunStartedEventDetails": {"mapRunArn": arn}}))
-    task_id = f"{frame.task_key}/task/{attempt}"
     frame.scratch = {_RUN_KEY: arn, "input": effective}
-    frame.status = TASK
-    frame.pending_task = task_id
     frame.task_started = False
-    stepper.wait(frame, task_id)
-    stepper.effects.append(
-        RunTask(
-            task_id=task_id, state_name=state.name, resource=MAP_RUN_RESOURCE, parameters=params
-        )
-    )
+    _hand_over(stepper, frame, state, attempt, params)
 
 
 def redrive(stepper: Stepper, frame: Frame, state: MapState) -> bool:
@@ -123,7 +115,6 @@ def redrive(stepper: Stepper, frame: Frame, state: MapState) -> bool:
         return False  # failed before its Map Run started: the state is entered again
     attempt = frame.attempt
     frame.attempt = attempt + 1
-    task_id = f"{frame.task_key}/task/{attempt}"
     count = stepper.st.context.redrive_count
     stepper.emit(
         frame,
@@ -132,19 +123,24 @@ def redrive(stepper: Stepper, frame: Frame, state: MapState) -> bool:
             {"mapRunRedrivenEventDetails": {"mapRunArn": arn, "redriveCount": count}},
         ),
     )
-    frame.status = TASK
     frame.error = frame.cause = None
+    _hand_over(stepper, frame, state, attempt, {"MapRunArn": arn, "Redrive": True})
+    return True
+
+
+def _hand_over(
+    stepper: Stepper, frame: Frame, state: MapState, attempt: int, parameters: JSONObject
+) -> None:
+    """Hand the Map Run to the driver as task ``attempt`` of the frame, and wait for it."""
+    task_id = f"{frame.task_key}/task/{attempt}"
+    frame.status = TASK
     frame.pending_task = task_id
     stepper.wait(frame, task_id)
     stepper.effects.append(
         RunTask(
-            task_id=task_id,
-            state_name=state.name,
-            resource=MAP_RUN_RESOURCE,
-            parameters={"MapRunArn": arn, "Redrive": True},
+            task_id=task_id, state_name=state.name, resource=MAP_RUN_RESOURCE, parameters=parameters
         )
     )
-    return True
 
 
 def succeeded(stepper: Stepper, frame: Frame, state: MapState, output: JSON) -> None:
