@@ -740,13 +740,7 @@ def _started(
         root.variables = dict(variables)
     st.frames[ROOT] = root
     try:
-        # payload_text without its cache look-ups: nothing is cached yet
-        text = ev.dumps(execution_input)
-        if len(text) > _SAFE_CHARS and len(text.encode("utf-8")) > limits.MAX_PAYLOAD_BYTES:
-            limits.check_payload(execution_input, what="ExecutionInput")
-        kind = type(execution_input)
-        if kind is dict or kind is list:
-            stepper._texts[id(execution_input)] = (execution_input, text)
+        text = stepper.payload_text(execution_input, "ExecutionInput")
     except StatesError as e:
         stepper.emit(None, ev.execution_started(ev.dumps(None), context.role_arn))
         stepper.end_execution("FAILED", e.error, e.cause)
