@@ -322,15 +322,15 @@ def _wait_path(stepper: Stepper, frame: Frame, path: str, data: JSON, field: str
 
 
 def _parse_timestamp(value: JSON, field: str, source: str, *, jsonata: bool) -> datetime:
-    """The Wait docs' timestamp: "the RFC3339 profile of ISO 8601, with the further restrictions
-        that an uppercase T must separate the date and time portions, and an uppercase Z must denote
-        that a numeric time zone offset is not present" (the validator's rule for a literal), and
-        "Step Functions considers the time value up to seconds and truncates milliseconds". The
-    offset is applied (the due time is UTC).
+    """The Wait docs' timestamp: "the RFC3339 profile of ISO 8601, with the further
+    restrictions that an uppercase T must separate the date and time portions, and an uppercase
+    Z must denote that a numeric time zone offset is not present" (the validator's rule for a
+    literal), and "Step Functions considers the time value up to seconds and truncates
+    milliseconds". The offset is applied (the due time is UTC).
 
-        The JSONata cause is unverified: no AWS recording of it was found (LocalStack words it as
-        the TimestampPath cause, ``The Timestamp parameter does not reference ... : <expr> ==
-        <value>`` with ``States.Runtime``, also without a recording)."""
+    The JSONata cause is unverified: no AWS recording of it was found (LocalStack words it as
+    the TimestampPath cause, ``The Timestamp parameter does not reference ... : <expr> ==
+    <value>`` with ``States.Runtime``, also without a recording)."""
     seconds = asl_choice.parse_timestamp(value) if isinstance(value, str) else None
     if seconds is not None:  # the rule Choice's timestamp comparisons apply, same regex
         return datetime.fromtimestamp(math.floor(seconds), UTC)
