@@ -15,7 +15,11 @@ the worker runs it here, on one of its task threads, as it runs a polling ``.syn
 4. until every child has ended: count failures against ``ToleratedFailureCount/Percentage``
    (exceeded: stop the running children, ``States.ExceedToleratedFailureThreshold``), watch the
    parent (stopped: stop the children, the Map Run is ABORTED);
-5. the result: the children's outputs in item order, or what the ResultWriter exported.
+5. the result: the children's outputs in item order, or what the ResultWriter exported. A
+   ResultWriter exports however the Map Run ends: SUCCEEDED, FAILED (tolerated failures
+   exceeded: the children it stopped are ABORTED records under FAILED, the items never started
+   PENDING) or ABORTED (the parent ended; the same files, written before the Map Run is
+   recorded ABORTED). See :mod:`eltflow.runtime.result_writer` for what of this is verified.
 
 A crash resumes the same Map Run: the task is dispatched again with the same parameters, the
 children already started are kept (``item_index`` is unique per Map Run) and the next index
@@ -232,8 +236,9 @@ class MapRunDriver:
             execution_id=execution_id,
         )
         outcome = run.until_done()
-        # A failed Map Run's items never started are its ResultWriter's PENDING records.
-        pending = [c.input for c in children[run.next :]] if outcome == "EXCEEDED" else []
+        # The items a failed or aborted Map Run never started are its ResultWriter's PENDING
+        # records (a Map Run that succeeded started them all).
+        pending = [c.input for c in children[run.next :]]
         return self._result(row, config, machine_name, outcome, pending)
 
     def _map_state(self, version_id: int, config: JSONObject) -> tuple[MapState, StateMachine]:
@@ -357,20 +362,28 @@ class MapRunDriver:
         machine_arn = arns.machine_arn(machine_name)
         total = map_runs.get_map_run(arn)
         total_items = total.total_items if total is not None else None
-        if outcome == "ABORTED":
-            self._finish(row, "ABORTED", None, None, total_items, 0)
-            raise StatesError(asl_errors.RUNTIME, f"Map Run {arn} was aborted")
         writer = config.get("ResultWriter")
+        exporting = isinstance(writer, dict) and writer.get("Resource") is not None
+        if outcome == "ABORTED":
+            # The parent ended (stopped, failed, timed out): the Map Run is ABORTED whatever
+            # the export does, so a failed export is only logged (the parent has no state left
+            # to fail).
+            written = 0
+            if exporting:
+                try:
+                    _, written = self._export(
+                        cast(dict[str, Any], writer), arn, machine_arn, pending
+                    )
+                except StatesError as e:
+                    log.warning("Map Run %s: aborted, its results not written: %s", arn, e.cause)
+            self._finish(row, "ABORTED", None, None, total_items, written)
+            raise StatesError(asl_errors.RUNTIME, f"Map Run {arn} was aborted")
         written = 0
         output: JSON = None
         try:
-            if isinstance(writer, dict) and writer.get("Resource") is not None:
-                by_status: dict[str, Iterable[ChildRow]] = {
-                    "SUCCEEDED": all_children(map_runs, arn, status="SUCCEEDED"),
-                    "FAILED": _unsuccessful(map_runs, arn),
-                }
-                output, written = result_writer.export(
-                    writer, self.objects, arn, machine_arn, by_status, pending
+            if exporting:
+                output, written = self._export(
+                    cast(dict[str, Any], writer), arn, machine_arn, pending
                 )
             elif isinstance(writer, dict):
                 output = result_writer.inline(
@@ -390,6 +403,18 @@ class MapRunDriver:
             raise StatesError(error, distributed.EXCEEDED_CAUSE)
         self._finish(row, "SUCCEEDED", None, None, total_items, written)
         return output
+
+    def _export(
+        self, writer: dict[str, Any], arn: str, machine_arn: str, pending: list[JSON]
+    ) -> tuple[JSONObject, int]:
+        """The ResultWriter's files for the Map Run as it ended: its children by status (failed,
+        timed out and aborted ones under FAILED) and the items it never started (PENDING)."""
+        map_runs = self.store.map_runs
+        by_status: dict[str, Iterable[ChildRow]] = {
+            "SUCCEEDED": all_children(map_runs, arn, status="SUCCEEDED"),
+            "FAILED": _unsuccessful(map_runs, arn),
+        }
+        return result_writer.export(writer, self.objects, arn, machine_arn, by_status, pending)
 
 
 class _Run:

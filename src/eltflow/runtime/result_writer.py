@@ -15,9 +15,21 @@ level; a failed child's record is kept whole. Without Resource, the transformed 
 state's result. As AWS does, a status's records go on in ``STATUS_1.json``, ``STATUS_2.json``...
 once a file would pass 5 GB (:data:`RESULT_FILE_LIMIT`; a record is never cut, so one larger
 than that has a file of its own); ``FAILED`` holds failed, timed out and aborted children, and
-``PENDING`` the items a failed Map Run never started (their record's shape is unverified, see
-:func:`pending_record`). The records' date format (ISO-8601 with milliseconds, UTC) is
-unverified.
+``PENDING`` the items a failed or aborted Map Run never started (their record's shape is
+unverified, see :func:`pending_record`). The records' date format (ISO-8601 with milliseconds,
+UTC) is unverified.
+
+When: the files are written however the Map Run ends, SUCCEEDED, FAILED (tolerated failures
+exceeded) or ABORTED (the parent stopped, failed or timed out), from the children as they ended
+(the running ones stopped first). AWS's guide (input-output-resultwriter) documents the
+manifest, the per-status files and that Step Functions "exports executions with the same status
+to their respective files"; a PENDING file can only come from a Map Run that did not start every
+item, i.e. one that failed or was aborted. Unverified here: that an ABORTED Map Run exports
+(the guide's text on it could not be read back and no captured export of one was available),
+the records' ``RedriveStatus`` / ``RedriveStatusReason`` (AWS's records appear to carry
+DescribeExecution's; these do not), and where a redriven Map Run's export goes (here: the same
+``PREFIX/MAP_RUN_UUID/`` keys, overwritten, the manifest listing only this export's files; files
+of the earlier export that this one has none of, e.g. ``FAILED_0.json``, stay in the bucket).
 """
 
 from __future__ import annotations

@@ -745,3 +745,152 @@ def test_a_private_memory_store_keeps_only_the_histories_asked_for() -> None:
             store.append_events_txn(conn, "child", events(5))
     assert [e.seq for e in store.history("parent")] == [1, 2]
     assert store.history("child") == []
+
+
+_WRITER = {
+    "Resource": "arn:aws:states:::s3:putObject",
+    "Parameters": {"Bucket": "data", "Prefix": "out"},
+}
+# AWS's record of a started child (input-output-resultwriter, Transformation NONE).
+_STARTED_KEYS = {
+    "ExecutionArn",
+    "Input",
+    "InputDetails",
+    "Name",
+    "RedriveCount",
+    "StartDate",
+    "StateMachineArn",
+    "Status",
+    "StopDate",
+}
+
+
+def _exported(app: App, run: str) -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]]]:
+    """The Map Run's manifest and the records of each status's files, checking the manifest's
+    AWS shape: its three keys, every status listed, each file's Key under PREFIX/RUN_UUID/
+    and its Size the object's."""
+    assert app.s3 is not None
+    folder = f"out/{run.rsplit(':', 1)[-1]}"
+    manifest = json.loads(app.s3.read("data", f"{folder}/manifest.json")[1])
+    assert set(manifest) == {"DestinationBucket", "MapRunArn", "ResultFiles"}
+    assert manifest["DestinationBucket"] == "data" and manifest["MapRunArn"] == run
+    assert set(manifest["ResultFiles"]) == {"FAILED", "PENDING", "SUCCEEDED"}
+    records: dict[str, list[dict[str, Any]]] = {}
+    for status, files in manifest["ResultFiles"].items():
+        records[status] = []
+        for n, f in enumerate(files):
+            assert set(f) == {"Key", "Size"} and f["Key"] == f"{folder}/{status}_{n}.json"
+            body = app.s3.read("data", f["Key"])[1]
+            assert f["Size"] == len(body)
+            records[status] += json.loads(body)
+    return manifest, records
+
+
+def test_a_failed_map_run_exports_its_results_and_a_redrive_exports_again(app: App) -> None:
+    """Tolerated failures exceeded (MaxConcurrency 1, item 0 fails the first time): the
+    ResultWriter still exports, the succeeded child in SUCCEEDED_0.json, the failed one in
+    FAILED_0.json, the two items never started in PENDING_0.json. The redrive re-runs only the
+    failed child and starts the two pending items, and its export lists all four as SUCCEEDED."""
+    failing = {"n": 0}
+
+    def flaky(p: JSON) -> JSON:
+        if p == 0 and failing["n"] == 0:
+            failing["n"] += 1
+            raise StatesError("Item.Bad", "first time")
+        return p
+
+    app.register("arn:aws:lambda:us-east-1:123456789012:function:flaky0", flaky)
+    child = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:flaky0",
+                "End": True,
+            }
+        },
+    }
+    definition = _map(child, MaxConcurrency=1, ResultWriter=_WRITER)
+    first = _run(app, "exported", definition, [5, 0, 6, 7])
+    assert first["error"] == "States.ExceedToleratedFailureThreshold"
+    parent = str(first["executionArn"])
+    run = _map_run(app, parent)
+    _, records = _exported(app, run)
+    (ok,) = records["SUCCEEDED"]
+    assert set(ok) == _STARTED_KEYS | {"Output", "OutputDetails"}
+    assert (ok["Status"], json.loads(ok["Input"]), json.loads(ok["Output"])) == ("SUCCEEDED", 5, 5)
+    (bad,) = records["FAILED"]
+    assert set(bad) == _STARTED_KEYS | {"Error", "Cause"}
+    assert (bad["Status"], bad["Error"], json.loads(bad["Input"])) == ("FAILED", "Item.Bad", 0)
+    assert [json.loads(r["Input"]) for r in records["PENDING"]] == [6, 7]
+    assert {r["Status"] for r in records["PENDING"]} == {"PENDING"}
+    described = app.service.describe_map_run(map_run_arn=run)
+    assert described["status"] == "FAILED"
+    counts: Any = described["executionCounts"]
+    assert (counts["total"], counts["succeeded"], counts["failed"]) == (2, 1, 1)
+    assert counts["resultsWritten"] == 2  # the started children: PENDING items are not counted
+
+    app.service.redrive_execution(execution_arn=parent)
+    again = run_to_end(app, parent, poll_seconds=0.01)
+    assert again["status"] == "SUCCEEDED", again
+    assert _map_run(app, parent) == run
+    output = json.loads(str(again["output"]))
+    assert output["MapRunArn"] == run
+    manifest, records = _exported(app, run)
+    assert output["ResultWriterDetails"]["Key"] == f"out/{run.rsplit(':', 1)[-1]}/manifest.json"
+    assert manifest["ResultFiles"]["FAILED"] == [] and manifest["ResultFiles"]["PENDING"] == []
+    by_input = {json.loads(r["Input"]): r for r in records["SUCCEEDED"]}
+    assert sorted(by_input) == [0, 5, 6, 7]
+    assert {r["Status"] for r in by_input.values()} == {"SUCCEEDED"}
+    # Only the failed child was redriven (same ARN, RedriveCount 1); the succeeded one kept its
+    # record, the pending items ran once, as new children.
+    assert by_input[0]["ExecutionArn"] == bad["ExecutionArn"] and by_input[0]["RedriveCount"] == 1
+    assert by_input[5]["ExecutionArn"] == ok["ExecutionArn"] and by_input[5]["RedriveCount"] == 0
+    assert by_input[5]["StartDate"] == ok["StartDate"]
+    assert by_input[6]["RedriveCount"] == by_input[7]["RedriveCount"] == 0
+    counts = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
+    assert (counts["total"], counts["succeeded"], counts["resultsWritten"]) == (4, 4, 4)
+
+
+def test_an_aborted_map_run_exports_its_results(lite: App) -> None:
+    """The parent is stopped while 2 children wait (MaxConcurrency 2, 3 items): the Map Run is
+    ABORTED and still exports, the 2 aborted children in FAILED_0.json, the item never started
+    in PENDING_0.json, no SUCCEEDED file."""
+    app = lite
+    waiting = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    definition = _map(waiting, MaxConcurrency=2, ResultWriter=_WRITER)
+    app.service.create_state_machine(name="parked-export", definition=definition)
+    started = app.service.start_execution(state_machine_arn="parked-export", input="[1, 2, 3]")
+    parent = str(started["executionArn"])
+    worker = app.worker(poll_seconds=0.01)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+
+        def two_running() -> str | None:
+            runs: Any = app.service.list_map_runs(execution_arn=parent)["mapRuns"]
+            if not runs:
+                return None
+            run = str(runs[0]["mapRunArn"])
+            counts: Any = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
+            return run if counts["running"] == 2 else None
+
+        run = wait_until(two_running, 20, what="two children waiting")
+        app.service.stop_execution(execution_arn=parent, error="Stop.Now", cause="enough")
+        wait_until(
+            lambda: app.service.describe_map_run(map_run_arn=run)["status"] == "ABORTED",
+            20,
+            what="the Map Run aborted",
+        )
+    finally:
+        worker.stop()
+        thread.join(20)
+    manifest, records = _exported(app, run)
+    assert manifest["ResultFiles"]["SUCCEEDED"] == []
+    aborted = records["FAILED"]
+    assert sorted(json.loads(r["Input"]) for r in aborted) == [1, 2]
+    assert {r["Status"] for r in aborted} == {"ABORTED"}
+    assert all(set(r) >= _STARTED_KEYS and "Output" not in r for r in aborted)
+    assert [json.loads(r["Input"]) for r in records["PENDING"]] == [3]
+    counts: Any = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
+    assert (counts["total"], counts["aborted"], counts["resultsWritten"]) == (2, 2, 2)
