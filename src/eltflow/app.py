@@ -19,6 +19,7 @@ from eltflow.integrations.base import Registry
 from eltflow.pipelines.jobs import JobsService
 from eltflow.runtime.activities import Activities
 from eltflow.runtime.engine import Engine
+from eltflow.runtime.execution_logs import ExecutionLogs
 from eltflow.runtime.express import ExpressExecutions
 from eltflow.runtime.nested import NestedExecutions
 from eltflow.runtime.service import StatesService
@@ -100,6 +101,11 @@ class App:
     def waiting_tasks(self) -> WaitingTasks:
         """Tasks of an execution waiting for their token (the console's task-token view)."""
         return WaitingTasks(self.store, self.engine)
+
+    @property
+    def execution_logs(self) -> ExecutionLogs:
+        """An execution's function logs and Data API statements (``eltflow logs``)."""
+        return ExecutionLogs(self.lambdas.logs if self.lambdas is not None else None, self.dataapi)
 
     @property
     def nested(self) -> NestedExecutions:

@@ -216,11 +216,8 @@ def execution_history(app: App, call: Call) -> JSON:
 def execution_logs(app: App, call: Call) -> JSON:
     """Function logs of the execution's Task invocations (``?state=`` for one state)."""
     app.service.describe_execution(execution_arn=call.path["arn"])  # ExecutionDoesNotExist
-    logs = app.lambdas.logs if app.lambdas is not None else None
-    records: list[JSON] = [
-        *(logs.read(call.path["arn"], call.query.get("state") or None) if logs else [])
-    ]
-    return {"logs": records}
+    records = app.execution_logs.records(call.path["arn"], call.query.get("state") or None)
+    return {"logs": [*records]}
 
 
 def execution_states(app: App, call: Call) -> ExecutionStates:

@@ -354,23 +354,24 @@ def _logs(args: argparse.Namespace) -> int:
     statement once it has ended)."""
     import time
 
+    from eltflow.runtime.execution_logs import merged, to_print
+
     shown: set[str] = set()
     with _opened(args) as app:
-        logs = app.lambdas.logs if app.lambdas is not None else None
+        logs = app.execution_logs
         while True:
             status = app.service.describe_execution(execution_arn=args.arn)["status"]
-            records = logs.read(args.arn, args.state) if logs is not None else []
-            statements = _statements_of(app, args.arn, args.state)
+            records = logs.records(args.arn, args.state)
+            statements = logs.statements(args.arn, args.state)
             if not args.follow:
                 break
             if not shown and status == "RUNNING":
                 print(f"following {args.arn} while it is RUNNING", file=sys.stderr, flush=True)
                 shown.add("")  # said once
             ended = status != "RUNNING"
-            for key, entry in _merged(records, statements):
-                if key not in shown and (ended or _printable(entry)):
-                    shown.add(key)
-                    _print_entry(entry)
+            for key, entry in to_print(merged(records, statements), shown, ended=ended):
+                shown.add(key)
+                _print_entry(entry)
             sys.stdout.flush()
             if ended:
                 return 0
@@ -383,72 +384,15 @@ def _logs(args: argparse.Namespace) -> int:
             "no logs: no Lambda handler of this execution printed or logged anything, "
             "and none of its tasks submitted a Data API statement"
         )
-    for _, entry in _merged(records, statements):
+    for _, entry in merged(records, statements):
         _print_entry(entry)
     return 0
 
 
-_ENDED = frozenset({"FINISHED", "FAILED", "ABORTED"})
-
-
-def _statements_of(app: App, arn: str, state: str | None) -> list[dict[str, Any]]:
-    """The Data API statements the execution's tasks submitted, oldest first (a
-    process-isolated handler's statements reach the Data API without their execution: its
-    ``print`` in the function log is their record)."""
-    if app.dataapi is None:
-        return []
-    out: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = app.dataapi.list_statement_details(
-            execution_arn=arn, max_results=100, next_token=token
-        )
-        out += [
-            s for s in page.get("Statements", []) if state is None or s.get("StateName") == state
-        ]
-        token = page.get("NextToken")
-        if not token:
-            break
-    out.reverse()
-    return out
-
-
-def _printable(entry: dict[str, Any]) -> bool:
-    """A function log record is final when written; a statement once it has ended."""
-    return "Id" not in entry or entry.get("Status") in _ENDED
-
-
-def _merged(
-    records: list[dict[str, Any]], statements: list[dict[str, Any]]
-) -> list[tuple[str, dict[str, Any]]]:
-    """Log records and statements in time order, each with a key ``--follow`` remembers. A
-    statement follows the invocation of its state that was running when it was submitted (a
-    log record is written when its invocation ends), so each attempt's SQL is under its
-    output; the statements of a task with no function log (``aws-sdk:redshiftdata``) stand
-    by their own time."""
-    from datetime import datetime
-
-    def when(entry: dict[str, Any]) -> datetime:
-        at = entry.get("CreatedAt") if "Id" in entry else entry.get("timestamp")
-        return at if isinstance(at, datetime) else datetime.fromisoformat(str(at))
-
-    rows: list[tuple[datetime, int, str, dict[str, Any]]] = []
-    pending = sorted(statements, key=when)
-    for i, record in enumerate(records):
-        ended = when(record)
-        mine = [
-            st for st in pending if st.get("StateName") == record["state"] and when(st) <= ended
-        ]
-        pending = [st for st in pending if all(st is not m for m in mine)]
-        rows.append((ended, 0, f"log:{i}", record))
-        rows += [(ended, n, f"statement:{st['Id']}", st) for n, st in enumerate(mine, 1)]
-    rows += [(when(st), 0, f"statement:{st['Id']}", st) for st in pending]
-    rows.sort(key=lambda row: (row[0], row[1]))
-    return [(key, entry) for _, _, key, entry in rows]
-
-
 def _print_entry(entry: dict[str, Any]) -> None:
-    if "Id" in entry:
+    from eltflow.runtime.execution_logs import is_statement
+
+    if is_statement(entry):
         _print_statement(entry)
     else:
         _print_log(entry)
