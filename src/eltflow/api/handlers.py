@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from eltflow.errors import EltflowError
 from eltflow.notify.topics import Topics
-from eltflow.runtime import arns
+from eltflow.runtime import arns, execution_search
+from eltflow.runtime.execution_search import ExecutionSearch
 from eltflow.types import JSON, JSONObject
 
 if TYPE_CHECKING:
@@ -123,11 +124,6 @@ def start_execution(app: App, call: Call) -> JSON:
     return out
 
 
-# A search (name or time range) reads at most this many executions per request, then returns a
-# token to go on.
-NAME_SCAN_LIMIT = 5000
-
-
 def _instant(call: Call, key: str) -> datetime | None:
     """An ISO-8601 time query parameter (``Z`` or an offset; a time without one is UTC)."""
     raw = (call.query.get(key) or "").strip()
@@ -144,58 +140,32 @@ def _instant(call: Call, key: str) -> datetime | None:
 
 
 def list_executions(app: App, call: Call) -> JSON:
-    """ListExecutions, plus the console's filters AWS's API does not have: ``name`` (a
-    case-insensitive substring of the execution name) and ``startedAfter`` /
-    ``startedBefore`` (ISO-8601 bounds of the start date, inclusive). A search asks the
-    service for at most the rows it still needs, so a page never overshoots and ``nextToken``
-    resumes exactly after the last row read; rows come newest first, so a search stops at the
-    first row that started before ``startedAfter``."""
+    """ListExecutions, plus the console's filters AWS's API does not have: ``name`` and
+    ``startedAfter`` / ``startedBefore`` (ISO-8601), searched as
+    :mod:`eltflow.runtime.execution_search` does."""
     machine = call.query.get("stateMachine") or None
-    needle = (call.query.get("name") or "").strip().lower()
     after, before = _instant(call, "startedAfter"), _instant(call, "startedBefore")
     if after is not None and before is not None and after > before:
         raise InvalidRequest("startedAfter must not be later than startedBefore")
-    wanted = int_param(call, "maxResults", 100)
-    kwargs: dict[str, Any] = {
-        "state_machine_arn": arns.machine_arn(machine) if machine else None,
-        "status_filter": call.query.get("statusFilter") or None,
-    }
-    token = call.query.get("nextToken")
-    if not needle and after is None and before is None:
+    wanted = ExecutionSearch(
+        name=(call.query.get("name") or "").strip(), started_after=after, started_before=before
+    )
+
+    def page(max_results: int, token: str | None) -> JSONObject:
         out: JSONObject = app.service.list_executions(
-            **kwargs, max_results=wanted, next_token=token
+            state_machine_arn=arns.machine_arn(machine) if machine else None,
+            status_filter=call.query.get("statusFilter") or None,
+            max_results=max_results,
+            next_token=token,
         )
         return out
-    found: list[JSON] = []
-    scanned = 0
-    while len(found) < wanted and scanned < NAME_SCAN_LIMIT:
-        page = app.service.list_executions(
-            **kwargs, max_results=wanted - len(found), next_token=token
-        )
-        rows = page.get("executions")
-        assert isinstance(rows, list)
-        scanned += len(rows)
-        nxt = page.get("nextToken")
-        token = nxt if isinstance(nxt, str) else None
-        for row in rows:
-            started = datetime.fromisoformat(str(_field(row, "startDate")))
-            if after is not None and started < after:
-                token = None  # newest first: every later row started earlier still
-                break
-            if before is not None and started > before:
-                continue
-            if needle in str(_field(row, "name")).lower():
-                found.append(row)
-        if token is None:
-            break
-    result: JSONObject = {"executions": found}
-    if token is not None:
-        result["nextToken"] = token
-    return result
 
-
-def _field(row: JSON, key: str) -> JSON:
-    return row.get(key) if isinstance(row, dict) else None
+    return execution_search.search(
+        page,
+        wanted,
+        max_results=int_param(call, "maxResults", 100),
+        next_token=call.query.get("nextToken"),
+    )
 
 
 def describe_execution(app: App, call: Call) -> JSON:
