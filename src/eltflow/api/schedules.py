@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from eltflow.api.handlers import Call, int_param
-from eltflow.errors import AwsApiError
-from eltflow.scheduler.model import FireJson, FireStatus, ScheduleState
+from eltflow.scheduler.model import ScheduleState
 from eltflow.scheduler.schedules import ScheduleView
 from eltflow.types import JSON
 
@@ -23,40 +22,18 @@ class ScheduleList(TypedDict):
     Schedules: list[dict[str, Any]]
 
 
-def outcome(app: App, fire: FireJson) -> str:
-    """A fire's one status, as the console shows it: the status of the execution it started
-    (RUNNING, SUCCEEDED, FAILED...), else the fire's own (SKIPPED, BUFFERED, FAILED, PENDING);
-    STARTED only when the started execution no longer exists."""
-    arn = fire["ExecutionArn"]
-    if fire["Status"] != FireStatus.STARTED or not arn:
-        return fire["Status"]
-    try:
-        return str(app.service.describe_execution(execution_arn=arn)["status"])
-    except AwsApiError:
-        return fire["Status"]
-
-
-def _with_outcomes(app: App, view: ScheduleView) -> dict[str, Any]:
-    """The view with each fire's ``Outcome`` (:func:`outcome`): eltflow's own field, this API
-    is the console's, not EventBridge Scheduler's."""
-    fires = [{**fire, "Outcome": outcome(app, fire)} for fire in view["LastFires"]]
-    return {**view, "LastFires": fires}
-
-
 def list_schedules(app: App, call: Call) -> ScheduleList:
     nxt = int_param(call, "next", 3, lo=0, hi=50)
     last = int_param(call, "fires", 5, lo=0, hi=100)
-    views = app.schedules.list_schedules(nxt, last)
-    return {"Schedules": [_with_outcomes(app, v) for v in views]}
+    return {"Schedules": app.schedules.list_with_outcomes(nxt, last)}
 
 
 def describe_schedule(app: App, call: Call) -> dict[str, Any]:
-    view = app.schedules.describe(
+    return app.schedules.describe_with_outcomes(
         call.path["name"],
         int_param(call, "next", 5, lo=0, hi=50),
         int_param(call, "fires", 20, lo=0, hi=100),
     )
-    return _with_outcomes(app, view)
 
 
 def create_schedule(app: App, call: Call) -> ScheduleView:

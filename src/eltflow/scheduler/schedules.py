@@ -17,7 +17,7 @@ from eltflow.clock import Clock
 from eltflow.errors import AwsApiError, ScheduleError
 from eltflow.runtime import arns
 from eltflow.runtime.service import StatesService
-from eltflow.scheduler import planning
+from eltflow.scheduler import fire_outcomes, planning
 from eltflow.scheduler.model import (
     Fire,
     FireJson,
@@ -90,6 +90,27 @@ class Schedules:
 
     def describe(self, name: str, next_count: int = 5, last_count: int = 20) -> ScheduleView:
         return self.view(self.store.get(name), next_count, last_count)
+
+    def list_with_outcomes(self, next_count: int = 3, last_count: int = 5) -> list[dict[str, Any]]:
+        """:meth:`list_schedules`, each last fire with its ``Outcome`` (the console's view)."""
+        return [
+            fire_outcomes.with_outcomes(v, self.execution_status)
+            for v in self.list_schedules(next_count, last_count)
+        ]
+
+    def describe_with_outcomes(
+        self, name: str, next_count: int = 5, last_count: int = 20
+    ) -> dict[str, Any]:
+        """:meth:`describe`, each last fire with its ``Outcome`` (the console's view)."""
+        view = self.describe(name, next_count, last_count)
+        return fire_outcomes.with_outcomes(view, self.execution_status)
+
+    def execution_status(self, execution_arn: str) -> str | None:
+        """A fire's execution's status; None when it cannot be described (deleted)."""
+        try:
+            return str(self.states.describe_execution(execution_arn=execution_arn)["status"])
+        except AwsApiError:
+            return None
 
     def get(self, name: str) -> Schedule:
         return self.store.get(name)
