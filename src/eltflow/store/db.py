@@ -10,6 +10,7 @@ a PostgreSQL connection the server dropped), which callers retry.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import select
 import sqlite3
@@ -17,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -31,13 +32,55 @@ Params = Mapping[str, Any]
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
+@functools.lru_cache(maxsize=1024)
 def to_pyformat(sql: str) -> str:
-    """Rewrite ``:name`` placeholders to ``%(name)s`` (leaving ``::casts`` alone).
+    """Rewrite ``:name`` placeholders to ``%(name)s`` (leaving ``::casts`` alone). Cached: the
+    same few dozen texts are converted at every statement.
 
     >>> to_pyformat("select :a::int, '%' || :b")
     "select %(a)s::int, '%%' || %(b)s"
     """
     return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+@dataclass(frozen=True)
+class PgQuery:
+    """A statement as psycopg takes it: positional ``%s`` placeholders, as bytes, and the
+    parameter name of each placeholder in order (a name used twice is bound twice)."""
+
+    text: bytes
+    names: tuple[str, ...]
+
+    def bind(self, params: Params | None) -> list[Any]:
+        """The positional values of ``params`` (a missing one is a :class:`StoreError`, as
+        psycopg's own "query parameter missing")."""
+        if not self.names:
+            return []
+        try:
+            return [params[n] for n in self.names]  # type: ignore[index]
+        except (KeyError, TypeError) as e:
+            missing = sorted(set(self.names) - set(params or {}))
+            raise StoreError(f"query parameter missing: {', '.join(missing)}") from e
+
+
+@functools.lru_cache(maxsize=1024)
+def pg_query(sql: str, encoding: str = "utf-8") -> PgQuery:
+    """``sql`` with ``:name`` placeholders converted once for psycopg (issue 16: rewriting and
+    re-encoding the text, and reordering a dict of parameters, at every statement was a tenth
+    of a worker's CPU). Bytes in the connection's encoding: psycopg then neither re-encodes
+    the text nor hashes a new copy to find its own cached parse.
+
+    >>> pg_query("select :a::int, '%' || :b, :a")
+    PgQuery(text=b"select %s::int, '%%' || %s, %s", names=('a', 'b', 'a'))
+    """
+    names: list[str] = []
+
+    def positional(m: re.Match[str]) -> str:
+        names.append(m.group(1))
+        return "%s"
+
+    text = _NAMED.sub(positional, sql.replace("%", "%%"))
+    return PgQuery(text.encode(encoding), tuple(names))
 
 
 class Connection(Protocol):
@@ -112,25 +155,51 @@ class PostgresConnection:
     (issue 16: a Task machine's execution was 58 statements, each a round trip). A queued
     write that fails raises there, as a :class:`ConflictError` or :class:`StoreError`, and the
     transaction rolls back as if it had failed where it was written.
+
+    Per statement it does as little as it can in Python (issue 16: psycopg's per-statement
+    work was most of a worker's CPU): statements are converted once (:func:`pg_query`), rows
+    are built from the result's field names (no ``cursor.description``, which builds a
+    ``Column`` per column of every result), and the queued writes share one cursor.
     """
 
     raw: Any  # psycopg.Connection; typed loosely so psycopg stays a lazy import
     dialect: Dialect = "postgres"
     pipeline: Any = None  # psycopg.Pipeline, entered at the first write
     _pipeline_block: Any = None  # its context manager
+    _writer: Any = None  # the cursor queued writes share (their results are never read)
+    _readers: list[Any] = field(default_factory=list)  # cursors free for reading
+    _encoding: str = ""
+
+    def _query(self, sql: str) -> PgQuery:
+        if not self._encoding:
+            self._encoding = self.raw.info.encoding
+        return pg_query(sql, self._encoding)
+
+    def _reader(self) -> Any:
+        return self._readers.pop() if self._readers else self.raw.cursor()
+
+    def _rows(self, cur: Any) -> list[Row]:
+        """The rows of ``cur``'s result as dicts ([] for a statement that returns none); the
+        cursor is free for another read afterwards."""
+        res = cur.pgresult
+        rows: list[Row] = []
+        if res is not None and res.status == _TUPLES_OK:
+            enc = self._encoding
+            names = [res.fname(i).decode(enc) for i in range(res.nfields)]
+            rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+        self._readers.append(cur)
+        return rows
 
     def execute(self, sql: str, params: Params | None = None) -> list[Row]:
         import psycopg
 
         try:
-            with self.raw.cursor() as cur:
-                cur.execute(to_pyformat(sql), dict(params or {}))
-                if self.pipeline is not None:
-                    self.pipeline.sync()  # the queued writes and this read: one round trip
-                if cur.description is None:
-                    return []
-                names = [d.name for d in cur.description]
-                return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+            q = self._query(sql)
+            cur = self._reader()
+            cur.execute(q.text, q.bind(params))
+            if self.pipeline is not None:
+                self.pipeline.sync()  # the queued writes and this read: one round trip
+            return self._rows(cur)
         except psycopg.errors.UniqueViolation as e:
             raise ConflictError(str(e)) from e
         except psycopg.Error as e:
@@ -140,8 +209,9 @@ class PostgresConnection:
         import psycopg
 
         try:
+            q = self._query(sql)
             with self.raw.cursor() as cur:
-                cur.executemany(to_pyformat(sql), [dict(r) for r in rows])
+                cur.executemany(q.text, [q.bind(r) for r in rows])
                 if self.pipeline is not None:
                     self.pipeline.sync()  # callers of executemany expect errors here
         except psycopg.errors.UniqueViolation as e:
@@ -156,36 +226,38 @@ class PostgresConnection:
             return []
         sql = ""
         try:
+            self._enter_pipeline()
             cursors = []
             for sql, params in statements:
-                cur = self._queue()
-                cur.execute(to_pyformat(sql), dict(params))
+                q = self._query(sql)
+                cur = self._reader()  # each holds its result until read below
+                cur.execute(q.text, q.bind(params))
                 cursors.append(cur)
             self.pipeline.sync()
-            out: list[list[Row]] = []
-            for cur in cursors:
-                if cur.description is None:
-                    out.append([])
-                    continue
-                names = [d.name for d in cur.description]
-                out.append([dict(zip(names, r, strict=True)) for r in cur.fetchall()])
-            return out
+            return [self._rows(cur) for cur in cursors]
         except psycopg.errors.UniqueViolation as e:
             raise ConflictError(str(e)) from e
         except psycopg.Error as e:
             raise StoreError(f"{e} (in: {sql.strip()[:200]})") from e
 
-    def _queue(self) -> Any:
+    def _enter_pipeline(self) -> None:
         if self.pipeline is None:
             self._pipeline_block = self.raw.pipeline()
             self.pipeline = self._pipeline_block.__enter__()
-        return self.raw.cursor()
+
+    def _queue(self) -> Any:
+        """The cursor for a queued write, in pipeline mode."""
+        self._enter_pipeline()
+        if self._writer is None:
+            self._writer = self.raw.cursor()
+        return self._writer
 
     def write(self, sql: str, params: Params | None = None) -> None:
         import psycopg
 
         try:
-            self._queue().execute(to_pyformat(sql), dict(params or {}))
+            q = self._query(sql)
+            self._queue().execute(q.text, q.bind(params))
         except psycopg.errors.UniqueViolation as e:
             raise ConflictError(str(e)) from e
         except psycopg.Error as e:
@@ -197,7 +269,8 @@ class PostgresConnection:
         if not rows:
             return
         try:
-            self._queue().executemany(to_pyformat(sql), [dict(r) for r in rows])
+            q = self._query(sql)
+            self._queue().executemany(q.text, [q.bind(r) for r in rows])
         except psycopg.errors.UniqueViolation as e:
             raise ConflictError(str(e)) from e
         except psycopg.Error as e:
@@ -219,6 +292,10 @@ class PostgresConnection:
     def executescript(self, sql: str) -> None:
         for stmt in split_statements(sql):
             self.execute(stmt)
+
+
+_TUPLES_OK = 2
+"""libpq's PGRES_TUPLES_OK (psycopg.pq.ExecStatus.TUPLES_OK): a result that has rows."""
 
 
 def split_statements(script: str) -> list[str]:
