@@ -287,45 +287,19 @@ def _executions_history(args: argparse.Namespace) -> int:
 
 
 def history_lines(events: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The history as text: one line per event with the state it belongs to (a Task event's
-    state is the StateEntered it follows through ``previousEventId``), then its error and
-    cause indented below, as the console's Events tab shows them."""
-    by_id = {e["id"]: e for e in events}
-    state_of: dict[int, str] = {}
-
-    def state(e: Any) -> str:
-        seen: list[int] = []
-        while e is not None and e["id"] not in state_of:
-            detail = _detail(e)
-            if "StateEntered" in e["type"] and isinstance(detail.get("name"), str):
-                state_of[e["id"]] = detail["name"]
-                break
-            if "StateExited" in e["type"] or e["type"].startswith("Execution"):
-                state_of[e["id"]] = ""
-                break
-            seen.append(e["id"])
-            e = by_id.get(e.get("previousEventId"))
-        name = state_of.get(e["id"], "") if e is not None else ""
-        for i in seen:
-            state_of[i] = name
-        return name
+    """The history as text: one line per event with the state it belongs to
+    (:func:`eltflow.runtime.event_states.event_states`), then its error and cause indented
+    below, as the console's Events tab shows them."""
+    from eltflow.runtime.event_states import details, event_states
 
     out = []
-    for e in events:
-        detail = _detail(e)
-        name = detail.get("name") if isinstance(detail.get("name"), str) else state(e)
-        if "index" in detail:
-            name = f"{name}[{detail['index']}]"
+    for e, name in zip(events, event_states(events), strict=True):
         out.append(f"{e['id']:>5} {e['timestamp']}  {e['type']:<28} {name}".rstrip())
+        detail = details(e)
         for key in ("error", "cause"):
             if detail.get(key):
                 out.append(f"{'':>6}{key}: {detail[key]}")
     return out
-
-
-def _detail(event: Any) -> dict[str, Any]:
-    detail: Any = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
-    return detail if isinstance(detail, dict) else {}
 
 
 def _executions_states(args: argparse.Namespace) -> int:
