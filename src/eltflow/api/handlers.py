@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from eltflow.errors import EltflowError
+from eltflow.notify.listing import topics_with_subscriptions
 from eltflow.notify.topics import Topics
 from eltflow.runtime import arns, execution_search
 from eltflow.runtime.execution_search import ExecutionSearch
@@ -331,12 +332,15 @@ def list_topics(app: App, call: Call) -> JSON:
     ListSubscriptionsByTopic, so real SNS answers too with ``[aws] mode = "aws"``) and, for
     local topics, the newest notifications with their deliveries."""
     topics = _service(app.topics, "sns")
-    shown: list[JSON] = []
-    for topic in _objects(topics.call("ListTopics", {}).get("Topics")):
-        arn = str(topic.get("TopicArn"))
-        listed = topics.call("ListSubscriptionsByTopic", {"TopicArn": arn})
-        subs: list[JSON] = [*_objects(listed.get("Subscriptions"))]
-        shown.append({"TopicArn": arn, "Name": arn.rsplit(":", 1)[-1], "Subscriptions": subs})
+    shown: list[JSON] = [
+        # The console shows the name; SNS only gives it as the ARN's last part.
+        {
+            "TopicArn": t["TopicArn"],
+            "Name": t["TopicArn"].rsplit(":", 1)[-1],
+            "Subscriptions": [*t["Subscriptions"]],
+        }
+        for t in topics_with_subscriptions(topics)
+    ]
     recent: list[JSON] = []
     if isinstance(topics, Topics):
         recent += topics.recent_notifications(int_param(call, "notifications", 50, hi=500))

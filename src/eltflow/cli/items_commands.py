@@ -253,12 +253,10 @@ def cmd_topics_subscribe(args: argparse.Namespace) -> int:
 
 
 def cmd_topics_list(args: argparse.Namespace) -> int:
+    from eltflow.notify.listing import topics_with_subscriptions
+
     with _topics(args) as topics:
-        out = []
-        for t in topics.list_topics({})["Topics"]:
-            subs = topics.list_subscriptions_by_topic({"TopicArn": t["TopicArn"]})
-            out.append({"TopicArn": t["TopicArn"], "Subscriptions": subs["Subscriptions"]})
-        return _print({"Topics": out})
+        return _print({"Topics": topics_with_subscriptions(topics)})
 
 
 def cmd_topics_publish(args: argparse.Namespace) -> int:
