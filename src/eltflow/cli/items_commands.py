@@ -270,7 +270,5 @@ def cmd_topics_publish(args: argparse.Namespace) -> int:
 
 def cmd_topics_deliveries(args: argparse.Namespace) -> int:
     with _topics(args) as topics:
-        rows = topics.deliveries(args.message_id)
-        if args.status:
-            rows = [r for r in rows if r["status"] == args.status]
+        rows = topics.deliveries(args.message_id, status=args.status or None)
         return _print({"Deliveries": rows})

@@ -287,10 +287,16 @@ class Topics:
         text = json.dumps(notification, indent=2) if sub.protocol == "email-json" else message
         return delivery.to_email(sub.endpoint, subject, text, self.settings.smtp)
 
-    def deliveries(self, message_id: str | None = None) -> list[dict[str, Any]]:
+    def deliveries(
+        self, message_id: str | None = None, status: str | None = None
+    ) -> list[dict[str, Any]]:
+        """The delivery log (of one message), oldest first; ``status``: only the ``pending``,
+        ``delivered`` or ``failed`` ones."""
         if message_id is None:
-            return self.db.execute(self.q["all_deliveries"])
-        return self.db.execute(self.q["message_deliveries"], {"m": message_id})
+            rows = self.db.execute(self.q["all_deliveries"])
+        else:
+            rows = self.db.execute(self.q["message_deliveries"], {"m": message_id})
+        return rows if status is None else [r for r in rows if r["status"] == status]
 
     def recent_notifications(self, limit: int = 50) -> list[JSONObject]:
         """The newest ``limit`` published messages that had subscribers, newest first, each

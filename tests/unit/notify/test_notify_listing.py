@@ -1,11 +1,21 @@
-"""Topics with their subscriptions (notify/listing.py) over the SNS API's shapes: what
-``eltflow topics list`` and the console's topics page read."""
+"""Topics with their subscriptions (notify/listing.py) over the SNS API's shapes, and the
+delivery log filtered by status (Topics.deliveries): what ``eltflow topics list`` /
+``topics deliveries --status`` and the console's topics page read."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
+
+from eltflow.clock import VirtualClock
+from eltflow.config import load_settings
 from eltflow.notify.listing import topics_with_subscriptions
+from eltflow.notify.topics import Topics, build_topics
+from eltflow.store.db import Database
+from eltflow.store.migrate import migrate
 
 ARN = "arn:aws:sns:us-east-1:123456789012:"
 
@@ -37,3 +47,33 @@ def test_each_topic_comes_with_its_subscriptions() -> None:
 
 def test_no_topics() -> None:
     assert topics_with_subscriptions(_Sns({})) == []
+
+
+@pytest.fixture
+def topics(tmp_path: Path, store_url: str) -> Iterator[Topics]:
+    (tmp_path / "blocked").mkdir()  # a folder where the file should be: its delivery fails
+    (tmp_path / "eltflow.toml").write_text(
+        "[topics.events]\nsubscriptions = [\n"
+        '  { protocol = "file", endpoint = "ok.jsonl" },\n'
+        '  { protocol = "file", endpoint = "blocked" },\n'
+        "]\n",
+        "utf-8",
+    )
+    db = Database(store_url)
+    migrate(db)
+    yield build_topics(load_settings(tmp_path, environ={}), db, VirtualClock())
+    db.close()
+
+
+def test_deliveries_by_status(topics: Topics) -> None:
+    out = topics.publish({"TopicArn": topics.arn("events"), "Message": "hi"})
+    other = topics.publish({"TopicArn": topics.arn("events"), "Message": "again"})
+    statuses = sorted(r["status"] for r in topics.deliveries())
+    assert statuses == ["delivered", "delivered", "failed", "failed"]
+    failed = topics.deliveries(out["MessageId"], status="failed")
+    assert [(r["message_id"], r["endpoint"]) for r in failed] == [(out["MessageId"], "blocked")]
+    assert [r["endpoint"] for r in topics.deliveries(status="delivered")] == ["ok.jsonl"] * 2
+    assert topics.deliveries(other["MessageId"], status="pending") == []
+    # The whole listing: the local service answers through its API as real SNS would.
+    [listed] = topics_with_subscriptions(topics)
+    assert sorted(s["Endpoint"] for s in listed["Subscriptions"]) == ["blocked", "ok.jsonl"]
