@@ -357,19 +357,26 @@ def latency_ms(url: str, runs: int = 40) -> tuple[float, float]:
 # --- worker scaling ----------------------------------------------------------------------------
 
 _WORKER_CODE = """
-import json, sys, threading, time
-from bench.durable_bench import _open
+import json, resource, sys, threading, time
+from bench.durable_bench import _open, counting
 app = _open(sys.argv[1])
 worker = app.worker(threads=4, batch=int(sys.argv[2]))
 print("ready", flush=True)
 sys.stdin.readline()  # go
-cpu = time.process_time()
-thread = threading.Thread(target=worker.run)
-thread.start()
-sys.stdin.readline()  # stop
-worker.stop()
-thread.join()
-print(json.dumps({"cpu": time.process_time() - cpu, "stats": worker.stats.__dict__}), flush=True)
+with counting(app) as counts:
+    cpu = time.process_time()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    switches = usage.ru_nvcsw + usage.ru_nivcsw
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    sys.stdin.readline()  # stop
+    cpu = time.process_time() - cpu
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    worker.stop()
+    thread.join()
+stats = {**worker.stats.__dict__, **counts.__dict__}
+stats["context_switches"] = usage.ru_nvcsw + usage.ru_nivcsw - switches
+print(json.dumps({"cpu": cpu, "stats": stats}), flush=True)
 app.close()
 """
 
@@ -381,6 +388,8 @@ class Scaling:
     executions: int
     seconds: float
     cpu_seconds: float
+    server_cpu_seconds: float  # the PostgreSQL backends serving the workers, summed
+    stats: dict[str, int]  # WorkerStats summed over the workers
 
     @property
     def per_second(self) -> float:
@@ -389,6 +398,32 @@ class Scaling:
     @property
     def cpu_ms_per_execution(self) -> float:
         return self.cpu_seconds / self.executions * 1000
+
+    @property
+    def server_cpu_ms_per_execution(self) -> float:
+        return self.server_cpu_seconds / self.executions * 1000
+
+    def per_execution(self, name: str) -> float:
+        return self.stats.get(name, 0) / self.executions
+
+
+def _backend_cpu(app: App) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to ``app``'s database but not
+    this connection, from /proc (the server is local in the bench). Empty where /proc is not
+    readable: the column is then 0."""
+    with app.db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid()"
+        )
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[int, float] = {}
+    for row in rows:
+        pid = int(row["pid"])
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return out
 
 
 def scaling(
@@ -411,6 +446,7 @@ def scaling(
         )
         for _ in range(workers)
     ]
+    stats: dict[str, int] = {}
     try:
         for p in procs:
             assert p.stdout is not None
@@ -423,6 +459,7 @@ def scaling(
 
         if not streamed:
             start_all()
+        server_before = _backend_cpu(app)
         started = time.perf_counter()
         for p in procs:
             assert p.stdin is not None
@@ -437,25 +474,71 @@ def scaling(
                 )[0]["n"]
             if left == 0:
                 break
-            time.sleep(0.005)
+            time.sleep(0.01)
         seconds = time.perf_counter() - started
+        server_after = _backend_cpu(app)
         cpu = 0.0
         for p in procs:
             assert p.stdin is not None and p.stdout is not None
             p.stdin.write("stop\n")
             p.stdin.flush()
-            cpu += json.loads(p.stdout.readline())["cpu"]
+            got = json.loads(p.stdout.readline())
+            cpu += got["cpu"]
+            for key, value in got["stats"].items():
+                stats[key] = stats.get(key, 0) + int(value)
+            stats["most_claimed"] = max(stats.get("most_claimed", 0), int(got["stats"]["claimed"]))
     finally:
         for p in procs:
             p.wait(60)
         app.close()
+    # Streamed: this process's starts have backends of their own, counted too (the same for
+    # every worker count); a backend that ended meanwhile is missed.
+    server = sum(cpu - server_before.get(pid, 0.0) for pid, cpu in server_after.items())
     return Scaling(
         workers=workers,
         streamed=streamed,
         executions=executions,
         seconds=seconds,
         cpu_seconds=cpu,
+        server_cpu_seconds=server,
+        stats=stats,
     )
+
+
+def _scaling_rows(results: Sequence[Scaling]) -> list[list[str]]:
+    return [
+        [
+            "while running" if s.streamed else "beforehand",
+            str(s.workers),
+            f"{s.per_second:,.0f}",
+            f"{s.cpu_ms_per_execution:.2f}",
+            f"{s.server_cpu_ms_per_execution:.2f}",
+            f"{s.per_execution('transactions'):.1f} / {s.per_execution('round_trips'):.1f}",
+            f"{s.per_execution('claims'):.2f}",
+            f"{s.per_execution('empty_claims'):.2f}",
+            f"{s.per_execution('waits'):.2f} / {s.per_execution('woken'):.2f}",
+            str(s.stats.get("group_conflicts", 0) + s.stats.get("leases_lost", 0)),
+            f"{s.per_execution('context_switches'):.1f}",
+            f"{s.stats.get('most_claimed', 0) / max(s.stats.get('claimed', 0), 1):.0%}",
+        ]
+        for s in results
+    ]
+
+
+SCALING_HEADERS = [
+    "started",
+    "workers",
+    "executions/s",
+    "ms CPU/exec",
+    "server ms/exec",
+    "txns / round trips per exec",
+    "claims/exec",
+    "empty/exec",
+    "waits / woken per exec",
+    "conflicts",
+    "ctx switches/exec",
+    "top worker's share",
+]
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -477,6 +560,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="run only these parts (default: all)",
     )
     p.add_argument("--scale-executions", type=int, default=600)
+    p.add_argument("--scale-rounds", type=int, default=1, help="interleaved rounds per count")
+    p.add_argument(
+        "--scale-started",
+        choices=["beforehand", "while-running", "both"],
+        default="both",
+        help="workers: when the executions are started",
+    )
     args = p.parse_args(argv)
     parts = set(args.only or ["throughput", "round-trips", "latency", "workers"])
     pg_skip = _pg_reachable(args.pg)
@@ -563,25 +653,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             rows = []
             met = True
-            for streamed in (False, True):
-                results = []
-                for n in (1, 2, 4):
-                    with store_url("postgres", args.pg) as url:
-                        results.append(scaling(url, n, args.scale_executions, streamed=streamed))
-                rows += [
-                    [
-                        "while running" if streamed else "beforehand",
-                        str(s.workers),
-                        f"{s.per_second:,.0f}",
-                        f"{s.cpu_ms_per_execution:.2f}",
-                    ]
-                    for s in results
-                ]
-                rates = [s.per_second for s in results]
+            modes = {"beforehand": [False], "while-running": [True], "both": [False, True]}
+            for streamed in modes[args.scale_started]:
+                # Rounds interleave the worker counts (1, 2, 4, 1, 2, 4, ...) so the shared
+                # machine's load hits them alike; each count's best rate is compared.
+                by_count: dict[int, list[Scaling]] = {1: [], 2: [], 4: []}
+                for _ in range(args.scale_rounds):
+                    for n in by_count:
+                        with store_url("postgres", args.pg) as url:
+                            one = scaling(url, n, args.scale_executions, streamed=streamed)
+                        by_count[n].append(one)
+                results = [s for n in by_count for s in by_count[n]]
+                rows += _scaling_rows(results)
+                rates = [max(s.per_second for s in by_count[n]) for n in by_count]
                 # "Does not fall": within 10% of the best rate with fewer workers (the noise
                 # of a shared 2-core machine).
                 met &= all(rates[i] >= 0.9 * max(rates[:i]) for i in range(1, len(rates)))
-            print(table(["started", "workers", "executions/s", "ms CPU/execution"], rows))
+            print(table(SCALING_HEADERS, rows))
+            print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
             if not met:
                 missed.append("worker scaling")
             print(f"target: rate does not fall as workers are added: {'MET' if met else 'NOT MET'}")

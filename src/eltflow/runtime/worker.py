@@ -65,9 +65,18 @@ class WorkerHost(Protocol):
 
 @dataclass
 class WorkerStats:
-    claimed: int = 0
+    """What a worker did, for operators and the worker benchmark (issue 16: contention between
+    workers shows as empty claims, grouped steps rolled back and leases lost)."""
+
+    claimed: int = 0  # executions leased
     steps: int = 0
     tasks_run: int = 0
+    claims: int = 0  # claim transactions run
+    empty_claims: int = 0  # ... of which leased nothing
+    waits: int = 0  # idle waits for work (wait_for_work)
+    woken: int = 0  # ... of which a notification ended
+    group_conflicts: int = 0  # grouped steps rolled back and recorded one by one
+    leases_lost: int = 0  # executions another worker took over from this one
 
 
 @dataclass(frozen=True)
@@ -259,7 +268,8 @@ class Worker:
         delay = self.idle_seconds if self.app.store.notifies else self.poll_seconds
         if next_wake is not None:
             delay = min(delay, max(next_wake - now_us, 0) / 1_000_000)
-        self.app.store.wait_for_work(max(delay, 0.001))
+        self.stats.waits += 1
+        self.stats.woken += self.app.store.wait_for_work(max(delay, 0.001))
 
     # -- steps -----------------------------------------------------------------------------
     def _steps(self, pool: ThreadPoolExecutor, todo: list[tuple[str, list[Inbound], bool]]) -> None:
@@ -283,6 +293,7 @@ class Worker:
                     for execution_id, inbounds, fresh in group:
                         results.append((execution_id, self._apply(execution_id, inbounds, fresh)))
             except Exception as e:  # rolled back: each on its own, with its own handling
+                self.stats.group_conflicts += 1
                 log.info("a group of %d steps failed, recording them one by one: %s", len(group), e)
                 for execution_id, inbounds, fresh in group:
                     self._step(pool, execution_id, inbounds, fresh=fresh)
@@ -337,6 +348,7 @@ class Worker:
         held.arn = result.arn or held.arn
         held.next_timer_us = result.next_timer_us
         if result.lost:
+            self.stats.leases_lost += 1
             log.warning("execution %s: lease lost; another worker took it over", execution_id)
             self._held.pop(execution_id, None)
             return
@@ -482,6 +494,8 @@ class Worker:
             limit=room,
             only=self.only,
         )
+        self.stats.claims += 1
+        self.stats.empty_claims += not ids
         full = len(ids) >= room
         self._claim_after = 0.0 if full else time.monotonic() + self.poll_seconds
         for eid in ids:
@@ -498,5 +512,6 @@ class Worker:
             owner=self.owner, execution_ids=list(self._held), expires_us=now_us + self.lease_us
         )
         for eid in set(self._held) - kept:
+            self.stats.leases_lost += 1
             log.warning("execution %s: lease lost; another worker took it over", eid)
             self._held.pop(eid, None)
