@@ -136,12 +136,8 @@ def list_executions(app: App, p: dict[str, Any]) -> Mapping[str, Any]:
         status_filter=p.get("statusFilter"),
         max_results=_max_results(p, 100),
         next_token=p.get("nextToken"),
+        redrive_filter=p.get("redriveFilter"),
     )
-    redrive = p.get("redriveFilter")
-    if redrive is not None:
-        # Applied to the page: REDRIVEN = redriven at least once (AWS's definition).
-        want = redrive == "REDRIVEN"
-        out["executions"] = [e for e in out["executions"] if (e.get("redriveCount", 0) > 0) == want]
     return out
 
 

@@ -8,7 +8,7 @@ import base64
 from eltflow.errors import AwsApiError
 from eltflow.runtime import arns
 from eltflow.store.rows import ExecutionSummaryRow, from_us
-from eltflow.types import JSONObject
+from eltflow.types import JSON, JSONObject
 
 
 def iso(us: int | None) -> str | None:
@@ -48,3 +48,23 @@ def execution_item(row: ExecutionSummaryRow, **extra: str | int) -> JSONObject:
     if row.redrive_us is not None:
         item["redriveDate"] = iso(row.redrive_us)
     return item
+
+
+def redrive_filtered(page: JSONObject, redrive_filter: str | None) -> JSONObject:
+    """ListExecutions' ``redriveFilter`` on one page: ``REDRIVEN``, the executions redriven at
+    least once (AWS's definition); any other value, those never redriven. Applied to the page
+    as read, so a page may hold fewer than ``maxResults`` and ``nextToken`` is kept as is."""
+    if redrive_filter is None:
+        return page
+    want = redrive_filter == "REDRIVEN"
+    items = page.get("executions")
+    kept: list[JSON] = [
+        e
+        for e in (items if isinstance(items, list) else [])
+        if isinstance(e, dict) and (_count(e.get("redriveCount")) > 0) == want
+    ]
+    return {**page, "executions": kept}
+
+
+def _count(value: JSON) -> int:
+    return value if isinstance(value, int) else 0

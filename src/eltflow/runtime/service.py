@@ -32,7 +32,13 @@ from eltflow.runtime.activities import Activities
 from eltflow.runtime.engine import MAX_STEP_ATTEMPTS, Engine
 from eltflow.runtime.express import ExpressExecutions, ExpressRequest
 from eltflow.runtime.machines import insert_machine_txn, parse_definition
-from eltflow.runtime.paging import execution_item, iso, page_offset, page_token
+from eltflow.runtime.paging import (
+    execution_item,
+    iso,
+    page_offset,
+    page_token,
+    redrive_filtered,
+)
 from eltflow.runtime.payload import execution_input, parse_payload
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import ExecutionRow, MachineRow, from_us, to_us
@@ -475,6 +481,7 @@ class StatesService:
         max_results: int = 100,
         next_token: str | None = None,
         map_run_arn: str | None = None,
+        redrive_filter: str | None = None,
     ) -> JSONObject:
         if status_filter is not None and status_filter not in STATUSES:
             raise AwsApiError(
@@ -486,9 +493,10 @@ class StatesService:
                     "ValidationException",
                     "Specify either a stateMachineArn or a mapRunArn, not both",
                 )
-            return map_run_api.list_executions(
+            listed = map_run_api.list_executions(
                 self.store, map_run_arn, status_filter, max_results, page_offset(next_token)
             )
+            return redrive_filtered(listed, redrive_filter)
         machine = arns.machine_name(state_machine_arn) if state_machine_arn else None
         if machine is not None:
             found = self.store.get_machine(machine)
@@ -507,7 +515,7 @@ class StatesService:
         out: JSONObject = {"executions": items}
         if len(rows) > max_results:
             out["nextToken"] = page_token(offset + max_results)
-        return out
+        return redrive_filtered(out, redrive_filter)
 
     def get_execution_history(
         self,
