@@ -13,17 +13,14 @@ invocation type in ``X-Amz-Invocation-Type``:
 An unknown function is ``ResourceNotFoundException`` (404); a payload that is not JSON is
 ``InvalidRequestContentException`` (400).
 
-``GetFunction`` / ``ListFunctions`` describe the functions of ``[lambda.functions]``: the
-handler as AWS writes it (``module.function``), ``Runtime`` the local interpreter's
-``python3.x``, ``Timeout`` the configured one (900, Lambda's maximum, when none is set: a local
-handler has no limit), ``PackageType`` Zip with no code location (the code is a local module).
+``GetFunction`` / ``ListFunctions`` describe the functions of ``[lambda.functions]``
+(:mod:`eltflow.lambdas.catalog`).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import sys
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -34,6 +31,7 @@ from starlette.responses import Response
 from eltflow.endpoint import contract
 from eltflow.endpoint.wire import WireError, json_error
 from eltflow.errors import AwsApiError
+from eltflow.lambdas import catalog
 
 if TYPE_CHECKING:
     from eltflow.app import App
@@ -128,45 +126,9 @@ def _read(app: App, request: Request) -> dict[str, Any]:
     match = _FUNCTION.match(request.url.path)
     if match is not None:
         name = unquote(match.group(1))
-        runner = _runner(app, name)
-        return {
-            "Configuration": configuration(runner, runner.function(name)),
-            "Code": {"RepositoryType": "S3"},
-        }
-    runner = app.lambdas
-    specs = [] if runner is None else sorted(runner.settings.functions.values(), key=_name)
-    marker = request.query_params.get("Marker") or ""
+        return catalog.get_function(_runner(app, name), name)
     try:
-        size = max(1, min(50, int(request.query_params.get("MaxItems") or 50)))
+        size = int(request.query_params.get("MaxItems") or catalog.MAX_ITEMS)
     except ValueError:
         raise AwsApiError("InvalidParameterValueException", "MaxItems must be a number") from None
-    after = [s for s in specs if s.name > marker]
-    out: dict[str, Any] = {"Functions": [configuration(runner, s) for s in after[:size]]}
-    if len(after) > size:
-        out["NextMarker"] = after[size - 1].name
-    return out
-
-
-def _name(spec: Any) -> str:
-    return str(spec.name)
-
-
-def configuration(runner: Any, spec: Any) -> dict[str, Any]:
-    """A function's ``FunctionConfiguration`` as Lambda returns it."""
-    settings = runner.settings
-    module, _, function = str(spec.handler).partition(":")
-    timeout = spec.timeout_seconds
-    return {
-        "FunctionName": spec.name,
-        "FunctionArn": spec.arn(settings.region, settings.account),
-        "Runtime": f"python{sys.version_info.major}.{sys.version_info.minor}",
-        "Role": f"arn:aws:iam::{settings.account}:role/eltflow-lambda",
-        "Handler": f"{module}.{function}",
-        "Timeout": 900 if timeout is None else max(1, round(timeout)),
-        "MemorySize": spec.memory_mb,
-        "Version": "$LATEST",
-        "State": "Active",
-        "LastUpdateStatus": "Successful",
-        "PackageType": "Zip",
-        "Architectures": ["x86_64"],
-    }
+    return catalog.list_functions(app.lambdas, request.query_params.get("Marker") or "", size)
