@@ -12,7 +12,6 @@ import argparse
 import json
 import re
 import sys
-from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -206,10 +205,11 @@ def machine_name_for(definition_path: str) -> str:
 
 def _execute_stored(args: argparse.Namespace, text: str, value: JSON) -> Any:
     """Record and run the execution in the project's store; return it as an ExecutionResult
-    (built from DescribeExecution and the stored history) so both modes print the same."""
+    (:mod:`eltflow.runtime.stored_result`) so both modes print the same."""
     from eltflow.app import build_app
     from eltflow.config import load_settings
     from eltflow.runtime.run import execute_stored
+    from eltflow.runtime.stored_result import stored_result
 
     app = build_app(load_settings(args.project_dir))
     try:
@@ -223,49 +223,9 @@ def _execute_stored(args: argparse.Namespace, text: str, value: JSON) -> Any:
         arn = str(desc["executionArn"])
         # The ARN first; with --json on stderr, so stdout stays exactly one object.
         print(arn, file=sys.stderr if args.json else sys.stdout)
-        history = _stored_history(app, arn)
+        return stored_result(app.service, desc)
     finally:
         app.close()
-    return _result_from(desc, history)
-
-
-def _stored_history(app: Any, arn: str) -> list[Any]:
-    from eltflow.interpreter.protocol import HistoryEvent
-
-    events: list[HistoryEvent] = []
-    token: str | None = None
-    while True:
-        page = app.service.get_execution_history(execution_arn=arn, next_token=token)
-        for raw in page["events"]:
-            details = {k: v for k, v in raw.items() if k.endswith("EventDetails")}
-            events.append(
-                HistoryEvent(
-                    id=int(raw["id"]),
-                    previous_event_id=int(raw["previousEventId"]),
-                    timestamp=datetime.fromisoformat(raw["timestamp"]),
-                    type=str(raw["type"]),
-                    details=details,
-                )
-            )
-        token = page.get("nextToken")
-        if token is None:
-            return events
-
-
-def _result_from(desc: Any, history: list[Any]) -> Any:
-    from eltflow.runtime.local import ExecutionResult
-
-    output = desc.get("output")
-    return ExecutionResult(
-        status=desc["status"],
-        output=json.loads(output) if isinstance(output, str) else None,
-        error=desc.get("error"),
-        cause=desc.get("cause"),
-        history=history,
-        execution_arn=str(desc["executionArn"]),
-        start_date=history[0].timestamp if history else None,
-        stop_date=history[-1].timestamp if history else None,
-    )
 
 
 def _print_summary(result: Any) -> None:
