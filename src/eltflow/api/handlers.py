@@ -98,8 +98,8 @@ def describe_machine(app: App, call: Call) -> JSON:
     listed = app.service.list_state_machine_versions(state_machine_arn=arn)
     versions: list[JSON] = []
     for v in _objects(listed.get("stateMachineVersions")):
-        # The console shows the version number; AWS only gives it as the ARN's last part.
-        versions.append({**v, "version": int(str(v["stateMachineVersionArn"]).rsplit(":", 1)[1])})
+        # The console shows the version number.
+        versions.append({**v, "version": arns.version_number(str(v["stateMachineVersionArn"]))})
     out["versions"] = versions
     return out
 

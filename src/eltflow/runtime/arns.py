@@ -36,6 +36,12 @@ def version_arn(name: str, version: int) -> str:
     return f"{machine_arn(name)}:{version}"
 
 
+def version_number(arn: str) -> int:
+    """The version of a state machine version ARN (:func:`version_arn`'s ``version``): AWS
+    gives it only as the ARN's last part. ValueError for an ARN without one."""
+    return int(arn.rsplit(":", 1)[1])
+
+
 def execution_arn(machine: str, name: str) -> str:
     return f"{PREFIX}:execution:{machine}:{name}"
 
