@@ -28,12 +28,7 @@ class StatementDetails(Protocol):
     """What is read of the Data API (:class:`eltflow.dataapi.service.DataApiService`)."""
 
     def list_statement_details(
-        self,
-        *,
-        status: str | None = None,
-        execution_arn: str | None = None,
-        max_results: int = 100,
-        next_token: str | None = None,
+        self, *, execution_arn: str, max_results: int, next_token: str | None
     ) -> dict[str, Any]: ...
 
 

@@ -83,12 +83,7 @@ class _Statements:
         self.asked: list[str | None] = []
 
     def list_statement_details(
-        self,
-        *,
-        status: str | None = None,
-        execution_arn: str | None = None,
-        max_results: int = 100,
-        next_token: str | None = None,
+        self, *, execution_arn: str, max_results: int, next_token: str | None
     ) -> dict[str, Any]:
         assert execution_arn == ARN
         self.asked.append(next_token)
