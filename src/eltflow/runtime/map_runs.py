@@ -14,7 +14,8 @@ the worker runs it here, on one of its task threads, as it runs a polling ``.syn
    execution (``root_id`` lets ``eltflow start --wait`` run them too);
 4. until every child has ended: count failures against ``ToleratedFailureCount/Percentage``
    (exceeded: stop the running children, ``States.ExceedToleratedFailureThreshold``), watch the
-   parent (stopped: stop the children, the Map Run is ABORTED);
+   parent (stopped, failed, timed out, or its Map state left without the Map Run, e.g. a
+   sibling Parallel branch failed: stop the children, the Map Run is ABORTED);
 5. the result: the children's outputs in item order, or what the ResultWriter exported. A
    ResultWriter exports however the Map Run ends: SUCCEEDED, FAILED (tolerated failures
    exceeded: the children it stopped are ABORTED records under FAILED, the items never started
@@ -136,7 +137,7 @@ class MapRunDriver:
         attempt = 1
         while True:
             try:
-                output = self._run(execution_id, parameters, resumed=attempt > 1)
+                output = self._run(execution_id, task_id, parameters, resumed=attempt > 1)
                 return TaskSucceeded(task_id=task_id, output=output)
             except StatesError as e:
                 return TaskFailed(task_id=task_id, error=e.error, cause=e.cause)
@@ -176,7 +177,9 @@ class MapRunDriver:
                 self._waiting -= 1
 
     # -- the run -------------------------------------------------------------------------------
-    def _run(self, execution_id: str, parameters: str, *, resumed: bool = False) -> JSON:
+    def _run(
+        self, execution_id: str, task_id: str, parameters: str, *, resumed: bool = False
+    ) -> JSON:
         params = cast(JSONObject, json.loads(parameters))
         map_runs = self.store.map_runs
         arn = str(params["MapRunArn"])
@@ -234,6 +237,7 @@ class MapRunDriver:
             processor=processor,
             root_id=root_id,
             execution_id=execution_id,
+            task_id=task_id,
         )
         outcome = run.until_done()
         # The items a failed or aborted Map Run never started are its ResultWriter's PENDING
@@ -432,6 +436,7 @@ class _Run:
         processor: StateMachine,
         root_id: str,
         execution_id: str,
+        task_id: str,
     ) -> None:
         self.d = driver
         self.row = row
@@ -442,6 +447,7 @@ class _Run:
         self.processor = processor
         self.root_id = root_id
         self.execution_id = execution_id
+        self.task_id = task_id
         self.limit = int(cast(int, config["MaxConcurrency"])) or distributed.MAX_CONCURRENCY
         self.count = cast("int | None", config.get("ToleratedFailureCount"))
         self.pct = cast("float | None", config.get("ToleratedFailurePercentage"))
@@ -491,8 +497,16 @@ class _Run:
             self.pct = row.tolerated_failure_percentage
 
     def _parent_waits(self) -> bool:
-        parent = self.d.store.get_execution(self.execution_id)
-        return parent is not None and parent.status == "RUNNING"
+        """Whether the parent still waits for this Map Run: it runs, and its Map state still
+        has the Map Run's task. A Map state the parent left without it (a sibling Parallel
+        branch failed, say) cancelled the task (its row is gone): the Map Run is then
+        aborted rather than left starting children for a state that has ended (that AWS
+        records it ABORTED there, rather than some other status, is unverified)."""
+        store = self.d.store
+        parent = store.get_execution(self.execution_id)
+        if parent is None or parent.status != "RUNNING":
+            return False
+        return any(t.task_id == self.task_id for t in store.tasks(self.execution_id))
 
     def _start(self, n: int) -> int:
         """Start the next ``n`` children in one transaction; returns how many still run."""

@@ -894,3 +894,72 @@ def test_an_aborted_map_run_exports_its_results(lite: App) -> None:
     assert [json.loads(r["Input"]) for r in records["PENDING"]] == [3]
     counts: Any = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
     assert (counts["total"], counts["aborted"], counts["resultsWritten"]) == (2, 2, 2)
+
+
+def test_a_map_run_whose_state_was_left_is_aborted(lite: App) -> None:
+    """A Parallel's other branch fails and its Catch carries the parent on: the Distributed Map
+    in the failed Parallel no longer waits for its Map Run, which is aborted (children stopped,
+    the item never started left PENDING) instead of running on while the parent runs."""
+    app = lite
+    gate = threading.Event()  # the other branch fails once the Map Run's children wait
+
+    def boom(_: JSON) -> JSON:
+        gate.wait(20)
+        raise StatesError("X", "the other branch failed")
+
+    app.register("arn:aws:lambda:us-east-1:123456789012:function:boom", boom)
+    waiting = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    fan = _map(waiting, MaxConcurrency=2, ResultWriter=_WRITER)["States"]["Fan"]
+    boom_state = {
+        "Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:boom",
+        "End": True,
+    }
+    definition = {
+        "StartAt": "Both",
+        "States": {
+            "Both": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "Fan", "States": {"Fan": fan}},
+                    {"StartAt": "Boom", "States": {"Boom": boom_state}},
+                ],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Park"}],
+                "End": True,
+            },
+            "Park": {"Type": "Wait", "Seconds": 3600, "End": True},
+        },
+    }
+    app.service.create_state_machine(name="left", definition=definition)
+    started = app.service.start_execution(state_machine_arn="left", input="[1, 2, 3]")
+    parent = str(started["executionArn"])
+    worker = app.worker(poll_seconds=0.01)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+
+        def two_running() -> str | None:
+            runs: Any = app.service.list_map_runs(execution_arn=parent)["mapRuns"]
+            if not runs:
+                return None
+            run = str(runs[0]["mapRunArn"])
+            counts: Any = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
+            return run if counts["running"] == 2 else None
+
+        run = wait_until(two_running, 20, what="two children waiting")
+        gate.set()
+        wait_until(
+            lambda: app.service.describe_map_run(map_run_arn=run)["status"] == "ABORTED",
+            20,
+            what="the Map Run aborted",
+        )
+    finally:
+        worker.stop()
+        thread.join(20)
+    assert app.service.describe_execution(execution_arn=parent)["status"] == "RUNNING"
+    counts: Any = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
+    assert (counts["total"], counts["running"], counts["aborted"]) == (2, 0, 2)
+    _, records = _exported(app, run)
+    assert sorted(json.loads(r["Input"]) for r in records["FAILED"]) == [1, 2]
+    assert {r["Status"] for r in records["FAILED"]} == {"ABORTED"}
+    assert [json.loads(r["Input"]) for r in records["PENDING"]] == [3]
