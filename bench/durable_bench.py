@@ -272,6 +272,26 @@ def counting(app: App) -> Iterator[Counts]:
     for name, add in (("execute_all", reads), ("write", queued), ("write_many", queued_many)):
         if hasattr(dbmod.PostgresConnection, name):
             wrap(dbmod.PostgresConnection, name, add)
+    if hasattr(dbmod.PostgresConnection, "queue"):
+        # A queued read is a statement; its round trip is counted when asking for its rows
+        # sends what is queued (a later one, or COMMIT, may have sent it already).
+        original_queue = dbmod.PostgresConnection.queue
+        saved.append((dbmod.PostgresConnection, "queue", original_queue))
+
+        def queue(self: Any, *args: Any, **kwargs: Any) -> Any:
+            counts.statements += 1
+            found = original_queue(self, *args, **kwargs)
+
+            def rows() -> Any:
+                before = self._syncs
+                try:
+                    return found.rows()
+                finally:
+                    counts.round_trips += self._syncs - before
+
+            return dbmod.Queued(rows=rows, answered=found.answered)
+
+        dbmod.PostgresConnection.queue = queue  # type: ignore[method-assign]
     db = app.db
     original_txn = db.transaction
 

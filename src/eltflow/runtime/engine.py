@@ -48,7 +48,7 @@ from eltflow.interpreter.protocol import (
 from eltflow.interpreter.state import ExecutionState
 from eltflow.interpreter.step import start_lazy
 from eltflow.runtime.machines import MachineCache
-from eltflow.store.interface import StateStore, Txn
+from eltflow.store.interface import Guard, StateStore, Txn
 from eltflow.store.rows import ExecutionRow, TaskRow, to_us
 from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
@@ -78,6 +78,19 @@ class StepResult:
     next_timer_us: int | None = None
     lost: bool = False  # the caller no longer holds the lease
     arn: str = ""  # the execution's ARN (the worker needs it to run tasks)
+
+
+@dataclass(frozen=True)
+class _Write:
+    """A step's writes, to be made only while its execution is as the step read it."""
+
+    execution_id: str
+    as_read: Callable[[ExecutionRow | None], bool]
+    write: Callable[[Txn], None]
+
+
+class _Changed(Exception):
+    """A step's execution changed after it was read: its transaction rolls back."""
 
 
 @dataclass
@@ -119,7 +132,7 @@ class Engine:
         if getattr(local, "writes", None) is not None:
             yield
             return
-        writes: list[Callable[[Txn], bool]] = []
+        writes: list[_Write] = []
         local.writes = writes
         try:
             yield
@@ -127,9 +140,17 @@ class Engine:
             local.writes = None
         if writes:
             with self.store.transaction() as conn:
+                guards = []
                 for write in writes:
-                    if not write(conn):
+                    guard = self.store.guard_execution_txn(conn, write.execution_id, write.as_read)
+                    if guard.known() is False:
                         raise ConflictError("an execution of the group changed meanwhile")
+                    write.write(conn)
+                    guards.append(guard)
+                # The first guard asked sends every step's lock and writes (PostgreSQL: one
+                # round trip for the group); a step whose execution changed rolls back all.
+                if not all(guard.holds() for guard in guards):
+                    raise ConflictError("an execution of the group changed meanwhile")
         self._after_commit()
 
     # -- execution state ---------------------------------------------------------------------
@@ -245,19 +266,19 @@ class Engine:
                 raise NotFoundError(f"execution {execution_id} does not exist")
             running = row.status == "RUNNING" and row.snapshot is not None
             machine = self.machines.get_txn(conn, row.version_id) if running else None
+
+        def as_read(current: ExecutionRow | None) -> bool:
+            return current is not None and _unchanged(current, row)
+
         if machine is None:
 
-            def end(conn: Txn) -> bool:
-                current = store.lock_execution_txn(conn, execution_id)
-                if current is None or not _unchanged(current, row):
-                    return False
+            def end(conn: Txn) -> None:
                 store.clear_work_txn(conn, execution_id)
                 if owner is not None:
                     store.release_txn(conn, owner=owner, execution_id=execution_id, wake_us=None)
-                return True
 
             ended = StepResult(state=None, status=row.status, arn=row.arn)
-            return ended if self._write(end) else None
+            return ended if self._write(_Write(execution_id, as_read, end)) else None
         # 2. Evaluate (no transaction open).
         state = self._load(row)
         todo: list[Inbound] = list(inbounds)
@@ -306,10 +327,7 @@ class Engine:
         )
 
         # 3. Write, if the execution is still as read.
-        def write(conn: Txn) -> bool:
-            current = store.lock_execution_txn(conn, execution_id)
-            if current is None or not _unchanged(current, row):
-                return False
+        def write(conn: Txn) -> None:
             for item in inbox_rows:
                 store.delete_inbox_txn(conn, item.id)
             self._record(conn, execution_id, pending.events, pending.effects, finished, now_us)
@@ -322,18 +340,34 @@ class Engine:
             do_release = not taken and (release() if callable(release) else release)
             if owner is not None and (do_release or state.status != "RUNNING"):
                 store.release_txn(conn, owner=owner, execution_id=execution_id, wake_us=wake)
-            return True
 
-        return result if self._write(write) else None
+        return result if self._write(_Write(execution_id, as_read, write)) else None
 
-    def _write(self, write: Callable[[Txn], bool]) -> bool:
-        """Run ``write`` in a transaction of its own, or queue it with an open group's."""
-        writes: list[Callable[[Txn], bool]] | None = getattr(self._local, "writes", None)
+    def _write(self, write: _Write) -> bool:
+        """Run ``write`` in a transaction of its own, or queue it with an open group's. False
+        (and nothing written) when its execution changed since it was read."""
+        writes: list[_Write] | None = getattr(self._local, "writes", None)
         if writes is not None:
             writes.append(write)
             return True
-        with self.store.transaction() as conn:
-            return write(conn)
+        guard: Guard | None = None
+        try:
+            with self.store.transaction() as conn:
+                guard = self.store.guard_execution_txn(conn, write.execution_id, write.as_read)
+                if guard.known() is False:
+                    return False  # nothing written
+                write.write(conn)
+                if not guard.holds():
+                    raise _Changed  # roll back what was sent before the answer came
+        except _Changed:
+            return False
+        except StoreError:
+            # A write that failed because the execution changed meanwhile (a history event
+            # numbered as another step's) is that change: evaluated again, not an error.
+            if guard is not None and guard.known() is False:
+                return False
+            raise
+        return True
 
     def redrive(self, execution_id: str) -> ExecutionState:
         """Evaluated from a read, then written if the execution did not change meanwhile (as

@@ -83,6 +83,17 @@ def pg_query(sql: str, encoding: str = "utf-8") -> PgQuery:
     return PgQuery(text.encode(encoding), tuple(names))
 
 
+@dataclass(frozen=True)
+class Queued:
+    """A read sent later (:meth:`Connection.queue`)."""
+
+    rows: Callable[[], list[Row]]
+    """Its rows, sending what is queued if need be; raises if a statement sent with it failed."""
+    answered: Callable[[], list[Row] | None]
+    """Its rows if its answer is in (even when a statement queued after it failed), else
+    None; sends nothing and raises nothing."""
+
+
 class Connection(Protocol):
     dialect: Dialect
 
@@ -100,6 +111,18 @@ class Connection(Protocol):
 
     def write_many(self, sql: str, rows: Sequence[Params]) -> None:
         """:meth:`write` once per row of ``rows``."""
+        ...
+
+    def queue(self, sql: str, params: Params | None = None) -> Queued:
+        """Run a read whose rows are wanted later (:class:`Queued`). SQLite reads at once;
+        PostgreSQL queues the read with the writes (:meth:`write`) and sends them all in one
+        round trip when the rows are first asked for (see :attr:`deferred`)."""
+        ...
+
+    @property
+    def deferred(self) -> bool:
+        """Whether :meth:`write` and :meth:`queue` reach the server only later, so a check
+        of what :meth:`queue` read comes after the writes queued behind it have been sent."""
         ...
 
     def executescript(self, sql: str) -> None: ...
@@ -139,6 +162,14 @@ class SqliteConnection:
     def write_many(self, sql: str, rows: Sequence[Params]) -> None:
         self.executemany(sql, rows)
 
+    def queue(self, sql: str, params: Params | None = None) -> Queued:
+        rows = self.execute(sql, params)
+        return Queued(rows=lambda: rows, answered=lambda: rows)
+
+    @property
+    def deferred(self) -> bool:
+        return False
+
     def executescript(self, sql: str) -> None:
         # sqlite3.executescript commits first; run statements one by one to stay transactional.
         for stmt in split_statements(sql):
@@ -169,6 +200,16 @@ class PostgresConnection:
     _writer: Any = None  # the cursor queued writes share (their results are never read)
     _readers: list[Any] = field(default_factory=list)  # cursors free for reading
     _encoding: str = ""
+    _syncs: int = 0  # pipeline syncs so far: a queued read made before the last one is answered
+
+    @property
+    def deferred(self) -> bool:
+        return True
+
+    def _sync(self) -> None:
+        """Send what is queued and wait for every answer (one round trip)."""
+        self.pipeline.sync()
+        self._syncs += 1
 
     def _query(self, sql: str) -> PgQuery:
         if not self._encoding:
@@ -198,7 +239,7 @@ class PostgresConnection:
             cur = self._reader()
             cur.execute(q.text, q.bind(params))
             if self.pipeline is not None:
-                self.pipeline.sync()  # the queued writes and this read: one round trip
+                self._sync()  # the queued writes and this read: one round trip
             return self._rows(cur)
         except psycopg.errors.UniqueViolation as e:
             raise ConflictError(str(e)) from e
@@ -213,7 +254,7 @@ class PostgresConnection:
             with self.raw.cursor() as cur:
                 cur.executemany(q.text, [q.bind(r) for r in rows])
                 if self.pipeline is not None:
-                    self.pipeline.sync()  # callers of executemany expect errors here
+                    self._sync()  # callers of executemany expect errors here
         except psycopg.errors.UniqueViolation as e:
             raise ConflictError(str(e)) from e
         except psycopg.Error as e:
@@ -233,12 +274,49 @@ class PostgresConnection:
                 cur = self._reader()  # each holds its result until read below
                 cur.execute(q.text, q.bind(params))
                 cursors.append(cur)
-            self.pipeline.sync()
+            self._sync()
             return [self._rows(cur) for cur in cursors]
         except psycopg.errors.UniqueViolation as e:
             raise ConflictError(str(e)) from e
         except psycopg.Error as e:
             raise StoreError(f"{e} (in: {sql.strip()[:200]})") from e
+
+    def queue(self, sql: str, params: Params | None = None) -> Queued:
+        import psycopg
+
+        try:
+            q = self._query(sql)
+            self._enter_pipeline()
+            cur = self._reader()  # held until its rows are read
+            cur.execute(q.text, q.bind(params))
+        except psycopg.errors.UniqueViolation as e:
+            raise ConflictError(str(e)) from e
+        except psycopg.Error as e:
+            raise StoreError(f"{e} (in: {sql.strip()[:200]})") from e
+        queued_at = self._syncs
+        got: list[list[Row]] = []
+
+        def answered() -> list[Row] | None:
+            # psycopg resets a cursor's result when it is executed and sets it when the
+            # answer arrives, in order: a later statement's failure leaves this one's in place.
+            if not got and cur.pgresult is not None:
+                got.append(self._rows(cur))
+            return got[0] if got else None
+
+        def rows() -> list[Row]:
+            try:
+                if not got and cur.pgresult is None and self._syncs == queued_at:
+                    self._sync()  # it, and every write queued since: one round trip
+            except psycopg.errors.UniqueViolation as e:
+                raise ConflictError(str(e)) from e
+            except psycopg.Error as e:
+                raise StoreError(f"{e} (in: {sql.strip()[:200]})") from e
+            found = answered()
+            if found is None:
+                raise StoreError(f"no answer to a queued read (in: {sql.strip()[:200]})")
+            return found
+
+        return Queued(rows=rows, answered=answered)
 
     def _enter_pipeline(self) -> None:
         if self.pipeline is None:
@@ -281,6 +359,7 @@ class PostgresConnection:
         block, self._pipeline_block, self.pipeline = self._pipeline_block, None, None
         if block is None:
             return
+        self._syncs += 1  # leaving sends and answers everything queued
         if error is None:
             block.__exit__(None, None, None)
             return

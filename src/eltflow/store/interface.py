@@ -9,8 +9,9 @@ conn``; the others open their own transaction.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from eltflow.store.map_runs import MapRunStore
@@ -30,6 +31,36 @@ from eltflow.types import JSON
 Txn = Any
 """An open transaction: each store has its own type (a SQL connection, or nothing at all for
 the memory store) and only that store reads it; the runtime just passes it along."""
+
+
+class Guard(Protocol):
+    """Whether an execution is still as a step read it, for the writes made after the guard
+    in the same transaction (:meth:`StateStore.guard_execution_txn`)."""
+
+    def known(self) -> bool | None:
+        """The answer if it is in, without waiting for it (None: not yet). Asked before the
+        writes (a store that read the row at once already knows: nothing is written if
+        not), and after a failed write (a write that failed because the execution changed
+        meanwhile, such as a history event another step recorded first, is that change)."""
+        ...
+
+    def holds(self) -> bool:
+        """The answer, after the writes and before COMMIT; sends what is queued. A transaction
+        whose guard does not hold must roll back."""
+        ...
+
+
+@dataclass(frozen=True)
+class KnownGuard:
+    """A guard whose answer was known when it was made (the row was read at once)."""
+
+    answer: bool
+
+    def known(self) -> bool | None:
+        return self.answer
+
+    def holds(self) -> bool:
+        return self.answer
 
 
 class StateStore(Protocol):
@@ -101,6 +132,15 @@ class StateStore(Protocol):
 
     def lock_execution_txn(self, conn: Txn, execution_id: str) -> ExecutionRow | None:
         """Read the execution and hold it until the transaction ends (row lock / write lock)."""
+        ...
+
+    def guard_execution_txn(
+        self, conn: Txn, execution_id: str, unchanged: Callable[[ExecutionRow | None], bool]
+    ) -> Guard:
+        """Lock the execution (as :meth:`lock_execution_txn`) for writes that hold only if
+        ``unchanged(row)`` (see :class:`Guard`). PostgreSQL sends the lock with the writes
+        queued behind it, in one round trip (issue 16: a step's lock was a round trip of its
+        own); the others read it at once."""
         ...
 
     def step_reads_txn(

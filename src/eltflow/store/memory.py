@@ -24,6 +24,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from eltflow.errors import ConflictError
+from eltflow.store.interface import KnownGuard
 from eltflow.store.memory_map_runs import MemoryMapRuns
 from eltflow.store.rows import (
     EventRow,
@@ -223,6 +224,13 @@ class MemoryStore:
     def lock_execution_txn(self, conn: Any, execution_id: str) -> ExecutionRow | None:
         """Read the execution; the transaction's lock already holds the whole store."""
         return self.get_execution_txn(conn, execution_id)
+
+    def guard_execution_txn(
+        self, conn: Any, execution_id: str, unchanged: Callable[[ExecutionRow | None], bool]
+    ) -> KnownGuard:
+        """Checked at once: the memory store has no rollback, so nothing may be written unless
+        the execution is as the step read it."""
+        return KnownGuard(unchanged(self.get_execution_txn(conn, execution_id)))
 
     def step_reads_txn(
         self, conn: Any, execution_id: str, *, due_us: int | None, inbox: bool

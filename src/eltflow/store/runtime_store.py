@@ -13,13 +13,15 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from eltflow import json_text
 from eltflow.errors import ConflictError, StoreError
-from eltflow.store.db import Connection, Database, to_pyformat
+from eltflow.store.db import Connection, Database, Queued, to_pyformat
+from eltflow.store.interface import Guard, KnownGuard
 from eltflow.store.map_runs import SqlMapRuns
 from eltflow.store.queries import queries
 from eltflow.store.rows import (
@@ -276,6 +278,18 @@ class RuntimeStore:
         """Read the execution and hold it until the transaction ends (row lock / write lock)."""
         row = self._one(conn, "lock_execution", {"id": execution_id})
         return build(ExecutionRow, row) if row else None
+
+    def guard_execution_txn(
+        self,
+        conn: Connection,
+        execution_id: str,
+        unchanged: Callable[[ExecutionRow | None], bool],
+    ) -> Guard:
+        found = conn.queue(self.q["lock_execution"], {"id": execution_id})
+        if not conn.deferred:
+            rows = found.rows()  # read already: known before anything is written
+            return KnownGuard(unchanged(build(ExecutionRow, rows[0]) if rows else None))
+        return _QueuedGuard(found, unchanged)
 
     def step_reads_txn(
         self, conn: Connection, execution_id: str, *, due_us: int | None, inbox: bool
@@ -700,6 +714,24 @@ class RuntimeStore:
         with self.db.transaction() as conn:
             rows = conn.execute(self.q["inbox_for_owner"], {"owner": owner})
         return [str(r["execution_id"]) for r in rows]
+
+
+@dataclass(frozen=True)
+class _QueuedGuard:
+    """A guard whose lock is queued ahead of the writes (PostgreSQL)."""
+
+    found: Queued
+    unchanged: Callable[[ExecutionRow | None], bool]
+
+    def _verdict(self, rows: list[dict[str, Any]]) -> bool:
+        return self.unchanged(build(ExecutionRow, rows[0]) if rows else None)
+
+    def known(self) -> bool | None:
+        rows = self.found.answered()
+        return None if rows is None else self._verdict(rows)
+
+    def holds(self) -> bool:
+        return self._verdict(self.found.rows())
 
 
 def _event_params(execution_id: str, ev: EventRow) -> dict[str, Any]:

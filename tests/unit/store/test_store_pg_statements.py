@@ -6,10 +6,12 @@ that return no rows, and a read after a read returning its own rows."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from eltflow.errors import ConflictError, StoreError
-from eltflow.store.db import Database, PgQuery, pg_query
+from eltflow.store.db import Database, PgQuery, PostgresConnection, pg_query
 
 
 def test_named_placeholders_become_positional_ones_in_order() -> None:
@@ -80,4 +82,48 @@ def test_a_queued_write_that_conflicts_rolls_its_transaction_back(pg_url: str) -
     assert db.execute("SELECT count(*) AS n FROM t") == [{"n": 0}]
     db.execute("INSERT INTO t VALUES (:id)", {"id": 2})  # the pooled connection is usable
     assert db.execute("SELECT id FROM t") == [{"id": 2}]
+    db.close()
+
+
+@pg
+def test_a_queued_read_travels_with_the_writes_behind_it(pg_url: str) -> None:
+    db = Database(pg_url)
+    db.execute("CREATE TABLE t (id int PRIMARY KEY, label text)")
+    db.execute("INSERT INTO t VALUES (1, 'one')")
+    with db.transaction() as conn:
+        assert isinstance(conn, PostgresConnection) and conn.deferred
+        found = conn.queue("SELECT label FROM t WHERE id = :id FOR UPDATE", {"id": 1})
+        conn.write("INSERT INTO t VALUES (:id, :label)", {"id": 2, "label": "two"})
+        assert found.answered() is None  # nothing sent yet
+        syncs = conn._syncs
+        assert found.rows() == [{"label": "one"}]
+        assert conn._syncs == syncs + 1  # the lock and the write: one round trip
+        assert found.rows() == [{"label": "one"}] and conn._syncs == syncs + 1
+    assert db.execute("SELECT count(*) AS n FROM t") == [{"n": 2}]
+    db.close()
+
+
+@pg
+def test_a_queued_read_is_answered_although_a_write_behind_it_failed(pg_url: str) -> None:
+    db = Database(pg_url)
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    db.execute("INSERT INTO t VALUES (1)")
+    found = None
+    with pytest.raises(ConflictError), db.transaction() as conn:
+        found = conn.queue("SELECT id FROM t WHERE id = :id", {"id": 1})
+        conn.write("INSERT INTO t VALUES (:id)", {"id": 1})  # a duplicate
+        found.rows()
+    assert found is not None and found.answered() == [{"id": 1}]
+    assert db.execute("SELECT count(*) AS n FROM t") == [{"n": 1}]
+    db.close()
+
+
+def test_sqlite_reads_a_queued_read_at_once(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    with db.transaction() as conn:
+        assert not conn.deferred
+        found = conn.queue("SELECT count(*) AS n FROM t")
+        conn.write("INSERT INTO t VALUES (:id)", {"id": 1})
+        assert found.answered() == found.rows() == [{"n": 0}]
     db.close()
