@@ -30,12 +30,16 @@ def available(dialect: str) -> list[tuple[int, str, str]]:
     return sorted(out)
 
 
-def migrate(db: Database) -> list[str]:
-    """Apply pending migrations; return the names applied. Safe to call concurrently."""
+def migrate(db: Database, *, until: int | None = None) -> list[str]:
+    """Apply pending migrations (those numbered up to ``until`` only, if given: a database
+    as an older release left it, for upgrade tests); return the names applied. Safe to call
+    concurrently."""
     applied: list[str] = []
     with db.transaction() as conn:
         conn.execute(_VERSION_TABLE)
     for version, name, sql in available(db.dialect):
+        if until is not None and version > until:
+            break
         with db.transaction() as conn:
             if db.dialect == "postgres":
                 # Serialise concurrent migrators (two workers starting at once).

@@ -170,6 +170,22 @@ def event_rows(events: Sequence[NewEvent]) -> list[EventRow]:
     return rows
 
 
+def event_items(events: Sequence[NewEvent]) -> list[list[Any]]:
+    """New events as the durable store writes them into one history row: ``[seq,
+    previous_seq, type, timestamp_us, details]`` each (no row objects in between: issue 16).
+    Events of one step share a timestamp, converted once."""
+    items: list[list[Any]] = []
+    append = items.append
+    stamp: datetime | None = None
+    us = 0
+    for e in events:
+        ts = e.timestamp
+        if ts is not stamp:
+            stamp, us = ts, to_us(ts)
+        append([e.id, e.previous_event_id, e.type, us, e.details])
+    return items
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class TaskRow:
     execution_id: str

@@ -35,7 +35,7 @@ from eltflow.store.rows import (
     TimerRow,
     VersionRow,
     build,
-    event_rows,
+    event_items,
 )
 from eltflow.types import JSON
 
@@ -505,80 +505,122 @@ class RuntimeStore:
         return [str(r["owner"]) for r in rows]
 
     # -- history ---------------------------------------------------------------------------
+    # One row per append in sfn_history_steps: a step's events as one JSON array (see
+    # migrations/*/0011_runtime_history_steps.sql and :func:`_step_params`). Issue 16: one
+    # row per event was about a third of a durable 10-Pass chain's CPU on SQLite (22
+    # inserts, 22 texts).
     def append_events_txn(
         self, conn: Connection, execution_id: str, events: Sequence[EventRow]
     ) -> int:
         """Append events idempotently; returns how many were new.
 
         Re-appending an event that is already recorded with the same content is a no-op (a
-        retried transaction); different content under the same sequence number is a conflict.
+        retried transaction); different content under the same sequence number is a conflict,
+        and so is a new event that does not follow the last one (ids are dense from 1, as in
+        the memory store). The recorded events of the batch's range are read first: a row
+        holds a range of events, so no unique key tells an event recorded already.
         """
         if not events:
             return 0
-        rows = [_event_params(execution_id, ev) for ev in events]
-        # Fast path: one batched INSERT. Only a retried step re-appends recorded events; then
-        # the savepoint undoes the batch and each event is checked on its own below.
-        conn.execute("SAVEPOINT append_events")
-        try:
-            conn.executemany(self.q["insert_events_strict"], rows)
-        except ConflictError:
-            conn.execute("ROLLBACK TO SAVEPOINT append_events")
-        else:
-            conn.execute("RELEASE SAVEPOINT append_events")
-            return len(rows)
-        conn.execute("RELEASE SAVEPOINT append_events")
-        new = 0
-        for ev, params in zip(events, rows, strict=True):
-            if conn.execute(self.q["insert_event"], params):
-                new += 1
-                continue
-            old = self._one(conn, "get_event", {"execution_id": execution_id, "seq": ev.seq})
-            if (
-                old is None
-                or old["event_type"] != ev.event_type
-                or old["details"] != params["details"]
-            ):
+        low = min(ev.seq for ev in events)
+        high = max(ev.seq for ev in events)
+        recorded = {
+            old.seq: old
+            for old in self._history_txn(
+                conn, execution_id, after_seq=max(low - 2, 0), limit=high - low + 2
+            )
+            if old.seq <= high
+        }
+        last = max(recorded, default=0)  # the last id recorded, unless all of them are
+        new: list[list[Any]] = []
+        for ev in events:
+            old = recorded.get(ev.seq)
+            if old is None:
+                if ev.seq != last + 1:
+                    if not recorded:  # the last one recorded is below the range read
+                        end = self._history_txn(
+                            conn, execution_id, after_seq=0, limit=1, reverse=True
+                        )
+                        last = end[0].seq if end else 0
+                    raise ConflictError(
+                        f"execution {execution_id}: event {ev.seq} does not follow event {last}"
+                    )
+                new.append([ev.seq, ev.previous_seq, ev.event_type, ev.timestamp_us, ev.details])
+                recorded[ev.seq], last = ev, ev.seq
+            elif old.event_type != ev.event_type or dumps(old.details) != dumps(ev.details):
                 raise ConflictError(
                     f"execution {execution_id}: event {ev.seq} is already recorded as "
-                    f"{old and old['event_type']} with different content"
+                    f"{old.event_type} with different content"
                 )
-        return new
+        if new:
+            conn.write(self.q["insert_history_step"], _step_params(execution_id, new))
+        return len(new)
 
     def append_history_txn(
         self, conn: Connection, execution_id: str, events: Sequence[NewEvent]
     ) -> int:
-        """Append the events a step emits; returns how many.
+        """Append the events a step emits, as one row; returns how many.
 
         Unlike :meth:`append_events_txn` this does not check for events already recorded: the
         engine numbers events from the snapshot it read under the execution's lock, in the
         transaction that writes them, so a number already taken is a bug. The insert is
-        strict and queued with the step's other writes (no savepoint, no read), and a
-        duplicate fails the step with :class:`ConflictError` at its next read or at COMMIT.
+        strict and queued with the step's other writes (no savepoint, no read): a step
+        numbered from the same snapshot again starts at a first_seq already taken, and fails
+        with :class:`ConflictError` at its next read or at COMMIT.
         """
-        rows = [_event_params(execution_id, ev) for ev in event_rows(events)]
-        conn.write_many(self.q["insert_events_strict"], rows)
-        return len(rows)
+        if not events:
+            return 0
+        conn.write(self.q["insert_history_step"], _step_params(execution_id, event_items(events)))
+        return len(events)
 
     def history(
         self, execution_id: str, *, after_seq: int = 0, limit: int = 1000, reverse: bool = False
     ) -> list[EventRow]:
         """Events in order (``after_seq`` exclusive), or newest first below ``after_seq``."""
-        with self.db.transaction() as conn:
+        with self.db.read_transaction() as conn:
+            return self._history_txn(
+                conn, execution_id, after_seq=after_seq, limit=limit, reverse=reverse
+            )
+
+    def _history_txn(
+        self,
+        conn: Connection,
+        execution_id: str,
+        *,
+        after_seq: int,
+        limit: int,
+        reverse: bool = False,
+    ) -> list[EventRow]:
+        """:meth:`history` in the caller's transaction.
+
+        Event ids are dense from 1, so the rows holding the next ``limit`` events are those
+        that start within ``limit`` ids (plus the one a page starts inside): one query. Each
+        query also returns the next row beyond its window, so a gap in the ids (which the
+        engine never leaves) only costs another query, never a short page."""
+        out: list[EventRow] = []
+        cursor = after_seq or (_FAR if reverse else 0)
+        params: dict[str, Any] = {"execution_id": execution_id}
+        while len(out) < limit:
+            need = limit - len(out)
             if reverse:
-                rows = conn.execute(
-                    self.q["list_history_reverse"],
-                    {
-                        "execution_id": execution_id,
-                        "before_seq": after_seq or 2**62,
-                        "limit": limit,
-                    },
-                )
+                params.update(before_seq=cursor, from_seq=cursor - need)
+                rows = conn.execute(self.q["list_history_reverse"], params)
+                found = [e for r in rows for e in _events(r) if e.seq < cursor]
+                found.sort(key=_seq, reverse=True)
+                # Every event from the row before the window on is here: go on below it.
+                beyond = [int(r["first_seq"]) for r in rows if int(r["first_seq"]) < cursor - need]
             else:
-                rows = conn.execute(
-                    self.q["list_history"],
-                    {"execution_id": execution_id, "after_seq": after_seq, "limit": limit},
-                )
-        return [_event(r) for r in rows]
+                params.update(after_seq=cursor, until_seq=cursor + need)
+                rows = conn.execute(self.q["list_history"], params)
+                found = [e for r in rows for e in _events(r) if e.seq > cursor]
+                found.sort(key=_seq)
+                # Every event up to the end of the row past the window is here: go on after it.
+                beyond = [int(r["last_seq"]) for r in rows if int(r["first_seq"]) > cursor + need]
+            out += found[:need]
+            if not beyond:
+                break
+            cursor = beyond[0]
+        return out
 
     # -- tasks -----------------------------------------------------------------------------
     def insert_task_txn(
@@ -734,29 +776,41 @@ class _QueuedGuard:
         return self._verdict(self.found.rows())
 
 
-def _event_params(execution_id: str, ev: EventRow) -> dict[str, Any]:
-    """The bound parameters of one history event's INSERT."""
+_FAR = 2**62  # an event id beyond any execution's last: reverse paging starts below it
+
+
+def _step_params(execution_id: str, items: list[list[Any]]) -> dict[str, Any]:
+    """The bound parameters of one history row: ``items`` (``[seq, previous_seq, type,
+    timestamp_us, details]`` each, in order) as one JSON array, and their first and last id."""
     return {
         "execution_id": execution_id,
-        "seq": ev.seq,
-        "previous_seq": ev.previous_seq,
-        "event_type": ev.event_type,
-        "timestamp_us": ev.timestamp_us,
-        "details": dumps(ev.details),
+        "first_seq": items[0][0],
+        "last_seq": items[-1][0],
+        "events": dumps(items),  # type: ignore[arg-type]
     }
 
 
-def _event(r: dict[str, Any]) -> EventRow:
-    details = json.loads(r["details"])
-    if not isinstance(details, dict):
-        raise StoreError(f"history event {r['seq']}: details are not a JSON object")
-    return EventRow(
-        seq=int(r["seq"]),
-        previous_seq=int(r["previous_seq"]),
-        event_type=str(r["event_type"]),
-        timestamp_us=int(r["timestamp_us"]),
-        details=details,
-    )
+def _seq(event: EventRow) -> int:
+    return event.seq
+
+
+def _events(r: dict[str, Any]) -> list[EventRow]:
+    """The events of one history row."""
+    items = json.loads(r["events"])
+    out = []
+    for seq, previous_seq, event_type, timestamp_us, details in items:
+        if not isinstance(details, dict):
+            raise StoreError(f"history event {seq}: details are not a JSON object")
+        out.append(
+            EventRow(
+                seq=seq,
+                previous_seq=previous_seq,
+                event_type=event_type,
+                timestamp_us=timestamp_us,
+                details=details,
+            )
+        )
+    return out
 
 
 def _task(r: dict[str, Any]) -> TaskRow:

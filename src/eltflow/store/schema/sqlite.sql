@@ -57,14 +57,12 @@ CREATE INDEX sfn_executions_map_run_status ON sfn_executions (map_run_arn, statu
 
 CREATE INDEX sfn_executions_root_running ON sfn_executions (root_id) WHERE status = 'RUNNING';
 
-CREATE TABLE sfn_history (
+CREATE TABLE sfn_history_steps (
     execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
-    seq INTEGER NOT NULL,
-    previous_seq INTEGER NOT NULL,
-    event_type TEXT NOT NULL,
-    timestamp_us INTEGER NOT NULL,
-    details TEXT NOT NULL,
-    PRIMARY KEY (execution_id, seq)
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL,
+    events TEXT NOT NULL,
+    PRIMARY KEY (execution_id, first_seq)
 );
 
 CREATE TABLE sfn_tasks (

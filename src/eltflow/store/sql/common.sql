@@ -108,30 +108,43 @@ WHERE status = 'RUNNING' AND (wake_us IS NOT NULL OR lease_expires_us IS NOT NUL
 -- name: count_by_status
 SELECT status, COUNT(*) AS n FROM sfn_executions GROUP BY status;
 
--- name: insert_event
-INSERT INTO sfn_history (execution_id, seq, previous_seq, event_type, timestamp_us, details)
-VALUES (:execution_id, :seq, :previous_seq, :event_type, :timestamp_us, :details)
-ON CONFLICT (execution_id, seq) DO NOTHING
-RETURNING seq;
-
--- name: insert_events_strict
--- Batched appends of new events; a duplicate (execution_id, seq) fails the whole batch.
-INSERT INTO sfn_history (execution_id, seq, previous_seq, event_type, timestamp_us, details)
-VALUES (:execution_id, :seq, :previous_seq, :event_type, :timestamp_us, :details);
-
--- name: get_event
-SELECT seq, previous_seq, event_type, timestamp_us, details
-FROM sfn_history WHERE execution_id = :execution_id AND seq = :seq;
+-- name: insert_history_step
+-- One append's events (see migrations/*/0011_runtime_history_steps.sql). Strict: a step
+-- numbered from the same snapshot twice fails on (execution_id, first_seq).
+INSERT INTO sfn_history_steps (execution_id, first_seq, last_seq, events)
+VALUES (:execution_id, :first_seq, :last_seq, :events);
 
 -- name: list_history
-SELECT seq, previous_seq, event_type, timestamp_us, details
-FROM sfn_history WHERE execution_id = :execution_id AND seq > :after_seq
-ORDER BY seq LIMIT :limit;
+-- The rows holding events after :after_seq up to :until_seq, plus the first row past
+-- :until_seq (where a later page, or a gap in the ids, goes on). Rows never overlap: of the
+-- rows starting at or before :after_seq only the last can hold a later event.
+SELECT first_seq, last_seq, events FROM (
+    SELECT first_seq, last_seq, events FROM sfn_history_steps
+    WHERE execution_id = :execution_id AND first_seq <= :after_seq
+    ORDER BY first_seq DESC LIMIT 1
+) AS straddling
+WHERE last_seq > :after_seq
+UNION ALL
+SELECT first_seq, last_seq, events FROM sfn_history_steps
+WHERE execution_id = :execution_id AND first_seq > :after_seq AND first_seq <= :until_seq
+UNION ALL
+SELECT first_seq, last_seq, events FROM (
+    SELECT first_seq, last_seq, events FROM sfn_history_steps
+    WHERE execution_id = :execution_id AND first_seq > :until_seq
+    ORDER BY first_seq LIMIT 1
+) AS newer;
 
 -- name: list_history_reverse
-SELECT seq, previous_seq, event_type, timestamp_us, details
-FROM sfn_history WHERE execution_id = :execution_id AND seq < :before_seq
-ORDER BY seq DESC LIMIT :limit;
+-- The rows starting in [:from_seq, :before_seq), plus the last row starting before
+-- :from_seq (it may hold events from :from_seq on; an earlier page goes on from it).
+SELECT first_seq, last_seq, events FROM sfn_history_steps
+WHERE execution_id = :execution_id AND first_seq >= :from_seq AND first_seq < :before_seq
+UNION ALL
+SELECT first_seq, last_seq, events FROM (
+    SELECT first_seq, last_seq, events FROM sfn_history_steps
+    WHERE execution_id = :execution_id AND first_seq < :from_seq
+    ORDER BY first_seq DESC LIMIT 1
+) AS older;
 
 -- name: insert_task
 INSERT INTO sfn_tasks (execution_id, task_id, state_name, resource, parameters,
