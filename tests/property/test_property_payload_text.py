@@ -122,6 +122,16 @@ def test_history_text_edge_cases_match_the_json_module() -> None:
         [0.0001, 1e-4 / 3, 5e-324, 1e16, 1e15, 1.7976931348623157e308, -0.0],
         [float("nan"), float("inf"), float("-inf")],  # orjson: null
         {"a": None, "b": [None]},
+        # orjson writes NaN/Infinity as null: one among real nulls must still be seen.
+        [None, float("nan"), None],
+        {"a": None, "b": [1, None, {"c": float("nan"), "d": None}], "e": None},
+        {"x": [None, {"y": float("inf")}], "z": None},
+        [None, float("-inf")],
+        float("nan"),
+        None,
+        [None, [None], {"n": None}],  # nulls only: orjson's text
+        {"b": None, "a": -0.0, "c": 1, "d": 1.0, "e": True, "f": 0},  # decodes equal: orjson's text
+        (None, 1.5),  # a tuple decodes to an (unequal) list
         2**64,
         -(2**63) - 1,
         {1: "x", 2.5: "y", False: "z", None: "n"},  # non-string keys
@@ -133,3 +143,17 @@ def test_history_text_edge_cases_match_the_json_module() -> None:
     ]
     for value in cases:
         assert ev.dumps(value) == _json_text(value), value  # type: ignore[arg-type]
+
+
+nulls_and_floats: st.SearchStrategy[JSON] = st.recursive(
+    st.none() | st.floats(allow_nan=True, allow_infinity=True) | st.integers(-3, 3),
+    lambda children: st.lists(children, max_size=5) | st.dictionaries(keys, children, max_size=5),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300)
+@given(nulls_and_floats)
+def test_nan_among_nulls_is_written_as_the_json_module_does(value: JSON) -> None:
+    """Texts with nulls are orjson's only when no NaN/Infinity became one of them."""
+    assert ev.dumps(value) == _json_text(value)
