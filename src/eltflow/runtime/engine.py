@@ -22,7 +22,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, cast
 
@@ -49,7 +49,7 @@ from eltflow.interpreter.state import ExecutionState
 from eltflow.interpreter.step import start_lazy
 from eltflow.runtime.machines import MachineCache
 from eltflow.store.interface import Guard, StateStore, Txn
-from eltflow.store.rows import ExecutionRow, TaskRow, to_us
+from eltflow.store.rows import ExecutionRow, InboxRow, TaskRow, TimerRow, to_us
 from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
 
@@ -87,6 +87,54 @@ class _Write:
     execution_id: str
     as_read: Callable[[ExecutionRow | None], bool]
     write: Callable[[Txn], None]
+    committed: Callable[[], None] = lambda: None  # run once its transaction has committed
+
+
+@dataclass(frozen=True)
+class Known:
+    """What a worker's step left recorded for an execution it still holds, when that is all
+    its next step would read: the execution row as written (the lock checks it is still so),
+    its task rows, and no timers, due or not. Tasks and timers change only in steps, and a
+    step rewrites the row's snapshot, so another writer's step is caught by that check, and
+    the step is then evaluated again from a read."""
+
+    row: ExecutionRow
+    tasks: tuple[TaskRow, ...]
+    machine: StateMachine
+
+
+class KnownSteps:
+    """:class:`Known` per execution, for the owner holding it: its next step skips the read
+    (issue 16: a Task step's read was a round trip and four statements of its own). An entry
+    is taken (removed) by the step that uses it and put back only once that step committed,
+    so a step that failed or found its execution changed leaves the next one to read. At most
+    ``size`` entries: an execution whose lease was lost leaves its entry behind."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._entries: dict[str, Known] = {}
+        self._lock = threading.Lock()
+        self._size = size
+
+    def take(self, execution_id: str, owner: str | None) -> Known | None:
+        if owner is None:
+            return None
+        with self._lock:
+            found = self._entries.pop(execution_id, None)
+        return found if found is not None and found.row.lease_owner == owner else None
+
+    def put(self, execution_id: str, known: Known) -> None:
+        with self._lock:
+            if len(self._entries) >= self._size:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[execution_id] = known
+
+
+def _dispatched(tasks: Sequence[TaskRow], taken: Sequence[TaskRow]) -> list[TaskRow]:
+    """``tasks`` as the step's dispatch_task writes leave them (started, one attempt more)."""
+    ids = {t.task_id for t in taken}
+    return [
+        replace(t, started=True, attempt=t.attempt + 1) if t.task_id in ids else t for t in tasks
+    ]
 
 
 class _Changed(Exception):
@@ -118,6 +166,8 @@ class Engine:
         # execution's state object here, so no step encodes and decodes the whole state.
         self._live: dict[str, ExecutionState] | None = None if store.durable else {}
         self._local = threading.local()  # per thread: the writes of an open group()
+        self._durable = store.durable
+        self._known = KnownSteps()
 
     @contextmanager
     def group(self) -> Iterator[None]:
@@ -151,6 +201,8 @@ class Engine:
                 # round trip for the group); a step whose execution changed rolls back all.
                 if not all(guard.holds() for guard in guards):
                     raise ConflictError("an execution of the group changed meanwhile")
+            for write in writes:
+                write.committed()
         self._after_commit()
 
     # -- execution state ---------------------------------------------------------------------
@@ -165,7 +217,9 @@ class Engine:
         if self._live is not None:
             self._live[execution_id] = state
             return LIVE_SNAPSHOT
-        return dumps(state.to_json())
+        text = dumps(state.to_json())
+        self._local.snapshot = text  # the row a step wrote, for :class:`Known`
+        return text
 
     def state_of(self, execution_id: str) -> ExecutionState | None:
         """The live state of an execution on a store that is not durable (else ``None``)."""
@@ -257,15 +311,24 @@ class Engine:
         now = self.clock.now()
         now_us = to_us(now)
         store = self.store
-        # 1. Read (no write lock).
-        with store.read_transaction() as conn:
-            row, timers, inbox_rows, tasks, next_timer = store.step_reads_txn(
-                conn, execution_id, due_us=now_us if due_timers else None, inbox=inbox
-            )
-            if row is None:
-                raise NotFoundError(f"execution {execution_id} does not exist")
-            running = row.status == "RUNNING" and row.snapshot is not None
-            machine = self.machines.get_txn(conn, row.version_id) if running else None
+        # 1. Read (no write lock), unless this owner's last step left all there is to read.
+        known = self._known.take(execution_id, owner) if not inbox else None
+        machine: StateMachine | None
+        timers: list[TimerRow] = []
+        inbox_rows: list[InboxRow] = []
+        next_timer: int | None = None
+        if known is not None:
+            row, tasks, machine = known.row, list(known.tasks), known.machine
+        else:
+            with store.read_transaction() as conn:
+                found, timers, inbox_rows, tasks, next_timer = store.step_reads_txn(
+                    conn, execution_id, due_us=now_us if due_timers else None, inbox=inbox
+                )
+                if found is None:
+                    raise NotFoundError(f"execution {execution_id} does not exist")
+                row = found
+                running = row.status == "RUNNING" and row.snapshot is not None
+                machine = self.machines.get_txn(conn, row.version_id) if running else None
 
         def as_read(current: ExecutionRow | None) -> bool:
             return current is not None and _unchanged(current, row)
@@ -327,6 +390,8 @@ class Engine:
         )
 
         # 3. Write, if the execution is still as read.
+        written: list[Known] = []
+
         def write(conn: Txn) -> None:
             for item in inbox_rows:
                 store.delete_inbox_txn(conn, item.id)
@@ -340,8 +405,27 @@ class Engine:
             do_release = not taken and (release() if callable(release) else release)
             if owner is not None and (do_release or state.status != "RUNNING"):
                 store.release_txn(conn, owner=owner, execution_id=execution_id, wake_us=wake)
+            elif owner is not None and work is not None and work[1] is None and self._durable:
+                # Still held, and no timers: the next step needs nothing this one does not
+                # know. (With timers it reads: which are due is the store's to say.)
+                written.append(
+                    Known(
+                        row=replace(
+                            row,
+                            status=state.status,
+                            snapshot=self._local.snapshot,
+                            event_count=state.next_event_id - 1,
+                        ),
+                        tasks=tuple(_dispatched(after, taken)),
+                        machine=machine,
+                    )
+                )
 
-        return result if self._write(_Write(execution_id, as_read, write)) else None
+        def committed() -> None:
+            for entry in written:
+                self._known.put(execution_id, entry)
+
+        return result if self._write(_Write(execution_id, as_read, write, committed)) else None
 
     def _write(self, write: _Write) -> bool:
         """Run ``write`` in a transaction of its own, or queue it with an open group's. False
@@ -367,6 +451,7 @@ class Engine:
             if guard is not None and guard.known() is False:
                 return False
             raise
+        write.committed()
         return True
 
     def redrive(self, execution_id: str) -> ExecutionState:
