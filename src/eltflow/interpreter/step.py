@@ -215,10 +215,12 @@ class Stepper:
         container = kind is dict or kind is list
         text: str | None = None
         if container:
-            hit = self._texts.get(id(value))
-            if hit is not None and hit[0] is value:
-                return hit[1]
-            text = self._joined(value)
+            texts = self._texts
+            if texts:  # with nothing cached (a call's first text) there is nothing to join
+                hit = texts.get(id(value))
+                if hit is not None and hit[0] is value:
+                    return hit[1]
+                text = self._joined(value)
         if text is None:
             text = ev.dumps(value)
         if len(text) > _SAFE_CHARS and len(text.encode("utf-8")) > limits.MAX_PAYLOAD_BYTES:
