@@ -33,6 +33,7 @@ AWKWARD: list[JSON] = [
     -9.456011395225814e-07,
     [0.0001, 1e-4 / 3, 5e-324, 1e16, 1e15, 1.7976931348623157e308, -0.0, 0.1 + 0.2],
     [float("nan"), float("inf"), float("-inf")],  # orjson: null
+    {"none": None, "nan": float("nan"), "inf": [None, float("inf")]},  # a null of each kind
     {"a": None, "b": [None], "c": 1.0, "d": True},
     [2**63 - 1, -(2**63), 2**64, -(2**63) - 1, 10**40],  # beyond 64 bits: orjson refuses
     {_Key("k"): _Key("v")},  # str subclasses
