@@ -395,10 +395,15 @@ class Engine:
         def write(conn: Txn) -> None:
             for item in inbox_rows:
                 store.delete_inbox_txn(conn, item.id)
-            self._record(conn, execution_id, pending.events, pending.effects, finished, now_us)
+            # One history write for the step's events and its dispatches' TaskStarted ones;
+            # an execution that ends here has all its tasks and timers cleared by _project,
+            # so those its outcomes end are not deleted one by one first.
+            ended = [] if state.status != "RUNNING" else finished
+            events = pending.events + started.events
+            self._record(conn, execution_id, events, pending.effects, ended, now_us)
             for task in taken:
                 store.dispatch_task_txn(conn, execution_id, task.task_id)
-            self._record(conn, execution_id, started.events, started.effects, [], now_us)
+            self._record(conn, execution_id, [], started.effects, [], now_us)
             wake, result.next_timer_us = self._project(
                 conn, row, state, now_us, owner=owner, events=pending.events, work=work
             )
