@@ -177,6 +177,16 @@ class SqliteConnection:
 
 
 @dataclass
+class Cursors:
+    """A psycopg connection's cursors, kept for its next transactions (issue 16: a cursor is
+    a dozen Python objects; a worker made several per transaction). A cursor is used by one
+    statement at a time and set up again by psycopg at each execute."""
+
+    writer: Any = None  # the cursor queued writes share (their results are never read)
+    readers: list[Any] = field(default_factory=list)  # cursors free for reading
+
+
+@dataclass
 class PostgresConnection:
     """One PostgreSQL transaction's connection.
 
@@ -197,8 +207,7 @@ class PostgresConnection:
     dialect: Dialect = "postgres"
     pipeline: Any = None  # psycopg.Pipeline, entered at the first write
     _pipeline_block: Any = None  # its context manager
-    _writer: Any = None  # the cursor queued writes share (their results are never read)
-    _readers: list[Any] = field(default_factory=list)  # cursors free for reading
+    cursors: Cursors = field(default_factory=lambda: Cursors())  # kept with ``raw``
     _encoding: str = ""
     _syncs: int = 0  # pipeline syncs so far: a queued read made before the last one is answered
 
@@ -217,7 +226,8 @@ class PostgresConnection:
         return pg_query(sql, self._encoding)
 
     def _reader(self) -> Any:
-        return self._readers.pop() if self._readers else self.raw.cursor()
+        readers = self.cursors.readers
+        return readers.pop() if readers else self.raw.cursor()
 
     def _rows(self, cur: Any) -> list[Row]:
         """The rows of ``cur``'s result as dicts ([] for a statement that returns none); the
@@ -228,7 +238,7 @@ class PostgresConnection:
             enc = self._encoding
             names = [res.fname(i).decode(enc) for i in range(res.nfields)]
             rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-        self._readers.append(cur)
+        self.cursors.readers.append(cur)
         return rows
 
     def execute(self, sql: str, params: Params | None = None) -> list[Row]:
@@ -326,9 +336,10 @@ class PostgresConnection:
     def _queue(self) -> Any:
         """The cursor for a queued write, in pipeline mode."""
         self._enter_pipeline()
-        if self._writer is None:
-            self._writer = self.raw.cursor()
-        return self._writer
+        cursors = self.cursors
+        if cursors.writer is None:
+            cursors.writer = self.raw.cursor()
+        return cursors.writer
 
     def write(self, sql: str, params: Params | None = None) -> None:
         import psycopg
@@ -502,6 +513,15 @@ class Database:
             self._all.append(conn)
         return conn
 
+    @staticmethod
+    def _cursors_of(pg: Any) -> Cursors:
+        """``pg``'s :class:`Cursors`, kept on the connection object itself, so they go with
+        it (only the thread holding ``pg`` uses them)."""
+        found: Cursors | None = getattr(pg, "eltflow_cursors", None)
+        if found is None:
+            found = pg.eltflow_cursors = Cursors()
+        return found
+
     def _pg_put(self, conn: Any) -> None:
         with self._pool_lock:
             if conn.closed or len(self._pool) >= 8:
@@ -589,7 +609,7 @@ class Database:
         still sends several in one round trip. A pooled connection that died while idle is
         not handed out (:meth:`_pg_get`)."""
         pg, _ = self._pg_get()
-        conn = PostgresConnection(pg)
+        conn = PostgresConnection(pg, cursors=self._cursors_of(pg))
         try:
             try:
                 yield conn
@@ -609,7 +629,7 @@ class Database:
         import psycopg
 
         pg, txn = self._pg_begin()
-        conn = PostgresConnection(pg)
+        conn = PostgresConnection(pg, cursors=self._cursors_of(pg))
         try:
             try:
                 yield conn

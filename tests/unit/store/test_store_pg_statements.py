@@ -127,3 +127,20 @@ def test_sqlite_reads_a_queued_read_at_once(tmp_path: Path) -> None:
         conn.write("INSERT INTO t VALUES (:id)", {"id": 1})
         assert found.answered() == found.rows() == [{"n": 0}]
     db.close()
+
+
+@pg
+def test_a_pooled_connection_keeps_its_cursors_for_the_next_transaction(pg_url: str) -> None:
+    db = Database(pg_url, max_connections=1)
+    db.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    with db.transaction() as first:
+        assert isinstance(first, PostgresConnection)
+        first.write("INSERT INTO t VALUES (:id)", {"id": 1})
+        assert first.execute("SELECT id FROM t") == [{"id": 1}]
+        cursors = first.cursors
+        reader, writer = list(cursors.readers), cursors.writer
+    with db.read_transaction() as second:
+        assert isinstance(second, PostgresConnection) and second.cursors is cursors
+        assert second.execute("SELECT count(*) AS n FROM t") == [{"n": 1}]
+        assert cursors.readers == reader and cursors.writer is writer  # none made anew
+    db.close()
