@@ -430,7 +430,9 @@ class Scaling:
 def _backend_cpu(app: App) -> dict[int, float]:
     """CPU seconds so far of each PostgreSQL backend connected to ``app``'s database but not
     this connection, from /proc (the server is local in the bench). Empty where /proc is not
-    readable: the column is then 0."""
+    readable or the store is not PostgreSQL: the column is then 0."""
+    if app.db.dialect != "postgres":
+        return {}
     with app.db.transaction() as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"

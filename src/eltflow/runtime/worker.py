@@ -158,6 +158,9 @@ class Worker:
         self._stopping = False
         self._woken = threading.Event()
         self._claim_after = 0.0  # time.monotonic() before which a busy worker does not claim
+        # Whether an idle worker should claim: not after a claim came back short until a wait
+        # for work ended (see _claim).
+        self._may_claim = True
         self.backoff = backoff or Backoff()
         self._pause = pause or self._default_pause
         self._rng = rng or random.Random()
@@ -259,6 +262,7 @@ class Worker:
 
     def _sleep(self, now_us: int, next_wake: int | None) -> None:
         clock = self.app.clock
+        self._may_claim = True  # after the wait: work may have come, or come due
         if isinstance(clock, VirtualClock):
             # Virtual time: nothing else can happen before the next wake-up, so jump to it.
             clock.advance((next_wake - now_us) / 1_000_000 if next_wake else self.poll_seconds)
@@ -269,7 +273,10 @@ class Worker:
         if next_wake is not None:
             delay = min(delay, max(next_wake - now_us, 0) / 1_000_000)
         self.stats.waits += 1
-        self.stats.woken += self.app.store.wait_for_work(max(delay, 0.001))
+        # A worker for one execution (``only``) must not be told of others' work: it would
+        # return at once to a claim that cannot take it.
+        runnable_at = None if self.only else now_us
+        self.stats.woken += self.app.store.wait_for_work(max(delay, 0.001), runnable_at=runnable_at)
 
     # -- steps -----------------------------------------------------------------------------
     def _steps(self, pool: ThreadPoolExecutor, todo: list[tuple[str, list[Inbound], bool]]) -> None:
@@ -408,11 +415,13 @@ class Worker:
             return False
         clock.advance((min(due) - now_us) / 1_000_000)
         self._claim_after = 0.0
+        self._may_claim = True
         return True
 
     def _claim_now(self) -> None:
         """A Map Run started children that wait on tasks: claim them now, not a poll later."""
         self._claim_after = 0.0
+        self._may_claim = True
         self._task_done.set()
 
     def _on_task_done(self, future: Future[TaskOutcome]) -> None:
@@ -481,10 +490,15 @@ class Worker:
             return False
         # While busy, a claim that came back short means nothing else is runnable: the next
         # is tried a poll interval later, not after every task that finishes (issue 16: a
-        # worker draining Task machines ran one claim transaction per task). An idle worker
-        # claims at once; new work reached a busy one within the poll interval before too.
+        # worker draining Task machines ran one claim transaction per task). Nor does a worker
+        # that went idle claim before it waits: on PostgreSQL the wait itself finds work that
+        # is runnable already (issue 16: every worker that finished its last execution ran an
+        # empty claim, one per execution with several workers), elsewhere it returns at once
+        # when work was made meanwhile, or after the poll interval.
         busy = bool(self._inflight or self._held)
         if busy and time.monotonic() < self._claim_after:
+            return False
+        if not busy and not self._may_claim:
             return False
         store = self.app.store
         ids = store.claim(
@@ -498,6 +512,7 @@ class Worker:
         self.stats.empty_claims += not ids
         full = len(ids) >= room
         self._claim_after = 0.0 if full else time.monotonic() + self.poll_seconds
+        self._may_claim = full
         for eid in ids:
             # The ARN comes with the first step (which locks and reads the row anyway).
             self.stats.claimed += 1

@@ -215,8 +215,9 @@ class StateStore(Protocol):
         """Tell idle workers there is work now (on commit; PostgreSQL only, else a no-op)."""
         ...
 
-    def wait_for_work(self, timeout: float) -> bool:
-        """Block up to ``timeout`` seconds for a work notification; True if one came."""
+    def wait_for_work(self, timeout: float, *, runnable_at: int | None = None) -> bool:
+        """Block up to ``timeout`` seconds for a work notification; True if one came (or, on
+        a store that can tell, if some execution is runnable at ``runnable_at`` already)."""
         ...
 
     def close_listener(self) -> None: ...

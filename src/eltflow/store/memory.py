@@ -381,7 +381,7 @@ class MemoryStore:
         with self._lock:
             self._signal()
 
-    def wait_for_work(self, timeout: float) -> bool:
+    def wait_for_work(self, timeout: float, *, runnable_at: int | None = None) -> bool:
         """Block up to ``timeout`` seconds until a transaction changes an execution; True if
         one did."""
         with self._lock:

@@ -427,12 +427,15 @@ class RuntimeStore:
             return  # SQLite's notify_work is a placeholder SELECT: one statement less
         conn.write(self.q["notify_work"])
 
-    def wait_for_work(self, timeout: float) -> bool:
+    def wait_for_work(self, timeout: float, *, runnable_at: int | None = None) -> bool:
         """Block up to ``timeout`` seconds for a work notification; True if one came.
 
         PostgreSQL: LISTEN on a dedicated connection, so a new execution is picked up at once
-        instead of at the next poll. SQLite has no notifications across processes: this waits
-        for a commit in this process that made work (see :class:`_Wakeup`), else the timeout.
+        instead of at the next poll. With ``runnable_at``, returns True at once, without
+        waiting, when some execution is runnable at that time already, so a worker that goes
+        idle needs no claim of its own first to find out. SQLite has no notifications across
+        processes: this waits for a commit in this process that made work (see
+        :class:`_Wakeup`), else the timeout.
         """
         wakeup = self._wakeup
         if wakeup is not None:
@@ -454,26 +457,50 @@ class RuntimeStore:
 
         channel = {"channel": self._channel}
         try:
-            if self._listener is None or self._listener.closed:
-                self._listener = psycopg.connect(self.db.url, autocommit=True)
-                self._listener.execute("LISTEN eltflow_work")
-                self._listener.execute(f"LISTEN {self._channel}")  # a uuid's hex: no quoting
-            # Idle from here: a start may pick this channel to wake (notify_work). Ordered by
-            # wall time across processes; only the order matters.
-            since = {**channel, "since_us": time.time_ns() // 1000}
-            self._listener.execute(to_pyformat(self.q["listener_idle"]), since)
+            listener = self._listen()
+            # Notifications that came while this worker was busy are stale (issue 16: each
+            # one woke the worker to an empty claim): the work they announced committed
+            # before they arrived, so listener_idle below sees it. Dropped before it runs;
+            # any that comes after is for work it may not see, and wakes the worker.
+            for _ in listener.notifies(timeout=0):
+                pass
+            idle = {
+                **channel,
+                # Ordered by wall time across processes: only the order counts.
+                "since_us": time.time_ns() // 1000,
+                # -1: nothing is runnable that early, so none is looked for.
+                "now_us": -1 if runnable_at is None else runnable_at,
+            }
+            row = listener.execute(to_pyformat(self.q["listener_idle"]), idle).fetchone()
+            if row is not None and row[0]:
+                return True  # runnable already: not made idle
             woken: str | None = None
-            for note in self._listener.notifies(timeout=max(timeout, 0.001), stop_after=1):
+            for note in listener.notifies(timeout=max(timeout, 0.001), stop_after=1):
                 woken = note.channel
             # A start that picked this channel took the row already; otherwise take it back.
             if woken != self._channel:
-                self._listener.execute(to_pyformat(self.q["listener_busy"]), channel)
+                listener.execute(to_pyformat(self.q["listener_busy"]), channel)
             return woken is not None
         except psycopg.Error:
             # A broken listener only costs latency: fall back to the poll interval.
             self.close_listener()
             time.sleep(max(timeout, 0))
         return False
+
+    def _listen(self) -> Any:
+        """The connection LISTENing for work, opened on first use."""
+        if self._listener is None or self._listener.closed:
+            import psycopg
+
+            listener = psycopg.connect(self.db.url, autocommit=True)
+            # Its writes are the idle-listener rows alone: losing one in a server crash costs
+            # a wake-up at most (the worker polls past idle_seconds), so its commits need not
+            # wait for a WAL flush.
+            listener.execute("SET synchronous_commit TO OFF")
+            listener.execute("LISTEN eltflow_work")
+            listener.execute(f"LISTEN {self._channel}")  # a uuid's hex: no quoting
+            self._listener = listener
+        return self._listener
 
     def close_listener(self) -> None:
         listener, self._listener = self._listener, None

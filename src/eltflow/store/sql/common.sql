@@ -296,10 +296,5 @@ WHERE map_run_arn = :arn AND (CAST(:status AS TEXT) IS NULL OR status = :status)
 ORDER BY start_us DESC, id DESC
 LIMIT :limit OFFSET :offset;
 
--- name: listener_idle
--- A PostgreSQL worker about to wait on its LISTEN channel (see notify_work).
-INSERT INTO sfn_idle_listeners (channel, since_us) VALUES (:channel, :since_us)
-ON CONFLICT (channel) DO UPDATE SET since_us = excluded.since_us;
-
 -- name: listener_busy
 DELETE FROM sfn_idle_listeners WHERE channel = :channel;

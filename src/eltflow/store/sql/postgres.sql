@@ -40,6 +40,25 @@ RETURNING id;
 -- never leaves it half done). Only for writes that may be lost: a claim's lease.
 SET LOCAL synchronous_commit TO OFF;
 
+-- name: listener_idle
+-- A PostgreSQL worker about to wait on its LISTEN channel: unless some execution is runnable
+-- now (as claim_executions finds them), it puts its channel among the idle ones a start may
+-- notify (see notify_work). Both in one statement, so one snapshot: a start that committed
+-- before it is seen as runnable; one that commits after it either saw this row or notified
+-- eltflow_work, which the worker hears (it drained what came before, see wait_for_work).
+WITH runnable AS (
+    SELECT 1 FROM sfn_executions
+    WHERE status = 'RUNNING' AND wake_us <= :now_us
+      AND (lease_expires_us IS NULL OR lease_expires_us < :now_us)
+    LIMIT 1
+), idle AS (
+    INSERT INTO sfn_idle_listeners (channel, since_us)
+    SELECT :channel, :since_us WHERE NOT EXISTS (SELECT 1 FROM runnable)
+    ON CONFLICT (channel) DO UPDATE SET since_us = excluded.since_us
+    RETURNING channel
+)
+SELECT EXISTS (SELECT 1 FROM runnable) AS runnable;
+
 -- name: notify_work
 -- Wakes one idle worker: takes the most recently idle listener's row and notifies its own
 -- channel; with none idle, notifies eltflow_work, which every worker listens on (a worker

@@ -41,3 +41,7 @@ SELECT 0 AS unused;
 -- Wakes idle workers (LISTEN eltflow_work); delivered when the transaction commits.
 -- SQLite has no notifications: idle workers poll (a cheap read on WAL).
 SELECT 0 AS notified;
+
+-- name: listener_idle
+-- Not run: SQLite has no LISTEN (its workers wait on an in-process condition, see _Wakeup).
+SELECT 0 AS runnable;
