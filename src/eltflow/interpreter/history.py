@@ -65,8 +65,11 @@ class EventLog(Sequence[HistoryEvent]):
 
     __slots__ = ("_built", "_parts")
 
-    def __init__(self) -> None:
-        self._parts: list[tuple[list[Record], datetime] | list[HistoryEvent]] = []
+    def __init__(self, records: list[Record] | None = None, now: datetime | None = None) -> None:
+        """An empty log, or one step's ``records`` stamped ``now`` (what :meth:`add` adds)."""
+        self._parts: list[tuple[list[Record], datetime] | list[HistoryEvent]] = (
+            [(records, now)] if records and now is not None else []
+        )
         self._built: list[HistoryEvent] | None = None
 
     def add(self, records: list[Record], now: datetime) -> None:

@@ -105,9 +105,7 @@ class Stepper:
 
     def lazy_result(self) -> LazyStep:
         """:meth:`result` with the events left unbuilt until someone reads them."""
-        log = EventLog()
-        log.add(self.records, self.now)
-        return self.st, log, self.effects
+        return self.st, EventLog(self.records, self.now), self.effects
 
     def _next_ids(self, frame: Frame | None) -> tuple[int, int]:
         st = self.st
