@@ -1,10 +1,13 @@
 """The durable shell around the pure interpreter: every step is recorded in one transaction.
 
-A step is: read the execution (its snapshot, due timers, inbox, tasks) without a write lock,
-feed the interpreter (start / advance / redrive) with no transaction open, then write — in one
-transaction that first checks the execution row is still as read — the new history events
-(idempotent appends keyed by (execution, seq)), the effects as rows (tasks to run, timers with
-a due time), and the execution projection (status, output, snapshot). A crash at any point
+A step is: read the execution (its snapshot, due timers, inbox, tasks) without a write lock
+(or, for a worker's execution it still holds and that has no timers, take what its last step
+wrote: :class:`KnownSteps`), feed the interpreter (start / advance / redrive) with no
+transaction open, then write — in one transaction that locks the execution row and commits
+only if it is still as read (PostgreSQL sends the lock with the writes and checks it before
+COMMIT) — the new history events (idempotent appends keyed by (execution, seq)), the effects
+as rows (tasks to run, timers with a due time), and the execution projection (status,
+output, snapshot). A crash at any point
 leaves either all of a step or none of it, so resuming is "load the snapshot and carry on":
 tasks still recorded as pending are dispatched again, timers fire when due.
 
@@ -96,7 +99,9 @@ class Known:
     its next step would read: the execution row as written (the lock checks it is still so),
     its task rows, and no timers, due or not. Tasks and timers change only in steps, and a
     step rewrites the row's snapshot, so another writer's step is caught by that check, and
-    the step is then evaluated again from a read."""
+    the step is then evaluated again from a read. (A running task's checkpoint is written
+    outside steps; only a re-dispatch reads it, and a worker does not re-dispatch a task it
+    runs.)"""
 
     row: ExecutionRow
     tasks: tuple[TaskRow, ...]

@@ -1,7 +1,8 @@
 """A thin, dialect-neutral connection layer over sqlite3 and psycopg 3.
 
 SQL is written once with ``:name`` placeholders (sqlite3's named style); for PostgreSQL they are
-rewritten to psycopg's ``%(name)s``. Values are always bound, never pasted into SQL. Driver
+rewritten once per text to psycopg's positional ``%s`` (:func:`pg_query`). Values are always
+bound, never pasted into SQL. Driver
 exceptions are wrapped in :class:`~eltflow.errors.StoreError` so no driver type leaks out —
 including those of a transaction's BEGIN and COMMIT (a SQLite lock held past the busy timeout,
 a PostgreSQL connection the server dropped), which callers retry.
