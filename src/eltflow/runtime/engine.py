@@ -51,6 +51,7 @@ from eltflow.interpreter.protocol import (
 from eltflow.interpreter.state import ExecutionState
 from eltflow.interpreter.step import start_lazy
 from eltflow.runtime.machines import MachineCache
+from eltflow.runtime.state_cache import StateCache
 from eltflow.store.interface import Guard, StateStore, Txn
 from eltflow.store.rows import ExecutionRow, InboxRow, TaskRow, TimerRow, to_us
 from eltflow.store.runtime_store import dumps
@@ -170,9 +171,14 @@ class Engine:
         # A store that is not durable (memory) gets no snapshots: the engine keeps each
         # execution's state object here, so no step encodes and decodes the whole state.
         self._live: dict[str, ExecutionState] | None = None if store.durable else {}
-        self._local = threading.local()  # per thread: the writes of an open group()
         self._durable = store.durable
         self._known = KnownSteps()
+        # A durable store's states as this engine last committed them, each with its snapshot
+        # text: a step that reads that text back starts from the state instead of decoding it.
+        self._states = StateCache()
+        # Per thread: the writes of an open group(), and (while a step's transaction is open)
+        # the snapshots it wrote, to be kept in ``_states`` once it commits.
+        self._local = threading.local()
 
     @contextmanager
     def group(self) -> Iterator[None]:
@@ -194,29 +200,39 @@ class Engine:
         finally:
             local.writes = None
         if writes:
-            with self.store.transaction() as conn:
-                guards = []
-                for write in writes:
-                    guard = self.store.guard_execution_txn(conn, write.execution_id, write.as_read)
-                    if guard.known() is False:
+            written = self._writing()
+            try:
+                with self.store.transaction() as conn:
+                    guards = []
+                    for write in writes:
+                        guard = self.store.guard_execution_txn(
+                            conn, write.execution_id, write.as_read
+                        )
+                        if guard.known() is False:
+                            raise ConflictError("an execution of the group changed meanwhile")
+                        write.write(conn)
+                        guards.append(guard)
+                    # The first guard asked sends every step's lock and writes (PostgreSQL: one
+                    # round trip for the group); a step whose execution changed rolls back all.
+                    if not all(guard.holds() for guard in guards):
                         raise ConflictError("an execution of the group changed meanwhile")
-                    write.write(conn)
-                    guards.append(guard)
-                # The first guard asked sends every step's lock and writes (PostgreSQL: one
-                # round trip for the group); a step whose execution changed rolls back all.
-                if not all(guard.holds() for guard in guards):
-                    raise ConflictError("an execution of the group changed meanwhile")
+            finally:
+                self._local.written = None
+            self._keep(written)
             for write in writes:
                 write.committed()
         self._after_commit()
 
     # -- execution state ---------------------------------------------------------------------
     def _load(self, row: ExecutionRow) -> ExecutionState:
+        """The state recorded with ``row``, for a step to advance in place: the one this engine
+        last committed with that snapshot text if it still holds it, else decoded."""
         if self._live is not None:
             live = self._live.get(row.id)
             if live is not None:
                 return live
-        return ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot or "")))
+        kept = self._states.take(row.id, row.snapshot or "")
+        return kept if kept is not None else _decode(row)
 
     def _snapshot(self, execution_id: str, state: ExecutionState) -> str:
         if self._live is not None:
@@ -224,15 +240,41 @@ class Engine:
             return LIVE_SNAPSHOT
         text = dumps(state.to_json())
         self._local.snapshot = text  # the row a step wrote, for :class:`Known`
+        written: dict[str, tuple[str, ExecutionState]] | None = getattr(
+            self._local, "written", None
+        )
+        if written is not None:
+            written[execution_id] = (text, state)
         return text
+
+    def _writing(self) -> dict[str, tuple[str, ExecutionState]]:
+        """Collect the snapshots written on this thread until ``_local.written`` is reset (in
+        a ``finally``), to :meth:`_keep` them once their transaction committed. Snapshots
+        written outside (``record_start_txn``, whose caller commits; ``fail``) are not kept:
+        the next step decodes them."""
+        written: dict[str, tuple[str, ExecutionState]] = {}
+        self._local.written = written
+        return written
+
+    def _keep(self, written: dict[str, tuple[str, ExecutionState]]) -> None:
+        for execution_id, (text, state) in written.items():
+            self._states.keep(execution_id, text, state)
 
     def state_of(self, execution_id: str) -> ExecutionState | None:
         """The live state of an execution on a store that is not durable (else ``None``)."""
         return None if self._live is None else self._live.get(execution_id)
 
     def state_of_row(self, row: ExecutionRow) -> ExecutionState | None:
-        """The interpreter state recorded with ``row`` (durable or live), None before any."""
-        return None if row.snapshot is None else self._load(row)
+        """The interpreter state recorded with ``row`` (durable or live), None before any.
+        Only to be read: a live state is the execution's own; a durable one is decoded (a kept
+        state is left to the next step, which may be advancing it on another thread)."""
+        if row.snapshot is None:
+            return None
+        if self._live is not None:
+            live = self._live.get(row.id)
+            if live is not None:
+                return live
+        return _decode(row)
 
     # -- entry points ----------------------------------------------------------------------
     def begin(
@@ -445,6 +487,7 @@ class Engine:
             writes.append(write)
             return True
         guard: Guard | None = None
+        written = self._writing()
         try:
             with self.store.transaction() as conn:
                 guard = self.store.guard_execution_txn(conn, write.execution_id, write.as_read)
@@ -461,6 +504,9 @@ class Engine:
             if guard is not None and guard.known() is False:
                 return False
             raise
+        finally:
+            self._local.written = None
+        self._keep(written)  # committed: the next step may start from these states
         write.committed()
         return True
 
@@ -479,14 +525,21 @@ class Engine:
                         raise NotFoundError(f"execution {execution_id} does not exist")
                     machine = self.machines.get_txn(conn, row.version_id)
                 state, events, effects = redrive(machine, self._load(row), now)
-                with self.store.transaction() as conn:
-                    current = self.store.lock_execution_txn(conn, execution_id)
-                    if current is None or not _unchanged(current, row):
-                        continue
-                    self.store.clear_work_txn(conn, execution_id)
-                    self._record(conn, execution_id, events, effects, [], now_us)
-                    self.store.set_redriven_txn(conn, execution_id, now_us)
-                    self._project(conn, row, state, now_us, owner=None, reopen=True, events=events)
+                written = self._writing()
+                try:
+                    with self.store.transaction() as conn:
+                        current = self.store.lock_execution_txn(conn, execution_id)
+                        if current is None or not _unchanged(current, row):
+                            continue
+                        self.store.clear_work_txn(conn, execution_id)
+                        self._record(conn, execution_id, events, effects, [], now_us)
+                        self.store.set_redriven_txn(conn, execution_id, now_us)
+                        self._project(
+                            conn, row, state, now_us, owner=None, reopen=True, events=events
+                        )
+                finally:
+                    self._local.written = None
+                self._keep(written)
             self._after_commit()
             return state
         raise StoreError(_kept_changing(execution_id))
@@ -646,6 +699,10 @@ class Engine:
         limit = self.crash_after_events
         if limit is not None and self.events_recorded >= limit:
             raise SimulatedCrash(f"fault hook: crashed after {self.events_recorded} events")
+
+
+def _decode(row: ExecutionRow) -> ExecutionState:
+    return ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot or "")))
 
 
 def _tasks_after(

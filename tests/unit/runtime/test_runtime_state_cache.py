@@ -1,0 +1,196 @@
+"""The engine keeps the state it committed for a durable execution and starts the next step
+from it instead of decoding the snapshot (issue 16). The interpreter advances that state in
+place, so a step that is evaluated but not written must not leave its advanced state behind,
+and a snapshot written by another engine (process) must be decoded."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from eltflow.app import App, build_app
+from eltflow.clock import SystemClock
+from eltflow.errors import ConflictError
+from eltflow.interpreter.state import ExecutionState
+from eltflow.runtime import engine as engine_module
+from eltflow.runtime.state_cache import StateCache
+
+NAPS = json.dumps(
+    {
+        "StartAt": "One",
+        "States": {
+            "One": {"Type": "Wait", "Seconds": 0, "Next": "Two"},
+            "Two": {"Type": "Wait", "Seconds": 0, "Next": "Three"},
+            "Three": {"Type": "Wait", "Seconds": 0, "Next": "Done"},
+            "Done": {"Type": "Pass", "End": True},
+        },
+    }
+)
+EXPECTED = [
+    "ExecutionStarted",
+    "WaitStateEntered",
+    "WaitStateExited",
+    "WaitStateEntered",
+    "WaitStateExited",
+    "WaitStateEntered",
+    "WaitStateExited",
+    "PassStateEntered",
+    "PassStateExited",
+    "ExecutionSucceeded",
+]
+FAR_FUTURE_US = 2**62
+
+
+@pytest.fixture
+def apps(store_url: str) -> Iterator[tuple[App, App]]:
+    """Two processes' worth of eltflow on one store."""
+    app = build_app(state_url=store_url, clock=SystemClock())
+    other = build_app(state_url=store_url, clock=SystemClock())
+    app.service.create_state_machine(name="naps", definition=NAPS)
+    yield app, other
+    other.close()
+    app.close()
+
+
+@pytest.fixture
+def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The executions whose snapshot the engine decoded (snapshot ids, in order)."""
+    seen: list[str] = []
+    real = engine_module._decode
+
+    def counting(row: Any) -> ExecutionState:
+        seen.append(row.id)
+        return real(row)
+
+    monkeypatch.setattr(engine_module, "_decode", counting)
+    return seen
+
+
+def _start(app: App, name: str) -> tuple[str, str]:
+    arn = str(app.service.start_execution(state_machine_arn="naps", name=name)["executionArn"])
+    row = app.store.get_execution_by_arn(arn)
+    assert row is not None
+    return arn, row.id
+
+
+def _history(app: App, arn: str) -> list[str]:
+    events = app.service.get_execution_history(execution_arn=arn)["events"]
+    assert isinstance(events, list)
+    return [str(e["type"]) for e in events if isinstance(e, dict)]
+
+
+def test_steps_on_one_engine_decode_the_snapshot_once(
+    apps: tuple[App, App], decodes: list[str]
+) -> None:
+    app, _ = apps
+    arn, execution_id = _start(app, "one")
+    for _ in range(3):
+        app.engine.apply(execution_id, [], due_timers=True)
+    # The first step decodes what start_execution wrote; the next ones start from the state
+    # the previous step committed.
+    assert decodes == [execution_id]
+    assert _history(app, arn) == EXPECTED
+
+
+def test_a_step_that_was_not_written_leaves_no_advanced_state(
+    apps: tuple[App, App], decodes: list[str]
+) -> None:
+    app, other = apps
+    arn, execution_id = _start(app, "conflict")
+    app.engine.apply(execution_id, [], due_timers=True)  # One -> Two, kept
+    real_reads = app.store.step_reads_txn
+    changed: list[bool] = []
+
+    def reads_then_a_takeover(*args: object, **kwargs: object) -> object:
+        found = real_reads(*args, **kwargs)  # type: ignore[arg-type]
+        if not changed:
+            # Between the step's read and its write another worker takes the lease: the
+            # snapshot text stays the same, only the lease owner changes.
+            changed.append(True)
+            assert other.store.claim(
+                owner="other", now_us=FAR_FUTURE_US, lease_us=1, limit=1, only=execution_id
+            ) == [execution_id]
+        return found
+
+    app.store.step_reads_txn = reads_then_a_takeover  # type: ignore[method-assign,assignment]
+    result = app.engine.apply(execution_id, [], due_timers=True)
+    # The first evaluation advanced the kept state (Two's timer fired) and was not written;
+    # the second started from the stored snapshot again (decoded), so Two is left once.
+    assert changed and result.status == "RUNNING"
+    assert decodes == [execution_id, execution_id]
+    app.store.step_reads_txn = real_reads  # type: ignore[method-assign]
+    app.engine.apply(execution_id, [], due_timers=True)
+    assert _history(app, arn) == EXPECTED
+
+
+def test_two_engines_on_one_store_see_each_others_steps(
+    apps: tuple[App, App], decodes: list[str]
+) -> None:
+    app, other = apps
+    arn, execution_id = _start(app, "two")
+    app.engine.apply(execution_id, [], due_timers=True)  # kept by app
+    other.engine.apply(execution_id, [], due_timers=True)  # decoded by other, kept by it
+    # app's kept state is one step behind the store: it must decode the other's snapshot.
+    result = app.engine.apply(execution_id, [], due_timers=True)
+    assert result.status == "SUCCEEDED"
+    assert decodes == [execution_id] * 3
+    assert _history(app, arn) == EXPECTED
+
+
+def test_a_rolled_back_group_leaves_no_advanced_state(
+    apps: tuple[App, App], decodes: list[str]
+) -> None:
+    app, other = apps
+    first_arn, first = _start(app, "first")
+    second_arn, second = _start(app, "second")
+    app.engine.apply(first, [], due_timers=True)  # kept
+    with pytest.raises(ConflictError), app.engine.group():
+        app.engine.apply(first, [], due_timers=True)  # advances the kept state: Two -> Three
+        app.engine.apply(second, [], due_timers=True)
+        other.service.stop_execution(execution_arn=second_arn, error="Halt", cause="test")
+    assert decodes.count(first) == 1  # (the other engine decodes the second to stop it)
+    app.engine.apply(first, [], due_timers=True)  # from the stored snapshot: Two -> Three
+    assert decodes.count(first) == 2
+    app.engine.apply(first, [], due_timers=True)
+    assert _history(app, first_arn) == EXPECTED
+
+
+def test_a_failed_and_redriven_execution_starts_from_its_record(
+    apps: tuple[App, App], decodes: list[str]
+) -> None:
+    app, _ = apps
+    arn, execution_id = _start(app, "redriven")
+    app.engine.apply(execution_id, [], due_timers=True)  # kept
+    app.engine.fail(execution_id, "Broken", "the interpreter raised")  # takes it, keeps none
+    assert app.service.describe_execution(execution_arn=arn)["status"] == "FAILED"
+    app.service.redrive_execution(execution_arn=arn)
+    result = app.engine.apply(execution_id, [], due_timers=True)
+    assert result.status == "RUNNING"
+    # Redrive decoded the failed record; the step after it started from the state redrive
+    # committed.
+    assert decodes == [execution_id] * 2
+    app.engine.apply(execution_id, [], due_timers=True)
+    types = _history(app, arn)
+    assert types.count("ExecutionFailed") == 1 and types.count("ExecutionRedriven") == 1
+    assert types[-1] == "ExecutionSucceeded"
+
+
+def test_the_cache_hands_a_state_out_once_and_stays_bounded() -> None:
+    cache = StateCache(max_entries=2, max_chars=10)
+    states = [object() for _ in range(4)]
+    cache.keep("a", "1234", states[0])  # type: ignore[arg-type]
+    assert cache.take("a", "1235") is None  # another text: not this state
+    assert cache.take("a", "1234") is None  # and it is gone
+    cache.keep("a", "1234", states[0])  # type: ignore[arg-type]
+    assert cache.take("a", "1234") is states[0]
+    assert cache.take("a", "1234") is None  # handed out once
+    cache.keep("a", "aaaa", states[0])  # type: ignore[arg-type]
+    cache.keep("b", "bbbb", states[1])  # type: ignore[arg-type]
+    cache.keep("c", "cccc", states[2])  # type: ignore[arg-type]  # 3 entries, 12 chars
+    assert len(cache) == 2 and cache.take("a", "aaaa") is None
+    cache.keep("d", "d" * 11, states[3])  # type: ignore[arg-type]  # over the bound alone
+    assert cache.take("d", "d" * 11) is None
+    assert cache.take("c", "cccc") is states[2]
