@@ -4,6 +4,7 @@ in-memory store behind ``eltflow.execute`` (which must follow the same rules).""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from eltflow.store.db import Database
 from eltflow.store.interface import StateStore
 from eltflow.store.memory import MemoryStore
 from eltflow.store.migrate import migrate
-from eltflow.store.rows import EventRow, MachineRow
+from eltflow.store.rows import EventRow, ExecutionRow, MachineRow
 from eltflow.store.runtime_store import RuntimeStore
 
 
@@ -135,6 +136,81 @@ def test_executions_projection_and_listing(store: StateStore) -> None:
     assert [e.id for e in store.list_executions(machine_name="zz")] == []
     assert [e.id for e in store.list_executions(limit=2, offset=2)] == ["e2", "e1"]
     assert store.count_by_status() == {"RUNNING": 4, "SUCCEEDED": 1}
+
+
+def _started(eid: str, vid: int, **projected: object) -> ExecutionRow:
+    row = ExecutionRow.started(
+        id=eid,
+        arn=f"arn:exec:{eid}",
+        machine_name="m",
+        version_id=vid,
+        name=eid,
+        input='{"i":1}',
+        start_us=10,
+    )
+    return replace(row, **projected)  # type: ignore[arg-type]
+
+
+def test_a_started_execution_is_inserted_projected_if_its_machine_and_arn_allow(
+    store: StateStore,
+) -> None:
+    vid = _machine(store)
+    machine = store.get_machine("m")
+    assert machine is not None
+    ended = _started(
+        "e1",
+        vid,
+        status="SUCCEEDED",
+        output='{"o":1}',
+        stop_us=10,
+        snapshot='{"s":1}',
+        event_count=4,
+        wake_us=None,
+    )
+    with store.transaction() as conn:
+        assert store.insert_started_execution_txn(conn, ended, machine) is True
+    got = store.get_execution_by_arn("arn:exec:e1")
+    assert got is not None
+    assert (got.status, got.output, got.stop_us, got.snapshot) == (
+        "SUCCEEDED",
+        '{"o":1}',
+        10,
+        '{"s":1}',
+    )
+    assert (got.event_count, got.wake_us, got.error, got.cause) == (4, None, None, None)
+    assert (got.input, got.start_us, got.version_id, got.redrive_count) == ('{"i":1}', 10, vid, 0)
+    assert got.lease_owner is None and got.lease_expires_us is None
+    running = _started("e2", vid, snapshot="{}", event_count=2, wake_us=15)
+    # The ARN is taken: nothing written, whatever the row (the caller reads the existing one).
+    with store.transaction() as conn:
+        assert (
+            store.insert_started_execution_txn(conn, replace(running, arn=ended.arn), machine)
+            is False
+        )
+    assert store.get_execution(running.id) is None
+    # The machine changed (a new version, a new role, deleted): nothing written.
+    v2 = _machine(store, version=2)
+    with store.transaction() as conn:
+        store.update_machine_txn(conn, name="m", current_version_id=v2, role_arn="r", now_us=1)
+    with store.transaction() as conn:
+        assert store.insert_started_execution_txn(conn, running, machine) is False
+    updated = store.get_machine("m")
+    assert updated is not None
+    with store.transaction() as conn:
+        # The new machine row with the old version in the execution row: not its machine.
+        assert store.insert_started_execution_txn(conn, running, updated) is False
+        assert store.insert_started_execution_txn(conn, replace(running, version_id=v2), updated)
+    assert store.get_execution("e2") is not None
+    with store.transaction() as conn:
+        store.update_machine_txn(conn, name="m", current_version_id=v2, role_arn="r2", now_us=1)
+    third = _started("e3", v2, snapshot="{}", event_count=2, wake_us=15)
+    with store.transaction() as conn:
+        assert store.insert_started_execution_txn(conn, third, updated) is False
+    store.delete_machine("m")
+    with store.transaction() as conn:
+        assert store.insert_started_execution_txn(conn, third, updated) is False
+    assert store.get_execution("e3") is None
+    assert [e.id for e in store.list_executions()] == ["e2", "e1"]
 
 
 def test_history_appends_are_idempotent_and_conflicts_detected(store: StateStore) -> None:

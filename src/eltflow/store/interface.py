@@ -122,6 +122,15 @@ class StateStore(Protocol):
         start_us: int,
     ) -> None: ...
 
+    def insert_started_execution_txn(
+        self, conn: Txn, row: ExecutionRow, machine: MachineRow
+    ) -> bool:
+        """Insert StartExecution's ``row``, already projected from the execution's first step,
+        if its machine is still ``machine`` (the row the step was decided with, and
+        ``row``'s machine name and version are its) and no execution has ``row.arn``. False
+        when either is not so: nothing is written, and the caller reads which."""
+        ...
+
     def get_execution_txn(self, conn: Txn, execution_id: str) -> ExecutionRow | None: ...
 
     def get_execution(self, execution_id: str) -> ExecutionRow | None: ...

@@ -195,11 +195,34 @@ class MemoryStore:
                 input=input,
                 start_us=start_us,
             )
-            self._executions[id] = _Record(**row_fields(row))
-            self._by_arn[arn] = id
-            if self._keeps_history is None or self._keeps_history(id):
-                self._history[id] = []
-            self._signal()
+            self._insert(row)
+
+    def insert_started_execution_txn(
+        self, conn: Any, row: ExecutionRow, machine: MachineRow
+    ) -> bool:
+        """As the SQL stores' (``insert_started_execution``): False, nothing written, when the
+        machine is not ``machine`` any more or the ARN is taken."""
+        with self._lock:
+            current = self._machines.get(row.machine_name)
+            if (
+                current is None
+                or current != machine
+                or current.current_version_id != row.version_id
+                or row.arn in self._by_arn
+            ):
+                return False
+            if row.id in self._executions:
+                raise ConflictError(f"execution {row.id!r} already exists")
+            self._insert(row)
+            return True
+
+    def _insert(self, row: ExecutionRow) -> None:
+        # Called with the lock held.
+        self._executions[row.id] = _Record(**row_fields(row))
+        self._by_arn[row.arn] = row.id
+        if self._keeps_history is None or self._keeps_history(row.id):
+            self._history[row.id] = []
+        self._signal()
 
     def get_execution_txn(self, conn: Any, execution_id: str) -> ExecutionRow | None:
         row = self._rows.get(execution_id)

@@ -256,6 +256,42 @@ class RuntimeStore:
             },
         )
 
+    def insert_started_execution_txn(
+        self, conn: Connection, row: ExecutionRow, machine: MachineRow
+    ) -> bool:
+        """Insert StartExecution's ``row``, already projected from the execution's first step,
+        if its machine is still ``machine`` and no execution has ``row.arn``; False (nothing
+        written) when either is not so. One statement, which is both checks (issue 16: a
+        start read the machine and the ARN before and again in its transaction, then
+        inserted the row and updated it with the step's projection)."""
+        found = conn.execute(
+            self.q["insert_started_execution"],
+            {
+                "id": row.id,
+                "arn": row.arn,
+                "machine_name": row.machine_name,
+                "version_id": row.version_id,
+                "name": row.name,
+                "status": row.status,
+                "input": row.input,
+                "output": row.output,
+                "error": row.error,
+                "cause": row.cause,
+                "start_us": row.start_us,
+                "stop_us": row.stop_us,
+                "snapshot": row.snapshot,
+                "event_count": row.event_count,
+                "wake_us": row.wake_us,
+                "machine_arn": machine.arn,
+                "machine_version_id": machine.current_version_id,
+                "role_arn": machine.role_arn,
+                "machine_type": machine.machine_type,
+                "created_us": machine.created_us,
+                "updated_us": machine.updated_us,
+            },
+        )
+        return bool(found)
+
     def get_execution_txn(self, conn: Connection, execution_id: str) -> ExecutionRow | None:
         row = self._one(conn, "get_execution", {"id": execution_id})
         return build(ExecutionRow, row) if row else None

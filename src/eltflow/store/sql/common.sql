@@ -54,6 +54,24 @@ INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, inp
     wake_us)
 VALUES (:id, :arn, :machine_name, :version_id, :name, :status, :input, :start_us, :wake_us);
 
+-- name: insert_started_execution
+-- StartExecution's row, already projected from its first step, inserted only if the machine
+-- is still the row the step was decided with (every column: an update, or a delete and a
+-- create, changes some) and no execution has the ARN. No row returned: one of the two was
+-- not so, and the caller reads which (a machine changed meanwhile is decided again; an
+-- existing execution is AWS's idempotent start or ExecutionAlreadyExists).
+INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, input, output,
+    error, cause, start_us, stop_us, snapshot, event_count, wake_us)
+SELECT :id, :arn, m.name, m.current_version_id, :name, :status, :input, :output, :error,
+    :cause, :start_us, :stop_us, :snapshot, :event_count, :wake_us
+FROM sfn_machines m
+WHERE m.name = :machine_name AND m.current_version_id = :version_id
+  AND m.current_version_id = :machine_version_id AND m.arn = :machine_arn
+  AND m.role_arn = :role_arn AND m.machine_type = :machine_type
+  AND m.created_us = :created_us AND m.updated_us = :updated_us
+ON CONFLICT (arn) DO NOTHING
+RETURNING id;
+
 -- name: get_execution
 SELECT * FROM sfn_executions WHERE id = :id;
 
