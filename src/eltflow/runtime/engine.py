@@ -147,6 +147,19 @@ class _Changed(Exception):
     """A step's execution changed after it was read: its transaction rolls back."""
 
 
+@dataclass(frozen=True, slots=True)
+class FirstStep:
+    """An execution's first step, decided and encoded before the transaction that records it
+    opens (:meth:`Engine.first_step`): the execution's row as it is to be inserted, already
+    projected from the step (status, output, snapshot, event count, next wake-up), and what
+    :meth:`Engine.record_first_txn` writes after it."""
+
+    row: ExecutionRow
+    state: ExecutionState
+    events: Sequence[HistoryEvent]
+    effects: Sequence[Effect]
+
+
 @dataclass
 class _Pending:
     events: list[HistoryEvent] = field(default_factory=list)
@@ -284,6 +297,48 @@ class Engine:
         records it), evaluated before the recording transaction opens. Its events are built
         when first read: an in-memory execution that ends in this step may never need them."""
         return start_lazy(machine, input, context, now)
+
+    def first_step(self, started: ExecutionRow, step: LazyStep) -> FirstStep:
+        """The first step :meth:`begin` decided, for the new execution ``started``
+        (``ExecutionRow.started``), with the row projected as :meth:`_project` would leave it,
+        all encoded now: the transaction that records it (:meth:`record_first_txn`) inserts
+        that row once, and holds the write lock only for the writes."""
+        state, log, effects = step
+        events = log.events()
+        now_us = started.start_us
+        running = state.status == "RUNNING"
+        wake: int | None = None
+        if running:
+            # A new execution's only tasks and timers are those this step made.
+            runnable, next_timer = _work_of(effects)
+            wake = now_us if runnable else next_timer
+        row = replace(
+            started,
+            status=state.status,
+            output=_output_text(state, events),
+            error=state.error,
+            cause=state.cause,
+            stop_us=None if running else now_us,
+            snapshot=LIVE_SNAPSHOT if self._live is not None else dumps(state.to_json()),
+            event_count=state.next_event_id - 1,
+            wake_us=wake,
+        )
+        return FirstStep(row=row, state=state, events=events, effects=effects)
+
+    def record_first_txn(self, conn: Txn, first: FirstStep) -> None:
+        """Record ``first`` after its row was inserted (``insert_started_execution_txn``): its
+        events and the tasks and timers it made; the row needs no update, and only an
+        execution that ended in this step with work rows left has any to clear."""
+        row = first.row
+        self._record(conn, row.id, first.events, first.effects, [], row.start_us)
+        if row.status != "RUNNING" and any(
+            isinstance(e, RunTask | StartTimer) for e in first.effects
+        ):
+            self.store.clear_work_txn(conn, row.id)
+        if row.wake_us is not None and row.wake_us <= row.start_us:
+            self.store.notify_work_txn(conn)  # runnable now and nobody holds it: wake a worker
+        if self._live is not None:
+            self._live[row.id] = first.state
 
     def record_start_txn(
         self, conn: Txn, row: ExecutionRow, step: LazyStep, now: datetime

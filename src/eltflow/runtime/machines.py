@@ -59,11 +59,42 @@ def parse_definition(definition: str) -> StateMachine:
 
 
 class MachineCache:
+    """Parsed versions by id, and the machine rows StartExecution last used by name.
+
+    A version never changes, so its parsed model is cached for good. A machine row does
+    (UpdateStateMachine, a delete and a create, in any process): a cached one is only a guess
+    that a start checks in its transaction (``insert_started_execution_txn``), as it checked
+    the row it had read; a wrong guess costs that start one more evaluation (issue 16: the
+    read transaction before each start was a third of a Pass chain's cost on SQLite)."""
+
     def __init__(self, store: StateStore, size: int = 256) -> None:
         self._store = store
         self._size = size
         self._cache: dict[int, StateMachine] = {}
+        self._rows: dict[str, MachineRow] = {}
         self._lock = threading.Lock()
+
+    def current(self, name: str) -> tuple[MachineRow, StateMachine] | None:
+        """The row last remembered for machine ``name`` and its current version's model, if
+        both are cached (a guess: see the class docstring)."""
+        with self._lock:
+            row = self._rows.get(name)
+            if row is None:
+                return None
+            parsed = self._cache.get(row.current_version_id)
+        return None if parsed is None else (row, parsed)
+
+    def remember(self, row: MachineRow) -> None:
+        """Remember ``row`` as machine ``row.name``'s (its version should be cached too)."""
+        with self._lock:
+            if row.name not in self._rows and len(self._rows) >= self._size:
+                self._rows.pop(next(iter(self._rows)))
+            self._rows[row.name] = row
+
+    def forget(self, name: str) -> None:
+        """Drop the row remembered for machine ``name`` (it changed, or may have)."""
+        with self._lock:
+            self._rows.pop(name, None)
 
     def put(self, version_id: int, machine: StateMachine) -> None:
         """Cache a model parsed elsewhere (``eltflow.execute`` parses before it records)."""

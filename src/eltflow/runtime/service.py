@@ -18,7 +18,7 @@ from typing import Any
 from eltflow.asl.express import express_diagnostics
 from eltflow.asl.limits import MAX_HISTORY_EVENTS, MAX_PAYLOAD_BYTES
 from eltflow.clock import Clock
-from eltflow.errors import AwsApiError, ConflictError, DefinitionError, StoreError
+from eltflow.errors import AwsApiError, DefinitionError, StoreError
 from eltflow.interpreter.context import task_token, token_task
 from eltflow.interpreter.protocol import (
     ExecutionContext,
@@ -196,6 +196,7 @@ class StatesService:
                 role_arn=role_arn or machine.role_arn,
                 now_us=now_us,
             )
+        self.engine.machines.forget(name)  # a start would find it changed: one evaluation less
         return {
             "updateDate": iso(now_us),
             "stateMachineVersionArn": arns.version_arn(name, version),
@@ -252,9 +253,9 @@ class StatesService:
 
     def delete_state_machine(self, *, state_machine_arn: str) -> JSONObject:
         # AWS: deleting is idempotent; running executions keep their (recorded) version.
-        self.store.delete_machine(
-            arns.machine_name(state_machine_arn), now_us=to_us(self.clock.now())
-        )
+        name = arns.machine_name(state_machine_arn)
+        self.store.delete_machine(name, now_us=to_us(self.clock.now()))
+        self.engine.machines.forget(name)
         return {}
 
     def list_state_machine_versions(
@@ -316,19 +317,24 @@ class StatesService:
         text, value = execution_input(input)
         arn = arns.execution_arn(machine_name, exec_name)
         # Evaluate, then write (see eltflow.runtime.engine): the first step runs the first
-        # states' expressions, so it is decided from a read and recorded in a transaction that
-        # checks the machine still has the version it was decided with.
+        # states' expressions, so it is decided with no transaction open and recorded in one
+        # that checks the machine still is the row it was decided with. That row is the one
+        # the engine remembers from an earlier start when it has one (no read before the
+        # evaluation), else read; a stale one fails the check and the start is decided again.
+        machines = self.engine.machines
         for _ in range(MAX_STEP_ATTEMPTS):
             now = self.clock.now()
-            with self.store.read_transaction() as conn:
-                machine = self._machine_txn(conn, machine_name)
-                if machine.machine_type == "EXPRESS":
-                    request = self._express_request_txn(conn, machine, name, text, value)
-                    return self.express.start(request)
-                existing = self.store.get_execution_by_arn_txn(conn, arn)
-                if existing is not None:
-                    return self._start_again(existing, text)
-                parsed = self.engine.machines.get_txn(conn, machine.current_version_id)
+            known = machines.current(machine_name)
+            if known is None:
+                with self.store.read_transaction() as conn:
+                    machine = self._machine_txn(conn, machine_name)
+                    if machine.machine_type == "EXPRESS":
+                        request = self._express_request_txn(conn, machine, name, text, value)
+                        return self.express.start(request)
+                    parsed = machines.get_txn(conn, machine.current_version_id)
+                machines.remember(machine)
+            else:
+                machine, parsed = known
             context = ExecutionContext(
                 execution_arn=arn,
                 execution_name=exec_name,
@@ -340,40 +346,32 @@ class StatesService:
                 # gives the same draws, in memory and durably.
                 seed=arn,
             )
-            step = self.engine.begin(parsed, value, context, now)
-            with self.store.transaction() as conn:
-                if self._machine_txn(conn, machine_name) != machine:
-                    continue  # updated meanwhile: decide again with the new version
-                existing = self.store.get_execution_by_arn_txn(conn, arn)
-                if existing is not None:
-                    return self._start_again(existing, text)
-                execution_id = uuid.uuid4().hex
-                try:
-                    self.store.insert_execution_txn(
-                        conn,
-                        id=execution_id,
-                        arn=arn,
-                        machine_name=machine_name,
-                        version_id=machine.current_version_id,
-                        name=exec_name,
-                        input=text,
-                        start_us=to_us(now),
-                    )
-                except ConflictError as e:  # a concurrent start with the same name won
-                    raise AwsApiError(
-                        "ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'"
-                    ) from e
-                # The row as just inserted, built here rather than read back (a round trip less).
-                row = ExecutionRow.started(
-                    id=execution_id,
+            first = self.engine.first_step(
+                ExecutionRow.started(
+                    id=uuid.uuid4().hex,
                     arn=arn,
                     machine_name=machine_name,
                     version_id=machine.current_version_id,
                     name=exec_name,
                     input=text,
                     start_us=to_us(now),
-                )
-                self.engine.record_start_txn(conn, row, step, now)
+                ),
+                self.engine.begin(parsed, value, context, now),
+            )
+            with self.store.transaction() as conn:
+                if not self.store.insert_started_execution_txn(conn, first.row, machine):
+                    # Not inserted: the machine changed, or the name is taken (checked in that
+                    # order, as before the evaluation they were).
+                    if self.store.get_machine_txn(conn, machine_name) != machine:
+                        # Updated or deleted meanwhile, or a stale remembered row: decide
+                        # again from the machine as it is now.
+                        machines.forget(machine_name)
+                        continue
+                    existing = self.store.get_execution_by_arn_txn(conn, arn)
+                    if existing is None:
+                        continue  # the name's execution is gone again: start afresh
+                    return self._start_again(existing, text)
+                self.engine.record_first_txn(conn, first)
             self.engine._after_commit()
             return {"executionArn": arn, "startDate": now.isoformat()}
         raise StoreError(f"state machine {machine_name} kept changing while {arn} was starting")
