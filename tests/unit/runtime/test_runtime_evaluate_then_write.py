@@ -24,6 +24,7 @@ import eltflow.interpreter.step as step_module
 import eltflow.runtime.engine as engine_module
 from eltflow.app import App, build_app
 from eltflow.clock import SystemClock
+from eltflow.errors import AwsApiError
 
 # The gated step is in the Wait's timer (fired by the worker) or in the first step (start).
 SLOW = {
@@ -182,3 +183,76 @@ def test_a_step_whose_execution_changed_meanwhile_is_evaluated_again(
     types = [str(e["type"]) for e in events if isinstance(e, dict)]
     assert types[-1] == "ExecutionAborted" and "PassStateEntered" not in types
     assert gate.calls >= 2  # the gated evaluation and the stop's own step
+
+
+WAITS = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+
+
+def _start_gated(
+    app: App, machine: str, name: str, text: str
+) -> tuple[threading.Thread, list[Any]]:
+    """Start ``name`` on a thread; its evaluation waits at the gate."""
+    out: list[Any] = []
+
+    def run() -> None:
+        try:
+            out.append(
+                dict(app.service.start_execution(state_machine_arn=machine, name=name, input=text))
+            )
+        except BaseException as e:  # surfaced by the test
+            out.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread, out
+
+
+def test_a_start_whose_machine_is_updated_while_it_is_evaluated_runs_the_new_version(
+    apps: tuple[App, App, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, other, _ = apps
+    app.service.start_execution(state_machine_arn="quick", name="warm")  # machine remembered
+    gate = Gate(engine_module.start_lazy, "racer")  # type: ignore[attr-defined]
+    monkeypatch.setattr(engine_module, "start_lazy", gate)
+    starter, out = _start_gated(app, "quick", "racer", '{"n":1}')
+    assert gate.entered.wait(10), "the start never evaluated its first step"
+    try:
+        other.service.update_state_machine(state_machine_arn="quick", definition=WAITS)
+    finally:
+        gate.go.set()
+    starter.join(30)
+    assert out and isinstance(out[0], dict), out
+    desc = app.service.describe_execution(execution_arn=str(out[0]["executionArn"]))
+    # Decided again with version 2 (a Wait: still running), not recorded with version 1.
+    assert desc["status"] == "RUNNING" and str(desc["stateMachineVersionArn"]).endswith(":2")
+    assert gate.calls == 2
+    events = app.service.get_execution_history(execution_arn=str(desc["executionArn"]))["events"]
+    assert isinstance(events, list)
+    types = [str(e["type"]) for e in events if isinstance(e, dict)]
+    assert types == ["ExecutionStarted", "WaitStateEntered"]
+
+
+@pytest.mark.parametrize("same_input", [True, False])
+def test_a_start_racing_another_of_the_same_name_answers_as_aws(
+    apps: tuple[App, App, Path], monkeypatch: pytest.MonkeyPatch, same_input: bool
+) -> None:
+    app, other, _ = apps
+    app.service.create_state_machine(name="waits", definition=WAITS)
+    gate = Gate(engine_module.start_lazy, "dup")  # type: ignore[attr-defined]
+    monkeypatch.setattr(engine_module, "start_lazy", gate)
+    starter, out = _start_gated(app, "waits", "dup", '{"n":1}')
+    assert gate.entered.wait(10), "the start never evaluated its first step"
+    try:
+        won = other.service.start_execution(
+            state_machine_arn="waits", name="dup", input='{"n":1}' if same_input else '{"n":2}'
+        )
+    finally:
+        gate.go.set()
+    starter.join(30)
+    assert out, "the start did not answer"
+    if same_input:  # AWS: the same name and input while it runs is the same execution
+        assert out[0] == dict(won)
+    else:
+        assert isinstance(out[0], AwsApiError) and out[0].code == "ExecutionAlreadyExists"
+    rows = app.store.list_executions(machine_name="waits")
+    assert len(rows) == 1 and len(_event_ids(app, str(won["executionArn"]))) == 2

@@ -318,3 +318,35 @@ def test_execute_stored_records_and_runs_one_execution(app: App) -> None:
     again: Any = execute_stored(app, machine_name="adhoc", definition=PASS, input='{"a":1}')
     assert json.loads(again["output"]) == {"a": 1}
     assert again["stateMachineVersionArn"].endswith(":adhoc:2")
+
+
+def test_a_start_after_another_process_changed_the_machine_uses_it_as_it_is(
+    app: App, store_url: str
+) -> None:
+    """The machine a start remembers from an earlier one is only a guess: another process's
+    update, or delete and create, is what the next start runs (or fails on)."""
+    s: Any = app.service
+    s.create_state_machine(name="m", definition=PASS)
+    s.start_execution(state_machine_arn="m", name="first", input='{"a":1,"b":2}')
+    other = build_app(state_url=store_url, clock=VirtualClock())
+    try:
+        o: Any = other.service
+        o.update_state_machine(state_machine_arn="m", definition=TASK)
+        second = s.start_execution(state_machine_arn="m", name="second", input='{"a":1,"b":2}')
+        d = s.describe_execution(execution_arn=second["executionArn"])
+        assert d["status"] == "RUNNING" and str(d["stateMachineVersionArn"]).endswith(":2")
+        o.delete_state_machine(state_machine_arn="m")
+        with pytest.raises(AwsApiError) as err:
+            s.start_execution(state_machine_arn="m", name="third", input="{}")
+        assert err.value.code == "StateMachineDoesNotExist"
+        o.create_state_machine(name="m", definition=PASS, role_arn=arns.DEFAULT_ROLE_ARN)
+        o.update_state_machine(state_machine_arn="m", definition=PASS)
+        fourth = s.start_execution(state_machine_arn="m", name="fourth", input='{"x":1}')
+        d = s.describe_execution(execution_arn=fourth["executionArn"])
+        assert d["status"] == "SUCCEEDED" and d["output"] == '{"x":1}'
+        # Again by name, now closed: a conflict, as on AWS.
+        with pytest.raises(AwsApiError) as err:
+            s.start_execution(state_machine_arn="m", name="fourth", input='{"x":1}')
+        assert err.value.code == "ExecutionAlreadyExists"
+    finally:
+        other.close()
