@@ -208,7 +208,7 @@ def _deliver_rule_events(
         region=status_events.region,
         account=status_events.account,
     )
-    status_events.subscribe(dispatcher, dispatcher.interested)
+    status_events.subscribe(dispatcher, dispatcher.interested, dispatcher.known_interest)
     if dataapi is not None:
         # The Data API's "Redshift Data Statement Status Change" (WithEvent) to the same rules.
         dataapi.region, dataapi.account = status_events.region, status_events.account

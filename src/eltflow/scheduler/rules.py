@@ -150,6 +150,15 @@ class RuleDispatcher:
         self._lock = threading.Lock()
         self._known: tuple[float, bool] | None = None  # (monotonic time read, any rules)
 
+    def known_interest(self) -> bool | None:
+        """What :meth:`interested` answers now without reading the store; None when it would
+        read it (never read, or read over a second ago)."""
+        with self._lock:
+            known = self._known
+        if known is not None and time.monotonic() - known[0] < 1.0:
+            return known[1]
+        return None
+
     def interested(self) -> bool:
         """Whether any rule is enabled, read from the store at most once a second (a rule a
         stack deploys in another process is seen within that second)."""
