@@ -234,7 +234,11 @@ class Worker:
                         if not self._virtual_jump(now_us):
                             self._task_done.wait(self._idle_delay(now_us))
                         continue
-                    next_wake = self.app.store.next_wake()
+                    # A wait that ends by itself when the next wake-up comes due needs it
+                    # read only to tell when there is nothing left (until_idle).
+                    store = self.app.store
+                    sees = store.wait_sees_next_wake and not isinstance(clock, VirtualClock)
+                    next_wake = None if sees and not until_idle else store.next_wake()
                     if until_idle and next_wake is None and not self._held:
                         break
                     self._sleep(now_us, next_wake)

@@ -220,6 +220,12 @@ class StateStore(Protocol):
         """Whether :meth:`wait_for_work` returns early when work arrives."""
         ...
 
+    @property
+    def wait_sees_next_wake(self) -> bool:
+        """Whether :meth:`wait_for_work` also ends by itself when :meth:`next_wake` comes due
+        (else the caller bounds its timeout by it)."""
+        ...
+
     def notify_work_txn(self, conn: Txn) -> None:
         """Tell idle workers there is work now (on commit; PostgreSQL only, else a no-op)."""
         ...

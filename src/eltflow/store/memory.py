@@ -393,6 +393,11 @@ class MemoryStore:
         """Whether :meth:`wait_for_work` returns early when work arrives: it does."""
         return True
 
+    @property
+    def wait_sees_next_wake(self) -> bool:
+        """No: the caller bounds :meth:`wait_for_work` by :meth:`next_wake`."""
+        return False
+
     def _signal(self) -> None:
         # Called with the lock held. Any change to an execution may be work for a waiter.
         self._signalled = True

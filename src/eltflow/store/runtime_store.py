@@ -455,6 +455,13 @@ class RuntimeStore:
         """Whether :meth:`wait_for_work` returns early when work arrives."""
         return self.db.dialect == "postgres"
 
+    @property
+    def wait_sees_next_wake(self) -> bool:
+        """Whether :meth:`wait_for_work` also ends by itself when some execution next has work
+        (:meth:`next_wake`), so a worker need not read that first: PostgreSQL's wait reads it
+        in the statement that makes the worker idle (one round trip less per wait)."""
+        return self.db.dialect == "postgres"
+
     def notify_work_txn(self, conn: Connection) -> None:
         """Tell idle workers there is work now, on commit: PostgreSQL's NOTIFY; SQLite wakes
         the workers of this process when :meth:`transaction` commits."""
@@ -510,6 +517,9 @@ class RuntimeStore:
             row = listener.execute(to_pyformat(self.q["listener_idle"]), idle).fetchone()
             if row is not None and row[0]:
                 return True  # runnable already: not made idle
+            if row is not None and row[1] is not None:  # until the next wake-up is due
+                now = time.time_ns() // 1000 if runnable_at is None else runnable_at
+                timeout = min(timeout, (int(row[1]) - now) / 1_000_000)
             woken: str | None = None
             for note in listener.notifies(timeout=max(timeout, 0.001), stop_after=1):
                 woken = note.channel
@@ -518,9 +528,10 @@ class RuntimeStore:
                 listener.execute(to_pyformat(self.q["listener_busy"]), channel)
             return woken is not None
         except psycopg.Error:
-            # A broken listener only costs latency: fall back to the poll interval.
+            # A broken listener only costs latency: fall back to a poll (at most the default
+            # poll interval: the next wake-up was not read).
             self.close_listener()
-            time.sleep(max(timeout, 0))
+            time.sleep(max(min(timeout, 0.2), 0))
         return False
 
     def _listen(self) -> Any:

@@ -46,6 +46,7 @@ SET LOCAL synchronous_commit TO OFF;
 -- notify (see notify_work). Both in one statement, so one snapshot: a start that committed
 -- before it is seen as runnable; one that commits after it either saw this row or notified
 -- eltflow_work, which the worker hears (it drained what came before, see wait_for_work).
+-- Also when some execution next has work (next_wake), which bounds the wait.
 WITH runnable AS (
     SELECT 1 FROM sfn_executions
     WHERE status = 'RUNNING' AND wake_us <= :now_us
@@ -57,7 +58,17 @@ WITH runnable AS (
     ON CONFLICT (channel) DO UPDATE SET since_us = excluded.since_us
     RETURNING channel
 )
-SELECT EXISTS (SELECT 1 FROM runnable) AS runnable;
+SELECT EXISTS (SELECT 1 FROM runnable) AS runnable, (
+    -- next_wake's, so the wait ends when it comes due without a read of its own first
+    SELECT MIN(COALESCE(
+        CASE WHEN lease_expires_us IS NULL THEN wake_us
+             WHEN wake_us IS NULL THEN lease_expires_us
+             WHEN wake_us > lease_expires_us THEN wake_us
+             ELSE lease_expires_us END,
+        lease_expires_us))
+    FROM sfn_executions
+    WHERE status = 'RUNNING' AND (wake_us IS NOT NULL OR lease_expires_us IS NOT NULL)
+) AS due_us;
 
 -- name: notify_work
 -- Wakes one idle worker: takes the most recently idle listener's row and notifies its own

@@ -44,4 +44,4 @@ SELECT 0 AS notified;
 
 -- name: listener_idle
 -- Not run: SQLite has no LISTEN (its workers wait on an in-process condition, see _Wakeup).
-SELECT 0 AS runnable;
+SELECT 0 AS runnable, NULL AS due_us;
