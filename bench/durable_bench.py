@@ -10,8 +10,13 @@
 - **Latency**: StartExecution -> SUCCEEDED of the Task machine with a worker thread in the same
   process, p50/p90 (targets: p50 <= 20 ms SQLite, <= 15 ms PostgreSQL).
 - **Workers**: 1, 2 and 4 worker *processes* on PostgreSQL draining one batch of Task
-  machines; executions/s and CPU (ms) per execution summed over the workers. Target: the rate
-  does not fall as workers are added.
+  machines, started beforehand or while they run; executions/s and CPU (ms) per execution
+  summed over the workers, with what tells contention apart from a busy machine: the
+  PostgreSQL backends' CPU, transactions and round trips, claims and empty claims, idle waits
+  and wake-ups (WorkerStats), grouped steps rolled back or leases lost, context switches, and
+  the busiest worker's share of the claims. ``--scale-rounds`` interleaves rounds of 1, 2, 4.
+  Target: the rate does not fall as workers are added. (On 2 cores, 4 processes add no CPU:
+  there the same work costs more CPU per execution just from sharing the cores.)
 
 PostgreSQL runs where ``--pg URL`` (default: ``$ELTFLOW_TEST_PG``) reaches a server; otherwise
 its rows say why they are missing. Run with ``python -m bench.durable_bench``.
