@@ -264,7 +264,7 @@ class Engine:
         """Collect the snapshots written on this thread until ``_local.written`` is reset (in
         a ``finally``), to :meth:`_keep` them once their transaction committed. Snapshots
         written outside (``record_start_txn``, whose caller commits; ``fail``) are not kept:
-        the next step decodes them."""
+        the next step decodes them. (A StartExecution's are kept by :meth:`first_committed`.)"""
         written: dict[str, tuple[str, ExecutionState]] = {}
         self._local.written = written
         return written
@@ -339,6 +339,19 @@ class Engine:
             self.store.notify_work_txn(conn)  # runnable now and nobody holds it: wake a worker
         if self._live is not None:
             self._live[row.id] = first.state
+
+    def first_committed(self, first: FirstStep) -> None:
+        """After the transaction that recorded ``first`` (:meth:`record_first_txn`) committed:
+        its state is kept with the snapshot text inserted, so this engine's first step of the
+        new execution starts from it instead of decoding that text. A start that did not
+        commit (its insert conflicted, its transaction raised) must not call this: nothing of
+        it is kept, and a step decodes whatever the store holds. Then the crash hook."""
+        row = first.row
+        if self._live is None and row.snapshot is not None and row.status == "RUNNING":
+            # The state is not changed after first_step encoded it (record_first_txn only
+            # reads it), so it is the one the text was written from.
+            self._states.keep(row.id, row.snapshot, first.state)
+        self._after_commit()
 
     def record_start_txn(
         self, conn: Txn, row: ExecutionRow, step: LazyStep, now: datetime

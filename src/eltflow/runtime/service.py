@@ -372,7 +372,7 @@ class StatesService:
                         continue  # the name's execution is gone again: start afresh
                     return self._start_again(existing, text)
                 self.engine.record_first_txn(conn, first)
-            self.engine._after_commit()
+            self.engine.first_committed(first)  # committed: the first step need not decode
             return {"executionArn": arn, "startDate": now.isoformat()}
         raise StoreError(f"state machine {machine_name} kept changing while {arn} was starting")
 

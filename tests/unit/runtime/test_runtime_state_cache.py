@@ -89,9 +89,9 @@ def test_steps_on_one_engine_decode_the_snapshot_once(
     arn, execution_id = _start(app, "one")
     for _ in range(3):
         app.engine.apply(execution_id, [], due_timers=True)
-    # The first step decodes what start_execution wrote; the next ones start from the state
-    # the previous step committed.
-    assert decodes == [execution_id]
+    # The first step starts from the state start_execution committed; the next ones from the
+    # state the previous step committed: nothing is decoded.
+    assert decodes == []
     assert _history(app, arn) == EXPECTED
 
 
@@ -120,7 +120,7 @@ def test_a_step_that_was_not_written_leaves_no_advanced_state(
     # The first evaluation advanced the kept state (Two's timer fired) and was not written;
     # the second started from the stored snapshot again (decoded), so Two is left once.
     assert changed and result.status == "RUNNING"
-    assert decodes == [execution_id, execution_id]
+    assert decodes == [execution_id]
     app.store.step_reads_txn = real_reads  # type: ignore[method-assign]
     app.engine.apply(execution_id, [], due_timers=True)
     assert _history(app, arn) == EXPECTED
@@ -136,7 +136,7 @@ def test_two_engines_on_one_store_see_each_others_steps(
     # app's kept state is one step behind the store: it must decode the other's snapshot.
     result = app.engine.apply(execution_id, [], due_timers=True)
     assert result.status == "SUCCEEDED"
-    assert decodes == [execution_id] * 3
+    assert decodes == [execution_id] * 2
     assert _history(app, arn) == EXPECTED
 
 
@@ -151,9 +151,9 @@ def test_a_rolled_back_group_leaves_no_advanced_state(
         app.engine.apply(first, [], due_timers=True)  # advances the kept state: Two -> Three
         app.engine.apply(second, [], due_timers=True)
         other.service.stop_execution(execution_arn=second_arn, error="Halt", cause="test")
-    assert decodes.count(first) == 1  # (the other engine decodes the second to stop it)
+    assert decodes.count(first) == 0  # (the other engine decodes the second to stop it)
     app.engine.apply(first, [], due_timers=True)  # from the stored snapshot: Two -> Three
-    assert decodes.count(first) == 2
+    assert decodes.count(first) == 1
     app.engine.apply(first, [], due_timers=True)
     assert _history(app, first_arn) == EXPECTED
 
@@ -170,12 +170,59 @@ def test_a_failed_and_redriven_execution_starts_from_its_record(
     result = app.engine.apply(execution_id, [], due_timers=True)
     assert result.status == "RUNNING"
     # Redrive decoded the failed record; the step after it started from the state redrive
-    # committed.
-    assert decodes == [execution_id] * 2
+    # committed. (The step before fail started from the state the start committed.)
+    assert decodes == [execution_id]
     app.engine.apply(execution_id, [], due_timers=True)
     types = _history(app, arn)
     assert types.count("ExecutionFailed") == 1 and types.count("ExecutionRedriven") == 1
     assert types[-1] == "ExecutionSucceeded"
+
+
+def test_a_start_then_a_worker_step_decodes_nothing(
+    apps: tuple[App, App], decodes: list[str]
+) -> None:
+    app, other = apps
+    arn, execution_id = _start(app, "fresh")
+    result = app.engine.apply(execution_id, [], due_timers=True)  # One's timer: -> Two
+    assert result.status == "RUNNING" and decodes == []
+    # Another process never saw the start: it decodes what the start wrote.
+    _, second = _start(app, "elsewhere")
+    other.engine.apply(second, [], due_timers=True)
+    assert decodes == [second]
+    for _ in range(2):
+        app.engine.apply(execution_id, [], due_timers=True)
+    assert decodes == [second]
+    assert _history(app, arn) == EXPECTED
+
+
+def test_a_start_that_did_not_commit_keeps_nothing(
+    apps: tuple[App, App], decodes: list[str]
+) -> None:
+    app, _ = apps
+    arn, execution_id = _start(app, "taken")
+    kept = len(app.engine._states)
+    assert kept == 1
+    # The same name with other input conflicts with the row already there: not inserted,
+    # and its first step (decided before the insert) is not kept.
+    with pytest.raises(Exception, match="ExecutionAlreadyExists"):
+        app.service.start_execution(state_machine_arn="naps", name="taken", input='{"a": 1}')
+    assert len(app.engine._states) == kept
+    # A start whose transaction raises after its insert rolls back: nothing kept of it.
+    real = app.engine.record_first_txn
+
+    def broken(*args: object, **kwargs: object) -> None:
+        real(*args, **kwargs)  # type: ignore[arg-type]
+        raise RuntimeError("the start's transaction failed")
+
+    app.engine.record_first_txn = broken  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        app.service.start_execution(state_machine_arn="naps", name="rolled-back")
+    app.engine.record_first_txn = real  # type: ignore[method-assign]
+    assert len(app.engine._states) == kept
+    assert app.store.get_execution_by_arn(arn[: -len("taken")] + "rolled-back") is None
+    # The execution that was started is still stepped from its kept state.
+    app.engine.apply(execution_id, [], due_timers=True)
+    assert decodes == []
 
 
 def test_the_cache_hands_a_state_out_once_and_stays_bounded() -> None:
