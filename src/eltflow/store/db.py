@@ -648,8 +648,9 @@ class Database:
             except psycopg.Error as e:
                 conn.end_pipeline(e)
                 _pg_reset(pg)
-                if isinstance(e, psycopg.errors.UniqueViolation):
-                    raise ConflictError(str(e)) from e  # a queued write's conflict
+                conflict = _unique_violation(e)
+                if conflict is not None:
+                    raise ConflictError(str(conflict)) from e  # a queued write's conflict
                 raise StoreError(f"COMMIT failed on {redact(self.url)}: {e}") from e
         finally:
             self._pg_put(pg)
@@ -701,6 +702,24 @@ def _out_of_connections(error: Exception) -> bool:
     return getattr(error, "sqlstate", None) == "53300" or any(
         m in text for m in ("too many connections", "remaining connection slots are reserved")
     )
+
+
+def _unique_violation(e: BaseException) -> BaseException | None:
+    """The unique-key violation that made ``e``, if one did. Leaving pipeline mode (COMMIT
+    with queued writes and no read since) reports the first failed statement's error, but
+    psycopg fetches the results left in a ``finally`` (``Pipeline._exit_gen``), and when the
+    failed write's answer came in the first batch and COMMIT's in the next, the COMMIT's
+    "pipeline aborted" replaces it: the violation is then its ``__context__``."""
+    import psycopg
+
+    seen: BaseException | None = e
+    for _ in range(8):  # a short chain: the error, and what it was raised while handling
+        if seen is None:
+            return None
+        if isinstance(seen, psycopg.errors.UniqueViolation):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _readable(pg: Any) -> bool:
