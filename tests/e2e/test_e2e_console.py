@@ -167,7 +167,18 @@ class Screen:
     shots: int = 0
 
     def open(self, fragment: str) -> None:
-        self.page.goto(f"{self.base}/#{fragment}")
+        if not self.page.url.startswith(self.base):
+            self.page.goto(f"{self.base}/#{fragment}")
+            return
+        # On the console already: a hash-only goto returns before the app's hashchange handler
+        # has run, so a locator could find (and act on) the previous page's form, whose change
+        # handler then routes away again. Empty the page as the hash changes: what a locator
+        # finds next is the new page's. (The same hash is no navigation: the page stays.)
+        self.page.evaluate(
+            """h => { if (decodeURI(location.hash) !== decodeURI(h)) {
+                document.getElementById("app").replaceChildren(); location.hash = h; } }""",
+            f"#{fragment}",
+        )
 
     def node(self, state: str) -> Locator:
         return self.page.locator(f"g.node[data-state='{state}']")
