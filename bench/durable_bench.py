@@ -233,8 +233,7 @@ class Counts:
 def counting(app: App) -> Iterator[Counts]:
     """Count what reaches the server while the block runs: transactions (BEGIN ... COMMIT),
     statements, and round trips (BEGIN and COMMIT are one each; a batch sent in one pipeline
-    is one; PostgreSQL's queued writes, and its BEGIN where ``PG_BEGIN_QUEUED``, travel with
-    the next read or COMMIT). SQLite has no
+    is one; PostgreSQL's queued writes travel with the next read or COMMIT). SQLite has no
     server: its "round trips" are calls into the library. Wraps the connection layer's
     methods for the block only."""
     from eltflow.store import db as dbmod
@@ -308,10 +307,7 @@ def counting(app: App) -> Iterator[Counts]:
         try:
             if outer:
                 counts.transactions += 1
-                # BEGIN and COMMIT; a PostgreSQL BEGIN queued with the first statement (or
-                # COMMIT) is no round trip of its own.
-                queued = db.dialect == "postgres" and getattr(dbmod, "PG_BEGIN_QUEUED", False)
-                counts.round_trips += 1 if queued else 2
+                counts.round_trips += 2  # BEGIN and COMMIT
             with original_txn() as conn:
                 yield conn
         finally:

@@ -385,10 +385,6 @@ class PostgresConnection:
             self.execute(stmt)
 
 
-PG_BEGIN_QUEUED = True
-"""A PostgreSQL transaction's BEGIN travels with its first statement or COMMIT (no round trip
-of its own): what bench/durable_bench's round-trip count models."""
-
 _TUPLES_OK = 2
 """libpq's PGRES_TUPLES_OK (psycopg.pq.ExecStatus.TUPLES_OK): a result that has rows."""
 
@@ -535,31 +531,24 @@ class Database:
                 return
             self._pool.append(conn)
 
-    def _pg_begin(self) -> tuple[Any, Any, PostgresConnection]:
-        """A connection with a transaction begun: BEGIN is queued in pipeline mode, so it
-        reaches the server with the transaction's first statement (or its COMMIT) instead of
-        costing a round trip of its own (issue 16). A pooled connection that died while idle
-        is not handed out (:meth:`_pg_get`), one found dead at BEGIN is replaced; one whose
-        death shows only at the first statement fails it as a :class:`StoreError`, as a
-        disconnect inside a transaction does."""
+    def _pg_begin(self) -> tuple[Any, Any]:
+        """A connection with a transaction begun. A pooled connection found dead at BEGIN
+        (server restart, ``pg_terminate_backend``, an idle timeout) is dropped and replaced
+        by a new one: nothing has run on it, so trying again is safe."""
         import psycopg
 
         while True:
             pg, pooled = self._pg_get()
-            conn = PostgresConnection(pg, cursors=self._cursors_of(pg))
+            txn = pg.transaction()
             try:
-                conn._enter_pipeline()
-                txn = pg.transaction()
-                txn.__enter__()  # queued (psycopg reads what the server already sent)
+                txn.__enter__()
             except psycopg.Error as e:
-                conn.end_pipeline(e)
                 with contextlib.suppress(psycopg.Error):
                     pg.close()
                 if pooled:
-                    continue  # found dead: nothing ran on it, so another is as good
+                    continue
                 raise StoreError(f"cannot begin a transaction on {redact(self.url)}: {e}") from e
-            break
-        return pg, txn, conn
+            return pg, txn
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -640,7 +629,8 @@ class Database:
     def _pg_transaction(self) -> Iterator[Connection]:
         import psycopg
 
-        pg, txn, conn = self._pg_begin()
+        pg, txn = self._pg_begin()
+        conn = PostgresConnection(pg, cursors=self._cursors_of(pg))
         try:
             try:
                 yield conn
