@@ -89,6 +89,16 @@ def _map_run(app: App, execution_arn: str) -> str:
     return str(runs[0]["mapRunArn"])
 
 
+def _running(app: App, execution_arn: str, children: int) -> str | None:
+    """The execution's Map Run once that many of its children run (None until then)."""
+    runs: Any = app.service.list_map_runs(execution_arn=execution_arn)["mapRuns"]
+    if not runs:
+        return None
+    run = str(runs[0]["mapRunArn"])
+    counts: Any = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
+    return run if counts["running"] == children else None
+
+
 def test_in_memory_children_have_their_own_history() -> None:
     result = execute(_map(MaxConcurrency=7, Label="Fan"), list(range(50)))
     assert result.status == "SUCCEEDED" and result.output == list(range(50))
@@ -340,16 +350,7 @@ def test_stopping_the_parent_aborts_the_map_run_and_its_children(lite: App) -> N
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
-
-        def running_children() -> str | None:
-            runs: Any = app.service.list_map_runs(execution_arn=parent)["mapRuns"]
-            if not runs:
-                return None
-            run = str(runs[0]["mapRunArn"])
-            counts: Any = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
-            return run if counts["running"] == 3 else None
-
-        run = wait_until(running_children, 20, what="three children waiting")
+        run = wait_until(lambda: _running(app, parent, 3), 20, what="three children waiting")
         app.service.stop_execution(execution_arn=parent, error="Stop.Now", cause="enough")
 
         def aborted() -> bool:
@@ -866,16 +867,7 @@ def test_an_aborted_map_run_exports_its_results(lite: App) -> None:
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
-
-        def two_running() -> str | None:
-            runs: Any = app.service.list_map_runs(execution_arn=parent)["mapRuns"]
-            if not runs:
-                return None
-            run = str(runs[0]["mapRunArn"])
-            counts: Any = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
-            return run if counts["running"] == 2 else None
-
-        run = wait_until(two_running, 20, what="two children waiting")
+        run = wait_until(lambda: _running(app, parent, 2), 20, what="two children waiting")
         app.service.stop_execution(execution_arn=parent, error="Stop.Now", cause="enough")
         wait_until(
             lambda: app.service.describe_map_run(map_run_arn=run)["status"] == "ABORTED",
@@ -937,16 +929,7 @@ def test_a_map_run_whose_state_was_left_is_aborted(lite: App) -> None:
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
     try:
-
-        def two_running() -> str | None:
-            runs: Any = app.service.list_map_runs(execution_arn=parent)["mapRuns"]
-            if not runs:
-                return None
-            run = str(runs[0]["mapRunArn"])
-            counts: Any = app.service.describe_map_run(map_run_arn=run)["executionCounts"]
-            return run if counts["running"] == 2 else None
-
-        run = wait_until(two_running, 20, what="two children waiting")
+        run = wait_until(lambda: _running(app, parent, 2), 20, what="two children waiting")
         gate.set()
         wait_until(
             lambda: app.service.describe_map_run(map_run_arn=run)["status"] == "ABORTED",
