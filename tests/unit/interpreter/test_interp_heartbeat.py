@@ -9,17 +9,17 @@ than HeartbeatSeconds pass without a ``TaskHeartbeat``; each heartbeat restarts 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from datetime import timedelta
+from typing import cast
 
-from eltflow.asl.model import StateMachine
+from tests.support.interp import T0, context, task_machine
+
 from eltflow.asl.parser import parse
 from eltflow.interpreter import ExecutionState, advance, start
 from eltflow.interpreter.protocol import (
     CancelTask,
     CancelTimer,
     Effect,
-    ExecutionContext,
     HistoryEvent,
     RunTask,
     StartTimer,
@@ -33,29 +33,6 @@ from eltflow.types import JSON, JSONObject
 CALLBACK = "arn:aws:states:::sqs:sendMessage.waitForTaskToken"
 ACTIVITY = "arn:aws:states:us-east-1:123456789012:activity:worker"
 LAMBDA = "arn:aws:states:::lambda:invoke"
-T0 = datetime(2026, 5, 1, tzinfo=UTC)
-
-
-def _ctx() -> ExecutionContext:
-    return ExecutionContext(
-        execution_arn="arn:aws:states:us-east-1:123456789012:execution:m:e",
-        execution_name="e",
-        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:m",
-        state_machine_name="m",
-        start_time=T0,
-        seed="seed",
-    )
-
-
-def _machine(resource: str, **task: Any) -> StateMachine:
-    return parse(
-        {
-            "StartAt": "T",
-            "States": {
-                "T": {"Type": "Task", "Resource": resource, **task, "End": True},
-            },
-        }
-    )
 
 
 def _detail(event: HistoryEvent, key: str, field: str) -> JSON:
@@ -72,8 +49,8 @@ def _heartbeat_timer(effects: list[Effect]) -> StartTimer:
 
 
 def test_heartbeat_timeout_fails_the_task_with_states_heartbeattimeout() -> None:
-    machine = _machine(CALLBACK, HeartbeatSeconds=30, TimeoutSeconds=300)
-    state, events, effects = start(machine, {}, _ctx(), T0)
+    machine = task_machine(CALLBACK, HeartbeatSeconds=30, TimeoutSeconds=300)
+    state, events, effects = start(machine, {}, context(), T0)
     run = next(e for e in effects if isinstance(e, RunTask))
     assert run.heartbeat_seconds == 30
     assert _detail(events[-1], "taskScheduledEventDetails", "heartbeatInSeconds") == 30
@@ -98,8 +75,8 @@ def test_heartbeat_timeout_fails_the_task_with_states_heartbeattimeout() -> None
 
 
 def test_each_heartbeat_restarts_the_countdown() -> None:
-    machine = _machine(CALLBACK, HeartbeatSeconds=10)
-    state, _, effects = start(machine, {}, _ctx(), T0)
+    machine = task_machine(CALLBACK, HeartbeatSeconds=10)
+    state, _, effects = start(machine, {}, context(), T0)
     run = next(e for e in effects if isinstance(e, RunTask))
     first = _heartbeat_timer(effects)
     state, events, effects = advance(machine, state, TaskStarted(task_id=run.task_id), T0)
@@ -154,7 +131,7 @@ def test_activity_heartbeat_timeout_is_caught_by_states_timeout_and_retried() ->
             },
         }
     )
-    state, events, effects = start(machine, {"beat": 5}, _ctx(), T0)
+    state, events, effects = start(machine, {"beat": 5}, context(), T0)
     assert events[-1].type == "ActivityScheduled"
     assert _detail(events[-1], "activityScheduledEventDetails", "heartbeatInSeconds") == 5
     now = T0
@@ -184,8 +161,8 @@ def test_activity_heartbeat_timeout_is_caught_by_states_timeout_and_retried() ->
 
 def test_heartbeat_is_not_enforced_on_tasks_that_cannot_send_one() -> None:
     # A request-response call holds no task token, so nothing could ever heartbeat it.
-    machine = _machine(LAMBDA, HeartbeatSeconds=10, TimeoutSeconds=60)
-    state, events, effects = start(machine, {}, _ctx(), T0)
+    machine = task_machine(LAMBDA, HeartbeatSeconds=10, TimeoutSeconds=60)
+    state, events, effects = start(machine, {}, context(), T0)
     assert [t for t in _timers(effects) if "/heartbeat/" in t.timer_id] == []
     assert _detail(events[-1], "taskScheduledEventDetails", "heartbeatInSeconds") == 10
     run = next(e for e in effects if isinstance(e, RunTask))

@@ -10,14 +10,14 @@ Activities and Lambda function ARNs have no such event.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from tests.support.interp import T0, context, task_machine
+
 from eltflow.asl.model import StateMachine
-from eltflow.asl.parser import parse
 from eltflow.interpreter import ExecutionState, advance, start
 from eltflow.interpreter.protocol import (
-    ExecutionContext,
     HistoryEvent,
     RunTask,
     TaskFailed,
@@ -31,35 +31,14 @@ from eltflow.types import JSON
 CALLBACK = "arn:aws:states:::sns:publish.waitForTaskToken"
 SYNC = "arn:aws:states:::states:startExecution.sync:2"
 ACTIVITY = "arn:aws:states:us-east-1:123456789012:activity:worker"
-T0 = datetime(2026, 5, 1, tzinfo=UTC)
 RESPONSE: JSON = {"MessageId": "m-1", "SdkResponseMetadata": {"RequestId": "r-1"}}
-
-
-def _ctx() -> ExecutionContext:
-    return ExecutionContext(
-        execution_arn="arn:aws:states:us-east-1:123456789012:execution:m:e",
-        execution_name="e",
-        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:m",
-        state_machine_name="m",
-        start_time=T0,
-        seed="seed",
-    )
-
-
-def _machine(resource: str, **task: Any) -> StateMachine:
-    return parse(
-        {
-            "StartAt": "T",
-            "States": {"T": {"Type": "Task", "Resource": resource, **task, "End": True}},
-        }
-    )
 
 
 def _run(
     machine: StateMachine, *inbounds: TaskStarted | TaskSubmitted | TaskSucceeded | TaskFailed
 ) -> tuple[ExecutionState, list[HistoryEvent], str]:
     """Start, then feed ``inbounds`` (their task id filled in with the first task's)."""
-    state, events, effects = start(machine, {"in": 1}, _ctx(), T0)
+    state, events, effects = start(machine, {"in": 1}, context(), T0)
     [task] = [e for e in effects if isinstance(e, RunTask)]
     history = list(events)
     for inbound in inbounds:
@@ -75,7 +54,7 @@ def _submitted(output: JSON = RESPONSE) -> TaskSubmitted:
 
 def test_the_submission_is_recorded_between_the_start_and_the_outcome() -> None:
     _, history, _ = _run(
-        _machine(CALLBACK),
+        task_machine(CALLBACK),
         TaskStarted(task_id=""),
         _submitted(),
         TaskSucceeded(task_id="", output={"answer": 1}),
@@ -102,7 +81,9 @@ def test_the_submission_is_recorded_between_the_start_and_the_outcome() -> None:
 
 
 def test_a_sync_resource_keeps_its_pattern_in_the_resource_name() -> None:
-    _, history, _ = _run(_machine(SYNC), TaskStarted(task_id=""), _submitted({"ExecutionArn": "c"}))
+    _, history, _ = _run(
+        task_machine(SYNC), TaskStarted(task_id=""), _submitted({"ExecutionArn": "c"})
+    )
     details: Any = history[-1].details["taskSubmittedEventDetails"]
     assert (history[-1].type, details["resourceType"], details["resource"]) == (
         "TaskSubmitted",
@@ -112,12 +93,12 @@ def test_a_sync_resource_keeps_its_pattern_in_the_resource_name() -> None:
 
 
 def test_a_submission_before_the_start_records_the_start_first() -> None:
-    _, history, _ = _run(_machine(CALLBACK), _submitted())
+    _, history, _ = _run(task_machine(CALLBACK), _submitted())
     assert [e.type for e in history[2:]] == ["TaskScheduled", "TaskStarted", "TaskSubmitted"]
 
 
 def test_a_second_report_of_the_same_attempt_is_recorded_once_even_after_a_snapshot() -> None:
-    machine = _machine(SYNC)
+    machine = task_machine(SYNC)
     state, history, task_id = _run(machine, TaskStarted(task_id=""), _submitted())
     # A worker resumed from the snapshot re-attaches to the job and reports it again.
     resumed = ExecutionState.from_json(state.to_json())
@@ -130,7 +111,7 @@ def test_a_second_report_of_the_same_attempt_is_recorded_once_even_after_a_snaps
 
 
 def test_each_attempt_records_its_own_submission() -> None:
-    machine = _machine(
+    machine = task_machine(
         CALLBACK, Retry=[{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}]
     )
     state, history, first = _run(
@@ -146,19 +127,19 @@ def test_each_attempt_records_its_own_submission() -> None:
 
 
 def test_a_report_for_a_task_that_no_longer_waits_is_ignored() -> None:
-    _, history, _ = _run(_machine(CALLBACK), TaskSucceeded(task_id="", output=1), _submitted())
+    _, history, _ = _run(task_machine(CALLBACK), TaskSucceeded(task_id="", output=1), _submitted())
     assert "TaskSubmitted" not in [e.type for e in history]
     assert history[-1].type == "ExecutionSucceeded"
 
 
 def test_an_activity_records_no_submission() -> None:
-    _, history, _ = _run(_machine(ACTIVITY), TaskStarted(task_id=""), _submitted())
+    _, history, _ = _run(task_machine(ACTIVITY), TaskStarted(task_id=""), _submitted())
     assert [e.type for e in history[2:]] == ["ActivityScheduled", "ActivityStarted"]
 
 
 def test_a_response_over_the_payload_limit_fails_the_state() -> None:
     """Unverified on AWS: the state fails as for a result over the limit."""
-    state, history, _ = _run(_machine(CALLBACK), _submitted({"big": "x" * 300_000}))
+    state, history, _ = _run(task_machine(CALLBACK), _submitted({"big": "x" * 300_000}))
     assert state.status == "FAILED"
     assert state.error == "States.DataLimitExceeded"
     assert "TaskSubmitted" not in [e.type for e in history]
