@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.support.engines import event_types, start, two_apps
 
-from eltflow.app import App, build_app
-from eltflow.clock import SystemClock
+from eltflow.app import App
 from eltflow.errors import ConflictError
 from eltflow.interpreter.state import ExecutionState
 from eltflow.runtime import engine as engine_module
@@ -47,12 +47,8 @@ FAR_FUTURE_US = 2**62
 @pytest.fixture
 def apps(store_url: str) -> Iterator[tuple[App, App]]:
     """Two processes' worth of eltflow on one store."""
-    app = build_app(state_url=store_url, clock=SystemClock())
-    other = build_app(state_url=store_url, clock=SystemClock())
-    app.service.create_state_machine(name="naps", definition=NAPS)
-    yield app, other
-    other.close()
-    app.close()
+    with two_apps(store_url, "naps", NAPS) as pair:
+        yield pair
 
 
 @pytest.fixture
@@ -69,37 +65,24 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return seen
 
 
-def _start(app: App, name: str) -> tuple[str, str]:
-    arn = str(app.service.start_execution(state_machine_arn="naps", name=name)["executionArn"])
-    row = app.store.get_execution_by_arn(arn)
-    assert row is not None
-    return arn, row.id
-
-
-def _history(app: App, arn: str) -> list[str]:
-    events = app.service.get_execution_history(execution_arn=arn)["events"]
-    assert isinstance(events, list)
-    return [str(e["type"]) for e in events if isinstance(e, dict)]
-
-
 def test_steps_on_one_engine_decode_the_snapshot_once(
     apps: tuple[App, App], decodes: list[str]
 ) -> None:
     app, _ = apps
-    arn, execution_id = _start(app, "one")
+    arn, execution_id = start(app, "naps", "one")
     for _ in range(3):
         app.engine.apply(execution_id, [], due_timers=True)
     # The first step starts from the state start_execution committed; the next ones from the
     # state the previous step committed: nothing is decoded.
     assert decodes == []
-    assert _history(app, arn) == EXPECTED
+    assert event_types(app, arn) == EXPECTED
 
 
 def test_a_step_that_was_not_written_leaves_no_advanced_state(
     apps: tuple[App, App], decodes: list[str]
 ) -> None:
     app, other = apps
-    arn, execution_id = _start(app, "conflict")
+    arn, execution_id = start(app, "naps", "conflict")
     app.engine.apply(execution_id, [], due_timers=True)  # One -> Two, kept
     real_reads = app.store.step_reads_txn
     changed: list[bool] = []
@@ -123,29 +106,29 @@ def test_a_step_that_was_not_written_leaves_no_advanced_state(
     assert decodes == [execution_id]
     app.store.step_reads_txn = real_reads  # type: ignore[method-assign]
     app.engine.apply(execution_id, [], due_timers=True)
-    assert _history(app, arn) == EXPECTED
+    assert event_types(app, arn) == EXPECTED
 
 
 def test_two_engines_on_one_store_see_each_others_steps(
     apps: tuple[App, App], decodes: list[str]
 ) -> None:
     app, other = apps
-    arn, execution_id = _start(app, "two")
+    arn, execution_id = start(app, "naps", "two")
     app.engine.apply(execution_id, [], due_timers=True)  # kept by app
     other.engine.apply(execution_id, [], due_timers=True)  # decoded by other, kept by it
     # app's kept state is one step behind the store: it must decode the other's snapshot.
     result = app.engine.apply(execution_id, [], due_timers=True)
     assert result.status == "SUCCEEDED"
     assert decodes == [execution_id] * 2
-    assert _history(app, arn) == EXPECTED
+    assert event_types(app, arn) == EXPECTED
 
 
 def test_a_rolled_back_group_leaves_no_advanced_state(
     apps: tuple[App, App], decodes: list[str]
 ) -> None:
     app, other = apps
-    first_arn, first = _start(app, "first")
-    second_arn, second = _start(app, "second")
+    first_arn, first = start(app, "naps", "first")
+    second_arn, second = start(app, "naps", "second")
     app.engine.apply(first, [], due_timers=True)  # kept
     with pytest.raises(ConflictError), app.engine.group():
         app.engine.apply(first, [], due_timers=True)  # advances the kept state: Two -> Three
@@ -155,14 +138,14 @@ def test_a_rolled_back_group_leaves_no_advanced_state(
     app.engine.apply(first, [], due_timers=True)  # from the stored snapshot: Two -> Three
     assert decodes.count(first) == 1
     app.engine.apply(first, [], due_timers=True)
-    assert _history(app, first_arn) == EXPECTED
+    assert event_types(app, first_arn) == EXPECTED
 
 
 def test_a_failed_and_redriven_execution_starts_from_its_record(
     apps: tuple[App, App], decodes: list[str]
 ) -> None:
     app, _ = apps
-    arn, execution_id = _start(app, "redriven")
+    arn, execution_id = start(app, "naps", "redriven")
     app.engine.apply(execution_id, [], due_timers=True)  # kept
     app.engine.fail(execution_id, "Broken", "the interpreter raised")  # takes it, keeps none
     assert app.service.describe_execution(execution_arn=arn)["status"] == "FAILED"
@@ -173,7 +156,7 @@ def test_a_failed_and_redriven_execution_starts_from_its_record(
     # committed. (The step before fail started from the state the start committed.)
     assert decodes == [execution_id]
     app.engine.apply(execution_id, [], due_timers=True)
-    types = _history(app, arn)
+    types = event_types(app, arn)
     assert types.count("ExecutionFailed") == 1 and types.count("ExecutionRedriven") == 1
     assert types[-1] == "ExecutionSucceeded"
 
@@ -182,24 +165,24 @@ def test_a_start_then_a_worker_step_decodes_nothing(
     apps: tuple[App, App], decodes: list[str]
 ) -> None:
     app, other = apps
-    arn, execution_id = _start(app, "fresh")
+    arn, execution_id = start(app, "naps", "fresh")
     result = app.engine.apply(execution_id, [], due_timers=True)  # One's timer: -> Two
     assert result.status == "RUNNING" and decodes == []
     # Another process never saw the start: it decodes what the start wrote.
-    _, second = _start(app, "elsewhere")
+    _, second = start(app, "naps", "elsewhere")
     other.engine.apply(second, [], due_timers=True)
     assert decodes == [second]
     for _ in range(2):
         app.engine.apply(execution_id, [], due_timers=True)
     assert decodes == [second]
-    assert _history(app, arn) == EXPECTED
+    assert event_types(app, arn) == EXPECTED
 
 
 def test_a_start_that_did_not_commit_keeps_nothing(
     apps: tuple[App, App], decodes: list[str]
 ) -> None:
     app, _ = apps
-    arn, execution_id = _start(app, "taken")
+    arn, execution_id = start(app, "naps", "taken")
     kept = len(app.engine._states)
     assert kept == 1
     # The same name with other input conflicts with the row already there: not inserted,

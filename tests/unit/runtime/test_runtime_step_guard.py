@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from tests.support.engines import event_types, start, two_apps
 
-from eltflow.app import App, build_app
-from eltflow.clock import SystemClock
+from eltflow.app import App
 from eltflow.errors import ConflictError
 from eltflow.interpreter.protocol import TaskSucceeded
 from eltflow.store.rows import to_us
@@ -33,32 +33,15 @@ NAP = json.dumps(
 @pytest.fixture
 def apps(store_url: str) -> Iterator[tuple[App, App]]:
     """Two processes' worth of eltflow on one store: the worker's and another writer's."""
-    app = build_app(state_url=store_url, clock=SystemClock())
-    other = build_app(state_url=store_url, clock=SystemClock())
-    app.service.create_state_machine(name="nap", definition=NAP)
-    yield app, other
-    other.close()
-    app.close()
-
-
-def _start(app: App, name: str) -> tuple[str, str]:
-    arn = str(app.service.start_execution(state_machine_arn="nap", name=name)["executionArn"])
-    row = app.store.get_execution_by_arn(arn)
-    assert row is not None
-    return arn, row.id
-
-
-def _history(app: App, arn: str) -> list[str]:
-    events = app.service.get_execution_history(execution_arn=arn)["events"]
-    assert isinstance(events, list)
-    return [str(e["type"]) for e in events if isinstance(e, dict)]
+    with two_apps(store_url, "nap", NAP) as pair:
+        yield pair
 
 
 def test_a_group_whose_execution_changed_meanwhile_leaves_nothing(apps: tuple[App, App]) -> None:
     app, other = apps
-    first_arn, first = _start(app, "first")
-    second_arn, second = _start(app, "second")
-    before = _history(app, first_arn)
+    first_arn, first = start(app, "nap", "first")
+    second_arn, second = start(app, "nap", "second")
+    before = event_types(app, first_arn)
     with pytest.raises(ConflictError), app.engine.group():
         # Both steps are evaluated (their Wait's timer fires) and their writes held for the
         # group's one transaction; meanwhile another writer stops the second execution.
@@ -67,13 +50,13 @@ def test_a_group_whose_execution_changed_meanwhile_leaves_nothing(apps: tuple[Ap
         other.service.stop_execution(execution_arn=second_arn, error="Halt", cause="test")
     # The first step's writes were made in the group's transaction before the second's
     # check failed: they were rolled back with it.
-    assert _history(app, first_arn) == before
+    assert event_types(app, first_arn) == before
     assert app.service.describe_execution(execution_arn=first_arn)["status"] == "RUNNING"
     assert app.service.describe_execution(execution_arn=second_arn)["status"] == "ABORTED"
     # Recorded on its own, the first step lands once.
     result = app.engine.apply(first, [], due_timers=True)
     assert result.status == "SUCCEEDED"
-    types = _history(app, first_arn)
+    types = event_types(app, first_arn)
     assert types[len(before) :] == [
         "WaitStateExited",
         "PassStateEntered",
@@ -86,7 +69,7 @@ def test_a_step_whose_execution_changed_meanwhile_is_evaluated_again(
     apps: tuple[App, App],
 ) -> None:
     app, other = apps
-    arn, execution_id = _start(app, "lone")
+    arn, execution_id = start(app, "nap", "lone")
     changed: list[bool] = []
     real_reads = app.store.step_reads_txn
 
@@ -102,7 +85,7 @@ def test_a_step_whose_execution_changed_meanwhile_is_evaluated_again(
     result = app.engine.apply(execution_id, [], due_timers=True)
     # Evaluated again from the stopped record: the timer's step was dropped, not written.
     assert result.status == "ABORTED"
-    types = _history(app, arn)
+    types = event_types(app, arn)
     assert types[-1] == "ExecutionAborted" and "PassStateEntered" not in types
     assert types.count("ExecutionAborted") == 1
 
@@ -144,7 +127,7 @@ def test_a_held_execution_without_timers_is_read_once_per_claim(apps: tuple[App,
     app.worker(threads=2).run(until_idle=True)
     for arn in arns:
         assert app.service.describe_execution(execution_arn=arn)["status"] == "SUCCEEDED"
-        types = _history(app, arn)
+        types = event_types(app, arn)
         assert types.count("LambdaFunctionSucceeded") == 2 and types[-1] == "ExecutionSucceeded"
     # Three steps each (claim, two task outcomes); only the first, after the claim, reads.
     assert sorted(reads) == sorted(app.store.get_execution_by_arn(a).id for a in arns)  # type: ignore[union-attr]
@@ -197,5 +180,5 @@ def test_a_known_step_whose_execution_another_writer_changed_is_read_again(
     assert guards == [row.id, row.id]
     assert reads == [row.id]
     assert result.status == "ABORTED" and not result.dispatch
-    types = _history(app, arn)
+    types = event_types(app, arn)
     assert types[-1] == "ExecutionAborted" and "LambdaFunctionSucceeded" not in types
