@@ -331,6 +331,7 @@ def _logs(args: argparse.Namespace) -> int:
     from eltflow.runtime.execution_logs import merged, to_print
 
     shown: set[str] = set()
+    following = False  # said that it follows, once
     with _opened(args) as app:
         logs = app.execution_logs
         while True:
@@ -339,9 +340,9 @@ def _logs(args: argparse.Namespace) -> int:
             statements = logs.statements(args.arn, args.state)
             if not args.follow:
                 break
-            if not shown and status == "RUNNING":
+            if not following and status == "RUNNING":
                 print(f"following {args.arn} while it is RUNNING", file=sys.stderr, flush=True)
-                shown.add("")  # said once
+                following = True
             ended = status != "RUNNING"
             for key, entry in to_print(merged(records, statements), shown, ended=ended):
                 shown.add(key)
