@@ -234,19 +234,15 @@ def execute(
     elif virtual_time and not isinstance(clock, VirtualClock):
         clock = VirtualClock(clock.now())  # virtual time needs a clock it can move
     name = arns.validate_name(name, "execution name") if name else os.urandom(16).hex()
-    context = _context(name, clock.now())
-    step = start_lazy(machine, {} if input is None else input, context, context.start_time)
-    if step[0].status != "RUNNING":
-        return _result(step[0], step[1])  # as run_in_memory: no store for a finished run
-    # The registry is made only here: a run that ends within its first step never resolves
-    # a Task's resource (building it was ~6% of a 10-Pass chain's execute).
+    # The registry is made only for a run that outlives its first step: one that ends there
+    # never resolves a Task's resource (building it was ~6% of a 10-Pass chain's execute).
     return _drive(
         machine,
         text,
         input,
-        step,
+        _context(name, clock.now()),
         clock=clock,
-        registry=_LocalRegistry(dict(tasks or {}), registry),
+        make_registry=lambda: _LocalRegistry(dict(tasks or {}), registry),
         max_workers=max_workers,
         s3=s3,
         machine_type="STANDARD",
@@ -270,23 +266,14 @@ def run_in_memory(
 ) -> ExecutionResult:
     """Run ``machine`` (whose source is ``text``) under ``context`` to completion over a
     store private to this call: what an Express execution (:mod:`~eltflow.runtime.express`)
-    is, under its own ARNs. :func:`execute` does the same with these steps written out, so
-    that it makes its task registry only when there is a Task to run."""
-    now = context.start_time
-    step = start_lazy(machine, {} if input is None else input, context, now)
-    if step[0].status != "RUNNING":
-        # Ended within its first step (no Task, Wait or retry left to run: Pass, Choice,
-        # Parallel and Map of those): nothing is left to drive, and the store, private to
-        # this call, would be discarded unread, so it is never made. The outcome and history
-        # are the interpreter's all the same (the differential test compares them with SQLite).
-        return _result(step[0], step[1])
+    is, under its own ARNs (:func:`execute` is the same over its task registry)."""
     return _drive(
         machine,
         text,
         input,
-        step,
+        context,
         clock=clock,
-        registry=registry,
+        make_registry=lambda: registry,
         max_workers=max_workers,
         s3=s3,
         machine_type=machine_type,
@@ -297,17 +284,24 @@ def _drive(
     machine: StateMachine,
     text: str,
     input: JSON,
-    step: LazyStep,
+    context: ExecutionContext,
     *,
     clock: Clock,
-    registry: Registry,
+    make_registry: Callable[[], Registry],
     max_workers: int,
     s3: S3Service | None,
     machine_type: str,
 ) -> ExecutionResult:
-    """Run a started execution (``step``, still RUNNING) to its end over a private store."""
-    context = step[0].context
+    """Start the execution and, if its first step left it running, run it to its end over a
+    private store (with ``make_registry()``)."""
     now = context.start_time
+    step = start_lazy(machine, {} if input is None else input, context, now)
+    if step[0].status != "RUNNING":
+        # Ended within its first step (no Task, Wait or retry left to run: Pass, Choice,
+        # Parallel and Map of those): nothing is left to drive, and the store, private to
+        # this call, would be discarded unread, so it is never made. The outcome and history
+        # are the interpreter's all the same (the differential test compares them with SQLite).
+        return _result(step[0], step[1])
     history = EventLog()  # every step's events, the first one's included, via on_events
     execution_id = context.execution_name  # one execution per store: its name is a unique id
     # The result shows this execution's history only: a Distributed Map's children (own
@@ -320,7 +314,9 @@ def _drive(
 
     engine = Engine(store, clock, on_events=record)
     _record_start(store, engine, machine, text, input, step, now, machine_type)
-    host = _Host(store=store, engine=engine, registry=registry, clock=clock, services={}, s3=s3)
+    host = _Host(
+        store=store, engine=engine, registry=make_registry(), clock=clock, services={}, s3=s3
+    )
 
     def finished() -> bool:
         now = store.get_execution(execution_id)
