@@ -93,17 +93,8 @@ def enter_pass(stepper: Stepper, frame: Frame, state: PassState) -> None:
     if state.query_language == JSONATA:
         _exit_jsonata(stepper, frame, state, None)
         return
+    # A ``passthrough`` Pass (no field but Next/End) never gets here: Stepper.enter runs it.
     raw = frame.input
-    if (
-        state.parameters is None
-        and state.result is None
-        and state.assign is None
-        and state.input_path == "$"
-        and state.result_path == "$"
-        and state.output_path == "$"
-    ):
-        stepper.exit(frame, state, raw)  # the common "pass the input on" Pass
-        return
     effective = io_path(stepper, frame, state.input_path, raw, "InputPath")
     result = effective
     params = state.parameters
