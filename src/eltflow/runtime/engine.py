@@ -213,25 +213,18 @@ class Engine:
         finally:
             local.writes = None
         if writes:
-            written = self._writing()
-            try:
-                with self.store.transaction() as conn:
-                    guards = []
-                    for write in writes:
-                        guard = self.store.guard_execution_txn(
-                            conn, write.execution_id, write.as_read
-                        )
-                        if guard.known() is False:
-                            raise ConflictError("an execution of the group changed meanwhile")
-                        write.write(conn)
-                        guards.append(guard)
-                    # The first guard asked sends every step's lock and writes (PostgreSQL: one
-                    # round trip for the group); a step whose execution changed rolls back all.
-                    if not all(guard.holds() for guard in guards):
+            with self._keeping(), self.store.transaction() as conn:
+                guards = []
+                for write in writes:
+                    guard = self.store.guard_execution_txn(conn, write.execution_id, write.as_read)
+                    if guard.known() is False:
                         raise ConflictError("an execution of the group changed meanwhile")
-            finally:
-                self._local.written = None
-            self._keep(written)
+                    write.write(conn)
+                    guards.append(guard)
+                # The first guard asked sends every step's lock and writes (PostgreSQL: one
+                # round trip for the group); a step whose execution changed rolls back all.
+                if not all(guard.holds() for guard in guards):
+                    raise ConflictError("an execution of the group changed meanwhile")
             for write in writes:
                 write.committed()
         self._after_commit()
@@ -260,16 +253,19 @@ class Engine:
             written[execution_id] = (text, state)
         return text
 
-    def _writing(self) -> dict[str, tuple[str, ExecutionState]]:
-        """Collect the snapshots written on this thread until ``_local.written`` is reset (in
-        a ``finally``), to :meth:`_keep` them once their transaction committed. Snapshots
-        written outside (``record_start_txn``, whose caller commits; ``fail``) are not kept:
-        the next step decodes them. (A StartExecution's are kept by :meth:`first_committed`.)"""
+    @contextmanager
+    def _keeping(self) -> Iterator[None]:
+        """Collect the snapshots written on this thread inside the block (around a
+        transaction) and keep them in ``_states`` if it ends without an exception, i.e. once
+        the transaction committed (a block left early had written none). Snapshots written
+        outside (``record_start_txn``, whose caller commits; ``fail``) are not kept: the next
+        step decodes them. (A StartExecution's are kept by :meth:`first_committed`.)"""
         written: dict[str, tuple[str, ExecutionState]] = {}
         self._local.written = written
-        return written
-
-    def _keep(self, written: dict[str, tuple[str, ExecutionState]]) -> None:
+        try:
+            yield
+        finally:
+            self._local.written = None
         for execution_id, (text, state) in written.items():
             self._states.keep(execution_id, text, state)
 
@@ -555,9 +551,9 @@ class Engine:
             writes.append(write)
             return True
         guard: Guard | None = None
-        written = self._writing()
         try:
-            with self.store.transaction() as conn:
+            # Committed: the next step may start from the states written.
+            with self._keeping(), self.store.transaction() as conn:
                 guard = self.store.guard_execution_txn(conn, write.execution_id, write.as_read)
                 if guard.known() is False:
                     return False  # nothing written
@@ -572,9 +568,6 @@ class Engine:
             if guard is not None and guard.known() is False:
                 return False
             raise
-        finally:
-            self._local.written = None
-        self._keep(written)  # committed: the next step may start from these states
         write.committed()
         return True
 
@@ -593,21 +586,14 @@ class Engine:
                         raise NotFoundError(f"execution {execution_id} does not exist")
                     machine = self.machines.get_txn(conn, row.version_id)
                 state, events, effects = redrive(machine, self._load(row), now)
-                written = self._writing()
-                try:
-                    with self.store.transaction() as conn:
-                        current = self.store.lock_execution_txn(conn, execution_id)
-                        if current is None or not _unchanged(current, row):
-                            continue
-                        self.store.clear_work_txn(conn, execution_id)
-                        self._record(conn, execution_id, events, effects, [], now_us)
-                        self.store.set_redriven_txn(conn, execution_id, now_us)
-                        self._project(
-                            conn, row, state, now_us, owner=None, reopen=True, events=events
-                        )
-                finally:
-                    self._local.written = None
-                self._keep(written)
+                with self._keeping(), self.store.transaction() as conn:
+                    current = self.store.lock_execution_txn(conn, execution_id)
+                    if current is None or not _unchanged(current, row):
+                        continue
+                    self.store.clear_work_txn(conn, execution_id)
+                    self._record(conn, execution_id, events, effects, [], now_us)
+                    self.store.set_redriven_txn(conn, execution_id, now_us)
+                    self._project(conn, row, state, now_us, owner=None, reopen=True, events=events)
             self._after_commit()
             return state
         raise StoreError(_kept_changing(execution_id))
