@@ -233,10 +233,9 @@ class Engine:
     def _load(self, row: ExecutionRow) -> ExecutionState:
         """The state recorded with ``row``, for a step to advance in place: the one this engine
         last committed with that snapshot text if it still holds it, else decoded."""
-        if self._live is not None:
-            live = self._live.get(row.id)
-            if live is not None:
-                return live
+        live = self.state_of(row.id)
+        if live is not None:
+            return live
         kept = self._states.take(row.id, row.snapshot or "")
         return kept if kept is not None else _decode(row)
 
@@ -279,11 +278,8 @@ class Engine:
         state is left to the next step, which may be advancing it on another thread)."""
         if row.snapshot is None:
             return None
-        if self._live is not None:
-            live = self._live.get(row.id)
-            if live is not None:
-                return live
-        return _decode(row)
+        live = self.state_of(row.id)
+        return live if live is not None else _decode(row)
 
     # -- entry points ----------------------------------------------------------------------
     def begin(
