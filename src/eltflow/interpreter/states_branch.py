@@ -10,8 +10,10 @@ state with its own error, aborting the iterations still running; with one, failu
 and the state fails with ``States.ExceedToleratedFailureThreshold`` once the count or the
 percentage is exceeded.
 
-Child frames are kept after a failure that ends the execution, so a redrive can re-run only
-the failed or aborted branches / iterations.
+A child that succeeds leaves ``frames`` at once, its output kept in the parent's ``results``
+(:func:`~eltflow.interpreter.state.collapse`), so a step costs what the running children cost,
+not every one finished so far. The failed and aborted child frames are kept after a failure
+that ends the execution, so a redrive can re-run only those branches / iterations.
 """
 
 from __future__ import annotations
@@ -23,7 +25,16 @@ from eltflow.asl.model import JSONATA, MapState, ParallelState
 from eltflow.errors import StatesError
 from eltflow.interpreter import distributed, flow, map_limits
 from eltflow.interpreter import events as ev
-from eltflow.interpreter.state import ABORTED, CHILDREN, ENTER, FAILED, FINISHED, SUCCEEDED, Frame
+from eltflow.interpreter.state import (
+    ABORTED,
+    CHILDREN,
+    ENTER,
+    FAILED,
+    FINISHED,
+    SUCCEEDED,
+    Frame,
+    collapse,
+)
 from eltflow.interpreter.states_simple import io_path, jsonata_states, path_value
 from eltflow.interpreter.states_task import finish
 from eltflow.types import JSON, JSONObject
@@ -43,6 +54,8 @@ def discard_children(stepper: Stepper, frame: Frame) -> None:
             if child.children:
                 discard_children(stepper, child)
     frame.children = []
+    if frame.results:
+        frame.results = {}
 
 
 def _new_child(
@@ -73,6 +86,7 @@ def _new_child(
 
 
 def enter_parallel(stepper: Stepper, frame: Frame, state: ParallelState) -> None:
+    _forget_results(frame)
     if state.query_language == JSONATA:
         branch_input: JSON = frame.input
         if state.arguments is not None:
@@ -122,10 +136,11 @@ def parallel_child_succeeded(
     stepper: Stepper, frame: Frame, state: ParallelState, child: Frame
 ) -> None:
     frame.running -= 1
+    collapse(frame, child, stepper.st.frames)
     if frame.running > 0 or frame.status != CHILDREN:
         return
-    frames = stepper.st.frames
-    outputs = [frames[c].output for c in frame.children]
+    results = frame.results
+    outputs = [results[str(i)] for i in range(len(state.branches))]
     stepper.emit(frame, ev.plain("ParallelStateSucceeded"))
     discard_children(stepper, frame)
     finish(stepper, frame, state, outputs)
@@ -158,7 +173,16 @@ def redrive_parallel(stepper: Stepper, frame: Frame, state: ParallelState) -> bo
 # --- Map --------------------------------------------------------------------------------------
 
 
+def _forget_results(frame: Frame) -> None:
+    """Entering a Parallel / Map state: drop the ``results`` a failed one before it in this
+    frame may have left (kept for a redrive until the frame moved on; ``Stepper.enter`` resets
+    ``children`` likewise), before anything here can fail and leave them looking current."""
+    if frame.results:
+        frame.results = {}
+
+
 def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
+    _forget_results(frame)
     # AWS reads MaxConcurrency first, then the items, then the failure tolerances (after the
     # items are known to be an array): that order decides which error a state with several
     # bad fields reports.
@@ -363,6 +387,7 @@ def _launch(stepper: Stepper, frame: Frame, state: MapState) -> None:
 
 def map_child_succeeded(stepper: Stepper, frame: Frame, state: MapState, child: Frame) -> None:
     frame.running -= 1
+    collapse(frame, child, stepper.st.frames)
     if frame.status != CHILDREN:
         return
     stepper.emit(frame, ev.map_iteration("Succeeded", state.name, child.index))
@@ -407,9 +432,9 @@ def _continue(stepper: Stepper, frame: Frame, state: MapState) -> None:
 
 
 def _map_done(stepper: Stepper, frame: Frame, state: MapState) -> None:
-    frames = stepper.st.frames
-    # Children are started, and listed, in item order.
-    results = [f.output for f in (frames[c] for c in frame.children) if f.status == SUCCEEDED]
+    # In item order; a failed iteration (tolerated) has no result.
+    done = frame.results
+    results = [done[k] for k in sorted(done, key=int)]
     stepper.emit(frame, ev.plain("MapStateSucceeded"))
     discard_children(stepper, frame)
     finish(stepper, frame, state, results)

@@ -805,7 +805,9 @@ def _redrive_frame(
     if distributed_map and distributed.redrive(stepper, frame, cast(MapState, state)):
         return
     handler = handlers.get(state.type)
-    if handler is not None and frame.children and handler(stepper, frame, state):
+    # A Map / Parallel with children left, or with results (its failure came after them).
+    has_children = bool(frame.children or frame.results)
+    if handler is not None and has_children and handler(stepper, frame, state):
         for child_id in list(frame.children):
             child = stepper.st.frames.get(child_id)
             if child is not None and child.status in (FAILED, ABORTED):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 from eltflow import execute
 from eltflow.asl.parser import parse
 from eltflow.errors import StatesError
-from eltflow.interpreter import advance, start
+from eltflow.interpreter import ExecutionState, advance, start
 from eltflow.interpreter.protocol import (
     CancelTask,
     ExecutionContext,
@@ -211,6 +212,26 @@ def test_map_max_concurrency_limits_active_iterations() -> None:
         done.append(run.parameters)
         active += [e for e in effects if isinstance(e, RunTask)]
         assert len(active) <= 2
+    assert state.output == [1, 2, 3, 4, 5]
+
+
+def test_a_map_keeps_only_the_running_iterations_frames_and_their_results_in_order() -> None:
+    """Iterations finishing out of order: each one's frame is dropped as it succeeds (a
+    snapshot holds the running ones, not all so far), the output is still in item order."""
+    machine = parse(_task_map(MaxConcurrency=2))
+    state, _, effects = start(machine, [1, 2, 3, 4, 5], _ctx(), T0)
+    active = [e for e in effects if isinstance(e, RunTask)]
+    while active:
+        run = active.pop()  # the newest first: iteration 1 finishes before iteration 0
+        state, _, effects = advance(
+            machine, state, TaskSucceeded(task_id=run.task_id, output=run.parameters), T0
+        )
+        active += [e for e in effects if isinstance(e, RunTask)]
+        running = [f for f in state.frames.values() if f.parent is not None]
+        assert len(running) == len(active)
+        assert all(f.status == "TASK" for f in running)
+        state = ExecutionState.from_json(json.loads(json.dumps(state.to_json())))
+    assert state.status == "SUCCEEDED"
     assert state.output == [1, 2, 3, 4, 5]
 
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
+import pytest
+
 from eltflow.asl.model import StateMachine
 from eltflow.asl.parser import parse
 from eltflow.interpreter import ExecutionState, advance, redrive, start
@@ -211,7 +213,10 @@ def test_machine_timeout_seconds_times_the_execution_out() -> None:
     assert state.error == "States.Timeout"
 
 
-def test_redrive_of_a_failed_map_reruns_only_the_failed_iterations() -> None:
+@pytest.mark.parametrize("stored", [False, True])
+def test_redrive_of_a_failed_map_reruns_only_the_failed_iterations(stored: bool) -> None:
+    """``stored``: the failed execution is redriven from its snapshot, as a worker does (the
+    iterations that succeeded are kept there as results only)."""
     machine = parse(
         {
             "StartAt": "Prep",
@@ -242,6 +247,8 @@ def test_redrive_of_a_failed_map_reruns_only_the_failed_iterations() -> None:
     state, events, _ = advance(machine, state, failure, T0)
     assert (state.status, state.error) == ("FAILED", "Item.Failed")
     assert [e.type for e in events].count("MapIterationAborted") == 1
+    if stored:
+        state = ExecutionState.from_json(json.loads(json.dumps(state.to_json())))
 
     state, events, effects = redrive(machine, state, T0 + timedelta(hours=1))
     assert events[0].type == "ExecutionRedriven"
