@@ -60,13 +60,12 @@ from eltflow.interpreter.protocol import (
     TaskFailed,
     TaskSucceeded,
 )
-from eltflow.interpreter.step import LazyStep
 from eltflow.runtime import arns, item_reader, result_writer
-from eltflow.runtime.engine import Engine
+from eltflow.runtime.engine import Engine, FirstStep
 from eltflow.runtime.machines import insert_machine_txn, machine_at
 from eltflow.runtime.tasks import STORE_ATTEMPTS, store_backoff
 from eltflow.s3.service import S3Service
-from eltflow.store.interface import StateStore, Txn
+from eltflow.store.interface import StateStore
 from eltflow.store.map_runs import ChildRow, MapRunRow, all_children
 from eltflow.store.rows import ExecutionRow, to_us
 from eltflow.store.runtime_store import dumps
@@ -512,14 +511,17 @@ class _Run:
         """Start the next ``n`` children in one transaction; returns how many still run."""
         d = self.d
         store, engine = d.store, d.engine
+        map_runs = store.map_runs
         now = d.clock.now()
         now_us = to_us(now)
         still_running = 0
         run_id = self.row.arn.rsplit(":", 1)[-1]
         machine_arn = arns.machine_arn(self.machine_name)
-        # Each child's first step is evaluated before the transaction opens (no user
-        # expression runs while a store write transaction is open: see runtime.engine).
-        starts = []
+        # Each child's first step is evaluated and its row projected and encoded before the
+        # transaction opens (no user expression runs while a store write transaction is open:
+        # see runtime.engine), as StartExecution does: the transaction inserts each row once
+        # and writes its events and work, no UPDATE of the row after.
+        firsts: list[tuple[_Child, FirstStep]] = []
         for child in self.children[self.next : self.next + n]:
             name = str(uuid.uuid4())
             if self.express:
@@ -538,61 +540,40 @@ class _Run:
                 seed=arn,
             )
             step = engine.begin(self.processor, child.input, context, now)
-            starts.append((child, arn, name, text, step))
+            started = ExecutionRow.started(
+                id=uuid.uuid4().hex,
+                arn=arn,
+                machine_name=self.machine_name,
+                version_id=self.version_id,
+                name=name,
+                input=text,
+                start_us=now_us,
+            )
+            firsts.append((child, engine.first_step(started, step)))
         with store.transaction() as conn:
-            for child, arn, name, text, step in starts:
-                status = self._start_child(conn, child, arn, name, text, step, now, now_us)
+            for child, first in firsts:
+                map_runs.insert_child_txn(
+                    conn,
+                    first.row,
+                    map_run_arn=self.row.arn,
+                    item_index=child.index,
+                    item_count=child.items,
+                    root_id=self.root_id,
+                )
+                engine.record_first_txn(conn, first)
+                status = first.row.status
                 if status == "RUNNING":
                     still_running += 1
                 elif status in FAILURES:
                     self.failures += child.items
         self.next += n
-        engine._after_commit()
+        for _, first in firsts:
+            engine.first_committed(first)
         if still_running:
             self.open = True
             if d.wake is not None:
                 d.wake()
         return still_running
-
-    def _start_child(
-        self,
-        conn: Txn,
-        child: _Child,
-        arn: str,
-        name: str,
-        text: str,
-        step: LazyStep,
-        now: Any,
-        now_us: int,
-    ) -> str:
-        d = self.d
-        execution_id = uuid.uuid4().hex
-        d.store.map_runs.insert_child_txn(
-            conn,
-            id=execution_id,
-            arn=arn,
-            machine_name=self.machine_name,
-            version_id=self.version_id,
-            name=name,
-            input=text,
-            start_us=now_us,
-            map_run_arn=self.row.arn,
-            item_index=child.index,
-            item_count=child.items,
-            root_id=self.root_id,
-        )
-        # The row as just inserted (as StartExecution builds it): no read back.
-        row = ExecutionRow.started(
-            id=execution_id,
-            arn=arn,
-            machine_name=self.machine_name,
-            version_id=self.version_id,
-            name=name,
-            input=text,
-            start_us=now_us,
-        )
-        state = d.engine.record_start_txn(conn, row, step, now)
-        return state.status
 
     def _stop_children(self, error: str) -> None:
         map_runs = self.d.store.map_runs

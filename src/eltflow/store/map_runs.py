@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from eltflow.store.rows import ExecutionSummaryRow, build
+from eltflow.store.rows import ExecutionRow, ExecutionSummaryRow, build
 
 if TYPE_CHECKING:
     from eltflow.store.runtime_store import RuntimeStore
@@ -135,19 +135,16 @@ class MapRunStore(Protocol):
     def insert_child_txn(
         self,
         conn: Txn,
+        row: ExecutionRow,
         *,
-        id: str,
-        arn: str,
-        machine_name: str,
-        version_id: int,
-        name: str,
-        input: str,
-        start_us: int,
         map_run_arn: str,
         item_index: int,
         item_count: int,
         root_id: str,
-    ) -> None: ...
+    ) -> None:
+        """Insert the child ``row``, already projected from its first step
+        (``Engine.first_step``), linked to its Map Run."""
+        ...
 
     def link(self, execution_id: str) -> ExecutionLink | None: ...
 
@@ -288,29 +285,31 @@ class SqlMapRuns:
     def insert_child_txn(
         self,
         conn: Txn,
+        row: ExecutionRow,
         *,
-        id: str,
-        arn: str,
-        machine_name: str,
-        version_id: int,
-        name: str,
-        input: str,
-        start_us: int,
         map_run_arn: str,
         item_index: int,
         item_count: int,
         root_id: str,
     ) -> None:
-        conn.execute(
+        conn.write(
             self._q["insert_child_execution"],
             {
-                "id": id,
-                "arn": arn,
-                "machine_name": machine_name,
-                "version_id": version_id,
-                "name": name,
-                "input": input,
-                "start_us": start_us,
+                "id": row.id,
+                "arn": row.arn,
+                "machine_name": row.machine_name,
+                "version_id": row.version_id,
+                "name": row.name,
+                "status": row.status,
+                "input": row.input,
+                "output": row.output,
+                "error": row.error,
+                "cause": row.cause,
+                "start_us": row.start_us,
+                "stop_us": row.stop_us,
+                "snapshot": row.snapshot,
+                "event_count": row.event_count,
+                "wake_us": row.wake_us,
                 "map_run_arn": map_run_arn,
                 "item_index": item_index,
                 "item_count": item_count,

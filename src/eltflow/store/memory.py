@@ -216,6 +216,13 @@ class MemoryStore:
             self._insert(row)
             return True
 
+    def insert_row_txn(self, conn: Any, row: ExecutionRow) -> None:
+        """Insert ``row`` as it is (a Map Run's child, projected from its first step)."""
+        with self._lock:
+            if row.id in self._executions or row.arn in self._by_arn:
+                raise ConflictError(f"execution {row.arn!r} already exists")
+            self._insert(row)
+
     def _insert(self, row: ExecutionRow) -> None:
         # Called with the lock held.
         self._executions[row.id] = _Record(**row_fields(row))

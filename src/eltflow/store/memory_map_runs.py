@@ -143,30 +143,16 @@ class MemoryMapRuns:
     def insert_child_txn(
         self,
         conn: Any,
+        row: ExecutionRow,
         *,
-        id: str,
-        arn: str,
-        machine_name: str,
-        version_id: int,
-        name: str,
-        input: str,
-        start_us: int,
         map_run_arn: str,
         item_index: int,
         item_count: int,
         root_id: str,
     ) -> None:
+        id = row.id
         with self._store.transaction():
-            self._store.insert_execution_txn(
-                conn,
-                id=id,
-                arn=arn,
-                machine_name=machine_name,
-                version_id=version_id,
-                name=name,
-                input=input,
-                start_us=start_us,
-            )
+            self._store.insert_row_txn(conn, row)
             children = self._children.setdefault(map_run_arn, {})
             order = self._order.setdefault(map_run_arn, [])
             if order and item_index < order[-1]:

@@ -276,10 +276,14 @@ SET status = 'RUNNING', stop_us = NULL, error = NULL, cause = NULL,
 WHERE arn = :arn;
 
 -- name: insert_child_execution
-INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, input, start_us,
-    wake_us, map_run_arn, item_index, item_count, root_id)
-VALUES (:id, :arn, :machine_name, :version_id, :name, 'RUNNING', :input, :start_us,
-    :start_us, :map_run_arn, :item_index, :item_count, :root_id);
+-- A Map Run's child, already projected from its first step (as insert_started_execution):
+-- one statement, no UPDATE after it.
+INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, input, output,
+    error, cause, start_us, stop_us, snapshot, event_count, wake_us, map_run_arn, item_index,
+    item_count, root_id)
+VALUES (:id, :arn, :machine_name, :version_id, :name, :status, :input, :output, :error,
+    :cause, :start_us, :stop_us, :snapshot, :event_count, :wake_us, :map_run_arn, :item_index,
+    :item_count, :root_id);
 
 -- name: execution_link
 SELECT id, map_run_arn, item_index, item_count, root_id FROM sfn_executions WHERE id = :id;
