@@ -240,6 +240,12 @@ class MemoryStore:
             row = self._rows[execution_id] = ExecutionRow(**vars(e))
         return row
 
+    def status_of(self, execution_id: str) -> str | None:
+        """The execution's status (None: no such execution), without building its row: a
+        Map Run's reads filter their children by status (the memory Map Run store)."""
+        e = self._executions.get(execution_id)
+        return None if e is None else e.status
+
     def get_execution(self, execution_id: str) -> ExecutionRow | None:
         with self._lock:
             return self.get_execution_txn(None, execution_id)

@@ -205,12 +205,15 @@ class MemoryMapRuns:
     def counts(self, map_run_arn: str) -> Counts:
         executions: dict[str, int] = {}
         items: dict[str, int] = {}
+        # From each child's status and link only: no row is built (a Map Run asks this while
+        # its children run, over all of them each time).
+        status_of, links = self._store.status_of, self._links
         with self._store.transaction():
             for eid in self._children.get(map_run_arn, {}).values():
-                child = self._child(eid)
-                if child is not None:
-                    executions[child.status] = executions.get(child.status, 0) + 1
-                    items[child.status] = items.get(child.status, 0) + child.item_count
+                status, link = status_of(eid), links.get(eid)
+                if status is not None and link is not None:
+                    executions[status] = executions.get(status, 0) + 1
+                    items[status] = items.get(status, 0) + (link.item_count or 1)
         return Counts(executions=executions, items=items)
 
     def last_index(self, map_run_arn: str) -> int | None:
@@ -236,9 +239,15 @@ class MemoryMapRuns:
         with self._store.transaction():
             found = self._children.get(map_run_arn, {})
             order = self._order.get(map_run_arn, [])
+            status_of = self._store.status_of
             for index in order[bisect_right(order, after_index) :]:
-                child = self._child(found[index])
-                if child is not None and (status is None or child.status == status):
+                eid = found[index]
+                # The status first: a row is built only for a child that is read (the
+                # ResultWriter reads each status of all the children in turn).
+                if status is not None and status_of(eid) != status:
+                    continue
+                child = self._child(eid)
+                if child is not None:
                     out.append(child)
                     if len(out) >= limit:
                         break
