@@ -100,4 +100,20 @@ def dumps(value: JSON) -> str:
     return text
 
 
-__all__ = ["dumps", "encode_key"]
+Fragment = orjson.Fragment
+"""JSON text :func:`dumps_with_fragments` writes as it is (one :func:`dumps` wrote before)."""
+
+
+def dumps_with_fragments(value: object) -> str | None:
+    """The compact JSON text of ``value``, with each :data:`Fragment` in it written as it is,
+    or None where orjson refuses something (a lone surrogate in a string, an int beyond 64
+    bits): the caller then writes it another way. Without :func:`dumps`' checks: meant for a
+    structure whose JSON values (payloads, which may hold any number) are all fragments made
+    by :func:`dumps`, the rest strings, ints and finite floats of eltflow's own."""
+    try:
+        return _orjson_dumps(value).decode()
+    except TypeError:  # orjson.JSONEncodeError is one
+        return None
+
+
+__all__ = ["Fragment", "dumps", "dumps_with_fragments", "encode_key"]

@@ -19,12 +19,15 @@ that rewrites the previous shape; tests/fixtures/snapshots holds one snapshot pe
 
 from __future__ import annotations
 
+import itertools
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
 
+from eltflow import json_text
 from eltflow.errors import StoreError
 from eltflow.interpreter.protocol import ExecutionContext, ExecutionStatus
 from eltflow.types import JSON, JSONObject
@@ -196,6 +199,10 @@ class Frame:
         return cls(**kwargs)
 
 
+def _finite(value: float | None) -> bool:
+    return value is None or math.isfinite(value)
+
+
 _FRAME_NAMES = tuple(f.name for f in fields(Frame))
 _FRAME_FIELDS = frozenset(_FRAME_NAMES)
 _frame_values = operator.attrgetter(*_FRAME_NAMES)
@@ -206,7 +213,11 @@ def collapse(parent: Frame, child: Frame, frames: dict[str, Frame]) -> None:
     in ``parent.results`` and drop its frame. Nothing reads a succeeded child's frame again (a
     redrive re-runs only the failed ones), and a snapshot holding every finished iteration
     made each step of a Map cost as much as all the iterations so far (issue 16)."""
-    parent.results[str(child.index)] = child.output
+    key = str(child.index)
+    if key in parent.results:  # never expected; a new dict keeps to_text's cache of it right
+        parent.results = {**parent.results, key: child.output}
+    else:
+        parent.results[key] = child.output
     parent.children.remove(child.id)
     del frames[child.id]
 
@@ -227,12 +238,84 @@ class ExecutionState:
     # task/timer id -> frame id, for routing inbounds (and ignoring unknown/duplicate ones).
     waiting: dict[str, str] = field(default_factory=dict)
     execution_timer: str | None = None
+    # Not part of the state: the payload texts the last :meth:`to_text` wrote, by the id of
+    # the payload (kept alive here, so its id is not reused): (payload, text, its length when
+    # written: for ``results``, which grow in place).
+    texts: dict[int, tuple[Any, str, int]] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def root(self) -> Frame:
         return self.frames[ROOT]
 
     def to_json(self) -> JSONObject:
+        out = self._head()
+        out["frames"] = [f.to_json() for f in self.frames.values()]
+        return out
+
+    def to_text(self) -> str:
+        """The snapshot as JSON text: what ``json_text.dumps(self.to_json())`` decodes to.
+
+        A payload this state wrote in its last snapshot (the same object: payloads are never
+        changed in place) is not encoded again, its text is reused: a Map's items and input
+        are the same objects from its first step to its last, and its ``results`` only grow
+        (the new entries are encoded and appended). Reencoding them at every step made a
+        durable Map's per-item cost grow with its size (issue 16)."""
+        old = self.texts
+        new: dict[int, tuple[Any, str, int]] = {}
+        fragment = json_text.Fragment
+        dumps = json_text.dumps
+
+        def payload(value: JSON) -> Any:
+            if not isinstance(value, list | dict):
+                return fragment(dumps(value))
+            hit = old.get(id(value))
+            if hit is None or hit[0] is not value:
+                hit = (value, dumps(value), 0)
+            new[id(value)] = hit
+            return fragment(hit[1])
+
+        def results(value: dict[str, JSON]) -> Any:
+            hit = old.get(id(value))
+            count = len(value)
+            if hit is None or hit[0] is not value or hit[2] > count:
+                text = dumps(value)
+            elif hit[2] == count:
+                text = hit[1]
+            else:  # entries are only ever added: the new ones are the last ones
+                added = list(itertools.islice(reversed(value.items()), count - hit[2]))
+                tail = ",".join(f"{json_text.encode_key(k)}:{dumps(v)}" for k, v in reversed(added))
+                text = f"{hit[1][:-1]},{tail}}}" if hit[2] else f"{{{tail}}}"
+            new[id(value)] = (value, text, count)
+            return fragment(text)
+
+        frames: list[dict[str, Any]] = []
+        for f in self.frames.values():
+            if not _finite(f.heartbeat_seconds) or not _finite(f.tolerated_percentage):
+                return json_text.dumps(self.to_json())  # written as json writes them
+            out: dict[str, Any] = dict(zip(_FRAME_NAMES, _frame_values(f), strict=True))
+            if f.entered_time is not None:
+                out["entered_time"] = f.entered_time.isoformat()
+            out["input"] = payload(f.input)
+            out["items"] = payload(f.items)
+            out["scratch"] = payload(f.scratch)
+            out["output"] = payload(f.output)
+            # Variables are encoded afresh: they are small, and a frame's own dict (to_json
+            # copies it), so it is not assumed to stay unchanged as payloads do.
+            out["variables"] = fragment(dumps(f.variables)) if f.variables else {}
+            out["results"] = results(f.results) if f.results else {}
+            frames.append(out)
+        head: dict[str, Any] = self._head()
+        head["input"] = payload(self.input)
+        head["output"] = payload(self.output)
+        head["frames"] = frames
+        text = json_text.dumps_with_fragments(head)
+        if text is None:  # a string orjson refuses (in an error, say): the general way
+            return json_text.dumps(self.to_json())
+        self.texts = new
+        return text
+
+    def _head(self) -> JSONObject:
+        """The snapshot but its frames."""
         ctx = self.context
         return {
             "version": SNAPSHOT_VERSION,
@@ -253,7 +336,7 @@ class ExecutionState:
             "cause": self.cause,
             "next_event_id": self.next_event_id,
             "last_event_id": self.last_event_id,
-            "frames": [f.to_json() for f in self.frames.values()],
+            "frames": [],
             "waiting": dict(self.waiting),
             "execution_timer": self.execution_timer,
         }

@@ -243,7 +243,7 @@ class Engine:
         if self._live is not None:
             self._live[execution_id] = state
             return LIVE_SNAPSHOT
-        text = dumps(state.to_json())
+        text = state.to_text()
         self._local.snapshot = text  # the row a step wrote, for :class:`Known`
         written: dict[str, tuple[str, ExecutionState]] | None = getattr(
             self._local, "written", None

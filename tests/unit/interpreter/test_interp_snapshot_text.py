@@ -1,0 +1,115 @@
+"""``ExecutionState.to_text``: the snapshot text built from the payload texts of the previous
+snapshot must decode to what encoding ``to_json`` whole decodes to, at every step."""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime
+from typing import Any
+
+from eltflow.asl.parser import parse
+from eltflow.interpreter import ExecutionState, advance, start
+from eltflow.interpreter.protocol import (
+    ExecutionContext,
+    RunTask,
+    TaskFailed,
+    TaskSucceeded,
+)
+from eltflow.json_text import dumps
+from eltflow.types import JSON
+
+FN = "arn:aws:states:::lambda:invoke"
+T0 = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def _ctx() -> ExecutionContext:
+    return ExecutionContext(
+        execution_arn="arn:aws:states:us-east-1:123456789012:execution:m:e",
+        execution_name="e",
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:m",
+        state_machine_name="m",
+        start_time=T0,
+    )
+
+
+def _decoded(text: str) -> str:
+    """A decoded snapshot, written canonically (NaN written as NaN, so it compares equal)."""
+    return json.dumps(json.loads(text), sort_keys=True)
+
+
+def _assert_text_matches(state: ExecutionState) -> None:
+    assert _decoded(state.to_text()) == _decoded(dumps(state.to_json()))
+
+
+def _map(name: str, following: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Type": "Map",
+        "MaxConcurrency": 2,
+        "ToleratedFailureCount": 1,
+        "ItemProcessor": {
+            "StartAt": f"{name}_task",
+            "States": {f"{name}_task": {"Type": "Task", "Resource": FN, "End": True}},
+        },
+        "ResultPath": f"$.{name}",
+        "Assign": {f"{name}_done.$": "$"},
+        **following,
+    }
+
+
+MACHINE = {
+    "StartAt": "M1",
+    "States": {
+        # Two Maps in the same frame: the second starts from fresh results.
+        "M1": _map("first", {"ItemsPath": "$.items", "Next": "M2"}),
+        "M2": _map("second", {"ItemsPath": "$.items", "End": True}),
+    },
+}
+
+
+def test_to_text_decodes_as_to_json_at_every_step_of_two_maps() -> None:
+    """Iterations finish newest first, one fails (tolerated), outputs hold NaN, a small
+    exponent and a large int; the state goes through its text at times (a fresh text cache),
+    as a worker that decoded the snapshot would."""
+    machine = parse(MACHINE)
+    items: list[JSON] = [1, 2, 3, 4, 5]
+    state, _, effects = start(machine, {"items": items}, _ctx(), T0)
+    _assert_text_matches(state)
+    active = [e for e in effects if isinstance(e, RunTask)]
+    outputs: list[JSON] = [math.nan, 1e-7, 2**60, {"k": [1.5, None]}, "x"]
+    step = 0
+    while active:
+        run = active.pop()
+        step += 1
+        inbound: TaskSucceeded | TaskFailed
+        if step == 3:
+            inbound = TaskFailed(task_id=run.task_id, error="E", cause="tolerated")
+        else:
+            inbound = TaskSucceeded(task_id=run.task_id, output=outputs[step % len(outputs)])
+        state, _, effects = advance(machine, state, inbound, T0)
+        active += [e for e in effects if isinstance(e, RunTask)]
+        if step % 3 == 1:  # so that two or three results were added since the last text
+            _assert_text_matches(state)
+            _assert_text_matches(state)  # a second time: every payload text from the cache
+        if step == 4:
+            state = ExecutionState.from_json(json.loads(state.to_text()))
+            _assert_text_matches(state)
+    assert state.status == "SUCCEEDED"
+    assert "NaN" in state.to_text()
+
+
+def test_a_string_orjson_refuses_or_a_non_finite_number_of_its_own_is_written_as_json_does() -> (
+    None
+):
+    machine = parse(MACHINE)
+    state, _, _ = start(machine, {"items": [1, 2]}, _ctx(), T0)
+    state.to_text()  # fills the cache: the next text must still carry the changes
+    frame = next(f for f in state.frames.values() if f.parent is not None)
+    frame.cause = "lone \ud800 surrogate"
+    _assert_text_matches(state)
+    assert state.to_text() == dumps(state.to_json())  # the json module's text
+    frame.cause = None
+    frame.heartbeat_seconds = math.inf
+    _assert_text_matches(state)
+    assert state.to_text() == dumps(state.to_json())
+    assert "Infinity" in state.to_text()
