@@ -47,13 +47,15 @@ CREATE TABLE sfn_executions (
     root_id TEXT
 );
 
-CREATE INDEX sfn_executions_machine ON sfn_executions (machine_name, start_us);
-
 CREATE INDEX sfn_executions_runnable ON sfn_executions (wake_us) WHERE status = 'RUNNING';
 
-CREATE UNIQUE INDEX sfn_executions_map_run ON sfn_executions (map_run_arn, item_index);
+CREATE UNIQUE INDEX sfn_executions_map_run ON sfn_executions (map_run_arn, item_index)
+WHERE map_run_arn IS NOT NULL;
 
-CREATE INDEX sfn_executions_map_run_status ON sfn_executions (map_run_arn, status);
+CREATE INDEX sfn_executions_map_run_status ON sfn_executions (map_run_arn, status)
+WHERE map_run_arn IS NOT NULL;
+
+CREATE INDEX sfn_executions_top ON sfn_executions (start_us) WHERE map_run_arn IS NULL;
 
 CREATE INDEX sfn_executions_root_running ON sfn_executions (root_id) WHERE status = 'RUNNING';
 
