@@ -9,7 +9,10 @@ recursive code that later walks the value. Each becomes a :class:`ValueError` sa
 from __future__ import annotations
 
 import json
+import re
 from typing import Final
+
+import orjson
 
 from eltflow.asl.limits import MAX_PAYLOAD_BYTES
 from eltflow.errors import AwsApiError
@@ -24,8 +27,29 @@ def _no_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value")
 
 
+_orjson_loads = orjson.loads
+_orjson_error = orjson.JSONDecodeError
+_LONG_DIGITS = re.compile(r"[0-9]{19}").search
+
+
 def parse_payload(text: str) -> JSON:
     """``text`` as a JSON value, or :class:`ValueError` naming what is wrong with it."""
+    # orjson first (issue 16: the json module's decode, a walk for the depth and an encode for
+    # lone surrogates were a StartExecution's largest cost before its transaction). Where it
+    # parses the text it gives the json module's value, except that it makes a float of an
+    # integer beyond 64 bits: a text with 19 digits in a row takes the json module's path.
+    # Whatever it refuses (NaN and Infinity, lone surrogates, a number beyond a float's
+    # range, which json reads as inf, nesting past its limit of 1024) also takes that path,
+    # which accepts or explains it as before. Nesting is bounded by the number of "[" and
+    # "{": only a text with more than MAX_DEPTH of them is walked for its depth.
+    if _LONG_DIGITS(text) is None:
+        try:
+            fast: JSON = _orjson_loads(text)
+        except _orjson_error:
+            pass
+        else:
+            if text.count("[") + text.count("{") <= MAX_DEPTH or _depth(fast) <= MAX_DEPTH:
+                return fast
     try:
         value: JSON = json.loads(text, parse_constant=_no_constant)
     except RecursionError:
