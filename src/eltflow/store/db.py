@@ -136,7 +136,8 @@ class SqliteConnection:
 
     def execute(self, sql: str, params: Params | None = None) -> list[Row]:
         try:
-            cur = self.raw.execute(sql, dict(params or {}))
+            # sqlite3 binds named parameters from a dict only: a dict is passed as is, uncopied.
+            cur = self.raw.execute(sql, params if type(params) is dict else dict(params or {}))
             if cur.description is None:
                 return []
             names = [d[0] for d in cur.description]
