@@ -325,16 +325,34 @@ def counting(app: App) -> Iterator[Counts]:
         with original_read() as conn:
             yield conn
 
+    original_statement = getattr(db, "statement", None)
+
+    @contextmanager
+    def statement() -> Iterator[Any]:
+        # A transaction of its own: SQLite's has BEGIN and COMMIT, PostgreSQL's (autocommit)
+        # is the statement's round trip alone.
+        if getattr(counting_local, "depth", 0) == 0:
+            counts.transactions += 1
+            if db.dialect == "sqlite":
+                counts.round_trips += 2
+        assert original_statement is not None
+        with original_statement() as conn:
+            yield conn
+
     counting_local = threading.local()
     db.transaction = transaction  # type: ignore[method-assign]
     if original_read is not None:
         db.read_transaction = read_transaction  # type: ignore[method-assign]
+    if original_statement is not None:
+        db.statement = statement  # type: ignore[method-assign]
     try:
         yield counts
     finally:
         db.transaction = original_txn  # type: ignore[method-assign]
         if original_read is not None:
             db.read_transaction = original_read  # type: ignore[method-assign]
+        if original_statement is not None:
+            db.statement = original_statement  # type: ignore[method-assign]
         for owner, name, original in reversed(saved):
             setattr(owner, name, original)
 

@@ -53,7 +53,7 @@ from eltflow.interpreter.step import start_lazy
 from eltflow.runtime.machines import MachineCache
 from eltflow.runtime.state_cache import StateCache
 from eltflow.store.interface import Guard, StateStore, Txn
-from eltflow.store.rows import ExecutionRow, InboxRow, TaskRow, TimerRow, to_us
+from eltflow.store.rows import ExecutionRow, InboxRow, MachineRow, TaskRow, TimerRow, to_us
 from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
 
@@ -343,6 +343,25 @@ class Engine:
             self.store.notify_work_txn(conn)  # runnable now and nobody holds it: wake a worker
         if self._live is not None:
             self._live[row.id] = first.state
+
+    def insert_first(self, first: FirstStep, machine: MachineRow) -> bool | None:
+        """Insert and record ``first`` on its own (committed on return) when its step made no
+        tasks or timers, so that all it writes is its row and its events: the store commits
+        the two together without a transaction of the caller's (PostgreSQL: one statement,
+        no BEGIN and COMMIT). None when ``first`` is not such a step (the caller records it
+        with :meth:`record_first_txn`); False when the row was not inserted, as
+        ``insert_started_execution_txn`` (nothing written). Then :meth:`first_committed`."""
+        if first.effects or self._live is not None:
+            return None
+        row = first.row
+        if not self.store.insert_started_execution(row, machine, first.events):
+            return False
+        # What _record does for a step's events once they are written.
+        if first.events:
+            self.events_recorded += len(first.events)
+            if self._on_events is not None:
+                self._on_events(row.id, first.events)
+        return True
 
     def first_committed(self, first: FirstStep) -> None:
         """After the transaction that recorded ``first`` (:meth:`record_first_txn`) committed:

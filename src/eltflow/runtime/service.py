@@ -358,20 +358,27 @@ class StatesService:
                 ),
                 self.engine.begin(parsed, value, context, now),
             )
-            with self.store.transaction() as conn:
-                if not self.store.insert_started_execution_txn(conn, first.row, machine):
-                    # Not inserted: the machine changed, or the name is taken (checked in that
-                    # order, as before the evaluation they were).
+            # A first step that made no tasks or timers is written by the store on its own
+            # (PostgreSQL: one statement, no BEGIN and COMMIT); any other in a transaction.
+            inserted = self.engine.insert_first(first, machine)
+            if inserted is None:
+                with self.store.transaction() as conn:
+                    inserted = self.store.insert_started_execution_txn(conn, first.row, machine)
+                    if inserted:
+                        self.engine.record_first_txn(conn, first)
+            if not inserted:
+                # Not inserted: the machine changed, or the name is taken (checked in that
+                # order, as before the evaluation they were).
+                with self.store.transaction() as conn:
                     if self.store.get_machine_txn(conn, machine_name) != machine:
                         # Updated or deleted meanwhile, or a stale remembered row: decide
                         # again from the machine as it is now.
                         machines.forget(machine_name)
                         continue
                     existing = self.store.get_execution_by_arn_txn(conn, arn)
-                    if existing is None:
-                        continue  # the name's execution is gone again: start afresh
-                    return self._start_again(existing, text)
-                self.engine.record_first_txn(conn, first)
+                if existing is None:
+                    continue  # the name's execution is gone again: start afresh
+                return self._start_again(existing, text)
             self.engine.first_committed(first)  # committed: the first step need not decode
             return {"executionArn": arn, "startDate": now.isoformat()}
         raise StoreError(f"state machine {machine_name} kept changing while {arn} was starting")

@@ -565,6 +565,18 @@ class Database:
             yield from self._pg_transaction()
 
     @contextmanager
+    def statement(self) -> Iterator[Connection]:
+        """A connection whose statements each commit by themselves, for a write that is one
+        statement (atomic on its own). PostgreSQL: the pooled connection is in autocommit,
+        so no BEGIN or COMMIT is sent (two round trips less); inside an open transaction of
+        the same thread use :meth:`transaction`, which joins it. SQLite: a transaction."""
+        if self.dialect == "sqlite":
+            yield from self._sqlite_transaction()
+            return
+        with self._slot():
+            yield from self._pg_read()
+
+    @contextmanager
     def _slot(self) -> Iterator[None]:
         depth = getattr(self._local, "pg_depth", 0)
         if depth == 0 and not self._slots.acquire(timeout=self.connect_wait):

@@ -131,6 +131,14 @@ class StateStore(Protocol):
         when either is not so: nothing is written, and the caller reads which."""
         ...
 
+    def insert_started_execution(
+        self, row: ExecutionRow, machine: MachineRow, events: Sequence[NewEvent]
+    ) -> bool:
+        """:meth:`insert_started_execution_txn` and then :meth:`append_history_txn` of
+        ``events``, in a transaction of their own (or the thread's open one), committed on
+        return: what a start whose first step made no tasks or timers writes."""
+        ...
+
     def get_execution_txn(self, conn: Txn, execution_id: str) -> ExecutionRow | None: ...
 
     def get_execution(self, execution_id: str) -> ExecutionRow | None: ...

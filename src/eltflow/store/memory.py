@@ -223,6 +223,15 @@ class MemoryStore:
                 raise ConflictError(f"execution {row.arn!r} already exists")
             self._insert(row)
 
+    def insert_started_execution(
+        self, row: ExecutionRow, machine: MachineRow, events: Sequence[NewEvent]
+    ) -> bool:
+        with self.transaction() as conn:
+            if not self.insert_started_execution_txn(conn, row, machine):
+                return False
+            self.append_history_txn(conn, row.id, events)
+        return True
+
     def _insert(self, row: ExecutionRow) -> None:
         # Called with the lock held.
         self._executions[row.id] = _Record(**row_fields(row))

@@ -85,3 +85,26 @@ WITH picked AS (
     RETURNING channel
 )
 SELECT pg_notify(COALESCE((SELECT channel FROM picked), 'eltflow_work'), '') AS notified;
+
+-- name: insert_started_execution_with_history
+-- insert_started_execution and the first step's history row (insert_history_step) in one
+-- statement, run outside any transaction: the server commits it by itself, so a start whose
+-- first step made no tasks or timers costs one round trip (no BEGIN, no COMMIT). The history
+-- row is written only if the execution's was (same checks, same RETURNING).
+WITH started AS (
+    INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, input, output,
+        error, cause, start_us, stop_us, snapshot, event_count, wake_us)
+    SELECT :id, :arn, m.name, m.current_version_id, :name, :status, :input, :output, :error,
+        :cause, :start_us, :stop_us, :snapshot, :event_count, :wake_us
+    FROM sfn_machines m
+    WHERE m.name = :machine_name AND m.current_version_id = :version_id
+      AND m.current_version_id = :machine_version_id AND m.arn = :machine_arn
+      AND m.role_arn = :role_arn AND m.machine_type = :machine_type
+      AND m.created_us = :created_us AND m.updated_us = :updated_us
+    ON CONFLICT (arn) DO NOTHING
+    RETURNING id
+), history AS (
+    INSERT INTO sfn_history_steps (execution_id, first_seq, last_seq, events)
+    SELECT id, :first_seq, :last_seq, :events FROM started
+)
+SELECT id FROM started;

@@ -1,0 +1,135 @@
+"""RuntimeStore.insert_started_execution: a start's row and first events committed together
+(PostgreSQL: one statement outside any transaction), or, when the machine changed or the ARN
+is taken, nothing at all; inside a transaction of the thread it is part of that one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from eltflow.interpreter.protocol import HistoryEvent
+from eltflow.store.db import Database
+from eltflow.store.migrate import migrate
+from eltflow.store.rows import ExecutionRow, MachineRow, to_us
+from eltflow.store.runtime_store import RuntimeStore
+
+NOW = datetime(2026, 12, 6, 1, 2, 3, 456789, tzinfo=UTC)
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[RuntimeStore]:
+    db = Database(store_url)
+    migrate(db)
+    yield RuntimeStore(db)
+    db.close()
+
+
+def _machine(store: RuntimeStore) -> MachineRow:
+    with store.transaction() as conn:
+        vid = store.insert_version_txn(
+            conn, machine_name="m", version=1, definition="{}", description="", created_us=1
+        )
+        machine = MachineRow(
+            name="m",
+            arn="arn:m",
+            current_version_id=vid,
+            role_arn="r",
+            machine_type="STANDARD",
+            created_us=1,
+            updated_us=1,
+        )
+        store.insert_machine_txn(conn, machine)
+    return machine
+
+
+def _row(machine: MachineRow, id: str, name: str) -> ExecutionRow:
+    start_us = to_us(NOW)
+    return ExecutionRow(
+        id=id,
+        arn=f"arn:exec:{name}",
+        machine_name=machine.name,
+        version_id=machine.current_version_id,
+        name=name,
+        status="SUCCEEDED",
+        input='{"a":1}',
+        output='{"a":1}',
+        error=None,
+        cause=None,
+        start_us=start_us,
+        stop_us=start_us,
+        redrive_count=0,
+        redrive_us=None,
+        snapshot='{"version":1}',
+        event_count=2,
+        wake_us=None,
+        lease_owner=None,
+        lease_expires_us=None,
+    )
+
+
+EVENTS = [
+    HistoryEvent(
+        id=1,
+        previous_event_id=0,
+        timestamp=NOW,
+        type="ExecutionStarted",
+        details={"executionStartedEventDetails": {"input": "{}"}},
+    ),
+    HistoryEvent(
+        id=2,
+        previous_event_id=1,
+        timestamp=NOW,
+        type="ExecutionSucceeded",
+        details={"executionSucceededEventDetails": {}},
+    ),
+]
+
+
+def _history(store: RuntimeStore, execution_id: str) -> list[tuple[int, int, str, int]]:
+    return [
+        (e.seq, e.previous_seq, e.event_type, e.timestamp_us) for e in store.history(execution_id)
+    ]
+
+
+def test_row_and_events_are_committed_together(store: RuntimeStore) -> None:
+    machine = _machine(store)
+    row = _row(machine, "e1", "one")
+    assert store.insert_started_execution(row, machine, EVENTS)
+    assert store.get_execution("e1") == row
+    assert _history(store, "e1") == [
+        (1, 0, "ExecutionStarted", to_us(NOW)),
+        (2, 1, "ExecutionSucceeded", to_us(NOW)),
+    ]
+    assert [e.details for e in store.history("e1")] == [e.details for e in EVENTS]
+
+
+def test_a_taken_arn_writes_nothing(store: RuntimeStore) -> None:
+    machine = _machine(store)
+    assert store.insert_started_execution(_row(machine, "e1", "one"), machine, EVENTS)
+    assert not store.insert_started_execution(_row(machine, "e2", "one"), machine, EVENTS)
+    assert store.get_execution("e2") is None
+    assert _history(store, "e2") == []
+
+
+def test_a_changed_machine_writes_nothing(store: RuntimeStore) -> None:
+    machine = _machine(store)
+    stale = replace(machine, updated_us=0)
+    assert not store.insert_started_execution(_row(machine, "e1", "one"), stale, EVENTS)
+    assert store.get_execution("e1") is None
+    assert _history(store, "e1") == []
+
+
+def test_inside_a_transaction_it_is_part_of_it(store: RuntimeStore) -> None:
+    machine = _machine(store)
+
+    class Abort(Exception):
+        pass
+
+    with pytest.raises(Abort), store.transaction():
+        assert store.insert_started_execution(_row(machine, "e1", "one"), machine, EVENTS)
+        raise Abort
+    assert store.get_execution("e1") is None
+    assert _history(store, "e1") == []
