@@ -502,10 +502,13 @@ class _Run:
         aborted rather than left starting children for a state that has ended (that AWS
         records it ABORTED there, rather than some other status, is unverified)."""
         store = self.d.store
-        parent = store.get_execution(self.execution_id)
-        if parent is None or parent.status != "RUNNING":
-            return False
-        return any(t.task_id == self.task_id for t in store.tasks(self.execution_id))
+        # One read that takes no write lock: asked between every batch of children started.
+        with store.read_transaction() as conn:
+            parent = store.get_execution_txn(conn, self.execution_id)
+            if parent is None or parent.status != "RUNNING":
+                return False
+            tasks = store.tasks_txn(conn, self.execution_id)
+        return any(t.task_id == self.task_id for t in tasks)
 
     def _start(self, n: int) -> int:
         """Start the next ``n`` children in one transaction; returns how many still run."""

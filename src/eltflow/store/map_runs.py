@@ -195,6 +195,15 @@ class SqlMapRuns:
         with self._store.transaction() as conn:
             return list(conn.execute(self._q[name], params))
 
+    def _read(self, name: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """A read that takes no write lock (SQLite: a deferred BEGIN, neither queued behind
+        the children's writes nor holding them up; PostgreSQL: no BEGIN/COMMIT round trips).
+        Each is one statement, so its own snapshot is all the consistency it needs. Not for
+        use inside another transaction on PostgreSQL, whose reads there take another
+        connection (the Map Run driver and the Map Run API call these at top level)."""
+        with self._store.read_transaction() as conn:
+            return list(conn.execute(self._q[name], params))
+
     def insert_map_run_txn(
         self,
         conn: Txn,
@@ -223,13 +232,13 @@ class SqlMapRuns:
         )
 
     def get_map_run(self, arn: str) -> MapRunRow | None:
-        rows = self._rows("get_map_run", {"arn": arn})
+        rows = self._read("get_map_run", {"arn": arn})
         return build(MapRunRow, rows[0]) if rows else None
 
     def list_map_runs(
         self, execution_id: str, *, limit: int = 100, offset: int = 0
     ) -> list[MapRunRow]:
-        rows = self._rows(
+        rows = self._read(
             "list_map_runs", {"execution_id": execution_id, "limit": limit, "offset": offset}
         )
         return [build(MapRunRow, r) for r in rows]
@@ -322,26 +331,26 @@ class SqlMapRuns:
         return build(ExecutionLink, rows[0]) if rows else None
 
     def counts(self, map_run_arn: str) -> Counts:
-        rows = self._rows("map_run_counts", {"arn": map_run_arn})
+        rows = self._read("map_run_counts", {"arn": map_run_arn})
         return Counts(
             executions={str(r["status"]): int(r["n"]) for r in rows},
             items={str(r["status"]): int(r["items"] or 0) for r in rows},
         )
 
     def last_index(self, map_run_arn: str) -> int | None:
-        rows = self._rows("map_run_last_index", {"arn": map_run_arn})
+        rows = self._read("map_run_last_index", {"arn": map_run_arn})
         last = rows[0]["last"] if rows else None
         return None if last is None else int(last)
 
     def next_timer(self, map_run_arn: str) -> int | None:
-        rows = self._rows("map_run_next_timer", {"arn": map_run_arn})
+        rows = self._read("map_run_next_timer", {"arn": map_run_arn})
         due = rows[0]["due_us"] if rows else None
         return None if due is None else int(due)
 
     def children(
         self, map_run_arn: str, *, after_index: int = -1, status: str | None = None, limit: int
     ) -> list[ChildRow]:
-        rows = self._rows(
+        rows = self._read(
             "map_run_children",
             {"arn": map_run_arn, "after_index": after_index, "status": status, "limit": limit},
         )
@@ -350,7 +359,7 @@ class SqlMapRuns:
     def list_executions(
         self, map_run_arn: str, *, status: str | None, limit: int, offset: int
     ) -> list[tuple[ExecutionSummaryRow, int]]:
-        rows = self._rows(
+        rows = self._read(
             "list_map_run_executions",
             {"arn": map_run_arn, "status": status, "limit": limit, "offset": offset},
         )
