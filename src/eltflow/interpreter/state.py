@@ -34,8 +34,13 @@ from eltflow.types import JSON, JSONObject
 
 # 1: the unversioned snapshots of eltflow before versioning; 2: the same shape plus "version";
 # 3: frames have ``task_submitted`` (the TaskSubmitted event); 4: a Parallel branch or Map
-# iteration that succeeded leaves ``frames``, its output kept in its parent's ``results``.
-SNAPSHOT_VERSION = 4
+# iteration that succeeded leaves ``frames``, its output kept in its parent's ``results``;
+# 5: a frame's ``items`` may be ``ITEMS_ARE_INPUT``.
+SNAPSHOT_VERSION = 5
+
+ITEMS_ARE_INPUT = "input"
+"""A frame's ``items`` in a snapshot when they are its ``input`` (a Map without ItemsPath or
+InputPath): written once, not twice at every step. Items are an array or null otherwise."""
 
 
 def _v1_to_v2(data: JSONObject) -> JSONObject:
@@ -71,11 +76,17 @@ def _v3_to_v4(data: JSONObject) -> JSONObject:
     return {**data, "frames": kept, "version": 4}
 
 
+def _v4_to_v5(data: JSONObject) -> JSONObject:
+    """v4 wrote the items out in full (never as ``ITEMS_ARE_INPUT``): only the version."""
+    return {**data, "version": 5}
+
+
 # version -> the step rewriting a snapshot of that version into the next one.
 _UPGRADES: dict[int, Callable[[JSONObject], JSONObject]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
+    4: _v4_to_v5,
 }
 
 
@@ -179,6 +190,8 @@ class Frame:
         out["retry_counts"] = list(self.retry_counts)
         out["children"] = list(self.children)
         out["results"] = dict(self.results)
+        if self.items is not None and self.items is self.input:
+            out["items"] = ITEMS_ARE_INPUT
         return out
 
     @classmethod
@@ -192,11 +205,16 @@ class Frame:
             )
         kwargs: dict[str, Any] = dict(data)
         kwargs["path"] = tuple(cast(list[str], data.get("path") or []))
+        if data.get("items") == ITEMS_ARE_INPUT:
+            kwargs["items"] = data.get("input")
         entered = data.get("entered_time")
         kwargs["entered_time"] = (
             datetime.fromisoformat(entered) if isinstance(entered, str) else None
         )
         return cls(**kwargs)
+
+
+_ITEMS_ARE_INPUT = json_text.Fragment(json_text.dumps(ITEMS_ARE_INPUT))
 
 
 def _finite(value: float | None) -> bool:
@@ -296,7 +314,9 @@ class ExecutionState:
             if f.entered_time is not None:
                 out["entered_time"] = f.entered_time.isoformat()
             out["input"] = payload(f.input)
-            out["items"] = payload(f.items)
+            items = f.items
+            alias = items is not None and items is f.input
+            out["items"] = _ITEMS_ARE_INPUT if alias else payload(items)
             out["scratch"] = payload(f.scratch)
             out["output"] = payload(f.output)
             # Variables are encoded afresh: they are small, and a frame's own dict (to_json

@@ -183,13 +183,17 @@ def _forget_results(frame: Frame) -> None:
 
 def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
     _forget_results(frame)
+    # ``scratch`` keeps the effective input only for who reads it again: a Distributed Map's
+    # Map Run, a JSONPath ItemSelector (each iteration's ``$``). Otherwise every snapshot of the
+    # Map would write it again, often a copy of all the items.
+    distributed_map = state.processor_mode == "DISTRIBUTED"
     # AWS reads MaxConcurrency first, then the items, then the failure tolerances (after the
     # items are known to be an array): that order decides which error a state with several
     # bad fields reports.
     if state.query_language == JSONATA:
         states = jsonata_states(stepper, frame)
         variables = stepper.variables(frame)
-        frame.scratch = frame.input
+        frame.scratch = frame.input if distributed_map else None
         concurrency = _number(stepper, frame, state.max_concurrency, None, "MaxConcurrency", states)
         items: JSON = frame.input
         if state.item_reader is not None:
@@ -211,7 +215,8 @@ def enter_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
         )
     else:
         effective = io_path(stepper, frame, state.input_path, frame.input, "InputPath")
-        frame.scratch = effective
+        selector = state.item_selector is not None
+        frame.scratch = effective if distributed_map or selector else None
         concurrency = _number(
             stepper,
             frame,

@@ -113,3 +113,30 @@ def test_a_string_orjson_refuses_or_a_non_finite_number_of_its_own_is_written_as
     _assert_text_matches(state)
     assert state.to_text() == dumps(state.to_json())
     assert "Infinity" in state.to_text()
+
+
+def test_items_that_are_the_input_are_written_once_and_read_back_as_the_input() -> None:
+    machine = parse(
+        {
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "MaxConcurrency": 1,
+                    "ItemProcessor": {
+                        "StartAt": "T",
+                        "States": {"T": {"Type": "Task", "Resource": FN, "End": True}},
+                    },
+                    "End": True,
+                }
+            },
+        }
+    )
+    items: list[JSON] = [{"item": i} for i in range(3)]
+    state, _, _ = start(machine, items, _ctx(), T0)
+    for text in (state.to_text(), dumps(state.to_json())):
+        assert text.count('{"item":2}') == 2  # the execution's input and the Map's
+        assert '"items":"input"' in text
+        again = ExecutionState.from_json(json.loads(text))
+        assert again.root.items == items and again.root.items is again.root.input
+        _assert_text_matches(again)

@@ -67,13 +67,13 @@ def test_snapshots_are_written_with_the_current_version(tmp_path: Path) -> None:
     app.close()
 
 
-@pytest.mark.parametrize("version", [1, 2, 3])
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
 def test_a_snapshot_written_by_a_previous_version_resumes(tmp_path: Path, version: int) -> None:
     """Each fixture is the stored snapshot of this very execution, written by an earlier
     eltflow: v1 before snapshots had a version, v2 before frames had ``task_submitted``, v3
     while the finished Pass branch still had its frame (v4 keeps its output in the Parallel's
-    ``results``). It replaces the current one in the store; the worker must pick it up,
-    finish the Wait and run the rest."""
+    ``results``), v4 before a Map's items could be written as its input. It replaces the
+    current one in the store; the worker must pick it up, finish the Wait and run the rest."""
     old = json.loads((FIXTURES / f"v{version}-parallel-waiting.json").read_text())
     assert old.get("version", 1) == version  # what that version looked like
     clock = VirtualClock(START)
