@@ -358,7 +358,7 @@ class StatesService:
                 ),
                 self.engine.begin(parsed, value, context, now),
             )
-            # A first step that made no tasks or timers is written by the store on its own
+            # A first step that made no timers is written by the store on its own
             # (PostgreSQL: one statement, no BEGIN and COMMIT); any other in a transaction.
             inserted = self.engine.insert_first(first, machine)
             if inserted is None:

@@ -22,6 +22,7 @@ from eltflow.store.rows import (
     InboxRow,
     MachineRow,
     NewEvent,
+    NewTask,
     TaskRow,
     TimerRow,
     VersionRow,
@@ -132,11 +133,19 @@ class StateStore(Protocol):
         ...
 
     def insert_started_execution(
-        self, row: ExecutionRow, machine: MachineRow, events: Sequence[NewEvent]
+        self,
+        row: ExecutionRow,
+        machine: MachineRow,
+        events: Sequence[NewEvent],
+        tasks: Sequence[NewTask] = (),
+        *,
+        notify: bool = False,
     ) -> bool:
-        """:meth:`insert_started_execution_txn` and then :meth:`append_history_txn` of
-        ``events``, in a transaction of their own (or the thread's open one), committed on
-        return: what a start whose first step made no tasks or timers writes."""
+        """:meth:`insert_started_execution_txn`, then :meth:`insert_task_txn` of each of
+        ``tasks`` (created at ``row.start_us``), :meth:`append_history_txn` of ``events`` and,
+        if ``notify``, :meth:`notify_work_txn`, in a transaction of their own (or the thread's
+        open one), committed on return: what a start whose first step made no timers
+        writes. False, nothing written, as :meth:`insert_started_execution_txn`."""
         ...
 
     def get_execution_txn(self, conn: Txn, execution_id: str) -> ExecutionRow | None: ...

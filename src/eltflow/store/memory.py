@@ -33,6 +33,7 @@ from eltflow.store.rows import (
     InboxRow,
     MachineRow,
     NewEvent,
+    NewTask,
     TaskRow,
     TimerRow,
     VersionRow,
@@ -224,12 +225,33 @@ class MemoryStore:
             self._insert(row)
 
     def insert_started_execution(
-        self, row: ExecutionRow, machine: MachineRow, events: Sequence[NewEvent]
+        self,
+        row: ExecutionRow,
+        machine: MachineRow,
+        events: Sequence[NewEvent],
+        tasks: Sequence[NewTask] = (),
+        *,
+        notify: bool = False,
     ) -> bool:
         with self.transaction() as conn:
             if not self.insert_started_execution_txn(conn, row, machine):
                 return False
+            for task in tasks:
+                self.insert_task_txn(
+                    conn,
+                    execution_id=row.id,
+                    task_id=task.task_id,
+                    state_name=task.state_name,
+                    resource=task.resource,
+                    parameters=task.parameters,
+                    timeout_seconds=task.timeout_seconds,
+                    heartbeat_seconds=task.heartbeat_seconds,
+                    task_token=task.task_token,
+                    now_us=row.start_us,
+                )
             self.append_history_txn(conn, row.id, events)
+            if notify:
+                self.notify_work_txn(conn)
         return True
 
     def _insert(self, row: ExecutionRow) -> None:

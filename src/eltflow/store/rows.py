@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from eltflow.types import JSONObject
+from eltflow.types import JSON, JSONObject
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -149,6 +149,32 @@ class NewEvent(Protocol):
 
     @property
     def details(self) -> JSONObject: ...
+
+
+class NewTask(Protocol):
+    """A task a step starts, as the runtime records it (``interpreter.protocol.RunTask`` has
+    this shape)."""
+
+    @property
+    def task_id(self) -> str: ...
+
+    @property
+    def state_name(self) -> str: ...
+
+    @property
+    def resource(self) -> str: ...
+
+    @property
+    def parameters(self) -> JSON: ...
+
+    @property
+    def timeout_seconds(self) -> float | None: ...
+
+    @property
+    def heartbeat_seconds(self) -> float | None: ...
+
+    @property
+    def task_token(self) -> str | None: ...
 
 
 def event_rows(events: Sequence[NewEvent]) -> list[EventRow]:

@@ -31,6 +31,7 @@ from eltflow.store.rows import (
     InboxRow,
     MachineRow,
     NewEvent,
+    NewTask,
     TaskRow,
     TimerRow,
     VersionRow,
@@ -268,23 +269,54 @@ class RuntimeStore:
         return bool(found)
 
     def insert_started_execution(
-        self, row: ExecutionRow, machine: MachineRow, events: Sequence[NewEvent]
+        self,
+        row: ExecutionRow,
+        machine: MachineRow,
+        events: Sequence[NewEvent],
+        tasks: Sequence[NewTask] = (),
+        *,
+        notify: bool = False,
     ) -> bool:
-        """The row (:meth:`insert_started_execution_txn`) and its first events
-        (:meth:`append_history_txn`) committed together. On PostgreSQL, outside a transaction
-        of this thread, that is one statement the server commits by itself (the connection is
-        in autocommit): no BEGIN and no COMMIT to send and wait for (issue 16: a 10-Pass
-        chain's StartExecution 3 -> 1 round trips). Elsewhere a transaction of the two."""
+        """The row (:meth:`insert_started_execution_txn`), its tasks, its first events and a
+        worker's wake-up committed together. On PostgreSQL, outside a transaction of this
+        thread, that is one statement the server commits by itself (the connection is in
+        autocommit): no BEGIN and no COMMIT to send and wait for (issue 16: a 10-Pass chain's
+        StartExecution 3 -> 1 round trips). Elsewhere a transaction of them."""
         if self.db.dialect != "postgres" or not events or getattr(self._local, "depth", 0) > 0:
             with self.transaction() as conn:
                 if not self.insert_started_execution_txn(conn, row, machine):
                     return False
+                for task in tasks:
+                    self.insert_task_txn(
+                        conn,
+                        execution_id=row.id,
+                        task_id=task.task_id,
+                        state_name=task.state_name,
+                        resource=task.resource,
+                        parameters=task.parameters,
+                        timeout_seconds=task.timeout_seconds,
+                        heartbeat_seconds=task.heartbeat_seconds,
+                        task_token=task.task_token,
+                        now_us=row.start_us,
+                    )
                 self.append_history_txn(conn, row.id, events)
+                if notify:
+                    self.notify_work_txn(conn)
             return True
         params = _started_params(row, machine)
         params.update(_step_params(row.id, event_items(events)))
+        params["notify"] = notify
+        # The tasks as parallel arrays (unnest in the statement); timeouts as floats, so a list
+        # of ints and floats is one array type.
+        params["task_ids"] = [t.task_id for t in tasks]
+        params["task_states"] = [t.state_name for t in tasks]
+        params["task_resources"] = [t.resource for t in tasks]
+        params["task_parameters"] = [dumps(t.parameters) for t in tasks]
+        params["task_timeouts"] = [_seconds(t.timeout_seconds) for t in tasks]
+        params["task_heartbeats"] = [_seconds(t.heartbeat_seconds) for t in tasks]
+        params["task_tokens"] = [t.task_token for t in tasks]
         with self.db.statement() as conn:
-            found = conn.execute(self.q["insert_started_execution_with_history"], params)
+            found = conn.execute(self.q["insert_started_execution_alone"], params)
         return bool(found)
 
     def get_execution_txn(self, conn: Connection, execution_id: str) -> ExecutionRow | None:
@@ -846,6 +878,10 @@ class _QueuedGuard:
 
 
 _FAR = 2**62  # an event id beyond any execution's last: reverse paging starts below it
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def _started_params(row: ExecutionRow, machine: MachineRow) -> dict[str, Any]:

@@ -86,11 +86,12 @@ WITH picked AS (
 )
 SELECT pg_notify(COALESCE((SELECT channel FROM picked), 'eltflow_work'), '') AS notified;
 
--- name: insert_started_execution_with_history
--- insert_started_execution and the first step's history row (insert_history_step) in one
--- statement, run outside any transaction: the server commits it by itself, so a start whose
--- first step made no tasks or timers costs one round trip (no BEGIN, no COMMIT). The history
--- row is written only if the execution's was (same checks, same RETURNING).
+-- name: insert_started_execution_alone
+-- insert_started_execution, the first step's tasks (insert_task, from parallel arrays), its
+-- history row (insert_history_step) and, if :notify, notify_work, in one statement run
+-- outside any transaction: the server commits it by itself, so a start whose first step made
+-- no timers costs one round trip (no BEGIN, no COMMIT). The rest is written, and a worker
+-- woken, only if the execution's row was (same checks, same RETURNING).
 WITH started AS (
     INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, input, output,
         error, cause, start_us, stop_us, snapshot, event_count, wake_us)
@@ -103,8 +104,31 @@ WITH started AS (
       AND m.created_us = :created_us AND m.updated_us = :updated_us
     ON CONFLICT (arn) DO NOTHING
     RETURNING id
+), tasks AS (
+    INSERT INTO sfn_tasks (execution_id, task_id, state_name, resource, parameters,
+        timeout_seconds, heartbeat_seconds, task_token, created_us)
+    SELECT s.id, t.task_id, t.state_name, t.resource, t.parameters, t.timeout_seconds,
+        t.heartbeat_seconds, t.task_token, :start_us
+    FROM started s CROSS JOIN unnest(CAST(:task_ids AS TEXT[]), CAST(:task_states AS TEXT[]),
+        CAST(:task_resources AS TEXT[]), CAST(:task_parameters AS TEXT[]),
+        CAST(:task_timeouts AS DOUBLE PRECISION[]), CAST(:task_heartbeats AS DOUBLE PRECISION[]),
+        CAST(:task_tokens AS TEXT[]))
+        AS t (task_id, state_name, resource, parameters, timeout_seconds, heartbeat_seconds,
+            task_token)
+    ON CONFLICT (execution_id, task_id) DO NOTHING
 ), history AS (
     INSERT INTO sfn_history_steps (execution_id, first_seq, last_seq, events)
     SELECT id, :first_seq, :last_seq, :events FROM started
+), picked AS (
+    DELETE FROM sfn_idle_listeners
+    WHERE CAST(:notify AS BOOLEAN) AND EXISTS (SELECT 1 FROM started) AND channel = (
+        SELECT channel FROM sfn_idle_listeners
+        ORDER BY since_us DESC
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED
+    )
+    RETURNING channel
 )
-SELECT id FROM started;
+SELECT s.id, CASE WHEN CAST(:notify AS BOOLEAN)
+    THEN pg_notify(COALESCE((SELECT channel FROM picked), 'eltflow_work'), '') END AS notified
+FROM started s;

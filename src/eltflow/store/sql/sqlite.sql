@@ -46,7 +46,7 @@ SELECT 0 AS notified;
 -- Not run: SQLite has no LISTEN (its workers wait on an in-process condition, see _Wakeup).
 SELECT 0 AS runnable, NULL AS due_us;
 
--- name: insert_started_execution_with_history
--- Not run: SQLite has no INSERT in WITH; a start's row and history are two statements of one
--- transaction there (RuntimeStore.insert_started_execution).
+-- name: insert_started_execution_alone
+-- Not run: SQLite has no INSERT in WITH; a start's row, tasks and history are statements of
+-- one transaction there (RuntimeStore.insert_started_execution).
 SELECT NULL AS id WHERE 0;
