@@ -28,13 +28,11 @@ StartSyncExecution and answer from its outcome, in the same shape (unverified on
 documentation shows Standard children). Its ARN is not checkpointed (it is known only once
 the child has run), so a task resumed after a crash runs the child again.
 
-Limits: the poll holds one of the worker's task threads while the child runs (AWS completes
-the task from the child's end instead). So a worker whose task threads (``threads``, default
-16) are all held by ``.sync`` parents cannot run their children's Task states, which queue
-for the same threads: the parents wait until their TimeoutSeconds (without one, for ever).
-Measured: 4 parents, each ``startExecution.sync:2`` of a one-Task child, ``TimeoutSeconds``
-20, on a worker with ``threads=4``: all FAILED (States.Timeout) after 20 s; 3 parents on the
-same worker: SUCCEEDED in 0.3 s. On a virtual clock a child that waits on a timer (Wait,
+Limits: the poll holds a thread while the child runs (AWS completes the task from the
+child's end instead): one of the worker's waiting threads, not a task thread, so .sync
+parents cannot take every task thread from their children's Task states (they did: 4 parents,
+each ``startExecution.sync:2`` of a one-Task child, on a worker with ``threads=4`` all timed
+out; see :mod:`eltflow.runtime.worker`). On a virtual clock a child that waits on a timer (Wait,
 retry backoff) does not progress while its parent polls, so nested ``.sync`` tests use
 children without timers. ``eltflow.execute`` (in memory, no Step Functions service) has no
 ``states:startExecution``.

@@ -30,8 +30,9 @@ out children are redriven, the items never started are started.
 Children's ARNs are AWS's: ``arn:aws:states:R:A:execution:MACHINE/LABEL:UUID`` for STANDARD,
 ``arn:aws:states:R:A:express:MACHINE/LABEL:MAP_RUN_UUID:UUID`` for EXPRESS. An EXPRESS child
 is recorded like a STANDARD one here (history and all; AWS keeps no history for it). Limits:
-the driver holds one task thread while its Map Run lasts and polls (every ``poll_seconds``)
-only while children wait on tasks or timers. On a virtual clock the worker moves time on to
+the driver holds a thread while its Map Run lasts (one of the worker's waiting threads, not a
+task thread: the children's tasks need those) and polls (every ``poll_seconds``) only while
+children wait on tasks or timers. On a virtual clock the worker moves time on to
 the children's next timer once every Map Run in flight waits for its children and no other
 task runs (:meth:`MapRunDriver.waiting`).
 """

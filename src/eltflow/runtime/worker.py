@@ -32,6 +32,7 @@ from typing import Protocol
 from eltflow.clock import Clock, VirtualClock
 from eltflow.errors import EltflowError, StoreError
 from eltflow.integrations.base import Registry
+from eltflow.integrations.states import START_EXECUTION
 from eltflow.interpreter.distributed import MAP_RUN_RESOURCE
 from eltflow.interpreter.protocol import Inbound, TaskSubmitted
 from eltflow.runtime.crashpoint import CrashPoint
@@ -42,6 +43,8 @@ from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow, to_us
 
 log = logging.getLogger(__name__)
+
+SYNC_START_EXECUTION = START_EXECUTION + ".sync"  # .sync and .sync:2: wait for the child
 
 GROUP_COMMIT = 64
 """At most this many executions' steps share one transaction (see :meth:`Worker._steps`)."""
@@ -169,6 +172,7 @@ class Worker:
         self.crash_point = crash_point or CrashPoint.from_env(os.environ)
         self._task_states: dict[tuple[str, str], str] = {}  # in flight: (execution, task) -> state
         self._map_run_driver: MapRunDriver | None = None
+        self._waits: ThreadPoolExecutor | None = None  # run()'s pool for tasks that wait
         self._map_run_futures: set[Future[TaskOutcome]] = set()
 
     def stop(self) -> None:
@@ -209,6 +213,14 @@ class Worker:
         """Work until stopped; ``until_idle``: until no execution has work left (waiting for
         timers that are still to come); ``until()``: until it returns true."""
         pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="eltflow-task")
+        # Tasks that only wait for other executions (a Map Run for its children, a
+        # states:startExecution.sync task for its child) get threads of their own: on the
+        # task pool, as many of them as it has threads left the children's tasks no thread,
+        # and every one of them waited until its timeout (for ever without one).
+        self._waits = ThreadPoolExecutor(
+            max_workers=max(self.max_held, self.threads), thread_name_prefix="eltflow-wait"
+        )
+        waits = self._waits
         clock = self.app.clock
         renew_every_us = self.lease_us // 3
         last_renew: int | None = None  # None: heartbeat at once
@@ -247,10 +259,12 @@ class Worker:
         except SimulatedCrash:
             # A simulated kill -9: drop everything, release nothing.
             pool.shutdown(wait=False, cancel_futures=True)
+            waits.shutdown(wait=False, cancel_futures=True)
             raise
         finally:
             self.app.store.close_listener()
         pool.shutdown(wait=self.wait_for_tasks, cancel_futures=not self.wait_for_tasks)
+        waits.shutdown(wait=self.wait_for_tasks, cancel_futures=not self.wait_for_tasks)
         try:
             self.app.store.worker_gone(self.owner)
         except StoreError as e:  # its leases lapse instead
@@ -366,17 +380,20 @@ class Worker:
         if result.status != "RUNNING":
             self._held.pop(execution_id, None)
             return
+        waits = self._waits
+        assert waits is not None  # set by run(), which alone settles steps
         for task in result.dispatch:
             held.tasks.add(task.task_id)
             future: Future[TaskOutcome]
             if task.resource == MAP_RUN_RESOURCE:  # a Distributed Map's Map Run
-                future = pool.submit(
+                future = waits.submit(
                     self._map_runs().run, task.execution_id, task.task_id, task.parameters
                 )
                 self._map_run_futures.add(future)
                 future.add_done_callback(self._map_run_futures.discard)
             else:
-                future = pool.submit(
+                waits_for_child = task.resource.startswith(SYNC_START_EXECUTION)
+                future = (waits if waits_for_child else pool).submit(
                     run_task,
                     registry=self.app.registry,
                     store=self.app.store,

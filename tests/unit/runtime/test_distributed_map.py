@@ -946,3 +946,36 @@ def test_a_map_run_whose_state_was_left_is_aborted(lite: App) -> None:
     assert sorted(json.loads(r["Input"]) for r in records["FAILED"]) == [1, 2]
     assert {r["Status"] for r in records["FAILED"]} == {"ABORTED"}
     assert [json.loads(r["Input"]) for r in records["PENDING"]] == [3]
+
+
+def test_map_runs_leave_the_task_threads_to_their_children(app: App) -> None:
+    """More Map Runs at once than the worker has task threads, their children running Task
+    states: each Map Run waits on a thread of its own, so the children's tasks still get the
+    task threads (on them, every Map Run held one and the machines timed out)."""
+    step = "arn:aws:lambda:us-east-1:123456789012:function:step"
+    app.register(step, lambda params: {"ok": params})
+    definition = _map(
+        {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": step, "End": True}}}
+    )
+    definition["TimeoutSeconds"] = 60  # a regression fails as TIMED_OUT, it does not hang
+    app.service.create_state_machine(name="fans", definition=definition)
+    started = [
+        str(
+            app.service.start_execution(
+                state_machine_arn="fans", name=f"p{i}", input=json.dumps([i, i + 1])
+            )["executionArn"]
+        )
+        for i in range(4)
+    ]
+
+    def described() -> list[dict[str, Any]]:
+        return [app.service.describe_execution(execution_arn=arn) for arn in started]
+
+    app.worker(threads=2, poll_seconds=0.01).run(
+        until=lambda: all(d["status"] != "RUNNING" for d in described())
+    )
+    ended = described()
+    assert [d["status"] for d in ended] == ["SUCCEEDED"] * 4
+    assert [json.loads(d["output"]) for d in ended] == [
+        [{"ok": i}, {"ok": i + 1}] for i in range(4)
+    ]

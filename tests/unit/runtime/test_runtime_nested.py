@@ -260,3 +260,29 @@ def test_a_sync_task_stays_to_run_after_its_submission_is_recorded(app: App) -> 
     assert child["status"] == "RUNNING" and ":execution:child:" in child["executionArn"]
     types = [e["type"] for e in _task_events(app, parent)]
     assert types.count("TaskSubmitted") == 1
+
+
+def test_sync_parents_leave_the_task_threads_to_their_children(app: App) -> None:
+    """More .sync parents at once than the worker has task threads, each child running a
+    Task state: the .sync tasks wait on threads of their own, so the children's tasks still
+    get the task threads (on them, the parents held them all and timed out)."""
+    step = "arn:aws:lambda:us-east-1:123456789012:function:step"
+    app.register(step, lambda params: {"n": 2})
+    child = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": step, "End": True}}}
+    app.service.create_state_machine(name="child", definition=json.dumps(child))
+    parent = _parent(".sync:2", "child", TimeoutSeconds=60)  # a regression fails, not hangs
+    app.service.create_state_machine(name="parent", definition=json.dumps(parent))
+    started = [
+        str(app.service.start_execution(state_machine_arn="parent", name=f"p{i}")["executionArn"])
+        for i in range(4)
+    ]
+
+    def described() -> list[dict[str, Any]]:
+        return [app.service.describe_execution(execution_arn=arn) for arn in started]
+
+    app.worker(threads=2, poll_seconds=0.01).run(
+        until=lambda: all(d["status"] != "RUNNING" for d in described())
+    )
+    ended = described()
+    assert [d["status"] for d in ended] == ["SUCCEEDED"] * 4
+    assert all(json.loads(d["output"])["Output"] == {"n": 2} for d in ended)
