@@ -63,19 +63,20 @@ def new_context(
     """``ExecutionContext(...)`` with these fields (the others at their defaults): the same
     frozen object, its instance dict filled in one call instead of one ``object.__setattr__``
     per field (the dataclass's ``__init__``): a driver makes one context per execution, and
-    this was 8.7k instructions with the fields set one by one as slots, now 5.8k (callgrind)."""
+    this was 8.7k instructions with the fields set one by one as slots, 5.8k through
+    ``__dict__.update(**fields)``. Item by item into the instance dict, in the fields' order
+    (the dict then shares the class's keys, and no keyword dict is built): ~2k less again."""
     c = _new(ExecutionContext)
-    c.__dict__.update(
-        execution_arn=execution_arn,
-        execution_name=execution_name,
-        state_machine_arn=state_machine_arn,
-        state_machine_name=state_machine_name,
-        start_time=start_time,
-        role_arn=role_arn,
-        redrive_count=0,
-        seed=seed,
-        given_context=None,
-    )
+    d = c.__dict__
+    d["execution_arn"] = execution_arn
+    d["execution_name"] = execution_name
+    d["state_machine_arn"] = state_machine_arn
+    d["state_machine_name"] = state_machine_name
+    d["start_time"] = start_time
+    d["role_arn"] = role_arn
+    d["redrive_count"] = 0
+    d["seed"] = seed
+    d["given_context"] = None
     return c
 
 
