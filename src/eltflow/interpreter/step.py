@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -73,6 +73,18 @@ _MAX_EVENTS = limits.MAX_HISTORY_EVENTS
 HISTORY_FULL_CAUSE = (
     f"The execution reached the maximum number of history events ({limits.MAX_HISTORY_EVENTS})."
 )
+
+
+# _started builds the root Frame and the ExecutionState with positional arguments (cheaper than
+# keywords, as the dataclasses' own comments explain): refuse to run if their leading fields
+# are ever reordered, instead of silently filling the wrong ones.
+_POSITIONAL = {
+    Frame: ("id", "parent", "path", "index", "state_name", "input"),
+    ExecutionState: ("context", "input"),
+}
+for _cls, _names in _POSITIONAL.items():
+    if tuple(f.name for f in fields(_cls))[: len(_names)] != _names:
+        raise RuntimeError(f"step._started passes {_names} to {_cls.__name__} by position")
 
 
 class _HistoryFull(Exception):
@@ -733,9 +745,11 @@ def _started(
 ) -> Stepper:
     if execution_input is None:
         execution_input = input
-    st = ExecutionState(context=context, input=execution_input)
+    # Positional (see _POSITIONAL): keywords cost 1.4k and 2.1k instructions more (callgrind),
+    # ~3% of a 10-Pass chain's execute.
+    st = ExecutionState(context, execution_input)
     stepper = Stepper(machine, st, now)
-    root = Frame(id=ROOT, state_name=machine.start_at, input=input)
+    root = Frame(ROOT, None, (), 0, machine.start_at, input)
     if variables:
         root.variables = dict(variables)
     st.frames[ROOT] = root
