@@ -13,8 +13,9 @@
   machines, started beforehand or while they run; executions/s and CPU (ms) per execution
   summed over the workers, with what tells contention apart from a busy machine: the
   PostgreSQL backends' CPU, transactions and round trips, claims and empty claims, idle waits
-  and wake-ups (WorkerStats), grouped steps rolled back or leases lost, context switches, and
-  the busiest worker's share of the claims. ``--scale-rounds`` interleaves rounds of 1, 2, 4.
+  and wake-ups, busy workers' waits that a start ended (heard) (WorkerStats), grouped steps
+  rolled back or leases lost, context switches, and the busiest worker's share of the
+  claims. ``--scale-rounds`` interleaves rounds of 1, 2, 4.
   Target: the rate does not fall as workers are added. (On 2 cores, 4 processes add no CPU:
   there the same work costs more CPU per execution just from sharing the cores.)
 
@@ -561,7 +562,8 @@ def _scaling_rows(results: Sequence[Scaling]) -> list[list[str]]:
             f"{s.per_execution('transactions'):.1f} / {s.per_execution('round_trips'):.1f}",
             f"{s.per_execution('claims'):.2f}",
             f"{s.per_execution('empty_claims'):.2f}",
-            f"{s.per_execution('waits'):.2f} / {s.per_execution('woken'):.2f}",
+            f"{s.per_execution('waits'):.2f} / {s.per_execution('woken'):.2f}"
+            f" / {s.per_execution('heard'):.2f}",
             str(s.stats.get("group_conflicts", 0) + s.stats.get("leases_lost", 0)),
             f"{s.per_execution('context_switches'):.1f}",
             f"{s.stats.get('most_claimed', 0) / max(s.stats.get('claimed', 0), 1):.0%}",
@@ -579,7 +581,7 @@ SCALING_HEADERS = [
     "txns / round trips per exec",
     "claims/exec",
     "empty/exec",
-    "waits / woken per exec",
+    "waits / woken / heard per exec",
     "conflicts",
     "ctx switches/exec",
     "top worker's share",

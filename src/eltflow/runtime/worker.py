@@ -36,6 +36,7 @@ from eltflow.integrations.states import START_EXECUTION
 from eltflow.interpreter.distributed import MAP_RUN_RESOURCE
 from eltflow.interpreter.protocol import Inbound, TaskSubmitted
 from eltflow.runtime.crashpoint import CrashPoint
+from eltflow.runtime.done_signal import DoneSignal
 from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult, is_activity
 from eltflow.runtime.map_runs import MapRunDriver
 from eltflow.runtime.tasks import TaskOutcome, run_task
@@ -48,6 +49,11 @@ SYNC_START_EXECUTION = START_EXECUTION + ".sync"  # .sync and .sync:2: wait for 
 
 GROUP_COMMIT = 64
 """At most this many executions' steps share one transaction (see :meth:`Worker._steps`)."""
+
+HEARD_GAP = 0.02
+"""A busy worker that hears of a start claims it at once, or this many seconds after its last
+claim if that is later, so that a stream of starts is claimed in batches (see
+:meth:`Worker._wait_busy`)."""
 
 
 class WorkerHost(Protocol):
@@ -78,6 +84,7 @@ class WorkerStats:
     empty_claims: int = 0  # ... of which leased nothing
     waits: int = 0  # idle waits for work (wait_for_work)
     woken: int = 0  # ... of which a notification ended
+    heard: int = 0  # waits on tasks a notification ended (work for this busy worker)
     group_conflicts: int = 0  # grouped steps rolled back and recorded one by one
     leases_lost: int = 0  # executions another worker took over from this one
 
@@ -154,13 +161,19 @@ class Worker:
         # which made a Map of n Tasks O(n^2) (issue 16: 106 -> 265 µs CPU per item, 100 ->
         # 3,000 items); the queue makes it O(1).
         self._completed: deque[Future[TaskOutcome]] = deque()
-        self._task_done = threading.Event()
+        self._task_done = DoneSignal()
         # Submissions a running .sync task reported (TaskSubmitted), recorded by the loop like
         # outcomes, each before its task's outcome.
         self._reports: deque[tuple[str, TaskSubmitted]] = deque()
         self._stopping = False
         self._woken = threading.Event()
         self._claim_after = 0.0  # time.monotonic() before which a busy worker does not claim
+        # While busy, how long a start notifies this worker ahead of idle ones: it claims at
+        # least once a poll interval while busy with room, which renews that.
+        self._busy_seconds = max(5 * poll_seconds, 1.0)
+        self._listens_busy = False  # set by run(), see _wait_busy
+        self._heard = False  # a start was heard while busy, not claimed yet
+        self._last_claim = 0.0  # time.monotonic() of the last claim
         # Whether an idle worker should claim: not after a claim came back short until a wait
         # for work ended (see _claim).
         self._may_claim = True
@@ -222,6 +235,15 @@ class Worker:
         )
         waits = self._waits
         clock = self.app.clock
+        # A worker for one execution takes no one else's work; on a virtual clock nothing
+        # starts while it waits.
+        self._listens_busy = (
+            self.app.store.listens_while_busy
+            and self.only is None
+            and not isinstance(clock, VirtualClock)
+        )
+        if self._listens_busy:
+            self._task_done.open_pipe()
         renew_every_us = self.lease_us // 3
         last_renew: int | None = None  # None: heartbeat at once
         try:
@@ -233,18 +255,15 @@ class Worker:
                         self.app.store.heartbeat(self.owner, now_us)
                         last_renew = now_us
                     finishing = self._stopping or (until is not None and until())
-                    progressed = self._record_finished(pool)
-                    if not finishing:
-                        progressed |= self._fire_held_timers(pool)
-                        progressed |= self._claim(pool)
-                    elif not self._inflight or not self.wait_for_tasks:
+                    progressed = self._record(pool, claim=not finishing)
+                    if finishing and (not self._inflight or not self.wait_for_tasks):
                         break
                     self._store_ok()
                     if progressed:
                         continue
                     if self._inflight:
                         if not self._virtual_jump(now_us):
-                            self._task_done.wait(self._idle_delay(now_us))
+                            self._wait_busy(now_us)
                         continue
                     # A wait that ends by itself when the next wake-up comes due needs it
                     # read only to tell when there is nothing left (until_idle).
@@ -263,6 +282,7 @@ class Worker:
             raise
         finally:
             self.app.store.close_listener()
+            self._task_done.close_pipe()
         pool.shutdown(wait=self.wait_for_tasks, cancel_futures=not self.wait_for_tasks)
         waits.shutdown(wait=self.wait_for_tasks, cancel_futures=not self.wait_for_tasks)
         try:
@@ -270,6 +290,25 @@ class Worker:
         except StoreError as e:  # its leases lapse instead
             log.warning("could not record that worker %s is gone: %s", self.owner, e)
         return self.stats
+
+    def _wait_busy(self, now_us: int) -> None:
+        """Wait for a task to end, up to the next held timer or the poll interval. On
+        PostgreSQL it also hears the starts that picked this busy worker ahead of idle ones
+        (notify_work), and claims them right after, or :data:`HEARD_GAP` after its last
+        claim (issue 16: each start woke another idle worker, which ran that one execution
+        alone, without group commit: 4 workers fell to half the rate of 1). Their first steps
+        share a group with whatever else it records then (:meth:`_record`). A worker that
+        never waits claims them at its poll, or when its steps run out, all at once."""
+        delay = self._idle_delay(now_us)
+        fd = self._task_done.fileno()
+        if self._heard:  # to be claimed at _claim_after
+            self._task_done.wait(max(min(delay, self._claim_after - time.monotonic()), 0))
+        elif fd is None or self._task_done.is_set():
+            self._task_done.wait(delay)
+        elif self.app.store.wait_while_busy(fd, delay):
+            self.stats.heard += 1
+            self._heard = True
+            self._claim_after = min(self._claim_after, self._last_claim + HEARD_GAP)
 
     def _idle_delay(self, now_us: int) -> float:
         delay = self.poll_seconds
@@ -458,7 +497,41 @@ class Worker:
 
         return report
 
-    def _record_finished(self, pool: ThreadPoolExecutor) -> bool:
+    def _record(self, pool: ThreadPoolExecutor, *, claim: bool) -> bool:
+        """Record what came since the last time: the tasks that finished or reported, the
+        held timers that came due and (``claim``) what a claim leases, all in one call of
+        :meth:`_steps`, so in one group commit (issue 16: a start claimed by a busy worker
+        had its first step in a transaction of its own). True if anything was to record."""
+        todo, states = self._finished()
+        progressed = bool(todo or states)
+        if states and self.crash_point is not None:
+            self.crash_point.hit(states, "before-record")  # effects done, outcomes unrecorded
+        if claim:
+            now_us = to_us(self.app.clock.now())
+            stepping = {eid for eid, _, _ in todo}  # a step fires its due timers anyway
+            due: list[tuple[str, list[Inbound], bool]] = [
+                (eid, [], False)
+                for eid, held in self._held.items()
+                if held.next_timer_us is not None
+                and held.next_timer_us <= now_us
+                and eid not in stepping
+            ]
+            todo += due
+            try:
+                claimed = self._claim()
+            except StoreError:
+                self._steps(pool, todo)  # what finished is not lost with the claim
+                raise
+            todo += [(eid, [], True) for eid in claimed]
+            progressed |= bool(due or claimed)
+        self._steps(pool, todo)
+        if states and self.crash_point is not None:
+            self.crash_point.hit(states, "recorded")
+        return progressed
+
+    def _finished(self) -> tuple[list[tuple[str, list[Inbound], bool]], set[str]]:
+        """The steps that record the tasks finished and reported since the last call, and
+        the states of the tasks finished (empty: none)."""
         # Clear before draining: a task finishing after the drain sets the event again, so
         # the loop's wait cannot miss it.
         self._task_done.clear()
@@ -477,8 +550,6 @@ class Worker:
             execution_id, submitted = reports.popleft()
             if execution_id in self._held:  # else: lease lost or ended, not ours to record
                 by_execution.setdefault(execution_id, []).append(submitted)
-        if not done and not by_execution:
-            return False
         for future in done:
             execution_id, task_id = self._inflight.pop(future)
             states.add(self._task_states.pop((execution_id, task_id), ""))
@@ -488,39 +559,27 @@ class Worker:
                 continue  # lease lost or execution ended: the outcome is not ours to record
             held.tasks.discard(task_id)
             by_execution.setdefault(execution_id, []).append(future.result())
-        if self.crash_point is not None:
-            self.crash_point.hit(states, "before-record")  # effects done, outcomes unrecorded
-        self._steps(pool, [(eid, inbounds, False) for eid, inbounds in by_execution.items()])
-        if self.crash_point is not None:
-            self.crash_point.hit(states, "recorded")
-        return True
+        return [(eid, inbounds, False) for eid, inbounds in by_execution.items()], states
 
-    def _fire_held_timers(self, pool: ThreadPoolExecutor) -> bool:
-        now_us = to_us(self.app.clock.now())
-        due = [
-            eid
-            for eid, held in self._held.items()
-            if held.next_timer_us is not None and held.next_timer_us <= now_us
-        ]
-        self._steps(pool, [(eid, [], False) for eid in due])
-        return bool(due)
-
-    def _claim(self, pool: ThreadPoolExecutor) -> bool:
+    def _claim(self) -> list[str]:
+        """Lease runnable executions if it is time to; their ids."""
         room = min(self.batch, self.max_held - len(self._held))
         if room <= 0:
-            return False
+            self._heard = False  # full: what it heard is left to others' polls
+            return []
         # While busy, a claim that came back short means nothing else is runnable: the next
         # is tried a poll interval later, not after every task that finishes (issue 16: a
-        # worker draining Task machines ran one claim transaction per task). Nor does a worker
-        # that went idle claim before it waits: on PostgreSQL the wait itself finds work that
-        # is runnable already (issue 16: every worker that finished its last execution ran an
-        # empty claim, one per execution with several workers), elsewhere it returns at once
-        # when work was made meanwhile, or after the poll interval.
+        # worker draining Task machines ran one claim transaction per task), unless a start
+        # was heard meanwhile (_wait_busy). Nor does a worker that went idle claim before it
+        # waits: on PostgreSQL the wait itself finds work that is runnable already (issue 16:
+        # every worker that finished its last execution ran an empty claim, one per execution
+        # with several workers), elsewhere it returns at once when work was made meanwhile,
+        # or after the poll interval.
         busy = bool(self._inflight or self._held)
         if busy and time.monotonic() < self._claim_after:
-            return False
+            return []
         if not busy and not self._may_claim:
-            return False
+            return []
         store = self.app.store
         ids = store.claim(
             owner=self.owner,
@@ -528,18 +587,24 @@ class Worker:
             lease_us=self.lease_us,
             limit=room,
             only=self.only,
+            busy_seconds=self._busy_seconds if self._listens_busy else None,
         )
         self.stats.claims += 1
         self.stats.empty_claims += not ids
         full = len(ids) >= room
         self._claim_after = 0.0 if full else time.monotonic() + self.poll_seconds
         self._may_claim = full
+        self._heard = False
+        self._last_claim = time.monotonic()
+        fresh = []
         for eid in ids:
-            # The ARN comes with the first step (which locks and reads the row anyway).
             self.stats.claimed += 1
+            if eid in self._held:  # its own, whose lease lapsed: it records it already
+                continue
+            # The ARN comes with the first step (which locks and reads the row anyway).
             self._held[eid] = _Held(arn="", tasks=set())
-        self._steps(pool, [(eid, [], True) for eid in ids])
-        return bool(ids)
+            fresh.append(eid)
+        return fresh
 
     def _renew(self, now_us: int) -> None:
         if not self._held:

@@ -206,9 +206,18 @@ class StateStore(Protocol):
     def count_by_status(self) -> dict[str, int]: ...
 
     def claim(
-        self, *, owner: str, now_us: int, lease_us: int, limit: int, only: str | None = None
+        self,
+        *,
+        owner: str,
+        now_us: int,
+        lease_us: int,
+        limit: int,
+        only: str | None = None,
+        busy_seconds: float | None = None,
     ) -> list[str]:
-        """Lease up to ``limit`` runnable executions (or just ``only``) to ``owner``."""
+        """Lease up to ``limit`` runnable executions (or just ``only``) to ``owner``; with
+        ``busy_seconds``, where :attr:`listens_while_busy`, starts notify the claimant ahead
+        of idle workers for that long."""
         ...
 
     def renew(self, *, owner: str, execution_ids: Iterable[str], expires_us: int) -> set[str]:
@@ -245,6 +254,16 @@ class StateStore(Protocol):
 
     def notify_work_txn(self, conn: Txn) -> None:
         """Tell idle workers there is work now (on commit; PostgreSQL only, else a no-op)."""
+        ...
+
+    @property
+    def listens_while_busy(self) -> bool:
+        """Whether a busy worker waits with :meth:`wait_while_busy` to hear of new work."""
+        ...
+
+    def wait_while_busy(self, fd: int, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds until ``fd`` is readable or work is notified to
+        this busy worker; True if a notification came."""
         ...
 
     def wait_for_work(self, timeout: float, *, runnable_at: int | None = None) -> bool:

@@ -16,6 +16,7 @@ Differences, all because nothing outlives the process:
 
 from __future__ import annotations
 
+import select
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
@@ -378,9 +379,17 @@ class MemoryStore:
         )
 
     def claim(
-        self, *, owner: str, now_us: int, lease_us: int, limit: int, only: str | None = None
+        self,
+        *,
+        owner: str,
+        now_us: int,
+        lease_us: int,
+        limit: int,
+        only: str | None = None,
+        busy_seconds: float | None = None,
     ) -> list[str]:
-        """Lease up to ``limit`` runnable executions (or just ``only``) to ``owner``."""
+        """Lease up to ``limit`` runnable executions (or just ``only``) to ``owner``
+        (``busy_seconds``: unused, a busy worker is not notified here)."""
         with self._lock:
             if only is not None:
                 # The execution and the children of its Distributed Maps (claim_execution).
@@ -452,6 +461,16 @@ class MemoryStore:
         """Tell idle workers there is work now."""
         with self._lock:
             self._signal()
+
+    @property
+    def listens_while_busy(self) -> bool:
+        """No: one process, whose busy worker claims on its own."""
+        return False
+
+    def wait_while_busy(self, fd: int, timeout: float) -> bool:
+        """Not asked (see :attr:`listens_while_busy`): waits for ``fd`` alone."""
+        select.select([fd], [], [], max(timeout, 0))
+        return False
 
     def wait_for_work(self, timeout: float, *, runnable_at: int | None = None) -> bool:
         """Block up to ``timeout`` seconds until a transaction changes an execution; True if

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import select
 import threading
 import time
 import uuid
@@ -77,6 +78,15 @@ def _wakeup_for(key: str) -> _Wakeup:
         return found
 
 
+def _drained(listener: Any) -> bool:
+    """Take every notification ``listener`` (a psycopg connection) has received; True if
+    there was one."""
+    found = False
+    for _ in listener.notifies(timeout=0):
+        found = True
+    return found
+
+
 class RuntimeStore:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -85,6 +95,9 @@ class RuntimeStore:
         # Its own channel, besides eltflow_work: a start notifies one idle listener (issue 16:
         # one NOTIFY woke every worker to race for one claim).
         self._channel = f"eltflow_work_{uuid.uuid4().hex}"
+        # time.monotonic() until which this store's row stands for a busy worker: a claim
+        # renews it only once half of it has passed (see claim).
+        self._busy_renew_at = 0.0
         # SQLite: wake this process's idle workers after a commit that made work (issue 16:
         # start -> SUCCEEDED was set by the worker's 0.2 s poll). Per thread: the transaction
         # depth, whether it notified, and the last wake-up generation this thread saw.
@@ -431,24 +444,59 @@ class RuntimeStore:
 
     # -- leases ----------------------------------------------------------------------------
     def claim(
-        self, *, owner: str, now_us: int, lease_us: int, limit: int, only: str | None = None
+        self,
+        *,
+        owner: str,
+        now_us: int,
+        lease_us: int,
+        limit: int,
+        only: str | None = None,
+        busy_seconds: float | None = None,
     ) -> list[str]:
         """Lease up to ``limit`` runnable executions (or just ``only``) to ``owner``.
 
         PostgreSQL commits a claim without waiting for its WAL flush (issue 16: one fsync
         less on the way from start to first step). A claim lost in a server crash is a lease
         never taken, which recovery handles already; and the first step written under it is
-        flushed normally, which flushes the claim's earlier WAL with it."""
+        flushed normally, which flushes the claim's earlier WAL with it.
+
+        ``busy_seconds`` (PostgreSQL): the claimant listens while busy
+        (:meth:`wait_while_busy`); for that long a start notifies it ahead of idle workers
+        (issue 16: each start woke another idle worker to run that one execution alone). A
+        claim of such a worker that comes back full wakes one idle worker to share the rest."""
         params = {"owner": owner, "now_us": now_us, "expires_us": now_us + lease_us}
+        busy = None
+        # Renewed once half of it has passed (else its row stands already), by a worker
+        # listening before a start can pick its row (it claims without, if it cannot).
+        if (
+            busy_seconds is not None
+            and self.listens_while_busy
+            and time.monotonic() >= self._busy_renew_at
+            and self._listening()
+        ):
+            busy = {
+                "channel": self._channel,
+                "since_us": time.time_ns() // 1000,
+                "busy_us": int(busy_seconds * 1_000_000),
+            }
         with self.db.transaction() as conn:
             if self.db.dialect == "postgres":
                 conn.write(self.q["commit_without_flush"])
+            if busy is not None:
+                conn.write(self.q["listener_claiming"], busy)
             if only is not None:
                 rows = conn.execute(
                     self.q["claim_execution"], {**params, "id": only, "limit": limit}
                 )
             else:
                 rows = conn.execute(self.q["claim_executions"], {**params, "limit": limit})
+                if busy_seconds is not None and self.listens_while_busy and len(rows) >= limit:
+                    # Maybe more than it takes at once (issue 16: starts go to one busy worker
+                    # ahead of idle ones, which alone would leave the others idle under a
+                    # backlog): one idle worker is woken to share it.
+                    conn.write(self.q["notify_idle"])
+        if busy is not None and busy_seconds is not None:  # committed: renewed at half-life
+            self._busy_renew_at = time.monotonic() + busy_seconds / 2
         return [str(r["id"]) for r in rows]
 
     def renew(self, *, owner: str, execution_ids: Iterable[str], expires_us: int) -> set[str]:
@@ -497,6 +545,31 @@ class RuntimeStore:
             return  # SQLite's notify_work is a placeholder SELECT: one statement less
         conn.write(self.q["notify_work"])
 
+    @property
+    def listens_while_busy(self) -> bool:
+        """Whether a busy worker should wait with :meth:`wait_while_busy` (PostgreSQL)."""
+        return self.db.dialect == "postgres"
+
+    def wait_while_busy(self, fd: int, timeout: float) -> bool:
+        """A busy worker's wait: up to ``timeout`` seconds until ``fd`` (its tasks' completion
+        pipe) is readable or a start notifies it; True if a notification came, then or
+        since it last asked. Any is taken as work for it: it claims right after."""
+        import psycopg
+
+        listener = self._listener
+        if listener is None or listener.closed:
+            select.select([fd], [], [], max(timeout, 0))
+            return False
+        try:
+            # Received meanwhile, with a statement's results or while it ran tasks.
+            if _drained(listener):
+                return True
+            ready, _, _ = select.select([fd, listener.fileno()], [], [], max(timeout, 0))
+            return fd not in ready and _drained(listener)
+        except psycopg.Error:
+            self.close_listener()  # reopened by the next wait or claim that needs it
+            return False
+
     def wait_for_work(self, timeout: float, *, runnable_at: int | None = None) -> bool:
         """Block up to ``timeout`` seconds for a work notification; True if one came.
 
@@ -532,8 +605,7 @@ class RuntimeStore:
             # one woke the worker to an empty claim): the work they announced committed
             # before they arrived, so listener_idle below sees it. Dropped before it runs;
             # any that comes after is for work it may not see, and wakes the worker.
-            for _ in listener.notifies(timeout=0):
-                pass
+            _drained(listener)
             idle = {
                 **channel,
                 # Ordered by wall time across processes: only the order counts.
@@ -542,6 +614,7 @@ class RuntimeStore:
                 "now_us": -1 if runnable_at is None else runnable_at,
             }
             row = listener.execute(to_pyformat(self.q["listener_idle"]), idle).fetchone()
+            self._busy_renew_at = 0.0  # the row stands for an idle worker now, or is gone
             if row is not None and row[0]:
                 return True  # runnable already: not made idle
             if row is not None and row[1] is not None:  # until the next wake-up is due
@@ -550,8 +623,14 @@ class RuntimeStore:
             woken: str | None = None
             for note in listener.notifies(timeout=max(timeout, 0.001), stop_after=1):
                 woken = note.channel
-            # A start that picked this channel took the row already; otherwise take it back.
-            if woken != self._channel:
+            # A start that picked this channel made the row a busy one, so that the starts
+            # right after go to this worker, about to claim. After a timeout the row stays an
+            # idle one, idle since it first was: a worker whose wait timed out is no more
+            # recently idle than before (issue 16: it took the next wake-up from the worker
+            # that had just run out of work, so work kept moving between workers). Woken by
+            # the channel all listen on, or taking no one else's work (no runnable_at), it
+            # takes its row back.
+            if (woken is not None and woken != self._channel) or runnable_at is None:
                 listener.execute(to_pyformat(self.q["listener_busy"]), channel)
             return woken is not None
         except psycopg.Error:
@@ -576,8 +655,19 @@ class RuntimeStore:
             self._listener = listener
         return self._listener
 
+    def _listening(self) -> bool:
+        import psycopg
+
+        try:
+            self._listen()
+        except psycopg.Error:
+            self.close_listener()
+            return False
+        return True
+
     def close_listener(self) -> None:
         listener, self._listener = self._listener, None
+        self._busy_renew_at = 0.0
         if listener is not None and not listener.closed:
             with contextlib.suppress(Exception):  # its row must not outlive it, if it can help
                 listener.execute(to_pyformat(self.q["listener_busy"]), {"channel": self._channel})

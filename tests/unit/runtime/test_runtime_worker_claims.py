@@ -1,10 +1,12 @@
 """How workers claim and wake (issue 16): several workers run each execution once, an idle
-worker runs no claim of its own before it waits, and a notification that came while a worker
-was busy does not wake it once the work it announced is gone."""
+worker runs no claim of its own before it waits, a notification that came while a worker
+was busy does not wake it once the work it announced is gone, and a start goes to a busy
+worker with room ahead of the idle ones."""
 
 from __future__ import annotations
 
 import json
+import os
 import select
 import threading
 from collections import Counter
@@ -14,6 +16,7 @@ from tests.support.wait import wait_until
 
 from eltflow.app import App, build_app
 from eltflow.clock import SystemClock
+from eltflow.runtime.done_signal import DoneSignal
 from eltflow.store.rows import to_us
 from eltflow.types import JSON
 
@@ -31,7 +34,15 @@ def _succeeded(app: App, arn: str) -> bool:
 
 def _idle_listeners(app: App) -> int:
     with app.db.transaction() as conn:
-        return int(conn.execute("SELECT COUNT(*) AS n FROM sfn_idle_listeners")[0]["n"])
+        rows = conn.execute("SELECT busy_until_us FROM sfn_idle_listeners")
+    return sum(1 for r in rows if r["busy_until_us"] is None)
+
+
+def _listener_rows(app: App) -> dict[str, int | None]:
+    """channel -> busy_until_us (None: an idle listener)."""
+    with app.db.transaction() as conn:
+        rows = conn.execute("SELECT channel, busy_until_us FROM sfn_idle_listeners")
+    return {str(r["channel"]): r["busy_until_us"] for r in rows}
 
 
 def test_workers_given_executions_while_they_run_run_each_once(store_url: str) -> None:
@@ -129,7 +140,14 @@ def test_a_postgres_wait_returns_at_once_when_work_is_runnable_already(pg_url: s
     )
     assert len(claimed) == 1
     assert waiter.store.wait_for_work(0.05, runnable_at=to_us(clock.now())) is False
-    assert _idle_listeners(starter) == 0  # it took its row back when the wait ended
+    # Its wait timed out: it stays an idle listener, idle since it first was (a worker whose
+    # wait timed out is no more recently idle than before).
+    with starter.db.transaction() as conn:
+        first = conn.execute("SELECT since_us FROM sfn_idle_listeners")
+    assert waiter.store.wait_for_work(0.05, runnable_at=to_us(clock.now())) is False
+    with starter.db.transaction() as conn:
+        assert conn.execute("SELECT since_us FROM sfn_idle_listeners") == first
+    assert _idle_listeners(starter) == 1
     starter.close()
     waiter.close()
 
@@ -158,3 +176,178 @@ def test_a_notification_that_came_while_busy_does_not_wake_a_postgres_waiter(
     assert waiter.store.wait_for_work(0.5, runnable_at=to_us(clock.now())) is False
     starter.close()
     waiter.close()
+
+
+BLOCK = "arn:aws:lambda:us-east-1:123456789012:function:block"
+
+
+def test_starts_while_a_postgres_worker_is_busy_go_to_it_not_to_the_idle_ones(
+    pg_url: str,
+) -> None:
+    # Three workers; one runs a task that holds until the test lets it go. The executions
+    # started meanwhile are given to that busy worker, which hears them while it waits on its
+    # task and claims them; no idle worker is woken (issue 16: each start woke another idle
+    # worker, which ran that one execution alone, without group commit).
+    release, running = threading.Event(), threading.Event()
+
+    def block(p: JSON) -> JSON:
+        running.set()
+        release.wait(60)
+        return p
+
+    apps = [build_app(state_url=pg_url, clock=SystemClock()) for _ in range(3)]
+    for a in apps:
+        a.register(BLOCK, block)
+        a.register(COUNT, lambda p: p)
+    apps[0].service.create_state_machine(
+        name="block",
+        definition={
+            "StartAt": "B",
+            "States": {"B": {"Type": "Task", "Resource": BLOCK, "End": True}},
+        },
+    )
+    apps[0].service.create_state_machine(name="quick", definition=TASK)
+    # Polls far apart: only notifications can make a worker claim within the test.
+    workers = [a.worker(poll_seconds=30, idle_seconds=30) for a in apps]
+    threads = [threading.Thread(target=w.run) for w in workers]
+    for t in threads:
+        t.start()
+    try:
+        wait_until(lambda: _idle_listeners(apps[0]) == 3, 20, what="all three to wait")
+        apps[0].service.start_execution(state_machine_arn="block")
+        assert running.wait(20), "the blocking task to run"
+        (busy,) = [w for w in workers if w.stats.claimed]
+        idle = [w for w in workers if w is not busy]
+        for n in range(5):
+            arn = str(
+                apps[0].service.start_execution(state_machine_arn="quick", name=f"q{n}")[
+                    "executionArn"
+                ]
+            )
+            wait_until(partial(_succeeded, apps[0], arn), 20, what=f"q{n} to succeed")
+        assert _idle_listeners(apps[0]) == 2  # the idle two still wait, never picked
+        assert [w.stats.woken for w in idle] == [0, 0]
+        assert [w.stats.claims for w in idle] == [1, 1]  # at startup, before the first wait
+        assert busy.stats.claimed == 6
+        assert busy.stats.heard >= 1
+        # A claim per start heard at most, none of them empty (after the one at startup).
+        assert busy.stats.empty_claims == 1
+    finally:
+        release.set()
+        for w in workers:
+            w.stop()
+        for i in range(3):  # each wakes one waiting worker to stop
+            apps[0].service.start_execution(state_machine_arn="quick", name=f"last{i}")
+        for t in threads:
+            t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    for a in apps:
+        a.close()
+
+
+def test_a_start_notifies_a_busy_claimant_ahead_of_an_idle_listener(pg_url: str) -> None:
+    # The claimant said it will be busy (busy_seconds): a start notifies it, not the idle
+    # listener, whose row stays. Once the claimant's row is gone, the idle one is woken.
+    starter, claimant, waiter = (build_app(state_url=pg_url, clock=SystemClock()) for _ in "abc")
+    starter.service.create_state_machine(name="b", definition=TASK)
+    clock = SystemClock()
+    woke: list[bool] = []
+    waiting = threading.Thread(
+        target=lambda: woke.append(waiter.store.wait_for_work(30, runnable_at=to_us(clock.now())))
+    )
+    waiting.start()
+    wait_until(lambda: _idle_listeners(starter) == 1, 20, what="the waiter to wait")
+    assert (
+        claimant.store.claim(
+            owner="c", now_us=to_us(clock.now()), lease_us=60_000_000, limit=10, busy_seconds=60
+        )
+        == []
+    )
+    rows = _listener_rows(starter)
+    assert sorted(v is None for v in rows.values()) == [False, True]  # one busy, one idle
+    starter.service.start_execution(state_machine_arn="b")
+    r, w = os.pipe()
+    try:
+        assert claimant.store.wait_while_busy(r, 30) is True
+        assert _listener_rows(starter) == rows  # the busy row stays; the idle one untouched
+        claimant.store.close_listener()  # gone: takes its row
+        starter.service.start_execution(state_machine_arn="b")
+        waiting.join(30)
+        assert woke == [True]
+    finally:
+        os.close(r)
+        os.close(w)
+    for a in (starter, claimant, waiter):
+        a.close()
+
+
+def test_a_full_claim_of_a_busy_claimant_wakes_an_idle_listener_to_share(pg_url: str) -> None:
+    # Starts go to a busy worker ahead of idle ones; when its claim comes back full there may
+    # be more than it takes at once, so one idle worker is woken to take a share. A claim
+    # that is not full wakes nobody.
+    starter, claimant, waiter = (build_app(state_url=pg_url, clock=SystemClock()) for _ in "abc")
+    starter.service.create_state_machine(name="f", definition=TASK)
+    clock = SystemClock()
+    woke: list[bool] = []
+
+    def wait() -> None:
+        woke.append(waiter.store.wait_for_work(30, runnable_at=to_us(clock.now())))
+
+    waiting = threading.Thread(target=wait)
+    waiting.start()
+    wait_until(lambda: _idle_listeners(starter) == 1, 20, what="the waiter to wait")
+    claim = partial(claimant.store.claim, owner="c", lease_us=60_000_000, limit=2, busy_seconds=60)
+    assert claim(now_us=to_us(clock.now())) == []  # not full: the waiter's row stays idle
+    assert _idle_listeners(starter) == 1
+    for n in range(3):  # each start goes to the busy claimant
+        starter.service.start_execution(state_machine_arn="f", name=f"f{n}")
+    assert _idle_listeners(starter) == 1
+    assert len(claim(now_us=to_us(clock.now()))) == 2  # full: wakes the waiter
+    waiting.join(30)
+    assert woke == [True]
+    for a in (starter, claimant, waiter):
+        a.close()
+
+
+def test_a_busy_row_that_lapsed_counts_as_an_idle_one(pg_url: str) -> None:
+    # A claimant that stopped renewing its busy row (it died, say) is not given every start
+    # from then on: its row lapsed, so a start takes it as it would an idle worker's.
+    starter, claimant = (build_app(state_url=pg_url, clock=SystemClock()) for _ in "ab")
+    starter.service.create_state_machine(name="l", definition=TASK)
+    clock = SystemClock()
+    claimant.store.claim(
+        owner="c", now_us=to_us(clock.now()), lease_us=60_000_000, limit=10, busy_seconds=0
+    )
+    assert len(_listener_rows(starter)) == 1
+    starter.service.start_execution(state_machine_arn="l")
+    assert _listener_rows(starter) == {}
+    r, w = os.pipe()
+    try:
+        assert claimant.store.wait_while_busy(r, 30) is True  # and its channel was notified
+    finally:
+        os.close(r)
+        os.close(w)
+    for a in (starter, claimant):
+        a.close()
+
+
+def test_the_task_done_signal_is_readable_as_a_pipe_while_set() -> None:
+    # A busy PostgreSQL worker waits on its tasks and its LISTEN connection in one select():
+    # its task-done signal must be readable exactly while it is set.
+    done = DoneSignal()
+    done.set()  # before the pipe: carried over when it opens
+    done.open_pipe()
+    fd = done.fileno()
+    assert fd is not None
+    assert select.select([fd], [], [], 0)[0] == [fd]
+    done.clear()
+    assert not done.is_set() and select.select([fd], [], [], 0)[0] == []
+    done.set()
+    done.set()  # a second set writes nothing more: one clear empties it
+    assert done.wait(0) and select.select([fd], [], [], 0)[0] == [fd]
+    done.clear()
+    assert select.select([fd], [], [], 0)[0] == []
+    done.close_pipe()
+    assert done.fileno() is None
+    done.set()  # a task ending after the worker: no write to a closed pipe
+    assert done.is_set()

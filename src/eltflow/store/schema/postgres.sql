@@ -114,7 +114,8 @@ CREATE TABLE sfn_workers (
 
 CREATE TABLE sfn_idle_listeners (
     channel TEXT PRIMARY KEY,
-    since_us BIGINT NOT NULL
+    since_us BIGINT NOT NULL,
+    busy_until_us BIGINT
 );
 
 -- config: the Map Run's resolved settings (the task's parameters, JSON), read again by a

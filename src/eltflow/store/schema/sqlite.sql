@@ -114,7 +114,8 @@ CREATE TABLE sfn_workers (
 
 CREATE TABLE sfn_idle_listeners (
     channel TEXT PRIMARY KEY,
-    since_us INTEGER NOT NULL
+    since_us INTEGER NOT NULL,
+    busy_until_us INTEGER
 );
 
 -- config: the Map Run's resolved settings (the task's parameters, JSON), read again by a

@@ -46,16 +46,21 @@ SET LOCAL synchronous_commit TO OFF;
 -- notify (see notify_work). Both in one statement, so one snapshot: a start that committed
 -- before it is seen as runnable; one that commits after it either saw this row or notified
 -- eltflow_work, which the worker hears (it drained what came before, see wait_for_work).
--- Also when some execution next has work (next_wake), which bounds the wait.
+-- Also when some execution next has work (next_wake), which bounds the wait. A row that is
+-- an idle one already keeps its since_us (see wait_for_work).
 WITH runnable AS (
     SELECT 1 FROM sfn_executions
     WHERE status = 'RUNNING' AND wake_us <= :now_us
       AND (lease_expires_us IS NULL OR lease_expires_us < :now_us)
     LIMIT 1
 ), idle AS (
-    INSERT INTO sfn_idle_listeners (channel, since_us)
-    SELECT :channel, :since_us WHERE NOT EXISTS (SELECT 1 FROM runnable)
-    ON CONFLICT (channel) DO UPDATE SET since_us = excluded.since_us
+    INSERT INTO sfn_idle_listeners (channel, since_us, busy_until_us)
+    SELECT :channel, :since_us, NULL WHERE NOT EXISTS (SELECT 1 FROM runnable)
+    ON CONFLICT (channel) DO UPDATE
+    SET since_us = CASE
+            WHEN sfn_idle_listeners.busy_until_us IS NULL THEN sfn_idle_listeners.since_us
+            ELSE excluded.since_us END,
+        busy_until_us = NULL
     RETURNING channel
 )
 SELECT EXISTS (SELECT 1 FROM runnable) AS runnable, (
@@ -71,20 +76,46 @@ SELECT EXISTS (SELECT 1 FROM runnable) AS runnable, (
 ) AS due_us;
 
 -- name: notify_work
--- Wakes one idle worker: takes the most recently idle listener's row and notifies its own
--- channel; with none idle, notifies eltflow_work, which every worker listens on (a worker
--- that went idle after this row was taken still hears that). Delivered on COMMIT.
-WITH picked AS (
+-- Wakes one worker (issue 16: one NOTIFY woke every worker to race for one claim; then each
+-- start woke another idle worker, which ran its one execution alone, without group commit).
+-- A busy worker with room for more, if any (the one busy the longest, so that new work
+-- gathers on one worker, in batches, instead of keeping several each busy with a little):
+-- its row stays; it claims what comes with the steps it records next (Worker._wait_busy). Else the most recently idle listener, whose row becomes a busy one for
+-- a second (its worker renews it when it claims), so that the starts right after go to the
+-- worker now claiming, not each to another idle one; a busy row that lapsed is deleted
+-- instead (its worker may be gone). With none, notifies eltflow_work, which every worker
+-- listens on (a worker that went idle after this row was taken still hears that). Delivered
+-- on COMMIT. Busy rows lapse on the server's clock: workers on other machines may disagree.
+WITH busy AS (
+    SELECT channel FROM sfn_idle_listeners
+    WHERE busy_until_us > (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT
+    ORDER BY since_us
+    LIMIT 1
+), candidate AS (
+    SELECT channel, busy_until_us FROM sfn_idle_listeners
+    WHERE NOT EXISTS (SELECT 1 FROM busy) AND (
+        busy_until_us IS NULL
+        OR busy_until_us <= (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT)
+    ORDER BY since_us DESC
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), woken AS (
+    UPDATE sfn_idle_listeners
+    SET busy_until_us = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT + 1000000
+    WHERE channel = (SELECT channel FROM candidate WHERE busy_until_us IS NULL)
+    RETURNING channel
+), lapsed AS (
     DELETE FROM sfn_idle_listeners
-    WHERE channel = (
-        SELECT channel FROM sfn_idle_listeners
-        ORDER BY since_us DESC
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED
-    )
+    WHERE channel = (SELECT channel FROM candidate WHERE busy_until_us IS NOT NULL)
     RETURNING channel
 )
-SELECT pg_notify(COALESCE((SELECT channel FROM picked), 'eltflow_work'), '') AS notified;
+SELECT pg_notify(
+    COALESCE(
+        (SELECT channel FROM busy), (SELECT channel FROM woken), (SELECT channel FROM lapsed),
+        'eltflow_work'),
+    ''
+) AS notified;
+
 
 -- name: insert_started_execution_alone
 -- insert_started_execution, the first step's tasks (insert_task, from parallel arrays), its
@@ -119,16 +150,68 @@ WITH started AS (
 ), history AS (
     INSERT INTO sfn_history_steps (execution_id, first_seq, last_seq, events)
     SELECT id, :first_seq, :last_seq, :events FROM started
-), picked AS (
+), busy AS (
+    -- notify_work's choice, made only if :notify and the row was written
+    SELECT channel FROM sfn_idle_listeners
+    WHERE CAST(:notify AS BOOLEAN) AND EXISTS (SELECT 1 FROM started)
+      AND busy_until_us > (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT
+    ORDER BY since_us
+    LIMIT 1
+), candidate AS (
+    SELECT channel, busy_until_us FROM sfn_idle_listeners
+    WHERE CAST(:notify AS BOOLEAN) AND EXISTS (SELECT 1 FROM started)
+      AND NOT EXISTS (SELECT 1 FROM busy) AND (
+        busy_until_us IS NULL
+        OR busy_until_us <= (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT)
+    ORDER BY since_us DESC
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), woken AS (
+    UPDATE sfn_idle_listeners
+    SET busy_until_us = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT + 1000000
+    WHERE channel = (SELECT channel FROM candidate WHERE busy_until_us IS NULL)
+    RETURNING channel
+), lapsed AS (
     DELETE FROM sfn_idle_listeners
-    WHERE CAST(:notify AS BOOLEAN) AND EXISTS (SELECT 1 FROM started) AND channel = (
-        SELECT channel FROM sfn_idle_listeners
-        ORDER BY since_us DESC
-        LIMIT 1
-        FOR UPDATE SKIP LOCKED
-    )
+    WHERE channel = (SELECT channel FROM candidate WHERE busy_until_us IS NOT NULL)
     RETURNING channel
 )
 SELECT s.id, CASE WHEN CAST(:notify AS BOOLEAN)
-    THEN pg_notify(COALESCE((SELECT channel FROM picked), 'eltflow_work'), '') END AS notified
+    THEN pg_notify(
+        COALESCE(
+            (SELECT channel FROM busy), (SELECT channel FROM woken),
+            (SELECT channel FROM lapsed), 'eltflow_work'),
+        '') END AS notified
 FROM started s;
+
+-- name: notify_idle
+-- A claim came back full, so there may be more work than its claimant takes at once: wake one
+-- idle listener to share it (as notify_work would with no busy worker), none if none is idle.
+WITH candidate AS (
+    SELECT channel FROM sfn_idle_listeners
+    WHERE busy_until_us IS NULL
+    ORDER BY since_us DESC
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), woken AS (
+    UPDATE sfn_idle_listeners
+    SET busy_until_us = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT + 1000000
+    WHERE channel = (SELECT channel FROM candidate)
+    RETURNING channel
+)
+SELECT pg_notify(channel, '') AS notified FROM woken;
+
+-- name: listener_claiming
+-- A worker about to claim, which will then be busy with room for more: a start notifies it
+-- ahead of the idle listeners (see notify_work) for the next :busy_us on the server's clock.
+-- since_us: since when it is busy, kept while its row stays a busy one.
+INSERT INTO sfn_idle_listeners (channel, since_us, busy_until_us)
+VALUES (
+    :channel, :since_us, (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT + :busy_us)
+ON CONFLICT (channel) DO UPDATE
+SET since_us = CASE
+        WHEN sfn_idle_listeners.busy_until_us
+             > (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT
+        THEN sfn_idle_listeners.since_us
+        ELSE excluded.since_us END,
+    busy_until_us = excluded.busy_until_us;

@@ -42,6 +42,14 @@ SELECT 0 AS unused;
 -- SQLite has no notifications: idle workers poll (a cheap read on WAL).
 SELECT 0 AS notified;
 
+-- name: notify_idle
+-- Not run: SQLite has no LISTEN (its workers wait on an in-process condition, see _Wakeup).
+SELECT 0 AS unused;
+
+-- name: listener_claiming
+-- Not run: SQLite has no LISTEN (its workers wait on an in-process condition, see _Wakeup).
+SELECT 0 AS unused;
+
 -- name: listener_idle
 -- Not run: SQLite has no LISTEN (its workers wait on an in-process condition, see _Wakeup).
 SELECT 0 AS runnable, NULL AS due_us;
