@@ -352,7 +352,6 @@ def _launch(stepper: Stepper, frame: Frame, state: MapState) -> None:
     path = (*frame.path, state.name, "*")  # shared by every iteration frame
     while frame.next_item < len(items) and (limit == 0 or frame.running < limit):
         index = frame.next_item
-        frame.next_item = index + 1
         value = items[index]
         item_input = value
         if state.item_selector is not None:
@@ -376,6 +375,9 @@ def _launch(stepper: Stepper, frame: Frame, state: MapState) -> None:
                     stepper.rng(),
                     "ItemSelector",
                 )
+        # Only now is the item taken: an ItemSelector that raised left ``next_item`` on it, so
+        # a redrive of the failed Map runs it (AWS re-runs the iterations that did not succeed).
+        frame.next_item = index + 1
         key = f"{prefix}[{index}]"
         stepper.emit(frame, ev.map_iteration("Started", state.name, index))
         frame.running += 1

@@ -267,6 +267,43 @@ def test_redrive_of_a_failed_map_reruns_only_the_failed_iterations(stored: bool)
     assert state.context.redrive_count == 1
 
 
+@pytest.mark.parametrize("concurrency", [0, 1])
+def test_redrive_of_a_map_whose_item_selector_failed_runs_that_item(concurrency: int) -> None:
+    """The ItemSelector raises for item 1 on the first attempt only (it reads RedriveCount):
+    the redrive runs item 1 and the items after it, not just those after it. With
+    MaxConcurrency 1 the failure comes after item 0 succeeded; with 0, while launching."""
+    selector = (
+        "{% $states.context.Execution.RedriveCount = 0 and $states.context.Map.Item.Index = 1"
+        " ? $error('boom') : $states.context.Map.Item.Value * 10 %}"
+    )
+    machine = parse(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "MaxConcurrency": concurrency,
+                    "ItemSelector": selector,
+                    "ItemProcessor": {
+                        "StartAt": "I",
+                        "States": {"I": {"Type": "Pass", "End": True}},
+                    },
+                    "End": True,
+                }
+            },
+        }
+    )
+    state, _, _ = start(machine, [1, 2, 3], _ctx(), T0)
+    assert (state.status, state.error) == ("FAILED", "States.QueryEvaluationError")
+    state = ExecutionState.from_json(json.loads(json.dumps(state.to_json())))
+
+    state, events, _ = redrive(machine, state, T0 + timedelta(hours=1))
+    assert (state.status, state.output) == ("SUCCEEDED", [10, 20, 30])
+    started = [e for e in events if e.type == "MapIterationStarted"]
+    assert len(started) == (2 if concurrency == 1 else 3)  # item 0 already succeeded / aborted
+
+
 def test_redrive_reruns_only_the_failed_parallel_branch_and_failed_state() -> None:
     machine = parse(
         {
