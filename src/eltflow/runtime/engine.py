@@ -53,7 +53,15 @@ from eltflow.interpreter.step import start_lazy
 from eltflow.runtime.machines import MachineCache
 from eltflow.runtime.state_cache import StateCache
 from eltflow.store.interface import Guard, StateStore, Txn
-from eltflow.store.rows import ExecutionRow, InboxRow, MachineRow, TaskRow, TimerRow, to_us
+from eltflow.store.rows import (
+    ExecutionRow,
+    ExecutionVersion,
+    InboxRow,
+    MachineRow,
+    TaskRow,
+    TimerRow,
+    to_us,
+)
 from eltflow.store.runtime_store import dumps
 from eltflow.types import JSON, JSONObject
 
@@ -89,7 +97,7 @@ class _Write:
     """A step's writes, to be made only while its execution is as the step read it."""
 
     execution_id: str
-    as_read: Callable[[ExecutionRow | None], bool]
+    as_read: Callable[[ExecutionVersion | None], bool]
     write: Callable[[Txn], None]
     committed: Callable[[], None] = lambda: None  # run once its transaction has committed
 
@@ -480,7 +488,7 @@ class Engine:
                 running = row.status == "RUNNING" and row.snapshot is not None
                 machine = self.machines.get_txn(conn, row.version_id) if running else None
 
-        def as_read(current: ExecutionRow | None) -> bool:
+        def as_read(current: ExecutionVersion | None) -> bool:
             return current is not None and _unchanged(current, row)
 
         if machine is None:
@@ -856,7 +864,7 @@ Each retry means another writer recorded a step of the same execution meanwhile 
 task token, a redrive), which a lease makes rare; past this the store is reported as failing."""
 
 
-def _unchanged(current: ExecutionRow, read: ExecutionRow) -> bool:
+def _unchanged(current: ExecutionVersion, read: ExecutionRow) -> bool:
     """Whether the execution row locked for writing is the one a step was evaluated from.
 
     The snapshot is the interpreter's whole state and every recorded step rewrites it (its

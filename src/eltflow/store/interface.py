@@ -19,6 +19,7 @@ from eltflow.store.rows import (
     EventRow,
     ExecutionRow,
     ExecutionSummaryRow,
+    ExecutionVersion,
     InboxRow,
     MachineRow,
     NewEvent,
@@ -161,12 +162,13 @@ class StateStore(Protocol):
         ...
 
     def guard_execution_txn(
-        self, conn: Txn, execution_id: str, unchanged: Callable[[ExecutionRow | None], bool]
+        self, conn: Txn, execution_id: str, unchanged: Callable[[ExecutionVersion | None], bool]
     ) -> Guard:
         """Lock the execution (as :meth:`lock_execution_txn`) for writes that hold only if
-        ``unchanged(row)`` (see :class:`Guard`). PostgreSQL sends the lock with the writes
-        queued behind it, in one round trip (issue 16: a step's lock was a round trip of its
-        own); the others read it at once."""
+        ``unchanged(row)`` (see :class:`Guard`); ``row`` may have only the columns it
+        compares. PostgreSQL sends the lock with the writes queued behind it, in one round
+        trip (issue 16: a step's lock was a round trip of its own); the others read it at
+        once."""
         ...
 
     def step_reads_txn(

@@ -31,6 +31,7 @@ from eltflow.store.rows import (
     EventRow,
     ExecutionRow,
     ExecutionSummaryRow,
+    ExecutionVersion,
     InboxRow,
     MachineRow,
     NewEvent,
@@ -294,7 +295,7 @@ class MemoryStore:
         return self.get_execution_txn(conn, execution_id)
 
     def guard_execution_txn(
-        self, conn: Any, execution_id: str, unchanged: Callable[[ExecutionRow | None], bool]
+        self, conn: Any, execution_id: str, unchanged: Callable[[ExecutionVersion | None], bool]
     ) -> KnownGuard:
         """Checked at once: the memory store has no rollback, so nothing may be written unless
         the execution is as the step read it."""

@@ -49,6 +49,32 @@ class VersionRow:
     retired_us: int | None = None
 
 
+class ExecutionVersion(Protocol):
+    """The columns of an execution a step's guard compares (:func:`eltflow.runtime.engine.
+    _unchanged`): an :class:`ExecutionRow` has them, and so has a :class:`GuardRow`."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def snapshot(self) -> str | None: ...
+    @property
+    def event_count(self) -> int: ...
+    @property
+    def lease_owner(self) -> str | None: ...
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GuardRow:
+    """Only the columns of an execution a step's guard compares, as the SQL stores lock and read
+    them before each step's COMMIT (issue 16: building the whole :class:`ExecutionRow` there,
+    ~3 times per Task -> Task -> Pass execution, only to compare these)."""
+
+    status: str
+    snapshot: str | None
+    event_count: int
+    lease_owner: str | None
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ExecutionRow:
     id: str

@@ -29,6 +29,8 @@ from eltflow.store.rows import (
     EventRow,
     ExecutionRow,
     ExecutionSummaryRow,
+    ExecutionVersion,
+    GuardRow,
     InboxRow,
     MachineRow,
     NewEvent,
@@ -359,12 +361,12 @@ class RuntimeStore:
         self,
         conn: Connection,
         execution_id: str,
-        unchanged: Callable[[ExecutionRow | None], bool],
+        unchanged: Callable[[ExecutionVersion | None], bool],
     ) -> Guard:
-        found = conn.queue(self.q["lock_execution"], {"id": execution_id})
+        found = conn.queue(self.q["guard_execution"], {"id": execution_id})
         if not conn.deferred:
             rows = found.rows()  # read already: known before anything is written
-            return KnownGuard(unchanged(build(ExecutionRow, rows[0]) if rows else None))
+            return KnownGuard(unchanged(build(GuardRow, rows[0]) if rows else None))
         return _QueuedGuard(found, unchanged)
 
     def step_reads_txn(
@@ -954,10 +956,10 @@ class _QueuedGuard:
     """A guard whose lock is queued ahead of the writes (PostgreSQL)."""
 
     found: Queued
-    unchanged: Callable[[ExecutionRow | None], bool]
+    unchanged: Callable[[ExecutionVersion | None], bool]
 
     def _verdict(self, rows: list[dict[str, Any]]) -> bool:
-        return self.unchanged(build(ExecutionRow, rows[0]) if rows else None)
+        return self.unchanged(build(GuardRow, rows[0]) if rows else None)
 
     def known(self) -> bool | None:
         rows = self.found.answered()

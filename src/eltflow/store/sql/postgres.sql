@@ -5,6 +5,10 @@
 -- The row lock serialises everyone who changes this execution (worker, stop, redrive).
 SELECT * FROM sfn_executions WHERE id = :id FOR UPDATE;
 
+-- name: guard_execution
+-- lock_execution for a step's guard: the same row lock, reading only the columns it compares.
+SELECT status, snapshot, event_count, lease_owner FROM sfn_executions WHERE id = :id FOR UPDATE;
+
 -- name: claim_executions
 -- Runnable = RUNNING with work due now and no live lease. SKIP LOCKED lets several workers
 -- claim concurrently, each getting different rows, without waiting on each other.

@@ -5,6 +5,10 @@
 -- BEGIN IMMEDIATE already holds the database's write lock, so a plain read is enough here.
 SELECT * FROM sfn_executions WHERE id = :id;
 
+-- name: guard_execution
+-- lock_execution for a step's guard, reading only the columns it compares.
+SELECT status, snapshot, event_count, lease_owner FROM sfn_executions WHERE id = :id;
+
 -- name: claim_executions
 -- Runnable = RUNNING with work due now and no live lease. BEGIN IMMEDIATE serialises
 -- claimers on SQLite, so no two workers can take the same row.
