@@ -335,7 +335,15 @@ def start_map(stepper: Stepper, frame: Frame, state: MapState) -> None:
     frame.next_item = 0
     frame.running = 0
     frame.failures = 0
-    _launch(stepper, frame, state)
+    try:
+        _launch(stepper, frame, state)
+    except StatesError:
+        # An ItemSelector raised: stop the iterations started before it (queued, not yet run),
+        # or while a Retry waits they would run tasks for a Map that failed. Aborted, a
+        # redrive runs them again.
+        for child_id in frame.children:
+            stepper.abort_frame(stepper.st.frames[child_id])
+        raise
     if frame.status == CHILDREN and frame.running == 0:
         _map_done(stepper, frame, state)
 

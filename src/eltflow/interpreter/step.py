@@ -377,8 +377,8 @@ class Stepper:
             frame.retry_counts = []
         frame.retry_total = 0
         frame.attempt = 0
-        if frame.children:
-            frame.children = []
+        if frame.children:  # not expected (leaving a state drops them): never leave orphans
+            discard_children(self, frame)
         value = frame.input
         if kind == "Map":
             self.precache_items(value, state)
@@ -457,6 +457,13 @@ class Stepper:
         self.emit_exited(frame, state.type, state.name, text, assigned)
         if frame.children:
             discard_children(self, frame)
+        # A Map's items and a Map / Parallel's effective input are read only while the state
+        # runs (or by a redrive of it, which cannot come once it is left): not kept, or every
+        # later snapshot of the frame writes them again.
+        if frame.items is not None:
+            frame.items = None
+        if frame.scratch is not None:
+            frame.scratch = None
         if assigned:
             if frame.variables:
                 frame.variables = {**frame.variables, **assigned}

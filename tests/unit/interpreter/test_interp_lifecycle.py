@@ -304,6 +304,68 @@ def test_redrive_of_a_map_whose_item_selector_failed_runs_that_item(concurrency:
     assert len(started) == (2 if concurrency == 1 else 3)  # item 0 already succeeded / aborted
 
 
+def test_a_map_whose_item_selector_raised_runs_no_iteration_while_its_retry_waits() -> None:
+    """Item 0's iteration is started before item 1's ItemSelector raises: it is aborted at
+    once (it used to run its task during the Retry's wait), and the retry runs every item."""
+    selector = (
+        "{% $states.context.State.RetryCount = 0 and $states.context.Map.Item.Index = 1"
+        " ? $error('boom') : $states.context.Map.Item.Value %}"
+    )
+    machine = parse(
+        {
+            "QueryLanguage": "JSONata",
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "ItemSelector": selector,
+                    "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 1}],
+                    "ItemProcessor": {
+                        "StartAt": "I",
+                        "States": {"I": {"Type": "Task", "Resource": FN, "End": True}},
+                    },
+                    "End": True,
+                }
+            },
+        }
+    )
+    state, events, effects = start(machine, [1, 2, 3], _ctx(), T0)
+    assert state.status == "RUNNING"
+    assert not [e for e in effects if isinstance(e, RunTask)]
+    assert "TaskScheduled" not in [e.type for e in events]
+    (timer,) = [e for e in effects if isinstance(e, StartTimer)]
+    state, _, effects = advance(machine, state, TimerFired(timer_id=timer.timer_id), timer.due)
+    runs = [e for e in effects if isinstance(e, RunTask)]
+    assert sorted(cast(int, e.parameters) for e in runs) == [1, 2, 3]
+    state, _ = _drive(machine, state, list(effects), _ok)
+    assert state.output == [{"done": 1}, {"done": 2}, {"done": 3}]
+
+
+def test_a_map_left_keeps_neither_its_items_nor_its_input_in_the_snapshot() -> None:
+    machine = parse(
+        {
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "ItemsPath": "$.xs",
+                    "ItemSelector": {"v.$": "$$.Map.Item.Value"},
+                    "ItemProcessor": {
+                        "StartAt": "X",
+                        "States": {"X": {"Type": "Pass", "End": True}},
+                    },
+                    "Next": "W",
+                },
+                "W": {"Type": "Wait", "Seconds": 5, "End": True},
+            },
+        }
+    )
+    state, _, _ = start(machine, {"xs": [1, 2]}, _ctx(), T0)
+    assert (state.root.state_name, state.root.input) == ("W", [{"v": 1}, {"v": 2}])
+    frames = cast(list[JSONObject], state.to_json()["frames"])
+    assert [(f["id"], f["items"], f["scratch"]) for f in frames] == [("", None, None)]
+
+
 def test_redrive_reruns_only_the_failed_parallel_branch_and_failed_state() -> None:
     machine = parse(
         {
