@@ -367,3 +367,37 @@ class StateStore(Protocol):
     def delete_inbox_txn(self, conn: Txn, inbox_id: int) -> None: ...
 
     def executions_with_inbox(self, owner: str) -> list[str]: ...
+
+
+def insert_started_txn(
+    store: StateStore,
+    conn: Txn,
+    row: ExecutionRow,
+    machine: MachineRow,
+    events: Sequence[NewEvent],
+    tasks: Sequence[NewTask],
+    *,
+    notify: bool,
+) -> bool:
+    """What :meth:`StateStore.insert_started_execution` writes, in ``conn``'s transaction,
+    through the store's ``_txn`` methods: the way every store writes a start unless it has a
+    faster one of its own (PostgreSQL's single statement)."""
+    if not store.insert_started_execution_txn(conn, row, machine):
+        return False
+    for task in tasks:
+        store.insert_task_txn(
+            conn,
+            execution_id=row.id,
+            task_id=task.task_id,
+            state_name=task.state_name,
+            resource=task.resource,
+            parameters=task.parameters,
+            timeout_seconds=task.timeout_seconds,
+            heartbeat_seconds=task.heartbeat_seconds,
+            task_token=task.task_token,
+            now_us=row.start_us,
+        )
+    store.append_history_txn(conn, row.id, events)
+    if notify:
+        store.notify_work_txn(conn)
+    return True

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from eltflow.store.rows import ExecutionRow, ExecutionSummaryRow, build
+from eltflow.store.rows import ExecutionRow, ExecutionSummaryRow, build, started_params
 
 if TYPE_CHECKING:
     from eltflow.store.runtime_store import RuntimeStore
@@ -301,30 +301,12 @@ class SqlMapRuns:
         item_count: int,
         root_id: str,
     ) -> None:
-        conn.write(
-            self._q["insert_child_execution"],
-            {
-                "id": row.id,
-                "arn": row.arn,
-                "machine_name": row.machine_name,
-                "version_id": row.version_id,
-                "name": row.name,
-                "status": row.status,
-                "input": row.input,
-                "output": row.output,
-                "error": row.error,
-                "cause": row.cause,
-                "start_us": row.start_us,
-                "stop_us": row.stop_us,
-                "snapshot": row.snapshot,
-                "event_count": row.event_count,
-                "wake_us": row.wake_us,
-                "map_run_arn": map_run_arn,
-                "item_index": item_index,
-                "item_count": item_count,
-                "root_id": root_id,
-            },
-        )
+        params = started_params(row)
+        params["map_run_arn"] = map_run_arn
+        params["item_index"] = item_index
+        params["item_count"] = item_count
+        params["root_id"] = root_id
+        conn.write(self._q["insert_child_execution"], params)
 
     def link(self, execution_id: str) -> ExecutionLink | None:
         rows = self._rows("execution_link", {"id": execution_id})

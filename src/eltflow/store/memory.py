@@ -25,7 +25,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from eltflow.errors import ConflictError
-from eltflow.store.interface import KnownGuard
+from eltflow.store.interface import KnownGuard, insert_started_txn
 from eltflow.store.memory_map_runs import MemoryMapRuns
 from eltflow.store.rows import (
     EventRow,
@@ -236,25 +236,7 @@ class MemoryStore:
         notify: bool = False,
     ) -> bool:
         with self.transaction() as conn:
-            if not self.insert_started_execution_txn(conn, row, machine):
-                return False
-            for task in tasks:
-                self.insert_task_txn(
-                    conn,
-                    execution_id=row.id,
-                    task_id=task.task_id,
-                    state_name=task.state_name,
-                    resource=task.resource,
-                    parameters=task.parameters,
-                    timeout_seconds=task.timeout_seconds,
-                    heartbeat_seconds=task.heartbeat_seconds,
-                    task_token=task.task_token,
-                    now_us=row.start_us,
-                )
-            self.append_history_txn(conn, row.id, events)
-            if notify:
-                self.notify_work_txn(conn)
-        return True
+            return insert_started_txn(self, conn, row, machine, events, tasks, notify=notify)
 
     def _insert(self, row: ExecutionRow) -> None:
         # Called with the lock held.

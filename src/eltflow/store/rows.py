@@ -323,6 +323,28 @@ def _builder(cls: Any) -> Callable[[dict[str, Any]], Any]:
     return make
 
 
+def started_params(row: ExecutionRow) -> dict[str, Any]:
+    """The columns an INSERT of a just-started execution binds (a top-level start's and a
+    Distributed Map child's), by name: the row as its first step projected it."""
+    return {
+        "id": row.id,
+        "arn": row.arn,
+        "machine_name": row.machine_name,
+        "version_id": row.version_id,
+        "name": row.name,
+        "status": row.status,
+        "input": row.input,
+        "output": row.output,
+        "error": row.error,
+        "cause": row.cause,
+        "start_us": row.start_us,
+        "stop_us": row.stop_us,
+        "snapshot": row.snapshot,
+        "event_count": row.event_count,
+        "wake_us": row.wake_us,
+    }
+
+
 def row_fields(row: Any) -> dict[str, Any]:
     """A row dataclass's fields by name (``vars`` for slotted dataclasses)."""
     return {k: getattr(row, k) for k in row.__dataclass_fields__}

@@ -22,7 +22,7 @@ from typing import Any
 from eltflow import json_text
 from eltflow.errors import ConflictError, StoreError
 from eltflow.store.db import Connection, Database, Queued, to_pyformat
-from eltflow.store.interface import Guard, KnownGuard
+from eltflow.store.interface import Guard, KnownGuard, insert_started_txn
 from eltflow.store.map_runs import SqlMapRuns
 from eltflow.store.queries import queries
 from eltflow.store.rows import (
@@ -40,6 +40,7 @@ from eltflow.store.rows import (
     VersionRow,
     build,
     event_items,
+    started_params,
 )
 from eltflow.types import JSON
 
@@ -299,25 +300,7 @@ class RuntimeStore:
         StartExecution 3 -> 1 round trips). Elsewhere a transaction of them."""
         if self.db.dialect != "postgres" or not events or getattr(self._local, "depth", 0) > 0:
             with self.transaction() as conn:
-                if not self.insert_started_execution_txn(conn, row, machine):
-                    return False
-                for task in tasks:
-                    self.insert_task_txn(
-                        conn,
-                        execution_id=row.id,
-                        task_id=task.task_id,
-                        state_name=task.state_name,
-                        resource=task.resource,
-                        parameters=task.parameters,
-                        timeout_seconds=task.timeout_seconds,
-                        heartbeat_seconds=task.heartbeat_seconds,
-                        task_token=task.task_token,
-                        now_us=row.start_us,
-                    )
-                self.append_history_txn(conn, row.id, events)
-                if notify:
-                    self.notify_work_txn(conn)
-            return True
+                return insert_started_txn(self, conn, row, machine, events, tasks, notify=notify)
         params = _started_params(row, machine)
         params.update(_step_params(row.id, event_items(events)))
         params["notify"] = notify
@@ -978,29 +961,18 @@ def _seconds(value: float | None) -> float | None:
 
 def _started_params(row: ExecutionRow, machine: MachineRow) -> dict[str, Any]:
     """The bound parameters of ``insert_started_execution``."""
-    return {
-        "id": row.id,
-        "arn": row.arn,
-        "machine_name": row.machine_name,
-        "version_id": row.version_id,
-        "name": row.name,
-        "status": row.status,
-        "input": row.input,
-        "output": row.output,
-        "error": row.error,
-        "cause": row.cause,
-        "start_us": row.start_us,
-        "stop_us": row.stop_us,
-        "snapshot": row.snapshot,
-        "event_count": row.event_count,
-        "wake_us": row.wake_us,
-        "machine_arn": machine.arn,
-        "machine_version_id": machine.current_version_id,
-        "role_arn": machine.role_arn,
-        "machine_type": machine.machine_type,
-        "created_us": machine.created_us,
-        "updated_us": machine.updated_us,
-    }
+    params = started_params(row)
+    params.update(
+        {
+            "machine_arn": machine.arn,
+            "machine_version_id": machine.current_version_id,
+            "role_arn": machine.role_arn,
+            "machine_type": machine.machine_type,
+            "created_us": machine.created_us,
+            "updated_us": machine.updated_us,
+        }
+    )
+    return params
 
 
 def _step_params(execution_id: str, items: list[list[Any]]) -> dict[str, Any]:
