@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import UTC, datetime
 from typing import Any
+
+from tests.support.interp import T0, context
 
 from eltflow.asl.parser import parse
 from eltflow.interpreter import ExecutionState, advance, start
 from eltflow.interpreter.protocol import (
-    ExecutionContext,
     RunTask,
     TaskFailed,
     TaskSucceeded,
@@ -20,17 +20,6 @@ from eltflow.json_text import dumps
 from eltflow.types import JSON
 
 FN = "arn:aws:states:::lambda:invoke"
-T0 = datetime(2026, 5, 1, tzinfo=UTC)
-
-
-def _ctx() -> ExecutionContext:
-    return ExecutionContext(
-        execution_arn="arn:aws:states:us-east-1:123456789012:execution:m:e",
-        execution_name="e",
-        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:m",
-        state_machine_name="m",
-        start_time=T0,
-    )
 
 
 def _decoded(text: str) -> str:
@@ -73,7 +62,7 @@ def test_to_text_decodes_as_to_json_at_every_step_of_two_maps() -> None:
     as a worker that decoded the snapshot would."""
     machine = parse(MACHINE)
     items: list[JSON] = [1, 2, 3, 4, 5]
-    state, _, effects = start(machine, {"items": items}, _ctx(), T0)
+    state, _, effects = start(machine, {"items": items}, context(), T0)
     _assert_text_matches(state)
     active = [e for e in effects if isinstance(e, RunTask)]
     outputs: list[JSON] = [math.nan, 1e-7, 2**60, {"k": [1.5, None]}, "x"]
@@ -102,7 +91,7 @@ def test_a_string_orjson_refuses_or_a_non_finite_number_of_its_own_is_written_as
     None
 ):
     machine = parse(MACHINE)
-    state, _, _ = start(machine, {"items": [1, 2]}, _ctx(), T0)
+    state, _, _ = start(machine, {"items": [1, 2]}, context(), T0)
     state.to_text()  # fills the cache: the next text must still carry the changes
     frame = next(f for f in state.frames.values() if f.parent is not None)
     frame.cause = "lone \ud800 surrogate"
@@ -133,7 +122,7 @@ def test_items_that_are_the_input_are_written_once_and_read_back_as_the_input() 
         }
     )
     items: list[JSON] = [{"item": i} for i in range(3)]
-    state, _, _ = start(machine, items, _ctx(), T0)
+    state, _, _ = start(machine, items, context(), T0)
     for text in (state.to_text(), dumps(state.to_json())):
         assert text.count('{"item":2}') == 2  # the execution's input and the Map's
         assert '"items":"input"' in text
