@@ -260,6 +260,9 @@ class ExecutionState:
     # the payload (kept alive here, so its id is not reused): (payload, text, its length when
     # written: for ``results``, which grow in place).
     texts: dict[int, tuple[Any, str, int]] = field(default_factory=dict, repr=False, compare=False)
+    # Not part of the state either: the characters of those texts (what keeping this state
+    # costs besides its objects and its snapshot text: :class:`StateCache` counts them).
+    texts_chars: int = field(default=0, repr=False, compare=False)
 
     @property
     def root(self) -> Frame:
@@ -332,6 +335,7 @@ class ExecutionState:
         if text is None:  # a string orjson refuses (in an error, say): the general way
             return json_text.dumps(self.to_json())
         self.texts = new
+        self.texts_chars = sum(len(hit[1]) for hit in new.values())
         return text
 
     def _head(self) -> JSONObject:

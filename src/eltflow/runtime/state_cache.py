@@ -25,13 +25,20 @@ from eltflow.interpreter.state import ExecutionState
 MAX_ENTRIES = 64
 """Executions kept: a worker steps a few at a time; the rest decode as before."""
 MAX_CHARS = 64_000_000
-"""Snapshot text kept in all (a state's objects take a few times its text): bounds memory."""
+"""Text kept in all, counting each state's snapshot text and the payload texts it holds for
+its next snapshot (``ExecutionState.texts``, about as large again); its objects take a few
+times that: bounds memory."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
     text: str  # the snapshot text written for ``state``
     state: ExecutionState
+    chars: int  # counted against ``max_chars``: the text and the state's payload texts
+
+
+def _chars(text: str, state: ExecutionState) -> int:
+    return len(text) + state.texts_chars
 
 
 class StateCache:
@@ -51,7 +58,7 @@ class StateCache:
         with self._lock:
             entry = self._entries.pop(execution_id, None)
             if entry is not None:
-                self._chars -= len(entry.text)
+                self._chars -= entry.chars
         if entry is None or entry.text != text:
             return None
         return entry.state
@@ -61,14 +68,15 @@ class StateCache:
         with self._lock:
             old = self._entries.pop(execution_id, None)
             if old is not None:
-                self._chars -= len(old.text)
-            if len(text) > self._max_chars:
+                self._chars -= old.chars
+            chars = _chars(text, state)
+            if chars > self._max_chars:
                 return
-            self._entries[execution_id] = _Entry(text, state)
-            self._chars += len(text)
+            self._entries[execution_id] = _Entry(text, state, chars)
+            self._chars += chars
             while len(self._entries) > self._max_entries or self._chars > self._max_chars:
                 _, evicted = self._entries.popitem(last=False)
-                self._chars -= len(evicted.text)
+                self._chars -= evicted.chars
 
     def __len__(self) -> int:
         return len(self._entries)

@@ -11,9 +11,12 @@ from typing import Any
 
 import pytest
 from tests.support.engines import event_types, start, two_apps
+from tests.support.interp import T0, context
 
 from eltflow.app import App
+from eltflow.asl.parser import parse
 from eltflow.errors import ConflictError
+from eltflow.interpreter import start as start_state
 from eltflow.interpreter.state import ExecutionState
 from eltflow.runtime import engine as engine_module
 from eltflow.runtime.state_cache import StateCache
@@ -42,6 +45,7 @@ EXPECTED = [
     "ExecutionSucceeded",
 ]
 FAR_FUTURE_US = 2**62
+LAMBDA = "arn:aws:states:::lambda:invoke"
 
 
 @pytest.fixture
@@ -208,19 +212,70 @@ def test_a_start_that_did_not_commit_keeps_nothing(
     assert decodes == []
 
 
+def _state() -> ExecutionState:
+    return ExecutionState(context=context())
+
+
 def test_the_cache_hands_a_state_out_once_and_stays_bounded() -> None:
     cache = StateCache(max_entries=2, max_chars=10)
-    states = [object() for _ in range(4)]
-    cache.keep("a", "1234", states[0])  # type: ignore[arg-type]
+    states = [_state() for _ in range(4)]
+    cache.keep("a", "1234", states[0])
     assert cache.take("a", "1235") is None  # another text: not this state
     assert cache.take("a", "1234") is None  # and it is gone
-    cache.keep("a", "1234", states[0])  # type: ignore[arg-type]
+    cache.keep("a", "1234", states[0])
     assert cache.take("a", "1234") is states[0]
     assert cache.take("a", "1234") is None  # handed out once
-    cache.keep("a", "aaaa", states[0])  # type: ignore[arg-type]
-    cache.keep("b", "bbbb", states[1])  # type: ignore[arg-type]
-    cache.keep("c", "cccc", states[2])  # type: ignore[arg-type]  # 3 entries, 12 chars
+    cache.keep("a", "aaaa", states[0])
+    cache.keep("b", "bbbb", states[1])
+    cache.keep("c", "cccc", states[2])  # 3 entries, 12 chars
     assert len(cache) == 2 and cache.take("a", "aaaa") is None
-    cache.keep("d", "d" * 11, states[3])  # type: ignore[arg-type]  # over the bound alone
+    cache.keep("d", "d" * 11, states[3])  # over the bound alone
     assert cache.take("d", "d" * 11) is None
     assert cache.take("c", "cccc") is states[2]
+
+
+def _map_state(items: int) -> tuple[ExecutionState, str]:
+    """A Map over ``items`` items, its first iteration running, and its snapshot text."""
+    machine = parse(
+        {
+            "StartAt": "M",
+            "States": {
+                "M": {
+                    "Type": "Map",
+                    "MaxConcurrency": 1,
+                    "ItemProcessor": {
+                        "StartAt": "T",
+                        "States": {"T": {"Type": "Task", "Resource": LAMBDA, "End": True}},
+                    },
+                    "ItemsPath": "$.items",
+                    "End": True,
+                }
+            },
+        }
+    )
+    state, _, _ = start_state(machine, {"items": [{"i": i} for i in range(items)]}, context(), T0)
+    return state, state.to_text()
+
+
+def test_the_payload_texts_a_kept_state_holds_count_against_the_bound() -> None:
+    """A state keeps the payload texts of its last snapshot for the next one: about as many
+    characters again as its snapshot text, counted as its own."""
+    state, text = _map_state(100)
+    held = state.texts_chars
+    # The input (with the items in it) and the items apart: both are held as texts.
+    assert held >= 2 * len(json.dumps([{"i": i} for i in range(100)], separators=(",", ":")))
+    assert len(text) < len(text) + held <= 2 * len(text)
+    bound = len(text) + held
+    refused = StateCache(max_chars=bound - 1)  # the text alone would fit
+    refused.keep("a", text, state)
+    assert len(refused) == 0 and refused.take("a", text) is None
+    cache = StateCache(max_chars=bound)
+    cache.keep("a", text, state)
+    assert cache.take("a", text) is state
+    # Two such states do not fit where two texts would: the older one is evicted.
+    cache = StateCache(max_chars=bound + len(text))
+    other, other_text = _map_state(100)
+    cache.keep("a", text, state)
+    cache.keep("b", other_text, other)
+    assert len(cache) == 1 and cache.take("a", text) is None
+    assert cache.take("b", other_text) is other
