@@ -18,6 +18,8 @@
   claims. ``--scale-rounds`` interleaves rounds of 1, 2, 4.
   Target: the rate does not fall as workers are added. (On 2 cores, 4 processes add no CPU:
   there the same work costs more CPU per execution just from sharing the cores.)
+- **Concurrent starts**: 1, 4 and 16 threads calling StartExecution on one store (no worker):
+  starts/s, CPU per start, SQLite WAL pages per start (:mod:`bench.concurrent_starts_bench`).
 
 PostgreSQL runs where ``--pg URL`` (default: ``$ELTFLOW_TEST_PG``) reaches a server; otherwise
 its rows say why they are missing. Run with ``python -m bench.durable_bench``.
@@ -603,7 +605,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--only",
         nargs="+",
-        choices=["throughput", "round-trips", "latency", "workers"],
+        choices=["throughput", "round-trips", "latency", "workers", "concurrent-starts"],
         help="run only these parts (default: all)",
     )
     p.add_argument("--scale-executions", type=int, default=600)
@@ -615,7 +617,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="workers: when the executions are started",
     )
     args = p.parse_args(argv)
-    parts = set(args.only or ["throughput", "round-trips", "latency", "workers"])
+    parts = set(
+        args.only or ["throughput", "round-trips", "latency", "workers", "concurrent-starts"]
+    )
     pg_skip = _pg_reachable(args.pg)
     dialects = ["sqlite", "postgres"]
     missed: list[str] = []
@@ -721,6 +725,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not met:
                 missed.append("worker scaling")
             print(f"target: rate does not fall as workers are added: {'MET' if met else 'NOT MET'}")
+
+    if "concurrent-starts" in parts:  # group commit: N StartExecution callers, one store
+        from bench import concurrent_starts_bench
+
+        concurrent_starts_bench.main(["--pg", args.pg] if args.pg else [])
 
     print(f"durable targets: {'all MET' if not missed else 'NOT MET: ' + ', '.join(missed)}")
     return 0
