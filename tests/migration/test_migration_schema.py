@@ -124,6 +124,12 @@ def _describe(db: Database) -> dict[str, Any]:
                     {"t": table},
                 )
                 out[table] = (cols, idx, cons)
+        if db.dialect == "postgres":  # the runtime's stored functions (sfn_notify_work)
+            out["functions"] = conn.execute(
+                "SELECT proname, pg_get_functiondef(oid) AS def FROM pg_proc "
+                "WHERE pronamespace = CAST('public' AS regnamespace) AND proname LIKE 'sfn_%' "
+                "ORDER BY proname"
+            )
     return out
 
 

@@ -391,9 +391,23 @@ _TUPLES_OK = 2
 
 
 def split_statements(script: str) -> list[str]:
-    """Split a migration script on ``;`` at line ends (our scripts keep one statement per ``;``)."""
-    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
-    return [s.strip() for s in re.split(r";\s*$", "\n".join(lines), flags=re.M) if s.strip()]
+    """Split a migration script on ``;`` at line ends (our scripts keep one statement per
+    ``;``), except inside a ``$$``-quoted function body, whose statements end with ``;`` too."""
+    statements: list[str] = []
+    current: list[str] = []
+    quoted = False  # inside $$ ... $$
+    for line in script.splitlines():
+        if not quoted and line.strip().startswith("--"):
+            continue
+        quoted ^= line.count("$$") % 2 == 1
+        if not quoted and re.search(r";\s*$", line):
+            current.append(re.sub(r";\s*$", "", line))
+            statements.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    statements.append("\n".join(current))
+    return [s.strip() for s in statements if s.strip()]
 
 
 class Database:

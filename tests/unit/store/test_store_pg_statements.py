@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from eltflow.errors import ConflictError, StoreError
-from eltflow.store.db import Database, PgQuery, PostgresConnection, pg_query
+from eltflow.store.db import Database, PgQuery, PostgresConnection, pg_query, split_statements
 
 
 def test_named_placeholders_become_positional_ones_in_order() -> None:
@@ -144,3 +144,18 @@ def test_a_pooled_connection_keeps_its_cursors_for_the_next_transaction(pg_url: 
         assert second.execute("SELECT count(*) AS n FROM t") == [{"n": 1}]
         assert cursors.readers == reader and cursors.writer is writer  # none made anew
     db.close()
+
+
+def test_a_migration_splits_into_statements_but_not_inside_a_function_body() -> None:
+    # A PL/pgSQL body's statements end with ';' at line ends too (migration 0014).
+    script = (
+        "-- a comment\nCREATE TABLE t (a INT);\n"
+        "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n"
+        "    -- kept: part of the body\n    PERFORM 1;\nEND\n$$;\nDROP TABLE t;"
+    )
+    assert split_statements(script) == [
+        "CREATE TABLE t (a INT)",
+        "CREATE FUNCTION f() RETURNS void LANGUAGE plpgsql AS $$\nBEGIN\n"
+        "    -- kept: part of the body\n    PERFORM 1;\nEND\n$$",
+        "DROP TABLE t",
+    ]

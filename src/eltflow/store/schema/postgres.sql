@@ -141,3 +141,31 @@ CREATE TABLE sfn_map_runs (
 );
 
 CREATE INDEX sfn_map_runs_execution ON sfn_map_runs (execution_id, start_us);
+
+-- Which worker a start's wake-up goes to (see migration 0014).
+CREATE FUNCTION sfn_notify_work() RETURNS void LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    now_us BIGINT := (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT;
+    picked TEXT;
+    picked_until BIGINT;
+BEGIN
+    SELECT channel INTO picked FROM sfn_idle_listeners
+    WHERE busy_until_us > now_us
+    ORDER BY since_us
+    LIMIT 1;
+    IF picked IS NULL THEN
+        SELECT channel, busy_until_us INTO picked, picked_until FROM sfn_idle_listeners
+        WHERE busy_until_us IS NULL OR busy_until_us <= now_us
+        ORDER BY since_us DESC
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED;
+        IF picked_until IS NOT NULL THEN
+            DELETE FROM sfn_idle_listeners WHERE channel = picked;
+        ELSIF picked IS NOT NULL THEN
+            UPDATE sfn_idle_listeners SET busy_until_us = now_us + 1000000
+            WHERE channel = picked;
+        END IF;
+    END IF;
+    PERFORM pg_notify(COALESCE(picked, 'eltflow_work'), '');
+END
+$$;

@@ -81,52 +81,17 @@ SELECT EXISTS (SELECT 1 FROM runnable) AS runnable, (
 
 -- name: notify_work
 -- Wakes one worker (issue 16: one NOTIFY woke every worker to race for one claim; then each
--- start woke another idle worker, which ran its one execution alone, without group commit).
--- A busy worker with room for more, if any (the one busy the longest, so that new work
--- gathers on one worker, in batches, instead of keeping several each busy with a little):
--- its row stays; it claims what comes with the steps it records next (Worker._wait_busy). Else the most recently idle listener, whose row becomes a busy one for
--- a second (its worker renews it when it claims), so that the starts right after go to the
--- worker now claiming, not each to another idle one; a busy row that lapsed is deleted
--- instead (its worker may be gone). With none, notifies eltflow_work, which every worker
--- listens on (a worker that went idle after this row was taken still hears that). Delivered
--- on COMMIT. Busy rows lapse on the server's clock: workers on other machines may disagree.
-WITH busy AS (
-    SELECT channel FROM sfn_idle_listeners
-    WHERE busy_until_us > (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT
-    ORDER BY since_us
-    LIMIT 1
-), candidate AS (
-    SELECT channel, busy_until_us FROM sfn_idle_listeners
-    WHERE NOT EXISTS (SELECT 1 FROM busy) AND (
-        busy_until_us IS NULL
-        OR busy_until_us <= (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT)
-    ORDER BY since_us DESC
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
-), woken AS (
-    UPDATE sfn_idle_listeners
-    SET busy_until_us = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT + 1000000
-    WHERE channel = (SELECT channel FROM candidate WHERE busy_until_us IS NULL)
-    RETURNING channel
-), lapsed AS (
-    DELETE FROM sfn_idle_listeners
-    WHERE channel = (SELECT channel FROM candidate WHERE busy_until_us IS NOT NULL)
-    RETURNING channel
-)
-SELECT pg_notify(
-    COALESCE(
-        (SELECT channel FROM busy), (SELECT channel FROM woken), (SELECT channel FROM lapsed),
-        'eltflow_work'),
-    ''
-) AS notified;
-
+-- start woke another idle worker, which ran its one execution alone, without group commit):
+-- which one, sfn_notify_work decides (migration 0014: a busy worker with room ahead of idle
+-- ones). Delivered on COMMIT.
+SELECT sfn_notify_work() AS notified;
 
 -- name: insert_started_execution_alone
 -- insert_started_execution, the first step's tasks (insert_task, from parallel arrays), its
--- history row (insert_history_step) and, if :notify, notify_work, in one statement run
--- outside any transaction: the server commits it by itself, so a start whose first step made
--- no timers costs one round trip (no BEGIN, no COMMIT). The rest is written, and a worker
--- woken, only if the execution's row was (same checks, same RETURNING).
+-- history row (insert_history_step) and, if :notify, notify_work's sfn_notify_work, in one
+-- statement run outside any transaction: the server commits it by itself, so a start whose
+-- first step made no timers costs one round trip (no BEGIN, no COMMIT). The rest is written,
+-- and a worker woken, only if the execution's row was (same checks, same RETURNING).
 WITH started AS (
     INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, input, output,
         error, cause, start_us, stop_us, snapshot, event_count, wake_us)
@@ -154,38 +119,8 @@ WITH started AS (
 ), history AS (
     INSERT INTO sfn_history_steps (execution_id, first_seq, last_seq, events)
     SELECT id, :first_seq, :last_seq, :events FROM started
-), busy AS (
-    -- notify_work's choice, made only if :notify and the row was written
-    SELECT channel FROM sfn_idle_listeners
-    WHERE CAST(:notify AS BOOLEAN) AND EXISTS (SELECT 1 FROM started)
-      AND busy_until_us > (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT
-    ORDER BY since_us
-    LIMIT 1
-), candidate AS (
-    SELECT channel, busy_until_us FROM sfn_idle_listeners
-    WHERE CAST(:notify AS BOOLEAN) AND EXISTS (SELECT 1 FROM started)
-      AND NOT EXISTS (SELECT 1 FROM busy) AND (
-        busy_until_us IS NULL
-        OR busy_until_us <= (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT)
-    ORDER BY since_us DESC
-    LIMIT 1
-    FOR UPDATE SKIP LOCKED
-), woken AS (
-    UPDATE sfn_idle_listeners
-    SET busy_until_us = (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT + 1000000
-    WHERE channel = (SELECT channel FROM candidate WHERE busy_until_us IS NULL)
-    RETURNING channel
-), lapsed AS (
-    DELETE FROM sfn_idle_listeners
-    WHERE channel = (SELECT channel FROM candidate WHERE busy_until_us IS NOT NULL)
-    RETURNING channel
 )
-SELECT s.id, CASE WHEN CAST(:notify AS BOOLEAN)
-    THEN pg_notify(
-        COALESCE(
-            (SELECT channel FROM busy), (SELECT channel FROM woken),
-            (SELECT channel FROM lapsed), 'eltflow_work'),
-        '') END AS notified
+SELECT s.id, CASE WHEN CAST(:notify AS BOOLEAN) THEN sfn_notify_work() END AS notified
 FROM started s;
 
 -- name: notify_idle

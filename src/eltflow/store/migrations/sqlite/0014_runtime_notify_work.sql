@@ -1,0 +1,4 @@
+-- PostgreSQL's sfn_notify_work (which worker a start's NOTIFY wakes). SQLite has no
+-- notifications across connections (its workers are woken in process, see
+-- RuntimeStore.wait_for_work), so nothing here: the number is kept so both dialects' runtime
+-- migrations stay numbered alike.
