@@ -28,6 +28,7 @@ from eltflow.store.rows import (
     TimerRow,
     VersionRow,
 )
+from eltflow.store.sync_waits import SyncWaitStore
 from eltflow.types import JSON
 
 Txn = Any
@@ -235,6 +236,11 @@ class StateStore(Protocol):
     @property
     def map_runs(self) -> MapRunStore:
         """Distributed Map: Map Runs and their child executions."""
+        ...
+
+    @property
+    def sync_waits(self) -> SyncWaitStore:
+        """``states:startExecution.sync`` tasks waiting for their child execution."""
         ...
 
     @property

@@ -44,6 +44,7 @@ from eltflow.store.rows import (
     row_fields,
 )
 from eltflow.store.runtime_store import dumps
+from eltflow.store.sync_waits import MemorySyncWaits
 from eltflow.types import JSON
 
 _FAR = 2**62
@@ -79,6 +80,7 @@ class MemoryStore:
         self._signalled = False
         self._waiters = 0
         self.map_runs = MemoryMapRuns(self)  # Distributed Map: Map Runs and their children
+        self.sync_waits = MemorySyncWaits(self)  # .sync tasks waiting for their child
 
     def _id(self) -> int:
         self._next_id += 1
@@ -646,7 +648,13 @@ class MemoryStore:
                     attempt=task.attempt + 1,
                     checkpoint=task.checkpoint,
                     created_us=task.created_us,
+                    awaits=task.awaits,
                 )
+
+    def task_rows(self, execution_id: str) -> dict[str, TaskRow]:
+        """The execution's task rows by id, to be changed in place under the lock (the
+        memory :class:`~eltflow.store.sync_waits.MemorySyncWaits`)."""
+        return self._tasks.get(execution_id, {})
 
     def set_checkpoint(self, execution_id: str, task_id: str, checkpoint: JSON) -> None:
         with self._lock:

@@ -253,6 +253,8 @@ class TaskRow:
     attempt: int
     checkpoint: str | None
     created_us: int
+    # A parked .sync task: the child execution it waits for (store/sync_waits.py).
+    awaits: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -42,6 +42,7 @@ from eltflow.store.rows import (
     event_items,
     started_params,
 )
+from eltflow.store.sync_waits import SqlSyncWaits
 from eltflow.types import JSON
 
 # Compact and key-order-preserving: what AWS returns is what the user sent. The json module's
@@ -107,6 +108,7 @@ class RuntimeStore:
         self._wakeup = _wakeup_for(db.url) if db.dialect == "sqlite" else None
         self._local = threading.local()
         self.map_runs = SqlMapRuns(self)  # Distributed Map: Map Runs and their children
+        self.sync_waits = SqlSyncWaits(self)  # .sync tasks waiting for their child
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -526,9 +528,13 @@ class RuntimeStore:
         """Tell idle workers there is work now, on commit: PostgreSQL's NOTIFY; SQLite wakes
         the workers of this process when :meth:`transaction` commits."""
         if self._wakeup is not None:
-            self._local.notify = True
+            self.wake_on_commit()
             return  # SQLite's notify_work is a placeholder SELECT: one statement less
         conn.write(self.q["notify_work"])
+
+    def wake_on_commit(self) -> None:
+        """SQLite: wake this process's idle workers once the open transaction commits."""
+        self._local.notify = True
 
     @property
     def listens_while_busy(self) -> bool:

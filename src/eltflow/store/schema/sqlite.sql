@@ -80,8 +80,18 @@ CREATE TABLE sfn_tasks (
     attempt INTEGER NOT NULL DEFAULT 0,
     checkpoint TEXT,
     created_us INTEGER NOT NULL,
+    awaits TEXT,
     PRIMARY KEY (execution_id, task_id)
 );
+
+CREATE TABLE sfn_sync_waits (
+    parent_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
+    task_id TEXT NOT NULL,
+    child_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
+    PRIMARY KEY (parent_id, task_id)
+);
+
+CREATE INDEX sfn_sync_waits_child ON sfn_sync_waits (child_id);
 
 CREATE TABLE sfn_timers (
     execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,

@@ -320,3 +320,33 @@ LIMIT :limit OFFSET :offset;
 
 -- name: listener_busy
 DELETE FROM sfn_idle_listeners WHERE channel = :channel;
+
+-- states:startExecution.sync / .sync:2: a parent's task waiting for its child
+-- (store/sync_waits.py, migrations/*/0015_runtime_sync_waits.sql).
+
+-- name: insert_sync_wait
+INSERT INTO sfn_sync_waits (parent_id, task_id, child_id)
+VALUES (:parent_id, :task_id, :child_id)
+ON CONFLICT (parent_id, task_id) DO UPDATE SET child_id = excluded.child_id;
+
+-- name: ended_sync_children
+-- The children of the parent's waiting tasks that have ended, with their task.
+SELECT w.task_id AS awaiting_task, c.*
+FROM sfn_sync_waits w JOIN sfn_executions c ON c.id = w.child_id
+WHERE w.parent_id = :parent_id AND c.status <> 'RUNNING';
+
+-- name: park_task
+UPDATE sfn_tasks SET awaits = :child_id
+WHERE execution_id = :execution_id AND task_id = :task_id;
+
+-- name: delete_sync_wait
+DELETE FROM sfn_sync_waits WHERE parent_id = :parent_id AND task_id = :task_id;
+
+-- name: wake_if_children_ended
+-- A parent whose step let it go (wake_us from its own work) while a child it waits for ended:
+-- that child's wake-up may have come before the step's write and been overwritten by it.
+UPDATE sfn_executions SET wake_us = :now_us
+WHERE id = :parent_id AND status = 'RUNNING' AND (wake_us IS NULL OR wake_us > :now_us)
+  AND EXISTS (
+    SELECT 1 FROM sfn_sync_waits w JOIN sfn_executions c ON c.id = w.child_id
+    WHERE w.parent_id = :parent_id AND c.status <> 'RUNNING');

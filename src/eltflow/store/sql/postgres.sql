@@ -154,3 +154,20 @@ SET since_us = CASE
         THEN sfn_idle_listeners.since_us
         ELSE excluded.since_us END,
     busy_until_us = excluded.busy_until_us;
+
+-- name: lock_sync_child
+-- A share lock: the child's steps (which lock its row FOR UPDATE) wait until the link is
+-- committed, or the link waits until the child's last step is, and then sees it ended.
+SELECT id, status FROM sfn_executions WHERE arn = :arn FOR SHARE;
+
+-- name: wake_sync_parents
+-- The child :child_id ended (in this transaction): the parents waiting for it have work now,
+-- and the workers hear of it on COMMIT (eltflow_work, which every listener hears; only when a
+-- parent was woken). Nothing is read back: sent with the step's other writes.
+WITH woken AS (
+    UPDATE sfn_executions SET wake_us = :now_us
+    WHERE status = 'RUNNING' AND (wake_us IS NULL OR wake_us > :now_us)
+      AND id IN (SELECT parent_id FROM sfn_sync_waits WHERE child_id = :child_id)
+    RETURNING id
+)
+SELECT pg_notify('eltflow_work', '') AS notified FROM (SELECT 1 FROM woken LIMIT 1) AS any_woken;

@@ -62,3 +62,15 @@ SELECT 0 AS runnable, NULL AS due_us;
 -- Not run: SQLite has no INSERT in WITH; a start's row, tasks and history are statements of
 -- one transaction there (RuntimeStore.insert_started_execution).
 SELECT NULL AS id WHERE 0;
+
+-- name: lock_sync_child
+-- BEGIN IMMEDIATE already holds the database's write lock: the child cannot end meanwhile.
+SELECT id, status FROM sfn_executions WHERE arn = :arn;
+
+-- name: wake_sync_parents
+-- The child :child_id ended (in this transaction): the parents waiting for it have work now.
+-- The ids tell RuntimeStore to wake this process's workers once the transaction commits.
+UPDATE sfn_executions SET wake_us = :now_us
+WHERE status = 'RUNNING' AND (wake_us IS NULL OR wake_us > :now_us)
+  AND id IN (SELECT parent_id FROM sfn_sync_waits WHERE child_id = :child_id)
+RETURNING id;
