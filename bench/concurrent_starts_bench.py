@@ -11,7 +11,7 @@ of recording a start. Per thread count, over rounds interleaved across the count
   server backends' CPU too;
 - SQLite WAL pages per start: frames appended to the write-ahead log (the starter threads'
   connections do not checkpoint during a round; the log is emptied before each);
-- commits per start, where the store counts its grouped starts (``start_batches``).
+- commits per start, where the store groups starts (``RuntimeStore.starts``).
 
 Run with ``python -m bench.durable_bench --only concurrent-starts`` (also part of
 ``make bench``) or ``python -m bench.concurrent_starts_bench``.
@@ -194,8 +194,8 @@ def _wal(path: str, mode: str) -> int:
 
 
 def _commits(app: App) -> int | None:
-    """The store's count of start batches it committed, where it keeps one."""
-    found = getattr(app.store, "start_batches", None)
+    """How many transactions committed starts, where the store groups them (and counts)."""
+    found = getattr(getattr(app.store, "starts", None), "commits", None)
     return found if isinstance(found, int) else None
 
 

@@ -146,8 +146,9 @@ class StateStore(Protocol):
         """:meth:`insert_started_execution_txn`, then :meth:`insert_task_txn` of each of
         ``tasks`` (created at ``row.start_us``), :meth:`append_history_txn` of ``events`` and,
         if ``notify``, :meth:`notify_work_txn`, in a transaction of their own (or the thread's
-        open one), committed on return: what a start whose first step made no timers
-        writes. False, nothing written, as :meth:`insert_started_execution_txn`."""
+        open one; a durable store may commit concurrent callers' starts in one), committed
+        on return: what a start whose first step made no timers writes. False, nothing
+        written, as :meth:`insert_started_execution_txn`."""
         ...
 
     def get_execution_txn(self, conn: Txn, execution_id: str) -> ExecutionRow | None: ...

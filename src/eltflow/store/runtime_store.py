@@ -22,6 +22,7 @@ from typing import Any
 from eltflow import json_text
 from eltflow.errors import ConflictError, StoreError
 from eltflow.store.db import Connection, Database, Queued, to_pyformat
+from eltflow.store.group_commit import GroupCommit
 from eltflow.store.interface import Guard, KnownGuard, insert_started_txn
 from eltflow.store.map_runs import SqlMapRuns
 from eltflow.store.queries import queries
@@ -109,6 +110,9 @@ class RuntimeStore:
         self._local = threading.local()
         self.map_runs = SqlMapRuns(self)  # Distributed Map: Map Runs and their children
         self.sync_waits = SqlSyncWaits(self)  # .sync tasks waiting for their child
+        # Concurrent StartExecution callers' starts, committed together (issue 16); its
+        # ``commits`` count the transactions that committed starts.
+        self.starts = GroupCommit(self.transaction)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -296,25 +300,46 @@ class RuntimeStore:
         notify: bool = False,
     ) -> bool:
         """The row (:meth:`insert_started_execution_txn`), its tasks, its first events and a
-        worker's wake-up committed together. On PostgreSQL, outside a transaction of this
-        thread, that is one statement the server commits by itself (the connection is in
-        autocommit): no BEGIN and no COMMIT to send and wait for (issue 16: a 10-Pass chain's
-        StartExecution 3 -> 1 round trips). Elsewhere a transaction of them."""
-        if self.db.dialect != "postgres" or not events or getattr(self._local, "depth", 0) > 0:
+        worker's wake-up committed together, answered once committed. Inside a transaction
+        of this thread, in that one. Otherwise a start made while another thread's start is
+        committing waits and is committed with the others that queued meanwhile, in one
+        transaction (:class:`~eltflow.store.group_commit.GroupCommit`; issue 16: a start was
+        a commit of its own, ~13 WAL pages on SQLite); a lone start is committed at once,
+        alone (:meth:`_insert_started_alone`)."""
+        if getattr(self._local, "depth", 0) > 0:
             with self.transaction() as conn:
                 return insert_started_txn(self, conn, row, machine, events, tasks, notify=notify)
-        params = _started_params(row, machine)
-        params.update(_step_params(row.id, event_items(events)))
-        params["notify"] = notify
-        # The tasks as parallel arrays (unnest in the statement); timeouts as floats, so a list
-        # of ints and floats is one array type.
-        params["task_ids"] = [t.task_id for t in tasks]
-        params["task_states"] = [t.state_name for t in tasks]
-        params["task_resources"] = [t.resource for t in tasks]
-        params["task_parameters"] = [dumps(t.parameters) for t in tasks]
-        params["task_timeouts"] = [_seconds(t.timeout_seconds) for t in tasks]
-        params["task_heartbeats"] = [_seconds(t.heartbeat_seconds) for t in tasks]
-        params["task_tokens"] = [t.task_token for t in tasks]
+
+        def alone() -> bool:
+            return self._insert_started_alone(row, machine, events, tasks, notify)
+
+        def grouped(conn: Connection) -> Callable[[], bool]:
+            if self.db.dialect == "postgres" and events:
+                # Each start's own statement, queued: a batch's are sent in one round trip.
+                params = _alone_params(row, machine, events, tasks, notify)
+                found = conn.queue(self.q["insert_started_execution_alone"], params)
+                return lambda: bool(found.rows())
+            done = insert_started_txn(self, conn, row, machine, events, tasks, notify=notify)
+            return lambda: done
+
+        return self.starts.run(alone, grouped)
+
+    def _insert_started_alone(
+        self,
+        row: ExecutionRow,
+        machine: MachineRow,
+        events: Sequence[NewEvent],
+        tasks: Sequence[NewTask],
+        notify: bool,
+    ) -> bool:
+        """One start committed by itself. On PostgreSQL that is one statement the server
+        commits by itself (the connection is in autocommit): no BEGIN and no COMMIT to send
+        and wait for (issue 16: a 10-Pass chain's StartExecution 3 -> 1 round trips).
+        Elsewhere a transaction of them."""
+        if self.db.dialect != "postgres" or not events:
+            with self.transaction() as conn:
+                return insert_started_txn(self, conn, row, machine, events, tasks, notify=notify)
+        params = _alone_params(row, machine, events, tasks, notify)
         with self.db.statement() as conn:
             found = conn.execute(self.q["insert_started_execution_alone"], params)
         return bool(found)
@@ -978,6 +1003,29 @@ def _started_params(row: ExecutionRow, machine: MachineRow) -> dict[str, Any]:
             "updated_us": machine.updated_us,
         }
     )
+    return params
+
+
+def _alone_params(
+    row: ExecutionRow,
+    machine: MachineRow,
+    events: Sequence[NewEvent],
+    tasks: Sequence[NewTask],
+    notify: bool,
+) -> dict[str, Any]:
+    """The bound parameters of ``insert_started_execution_alone``."""
+    params = _started_params(row, machine)
+    params.update(_step_params(row.id, event_items(events)))
+    params["notify"] = notify
+    # The tasks as parallel arrays (unnest in the statement); timeouts as floats, so a list of
+    # ints and floats is one array type.
+    params["task_ids"] = [t.task_id for t in tasks]
+    params["task_states"] = [t.state_name for t in tasks]
+    params["task_resources"] = [t.resource for t in tasks]
+    params["task_parameters"] = [dumps(t.parameters) for t in tasks]
+    params["task_timeouts"] = [_seconds(t.timeout_seconds) for t in tasks]
+    params["task_heartbeats"] = [_seconds(t.heartbeat_seconds) for t in tasks]
+    params["task_tokens"] = [t.task_token for t in tasks]
     return params
 
 

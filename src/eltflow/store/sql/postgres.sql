@@ -91,7 +91,10 @@ SELECT sfn_notify_work() AS notified;
 -- history row (insert_history_step) and, if :notify, notify_work's sfn_notify_work, in one
 -- statement run outside any transaction: the server commits it by itself, so a start whose
 -- first step made no timers costs one round trip (no BEGIN, no COMMIT). The rest is written,
--- and a worker woken, only if the execution's row was (same checks, same RETURNING).
+-- and a worker woken, only if the execution's row was (same checks, same RETURNING). Starts of
+-- concurrent callers are this statement several times in one transaction instead (group
+-- commit, see RuntimeStore.insert_started_execution): their pg_notify calls are sent at
+-- COMMIT, one per channel.
 WITH started AS (
     INSERT INTO sfn_executions (id, arn, machine_name, version_id, name, status, input, output,
         error, cause, start_us, stop_us, snapshot, event_count, wake_us)
