@@ -331,9 +331,12 @@ class Worker:
             delay = min(delay, max(next_wake - now_us, 0) / 1_000_000)
         self.stats.waits += 1
         # A worker for one execution (``only``) must not be told of others' work: it would
-        # return at once to a claim that cannot take it.
-        runnable_at = None if self.only else now_us
-        self.stats.woken += self.app.store.wait_for_work(max(delay, 0.001), runnable_at=runnable_at)
+        # return at once to a claim that cannot take it; nor be woken for a start in place of
+        # a worker that would claim it (claimant).
+        only = self.only is not None
+        self.stats.woken += self.app.store.wait_for_work(
+            max(delay, 0.001), runnable_at=None if only else now_us, claimant=not only
+        )
 
     # -- steps -----------------------------------------------------------------------------
     def _steps(self, pool: ThreadPoolExecutor, todo: list[tuple[str, list[Inbound], bool]]) -> None:

@@ -275,9 +275,13 @@ class StateStore(Protocol):
         this busy worker; True if a notification came."""
         ...
 
-    def wait_for_work(self, timeout: float, *, runnable_at: int | None = None) -> bool:
+    def wait_for_work(
+        self, timeout: float, *, runnable_at: int | None = None, claimant: bool = True
+    ) -> bool:
         """Block up to ``timeout`` seconds for a work notification; True if one came (or, on
-        a store that can tell, if some execution is runnable at ``runnable_at`` already)."""
+        a store that can tell, if some execution is runnable at ``runnable_at`` already).
+        Not ``claimant``: a worker for one execution, which takes no one else's work, so a
+        store that wakes one waiter per start does not pick it."""
         ...
 
     def close_listener(self) -> None: ...

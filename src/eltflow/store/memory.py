@@ -457,9 +457,11 @@ class MemoryStore:
         select.select([fd], [], [], max(timeout, 0))
         return False
 
-    def wait_for_work(self, timeout: float, *, runnable_at: int | None = None) -> bool:
+    def wait_for_work(
+        self, timeout: float, *, runnable_at: int | None = None, claimant: bool = True
+    ) -> bool:
         """Block up to ``timeout`` seconds until a transaction changes an execution; True if
-        one did."""
+        one did (every waiter is woken: ``claimant`` makes no difference)."""
         with self._lock:
             if not self._signalled:
                 self._waiters += 1

@@ -586,7 +586,9 @@ class RuntimeStore:
             self.close_listener()  # reopened by the next wait or claim that needs it
             return False
 
-    def wait_for_work(self, timeout: float, *, runnable_at: int | None = None) -> bool:
+    def wait_for_work(
+        self, timeout: float, *, runnable_at: int | None = None, claimant: bool = True
+    ) -> bool:
         """Block up to ``timeout`` seconds for a work notification; True if one came.
 
         PostgreSQL: LISTEN on a dedicated connection, so a new execution is picked up at once
@@ -628,6 +630,13 @@ class RuntimeStore:
                 "since_us": time.time_ns() // 1000,
                 # -1: nothing is runnable that early, so none is looked for.
                 "now_us": -1 if runnable_at is None else runnable_at,
+                # Not a claimant (a worker for one execution): not among the idle listeners,
+                # where it took a start's wake-up meant for a worker that claims (it was the
+                # most recently idle, so picked first), and that start waited out the other
+                # worker's poll. It hears eltflow_work, where wake-ups go when no worker
+                # listens (its own execution's among them); its wait ends by itself when the
+                # next wake-up comes due.
+                "claimant": claimant,
             }
             row = listener.execute(to_pyformat(self.q["listener_idle"]), idle).fetchone()
             self._busy_renew_at = 0.0  # the row stands for an idle worker now, or is gone
@@ -645,8 +654,8 @@ class RuntimeStore:
             # recently idle than before (issue 16: it took the next wake-up from the worker
             # that had just run out of work, so work kept moving between workers). Woken by
             # the channel all listen on, or taking no one else's work (no runnable_at), it
-            # takes its row back.
-            if (woken is not None and woken != self._channel) or runnable_at is None:
+            # takes its row back (not a claimant: it has none).
+            if claimant and ((woken is not None and woken != self._channel) or runnable_at is None):
                 listener.execute(to_pyformat(self.q["listener_busy"]), channel)
             return woken is not None
         except psycopg.Error:

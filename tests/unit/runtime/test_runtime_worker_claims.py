@@ -132,7 +132,7 @@ def test_a_postgres_wait_returns_at_once_when_work_is_runnable_already(pg_url: s
     clock = SystemClock()
     assert waiter.store.wait_for_work(60, runnable_at=to_us(clock.now())) is True
     assert _idle_listeners(starter) == 0
-    # Not asked to look (a worker for one execution): it waits, as an idle listener.
+    # Not asked to look: it waits, as an idle listener.
     assert waiter.store.wait_for_work(0.05) is False
     # Once it is claimed, nothing is runnable: the wait waits.
     claimed = starter.store.claim(
@@ -176,6 +176,64 @@ def test_a_notification_that_came_while_busy_does_not_wake_a_postgres_waiter(
     assert waiter.store.wait_for_work(0.5, runnable_at=to_us(clock.now())) is False
     starter.close()
     waiter.close()
+
+
+def _has_waited(app: App, listener: object) -> bool:
+    """Whether the LISTEN connection ``listener`` has run its wait's listener_idle and sits
+    idle: the worker that owns it is waiting on its notifications."""
+    pid = listener.info.backend_pid  # type: ignore[attr-defined]
+    with app.db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT state, query FROM pg_stat_activity WHERE pid = :pid", {"pid": pid}
+        )
+    return bool(rows) and rows[0]["state"] == "idle" and "runnable" in str(rows[0]["query"])
+
+
+def test_a_worker_for_one_execution_takes_no_wake_up_meant_for_other_workers(
+    pg_url: str,
+) -> None:
+    # `eltflow start --wait` runs a worker for its one execution. Waiting, it must not stand
+    # among the idle listeners a start notifies: before, it was the most recently idle one,
+    # so the next start woke it (to find nothing it may claim) instead of the real worker,
+    # and that start waited out the real worker's poll.
+    starter = build_app(state_url=pg_url, clock=SystemClock())
+    starter.register(COUNT, lambda p: p)
+    starter.service.create_state_machine(name="quick", definition=TASK)
+    hour = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    starter.service.create_state_machine(name="hour", definition=hour)
+    waiting = starter.service.start_execution(state_machine_arn="hour")["executionArn"]
+    waiting_id = starter.store.get_execution_by_arn(str(waiting))
+    assert waiting_id is not None
+    real_app = build_app(state_url=pg_url, clock=SystemClock())
+    real_app.register(COUNT, lambda p: p)
+    real = real_app.worker(poll_seconds=30, idle_seconds=30)  # only a wake-up makes it claim
+    cli_app = build_app(state_url=pg_url, clock=SystemClock())
+    cli = cli_app.worker(only=waiting_id.id, poll_seconds=30, idle_seconds=1)
+    threads = [threading.Thread(target=real.run), threading.Thread(target=cli.run)]
+    threads[0].start()
+    wait_until(lambda: _idle_listeners(starter) == 1, 20, what="the real worker to wait")
+    threads[1].start()
+    wait_until(
+        lambda: (
+            cli_app.store._listener is not None and _has_waited(starter, cli_app.store._listener)
+        ),
+        20,
+        what="the worker for one execution to wait",
+    )
+    try:
+        assert cli_app.store._channel not in _listener_rows(starter)
+        arn = str(starter.service.start_execution(state_machine_arn="quick")["executionArn"])
+        wait_until(partial(_succeeded, starter, arn), 10, what="the start to wake the worker")
+    finally:
+        real.stop()
+        cli.stop()
+        starter.service.start_execution(state_machine_arn="quick", name="last")  # wakes it
+        for t in threads:
+            t.join(30)
+    assert not any(t.is_alive() for t in threads)
+    assert _status(starter, str(waiting)) == "RUNNING"  # still waiting out its hour
+    for a in (starter, real_app, cli_app):
+        a.close()
 
 
 BLOCK = "arn:aws:lambda:us-east-1:123456789012:function:block"

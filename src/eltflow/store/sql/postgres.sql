@@ -51,7 +51,8 @@ SET LOCAL synchronous_commit TO OFF;
 -- before it is seen as runnable; one that commits after it either saw this row or notified
 -- eltflow_work, which the worker hears (it drained what came before, see wait_for_work).
 -- Also when some execution next has work (next_wake), which bounds the wait. A row that is
--- an idle one already keeps its since_us (see wait_for_work).
+-- an idle one already keeps its since_us (see wait_for_work). Not :claimant (a worker for
+-- one execution, ``eltflow start --wait``): no row, so no start's wake-up goes to it.
 WITH runnable AS (
     SELECT 1 FROM sfn_executions
     WHERE status = 'RUNNING' AND wake_us <= :now_us
@@ -59,7 +60,8 @@ WITH runnable AS (
     LIMIT 1
 ), idle AS (
     INSERT INTO sfn_idle_listeners (channel, since_us, busy_until_us)
-    SELECT :channel, :since_us, NULL WHERE NOT EXISTS (SELECT 1 FROM runnable)
+    SELECT :channel, :since_us, NULL
+    WHERE CAST(:claimant AS BOOLEAN) AND NOT EXISTS (SELECT 1 FROM runnable)
     ON CONFLICT (channel) DO UPDATE
     SET since_us = CASE
             WHEN sfn_idle_listeners.busy_until_us IS NULL THEN sfn_idle_listeners.since_us
