@@ -8,8 +8,9 @@ per item grows with the item count: the run is quadratic. This runs a Map of N i
 Task (a registered function returning its input) on SQLite, one process, and reports CPU
 (``time.process_time``, all threads) per item, the steps recorded, the CPU of snapshot
 encoding and decoding (``time.thread_time`` around the engine's own methods, so a change to
-them is measured as it is), and the snapshot text written. CPU, not wall time: the machine is
-shared (its load is printed).
+them is measured as it is), and the snapshot text written: the snapshots and the parts
+written beside them (``insert_snapshot_parts_txn``), and the largest snapshot. CPU, not wall
+time: the machine is shared (its load is printed).
 
 ``python -m bench.inline_map_bench [--items 250 500 1000] [--concurrency 1]``
 """
@@ -60,6 +61,7 @@ class Result:
     encode_seconds: float
     decode_seconds: float
     snapshot_bytes: int
+    largest_snapshot: int
 
     @property
     def cpu_ms_per_item(self) -> float:
@@ -76,7 +78,7 @@ def run(items: int, concurrency: int) -> Result:
             started = app.service.start_execution(
                 state_machine_arn="map", input=json.dumps(list(range(items)))
             )
-            totals = {"encode": 0.0, "decode": 0.0, "steps": 0, "bytes": 0}
+            totals = {"encode": 0.0, "decode": 0.0, "steps": 0, "bytes": 0, "largest": 0}
             engine: Any = app.engine
             snapshot: Callable[..., str] = engine._snapshot
             load: Callable[..., Any] = engine._load
@@ -87,7 +89,15 @@ def run(items: int, concurrency: int) -> Result:
                 totals["encode"] += time.thread_time() - t
                 totals["steps"] += 1
                 totals["bytes"] += len(text)
+                totals["largest"] = max(totals["largest"], len(text))
                 return text
+
+            store: Any = app.store
+            insert_parts: Callable[..., None] = store.insert_snapshot_parts_txn
+
+            def counted_parts(conn: Any, execution_id: str, parts: Any) -> None:
+                totals["bytes"] += sum(len(body) for _, body in parts)
+                insert_parts(conn, execution_id, parts)
 
             def timed_load(*args: Any) -> Any:
                 t = time.thread_time()
@@ -97,6 +107,7 @@ def run(items: int, concurrency: int) -> Result:
 
             # Instance attributes: the engine's own methods still do the work.
             engine._snapshot, engine._load = timed_snapshot, timed_load
+            store.insert_snapshot_parts_txn = counted_parts
             cpu = time.process_time()
             desc = run_to_end(app, str(started["executionArn"]), poll_seconds=0.001)
             cpu = time.process_time() - cpu
@@ -114,6 +125,7 @@ def run(items: int, concurrency: int) -> Result:
         encode_seconds=totals["encode"],
         decode_seconds=totals["decode"],
         snapshot_bytes=int(totals["bytes"]),
+        largest_snapshot=int(totals["largest"]),
     )
 
 
@@ -126,11 +138,13 @@ def render(results: Sequence[Result]) -> str:
             f"{r.encode_seconds:.2f} ({100 * r.encode_seconds / r.cpu_seconds:.0f}%)",
             f"{r.decode_seconds:.2f} ({100 * r.decode_seconds / r.cpu_seconds:.0f}%)",
             f"{r.snapshot_bytes / 1e6:.1f}",
+            f"{r.largest_snapshot / 1e3:.1f}",
         ]
         for r in results
     ]
     headers = ["durable inline Map over a Task (SQLite)", "CPU ms/item", "steps"]
     headers += ["encode s (of CPU)", "decode s (of CPU)", "snapshot MB written"]
+    headers += ["largest snapshot KB"]
     return table(headers, rows) + f"\n{machine_note()}"
 
 

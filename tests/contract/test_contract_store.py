@@ -254,6 +254,27 @@ def test_claims_are_exclusive_until_the_lease_expires(store: StateStore) -> None
     assert store.claim(owner="F", now_us=10_000, lease_us=5, limit=9, only=a[1]) == [a[1]]
 
 
+def test_snapshot_parts_are_kept_once_per_execution(store: StateStore) -> None:
+    vid = _machine(store)
+    _execution(store, "e", vid)
+    _execution(store, "f", vid)
+    with store.transaction() as conn:
+        store.insert_snapshot_parts_txn(conn, "e", [("p:a", "[1,2]"), ("r:0:0", '"0":1')])
+        store.insert_snapshot_parts_txn(conn, "f", [("p:a", "[3]")])
+    with store.transaction() as conn:
+        # A part already kept stays as it is (an equal payload written again: the same name).
+        store.insert_snapshot_parts_txn(conn, "e", [("p:a", "[1,2]"), ("r:0:1", '"1":2')])
+        store.insert_snapshot_parts_txn(conn, "e", [])
+    with store.read_transaction() as conn:
+        assert store.snapshot_parts_txn(conn, "e") == {
+            "p:a": "[1,2]",
+            "r:0:0": '"0":1',
+            "r:0:1": '"1":2',
+        }
+        assert store.snapshot_parts_txn(conn, "f") == {"p:a": "[3]"}
+        assert store.snapshot_parts_txn(conn, "none") == {}
+
+
 def test_tasks_timers_and_inbox(store: StateStore) -> None:
     _execution(store, "e", _machine(store))
     with store.transaction() as conn:

@@ -15,14 +15,23 @@ it (an execution waiting a week spans an upgrade), so a reader accepts every ear
 through an explicit upgrade step per version (``_UPGRADES``) and refuses a newer one by name.
 Changing the shape (renaming a Frame field, say) means bumping the version and adding the step
 that rewrites the previous shape; tests/fixtures/snapshots holds one snapshot per old version.
+
+A durable store's snapshot (:meth:`ExecutionState.to_stored`) leaves out what it would
+otherwise write again at every step: each large payload (an input, a Map's items) and each
+finished child's output are *parts*, written once (the store keeps them beside the snapshot,
+never changed) and named in the snapshot's ``refs``; :meth:`ExecutionState.from_json` takes
+them back. A durable Map's snapshot no longer grows with its items and results, so the bytes a
+step writes are bounded by what it changed (issue 16: 60 MB of snapshots for 2,000 items).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, cast
@@ -35,8 +44,14 @@ from eltflow.types import JSON, JSONObject
 # 1: the unversioned snapshots of eltflow before versioning; 2: the same shape plus "version";
 # 3: frames have ``task_submitted`` (the TaskSubmitted event); 4: a Parallel branch or Map
 # iteration that succeeded leaves ``frames``, its output kept in its parent's ``results``;
-# 5: a frame's ``items`` may be ``ITEMS_ARE_INPUT``.
-SNAPSHOT_VERSION = 5
+# 5: a frame's ``items`` may be ``ITEMS_ARE_INPUT``; 6: the snapshot and its frames may have
+# ``refs``, naming the parts that hold their payloads and results (written null / {}), and
+# the snapshot has ``slots``.
+SNAPSHOT_VERSION = 6
+
+PART_MIN_CHARS = 1024
+"""A list or object payload whose text is this long or longer is a part of the snapshot (see
+the module's docstring); a shorter one is written in it, as is every string or number."""
 
 ITEMS_ARE_INPUT = "input"
 """A frame's ``items`` in a snapshot when they are its ``input`` (a Map without ItemsPath or
@@ -81,13 +96,88 @@ def _v4_to_v5(data: JSONObject) -> JSONObject:
     return {**data, "version": 5}
 
 
+def _v5_to_v6(data: JSONObject) -> JSONObject:
+    """v5 wrote every payload and result in the snapshot (never in ``refs``), so no results
+    slot was taken."""
+    return {**data, "slots": 0, "version": 6}
+
+
 # version -> the step rewriting a snapshot of that version into the next one.
 _UPGRADES: dict[int, Callable[[JSONObject], JSONObject]] = {
     1: _v1_to_v2,
     2: _v2_to_v3,
     3: _v3_to_v4,
     4: _v4_to_v5,
+    5: _v5_to_v6,
 }
+
+
+Parts = Callable[[], Mapping[str, str]]
+"""The parts a store holds for an execution (part name -> text), read when first needed."""
+
+
+def _payload_part(text: str) -> str:
+    """A payload part's name: its text's hash (the same payload written again is one part).
+    A lone surrogate (which a JSON string may hold) is hashed as it is, not refused."""
+    data = text.encode("utf-8", "surrogatepass")
+    return "p:" + hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def _result_part(slot: int, position: int) -> str:
+    """The part holding the ``position``-th result (in the order they finished) of the
+    ``results`` written under ``slot``; its text is ``"<index>":<output>``."""
+    return f"r:{slot}:{position}"
+
+
+class _PartReader:
+    """Payloads and results taken back from the parts a snapshot's ``refs`` name: one object
+    per part (a payload named twice is one object, as when it was written), each remembered
+    in ``texts`` so the next snapshot names the part instead of writing it."""
+
+    def __init__(self, read: Parts | None) -> None:
+        self._read = read
+        self._parts: Mapping[str, str] | None = None
+        self._payloads: dict[str, JSON] = {}
+        self.texts: dict[int, tuple[Any, str, int, str | None]] = {}
+
+    def _text(self, name: str) -> str:
+        if self._parts is None:
+            if self._read is None:
+                raise StoreError(f"execution snapshot refers to part {name!r}: none was given")
+            self._parts = self._read()
+        text = self._parts.get(name)
+        if text is None:
+            raise StoreError(f"execution snapshot refers to part {name!r}, which is missing")
+        return text
+
+    def payload(self, name: str) -> JSON:
+        value = self._payloads.get(name)
+        if value is None:
+            text = self._text(name)
+            value = cast(JSON, json.loads(text))
+            self._payloads[name] = value
+            self.texts[id(value)] = (value, "", 0, name)
+        return value
+
+    def results(self, slot: int, count: int) -> dict[str, JSON]:
+        body = ",".join(self._text(_result_part(slot, i)) for i in range(count))
+        value = cast(dict[str, JSON], json.loads(f"{{{body}}}"))
+        self.texts[id(value)] = (value, "", count, str(slot))
+        return value
+
+    def resolve(self, data: JSONObject) -> JSONObject:
+        """``data`` (the snapshot's head or a frame) with the payloads its ``refs`` name."""
+        refs = cast("JSONObject | None", data.get("refs"))
+        if refs is None:
+            return data
+        out = {k: v for k, v in data.items() if k != "refs"}
+        for name, ref in refs.items():
+            if name == "results":
+                slot, count = cast(list[Any], ref)
+                out[name] = self.results(cast(int, slot), cast(int, count))
+            else:
+                out[name] = self.payload(cast(str, ref))
+        return out
 
 
 def upgrade_snapshot(data: JSONObject) -> JSONObject:
@@ -256,10 +346,15 @@ class ExecutionState:
     # task/timer id -> frame id, for routing inbounds (and ignoring unknown/duplicate ones).
     waiting: dict[str, str] = field(default_factory=dict)
     execution_timer: str | None = None
-    # Not part of the state: the payload texts the last :meth:`to_text` wrote, by the id of
-    # the payload (kept alive here, so its id is not reused): (payload, text, its length when
-    # written: for ``results``, which grow in place).
-    texts: dict[int, tuple[Any, str, int]] = field(default_factory=dict, repr=False, compare=False)
+    # Results slots taken (:meth:`to_stored`): the next results written as parts take the next.
+    slots: int = 0
+    # Not part of the state: what the last :meth:`to_stored` wrote of each payload, by the id
+    # of the payload (kept alive here, so its id is not reused): (payload, its text if written
+    # in the snapshot, else "", its length when written: for ``results``, which grow in place,
+    # its part: the payload's name, or the slot of the results' parts; None: in the snapshot).
+    texts: dict[int, tuple[Any, str, int, str | None]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     # Not part of the state either: the characters of those texts (what keeping this state
     # costs besides its objects and its snapshot text: :class:`StateCache` counts them).
     texts_chars: int = field(default=0, repr=False, compare=False)
@@ -273,70 +368,102 @@ class ExecutionState:
         out["frames"] = [f.to_json() for f in self.frames.values()]
         return out
 
-    def to_text(self) -> str:
-        """The snapshot as JSON text: what ``json_text.dumps(self.to_json())`` decodes to.
+    def to_stored(self) -> tuple[str, list[tuple[str, str]]]:
+        """The snapshot as JSON text, and the parts it names that its last snapshot did not
+        (name, text), for the store to keep with it: read back with those parts,
+        :meth:`from_json` restores what ``to_json`` holds.
 
         A payload this state wrote in its last snapshot (the same object: payloads are never
-        changed in place) is not encoded again, its text is reused: a Map's items and input
-        are the same objects from its first step to its last, and its ``results`` only grow
-        (the new entries are encoded and appended). Reencoding them at every step made a
-        durable Map's per-item cost grow with its size (issue 16)."""
+        changed in place) is not encoded again: its text (or its part) is reused. A Map's
+        items and input are the same objects from its first step to its last, and its
+        ``results`` only grow: each new entry is one part. Encoding and then writing them at
+        every step made a durable Map's per-item cost and bytes grow with its size (issue 16).
+        """
         old = self.texts
-        new: dict[int, tuple[Any, str, int]] = {}
+        new: dict[int, tuple[Any, str, int, str | None]] = {}
+        written: list[tuple[str, str]] = []
         fragment = json_text.Fragment
         dumps = json_text.dumps
 
-        def payload(value: JSON) -> Any:
+        def payload(value: JSON, name: str, refs: dict[str, Any]) -> Any:
             if not isinstance(value, list | dict):
                 return fragment(dumps(value))
-            hit = old.get(id(value))
+            key = id(value)
+            hit = new.get(key) or old.get(key)
             if hit is None or hit[0] is not value:
-                hit = (value, dumps(value), 0)
-            new[id(value)] = hit
-            return fragment(hit[1])
+                text = dumps(value)
+                part = _payload_part(text) if len(text) >= PART_MIN_CHARS else None
+                if part is not None:  # the part's name is all the next snapshot needs
+                    written.append((part, text))
+                    text = ""
+                hit = (value, text, 0, part)
+            new[key] = hit
+            if hit[3] is None:
+                return fragment(hit[1])
+            refs[name] = hit[3]
+            return None
 
-        def results(value: dict[str, JSON]) -> Any:
+        def results(frame: Frame, refs: dict[str, Any]) -> None:
+            value = frame.results
             hit = old.get(id(value))
             count = len(value)
-            if hit is None or hit[0] is not value or hit[2] > count:
-                text = dumps(value)
-            elif hit[2] == count:
-                text = hit[1]
+            if hit is None or hit[0] is not value or hit[2] > count or hit[3] is None:
+                # Results the last snapshot did not name: parts of a slot no snapshot of this
+                # execution used before.
+                slot, done = self.slots, 0
+                self.slots += 1
             else:  # entries are only ever added: the new ones are the last ones
-                added = list(itertools.islice(reversed(value.items()), count - hit[2]))
-                tail = ",".join(f"{json_text.encode_key(k)}:{dumps(v)}" for k, v in reversed(added))
-                text = f"{hit[1][:-1]},{tail}}}" if hit[2] else f"{{{tail}}}"
-            new[id(value)] = (value, text, count)
-            return fragment(text)
+                slot, done = int(hit[3]), hit[2]
+            if count > done:
+                added = list(itertools.islice(reversed(value.items()), count - done))
+                for position, (k, v) in enumerate(reversed(added), done):
+                    text = f"{json_text.encode_key(k)}:{dumps(v)}"
+                    written.append((_result_part(slot, position), text))
+            new[id(value)] = (value, "", count, str(slot))
+            refs["results"] = [slot, count]
 
         frames: list[dict[str, Any]] = []
         for f in self.frames.values():
             if not _finite(f.heartbeat_seconds) or not _finite(f.tolerated_percentage):
-                return json_text.dumps(self.to_json())  # written as json writes them
+                return self._inline()  # written as json writes them
             out: dict[str, Any] = dict(zip(_FRAME_NAMES, _frame_values(f), strict=True))
+            refs: dict[str, Any] = {}
             if f.entered_time is not None:
                 out["entered_time"] = f.entered_time.isoformat()
-            out["input"] = payload(f.input)
+            out["input"] = payload(f.input, "input", refs)
             items = f.items
             alias = items is not None and items is f.input
-            out["items"] = _ITEMS_ARE_INPUT if alias else payload(items)
-            out["scratch"] = payload(f.scratch)
-            out["output"] = payload(f.output)
+            out["items"] = _ITEMS_ARE_INPUT if alias else payload(items, "items", refs)
+            out["scratch"] = payload(f.scratch, "scratch", refs)
+            out["output"] = payload(f.output, "output", refs)
             # Variables are encoded afresh: they are small, and a frame's own dict (to_json
             # copies it), so it is not assumed to stay unchanged as payloads do.
             out["variables"] = fragment(dumps(f.variables)) if f.variables else {}
-            out["results"] = results(f.results) if f.results else {}
+            out["results"] = {}
+            if f.results:
+                results(f, refs)
+            if refs:
+                out["refs"] = refs
             frames.append(out)
         head: dict[str, Any] = self._head()
-        head["input"] = payload(self.input)
-        head["output"] = payload(self.output)
+        refs = {}
+        head["input"] = payload(self.input, "input", refs)
+        head["output"] = payload(self.output, "output", refs)
+        if refs:
+            head["refs"] = refs
         head["frames"] = frames
         text = json_text.dumps_with_fragments(head)
         if text is None:  # a string orjson refuses (in an error, say): the general way
-            return json_text.dumps(self.to_json())
+            return self._inline()
         self.texts = new
         self.texts_chars = sum(len(hit[1]) for hit in new.values())
-        return text
+        return text, written
+
+    def _inline(self) -> tuple[str, list[tuple[str, str]]]:
+        """The snapshot written whole (no parts), as the json module writes it. The next
+        :meth:`to_stored` starts afresh: every payload it writes is new to it."""
+        self.texts, self.texts_chars = {}, 0
+        return json_text.dumps(self.to_json()), []
 
     def _head(self) -> JSONObject:
         """The snapshot but its frames."""
@@ -363,12 +490,16 @@ class ExecutionState:
             "frames": [],
             "waiting": dict(self.waiting),
             "execution_timer": self.execution_timer,
+            "slots": self.slots,
         }
 
     @classmethod
-    def from_json(cls, data: JSONObject) -> ExecutionState:
-        """A state from its snapshot, of this or any earlier ``SNAPSHOT_VERSION``."""
+    def from_json(cls, data: JSONObject, parts: Parts | None = None) -> ExecutionState:
+        """A state from its snapshot, of this or any earlier ``SNAPSHOT_VERSION``; ``parts``
+        reads the parts it names (:meth:`to_stored`), if it names any."""
         data = upgrade_snapshot(data)
+        reader = _PartReader(parts)
+        data = reader.resolve(data)
         c = cast(dict[str, Any], data["context"])
         context = ExecutionContext(
             execution_arn=c["execution_arn"],
@@ -380,7 +511,10 @@ class ExecutionState:
             redrive_count=c["redrive_count"],
             seed=c["seed"],
         )
-        frames = [Frame.from_json(cast(JSONObject, f)) for f in cast(list[JSON], data["frames"])]
+        frames = [
+            Frame.from_json(reader.resolve(cast(JSONObject, f)))
+            for f in cast(list[JSON], data["frames"])
+        ]
         return cls(
             context=context,
             input=data["input"],
@@ -393,6 +527,9 @@ class ExecutionState:
             frames={f.id: f for f in frames},
             waiting=cast(dict[str, str], data["waiting"]),
             execution_timer=cast("str | None", data["execution_timer"]),
+            slots=cast(int, data["slots"]),
+            texts=reader.texts,
+            texts_chars=sum(len(hit[1]) for hit in reader.texts.values()),
         )
 
     def copy(self) -> ExecutionState:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -245,13 +245,28 @@ class Engine:
         if live is not None:
             return live
         kept = self._states.take(row.id, row.snapshot or "")
-        return kept if kept is not None else _decode(row)
+        return kept if kept is not None else _decode(row, self._parts(row.id))
 
-    def _snapshot(self, execution_id: str, state: ExecutionState) -> str:
+    def _parts(self, execution_id: str) -> Callable[[], Mapping[str, str]]:
+        """Reads the parts of the execution's snapshots, for a snapshot that names some. In a
+        transaction of its own: the parts a committed snapshot names are committed with it and
+        never change, so any later read finds them (PostgreSQL: another connection, even
+        inside an open transaction; SQLite: that transaction)."""
+
+        def read() -> Mapping[str, str]:
+            with self.store.read_transaction() as conn:
+                return self.store.snapshot_parts_txn(conn, execution_id)
+
+        return read
+
+    def _snapshot(self, conn: Txn, execution_id: str, state: ExecutionState) -> str:
+        """The snapshot text of ``state``, the parts it names first written in ``conn``."""
         if self._live is not None:
             self._live[execution_id] = state
             return LIVE_SNAPSHOT
-        text = state.to_text()
+        text, parts = state.to_stored()
+        if parts:
+            self.store.insert_snapshot_parts_txn(conn, execution_id, parts)
         self._local.snapshot = text  # the row a step wrote, for :class:`Known`
         written: dict[str, tuple[str, ExecutionState]] | None = getattr(
             self._local, "written", None
@@ -287,7 +302,7 @@ class Engine:
         if row.snapshot is None:
             return None
         live = self.state_of(row.id)
-        return live if live is not None else _decode(row)
+        return live if live is not None else _decode(row, self._parts(row.id))
 
     # -- entry points ----------------------------------------------------------------------
     def begin(
@@ -663,7 +678,7 @@ class Engine:
                 next_id, previous = state.next_event_id, state.last_event_id
                 state.next_event_id, state.last_event_id = next_id + 1, next_id
                 state.status, state.error, state.cause = "FAILED", error, cause
-                snapshot = self._snapshot(execution_id, state)
+                snapshot = self._snapshot(conn, execution_id, state)
             except Exception:  # the snapshot itself may be what broke
                 log.exception("execution %s: unreadable snapshot kept as is", execution_id)
             event_type, details = execution_failed(error, cause)
@@ -788,7 +803,7 @@ class Engine:
             error=state.error,
             cause=state.cause,
             stop_us=stop_us,
-            snapshot=self._snapshot(row.id, state),
+            snapshot=self._snapshot(conn, row.id, state),
             event_count=state.next_event_id - 1,
             wake_us=wake,
         )
@@ -802,8 +817,8 @@ class Engine:
             raise SimulatedCrash(f"fault hook: crashed after {self.events_recorded} events")
 
 
-def _decode(row: ExecutionRow) -> ExecutionState:
-    return ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot or "")))
+def _decode(row: ExecutionRow, parts: Callable[[], Mapping[str, str]]) -> ExecutionState:
+    return ExecutionState.from_json(cast(JSONObject, json.loads(row.snapshot or "")), parts)
 
 
 def _tasks_after(

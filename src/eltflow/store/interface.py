@@ -369,6 +369,17 @@ class StateStore(Protocol):
         """Drop the pending tasks and timers of an execution that has ended."""
         ...
 
+    def insert_snapshot_parts_txn(
+        self, conn: Txn, execution_id: str, parts: Sequence[tuple[str, str]]
+    ) -> None:
+        """Keep parts (name, text) of the execution's snapshots (``ExecutionState.to_stored``),
+        with the snapshot that first names them. A part already kept stays as it is."""
+        ...
+
+    def snapshot_parts_txn(self, conn: Txn, execution_id: str) -> dict[str, str]:
+        """Every part kept for the execution's snapshots, by name."""
+        ...
+
     def insert_inbox_txn(
         self, conn: Txn, execution_id: str, kind: str, payload: JSON, now_us: int
     ) -> None: ...

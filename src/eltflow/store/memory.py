@@ -72,6 +72,7 @@ class MemoryStore:
         self._rows: dict[str, ExecutionRow] = {}
         self._by_arn: dict[str, str] = {}
         self._history: dict[str, list[EventRow | NewEvent]] = {}
+        self._parts: dict[str, dict[str, str]] = {}  # execution id -> snapshot parts
         self._tasks: dict[str, dict[str, TaskRow]] = {}
         self._timers: dict[str, dict[str, int]] = {}
         self._inbox: dict[str, list[InboxRow]] = {}
@@ -708,6 +709,19 @@ class MemoryStore:
         with self._lock:
             self._tasks.pop(execution_id, None)
             self._timers.pop(execution_id, None)
+
+    def insert_snapshot_parts_txn(
+        self, conn: Any, execution_id: str, parts: Sequence[tuple[str, str]]
+    ) -> None:
+        """Kept like a SQL store's (the engine writes none here: it keeps live states)."""
+        with self._lock:
+            kept = self._parts.setdefault(execution_id, {})
+            for part, body in parts:
+                kept.setdefault(part, body)
+
+    def snapshot_parts_txn(self, conn: Any, execution_id: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._parts.get(execution_id, {}))
 
     # -- inbox -----------------------------------------------------------------------------
     def insert_inbox_txn(

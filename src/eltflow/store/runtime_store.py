@@ -947,6 +947,16 @@ class RuntimeStore:
         conn.write(self.q["delete_tasks"], {"execution_id": execution_id})
         conn.write(self.q["delete_timers"], {"execution_id": execution_id})
 
+    def insert_snapshot_parts_txn(
+        self, conn: Connection, execution_id: str, parts: Sequence[tuple[str, str]]
+    ) -> None:
+        rows = [{"execution_id": execution_id, "part": p, "body": b} for p, b in parts]
+        conn.write_many(self.q["insert_snapshot_part"], rows)
+
+    def snapshot_parts_txn(self, conn: Connection, execution_id: str) -> dict[str, str]:
+        rows = conn.execute(self.q["snapshot_parts"], {"execution_id": execution_id})
+        return {str(r["part"]): str(r["body"]) for r in rows}
+
     # -- inbox -----------------------------------------------------------------------------
     def insert_inbox_txn(
         self, conn: Connection, execution_id: str, kind: str, payload: JSON, now_us: int

@@ -1,5 +1,6 @@
-"""``ExecutionState.to_text``: the snapshot text built from the payload texts of the previous
-snapshot must decode to what encoding ``to_json`` whole decodes to, at every step."""
+"""``ExecutionState.to_stored``: the snapshot text built from the payload texts of the previous
+snapshot, read back with the parts it names, must hold what ``to_json`` holds, at every step;
+large payloads and finished children's outputs are parts, each written once."""
 
 from __future__ import annotations
 
@@ -27,8 +28,16 @@ def _decoded(text: str) -> str:
     return json.dumps(json.loads(text), sort_keys=True)
 
 
-def _assert_text_matches(state: ExecutionState) -> None:
-    assert _decoded(state.to_text()) == _decoded(dumps(state.to_json()))
+def _assert_text_matches(state: ExecutionState, parts: dict[str, str] | None = None) -> str:
+    """The snapshot ``state`` writes now, its new parts kept in ``parts`` (as a store keeps
+    them, across the snapshots of one execution); read back it must be ``state``."""
+    parts = {} if parts is None else parts
+    text, new = state.to_stored()
+    for name, body in new:
+        assert parts.setdefault(name, body) == body  # a part never changes once written
+    again = ExecutionState.from_json(json.loads(text), lambda: parts)
+    assert _decoded(dumps(again.to_json())) == _decoded(dumps(state.to_json()))
+    return text
 
 
 def _map(name: str, following: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +72,8 @@ def test_to_text_decodes_as_to_json_at_every_step_of_two_maps() -> None:
     machine = parse(MACHINE)
     items: list[JSON] = [1, 2, 3, 4, 5]
     state, _, effects = start(machine, {"items": items}, context(), T0)
-    _assert_text_matches(state)
+    parts: dict[str, str] = {}
+    _assert_text_matches(state, parts)
     active = [e for e in effects if isinstance(e, RunTask)]
     outputs: list[JSON] = [math.nan, 1e-7, 2**60, {"k": [1.5, None]}, "x"]
     step = 0
@@ -78,13 +88,16 @@ def test_to_text_decodes_as_to_json_at_every_step_of_two_maps() -> None:
         state, _, effects = advance(machine, state, inbound, T0)
         active += [e for e in effects if isinstance(e, RunTask)]
         if step % 3 == 1:  # so that two or three results were added since the last text
-            _assert_text_matches(state)
-            _assert_text_matches(state)  # a second time: every payload text from the cache
+            _assert_text_matches(state, parts)
+            assert state.to_stored()[1] == []  # again: no new part, every text from the cache
+            _assert_text_matches(state, parts)
         if step == 4:
-            state = ExecutionState.from_json(json.loads(state.to_text()))
-            _assert_text_matches(state)
+            text = _assert_text_matches(state, parts)
+            state = ExecutionState.from_json(json.loads(text), lambda: parts)
+            _assert_text_matches(state, parts)
     assert state.status == "SUCCEEDED"
-    assert "NaN" in state.to_text()
+    assert "NaN" in _assert_text_matches(state, parts)
+    assert any(name.startswith("r:") for name in parts)  # results were written as parts
 
 
 def test_a_string_orjson_refuses_or_a_non_finite_number_of_its_own_is_written_as_json_does() -> (
@@ -92,16 +105,16 @@ def test_a_string_orjson_refuses_or_a_non_finite_number_of_its_own_is_written_as
 ):
     machine = parse(MACHINE)
     state, _, _ = start(machine, {"items": [1, 2]}, context(), T0)
-    state.to_text()  # fills the cache: the next text must still carry the changes
+    state.to_stored()  # fills the cache: the next text must still carry the changes
     frame = next(f for f in state.frames.values() if f.parent is not None)
     frame.cause = "lone \ud800 surrogate"
     _assert_text_matches(state)
-    assert state.to_text() == dumps(state.to_json())  # the json module's text
+    assert state.to_stored() == (dumps(state.to_json()), [])  # the json module's text
     frame.cause = None
     frame.heartbeat_seconds = math.inf
     _assert_text_matches(state)
-    assert state.to_text() == dumps(state.to_json())
-    assert "Infinity" in state.to_text()
+    assert state.to_stored() == (dumps(state.to_json()), [])
+    assert "Infinity" in state.to_stored()[0]
 
 
 def test_items_that_are_the_input_are_written_once_and_read_back_as_the_input() -> None:
@@ -123,7 +136,7 @@ def test_items_that_are_the_input_are_written_once_and_read_back_as_the_input() 
     )
     items: list[JSON] = [{"item": i} for i in range(3)]
     state, _, _ = start(machine, items, context(), T0)
-    for text in (state.to_text(), dumps(state.to_json())):
+    for text in (state.to_stored()[0], dumps(state.to_json())):
         assert text.count('{"item":2}') == 2  # the execution's input and the Map's
         assert '"items":"input"' in text
         again = ExecutionState.from_json(json.loads(text))

@@ -61,9 +61,9 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     seen: list[str] = []
     real = engine_module._decode
 
-    def counting(row: Any) -> ExecutionState:
+    def counting(row: Any, parts: Any) -> ExecutionState:
         seen.append(row.id)
-        return real(row)
+        return real(row, parts)
 
     monkeypatch.setattr(engine_module, "_decode", counting)
     return seen
@@ -254,7 +254,8 @@ def _map_state(items: int) -> tuple[ExecutionState, str]:
         }
     )
     state, _, _ = start_state(machine, {"items": [{"i": i} for i in range(items)]}, context(), T0)
-    return state, state.to_text()
+    text, _ = state.to_stored()
+    return state, text
 
 
 def test_the_payload_texts_a_kept_state_holds_count_against_the_bound() -> None:

@@ -67,6 +67,13 @@ CREATE TABLE sfn_history_steps (
     PRIMARY KEY (execution_id, first_seq)
 );
 
+CREATE TABLE sfn_snapshot_parts (
+    execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
+    part TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (execution_id, part)
+);
+
 CREATE TABLE sfn_tasks (
     execution_id TEXT NOT NULL REFERENCES sfn_executions (id) ON DELETE CASCADE,
     task_id TEXT NOT NULL,

@@ -198,6 +198,14 @@ ON CONFLICT (execution_id, timer_id) DO NOTHING;
 DELETE FROM sfn_timers WHERE execution_id = :execution_id AND timer_id = :timer_id
 RETURNING timer_id;
 
+-- name: insert_snapshot_part
+-- Idempotent: equal payloads are one part (named by their text's hash).
+INSERT INTO sfn_snapshot_parts (execution_id, part, body) VALUES (:execution_id, :part, :body)
+ON CONFLICT (execution_id, part) DO NOTHING;
+
+-- name: snapshot_parts
+SELECT part, body FROM sfn_snapshot_parts WHERE execution_id = :execution_id;
+
 -- name: delete_timers
 DELETE FROM sfn_timers WHERE execution_id = :execution_id;
 
