@@ -44,43 +44,13 @@ from eltflow.store.rows import (
     started_params,
 )
 from eltflow.store.sync_waits import SqlSyncWaits
+from eltflow.store.wakeup import wakeup_for
 from eltflow.types import JSON
 
 # Compact and key-order-preserving: what AWS returns is what the user sent. The json module's
 # text, written by orjson where that is the same text (issue 16: the json module's encoder was
 # ~40 us of a 10-Pass execution's ~24 event-detail and snapshot texts).
 dumps = json_text.dumps
-
-
-class _Wakeup:
-    """In-process work notifications for one SQLite file (SQLite has no LISTEN/NOTIFY).
-
-    A commit that made an execution runnable bumps ``generation`` and wakes every thread in
-    :meth:`RuntimeStore.wait_for_work`; a waiter that has not seen the current generation
-    returns at once, so a notification sent while it was busy (claiming) is not lost. Other
-    processes writing the same file are still seen by the worker's poll.
-    """
-
-    def __init__(self) -> None:
-        self.condition = threading.Condition()
-        self.generation = 0
-
-    def notify(self) -> None:
-        with self.condition:
-            self.generation += 1
-            self.condition.notify_all()
-
-
-_WAKEUPS: dict[str, _Wakeup] = {}
-_WAKEUPS_LOCK = threading.Lock()
-
-
-def _wakeup_for(key: str) -> _Wakeup:
-    with _WAKEUPS_LOCK:
-        found = _WAKEUPS.get(key)
-        if found is None:
-            found = _WAKEUPS[key] = _Wakeup()
-        return found
 
 
 def _drained(listener: Any) -> bool:
@@ -106,7 +76,8 @@ class RuntimeStore:
         # SQLite: wake this process's idle workers after a commit that made work (issue 16:
         # start -> SUCCEEDED was set by the worker's 0.2 s poll). Per thread: the transaction
         # depth, whether it notified, and the last wake-up generation this thread saw.
-        self._wakeup = _wakeup_for(db.url) if db.dialect == "sqlite" else None
+        self._wakeup = wakeup_for(db) if db.dialect == "sqlite" else None
+        self._reads_wakeups = False  # SQLite: wakeup.listen()ed, see claim
         self._local = threading.local()
         self.map_runs = SqlMapRuns(self)  # Distributed Map: Map Runs and their children
         self.sync_waits = SqlSyncWaits(self)  # .sync tasks waiting for their child
@@ -476,6 +447,12 @@ class RuntimeStore:
         (:meth:`wait_while_busy`); for that long a start notifies it ahead of idle workers
         (issue 16: each start woke another idle worker to run that one execution alone). A
         claim of such a worker that comes back full wakes one idle worker to share the rest."""
+        if only is None and not self._reads_wakeups and self._wakeup is not None:
+            # SQLite: a worker that claims any work hears of starts made by other processes
+            # from now on (read before this claim, so none made after it goes unheard), until
+            # close_listener. Not a worker for one execution: it would take the wake-up.
+            self._reads_wakeups = True
+            self._wakeup.listen()
         params = {"owner": owner, "now_us": now_us, "expires_us": now_us + lease_us}
         busy = None
         # Renewed once half of it has passed (else its row stands already), by a worker
@@ -594,9 +571,9 @@ class RuntimeStore:
         PostgreSQL: LISTEN on a dedicated connection, so a new execution is picked up at once
         instead of at the next poll. With ``runnable_at``, returns True at once, without
         waiting, when some execution is runnable at that time already, so a worker that goes
-        idle needs no claim of its own first to find out. SQLite has no notifications across
-        processes: this waits for a commit in this process that made work (see
-        :class:`_Wakeup`), else the timeout.
+        idle needs no claim of its own first to find out. SQLite: this waits for a commit
+        that made work, in this process or, once this store claimed any work, another one
+        (see :mod:`eltflow.store.wakeup`), else the timeout.
         """
         wakeup = self._wakeup
         if wakeup is not None:
@@ -691,6 +668,9 @@ class RuntimeStore:
         return True
 
     def close_listener(self) -> None:
+        if self._reads_wakeups and self._wakeup is not None:
+            self._reads_wakeups = False
+            self._wakeup.unlisten()
         listener, self._listener = self._listener, None
         self._busy_renew_at = 0.0
         if listener is not None and not listener.closed:

@@ -5,9 +5,14 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
 
 import pytest
 from tests.support.wait import wait_until
@@ -402,3 +407,64 @@ def test_grouped_steps_commit_together_and_a_failing_one_fails_alone(
     assert app.service.describe_execution(execution_arn=arns[2])["error"] == "States.Runtime"
     assert counts == {"e0": 1, "e1": 1, "e3": 1}
     app.close()
+
+
+_SQLITE_WORKER = """
+import sys
+from eltflow.app import build_app
+from eltflow.clock import SystemClock
+app = build_app(state_url=sys.argv[1], clock=SystemClock())
+app.register(sys.argv[2], lambda p: p)
+worker = app.worker(poll_seconds=30, idle_seconds=30)  # only a wake-up makes it claim
+import threading
+thread = threading.Thread(target=worker.run)
+thread.start()
+print("ready", flush=True)
+sys.stdin.readline()
+worker.stop()
+app.service.start_execution(state_machine_arn="quick", name="last")  # wakes it to stop
+thread.join(30)
+app.close()
+"""
+
+
+def _succeeded(app: App, arn: str) -> bool:
+    return _status(app, arn) == "SUCCEEDED"
+
+
+def test_a_sqlite_worker_hears_of_starts_made_by_another_process(tmp_path: Path) -> None:
+    # `eltflow worker` in one process, starts from another (`eltflow start`, the HTTP
+    # endpoint): each start wakes the worker, well inside its 30 s poll (issue 16: SQLite
+    # workers heard only of their own process's starts; others waited for the poll).
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    app = build_app(state_url=url, clock=SystemClock())
+    task = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": COUNT, "End": True}}}
+    app.service.create_state_machine(name="quick", definition=task)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    worker = subprocess.Popen(
+        [sys.executable, "-c", _SQLITE_WORKER, url, COUNT],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert worker.stdout is not None and worker.stdin is not None
+        assert worker.stdout.readline().strip() == "ready"
+        # One after another: from the second on, the worker waits (idle) when it is started.
+        for n in range(3):
+            arn = str(
+                app.service.start_execution(state_machine_arn="quick", name=f"q{n}")["executionArn"]
+            )
+            wait_until(partial(_succeeded, app, arn), 10, what=f"q{n} to run")
+        worker.stdin.write("stop\n")
+        worker.stdin.flush()
+        assert worker.wait(30) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait(30)
+        for pipe in (worker.stdin, worker.stdout):
+            if pipe is not None:
+                pipe.close()
+        app.close()
