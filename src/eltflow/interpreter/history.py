@@ -7,7 +7,12 @@ loop, a Map's result) never needs them. The stepper appends one small tuple per 
 
 - ``(id, previous_id, (type, details))`` for any event already built by an ``events`` builder;
 - ``(id, previous_id, None, state_type, name, text)`` for ``<Type>StateEntered``;
-- ``(id, previous_id, None, state_type, name, text, assigned)`` for ``<Type>StateExited``.
+- ``(id, previous_id, None, state_type, name, text, assigned)`` for ``<Type>StateExited``;
+- ``(id, previous_id, PASS_ROW, name, following, text)`` for a row of passthrough Pass states
+  (``Stepper._pass_row``): ``PassStateExited`` of ``name`` (``id``), then ``PassStateEntered``
+  and ``PassStateExited`` of each state of ``following`` in turn, each event following the
+  one before, all with the same ``text`` and no assigned variables: ``1 + 2 * len(following)``
+  events in one record instead of one record each (most of a Pass state's cost in a row).
 
 Every event of one step shares the step's ``now``. :func:`build` turns the tuples into the
 same events, in the same order, with the same details, the eager code made.
@@ -23,6 +28,18 @@ from eltflow.interpreter import events as ev
 from eltflow.interpreter.protocol import HistoryEvent
 
 Record = tuple[Any, ...]
+
+
+class _PassRow:
+    """The marker in a record's third place that makes it a row of Pass states."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "PASS_ROW"
+
+
+PASS_ROW: Any = _PassRow()
 
 # Building HistoryEvent through its slot descriptors skips the frozen dataclass's __init__
 # (five object.__setattr__ calls): about 2.5x cheaper. The object is the same frozen
@@ -45,6 +62,9 @@ def build(records: Sequence[Record], now: datetime) -> list[HistoryEvent]:
         event = r[2]
         if event is None:
             event = entered(r[3], r[4], r[5]) if len(r) == 6 else exited(r[3], r[4], r[5], r[6])
+        elif event is PASS_ROW:
+            out += build(_row_records(r), now)
+            continue
         e = _new_event(HistoryEvent)
         _set_id(e, r[0])
         _set_prev(e, r[1])
@@ -53,6 +73,22 @@ def build(records: Sequence[Record], now: datetime) -> list[HistoryEvent]:
         _set_details(e, event[1])
         append(e)
     return out
+
+
+def _row_records(row: Record) -> list[Record]:
+    """A ``PASS_ROW`` record as the one record per event it stands for."""
+    eid, prev, _, name, following, text = row
+    out: list[Record] = [(eid, prev, None, "Pass", name, text, None)]
+    for following_name in following:
+        out.append((eid + 1, eid, None, "Pass", following_name, text))
+        out.append((eid + 2, eid + 1, None, "Pass", following_name, text, None))
+        eid += 2
+    return out
+
+
+def count(records: Sequence[Record]) -> int:
+    """How many events ``records`` stand for."""
+    return sum(1 if r[2] is not PASS_ROW else 1 + 2 * len(r[4]) for r in records)
 
 
 class EventLog(Sequence[HistoryEvent]):
@@ -107,7 +143,7 @@ class EventLog(Sequence[HistoryEvent]):
     def __len__(self) -> int:
         if self._built is not None:
             return len(self._built)
-        return sum(len(part[0]) if isinstance(part, tuple) else len(part) for part in self._parts)
+        return sum(count(part[0]) if isinstance(part, tuple) else len(part) for part in self._parts)
 
     @overload
     def __getitem__(self, index: int) -> HistoryEvent: ...
@@ -122,4 +158,4 @@ class EventLog(Sequence[HistoryEvent]):
         return iter(self.events())
 
 
-__all__ = ["EventLog", "Record", "build"]
+__all__ = ["PASS_ROW", "EventLog", "Record", "build", "count"]

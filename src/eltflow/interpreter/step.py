@@ -31,7 +31,7 @@ from eltflow.interpreter.dispatch import (
     on_task_event,
     on_timer,
 )
-from eltflow.interpreter.history import EventLog, Record, build
+from eltflow.interpreter.history import PASS_ROW, EventLog, Record, build
 from eltflow.interpreter.protocol import (
     CancelTask,
     CancelTimer,
@@ -407,7 +407,8 @@ class Stepper:
         states after it (as worked out once per machine, :func:`_row`) in this loop: for each,
         the same records, event ids, frame fields and queue entries as :meth:`exit` then
         :meth:`enter` make, without their dispatch (a 10-Pass chain spent most of its
-        interpreter time there). The value, hence its text, is the same object all along."""
+        interpreter time there), and one record for the row's events. The value, hence its
+        text, is the same object all along."""
         rows = machine.pass_rows
         name = state.name
         row = rows.get(name)
@@ -420,29 +421,26 @@ class Stepper:
         if eid + 2 * count + 1 >= _MAX_EVENTS:  # the cap falls in the row: the general path
             self.exit(frame, state, value)  # (state by state, raising at the spot)
             return
-        append = self.records.append
-        push = self.queue.append
+        # One record for the row's 1 + 2 * count events (history.PASS_ROW): they differ only
+        # in their ids and names, which the record's first id and the names make.
+        self.records.append((eid, eid - 1, PASS_ROW, name, names, text))
+        queue = self.queue
         frame_id = frame.id
-        for following in names:
-            append((eid, eid - 1, None, "Pass", name, text, None))
-            push(frame_id)
-            append((eid + 1, eid, None, "Pass", following, text))
-            eid += 2
-            name = following
-        append((eid, eid - 1, None, "Pass", name, text, None))
-        st.next_event_id = eid + 1
-        st.last_event_id = frame.last_event = eid
         if count:
+            queue.extend([frame_id] * count)  # exit's entry per state left for the next
+            eid += 2 * count
             frame.entries += count
             frame.entered_event = eid - 1
-            frame.state_name = name
+            frame.state_name = names[-1]
+        st.next_event_id = eid + 1
+        st.last_event_id = frame.last_event = eid
         if after is None:
             self.frame_succeeded(frame, value)
             return
         frame.state_name = after
         frame.input = value
         frame.status = ENTER
-        push(frame_id)
+        queue.append(frame_id)
 
     def exit(
         self,

@@ -15,6 +15,7 @@ from eltflow.asl.model import PassState, StateMachine
 from eltflow.asl.parser import parse
 from eltflow.interpreter import start
 from eltflow.interpreter.protocol import ExecutionContext, new_context
+from eltflow.interpreter.step import start_lazy
 from eltflow.runtime.local import ExecutionResult, _result
 from eltflow.types import JSON
 
@@ -130,6 +131,17 @@ def test_rows_of_passthrough_states_leave_the_general_paths_history(
     definition: dict[str, Any],
 ) -> None:
     _both(definition, {"items": [{"a": 1}, [2], 3], "n": None})
+
+
+@pytest.mark.parametrize("n", [1, 2, 10])
+def test_a_rows_lazy_log_counts_and_builds_the_general_paths_events(n: int) -> None:
+    # One record stands for the row's events (history.PASS_ROW): the log's length must count
+    # each of them before and after they are built.
+    slow = start(_general(parse(_chain("S", n))), {"a": 1}, CTX, T0)[1]
+    log = start_lazy(parse(_chain("S", n)), {"a": 1}, CTX, T0)[1]
+    assert len(log) == len(slow) == 2 * n + 2
+    assert log.events() == slow
+    assert len(log) == len(slow)
 
 
 @pytest.mark.parametrize("row", [1, 2, 3, 4])
