@@ -6,6 +6,9 @@ state's time, and an in-memory execution nobody asks the history of (``eltflow.e
 loop, a Map's result) never needs them. The stepper appends one small tuple per event instead:
 
 - ``(id, previous_id, (type, details))`` for any event already built by an ``events`` builder;
+- ``(id, previous_id, builder, *arguments)`` for one an ``events`` builder makes when read
+  (``ExecutionStarted`` and ``ExecutionSucceeded``: once per execution, each ~2k
+  instructions to build, callgrind);
 - ``(id, previous_id, None, state_type, name, text)`` for ``<Type>StateEntered``;
 - ``(id, previous_id, None, state_type, name, text, assigned)`` for ``<Type>StateExited``;
 - ``(id, previous_id, PASS_ROW, name, following, text)`` for a row of passthrough Pass states
@@ -62,9 +65,11 @@ def build(records: Sequence[Record], now: datetime) -> list[HistoryEvent]:
         event = r[2]
         if event is None:
             event = entered(r[3], r[4], r[5]) if len(r) == 6 else exited(r[3], r[4], r[5], r[6])
-        elif event is PASS_ROW:
-            out += build(_row_records(r), now)
-            continue
+        elif type(event) is not tuple:
+            if event is PASS_ROW:
+                out += build(_row_records(r), now)
+                continue
+            event = event(*r[3:])
         e = _new_event(HistoryEvent)
         _set_id(e, r[0])
         _set_prev(e, r[1])

@@ -136,6 +136,12 @@ class Stepper:
         self.records.append((eid, prev, event))
         return eid
 
+    def emit_later(self, frame: Frame | None, builder: Callable[..., ev.Event], *args: Any) -> int:
+        """:meth:`emit` of the event ``builder(*args)`` makes, built only when read."""
+        eid, prev = self._next_ids(frame)
+        self.records.append((eid, prev, builder, *args))
+        return eid
+
     def emit_entered(self, frame: Frame, state_type: str, name: str, text: str) -> int:
         """``<Type>StateEntered`` (the hot path: its details are built only when read)."""
         st = self.st  # _next_ids inlined: this runs for every state entry
@@ -614,7 +620,7 @@ class Stepper:
         if status == "SUCCEEDED":
             st.status = "SUCCEEDED"
             st.output = output
-            self.emit(None, ev.execution_succeeded(output_text or ev.dumps(output)))
+            self.emit_later(None, ev.execution_succeeded, output_text or ev.dumps(output))
         else:
             if status != "FAILED":
                 self.abort_events()
@@ -764,7 +770,7 @@ def _started(
         stepper.emit(None, ev.execution_started(ev.dumps(None), context.role_arn))
         stepper.end_execution("FAILED", e.error, e.cause)
         return stepper
-    stepper.emit(None, ev.execution_started(text, context.role_arn))
+    stepper.emit_later(None, ev.execution_started, text, context.role_arn)
     # The first state's entry follows no event: AWS records it with previousEventId 0, as
     # ExecutionStarted itself (GetExecutionHistory's example in the API reference).
     root.last_event = st.last_event_id = 0
