@@ -6,6 +6,13 @@ or ``$XDG_CACHE_HOME``), then runs ``bench/peer_runner.mjs`` with ``node`` once 
 round. Where node or npm is absent, or the install fails, the peer column is skipped with the
 reason; eltflow's own numbers still print.
 
+Like for like: each side parses the definition once and runs the parsed machine many times,
+as a caller running one machine would. ``bench/peer_runner.mjs`` builds ``new StateMachine``
+once; eltflow runs ``eltflow.execute`` on the model ``eltflow.asl.parser.parse`` returns (its
+parsed-machine API). Handed the definition as a dict instead, ``execute`` looks the parsed
+model up in its cache under the dict's JSON text: ~10k instructions more per execution
+(callgrind), ~10% of a 10-Pass chain; ``--dict`` measures that way.
+
 Measure: executions per CPU-second of each side's own process (Python: ``time.process_time``
 over every thread; node: ``process.cpuUsage``), taken in interleaved rounds so both sides see
 the same machine load. CPU time, not wall time, because the machine is shared: another
@@ -36,6 +43,8 @@ from bench.common import (
     pass_chain_case,
     table,
 )
+from eltflow.asl.model import StateMachine
+from eltflow.asl.parser import parse
 from eltflow.types import JSON, JSONObject
 
 PEER_PACKAGE = "aws-local-stepfunctions"
@@ -157,13 +166,18 @@ def _add(a: Rate, b: Rate) -> Rate:
     return Rate(a.runs + b.runs, a.seconds + b.seconds, a.cpu_seconds + b.cpu_seconds)
 
 
-def bench_case(case: Case, folder: Path | None, *, seconds: float, rounds: int) -> PeerResult:
-    result = eltflow.execute(case.definition, case.input)  # warms the parse cache too
+def bench_case(
+    case: Case, folder: Path | None, *, seconds: float, rounds: int, parsed: bool = True
+) -> PeerResult:
+    """Both sides on ``case``; eltflow runs a machine parsed once (as the peer does) unless
+    ``parsed`` is False, when it is handed the definition dict on every run."""
+    definition: StateMachine | JSONObject = parse(case.definition) if parsed else case.definition
+    result = eltflow.execute(definition, case.input)  # warms the parse cache too
     if result.status != "SUCCEEDED":
         raise RuntimeError(f"{case.name}: eltflow ended {result.status}: {result.error}")
 
     def run_ours() -> None:
-        if eltflow.execute(case.definition, case.input).status != "SUCCEEDED":
+        if eltflow.execute(definition, case.input).status != "SUCCEEDED":
             raise RuntimeError(f"{case.name}: eltflow run failed")
 
     ours = Rate(0, 0.0, 0.0)
@@ -210,10 +224,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=3.0, help="budget per case per side")
     p.add_argument("--rounds", type=int, default=3, help="interleaved rounds per case")
     p.add_argument("--cases", nargs="+", choices=[c.name for c in peer_cases()])
+    p.add_argument(
+        "--dict",
+        action="store_true",
+        help="hand eltflow the definition dict on every run (default: parsed once, as the peer)",
+    )
     args = p.parse_args(argv)
+    how = (
+        "eltflow handed the definition dict on every run, the peer parsing it once"
+        if args.dict
+        else "each side parses the definition once and runs the parsed machine"
+    )
     print(
         f"\nASL in memory vs {PEER_PACKAGE} {PEER_VERSION} (node): µs of CPU per execution, "
-        f"each side's own process, {args.rounds} interleaved rounds"
+        f"each side's own process, {args.rounds} interleaved rounds; {how}"
     )
     folder: Path | None
     try:
@@ -227,11 +251,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     cases = [c for c in peer_cases() if args.cases is None or c.name in args.cases]
     try:
         results = [
-            bench_case(c, folder, seconds=args.seconds, rounds=max(args.rounds, 1)) for c in cases
+            bench_case(
+                c, folder, seconds=args.seconds, rounds=max(args.rounds, 1), parsed=not args.dict
+            )
+            for c in cases
         ]
     except PeerUnavailable as e:
         print(f"(peer column skipped: {e})")
-        results = [bench_case(c, None, seconds=args.seconds, rounds=1) for c in cases]
+        results = [
+            bench_case(c, None, seconds=args.seconds, rounds=1, parsed=not args.dict) for c in cases
+        ]
     print(render(results))
     print(
         "ratio CPU: eltflow executions per CPU-second over the peer's (the target's measure); "

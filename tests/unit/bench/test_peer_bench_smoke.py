@@ -26,6 +26,13 @@ def test_choice_loop_counts_to_its_iterations() -> None:
     ]
 
 
+@pytest.mark.parametrize("parsed", [True, False])
+def test_eltflow_side_runs_a_parsed_machine_or_the_dict(parsed: bool) -> None:
+    case = peer_bench.peer_cases()[0]  # the 10-Pass chain
+    result = peer_bench.bench_case(case, None, seconds=0.0, rounds=1, parsed=parsed)
+    assert result.peer is None and result.eltflow.runs == 1
+
+
 @pytest.mark.skipif(shutil.which("node") is None, reason="node not installed")
 def test_peer_agrees_with_eltflow_on_a_small_case() -> None:
     try:
