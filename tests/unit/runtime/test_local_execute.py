@@ -280,3 +280,18 @@ def test_definition_cache_tells_apart_what_json_tells_apart() -> None:
     assert result_text({"a": None}) == '{"a":null}'
     assert result_text({"a": float("nan")}) == '{"a":NaN}'
     assert result_text({"a": None}) == '{"a":null}'
+
+
+def test_execution_arn_and_default_name_are_those_of_arns_and_randbytes() -> None:
+    import random
+
+    from eltflow.runtime import arns, local
+
+    context = _context("run-1", datetime(2026, 1, 1, tzinfo=UTC))
+    assert context.execution_arn == arns.execution_arn(local.LOCAL_MACHINE_NAME, "run-1")
+    # execute's inlined randbytes(16).hex(): the same text from the same generator state.
+    state = local._NAMES.getstate()
+    named = execute({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    twin = random.Random()
+    twin.setstate(state)
+    assert named.execution_arn.endswith(":" + twin.randbytes(16).hex())
