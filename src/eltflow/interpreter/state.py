@@ -304,6 +304,63 @@ class Frame:
         return cls(**kwargs)
 
 
+_new = object.__new__
+
+
+def new_frame(
+    id: str,
+    parent: str | None,
+    path: tuple[str, ...],
+    index: int,
+    state_name: str,
+    input: JSON,
+    last_event: int,
+) -> Frame:
+    """The Frame ``Frame(id, parent, path, index, state_name, input, last_event=last_event)``
+    makes, every other field at its default (a test checks each field), set slot by slot.
+    Frame's ``__init__`` takes 37 arguments and fills 31 from defaults at every call: 7.6k
+    instructions per frame, 5.3k this way (callgrind). One frame per execution, one per
+    Parallel branch and Map iteration."""
+    f = _new(Frame)
+    f.id = id
+    f.parent = parent
+    f.path = path
+    f.index = index
+    f.state_name = state_name
+    f.input = input
+    f.variables = {}
+    f.status = ENTER
+    f.entries = 0
+    f.entered_time = None
+    f.entered_event = 0
+    f.retry_counts = []
+    f.retry_total = 0
+    f.attempt = 0
+    f.pending_task = None
+    f.pending_timer = None
+    f.timeout_timer = None
+    f.heartbeat_seconds = None
+    f.heartbeat_timer = None
+    f.heartbeats = 0
+    f.task_started = False
+    f.task_submitted = False
+    f.last_event = last_event
+    f.children = []
+    f.items = None
+    f.scratch = None
+    f.next_item = 0
+    f.running = 0
+    f.failures = 0
+    f.max_concurrency = 0
+    f.tolerated_count = None
+    f.tolerated_percentage = None
+    f.output = None
+    f.error = None
+    f.cause = None
+    f.results = {}
+    return f
+
+
 _ITEMS_ARE_INPUT = json_text.Fragment(json_text.dumps(ITEMS_ARE_INPUT))
 
 

@@ -34,6 +34,7 @@ from eltflow.interpreter.state import (
     SUCCEEDED,
     Frame,
     collapse,
+    new_frame,
 )
 from eltflow.interpreter.states_simple import io_path, jsonata_states, path_value
 from eltflow.interpreter.states_task import finish
@@ -67,15 +68,7 @@ def _new_child(
     start: str,
     input: JSON,
 ) -> Frame:
-    child = Frame(
-        id=key,
-        parent=parent.id,
-        path=path,
-        index=index,
-        state_name=start,
-        input=input,
-        last_event=parent.last_event,
-    )
+    child = new_frame(key, parent.id, path, index, start, input, parent.last_event)
     stepper.st.frames[key] = child
     parent.children.append(key)
     stepper.queue.append(key)

@@ -56,6 +56,7 @@ from eltflow.interpreter.state import (
     TIMER,
     ExecutionState,
     Frame,
+    new_frame,
 )
 from eltflow.interpreter.states_branch import discard_children
 from eltflow.types import JSON, JSONObject
@@ -75,13 +76,10 @@ HISTORY_FULL_CAUSE = (
 )
 
 
-# _started builds the root Frame and the ExecutionState with positional arguments (cheaper than
-# keywords, as the dataclasses' own comments explain): refuse to run if their leading fields
-# are ever reordered, instead of silently filling the wrong ones.
-_POSITIONAL = {
-    Frame: ("id", "parent", "path", "index", "state_name", "input"),
-    ExecutionState: ("context", "input"),
-}
+# _started builds the ExecutionState with positional arguments (cheaper than keywords, as the
+# dataclass's own comments explain): refuse to run if its leading fields are ever reordered,
+# instead of silently filling the wrong ones.
+_POSITIONAL: dict[type, tuple[str, ...]] = {ExecutionState: ("context", "input")}
 for _cls, _names in _POSITIONAL.items():
     if tuple(f.name for f in fields(_cls))[: len(_names)] != _names:
         raise RuntimeError(f"step._started passes {_names} to {_cls.__name__} by position")
@@ -760,7 +758,7 @@ def _started(
     # ~3% of a 10-Pass chain's execute.
     st = ExecutionState(context, execution_input)
     stepper = Stepper(machine, st, now)
-    root = Frame(ROOT, None, (), 0, machine.start_at, input)
+    root = new_frame(ROOT, None, (), 0, machine.start_at, input, 0)
     if variables:
         root.variables = dict(variables)
     st.frames[ROOT] = root
