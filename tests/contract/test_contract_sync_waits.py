@@ -73,9 +73,9 @@ def test_a_child_that_ends_wakes_its_waiting_parent(store: StateStore) -> None:
     waits = store.sync_waits
     assert waits.watch("arn:exec:child", parent_id="parent", task_id="t1") == "child"
     with store.transaction() as conn:
-        waits.park_txn(conn, "parent", "t1", "child")
+        waits.park_txn(conn, "parent", "t1", "arn:exec:child")
         assert waits.ended_children_txn(conn, "parent") == []
-    assert [t.awaits for t in store.tasks("parent")] == ["child"]
+    assert [t.awaits for t in store.tasks("parent")] == ["arn:exec:child"]
     _end(store, "other", "SUCCEEDED", 50)  # no one waits for it: wakes no one
     parent = store.get_execution("parent")
     assert parent is not None and parent.wake_us is None
@@ -103,10 +103,12 @@ def test_watching_a_child_that_has_ended_links_nothing(store: StateStore) -> Non
 
 def test_a_wake_up_overwritten_by_the_parent_is_restored(store: StateStore) -> None:
     """The child ended (waking the parent) before the parent's own step wrote its wake-up from
-    its work: wake_if_ended_txn puts it back; without an ended child it changes nothing."""
+    its work: wake_if_ended_txn puts it back; without an ended child of a parked task it
+    changes nothing."""
     vid = _machine(store)
     for eid in ("parent", "child"):
         _execution(store, eid, vid)
+    _task(store, "parent", "t1")
     waits = store.sync_waits
     assert waits.watch("arn:exec:child", parent_id="parent", task_id="t1") == "child"
     _asleep(store, "parent")
@@ -117,9 +119,14 @@ def test_a_wake_up_overwritten_by_the_parent_is_restored(store: StateStore) -> N
     _end(store, "child", "ABORTED", 50)
     _asleep(store, "parent")  # the parent's step, evaluated before, lets it go with no work
     with store.transaction() as conn:
-        waits.wake_if_ended_txn(conn, "parent", 55)
+        waits.wake_if_ended_txn(conn, "parent", 55)  # its task is not parked yet: no
     parent = store.get_execution("parent")
-    assert parent is not None and parent.wake_us == 55
+    assert parent is not None and parent.wake_us is None
+    with store.transaction() as conn:
+        waits.park_txn(conn, "parent", "t1", "arn:exec:child")
+        waits.wake_if_ended_txn(conn, "parent", 56)
+    parent = store.get_execution("parent")
+    assert parent is not None and parent.wake_us == 56
 
 
 def test_a_parent_that_ended_is_not_woken(store: StateStore) -> None:

@@ -35,6 +35,10 @@ class TaskRequest:
     # the request, then waits for the job (AWS records ``TaskSubmitted`` with the response).
     # Calling it again (a resumed task re-attaching) records nothing more.
     submitted: Callable[[JSON], None] | None = None
+    # Waits for a child execution without a thread: links the task to the execution (its ARN)
+    # and returns True, and the runtime completes the task when the execution ends, whatever
+    # the integration returns; False when it has ended already (the integration answers).
+    await_execution: Callable[[str], bool] | None = None
 
 
 class Integration(Protocol):

@@ -15,12 +15,16 @@ value or JSON text) and ``Name``. AWS's nested-workflow docs pass
 ``"AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$": "$$.Execution.Id"`` in the Input, which links
 the child to its parent (:func:`parent_of` reads it back).
 
-A ``.sync`` task polls the child; the child's ARN is checkpointed, so a task resumed after a
-crash waits for the same child instead of starting another. While it waits it watches its
-parent: a parent that was stopped (or whose task timed out) stops the child, as AWS stops the
-work a cancelled ``.sync`` task started. The dates are epoch milliseconds and a failed child
-fails the task with ``States.TaskFailed`` and the child's description (Error, Cause...) as the
-cause: AWS's shapes as its documentation examples show them (the failure cause is unverified).
+A ``.sync`` task does not wait on a thread: once the child is started (its ARN checkpointed,
+so a task resumed after a crash waits for the same child instead of starting another) and
+reported as submitted, ``TaskRequest.await_execution`` links the child to the task and the
+runtime completes the task from the child's end, as AWS does (:mod:`eltflow.runtime.sync_waits`:
+it also stops the child when the parent stops or the task's TimeoutSeconds runs out, as AWS
+stops the work a cancelled ``.sync`` task started). A child that ended already is answered at
+once (:func:`sync_result`). The dates are epoch milliseconds and a failed child fails the task
+with ``States.TaskFailed`` and the child's description (Error, Cause...) as the cause: AWS's
+shapes as its documentation examples show them (the failure cause is unverified). A caller
+that cannot wait for the end (no ``await_execution``) polls the child, watching the parent.
 
 An EXPRESS child (:mod:`eltflow.runtime.express`) has no record to poll: request-response
 answers from StartExecution's own response, and ``.sync``/``.sync:2`` run the child with
@@ -28,14 +32,7 @@ StartSyncExecution and answer from its outcome, in the same shape (unverified on
 documentation shows Standard children). Its ARN is not checkpointed (it is known only once
 the child has run), so a task resumed after a crash runs the child again.
 
-Limits: the poll holds a thread while the child runs (AWS completes the task from the
-child's end instead): one of the worker's waiting threads, not a task thread, so .sync
-parents cannot take every task thread from their children's Task states (they did: 4 parents,
-each ``startExecution.sync:2`` of a one-Task child, on a worker with ``threads=4`` all timed
-out; see :mod:`eltflow.runtime.worker`). On a virtual clock a child that waits on a timer (Wait,
-retry backoff) does not progress while its parent polls, so nested ``.sync`` tests use
-children without timers. ``eltflow.execute`` (in memory, no Step Functions service) has no
-``states:startExecution``.
+``eltflow.execute`` (in memory, no Step Functions service) has no ``states:startExecution``.
 """
 
 from __future__ import annotations
@@ -140,11 +137,16 @@ class StartExecutionIntegration:
             # Also when re-attaching after a crash: recorded once (the interpreter ignores a
             # second report), and recorded at all if the crash came before the first was.
             request.submitted(started)
+        if request.await_execution is not None:
+            if request.await_execution(child):
+                return started  # the runtime completes the task from the child's end
+            described = self.service.describe_execution(execution_arn=child)  # it has ended
         while described.get("status") == "RUNNING":
+            # A caller that cannot wait for the child's end (no await_execution) polls it.
             self._watch_parent(request, child)
             self.pause(self.poll_seconds)
             described = self.service.describe_execution(execution_arn=child)
-        return self._result(described, as_json=pattern == ".sync:2")
+        return sync_result(described, as_json=pattern == ".sync:2")
 
     def _request(self, params: dict[str, JSON]) -> tuple[str, str, str | None]:
         """StartExecution's ``(stateMachineArn, input, name)`` from the task's parameters."""
@@ -188,7 +190,7 @@ class StartExecutionIntegration:
             # Unverified: the child ran to its end within the call, so its submission is
             # reported with its outcome (TaskSubmitted, then TaskSucceeded/Failed).
             request.submitted(_started(str(ended["executionArn"]), ended.get("startDate"), request))
-        return self._result(ended, as_json=pattern == ".sync:2")
+        return sync_result(ended, as_json=pattern == ".sync:2")
 
     def _watch_parent(self, request: TaskRequest, child: str) -> None:
         """Stop the child when its parent was stopped or the task's TimeoutSeconds passed."""
@@ -211,30 +213,34 @@ class StartExecutionIntegration:
         if timed_out:
             raise StatesError("States.Timeout", "")
 
-    def _result(self, described: JSONObject, *, as_json: bool) -> JSON:
-        out: JSONObject = {
-            "ExecutionArn": described["executionArn"],
-            "Input": described.get("input"),
-            "InputDetails": {"Included": True},
-            "Name": described.get("name"),
-            "StartDate": _millis(described.get("startDate")),
-            "StateMachineArn": described.get("stateMachineArn"),
-            "Status": described.get("status"),
-            "StopDate": _millis(described.get("stopDate")),
-        }
-        if described.get("status") == "SUCCEEDED":
-            output = described.get("output")
-            if as_json and isinstance(output, str):
-                out["Output"] = json.loads(output)
-            else:
-                out["Output"] = output
-            out["OutputDetails"] = {"Included": True}
-            return out
-        if "error" in described:
-            out["Error"] = described["error"]
-        if "cause" in described:
-            out["Cause"] = described["cause"]
-        raise StatesError("States.TaskFailed", json.dumps(out, separators=(",", ":")))
+
+def sync_result(described: JSONObject, *, as_json: bool) -> JSON:
+    """A ``.sync`` (``as_json``: ``.sync:2``) task's result from its ended child's
+    description (DescribeExecution's fields); a child that did not succeed fails the task
+    with ``States.TaskFailed`` and the description as the cause."""
+    out: JSONObject = {
+        "ExecutionArn": described["executionArn"],
+        "Input": described.get("input"),
+        "InputDetails": {"Included": True},
+        "Name": described.get("name"),
+        "StartDate": _millis(described.get("startDate")),
+        "StateMachineArn": described.get("stateMachineArn"),
+        "Status": described.get("status"),
+        "StopDate": _millis(described.get("stopDate")),
+    }
+    if described.get("status") == "SUCCEEDED":
+        output = described.get("output")
+        if as_json and isinstance(output, str):
+            out["Output"] = json.loads(output)
+        else:
+            out["Output"] = output
+        out["OutputDetails"] = {"Included": True}
+        return out
+    if "error" in described:
+        out["Error"] = described["error"]
+    if "cause" in described:
+        out["Cause"] = described["cause"]
+    raise StatesError("States.TaskFailed", json.dumps(out, separators=(",", ":")))
 
 
 def parent_of(child_input: str | None) -> str | None:

@@ -52,6 +52,16 @@ from eltflow.interpreter.state import ExecutionState
 from eltflow.interpreter.step import start_lazy
 from eltflow.runtime.machines import MachineCache
 from eltflow.runtime.state_cache import StateCache
+from eltflow.runtime.sync_waits import (
+    ChildStop,
+    TaskAwaiting,
+    child_of,
+    is_sync,
+    outcome,
+    stopped,
+    timed_out,
+    timeout_timer,
+)
 from eltflow.store.interface import Guard, StateStore, Txn
 from eltflow.store.rows import (
     ExecutionRow,
@@ -70,6 +80,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
+StepInbound = Inbound | TaskAwaiting
+"""What a step takes in: the interpreter's inbounds, and the runtime's own TaskAwaiting."""
 
 LIVE_SNAPSHOT = "(live)"
 """The snapshot column on a store that is not durable: the state is held by the engine."""
@@ -90,6 +103,7 @@ class StepResult:
     next_timer_us: int | None = None
     lost: bool = False  # the caller no longer holds the lease
     arn: str = ""  # the execution's ARN (the worker needs it to run tasks)
+    woke: bool = False  # it ended and made a waiting parent runnable (SQLite tells; else False)
 
 
 @dataclass(frozen=True)
@@ -427,7 +441,7 @@ class Engine:
     def apply(
         self,
         execution_id: str,
-        inbounds: Sequence[Inbound],
+        inbounds: Sequence[StepInbound],
         *,
         owner: str | None = None,
         due_timers: bool = False,
@@ -470,7 +484,7 @@ class Engine:
     def _apply_once(
         self,
         execution_id: str,
-        inbounds: Sequence[Inbound],
+        inbounds: Sequence[StepInbound],
         *,
         owner: str | None,
         due_timers: bool,
@@ -490,8 +504,14 @@ class Engine:
         timers: list[TimerRow] = []
         inbox_rows: list[InboxRow] = []
         next_timer: int | None = None
+        # .sync tasks whose child is now linked to them: parked with this step (sync_waits).
+        parks = {i.task_id: i for i in inbounds if isinstance(i, TaskAwaiting)}
+        ended_children: list[tuple[str, ExecutionRow]] = []
         if known is not None:
-            row, tasks, machine = known.row, list(known.tasks), known.machine
+            row, tasks, machine = known.row, _parked(known.tasks, parks), known.machine
+            if machine is not None and any(t.awaits for t in tasks):
+                with store.read_transaction() as conn:
+                    ended_children = store.sync_waits.ended_children_txn(conn, execution_id)
         else:
             with store.read_transaction() as conn:
                 found, timers, inbox_rows, tasks, next_timer = store.step_reads_txn(
@@ -502,22 +522,39 @@ class Engine:
                 row = found
                 running = row.status == "RUNNING" and row.snapshot is not None
                 machine = self.machines.get_txn(conn, row.version_id) if running else None
+                tasks = _parked(tasks, parks)
+                if machine is not None and any(t.awaits for t in tasks):
+                    ended_children = store.sync_waits.ended_children_txn(conn, execution_id)
 
         def as_read(current: ExecutionVersion | None) -> bool:
             return current is not None and _unchanged(current, row)
 
         if machine is None:
+            # Ended meanwhile: a child linked to it since is let go, and stopped (as its end
+            # stopped the others).
+            late = [stopped(row.arn, p.child_arn) for p in parks.values()]
 
             def end(conn: Txn) -> None:
                 store.clear_work_txn(conn, execution_id)
+                store.sync_waits.forget_txn(conn, execution_id, list(parks))
                 if owner is not None:
                     store.release_txn(conn, owner=owner, execution_id=execution_id, wake_us=None)
 
             ended = StepResult(state=None, status=row.status, arn=row.arn)
-            return ended if self._write(_Write(execution_id, as_read, end)) else None
+            gone = _Write(execution_id, as_read, end, lambda: self._stop_later(late))
+            return ended if self._write(gone) else None
         # 2. Evaluate (no transaction open).
         state = self._load(row)
-        todo: list[Inbound] = list(inbounds)
+        todo: list[Inbound] = [i for i in inbounds if not isinstance(i, TaskAwaiting)]
+        # The outcomes of parked tasks whose child ended (links of tasks gone are dropped).
+        by_id = {t.task_id: t for t in tasks}
+        stale: list[str] = []
+        for task_id, child in ended_children:
+            task = by_id.get(task_id)
+            if task is None:
+                stale.append(task_id)
+            elif task.awaits is not None:
+                todo.append(outcome(task, child))
         todo += [TimerFired(timer_id=t.timer_id) for t in timers]
         for item in inbox_rows:
             if item.kind == "stop":
@@ -532,6 +569,7 @@ class Engine:
             pending.effects += effects
         finished = _ending(todo, tasks)
         after = _tasks_after(execution_id, tasks, finished, pending.effects, now_us)
+        sync = _sync_changes(row.arn, state.status, todo, tasks, after, parks, stale)
         taken: list[TaskRow] = []
         started = _Pending()
         # A worker whose lease lapsed (and was taken over) still records the outcome it
@@ -598,10 +636,22 @@ class Engine:
                         machine=machine,
                     )
                 )
+            # .sync waits: parks, links dropped, and the wake-ups of this child's parents (it
+            # ended) or of this parent (a child ended before this write may have had its
+            # wake-up overwritten by this step's).
+            waits = store.sync_waits
+            for task_id, child_arn in sync.parks:
+                waits.park_txn(conn, execution_id, task_id, child_arn)
+            waits.forget_txn(conn, execution_id, sync.forget)
+            if state.status != "RUNNING":
+                result.woke = waits.wake_parents_txn(conn, execution_id, now_us)
+            elif sync.waiting:
+                waits.wake_if_ended_txn(conn, execution_id, now_us)
 
         def committed() -> None:
             for entry in written:
                 self._known.put(execution_id, entry)
+            self._stop_later(sync.stops)
 
         return result if self._write(_Write(execution_id, as_read, write, committed)) else None
 
@@ -690,7 +740,13 @@ class Engine:
                 details=details,
             )
             self._record(conn, execution_id, [event], [], [], now_us)
+            # Its .sync tasks' children are stopped, as when it ends otherwise.
+            sync = [t for t in self.store.tasks_txn(conn, execution_id) if is_sync(t)]
+            self.store.sync_waits.forget_txn(conn, execution_id, [t.task_id for t in sync])
+            children = [child_of(t) for t in sync]
+            stops = [stopped(row.arn, c) for c in children if c is not None]
             self.store.clear_work_txn(conn, execution_id)
+            self.store.sync_waits.wake_parents_txn(conn, execution_id, now_us)
             self.store.update_execution_txn(
                 conn,
                 execution_id=execution_id,
@@ -707,7 +763,21 @@ class Engine:
                 self.store.release_txn(
                     conn, owner=row.lease_owner, execution_id=execution_id, wake_us=None
                 )
+        self._stop_later(stops)
         self._after_commit()
+
+    def unwait(self, execution_id: str, awaiting: TaskAwaiting) -> None:
+        """A ``.sync`` task linked its child after its execution was let go by the worker
+        that ran it: if the execution ended meanwhile (stopped), its step did not know the
+        child, so the link goes and the child is stopped here, as that step would have. (If
+        another worker took it over, it runs the task again, which finds the child linked.)"""
+        row = self.store.get_execution(execution_id)
+        if row is None or row.status == "RUNNING":
+            return
+        with self.store.transaction() as conn:
+            self.store.sync_waits.forget_txn(conn, execution_id, [awaiting.task_id])
+        self._stop_later([stopped(row.arn, awaiting.child_arn)])
+        self._stop_children()
 
     # -- recording -------------------------------------------------------------------------
     def _record(
@@ -815,6 +885,29 @@ class Engine:
         limit = self.crash_after_events
         if limit is not None and self.events_recorded >= limit:
             raise SimulatedCrash(f"fault hook: crashed after {self.events_recorded} events")
+        self._stop_children()
+
+    def _stop_later(self, stops: Sequence[ChildStop]) -> None:
+        """Stop these children once the step's transaction has committed (in
+        :meth:`_after_commit`, on this thread): each stop is a step of its child's, which is
+        not evaluated while a transaction is open."""
+        if stops:
+            pending: list[ChildStop] | None = getattr(self._local, "stops", None)
+            if pending is None:
+                pending = self._local.stops = []
+            pending.extend(stops)
+
+    def _stop_children(self) -> None:
+        pending: list[ChildStop] | None = getattr(self._local, "stops", None)
+        while pending:
+            stop = pending.pop(0)
+            child = self.store.get_execution_by_arn(stop.child_arn)
+            if child is None or child.status != "RUNNING":
+                continue
+            try:
+                self.apply(child.id, [StopRequested(error=stop.error, cause=stop.cause)])
+            except (StoreError, NotFoundError) as e:  # its parent's step is recorded anyway
+                log.warning("could not stop child execution %s: %s", stop.child_arn, e)
 
 
 def _decode(row: ExecutionRow, parts: Callable[[], Mapping[str, str]]) -> ExecutionState:
@@ -855,6 +948,75 @@ def _tasks_after(
         elif isinstance(effect, CancelTask):
             rows.pop(effect.task_id, None)
     return sorted(rows.values(), key=lambda t: (t.created_us, t.task_id))
+
+
+def _parked(tasks: Sequence[TaskRow], parks: dict[str, TaskAwaiting]) -> list[TaskRow]:
+    """``tasks`` with those ``parks`` names marked as waiting for their child."""
+    if not parks:
+        return list(tasks)
+    return [
+        replace(t, awaits=parks[t.task_id].child_arn) if t.task_id in parks else t for t in tasks
+    ]
+
+
+@dataclass(frozen=True)
+class _SyncChanges:
+    """What a step changes of its ``.sync`` tasks' waits (:mod:`eltflow.runtime.sync_waits`)."""
+
+    parks: list[tuple[str, str]]  # (task, child ARN): parked with this step
+    forget: list[str]  # tasks whose link goes (answered, cancelled, gone)
+    stops: list[ChildStop]  # children to stop once the step has committed
+    waiting: bool  # tasks still parked after the step
+
+
+_NO_SYNC = _SyncChanges(parks=[], forget=[], stops=[], waiting=False)
+
+
+def _sync_changes(
+    parent_arn: str,
+    status: str,
+    todo: Sequence[Inbound],
+    tasks: Sequence[TaskRow],
+    after: Sequence[TaskRow],
+    parks: dict[str, TaskAwaiting],
+    stale: list[str],
+) -> _SyncChanges:
+    """A step's ``.sync`` bookkeeping, from its task rows before (``tasks``, parks applied)
+    and after. A task that is gone and was not answered had its child stopped by the poll
+    when its parent ended (States.Aborted) or its TimeoutSeconds ran out (States.Timeout):
+    so here; a task cancelled otherwise while its parent runs on leaves the child be."""
+    if not parks and not stale and not any(is_sync(t) for t in tasks):
+        return _NO_SYNC  # the common step: no .sync task before it
+    running = status == "RUNNING"
+    kept = {t.task_id for t in after} if running else set()
+    answered = {i.task_id for i in todo if isinstance(i, TaskSucceeded | TaskFailed)}
+    fired = {i.timer_id for i in todo if isinstance(i, TimerFired)}
+    forget = list(stale)
+    stops: list[ChildStop] = []
+    present = set()
+    for task in tasks:
+        present.add(task.task_id)
+        if not is_sync(task) or task.task_id in kept:
+            continue
+        forget.append(task.task_id)
+        child = child_of(task)
+        if child is None or task.task_id in answered:
+            continue
+        if timeout_timer(task.task_id) in fired:  # as the poll: the timeout first
+            stops.append(timed_out(parent_arn, child))
+        elif not running:
+            stops.append(stopped(parent_arn, child))
+    for task_id, park in parks.items():
+        if task_id not in present:  # its task ended before its child was linked
+            forget.append(task_id)
+            if not running:
+                stops.append(stopped(parent_arn, park.child_arn))
+    return _SyncChanges(
+        parks=[(t, p.child_arn) for t, p in parks.items() if t in kept],
+        forget=forget,
+        stops=stops,
+        waiting=running and any(t.awaits is not None for t in after),
+    )
 
 
 def _ending(inbounds: Sequence[Inbound], tasks: Sequence[TaskRow]) -> list[Inbound]:
@@ -908,8 +1070,9 @@ def is_activity(resource: str) -> bool:
 
 
 def _runnable(tasks: Sequence[TaskRow]) -> bool:
-    """Whether some pending task needs a runner (an activity task waits for a poller)."""
-    return any(not is_activity(t.resource) for t in tasks)
+    """Whether some pending task needs a runner (an activity task waits for a poller, a
+    parked .sync task for its child's end)."""
+    return any(t.awaits is None and not is_activity(t.resource) for t in tasks)
 
 
 def _work_of(effects: Sequence[Effect]) -> tuple[bool, int | None]:

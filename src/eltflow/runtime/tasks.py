@@ -18,6 +18,7 @@ from eltflow.errors import ConflictError, StatesError, StoreError
 from eltflow.integrations.base import Integration, Registry, TaskRequest
 from eltflow.interpreter.protocol import TaskFailed, TaskSubmitted, TaskSucceeded
 from eltflow.runtime.engine import waits_for_token
+from eltflow.runtime.sync_waits import TaskAwaiting
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow
 from eltflow.types import JSON
@@ -46,8 +47,10 @@ def callable_integration(fn: Callable[[JSON], JSON]) -> Integration:
     return integration
 
 
-TaskOutcome = TaskSucceeded | TaskFailed | TaskSubmitted
-"""What running a task ends with (``TaskSubmitted``: a ``.waitForTaskToken`` call made)."""
+TaskOutcome = TaskSucceeded | TaskFailed | TaskSubmitted | TaskAwaiting
+"""What running a task ends with (``TaskSubmitted``: a ``.waitForTaskToken`` call made;
+``TaskAwaiting``: a ``.sync`` task's child is linked to it, see
+:mod:`eltflow.runtime.sync_waits`)."""
 
 
 def run_task(
@@ -78,6 +81,16 @@ def run_task(
     def checkpoint(value: JSON) -> None:
         store.set_checkpoint(task.execution_id, task.task_id, value)
 
+    awaiting: list[TaskAwaiting] = []
+
+    def await_execution(child_arn: str) -> bool:
+        child_id = store.sync_waits.watch(
+            child_arn, parent_id=task.execution_id, task_id=task.task_id
+        )
+        if child_id is not None:
+            awaiting.append(TaskAwaiting(task.task_id, child_arn))
+        return child_id is not None
+
     now = clock.now()
     reported: list[bool] = []  # whether the integration reported its submission itself
     request = TaskRequest(
@@ -91,6 +104,8 @@ def run_task(
         checkpoint=checkpoint,
         recorded=json.loads(task.checkpoint) if task.checkpoint else None,
         submitted=_reporter(task.task_id, report, reported),
+        # Only where the submission is recorded: the task is parked with its TaskSubmitted.
+        await_execution=await_execution if report is not None else None,
     )
     attempt = 1
     while True:
@@ -117,6 +132,8 @@ def run_task(
             attempt += 1
         except Exception as e:  # a handler's own exception: named like Lambda's errorType
             return TaskFailed(task_id=task.task_id, error=type(e).__name__, cause=str(e))
+    if awaiting:
+        return awaiting[-1]  # completed from the child's end (the engine parks the task)
     # The 256 KiB limit is the interpreter's to check (asl/limits.py), when it takes the result
     # in: the same rule and AWS's cause on every driver. Only "is it JSON at all" is ours.
     try:

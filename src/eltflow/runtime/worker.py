@@ -32,20 +32,18 @@ from typing import Protocol
 from eltflow.clock import Clock, VirtualClock
 from eltflow.errors import EltflowError, StoreError
 from eltflow.integrations.base import Registry
-from eltflow.integrations.states import START_EXECUTION
 from eltflow.interpreter.distributed import MAP_RUN_RESOURCE
-from eltflow.interpreter.protocol import Inbound, TaskSubmitted
+from eltflow.interpreter.protocol import TaskSubmitted
 from eltflow.runtime.crashpoint import CrashPoint
 from eltflow.runtime.done_signal import DoneSignal
-from eltflow.runtime.engine import Engine, SimulatedCrash, StepResult, is_activity
+from eltflow.runtime.engine import Engine, SimulatedCrash, StepInbound, StepResult, is_activity
 from eltflow.runtime.map_runs import MapRunDriver
+from eltflow.runtime.sync_waits import TaskAwaiting
 from eltflow.runtime.tasks import TaskOutcome, run_task
 from eltflow.store.interface import StateStore
 from eltflow.store.rows import TaskRow, to_us
 
 log = logging.getLogger(__name__)
-
-SYNC_START_EXECUTION = START_EXECUTION + ".sync"  # .sync and .sync:2: wait for the child
 
 GROUP_COMMIT = 64
 """At most this many executions' steps share one transaction (see :meth:`Worker._steps`)."""
@@ -226,10 +224,10 @@ class Worker:
         """Work until stopped; ``until_idle``: until no execution has work left (waiting for
         timers that are still to come); ``until()``: until it returns true."""
         pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="eltflow-task")
-        # Tasks that only wait for other executions (a Map Run for its children, a
-        # states:startExecution.sync task for its child) get threads of their own: on the
-        # task pool, as many of them as it has threads left the children's tasks no thread,
-        # and every one of them waited until its timeout (for ever without one).
+        # A Map Run waits for its children on a thread of its own: on the task pool, as many
+        # of them as it has threads left the children's tasks no thread, and every one of
+        # them waited until its timeout (for ever without one). (A states:startExecution.sync
+        # task no longer waits on a thread: its child's end completes it, runtime/sync_waits.)
         self._waits = ThreadPoolExecutor(
             max_workers=max(self.max_held, self.threads), thread_name_prefix="eltflow-wait"
         )
@@ -339,7 +337,9 @@ class Worker:
         )
 
     # -- steps -----------------------------------------------------------------------------
-    def _steps(self, pool: ThreadPoolExecutor, todo: list[tuple[str, list[Inbound], bool]]) -> None:
+    def _steps(
+        self, pool: ThreadPoolExecutor, todo: list[tuple[str, list[StepInbound], bool]]
+    ) -> None:
         """Record one step per ``(execution, inbounds, fresh)``. On a durable store the steps
         of up to :data:`GROUP_COMMIT` executions share one transaction (group commit): one
         COMMIT, and one fsync on PostgreSQL, instead of one per step (issue 16: a worker
@@ -368,13 +368,17 @@ class Worker:
             for execution_id, result in results:
                 self._settle(pool, execution_id, result)
 
-    def _apply(self, execution_id: str, inbounds: list[Inbound], fresh: bool) -> StepResult:
+    def _apply(self, execution_id: str, inbounds: list[StepInbound], fresh: bool) -> StepResult:
         held = self._held[execution_id]
 
         def take(task: TaskRow) -> bool:
             # Asked while the step is evaluated, maybe more than once (a step whose execution
             # changed meanwhile is evaluated again): the tasks taken are in the result.
-            return task.task_id not in held.tasks and not is_activity(task.resource)
+            return (
+                task.task_id not in held.tasks
+                and task.awaits is None  # a parked .sync task: its child's end completes it
+                and not is_activity(task.resource)
+            )
 
         return self.app.engine.apply(
             execution_id,
@@ -387,7 +391,12 @@ class Worker:
         )
 
     def _step(
-        self, pool: ThreadPoolExecutor, execution_id: str, inbounds: list[Inbound], *, fresh: bool
+        self,
+        pool: ThreadPoolExecutor,
+        execution_id: str,
+        inbounds: list[StepInbound],
+        *,
+        fresh: bool,
     ) -> None:
         try:
             result = self._apply(execution_id, inbounds, fresh)
@@ -419,6 +428,8 @@ class Worker:
             log.warning("execution %s: lease lost; another worker took it over", execution_id)
             self._held.pop(execution_id, None)
             return
+        if result.woke:
+            self._claim_now()  # a parent waiting for this execution: completed at once
         if result.status != "RUNNING":
             self._held.pop(execution_id, None)
             return
@@ -434,8 +445,7 @@ class Worker:
                 self._map_run_futures.add(future)
                 future.add_done_callback(self._map_run_futures.discard)
             else:
-                waits_for_child = task.resource.startswith(SYNC_START_EXECUTION)
-                future = (waits if waits_for_child else pool).submit(
+                future = pool.submit(
                     run_task,
                     registry=self.app.registry,
                     store=self.app.store,
@@ -512,7 +522,7 @@ class Worker:
         if claim:
             now_us = to_us(self.app.clock.now())
             stepping = {eid for eid, _, _ in todo}  # a step fires its due timers anyway
-            due: list[tuple[str, list[Inbound], bool]] = [
+            due: list[tuple[str, list[StepInbound], bool]] = [
                 (eid, [], False)
                 for eid, held in self._held.items()
                 if held.next_timer_us is not None
@@ -532,7 +542,7 @@ class Worker:
             self.crash_point.hit(states, "recorded")
         return progressed
 
-    def _finished(self) -> tuple[list[tuple[str, list[Inbound], bool]], set[str]]:
+    def _finished(self) -> tuple[list[tuple[str, list[StepInbound], bool]], set[str]]:
         """The steps that record the tasks finished and reported since the last call, and
         the states of the tasks finished (empty: none)."""
         # Clear before draining: a task finishing after the drain sets the event again, so
@@ -547,7 +557,7 @@ class Worker:
         # Reports after outcomes are taken: a task reports before it ends, so every report of
         # a task whose outcome is taken here is taken too, and recorded first.
         reports = self._reports
-        by_execution: dict[str, list[Inbound]] = {}
+        by_execution: dict[str, list[StepInbound]] = {}
         states: set[str] = set()
         while reports:
             execution_id, submitted = reports.popleft()
@@ -559,7 +569,12 @@ class Worker:
             self.stats.tasks_run += 1
             held = self._held.get(execution_id)
             if held is None:
-                continue  # lease lost or execution ended: the outcome is not ours to record
+                # Lease lost or execution ended: the outcome is not ours to record. A .sync
+                # task's child linked meanwhile is the engine's to let go, though.
+                outcome = future.result()
+                if isinstance(outcome, TaskAwaiting):
+                    self.app.engine.unwait(execution_id, outcome)
+                continue
             held.tasks.discard(task_id)
             by_execution.setdefault(execution_id, []).append(future.result())
         return [(eid, inbounds, False) for eid, inbounds in by_execution.items()], states

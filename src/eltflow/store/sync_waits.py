@@ -42,17 +42,19 @@ class SyncWaitStore(Protocol):
         nothing written) when it has ended or does not exist."""
         ...
 
-    def wake_parents_txn(self, conn: Txn, child_id: str, now_us: int) -> None:
+    def wake_parents_txn(self, conn: Txn, child_id: str, now_us: int) -> bool:
         """The child ended in this transaction: its RUNNING parents have work at ``now_us``
-        (and idle workers are told once it commits)."""
+        (and idle workers are told once it commits). True when it is known that one was
+        (SQLite, memory: a busy worker of this process should claim it now); PostgreSQL
+        does not wait for the answer (False), its NOTIFY reaches the busy workers too."""
         ...
 
     def ended_children_txn(self, conn: Txn, parent_id: str) -> list[tuple[str, ExecutionRow]]:
         """``(task id, child row)`` of the parent's links whose child has ended."""
         ...
 
-    def park_txn(self, conn: Txn, parent_id: str, task_id: str, child_id: str) -> None:
-        """Mark the task as waiting for ``child_id`` (``TaskRow.awaits``)."""
+    def park_txn(self, conn: Txn, parent_id: str, task_id: str, child_arn: str) -> None:
+        """Mark the task as waiting for the child ``child_arn`` (``TaskRow.awaits``)."""
         ...
 
     def forget_txn(self, conn: Txn, parent_id: str, task_ids: Sequence[str]) -> None:
@@ -85,21 +87,24 @@ class SqlSyncWaits:
             )
         return child_id
 
-    def wake_parents_txn(self, conn: Txn, child_id: str, now_us: int) -> None:
+    def wake_parents_txn(self, conn: Txn, child_id: str, now_us: int) -> bool:
         params = {"child_id": child_id, "now_us": now_us}
         if self._store.db.dialect == "postgres":
             conn.write(self._q["wake_sync_parents"], params)  # notifies in the same statement
-        elif conn.execute(self._q["wake_sync_parents"], params):
-            self._store.wake_on_commit()
+            return False
+        if not conn.execute(self._q["wake_sync_parents"], params):
+            return False
+        self._store.wake_on_commit()
+        return True
 
     def ended_children_txn(self, conn: Txn, parent_id: str) -> list[tuple[str, ExecutionRow]]:
         rows = conn.execute(self._q["ended_sync_children"], {"parent_id": parent_id})
         return [(str(r["awaiting_task"]), build(ExecutionRow, r)) for r in rows]
 
-    def park_txn(self, conn: Txn, parent_id: str, task_id: str, child_id: str) -> None:
+    def park_txn(self, conn: Txn, parent_id: str, task_id: str, child_arn: str) -> None:
         conn.write(
             self._q["park_task"],
-            {"execution_id": parent_id, "task_id": task_id, "child_id": child_id},
+            {"execution_id": parent_id, "task_id": task_id, "child_arn": child_arn},
         )
 
     def forget_txn(self, conn: Txn, parent_id: str, task_ids: Sequence[str]) -> None:
@@ -141,13 +146,18 @@ class MemorySyncWaits:
             if not keys:
                 del self._parents[child_id]
 
-    def wake_parents_txn(self, conn: Txn, child_id: str, now_us: int) -> None:
+    def wake_parents_txn(self, conn: Txn, child_id: str, now_us: int) -> bool:
         store = self._store
+        woke = False
         with store.transaction():
             for parent_id, _ in self._parents.get(child_id, ()):
                 row = store.get_execution_txn(None, parent_id)
-                if row is not None and (row.wake_us is None or row.wake_us > now_us):
+                if row is None or row.status != "RUNNING":
+                    continue
+                if row.wake_us is None or row.wake_us > now_us:
                     store.wake_txn(None, parent_id, now_us)
+                woke = True
+        return woke
 
     def ended_children_txn(self, conn: Txn, parent_id: str) -> list[tuple[str, ExecutionRow]]:
         store = self._store
@@ -159,13 +169,13 @@ class MemorySyncWaits:
                     out.append((task_id, child))
         return out
 
-    def park_txn(self, conn: Txn, parent_id: str, task_id: str, child_id: str) -> None:
+    def park_txn(self, conn: Txn, parent_id: str, task_id: str, child_arn: str) -> None:
         store = self._store
         with store.transaction():
             tasks = store.task_rows(parent_id)
             task = tasks.get(task_id)
             if task is not None:
-                tasks[task_id] = replace(task, awaits=child_id)
+                tasks[task_id] = replace(task, awaits=child_arn)
 
     def forget_txn(self, conn: Txn, parent_id: str, task_ids: Sequence[str]) -> None:
         with self._store.transaction():
@@ -178,5 +188,9 @@ class MemorySyncWaits:
             row = store.get_execution_txn(None, parent_id)
             if row is None or (row.wake_us is not None and row.wake_us <= now_us):
                 return
-            if self.ended_children_txn(conn, parent_id):
-                store.wake_txn(None, parent_id, now_us)
+            tasks = store.task_rows(parent_id)
+            for task_id, _ in self.ended_children_txn(conn, parent_id):
+                task = tasks.get(task_id)
+                if task is not None and task.awaits is not None:
+                    store.wake_txn(None, parent_id, now_us)
+                    return

@@ -344,7 +344,7 @@ FROM sfn_sync_waits w JOIN sfn_executions c ON c.id = w.child_id
 WHERE w.parent_id = :parent_id AND c.status <> 'RUNNING';
 
 -- name: park_task
-UPDATE sfn_tasks SET awaits = :child_id
+UPDATE sfn_tasks SET awaits = :child_arn
 WHERE execution_id = :execution_id AND task_id = :task_id;
 
 -- name: delete_sync_wait
@@ -356,5 +356,7 @@ DELETE FROM sfn_sync_waits WHERE parent_id = :parent_id AND task_id = :task_id;
 UPDATE sfn_executions SET wake_us = :now_us
 WHERE id = :parent_id AND status = 'RUNNING' AND (wake_us IS NULL OR wake_us > :now_us)
   AND EXISTS (
-    SELECT 1 FROM sfn_sync_waits w JOIN sfn_executions c ON c.id = w.child_id
-    WHERE w.parent_id = :parent_id AND c.status <> 'RUNNING');
+    SELECT 1 FROM sfn_sync_waits w
+    JOIN sfn_executions c ON c.id = w.child_id
+    JOIN sfn_tasks t ON t.execution_id = w.parent_id AND t.task_id = w.task_id
+    WHERE w.parent_id = :parent_id AND c.status <> 'RUNNING' AND t.awaits IS NOT NULL);

@@ -12,6 +12,6 @@ CREATE TABLE sfn_sync_waits (
 
 CREATE INDEX sfn_sync_waits_child ON sfn_sync_waits (child_id);
 
--- awaits: the child execution a parked .sync task waits for (its TaskSubmitted recorded): the
+-- awaits: the child execution (ARN) a parked .sync task waits for (its TaskSubmitted recorded): the
 -- task is no worker's to run until the child ends.
 ALTER TABLE sfn_tasks ADD COLUMN awaits TEXT;
