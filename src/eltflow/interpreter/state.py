@@ -592,3 +592,25 @@ class ExecutionState:
     def copy(self) -> ExecutionState:
         """An independent copy (through JSON, so it is exactly what a snapshot restores)."""
         return ExecutionState.from_json(self.to_json())
+
+
+def new_state(context: ExecutionContext, input: JSON, root: Frame) -> ExecutionState:
+    """The state ``ExecutionState(context, input, frames={ROOT: root})`` makes, every other
+    field at its default (a test checks each field), set slot by slot: as :func:`new_frame`,
+    ~1.5k instructions less than ``__init__`` (callgrind). One per execution."""
+    st = _new(ExecutionState)
+    st.context = context
+    st.input = input
+    st.status = "RUNNING"
+    st.output = None
+    st.error = None
+    st.cause = None
+    st.next_event_id = 1
+    st.last_event_id = 0
+    st.frames = {ROOT: root}
+    st.waiting = {}
+    st.execution_timer = None
+    st.slots = 0
+    st.texts = {}
+    st.texts_chars = 0
+    return st

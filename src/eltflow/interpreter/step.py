@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -57,6 +57,7 @@ from eltflow.interpreter.state import (
     ExecutionState,
     Frame,
     new_frame,
+    new_state,
 )
 from eltflow.interpreter.states_branch import discard_children
 from eltflow.types import JSON, JSONObject
@@ -74,15 +75,6 @@ _MAX_EVENTS = limits.MAX_HISTORY_EVENTS
 HISTORY_FULL_CAUSE = (
     f"The execution reached the maximum number of history events ({limits.MAX_HISTORY_EVENTS})."
 )
-
-
-# _started builds the ExecutionState with positional arguments (cheaper than keywords, as the
-# dataclass's own comments explain): refuse to run if its leading fields are ever reordered,
-# instead of silently filling the wrong ones.
-_POSITIONAL: dict[type, tuple[str, ...]] = {ExecutionState: ("context", "input")}
-for _cls, _names in _POSITIONAL.items():
-    if tuple(f.name for f in fields(_cls))[: len(_names)] != _names:
-        raise RuntimeError(f"step._started passes {_names} to {_cls.__name__} by position")
 
 
 class _HistoryFull(Exception):
@@ -754,14 +746,11 @@ def _started(
 ) -> Stepper:
     if execution_input is None:
         execution_input = input
-    # Positional (see _POSITIONAL): keywords cost 1.4k and 2.1k instructions more (callgrind),
-    # ~3% of a 10-Pass chain's execute.
-    st = ExecutionState(context, execution_input)
-    stepper = Stepper(machine, st, now)
     root = new_frame(ROOT, None, (), 0, machine.start_at, input, 0)
     if variables:
         root.variables = dict(variables)
-    st.frames[ROOT] = root
+    st = new_state(context, execution_input, root)
+    stepper = Stepper(machine, st, now)
     try:
         text = stepper.payload_text(execution_input, "ExecutionInput")
     except StatesError as e:

@@ -1,12 +1,15 @@
-"""``state.new_frame`` makes the Frame the dataclass's ``__init__`` makes, field for field."""
+"""``state.new_frame`` and ``state.new_state`` make the objects the dataclasses' ``__init__``
+makes, field for field."""
 
 from __future__ import annotations
 
 from dataclasses import fields
+from datetime import UTC, datetime
 
 import pytest
 
-from eltflow.interpreter.state import Frame, new_frame
+from eltflow.interpreter.protocol import ExecutionContext
+from eltflow.interpreter.state import ROOT, ExecutionState, Frame, new_frame, new_state
 from eltflow.types import JSON
 
 
@@ -36,3 +39,23 @@ def test_new_frames_do_not_share_their_containers() -> None:
     b = new_frame("b", None, (), 0, "S", None, 0)
     for name in ("variables", "retry_counts", "children", "results"):
         assert getattr(a, name) is not getattr(b, name)
+
+
+def test_new_state_is_the_dataclass_built_state() -> None:
+    context = ExecutionContext(
+        execution_arn="arn:aws:states:us-east-1:123456789012:execution:m:run-1",
+        execution_name="run-1",
+        state_machine_arn="arn:aws:states:us-east-1:123456789012:stateMachine:m",
+        state_machine_name="m",
+        start_time=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    root = new_frame(ROOT, None, (), 0, "S", {"a": 1}, 0)
+    fast = new_state(context, {"x": 1}, root)
+    slow = ExecutionState(context, {"x": 1}, frames={ROOT: root})
+    # Every field, those left out of == (texts, texts_chars) too; an unset slot raises.
+    assert {f.name: getattr(fast, f.name) for f in fields(ExecutionState)} == {
+        f.name: getattr(slow, f.name) for f in fields(ExecutionState)
+    }
+    assert fast.root is root
+    other = new_state(context, None, root)
+    assert other.waiting is not fast.waiting and other.texts is not fast.texts
