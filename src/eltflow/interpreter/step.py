@@ -128,8 +128,18 @@ class Stepper:
 
     def emit_later(self, frame: Frame | None, builder: Callable[..., ev.Event], *args: Any) -> int:
         """:meth:`emit` of the event ``builder(*args)`` makes, built only when read."""
-        eid, prev = self._next_ids(frame)
-        self.records.append((eid, prev, builder, *args))
+        st = self.st  # _next_ids inlined: this runs at every execution's start and end
+        eid = st.next_event_id
+        if eid >= _MAX_EVENTS and st.status == "RUNNING":
+            raise _HistoryFull
+        st.next_event_id = eid + 1
+        if frame is None:
+            self.records.append((eid, st.last_event_id, builder, *args))
+        else:
+            prev = frame.last_event or st.last_event_id
+            self.records.append((eid, prev, builder, *args))
+            frame.last_event = eid
+        st.last_event_id = eid
         return eid
 
     def emit_entered(self, frame: Frame, state_type: str, name: str, text: str) -> int:
@@ -553,8 +563,11 @@ class Stepper:
         frame.status = SUCCEEDED
         frame.output = output
         if frame.parent is None:
-            text = self.payload_text(output, frame.state_name)
-            self.end_execution("SUCCEEDED", None, None, output=output, output_text=text)
+            hit = self._texts.get(id(output))  # payload_text's cache hit, inlined as in enter
+            if hit is not None and hit[0] is output:
+                self.execution_succeeded(output, hit[1])
+            else:
+                self.execution_succeeded(output, self.payload_text(output, frame.state_name))
             return
         parent = self.st.frames[frame.parent]
         pstate = self.state_of(parent)
@@ -595,46 +608,52 @@ class Stepper:
         if frame.status not in FINISHED:
             frame.status = ABORTED
 
-    def end_execution(
-        self,
-        status: str,
-        error: str | None,
-        cause: str | None,
-        *,
-        output: JSON = None,
-        output_text: str | None = None,
-    ) -> None:
+    def execution_succeeded(self, output: JSON, text: str) -> None:
+        """The root frame succeeded with ``output`` (written as ``text``): the execution ends."""
         st = self.st
         if st.status != "RUNNING":
             return
-        if status == "SUCCEEDED":
-            st.status = "SUCCEEDED"
-            st.output = output
-            self.emit_later(None, ev.execution_succeeded, output_text or ev.dumps(output))
+        st.status = "SUCCEEDED"
+        st.output = output
+        self.emit_later(None, ev.execution_succeeded, text)
+        self._disarm()
+
+    def end_execution(self, status: str, error: str | None, cause: str | None) -> None:
+        """The execution ends ``status`` (FAILED, TIMED_OUT or ABORTED) with ``error`` and
+        ``cause``: every frame still running is aborted (:meth:`execution_succeeded` ends a
+        successful one)."""
+        st = self.st
+        if st.status != "RUNNING":
+            return
+        if status != "FAILED":
+            self.abort_events()
+        for frame in list(st.frames.values()):
+            if frame.status not in FINISHED:
+                self.release(frame)
+                frame.status = ABORTED
+        if status == "FAILED":
+            st.status = "FAILED"
+            self.emit(None, ev.execution_failed(error, cause))
+        elif status == "TIMED_OUT":
+            st.status = "TIMED_OUT"
+            self.emit(None, ev.execution_timed_out(error, cause))
         else:
-            if status != "FAILED":
-                self.abort_events()
-            for frame in list(st.frames.values()):
-                if frame.status not in FINISHED:
-                    self.release(frame)
-                    frame.status = ABORTED
-            if status == "FAILED":
-                st.status = "FAILED"
-                self.emit(None, ev.execution_failed(error, cause))
-            elif status == "TIMED_OUT":
-                st.status = "TIMED_OUT"
-                self.emit(None, ev.execution_timed_out(error, cause))
-            else:
-                st.status = "ABORTED"
-                self.emit(None, ev.execution_aborted(error, cause))
-            st.error, st.cause = error, cause
-        # Whatever is still armed is moot now.
-        for key in list(st.waiting) if st.waiting else ():
-            if "/task/" in key:
-                self.effects.append(CancelTask(task_id=key))
-            else:
-                self.effects.append(CancelTimer(timer_id=key))
-        st.waiting.clear()
+            st.status = "ABORTED"
+            self.emit(None, ev.execution_aborted(error, cause))
+        st.error, st.cause = error, cause
+        self._disarm()
+
+    def _disarm(self) -> None:
+        """The execution ended: whatever is still armed is moot now."""
+        st = self.st
+        waiting = st.waiting
+        if waiting:
+            for key in list(waiting):
+                if "/task/" in key:
+                    self.effects.append(CancelTask(task_id=key))
+                else:
+                    self.effects.append(CancelTimer(timer_id=key))
+            waiting.clear()
         st.execution_timer = None
 
     def abort_events(self) -> None:
