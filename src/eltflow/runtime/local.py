@@ -258,7 +258,7 @@ def execute(
         # SQLite). Returned here, not in _drive: the registry is made only for a run that
         # outlives its first step (building it was ~6% of a 10-Pass chain's execute), and a
         # closure to make it plus the call to _drive cost ~2% more (callgrind).
-        return _result(step[0], step[1])
+        return _result(step[0], step[1], context.start_time)
     return _drive(
         machine,
         text,
@@ -304,7 +304,7 @@ def run_in_memory(
     is, under its own ARNs (:func:`execute` is the same over its task registry)."""
     step = start_lazy(machine, {} if input is None else input, context, context.start_time)
     if step[0].status != "RUNNING":  # as in execute
-        return _result(step[0], step[1])
+        return _result(step[0], step[1], context.start_time)
     return _drive(
         machine,
         text,
@@ -365,7 +365,7 @@ def _drive(
     ).run(until=finished)
     final = engine.state_of(execution_id)
     assert final is not None
-    return _result(final, history)
+    return _result(final, history, history.last_timestamp())
 
 
 _ONE_DAY = 86_400.0
@@ -482,14 +482,18 @@ def _record_start(
         engine.record_start_txn(conn, row, step, now)
 
 
-def _result(state: ExecutionState, history: EventLog) -> ExecutionResult:
+def _result(
+    state: ExecutionState, history: EventLog, stop_date: datetime | None
+) -> ExecutionResult:
     """The result from the live state (the output as the interpreter left it: no decoding).
 
     Built by filling the instance dict, as the frozen dataclass's ``__init__`` would (one
     ``object.__setattr__`` per field, ~1 µs of a ~15 µs Pass chain); ``_History`` keeps the
     history under ``_history`` (tests/unit/runtime checks the two ways agree). Item by item,
     in the fields' order, not ``__dict__.update(**fields)``: no keyword dict to build, and the
-    instance dict shares the class's keys (7.4k -> 5.1k instructions, callgrind)."""
+    instance dict shares the class's keys (7.4k -> 5.1k instructions, callgrind).
+    ``stop_date`` is the last event's time: for a run that ended in its first step, its start
+    time (a step stamps its events with its own time), given so as not to ask the log."""
     context = state.context
     status = state.status
     result = _new_result(ExecutionResult)
@@ -501,7 +505,7 @@ def _result(state: ExecutionState, history: EventLog) -> ExecutionResult:
     d["_history"] = history
     d["execution_arn"] = context.execution_arn
     d["start_date"] = context.start_time
-    d["stop_date"] = history.last_timestamp()
+    d["stop_date"] = stop_date
     return result
 
 

@@ -183,7 +183,7 @@ def test_in_memory_result_is_the_dataclass_built_result() -> None:
 
     log = EventLog()
     log.extend(step[1])
-    fast = _result(step[0], log)
+    fast = _result(step[0], log, log.last_timestamp())
     slow = ExecutionResult(
         status="SUCCEEDED",
         output={"a": 1},

@@ -295,3 +295,11 @@ def test_execution_arn_and_default_name_are_those_of_arns_and_randbytes() -> Non
     twin = random.Random()
     twin.setstate(state)
     assert named.execution_arn.endswith(":" + twin.randbytes(16).hex())
+
+
+def test_stop_date_is_the_last_events_time() -> None:
+    one_step = execute({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    assert one_step.stop_date is not None
+    assert one_step.stop_date == one_step.history[-1].timestamp == one_step.start_date
+    driven = execute(_one_task(), {"a": 1}, tasks={FN: lambda p: p})
+    assert driven.stop_date == driven.history[-1].timestamp
