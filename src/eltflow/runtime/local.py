@@ -417,16 +417,36 @@ _EXECUTION_ARN_PREFIX = arns.execution_arn(LOCAL_MACHINE_NAME, "")
 
 
 def _context(name: str, now: datetime) -> ExecutionContext:
+    """The context :func:`~eltflow.interpreter.protocol.new_context` makes for execution
+    ``name`` of the local machine started ``now`` (a test checks): a copy of
+    ``_CONTEXT``'s instance dict with the four fields that change set after it, in the
+    fields' order as new_context leaves it (one dict update instead of a call with seven
+    keywords: 7.0k -> 5.5k instructions, callgrind)."""
     execution_arn = _EXECUTION_ARN_PREFIX + name
-    return new_context(
-        execution_arn=execution_arn,
-        execution_name=name,
-        state_machine_arn=_MACHINE_ARN,
-        state_machine_name=LOCAL_MACHINE_NAME,
-        start_time=now,
-        role_arn=arns.DEFAULT_ROLE_ARN,
-        seed=execution_arn,  # as StatesService.start_execution seeds it
+    context = _new_object(ExecutionContext)
+    d = context.__dict__
+    d.update(_CONTEXT_FIELDS)
+    d["execution_arn"] = execution_arn
+    d["execution_name"] = name
+    d["start_time"] = now
+    d["seed"] = execution_arn  # as StatesService.start_execution seeds it
+    return context
+
+
+_new_object = object.__new__
+_CONTEXT_FIELDS = dict(
+    vars(
+        new_context(
+            execution_arn="",
+            execution_name="",
+            state_machine_arn=_MACHINE_ARN,
+            state_machine_name=LOCAL_MACHINE_NAME,
+            start_time=datetime.min,
+            role_arn=arns.DEFAULT_ROLE_ARN,
+            seed="",
+        )
     )
+)
 
 
 def _record_start(

@@ -303,3 +303,24 @@ def test_stop_date_is_the_last_events_time() -> None:
     assert one_step.stop_date == one_step.history[-1].timestamp == one_step.start_date
     driven = execute(_one_task(), {"a": 1}, tasks={FN: lambda p: p})
     assert driven.stop_date == driven.history[-1].timestamp
+
+
+def test_local_context_is_new_contexts() -> None:
+    from eltflow.interpreter.protocol import new_context
+    from eltflow.runtime import arns, local
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    arn = arns.execution_arn(local.LOCAL_MACHINE_NAME, "run-1")
+    made = new_context(
+        execution_arn=arn,
+        execution_name="run-1",
+        state_machine_arn=arns.machine_arn(local.LOCAL_MACHINE_NAME),
+        state_machine_name=local.LOCAL_MACHINE_NAME,
+        start_time=now,
+        role_arn=arns.DEFAULT_ROLE_ARN,
+        seed=arn,
+    )
+    context = _context("run-1", now)
+    assert context == made
+    assert list(vars(context).items()) == list(vars(made).items())  # the fields' order too
+    assert _context("run-2", now).execution_name == "run-2" == _context("run-2", now).seed[-5:]
