@@ -387,6 +387,30 @@ def collapse(parent: Frame, child: Frame, frames: dict[str, Frame]) -> None:
     del frames[child.id]
 
 
+def abort_unfinished(state: ExecutionState) -> None:
+    """Every frame of ``state`` that had not finished is ABORTED, with nothing left to wait
+    for, as the interpreter leaves them when it fails an execution itself
+    (``Stepper.end_execution``); their tasks and timers are the caller's to drop. For an
+    execution failed from outside the interpreter (``Engine.fail``): a redrive then runs the
+    Map iterations and Parallel branches that were running again, as aborted ones, instead of
+    leaving them out (the Map ended without their results)."""
+    waiting = state.waiting
+    for frame in state.frames.values():
+        if frame.status in FINISHED:
+            continue
+        for waited in (
+            frame.pending_task,
+            frame.pending_timer,
+            frame.timeout_timer,
+            frame.heartbeat_timer,
+        ):
+            if waited is not None:
+                waiting.pop(waited, None)
+        frame.pending_task = frame.pending_timer = None
+        frame.timeout_timer = frame.heartbeat_timer = None
+        frame.status = ABORTED
+
+
 @dataclass(slots=True)  # not kw_only, as Frame: built once per execution
 class ExecutionState:
     """Everything the interpreter needs to continue an execution."""

@@ -48,7 +48,7 @@ from eltflow.interpreter.protocol import (
     TaskSucceeded,
     TimerFired,
 )
-from eltflow.interpreter.state import ExecutionState
+from eltflow.interpreter.state import ExecutionState, abort_unfinished
 from eltflow.interpreter.step import start_lazy
 from eltflow.runtime.machines import MachineCache
 from eltflow.runtime.state_cache import StateCache
@@ -728,6 +728,7 @@ class Engine:
                 next_id, previous = state.next_event_id, state.last_event_id
                 state.next_event_id, state.last_event_id = next_id + 1, next_id
                 state.status, state.error, state.cause = "FAILED", error, cause
+                abort_unfinished(state)  # their tasks and timers: clear_work_txn below
                 snapshot = self._snapshot(conn, execution_id, state)
             except Exception:  # the snapshot itself may be what broke
                 log.exception("execution %s: unreadable snapshot kept as is", execution_id)

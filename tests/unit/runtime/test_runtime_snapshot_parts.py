@@ -203,3 +203,40 @@ def test_a_redrive_by_another_engine_reruns_only_the_failed_iterations(
     assert set(calls) | succeeded == set(range(len(ITEMS)))
     assert json.loads(str(desc["output"])) == list(range(len(ITEMS)))
     assert row.id in decodes
+
+
+def test_an_execution_failed_from_its_record_keeps_its_parts_for_a_redrive(
+    store_url: str, decodes: list[str]
+) -> None:
+    """``Engine.fail`` decodes the snapshot inside its own transaction (the parts are read
+    beside it) and writes the failed one; a redrive goes on from there."""
+    clock = VirtualClock(datetime(2026, 1, 1, tzinfo=UTC))
+    calls: list[int] = []
+
+    def work(item: Any) -> Any:
+        calls.append(item["id"])
+        return item["id"]
+
+    crashing = build_app(state_url=store_url, clock=clock, crash_after_events=250)
+    crashing.register(WORK, work)
+    crashing.service.create_state_machine(name="map", definition=MAP)
+    arn, execution_id = _start(crashing, "failed")
+    with pytest.raises(SimulatedCrash):
+        crashing.worker(lease_seconds=30).run(until_idle=True)
+    crashing.close()
+    other = build_app(state_url=store_url, clock=clock)
+    other.register(WORK, work)
+    # Another engine, which holds no state of it, fails it (the interpreter raised, say).
+    other.engine.fail(execution_id, "Broken", "the interpreter raised")
+    assert decodes == [execution_id]
+    assert other.service.describe_execution(execution_arn=arn)["status"] == "FAILED"
+    done = set(calls)
+    calls.clear()
+    other.service.redrive_execution(execution_arn=arn)
+    other.worker().run(until_idle=True)
+    desc = other.service.describe_execution(execution_arn=arn)
+    assert desc["status"] == "SUCCEEDED", desc
+    assert json.loads(str(desc["output"])) == list(range(len(ITEMS)))
+    # The iterations that had succeeded did not run again (the one running may have).
+    assert len(set(calls) & done) <= 1 and set(calls) | done == set(range(len(ITEMS)))
+    other.close()
