@@ -382,27 +382,32 @@ class Engine:
             self._live[row.id] = first.state
 
     def insert_first(self, first: FirstStep, machine: MachineRow) -> bool | None:
-        """Insert and record ``first`` on its own (committed on return) when its step made
-        tasks at most (no timers, nothing cancelled; tasks only if the execution is still
-        running, so none is left to clear): the store writes its row, tasks and events and
-        wakes a worker without a transaction of the caller's (PostgreSQL: one statement, no
-        BEGIN and COMMIT). None when ``first`` is not such a step (the caller records it with
+        """Insert and record ``first`` on its own (committed on return) when its step started
+        tasks and timers at most (nothing cancelled; tasks and timers only if the execution
+        is still running, so none is left to clear): the store writes its row, tasks, timers
+        and events and wakes a worker without a transaction of the caller's (PostgreSQL: one
+        statement, no BEGIN and COMMIT; concurrent callers' starts grouped in one commit).
+        None when ``first`` is not such a step (the caller records it with
         :meth:`record_first_txn`); False when the row was not inserted, as
         ``insert_started_execution_txn`` (nothing written). Then :meth:`first_committed`."""
         if self._live is not None:
             return None
         row = first.row
         tasks: list[RunTask] = []
+        timers: list[tuple[str, int]] = []
         for effect in first.effects:
-            if not isinstance(effect, RunTask):
+            if isinstance(effect, RunTask):
+                tasks.append(effect)
+            elif isinstance(effect, StartTimer):
+                timers.append((effect.timer_id, to_us(effect.due)))
+            else:
                 return None
-            tasks.append(effect)
-        if tasks and row.status != "RUNNING":
+        if (tasks or timers) and row.status != "RUNNING":
             return None
         # As record_first_txn: runnable now and nobody holds it, so wake a worker.
         notify = row.wake_us is not None and row.wake_us <= row.start_us
         if not self.store.insert_started_execution(
-            row, machine, first.events, tasks, notify=notify
+            row, machine, first.events, tasks, timers=timers, notify=notify
         ):
             return False
         # What _record does for a step's events once they are written.

@@ -358,8 +358,9 @@ class StatesService:
                 ),
                 self.engine.begin(parsed, value, context, now),
             )
-            # A first step that made no timers is written by the store on its own
-            # (PostgreSQL: one statement, no BEGIN and COMMIT); any other in a transaction.
+            # A first step that only started tasks and timers is written by the store on its
+            # own (PostgreSQL: one statement, no BEGIN and COMMIT; concurrent callers' starts
+            # committed together); any other (it cancelled some) in a transaction.
             inserted = self.engine.insert_first(first, machine)
             if inserted is None:
                 with self.store.transaction() as conn:

@@ -32,7 +32,7 @@ R = TypeVar("R")
 class _Job(Generic[R]):
     alone: Callable[[], R]
     grouped: Callable[[Any], Callable[[], R]]
-    woken: threading.Event | None = None  # made only for a caller that waits
+    woken: threading.Event  # set when answered, or to lead the next batch
     leads: bool = False  # woken to lead the next batch, not answered
     answered: bool = False
     result: Any = None
@@ -44,12 +44,14 @@ class _Job(Generic[R]):
         out: R = self.result
         return out
 
-    def run_alone(self) -> None:
+    def run_alone(self) -> bool:
+        """Commit it alone; whether that committed."""
         try:
             self.result = self.alone()
         except Exception as e:
             self.error = e
         self.answered = True
+        return self.error is None
 
 
 class GroupCommit:
@@ -89,19 +91,26 @@ class GroupCommit:
                 (as ``alone``), and have no effect outside the transaction: a batch rolled
                 back is written again with ``alone``.
         """
-        job: _Job[R] = _Job(alone, grouped)
+        job: _Job[R] | None = None
         with self._lock:
-            self._queue.append(job)
-            self._queued.notify_all()
-            lead = not self._leading
-            if lead:
-                self._leading = True
+            if self._leading:
+                job = queued = _Job(alone, grouped, threading.Event())
+                self._queue.append(queued)
+                self._queued.notify_all()
             else:
-                job.woken = threading.Event()
-        if job.woken is not None:
-            job.woken.wait()
-            if not job.leads:
-                return job.answer()
+                self._leading = True
+        if job is None:
+            # Nobody else is committing: this one, alone and at once.
+            try:
+                out = alone()
+                self.commits += 1
+            finally:
+                self._hand_on()
+            return out
+        job.woken.wait()
+        if not job.leads:
+            return job.answer()
+        # Woken to lead: commit what queued meanwhile, this one's first.
         batch: list[_Job[Any]] = []
         try:
             with self._lock:
@@ -113,22 +122,24 @@ class GroupCommit:
                 if not other.answered:  # an exception (KeyboardInterrupt...) left the commit
                     other.error = StoreError("the group commit this write was in was cut short")
                     other.answered = True
-                if other.woken is not None and other is not job:
+                if other is not job:
                     other.woken.set()
-            with self._lock:
-                if self._queue:
-                    following = self._queue[0]
-                    following.leads = True
-                    assert following.woken is not None  # it queued while this one led
-                    following.woken.set()
-                else:
-                    self._leading = False
+            self._hand_on()
         return job.answer()
+
+    def _hand_on(self) -> None:
+        """After a commit: the first write queued meanwhile leads the next, if there is one."""
+        with self._lock:
+            if self._queue:
+                following = self._queue[0]
+                following.leads = True
+                following.woken.set()
+            else:
+                self._leading = False
 
     def _commit(self, batch: list[_Job[Any]]) -> None:
         if len(batch) == 1:
-            batch[0].run_alone()
-            self.commits += 1
+            self.commits += batch[0].run_alone()
             return
         stage = "begin"  # where an error came from: BEGIN, a write, or COMMIT
         try:
@@ -142,8 +153,7 @@ class GroupCommit:
                 # A write failed and the transaction rolled back: each on its own now, so
                 # only a write that fails again fails its caller.
                 for job in batch:
-                    job.run_alone()
-                    self.commits += 1
+                    self.commits += job.run_alone()
                 return
             for job in batch:  # BEGIN or COMMIT failed: nothing of the batch is recorded
                 job.error = _copy(e)

@@ -141,14 +141,16 @@ class StateStore(Protocol):
         events: Sequence[NewEvent],
         tasks: Sequence[NewTask] = (),
         *,
+        timers: Sequence[tuple[str, int]] = (),
         notify: bool = False,
     ) -> bool:
         """:meth:`insert_started_execution_txn`, then :meth:`insert_task_txn` of each of
-        ``tasks`` (created at ``row.start_us``), :meth:`append_history_txn` of ``events`` and,
-        if ``notify``, :meth:`notify_work_txn`, in a transaction of their own (or the thread's
+        ``tasks`` (created at ``row.start_us``), :meth:`insert_timer_txn` of each of
+        ``timers`` (``(timer_id, due_us)``), :meth:`append_history_txn` of ``events`` and, if
+        ``notify``, :meth:`notify_work_txn`, in a transaction of their own (or the thread's
         open one; a durable store may commit concurrent callers' starts in one), committed
-        on return: what a start whose first step made no timers writes. False, nothing
-        written, as :meth:`insert_started_execution_txn`."""
+        on return: what a start whose first step only started tasks and timers writes.
+        False, nothing written, as :meth:`insert_started_execution_txn`."""
         ...
 
     def get_execution_txn(self, conn: Txn, execution_id: str) -> ExecutionRow | None: ...
@@ -400,6 +402,7 @@ def insert_started_txn(
     tasks: Sequence[NewTask],
     *,
     notify: bool,
+    timers: Sequence[tuple[str, int]] = (),
 ) -> bool:
     """What :meth:`StateStore.insert_started_execution` writes, in ``conn``'s transaction,
     through the store's ``_txn`` methods: the way every store writes a start unless it has a
@@ -419,6 +422,8 @@ def insert_started_txn(
             task_token=task.task_token,
             now_us=row.start_us,
         )
+    for timer_id, due_us in timers:
+        store.insert_timer_txn(conn, row.id, timer_id, due_us)
     store.append_history_txn(conn, row.id, events)
     if notify:
         store.notify_work_txn(conn)

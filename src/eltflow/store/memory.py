@@ -236,10 +236,13 @@ class MemoryStore:
         events: Sequence[NewEvent],
         tasks: Sequence[NewTask] = (),
         *,
+        timers: Sequence[tuple[str, int]] = (),
         notify: bool = False,
     ) -> bool:
         with self.transaction() as conn:
-            return insert_started_txn(self, conn, row, machine, events, tasks, notify=notify)
+            return insert_started_txn(
+                self, conn, row, machine, events, tasks, notify=notify, timers=timers
+            )
 
     def _insert(self, row: ExecutionRow) -> None:
         # Called with the lock held.

@@ -268,51 +268,56 @@ class RuntimeStore:
         events: Sequence[NewEvent],
         tasks: Sequence[NewTask] = (),
         *,
+        timers: Sequence[tuple[str, int]] = (),
         notify: bool = False,
     ) -> bool:
-        """The row (:meth:`insert_started_execution_txn`), its tasks, its first events and a
-        worker's wake-up committed together, answered once committed. Inside a transaction
-        of this thread, in that one. Otherwise a start made while another thread's start is
-        committing waits and is committed with the others that queued meanwhile, in one
-        transaction (:class:`~eltflow.store.group_commit.GroupCommit`; issue 16: a start was
-        a commit of its own, ~13 WAL pages on SQLite); a lone start is committed at once,
-        alone (:meth:`_insert_started_alone`)."""
+        """The row (:meth:`insert_started_execution_txn`), its tasks and timers, its first
+        events and a worker's wake-up committed together, answered once committed. Inside a
+        transaction of this thread, in that one. Otherwise a start made while another
+        thread's start is committing waits and is committed with the others that queued
+        meanwhile, in one transaction (:class:`~eltflow.store.group_commit.GroupCommit`;
+        issue 16: a start was a commit of its own, ~13 WAL pages on SQLite); a lone start is
+        committed at once, alone (:meth:`_insert_started_alone`)."""
+        start = _Start(row, machine, events, tasks, timers, notify)
         if getattr(self._local, "depth", 0) > 0:
             with self.transaction() as conn:
-                return insert_started_txn(self, conn, row, machine, events, tasks, notify=notify)
+                return self._insert_started_txn(conn, start)
 
         def alone() -> bool:
-            return self._insert_started_alone(row, machine, events, tasks, notify)
+            return self._insert_started_alone(start)
 
         def grouped(conn: Connection) -> Callable[[], bool]:
             if self.db.dialect == "postgres" and events:
                 # Each start's own statement, queued: a batch's are sent in one round trip.
-                params = _alone_params(row, machine, events, tasks, notify)
-                found = conn.queue(self.q["insert_started_execution_alone"], params)
+                found = conn.queue(self.q["insert_started_execution_alone"], _alone_params(start))
                 return lambda: bool(found.rows())
-            done = insert_started_txn(self, conn, row, machine, events, tasks, notify=notify)
+            done = self._insert_started_txn(conn, start)
             return lambda: done
 
         return self.starts.run(alone, grouped)
 
-    def _insert_started_alone(
-        self,
-        row: ExecutionRow,
-        machine: MachineRow,
-        events: Sequence[NewEvent],
-        tasks: Sequence[NewTask],
-        notify: bool,
-    ) -> bool:
+    def _insert_started_txn(self, conn: Connection, start: _Start) -> bool:
+        return insert_started_txn(
+            self,
+            conn,
+            start.row,
+            start.machine,
+            start.events,
+            start.tasks,
+            notify=start.notify,
+            timers=start.timers,
+        )
+
+    def _insert_started_alone(self, start: _Start) -> bool:
         """One start committed by itself. On PostgreSQL that is one statement the server
         commits by itself (the connection is in autocommit): no BEGIN and no COMMIT to send
         and wait for (issue 16: a 10-Pass chain's StartExecution 3 -> 1 round trips).
         Elsewhere a transaction of them."""
-        if self.db.dialect != "postgres" or not events:
+        if self.db.dialect != "postgres" or not start.events:
             with self.transaction() as conn:
-                return insert_started_txn(self, conn, row, machine, events, tasks, notify=notify)
-        params = _alone_params(row, machine, events, tasks, notify)
+                return self._insert_started_txn(conn, start)
         with self.db.statement() as conn:
-            found = conn.execute(self.q["insert_started_execution_alone"], params)
+            found = conn.execute(self.q["insert_started_execution_alone"], _alone_params(start))
         return bool(found)
 
     def get_execution_txn(self, conn: Connection, execution_id: str) -> ExecutionRow | None:
@@ -1005,19 +1010,26 @@ def _started_params(row: ExecutionRow, machine: MachineRow) -> dict[str, Any]:
     return params
 
 
-def _alone_params(
-    row: ExecutionRow,
-    machine: MachineRow,
-    events: Sequence[NewEvent],
-    tasks: Sequence[NewTask],
-    notify: bool,
-) -> dict[str, Any]:
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs a call per field
+class _Start:
+    """What :meth:`RuntimeStore.insert_started_execution` writes for one start."""
+
+    row: ExecutionRow
+    machine: MachineRow
+    events: Sequence[NewEvent]
+    tasks: Sequence[NewTask]
+    timers: Sequence[tuple[str, int]]  # (timer_id, due_us)
+    notify: bool
+
+
+def _alone_params(start: _Start) -> dict[str, Any]:
     """The bound parameters of ``insert_started_execution_alone``."""
-    params = _started_params(row, machine)
-    params.update(_step_params(row.id, event_items(events)))
-    params["notify"] = notify
-    # The tasks as parallel arrays (unnest in the statement); timeouts as floats, so a list of
-    # ints and floats is one array type.
+    row, tasks = start.row, start.tasks
+    params = _started_params(row, start.machine)
+    params.update(_step_params(row.id, event_items(start.events)))
+    params["notify"] = start.notify
+    # Tasks and timers as parallel arrays (unnest in the statement); timeouts as floats, so a
+    # list of ints and floats is one array type.
     params["task_ids"] = [t.task_id for t in tasks]
     params["task_states"] = [t.state_name for t in tasks]
     params["task_resources"] = [t.resource for t in tasks]
@@ -1025,6 +1037,8 @@ def _alone_params(
     params["task_timeouts"] = [_seconds(t.timeout_seconds) for t in tasks]
     params["task_heartbeats"] = [_seconds(t.heartbeat_seconds) for t in tasks]
     params["task_tokens"] = [t.task_token for t in tasks]
+    params["timer_ids"] = [timer_id for timer_id, _ in start.timers]
+    params["timer_dues"] = [due_us for _, due_us in start.timers]
     return params
 
 

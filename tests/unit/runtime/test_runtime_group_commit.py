@@ -45,10 +45,9 @@ def _store(app: App) -> RuntimeStore:
     return app.store
 
 
-def _start(service: StatesService, name: str, input: str = "{}") -> str:
-    return str(
-        service.start_execution(state_machine_arn="m", name=name, input=input)["executionArn"]
-    )
+def _start(service: StatesService, name: str, input: str = "{}", machine: str = "m") -> str:
+    started = service.start_execution(state_machine_arn=machine, name=name, input=input)
+    return str(started["executionArn"])
 
 
 def test_concurrent_starts_are_all_recorded_before_their_callers_are_answered(app: App) -> None:
@@ -107,13 +106,15 @@ def _leader_blocked(app: App, monkeypatch: pytest.MonkeyPatch) -> Iterator[Calla
         assert done.result(WAIT).endswith(":leader")
 
 
-def _queue(app: App, pool: ThreadPoolExecutor, starts: list[tuple[str, str]]) -> list[Future[str]]:
+def _queue(
+    app: App, pool: ThreadPoolExecutor, starts: list[tuple[str, str]], machine: str = "m"
+) -> list[Future[str]]:
     """Start each of ``starts`` (name, input) from its own thread, in this order, each once
     the one before has queued behind the blocked leader."""
     store = _store(app)
     out = []
     for i, (name, text) in enumerate(starts):
-        out.append(pool.submit(_start, app.service, name, text))
+        out.append(pool.submit(_start, app.service, name, text, machine))
         assert store.starts.wait_queued(i + 1, WAIT)
     return out
 
@@ -190,3 +191,24 @@ def test_a_failed_commit_fails_every_start_of_its_batch_and_records_none(
             " (SELECT COUNT(*) FROM sfn_history_steps) AS steps"
         )
     assert counts == [{"tasks": 1, "steps": 1}]  # the leader's alone
+
+
+def test_starts_whose_first_step_waits_are_grouped_with_their_timers(
+    app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wait = {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 3600, "End": True}}}
+    app.service.create_state_machine(name="w", definition=json.dumps(wait))
+    store = _store(app)
+    commits = store.starts.commits
+    with ThreadPoolExecutor(2) as pool:
+        with _leader_blocked(app, monkeypatch) as release:
+            futures = _queue(app, pool, [("w1", "{}"), ("w2", "{}")], machine="w")
+            release()
+        arns = [f.result(WAIT) for f in futures]
+    assert store.starts.commits == commits + 2  # the leader's, then both waits together
+    for arn in arns:
+        row = store.get_execution_by_arn(arn)
+        assert row is not None and row.status == "RUNNING"
+        with store.read_transaction() as conn:
+            due = store.next_timer_txn(conn, row.id)
+        assert due is not None and due == row.wake_us and due >= row.start_us + 3_600_000_000

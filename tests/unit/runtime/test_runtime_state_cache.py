@@ -194,17 +194,20 @@ def test_a_start_that_did_not_commit_keeps_nothing(
     with pytest.raises(Exception, match="ExecutionAlreadyExists"):
         app.service.start_execution(state_machine_arn="naps", name="taken", input='{"a": 1}')
     assert len(app.engine._states) == kept
-    # A start whose transaction raises after its insert rolls back: nothing kept of it.
-    real = app.engine.record_first_txn
+    # A start whose transaction raises after its insert rolls back: nothing kept of it. (Its
+    # insert joins the transaction opened around it, which then fails.)
+    store = app.store
+    real = store.insert_started_execution
 
-    def broken(*args: object, **kwargs: object) -> None:
-        real(*args, **kwargs)  # type: ignore[arg-type]
-        raise RuntimeError("the start's transaction failed")
+    def broken(*args: Any, **kwargs: Any) -> bool:
+        with store.transaction():
+            assert real(*args, **kwargs)
+            raise RuntimeError("the start's transaction failed")
 
-    app.engine.record_first_txn = broken  # type: ignore[method-assign]
+    store.insert_started_execution = broken  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         app.service.start_execution(state_machine_arn="naps", name="rolled-back")
-    app.engine.record_first_txn = real  # type: ignore[method-assign]
+    store.insert_started_execution = real  # type: ignore[method-assign]
     assert len(app.engine._states) == kept
     assert app.store.get_execution_by_arn(arn[: -len("taken")] + "rolled-back") is None
     # The execution that was started is still stepped from its kept state.

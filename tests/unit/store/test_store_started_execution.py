@@ -195,6 +195,24 @@ def test_no_tasks_are_written_when_the_row_is_not(store: RuntimeStore) -> None:
     assert _tasks(store, "e2") == []
 
 
+def test_timers_are_written_with_the_start(store: RuntimeStore) -> None:
+    machine = _machine(store)
+    running = replace(_row(machine, "e1", "one"), status="RUNNING", stop_us=None, output=None)
+    due = running.start_us + 3_600_000_000
+    timers = [("w1", due), ("w2", due + 1)]
+    assert store.insert_started_execution(running, machine, EVENTS, TASKS[:1], timers=timers)
+    with store.read_transaction() as conn:
+        assert store.next_timer_txn(conn, "e1") == due
+        found = store.due_timers_txn(conn, "e1", due + 1)
+    assert sorted((t.timer_id, t.due_us) for t in found) == timers
+    assert len(_tasks(store, "e1")) == 1
+    # Not written when the row is not.
+    taken = replace(running, id="e2")
+    assert not store.insert_started_execution(taken, machine, EVENTS, timers=timers)
+    with store.read_transaction() as conn:
+        assert store.next_timer_txn(conn, "e2") is None
+
+
 def test_notify_wakes_a_waiting_worker(store_url: str, store: RuntimeStore) -> None:
     machine = _machine(store)
     worker_db = Database(store_url)

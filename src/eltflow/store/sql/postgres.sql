@@ -89,10 +89,10 @@ SELECT EXISTS (SELECT 1 FROM runnable) AS runnable, (
 SELECT sfn_notify_work() AS notified;
 
 -- name: insert_started_execution_alone
--- insert_started_execution, the first step's tasks (insert_task, from parallel arrays), its
--- history row (insert_history_step) and, if :notify, notify_work's sfn_notify_work, in one
--- statement run outside any transaction: the server commits it by itself, so a start whose
--- first step made no timers costs one round trip (no BEGIN, no COMMIT). The rest is written,
+-- insert_started_execution, the first step's tasks and timers (insert_task, insert_timer, from
+-- parallel arrays), its history row (insert_history_step) and, if :notify, notify_work's
+-- sfn_notify_work, in one statement run outside any transaction: the server commits it by
+-- itself, so a start costs one round trip (no BEGIN, no COMMIT). The rest is written,
 -- and a worker woken, only if the execution's row was (same checks, same RETURNING). Starts of
 -- concurrent callers are this statement several times in one transaction instead (group
 -- commit, see RuntimeStore.insert_started_execution): their pg_notify calls are sent at
@@ -121,6 +121,12 @@ WITH started AS (
         AS t (task_id, state_name, resource, parameters, timeout_seconds, heartbeat_seconds,
             task_token)
     ON CONFLICT (execution_id, task_id) DO NOTHING
+), timers AS (
+    INSERT INTO sfn_timers (execution_id, timer_id, due_us)
+    SELECT s.id, t.timer_id, t.due_us
+    FROM started s CROSS JOIN unnest(CAST(:timer_ids AS TEXT[]), CAST(:timer_dues AS BIGINT[]))
+        AS t (timer_id, due_us)
+    ON CONFLICT (execution_id, timer_id) DO NOTHING
 ), history AS (
     INSERT INTO sfn_history_steps (execution_id, first_seq, last_seq, events)
     SELECT id, :first_seq, :last_seq, :events FROM started
