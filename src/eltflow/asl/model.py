@@ -229,6 +229,12 @@ class StateMachine:
     pass_rows: dict[str, tuple[tuple[str, ...], str | None]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # A cache too: the machine a frame runs, by the frame's path from this one (() is this
+    # machine; ``interpreter.step.Stepper.machine_of``), filled on first use. Not an __init__
+    # argument, so a dataclasses.replace copy (express.py's) starts its own: () is the copy.
+    sub_machines: dict[tuple[str, ...], StateMachine] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
 
 def keep_plan(owner: Template | ChoiceState, plan: object) -> object:

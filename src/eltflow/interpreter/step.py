@@ -95,7 +95,8 @@ class Stepper:
         self.records: list[Record] = []
         self.effects: list[Effect] = []
         self.queue: deque[str] = deque()
-        self._machines: dict[tuple[str, ...], StateMachine] = {(): machine}
+        # The machine's own cache of its sub-machines by frame path (not a dict per call).
+        self._machines = machine.sub_machines
         # JSON text of containers already written to history in this call, by identity:
         # values are never mutated in place, and a state's output is often its input object.
         self._texts: dict[int, tuple[JSON, str]] = {}

@@ -215,3 +215,23 @@ def test_a_cycle_of_passthrough_states_runs_to_the_cap_as_the_general_path(size:
     assert fast[1][-1].id == limits.MAX_HISTORY_EVENTS
     assert fast[1] == slow[1]
     assert fast[0].to_json() == slow[0].to_json()
+
+
+def test_a_machine_caches_its_sub_machines_and_a_replaced_copy_its_own() -> None:
+    from dataclasses import replace
+
+    definition = {
+        "StartAt": "Fork",
+        "States": {"Fork": {"Type": "Parallel", "Branches": [_chain("A", 2)], "End": True}},
+    }
+    machine = parse(definition)
+    first = start(machine, {"a": 1}, CTX, T0)
+    assert machine.sub_machines[()] is machine
+    branch = machine.sub_machines[("Fork", "0")]
+    assert branch is machine.states["Fork"].branches[0]  # type: ignore[union-attr]
+    copy = replace(machine, timeout_seconds=60)
+    assert copy.sub_machines == {}  # not the original's: () must be the copy
+    again = start(copy, {"a": 1}, CTX, T0)
+    assert copy.sub_machines[()] is copy and copy.sub_machines[("Fork", "0")] is branch
+    assert start(machine, {"a": 1}, CTX, T0)[1] == first[1]
+    assert again[0].output == [{"a": 1}]
