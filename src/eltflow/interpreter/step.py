@@ -412,10 +412,10 @@ class Stepper:
     ) -> None:
         """Exit a ``passthrough`` Pass state just entered, and run the row of passthrough Pass
         states after it (as worked out once per machine, :func:`_row`) in this loop: for each,
-        the same records, event ids, frame fields and queue entries as :meth:`exit` then
-        :meth:`enter` make, without their dispatch (a 10-Pass chain spent most of its
-        interpreter time there), and one record for the row's events. The value, hence its
-        text, is the same object all along."""
+        the same events, event ids and frame fields as :meth:`exit` then :meth:`enter` make,
+        without their dispatch (a 10-Pass chain spent most of its interpreter time there),
+        and one record for the row's events. The value, hence its text, is the same object
+        all along."""
         rows = machine.pass_rows
         name = state.name
         row = rows.get(name)
@@ -431,10 +431,12 @@ class Stepper:
         # One record for the row's 1 + 2 * count events (history.PASS_ROW): they differ only
         # in their ids and names, which the record's first id and the names make.
         self.records.append((eid, eid - 1, PASS_ROW, name, names, text))
-        queue = self.queue
-        frame_id = frame.id
+        # No queue entries, where exit queues the frame at each state left: the frame is the
+        # one drain is running (enter is called only there), which runs it on while it is
+        # ENTER, so such an entry finds it blocked or finished when popped. It cannot find it
+        # ENTER again: only its children's end makes it so, and they are queued after such
+        # entries (a Parallel / Map state queues them last thing before the frame blocks).
         if count:
-            queue.extend([frame_id] * count)  # exit's entry per state left for the next
             eid += 2 * count
             frame.entries += count
             frame.entered_event = eid - 1
@@ -447,7 +449,6 @@ class Stepper:
         frame.state_name = after
         frame.input = value
         frame.status = ENTER
-        queue.append(frame_id)
 
     def exit(
         self,

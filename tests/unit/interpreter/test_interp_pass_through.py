@@ -125,6 +125,50 @@ def test_passthrough_flag_is_set_only_for_a_pass_that_hands_its_input_on() -> No
         },
         # A row ending in a Fail state.
         _chain("S", 3, {"Type": "Fail", "Error": "E", "Cause": "c"}),
+        # Rows before and after nested Parallel / Map states whose children run rows too:
+        # the order frames are run in (the queue's) decides the events' order.
+        {
+            "StartAt": "P0",
+            "States": {
+                "P0": {"Type": "Pass", "Next": "P1"},
+                "P1": {"Type": "Pass", "Next": "Outer"},
+                "Outer": {
+                    "Type": "Parallel",
+                    "Branches": [
+                        {
+                            "StartAt": "X0",
+                            "States": {
+                                "X0": {"Type": "Pass", "Next": "Inner"},
+                                "Inner": {
+                                    "Type": "Parallel",
+                                    "Branches": [_chain("Y", 2), _chain("Z", 4)],
+                                    "Next": "X1",
+                                },
+                                "X1": {"Type": "Pass", "Next": "X2"},
+                                "X2": {"Type": "Pass", "End": True},
+                            },
+                        },
+                        {
+                            "StartAt": "M",
+                            "States": {
+                                "M": {
+                                    "Type": "Map",
+                                    "ItemsPath": "$.items",
+                                    "MaxConcurrency": 1,
+                                    "ItemProcessor": _chain("I", 3),
+                                    "Next": "W0",
+                                },
+                                "W0": {"Type": "Pass", "End": True},
+                            },
+                        },
+                        _chain("V", 1),
+                    ],
+                    "Next": "Q0",
+                },
+                "Q0": {"Type": "Pass", "Next": "Q1"},
+                "Q1": {"Type": "Pass", "End": True},
+            },
+        },
     ],
 )
 def test_rows_of_passthrough_states_leave_the_general_paths_history(
