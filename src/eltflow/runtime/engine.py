@@ -196,7 +196,11 @@ class Engine:
         *,
         crash_after_events: int | None = None,
         on_events: Callable[[str, Sequence[HistoryEvent]], None] | None = None,
+        keeps_succeeded: Callable[[str], bool] | None = None,
     ) -> None:
+        """``keeps_succeeded(execution_id)``: on a store that is not durable, whether that
+        execution's live state is kept once it has SUCCEEDED (default: none is; see
+        :meth:`_keep_live`)."""
         self.store = store
         self.clock = clock
         self.machines = MachineCache(store)
@@ -206,6 +210,7 @@ class Engine:
         # A store that is not durable (memory) gets no snapshots: the engine keeps each
         # execution's state object here, so no step encodes and decodes the whole state.
         self._live: dict[str, ExecutionState] | None = None if store.durable else {}
+        self._keeps_succeeded = keeps_succeeded
         self._durable = store.durable
         self._known = KnownSteps()
         # A durable store's states as this engine last committed them, each with its snapshot
@@ -255,8 +260,12 @@ class Engine:
     def _load(self, row: ExecutionRow) -> ExecutionState:
         """The state recorded with ``row``, for a step to advance in place: the one this engine
         last committed with that snapshot text if it still holds it, else decoded."""
-        live = self.state_of(row.id)
-        if live is not None:
+        if self._live is not None:
+            live = self._live.get(row.id)
+            if live is None:  # never for a step: it reads RUNNING executions only
+                raise NotFoundError(
+                    f"execution {row.id} ended {row.status}: its state is no longer kept"
+                )
             return live
         kept = self._states.take(row.id, row.snapshot or "")
         return kept if kept is not None else _decode(row, self._parts(row.id))
@@ -276,7 +285,7 @@ class Engine:
     def _snapshot(self, conn: Txn, execution_id: str, state: ExecutionState) -> str:
         """The snapshot text of ``state``, the parts it names first written in ``conn``."""
         if self._live is not None:
-            self._live[execution_id] = state
+            self._keep_live(execution_id, state)
             return LIVE_SNAPSHOT
         text, parts = state.to_stored()
         if parts:
@@ -305,18 +314,41 @@ class Engine:
         for execution_id, (text, state) in written.items():
             self._states.keep(execution_id, text, state)
 
+    def _keep_live(self, execution_id: str, state: ExecutionState) -> None:
+        """Keep ``state`` as the execution's live state (a store that is not durable), unless
+        it has SUCCEEDED: then nothing reads it any more, so it is dropped (issue 16: a
+        Distributed Map of 100,000 items kept every finished child's state, ~1 KB each, to
+        the end of the run). What could read it: a step, a redrive (only of FAILED, ABORTED
+        or TIMED_OUT: AWS redrives nothing else, nor does a Map Run redrive), a task token's
+        answer (the execution no longer runs: StatesService answers TaskTimedOut without a
+        state to check the token's digest against), the
+        waiting tasks (none once ended); the row keeps status and output, the store the
+        history. ``keeps_succeeded`` names those whose caller reads it still
+        (``eltflow.execute``: its own execution's, for its result)."""
+        live = self._live
+        assert live is not None
+        if state.status != "SUCCEEDED" or (
+            self._keeps_succeeded is not None and self._keeps_succeeded(execution_id)
+        ):
+            live[execution_id] = state
+        else:
+            live.pop(execution_id, None)
+
     def state_of(self, execution_id: str) -> ExecutionState | None:
-        """The live state of an execution on a store that is not durable (else ``None``)."""
+        """The live state of an execution on a store that is not durable (else ``None``; also
+        None once it SUCCEEDED, unless kept: see :meth:`_keep_live`)."""
         return None if self._live is None else self._live.get(execution_id)
 
     def state_of_row(self, row: ExecutionRow) -> ExecutionState | None:
-        """The interpreter state recorded with ``row`` (durable or live), None before any.
-        Only to be read: a live state is the execution's own; a durable one is decoded (a kept
-        state is left to the next step, which may be advancing it on another thread)."""
+        """The interpreter state recorded with ``row`` (durable or live), None before any (or,
+        on a store that is not durable, once it SUCCEEDED: :meth:`_keep_live`). Only to be
+        read: a live state is the execution's own; a durable one is decoded (a kept state is
+        left to the next step, which may be advancing it on another thread)."""
         if row.snapshot is None:
             return None
-        live = self.state_of(row.id)
-        return live if live is not None else _decode(row, self._parts(row.id))
+        if self._live is not None:
+            return self._live.get(row.id)
+        return _decode(row, self._parts(row.id))
 
     # -- entry points ----------------------------------------------------------------------
     def begin(
@@ -379,7 +411,7 @@ class Engine:
         if row.wake_us is not None and row.wake_us <= row.start_us:
             self.store.notify_work_txn(conn)  # runnable now and nobody holds it: wake a worker
         if self._live is not None:
-            self._live[row.id] = first.state
+            self._keep_live(row.id, first.state)
 
     def insert_first(self, first: FirstStep, machine: MachineRow) -> bool | None:
         """Insert and record ``first`` on its own (committed on return) when its step started

@@ -344,7 +344,8 @@ def _drive(
         if eid == execution_id:  # a Distributed Map's children keep their own histories
             history.extend(events)
 
-    engine = Engine(store, clock, on_events=record)
+    # Its own execution's state is the result, read once it ended (others are dropped then).
+    engine = Engine(store, clock, on_events=record, keeps_succeeded=lambda eid: eid == execution_id)
     _record_start(store, engine, machine, text, input, step, now, machine_type)
     host = _Host(store=store, engine=engine, registry=registry, clock=clock, services={}, s3=s3)
 

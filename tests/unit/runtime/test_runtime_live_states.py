@@ -1,0 +1,152 @@
+"""What an in-memory run keeps of its finished executions (issue 16: a Distributed Map of
+100,000 items kept every child's live state to the end, ~360 MiB).
+
+The engine drops the live state of an execution that SUCCEEDED (nothing reads it: it cannot
+be redriven; its row keeps status and output, the store its history) and keeps those that
+failed, were aborted or timed out, for their redrive; ``eltflow.execute`` keeps its own
+execution's, its result.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.support.interp import T0, context, task_machine
+
+from eltflow.clock import VirtualClock
+from eltflow.errors import NotFoundError
+from eltflow.interpreter.protocol import TaskFailed, TaskSucceeded
+from eltflow.runtime import local
+from eltflow.runtime.engine import Engine
+from eltflow.runtime.local import execute
+from eltflow.runtime.machines import insert_machine_txn
+from eltflow.store.memory import MemoryStore
+from eltflow.store.rows import ExecutionRow, to_us
+
+FN = "arn:aws:lambda:us-east-1:123456789012:function:echo"
+
+
+def _map(child: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    processor = {**child, "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}}
+    return {
+        "StartAt": "Fan",
+        "States": {"Fan": {"Type": "Map", "ItemProcessor": processor, "End": True, **fields}},
+    }
+
+
+PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+TASK = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": FN, "End": True}}}
+
+
+@pytest.fixture
+def engines(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Engine]]:
+    """The engines ``eltflow.execute`` makes, kept to look at once the run ended."""
+    made: list[Engine] = []
+
+    class Kept(Engine):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(local, "Engine", Kept)
+    yield made
+
+
+@pytest.mark.parametrize("child", [PASS, TASK], ids=["pass", "task"])
+def test_succeeded_children_keep_no_live_state(engines: list[Engine], child: Any) -> None:
+    # Pass children end in their first step (recorded as the Map Run starts them), Task
+    # children in a worker's step.
+    result = execute(_map(child, MaxConcurrency=7), list(range(40)), tasks={FN: lambda v: v})
+    assert result.status == "SUCCEEDED" and result.output == list(range(40))
+    (engine,) = engines
+    assert engine._live is not None
+    # Only the run's own execution, whose state is the result; without the change all 41.
+    assert list(engine._live) == [result.execution_arn.rsplit(":", 1)[-1]]
+
+
+def test_failed_children_keep_their_state_for_a_redrive(engines: list[Engine]) -> None:
+    small = {"Variable": "$", "NumericLessThan": 2, "Next": "Bad"}
+    child = {
+        "StartAt": "C",
+        "States": {
+            "C": {"Type": "Choice", "Choices": [small], "Default": "Ok"},
+            "Bad": {"Type": "Fail", "Error": "Item.Bad", "Cause": "too small"},
+            "Ok": {"Type": "Pass", "End": True},
+        },
+    }
+    result = execute(_map(child, ToleratedFailureCount=2), [0, 1, 5, 6])
+    assert result.status == "SUCCEEDED" and result.output == [5, 6]
+    (engine,) = engines
+    assert engine._live is not None
+    kept = [s for eid, s in engine._live.items() if not result.execution_arn.endswith(eid)]
+    assert sorted((s.status, s.error, s.input) for s in kept) == [
+        ("FAILED", "Item.Bad", 0),
+        ("FAILED", "Item.Bad", 1),
+    ]
+
+
+def _started(store: MemoryStore, engine: Engine, clock: VirtualClock) -> str:
+    """One execution of a Task state on FN, started in ``store``: its id."""
+    machine = task_machine(FN)
+    now = clock.now()
+    ctx = context()
+    with store.transaction() as conn:
+        vid = store.insert_version_txn(
+            conn, machine_name="m", version=1, definition="{}", description="", created_us=0
+        )
+        insert_machine_txn(
+            store,
+            conn,
+            name="m",
+            arn=ctx.state_machine_arn,
+            version_id=vid,
+            role_arn=ctx.role_arn,
+            machine_type="STANDARD",
+            now_us=0,
+        )
+        engine.machines.put(vid, machine)
+        row = ExecutionRow.started(
+            id="e",
+            arn=ctx.execution_arn,
+            machine_name="m",
+            version_id=vid,
+            name="e",
+            input="{}",
+            start_us=to_us(now),
+        )
+        first = engine.first_step(row, engine.begin(machine, {"n": 1}, ctx, now))
+        store.insert_row_txn(conn, first.row)
+        engine.record_first_txn(conn, first)
+    engine.first_committed(first)
+    return "e"
+
+
+def _task(store: MemoryStore, execution_id: str) -> str:
+    (task,) = store.tasks(execution_id)
+    return task.task_id
+
+
+def test_a_failed_in_memory_execution_is_redriven_then_dropped_once_it_succeeded() -> None:
+    store, clock = MemoryStore(), VirtualClock(T0)
+    engine = Engine(store, clock)
+    eid = _started(store, engine, clock)
+    engine.apply(eid, [TaskFailed(task_id=_task(store, eid), error="Boom", cause="once")])
+    failed = engine.state_of(eid)
+    assert failed is not None and failed.status == "FAILED"  # kept: it may be redriven
+
+    assert engine.redrive(eid).status == "RUNNING"
+    engine.apply(eid, [TaskSucceeded(task_id=_task(store, eid), output={"ok": True})])
+
+    # Described from its row and history, with no state left.
+    row = store.get_execution(eid)
+    assert row is not None and (row.status, row.redrive_count) == ("SUCCEEDED", 1)
+    assert row.output is not None and json.loads(row.output) == {"ok": True}
+    types = [e.event_type for e in store.history(eid)]
+    assert types[-1] == "ExecutionSucceeded" and "ExecutionRedriven" in types
+    assert engine.state_of(eid) is None and engine.state_of_row(row) is None
+    # Nothing may redrive it now; if asked anyway, a clear error (not the "(live)" text decoded).
+    with pytest.raises(NotFoundError, match="ended SUCCEEDED"):
+        engine.redrive(eid)
