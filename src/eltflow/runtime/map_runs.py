@@ -80,7 +80,7 @@ UNSUCCESSFUL = ("FAILED", "TIMED_OUT", "ABORTED")
 FAILURES = ("FAILED", "TIMED_OUT")  # what the tolerated failure threshold counts
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Child:
     """What the driver needs to start one child: its index, input and item count."""
 
@@ -239,10 +239,11 @@ class MapRunDriver:
             execution_id=execution_id,
             task_id=task_id,
         )
+        del children  # the Map Run's own list drops each child once started
         outcome = run.until_done()
         # The items a failed or aborted Map Run never started are its ResultWriter's PENDING
         # records (a Map Run that succeeded started them all).
-        pending = [c.input for c in children[run.next :]]
+        pending = [c.input for c in run.children[run.next :] if c is not None]
         return self._result(row, config, machine_name, outcome, pending)
 
     def _map_state(self, version_id: int, config: JSONObject) -> tuple[MapState, StateMachine]:
@@ -441,7 +442,9 @@ class _Run:
         self.d = driver
         self.row = row
         self.config = config
-        self.children = children
+        # Each child until it is started: then its input is its row's, and its entry is
+        # dropped (None), so a Map Run keeps only the items it has still to start (issue 16).
+        self.children: list[_Child | None] = list(children)
         self.machine_name = machine_name
         self.version_id = version_id
         self.processor = processor
@@ -464,7 +467,7 @@ class _Run:
         map_runs = self.d.store.map_runs
         total = len(self.children)
         # AWS's thresholds count items: the failed or timed out ones over all items read.
-        items = sum(c.items for c in self.children)
+        items = sum(c.items for c in self.children if c is not None)
         running = 0
         while True:
             if self.open or self.failures:
@@ -526,7 +529,9 @@ class _Run:
         # see runtime.engine), as StartExecution does: the transaction inserts each row once
         # and writes its events and work, no UPDATE of the row after.
         firsts: list[tuple[_Child, FirstStep]] = []
-        for child in self.children[self.next : self.next + n]:
+        batch = self.children[self.next : self.next + n]
+        for child in batch:
+            assert child is not None  # only children already started are dropped
             name = str(uuid.uuid4())
             if self.express:
                 arn = f"{arns.PREFIX}:express:{self.machine_name}:{run_id}:{name}"
@@ -570,6 +575,7 @@ class _Run:
                     still_running += 1
                 elif status in FAILURES:
                     self.failures += child.items
+        self.children[self.next : self.next + n] = [None] * len(batch)
         self.next += n
         for _, first in firsts:
             engine.first_committed(first)

@@ -181,7 +181,7 @@ class MemoryMapRuns:
         return found
 
     def _child(self, execution_id: str) -> ChildRow | None:
-        row = self._store.get_execution(execution_id)
+        row = self._store.record(execution_id)
         link = self._links.get(execution_id)
         if row is None or link is None:
             return None
@@ -223,9 +223,9 @@ class MemoryMapRuns:
     def next_timer(self, map_run_arn: str) -> int | None:
         due: int | None = None
         with self._store.transaction():
+            status_of = self._store.status_of
             for eid in self._children.get(map_run_arn, {}).values():
-                row = self._store.get_execution(eid)
-                if row is None or row.status != "RUNNING":
+                if status_of(eid) != "RUNNING":
                     continue
                 timer = self._store.next_timer_txn(None, eid)
                 if timer is not None and (due is None or timer < due):
@@ -257,10 +257,11 @@ class MemoryMapRuns:
         self, map_run_arn: str, *, status: str | None, limit: int, offset: int
     ) -> list[tuple[ExecutionSummaryRow, int]]:
         with self._store.transaction():
-            rows: list[tuple[ExecutionRow, int]] = []
+            # The children as kept: no row is built (and kept) for each, only for the page.
+            rows: list[tuple[Any, int]] = []
             for eid in self._children.get(map_run_arn, {}).values():
-                row, link = self._store.get_execution(eid), self._links.get(eid)
+                row, link = self._store.record(eid), self._links.get(eid)
                 if row is not None and link is not None and status in (None, row.status):
                     rows.append((row, link.item_count or 1))
-        rows.sort(key=lambda r: (r[0].start_us, r[0].id), reverse=True)
-        return [(project(ExecutionSummaryRow, e), n) for e, n in rows[offset : offset + limit]]
+            rows.sort(key=lambda r: (r[0].start_us, r[0].id), reverse=True)
+            return [(project(ExecutionSummaryRow, e), n) for e, n in rows[offset : offset + limit]]
