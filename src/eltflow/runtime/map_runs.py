@@ -32,9 +32,9 @@ Children's ARNs are AWS's: ``arn:aws:states:R:A:execution:MACHINE/LABEL:UUID`` f
 is recorded like a STANDARD one here (history and all; AWS keeps no history for it). Limits:
 the driver holds a thread while its Map Run lasts (one of the worker's waiting threads, not a
 task thread: the children's tasks need those) and polls (every ``poll_seconds``) only while
-children wait on tasks or timers. On a virtual clock the worker moves time on to
-the children's next timer once every Map Run in flight waits for its children and no other
-task runs (:meth:`MapRunDriver.waiting`).
+children wait on tasks or timers (in memory the wait ends as soon as a child ends). On a
+virtual clock the worker moves time on to the children's next timer once every Map Run in
+flight waits for its children and no other task runs (:meth:`MapRunDriver.waiting`).
 """
 
 from __future__ import annotations
@@ -167,11 +167,15 @@ class MapRunDriver:
         with self._lock:
             return self._running > 0 and self._waiting == self._running
 
-    def _wait(self) -> None:
+    def _wait(self, map_run_arn: str) -> None:
+        """Until one of the Map Run's children ends, at most ``poll_seconds`` (the parent's
+        and UpdateMapRun's changes are seen then), on a store that tells (memory); else a
+        pause of ``poll_seconds``."""
         with self._lock:
             self._waiting += 1
         try:
-            self.pause(self.poll_seconds)
+            if not self.store.map_runs.wait_child_end(map_run_arn, self.poll_seconds):
+                self.pause(self.poll_seconds)
         finally:
             with self._lock:
                 self._waiting -= 1
@@ -487,7 +491,7 @@ class _Run:
             if self.next < total and room > 0:
                 running += self._start(min(room, CHILDREN_PER_TRANSACTION))
                 continue
-            self.d._wait()
+            self.d._wait(self.row.arn)
             self._settings()
 
     def _settings(self) -> None:

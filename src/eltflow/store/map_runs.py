@@ -150,6 +150,12 @@ class MapRunStore(Protocol):
 
     def counts(self, map_run_arn: str) -> Counts: ...
 
+    def wait_child_end(self, map_run_arn: str, timeout: float) -> bool:
+        """Block until a child of the Map Run has ended since this was last asked (True at
+        once if one has), at most ``timeout`` seconds; False when this store cannot tell (the
+        caller pauses for its poll instead)."""
+        ...
+
     def last_index(self, map_run_arn: str) -> int | None:
         """The highest item index started in the Map Run (None: no child yet)."""
         ...
@@ -318,6 +324,10 @@ class SqlMapRuns:
             executions={str(r["status"]): int(r["n"]) for r in rows},
             items={str(r["status"]): int(r["items"] or 0) for r in rows},
         )
+
+    def wait_child_end(self, map_run_arn: str, timeout: float) -> bool:
+        """Not told here: the Map Run driver polls (another process may run the children)."""
+        return False
 
     def last_index(self, map_run_arn: str) -> int | None:
         rows = self._read("map_run_last_index", {"arn": map_run_arn})

@@ -78,7 +78,8 @@ class MemoryStore:
         self._next_id = 0
         self._signalled = False
         self._waiters = 0
-        self.map_runs = MemoryMapRuns(self)  # Distributed Map: Map Runs and their children
+        # Distributed Map: Map Runs and their children (told of their ends under the lock).
+        self.map_runs = MemoryMapRuns(self, self._lock)
         self.sync_waits = MemorySyncWaits(self)  # .sync tasks waiting for their child
 
     def _id(self) -> int:
@@ -321,6 +322,8 @@ class MemoryStore:
             e = self._executions.get(execution_id)
             if e is None:
                 return
+            if e.status != status:  # a Map Run's child: its counts, and its end wakes the driver
+                self.map_runs.status_changed(execution_id, e.status, status)
             e.status, e.output, e.error, e.cause = status, output, error, cause
             e.stop_us, e.snapshot, e.wake_us = stop_us, snapshot, wake_us
             e.event_count = event_count

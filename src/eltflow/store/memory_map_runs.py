@@ -2,10 +2,15 @@
 
 The same rules as the SQL in ``sql/common.sql`` (children in item order, newest first for
 ListExecutions); a child is an execution of the memory store plus its link, kept here.
+Unlike the SQL stores, each Map Run's counts by status are kept as its children change
+(:meth:`MemoryMapRuns.status_changed`), and a child's end wakes the driver waiting for it
+(:meth:`MemoryMapRuns.wait_child_end`): the driver neither scans every child on each look
+nor waits out a poll while a child's end would let it start the next.
 """
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_right, insort
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -18,7 +23,8 @@ if TYPE_CHECKING:
 
 
 class MemoryMapRuns:
-    def __init__(self, store: MemoryStore) -> None:
+    def __init__(self, store: MemoryStore, lock: threading.RLock) -> None:
+        """``lock``: the store's (every change to a child is made under it)."""
         self._store = store
         self._runs: dict[str, MapRunRow] = {}
         # Map Run ARN -> {item index: child execution id}, and each child's link.
@@ -29,6 +35,11 @@ class MemoryMapRuns:
         self._links: dict[str, ExecutionLink] = {}
         # Root execution id -> the ids of every child working for it (claimed with it).
         self._family: dict[str, list[str]] = {}
+        # Map Run ARN -> its children's (executions, items) by status, kept as they change.
+        self._tally: dict[str, tuple[dict[str, int], dict[str, int]]] = {}
+        # Map Runs a child of which ended since their driver last asked wait_child_end.
+        self._ended: set[str] = set()
+        self._child_ended = threading.Condition(lock)
 
     def family(self, root_id: str) -> list[str]:
         """The children working for ``root_id`` (the list itself: the claim prunes it)."""
@@ -159,7 +170,13 @@ class MemoryMapRuns:
                 insort(order, item_index)
             elif item_index not in children:
                 order.append(item_index)
+            replaced = children.get(item_index)
+            if replaced is not None:  # no longer the item's child: not counted
+                status, link = self._store.status_of(replaced), self._links.get(replaced)
+                if status is not None and link is not None:
+                    self._count(map_run_arn, status, link.item_count or 1, -1)
             children[item_index] = id
+            self._count(map_run_arn, row.status, item_count or 1, 1)
             self._links[id] = ExecutionLink(
                 id=id,
                 map_run_arn=map_run_arn,
@@ -202,19 +219,44 @@ class MemoryMapRuns:
             item_count=link.item_count or 1,
         )
 
+    def _count(self, map_run_arn: str, status: str, items: int, sign: int) -> None:
+        executions, counted = self._tally.setdefault(map_run_arn, ({}, {}))
+        executions[status] = executions.get(status, 0) + sign
+        counted[status] = counted.get(status, 0) + sign * items
+
+    def status_changed(self, execution_id: str, old: str, new: str) -> None:
+        """An execution's status changes from ``old`` to ``new`` (called by the store, under
+        its lock): if it is a Map Run's child, its counts move, and an end wakes the driver."""
+        link = self._links.get(execution_id)
+        if link is None or link.map_run_arn is None:
+            return
+        arn = link.map_run_arn
+        if self._children.get(arn, {}).get(link.item_index or 0) != execution_id:
+            return  # replaced by another child for its item: not counted
+        items = link.item_count or 1
+        self._count(arn, old, items, -1)
+        self._count(arn, new, items, 1)
+        if old == "RUNNING":
+            self._ended.add(arn)
+            self._child_ended.notify_all()
+
+    def wait_child_end(self, map_run_arn: str, timeout: float) -> bool:
+        """Until a child of the Map Run ended since the last call, at most ``timeout`` s."""
+        with self._child_ended:
+            if map_run_arn not in self._ended:
+                self._child_ended.wait(max(timeout, 0.0))
+            self._ended.discard(map_run_arn)
+        return True
+
     def counts(self, map_run_arn: str) -> Counts:
-        executions: dict[str, int] = {}
-        items: dict[str, int] = {}
-        # From each child's status and link only: no row is built (a Map Run asks this while
-        # its children run, over all of them each time).
-        status_of, links = self._store.status_of, self._links
+        # Kept as the children change (status_changed): a Map Run asks this while its
+        # children run, and scanning them all each time made that quadratic.
         with self._store.transaction():
-            for eid in self._children.get(map_run_arn, {}).values():
-                status, link = status_of(eid), links.get(eid)
-                if status is not None and link is not None:
-                    executions[status] = executions.get(status, 0) + 1
-                    items[status] = items.get(status, 0) + (link.item_count or 1)
-        return Counts(executions=executions, items=items)
+            executions, items = self._tally.get(map_run_arn, ({}, {}))
+            return Counts(
+                executions={s: n for s, n in executions.items() if n},
+                items={s: n for s, n in items.items() if n},
+            )
 
     def last_index(self, map_run_arn: str) -> int | None:
         order = self._order.get(map_run_arn)
