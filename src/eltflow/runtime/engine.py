@@ -582,16 +582,19 @@ class Engine:
             return ended if self._write(gone) else None
         # 2. Evaluate (no transaction open).
         state = self._load(row)
-        todo: list[Inbound] = [i for i in inbounds if not isinstance(i, TaskAwaiting)]
+        todo = [i for i in inbounds if not isinstance(i, TaskAwaiting)] if parks else None
+        if todo is None:  # the common step: no TaskAwaiting to take out
+            todo = cast(list[Inbound], list(inbounds))
         # The outcomes of parked tasks whose child ended (links of tasks gone are dropped).
-        by_id = {t.task_id: t for t in tasks}
         stale: list[str] = []
-        for task_id, child in ended_children:
-            task = by_id.get(task_id)
-            if task is None:
-                stale.append(task_id)
-            elif task.awaits is not None:
-                todo.append(outcome(task, child))
+        if ended_children:
+            by_id = {t.task_id: t for t in tasks}
+            for task_id, child in ended_children:
+                task = by_id.get(task_id)
+                if task is None:
+                    stale.append(task_id)
+                elif task.awaits is not None:
+                    todo.append(outcome(task, child))
         todo += [TimerFired(timer_id=t.timer_id) for t in timers]
         for item in inbox_rows:
             if item.kind == "stop":
@@ -677,9 +680,10 @@ class Engine:
             # ended) or of this parent (a child ended before this write may have had its
             # wake-up overwritten by this step's).
             waits = store.sync_waits
-            for task_id, child_arn in sync.parks:
-                waits.park_txn(conn, execution_id, task_id, child_arn)
-            waits.forget_txn(conn, execution_id, sync.forget)
+            if sync is not _NO_SYNC:
+                for task_id, child_arn in sync.parks:
+                    waits.park_txn(conn, execution_id, task_id, child_arn)
+                waits.forget_txn(conn, execution_id, sync.forget)
             if state.status != "RUNNING":
                 result.woke = waits.wake_parents_txn(conn, execution_id, now_us)
             elif sync.waiting:
