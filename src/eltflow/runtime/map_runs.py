@@ -496,12 +496,18 @@ class _Run:
 
     def _settings(self) -> None:
         """MaxConcurrency and tolerated failures as recorded now (UpdateMapRun changes them
-        while the Map Run waits). A recorded 0 tolerates what no setting does: no failure."""
+        while the Map Run waits). The row records an unset threshold as 0, as DescribeMapRun
+        reports it, so a recorded 0 leaves a threshold this Map Run did not set unset: read
+        back as a threshold, an unset ToleratedFailurePercentage became 0% once the Map Run
+        first waited, and a ToleratedFailureCount of 1 then failed at the first failure.
+        (That UpdateMapRun setting a threshold to 0 where the other one is set leaves it
+        unset, rather than failing at the first failure, is unverified.)"""
         row = self.d.store.map_runs.get_map_run(self.row.arn)
         if row is not None:
             self.limit = row.max_concurrency or distributed.MAX_CONCURRENCY
-            self.count = row.tolerated_failure_count
-            self.pct = row.tolerated_failure_percentage
+            count, pct = row.tolerated_failure_count, row.tolerated_failure_percentage
+            self.count = None if count == 0 and self.count is None else count
+            self.pct = None if pct == 0 and self.pct is None else pct
 
     def _parent_waits(self) -> bool:
         """Whether the parent still waits for this Map Run: it runs, and its Map state still

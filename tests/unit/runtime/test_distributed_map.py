@@ -979,3 +979,32 @@ def test_map_runs_leave_the_task_threads_to_their_children(app: App) -> None:
     assert [json.loads(d["output"]) for d in ended] == [
         [{"ok": i}, {"ok": i + 1}] for i in range(4)
     ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ({"ToleratedFailureCount": 1}, "SUCCEEDED"),
+        ({"ToleratedFailurePercentage": 10}, "SUCCEEDED"),
+        ({"ToleratedFailurePercentage": 5}, "FAILED"),
+        ({}, "FAILED"),
+    ],
+)
+def test_a_threshold_left_unset_stays_unset_once_the_map_run_waits(
+    fields: dict[str, Any], status: str
+) -> None:
+    """Task children end in a later step, so the Map Run waits and reads its settings back
+    from its row, which records an unset threshold as 0: one failure in 10 is within a
+    count of 1 or 10%, over 5% and over the default (none tolerated)."""
+    fn = "arn:aws:lambda:us-east-1:123456789012:function:check"
+    child = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": fn, "End": True}}}
+
+    def check(item: Any) -> Any:
+        if item == 3:
+            raise ValueError("item 3 is bad")
+        return item
+
+    result = execute(_map(child, MaxConcurrency=2, **fields), list(range(10)), tasks={fn: check})
+    assert result.status == status
+    if status == "FAILED":
+        assert result.error == "States.ExceedToleratedFailureThreshold"
