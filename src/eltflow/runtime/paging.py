@@ -1,5 +1,6 @@
-"""What the Step Functions list APIs share: timestamps, ``nextToken`` paging and the
-``ExecutionListItem`` shape (ListExecutions, with or without a Map Run)."""
+"""What the Step Functions execution APIs share: timestamps, ``nextToken`` paging, the
+``ExecutionListItem`` shape (ListExecutions, with or without a Map Run) and an execution row's
+part of DescribeExecution's answer."""
 
 from __future__ import annotations
 
@@ -7,12 +8,39 @@ import base64
 
 from eltflow.errors import AwsApiError
 from eltflow.runtime import arns
-from eltflow.store.rows import ExecutionSummaryRow, from_us
+from eltflow.store.rows import ExecutionRow, ExecutionSummaryRow, from_us
 from eltflow.types import JSON, JSONObject
 
 
 def iso(us: int | None) -> str | None:
     return None if us is None else from_us(us).isoformat()
+
+
+def described(row: ExecutionRow, version_arn: str | None = None) -> JSONObject:
+    """DescribeExecution's fields that come from the execution's row (and, if given, its
+    version's ARN), in AWS's order: what DescribeExecution answers before its Map Run and
+    redrive fields, and what a ``.sync`` task's result is made from."""
+    out: JSONObject = {
+        "executionArn": row.arn,
+        "stateMachineArn": arns.machine_arn(row.machine_name),
+        "name": row.name,
+        "status": row.status,
+        "startDate": iso(row.start_us),
+        "input": row.input,
+        "inputDetails": {"included": True},
+    }
+    if version_arn is not None:
+        out["stateMachineVersionArn"] = version_arn
+    if row.stop_us is not None:
+        out["stopDate"] = iso(row.stop_us)
+    if row.status == "SUCCEEDED":
+        out["output"] = row.output
+        out["outputDetails"] = {"included": True}
+    if row.error is not None:
+        out["error"] = row.error
+    if row.cause is not None:
+        out["cause"] = row.cause
+    return out
 
 
 def page_token(offset: int) -> str:

@@ -33,6 +33,7 @@ from eltflow.runtime.engine import MAX_STEP_ATTEMPTS, Engine
 from eltflow.runtime.express import ExpressExecutions, ExpressRequest
 from eltflow.runtime.machines import insert_machine_txn, parse_definition
 from eltflow.runtime.paging import (
+    described,
     execution_item,
     iso,
     page_offset,
@@ -438,26 +439,10 @@ class StatesService:
     def describe_execution(self, *, execution_arn: str) -> JSONObject:
         row = self._execution(execution_arn)
         version = self.store.get_version(row.version_id)
-        out: JSONObject = {
-            "executionArn": row.arn,
-            "stateMachineArn": arns.machine_arn(row.machine_name),
-            "name": row.name,
-            "status": row.status,
-            "startDate": iso(row.start_us),
-            "input": row.input,
-            "inputDetails": {"included": True},
-        }
-        if version is not None:
-            out["stateMachineVersionArn"] = arns.version_arn(row.machine_name, version.version)
-        if row.stop_us is not None:
-            out["stopDate"] = iso(row.stop_us)
-        if row.status == "SUCCEEDED":
-            out["output"] = row.output
-            out["outputDetails"] = {"included": True}
-        if row.error is not None:
-            out["error"] = row.error
-        if row.cause is not None:
-            out["cause"] = row.cause
+        version_arn = (
+            None if version is None else arns.version_arn(row.machine_name, version.version)
+        )
+        out = described(row, version_arn)
         link = self.store.map_runs.link(row.id)
         if link is not None and link.map_run_arn is not None:
             out["mapRunArn"] = link.map_run_arn  # a Distributed Map's child

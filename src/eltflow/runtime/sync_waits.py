@@ -25,10 +25,8 @@ from dataclasses import dataclass
 from eltflow.errors import StatesError
 from eltflow.integrations.states import START_EXECUTION, sync_result
 from eltflow.interpreter.protocol import TaskFailed, TaskSucceeded
-from eltflow.runtime import arns
-from eltflow.runtime.paging import iso
+from eltflow.runtime.paging import described
 from eltflow.store.rows import ExecutionRow, TaskRow
-from eltflow.types import JSONObject
 
 SYNC = START_EXECUTION + ".sync"  # .sync and .sync:2
 
@@ -80,27 +78,6 @@ def timeout_timer(task_id: str) -> str:
     ``<key>/task/<n>`` and ``<key>/timeout/<n>``)."""
     key, _, attempt = task_id.rpartition("/task/")
     return f"{key}/timeout/{attempt}"
-
-
-def described(child: ExecutionRow) -> JSONObject:
-    """The child as DescribeExecution gives it, the fields the task's result takes."""
-    out: JSONObject = {
-        "executionArn": child.arn,
-        "stateMachineArn": arns.machine_arn(child.machine_name),
-        "name": child.name,
-        "status": child.status,
-        "startDate": iso(child.start_us),
-        "input": child.input,
-    }
-    if child.stop_us is not None:
-        out["stopDate"] = iso(child.stop_us)
-    if child.status == "SUCCEEDED":
-        out["output"] = child.output
-    if child.error is not None:
-        out["error"] = child.error
-    if child.cause is not None:
-        out["cause"] = child.cause
-    return out
 
 
 def outcome(task: TaskRow, child: ExecutionRow) -> TaskSucceeded | TaskFailed:
