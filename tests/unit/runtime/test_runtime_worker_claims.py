@@ -9,6 +9,7 @@ import json
 import os
 import select
 import threading
+import time
 from collections import Counter
 from functools import partial
 
@@ -363,6 +364,37 @@ def test_a_full_claim_of_a_busy_claimant_wakes_an_idle_listener_to_share(pg_url:
     assert len(claim(now_us=to_us(clock.now()))) == 2  # full: wakes the waiter
     waiting.join(30)
     assert woke == [True]
+    for a in (starter, claimant, waiter):
+        a.close()
+
+
+def test_a_worker_going_idle_leaves_the_starts_a_busy_claimant_was_told_of_to_it(
+    pg_url: str,
+) -> None:
+    # A start goes to a busy claimant ahead of idle workers, which claims it a little later,
+    # with the others it hears of. Meanwhile another worker runs out of work: its wait does
+    # not find that start runnable (nor due), so it does not return to claim it but waits as
+    # an idle listener (issue 16: workers running out of work took the starts meant for the
+    # busy one, so 4 workers each ran a few at a time: 5x the claims and transactions per
+    # execution of one worker). Once no busy claimant stands, the start is its to claim.
+    starter, claimant, waiter = (build_app(state_url=pg_url, clock=SystemClock()) for _ in "abc")
+    starter.service.create_state_machine(name="g", definition=TASK)
+    clock = SystemClock()
+    assert (
+        claimant.store.claim(
+            owner="c", now_us=to_us(clock.now()), lease_us=60_000_000, limit=10, busy_seconds=60
+        )
+        == []
+    )
+    starter.service.start_execution(state_machine_arn="g")  # goes to the busy claimant
+    started = time.monotonic()
+    assert waiter.store.wait_for_work(0.3, runnable_at=to_us(clock.now())) is False
+    assert time.monotonic() - started >= 0.25  # waited: neither runnable nor due for it
+    assert _idle_listeners(starter) == 1  # the waiter's row; the claimant's stays busy
+    claimant.store.close_listener()  # gone: takes its row
+    started = time.monotonic()
+    assert waiter.store.wait_for_work(30, runnable_at=to_us(clock.now())) is True
+    assert time.monotonic() - started < 10
     for a in (starter, claimant, waiter):
         a.close()
 

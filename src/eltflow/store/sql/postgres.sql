@@ -53,10 +53,22 @@ SET LOCAL synchronous_commit TO OFF;
 -- Also when some execution next has work (next_wake), which bounds the wait. A row that is
 -- an idle one already keeps its since_us (see wait_for_work). Not :claimant (a worker for
 -- one execution, ``eltflow start --wait``): no row, so no start's wake-up goes to it.
-WITH runnable AS (
+-- While another worker's busy row stands, what is runnable now is left to it: the starts
+-- were announced to it (notify_work), and it claims them, in one batch, or at its poll what
+-- came due; neither counts, as runnable or as the next wake-up (issue 16: workers that ran
+-- out of work took the starts a busy one was about to claim, so each of 4 workers ran a
+-- few at a time, 0.2 claims and 0.84 transactions per execution against 0.04 and 0.15 on
+-- one worker). A backlog more than it takes at once wakes an idle one (notify_idle).
+WITH busy AS (
+    SELECT 1 FROM sfn_idle_listeners
+    WHERE channel <> :channel
+      AND busy_until_us > (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT
+    LIMIT 1
+), runnable AS (
     SELECT 1 FROM sfn_executions
     WHERE status = 'RUNNING' AND wake_us <= :now_us
       AND (lease_expires_us IS NULL OR lease_expires_us < :now_us)
+      AND NOT EXISTS (SELECT 1 FROM busy)
     LIMIT 1
 ), idle AS (
     INSERT INTO sfn_idle_listeners (channel, since_us, busy_until_us)
@@ -68,17 +80,20 @@ WITH runnable AS (
             ELSE excluded.since_us END,
         busy_until_us = NULL
     RETURNING channel
-)
-SELECT EXISTS (SELECT 1 FROM runnable) AS runnable, (
+), due AS (
     -- next_wake's, so the wait ends when it comes due without a read of its own first
-    SELECT MIN(COALESCE(
+    SELECT COALESCE(
         CASE WHEN lease_expires_us IS NULL THEN wake_us
              WHEN wake_us IS NULL THEN lease_expires_us
              WHEN wake_us > lease_expires_us THEN wake_us
              ELSE lease_expires_us END,
-        lease_expires_us))
+        lease_expires_us) AS due_us
     FROM sfn_executions
     WHERE status = 'RUNNING' AND (wake_us IS NOT NULL OR lease_expires_us IS NOT NULL)
+)
+SELECT EXISTS (SELECT 1 FROM runnable) AS runnable, (
+    SELECT MIN(due_us) FROM due
+    WHERE due_us > :now_us OR NOT EXISTS (SELECT 1 FROM busy)
 ) AS due_us;
 
 -- name: notify_work
