@@ -41,6 +41,7 @@ from eltflow.runtime.map_runs import MapRunDriver
 from eltflow.runtime.sync_waits import TaskAwaiting
 from eltflow.runtime.tasks import TaskOutcome, run_task
 from eltflow.store.interface import StateStore
+from eltflow.store.interrupt import Interrupt
 from eltflow.store.rows import TaskRow, to_us
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,8 @@ class Worker:
         self._reports: deque[tuple[str, TaskSubmitted]] = deque()
         self._stopping = False
         self._woken = threading.Event()
+        # Ends an idle wait for work at once when stopped (else stop waited out idle_seconds).
+        self._interrupt = Interrupt()
         self._claim_after = 0.0  # time.monotonic() before which a busy worker does not claim
         # While busy, how long a start notifies this worker ahead of idle ones: it claims at
         # least once a poll interval while busy with room, which renews that.
@@ -187,9 +190,12 @@ class Worker:
         self._map_run_futures: set[Future[TaskOutcome]] = set()
 
     def stop(self) -> None:
-        """Ask the loop to finish the tasks in flight, record them and return."""
+        """Ask the loop to finish the tasks in flight, record them and return. A wait ends
+        at once: for work (idle), for a task or the poll (busy), or out a store failure."""
         self._stopping = True
         self._woken.set()
+        self._interrupt.set()
+        self._task_done.set()  # a busy wait's: the loop only finds no task finished
 
     def _default_pause(self, seconds: float) -> None:
         clock = self.app.clock
@@ -257,8 +263,8 @@ class Worker:
                     if finishing and (not self._inflight or not self.wait_for_tasks):
                         break
                     self._store_ok()
-                    if progressed:
-                        continue
+                    if progressed or (self._stopping and not finishing):
+                        continue  # (stop() came after `finishing` was read: not to wait)
                     if self._inflight:
                         if not self._virtual_jump(now_us):
                             self._wait_busy(now_us)
@@ -281,6 +287,7 @@ class Worker:
         finally:
             self.app.store.close_listener()
             self._task_done.close_pipe()
+            self._interrupt.close()
         pool.shutdown(wait=self.wait_for_tasks, cancel_futures=not self.wait_for_tasks)
         waits.shutdown(wait=self.wait_for_tasks, cancel_futures=not self.wait_for_tasks)
         try:
@@ -333,7 +340,10 @@ class Worker:
         # a worker that would claim it (claimant).
         only = self.only is not None
         self.stats.woken += self.app.store.wait_for_work(
-            max(delay, 0.001), runnable_at=None if only else now_us, claimant=not only
+            max(delay, 0.001),
+            runnable_at=None if only else now_us,
+            claimant=not only,
+            interrupt=self._interrupt,
         )
 
     # -- steps -----------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from eltflow.store.interrupt import Interrupt
 from eltflow.store.map_runs import MapRunStore
 from eltflow.store.rows import (
     EventRow,
@@ -278,12 +279,18 @@ class StateStore(Protocol):
         ...
 
     def wait_for_work(
-        self, timeout: float, *, runnable_at: int | None = None, claimant: bool = True
+        self,
+        timeout: float,
+        *,
+        runnable_at: int | None = None,
+        claimant: bool = True,
+        interrupt: Interrupt | None = None,
     ) -> bool:
         """Block up to ``timeout`` seconds for a work notification; True if one came (or, on
         a store that can tell, if some execution is runnable at ``runnable_at`` already).
         Not ``claimant``: a worker for one execution, which takes no one else's work, so a
-        store that wakes one waiter per start does not pick it."""
+        store that wakes one waiter per start does not pick it. ``interrupt`` (the worker's
+        stop) ends the wait at once when set, also before it began."""
         ...
 
     def close_listener(self) -> None: ...

@@ -25,6 +25,7 @@ from typing import Any
 
 from eltflow.errors import ConflictError
 from eltflow.store.interface import KnownGuard, insert_started_txn
+from eltflow.store.interrupt import Interrupt
 from eltflow.store.memory_map_runs import MemoryMapRuns
 from eltflow.store.rows import (
     EventRow,
@@ -469,15 +470,27 @@ class MemoryStore:
         return False
 
     def wait_for_work(
-        self, timeout: float, *, runnable_at: int | None = None, claimant: bool = True
+        self,
+        timeout: float,
+        *,
+        runnable_at: int | None = None,
+        claimant: bool = True,
+        interrupt: Interrupt | None = None,
     ) -> bool:
-        """Block up to ``timeout`` seconds until a transaction changes an execution; True if
-        one did (every waiter is woken: ``claimant`` makes no difference)."""
+        """Block up to ``timeout`` seconds until a transaction changes an execution, or
+        ``interrupt`` is set; True if one did (every waiter is woken: ``claimant`` makes no
+        difference)."""
         with self._lock:
             if not self._signalled:
                 self._waiters += 1
                 try:
-                    self._work.wait(max(timeout, 0.0))
+                    if interrupt is None:
+                        self._work.wait(max(timeout, 0.0))
+                    elif interrupt.watch(self._work):
+                        try:
+                            self._work.wait(max(timeout, 0.0))
+                        finally:
+                            interrupt.unwatch(self._work)
                 finally:
                     self._waiters -= 1
             signalled, self._signalled = self._signalled, False

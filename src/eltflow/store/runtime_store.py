@@ -24,6 +24,7 @@ from eltflow.errors import ConflictError, StoreError
 from eltflow.store.db import Connection, Database, Queued, to_pyformat
 from eltflow.store.group_commit import GroupCommit
 from eltflow.store.interface import Guard, KnownGuard, insert_started_txn
+from eltflow.store.interrupt import Interrupt
 from eltflow.store.map_runs import SqlMapRuns
 from eltflow.store.queries import queries
 from eltflow.store.rows import (
@@ -60,6 +61,29 @@ def _drained(listener: Any) -> bool:
     for _ in listener.notifies(timeout=0):
         found = True
     return found
+
+
+def _next_notification(listener: Any, timeout: float, interrupt: Interrupt | None) -> str | None:
+    """The channel of the next notification ``listener`` receives (the last of the first
+    batch) within ``timeout`` seconds; None if none came, or ``interrupt`` was set first."""
+    if interrupt is None:
+        woken: str | None = None
+        for note in listener.notifies(timeout=timeout, stop_after=1):
+            woken = note.channel
+        return woken
+    # psycopg's wait cannot take a second descriptor: select on both, then take what came
+    # (also what came with the last statement's results, which no select sees).
+    deadline = time.monotonic() + timeout
+    ready = [listener.fileno(), interrupt.fileno()]
+    while not interrupt.is_set():
+        woken = None
+        for note in listener.notifies(timeout=0, stop_after=1):
+            woken = note.channel
+        left = deadline - time.monotonic()
+        if woken is not None or left <= 0:
+            return woken
+        select.select(ready, [], [], left)
+    return None
 
 
 class RuntimeStore:
@@ -569,7 +593,12 @@ class RuntimeStore:
             return False
 
     def wait_for_work(
-        self, timeout: float, *, runnable_at: int | None = None, claimant: bool = True
+        self,
+        timeout: float,
+        *,
+        runnable_at: int | None = None,
+        claimant: bool = True,
+        interrupt: Interrupt | None = None,
     ) -> bool:
         """Block up to ``timeout`` seconds for a work notification; True if one came.
 
@@ -578,23 +607,37 @@ class RuntimeStore:
         waiting, when some execution is runnable at that time already, so a worker that goes
         idle needs no claim of its own first to find out. SQLite: this waits for a commit
         that made work, in this process or, once this store claimed any work, another one
-        (see :mod:`eltflow.store.wakeup`), else the timeout.
+        (see :mod:`eltflow.store.wakeup`), else the timeout. ``interrupt`` (the worker's
+        stop) ends the wait at once: it notifies the condition, or is selected on with the
+        LISTEN connection (:mod:`eltflow.store.interrupt`).
         """
+        if interrupt is not None and interrupt.is_set():
+            return False
         wakeup = self._wakeup
         if wakeup is not None:
             local = self._local
-            with wakeup.condition:
+            condition = wakeup.condition
+            with condition:
                 start = wakeup.generation
                 seen = getattr(local, "seen", None)
                 if seen is None:  # this thread's first wait: it saw nothing yet
                     seen = start
                 if seen == start:
-                    wakeup.condition.wait(max(timeout, 0))
+                    if interrupt is None:
+                        condition.wait(max(timeout, 0))
+                    elif interrupt.watch(condition):
+                        try:
+                            condition.wait(max(timeout, 0))
+                        finally:
+                            interrupt.unwatch(condition)
                 now: int = wakeup.generation
                 local.seen = now
                 return now != seen
         if self.db.dialect != "postgres":
-            time.sleep(max(timeout, 0))
+            if interrupt is None:
+                time.sleep(max(timeout, 0))
+            else:
+                interrupt.wait(max(timeout, 0))
             return False
         import psycopg
 
@@ -627,9 +670,7 @@ class RuntimeStore:
             if row is not None and row[1] is not None:  # until the next wake-up is due
                 now = time.time_ns() // 1000 if runnable_at is None else runnable_at
                 timeout = min(timeout, (int(row[1]) - now) / 1_000_000)
-            woken: str | None = None
-            for note in listener.notifies(timeout=max(timeout, 0.001), stop_after=1):
-                woken = note.channel
+            woken = _next_notification(listener, max(timeout, 0.001), interrupt)
             # A start that picked this channel made the row a busy one, so that the starts
             # right after go to this worker, about to claim. After a timeout the row stays an
             # idle one, idle since it first was: a worker whose wait timed out is no more
@@ -644,7 +685,11 @@ class RuntimeStore:
             # A broken listener only costs latency: fall back to a poll (at most the default
             # poll interval: the next wake-up was not read).
             self.close_listener()
-            time.sleep(max(min(timeout, 0.2), 0))
+            pause = max(min(timeout, 0.2), 0)
+            if interrupt is None:
+                time.sleep(pause)
+            else:
+                interrupt.wait(pause)
         return False
 
     def _listen(self) -> Any:

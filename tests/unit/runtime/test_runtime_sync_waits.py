@@ -106,15 +106,14 @@ class Background:
 
     def __init__(self, app: App, **options: Any) -> None:
         self.worker = app.worker(**options)
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=lambda: self.worker.run(until=self.done.is_set))
+        self.thread = threading.Thread(target=self.worker.run)
 
     def __enter__(self) -> Background:
         self.thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.done.set()
+        self.worker.stop()  # ends its wait at once, not at its poll (30 s in some tests)
         self.thread.join()
 
 

@@ -329,7 +329,6 @@ def test_an_idle_postgres_worker_wakes_on_notify(pg_url: str) -> None:
     # Well inside the 30 s poll: only the notification can have woken it.
     wait_until(lambda: _status(app, arn) != "RUNNING", 10, what="the notified worker to run")
     worker.stop()
-    app.service.start_execution(state_machine_arn="n")  # wakes it so it sees stop() now
     thread.join(10)
     assert not thread.is_alive()
     assert _status(app, arn) == "SUCCEEDED"
@@ -422,7 +421,6 @@ thread.start()
 print("ready", flush=True)
 sys.stdin.readline()
 worker.stop()
-app.service.start_execution(state_machine_arn="quick", name="last")  # wakes it to stop
 thread.join(30)
 app.close()
 """

@@ -112,7 +112,6 @@ def test_an_idle_postgres_worker_claims_only_when_woken(pg_url: str) -> None:
         wait_until(lambda: _idle_listeners(app) == 1, 20, what="the worker to wait")
     finally:
         worker.stop()
-        app.service.start_execution(state_machine_arn="one", name="last")  # wakes it to stop
         thread.join(30)
     assert not thread.is_alive()
     stats = worker.stats
@@ -228,7 +227,6 @@ def test_a_worker_for_one_execution_takes_no_wake_up_meant_for_other_workers(
     finally:
         real.stop()
         cli.stop()
-        starter.service.start_execution(state_machine_arn="quick", name="last")  # wakes it
         for t in threads:
             t.join(30)
     assert not any(t.is_alive() for t in threads)
@@ -295,8 +293,6 @@ def test_starts_while_a_postgres_worker_is_busy_go_to_it_not_to_the_idle_ones(
         release.set()
         for w in workers:
             w.stop()
-        for i in range(3):  # each wakes one waiting worker to stop
-            apps[0].service.start_execution(state_machine_arn="quick", name=f"last{i}")
         for t in threads:
             t.join(30)
     assert not any(t.is_alive() for t in threads)
