@@ -103,8 +103,8 @@ def execution_redriven(redrive_count: int) -> Event:
 
 
 _TYPES = ("Pass", "Task", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")
-_ENTERED = {t: f"{t}StateEntered" for t in _TYPES}
-_EXITED = {t: f"{t}StateExited" for t in _TYPES}
+ENTERED = {t: f"{t}StateEntered" for t in _TYPES}  # state type -> event type
+EXITED = {t: f"{t}StateExited" for t in _TYPES}
 _ITERATION = {
     k: (f"MapIteration{k}", f"mapIteration{k}EventDetails")
     for k in ("Started", "Succeeded", "Failed", "Aborted")
@@ -112,7 +112,7 @@ _ITERATION = {
 
 
 def state_entered(state_type: str, name: str, input_text: str) -> Event:
-    return _ENTERED[state_type], {
+    return ENTERED[state_type], {
         "stateEnteredEventDetails": {
             "name": name,
             "input": input_text,
@@ -128,7 +128,7 @@ def state_exited(
     if assigned:
         details["assignedVariables"] = {k: dumps(v) for k, v in assigned.items()}
         details["assignedVariablesDetails"] = _NOT_TRUNCATED
-    return _EXITED[state_type], {"stateExitedEventDetails": details}
+    return EXITED[state_type], {"stateExitedEventDetails": details}
 
 
 def evaluation_failed(state: str, error: str, cause: str, location: str | None) -> Event:

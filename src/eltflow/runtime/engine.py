@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, cast
 from eltflow.asl.model import StateMachine
 from eltflow.clock import Clock
 from eltflow.errors import ConflictError, NotFoundError, StoreError
+from eltflow.interpreter.history import EventLog
 from eltflow.interpreter.protocol import (
     CancelTask,
     CancelTimer,
@@ -365,7 +366,10 @@ class Engine:
         all encoded now: the transaction that records it (:meth:`record_first_txn`) inserts
         that row once, and holds the write lock only for the writes."""
         state, log, effects = step
-        events = log.events()
+        # The log itself, its events unbuilt: a durable store writes their text from the
+        # records (EventLog.json_items); whoever reads them (an in-memory store, a status
+        # event subscriber) builds them then.
+        events = log
         now_us = started.start_us
         running = state.status == "RUNNING"
         wake: int | None = None
@@ -383,7 +387,7 @@ class Engine:
             name=started.name,
             status=state.status,
             input=started.input,
-            output=_output_text(state, events),
+            output=_output_text(state, log),
             error=state.error,
             cause=state.cause,
             start_us=now_us,
@@ -1138,9 +1142,12 @@ def _work_of(effects: Sequence[Effect]) -> tuple[bool, int | None]:
 def _output_text(state: ExecutionState, events: Sequence[HistoryEvent]) -> str | None:
     """A succeeded execution's output as text: the ExecutionSucceeded event of this step
     already holds it, encoded the same way (compact, key order kept), so it is not encoded
-    twice."""
+    twice (an EventLog finds it in its records, building no event)."""
     if state.status != "SUCCEEDED":
         return None
+    if isinstance(events, EventLog):
+        text = events.succeeded_output()
+        return dumps(state.output) if text is None else text
     if events and events[-1].type == "ExecutionSucceeded":
         details = events[-1].details.get("executionSucceededEventDetails")
         if isinstance(details, dict) and isinstance(details.get("output"), str):

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from eltflow.interpreter.history import EventLog
 from eltflow.interpreter.protocol import HistoryEvent
 from eltflow.runtime import arns
 from eltflow.store.interface import StateStore
@@ -78,16 +79,21 @@ class ExecutionStatusEvents:
         """The engine's hook (inside the step's transaction): queue status changes only."""
         # No store access here: the step's transaction is open (a failed read would abort it
         # on PostgreSQL); whether anyone wants the events is asked on this object's thread.
-        if self._closed or not self._subscribers or not any(e.type in _STATUS for e in events):
+        if self._closed or not self._subscribers:
             return
         if all(known() is False for known in self._known):
             return  # what _deliver would find: nobody wants them
-        for event in events:
-            status = _STATUS.get(event.type)
-            if status is not None:
-                when = event.timestamp.isoformat().replace("+00:00", "Z")
-                self._queue.put((execution_id, event.id, status, when))
-                self._start()
+        # A start's EventLog finds its status events in its records: reading every event's
+        # type would build the events the store wrote without building (issue 16).
+        found = (
+            events.matching(_STATUS)
+            if isinstance(events, EventLog)
+            else [(e.id, e.type, e.timestamp) for e in events if e.type in _STATUS]
+        )
+        for event_id, event_type, timestamp in found:
+            when = timestamp.isoformat().replace("+00:00", "Z")
+            self._queue.put((execution_id, event_id, _STATUS[event_type], when))
+            self._start()
 
     def _start(self) -> None:
         with self._lock:

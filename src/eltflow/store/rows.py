@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from eltflow.json_text import dumps
 from eltflow.types import JSON, JSONObject
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -221,6 +222,20 @@ def event_rows(events: Sequence[NewEvent]) -> list[EventRow]:
             )
         )
     return rows
+
+
+def history_items(events: Sequence[NewEvent]) -> tuple[int, int, str]:
+    """``(first seq, last seq, text)`` of one history row holding ``events`` (non-empty): the
+    text is ``json_text.dumps(event_items(events))``. An interpreter EventLog whose events
+    were not built yet writes that text from its records (``EventLog.json_items``, issue 16:
+    most of a durable Pass chain's encoding), the same text."""
+    written = getattr(events, "json_items", None)
+    if written is not None:
+        found: tuple[int, int, str] | None = written(to_us)
+        if found is not None:
+            return found
+    items = event_items(events)
+    return items[0][0], items[-1][0], dumps(items)  # type: ignore[arg-type]
 
 
 def event_items(events: Sequence[NewEvent]) -> list[list[Any]]:

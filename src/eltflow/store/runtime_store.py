@@ -41,7 +41,7 @@ from eltflow.store.rows import (
     TimerRow,
     VersionRow,
     build,
-    event_items,
+    history_items,
     started_params,
 )
 from eltflow.store.sync_waits import SqlSyncWaits
@@ -816,7 +816,7 @@ class RuntimeStore:
         """
         if not events:
             return 0
-        conn.write(self.q["insert_history_step"], _step_params(execution_id, event_items(events)))
+        conn.write(self.q["insert_history_step"], _history_params(execution_id, events))
         return len(events)
 
     def history(
@@ -1071,7 +1071,7 @@ def _alone_params(start: _Start) -> dict[str, Any]:
     """The bound parameters of ``insert_started_execution_alone``."""
     row, tasks = start.row, start.tasks
     params = _started_params(row, start.machine)
-    params.update(_step_params(row.id, event_items(start.events)))
+    params.update(_history_params(row.id, start.events))
     params["notify"] = start.notify
     # Tasks and timers as parallel arrays (unnest in the statement); timeouts as floats, so a
     # list of ints and floats is one array type.
@@ -1095,6 +1095,17 @@ def _step_params(execution_id: str, items: list[list[Any]]) -> dict[str, Any]:
         "first_seq": items[0][0],
         "last_seq": items[-1][0],
         "events": dumps(items),  # type: ignore[arg-type]
+    }
+
+
+def _history_params(execution_id: str, events: Sequence[NewEvent]) -> dict[str, Any]:
+    """:func:`_step_params` of ``events`` (non-empty), written by :func:`history_items`."""
+    first_seq, last_seq, text = history_items(events)
+    return {
+        "execution_id": execution_id,
+        "first_seq": first_seq,
+        "last_seq": last_seq,
+        "events": text,
     }
 
 
