@@ -107,6 +107,16 @@ class StepResult:
     woke: bool = False  # it ended and made a waiting parent runnable (SQLite tells; else False)
 
 
+class _PerThread(threading.local):
+    """An engine's per-thread state, unset as None: a ``getattr(local, name, None)`` of one a
+    thread never set finds the class's None instead of raising (and formatting) an
+    AttributeError to drop (issue 16: two per StartExecution, in :meth:`Engine._after_commit`)."""
+
+    writes: list[_Write] | None = None
+    written: dict[str, tuple[str, ExecutionState]] | None = None
+    stops: list[ChildStop] | None = None
+
+
 @dataclass(frozen=True)
 class _Write:
     """A step's writes, to be made only while its execution is as the step read it."""
@@ -219,7 +229,7 @@ class Engine:
         self._states = StateCache()
         # Per thread: the writes of an open group(), and (while a step's transaction is open)
         # the snapshots it wrote, to be kept in ``_states`` once it commits.
-        self._local = threading.local()
+        self._local = _PerThread()
 
     @contextmanager
     def group(self) -> Iterator[None]:

@@ -102,7 +102,7 @@ class RuntimeStore:
         # depth, whether it notified, and the last wake-up generation this thread saw.
         self._wakeup = wakeup_for(db) if db.dialect == "sqlite" else None
         self._reads_wakeups = False  # SQLite: wakeup.listen()ed, see claim
-        self._local = threading.local()
+        self._local = _PerThread()
         self.map_runs = SqlMapRuns(self)  # Distributed Map: Map Runs and their children
         self.sync_waits = SqlSyncWaits(self)  # .sync tasks waiting for their child
         # Concurrent StartExecution callers' starts, committed together (issue 16); its
@@ -1053,6 +1053,17 @@ def _started_params(row: ExecutionRow, machine: MachineRow) -> dict[str, Any]:
         }
     )
     return params
+
+
+class _PerThread(threading.local):
+    """The store's per-thread state at its defaults until a thread sets it: a ``getattr``
+    with a default finds these instead of raising an AttributeError to drop (issue 16: a
+    start's transaction asked for ``notify``, which a thread that never notified lacked)."""
+
+    depth = 0
+    conn: Connection | None = None
+    notify = False
+    seen: int | None = None
 
 
 @dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs a call per field
