@@ -145,3 +145,104 @@ def test_the_next_batch_is_led_by_a_caller_that_queued_meanwhile() -> None:
         leader.result(WAIT)
     assert store.committed == [["leader"], ["a", "b"], ["c"]]
     assert store.write(group, "d") == "d alone"  # nobody leads any more: d leads itself
+
+
+def _blocked_leader(
+    store: FakeStore, group: GroupCommit, pool: ThreadPoolExecutor
+) -> tuple[Future[str], threading.Event]:
+    """A leader (on a thread of ``pool``) whose lone write blocks until the event is set."""
+    release = threading.Event()
+    blocked = threading.Event()
+
+    def leader_alone() -> str:
+        blocked.set()
+        assert release.wait(WAIT)
+        with store.transaction() as writes:
+            writes.append("leader")
+        return "leader alone"
+
+    leader = pool.submit(group.run, leader_alone, lambda writes: lambda: "unused")
+    assert blocked.wait(WAIT)
+    return leader, release
+
+
+class _Beside:
+    """A write committed alone beside the running commit, from a thread of ``pool`` of its
+    own (the others it runs on are blocked), held before its commit until ``release``."""
+
+    def __init__(self, store: FakeStore, group: GroupCommit, pool: ThreadPoolExecutor, name: str):
+        self.started = threading.Event()
+        self.release = threading.Event()
+
+        def alone() -> str:
+            self.started.set()
+            assert self.release.wait(WAIT)
+            with store.transaction() as writes:
+                writes.append(name)
+            return f"{name} beside"
+
+        self.future = pool.submit(group.run, alone, lambda writes: lambda: "unused")
+        assert self.started.wait(WAIT)  # it is committing while the leader still is
+
+
+def test_with_fewer_threads_calling_than_group_threads_a_caller_commits_beside_the_leader() -> None:
+    store = FakeStore()
+    group = GroupCommit(store.transaction, group_threads=3)
+    with ThreadPoolExecutor(2) as pool:
+        leader, release = _blocked_leader(store, group, pool)
+        # Two threads calling (the leader's, this one), fewer than 3: this one's write is
+        # committed alone while the leader's still waits.
+        assert store.write(group, "a") == "a alone"
+        release.set()
+        assert leader.result(WAIT) == "leader alone"
+    assert store.committed == [["a"], ["leader"]]
+    assert group.commits == 2
+
+
+def test_once_group_threads_threads_call_a_caller_waits_for_the_next_batch() -> None:
+    store = FakeStore()
+    group = GroupCommit(store.transaction, group_threads=3)
+    with ThreadPoolExecutor(5) as pool:
+        leader, release = _blocked_leader(store, group, pool)
+        beside = _Beside(store, group, pool, "x")  # the second thread: beside the leader
+        # The third thread and those after it wait for the next batch.
+        queued = []
+        for i, name in enumerate("ab"):
+            queued.append(pool.submit(store.write, group, name))
+            assert group.wait_queued(i + 1, WAIT)
+        beside.release.set()
+        assert beside.future.result(WAIT) == "x beside"
+        release.set()
+        assert [f.result(WAIT) for f in queued] == ["a grouped", "b grouped"]
+        assert leader.result(WAIT) == "leader alone"
+    assert store.committed == [["x"], ["leader"], ["a", "b"]]
+
+
+def test_the_threads_counted_are_those_of_the_last_calls() -> None:
+    store = FakeStore()
+    group = GroupCommit(store.transaction, group_threads=3)
+    with ThreadPoolExecutor(3) as pool:
+        together = threading.Barrier(3, timeout=WAIT)  # each write on a thread of its own
+
+        def write(name: str) -> str:
+            together.wait()
+            return store.write(group, name)
+
+        for f in [pool.submit(write, name) for name in ("p", "q", "r")]:
+            assert f.result(WAIT).endswith("alone")
+        # 3 threads have called: a write made while the leader commits waits for a batch.
+        leader, release = _blocked_leader(store, group, pool)
+        with ThreadPoolExecutor(1) as other:
+            a = other.submit(store.write, group, "a")
+            assert group.wait_queued(1, WAIT)
+            release.set()
+            assert a.result(WAIT) == "a alone" and leader.result(WAIT) == "leader alone"
+        # Once the last 8 * 3 calls were all made by one thread, two threads calling are
+        # two again: a caller commits beside the leader.
+        for i in range(8 * 3):
+            store.write(group, f"s{i}")
+        leader, release = _blocked_leader(store, group, pool)
+        assert store.write(group, "b") == "b alone"
+        release.set()
+        assert leader.result(WAIT) == "leader alone"
+    assert store.committed[-2:] == [["b"], ["leader"]]
