@@ -395,6 +395,29 @@ def test_a_worker_going_idle_leaves_the_starts_a_busy_claimant_was_told_of_to_it
         a.close()
 
 
+def test_the_busy_claimant_the_starts_go_to_takes_them_itself_while_another_is_busy(
+    pg_url: str,
+) -> None:
+    # Two busy claimants: starts go to the one busy longer. When it runs out of work, its wait
+    # finds them runnable and returns to claim them, though the other one is busy too (it must
+    # not leave them to that one, which was told of none); the other one's wait leaves them.
+    starter, first, second = (build_app(state_url=pg_url, clock=SystemClock()) for _ in "abc")
+    starter.service.create_state_machine(name="t", definition=TASK)
+    clock = SystemClock()
+    for claimant in (first, second):  # ``first`` is busy since earlier
+        claimant.store.claim(
+            owner="c", now_us=to_us(clock.now()), lease_us=60_000_000, limit=10, busy_seconds=60
+        )
+        time.sleep(0.01)
+    starter.service.start_execution(state_machine_arn="t")  # goes to ``first``
+    started = time.monotonic()
+    assert first.store.wait_for_work(30, runnable_at=to_us(clock.now())) is True
+    assert time.monotonic() - started < 10
+    assert second.store.wait_for_work(0.2, runnable_at=to_us(clock.now())) is False
+    for a in (starter, first, second):
+        a.close()
+
+
 def test_a_busy_row_that_lapsed_counts_as_an_idle_one(pg_url: str) -> None:
     # A claimant that stopped renewing its busy row (it died, say) is not given every start
     # from then on: its row lapsed, so a start takes it as it would an idle worker's.

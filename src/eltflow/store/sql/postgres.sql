@@ -53,16 +53,22 @@ SET LOCAL synchronous_commit TO OFF;
 -- Also when some execution next has work (next_wake), which bounds the wait. A row that is
 -- an idle one already keeps its since_us (see wait_for_work). Not :claimant (a worker for
 -- one execution, ``eltflow start --wait``): no row, so no start's wake-up goes to it.
--- While another worker's busy row stands, what is runnable now is left to it: the starts
--- were announced to it (notify_work), and it claims them, in one batch, or at its poll what
--- came due; neither counts, as runnable or as the next wake-up (issue 16: workers that ran
--- out of work took the starts a busy one was about to claim, so each of 4 workers ran a
+-- While another worker's busy row stands, busy longer than this one's if that is a busy
+-- one too (the worker the starts go to, see sfn_notify_work), what is runnable now is left
+-- to it: the starts were announced to it, and it claims them, in one batch, or at its poll
+-- what came due; neither counts, as runnable or as the next wake-up (issue 16: workers that
+-- ran out of work took the starts a busy one was about to claim, so each of 4 workers ran a
 -- few at a time, 0.2 claims and 0.84 transactions per execution against 0.04 and 0.15 on
--- one worker). A backlog more than it takes at once wakes an idle one (notify_idle).
-WITH busy AS (
-    SELECT 1 FROM sfn_idle_listeners
-    WHERE channel <> :channel
-      AND busy_until_us > (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT
+-- one worker). The worker the starts go to takes them itself when it runs out of work, even
+-- if others are busy. A backlog more than it takes at once wakes an idle one (notify_idle).
+WITH now_server AS (
+    SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT AS us
+), busy AS (
+    SELECT 1 FROM sfn_idle_listeners o, now_server n
+    WHERE o.channel <> :channel AND o.busy_until_us > n.us
+      AND NOT EXISTS (
+          SELECT 1 FROM sfn_idle_listeners m
+          WHERE m.channel = :channel AND m.busy_until_us > n.us AND m.since_us <= o.since_us)
     LIMIT 1
 ), runnable AS (
     SELECT 1 FROM sfn_executions
