@@ -147,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         status = status or importlib.import_module("bench.durable_bench").main(
             ["--seconds", str(args.seconds)]
         )
+    if not args.no_runtime:  # issue 16: the store's floor under the durable Pass-chain ratio
+        status = status or importlib.import_module("bench.durable_floor_bench").main([])
     if not args.no_runtime:  # issue 16: Map linearity, SQLite start -> SUCCEEDED latency
         status = status or importlib.import_module("bench.scale_bench").main([])
     if not args.no_runtime and args.map_items > 0:  # issue 16: Distributed Map at scale
