@@ -150,3 +150,25 @@ def test_the_links_table_cascades_with_its_executions(store: StateStore) -> None
     store.db.execute("DELETE FROM sfn_executions WHERE id = :id", {"id": "child"})
     rows = store.db.execute("SELECT COUNT(*) AS n FROM sfn_sync_waits", {})
     assert int(rows[0]["n"]) == 0
+
+
+def test_watching_marks_the_child_awaited(store: StateStore) -> None:
+    """watch marks the child it links awaited (the engine wakes parents at the end of an
+    awaited execution only), and the step guard reads the mark."""
+    vid = _machine(store)
+    for eid in ("parent", "child", "other"):
+        _execution(store, eid, vid)
+    got = store.get_execution("child")
+    assert got is not None and not got.awaited
+    assert store.sync_waits.watch("arn:exec:child", parent_id="parent", task_id="t1") == "child"
+    marks = {eid: getattr(store.get_execution(eid), "awaited", None) for eid in ("child", "other")}
+    assert marks == {"child": True, "other": False}
+    seen: list[object] = []
+
+    def unchanged(version: object) -> bool:
+        seen.append(version)
+        return True
+
+    with store.transaction() as conn:
+        assert store.guard_execution_txn(conn, "child", unchanged).holds()
+    assert [bool(getattr(v, "awaited", None)) for v in seen] == [True]

@@ -691,14 +691,14 @@ class Engine:
                     )
                 )
             # .sync waits: parks, links dropped, and the wake-ups of this child's parents (it
-            # ended) or of this parent (a child ended before this write may have had its
-            # wake-up overwritten by this step's).
+            # ended, and a .sync task linked itself to it: awaited) or of this parent (a child
+            # ended before this write may have had its wake-up overwritten by this step's).
             waits = store.sync_waits
             if sync is not _NO_SYNC:
                 for task_id, child_arn in sync.parks:
                     waits.park_txn(conn, execution_id, task_id, child_arn)
                 waits.forget_txn(conn, execution_id, sync.forget)
-            if state.status != "RUNNING":
+            if state.status != "RUNNING" and row.awaited:
                 result.woke = waits.wake_parents_txn(conn, execution_id, now_us)
             elif sync.waiting:
                 waits.wake_if_ended_txn(conn, execution_id, now_us)
@@ -802,7 +802,8 @@ class Engine:
             children = [child_of(t) for t in sync]
             stops = [stopped(row.arn, c) for c in children if c is not None]
             self.store.clear_work_txn(conn, execution_id)
-            self.store.sync_waits.wake_parents_txn(conn, execution_id, now_us)
+            if row.awaited:
+                self.store.sync_waits.wake_parents_txn(conn, execution_id, now_us)
             self.store.update_execution_txn(
                 conn,
                 execution_id=execution_id,
@@ -1103,12 +1104,15 @@ def _unchanged(current: ExecutionVersion, read: ExecutionRow) -> bool:
     The snapshot is the interpreter's whole state and every recorded step rewrites it (its
     event counter only grows), so an equal snapshot means no step was recorded in between;
     status and lease owner are compared too, since a stop or a takeover may change only
-    those. Tasks, timers and inbox rows are written by steps, so they are covered as well."""
+    those, and awaited, which a .sync task's link sets (a step that ends the execution wakes
+    its parents only if it is). Tasks, timers and inbox rows are written by steps, so they are
+    covered as well."""
     return (
         current.snapshot == read.snapshot
         and current.status == read.status
         and current.event_count == read.event_count
         and current.lease_owner == read.lease_owner
+        and current.awaited == read.awaited
     )
 
 

@@ -425,6 +425,14 @@ class MemoryStore:
                 self._rows.pop(execution_id, None)
                 self._signal()
 
+    def mark_awaited_txn(self, conn: Any, execution_id: str) -> None:
+        """A .sync task linked itself to the execution (MemorySyncWaits.watch)."""
+        with self._lock:
+            e = self._executions.get(execution_id)
+            if e is not None:
+                e.awaited = True
+                self._rows.pop(execution_id, None)
+
     def wake_txn(self, conn: Any, execution_id: str, wake_us: int) -> None:
         with self._lock:
             e = self._executions.get(execution_id)
@@ -791,6 +799,7 @@ class _Record:
 
     __slots__ = (
         "arn",
+        "awaited",
         "cause",
         "error",
         "event_count",
@@ -830,6 +839,7 @@ class _Record:
     wake_us: int | None
     lease_owner: str | None
     lease_expires_us: int | None
+    awaited: bool
 
     def __init__(self, row: ExecutionRow) -> None:
         self.id, self.arn, self.machine_name = row.id, row.arn, row.machine_name
@@ -844,6 +854,7 @@ class _Record:
         self.redrive_count, self.redrive_us = row.redrive_count, row.redrive_us
         self.snapshot, self.event_count, self.wake_us = row.snapshot, row.event_count, row.wake_us
         self.lease_owner, self.lease_expires_us = row.lease_owner, row.lease_expires_us
+        self.awaited = row.awaited
 
     def row(self) -> ExecutionRow:
         return ExecutionRow(
@@ -866,4 +877,5 @@ class _Record:
             wake_us=self.wake_us,
             lease_owner=self.lease_owner,
             lease_expires_us=self.lease_expires_us,
+            awaited=self.awaited,
         )

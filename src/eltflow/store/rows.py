@@ -62,6 +62,8 @@ class ExecutionVersion(Protocol):
     def event_count(self) -> int: ...
     @property
     def lease_owner(self) -> str | None: ...
+    @property
+    def awaited(self) -> bool: ...
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -74,6 +76,7 @@ class GuardRow:
     snapshot: str | None
     event_count: int
     lease_owner: str | None
+    awaited: bool
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -97,6 +100,8 @@ class ExecutionRow:
     wake_us: int | None
     lease_owner: str | None
     lease_expires_us: int | None
+    # A .sync task linked itself to it (store/sync_waits.py: watch): its end wakes its parents.
+    awaited: bool = False
 
     @classmethod
     def started(
@@ -132,6 +137,7 @@ class ExecutionRow:
             wake_us=start_us,
             lease_owner=None,
             lease_expires_us=None,
+            awaited=False,
         )
 
 

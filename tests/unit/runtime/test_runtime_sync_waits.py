@@ -336,3 +336,92 @@ def test_a_child_linked_after_its_parent_stopped_is_stopped(app: App) -> None:
         _until(lambda: _status(app, child) != "RUNNING")
     described = app.service.describe_execution(execution_arn=child)
     assert (described["status"], described["error"]) == ("ABORTED", "States.Aborted")
+
+
+def test_only_an_awaited_childs_end_wakes_parents(app: App, monkeypatch: Any) -> None:
+    """The wake-up statement runs at the end of an execution a .sync task linked itself to
+    (awaited), not at every execution's end (issue 16: ~5 us per durable execution)."""
+    tokens = Tokens(app)
+    _machines(app, _parent(".sync"))
+    woken: list[str] = []
+    real = app.store.sync_waits.wake_parents_txn
+
+    def wake(conn: Any, child_id: str, now_us: int) -> bool:
+        woken.append(child_id)
+        return real(conn, child_id, now_us)
+
+    monkeypatch.setattr(app.store.sync_waits, "wake_parents_txn", wake)
+    alone = str(app.service.start_execution(state_machine_arn="child")["executionArn"])
+    parent = _start(app)
+    with Background(app, poll_seconds=0.05):
+        _until(lambda: len(tokens.got) == 2 and _parked(app, parent))
+        for token in tokens.got:
+            app.service.send_task_success(task_token=token, output="{}")
+        _until(lambda: _status(app, parent) != "RUNNING" and _status(app, alone) != "RUNNING")
+    [child] = [c for c in _children(app) if c != alone]
+    rows = {arn: app.store.get_execution_by_arn(arn) for arn in (alone, child, parent)}
+    assert {arn: row is not None and row.awaited for arn, row in rows.items()} == {
+        alone: False,
+        child: True,
+        parent: False,
+    }
+    child_row = rows[child]
+    assert child_row is not None and woken == [child_row.id]
+    assert _status(app, parent) == "SUCCEEDED"
+
+
+def test_a_childs_last_step_read_before_its_link_wakes_the_parent(
+    app: App, monkeypatch: Any
+) -> None:
+    """The child's last step is evaluated from a row read before the parent's task linked
+    itself (not awaited yet), and written after the parent was parked: its guard sees the row
+    changed (awaited), so the step is evaluated again and wakes the parent. Fails without
+    awaited in the guard: the parent sleeps until a poll (none here within the test)."""
+    tokens = Tokens(app)
+    _machines(app, _parent(".sync:2"))
+    real = StartExecutionIntegration(app.service)
+    evaluated = threading.Event()
+
+    def link_late(request: TaskRequest) -> Any:
+        link = request.await_execution
+        assert link is not None
+
+        def link_once_evaluated(child: str) -> bool:
+            assert evaluated.wait(30.0)
+            return link(child)
+
+        return real(replace(request, await_execution=link_once_evaluated))
+
+    app.registry.add_prefix(START_EXECUTION, link_late)
+    parent = _start(app)
+    engine: Any = app.engine
+    real_write = engine._write
+    writes: list[str] = []
+
+    def write_once_parked(write: Any) -> bool:
+        if write.execution_id == child_id and not writes:
+            writes.append(write.execution_id)
+            evaluated.set()  # the link is made now, and the parent parked
+            _until(lambda: _parked(app, parent))
+        return bool(real_write(write))
+
+    # Polls often (the worker must claim the child while the parent's task waits in it): a
+    # parent with no wake-up is never claimed, however often it polls.
+    with Background(app, poll_seconds=0.05):
+        _until(lambda: len(tokens.got) == 1)
+        [child] = _children(app)
+        row = app.store.get_execution_by_arn(child)
+        assert row is not None and not row.awaited
+        child_id = row.id
+
+        def let_go() -> bool:  # the worker lets the child go while it waits for its token
+            got = app.store.get_execution(child_id)
+            return got is not None and got.lease_owner is None
+
+        _until(let_go)  # (so nothing else changes it while its last step is in flight)
+        monkeypatch.setattr(engine, "_write", write_once_parked)
+        app.service.send_task_success(task_token=tokens.got[0], output='{"n": 5}')
+        assert _status(app, child) == "SUCCEEDED"
+        _until(lambda: _status(app, parent) != "RUNNING", seconds=10.0)
+    out = json.loads(str(app.service.describe_execution(execution_arn=parent)["output"]))
+    assert (out["ExecutionArn"], out["Output"]) == (child, {"n": 5})

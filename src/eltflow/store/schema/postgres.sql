@@ -44,7 +44,8 @@ CREATE TABLE sfn_executions (
     map_run_arn TEXT,
     item_index BIGINT,
     item_count BIGINT,
-    root_id TEXT
+    root_id TEXT,
+    awaited BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE INDEX sfn_executions_runnable ON sfn_executions (wake_us) WHERE status = 'RUNNING';

@@ -44,7 +44,8 @@ CREATE TABLE sfn_executions (
     map_run_arn TEXT,
     item_index INTEGER,
     item_count INTEGER,
-    root_id TEXT
+    root_id TEXT,
+    awaited INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE INDEX sfn_executions_runnable ON sfn_executions (wake_us) WHERE status = 'RUNNING';

@@ -332,6 +332,13 @@ DELETE FROM sfn_idle_listeners WHERE channel = :channel;
 -- states:startExecution.sync / .sync:2: a parent's task waiting for its child
 -- (store/sync_waits.py, migrations/*/0015_runtime_sync_waits.sql).
 
+-- name: await_sync_child
+-- The child, if RUNNING, is marked awaited (its last step wakes its parents), and its row is
+-- held to the end of the transaction that links it: its steps (whose guard locks the row and
+-- compares awaited) wait until the link is committed and are evaluated again if they read it
+-- before, or the link waits until the child's last step is, and then finds it ended (no row).
+UPDATE sfn_executions SET awaited = 1 WHERE arn = :arn AND status = 'RUNNING' RETURNING id;
+
 -- name: insert_sync_wait
 INSERT INTO sfn_sync_waits (parent_id, task_id, child_id)
 VALUES (:parent_id, :task_id, :child_id)

@@ -7,7 +7,7 @@ SELECT * FROM sfn_executions WHERE id = :id FOR UPDATE;
 
 -- name: guard_execution
 -- lock_execution for a step's guard: the same row lock, reading only the columns it compares.
-SELECT status, snapshot, event_count, lease_owner FROM sfn_executions WHERE id = :id FOR UPDATE;
+SELECT status, snapshot, event_count, lease_owner, awaited FROM sfn_executions WHERE id = :id FOR UPDATE;
 
 -- name: claim_executions
 -- Runnable = RUNNING with work due now and no live lease. SKIP LOCKED lets several workers
@@ -186,11 +186,6 @@ SET since_us = CASE
         THEN sfn_idle_listeners.since_us
         ELSE excluded.since_us END,
     busy_until_us = excluded.busy_until_us;
-
--- name: lock_sync_child
--- A share lock: the child's steps (which lock its row FOR UPDATE) wait until the link is
--- committed, or the link waits until the child's last step is, and then sees it ended.
-SELECT id, status FROM sfn_executions WHERE arn = :arn FOR SHARE;
 
 -- name: wake_sync_parents
 -- The child :child_id ended (in this transaction): the parents waiting for it have work now,

@@ -7,7 +7,7 @@ SELECT * FROM sfn_executions WHERE id = :id;
 
 -- name: guard_execution
 -- lock_execution for a step's guard, reading only the columns it compares.
-SELECT status, snapshot, event_count, lease_owner FROM sfn_executions WHERE id = :id;
+SELECT status, snapshot, event_count, lease_owner, awaited FROM sfn_executions WHERE id = :id;
 
 -- name: claim_executions
 -- Runnable = RUNNING with work due now and no live lease. BEGIN IMMEDIATE serialises
@@ -62,10 +62,6 @@ SELECT 0 AS runnable, NULL AS due_us;
 -- Not run: SQLite has no INSERT in WITH; a start's row, tasks and history are statements of
 -- one transaction there (RuntimeStore.insert_started_execution).
 SELECT NULL AS id WHERE 0;
-
--- name: lock_sync_child
--- BEGIN IMMEDIATE already holds the database's write lock: the child cannot end meanwhile.
-SELECT id, status FROM sfn_executions WHERE arn = :arn;
 
 -- name: wake_sync_parents
 -- The child :child_id ended (in this transaction): the parents waiting for it have work now.
