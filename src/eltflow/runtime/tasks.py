@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Final
 
@@ -78,8 +79,15 @@ def run_task(
             cause=f"{NO_INTEGRATION} '{task.resource}'",
         )
 
+    # What this run checkpointed, kept here before it is written: a try after a store failure
+    # re-attaches to it (the child started, the statement submitted) instead of submitting
+    # again. ``[value, written]``, empty until the integration checkpoints.
+    kept: list[JSON] = []
+
     def checkpoint(value: JSON) -> None:
+        kept[:] = [value, False]
         store.set_checkpoint(task.execution_id, task.task_id, value)
+        kept[1] = True
 
     awaiting: list[TaskAwaiting] = []
 
@@ -110,6 +118,14 @@ def run_task(
     attempt = 1
     while True:
         try:
+            if kept:
+                # A try after a store failure: what the failed one submitted and checkpointed
+                # (its request was built before) is re-attached to, not submitted again (a
+                # StartExecution whose link to its child failed started a second child).
+                if not kept[1]:
+                    store.set_checkpoint(task.execution_id, task.task_id, kept[0])
+                    kept[1] = True
+                request = replace(request, recorded=kept[0])
             # Statements the task submits name this execution and state (the console shows them).
             with submitted_by(execution_arn, task.state_name):
                 output = integration(request)

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from eltflow.app import App, build_app
+from eltflow.errors import StoreError
 from eltflow.integrations.base import TaskRequest
 from eltflow.integrations.states import START_EXECUTION, StartExecutionIntegration
 from eltflow.runtime import arns
@@ -291,6 +292,36 @@ def test_a_parent_left_waiting_by_a_dead_worker_completes_under_the_next(store_u
         assert out["Output"] == '{"n":2}'
     finally:
         second.close()
+
+
+def test_a_link_that_fails_on_the_store_reattaches_to_the_child_started(app: App) -> None:
+    """The link to the child (SyncWaitStore.watch) fails on the store after the child was
+    started and checkpointed (PostgreSQL: a deadlock between its foreign-key check on the
+    parent's row and a grouped step's guard locking the parent, then the child); the task's
+    next try re-attaches to that child instead of starting a second one. Fails without: two
+    children, two task tokens (the test of the parents' wait then never saw its 3 tokens)."""
+    tokens = Tokens(app)
+    _machines(app, _parent(".sync:2"))
+    waits = app.store.sync_waits
+    real = waits.watch
+    failed: list[str] = []
+
+    def fails_once(child_arn: str, *, parent_id: str, task_id: str) -> str | None:
+        if not failed:
+            failed.append(child_arn)
+            raise StoreError("deadlock detected")
+        return real(child_arn, parent_id=parent_id, task_id=task_id)
+
+    waits.watch = fails_once  # type: ignore[method-assign]
+    parent = _start(app)
+    with Background(app, poll_seconds=0.05):
+        _until(lambda: len(tokens.got) >= 1 and _parked(app, parent))
+        assert _children(app) == failed  # the one started before the failure, no other
+        assert len(tokens.got) == 1
+        app.service.send_task_success(task_token=tokens.got[0], output='{"n": 1}')
+        _until(lambda: _status(app, parent) != "RUNNING")
+    assert _status(app, parent) == "SUCCEEDED"
+    assert _children(app) == failed and len(tokens.got) == 1
 
 
 def test_a_child_linked_after_its_parent_stopped_is_stopped(app: App) -> None:
