@@ -324,6 +324,40 @@ def test_a_link_that_fails_on_the_store_reattaches_to_the_child_started(app: App
     assert _children(app) == failed and len(tokens.got) == 1
 
 
+def test_linking_a_child_does_not_wait_for_a_step_holding_its_parent(pg_url: str) -> None:
+    """PostgreSQL: watch's insert into sfn_sync_waits checks its foreign key on the parent's
+    row (KEY SHARE) while it holds the child's row; a step's lock on the parent must not hold
+    it up, or a grouped step that locked the parent, then the child, deadlocked with it (the
+    server aborted one of them after deadlock_timeout; the flaky .sync test's cause). Fails
+    with the guard's FOR UPDATE: the link waits for the step's transaction."""
+    app = build_app(state_url=pg_url)
+    try:
+        Tokens(app)
+        _machines(app, _parent(".sync"))
+        parent = app.store.get_execution_by_arn(_start(app))
+        child_arn = str(
+            app.service.start_execution(state_machine_arn="child", name="c")["executionArn"]
+        )
+        assert parent is not None
+        linked: list[str | None] = []
+
+        def link() -> None:
+            linked.append(app.store.sync_waits.watch(child_arn, parent_id=parent.id, task_id="t"))
+
+        with app.store.transaction() as conn:
+            guard = app.store.guard_execution_txn(conn, parent.id, lambda current: True)
+            assert guard.holds()  # the parent's row is locked as a step's guard locks it
+            linker = threading.Thread(target=link)
+            linker.start()
+            linker.join(timeout=20)
+            done = not linker.is_alive()
+        linker.join()
+        assert done, "the link waited for the step holding the parent"
+        assert linked and linked[0] is not None
+    finally:
+        app.close()
+
+
 def test_a_child_linked_after_its_parent_stopped_is_stopped(app: App) -> None:
     """The parent is stopped while its task starts the child, before the child is recorded
     as the task's (no checkpoint), and the worker lets the parent go (recording the task's

@@ -3,11 +3,15 @@
 
 -- name: lock_execution
 -- The row lock serialises everyone who changes this execution (worker, stop, redrive).
-SELECT * FROM sfn_executions WHERE id = :id FOR UPDATE;
+-- NO KEY UPDATE, the lock an UPDATE of the row takes: it does not hold up a foreign-key check
+-- on the row (KEY SHARE), such as SyncWaitStore.watch's insert into sfn_sync_waits naming
+-- the parent, which with FOR UPDATE deadlocked against a grouped step that locked the parent,
+-- then the child watch had updated (issue 16).
+SELECT * FROM sfn_executions WHERE id = :id FOR NO KEY UPDATE;
 
 -- name: guard_execution
 -- lock_execution for a step's guard: the same row lock, reading only the columns it compares.
-SELECT status, snapshot, event_count, lease_owner, awaited FROM sfn_executions WHERE id = :id FOR UPDATE;
+SELECT status, snapshot, event_count, lease_owner, awaited FROM sfn_executions WHERE id = :id FOR NO KEY UPDATE;
 
 -- name: claim_executions
 -- Runnable = RUNNING with work due now and no live lease. SKIP LOCKED lets several workers
