@@ -79,15 +79,8 @@ def run_task(
             cause=f"{NO_INTEGRATION} '{task.resource}'",
         )
 
-    # What this run checkpointed, kept here before it is written: a try after a store failure
-    # re-attaches to it (the child started, the statement submitted) instead of submitting
-    # again. ``[value, written]``, empty until the integration checkpoints.
-    kept: list[JSON] = []
-
-    def checkpoint(value: JSON) -> None:
-        kept[:] = [value, False]
-        store.set_checkpoint(task.execution_id, task.task_id, value)
-        kept[1] = True
+    kept = _Kept(store, task)
+    checkpoint = kept.write
 
     awaiting: list[TaskAwaiting] = []
 
@@ -118,14 +111,11 @@ def run_task(
     attempt = 1
     while True:
         try:
-            if kept:
+            if kept.has_value:
                 # A try after a store failure: what the failed one submitted and checkpointed
                 # (its request was built before) is re-attached to, not submitted again (a
                 # StartExecution whose link to its child failed started a second child).
-                if not kept[1]:
-                    store.set_checkpoint(task.execution_id, task.task_id, kept[0])
-                    kept[1] = True
-                request = replace(request, recorded=kept[0])
+                request = replace(request, recorded=kept.rewritten())
             # Statements the task submits name this execution and state (the console shows them).
             with submitted_by(execution_arn, task.state_name):
                 output = integration(request)
@@ -180,3 +170,29 @@ def _reporter(
         report(TaskSubmitted(task_id=task_id, output=response))
 
     return submitted
+
+
+class _Kept:
+    """What a task run checkpointed, kept before it is written: a try after a store failure
+    re-attaches to it (the child started, the statement submitted) instead of submitting
+    again, and writes it first if its own write was what failed."""
+
+    __slots__ = ("_store", "_task", "has_value", "value", "written")
+
+    def __init__(self, store: StateStore, task: TaskRow) -> None:
+        self._store = store
+        self._task = task
+        self.has_value = False  # a checkpoint may be null: has_value says one was made
+        self.value: JSON = None
+        self.written = False
+
+    def write(self, value: JSON) -> None:
+        self.has_value, self.value, self.written = True, value, False
+        self._store.set_checkpoint(self._task.execution_id, self._task.task_id, value)
+        self.written = True
+
+    def rewritten(self) -> JSON:
+        """The kept value, written first if its write failed."""
+        if not self.written:
+            self.write(self.value)
+        return self.value
